@@ -1,0 +1,159 @@
+"""Polygon geometries with OGR: parse, repair, reproject, metric area and centroid.
+
+Areas and distances are computed in a Lambert azimuthal equal-area projection centred on each
+polygon (on the WGS84 ellipsoid), so they are in metres and true to the ellipsoid whatever the
+input CRS, EPSG:4326 included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from .errors import InputVectorError
+
+WGS84_WKT_EPSG = 4326
+
+
+def _ogr() -> Any:
+    from osgeo import ogr
+
+    ogr.UseExceptions()
+    return ogr
+
+
+def _osr() -> Any:
+    from osgeo import osr
+
+    osr.UseExceptions()
+    return osr
+
+
+def spatial_reference(crs_wkt_or_epsg: str | int, what: str = "layer") -> Any:
+    """An ``osr.SpatialReference`` with x = easting/longitude axis order."""
+    osr = _osr()
+    srs = osr.SpatialReference()
+    try:
+        if isinstance(crs_wkt_or_epsg, int):
+            srs.ImportFromEPSG(crs_wkt_or_epsg)
+        else:
+            if not crs_wkt_or_epsg:
+                raise RuntimeError("empty CRS")
+            srs.SetFromUserInput(crs_wkt_or_epsg)
+    except RuntimeError as exc:
+        raise InputVectorError(
+            f"The {what} has no usable CRS ({exc}). Set its CRS in QGIS (Layer Properties > Source) "
+            "and run again."
+        ) from exc
+    srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    return srs
+
+
+def transformer(source_srs: Any, target_srs: Any) -> Any:
+    """An ``osr.CoordinateTransformation``; both references must use x-first axis order."""
+    return _osr().CoordinateTransformation(source_srs, target_srs)
+
+
+def local_equal_area_srs(lon_deg: float, lat_deg: float) -> Any:
+    """Lambert azimuthal equal-area on WGS84 centred at (lon, lat)."""
+    return spatial_reference(
+        f"+proj=laea +lat_0={lat_deg:.8f} +lon_0={lon_deg:.8f} +x_0=0 +y_0=0 "
+        "+datum=WGS84 +units=m +no_defs"
+    )
+
+
+@dataclass
+class PreparedPolygon:
+    """A polygon parsed from WKB and made valid, with what was done to it."""
+
+    geometry: Optional[Any]  # ogr.Geometry (polygon or multipolygon) or None when unusable
+    was_repaired: bool
+    problem: Optional[str]  # why it is unusable, when geometry is None
+
+
+def _polygonal_part(geometry: Any) -> Any:
+    """Keep only the (multi)polygon parts of a geometry (MakeValid may add lines or points)."""
+    ogr = _ogr()
+    flat = ogr.GT_Flatten(geometry.GetGeometryType())
+    if flat in (ogr.wkbPolygon, ogr.wkbMultiPolygon):
+        return geometry
+    if flat == ogr.wkbGeometryCollection:
+        multi = ogr.Geometry(ogr.wkbMultiPolygon)
+        for index in range(geometry.GetGeometryCount()):
+            part = _polygonal_part(geometry.GetGeometryRef(index))
+            if part is None:
+                continue
+            if ogr.GT_Flatten(part.GetGeometryType()) == ogr.wkbPolygon:
+                multi.AddGeometry(part)
+            else:
+                for sub in range(part.GetGeometryCount()):
+                    multi.AddGeometry(part.GetGeometryRef(sub))
+        return multi if multi.GetGeometryCount() else None
+    return None
+
+
+def prepare_polygon(wkb: Optional[bytes]) -> PreparedPolygon:
+    """Parse a polygon, drop Z/M, and repair it with GEOS MakeValid when it is invalid."""
+    ogr = _ogr()
+    if wkb is None or len(wkb) == 0:
+        return PreparedPolygon(None, False, "has no geometry")
+    try:
+        geometry = ogr.CreateGeometryFromWkb(bytes(wkb))
+    except RuntimeError as exc:
+        return PreparedPolygon(None, False, f"has an unreadable geometry ({exc})")
+    if geometry is None or geometry.IsEmpty():
+        return PreparedPolygon(None, False, "has an empty geometry")
+    geometry.FlattenTo2D()
+    if ogr.GT_Flatten(geometry.GetGeometryType()) in (ogr.wkbCurvePolygon, ogr.wkbMultiSurface):
+        geometry = geometry.GetLinearGeometry()
+    repaired = False
+    from osgeo import gdal
+
+    gdal.PushErrorHandler("CPLQuietErrorHandler")  # GEOS prints "Self-intersection at..."
+    try:
+        is_valid = geometry.IsValid()
+    finally:
+        gdal.PopErrorHandler()
+    if not is_valid:
+        geometry = geometry.MakeValid()
+        repaired = True
+    polygonal = _polygonal_part(geometry) if geometry is not None else None
+    if polygonal is None or polygonal.IsEmpty() or polygonal.GetArea() == 0.0:
+        return PreparedPolygon(None, repaired, "is not a polygon with an area (after repair)")
+    return PreparedPolygon(polygonal, repaired, None)
+
+
+def transformed(geometry: Any, transformation: Any) -> Any:
+    """A reprojected copy of ``geometry``."""
+    copy = geometry.Clone()
+    copy.Transform(transformation)
+    return copy
+
+
+@dataclass(frozen=True)
+class MetricFootprint:
+    """A polygon's area and centroid on the ellipsoid."""
+
+    area_km2: float
+    lon_deg: float
+    lat_deg: float
+    laea_srs: Any
+    geometry_laea: Any
+
+
+def metric_footprint(geometry_wgs84: Any) -> MetricFootprint:
+    """Area (km2) in a local equal-area projection and the centroid in WGS84 degrees."""
+    first_guess = geometry_wgs84.Centroid()
+    lon0, lat0 = first_guess.GetX(), first_guess.GetY()
+    laea = local_equal_area_srs(lon0, lat0)
+    wgs84 = spatial_reference(WGS84_WKT_EPSG)
+    geometry_laea = transformed(geometry_wgs84, transformer(wgs84, laea))
+    centroid = geometry_laea.Centroid()
+    centroid.Transform(transformer(laea, wgs84))
+    return MetricFootprint(
+        area_km2=geometry_laea.GetArea() / 1.0e6,
+        lon_deg=centroid.GetX(),
+        lat_deg=centroid.GetY(),
+        laea_srs=laea,
+        geometry_laea=geometry_laea,
+    )

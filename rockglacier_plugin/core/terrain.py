@@ -1,0 +1,117 @@
+"""Slope and aspect from a DEM, in metres whatever the DEM's CRS.
+
+Conventions (the one place they are written):
+
+* ``slope_deg``: angle of the terrain from the horizontal, 0 (flat) to 90 degrees.
+* ``aspect_deg``: the direction the slope *faces*, i.e. the azimuth of steepest descent, in
+  degrees clockwise from north, 0-360 (0 = north-facing, 90 = east-facing). This is gdaldem's
+  and QGIS's definition. Flat pixels have no aspect (NaN).
+* Derivatives use Horn's (1981) 3 x 3 weighted differences, as gdaldem does (DOI
+  10.1109/PROC.1981.11918). A pixel whose 3 x 3 neighbourhood touches no-data or the raster edge
+  gets NaN, as gdaldem does without ``-compute_edges``.
+* Pixel sizes are in metres: projected CRSs use the CRS's linear unit; geographic CRSs use the
+  ellipsoid's radii of curvature at each row's latitude (east-west spacing shrinks with
+  cos(latitude)), so slopes on EPSG:4326 DEMs are right without reprojecting. Elevations are
+  taken to be metres.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .rasters import RasterGrid, pixel_centre_y
+from .windows import Window
+
+ASPECT_CLASSES: tuple[str, ...] = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
+
+
+def ellipsoid_radii_m(
+    lat_deg: np.ndarray | float, semi_major_m: float, inverse_flattening: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Meridional (north-south) and prime-vertical (east-west) radii of curvature in metres.
+
+    >>> m, n = ellipsoid_radii_m(0.0, 6378137.0, 298.257223563)
+    >>> round(float(n))
+    6378137
+    """
+    flattening = 0.0 if inverse_flattening == 0 else 1.0 / inverse_flattening
+    e2 = flattening * (2.0 - flattening)
+    sin_lat = np.sin(np.radians(lat_deg))
+    w = np.sqrt(1.0 - e2 * sin_lat**2)
+    meridional_m = semi_major_m * (1.0 - e2) / w**3
+    prime_vertical_m = semi_major_m / w
+    return np.asarray(meridional_m), np.asarray(prime_vertical_m)
+
+
+def row_pixel_sizes_m(grid: RasterGrid, window: Window) -> tuple[np.ndarray, np.ndarray]:
+    """East-west and north-south pixel sizes in metres for each row of ``window``.
+
+    Returns two arrays of shape (window.height_px,).
+    """
+    rows = np.arange(window.row_off, window.row_off + window.height_px, dtype=np.float64)
+    dx_units = abs(grid.geotransform[1])
+    dy_units = abs(grid.geotransform[5])
+    if not grid.is_geographic:
+        ones = np.ones_like(rows)
+        return ones * dx_units * grid.linear_unit_m, ones * dy_units * grid.linear_unit_m
+    lat_deg = np.clip(pixel_centre_y(grid.geotransform, rows), -89.999, 89.999)
+    meridional_m, prime_vertical_m = ellipsoid_radii_m(
+        lat_deg, grid.semi_major_m, grid.inverse_flattening
+    )
+    dx_m = prime_vertical_m * np.cos(np.radians(lat_deg)) * math.radians(dx_units)
+    dy_m = meridional_m * math.radians(dy_units)
+    return dx_m, dy_m
+
+
+def horn_gradient(
+    z_padded_m: np.ndarray, dx_m_padded: np.ndarray, dy_m_padded: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Elevation gradient (dz/d_east, dz/d_north), dimensionless, by Horn's method.
+
+    Args:
+        z_padded_m: elevations, shape (rows + 2, cols + 2): the window plus one pixel on every
+            side; rows run north to south, columns west to east; NaN = no-data.
+        dx_m_padded, dy_m_padded: pixel sizes in metres per padded row, shape (rows + 2,).
+
+    Returns:
+        Two arrays of shape (rows, cols); NaN where any neighbour is NaN.
+    """
+    z = z_padded_m
+    # Each row's east-west difference is scaled by that row's own spacing (they differ on
+    # geographic grids); with a constant spacing this is exactly Horn's formula.
+    east_diff = (z[:, 2:] - z[:, :-2]) / (2.0 * dx_m_padded[:, None])
+    dz_deast = (east_diff[:-2] + 2.0 * east_diff[1:-1] + east_diff[2:]) / 4.0
+    north_diff = z[:-2, :] - z[2:, :]  # upper row is further north
+    dy_pair = (dy_m_padded[:-2] + dy_m_padded[2:])[:, None]  # distance from upper to lower row
+    north_grad = north_diff / dy_pair
+    dz_dnorth = (north_grad[:, :-2] + 2.0 * north_grad[:, 1:-1] + north_grad[:, 2:]) / 4.0
+    return dz_deast, dz_dnorth
+
+
+def slope_aspect_deg(dz_deast: np.ndarray, dz_dnorth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Slope and aspect in degrees from the gradient (see the module's conventions).
+
+    >>> s, a = slope_aspect_deg(np.array([-1.0]), np.array([0.0]))  # falls towards the east
+    >>> float(s[0]), float(a[0])
+    (45.0, 90.0)
+    """
+    gradient = np.hypot(dz_deast, dz_dnorth)
+    slope_deg = np.degrees(np.arctan(gradient))
+    with np.errstate(invalid="ignore"):
+        aspect_deg = np.degrees(np.arctan2(-dz_deast, -dz_dnorth)) % 360.0
+    aspect_deg = np.where(gradient > 0.0, aspect_deg, np.nan)
+    return slope_deg, aspect_deg
+
+
+def aspect_class(aspect_deg: float) -> str:
+    """Eight-sector class of an aspect; N covers 337.5-22.5 degrees.
+
+    >>> aspect_class(350.0), aspect_class(22.5), aspect_class(200.0)
+    ('N', 'NE', 'S')
+    """
+    if aspect_deg is None or not math.isfinite(aspect_deg):
+        raise ValueError(f"aspect_deg={aspect_deg!r} has no class; give a finite angle")
+    index = int(math.floor(((aspect_deg % 360.0) + 22.5) / 45.0)) % 8
+    return ASPECT_CLASSES[index]

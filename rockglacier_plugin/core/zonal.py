@@ -1,0 +1,131 @@
+"""Statistics of DEM values inside one polygon, weighted by covered area, accumulated by strips.
+
+Weights are the covered fraction of each pixel times the pixel's area in m2 (pixel areas differ
+by row on geographic grids), so a pixel half inside a polygon counts half. Minimum and maximum
+use the pixels at least half covered (roughly: centre inside, as QGIS's zonal statistics), and
+fall back to every touched pixel when none is, e.g. for a polygon smaller than a pixel.
+
+The accumulator takes strips of rows one after another, so a polygon larger than memory allows
+is summarised without holding its whole window.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+CORE_COVERAGE = 0.5
+
+
+@dataclass(frozen=True)
+class ZonalStats:
+    """Summary of one polygon.
+
+    Attributes:
+        covered_area_m2: polygon area that falls on DEM pixels with a value.
+        total_area_m2: polygon area counted on the pixel grid, no-data and outside included.
+        elev_min_m, elev_max_m, elev_mean_m: elevation statistics, None without valid pixels.
+        slope_mean_deg: area-weighted mean slope, None when no pixel has a slope.
+        aspect_deg: circular mean of the aspect (see ``terrain``), None when undefined.
+    """
+
+    covered_area_m2: float
+    total_area_m2: float
+    elev_min_m: Optional[float]
+    elev_max_m: Optional[float]
+    elev_mean_m: Optional[float]
+    slope_mean_deg: Optional[float]
+    aspect_deg: Optional[float]
+
+    @property
+    def valid_fraction(self) -> float:
+        """Share of the polygon's area with DEM values (0-1)."""
+        return 0.0 if self.total_area_m2 <= 0 else self.covered_area_m2 / self.total_area_m2
+
+
+def circular_mean_deg(east_sum: float, north_sum: float, weight_sum: float) -> Optional[float]:
+    """Direction of a summed unit-vector resultant, degrees clockwise from north, 0-360.
+
+    None when the vectors cancel (resultant below 1e-9 of the weight) or there is no weight.
+
+    >>> circular_mean_deg(1.0, 0.0, 1.0)
+    90.0
+    """
+    if weight_sum <= 0 or math.hypot(east_sum, north_sum) <= 1e-9 * weight_sum:
+        return None
+    return math.degrees(math.atan2(east_sum, north_sum)) % 360.0
+
+
+class ZonalAccumulator:
+    """Adds strips of pixels and returns a ``ZonalStats``."""
+
+    def __init__(self) -> None:
+        self.total_weight = 0.0
+        self.elev_weight = 0.0
+        self.elev_sum = 0.0
+        self.slope_weight = 0.0
+        self.slope_sum = 0.0
+        self.aspect_weight = 0.0
+        self.aspect_east = 0.0
+        self.aspect_north = 0.0
+        self.core_min = math.inf
+        self.core_max = -math.inf
+        self.touched_min = math.inf
+        self.touched_max = -math.inf
+
+    def add(
+        self,
+        elevation_m: np.ndarray,
+        slope_deg: np.ndarray,
+        aspect_deg: np.ndarray,
+        coverage: np.ndarray,
+        pixel_area_m2: np.ndarray,
+    ) -> None:
+        """Add one strip; all arrays have the same 2-D shape, NaN = no value."""
+        weights = coverage * pixel_area_m2
+        self.total_weight += float(weights.sum())
+        has_elev = np.isfinite(elevation_m) & (coverage > 0)
+        if has_elev.any():
+            w = weights[has_elev]
+            z = elevation_m[has_elev]
+            self.elev_weight += float(w.sum())
+            self.elev_sum += float((z * w).sum())
+            self.touched_min = min(self.touched_min, float(z.min()))
+            self.touched_max = max(self.touched_max, float(z.max()))
+            core = has_elev & (coverage >= CORE_COVERAGE)
+            if core.any():
+                self.core_min = min(self.core_min, float(elevation_m[core].min()))
+                self.core_max = max(self.core_max, float(elevation_m[core].max()))
+        has_slope = np.isfinite(slope_deg) & (coverage > 0)
+        if has_slope.any():
+            w = weights[has_slope]
+            self.slope_weight += float(w.sum())
+            self.slope_sum += float((slope_deg[has_slope] * w).sum())
+        has_aspect = np.isfinite(aspect_deg) & (coverage > 0)
+        if has_aspect.any():
+            w = weights[has_aspect]
+            radians = np.radians(aspect_deg[has_aspect])
+            self.aspect_weight += float(w.sum())
+            self.aspect_east += float((np.sin(radians) * w).sum())
+            self.aspect_north += float((np.cos(radians) * w).sum())
+
+    def result(self) -> ZonalStats:
+        """The statistics of everything added so far."""
+        if math.isfinite(self.core_min):
+            elev_min, elev_max = self.core_min, self.core_max
+        elif math.isfinite(self.touched_min):
+            elev_min, elev_max = self.touched_min, self.touched_max
+        else:
+            elev_min = elev_max = None
+        return ZonalStats(
+            covered_area_m2=self.elev_weight,
+            total_area_m2=self.total_weight,
+            elev_min_m=elev_min,
+            elev_max_m=elev_max,
+            elev_mean_m=self.elev_sum / self.elev_weight if self.elev_weight > 0 else None,
+            slope_mean_deg=self.slope_sum / self.slope_weight if self.slope_weight > 0 else None,
+            aspect_deg=circular_mean_deg(self.aspect_east, self.aspect_north, self.aspect_weight),
+        )

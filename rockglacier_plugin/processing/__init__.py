@@ -1,0 +1,1 @@
+"""Processing provider and algorithms: thin adapters from QGIS parameters to core calls."""

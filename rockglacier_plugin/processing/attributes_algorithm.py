@@ -1,0 +1,198 @@
+"""``rockglacier:attributes``: DEM attributes and upslope-connection suggestion per polygon."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from qgis.core import (
+    QgsFeature,
+    QgsFeatureRequest,
+    QgsFeatureSink,
+    QgsProcessing,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeatureSource,
+    QgsProcessingFeedback,
+    QgsProcessingParameterBand,
+    QgsProcessingParameterDistance,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterString,
+)
+
+from .algorithm_base import RockGlacierAlgorithm, callbacks, warn
+from .fields import inventory_fields
+from .layers import feature_wkb, file_raster_path, gpkg_layer_destination, text_or_none
+
+HELP = """
+<p>Computes the geomorphic attributes of rock-glacier polygons from a DEM and writes them with the
+inventory's field names (see the README's schema):</p>
+<ul>
+<li><b>rg_id</b>: kept when present, otherwise ID_PREFIX + a zero-padded number that continues
+after the highest existing one.</li>
+<li><b>area_km2</b>: area on the WGS84 ellipsoid (local equal-area projection), whatever the CRS.</li>
+<li><b>elev_min_m, elev_max_m, elev_mean_m</b>: the mean weights each DEM pixel by the share of it
+the polygon covers, so polygons smaller than a pixel still get values; min/max use pixels at
+least half covered (all touched pixels when none is).</li>
+<li><b>slope_mean_deg, aspect_deg, aspect_class</b>: Horn's method as gdaldem, with pixel sizes in
+metres (on geographic DEMs from the ellipsoid at each row's latitude); aspect is the circular
+mean of the downslope azimuth, clockwise from north.</li>
+<li><b>lon, lat</b>: centroid in WGS84.</li>
+<li><b>upslope_suggested</b> (with GLACIERS): <b>G</b> when a glacier lying upslope touches the
+polygon or comes within TOUCH_DISTANCE_M; <b>GF</b> when the nearest upslope glacier is within
+SEARCH_DISTANCE_M; empty otherwise (DMS and T remain the analyst's call). A glacier is upslope when
+its part within SEARCH_DISTANCE_M has a mean elevation above the polygon's mean elevation.</li>
+</ul>
+<p>Polygons partly outside the DEM or on no-data are summarised on the part with data and listed
+in the log; wholly outside ones get empty attributes. Invalid geometries are repaired for the
+computation (the output keeps the original geometry). The DEM is read only around the polygons.</p>
+<p>OUTPUT given as a .gpkg file writes (or replaces) the layer <i>rock_glaciers</i> in it and
+keeps the file's other layers, so one GeoPackage holds the whole inventory.</p>
+"""
+
+
+class AttributesAlgorithm(RockGlacierAlgorithm):
+    ALGORITHM_ID = "attributes"
+    DISPLAY_NAME = "Rock-glacier attributes from a DEM"
+    HELP = HELP
+
+    INPUT = "INPUT"
+    DEM = "DEM"
+    DEM_BAND = "DEM_BAND"
+    GLACIERS = "GLACIERS"
+    ID_PREFIX = "ID_PREFIX"
+    TOUCH_DISTANCE_M = "TOUCH_DISTANCE_M"
+    SEARCH_DISTANCE_M = "SEARCH_DISTANCE_M"
+    OUTPUT = "OUTPUT"
+
+    def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
+        self.addParameter(
+            QgsProcessingParameterFeatureSource(
+                self.INPUT, "Rock-glacier polygons", [QgsProcessing.TypeVectorPolygon]
+            )
+        )
+        self.addParameter(QgsProcessingParameterRasterLayer(self.DEM, "DEM (elevations in metres)"))
+        self.addParameter(
+            QgsProcessingParameterBand(self.DEM_BAND, "DEM band", 1, self.DEM, optional=True)
+        )
+        self.addParameter(
+            QgsProcessingParameterFeatureSource(
+                self.GLACIERS,
+                "Glacier outlines (GLIMS/RGI) for the upslope-connection suggestion",
+                [QgsProcessing.TypeVectorPolygon],
+                optional=True,
+            )
+        )
+        self.addParameter(QgsProcessingParameterString(self.ID_PREFIX, "Prefix of new rg_id values", "rg"))
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.TOUCH_DISTANCE_M,
+                "Touch distance for G, metres",
+                QgsProcessingParameterNumber.Double,
+                50.0,
+                minValue=0.0,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                self.SEARCH_DISTANCE_M,
+                "Search distance for GF, metres",
+                QgsProcessingParameterNumber.Double,
+                500.0,
+                minValue=0.0,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFeatureSink(
+                self.OUTPUT, "Rock glaciers with attributes", QgsProcessing.TypeVectorPolygon
+            )
+        )
+
+    def run_algorithm(
+        self,
+        parameters: Dict[str, Any],
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+    ) -> Dict[str, Any]:
+        from ..core.attributes import compute_attributes
+        from ..core.connection import ConnectionRule
+        from ..core.inventory import ATTRIBUTE_FIELDS, ROCK_GLACIER_LAYER
+
+        source = self.parameterAsSource(parameters, self.INPUT, context)
+        if source is None:
+            raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
+        dem_layer = self.parameterAsRasterLayer(parameters, self.DEM, context)
+        dem_path = file_raster_path(dem_layer, "DEM")
+        dem_band = self.parameterAsInt(parameters, self.DEM_BAND, context) or 1
+        rule = ConnectionRule(
+            self.parameterAsDouble(parameters, self.TOUCH_DISTANCE_M, context),
+            self.parameterAsDouble(parameters, self.SEARCH_DISTANCE_M, context),
+        )
+        prefix = self.parameterAsString(parameters, self.ID_PREFIX, context)
+
+        skip_checks = QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks
+        features: List[QgsFeature] = list(source.getFeatures(QgsFeatureRequest(), skip_checks))
+        if not features:
+            raise QgsProcessingException(
+                "The input layer has no features (or none is selected); add rock-glacier polygons "
+                "or clear the 'selected features only' option."
+            )
+        if not source.sourceCrs().isValid():
+            raise QgsProcessingException(
+                "The input layer has no CRS; set it in Layer Properties > Source and run again."
+            )
+        has_ids = source.fields().lookupField("rg_id") >= 0
+        existing_ids = [text_or_none(f["rg_id"]) if has_ids else None for f in features]
+
+        glaciers_wkb = glaciers_crs = None
+        glaciers = self.parameterAsSource(parameters, self.GLACIERS, context)
+        if glaciers is not None:
+            glaciers_crs = glaciers.sourceCrs().toWkt()
+            glaciers_wkb = [feature_wkb(f) for f in glaciers.getFeatures(QgsFeatureRequest(), skip_checks)]
+            feedback.pushInfo(f"{len(glaciers_wkb)} glacier outline(s) read for the connection rule.")
+
+        on_progress, is_cancelled = callbacks(feedback)
+        result = compute_attributes(
+            [feature_wkb(f) for f in features],
+            source.sourceCrs().toWkt(),
+            dem_path,
+            dem_band=dem_band,
+            existing_ids=existing_ids,
+            id_prefix=prefix,
+            glaciers_wkb=glaciers_wkb,
+            glaciers_crs=glaciers_crs,
+            rule=rule,
+            on_progress=on_progress,
+            is_cancelled=is_cancelled,
+        )
+        for message in result.warnings:
+            warn(feedback, message)
+
+        # The sink is created only now, after the computation, so a cancelled or failed run
+        # leaves no half-written output behind.
+        fields, notes = inventory_fields(source.fields(), ATTRIBUTE_FIELDS)
+        for note in notes:
+            warn(feedback, note)
+        parameters = gpkg_layer_destination(parameters, self.OUTPUT, ROCK_GLACIER_LAYER)
+        sink, dest_id = self.parameterAsSink(
+            parameters, self.OUTPUT, context, fields, source.wkbType(), source.sourceCrs()
+        )
+        if sink is None:
+            raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
+        for feature, values in zip(features, result.values):
+            out = QgsFeature(fields)
+            out.setGeometry(feature.geometry())
+            for field in source.fields():
+                out[field.name()] = feature[field.name()]
+            for name, value in values.items():
+                out[name] = value
+            if not sink.addFeature(out, QgsFeatureSink.FastInsert):
+                raise QgsProcessingException(f"Writing {values['rg_id']} to the output failed.")
+        n_empty = sum(1 for v in result.values if v["elev_mean_m"] is None)
+        feedback.pushInfo(
+            f"{len(features)} polygon(s) written; {len(features) - n_empty} with DEM attributes, "
+            f"{n_empty} without (see the warnings above)."
+        )
+        return {self.OUTPUT: dest_id}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Install the plugin zip into the default QGIS profile as "Install from ZIP" would, and enable it
+# for QGIS and qgis_process. Usage: tools/install_plugin.sh [zip]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+zip_path="${1:-$(ls -t dist/rockglacier_plugin-*.zip | head -n 1)}"
+profile="${QGIS_PROFILE_DIR:-$HOME/.local/share/QGIS/QGIS3/profiles/default}"
+plugins="$profile/python/plugins"
+mkdir -p "$plugins"
+rm -rf "$plugins/rockglacier_plugin"
+/usr/bin/python3 - "$zip_path" "$plugins" <<'PY'
+import sys, zipfile
+zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])
+PY
+QT_QPA_PLATFORM=offscreen /usr/bin/qgis_process.bin plugins enable rockglacier_plugin >/tmp/rockglacier-enable.log 2>&1 || {
+  cat /tmp/rockglacier-enable.log; echo "Enabling the plugin for qgis_process failed (log above)."; exit 1; }
+echo "Installed and enabled rockglacier_plugin in $plugins"

@@ -1,0 +1,50 @@
+"""Build the installable plugin zip: rockglacier_plugin/ with metadata.txt inside.
+
+QGIS's "Install from ZIP" and the plugin repository expect one top-level folder named after the
+plugin, holding metadata.txt and __init__.py. Usage: python tools/package.py --out dist
+"""
+
+from __future__ import annotations
+
+import argparse
+import configparser
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PLUGIN = "rockglacier_plugin"
+EXCLUDED_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache"}
+EXCLUDED_SUFFIXES = {".pyc", ".pyo"}
+
+
+def plugin_version() -> str:
+    parser = configparser.ConfigParser()
+    parser.read(ROOT / "metadata.txt", encoding="utf-8")
+    return parser["general"]["version"]
+
+
+def build(out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"{PLUGIN}-{plugin_version()}.zip"
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted((ROOT / PLUGIN).rglob("*")):
+            relative = path.relative_to(ROOT)
+            if path.is_dir() or EXCLUDED_PARTS & set(relative.parts) or path.suffix in EXCLUDED_SUFFIXES:
+                continue
+            archive.write(path, relative.as_posix())
+        archive.write(ROOT / "metadata.txt", f"{PLUGIN}/metadata.txt")
+        archive.write(ROOT / "LICENSE", f"{PLUGIN}/LICENSE")
+    return target
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=ROOT / "dist")
+    args = parser.parse_args(argv)
+    print(build(args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
