@@ -35,6 +35,24 @@ def qgis_python_install_command(pip_requirement: str) -> str:
     )
 
 
+#: Modules that pip cannot install into QGIS: they come with QGIS's own GDAL.
+_BUNDLED_WITH_QGIS = {
+    "osgeo": (
+        "GDAL's Python bindings come with QGIS: on Debian/Ubuntu run "
+        "'sudo apt-get install python3-gdal'; on Windows or macOS repair or reinstall QGIS "
+        "(OSGeo4W: select the python3-gdal package)."
+    ),
+}
+
+
+def install_hint(module_name: str, pip_requirement: str) -> str:
+    """How to make ``module_name`` importable in QGIS's Python."""
+    bundled = _BUNDLED_WITH_QGIS.get(module_name.split(".")[0])
+    if bundled is not None:
+        return bundled
+    return f"Install it, then restart QGIS: {qgis_python_install_command(pip_requirement)}"
+
+
 def require(module_name: str, pip_requirement: str, needed_for: str) -> ModuleType:
     """Import ``module_name`` or raise ``MissingDependencyError`` saying how to install it.
 
@@ -50,6 +68,5 @@ def require(module_name: str, pip_requirement: str, needed_for: str) -> ModuleTy
     except ImportError as exc:
         raise MissingDependencyError(
             f"{needed_for} needs the Python module '{module_name}', which QGIS's Python cannot "
-            f"import ({exc}). Install it, then restart QGIS: "
-            f"{qgis_python_install_command(pip_requirement)}"
+            f"import ({exc}). {install_hint(module_name, pip_requirement)}"
         ) from exc
