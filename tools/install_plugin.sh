@@ -12,6 +12,11 @@ rm -rf "$plugins/rockglacier_plugin"
 import sys, zipfile
 zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])
 PY
-QT_QPA_PLATFORM=offscreen /usr/bin/qgis_process.bin plugins enable rockglacier_plugin >/tmp/rockglacier-enable.log 2>&1 || {
-  cat /tmp/rockglacier-enable.log; echo "Enabling the plugin for qgis_process failed (log above)."; exit 1; }
+log=$(mktemp)
+if ! QT_QPA_PLATFORM=offscreen /usr/bin/qgis_process.bin plugins enable rockglacier_plugin >"$log" 2>&1; then
+  if ! grep -q "already enabled" "$log"; then
+    cat "$log"; echo "Enabling the plugin for qgis_process failed (log above)."; rm -f "$log"; exit 1
+  fi
+fi
+rm -f "$log"
 echo "Installed and enabled rockglacier_plugin in $plugins"

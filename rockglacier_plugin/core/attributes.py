@@ -19,10 +19,10 @@ from .connection import ConnectionRule, GlacierNeighbour, suggest_connection
 from .dem_zonal import DemZonalStatistics
 from .errors import InputVectorError
 from .geometry import (
+    EqualAreaProjector,
     MetricFootprint,
     PreparedPolygon,
     WGS84_WKT_EPSG,
-    metric_footprint,
     prepare_polygon,
     spatial_reference,
     transformed,
@@ -97,8 +97,7 @@ class _GlacierIndex:
         if not self.glaciers:
             return []
         xmin, xmax, ymin, ymax = transformed(
-            footprint.geometry_laea,
-            transformer(footprint.laea_srs, spatial_reference(WGS84_WKT_EPSG)),
+            footprint.geometry_laea, footprint.projection.to_wgs84
         ).GetEnvelope()
         margin_lat = distance_m / _METRES_PER_DEGREE_LAT_MIN
         cos_lat = max(np.cos(np.radians(max(abs(ymin), abs(ymax)) + margin_lat)), 1e-6)
@@ -159,13 +158,13 @@ def compute_attributes(
         )
     dem = DemZonalStatistics(dem_path, dem_band)
     polygon_srs = spatial_reference(polygons_crs, "input layer")
-    dem_srs = spatial_reference(dem.grid.crs_wkt, "DEM")
-    to_dem = transformer(polygon_srs, dem_srs)
+    to_dem = transformer(polygon_srs, dem.srs)
     to_wgs84 = transformer(polygon_srs, spatial_reference(WGS84_WKT_EPSG))
     with_connection = glaciers_wkb is not None
     glacier_index = (
         _GlacierIndex(glaciers_wkb, glaciers_crs or "", warnings) if glaciers_wkb is not None else None
     )
+    projector = EqualAreaProjector()
     progress = Progress(n_polygons, on_progress, is_cancelled)
     progress.check_cancelled()
     results: list[dict[str, Any]] = []
@@ -180,7 +179,8 @@ def compute_attributes(
                     f"{rg_id} has an invalid geometry (e.g. self-intersection); attributes were "
                     "computed on its repaired shape. Run 'Fix geometries' to store the repair."
                 )
-            _fill_values(values, prepared.geometry, dem, to_dem, to_wgs84, glacier_index, rule, warnings)
+            footprint = projector.footprint(transformed(prepared.geometry, to_wgs84))
+            _fill_values(values, prepared.geometry, footprint, dem, to_dem, glacier_index, rule, warnings)
         results.append(values)
         progress.advance()
     return AttributeResult(results, warnings)
@@ -189,15 +189,14 @@ def compute_attributes(
 def _fill_values(
     values: dict[str, Any],
     geometry: Any,
+    footprint: MetricFootprint,
     dem: DemZonalStatistics,
     to_dem: Any,
-    to_wgs84: Any,
     glacier_index: Optional[_GlacierIndex],
     rule: ConnectionRule,
     warnings: list[str],
 ) -> None:
     rg_id = values["rg_id"]
-    footprint = metric_footprint(transformed(geometry, to_wgs84))
     values.update(area_km2=footprint.area_km2, lon=footprint.lon_deg, lat=footprint.lat_deg)
     stats = dem.statistics(transformed(geometry, to_dem))
     if stats.covered_area_m2 <= 0.0:
@@ -238,8 +237,8 @@ def _suggest(
     glacier_index: _GlacierIndex,
     rule: ConnectionRule,
 ) -> Optional[str]:
-    laea_to_dem = transformer(footprint.laea_srs, spatial_reference(dem.grid.crs_wkt))
-    wgs84_to_laea = transformer(spatial_reference(WGS84_WKT_EPSG), footprint.laea_srs)
+    laea_to_dem = footprint.projection.to(dem.srs)
+    wgs84_to_laea = footprint.projection.from_wgs84
     search_zone = footprint.geometry_laea.Buffer(rule.search_distance_m, 16)
     neighbours: list[GlacierNeighbour] = []
     for glacier in glacier_index.candidates(footprint, rule.search_distance_m):

@@ -12,8 +12,9 @@ from typing import Any
 import numpy as np
 
 from .coverage import coverage_fraction
+from .geometry import spatial_reference
 from .rasters import RasterGrid, open_raster, raster_grid, read_window
-from .terrain import horn_gradient, row_pixel_sizes_m, slope_aspect_deg
+from .terrain import horn_gradient, row_pixel_sizes_m
 from .windows import Window, window_from_bounds
 from .zonal import ZonalAccumulator, ZonalStats
 
@@ -32,6 +33,7 @@ class DemZonalStatistics:
         self.dataset = open_raster(dem_path, "DEM")
         self.grid: RasterGrid = raster_grid(self.dataset, band_index, "DEM")
         self.band = self.dataset.GetRasterBand(band_index)
+        self.srs = spatial_reference(self.grid.crs_wkt, "DEM")
 
     def polygon_window(self, geometry_dem: Any) -> Window:
         """Pixels covering the polygon's bounding box (may reach outside the DEM)."""
@@ -60,9 +62,8 @@ class DemZonalStatistics:
             elevation_padded = read_window(self.band, self.grid, padded)
             dx_m, dy_m = row_pixel_sizes_m(self.grid, padded)
             dz_deast, dz_dnorth = horn_gradient(elevation_padded, dx_m, dy_m)
-            slope_deg, aspect_deg = slope_aspect_deg(dz_deast, dz_dnorth)
-            pixel_area_m2 = (dx_m * dy_m)[1:-1, None] * np.ones((1, strip.width_px))
+            pixel_area_m2 = np.broadcast_to((dx_m * dy_m)[1:-1, None], coverage.shape)
             accumulator.add(
-                elevation_padded[1:-1, 1:-1], slope_deg, aspect_deg, coverage, pixel_area_m2
+                elevation_padded[1:-1, 1:-1], dz_deast, dz_dnorth, coverage, pixel_area_m2
             )
         return accumulator.result()

@@ -181,13 +181,18 @@ class AttributesAlgorithm(RockGlacierAlgorithm):
         )
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
+        # Output attribute positions: input fields first (same order), then the schema's extras.
+        input_positions = [fields.indexOf(field.name()) for field in source.fields()]
+        value_positions = {name: fields.indexOf(name) for name in result.values[0]}
         for feature, values in zip(features, result.values):
+            attributes = [None] * fields.count()
+            for position, value in zip(input_positions, feature.attributes()):
+                attributes[position] = value
+            for name, value in values.items():
+                attributes[value_positions[name]] = value
             out = QgsFeature(fields)
             out.setGeometry(feature.geometry())
-            for field in source.fields():
-                out[field.name()] = feature[field.name()]
-            for name, value in values.items():
-                out[name] = value
+            out.setAttributes(attributes)
             if not sink.addFeature(out, QgsFeatureSink.FastInsert):
                 raise QgsProcessingException(f"Writing {values['rg_id']} to the output failed.")
         n_empty = sum(1 for v in result.values if v["elev_mean_m"] is None)

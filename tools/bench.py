@@ -1,0 +1,32 @@
+"""`make bench`: every benchmark, each printing ratios against a baseline run in this process."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, to check the benchmarks run")
+    args = parser.parse_args()
+    from tests.qgis_session import start_qgis
+
+    start_qgis()
+    from benchmarks import attributes_bench
+
+    if args.quick:
+        attributes_bench.run(size_px=800, n_polygons=50, repeats=1)
+    else:
+        attributes_bench.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
