@@ -40,6 +40,7 @@ from .insar_scene import InsarScene, LosGeometry, SceneSettings, WindowData
 from .interferogram import Interferogram
 from .kinematics import kinematic_class
 from .progress import CancelCheck, Progress, ProgressCallback
+from .velocity_rasters import write_velocity_rasters
 from .reference_points import ReferenceChoice, choose_automatic, measure_manual, nearest_point_index
 from .windows import Window, window_from_bounds
 
@@ -109,8 +110,13 @@ def extract_velocities(
     settings: VelocitySettings = VelocitySettings(), reference_points: Optional[ReferencePoints] = None,
     on_progress: Optional[ProgressCallback] = None, is_cancelled: Optional[CancelCheck] = None,
     log: Callable[[str], None] = lambda message: None,
+    raster_outputs: Optional[Sequence[tuple[Optional[str], Optional[str]]]] = None,
 ) -> VelocityResult:
-    """Velocity fields of every landform (input order); see the module docstring."""
+    """Velocity fields of every landform (input order); see the module docstring.
+
+    ``raster_outputs``: per pair, paths of the LOS and downslope velocity rasters to write
+    (None = not wanted).
+    """
     if not polygons_wkb:
         raise InputVectorError("The input layer has no features; add rock-glacier polygons first.")
     if not pairs:
@@ -120,7 +126,7 @@ def extract_velocities(
     prepared = [prepare_polygon(wkb).geometry for wkb in polygons_wkb]
     best = [LandformVelocity(vel_reason="not covered by any interferogram") for _ in polygons_wkb]
     messages: list[str] = []
-    for pair in pairs:
+    for pair_index, pair in enumerate(pairs):
         scene = InsarScene(pair.interferogram, pair.coherence_path, pair.coherence_band, dem_path, geometry, settings.scene, log)
         to_scene = transformer(polygon_srs, spatial_reference(scene.grid.crs_wkt, "interferogram"))
         from_scene = transformer(spatial_reference(scene.grid.crs_wkt), polygon_srs)
@@ -143,6 +149,10 @@ def extract_velocities(
             if candidate.vel_pair is not None and (best[index].vel_pair is None or _rank(candidate) < _rank(best[index])):
                 best[index] = candidate
             progress.advance()
+        if raster_outputs is not None and any(raster_outputs[pair_index]):
+            los_path, downslope_path = raster_outputs[pair_index]
+            write_velocity_rasters(scene, los_path, downslope_path, settings.min_coherence,
+                                   settings.min_projection_factor, settings.min_slope_deg, progress)
     return VelocityResult(best, messages)
 
 

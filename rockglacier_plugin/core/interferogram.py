@@ -101,3 +101,70 @@ def check_phase_values(values: np.ndarray, band: int, path: str) -> None:
             f"median {np.median(finite):.1f}). ISCE2 .unw files hold the phase in band 2: set "
             "PHASE_BAND=2."
         )
+
+
+def resolve_isce_path(path: str) -> str:
+    """ISCE2 rasters are georeferenced by their ``.vrt`` side-car: prefer it when it exists."""
+    if not path.lower().endswith(".vrt") and os.path.exists(path + ".vrt"):
+        return path + ".vrt"
+    return path
+
+
+def default_coherence_band(dataset: Any, path: str) -> int:
+    """2 for ISCE2's two-band ``topophase.cor`` (amplitude, coherence), else 1."""
+    if ".cor" in os.path.basename(path).lower() and dataset.RasterCount == 2:
+        return 2
+    return 1
+
+
+def describe_interferogram(
+    path: str, phase_band: int, sensor_wavelength_m: Optional[float], wavelength_override_m: Optional[float],
+    reference_date: Optional[date], secondary_date: Optional[date],
+) -> tuple[Interferogram, list[str]]:
+    """Build an ``Interferogram`` from a file and the user's parameters; returns notes to log.
+
+    Args:
+        phase_band: 1-based band, 0 = automatic (2 for ISCE2 .unw, else 1).
+        sensor_wavelength_m: the chosen sensor's wavelength (None for 'custom').
+        wavelength_override_m: WAVELENGTH_M when given (wins over metadata and sensor).
+        reference_date, secondary_date: the parameters, used when both are given.
+    """
+    from .rasters import open_raster
+
+    notes: list[str] = []
+    resolved = resolve_isce_path(path)
+    if resolved != path:
+        notes.append(f"Reading '{resolved}' (the ISCE2 side-car that georeferences '{path}').")
+    dataset = open_raster(resolved, "interferogram")
+    band = phase_band or default_phase_band(dataset, resolved)
+    if band > dataset.RasterCount:
+        raise InputRasterError(f"'{resolved}' has {dataset.RasterCount} band(s); PHASE_BAND={band} does not exist.")
+    if reference_date is not None and secondary_date is not None:
+        first, second = reference_date, secondary_date
+    else:
+        first, second = dates_from_metadata(dataset, resolved)
+        if first is None or second is None:
+            raise ParameterError(
+                f"No acquisition dates found for '{resolved}' (metadata FIRST_DATE/SECOND_DATE, DATE12, or "
+                "YYYYMMDD_YYYYMMDD in the file or folder name). Give REFERENCE_DATE and SECONDARY_DATE, "
+                "or rename the file so it holds the pair's dates."
+            )
+    if first == second:
+        raise ParameterError(f"'{resolved}': reference and secondary dates are both {first}; an interferogram needs two dates.")
+    if first > second:
+        notes.append(
+            f"'{os.path.basename(resolved)}': the reference date {first} is after the secondary date {second}; "
+            "the velocity sign is flipped accordingly."
+        )
+    metadata_wavelength = wavelength_from_metadata(dataset)
+    if wavelength_override_m:
+        wavelength = wavelength_override_m
+    elif metadata_wavelength:
+        wavelength = metadata_wavelength
+    elif sensor_wavelength_m:
+        wavelength = sensor_wavelength_m
+    else:
+        raise ParameterError("SENSOR=custom needs WAVELENGTH_M (e.g. 0.2360571 for L-band, 0.05546576 for C-band).")
+    if metadata_wavelength and sensor_wavelength_m and not wavelength_override_m and abs(metadata_wavelength - sensor_wavelength_m) > 0.01:
+        notes.append(f"'{os.path.basename(resolved)}' says its wavelength is {metadata_wavelength} m; using it, not the SENSOR's {sensor_wavelength_m} m.")
+    return Interferogram(resolved, band, first, second, float(wavelength)), notes

@@ -74,11 +74,20 @@ ROCK_GLACIER_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("vel_pair", "text", "acquisition dates YYYYMMDD-YYYYMMDD"),
     FieldSpec("vel_ok", "integer", "1 when the velocity passes the quality criteria"),
     FieldSpec("kin_class", "text", "RGIK kinematic class; undefined when vel_ok = 0"),
+    FieldSpec("vel_reason", "text", "why vel_ok = 0, and flags such as a negative (upslope) mean"),
     FieldSpec("dl_prob_mean", "real", "mean model probability inside the polygon"),
     FieldSpec("match_rg_id", "text", "rg_id of the existing polygon a candidate overlaps"),
     FieldSpec("edited_at", "text", "ISO-8601 time of the last edit in the dock"),
     FieldSpec("edited_by", "text", "user of the last edit in the dock"),
     FieldSpec("comment", "text", "free text"),
+)
+
+REFERENCE_POINT_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("rg_id", "text", "rock glacier this reference serves"),
+    FieldSpec("method", "text", "manual or auto"),
+    FieldSpec("coherence", "real", "mean coherence of the reference patch"),
+    FieldSpec("vel_los_cm_yr", "real", "LOS velocity subtracted (towards the satellite)"),
+    FieldSpec("vel_pair", "text", "interferogram the value comes from, YYYYMMDD-YYYYMMDD"),
 )
 
 #: Fields that ``rockglacier:attributes`` computes (and overwrites when present).

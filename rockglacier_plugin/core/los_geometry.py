@@ -18,8 +18,9 @@ Conventions (the one place they are written; ENU = east, north, up):
 * Projection factor ``g = e_los . e_dslp = sin(theta) cos(s) cos(alpha + A) - cos(theta) sin(s)``.
   Motion of ``v_dslp`` along the slope gives a LOS velocity towards the satellite of
   ``v_los = g * v_dslp``, hence ``v_dslp = v_los / g``. On a slope facing the satellite
-  g = -sin(theta - s): downslope creep moves away from the satellite; g = 0 when s = theta
-  (motion along the LOS is invisible), so small |g| must be masked.
+  (A = -alpha) g = sin(theta - s): creep moves towards the satellite while s < theta, and g = 0
+  when s = theta (the motion is perpendicular to the LOS and invisible), so small |g| must be
+  masked. On a slope facing away from it g = -sin(theta + s): creep moves away.
 """
 
 from __future__ import annotations

@@ -8,8 +8,10 @@ from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
 from .attributes_algorithm import AttributesAlgorithm
+from .insar_velocity_algorithm import InsarVelocityAlgorithm
+from .unwrap_algorithm import UnwrapAlgorithm
 
-ALGORITHM_CLASSES = (AttributesAlgorithm,)
+ALGORITHM_CLASSES = (AttributesAlgorithm, InsarVelocityAlgorithm, UnwrapAlgorithm)
 
 
 class RockGlacierProvider(QgsProcessingProvider):

@@ -45,8 +45,47 @@ except QgsProcessingException as exc:
     write_polygons(tmp_path / "rg.gpkg", [square_wkt(600100.0, 5199900.0, 50.0)])
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
-    assert "algorithms: ['rockglacier:attributes']" in completed.stdout, completed.stdout + completed.stderr
+    assert "algorithms: ['rockglacier:attributes', 'rockglacier:insarvelocity', 'rockglacier:unwrap']" in completed.stdout, completed.stdout + completed.stderr
     messages = "\n".join(line for line in completed.stdout.splitlines() if line.startswith(("MESSAGE:", "RAISED:")))
     assert "rockglacier:attributes needs the Python module 'osgeo.gdal_array'" in messages, completed.stdout + completed.stderr
     assert "apt-get install python3-gdal" in messages
     assert "Traceback" not in completed.stderr
+
+
+def test_missing_snaphu__unwrap_names_the_package_and_the_pip_command(tmp_path):
+    import numpy as np
+    from osgeo import gdal
+
+    ds = gdal.GetDriverByName("GTiff").Create(str(tmp_path / "igram.tif"), 8, 8, 1, gdal.GDT_CFloat32)
+    ds.SetGeoTransform((600000, 10, 0, 5200000, 0, -10))
+    ds.GetRasterBand(1).WriteArray(np.ones((8, 8), np.complex64))
+    ds = None
+    write_raster(tmp_path / "coh.tif", np.full((8, 8), 0.8), (600000, 10, 0, 5200000, 0, -10))
+    script = f"""
+import os, sys, importlib.abc
+os.environ['QT_QPA_PLATFORM'] = 'offscreen'
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == 'snaphu' or name.startswith('snaphu.'):
+            raise ImportError('No module named snaphu (blocked by the test)')
+sys.meta_path.insert(0, Block())
+from qgis.core import QgsApplication, QgsProcessingException
+app = QgsApplication([], False); app.initQgis()
+sys.path.append(os.path.join(QgsApplication.pkgDataPath(), 'python', 'plugins'))
+from processing.core.Processing import Processing
+Processing.initialize()
+sys.path.insert(0, {str(ROOT)!r})
+import rockglacier_plugin
+plugin = rockglacier_plugin.classFactory(None)
+plugin.initProcessing()
+import processing
+try:
+    processing.run('rockglacier:unwrap', {{'INPUT': 'igram.tif', 'COHERENCE': 'coh.tif', 'OUTPUT': 'unw.tif', 'COMPONENTS': 'cc.tif'}})
+except QgsProcessingException as exc:
+    print('RAISED:', exc)
+"""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert "RAISED: rockglacier:unwrap needs the Python module 'snaphu'" in completed.stdout, completed.stdout + completed.stderr
+    assert 'pip install --user --break-system-packages "snaphu" "numpy<2"' in completed.stdout
+    assert not (tmp_path / "unw.tif").exists()

@@ -1,0 +1,95 @@
+"""Writing the LOS and downslope velocity rasters of one interferogram, block by block.
+
+Values are cm/yr, float32, no-data -9999. The LOS raster (towards the satellite) has the scene's
+ramp removed and is referenced to the median of stable coherent ground over the whole scene, so
+it displays well; the per-landform values use local references instead (``insar_velocity``).
+The downslope raster divides by the projection factor and masks low coherence, small |g| and
+gentle slopes, as the per-landform statistics do.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Optional
+
+import numpy as np
+
+from .insar_scene import InsarScene
+from .progress import Progress
+from .windows import Window
+
+NODATA = -9999.0
+BLOCK_ROWS = 256
+
+
+def _create(path: str, scene: InsarScene, description: str) -> Any:
+    from osgeo import gdal
+
+    grid = scene.grid
+    dataset = gdal.GetDriverByName("GTiff").Create(
+        str(path), grid.width_px, grid.height_px, 1, gdal.GDT_Float32, ["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"]
+    )
+    dataset.SetGeoTransform(grid.geotransform)
+    dataset.SetProjection(grid.crs_wkt)
+    band = dataset.GetRasterBand(1)
+    band.SetNoDataValue(NODATA)
+    band.SetDescription(description)
+    dataset.SetMetadata({"PAIR": scene.interferogram.pair_label, "UNITS": "cm/yr"})
+    return dataset
+
+
+def write_velocity_rasters(
+    scene: InsarScene, los_path: Optional[str], downslope_path: Optional[str], min_coherence: float,
+    min_projection_factor: float, min_slope_deg: float, progress: Optional[Progress] = None,
+) -> None:
+    """Write the requested rasters on the interferogram grid.
+
+    Each file is written under a temporary name and renamed when complete, so a cancelled or
+    failed run leaves no raster that looks finished.
+    """
+    outputs = []
+    finals = []
+    for kind, path, description in (
+        ("los", los_path, "LOS velocity towards the satellite, cm/yr"),
+        ("dslp", downslope_path, "downslope velocity, cm/yr"),
+    ):
+        if path:
+            partial = f"{path}.partial.tif"
+            outputs.append((kind, _create(partial, scene, description)))
+            finals.append((partial, str(path)))
+    if not outputs:
+        return
+    try:
+        _write_blocks(scene, outputs, min_coherence, min_projection_factor, min_slope_deg, progress)
+    except BaseException:
+        outputs.clear()
+        for partial, _ in finals:
+            if os.path.exists(partial):
+                os.remove(partial)
+        raise
+    outputs.clear()  # closes the datasets
+    for partial, final in finals:
+        os.replace(partial, final)
+
+
+def _write_blocks(scene: InsarScene, outputs: list, min_coherence: float, min_projection_factor: float,
+                  min_slope_deg: float, progress: Optional[Progress]) -> None:
+    for row in range(0, scene.grid.height_px, BLOCK_ROWS):
+        window = Window(0, row, scene.grid.width_px, min(BLOCK_ROWS, scene.grid.height_px - row))
+        data = scene.read(window)
+        coherent = np.isfinite(data.velocity_los_cm_per_yr) & (data.coherence >= min_coherence)
+        for kind, dataset in outputs:
+            if kind == "los":
+                values = np.where(coherent, data.velocity_los_cm_per_yr, NODATA)
+            else:
+                keep = (
+                    coherent & np.isfinite(data.projection) & (np.abs(data.projection) >= min_projection_factor)
+                    & (data.slope_deg >= min_slope_deg)
+                )
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    values = np.where(keep, data.velocity_los_cm_per_yr / data.projection, NODATA)
+            dataset.GetRasterBand(1).WriteArray(values.astype(np.float32), 0, row)
+        if progress is not None:
+            progress.check_cancelled()
+    for _, dataset in outputs:
+        dataset.FlushCache()
