@@ -28,7 +28,7 @@ class SyntheticScene:
     wrapped: Path  # complex64 interferogram
     coherence: Path
     landforms_wkt: list[str]
-    velocity_dslp_cm_per_yr: list[float]
+    velocity_dslp_cm_per_yr: list[float]  # true mean over the pixels whose centre is inside
     incidence_deg: float
     los_azimuth_deg: float
     looks: int
@@ -81,29 +81,39 @@ def cone_scene(
     aspect = np.degrees(np.arctan2(east, north)) % 360.0  # downslope = away from the apex
     s, th, al = math.radians(slope_deg), math.radians(incidence_deg), math.radians(los_azimuth_deg)
     g = np.sin(th) * math.cos(s) * np.cos(al + np.radians(aspect)) - np.cos(th) * math.sin(s)
-    speeds = speeds_cm_per_yr or tuple(float(v) for v in rng.uniform(30.0, 120.0, len(aspects_deg)))
+    speeds = speeds_cm_per_yr or tuple(float(v) for v in rng.uniform(20.0, 80.0, len(aspects_deg)))
     velocity_los = np.zeros_like(z)
     coherence = np.full_like(z, stable_coherence)
-    landforms = []
+    landforms, true_means = [], []
     ax, ay = ORIGIN[0] + centre, ORIGIN[1] - centre
+    xs = ORIGIN[0] + (cols + 0.5) * pixel_m
+    ys = ORIGIN[1] - (rows + 0.5) * pixel_m
+    length_m, width_m = 420.0, 220.0
     for aspect_deg, speed in zip(aspects_deg, speeds):
         r = centre * 0.55
         x = ax + r * math.sin(math.radians(aspect_deg))
         y = ay + r * math.cos(math.radians(aspect_deg))
-        wkt = lobe(x, y, 420.0, 220.0, math.atan2(math.cos(math.radians(aspect_deg)), math.sin(math.radians(aspect_deg))))
-        landforms.append(wkt)
-        geometry = ogr.CreateGeometryFromWkt(wkt)
-        # Pixels whose centre is inside move (coverage-weighted means then see boundary mixing).
-        xs = ORIGIN[0] + (cols + 0.5) * pixel_m
-        ys = ORIGIN[1] - (rows + 0.5) * pixel_m
-        xmin, xmax, ymin, ymax = geometry.GetEnvelope()
-        box = (xs >= xmin - pixel_m) & (xs <= xmax + pixel_m) & (ys >= ymin - pixel_m) & (ys <= ymax + pixel_m)
-        for rr, cc in zip(*np.nonzero(box)):
+        angle = math.atan2(math.cos(math.radians(aspect_deg)), math.sin(math.radians(aspect_deg)))
+        landforms.append(lobe(x, y, length_m, width_m, angle))
+        # Elliptical radius rho (0 centre, 1 outline) of every pixel centre; the landform moves
+        # at full speed inside rho = 0.4 and tapers smoothly (cos^2) to rest at its outline, as
+        # creep does, so the phase has no step a real unwrapper could not follow.
+        u = (xs - x) * math.cos(angle) + (ys - y) * math.sin(angle)
+        w = -(xs - x) * math.sin(angle) + (ys - y) * math.cos(angle)
+        rho = np.hypot(u / length_m, w / width_m)
+        inside = rho < 1.0
+        taper = np.where(rho < 0.4, 1.0, np.cos(0.5 * math.pi * np.clip((rho - 0.4) / 0.6, 0.0, 1.0)) ** 2)
+        speed_field = np.where(inside, speed * taper, 0.0)
+        velocity_los += speed_field * g
+        coherence[inside] = landform_coherence
+        # Truth: the mean over the pixels whose centre lies inside the polygon (OGR's test).
+        polygon = ogr.CreateGeometryFromWkt(landforms[-1])
+        centre_inside = np.zeros_like(inside)
+        for rr, cc in zip(*np.nonzero(rho < 1.2)):
             point = ogr.Geometry(ogr.wkbPoint)
             point.AddPoint_2D(float(xs[rr, cc]), float(ys[rr, cc]))
-            if geometry.Contains(point):
-                velocity_los[rr, cc] = speed * g[rr, cc]
-                coherence[rr, cc] = landform_coherence
+            centre_inside[rr, cc] = polygon.Contains(point)
+        true_means.append(float(speed_field[centre_inside].mean()))
     k = phase_per_cm_per_yr()
     phase = velocity_los * k + ramp_rad_per_px[0] * cols + ramp_rad_per_px[1] * rows + atmosphere_rad
     phase = phase + multilook_noise(coherence, looks, rng)
@@ -117,4 +127,56 @@ def cone_scene(
     ds.SetProjection(gdal.Open(str(dem)).GetProjection())
     ds.GetRasterBand(1).WriteArray(np.exp(1j * phase).astype(np.complex64))
     ds = None
-    return SyntheticScene(folder, dem, truth, wrapped, coh, landforms, list(speeds), incidence_deg, los_azimuth_deg, looks)
+    return SyntheticScene(folder, dem, truth, wrapped, coh, landforms, true_means, incidence_deg, los_azimuth_deg, looks)
+
+
+def write_isce_bil(path: Path, band1: np.ndarray, band2: np.ndarray, geotransform, epsg: int = 4326) -> Path:
+    """An ISCE2-style two-band float32 BIL raster with its .vrt and .xml side-cars."""
+    height, width = band1.shape
+    interleaved = np.empty((height, 2, width), dtype="<f4")
+    interleaved[:, 0, :] = band1
+    interleaved[:, 1, :] = band2
+    interleaved.tofile(path)
+    bands = "".join(
+        f'''  <VRTRasterBand dataType="Float32" band="{b}" subClass="VRTRawRasterBand">
+    <SourceFilename relativeToVRT="1">{path.name}</SourceFilename>
+    <ByteOrder>LSB</ByteOrder>
+    <ImageOffset>{(b - 1) * 4 * width}</ImageOffset>
+    <PixelOffset>4</PixelOffset>
+    <LineOffset>{8 * width}</LineOffset>
+  </VRTRasterBand>
+''' for b in (1, 2))
+    gt = ", ".join(repr(float(v)) for v in geotransform)
+    Path(f"{path}.vrt").write_text(
+        f'<VRTDataset rasterXSize="{width}" rasterYSize="{height}">\n  <SRS>EPSG:{epsg}</SRS>\n'
+        f"  <GeoTransform>{gt}</GeoTransform>\n{bands}</VRTDataset>\n"
+    )
+    Path(f"{path}.xml").write_text(
+        f'<imageFile><property name="width"><value>{width}</value></property>'
+        f'<property name="length"><value>{height}</value></property>'
+        '<property name="number_bands"><value>2</value></property>'
+        '<property name="scheme"><value>BIL</value></property>'
+        '<property name="data_type"><value>FLOAT</value></property></imageFile>\n'
+    )
+    return path
+
+
+def isce_products(scene: SyntheticScene, folder: Path) -> dict[str, Path]:
+    """The scene as ISCE2 geocoded products (EPSG:4326, BIL + .vrt) in <folder>/<pair>/."""
+    pair = folder / "20070716_20070831"
+    (pair / "interferogram").mkdir(parents=True, exist_ok=True)
+    (pair / "geometry").mkdir(parents=True, exist_ok=True)
+    warped = {}
+    for name, source in (("phase", scene.unwrapped_true), ("coherence", scene.coherence)):
+        ds = gdal.Warp("", str(source), format="MEM", dstSRS="EPSG:4326", resampleAlg="bilinear")
+        warped[name] = ds.ReadAsArray()
+        geotransform = ds.GetGeoTransform()
+    amplitude = np.where(warped["coherence"] > 0, 500.0, 0.0)
+    unw = write_isce_bil(pair / "interferogram" / "filt_topophase.unw.geo", amplitude, warped["phase"], geotransform)
+    cor = write_isce_bil(pair / "interferogram" / "topophase.cor.geo", amplitude, warped["coherence"], geotransform)
+    inside = warped["coherence"] > 0
+    los = write_isce_bil(
+        pair / "geometry" / "los.rdr.geo", np.where(inside, scene.incidence_deg, 0.0),
+        np.where(inside, scene.los_azimuth_deg, 0.0), geotransform,
+    )
+    return {"unw": unw, "cor": cor, "los": los}

@@ -11,10 +11,11 @@ as_root() {
 }
 
 # 1. QGIS (Debian's 3.22 LTR) with its Python bindings and qgis_process.
-if ! $SYSTEM_PYTHON -c "import qgis.core" >/dev/null 2>&1 || [ ! -x /usr/bin/qgis_process.bin ]; then
-  echo "[setup] installing QGIS from apt (qgis python3-qgis)..."
+if ! $SYSTEM_PYTHON -c "import qgis.core" >/dev/null 2>&1 || [ ! -x /usr/bin/qgis_process.bin ] \
+   || ! $SYSTEM_PYTHON -m pip --version >/dev/null 2>&1 || ! $SYSTEM_PYTHON -c "import ensurepip" >/dev/null 2>&1; then
+  echo "[setup] installing QGIS from apt (qgis python3-qgis python3-pip python3-venv gdal-bin)..."
   as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qgis python3-qgis python3-venv gdal-bin >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qgis python3-qgis python3-pip python3-venv gdal-bin >/dev/null
 fi
 
 # 2. The virtual environment: sees QGIS through --system-site-packages; pinned extras on top.
@@ -23,13 +24,26 @@ if [ ! -x .venv/bin/python ]; then
   $SYSTEM_PYTHON -m venv --system-site-packages .venv
 fi
 requirements_hash=$(cat requirements-dev.txt | sha256sum | cut -c1-16)
-if [ ! -f ".setup-stamp-$requirements_hash" ]; then
+if [ ! -f ".setup-stamp-dev-$requirements_hash" ]; then
   echo "[setup] installing requirements-dev.txt into .venv"
   .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
-  rm -f .setup-stamp-*
-  touch ".setup-stamp-$requirements_hash"
+  rm -f .setup-stamp-dev-*
+  touch ".setup-stamp-dev-$requirements_hash"
 fi
 .venv/bin/python -c "import numpy, qgis.core, osgeo.gdal_array; assert numpy.__version__ < '2', numpy.__version__"
+
+# 2b. The plugin's optional packages for QGIS's own Python (qgis_process, the QGIS app), with
+#     numpy held at the system's 1.x so QGIS's GDAL bindings keep working.
+qgis_hash=$(cat requirements-qgis.txt | sha256sum | cut -c1-16)
+if [ ! -f ".setup-stamp-qgis-$qgis_hash" ]; then
+  echo "[setup] installing requirements-qgis.txt for QGIS's Python ($SYSTEM_PYTHON, --user)"
+  constraints=$(mktemp)
+  echo "numpy==$($SYSTEM_PYTHON -c 'import numpy; print(numpy.__version__)')" > "$constraints"
+  $SYSTEM_PYTHON -m pip install -q --disable-pip-version-check --user --break-system-packages \
+    -r requirements-qgis.txt -c "$constraints"
+  rm -f "$constraints" .setup-stamp-qgis-*
+  touch ".setup-stamp-qgis-$qgis_hash"
+fi
 
 # 3. A qgis_process that works: Debian's /usr/bin/qgis_process wrapper passes --noversioncheck
 #    from /etc/default/qgis, which qgis_process 3.22 rejects. /usr/local/bin comes first on PATH.

@@ -10,7 +10,7 @@ straight edges (a horizontal edge is placed within half a sub-row); a polygon sm
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -51,24 +51,18 @@ def polygon_edges(geometry: Any) -> np.ndarray:
     return np.vstack(segments) if segments else np.zeros((0, 4))
 
 
-def coverage_fraction(
-    geometry: Any, window: Window, geotransform: GeoTransform, subrows: int = 0
-) -> np.ndarray:
-    """Covered fraction (0-1) of each pixel of ``window``, shape ``window.shape``, float64.
+def _scanline_spans(
+    geometry: Any, window: Window, geotransform: GeoTransform, subrows: int
+) -> Optional[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Inside spans along scanlines through the centres of ``subrows`` sub-rows per pixel row.
 
-    Args:
-        geometry: ``ogr.Geometry`` polygon or multipolygon in the raster's CRS (valid, i.e. parts
-            do not overlap).
-        window: pixels to compute; may reach outside the raster.
-        geotransform: the raster's geotransform (north-up).
-        subrows: scanlines per pixel row; 0 = ``subrows_per_row(window height)``.
+    Returns (scanline index, start column, stop column) with columns in pixel units of the
+    window clipped to [0, width], or None when the polygon crosses no scanline.
     """
     height, width = window.shape
-    subrows = subrows or subrows_per_row(height)
-    coverage = np.zeros((height, width), dtype=np.float64)
     edges = polygon_edges(geometry)
     if len(edges) == 0:
-        return coverage
+        return None
     x0, dx, _, y0, _, dy = window.transform(geotransform)
     # Pixel coordinates of the window: column c = (x - x0)/dx, row r = (y - y0)/dy (dy < 0).
     c1, c2 = (edges[:, 0] - x0) / dx, (edges[:, 2] - x0) / dx
@@ -85,7 +79,7 @@ def coverage_fraction(
     counts = np.maximum(last - first, 0)
     total = int(counts.sum())
     if total == 0:
-        return coverage
+        return None
     edge_of = np.repeat(np.arange(len(counts)), counts)
     line = np.repeat(first, counts) + (np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts))
     y_line = (line + 0.5) / subrows
@@ -95,11 +89,53 @@ def coverage_fraction(
     order = np.argsort(line * (width + 1.0) + x_cross, kind="stable")
     line, x_cross = line[order], x_cross[order]
     # Even-odd rule: consecutive crossings on a scanline bound an inside span.
-    span_line = line[0::2]
-    start = x_cross[0::2]
-    stop = x_cross[1::2]
+    span_line, start, stop = line[0::2], x_cross[0::2], x_cross[1::2]
     keep = stop > start
-    span_line, start, stop = span_line[keep], start[keep], stop[keep]
+    return span_line[keep], start[keep], stop[keep]
+
+
+def pixel_centres_inside(geometry: Any, window: Window, geotransform: GeoTransform) -> np.ndarray:
+    """Boolean mask of the pixels of ``window`` whose centre lies inside the polygon (the rule of
+    GDAL's rasterizer and QGIS's zonal statistics)."""
+    height, width = window.shape
+    spans = _scanline_spans(geometry, window, geotransform, 1)
+    if spans is None:
+        return np.zeros((height, width), dtype=bool)
+    line, start, stop = spans
+    # Centre of column c is at c + 0.5: the span covers columns ceil(start - 0.5) .. ceil(stop - 0.5) - 1.
+    first = np.ceil(start - 0.5).astype(np.int64)
+    last = np.ceil(stop - 0.5).astype(np.int64)
+    keep = last > first
+    line, first, last = line[keep], first[keep], last[keep]
+    # +1 where a span starts, -1 one past its end (a column width + 1 wide, so the end never
+    # spills into the next row), then a running sum along each row.
+    steps = np.bincount(
+        np.concatenate([line * (width + 1) + first, line * (width + 1) + last]),
+        np.concatenate([np.ones(line.size), -np.ones(line.size)]),
+        minlength=height * (width + 1),
+    ).reshape(height, width + 1)
+    return np.cumsum(steps, axis=1)[:, :width] > 0.5
+
+
+def coverage_fraction(
+    geometry: Any, window: Window, geotransform: GeoTransform, subrows: int = 0
+) -> np.ndarray:
+    """Covered fraction (0-1) of each pixel of ``window``, shape ``window.shape``, float64.
+
+    Args:
+        geometry: ``ogr.Geometry`` polygon or multipolygon in the raster's CRS (valid, i.e. parts
+            do not overlap).
+        window: pixels to compute; may reach outside the raster.
+        geotransform: the raster's geotransform (north-up).
+        subrows: scanlines per pixel row; 0 = ``subrows_per_row(window height)``.
+    """
+    height, width = window.shape
+    subrows = subrows or subrows_per_row(height)
+    coverage = np.zeros((height, width), dtype=np.float64)
+    spans = _scanline_spans(geometry, window, geotransform, subrows)
+    if spans is None:
+        return coverage
+    span_line, start, stop = spans
     pixel_row = span_line // subrows
     weight = 1.0 / subrows
     first_col = np.minimum(np.floor(start).astype(np.int64), width - 1)

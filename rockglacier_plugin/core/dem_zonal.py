@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .coverage import coverage_fraction
+from .coverage import coverage_fraction, pixel_centres_inside
 from .geometry import spatial_reference
 from .rasters import RasterGrid, open_raster, raster_grid, read_window
 from .terrain import horn_gradient, row_pixel_sizes_m
@@ -58,12 +58,13 @@ class DemZonalStatistics:
             coverage = coverage_fraction(geometry_dem, strip, self.grid.geotransform)
             if not coverage.any():
                 continue
+            centres = pixel_centres_inside(geometry_dem, strip, self.grid.geotransform)
             padded = strip.padded(1)
             elevation_padded = read_window(self.band, self.grid, padded)
             dx_m, dy_m = row_pixel_sizes_m(self.grid, padded)
             dz_deast, dz_dnorth = horn_gradient(elevation_padded, dx_m, dy_m)
             pixel_area_m2 = np.broadcast_to((dx_m * dy_m)[1:-1, None], coverage.shape)
             accumulator.add(
-                elevation_padded[1:-1, 1:-1], dz_deast, dz_dnorth, coverage, pixel_area_m2
+                elevation_padded[1:-1, 1:-1], dz_deast, dz_dnorth, coverage, pixel_area_m2, centres
             )
         return accumulator.result()

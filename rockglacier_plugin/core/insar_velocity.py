@@ -33,7 +33,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from .coverage import coverage_fraction
+from .coverage import coverage_fraction, pixel_centres_inside
 from .errors import InputVectorError
 from .geometry import prepare_polygon, spatial_reference, transformed, transformer
 from .insar_scene import InsarScene, LosGeometry, SceneSettings, WindowData
@@ -184,10 +184,11 @@ def _landform_velocity(
     data = scene.read(outer)
     gt = scene.grid.geotransform
     cover = coverage_fraction(geometry, outer, gt)
-    # Velocity statistics use the pixels whose centre is inside (coverage >= 0.5): edge pixels
-    # mix moving and stable ground and would dilute the mean. Polygons smaller than that keep
-    # their partial pixels.
-    weight = (cover >= 0.5).astype(np.float64) if (cover >= 0.5).any() else cover
+    # Velocity statistics use the pixels whose centre is inside: edge pixels mix moving and
+    # stable ground and would dilute the mean. Polygons that hold no pixel centre keep their
+    # partial pixels, weighted by coverage.
+    centres = pixel_centres_inside(geometry, outer, gt)
+    weight = centres.astype(np.float64) if centres.any() else cover
     others = np.zeros(outer.shape, dtype=bool)
     bxmin, bymax = gt[0] + outer.col_off * gt[1], gt[3] + outer.row_off * gt[5]
     bxmax, bymin = bxmin + outer.width_px * gt[1], bymax + outer.height_px * gt[5]

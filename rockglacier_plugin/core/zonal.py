@@ -2,8 +2,9 @@
 
 Weights are the covered fraction of each pixel times the pixel's area in m2 (pixel areas differ
 by row on geographic grids), so a pixel half inside a polygon counts half. Minimum and maximum
-use the pixels at least half covered (roughly: centre inside, as QGIS's zonal statistics), and
-fall back to every touched pixel when none is, e.g. for a polygon smaller than a pixel.
+use the pixels whose centre is inside (the rule of QGIS's zonal statistics and GDAL's
+rasterizer), and fall back to every touched pixel when there is none, e.g. for a polygon smaller
+than a pixel.
 
 The accumulator takes strips of rows one after another, so a polygon larger than memory allows
 is summarised without holding its whole window.
@@ -17,7 +18,6 @@ from typing import Optional
 
 import numpy as np
 
-CORE_COVERAGE = 0.5
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,7 @@ class ZonalAccumulator:
         dz_dnorth: np.ndarray,
         coverage: np.ndarray,
         pixel_area_m2: np.ndarray,
+        centre_inside: np.ndarray,
     ) -> None:
         """Add one strip of pixels; all arrays share one shape, NaN = no value.
 
@@ -92,12 +93,14 @@ class ZonalAccumulator:
                 atan(|gradient|) and the aspect the direction of -gradient, as in ``terrain``.
             coverage: covered fraction of each pixel.
             pixel_area_m2: area of each pixel.
+            centre_inside: pixels whose centre lies inside the polygon (for min and max).
         """
-        inside = coverage > 0
+        inside = (coverage > 0) | centre_inside
         if not inside.any():
             return
         # Work on the 1-D list of touched pixels: fewer, smaller numpy calls per polygon.
         cover = coverage[inside]
+        core_pixels = centre_inside[inside]
         weights = cover * pixel_area_m2[inside]
         z = elevation_m[inside]
         self.total_weight += float(weights.sum())
@@ -108,7 +111,7 @@ class ZonalAccumulator:
             self.elev_sum += float(np.dot(zz, w))
             self.touched_min = min(self.touched_min, float(zz.min()))
             self.touched_max = max(self.touched_max, float(zz.max()))
-            core = cover[has_elev] >= CORE_COVERAGE
+            core = core_pixels[has_elev]
             if core.any():
                 self.core_min = min(self.core_min, float(zz[core].min()))
                 self.core_max = max(self.core_max, float(zz[core].max()))

@@ -134,7 +134,7 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
         from ..core.identifiers import assign_ids
         from ..core.insar_scene import LosGeometry, SceneSettings
         from ..core.insar_velocity import PairInput, ReferencePoints, VelocitySettings, extract_velocities
-        from ..core.interferogram import default_coherence_band, describe_interferogram, parse_date, resolve_isce_path
+        from ..core.interferogram import default_coherence_band, describe_interferogram, parse_date
         from ..core.inventory import ROCK_GLACIER_LAYER, REFERENCE_POINT_LAYER
         from ..core.los_geometry import los_azimuth_from_heading
         from ..core.rasters import open_raster
@@ -175,7 +175,7 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
             interferogram, notes = describe_interferogram(path, phase_band, WAVELENGTH_M.get(sensor), wavelength_override, *dates)
             for note in notes:
                 feedback.pushInfo(note)
-            coherence_path = resolve_isce_path(file_raster_path(coherence[index if len(coherence) > 1 else 0], "coherence"))
+            coherence_path = self._isce_path(file_raster_path(coherence[index if len(coherence) > 1 else 0], "coherence"), feedback)
             band = coherence_band or default_coherence_band(open_raster(coherence_path, "coherence"), coherence_path)
             pairs.append(PairInput(interferogram, coherence_path, band))
 
@@ -186,7 +186,7 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
             azimuth = float(los_azimuth_from_heading(heading))
             feedback.pushInfo(f"LOS azimuth {azimuth:.1f} deg (ISCE2 convention) from heading {heading:.1f} deg, right-looking.")
         geometry = LosGeometry(
-            resolve_isce_path(file_raster_path(los_layer, "LOS geometry")) if los_layer is not None else None,
+            self._isce_path(file_raster_path(los_layer, "LOS geometry"), feedback) if los_layer is not None else None,
             self._optional_number(parameters, "INCIDENCE_DEG", context), azimuth,
         )
         settings = VelocitySettings(
@@ -244,6 +244,15 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
             if not landform.vel_ok and landform.vel_reason:
                 warn(feedback, f"{rg_id}: vel_ok = 0 — {landform.vel_reason}")
         return outputs
+
+    @staticmethod
+    def _isce_path(path: str, feedback: QgsProcessingFeedback) -> str:
+        from ..core.interferogram import resolve_isce_path
+
+        resolved = resolve_isce_path(path)
+        if resolved != path:
+            feedback.pushInfo(f"Reading '{resolved}' (the ISCE2 side-car that georeferences '{path}').")
+        return resolved
 
     def _raster_outputs(self, parameters, context, pairs, feedback) -> Optional[List[tuple]]:
         los = self.parameterAsOutputLayer(parameters, "VELOCITY_LOS", context) if parameters.get("VELOCITY_LOS") else None
