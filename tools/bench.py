@@ -19,12 +19,14 @@ def main() -> int:
     from tests.qgis_session import start_qgis
 
     start_qgis()
-    from benchmarks import attributes_bench
+    from benchmarks import attributes_bench, insar_bench
 
     if args.quick:
         attributes_bench.run(size_px=800, n_polygons=50, repeats=1)
+        insar_bench.run(size_px=1000, n_polygons=30, repeats=1)
     else:
         attributes_bench.run()
+        insar_bench.run()
     return 0
 
 

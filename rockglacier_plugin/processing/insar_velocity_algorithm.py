@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from typing import Any, Dict, List, Optional
 
 from qgis.core import (
@@ -139,6 +140,14 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
         from ..core.los_geometry import los_azimuth_from_heading
         from ..core.rasters import open_raster
         from ..core.sensors import WAVELENGTH_M, sensor_from_name
+
+        isce_apps = [app for app in ("stripmapApp.py", "topsApp.py") if shutil.which(app)]
+        feedback.pushInfo(
+            f"ISCE2 found on PATH ({', '.join(isce_apps)}); this algorithm reads its products, run the app itself to make them."
+            if isce_apps else
+            "ISCE2 (stripmapApp.py/topsApp.py) is not on PATH: it installs from conda-forge only. This algorithm reads "
+            "ISCE2 products (and GeoTIFFs from other processors) with GDAL; it does not need ISCE2 itself."
+        )
 
         source = self.parameterAsSource(parameters, "INPUT", context)
         if source is None:
