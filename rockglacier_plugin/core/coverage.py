@@ -1,6 +1,6 @@
 """Fraction of each pixel covered by a polygon, by exact scanline spans.
 
-Each pixel row is cut into ``subrows_per_row(window height)`` (16-256) horizontal scanlines through the centres of equal
+Each pixel row is cut into ``subrows_per_row(window height)`` (17-255, odd) horizontal scanlines through the centres of equal
 sub-rows. Along each scanline the polygon's inside is a set of spans found from its edges (the
 even-odd rule, so holes and multipart polygons are handled); the length of every span inside each
 pixel is taken exactly, and the sub-rows are averaged (the midpoint rule in the vertical). The
@@ -16,18 +16,20 @@ import numpy as np
 
 from .windows import GeoTransform, Window
 
-MIN_SUBROWS_PER_ROW = 16
-MAX_SUBROWS_PER_ROW = 256
+MIN_SUBROWS_PER_ROW = 17
+MAX_SUBROWS_PER_ROW = 255
 SCANLINES_PER_WINDOW = 1024
 
 
 def subrows_per_row(height_px: int) -> int:
-    """Scanlines per pixel row: many for small windows (tiny polygons), at least 16.
+    """Scanlines per pixel row: many for small windows (tiny polygons), at least 17; always odd,
+    so that the middle scanline passes through the pixel centres.
 
-    >>> subrows_per_row(1), subrows_per_row(100), subrows_per_row(5000)
-    (256, 16, 16)
+    >>> subrows_per_row(1), subrows_per_row(10), subrows_per_row(5000)
+    (255, 103, 17)
     """
-    return int(min(MAX_SUBROWS_PER_ROW, max(MIN_SUBROWS_PER_ROW, SCANLINES_PER_WINDOW // max(height_px, 1))))
+    n = int(min(MAX_SUBROWS_PER_ROW, max(MIN_SUBROWS_PER_ROW, SCANLINES_PER_WINDOW // max(height_px, 1))))
+    return n if n % 2 == 1 else n + 1
 
 
 def polygon_edges(geometry: Any) -> np.ndarray:
@@ -94,20 +96,13 @@ def _scanline_spans(
     return span_line[keep], start[keep], stop[keep]
 
 
-def pixel_centres_inside(geometry: Any, window: Window, geotransform: GeoTransform) -> np.ndarray:
-    """Boolean mask of the pixels of ``window`` whose centre lies inside the polygon (the rule of
-    GDAL's rasterizer and QGIS's zonal statistics)."""
-    height, width = window.shape
-    spans = _scanline_spans(geometry, window, geotransform, 1)
-    if spans is None:
-        return np.zeros((height, width), dtype=bool)
-    line, start, stop = spans
-    # Centre of column c is at c + 0.5: the span covers columns ceil(start - 0.5) .. ceil(stop - 0.5) - 1.
+def _centres_from_spans(line: np.ndarray, start: np.ndarray, stop: np.ndarray, height: int, width: int) -> np.ndarray:
+    # Centre of column c is at c + 0.5: a span covers columns ceil(start - 0.5) .. ceil(stop - 0.5) - 1.
     first = np.ceil(start - 0.5).astype(np.int64)
     last = np.ceil(stop - 0.5).astype(np.int64)
     keep = last > first
     line, first, last = line[keep], first[keep], last[keep]
-    # +1 where a span starts, -1 one past its end (a column width + 1 wide, so the end never
+    # +1 where a span starts, -1 one past its end (rows are width + 1 wide, so the end never
     # spills into the next row), then a running sum along each row.
     steps = np.bincount(
         np.concatenate([line * (width + 1) + first, line * (width + 1) + last]),
@@ -115,6 +110,30 @@ def pixel_centres_inside(geometry: Any, window: Window, geotransform: GeoTransfo
         minlength=height * (width + 1),
     ).reshape(height, width + 1)
     return np.cumsum(steps, axis=1)[:, :width] > 0.5
+
+
+def pixel_centres_inside(geometry: Any, window: Window, geotransform: GeoTransform) -> np.ndarray:
+    """Boolean mask of the pixels of ``window`` whose centre lies inside the polygon (the rule of
+    GDAL's rasterizer and QGIS's zonal statistics)."""
+    height, width = window.shape
+    spans = _scanline_spans(geometry, window, geotransform, 1)
+    if spans is None:
+        return np.zeros((height, width), dtype=bool)
+    return _centres_from_spans(*spans, height, width)
+
+
+def coverage_and_centres(geometry: Any, window: Window, geotransform: GeoTransform) -> tuple[np.ndarray, np.ndarray]:
+    """``coverage_fraction`` and ``pixel_centres_inside`` from one set of scanlines (the middle
+    scanline of each pixel row runs through the pixel centres)."""
+    height, width = window.shape
+    subrows = subrows_per_row(height)
+    spans = _scanline_spans(geometry, window, geotransform, subrows)
+    if spans is None:
+        return np.zeros((height, width)), np.zeros((height, width), dtype=bool)
+    line, start, stop = spans
+    middle = line % subrows == subrows // 2
+    centres = _centres_from_spans(line[middle] // subrows, start[middle], stop[middle], height, width)
+    return _coverage_from_spans(spans, height, width, subrows), centres
 
 
 def coverage_fraction(
@@ -131,10 +150,14 @@ def coverage_fraction(
     """
     height, width = window.shape
     subrows = subrows or subrows_per_row(height)
-    coverage = np.zeros((height, width), dtype=np.float64)
     spans = _scanline_spans(geometry, window, geotransform, subrows)
     if spans is None:
-        return coverage
+        return np.zeros((height, width), dtype=np.float64)
+    return _coverage_from_spans(spans, height, width, subrows)
+
+
+def _coverage_from_spans(spans: tuple[np.ndarray, np.ndarray, np.ndarray], height: int, width: int, subrows: int) -> np.ndarray:
+    coverage = np.zeros((height, width), dtype=np.float64)
     span_line, start, stop = spans
     pixel_row = span_line // subrows
     weight = 1.0 / subrows

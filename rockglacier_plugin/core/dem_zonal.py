@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .coverage import coverage_fraction, pixel_centres_inside
+from .coverage import coverage_and_centres
 from .geometry import spatial_reference
 from .rasters import RasterGrid, open_raster, raster_grid, read_window
 from .terrain import horn_gradient, row_pixel_sizes_m
@@ -55,10 +55,9 @@ class DemZonalStatistics:
                 window.width_px,
                 min(STRIP_ROWS, window.height_px - row_start),
             )
-            coverage = coverage_fraction(geometry_dem, strip, self.grid.geotransform)
+            coverage, centres = coverage_and_centres(geometry_dem, strip, self.grid.geotransform)
             if not coverage.any():
                 continue
-            centres = pixel_centres_inside(geometry_dem, strip, self.grid.geotransform)
             padded = strip.padded(1)
             elevation_padded = read_window(self.band, self.grid, padded)
             dx_m, dy_m = row_pixel_sizes_m(self.grid, padded)

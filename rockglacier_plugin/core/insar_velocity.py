@@ -33,7 +33,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from .coverage import coverage_fraction, pixel_centres_inside
+from .coverage import coverage_and_centres, coverage_fraction
 from .errors import InputVectorError
 from .geometry import prepare_polygon, spatial_reference, transformed, transformer
 from .insar_scene import InsarScene, LosGeometry, SceneSettings, WindowData
@@ -183,17 +183,17 @@ def _landform_velocity(
     outer = inner.padded(pad)
     data = scene.read(outer)
     gt = scene.grid.geotransform
-    cover = coverage_fraction(geometry, outer, gt)
     # Velocity statistics use the pixels whose centre is inside: edge pixels mix moving and
     # stable ground and would dilute the mean. Polygons that hold no pixel centre keep their
     # partial pixels, weighted by coverage.
-    centres = pixel_centres_inside(geometry, outer, gt)
+    cover, centres = coverage_and_centres(geometry, outer, gt)
     weight = centres.astype(np.float64) if centres.any() else cover
     others = np.zeros(outer.shape, dtype=bool)
     bxmin, bymax = gt[0] + outer.col_off * gt[1], gt[3] + outer.row_off * gt[5]
     bxmax, bymin = bxmin + outer.width_px * gt[1], bymax + outer.height_px * gt[5]
     near = (envelopes[:, 1] >= bxmin) & (envelopes[:, 0] <= bxmax) & (envelopes[:, 3] >= bymin) & (envelopes[:, 2] <= bymax)
     for other in np.flatnonzero(near):
+        # Any pixel a landform touches is no stable ground for a reference.
         others |= (cover if other == index else coverage_fraction(landforms[other], outer, gt)) > 0
     total = float(weight.sum())
     weights_z = weight * np.isfinite(data.elevation_m)

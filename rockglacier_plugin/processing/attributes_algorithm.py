@@ -34,8 +34,8 @@ inventory's field names (see the README's schema):</p>
 after the highest existing one.</li>
 <li><b>area_km2</b>: area on the WGS84 ellipsoid (local equal-area projection), whatever the CRS.</li>
 <li><b>elev_min_m, elev_max_m, elev_mean_m</b>: the mean weights each DEM pixel by the share of it
-the polygon covers, so polygons smaller than a pixel still get values; min/max use pixels at
-least half covered (all touched pixels when none is).</li>
+the polygon covers, so polygons smaller than a pixel still get values; min/max use the pixels
+whose centre is inside, as QGIS's zonal statistics (all touched pixels when there is none).</li>
 <li><b>slope_mean_deg, aspect_deg, aspect_class</b>: Horn's method as gdaldem, with pixel sizes in
 metres (on geographic DEMs from the ellipsoid at each row's latitude); aspect is the circular
 mean of the downslope azimuth, clockwise from north.</li>

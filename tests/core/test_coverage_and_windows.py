@@ -25,16 +25,18 @@ def test_coverage__triangle_inside_one_pixel_gets_its_area_share():
 def test_coverage__hole_is_not_covered_and_multipart_counts_each_part():
     ring = "(1000 2000,1030 2000,1030 1970,1000 1970,1000 2000),(1010 1990,1020 1990,1020 1980,1010 1980,1010 1990)"
     donut = ogr.CreateGeometryFromWkt(f"POLYGON({ring})")
-    coverage = coverage_fraction(donut, Window(0, 0, 3, 3), GT)
+    coverage = coverage_fraction(donut, Window(0, 0, 3, 3), GT, subrows=16)
     np.testing.assert_allclose(coverage, [[1, 1, 1], [1, 0, 1], [1, 1, 1]], atol=1e-9)
     multi = ogr.CreateGeometryFromWkt("MULTIPOLYGON(((1000 2000,1010 2000,1010 1990,1000 1990,1000 2000)),((1020 1980,1030 1980,1030 1970,1020 1970,1020 1980)))")
-    np.testing.assert_allclose(coverage_fraction(multi, Window(0, 0, 3, 3), GT), [[1, 0, 0], [0, 0, 0], [0, 0, 1]], atol=1e-9)
+    np.testing.assert_allclose(coverage_fraction(multi, Window(0, 0, 3, 3), GT, subrows=16), [[1, 0, 0], [0, 0, 0], [0, 0, 1]], atol=1e-9)
 
 
 def test_coverage__quarter_and_half_pixels_are_counted_as_such():
     geometry = rectangle(1005.0, 1985.0, 1020.0, 1995.0)  # x 5..20 m, y 5..15 m below the top
-    coverage = coverage_fraction(geometry, Window(0, 0, 2, 2), GT)
-    np.testing.assert_allclose(coverage, [[0.25, 0.5], [0.25, 0.5]], atol=1e-9)
+    exact = coverage_fraction(geometry, Window(0, 0, 2, 2), GT, subrows=16)  # edges between scanlines
+    np.testing.assert_allclose(exact, [[0.25, 0.5], [0.25, 0.5]], atol=1e-9)
+    default = coverage_fraction(geometry, Window(0, 0, 2, 2), GT)  # odd count: within half a sub-row
+    np.testing.assert_allclose(default, [[0.25, 0.5], [0.25, 0.5]], atol=0.5 / subrows_per_row(2) + 1e-9)
 
 
 @settings(max_examples=60, deadline=None)
@@ -96,3 +98,13 @@ def test_pixel_centres_inside__agrees_with_gdal_rasterize(x0, y_top, width, heig
     theirs = target.ReadAsArray().astype(bool)
     # Centres exactly on an edge may go either way; allow a couple of such ties.
     assert (ours != theirs).sum() <= 2
+
+
+def test_coverage_and_centres__one_pass_equals_the_two_separate_functions():
+    from rockglacier_plugin.core.coverage import coverage_and_centres, pixel_centres_inside
+
+    geometry = ogr.CreateGeometryFromWkt("POLYGON((1003 1997,1071 1989,1052 1931,1009 1950,1003 1997))")
+    window = Window(0, 0, 8, 8)
+    coverage, centres = coverage_and_centres(geometry, window, GT)
+    np.testing.assert_allclose(coverage, coverage_fraction(geometry, window, GT))
+    assert (centres == pixel_centres_inside(geometry, window, GT)).all() and centres.sum() > 10
