@@ -9,9 +9,10 @@ from qgis.PyQt.QtGui import QIcon
 
 from .attributes_algorithm import AttributesAlgorithm
 from .insar_velocity_algorithm import InsarVelocityAlgorithm
+from .segment_algorithm import SegmentAlgorithm
 from .unwrap_algorithm import UnwrapAlgorithm
 
-ALGORITHM_CLASSES = (AttributesAlgorithm, InsarVelocityAlgorithm, UnwrapAlgorithm)
+ALGORITHM_CLASSES = (AttributesAlgorithm, InsarVelocityAlgorithm, SegmentAlgorithm, UnwrapAlgorithm)
 
 
 class RockGlacierProvider(QgsProcessingProvider):

@@ -1,0 +1,95 @@
+"""Small analytic ONNX segmentation models built with onnx.helper (no training, exact outputs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from rockglacier_plugin.core.model_metadata import InputScaling, ModelSpec
+
+OPSET = 17
+
+
+def _save(nodes, initializers, path: Path, spec: ModelSpec, channels: int = 3, fixed_size: Optional[int] = None) -> Path:
+    size = fixed_size if fixed_size else "H"
+    width = fixed_size if fixed_size else "W"
+    graph = helper.make_graph(
+        nodes, "rockglacier_test",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", channels, size, width])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", 1, size, width])],
+        initializer=initializers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = 8
+    for key, value in spec.to_metadata().items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return Path(path)
+
+
+def _channel0():
+    return [
+        helper.make_node("Slice", ["input", "starts", "ends", "axes"], ["channel0"]),
+    ], [
+        numpy_helper.from_array(np.array([0], dtype=np.int64), "starts"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "ends"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "axes"),
+    ]
+
+
+def identity_model(path: Path, spec: ModelSpec = ModelSpec(margin_px=0), fixed_size: Optional[int] = None) -> Path:
+    """probability = channel 0 of the scaled input."""
+    nodes, inits = _channel0()
+    nodes.append(helper.make_node("Identity", ["channel0"], ["output"]))
+    return _save(nodes, inits, path, spec, fixed_size=fixed_size)
+
+
+def threshold_model(path: Path, spec: ModelSpec = ModelSpec(margin_px=0), level: float = 0.5, sharpness: float = 200.0) -> Path:
+    """probability = sigmoid(sharpness * (channel0 - level))."""
+    nodes, inits = _channel0()
+    inits += [numpy_helper.from_array(np.array(level, np.float32), "level"), numpy_helper.from_array(np.array(sharpness, np.float32), "sharp")]
+    nodes += [
+        helper.make_node("Sub", ["channel0", "level"], ["centred"]),
+        helper.make_node("Mul", ["centred", "sharp"], ["scaled"]),
+        helper.make_node("Sigmoid", ["scaled"], ["output"]),
+    ]
+    return _save(nodes, inits, path, spec)
+
+
+def box_mean_model(path: Path, radius_px: int, spec: Optional[ModelSpec] = None, dilation: int = 1) -> Path:
+    """probability = mean of channel 0 over a (2r+1)^2 box (dilated), zero padding: a receptive
+    field of radius ``radius_px * dilation`` px, like a convolutional network's."""
+    size = 2 * radius_px + 1
+    kernel = np.full((1, 1, size, size), 1.0 / size**2, dtype=np.float32)
+    pad = radius_px * dilation
+    nodes, inits = _channel0()
+    inits.append(numpy_helper.from_array(kernel, "kernel"))
+    nodes.append(helper.make_node("Conv", ["channel0", "kernel"], ["output"], pads=[pad] * 4, dilations=[dilation, dilation]))
+    return _save(nodes, inits, path, spec or ModelSpec(margin_px=pad))
+
+
+def edge_model(path: Path, spec: ModelSpec = ModelSpec(margin_px=1)) -> Path:
+    """probability = sigmoid(40 (|Laplacian of channel 0| - 0.2)): fires on sharp edges, such as a
+    black no-data border would make."""
+    laplacian = np.array([[[[0, 1, 0], [1, -4, 1], [0, 1, 0]]]], dtype=np.float32)
+    nodes, inits = _channel0()
+    inits += [numpy_helper.from_array(laplacian, "lap"), numpy_helper.from_array(np.array(0.2, np.float32), "c"),
+              numpy_helper.from_array(np.array(40.0, np.float32), "k")]
+    nodes += [
+        helper.make_node("Conv", ["channel0", "lap"], ["edges"], pads=[1, 1, 1, 1]),
+        helper.make_node("Abs", ["edges"], ["strength"]),
+        helper.make_node("Sub", ["strength", "c"], ["shifted"]),
+        helper.make_node("Mul", ["shifted", "k"], ["scaled"]),
+        helper.make_node("Sigmoid", ["scaled"], ["output"]),
+    ]
+    return _save(nodes, inits, path, spec)
+
+
+def reflectance_spec(**kwargs) -> ModelSpec:
+    return ModelSpec(input_scaling=InputScaling("reflectance", 10000.0, 0.0, 0.3), margin_px=0, **kwargs)

@@ -1,0 +1,88 @@
+"""rockglacier:segment through processing.run and qgis_process in a real headless QGIS."""
+
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+from osgeo import gdal
+
+import processing
+from qgis.core import QgsProcessingException
+
+from tests.builders import read_layer, write_polygons, write_raster
+from tests.core.test_segmentation import _blob_image
+from tests.onnx_builders import threshold_model
+
+UTM = (400000.0, 10.0, 0.0, 4000000.0, 0.0, -10.0)
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    raster = write_raster(tmp_path / "scene.tif", _blob_image(), UTM, epsg=32644, dtype=gdal.GDT_Byte)
+    model = threshold_model(tmp_path / "threshold.onnx")
+    existing = write_polygons(tmp_path / "inventory.gpkg", ["POLYGON((400600 3999400,401000 3999400,401000 3999000,400600 3999000,400600 3999400))"],
+                              epsg=32644, attributes={"rg_id": ["wkl007"]})
+    return tmp_path, raster, model, existing
+
+
+def test_segment__writes_probability_mask_and_schema_candidates(inputs):
+    tmp_path, raster, model, existing = inputs
+    result = processing.run("rockglacier:segment", {
+        "INPUT": str(raster), "MODEL": str(model), "EXISTING": str(existing), "ID_PREFIX": "wkl", "TILE_SIZE_PX": 128,
+        "PROBABILITY": str(tmp_path / "prob.tif"), "MASK": str(tmp_path / "mask.tif"), "OUTPUT": str(tmp_path / "candidates.gpkg"),
+    })
+    probability = gdal.Open(result["PROBABILITY"])
+    assert probability.GetGeoTransform() == UTM and probability.ReadAsArray().dtype == np.float32
+    assert gdal.Open(result["MASK"]).ReadAsArray()[100, 100] == 1
+    rows = sorted(read_layer(tmp_path / "candidates.gpkg", "rock_glaciers"), key=lambda r: r["area_km2"])
+    assert [round(r["area_km2"], 2) for r in rows] == [0.18, 1.96]
+    assert [r["match_rg_id"] for r in rows] == [None, "wkl007"]
+    assert {r["source"] for r in rows} == {"deep_learning"} and {r["review"] for r in rows} == {"candidate"}
+    assert {r["rg_id"] for r in rows} == {"wkl008", "wkl009"}  # continue after the existing wkl007
+    assert all(r["dl_prob_mean"] > 0.99 for r in rows)
+
+
+def test_segment__geographic_raster_gives_metric_areas(inputs):
+    tmp_path, raster, model, _ = inputs
+    lonlat = tmp_path / "scene_wgs84.tif"
+    gdal.Warp(str(lonlat), str(raster), dstSRS="EPSG:4326", resampleAlg="near")
+    result = processing.run("rockglacier:segment", {"INPUT": str(lonlat), "MODEL": str(model), "TILE_SIZE_PX": 128,
+                                                    "PROBABILITY": "TEMPORARY_OUTPUT", "MASK": "TEMPORARY_OUTPUT", "OUTPUT": "TEMPORARY_OUTPUT"})
+    areas = sorted(f["area_km2"] for f in result["OUTPUT"].getFeatures())
+    assert areas == pytest.approx([0.18, 1.96], rel=0.03)
+
+
+def test_segment__bands_by_description_in_a_sentinel2_like_stack(tmp_path):
+    stack = np.zeros((5, 64, 64), dtype=np.float32)
+    stack[3] = 200.0  # B4 (red) drives the threshold model's channel 0
+    raster = write_raster(tmp_path / "s2.tif", stack, UTM, epsg=32644, dtype=gdal.GDT_Byte)
+    ds = gdal.Open(str(raster), gdal.GA_Update)
+    for index, name in enumerate(["B1", "B2", "B3", "B4", "B8"], start=1):
+        ds.GetRasterBand(index).SetDescription(name)
+    ds = None
+    result = processing.run("rockglacier:segment", {"INPUT": str(raster), "MODEL": str(threshold_model(tmp_path / "t.onnx")), "MIN_AREA_KM2": 0,
+                                                    "PROBABILITY": str(tmp_path / "p.tif"), "MASK": str(tmp_path / "m.tif"), "OUTPUT": "TEMPORARY_OUTPUT"})
+    assert gdal.Open(result["PROBABILITY"]).ReadAsArray().min() > 0.99  # band 4 was used for channel 0
+
+
+def test_segment__missing_model_and_bad_bands_are_explained(inputs):
+    tmp_path, raster, model, _ = inputs
+    base = {"INPUT": str(raster), "PROBABILITY": "TEMPORARY_OUTPUT", "MASK": "TEMPORARY_OUTPUT", "OUTPUT": "TEMPORARY_OUTPUT"}
+    with pytest.raises(QgsProcessingException, match="give MODEL"):
+        processing.run("rockglacier:segment", {**base, "MODEL": str(tmp_path / "nothing.onnx")})
+    with pytest.raises(QgsProcessingException, match="must list band numbers"):
+        processing.run("rockglacier:segment", {**base, "MODEL": str(model), "BANDS": "red,green"})
+
+
+def test_qgis_process__segment_from_the_command_line(inputs):
+    tmp_path, raster, model, _ = inputs
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    completed = subprocess.run([shutil.which("qgis_process") or "qgis_process", "run", "rockglacier:segment", "--",
+                                f"INPUT={raster}", f"MODEL={model}", "DEVICE=1", "PROBABILITY=p.tif", "MASK=m.tif", "OUTPUT=c.gpkg"],
+                               cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    assert "execution provider: CPUExecutionProvider" in completed.stdout
+    assert len(read_layer(tmp_path / "c.gpkg", "rock_glaciers")) == 2
