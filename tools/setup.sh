@@ -23,10 +23,10 @@ if [ ! -x .venv/bin/python ]; then
   echo "[setup] creating .venv"
   $SYSTEM_PYTHON -m venv --system-site-packages .venv
 fi
-requirements_hash=$(cat requirements-dev.txt | sha256sum | cut -c1-16)
+requirements_hash=$(cat requirements-dev.txt requirements-training.txt | sha256sum | cut -c1-16)
 if [ ! -f ".setup-stamp-dev-$requirements_hash" ]; then
-  echo "[setup] installing requirements-dev.txt into .venv"
-  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+  echo "[setup] installing requirements-dev.txt and requirements-training.txt into .venv (PyTorch: about a minute)"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt -r requirements-training.txt "numpy<2"
   rm -f .setup-stamp-dev-*
   touch ".setup-stamp-dev-$requirements_hash"
 fi

@@ -35,13 +35,17 @@ def valid_mask(raw: np.ndarray, nodata: float | None) -> np.ndarray:
     return finite & ~(raw == nodata).all(axis=0)
 
 
+def standardize(uint8_range: np.ndarray, spec: ModelSpec) -> np.ndarray:
+    """0-255 values (bands, rows, cols) -> /255 -> (x - mean) / std per channel, float32."""
+    mean = np.asarray(spec.standardization_mean, dtype=np.float32)[:, None, None]
+    std = np.asarray(spec.standardization_std, dtype=np.float32)[:, None, None]
+    return ((uint8_range / 255.0 - mean) / std).astype(np.float32, copy=False)
+
+
 def model_input(raw: np.ndarray, spec: ModelSpec) -> tuple[np.ndarray, np.ndarray]:
     """(tensor (bands, rows, cols) float32, valid mask (rows, cols)) for one tile."""
     valid = valid_mask(raw, spec.nodata)
-    scaled = to_uint8_range(np.nan_to_num(raw), spec.input_scaling) / 255.0
-    mean = np.asarray(spec.standardization_mean, dtype=np.float32)[:, None, None]
-    std = np.asarray(spec.standardization_std, dtype=np.float32)[:, None, None]
-    tensor = (scaled - mean) / std
+    tensor = standardize(to_uint8_range(np.nan_to_num(raw), spec.input_scaling), spec)
     if not valid.all():
         fill = tensor[:, valid].mean(axis=1) if valid.any() else np.zeros(tensor.shape[0], dtype=np.float32)
         tensor = np.where(valid[None], tensor, fill[:, None, None])

@@ -14,7 +14,7 @@ from .coverage import pixel_centres_inside
 from .geometry import EqualAreaProjector, prepare_polygon, spatial_reference, transformed, transformer
 from .progress import CancelCheck, Progress, ProgressCallback
 from .rasters import open_raster, raster_grid, read_window
-from .windows import window_from_bounds
+from .windows import Window, window_from_bounds
 
 BLOCK_ROWS = 1024
 
@@ -38,7 +38,7 @@ def _binary_copy(mask_path: str) -> str:
     band = source.GetRasterBand(1)
     handle, path = tempfile.mkstemp(suffix=".tif", prefix="rockglacier-binary-")
     os.close(handle)
-    target = gdal.GetDriverByName("GTiff").Create(path, source.RasterXSize, source.RasterYSize, 1, gdal.GDT_Byte, ["TILED=YES", "COMPRESS=DEFLATE"])
+    target = gdal.GetDriverByName("GTiff").Create(path, source.RasterXSize, source.RasterYSize, 1, gdal.GDT_Byte, ["TILED=YES", "COMPRESS=ZSTD", "ZSTD_LEVEL=1"])
     target.SetGeoTransform(source.GetGeoTransform())
     target.SetProjection(source.GetProjection())
     target.GetRasterBand(1).SetNoDataValue(0)
@@ -100,17 +100,26 @@ def candidates_from_mask(
             dropped += 1
             progress.advance()
             continue
-        xmin, xmax, ymin, ymax = geometry.GetEnvelope()
-        window = window_from_bounds(xmin, ymin, xmax, ymax, grid.geotransform)
-        inside = pixel_centres_inside(geometry, window, grid.geotransform)
-        values = read_window(band, grid, window)[inside]
-        values = values[np.isfinite(values) & (values >= 0)]
         candidates.append(Candidate(
             geometry.ExportToWkb(), footprint.area_km2, footprint.lon_deg, footprint.lat_deg,
-            float(values.mean()) if values.size else None, _match(geometry, existing),
+            _mean_inside(geometry, band, grid), _match(geometry, existing),
         ))
         progress.advance()
     return candidates, dropped
+
+
+def _mean_inside(geometry: Any, band: Any, grid: Any) -> Optional[float]:
+    """Mean probability over the pixels whose centre is inside, read by strips of rows."""
+    xmin, xmax, ymin, ymax = geometry.GetEnvelope()
+    window = window_from_bounds(xmin, ymin, xmax, ymax, grid.geotransform)
+    total, count = 0.0, 0
+    for row in range(0, window.height_px, BLOCK_ROWS):
+        strip = Window(window.col_off, window.row_off + row, window.width_px, min(BLOCK_ROWS, window.height_px - row))
+        values = read_window(band, grid, strip)[pixel_centres_inside(geometry, strip, grid.geotransform)]
+        values = values[np.isfinite(values) & (values >= 0)]
+        total += float(values.sum())
+        count += values.size
+    return total / count if count else None
 
 
 def _match(geometry: Any, existing: list) -> Optional[str]:

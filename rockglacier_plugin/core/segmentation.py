@@ -30,6 +30,8 @@ LOGGER = logging.getLogger(__name__)
 PROBABILITY_NODATA = -1.0
 MASK_NODATA = 255
 RAMP_PX = 16
+#: ZSTD level 1 compresses several times faster than DEFLATE at a similar ratio (GDAL >= 2.3).
+CREATION_OPTIONS = ["TILED=YES", "COMPRESS=ZSTD", "ZSTD_LEVEL=1", "BIGTIFF=IF_SAFER"]
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,7 @@ def _create(path: str, region: Window, grid: Any, data_type: int, nodata: float,
     from osgeo import gdal
 
     dataset = gdal.GetDriverByName("GTiff").Create(
-        path, region.width_px, region.height_px, 1, data_type, ["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER"]
+        path, region.width_px, region.height_px, 1, data_type, CREATION_OPTIONS
     )
     dataset.SetGeoTransform(region.transform(grid.geotransform))
     dataset.SetProjection(grid.crs_wkt)
@@ -175,7 +177,7 @@ def segment_raster(
     tiles_run = tiles_skipped = 0
     try:
         buffer_rows = min(tile_px, region.height_px)
-        numerator = np.zeros((buffer_rows, region.width_px), dtype=np.float64)
+        numerator = np.zeros((buffer_rows, region.width_px), dtype=np.float32)
         denominator = np.zeros_like(numerator)
         valid = np.zeros((buffer_rows, region.width_px), dtype=bool)
         buffer_top = 0  # region row held in the buffer's first row

@@ -92,7 +92,7 @@ def blend_weights(window: Window, width_px: int, height_px: int, layout: TileLay
     return np.outer(
         axis_weights(window.row_off, window.height_px, height_px, layout),
         axis_weights(window.col_off, window.width_px, width_px, layout),
-    )
+    ).astype(np.float32)
 
 
 def padded_size(size_px: int, multiple_px: int) -> int:

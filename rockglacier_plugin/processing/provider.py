@@ -10,9 +10,10 @@ from qgis.PyQt.QtGui import QIcon
 from .attributes_algorithm import AttributesAlgorithm
 from .insar_velocity_algorithm import InsarVelocityAlgorithm
 from .segment_algorithm import SegmentAlgorithm
+from .training_patches_algorithm import TrainingPatchesAlgorithm
 from .unwrap_algorithm import UnwrapAlgorithm
 
-ALGORITHM_CLASSES = (AttributesAlgorithm, InsarVelocityAlgorithm, SegmentAlgorithm, UnwrapAlgorithm)
+ALGORITHM_CLASSES = (AttributesAlgorithm, InsarVelocityAlgorithm, SegmentAlgorithm, TrainingPatchesAlgorithm, UnwrapAlgorithm)
 
 
 class RockGlacierProvider(QgsProcessingProvider):

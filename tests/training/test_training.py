@@ -1,0 +1,175 @@
+"""The training package: patches from a georeferenced scene, real training steps, metrics with
+known answers, ONNX export parity, and the plugin running the exported model."""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from osgeo import gdal, ogr
+
+from rockglacier_plugin.core.patches import PatchSettings, plan_patches, split_window, write_patches
+from rockglacier_plugin.core.windows import Window
+from tests.builders import square_wkt, write_raster
+from training.config import TrainConfig
+from training.metrics import object_scores, pixel_iou
+
+ORIGIN = (400000.0, 4000000.0)
+
+
+def synthetic_chips(folder: Path, n_positive: int = 24, n_negative: int = 12, size: int = 64, seed: int = 0) -> Path:
+    """Bright rough ellipses (rock glaciers) on a darker textured background, as chip folders."""
+    rng = np.random.default_rng(seed)
+    for sub in ("rock_glacier", "masks", "no_rock_glacier"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    rows, cols = np.mgrid[0:size, 0:size]
+    for i in range(n_positive + n_negative):
+        background = 60 + 25 * rng.random((3, size, size))
+        if i < n_positive:
+            r0, c0 = rng.integers(16, size - 16, 2)
+            a, b = rng.uniform(6, 14, 2)
+            inside = ((rows - r0) / a) ** 2 + ((cols - c0) / b) ** 2 <= 1
+            background[:, inside] = 170 + 40 * rng.random((3, inside.sum()))
+            gdal.GetDriverByName("PNG").CreateCopy(str(folder / "masks" / f"mask_{i:03d}.png"), _mem((inside * 255).astype(np.uint8)[None]))
+            target = folder / "rock_glacier" / f"glaciar_{i:03d}.png"
+        else:
+            target = folder / "no_rock_glacier" / f"cordillera_{i:03d}.png"
+        gdal.GetDriverByName("PNG").CreateCopy(str(target), _mem(background.astype(np.uint8)))
+    return folder
+
+
+def _mem(array):
+    ds = gdal.GetDriverByName("MEM").Create("", array.shape[2], array.shape[1], array.shape[0], gdal.GDT_Byte)
+    for index, band in enumerate(array, start=1):
+        ds.GetRasterBand(index).WriteArray(band)
+    return ds
+
+
+def test_split_window__as_few_equal_patches_as_needed():
+    windows = split_window(Window(10, 20, 1000, 481), 480)
+    assert len(windows) == 3 * 2 and {w.width_px for w in windows} <= {333, 334} and {w.height_px for w in windows} == {240, 241}
+    assert sum(w.width_px * w.height_px for w in windows) == 1000 * 481
+
+
+def test_prepare__patch_counts_labels_and_an_honest_split(tmp_path):
+    image = np.full((3, 1000, 1000), 80, dtype=np.uint8)
+    raster = write_raster(tmp_path / "scene.tif", image, (ORIGIN[0], 10, 0, ORIGIN[1], 0, -10), epsg=32644, dtype=gdal.GDT_Byte)
+    # Three rock glaciers far apart and one near the first (its context overlaps): 3 spatial groups.
+    centres = [(1500, -1500), (1700, -1700), (8000, -2000), (5000, -8000)]
+    wkts = [square_wkt(ORIGIN[0] + x, ORIGIN[1] + y, 200) for x, y in centres]
+    wkb = [ogr.CreateGeometryFromWkt(w).ExportToWkb() for w in wkts]
+    negative = [ogr.CreateGeometryFromWkt(square_wkt(ORIGIN[0] + 8000, ORIGIN[1] - 8000, 100)).ExportToWkb()]
+    settings = PatchSettings(context_m=500.0, max_patch_px=80, validation_fraction=0.3, seed=1)
+    patches, polygons = plan_patches(str(raster), wkb, "EPSG:32644", negative, "EPSG:32644", settings)
+    # each positive window: 20 px + 2 x 50 px context = 120 px -> 2 x 2 patches of 60 px; negative 110 px -> 2 x 2
+    assert len(patches) == 5 * 4
+    summary = write_patches(str(raster), patches, polygons, str(tmp_path / "patches"), settings)
+    assert summary["positive"] == 16 and summary["negative"] == 4
+    # no overlap between the two sets
+    train = [p.window for p in patches if p.split == "train"]
+    validation = [p.window for p in patches if p.split == "validation"]
+    assert validation and all(a.intersection(b) is None for a in train for b in validation)
+    # labels: 200 m squares at 10 m = 400 labelled pixels per rock glacier, summed over its patches
+    total = sum(gdal.Open(str(tmp_path / "patches" / "labels" / f"{p.name}.tif")).ReadAsArray().sum() for p in patches if p.group == patches[-8].group)
+    assert total == 400
+    georeferenced = gdal.Open(str(tmp_path / "patches" / "images" / f"{patches[0].name}.tif"))
+    assert georeferenced.GetProjection() and georeferenced.GetGeoTransform()[1] == 10
+
+
+def test_metrics__pixel_iou_and_one_to_one_object_matching_with_known_answers():
+    truth = np.zeros((40, 40), bool)
+    truth[2:10, 2:10] = True  # A
+    truth[20:30, 20:30] = True  # B
+    prediction = np.zeros_like(truth)
+    prediction[2:10, 2:9] = True  # matches A (IoU 0.875)
+    prediction[20:30, 20:24] = True  # B split in two predictions: only one may match B
+    prediction[20:30, 26:30] = True
+    prediction[35:38, 35:38] = True  # a false positive
+    scores = object_scores(prediction, truth, iou_threshold=0.3)
+    assert (scores.tp, scores.fp, scores.fn) == (2, 2, 0)
+    assert scores.tp + scores.fn == 2 and scores.tp + scores.fp == 4  # never a negative count
+    strict = object_scores(prediction, truth, iou_threshold=0.5)
+    assert (strict.tp, strict.fp, strict.fn) == (1, 3, 1)
+    assert pixel_iou(prediction, truth) == pytest.approx((56 + 80) / (64 + 100 + 9))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A few real training steps of DeepLabv3+ on synthetic chips (CPU, seconds)."""
+    from training.train import Trainer
+
+    folder = synthetic_chips(tmp_path_factory.mktemp("chips"))
+    output = tmp_path_factory.mktemp("run")
+    config = TrainConfig(data=str(folder), output=str(output), encoder="resnet18", pretrained=False, batch_size=8, epochs=6,
+                         learning_rate=3e-3, validation_fraction=0.25, target_iou=0.99, patience=10, seed=0, threads=2)
+    trainer = Trainer(config)
+    before = trainer._run("validation")
+    result = trainer.fit()
+    return trainer, result, before, output
+
+
+def test_training__loss_falls_and_validation_iou_beats_chance(trained):
+    trainer, result, before, output = trained
+    history = result["history"]
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    # chance: predicting everything positive gives IoU = positive share (~10 %)
+    assert result["best_val_iou"] > 0.3
+    assert (output / "best.pt").exists() and json.loads((output / "config.json").read_text())["encoder"] == "resnet18"
+
+
+def test_training__eval_mode_output_is_not_all_background_after_short_training(trained):
+    import torch
+
+    trainer, _, _, _ = trained
+    images, labels = next(iter(trainer._loader("validation")))
+    trainer.model.eval()
+    with torch.no_grad():
+        predicted = trainer.model(images)[:, 0] > 0
+    assert predicted.any() and (predicted & (labels > 0.5)).sum() > 0
+
+
+def test_training__resume_continues_from_the_checkpoint(trained, tmp_path):
+    from training.train import Trainer
+
+    trainer, _, _, output = trained
+    config = TrainConfig(**{**trainer.config.__dict__, "output": str(tmp_path), "epochs": trainer.epoch + 1})
+    again = Trainer(config)
+    again.resume(str(output / "last.pt"))
+    assert again.epoch == trainer.epoch and again.best_iou == trainer.best_iou
+    again.fit()
+    assert again.epoch == trainer.epoch + 1
+
+
+def test_export__onnx_matches_torch_and_runs_in_the_plugin(trained, tmp_path):
+    from training.evaluate import evaluate_samples, onnx_predictor, torch_predictor
+    from training.export import export_onnx, parity
+    from training.train import spec_for
+
+    trainer, _, _, _ = trained
+    spec = spec_for(trainer.config)
+    path = export_onnx(trainer.model, spec, str(tmp_path / "model.onnx"))
+    rng = np.random.default_rng(0)
+    inputs = [trainer._loader("validation").dataset[0][0].numpy(), rng.standard_normal((3, 48, 80)).astype(np.float32)]
+    assert parity(trainer.model, path, inputs) < 1e-4
+    torch_scores = evaluate_samples(torch_predictor(trainer.model), trainer.validation_samples, spec)
+    onnx_scores = evaluate_samples(onnx_predictor(path), trainer.validation_samples, spec)
+    assert onnx_scores["pixel_iou"] == pytest.approx(torch_scores["pixel_iou"], abs=1e-3)
+    # the plugin reads the exported metadata and runs the model on a georeferenced scene
+    from rockglacier_plugin.core.onnx_model import load_model
+    from rockglacier_plugin.core.segmentation import SegmentSettings, segment_raster
+
+    model = load_model(path, "cpu")
+    assert model.spec.output == "logits" and model.spec.input_scaling.kind == "uint8"
+    chip = gdal.Open(trainer.validation_samples[0].image_path).ReadAsArray()[:3]
+    raster = write_raster(tmp_path / "chip.tif", chip, (ORIGIN[0], 10, 0, ORIGIN[1], 0, -10), epsg=32644, dtype=gdal.GDT_Byte)
+    run = segment_raster(str(raster), path, str(tmp_path / "p.tif"), str(tmp_path / "m.tif"), SegmentSettings(tile_px=64, overlap_px=0 + 2 * 32 + 1) if False else SegmentSettings())
+    probability = gdal.Open(str(tmp_path / "p.tif")).ReadAsArray()
+    assert run.tiles_run == 1 and 0.0 <= probability.min() and probability.max() <= 1.0
+
+
+def test_build_model__unknown_encoder_names_the_valid_ones():
+    from training.model import ModelConfigError, build_model
+
+    with pytest.raises(ModelConfigError, match="choose one of .*tu-xception71"):
+        build_model(encoder="resnet999")

@@ -1,0 +1,165 @@
+"""Command line: python -m training {prepare,train,mine-negatives,evaluate,export} ...
+
+Examples (the shipped default model):
+  python -m training train --config training/configs/default_chile.json
+  python -m training evaluate --checkpoint runs/chile/best.pt
+  python -m training export --checkpoint runs/chile/best.pt --output rockglacier_plugin/models/rockglacier_default.onnx --int8
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def _prepare(args: argparse.Namespace) -> int:
+    from osgeo import ogr
+
+    from rockglacier_plugin.core.patches import PatchSettings, plan_patches, write_patches
+
+    def read(path: str, layer: str | None):
+        dataset = ogr.Open(path)
+        source = dataset.GetLayerByName(layer) if layer else dataset.GetLayer(0)
+        wkb = [f.GetGeometryRef().ExportToWkb() if f.GetGeometryRef() else None for f in source]
+        return wkb, source.GetSpatialRef().ExportToWkt(), dataset
+
+    positives, positives_crs, _keep = read(args.polygons, args.layer)
+    negatives, negatives_crs = [], None
+    if args.negatives:
+        negatives, negatives_crs, _keep2 = read(args.negatives, args.negatives_layer)
+    settings = PatchSettings(args.context_m, args.max_patch_px, args.validation_fraction, args.seed, tuple(args.bands))
+    patches, polygons = plan_patches(args.imagery, positives, positives_crs, negatives, negatives_crs, settings)
+    print(json.dumps(write_patches(args.imagery, patches, polygons, args.output, settings), indent=2))
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .config import TrainConfig
+    from .train import Trainer
+
+    config = TrainConfig.load(args.config, data=args.data, output=args.output, epochs=args.epochs, max_steps=args.max_steps,
+                              hard_negatives=args.hard_negatives, device=args.device)
+    trainer = Trainer(config)
+    if args.resume:
+        trainer.resume(args.resume)
+    result = trainer.fit()
+    print(json.dumps({k: v for k, v in result.items() if k != "history"}, indent=2))
+    return 0
+
+
+def _samples_of(config, split: str):
+    from .train import load_samples
+
+    samples = load_samples(config)
+    return [s for s in samples if split == "all" or s.split == split]
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate_samples, onnx_predictor, torch_predictor
+    from .train import load_trained, spec_for
+
+    model, config = load_trained(args.checkpoint)
+    if args.data:
+        config.data = args.data
+    spec = spec_for(config)
+    predict = onnx_predictor(args.onnx) if args.onnx else torch_predictor(model)
+    print(json.dumps(evaluate_samples(predict, _samples_of(config, args.split), spec, args.threshold, args.iou_threshold), indent=2))
+    return 0
+
+
+def _mine(args: argparse.Namespace) -> int:
+    from .evaluate import torch_predictor
+    from .mine import mine_negatives
+    from .train import load_trained, spec_for
+
+    model, config = load_trained(args.checkpoint)
+    hard = mine_negatives(torch_predictor(model), _samples_of(config, "train"), spec_for(config), args.output, args.threshold)
+    print(f"{len(hard)} negative sample(s) with false positives written to {args.output}; train the next round with --hard-negatives {args.output}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .data import SegmentationDataset
+    from .export import export_onnx, parity, quantize_int8, seconds_per_patch
+    from .train import load_trained, spec_for
+
+    model, config = load_trained(args.checkpoint)
+    spec = spec_for(config)
+    spec = type(spec)(**{**spec.__dict__, "provenance": {"checkpoint": os.path.basename(args.checkpoint), "data": config.data,
+                                                         "encoder": config.encoder, "arch": config.arch, "seed": config.seed}})
+    export_onnx(model, spec, args.output)
+    samples = _samples_of(config, "validation")[:8]
+    real = [SegmentationDataset([s], spec, train=False)[0][0].numpy() for s in samples]
+    rng = np.random.default_rng(0)
+    random_inputs = [rng.standard_normal((spec.in_channels, 96, 160)).astype(np.float32)]
+    report = {"onnx": args.output, "parity_max_abs_probability": parity(model, args.output, real + random_inputs),
+              "seconds_per_480px_patch": seconds_per_patch(args.output)}
+    if args.int8:
+        calibration = [SegmentationDataset([s], spec, train=False)[0][0].numpy() for s in _samples_of(config, "train")[:64]]
+        int8 = quantize_int8(args.output, args.output.replace(".onnx", "_int8.onnx"), calibration)
+        report.update(int8=int8, int8_seconds_per_480px_patch=seconds_per_patch(int8))
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    prepare = commands.add_parser("prepare", help="cut image/label patches around mapped rock glaciers")
+    prepare.add_argument("--imagery", required=True)
+    prepare.add_argument("--polygons", required=True)
+    prepare.add_argument("--layer")
+    prepare.add_argument("--negatives")
+    prepare.add_argument("--negatives-layer")
+    prepare.add_argument("--output", required=True)
+    prepare.add_argument("--context-m", type=float, default=1500.0)
+    prepare.add_argument("--max-patch-px", type=int, default=480)
+    prepare.add_argument("--validation-fraction", type=float, default=0.1)
+    prepare.add_argument("--bands", type=int, nargs="+", default=[1, 2, 3])
+    prepare.add_argument("--seed", type=int, default=0)
+    prepare.set_defaults(run=_prepare)
+    train = commands.add_parser("train", help="train DeepLabv3+ (config file in, config saved beside the checkpoint)")
+    train.add_argument("--config", required=True)
+    train.add_argument("--data")
+    train.add_argument("--output")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--max-steps", type=int)
+    train.add_argument("--hard-negatives")
+    train.add_argument("--device")
+    train.add_argument("--resume")
+    train.set_defaults(run=_train)
+    mine = commands.add_parser("mine-negatives", help="list negative samples the model gets wrong, for the next round")
+    mine.add_argument("--checkpoint", required=True)
+    mine.add_argument("--output", required=True)
+    mine.add_argument("--threshold", type=float, default=0.5)
+    mine.set_defaults(run=_mine)
+    evaluate = commands.add_parser("evaluate", help="pixel IoU, one-to-one object scores, FP rate on negatives")
+    evaluate.add_argument("--checkpoint", required=True)
+    evaluate.add_argument("--onnx")
+    evaluate.add_argument("--data")
+    evaluate.add_argument("--split", default="validation", choices=["train", "validation", "all"])
+    evaluate.add_argument("--threshold", type=float, default=0.5)
+    evaluate.add_argument("--iou-threshold", type=float, default=0.5)
+    evaluate.set_defaults(run=_evaluate)
+    export = commands.add_parser("export", help="ONNX with metadata, parity check, optional int8")
+    export.add_argument("--checkpoint", required=True)
+    export.add_argument("--output", required=True)
+    export.add_argument("--int8", action="store_true")
+    export.set_defaults(run=_export)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

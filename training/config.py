@@ -1,0 +1,50 @@
+"""Training configuration: one JSON file in, the same file saved beside the checkpoint."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Optional
+
+
+@dataclass
+class TrainConfig:
+    data: str = ""  # a patch folder (prepare) or a chip folder
+    data_format: str = "auto"  # "patches", "chips" or "auto"
+    output: str = "runs/default"
+    arch: str = "deeplabv3plus"
+    encoder: str = "tu-tf_efficientnet_lite0"
+    pretrained: bool = True
+    input_scaling: dict = field(default_factory=lambda: {"kind": "uint8"})
+    standardization_mean: list = field(default_factory=lambda: [0.485, 0.456, 0.406])
+    standardization_std: list = field(default_factory=lambda: [0.229, 0.224, 0.225])
+    resolution_cm_per_px: Optional[float] = 1000.0
+    crop_px: Optional[int] = None  # random crops of this size for patches larger than it
+    batch_size: int = 16
+    epochs: int = 40
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-4
+    target_iou: float = 0.80  # the paper's validation IoU
+    patience: int = 10
+    validation_fraction: float = 0.1
+    hard_negatives: Optional[str] = None  # file listing negative samples to oversample (mine-negatives)
+    hard_negative_weight: float = 3.0
+    seed: int = 0
+    device: str = "auto"
+    max_steps: Optional[int] = None  # stop after this many steps (tests, quick checks)
+    threads: int = 0
+
+    @classmethod
+    def load(cls, path: str, **overrides: Any) -> "TrainConfig":
+        with open(path, encoding="utf-8") as handle:
+            values = json.load(handle)
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"Unknown keys in {path}: {', '.join(unknown)}; valid keys: {', '.join(sorted(known))}.")
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def save(self, path: str) -> None:
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(asdict(self), handle, indent=2)

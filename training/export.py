@@ -1,0 +1,110 @@
+"""ONNX export with dynamic batch and size, the inference metadata, a torch/onnxruntime parity
+check, and an optional static int8 (QDQ) model calibrated on training patches."""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from rockglacier_plugin.core.model_metadata import ModelSpec
+
+LOGGER = logging.getLogger(__name__)
+
+
+def export_onnx(model: Any, spec: ModelSpec, path: str, sample_size_px: int = 128, opset: int = 17) -> str:
+    import onnx
+    import torch
+
+    model = model.eval().cpu()
+    dummy = torch.zeros(1, spec.in_channels, sample_size_px, sample_size_px)
+    # The TorchScript exporter handles smp's DeepLabv3+ with dynamic sizes (the torch.export one
+    # needs onnxscript and static shapes); PyTorch flags it as legacy, which is known and fine here.
+    with warnings.catch_warnings():
+        # (the exporter's own internals also emit DeprecationWarnings about themselves)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        torch.onnx.export(
+            model, dummy, path, input_names=["input"], output_names=["output"], opset_version=opset,
+            dynamic_axes={"input": {0: "batch", 2: "rows", 3: "cols"}, "output": {0: "batch", 2: "rows", 3: "cols"}},
+            dynamo=False,
+        )
+    proto = onnx.load(path)
+    del proto.metadata_props[:]
+    for key, value in spec.to_metadata().items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(proto, path)
+    return path
+
+
+def parity(model: Any, path: str, inputs: Sequence[np.ndarray]) -> float:
+    """Largest |probability difference| between torch and onnxruntime over the given inputs."""
+    import onnxruntime as ort
+    import torch
+
+    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    worst = 0.0
+    model = model.eval().cpu()
+    for array in inputs:
+        batch = array[None].astype(np.float32) if array.ndim == 3 else array.astype(np.float32)
+        with torch.no_grad():
+            expected = torch.sigmoid(model(torch.from_numpy(batch))).numpy()
+        got = session.run(None, {"input": batch})[0]
+        worst = max(worst, float(np.abs(1.0 / (1.0 + np.exp(-got)) - expected).max()))
+    return worst
+
+
+class _Calibration:
+    def __init__(self, arrays: Sequence[np.ndarray]):
+        self.arrays = iter(arrays)
+
+    def get_next(self) -> Optional[dict[str, np.ndarray]]:
+        array = next(self.arrays, None)
+        return None if array is None else {"input": array[None].astype(np.float32)}
+
+
+def quantize_int8(float_path: str, int8_path: str, calibration: Sequence[np.ndarray]) -> str:
+    """Static int8 QDQ quantization calibrated on training inputs (metadata kept)."""
+    import onnx
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.inner = _Calibration(calibration)
+
+        def get_next(self):  # type: ignore[override]
+            return self.inner.get_next()
+
+    prepared = float_path + ".pre.onnx"
+    quant_pre_process(float_path, prepared, skip_symbolic_shape=True)
+    quantize_static(prepared, int8_path, Reader(), quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
+                    weight_type=QuantType.QInt8, per_channel=True)
+    source = onnx.load(float_path)
+    target = onnx.load(int8_path)
+    del target.metadata_props[:]
+    for entry in source.metadata_props:
+        new = target.metadata_props.add()
+        new.key, new.value = entry.key, entry.value
+    onnx.save(target, int8_path)
+    return int8_path
+
+
+def seconds_per_patch(path: str, size_px: int = 480, repeats: int = 3, threads: int = 2) -> float:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    session = ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
+    inputs = session.get_inputs()[0]
+    array = np.random.default_rng(0).standard_normal((1, inputs.shape[1], size_px, size_px)).astype(np.float32)
+    session.run(None, {"input": array})
+    start = time.perf_counter()
+    for _ in range(repeats):
+        session.run(None, {"input": array})
+    return (time.perf_counter() - start) / repeats

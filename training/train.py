@@ -1,0 +1,240 @@
+"""Training as a template: one ``_step(batch, stage)`` for train and validation, rock-glacier IoU on
+the validation split every epoch, the best checkpoint kept, early stop at a target IoU or a
+patience, resumable, seeded, a GPU when there is one."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import random
+import time
+from typing import Any, Optional
+
+import numpy as np
+
+from rockglacier_plugin.core.model_metadata import InputScaling, ModelSpec
+
+from .config import TrainConfig
+from .data import SegmentationDataset, chip_folder_samples, patch_folder_samples
+from .model import build_model
+
+LOGGER = logging.getLogger(__name__)
+
+
+def seed_everything(seed: int) -> None:
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def device_for(choice: str) -> Any:
+    import torch
+
+    if choice == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device=cuda but PyTorch sees no GPU; use device=auto or cpu.")
+    return torch.device(choice)
+
+
+def spec_for(config: TrainConfig) -> ModelSpec:
+    """The inference settings the exported model will carry."""
+    return ModelSpec(
+        resolution_cm_per_px=config.resolution_cm_per_px,
+        standardization_mean=tuple(config.standardization_mean),
+        standardization_std=tuple(config.standardization_std),
+        input_scaling=InputScaling(**config.input_scaling),
+        output="logits",
+        margin_px=32,
+        # Large inference tiles keep the blending overlap (2 x 32 + 16 px) cheap: 7 % more pixels
+        # than the scene at 1536 px, against 45 % at 512 px.
+        tile_size_px=1536,
+    )
+
+
+def load_samples(config: TrainConfig) -> list:
+    kind = config.data_format
+    if kind == "auto":
+        kind = "patches" if os.path.exists(os.path.join(config.data, "patches.csv")) else "chips"
+    if kind == "patches":
+        return patch_folder_samples(config.data)
+    return chip_folder_samples(config.data, config.validation_fraction, config.seed)
+
+
+def dice_bce_loss(logits: Any, target: Any) -> Any:
+    """BCE plus soft Dice: BCE alone under-weights a ~10 % positive class, Dice counters it."""
+    import torch
+
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, target)
+    probability = torch.sigmoid(logits)
+    intersection = (probability * target).sum(dim=(1, 2))
+    dice = 1.0 - (2.0 * intersection + 1.0) / (probability.sum(dim=(1, 2)) + target.sum(dim=(1, 2)) + 1.0)
+    return bce + dice.mean()
+
+
+def recalibrate_batchnorm(model: Any, loader: Any, device: Any, batches: int = 20) -> None:
+    """Recompute BatchNorm running statistics from training data with a cumulative average.
+
+    After short training the running statistics lag the weights and eval-mode output can be all
+    background; a pass in train mode without gradients fixes that before validation and export.
+    """
+    import torch
+
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None
+    model.train()
+    with torch.no_grad():
+        for index, (images, _) in enumerate(loader):
+            if index >= batches:
+                break
+            model(images.to(device))
+    for m, momentum in zip(norms, saved):
+        m.momentum = momentum
+
+
+class Trainer:
+    """Trains, validates and checkpoints a DeepLabv3+ as the config says."""
+
+    def __init__(self, config: TrainConfig):
+        import torch
+
+        self.config = config
+        seed_everything(config.seed)
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        self.device = device_for(config.device)
+        self.spec = spec_for(config)
+        samples = load_samples(config)
+        self.train_samples = [s for s in samples if s.split == "train"]
+        self.validation_samples = [s for s in samples if s.split == "validation"]
+        if not self.train_samples or not self.validation_samples:
+            raise ValueError(f"'{config.data}' gives {len(self.train_samples)} training and {len(self.validation_samples)} validation samples; both must be > 0.")
+        self.model = build_model(config.arch, config.encoder, len(config.standardization_mean), 1, config.pretrained).to(self.device)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=max(config.epochs, 1))
+        self.epoch = 0
+        self.best_iou = -1.0
+        self.history: list[dict[str, float]] = []
+        os.makedirs(config.output, exist_ok=True)
+        config.save(os.path.join(config.output, "config.json"))
+
+    # -- data -----------------------------------------------------------------------------
+    def _loader(self, stage: str) -> Any:
+        import torch
+
+        samples = self.train_samples if stage == "train" else self.validation_samples
+        dataset = SegmentationDataset(samples, self.spec, stage == "train", self.config.crop_px, self.config.seed + self.epoch)
+        if stage != "train":
+            return torch.utils.data.DataLoader(dataset, batch_size=self.config.batch_size, shuffle=False)
+        weights = [1.0] * len(samples)
+        if self.config.hard_negatives and os.path.exists(self.config.hard_negatives):
+            with open(self.config.hard_negatives, encoding="utf-8") as handle:
+                hard = {line.strip() for line in handle if line.strip()}
+            weights = [self.config.hard_negative_weight if s.image_path in hard else 1.0 for s in samples]
+        generator = torch.Generator().manual_seed(self.config.seed + self.epoch)
+        sampler = torch.utils.data.WeightedRandomSampler(weights, num_samples=len(samples), replacement=True, generator=generator)
+        return torch.utils.data.DataLoader(dataset, batch_size=self.config.batch_size, sampler=sampler, drop_last=len(samples) > self.config.batch_size)
+
+    # -- the template -----------------------------------------------------------------------
+    def _step(self, batch: Any, stage: str) -> dict[str, float]:
+        import torch
+
+        images, labels = (t.to(self.device) for t in batch)
+        with torch.set_grad_enabled(stage == "train"):
+            logits = self.model(images)[:, 0]
+            loss = dice_bce_loss(logits, labels)
+            if stage == "train":
+                self.optimizer.zero_grad()
+                loss.backward()
+                self.optimizer.step()
+        predicted = logits.detach() > 0
+        truth = labels > 0.5
+        return {"loss": float(loss.detach()), "intersection": float((predicted & truth).sum()), "union": float((predicted | truth).sum())}
+
+    def _run(self, stage: str, max_steps: Optional[int] = None, progress: Any = None) -> dict[str, float]:
+        self.model.train(stage == "train")
+        totals = {"loss": 0.0, "intersection": 0.0, "union": 0.0}
+        steps = 0
+        for batch in self._loader(stage):
+            result = self._step(batch, stage)
+            for key in totals:
+                totals[key] += result[key]
+            steps += 1
+            if progress is not None:
+                progress.set_postfix(loss=f"{totals['loss'] / steps:.3f}")
+            if max_steps is not None and steps >= max_steps:
+                break
+        return {"loss": totals["loss"] / max(steps, 1), "iou": totals["intersection"] / max(totals["union"], 1.0), "steps": steps}
+
+    def fit(self) -> dict[str, Any]:
+        """Train until the target IoU, the patience or the epochs run out; returns the history."""
+        import torch
+
+        try:
+            from tqdm import tqdm
+        except ImportError:  # progress bars are a nicety
+            tqdm = None
+        stale = 0
+        remaining = self.config.max_steps
+        while self.epoch < self.config.epochs:
+            started = time.perf_counter()
+            bar = tqdm(total=None, desc=f"epoch {self.epoch + 1}/{self.config.epochs}", leave=False) if tqdm else None
+            train = self._run("train", remaining, bar)
+            if bar is not None:
+                bar.close()
+            if remaining is not None:
+                remaining -= train["steps"]
+            recalibrate_batchnorm(self.model, self._loader("train"), self.device)
+            validation = self._run("validation")
+            self.scheduler.step()
+            self.epoch += 1
+            record = {"epoch": self.epoch, "train_loss": train["loss"], "train_iou": train["iou"], "val_loss": validation["loss"],
+                      "val_iou": validation["iou"], "seconds": time.perf_counter() - started}
+            self.history.append(record)
+            LOGGER.info("epoch %d: train loss %.3f IoU %.3f | validation loss %.3f IoU %.3f (%.0f s)", self.epoch,
+                        train["loss"], train["iou"], validation["loss"], validation["iou"], record["seconds"])
+            print(f"epoch {self.epoch}: train loss {train['loss']:.3f} IoU {train['iou']:.3f} | "
+                  f"validation loss {validation['loss']:.3f} IoU {validation['iou']:.3f} ({record['seconds']:.0f} s)", flush=True)
+            if validation["iou"] > self.best_iou:
+                self.best_iou, stale = validation["iou"], 0
+                self.save(os.path.join(self.config.output, "best.pt"))
+            else:
+                stale += 1
+            self.save(os.path.join(self.config.output, "last.pt"))
+            if self.best_iou >= self.config.target_iou or stale >= self.config.patience or (remaining is not None and remaining <= 0):
+                break
+        return {"best_val_iou": self.best_iou, "epochs": self.epoch, "history": self.history}
+
+    def save(self, path: str) -> None:
+        import torch
+
+        torch.save({"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                    "epoch": self.epoch, "best_iou": self.best_iou, "history": self.history, "config": self.config.__dict__}, path)
+
+    def resume(self, path: str) -> None:
+        import torch
+
+        state = torch.load(path, map_location=self.device, weights_only=False)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.epoch, self.best_iou, self.history = state["epoch"], state["best_iou"], state["history"]
+
+
+def load_trained(checkpoint: str, device: str = "cpu") -> tuple[Any, TrainConfig]:
+    """The model of a checkpoint in eval mode, and its config."""
+    import torch
+
+    state = torch.load(checkpoint, map_location=device, weights_only=False)
+    config = TrainConfig(**state["config"])
+    model = build_model(config.arch, config.encoder, len(config.standardization_mean), 1, pretrained=False)
+    model.load_state_dict(state["model"])
+    return model.eval(), config
