@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup test test-fast demo bench package install-plugin clean
+.PHONY: setup test test-fast demo bench package install-plugin default-model clean
 
 setup:
 	bash tools/setup.sh
@@ -26,6 +26,9 @@ bench: setup
 
 package:
 	$(PYTHON_SYSTEM) tools/package.py --out dist
+
+default-model: setup
+	bash tools/build_default_model.sh
 
 install-plugin: package
 	bash tools/install_plugin.sh

@@ -82,9 +82,13 @@ def quantize_int8(float_path: str, int8_path: str, calibration: Sequence[np.ndar
             return self.inner.get_next()
 
     prepared = float_path + ".pre.onnx"
-    quant_pre_process(float_path, prepared, skip_symbolic_shape=True)
+    # No graph optimisation before quantising: it folds the decoder's upsampling sizes for the
+    # calibration size, and the int8 model then fails on other tile sizes.
+    quant_pre_process(float_path, prepared, skip_optimization=True, skip_symbolic_shape=True)
+    # Convolutions only: quantising the decoder's Concat/Resize as well bakes the calibration size
+    # into the graph and the int8 model then fails on any other tile size.
     quantize_static(prepared, int8_path, Reader(), quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
-                    weight_type=QuantType.QInt8, per_channel=True)
+                    weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["Conv"])
     source = onnx.load(float_path)
     target = onnx.load(int8_path)
     del target.metadata_props[:]

@@ -28,7 +28,7 @@ largest kept share), recorded in ``vel_pair``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
@@ -96,7 +96,6 @@ class LandformVelocity:
 @dataclass
 class VelocityResult:
     landforms: list[LandformVelocity]
-    messages: list[str] = field(default_factory=list)
 
 
 def _rank(candidate: LandformVelocity) -> tuple:
@@ -125,7 +124,6 @@ def extract_velocities(
     polygon_srs = spatial_reference(polygons_crs, "input layer")
     prepared = [prepare_polygon(wkb).geometry for wkb in polygons_wkb]
     best = [LandformVelocity(vel_reason="not covered by any interferogram") for _ in polygons_wkb]
-    messages: list[str] = []
     for pair_index, pair in enumerate(pairs):
         scene = InsarScene(pair.interferogram, pair.coherence_path, pair.coherence_band, dem_path, geometry, settings.scene, log)
         to_scene = transformer(polygon_srs, spatial_reference(scene.grid.crs_wkt, "interferogram"))
@@ -153,7 +151,7 @@ def extract_velocities(
             los_path, downslope_path = raster_outputs[pair_index]
             write_velocity_rasters(scene, los_path, downslope_path, settings.min_coherence,
                                    settings.min_projection_factor, settings.min_slope_deg, progress)
-    return VelocityResult(best, messages)
+    return VelocityResult(best)
 
 
 def _points_in_scene(points: Optional[ReferencePoints], scene: InsarScene) -> list[tuple[float, float]]:

@@ -31,7 +31,7 @@ from qgis.core import (
 
 from .algorithm_base import RockGlacierAlgorithm, callbacks
 from .fields import inventory_fields
-from .layers import feature_wkb, file_raster_path, gpkg_layer_destination, text_or_none
+from .layers import feature_wkb, file_raster_path, gpkg_layer_destination, parse_bands, text_or_none
 
 DEVICES = ["auto", "cpu", "cuda"]
 DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.dirname(__file__)), "models", "rockglacier_default.onnx")
@@ -195,10 +195,7 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         from ..core.rasters import open_raster
 
         if text.strip():
-            try:
-                return [int(part) for part in text.replace(";", ",").split(",") if part.strip()]
-            except ValueError as exc:
-                raise ParameterError(f"BANDS={text!r} must list band numbers separated by commas, e.g. 4,3,2.") from exc
+            return parse_bands(text)
         spec = load_model(model_path, "cpu").spec
         dataset = open_raster(raster_path, "input raster")
         descriptions = [dataset.GetRasterBand(i + 1).GetDescription().strip().upper() for i in range(dataset.RasterCount)]

@@ -20,7 +20,7 @@ from qgis.core import (
 )
 
 from .algorithm_base import RockGlacierAlgorithm, callbacks
-from .layers import feature_wkb, file_raster_path
+from .layers import feature_wkb, file_raster_path, parse_bands
 
 HELP = """
 <p>Cuts training patches for the deep-learning model (the first step of <code>python -m training</code>,
@@ -63,11 +63,7 @@ class TrainingPatchesAlgorithm(RockGlacierAlgorithm):
         from ..core.patches import PatchSettings, plan_patches, write_patches
 
         imagery = file_raster_path(self.parameterAsRasterLayer(parameters, "IMAGERY", context), "imagery")
-        text = self.parameterAsString(parameters, "BANDS", context)
-        try:
-            bands = tuple(int(b) for b in text.replace(";", ",").split(",") if b.strip())
-        except ValueError as exc:
-            raise QgsProcessingException(f"BANDS={text!r} must list band numbers separated by commas, e.g. 4,3,2.") from exc
+        bands = tuple(parse_bands(self.parameterAsString(parameters, "BANDS", context)))
         skip = QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks
         positives = self.parameterAsSource(parameters, "INPUT", context)
         if positives is None:

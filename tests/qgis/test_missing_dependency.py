@@ -10,14 +10,16 @@ from tests.builders import plane_dem, square_wkt, write_polygons, write_raster
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_missing_module__provider_loads_and_algorithm_names_the_module_and_install_command(tmp_path):
-    script = f"""
+def qgis_script_blocking(module: str, body: str) -> str:
+    """A script that blocks importing ``module``, starts QGIS and Processing, loads the plugin
+    from this repository through its classFactory, then runs ``body``."""
+    return f"""
 import os, sys, importlib.abc
 os.environ['QT_QPA_PLATFORM'] = 'offscreen'
 class Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path=None, target=None):
-        if name == 'osgeo.gdal_array':
-            raise ImportError('No module named osgeo.gdal_array (blocked by the test)')
+        if name == {module!r} or name.startswith({module + '.'!r}):
+            raise ImportError('No module named ' + name + ' (blocked by the test)')
 sys.meta_path.insert(0, Block())
 from qgis.core import QgsApplication, QgsProcessingException
 app = QgsApplication([], False); app.initQgis()
@@ -28,18 +30,24 @@ sys.path.insert(0, {str(ROOT)!r})
 import rockglacier_plugin
 plugin = rockglacier_plugin.classFactory(None)
 plugin.initProcessing()
+import processing
+{body}
+"""
+
+
+def test_missing_module__provider_loads_and_algorithm_names_the_module_and_install_command(tmp_path):
+    script = qgis_script_blocking("osgeo.gdal_array", """
 provider = QgsApplication.processingRegistry().providerById('rockglacier')
 print('algorithms:', sorted(a.id() for a in provider.algorithms()))
-import processing
 from qgis.core import QgsProcessingFeedback
 class Feedback(QgsProcessingFeedback):
     def reportError(self, text, fatal=False):
         print('MESSAGE:', text)
 try:
-    processing.run('rockglacier:attributes', {{'INPUT': 'rg.gpkg', 'DEM': 'dem.tif', 'OUTPUT': 'TEMPORARY_OUTPUT'}}, feedback=Feedback())
+    processing.run('rockglacier:attributes', {'INPUT': 'rg.gpkg', 'DEM': 'dem.tif', 'OUTPUT': 'TEMPORARY_OUTPUT'}, feedback=Feedback())
 except QgsProcessingException as exc:
     print('RAISED:', exc)
-"""
+""")
     z, gt = plane_dem(20, 10.0, (600000.0, 5200000.0), 20.0, 90.0)
     write_raster(tmp_path / "dem.tif", z, gt)
     write_polygons(tmp_path / "rg.gpkg", [square_wkt(600100.0, 5199900.0, 50.0)])
@@ -61,29 +69,12 @@ def test_missing_snaphu__unwrap_names_the_package_and_the_pip_command(tmp_path):
     ds.GetRasterBand(1).WriteArray(np.ones((8, 8), np.complex64))
     ds = None
     write_raster(tmp_path / "coh.tif", np.full((8, 8), 0.8), (600000, 10, 0, 5200000, 0, -10))
-    script = f"""
-import os, sys, importlib.abc
-os.environ['QT_QPA_PLATFORM'] = 'offscreen'
-class Block(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name == 'snaphu' or name.startswith('snaphu.'):
-            raise ImportError('No module named snaphu (blocked by the test)')
-sys.meta_path.insert(0, Block())
-from qgis.core import QgsApplication, QgsProcessingException
-app = QgsApplication([], False); app.initQgis()
-sys.path.append(os.path.join(QgsApplication.pkgDataPath(), 'python', 'plugins'))
-from processing.core.Processing import Processing
-Processing.initialize()
-sys.path.insert(0, {str(ROOT)!r})
-import rockglacier_plugin
-plugin = rockglacier_plugin.classFactory(None)
-plugin.initProcessing()
-import processing
+    script = qgis_script_blocking("snaphu", """
 try:
-    processing.run('rockglacier:unwrap', {{'INPUT': 'igram.tif', 'COHERENCE': 'coh.tif', 'OUTPUT': 'unw.tif', 'COMPONENTS': 'cc.tif'}})
+    processing.run('rockglacier:unwrap', {'INPUT': 'igram.tif', 'COHERENCE': 'coh.tif', 'OUTPUT': 'unw.tif', 'COMPONENTS': 'cc.tif'})
 except QgsProcessingException as exc:
     print('RAISED:', exc)
-"""
+""")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert "RAISED: rockglacier:unwrap needs the Python module 'snaphu'" in completed.stdout, completed.stdout + completed.stderr
