@@ -120,7 +120,8 @@ start = time.perf_counter()
 processing.run("rockglacier:segment", {{"INPUT": {str(raster)!r}, "MODEL": str(model), "MIN_AREA_KM2": 0.03,
     "PROBABILITY": {str(work / 'big_prob.tif')!r}, "MASK": {str(work / 'big_mask.tif')!r}, "OUTPUT": {str(work / 'big.gpkg')!r}}})
 from osgeo import ogr
-n = ogr.Open({str(work / 'big.gpkg')!r}).GetLayer(0).GetFeatureCount()
+dataset = ogr.Open({str(work / 'big.gpkg')!r})  # keep it: a layer dies with its dataset
+n = dataset.GetLayer(0).GetFeatureCount()
 print(json.dumps({{"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "seconds": time.perf_counter() - start, "candidates": n}}))
 """
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
