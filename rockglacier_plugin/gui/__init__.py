@@ -1,0 +1,1 @@
+"""The review dock and its styling (QGIS widgets over the core's review logic)."""

@@ -1,0 +1,428 @@
+"""The review dock: walk the candidates, decide, classify, edit outlines, never lose an edit.
+
+Every decision goes through ``core.review.decision_values`` and is written to the layer's data
+source at once (an edit command, then a commit that keeps the layer editable), stamped with
+``edited_at``/``edited_by``. A read-only or locked source is reported before any decision is
+taken. "Undo decision" restores the previous values the same way. When an outline changes in
+QGIS's own vertex editing, the feature is marked ``modified`` and its DEM attributes recomputed
+with the same core code as ``rockglacier:attributes``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from qgis.core import (
+    QgsApplication,
+    QgsFeature,
+    QgsFeatureRequest,
+    QgsGeometry,
+    QgsMapLayerProxyModel,
+    QgsProcessingAlgRunnerTask,
+    QgsProcessingContext,
+    QgsProcessingFeedback,
+    QgsVectorDataProvider,
+    QgsVectorLayer,
+)
+from qgis.gui import QgsDockWidget, QgsMapLayerComboBox
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QShortcut,
+    QDoubleSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+from qgis.PyQt.QtGui import QKeySequence
+
+from ..core.inventory import ROCK_GLACIER_FIELDS, UpslopeConnection
+from ..core.review import ACTIVITIES, FILTERS, decision_values, is_reviewed, keeps
+from .style import apply_inventory_style
+
+CLASS_KEYS = {"G": "1", "GF": "2", "DMS": "3", "T": "4", "P": "5", "O": "6"}
+
+
+class ReviewDock(QgsDockWidget):
+    """Dock widget; ``canvas`` is the map canvas to zoom (iface.mapCanvas() in QGIS)."""
+
+    def __init__(self, canvas: Any = None, iface: Any = None, parent: Optional[QWidget] = None):
+        super().__init__("Rock-glacier review", parent)
+        self.setObjectName("RockGlacierReviewDock")
+        self.iface = iface
+        self.canvas = canvas if canvas is not None else (iface.mapCanvas() if iface is not None else None)
+        self.layer: Optional[QgsVectorLayer] = None
+        self.ids: list[int] = []
+        self.position = -1
+        self.history: list[tuple[int, dict[str, Any]]] = []
+        self.message = ""
+        self._updating_geometry = False
+        self._task = None
+        self._build()
+
+    # -- widgets -------------------------------------------------------------------------
+    def _build(self) -> None:
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        self.layer_combo = QgsMapLayerComboBox()
+        self.layer_combo.setFilters(QgsMapLayerProxyModel.PolygonLayer)
+        self.layer_combo.layerChanged.connect(self.set_layer)
+        self.dem_combo = QgsMapLayerComboBox()
+        self.dem_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        self.dem_combo.setAllowEmptyLayer(True)
+        grid = QGridLayout()
+        grid.addWidget(QLabel("Inventory"), 0, 0)
+        grid.addWidget(self.layer_combo, 0, 1)
+        grid.addWidget(QLabel("DEM"), 1, 0)
+        grid.addWidget(self.dem_combo, 1, 1)
+        self.filter_combo = QComboBox()
+        self.filter_combo.addItems(FILTERS)
+        self.filter_combo.currentIndexChanged.connect(lambda _: self.refresh())
+        self.source_combo = QComboBox()
+        self.source_combo.addItems(["any source", "insar", "deep_learning", "manual"])
+        self.source_combo.currentIndexChanged.connect(lambda _: self.refresh())
+        self.class_filter = QComboBox()
+        self.class_filter.addItems(["any class"] + [c.value for c in UpslopeConnection])
+        self.class_filter.currentIndexChanged.connect(lambda _: self.refresh())
+        grid.addWidget(QLabel("Show"), 2, 0)
+        filters = QHBoxLayout()
+        for widget in (self.filter_combo, self.source_combo, self.class_filter):
+            filters.addWidget(widget)
+        grid.addLayout(filters, 2, 1)
+        self.context_m = QDoubleSpinBox()
+        self.context_m.setRange(0, 100000)
+        self.context_m.setValue(500)
+        self.context_m.setSuffix(" m context")
+        grid.addWidget(self.context_m, 3, 1)
+        layout.addLayout(grid)
+        navigation = QHBoxLayout()
+        self.previous_button = QPushButton("◀ Previous (P)")
+        self.next_button = QPushButton("Next (N) ▶")
+        self.previous_button.clicked.connect(self.previous)
+        self.next_button.clicked.connect(self.next)
+        self.counter = QLabel("no layer")
+        navigation.addWidget(self.previous_button)
+        navigation.addWidget(self.counter, 1, Qt.AlignCenter)
+        navigation.addWidget(self.next_button)
+        layout.addLayout(navigation)
+        self.info = QLabel()
+        self.info.setWordWrap(True)
+        self.info.setTextFormat(Qt.RichText)
+        layout.addWidget(self.info)
+        decisions = QHBoxLayout()
+        self.accept_button = QPushButton("Accept (A)")
+        self.reject_button = QPushButton("Reject (R)")
+        self.accept_button.clicked.connect(lambda: self.decide("accept"))
+        self.reject_button.clicked.connect(lambda: self.decide("reject"))
+        decisions.addWidget(self.accept_button)
+        decisions.addWidget(self.reject_button)
+        layout.addLayout(decisions)
+        classes = QHBoxLayout()
+        self.class_buttons = {}
+        for name, key in CLASS_KEYS.items():
+            button = QPushButton(f"{name} ({key})")
+            button.clicked.connect(lambda _=False, n=name: self.decide("class", n))
+            classes.addWidget(button)
+            self.class_buttons[name] = button
+        layout.addLayout(classes)
+        extra = QHBoxLayout()
+        self.activity_combo = QComboBox()
+        self.activity_combo.addItems(["activity…"] + list(ACTIVITIES))
+        self.activity_combo.activated.connect(self._activity_chosen)
+        self.comment_edit = QLineEdit()
+        self.comment_edit.setPlaceholderText("comment (Enter saves)")
+        self.comment_edit.returnPressed.connect(lambda: self.decide("comment", self.comment_edit.text()))
+        extra.addWidget(self.activity_combo)
+        extra.addWidget(self.comment_edit, 1)
+        layout.addLayout(extra)
+        tools = QHBoxLayout()
+        self.edit_button = QPushButton("Edit outline (E)")
+        self.edit_button.clicked.connect(self.edit_outline)
+        self.undo_button = QPushButton("Undo decision (Ctrl+Z)")
+        self.undo_button.clicked.connect(self.undo)
+        self.fields_button = QPushButton("Add missing fields")
+        self.fields_button.clicked.connect(self.add_missing_fields)
+        self.style_button = QPushButton("Apply style")
+        self.style_button.clicked.connect(lambda: self.layer and apply_inventory_style(self.layer))
+        self.attributes_button = QPushButton("Attributes for the layer")
+        self.attributes_button.clicked.connect(self.run_attributes)
+        for widget in (self.edit_button, self.undo_button, self.fields_button, self.style_button, self.attributes_button):
+            tools.addWidget(widget)
+        layout.addLayout(tools)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+        self.setWidget(body)
+        shortcuts = {"N": self.next, "P": self.previous, "A": lambda: self.decide("accept"), "R": lambda: self.decide("reject"),
+                     "E": self.edit_outline, "Ctrl+Z": self.undo}
+        shortcuts.update({key: (lambda n=name: self.decide("class", n)) for name, key in CLASS_KEYS.items()})
+        self.shortcuts = []
+        for key, slot in shortcuts.items():
+            shortcut = QShortcut(QKeySequence(key), body)
+            shortcut.setContext(Qt.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+            self.shortcuts.append(shortcut)
+
+    # -- layer ---------------------------------------------------------------------------
+    def set_layer(self, layer: Optional[QgsVectorLayer]) -> None:
+        if self.layer is not None:
+            try:
+                self.layer.geometryChanged.disconnect(self._geometry_changed)
+            except TypeError:
+                pass
+        self.layer = layer if isinstance(layer, QgsVectorLayer) else None
+        if self.layer is not None:
+            if self.layer_combo.currentLayer() is not self.layer:
+                self.layer_combo.setLayer(self.layer)
+            self.layer.geometryChanged.connect(self._geometry_changed)
+            missing = self.missing_fields()
+            self._say(f"Fields missing from the inventory schema: {', '.join(missing)} — click 'Add missing fields'." if missing else "")
+        self.history.clear()
+        self.refresh()
+
+    def missing_fields(self) -> list[str]:
+        if self.layer is None:
+            return []
+        names = set(self.layer.fields().names())
+        return [spec.name for spec in ROCK_GLACIER_FIELDS if spec.name not in names]
+
+    def add_missing_fields(self) -> bool:
+        from ..processing.fields import qgs_field
+
+        if not self._writable():
+            return False
+        missing = [spec for spec in ROCK_GLACIER_FIELDS if spec.name in self.missing_fields()]
+        if missing and not self.layer.dataProvider().addAttributes([qgs_field(spec) for spec in missing]):
+            self._say("Adding the fields failed: " + "; ".join(self.layer.dataProvider().errors()[-3:]))
+            return False
+        self.layer.updateFields()
+        self._say(f"Added {len(missing)} field(s)." if missing else "The layer already has every field.")
+        return True
+
+    def _writable(self) -> bool:
+        """Say so, before any decision, when the source cannot take edits."""
+        if self.layer is None:
+            self._say("Pick an inventory layer first.")
+            return False
+        capabilities = self.layer.dataProvider().capabilities()
+        if self.layer.readOnly() or not capabilities & QgsVectorDataProvider.ChangeAttributeValues:
+            self._say(f"'{self.layer.name()}' is read-only ({self.layer.source()}): save it as a GeoPackage "
+                      "(Export > Save Features As) and review that copy. Nothing was changed.")
+            return False
+        return True
+
+    # -- navigation ----------------------------------------------------------------------
+    def refresh(self) -> None:
+        current = self.current_id()
+        self.ids = []
+        if self.layer is not None:
+            review_filter = self.filter_combo.currentText()
+            source = None if self.source_combo.currentIndex() == 0 else self.source_combo.currentText()
+            upslope = None if self.class_filter.currentIndex() == 0 else self.class_filter.currentText()
+            names = self.layer.fields().names()
+            for feature in self.layer.getFeatures(QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)):
+                attributes = {n: _plain(feature[n]) for n in ("review", "source", "upslope_con") if n in names}
+                if keeps(attributes, review_filter, source, upslope):
+                    self.ids.append(feature.id())
+            self.ids.sort()
+        self.position = self.ids.index(current) if current in self.ids else (0 if self.ids else -1)
+        self.show_current()
+
+    def current_id(self) -> Optional[int]:
+        return self.ids[self.position] if 0 <= self.position < len(self.ids) else None
+
+    def next(self) -> None:
+        if self.ids:
+            self.position = min(self.position + 1, len(self.ids) - 1)
+            self.show_current()
+
+    def previous(self) -> None:
+        if self.ids:
+            self.position = max(self.position - 1, 0)
+            self.show_current()
+
+    def reviewed_count(self) -> tuple[int, int]:
+        if self.layer is None or "review" not in self.layer.fields().names():
+            return 0, 0
+        total = reviewed = 0
+        for feature in self.layer.getFeatures(QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)):
+            total += 1
+            reviewed += is_reviewed(_plain(feature["review"]))
+        return reviewed, total
+
+    def show_current(self) -> None:
+        reviewed, total = self.reviewed_count()
+        fid = self.current_id()
+        if fid is None:
+            self.counter.setText(f"{reviewed} of {total} reviewed — nothing to show")
+            self.info.setText("")
+            return
+        self.counter.setText(f"{self.position + 1}/{len(self.ids)} shown · {reviewed} of {total} reviewed")
+        feature = self.layer.getFeature(fid)
+        self.info.setText(_describe(feature))
+        self.comment_edit.setText(_plain(feature["comment"]) or "" if "comment" in feature.fields().names() else "")
+        self.layer.selectByIds([fid])
+        if self.canvas is not None and feature.hasGeometry():
+            extent = self.canvas.mapSettings().layerToMapCoordinates(self.layer, feature.geometry().boundingBox())
+            extent.grow(self._context_in_map_units())
+            self.canvas.setExtent(extent)
+            self.canvas.refresh()
+
+    def _context_in_map_units(self) -> float:
+        metres = self.context_m.value()
+        crs = self.canvas.mapSettings().destinationCrs()
+        return metres / 111320.0 if crs.isGeographic() else metres
+
+    # -- decisions -----------------------------------------------------------------------
+    def _activity_chosen(self, index: int) -> None:
+        if index > 0:
+            self.decide("activity", self.activity_combo.itemText(index))
+        self.activity_combo.setCurrentIndex(0)
+
+    def decide(self, action: str, value: Optional[str] = None) -> bool:
+        fid = self.current_id()
+        if fid is None or not self._writable():
+            return False
+        if self.missing_fields() and not self.add_missing_fields():
+            return False
+        ok = self._write(fid, decision_values(action, value))
+        if ok and action in ("accept", "reject") and self.filter_combo.currentText() in ("not yet reviewed", "candidate"):
+            self.refresh()  # the feature leaves the filtered list; the next one shows
+        else:
+            self.show_current()
+        return ok
+
+    def _write(self, fid: int, values: dict[str, Any], remember: bool = True) -> bool:
+        layer = self.layer
+        feature = layer.getFeature(fid)
+        if remember:
+            self.history.append((fid, {name: feature[name] for name in values}))
+        if not layer.isEditable() and not layer.startEditing():
+            self._say(f"'{layer.name()}' cannot be edited (locked or read-only); nothing was changed.")
+            return False
+        layer.beginEditCommand("rock-glacier review")
+        for name, value in values.items():
+            layer.changeAttributeValue(fid, layer.fields().indexOf(name), value)
+        layer.endEditCommand()
+        if not layer.commitChanges(False):
+            errors = "; ".join(layer.commitErrors()[-3:])
+            layer.rollBack(False)
+            self._say(f"Saving to '{layer.source()}' failed ({errors}); the decision was not stored. Is the file locked?")
+            return False
+        self._say(f"Saved {', '.join(f'{k}={v}' for k, v in values.items() if k not in ('edited_at', 'edited_by'))}.")
+        return True
+
+    def undo(self) -> bool:
+        if not self.history or self.layer is None:
+            self._say("Nothing to undo.")
+            return False
+        fid, previous = self.history.pop()
+        ok = self._write(fid, previous, remember=False)
+        self.show_current()
+        return ok
+
+    # -- outlines --------------------------------------------------------------------------
+    def edit_outline(self) -> None:
+        if self.current_id() is None or not self._writable():
+            return
+        if not self.layer.isEditable():
+            self.layer.startEditing()
+        if self.iface is not None:
+            self.iface.setActiveLayer(self.layer)
+            self.iface.actionVertexTool().trigger()
+        self._say("Vertex editing is on: move vertices on the map; the change is saved and the attributes recomputed.")
+
+    def _geometry_changed(self, fid: int, geometry: QgsGeometry) -> None:
+        if self._updating_geometry or self.layer is None:
+            return
+        self._updating_geometry = True
+        try:
+            values = decision_values("modified")
+            values.update(self.recompute_attributes(geometry))
+            self._write(fid, values)
+        finally:
+            self._updating_geometry = False
+        self.show_current()
+
+    def recompute_attributes(self, geometry: QgsGeometry) -> dict[str, Any]:
+        """DEM attributes of one outline with the core code of rockglacier:attributes."""
+        dem = self.dem_combo.currentLayer()
+        if dem is None:
+            self._say("No DEM chosen: the outline is saved, its DEM attributes are not recomputed.")
+            return {}
+        from ..core.attributes import compute_attributes
+        from ..processing.layers import file_raster_path
+
+        result = compute_attributes([bytes(geometry.asWkb())], self.layer.crs().toWkt(), file_raster_path(dem, "DEM"))
+        values = dict(result.values[0])
+        values.pop("rg_id", None)
+        return values
+
+    # -- background processing -------------------------------------------------------------------
+    def run_attributes(self) -> Optional[QgsProcessingAlgRunnerTask]:
+        """rockglacier:attributes for the whole layer as a background task (progress, cancel)."""
+        dem = self.dem_combo.currentLayer()
+        if self.layer is None or dem is None:
+            self._say("Pick the inventory layer and a DEM first.")
+            return None
+        algorithm = QgsApplication.processingRegistry().createAlgorithmById("rockglacier:attributes")
+        self._context = QgsProcessingContext()
+        self._feedback = QgsProcessingFeedback()
+        parameters = {"INPUT": self.layer, "DEM": dem, "OUTPUT": "TEMPORARY_OUTPUT"}
+        task = QgsProcessingAlgRunnerTask(algorithm, parameters, self._context, self._feedback)
+        task.executed.connect(self._attributes_done)
+        self._task = task
+        QgsApplication.taskManager().addTask(task)
+        self._say("Computing attributes in the background…")
+        return task
+
+    def _attributes_done(self, successful: bool, results: dict) -> None:
+        if not successful:
+            self._say("Attributes failed: see the Processing log.")
+            return
+        output = self._context.getMapLayer(results["OUTPUT"])
+        if self.missing_fields() and not self.add_missing_fields():
+            return
+        written = 0
+        names = [spec.name for spec in ROCK_GLACIER_FIELDS if spec.name in ("area_km2", "elev_min_m", "elev_max_m", "elev_mean_m",
+                                                                            "slope_mean_deg", "aspect_deg", "aspect_class", "lon", "lat")]
+        for source_feature, computed in zip(self.layer.getFeatures(), output.getFeatures()):
+            if self._write(source_feature.id(), {n: computed[n] for n in names}, remember=False):
+                written += 1
+        self._say(f"Attributes written for {written} feature(s).")
+
+    def _say(self, text: str) -> None:
+        self.message = text
+        self.status.setText(text)
+
+
+def _plain(value: Any) -> Any:
+    if value is None:
+        return None
+    is_null = getattr(value, "isNull", None)
+    return None if is_null is not None and is_null() else value
+
+
+def _describe(feature: QgsFeature) -> str:
+    names = feature.fields().names()
+
+    def get(name: str) -> Any:
+        return _plain(feature[name]) if name in names else None
+
+    def number(name: str, digits: int = 1) -> str:
+        value = get(name)
+        return "—" if value is None else f"{value:.{digits}f}"
+
+    velocity = "—" if get("vel_dslp_cm_yr") is None else f"{number('vel_dslp_cm_yr')} ± {number('vel_err_cm_yr')} cm/yr (vel_ok {get('vel_ok')})"
+    return (
+        f"<b>{get('rg_id') or feature.id()}</b> · {get('source') or '—'} · review <b>{get('review') or '—'}</b> · "
+        f"class <b>{get('upslope_con') or '—'}</b> (suggested {get('upslope_suggested') or '—'})<br>"
+        f"area {number('area_km2', 3)} km² · elevation {number('elev_min_m', 0)}–{number('elev_max_m', 0)} m "
+        f"(mean {number('elev_mean_m', 0)}) · slope {number('slope_mean_deg')}° · aspect {get('aspect_class') or '—'}<br>"
+        f"velocity {velocity} · model probability {number('dl_prob_mean', 2)} · matches {get('match_rg_id') or '—'}"
+    )

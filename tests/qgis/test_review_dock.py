@@ -1,0 +1,167 @@
+"""The review dock driven as a user would, on a real (offscreen) map canvas: every decision is on
+disk at once, outline edits recompute attributes with the core, read-only sources are reported."""
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from osgeo import gdal
+
+import processing
+from qgis.core import QgsApplication, QgsGeometry, QgsProject, QgsRasterLayer, QgsRuleBasedRenderer, QgsVectorLayer
+from qgis.gui import QgsMapCanvas
+from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtTest import QTest
+from qgis.PyQt.QtWidgets import QHBoxLayout, QWidget
+
+from rockglacier_plugin.gui.review_dock import ReviewDock
+from rockglacier_plugin.gui.style import apply_inventory_style
+from tests.builders import plane_dem, read_layer, square_wkt, write_polygons, write_raster
+
+ORIGIN = (600000.0, 5200000.0)
+
+
+@pytest.fixture
+def session(tmp_path):
+    z, gt = plane_dem(300, 10.0, ORIGIN, 20.0, 180.0)
+    dem_path = write_raster(tmp_path / "dem.tif", z, gt, dtype=gdal.GDT_Float64)
+    inventory = write_polygons(
+        tmp_path / "inventory.gpkg",
+        [square_wkt(ORIGIN[0] + 500 + 700 * i, ORIGIN[1] - 1500, 300) for i in range(3)],
+        attributes={"rg_id": ["rg001", "rg002", "rg003"], "source": ["deep_learning"] * 3, "review": ["candidate"] * 3},
+    )
+    layer = QgsVectorLayer(f"{inventory}|layername=rock_glaciers", "inventory", "ogr")
+    dem = QgsRasterLayer(str(dem_path), "dem")
+    assert layer.isValid() and dem.isValid()
+    QgsProject.instance().addMapLayers([layer, dem])
+    canvas = QgsMapCanvas()
+    canvas.resize(600, 450)
+    canvas.setDestinationCrs(layer.crs())
+    canvas.setLayers([layer, dem])
+    dock = ReviewDock(canvas=canvas)
+    dock.set_layer(layer)
+    dock.dem_combo.setLayer(dem)
+    yield dock, layer, inventory, canvas, tmp_path
+    from qgis.PyQt import sip
+
+    if not sip.isdeleted(layer) and layer.isEditable():
+        layer.commitChanges()
+    QgsProject.instance().removeAllMapLayers()
+
+
+def on_disk(inventory):
+    return {row["rg_id"]: row for row in read_layer(inventory, "rock_glaciers")}
+
+
+def test_dock__adds_schema_fields_and_counts_reviewed(session):
+    dock, layer, inventory, _, _ = session
+    assert "upslope_con" in dock.missing_fields()
+    assert dock.add_missing_fields() and dock.missing_fields() == []
+    assert "upslope_con" in on_disk(inventory)["rg001"]
+    assert dock.counter.text().endswith("0 of 3 reviewed")
+
+
+def test_dock__class_button_writes_to_disk_at_once_with_time_and_user(session):
+    dock, _, inventory, _, _ = session
+    QTest.mouseClick(dock.class_buttons["DMS"], Qt.LeftButton)
+    row = on_disk(inventory)["rg001"]
+    assert row["upslope_con"] == "DMS" and row["edited_at"].endswith("+00:00") and row["edited_by"]
+
+
+def test_dock__keyboard_accept_and_reject_walk_the_not_yet_reviewed(session):
+    dock, _, inventory, _, _ = session
+    dock.filter_combo.setCurrentText("not yet reviewed")
+    dock.show()
+    dock.activateWindow()
+    dock.accept_button.setFocus()
+    QTest.keyClick(dock.accept_button, Qt.Key_A)
+    if on_disk(inventory)["rg001"].get("review") != "accepted":  # no window focus offscreen: fire the shortcut itself
+        next(s for s in dock.shortcuts if s.key().toString() == "A").activated.emit()
+    assert on_disk(inventory)["rg001"]["review"] == "accepted"
+    assert dock.current_id() is not None and layer_rg_id(dock) == "rg002"  # the accepted one left the list
+    dock.decide("reject")
+    assert on_disk(inventory)["rg002"]["review"] == "rejected"
+    assert dock.counter.text().endswith("2 of 3 reviewed")
+
+
+def layer_rg_id(dock):
+    return dock.layer.getFeature(dock.current_id())["rg_id"]
+
+
+def test_dock__undo_restores_the_previous_value_on_disk(session):
+    dock, _, inventory, _, _ = session
+    dock.decide("class", "G")
+    dock.decide("class", "T")
+    assert on_disk(inventory)["rg001"]["upslope_con"] == "T"
+    assert dock.undo() and on_disk(inventory)["rg001"]["upslope_con"] == "G"
+
+
+def test_dock__edited_outline_is_marked_modified_and_recomputed_like_the_algorithm(session):
+    dock, layer, inventory, _, tmp_path = session
+    dock.add_missing_fields()
+    fid = dock.current_id()
+    layer.startEditing()
+    new_outline = QgsGeometry.fromWkt(square_wkt(ORIGIN[0] + 600, ORIGIN[1] - 1600, 500))
+    layer.changeGeometry(fid, new_outline)
+    row = on_disk(inventory)["rg001"]
+    assert row["review"] == "modified"
+    # the oracle: rockglacier:attributes on the same geometry
+    single = write_polygons(tmp_path / "single.gpkg", [new_outline.asWkt()])
+    expected = processing.run("rockglacier:attributes", {"INPUT": str(single), "DEM": str(tmp_path / "dem.tif"), "OUTPUT": "TEMPORARY_OUTPUT"})["OUTPUT"]
+    expected = next(expected.getFeatures())
+    for name in ("area_km2", "elev_mean_m", "slope_mean_deg", "aspect_deg"):
+        assert row[name] == pytest.approx(expected[name], rel=1e-9), name
+
+
+def test_dock__read_only_source_is_reported_and_nothing_changes(session):
+    dock, layer, inventory, _, _ = session
+    layer.setReadOnly(True)
+    assert dock.decide("accept") is False
+    assert "read-only" in dock.message
+    assert on_disk(inventory)["rg001"]["review"] == "candidate"
+
+
+def test_dock__closing_mid_review_loses_nothing(session):
+    dock, layer, inventory, _, _ = session
+    dock.decide("class", "GF")
+    dock.decide("comment", "tongue over moraine")
+    dock.close()
+    dock.deleteLater()
+    QgsProject.instance().removeMapLayer(layer.id())
+    row = on_disk(inventory)["rg001"]
+    assert row["upslope_con"] == "GF" and row["comment"] == "tongue over moraine"
+
+
+def test_dock__style_and_background_attributes_task(session):
+    dock, layer, inventory, _, _ = session
+    apply_inventory_style(layer)
+    assert isinstance(layer.renderer(), QgsRuleBasedRenderer) and len(layer.renderer().rootRule().children()) == 7
+    assert layer.labelsEnabled()
+    task = dock.run_attributes()
+    deadline = time.time() + 60
+    while time.time() < deadline and not on_disk(inventory)["rg003"].get("slope_mean_deg"):
+        QgsApplication.processEvents()
+        time.sleep(0.05)
+    assert on_disk(inventory)["rg003"]["slope_mean_deg"] == pytest.approx(20.0, abs=1e-6)
+    assert task is not None
+
+
+def test_dock__screenshot_of_dock_and_canvas(session):
+    dock, layer, _, canvas, tmp_path = session
+    apply_inventory_style(layer)
+    dock.decide("class", "DMS")
+    window = QWidget()
+    row = QHBoxLayout(window)
+    row.addWidget(canvas, 3)
+    row.addWidget(dock, 2)
+    window.resize(1200, 520)
+    window.show()
+    canvas.refreshAllLayers()
+    deadline = time.time() + 10
+    while canvas.isDrawing() and time.time() < deadline:
+        QgsApplication.processEvents()
+    QgsApplication.processEvents()
+    image = window.grab()
+    target = tmp_path / "review_dock.png"
+    assert image.save(str(target)) and target.stat().st_size > 10000
