@@ -58,7 +58,9 @@ class ReviewDock(QgsDockWidget):
         self.layer: Optional[QgsVectorLayer] = None
         self.ids: list[int] = []
         self.position = -1
-        self.history: list[tuple[int, dict[str, Any]]] = []
+        # (feature id, previous values, previous outline or None): the dock's own undo, since
+        # QGIS clears its undo stack when an edit is committed (and every decision is).
+        self.history: list[tuple[int, dict[str, Any], Optional[QgsGeometry]]] = []
         self.message = ""
         self._updating_geometry = False
         self._task = None
@@ -297,11 +299,12 @@ class ReviewDock(QgsDockWidget):
             self.show_current()
         return ok
 
-    def _write(self, fid: int, values: dict[str, Any], remember: bool = True) -> bool:
+    def _write(self, fid: int, values: dict[str, Any], remember: bool = True,
+               previous_geometry: Optional[QgsGeometry] = None) -> bool:
         layer = self.layer
         feature = layer.getFeature(fid)
         if remember:
-            self.history.append((fid, {name: feature[name] for name in values}))
+            self.history.append((fid, {name: feature[name] for name in values}, previous_geometry))
         if not layer.isEditable() and not layer.startEditing():
             self._say(f"'{layer.name()}' cannot be edited (locked or read-only); nothing was changed.")
             return False
@@ -321,7 +324,15 @@ class ReviewDock(QgsDockWidget):
         if not self.history or self.layer is None:
             self._say("Nothing to undo.")
             return False
-        fid, previous = self.history.pop()
+        fid, previous, geometry = self.history.pop()
+        if geometry is not None:
+            if not self.layer.isEditable():
+                self.layer.startEditing()
+            self._updating_geometry = True
+            try:
+                self.layer.changeGeometry(fid, geometry)
+            finally:
+                self._updating_geometry = False
         ok = self._write(fid, previous, remember=False)
         self.show_current()
         return ok
@@ -342,9 +353,10 @@ class ReviewDock(QgsDockWidget):
             return
         self._updating_geometry = True
         try:
+            stored = next(self.layer.dataProvider().getFeatures(QgsFeatureRequest(fid)), None)
             values = decision_values("modified")
             values.update(self.recompute_attributes(geometry))
-            self._write(fid, values)
+            self._write(fid, values, previous_geometry=stored.geometry() if stored is not None else None)
         finally:
             self._updating_geometry = False
         self.show_current()

@@ -112,6 +112,10 @@ def test_dock__edited_outline_is_marked_modified_and_recomputed_like_the_algorit
     expected = next(expected.getFeatures())
     for name in ("area_km2", "elev_mean_m", "slope_mean_deg", "aspect_deg"):
         assert row[name] == pytest.approx(expected[name], rel=1e-9), name
+    # undo brings back the old outline and values, on disk
+    assert dock.undo()
+    row = on_disk(inventory)["rg001"]
+    assert row["review"] == "candidate" and row["_wkt"].startswith("MULTIPOLYGON (((600350 5198350,600650 5198350")
 
 
 def test_dock__read_only_source_is_reported_and_nothing_changes(session):
