@@ -325,15 +325,16 @@ class ReviewDock(QgsDockWidget):
             self._say("Nothing to undo.")
             return False
         fid, previous, geometry = self.history.pop()
-        if geometry is not None:
-            if not self.layer.isEditable():
-                self.layer.startEditing()
-            self._updating_geometry = True
-            try:
+        # The guard spans the commit too: committing a geometry change emits geometryChanged again.
+        self._updating_geometry = True
+        try:
+            if geometry is not None:
+                if not self.layer.isEditable():
+                    self.layer.startEditing()
                 self.layer.changeGeometry(fid, geometry)
-            finally:
-                self._updating_geometry = False
-        ok = self._write(fid, previous, remember=False)
+            ok = self._write(fid, previous, remember=False)
+        finally:
+            self._updating_geometry = False
         self.show_current()
         return ok
 

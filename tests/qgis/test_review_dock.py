@@ -45,6 +45,13 @@ def session(tmp_path):
     yield dock, layer, inventory, canvas, tmp_path
     from qgis.PyQt import sip
 
+    if not sip.isdeleted(dock):
+        # A dock left alive would follow its layer combo to the next test's layer and edit it too.
+        dock.layer_combo.layerChanged.disconnect()
+        dock.set_layer(None)
+        dock.deleteLater()
+        QgsApplication.processEvents()
+
     if not sip.isdeleted(layer) and layer.isEditable():
         layer.commitChanges()
     QgsProject.instance().removeAllMapLayers()
