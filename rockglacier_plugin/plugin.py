@@ -20,9 +20,10 @@ class RockGlacierPlugin:
 
     def initProcessing(self) -> None:  # noqa: N802 (QGIS's name)
         """Called by QGIS (and qgis_process) for plugins with hasProcessingProvider=yes."""
-        if self.provider is None:
+        registry = QgsApplication.processingRegistry()
+        if self.provider is None and registry.providerById("rockglacier") is None:
             self.provider = RockGlacierProvider()
-            QgsApplication.processingRegistry().addProvider(self.provider)
+            registry.addProvider(self.provider)
 
     def initGui(self) -> None:  # noqa: N802
         self.initProcessing()

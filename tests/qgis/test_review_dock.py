@@ -176,3 +176,32 @@ def test_dock__screenshot_of_dock_and_canvas(session):
     image = window.grab()
     target = tmp_path / "review_dock.png"
     assert image.save(str(target)) and target.stat().st_size > 10000
+
+
+def test_plugin__adds_the_dock_to_the_qgis_window_and_removes_it_on_unload():
+    from unittest import mock
+
+    import rockglacier_plugin
+
+    from qgis.PyQt.QtWidgets import QMainWindow
+
+    window = QMainWindow()
+    iface = mock.MagicMock()
+    iface.mainWindow.return_value = window
+    iface.mapCanvas.return_value = QgsMapCanvas()
+    plugin = rockglacier_plugin.classFactory(iface)
+    plugin.initGui()
+    assert iface.addDockWidget.called and isinstance(plugin.dock, ReviewDock)
+    assert QgsApplication.processingRegistry().providerById("rockglacier") is not None
+    plugin.unload()
+    assert iface.removeDockWidget.called and plugin.dock is None
+
+
+def test_style__shipped_qml_has_the_paper_colours():
+    qml = Path(__file__).resolve().parents[2] / "rockglacier_plugin" / "styles" / "rock_glaciers.qml"
+    text = qml.read_text()
+    for label in ("DMS debris-mantled slope", "G glacier", "GF glacier forefield", "T talus", "candidate", "rejected"):
+        assert label in text
+    layer = QgsVectorLayer("MultiPolygon?crs=EPSG:4326&field=review:string&field=upslope_con:string", "x", "memory")
+    message, ok = layer.loadNamedStyle(str(qml))
+    assert ok and isinstance(layer.renderer(), QgsRuleBasedRenderer)
