@@ -238,7 +238,7 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
             file_raster_path(self.parameterAsRasterLayer(parameters, "DEM", context), "DEM"), geometry, settings,
             reference_points, on_progress, is_cancelled, feedback.pushInfo, raster_outputs,
         )
-        outputs = self._write_polygons(parameters, context, source, features, rg_ids, result, ROCK_GLACIER_LAYER)
+        outputs = self._write_polygons(parameters, context, feedback, source, features, rg_ids, result, ROCK_GLACIER_LAYER)
         outputs.update(self._write_reference_points(parameters, context, source, result, REFERENCE_POINT_LAYER))
         if raster_outputs is not None:
             los_paths = [p[0] for p in raster_outputs if p[0]]
@@ -280,10 +280,13 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
         feedback.pushInfo("Several interferograms: one velocity raster per pair, named <output>_<YYYYMMDD-YYYYMMDD>.tif.")
         return [(per_pair(los, p.interferogram.pair_label), per_pair(dslp, p.interferogram.pair_label)) for p in pairs]
 
-    def _write_polygons(self, parameters, context, source, features, rg_ids, result, layer_name) -> Dict[str, Any]:
+    def _write_polygons(self, parameters, context, feedback, source, features, rg_ids, result, layer_name) -> Dict[str, Any]:
         from ..core.inventory import field_spec
 
-        fields, _ = inventory_fields(source.fields(), ())
+        written = ("rg_id",) + tuple(result.landforms[0].fields()) if result.landforms else ("rg_id",)
+        fields, notes = inventory_fields(source.fields(), written)
+        for note in notes:
+            warn(feedback, note)
         if fields.lookupField("vel_reason") < 0:
             fields.append(qgs_field(field_spec("vel_reason")))
         parameters = gpkg_layer_destination(parameters, "OUTPUT", layer_name)
