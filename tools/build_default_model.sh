@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduce the default model shipped in rockglacier_plugin/models (about 20 minutes on 2 CPU
+# Reproduce the default model shipped in rockglacier_plugin/models (about 35 minutes on 2 CPU
 # cores): train on ../shared/datasets/alcazar90-rockglacier-chile, export to ONNX (float32, and
 # int8 for comparison), and write the model card from measured validation scores.
 set -euo pipefail
