@@ -11,11 +11,12 @@ as_root() {
 }
 
 # 1. QGIS (Debian's 3.22 LTR) with its Python bindings and qgis_process.
-if ! $SYSTEM_PYTHON -c "import qgis.core" >/dev/null 2>&1 || [ ! -x /usr/bin/qgis_process.bin ] \
+if ! $SYSTEM_PYTHON -c "import qgis.core, scipy, pyproj" >/dev/null 2>&1 || [ ! -x /usr/bin/qgis_process.bin ] \
    || ! $SYSTEM_PYTHON -m pip --version >/dev/null 2>&1 || ! $SYSTEM_PYTHON -c "import ensurepip" >/dev/null 2>&1; then
-  echo "[setup] installing QGIS from apt (qgis python3-qgis python3-pip python3-venv gdal-bin)..."
+  echo "[setup] installing QGIS from apt (qgis python3-qgis python3-pip python3-venv python3-scipy python3-pyproj gdal-bin)..."
   as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qgis python3-qgis python3-pip python3-venv gdal-bin >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qgis python3-qgis python3-pip python3-venv \
+    python3-scipy python3-pyproj gdal-bin >/dev/null
 fi
 
 # 2. The virtual environment: sees QGIS through --system-site-packages; pinned extras on top.
