@@ -13,6 +13,7 @@ cd ..
 .venv/bin/python tools/summarize_inventory.py sample_data/inventory.gpkg
 
 # InSAR kinematics on a synthetic 46-day ALOS-1 pair with known creep (cone with five lobes).
+rm -rf sample_data/insar
 .venv/bin/python tools/make_insar_sample.py sample_data/insar
 cd sample_data/insar
 rm -f velocities.gpkg
