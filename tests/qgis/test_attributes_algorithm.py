@@ -12,22 +12,9 @@ from qgis.core import QgsProcessingException, QgsProcessingFeedback, QgsVectorLa
 
 from rockglacier_plugin.core.inventory import ROCK_GLACIER_FIELDS
 from tests.builders import plane_dem, read_layer, square_wkt, write_polygons, write_raster
+from tests.qgis.feedback import RecordingFeedback
 
 ORIGIN = (600000.0, 5200000.0)
-
-
-class RecordingFeedback(QgsProcessingFeedback):
-    """Keeps what the algorithm tells the user."""
-
-    def __init__(self):
-        super().__init__()
-        self.warnings, self.infos = [], []
-
-    def pushWarning(self, text):  # noqa: N802
-        self.warnings.append(text)
-
-    def pushInfo(self, text):  # noqa: N802
-        self.infos.append(text)
 
 
 @pytest.fixture

@@ -15,21 +15,10 @@ from qgis.core import QgsProcessingException, QgsProcessingFeedback
 
 from tests.builders import read_layer, write_polygons
 from tests.insar_builders import EPSG, cone_scene, isce_products
+from tests.qgis.feedback import RecordingFeedback
 
 FACING_AWAY = (20.0, 45.0, 70.0, 90.0, 110.0, 135.0, 160.0)
 EXACT = {"LOOKS": 10, "NOISE_CORRELATION_PX": 1, "SLOPE_ERROR_DEG": 0, "ASPECT_ERROR_DEG": 0}
-
-
-class Recorder(QgsProcessingFeedback):
-    def __init__(self):
-        super().__init__()
-        self.infos, self.warnings = [], []
-
-    def pushInfo(self, text):  # noqa: N802
-        self.infos.append(text)
-
-    def pushWarning(self, text):  # noqa: N802
-        self.warnings.append(text)
 
 
 @pytest.fixture
@@ -51,7 +40,7 @@ def test_snaphu_round_trip__wrapped_interferogram_to_downslope_velocities(scene,
     out = processing.run("rockglacier:unwrap", {"INPUT": str(scene.wrapped), "COHERENCE": str(scene.coherence), "LOOKS": 10, "OUTPUT": str(unwrapped), "COMPONENTS": str(tmp_path / "cc.tif")})
     assert os.path.exists(out["OUTPUT"]) and gdal.Open(out["COMPONENTS"]).ReadAsArray().max() >= 1
     assert gdal.Open(out["OUTPUT"]).GetProjection() == gdal.Open(str(scene.wrapped)).GetProjection()
-    feedback = Recorder()
+    feedback = RecordingFeedback()
     result = processing.run("rockglacier:insarvelocity", {
         "INPUT": str(polygons), "UNWRAPPED": [str(unwrapped)], "COHERENCE": [str(scene.coherence)], "DEM": str(scene.dem),
         "INCIDENCE_DEG": 38.7, "LOS_AZIMUTH_DEG": 102.0, "SENSOR": 0, **EXACT,
@@ -74,7 +63,7 @@ def test_snaphu_round_trip__wrapped_interferogram_to_downslope_velocities(scene,
 def test_isce2_products__read_through_their_vrt_sidecars_with_bands_and_dates(scene, tmp_path):
     scene, polygons = scene
     products = isce_products(scene, tmp_path / "isce")
-    feedback = Recorder()
+    feedback = RecordingFeedback()
     processing.run("rockglacier:insarvelocity", {
         "INPUT": str(polygons), "UNWRAPPED": [str(products["unw"]) + ".vrt"], "COHERENCE": [str(products["cor"])],
         "LOS": str(products["los"]) + ".vrt", "DEM": str(scene.dem), "SENSOR": 0, **EXACT, "OUTPUT": str(tmp_path / "isce.gpkg"),
@@ -131,7 +120,7 @@ def test_real_sentinel1_stack__thirty_pairs_in_one_run_with_one_los_raster_each(
     unwrapped = sorted(glob.glob(str(base / "*_unw.tif")))
     coherence = [p.replace("_eqa_unw", "_flat_eqa_cc") for p in unwrapped]
     polygons = write_polygons(tmp_path / "zone.gpkg", ["POLYGON((-99.14 19.42,-99.12 19.42,-99.12 19.40,-99.14 19.40,-99.14 19.42))"], epsg=4326)
-    feedback = Recorder()
+    feedback = RecordingFeedback()
     result = processing.run("rockglacier:insarvelocity", {
         "INPUT": str(polygons), "UNWRAPPED": unwrapped, "COHERENCE": coherence, "DEM": str(base / "cropA_T005A_dem.tif"),
         "INCIDENCE_DEG": 39.7, "HEADING_DEG": -12.27, "SENSOR": 1, "OUTPUT": "TEMPORARY_OUTPUT", "VELOCITY_LOS": str(tmp_path / "los.tif"),
