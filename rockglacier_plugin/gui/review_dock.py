@@ -42,6 +42,7 @@ from qgis.PyQt.QtGui import QKeySequence
 
 from ..core.inventory import ROCK_GLACIER_FIELDS, UpslopeConnection
 from ..core.review import ACTIVITIES, FILTERS, decision_values, is_reviewed, keeps
+from ..processing.layers import null_to_none
 from .style import apply_inventory_style
 
 CLASS_KEYS = {"G": "1", "GF": "2", "DMS": "3", "T": "4", "P": "5", "O": "6"}
@@ -228,7 +229,7 @@ class ReviewDock(QgsDockWidget):
             upslope = None if self.class_filter.currentIndex() == 0 else self.class_filter.currentText()
             names = self.layer.fields().names()
             for feature in self.layer.getFeatures(QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)):
-                attributes = {n: _plain(feature[n]) for n in ("review", "source", "upslope_con") if n in names}
+                attributes = {n: null_to_none(feature[n]) for n in ("review", "source", "upslope_con") if n in names}
                 if keeps(attributes, review_filter, source, upslope):
                     self.ids.append(feature.id())
             self.ids.sort()
@@ -254,7 +255,7 @@ class ReviewDock(QgsDockWidget):
         total = reviewed = 0
         for feature in self.layer.getFeatures(QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry)):
             total += 1
-            reviewed += is_reviewed(_plain(feature["review"]))
+            reviewed += is_reviewed(null_to_none(feature["review"]))
         return reviewed, total
 
     def show_current(self) -> None:
@@ -267,7 +268,7 @@ class ReviewDock(QgsDockWidget):
         self.counter.setText(f"{self.position + 1}/{len(self.ids)} shown · {reviewed} of {total} reviewed")
         feature = self.layer.getFeature(fid)
         self.info.setText(_describe(feature))
-        self.comment_edit.setText(_plain(feature["comment"]) or "" if "comment" in feature.fields().names() else "")
+        self.comment_edit.setText(null_to_none(feature["comment"]) or "" if "comment" in feature.fields().names() else "")
         self.layer.selectByIds([fid])
         if self.canvas is not None and feature.hasGeometry():
             extent = self.canvas.mapSettings().layerToMapCoordinates(self.layer, feature.geometry().boundingBox())
@@ -414,18 +415,11 @@ class ReviewDock(QgsDockWidget):
         self.status.setText(text)
 
 
-def _plain(value: Any) -> Any:
-    if value is None:
-        return None
-    is_null = getattr(value, "isNull", None)
-    return None if is_null is not None and is_null() else value
-
-
 def _describe(feature: QgsFeature) -> str:
     names = feature.fields().names()
 
     def get(name: str) -> Any:
-        return _plain(feature[name]) if name in names else None
+        return null_to_none(feature[name]) if name in names else None
 
     def number(name: str, digits: int = 1) -> str:
         value = get(name)

@@ -33,12 +33,18 @@ def feature_wkb(feature: QgsFeature) -> Optional[bytes]:
     return bytes(feature.geometry().asWkb())
 
 
-def text_or_none(value: Any) -> Optional[str]:
-    """A QGIS attribute as text; NULL and empty give None."""
+def null_to_none(value: Any) -> Any:
+    """A QGIS attribute value with QGIS's NULL turned into None."""
     if value is None:
         return None
     is_null = getattr(value, "isNull", None)
-    if is_null is not None and is_null():
+    return None if is_null is not None and is_null() else value
+
+
+def text_or_none(value: Any) -> Optional[str]:
+    """A QGIS attribute as text; NULL and empty give None."""
+    value = null_to_none(value)
+    if value is None:
         return None
     text = str(value).strip()
     return text or None
