@@ -26,7 +26,7 @@ from .coverage import pixel_centres_inside
 from .errors import InputVectorError, ParameterError
 from .geometry import prepare_polygon, spatial_reference, transformed, transformer
 from .progress import CancelCheck, Progress, ProgressCallback
-from .rasters import open_raster, raster_grid
+from .rasters import create_geotiff, open_raster, raster_grid
 from .terrain import row_pixel_sizes_m
 from .windows import Window, window_from_bounds
 
@@ -180,9 +180,8 @@ def write_patches(
             label |= pixel_centres_inside(positives[index], window, grid.geotransform).astype(np.uint8)
         for sub, array, dtype in (("images", image, data_type), ("labels", label, gdal.GDT_Byte)):
             bands = array.reshape((-1,) + window.shape)
-            out = gdal.GetDriverByName("GTiff").Create(os.path.join(folder, sub, f"{patch.name}.tif"), window.width_px, window.height_px, bands.shape[0], dtype, ["COMPRESS=DEFLATE"])
-            out.SetGeoTransform(transform)
-            out.SetProjection(grid.crs_wkt)
+            out = create_geotiff(os.path.join(folder, sub, f"{patch.name}.tif"), window.width_px, window.height_px, transform,
+                                 grid.crs_wkt, dtype, ["COMPRESS=DEFLATE"], bands=bands.shape[0])
             for b, values in enumerate(bands, start=1):
                 out.GetRasterBand(b).WriteArray(values)
             out = None

@@ -13,7 +13,7 @@ import numpy as np
 from .coverage import pixel_centres_inside
 from .geometry import EqualAreaProjector, prepare_polygon, spatial_reference, transformed, transformer
 from .progress import CancelCheck, Progress, ProgressCallback
-from .rasters import open_raster, raster_grid, read_window
+from .rasters import create_geotiff, open_raster, raster_grid, read_window
 from .windows import Window, window_from_bounds
 
 BLOCK_ROWS = 1024
@@ -38,10 +38,8 @@ def _binary_copy(mask_path: str) -> str:
     band = source.GetRasterBand(1)
     handle, path = tempfile.mkstemp(suffix=".tif", prefix="rockglacier-binary-")
     os.close(handle)
-    target = gdal.GetDriverByName("GTiff").Create(path, source.RasterXSize, source.RasterYSize, 1, gdal.GDT_Byte, ["TILED=YES", "COMPRESS=ZSTD", "ZSTD_LEVEL=1"])
-    target.SetGeoTransform(source.GetGeoTransform())
-    target.SetProjection(source.GetProjection())
-    target.GetRasterBand(1).SetNoDataValue(0)
+    target = create_geotiff(path, source.RasterXSize, source.RasterYSize, source.GetGeoTransform(), source.GetProjection(),
+                            gdal.GDT_Byte, ["TILED=YES", "COMPRESS=ZSTD", "ZSTD_LEVEL=1"], nodata=0)
     for row in range(0, source.RasterYSize, BLOCK_ROWS):
         rows = min(BLOCK_ROWS, source.RasterYSize - row)
         values = band.ReadAsArray(0, row, source.RasterXSize, rows)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
@@ -117,6 +117,23 @@ def raster_grid(dataset: Any, band_index: int, what: str = "raster") -> RasterGr
         inverse_flattening=float(srs.GetInvFlattening()),
         nodata=None if nodata is None else float(nodata),
     )
+
+
+def create_geotiff(
+    path: str, width_px: int, height_px: int, geotransform: GeoTransform, crs_wkt: str, data_type: int,
+    options: Sequence[str], bands: int = 1, nodata: Optional[float] = None, description: Optional[str] = None,
+) -> Any:
+    """A new georeferenced GeoTIFF (every band gets ``nodata`` and ``description`` when given)."""
+    dataset = _gdal().GetDriverByName("GTiff").Create(str(path), width_px, height_px, bands, data_type, list(options))
+    dataset.SetGeoTransform(tuple(geotransform))
+    dataset.SetProjection(crs_wkt)
+    for index in range(1, bands + 1):
+        band = dataset.GetRasterBand(index)
+        if nodata is not None:
+            band.SetNoDataValue(nodata)
+        if description is not None:
+            band.SetDescription(description)
+    return dataset
 
 
 def read_window(band: Any, grid: RasterGrid, window: Window) -> np.ndarray:

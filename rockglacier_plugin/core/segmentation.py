@@ -21,7 +21,7 @@ from .input_scaling import model_input
 from .model_metadata import ScalingKind
 from .onnx_model import Device, SegmentationModel, load_model
 from .progress import CancelCheck, Progress, ProgressCallback
-from .rasters import open_raster, raster_grid
+from .rasters import create_geotiff, open_raster, raster_grid
 from .terrain import row_pixel_sizes_m
 from .tiling import TileLayout, blend_weights, padded_size, tile_windows
 from .windows import Window, window_from_bounds
@@ -104,16 +104,8 @@ def _region(grid: Any, extent: Optional[tuple[float, float, float, float]]) -> W
 
 
 def _create(path: str, region: Window, grid: Any, data_type: int, nodata: float, description: str) -> Any:
-    from osgeo import gdal
-
-    dataset = gdal.GetDriverByName("GTiff").Create(
-        path, region.width_px, region.height_px, 1, data_type, CREATION_OPTIONS
-    )
-    dataset.SetGeoTransform(region.transform(grid.geotransform))
-    dataset.SetProjection(grid.crs_wkt)
-    dataset.GetRasterBand(1).SetNoDataValue(nodata)
-    dataset.GetRasterBand(1).SetDescription(description)
-    return dataset
+    return create_geotiff(path, region.width_px, region.height_px, region.transform(grid.geotransform), grid.crs_wkt,
+                          data_type, CREATION_OPTIONS, nodata=nodata, description=description)
 
 
 def _tile_intersects(window: Window, grid: Any, mask_geometries: Optional[Sequence[Any]]) -> bool:

@@ -20,7 +20,7 @@ import numpy as np
 from .dependencies import require
 from .errors import InputRasterError, ParameterError
 from .progress import CancelCheck, Progress, ProgressCallback
-from .rasters import open_raster, raster_grid
+from .rasters import create_geotiff, open_raster, raster_grid
 
 LOGGER = logging.getLogger(__name__)
 
@@ -103,10 +103,8 @@ def unwrap_files(
         (unwrapped_out, unwrapped, gdal.GDT_Float32, float("nan")),
         (components_out, components.astype(np.uint32), gdal.GDT_UInt32, 0),
     ):
-        out = gdal.GetDriverByName("GTiff").Create(str(path), grid.width_px, grid.height_px, 1, data_type, ["COMPRESS=DEFLATE", "TILED=YES"])
-        out.SetGeoTransform(grid.geotransform)
-        out.SetProjection(grid.crs_wkt)
-        out.GetRasterBand(1).SetNoDataValue(nodata)
+        out = create_geotiff(path, grid.width_px, grid.height_px, grid.geotransform, grid.crs_wkt, data_type,
+                             ["COMPRESS=DEFLATE", "TILED=YES"], nodata=nodata)
         out.GetRasterBand(1).WriteArray(array)
         out.SetMetadata(igram_ds.GetMetadata() or {})
         out = None

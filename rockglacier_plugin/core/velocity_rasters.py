@@ -16,6 +16,7 @@ import numpy as np
 
 from .insar_scene import InsarScene
 from .progress import Progress
+from .rasters import create_geotiff
 from .windows import Window
 
 NODATA = -9999.0
@@ -26,14 +27,8 @@ def _create(path: str, scene: InsarScene, description: str) -> Any:
     from osgeo import gdal
 
     grid = scene.grid
-    dataset = gdal.GetDriverByName("GTiff").Create(
-        str(path), grid.width_px, grid.height_px, 1, gdal.GDT_Float32, ["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"]
-    )
-    dataset.SetGeoTransform(grid.geotransform)
-    dataset.SetProjection(grid.crs_wkt)
-    band = dataset.GetRasterBand(1)
-    band.SetNoDataValue(NODATA)
-    band.SetDescription(description)
+    dataset = create_geotiff(path, grid.width_px, grid.height_px, grid.geotransform, grid.crs_wkt, gdal.GDT_Float32,
+                             ["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"], nodata=NODATA, description=description)
     dataset.SetMetadata({"PAIR": scene.interferogram.pair_label, "UNITS": "cm/yr"})
     return dataset
 
