@@ -13,10 +13,10 @@ setup:
 	bash tools/setup.sh
 
 test: setup
-	$(PY) -m pytest tests rockglacier_plugin/core
+	$(PY) -m pytest tests rockglacier_plugin/core training
 
 test-fast: setup
-	$(PY) -m pytest tests rockglacier_plugin/core -m "not slow"
+	$(PY) -m pytest tests rockglacier_plugin/core training -m "not slow"
 
 demo: setup
 	bash tools/demo.sh

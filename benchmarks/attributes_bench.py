@@ -7,7 +7,6 @@ largest differences between the two results per statistic.
 
 from __future__ import annotations
 
-import math
 import statistics
 import tempfile
 import time
@@ -29,7 +28,6 @@ def _timed(function, repeats: int):
 
 def run(size_px: int = 4000, n_polygons: int = 500, repeats: int = 3, pixel_m: float = 10.0) -> dict:
     import processing
-    from qgis.core import QgsVectorLayer
 
     work = Path(tempfile.mkdtemp(prefix="rockglacier-bench-"))
     dem = write_dem(work / "dem.tif", mountain_dem(size_px, pixel_m, seed=0), pixel_m)

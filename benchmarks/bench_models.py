@@ -9,7 +9,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from rockglacier_plugin.core.model_metadata import ModelSpec
+from rockglacier_plugin.core.mapping.model_metadata import ModelSpec
 
 
 def conv_net(path: Path, width: int = 64, blocks: int = 3, tile_size_px: int = 512, margin_px: int = 16, seed: int = 0) -> Path:

@@ -1,18 +1,19 @@
-"""rockglacier:segment on a 10,000 x 10,000 px scene against bare onnxruntime loops.
+"""rockglacier:segment with the shipped model against bare onnxruntime loops, in one process on one raster.
 
-Timed in one process with the same model and session options:
-1. a bare loop over non-overlapping 512 px tiles: the peer (Deepness) took 1.28x this on its own
-   overlapping tiles (measured in ../shared/docs/peers.md), so 1.28 x this is the peer's total;
-2. a bare loop over the algorithm's own tiles (the model's cost alone);
-3. the whole algorithm (I/O, scaling, blending, writing, polygonising).
-The model is a convolutional network with about the CPU cost of DeepLabv3+ ResNet34 (random
-weights: timing does not need training). A second part runs a 20,000 x 20,000 px scene in a
-child process and reports its peak memory.
+Timed with the same real model (the shipped DeepLabv3+ EfficientNet-Lite0) and session options:
+1. ours, float32: the whole algorithm (reading, scaling, tiles with blending, writing, polygons);
+2. ours, int8: the same with the static int8 copy (quantised here when none is shipped);
+3. the floor: a bare onnxruntime loop over our own tiles with the float model (the model's cost);
+4. a Deepness-style loop: fixed 512 px tiles with 15 % overlap (Deepness's default), batch 1,
+   each tile's centre pasted into the result (what that plugin does, without its I/O).
+Ratios are against ours float32. A second part runs a 20,000 x 20,000 px scene in a child process
+and reports its peak memory.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -22,7 +23,6 @@ from pathlib import Path
 import numpy as np
 from osgeo import gdal, osr
 
-from .bench_models import conv_net
 from .synthetic_scene import ORIGIN, UTM_EPSG
 
 PEER_RATIO = 1.28  # Deepness total / bare loop over non-overlapping 512 px tiles (peers.md)
@@ -45,20 +45,29 @@ def write_scene(path: Path, size_px: int, block_rows: int = 1024) -> Path:
     return path
 
 
-def bare_loop(model_path: Path, raster: Path, tiles: list, batch_size: int) -> float:
-    """Only what the model needs: read each tile, scale to [0, 1], run onnxruntime."""
+def _session(model_path: Path, threads: int = 2):
     import onnxruntime as ort
 
-    session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    return ort.InferenceSession(str(model_path), sess_options=options, providers=["CPUExecutionProvider"])
+
+
+def _scaled(dataset, col: int, row: int, size: int) -> np.ndarray:
+    width, height = min(size, dataset.RasterXSize - col), min(size, dataset.RasterYSize - row)
+    data = np.zeros((3, size, size), np.float32)
+    data[:, :height, :width] = (dataset.ReadAsArray(col, row, width, height) / 255.0 - 0.5) / 0.5
+    return data
+
+
+def bare_loop(model_path: Path, raster: Path, tiles: list, batch_size: int) -> float:
+    """Only what the model needs: read each tile, scale it, run onnxruntime."""
+    session = _session(model_path)
     dataset = gdal.Open(str(raster))
     start = time.perf_counter()
     batch = []
     for col, row, size in tiles:
-        width = min(size, dataset.RasterXSize - col)
-        height = min(size, dataset.RasterYSize - row)
-        data = np.zeros((3, size, size), np.float32)
-        data[:, :height, :width] = dataset.ReadAsArray(col, row, width, height) / 255.0
-        batch.append(data)
+        batch.append(_scaled(dataset, col, row, size))
         if len(batch) == batch_size:
             session.run(None, {"input": np.stack(batch)})
             batch = []
@@ -67,38 +76,80 @@ def bare_loop(model_path: Path, raster: Path, tiles: list, batch_size: int) -> f
     return time.perf_counter() - start
 
 
-def run(size_px: int = 10000, tile_px: int = 1536, blocks: int = 24, memory_size_px: int = 20000) -> dict:
+def deepness_loop(model_path: Path, raster: Path, tile_px: int = 512, overlap: float = 0.15) -> float:
+    """Deepness-style: fixed tiles with an overlap, batch 1, the centre of each tile pasted."""
+    session = _session(model_path)
+    dataset = gdal.Open(str(raster))
+    size_x, size_y = dataset.RasterXSize, dataset.RasterYSize
+    step = int(tile_px * (1 - overlap))
+    border = (tile_px - step) // 2
+    result = np.zeros((size_y, size_x), np.float32)
+    start = time.perf_counter()
+    for row in range(0, size_y, step):
+        for col in range(0, size_x, step):
+            output = session.run(None, {"input": _scaled(dataset, col, row, tile_px)[None]})[0][0, 0]
+            r1, c1 = min(row + tile_px - border, size_y), min(col + tile_px - border, size_x)
+            result[row + border:r1, col + border:c1] = output[border:r1 - row, border:c1 - col]
+    return time.perf_counter() - start
+
+
+def _models(work: Path) -> tuple[Path, Path]:
+    """The shipped float model and its int8 copy (quantised here on the scene's tiles if not shipped)."""
+    models = Path(__file__).resolve().parents[1] / "rockglacier_plugin" / "models"
+    float_path = models / "rockglacier_default.onnx"
+    int8_path = models / "rockglacier_default_int8.onnx"
+    if not int8_path.exists():
+        from training.export import quantize_int8
+
+        rng = np.random.default_rng(0)
+        int8_path = Path(quantize_int8(str(float_path), str(work / "int8.onnx"),
+                                       [rng.uniform(-1, 1, (3, 256, 256)).astype(np.float32) for _ in range(8)]))
+    return float_path, int8_path
+
+
+def _ours(raster: Path, model: Path, work: Path, name: str) -> float:
     import processing
 
-    from rockglacier_plugin.core.tiling import TileLayout, tile_windows
+    start = time.perf_counter()
+    processing.run("rockglacier:segment", {
+        "INPUT": str(raster), "MODEL": str(model), "DEVICE": 1, "MIN_AREA_KM2": 0.03,
+        "PROBABILITY": str(work / f"{name}_prob.tif"), "MASK": str(work / f"{name}_mask.tif"),
+        "OUTPUT": str(work / f"{name}.gpkg"),
+    })
+    return time.perf_counter() - start
+
+
+def run(size_px: int = 4096, memory_size_px: int = 20000) -> dict:
+    from rockglacier_plugin.core.mapping.onnx_model import load_model
+    from rockglacier_plugin.core.mapping.tiling import TileLayout, tile_windows
 
     work = Path(tempfile.mkdtemp(prefix="rockglacier-segment-bench-"))
     raster = write_scene(work / "scene.tif", size_px)
-    model = conv_net(work / "net.onnx", width=128, blocks=blocks, tile_size_px=tile_px, margin_px=16)
-    layout = TileLayout(tile_px, 48, 16)
-    ours_tiles = [(t.col_off, t.row_off, tile_px) for row in tile_windows(size_px, size_px, layout) for t in row]
-    plain_tiles = [(c, r, 512) for r in range(0, size_px, 512) for c in range(0, size_px, 512)]
-    bare_plain = bare_loop(model, raster, plain_tiles, 4)
-    bare_ours = bare_loop(model, raster, ours_tiles, 1)
-    start = time.perf_counter()
-    result = processing.run("rockglacier:segment", {
-        "INPUT": str(raster), "MODEL": str(model), "DEVICE": 1, "BATCH_SIZE": 1, "MIN_AREA_KM2": 0.03,
-        "PROBABILITY": str(work / "prob.tif"), "MASK": str(work / "mask.tif"), "OUTPUT": str(work / "candidates.gpkg"),
-    })
-    ours = time.perf_counter() - start
+    float_path, int8_path = _models(work)
+    spec = load_model(str(float_path), "cpu").spec
+    layout = TileLayout(spec.tile_size_px, 2 * spec.margin_px + 16, spec.margin_px)
+    ours_tiles = [(t.col_off, t.row_off, t.width_px) for row in tile_windows(size_px, size_px, layout) for t in row]
+    times = {
+        "ours_float32": _ours(raster, float_path, work, "float"),
+        "ours_int8": _ours(raster, int8_path, work, "int8"),
+        "bare_floor": bare_loop(float_path, raster, ours_tiles, 1),
+        "deepness_style": deepness_loop(float_path, raster),
+    }
     area_km2 = (size_px * 10.0 / 1000.0) ** 2
-    print(f"\n== rockglacier:segment, {size_px} x {size_px} px scene ({area_km2:.0f} km2), conv net of DeepLabv3+ ResNet34 cost, CPU")
-    print(f"   bare loop, non-overlapping 512 px tiles ({len(plain_tiles)})        {bare_plain:8.1f} s")
-    print(f"   peer (Deepness) estimate = {PEER_RATIO} x that                      {PEER_RATIO * bare_plain:8.1f} s")
-    print(f"   bare loop over our {len(ours_tiles)} tiles of {tile_px} px (overlap 48)      {bare_ours:8.1f} s")
-    print(f"   rockglacier:segment, everything included                 {ours:8.1f} s  ({area_km2 / ours:.1f} km2/s)")
-    print(f"   overhead over the model on our tiles   {100 * (ours / bare_ours - 1):5.1f} %   (target <= 25 %)")
-    print(f"   total / peer estimate                  {ours / (PEER_RATIO * bare_plain):5.2f}     (target <= 1)")
+    base = times["ours_float32"]
+    print(f"\n== rockglacier:segment, {size_px} x {size_px} px scene ({area_km2:.0f} km2), shipped DeepLabv3+ "
+          f"EfficientNet-Lite0, CPU ({os.cpu_count()} cores), tiles of {spec.tile_size_px} px")
+    labels = {"ours_float32": "ours, float32 (everything included)", "ours_int8": "ours, int8 (everything included)",
+              "bare_floor": "bare onnxruntime floor, our tiles, float32", "deepness_style": "Deepness-style 512 px tiles, 15 % overlap"}
+    for key, seconds in times.items():
+        print(f"   {labels[key]:<48} {seconds:8.1f} s   {seconds / base:5.2f} x ours float32   {area_km2 / seconds:6.2f} km2/s")
+    print(f"   int8 speed-up over float32 (ours)          {base / times['ours_int8']:5.2f} x   (goal >= 2)")
+    print(f"   overhead of ours float32 over the floor    {100 * (base / times['bare_floor'] - 1):5.1f} %")
     memory = peak_memory(work, memory_size_px) if memory_size_px else None
     if memory:
         print(f"   {memory_size_px} x {memory_size_px} px scene: peak memory {memory['peak_mb']:.0f} MB, {memory['seconds']:.0f} s, "
               f"{memory.get('candidates')} candidates (target < 4000 MB)")
-    return {"bare_plain": bare_plain, "bare_ours": bare_ours, "ours": ours, "memory": memory}
+    return {**times, "memory": memory}
 
 
 def peak_memory(work: Path, size_px: int) -> dict:
@@ -113,7 +164,7 @@ start_qgis()
 import processing
 from tests.onnx_builders import threshold_model
 from pathlib import Path
-from rockglacier_plugin.core.model_metadata import ModelSpec
+from rockglacier_plugin.core.mapping.model_metadata import ModelSpec
 # bright crests of the synthetic relief become candidates: about a thousand blobs
 model = threshold_model(Path({str(work / 'threshold.onnx')!r}), ModelSpec(tile_size_px=1536, margin_px=0), level=0.84, sharpness=50.0)
 start = time.perf_counter()

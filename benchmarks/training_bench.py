@@ -7,16 +7,14 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 
 def run(encoders: tuple[str, ...] = (), batch_size: int = 4, train_px: int = 256, steps: int = 3) -> dict:
     import torch
 
+    from training.config import TrainConfig
     from training.export import export_onnx, seconds_per_patch
     from training.model import ENCODERS, build_model
     from training.train import dice_bce_loss, spec_for
-    from training.config import TrainConfig
 
     encoders = encoders or ENCODERS
     work = Path(tempfile.mkdtemp(prefix="rockglacier-train-bench-"))

@@ -35,7 +35,7 @@ class RockGlacierPlugin:
         from .gui.review_dock import ReviewDock
 
         self.dock = ReviewDock(iface=self.iface)
-        self.iface.addDockWidget(Qt.RightDockWidgetArea, self.dock)
+        self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         self.dock.hide()
         self.action = QAction("Rock-glacier review", self.iface.mainWindow())
         self.action.setCheckable(True)

@@ -14,16 +14,36 @@ if str(ROOT) not in sys.path:
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 SHARED_DATASETS = Path(os.environ.get("ROCKGLACIER_SHARED", ROOT.parent / "shared")) / "datasets"
+#: CI always has ../shared and every package `make setup` installs: there a missing one is a failure.
+IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def missing(reason: str) -> None:
+    """Skip locally, fail under CI (where the thing is always there, so its absence is a defect)."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: this must be present, so the test fails instead of skipping)")
+    pytest.skip(reason)
+
+
+def require_module(name: str, reason: str = "") -> object:
+    """Import a package that `make setup` installs; skip locally when absent, fail under CI."""
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        missing(reason or f"{name} is not installed; run `make setup`")
+        raise  # not reached: missing() raises
 
 
 @pytest.fixture
 def shared_dataset():
-    """Path of a folder under ../shared/datasets, skipping the test when it is absent."""
+    """Path of a folder under ../shared/datasets; skips locally when absent, fails under CI."""
 
     def _get(name: str) -> Path:
         path = SHARED_DATASETS / name
         if not path.exists():
-            pytest.skip(f"../shared/datasets/{name} is not available on this machine")
+            missing(f"../shared/datasets/{name} is not available on this machine")
         return path
 
     return _get

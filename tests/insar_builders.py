@@ -32,6 +32,7 @@ class SyntheticScene:
     incidence_deg: float
     los_azimuth_deg: float
     looks: int
+    velocity_dslp_true: Optional[Path] = None  # per-pixel true downslope speed, cm/yr (0 on stable ground)
 
 
 def phase_per_cm_per_yr(wavelength_m: float = ALOS_WAVELENGTH_M, days: int = 46) -> float:
@@ -83,6 +84,7 @@ def cone_scene(
     g = np.sin(th) * math.cos(s) * np.cos(al + np.radians(aspect)) - np.cos(th) * math.sin(s)
     speeds = speeds_cm_per_yr or tuple(float(v) for v in rng.uniform(20.0, 80.0, len(aspects_deg)))
     velocity_los = np.zeros_like(z)
+    speed_truth = np.zeros_like(z)
     coherence = np.full_like(z, stable_coherence)
     landforms, true_means = [], []
     ax, ay = ORIGIN[0] + centre, ORIGIN[1] - centre
@@ -105,6 +107,7 @@ def cone_scene(
         taper = np.where(rho < 0.4, 1.0, np.cos(0.5 * math.pi * np.clip((rho - 0.4) / 0.6, 0.0, 1.0)) ** 2)
         speed_field = np.where(inside, speed * taper, 0.0)
         velocity_los += speed_field * g
+        speed_truth += speed_field
         coherence[inside] = landform_coherence
         # Truth: the mean over the pixels whose centre lies inside the polygon (OGR's test).
         polygon = ogr.CreateGeometryFromWkt(landforms[-1])
@@ -127,7 +130,8 @@ def cone_scene(
     ds.SetProjection(gdal.Open(str(dem)).GetProjection())
     ds.GetRasterBand(1).WriteArray(np.exp(1j * phase).astype(np.complex64))
     ds = None
-    return SyntheticScene(folder, dem, truth, wrapped, coh, landforms, true_means, incidence_deg, los_azimuth_deg, looks)
+    speed = write_raster(folder / "velocity_dslp_true.tif", speed_truth, gt, epsg=EPSG)
+    return SyntheticScene(folder, dem, truth, wrapped, coh, landforms, true_means, incidence_deg, los_azimuth_deg, looks, speed)
 
 
 def write_isce_bil(path: Path, band1: np.ndarray, band2: np.ndarray, geotransform, epsg: int = 4326) -> Path:

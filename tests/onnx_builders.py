@@ -9,18 +9,20 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from rockglacier_plugin.core.model_metadata import InputScaling, ModelSpec
+from rockglacier_plugin.core.mapping.model_metadata import InputScaling, ModelSpec
 
 OPSET = 17
 
 
-def _save(nodes, initializers, path: Path, spec: ModelSpec, channels: int = 3, fixed_size: Optional[int] = None) -> Path:
+def _save(nodes, initializers, path: Path, spec: ModelSpec, channels: int = 3, fixed_size: Optional[int] = None,
+          fixed_batch: Optional[int] = None) -> Path:
     size = fixed_size if fixed_size else "H"
     width = fixed_size if fixed_size else "W"
+    batch = fixed_batch if fixed_batch else "N"
     graph = helper.make_graph(
         nodes, "rockglacier_test",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", channels, size, width])],
-        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", 1, size, width])],
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [batch, channels, size, width])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [batch, 1, size, width])],
         initializer=initializers,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
@@ -43,11 +45,12 @@ def _channel0():
     ]
 
 
-def identity_model(path: Path, spec: ModelSpec = ModelSpec(margin_px=0), fixed_size: Optional[int] = None) -> Path:
-    """probability = channel 0 of the scaled input."""
+def identity_model(path: Path, spec: ModelSpec = ModelSpec(margin_px=0), fixed_size: Optional[int] = None,
+                   fixed_batch: Optional[int] = None) -> Path:
+    """probability = channel 0 of the scaled input (a fixed batch or size as Deepness-style exports have)."""
     nodes, inits = _channel0()
     nodes.append(helper.make_node("Identity", ["channel0"], ["output"]))
-    return _save(nodes, inits, path, spec, fixed_size=fixed_size)
+    return _save(nodes, inits, path, spec, fixed_size=fixed_size, fixed_batch=fixed_batch)
 
 
 def threshold_model(path: Path, spec: ModelSpec = ModelSpec(margin_px=0), level: float = 0.5, sharpness: float = 200.0) -> Path:
@@ -93,3 +96,14 @@ def edge_model(path: Path, spec: ModelSpec = ModelSpec(margin_px=1)) -> Path:
 
 def reflectance_spec(**kwargs) -> ModelSpec:
     return ModelSpec(input_scaling=InputScaling("reflectance", 10000.0, 0.0, 0.3), margin_px=0, **kwargs)
+
+
+def blob_image():
+    """Three-band 400 x 400 image: a holed 2 km2 blob, a speck, and two corner-touching blocks (10 m)."""
+    image = np.zeros((3, 400, 400), dtype=np.float32)
+    image[:, 50:150, 50:250] = 255  # 100 x 200 px = 2 km2 at 10 m
+    image[:, 80:100, 100:120] = 0  # a hole of 0.04 km2
+    image[:, 300:302, 300:302] = 255  # a 4-pixel speck, 0.0004 km2
+    image[:, 200:230, 300:330] = 255  # two blocks touching only at a corner: one 8-connected polygon
+    image[:, 230:260, 330:360] = 255
+    return image

@@ -24,7 +24,7 @@ def main() -> int:
     if args.quick:
         attributes_bench.run(size_px=800, n_polygons=50, repeats=1)
         insar_bench.run(size_px=1000, n_polygons=30, repeats=1)
-        segment_bench.run(size_px=2000, tile_px=512, blocks=2, memory_size_px=0)
+        segment_bench.run(size_px=1024, memory_size_px=0)
         training_bench.run(encoders=("resnet18",), steps=1)
     else:
         attributes_bench.run()

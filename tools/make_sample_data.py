@@ -15,7 +15,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.synthetic_scene import ORIGIN, lobe_wkt, mountain_dem, write_dem, write_polygon_layer  # noqa: E402
+from benchmarks.synthetic_scene import (  # noqa: E402
+    ORIGIN,
+    lobe_wkt,
+    mountain_dem,
+    write_dem,
+    write_polygon_layer,
+)
 
 SIZE_PX, PIXEL_M = 1200, 10.0
 

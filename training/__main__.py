@@ -23,7 +23,7 @@ if str(ROOT) not in sys.path:
 def _prepare(args: argparse.Namespace) -> int:
     from osgeo import ogr
 
-    from rockglacier_plugin.core.patches import PatchSettings, plan_patches, write_patches
+    from rockglacier_plugin.core.mapping.patches import PatchSettings, plan_patches, write_patches
 
     def read(path: str, layer: str | None):
         dataset = ogr.Open(path)
@@ -63,15 +63,32 @@ def _samples_of(config, split: str):
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from rockglacier_plugin.core.mapping.input_scaling import to_uint8_range
+
+    from .compose import cells_for, validation_scene
     from .evaluate import evaluate_samples, onnx_predictor, torch_predictor
+    from .export import export_onnx
+    from .scene_eval import evaluate_scene
     from .train import load_trained, spec_for
 
     model, config = load_trained(args.checkpoint)
     if args.data:
         config.data = args.data
     spec = spec_for(config)
+    samples = _samples_of(config, args.split)
     predict = onnx_predictor(args.onnx) if args.onnx else torch_predictor(model)
-    print(json.dumps(evaluate_samples(predict, _samples_of(config, args.split), spec, args.threshold, args.iou_threshold), indent=2))
+    report = {"chips": evaluate_samples(predict, samples, spec, args.threshold, args.iou_threshold)}
+    # What users get: the chips laid edge to edge, through the plugin's inference path.
+    scene = validation_scene(samples, spec.in_channels, cells_for(len(samples)), config.seed, config.cell_px,
+                             lambda raw: to_uint8_range(raw, spec.input_scaling))
+    with tempfile.TemporaryDirectory() as work:
+        onnx_path = args.onnx or export_onnx(model, spec, os.path.join(work, "model.onnx"))
+        for tile_px in args.tile_sizes or [None]:
+            key = "scene" if tile_px is None else f"scene_tile_{tile_px}px"
+            report[key] = evaluate_scene(onnx_path, scene, tile_px, args.threshold)
+    print(json.dumps(report, indent=2))
     return 0
 
 
@@ -84,6 +101,23 @@ def _mine(args: argparse.Namespace) -> int:
     hard = mine_negatives(torch_predictor(model), _samples_of(config, "train"), spec_for(config), args.output, args.threshold)
     print(f"{len(hard)} negative sample(s) with false positives written to {args.output}; train the next round with --hard-negatives {args.output}")
     return 0
+
+
+def _calibration_inputs(config, spec, count: int = 48) -> list:
+    """Real inputs for int8 calibration: composed training scenes when the model was trained on them."""
+    from .data import SegmentationDataset
+
+    train = _samples_of(config, "train")
+    if not config.compose:
+        return [SegmentationDataset([s], spec, train=False)[0][0].numpy() for s in train[:count]]
+    from rockglacier_plugin.core.mapping.input_scaling import to_uint8_range
+
+    from .compose import ChipPool, CompositionSettings
+    from .data import ComposedDataset
+
+    pool = ChipPool(train, spec.in_channels, lambda raw: to_uint8_range(raw, spec.input_scaling))
+    dataset = ComposedDataset(pool, CompositionSettings(config.compose_cells, config.cell_px, config.crop_px or 256), spec, count, seed=12345)
+    return [dataset[i][0].numpy() for i in range(count)]
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -105,7 +139,7 @@ def _export(args: argparse.Namespace) -> int:
     report = {"onnx": args.output, "parity_max_abs_probability": parity(model, args.output, real + random_inputs),
               "seconds_per_480px_patch": seconds_per_patch(args.output)}
     if args.int8:
-        calibration = [SegmentationDataset([s], spec, train=False)[0][0].numpy() for s in _samples_of(config, "train")[:64]]
+        calibration = _calibration_inputs(config, spec)
         int8 = quantize_int8(args.output, args.output.replace(".onnx", "_int8.onnx"), calibration)
         report.update(int8=int8, int8_seconds_per_480px_patch=seconds_per_patch(int8))
     print(json.dumps(report, indent=2))
@@ -143,13 +177,14 @@ def main(argv: list[str] | None = None) -> int:
     mine.add_argument("--output", required=True)
     mine.add_argument("--threshold", type=float, default=0.5)
     mine.set_defaults(run=_mine)
-    evaluate = commands.add_parser("evaluate", help="pixel IoU, one-to-one object scores, FP rate on negatives")
+    evaluate = commands.add_parser("evaluate", help="per chip and per composed scene (the plugin's path): pixel IoU, objects, FPs")
     evaluate.add_argument("--checkpoint", required=True)
     evaluate.add_argument("--onnx")
     evaluate.add_argument("--data")
     evaluate.add_argument("--split", default="validation", choices=["train", "validation", "all"])
     evaluate.add_argument("--threshold", type=float, default=0.5)
     evaluate.add_argument("--iou-threshold", type=float, default=0.5)
+    evaluate.add_argument("--tile-sizes", type=int, nargs="+", help="score the scene at these tile sizes (default: the model's)")
     evaluate.set_defaults(run=_evaluate)
     export = commands.add_parser("export", help="ONNX with metadata, parity check, optional int8")
     export.add_argument("--checkpoint", required=True)

@@ -19,7 +19,14 @@ class TrainConfig:
     standardization_mean: list = field(default_factory=lambda: [0.485, 0.456, 0.406])
     standardization_std: list = field(default_factory=lambda: [0.229, 0.224, 0.225])
     resolution_cm_per_px: Optional[float] = 1000.0
-    crop_px: Optional[int] = None  # random crops of this size for patches larger than it
+    crop_px: Optional[int] = None  # random crops of this size (of composed canvases when compose is on)
+    compose: bool = False  # train on canvases composed of several chips (see training/compose.py)
+    compose_cells: int = 3  # canvas of compose_cells x compose_cells chips
+    cell_px: int = 128  # a canvas cell (a chip; patches give a random crop of this size)
+    samples_per_epoch: int = 0  # composed samples per epoch (0 = the number of training chips)
+    image_pooling: str = "global"  # ASPP image pooling: global, window (= crop_px) or none
+    scene_validation: bool = False  # score composed validation scenes through the plugin each epoch
+    select_on: str = "chip"  # best checkpoint by "chip" IoU or "scene" IoU
     batch_size: int = 16
     epochs: int = 40
     learning_rate: float = 1e-3

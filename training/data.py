@@ -13,8 +13,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from rockglacier_plugin.core.input_scaling import standardize, to_uint8_range
-from rockglacier_plugin.core.model_metadata import ModelSpec
+from rockglacier_plugin.core.mapping.input_scaling import standardize, to_uint8_range
+from rockglacier_plugin.core.mapping.model_metadata import ModelSpec
 
 from .augment import augment
 
@@ -114,4 +114,27 @@ class SegmentationDataset:
         if self.train:
             image, label = augment(image, label, self.rng)
         image, label = pad_to_multiple(image, label, self.spec.size_multiple_px, self.crop_px)
+        return torch.from_numpy(standardize(image, self.spec).copy()), torch.from_numpy(label.astype(np.float32).copy())
+
+
+class ComposedDataset:
+    """Composed canvases (``compose.composed_sample``): ``length`` new random samples per epoch,
+    with the brightness/contrast/blur augmentation of single chips on top."""
+
+    def __init__(self, pool: Any, settings: Any, spec: ModelSpec, length: int, seed: int = 0):
+        self.pool, self.settings, self.spec, self.length = pool, settings, spec, length
+        self.seed = seed
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> tuple[Any, Any]:
+        import torch
+
+        from .compose import composed_sample
+
+        rng = np.random.default_rng((self.seed, index))
+        image, label = composed_sample(self.pool, self.settings, rng)
+        image, label = augment(image, label, rng)
+        image, label = pad_to_multiple(image, label, self.spec.size_multiple_px)
         return torch.from_numpy(standardize(image, self.spec).copy()), torch.from_numpy(label.astype(np.float32).copy())

@@ -7,8 +7,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from rockglacier_plugin.core.input_scaling import standardize, to_uint8_range
-from rockglacier_plugin.core.model_metadata import ModelSpec
+from rockglacier_plugin.core.mapping.input_scaling import standardize, to_uint8_range
+from rockglacier_plugin.core.mapping.model_metadata import ModelSpec
 
 from .data import Sample, pad_to_multiple, read_sample
 from .metrics import ObjectScores, object_scores

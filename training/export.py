@@ -10,7 +10,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from rockglacier_plugin.core.model_metadata import ModelSpec
+from rockglacier_plugin.core.mapping.model_metadata import ModelSpec
 
 LOGGER = logging.getLogger(__name__)
 
@@ -68,8 +68,19 @@ class _Calibration:
         return None if array is None else {"input": array[None].astype(np.float32)}
 
 
-def quantize_int8(float_path: str, int8_path: str, calibration: Sequence[np.ndarray]) -> str:
-    """Static int8 QDQ quantization calibrated on training inputs (metadata kept)."""
+def sensitive_convolutions(path: str) -> list[str]:
+    """Names of the convolutions left in float: the first (it sees raw standardised pixels) and
+    the last (the segmentation head, whose logits set the threshold crossing)."""
+    import onnx
+
+    convs = [node.name for node in onnx.load(path).graph.node if node.op_type == "Conv"]
+    return [convs[0], convs[-1]] if len(convs) >= 2 else convs
+
+
+def quantize_int8(float_path: str, int8_path: str, calibration: Sequence[np.ndarray], keep_float: Optional[Sequence[str]] = None) -> str:
+    """Static int8 QDQ quantization calibrated on real inputs (metadata kept): per-channel int8
+    weights, uint8 activations, convolutions only (resizes, concatenations and the sigmoid stay
+    float), the sensitive first and last convolutions in float unless ``keep_float`` says otherwise."""
     import onnx
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -87,8 +98,9 @@ def quantize_int8(float_path: str, int8_path: str, calibration: Sequence[np.ndar
     quant_pre_process(float_path, prepared, skip_optimization=True, skip_symbolic_shape=True)
     # Convolutions only: quantising the decoder's Concat/Resize as well bakes the calibration size
     # into the graph and the int8 model then fails on any other tile size.
+    excluded = list(sensitive_convolutions(prepared) if keep_float is None else keep_float)
     quantize_static(prepared, int8_path, Reader(), quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
-                    weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["Conv"])
+                    weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["Conv"], nodes_to_exclude=excluded)
     source = onnx.load(float_path)
     target = onnx.load(int8_path)
     del target.metadata_props[:]

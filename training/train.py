@@ -5,7 +5,6 @@ patience, resumable, seeded, a GPU when there is one."""
 from __future__ import annotations
 
 import logging
-import math
 import os
 import random
 import time
@@ -13,10 +12,12 @@ from typing import Any, Optional
 
 import numpy as np
 
-from rockglacier_plugin.core.model_metadata import InputScaling, ModelSpec
+from rockglacier_plugin.core.mapping.input_scaling import to_uint8_range
+from rockglacier_plugin.core.mapping.model_metadata import InputScaling, ModelSpec
 
+from .compose import ChipPool, CompositionSettings, ValidationScene, cells_for, validation_scene
 from .config import TrainConfig
-from .data import SegmentationDataset, chip_folder_samples, patch_folder_samples
+from .data import ComposedDataset, SegmentationDataset, chip_folder_samples, patch_folder_samples
 from .model import build_model
 
 LOGGER = logging.getLogger(__name__)
@@ -53,6 +54,14 @@ def spec_for(config: TrainConfig) -> ModelSpec:
         # than the scene at 1536 px, against 45 % at 512 px.
         tile_size_px=1536,
     )
+
+
+def model_for(config: TrainConfig, pretrained: bool) -> Any:
+    """The model a config describes (encoder, image pooling over the training crop)."""
+    if config.select_on not in ("chip", "scene") or (config.select_on == "scene" and not config.scene_validation):
+        raise ValueError(f"select_on={config.select_on!r}: choose 'chip', or 'scene' together with scene_validation=true.")
+    return build_model(config.arch, config.encoder, len(config.standardization_mean), 1, pretrained,
+                       config.image_pooling, config.crop_px or config.cell_px)
 
 
 def load_samples(config: TrainConfig) -> list:
@@ -117,7 +126,9 @@ class Trainer:
         self.validation_samples = [s for s in samples if s.split == "validation"]
         if not self.train_samples or not self.validation_samples:
             raise ValueError(f"'{config.data}' gives {len(self.train_samples)} training and {len(self.validation_samples)} validation samples; both must be > 0.")
-        self.model = build_model(config.arch, config.encoder, len(config.standardization_mean), 1, config.pretrained).to(self.device)
+        self.model = model_for(config, config.pretrained).to(self.device)
+        self._pool: Optional[Any] = None
+        self._scene: Optional[Any] = None
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=max(config.epochs, 1))
         self.epoch = 0
@@ -131,17 +142,52 @@ class Trainer:
         import torch
 
         samples = self.train_samples if stage == "train" else self.validation_samples
+        if stage == "train" and self.config.compose:
+            dataset = ComposedDataset(self.chip_pool(), self.composition(), self.spec, self.config.samples_per_epoch or len(samples),
+                                      self.config.seed + self.epoch)
+            return torch.utils.data.DataLoader(dataset, batch_size=self.config.batch_size, shuffle=False, drop_last=True)
         dataset = SegmentationDataset(samples, self.spec, stage == "train", self.config.crop_px, self.config.seed + self.epoch)
         if stage != "train":
             return torch.utils.data.DataLoader(dataset, batch_size=self.config.batch_size, shuffle=False)
-        weights = [1.0] * len(samples)
-        if self.config.hard_negatives and os.path.exists(self.config.hard_negatives):
-            with open(self.config.hard_negatives, encoding="utf-8") as handle:
-                hard = {line.strip() for line in handle if line.strip()}
-            weights = [self.config.hard_negative_weight if s.image_path in hard else 1.0 for s in samples]
+        hard = set(self._hard_negatives())
+        weights = [self.config.hard_negative_weight if s.image_path in hard else 1.0 for s in samples]
         generator = torch.Generator().manual_seed(self.config.seed + self.epoch)
         sampler = torch.utils.data.WeightedRandomSampler(weights, num_samples=len(samples), replacement=True, generator=generator)
         return torch.utils.data.DataLoader(dataset, batch_size=self.config.batch_size, sampler=sampler, drop_last=len(samples) > self.config.batch_size)
+
+    def _hard_negatives(self) -> list[str]:
+        if not self.config.hard_negatives or not os.path.exists(self.config.hard_negatives):
+            return []
+        with open(self.config.hard_negatives, encoding="utf-8") as handle:
+            return [line.strip() for line in handle if line.strip()]
+
+    def composition(self) -> CompositionSettings:
+        return CompositionSettings(self.config.compose_cells, self.config.cell_px, self.config.crop_px or 256)
+
+    def chip_pool(self) -> ChipPool:
+        if self._pool is None:
+            self._pool = ChipPool(self.train_samples, self.spec.in_channels, lambda raw: to_uint8_range(raw, self.spec.input_scaling),
+                                  self._hard_negatives(), self.config.hard_negative_weight)
+        return self._pool
+
+    def validation_scene(self) -> ValidationScene:
+        """Validation chips laid edge to edge (fixed seed): the scene the best checkpoint is chosen on."""
+        if self._scene is None:
+            self._scene = validation_scene(self.validation_samples, self.spec.in_channels, cells_for(len(self.validation_samples)),
+                                           self.config.seed, self.config.cell_px,
+                                           lambda raw: to_uint8_range(raw, self.spec.input_scaling))
+        return self._scene
+
+    def scene_scores(self) -> dict[str, Any]:
+        """Export the current model to ONNX and score the validation scene through the plugin's path."""
+        import tempfile
+
+        from .export import export_onnx
+        from .scene_eval import evaluate_scene
+
+        with tempfile.TemporaryDirectory() as work:
+            path = export_onnx(self.model, self.spec, os.path.join(work, "model.onnx"))
+            return evaluate_scene(path, self.validation_scene(), threads=self.config.threads)
 
     # -- the template -----------------------------------------------------------------------
     def _step(self, batch: Any, stage: str) -> dict[str, float]:
@@ -176,7 +222,6 @@ class Trainer:
 
     def fit(self) -> dict[str, Any]:
         """Train until the target IoU, the patience or the epochs run out; returns the history."""
-        import torch
 
         try:
             from tqdm import tqdm
@@ -192,19 +237,25 @@ class Trainer:
                 bar.close()
             if remaining is not None:
                 remaining -= train["steps"]
-            recalibrate_batchnorm(self.model, self._loader("train"), self.device)
+            recalibrate_batchnorm(self.model, self._loader("train"), self.device, 6 if self.config.compose else 20)
             validation = self._run("validation")
             self.scheduler.step()
             self.epoch += 1
             record = {"epoch": self.epoch, "train_loss": train["loss"], "train_iou": train["iou"], "val_loss": validation["loss"],
-                      "val_iou": validation["iou"], "seconds": time.perf_counter() - started}
+                      "val_iou": validation["iou"]}
+            if self.config.scene_validation:
+                record.update(self.scene_scores())
+            record["seconds"] = time.perf_counter() - started
             self.history.append(record)
             LOGGER.info("epoch %d: train loss %.3f IoU %.3f | validation loss %.3f IoU %.3f (%.0f s)", self.epoch,
                         train["loss"], train["iou"], validation["loss"], validation["iou"], record["seconds"])
+            scene = (f" | scene IoU {record['scene_pixel_iou']:.3f} P/R {record['scene_precision']:.2f}/{record['scene_recall']:.2f}"
+                     f" FP on negatives {record['scene_false_pixels_on_negatives']:.4f}") if self.config.scene_validation else ""
             print(f"epoch {self.epoch}: train loss {train['loss']:.3f} IoU {train['iou']:.3f} | "
-                  f"validation loss {validation['loss']:.3f} IoU {validation['iou']:.3f} ({record['seconds']:.0f} s)", flush=True)
-            if validation["iou"] > self.best_iou:
-                self.best_iou, stale = validation["iou"], 0
+                  f"validation loss {validation['loss']:.3f} chip IoU {validation['iou']:.3f}{scene} ({record['seconds']:.0f} s)", flush=True)
+            score = record["scene_pixel_iou"] if self.config.select_on == "scene" else validation["iou"]
+            if score > self.best_iou:
+                self.best_iou, stale = score, 0
                 self.save(os.path.join(self.config.output, "best.pt"))
             else:
                 stale += 1
@@ -235,6 +286,6 @@ def load_trained(checkpoint: str, device: str = "cpu") -> tuple[Any, TrainConfig
 
     state = torch.load(checkpoint, map_location=device, weights_only=False)
     config = TrainConfig(**state["config"])
-    model = build_model(config.arch, config.encoder, len(config.standardization_mean), 1, pretrained=False)
+    model = model_for(config, pretrained=False)
     model.load_state_dict(state["model"])
     return model.eval(), config

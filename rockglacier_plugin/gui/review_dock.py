@@ -26,22 +26,22 @@ from qgis.core import (
 )
 from qgis.gui import QgsDockWidget, QgsMapLayerComboBox
 from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtGui import QKeySequence
 from qgis.PyQt.QtWidgets import (
     QComboBox,
+    QDoubleSpinBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
     QShortcut,
-    QDoubleSpinBox,
     QVBoxLayout,
     QWidget,
 )
-from qgis.PyQt.QtGui import QKeySequence
 
-from ..core.inventory import ROCK_GLACIER_FIELDS, UpslopeConnection
-from ..core.review import ACTIVITIES, FILTERS, decision_values, is_reviewed, keeps
+from ..core.inventory.review import ACTIVITIES, FILTERS, decision_values, is_reviewed, keeps
+from ..core.inventory.schema import ROCK_GLACIER_FIELDS, UpslopeConnection
 from ..processing.layers import null_to_none
 from .style import apply_inventory_style
 
@@ -71,6 +71,24 @@ class ReviewDock(QgsDockWidget):
     def _build(self) -> None:
         body = QWidget()
         layout = QVBoxLayout(body)
+        layout.addLayout(self._build_pickers())
+        layout.addLayout(self._build_navigation())
+        self.info = QLabel()
+        self.info.setWordWrap(True)
+        self.info.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.info)
+        for row in self._build_decisions():
+            layout.addLayout(row)
+        layout.addLayout(self._build_tools())
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+        self.setWidget(body)
+        self._build_shortcuts(body)
+
+    def _build_pickers(self) -> QGridLayout:
+        """Inventory and DEM pickers, the review/source/class filters and the zoom context."""
         self.layer_combo = QgsMapLayerComboBox()
         self.layer_combo.setFilters(QgsMapLayerProxyModel.PolygonLayer)
         self.layer_combo.layerChanged.connect(self.set_layer)
@@ -84,24 +102,24 @@ class ReviewDock(QgsDockWidget):
         grid.addWidget(self.dem_combo, 1, 1)
         self.filter_combo = QComboBox()
         self.filter_combo.addItems(FILTERS)
-        self.filter_combo.currentIndexChanged.connect(lambda _: self.refresh())
         self.source_combo = QComboBox()
         self.source_combo.addItems(["any source", "insar", "deep_learning", "manual"])
-        self.source_combo.currentIndexChanged.connect(lambda _: self.refresh())
         self.class_filter = QComboBox()
         self.class_filter.addItems(["any class"] + [c.value for c in UpslopeConnection])
-        self.class_filter.currentIndexChanged.connect(lambda _: self.refresh())
-        grid.addWidget(QLabel("Show"), 2, 0)
         filters = QHBoxLayout()
         for widget in (self.filter_combo, self.source_combo, self.class_filter):
+            widget.currentIndexChanged.connect(lambda _: self.refresh())
             filters.addWidget(widget)
+        grid.addWidget(QLabel("Show"), 2, 0)
         grid.addLayout(filters, 2, 1)
         self.context_m = QDoubleSpinBox()
         self.context_m.setRange(0, 100000)
         self.context_m.setValue(500)
         self.context_m.setSuffix(" m context")
         grid.addWidget(self.context_m, 3, 1)
-        layout.addLayout(grid)
+        return grid
+
+    def _build_navigation(self) -> QHBoxLayout:
         navigation = QHBoxLayout()
         self.previous_button = QPushButton("◀ Previous (P)")
         self.next_button = QPushButton("Next (N) ▶")
@@ -109,13 +127,12 @@ class ReviewDock(QgsDockWidget):
         self.next_button.clicked.connect(self.next)
         self.counter = QLabel("no layer")
         navigation.addWidget(self.previous_button)
-        navigation.addWidget(self.counter, 1, Qt.AlignCenter)
+        navigation.addWidget(self.counter, 1, Qt.AlignmentFlag.AlignCenter)
         navigation.addWidget(self.next_button)
-        layout.addLayout(navigation)
-        self.info = QLabel()
-        self.info.setWordWrap(True)
-        self.info.setTextFormat(Qt.RichText)
-        layout.addWidget(self.info)
+        return navigation
+
+    def _build_decisions(self) -> list:
+        """Accept/reject, one button per class, activity and comment."""
         decisions = QHBoxLayout()
         self.accept_button = QPushButton("Accept (A)")
         self.reject_button = QPushButton("Reject (R)")
@@ -123,7 +140,6 @@ class ReviewDock(QgsDockWidget):
         self.reject_button.clicked.connect(lambda: self.decide("reject"))
         decisions.addWidget(self.accept_button)
         decisions.addWidget(self.reject_button)
-        layout.addLayout(decisions)
         classes = QHBoxLayout()
         self.class_buttons = {}
         for name, key in CLASS_KEYS.items():
@@ -131,7 +147,6 @@ class ReviewDock(QgsDockWidget):
             button.clicked.connect(lambda _=False, n=name: self.decide("class", n))
             classes.addWidget(button)
             self.class_buttons[name] = button
-        layout.addLayout(classes)
         extra = QHBoxLayout()
         self.activity_combo = QComboBox()
         self.activity_combo.addItems(["activity…"] + list(ACTIVITIES))
@@ -141,7 +156,9 @@ class ReviewDock(QgsDockWidget):
         self.comment_edit.returnPressed.connect(lambda: self.decide("comment", self.comment_edit.text()))
         extra.addWidget(self.activity_combo)
         extra.addWidget(self.comment_edit, 1)
-        layout.addLayout(extra)
+        return [decisions, classes, extra]
+
+    def _build_tools(self) -> QHBoxLayout:
         tools = QHBoxLayout()
         self.edit_button = QPushButton("Edit outline (E)")
         self.edit_button.clicked.connect(self.edit_outline)
@@ -155,19 +172,16 @@ class ReviewDock(QgsDockWidget):
         self.attributes_button.clicked.connect(self.run_attributes)
         for widget in (self.edit_button, self.undo_button, self.fields_button, self.style_button, self.attributes_button):
             tools.addWidget(widget)
-        layout.addLayout(tools)
-        self.status = QLabel()
-        self.status.setWordWrap(True)
-        layout.addWidget(self.status)
-        layout.addStretch(1)
-        self.setWidget(body)
+        return tools
+
+    def _build_shortcuts(self, body: QWidget) -> None:
         shortcuts = {"N": self.next, "P": self.previous, "A": lambda: self.decide("accept"), "R": lambda: self.decide("reject"),
                      "E": self.edit_outline, "Ctrl+Z": self.undo}
         shortcuts.update({key: (lambda n=name: self.decide("class", n)) for name, key in CLASS_KEYS.items()})
         self.shortcuts = []
         for key, slot in shortcuts.items():
             shortcut = QShortcut(QKeySequence(key), body)
-            shortcut.setContext(Qt.WidgetWithChildrenShortcut)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
             self.shortcuts.append(shortcut)
 
@@ -369,7 +383,7 @@ class ReviewDock(QgsDockWidget):
         if dem is None:
             self._say("No DEM chosen: the outline is saved, its DEM attributes are not recomputed.")
             return {}
-        from ..core.attributes import compute_attributes
+        from ..core.terrain.attributes import compute_attributes
         from ..processing.layers import file_raster_path
 
         result = compute_attributes([bytes(geometry.asWkb())], self.layer.crs().toWkt(), file_raster_path(dem, "DEM"))

@@ -14,7 +14,6 @@ from qgis.core import (
     QgsProcessingFeatureSource,
     QgsProcessingFeedback,
     QgsProcessingParameterBand,
-    QgsProcessingParameterDistance,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterNumber,
@@ -116,22 +115,46 @@ class AttributesAlgorithm(RockGlacierAlgorithm):
         context: QgsProcessingContext,
         feedback: QgsProcessingFeedback,
     ) -> Dict[str, Any]:
-        from ..core.attributes import compute_attributes
-        from ..core.connection import ConnectionRule
-        from ..core.inventory import ATTRIBUTE_FIELDS, ROCK_GLACIER_LAYER
+        from ..core.terrain.attributes import compute_attributes
+        from ..core.terrain.connection import ConnectionRule
 
+        source, features = self._input(parameters, context)
+        dem_path = file_raster_path(self.parameterAsRasterLayer(parameters, self.DEM, context), "DEM")
+        has_ids = source.fields().lookupField("rg_id") >= 0
+        glaciers_wkb, glaciers_crs = self._glaciers(parameters, context, feedback)
+        on_progress, is_cancelled = callbacks(feedback)
+        result = compute_attributes(
+            [feature_wkb(f) for f in features],
+            source.sourceCrs().toWkt(),
+            dem_path,
+            dem_band=self.parameterAsInt(parameters, self.DEM_BAND, context) or 1,
+            existing_ids=[text_or_none(f["rg_id"]) if has_ids else None for f in features],
+            id_prefix=self.parameterAsString(parameters, self.ID_PREFIX, context),
+            glaciers_wkb=glaciers_wkb,
+            glaciers_crs=glaciers_crs,
+            rule=ConnectionRule(
+                self.parameterAsDouble(parameters, self.TOUCH_DISTANCE_M, context),
+                self.parameterAsDouble(parameters, self.SEARCH_DISTANCE_M, context),
+            ),
+            on_progress=on_progress,
+            is_cancelled=is_cancelled,
+        )
+        for message in result.warnings:
+            warn(feedback, message)
+        # The sink is created only now, after the computation, so a cancelled or failed run
+        # leaves no half-written output behind.
+        dest_id = self._write(parameters, context, feedback, source, features, result.values)
+        n_empty = sum(1 for v in result.values if v["elev_mean_m"] is None)
+        feedback.pushInfo(
+            f"{len(features)} polygon(s) written; {len(features) - n_empty} with DEM attributes, "
+            f"{n_empty} without (see the warnings above)."
+        )
+        return {self.OUTPUT: dest_id}
+
+    def _input(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> tuple:
         source = self.parameterAsSource(parameters, self.INPUT, context)
         if source is None:
             raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
-        dem_layer = self.parameterAsRasterLayer(parameters, self.DEM, context)
-        dem_path = file_raster_path(dem_layer, "DEM")
-        dem_band = self.parameterAsInt(parameters, self.DEM_BAND, context) or 1
-        rule = ConnectionRule(
-            self.parameterAsDouble(parameters, self.TOUCH_DISTANCE_M, context),
-            self.parameterAsDouble(parameters, self.SEARCH_DISTANCE_M, context),
-        )
-        prefix = self.parameterAsString(parameters, self.ID_PREFIX, context)
-
         skip_checks = QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks
         features: List[QgsFeature] = list(source.getFeatures(QgsFeatureRequest(), skip_checks))
         if not features:
@@ -143,35 +166,21 @@ class AttributesAlgorithm(RockGlacierAlgorithm):
             raise QgsProcessingException(
                 "The input layer has no CRS; set it in Layer Properties > Source and run again."
             )
-        has_ids = source.fields().lookupField("rg_id") >= 0
-        existing_ids = [text_or_none(f["rg_id"]) if has_ids else None for f in features]
+        return source, features
 
-        glaciers_wkb = glaciers_crs = None
+    def _glaciers(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> tuple:
         glaciers = self.parameterAsSource(parameters, self.GLACIERS, context)
-        if glaciers is not None:
-            glaciers_crs = glaciers.sourceCrs().toWkt()
-            glaciers_wkb = [feature_wkb(f) for f in glaciers.getFeatures(QgsFeatureRequest(), skip_checks)]
-            feedback.pushInfo(f"{len(glaciers_wkb)} glacier outline(s) read for the connection rule.")
+        if glaciers is None:
+            return None, None
+        skip_checks = QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks
+        glaciers_wkb = [feature_wkb(f) for f in glaciers.getFeatures(QgsFeatureRequest(), skip_checks)]
+        feedback.pushInfo(f"{len(glaciers_wkb)} glacier outline(s) read for the connection rule.")
+        return glaciers_wkb, glaciers.sourceCrs().toWkt()
 
-        on_progress, is_cancelled = callbacks(feedback)
-        result = compute_attributes(
-            [feature_wkb(f) for f in features],
-            source.sourceCrs().toWkt(),
-            dem_path,
-            dem_band=dem_band,
-            existing_ids=existing_ids,
-            id_prefix=prefix,
-            glaciers_wkb=glaciers_wkb,
-            glaciers_crs=glaciers_crs,
-            rule=rule,
-            on_progress=on_progress,
-            is_cancelled=is_cancelled,
-        )
-        for message in result.warnings:
-            warn(feedback, message)
+    def _write(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback,
+               source: Any, features: List[QgsFeature], values: List[Dict[str, Any]]) -> str:
+        from ..core.inventory.schema import ATTRIBUTE_FIELDS, ROCK_GLACIER_LAYER
 
-        # The sink is created only now, after the computation, so a cancelled or failed run
-        # leaves no half-written output behind.
         fields, notes = inventory_fields(source.fields(), ATTRIBUTE_FIELDS)
         for note in notes:
             warn(feedback, note)
@@ -183,21 +192,16 @@ class AttributesAlgorithm(RockGlacierAlgorithm):
             raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
         # Output attribute positions: input fields first (same order), then the schema's extras.
         input_positions = [fields.indexOf(field.name()) for field in source.fields()]
-        value_positions = {name: fields.indexOf(name) for name in result.values[0]}
-        for feature, values in zip(features, result.values):
+        value_positions = {name: fields.indexOf(name) for name in values[0]}
+        for feature, feature_values in zip(features, values):
             attributes = [None] * fields.count()
             for position, value in zip(input_positions, feature.attributes()):
                 attributes[position] = value
-            for name, value in values.items():
+            for name, value in feature_values.items():
                 attributes[value_positions[name]] = value
             out = QgsFeature(fields)
             out.setGeometry(feature.geometry())
             out.setAttributes(attributes)
             if not sink.addFeature(out, QgsFeatureSink.FastInsert):
-                raise QgsProcessingException(f"Writing {values['rg_id']} to the output failed.")
-        n_empty = sum(1 for v in result.values if v["elev_mean_m"] is None)
-        feedback.pushInfo(
-            f"{len(features)} polygon(s) written; {len(features) - n_empty} with DEM attributes, "
-            f"{n_empty} without (see the warnings above)."
-        )
-        return {self.OUTPUT: dest_id}
+                raise QgsProcessingException(f"Writing {feature_values['rg_id']} to the output failed.")
+        return dest_id

@@ -6,7 +6,7 @@ from typing import Any, Iterable, Optional
 
 from qgis.core import Qgis, QgsField, QgsFields
 
-from ..core.inventory import ROCK_GLACIER_FIELDS, FieldSpec
+from ..core.inventory.schema import ROCK_GLACIER_FIELDS, FieldSpec
 
 _QGIS_USES_QMETATYPE = Qgis.QGIS_VERSION_INT >= 33800
 

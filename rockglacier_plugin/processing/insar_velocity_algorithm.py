@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from typing import Any, Dict, List, Optional
 
@@ -132,15 +131,44 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
         return self.parameterAsDouble(parameters, name, context)
 
     def run_algorithm(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict[str, Any]:
-        from ..core.identifiers import assign_ids
-        from ..core.insar_scene import LosGeometry, SceneSettings
-        from ..core.insar_velocity import PairInput, ReferencePoints, VelocitySettings, extract_velocities
-        from ..core.interferogram import default_coherence_band, describe_interferogram, parse_date
-        from ..core.inventory import ROCK_GLACIER_LAYER, REFERENCE_POINT_LAYER
-        from ..core.los_geometry import los_azimuth_from_heading
-        from ..core.rasters import open_raster
-        from ..core.sensors import WAVELENGTH_M, sensor_from_name
+        from ..core.insar.landform_velocity import extract_velocities
+        from ..core.insar.velocity_rasters import per_pair_paths
+        from ..core.inventory.identifiers import assign_ids
+        from ..core.inventory.schema import REFERENCE_POINT_LAYER, ROCK_GLACIER_LAYER
 
+        self._report_isce(feedback)
+        source = self.parameterAsSource(parameters, "INPUT", context)
+        if source is None:
+            raise QgsProcessingException(self.invalidSourceError(parameters, "INPUT"))
+        features = list(source.getFeatures(QgsFeatureRequest(), QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks))
+        if not features:
+            raise QgsProcessingException("The input layer has no features; add rock-glacier polygons first.")
+        pairs = self._pairs(parameters, context, feedback)
+        has_ids = source.fields().lookupField("rg_id") >= 0
+        rg_ids = assign_ids([text_or_none(f["rg_id"]) if has_ids else None for f in features], "rg")
+        labels = [p.interferogram.pair_label for p in pairs]
+        los_paths = per_pair_paths(self._raster_destination(parameters, "VELOCITY_LOS", context), labels)
+        dslp_paths = per_pair_paths(self._raster_destination(parameters, "VELOCITY_DOWNSLOPE", context), labels)
+        if len(pairs) > 1 and (any(los_paths) or any(dslp_paths)):
+            feedback.pushInfo("Several interferograms: one velocity raster per pair, named <output>_<YYYYMMDD-YYYYMMDD>.tif.")
+        on_progress, is_cancelled = callbacks(feedback)
+        result = extract_velocities(
+            [feature_wkb(f) for f in features], source.sourceCrs().toWkt(), rg_ids, pairs,
+            file_raster_path(self.parameterAsRasterLayer(parameters, "DEM", context), "DEM"),
+            self._los_geometry(parameters, context, feedback), self._settings(parameters, context),
+            self._reference_points(parameters, context), on_progress, is_cancelled, feedback.pushInfo,
+            list(zip(los_paths, dslp_paths)) if any(los_paths) or any(dslp_paths) else None,
+        )
+        outputs = self._write_polygons(parameters, context, feedback, source, features, rg_ids, result, ROCK_GLACIER_LAYER)
+        outputs.update(self._write_reference_points(parameters, context, source, result, REFERENCE_POINT_LAYER))
+        for name, paths in (("VELOCITY_LOS", los_paths), ("VELOCITY_DOWNSLOPE", dslp_paths)):
+            if any(paths):
+                outputs[name] = paths[0] if len(paths) == 1 else ";".join(p for p in paths if p)
+        self._report(feedback, rg_ids, result)
+        return outputs
+
+    @staticmethod
+    def _report_isce(feedback: QgsProcessingFeedback) -> None:
         isce_apps = [app for app in ("stripmapApp.py", "topsApp.py") if shutil.which(app)]
         feedback.pushInfo(
             f"ISCE2 found on PATH ({', '.join(isce_apps)}); this algorithm reads its products, run the app itself to make them."
@@ -149,14 +177,41 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
             "ISCE2 products (and GeoTIFFs from other processors) with GDAL; it does not need ISCE2 itself."
         )
 
-        source = self.parameterAsSource(parameters, "INPUT", context)
-        if source is None:
-            raise QgsProcessingException(self.invalidSourceError(parameters, "INPUT"))
-        features = list(source.getFeatures(QgsFeatureRequest(), QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks))
-        if not features:
-            raise QgsProcessingException("The input layer has no features; add rock-glacier polygons first.")
-        unwrapped = [layer for layer in self.parameterAsLayerList(parameters, "UNWRAPPED", context)]
-        coherence = [layer for layer in self.parameterAsLayerList(parameters, "COHERENCE", context)]
+    @staticmethod
+    def _report(feedback: QgsProcessingFeedback, rg_ids: List[str], result: Any) -> None:
+        n_ok = sum(1 for lf in result.landforms if lf.vel_ok)
+        feedback.pushInfo(f"{n_ok} of {len(rg_ids)} landform(s) have a velocity that passes the criteria (vel_ok = 1).")
+        for rg_id, landform in zip(rg_ids, result.landforms):
+            if not landform.vel_ok and landform.vel_reason:
+                warn(feedback, f"{rg_id}: vel_ok = 0 — {landform.vel_reason}")
+
+    def _raster_destination(self, parameters: Dict[str, Any], name: str, context: QgsProcessingContext) -> Optional[str]:
+        return self.parameterAsOutputLayer(parameters, name, context) if parameters.get(name) else None
+
+    def _dates(self, parameters: Dict[str, Any], context: QgsProcessingContext, n_pairs: int) -> tuple:
+        from ..core.insar.interferogram import parse_date
+
+        reference_text = self.parameterAsString(parameters, "REFERENCE_DATE", context).strip()
+        secondary_text = self.parameterAsString(parameters, "SECONDARY_DATE", context).strip()
+        if bool(reference_text) != bool(secondary_text):
+            raise QgsProcessingException("Give both REFERENCE_DATE and SECONDARY_DATE, or neither (dates then come from the files).")
+        if reference_text and n_pairs > 1:
+            raise QgsProcessingException(
+                "REFERENCE_DATE/SECONDARY_DATE apply to a single interferogram; with several, put each pair's "
+                "dates in its file name (YYYYMMDD_YYYYMMDD) or run them one at a time."
+            )
+        if not reference_text:
+            return None, None
+        return parse_date(reference_text, "REFERENCE_DATE"), parse_date(secondary_text, "SECONDARY_DATE")
+
+    def _pairs(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> list:
+        from ..core.insar.interferogram import default_coherence_band, describe_interferogram
+        from ..core.insar.landform_velocity import PairInput
+        from ..core.insar.sensors import WAVELENGTH_M, sensor_from_name
+        from ..core.raster.io import open_raster
+
+        unwrapped = list(self.parameterAsLayerList(parameters, "UNWRAPPED", context))
+        coherence = list(self.parameterAsLayerList(parameters, "COHERENCE", context))
         if not unwrapped:
             raise QgsProcessingException("Give at least one unwrapped interferogram (UNWRAPPED).")
         if len(coherence) not in (1, len(unwrapped)):
@@ -166,16 +221,7 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
             )
         sensor = sensor_from_name(SENSORS[self.parameterAsEnum(parameters, "SENSOR", context)])
         wavelength_override = self._optional_number(parameters, "WAVELENGTH_M", context)
-        reference_text = self.parameterAsString(parameters, "REFERENCE_DATE", context).strip()
-        secondary_text = self.parameterAsString(parameters, "SECONDARY_DATE", context).strip()
-        if bool(reference_text) != bool(secondary_text):
-            raise QgsProcessingException("Give both REFERENCE_DATE and SECONDARY_DATE, or neither (dates then come from the files).")
-        if reference_text and len(unwrapped) > 1:
-            raise QgsProcessingException(
-                "REFERENCE_DATE/SECONDARY_DATE apply to a single interferogram; with several, put each pair's "
-                "dates in its file name (YYYYMMDD_YYYYMMDD) or run them one at a time."
-            )
-        dates = (parse_date(reference_text, "REFERENCE_DATE"), parse_date(secondary_text, "SECONDARY_DATE")) if reference_text else (None, None)
+        dates = self._dates(parameters, context, len(unwrapped))
         phase_band = self.parameterAsInt(parameters, "PHASE_BAND", context)
         coherence_band = self.parameterAsInt(parameters, "COHERENCE_BAND", context)
         pairs = []
@@ -187,6 +233,10 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
             coherence_path = self._isce_path(file_raster_path(coherence[index if len(coherence) > 1 else 0], "coherence"), feedback)
             band = coherence_band or default_coherence_band(open_raster(coherence_path, "coherence"), coherence_path)
             pairs.append(PairInput(interferogram, coherence_path, band))
+        return pairs
+
+    def _los_geometry(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Any:
+        from ..core.insar.los_geometry import LosGeometry, los_azimuth_from_heading
 
         los_layer = self.parameterAsRasterLayer(parameters, "LOS", context)
         heading = self._optional_number(parameters, "HEADING_DEG", context)
@@ -194,94 +244,53 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
         if azimuth is None and heading is not None:
             azimuth = float(los_azimuth_from_heading(heading))
             feedback.pushInfo(f"LOS azimuth {azimuth:.1f} deg (ISCE2 convention) from heading {heading:.1f} deg, right-looking.")
-        geometry = LosGeometry(
+        return LosGeometry(
             self._isce_path(file_raster_path(los_layer, "LOS geometry"), feedback) if los_layer is not None else None,
             self._optional_number(parameters, "INCIDENCE_DEG", context), azimuth,
         )
-        settings = VelocitySettings(
-            min_coherence=self.parameterAsDouble(parameters, "MIN_COHERENCE", context),
-            min_valid_fraction=self.parameterAsDouble(parameters, "MIN_VALID_FRACTION", context),
-            max_relative_error=self.parameterAsDouble(parameters, "MAX_RELATIVE_ERROR", context),
-            min_projection_factor=self.parameterAsDouble(parameters, "MIN_PROJECTION_FACTOR", context),
-            min_slope_deg=self.parameterAsDouble(parameters, "MIN_SLOPE_DEG", context),
-            noise_correlation_px=self.parameterAsDouble(parameters, "NOISE_CORRELATION_PX", context),
-            reference_radius_m=self.parameterAsDouble(parameters, "REFERENCE_RADIUS_M", context),
+
+    def _settings(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> Any:
+        from ..core.insar.landform_velocity import VelocitySettings
+        from ..core.insar.scene import SceneSettings
+
+        def number(name: str) -> float:
+            return self.parameterAsDouble(parameters, name, context)
+
+        return VelocitySettings(
+            min_coherence=number("MIN_COHERENCE"), min_valid_fraction=number("MIN_VALID_FRACTION"),
+            max_relative_error=number("MAX_RELATIVE_ERROR"), min_projection_factor=number("MIN_PROJECTION_FACTOR"),
+            min_slope_deg=number("MIN_SLOPE_DEG"), noise_correlation_px=number("NOISE_CORRELATION_PX"),
+            reference_radius_m=number("REFERENCE_RADIUS_M"),
             scene=SceneSettings(
-                looks=self.parameterAsDouble(parameters, "LOOKS", context),
-                dem_smoothing_px=self.parameterAsDouble(parameters, "DEM_SMOOTHING_PX", context),
-                slope_sigma_deg=self.parameterAsDouble(parameters, "SLOPE_ERROR_DEG", context),
-                aspect_sigma_deg=self.parameterAsDouble(parameters, "ASPECT_ERROR_DEG", context),
-                remove_ramp=self.parameterAsBool(parameters, "REMOVE_RAMP", context),
+                looks=number("LOOKS"), dem_smoothing_px=number("DEM_SMOOTHING_PX"), slope_sigma_deg=number("SLOPE_ERROR_DEG"),
+                aspect_sigma_deg=number("ASPECT_ERROR_DEG"), remove_ramp=self.parameterAsBool(parameters, "REMOVE_RAMP", context),
             ),
         )
-        reference_points = None
-        points_source = self.parameterAsSource(parameters, "REFERENCE_POINTS", context)
-        if points_source is not None:
-            has_id = points_source.fields().lookupField("rg_id") >= 0
-            xy, ids = [], []
-            for point in points_source.getFeatures():
-                if not point.hasGeometry():
-                    continue
-                p = point.geometry().asPoint() if not point.geometry().isMultipart() else point.geometry().asMultiPoint()[0]
-                xy.append((p.x(), p.y()))
-                ids.append(text_or_none(point["rg_id"]) if has_id else None)
-            if not xy:
-                raise QgsProcessingException("REFERENCE_POINTS has no point; give points on stable ground or leave it empty for automatic references.")
-            reference_points = ReferencePoints(xy, ids, points_source.sourceCrs().toWkt())
 
-        has_ids = source.fields().lookupField("rg_id") >= 0
-        rg_ids = assign_ids([text_or_none(f["rg_id"]) if has_ids else None for f in features], "rg")
-        raster_outputs = self._raster_outputs(parameters, context, pairs, feedback)
-        on_progress, is_cancelled = callbacks(feedback)
-        result = extract_velocities(
-            [feature_wkb(f) for f in features], source.sourceCrs().toWkt(), rg_ids, pairs,
-            file_raster_path(self.parameterAsRasterLayer(parameters, "DEM", context), "DEM"), geometry, settings,
-            reference_points, on_progress, is_cancelled, feedback.pushInfo, raster_outputs,
+    def _reference_points(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> Any:
+        from ..core.insar.landform_velocity import ReferencePoints
+
+        points_source = self.parameterAsSource(parameters, "REFERENCE_POINTS", context)
+        if points_source is None:
+            return None
+        has_id = points_source.fields().lookupField("rg_id") >= 0
+        points = list(points_source.getFeatures())
+        return ReferencePoints.from_wkb(
+            [feature_wkb(p) for p in points], [text_or_none(p["rg_id"]) if has_id else None for p in points],
+            points_source.sourceCrs().toWkt(),
         )
-        outputs = self._write_polygons(parameters, context, feedback, source, features, rg_ids, result, ROCK_GLACIER_LAYER)
-        outputs.update(self._write_reference_points(parameters, context, source, result, REFERENCE_POINT_LAYER))
-        if raster_outputs is not None:
-            los_paths = [p[0] for p in raster_outputs if p[0]]
-            dslp_paths = [p[1] for p in raster_outputs if p[1]]
-            if los_paths:
-                outputs["VELOCITY_LOS"] = los_paths[0] if len(los_paths) == 1 else ";".join(los_paths)
-            if dslp_paths:
-                outputs["VELOCITY_DOWNSLOPE"] = dslp_paths[0] if len(dslp_paths) == 1 else ";".join(dslp_paths)
-        n_ok = sum(1 for lf in result.landforms if lf.vel_ok)
-        feedback.pushInfo(f"{n_ok} of {len(features)} landform(s) have a velocity that passes the criteria (vel_ok = 1).")
-        for rg_id, landform in zip(rg_ids, result.landforms):
-            if not landform.vel_ok and landform.vel_reason:
-                warn(feedback, f"{rg_id}: vel_ok = 0 — {landform.vel_reason}")
-        return outputs
 
     @staticmethod
     def _isce_path(path: str, feedback: QgsProcessingFeedback) -> str:
-        from ..core.interferogram import resolve_isce_path
+        from ..core.insar.interferogram import resolve_isce_path
 
         resolved = resolve_isce_path(path)
         if resolved != path:
             feedback.pushInfo(f"Reading '{resolved}' (the ISCE2 side-car that georeferences '{path}').")
         return resolved
 
-    def _raster_outputs(self, parameters, context, pairs, feedback) -> Optional[List[tuple]]:
-        los = self.parameterAsOutputLayer(parameters, "VELOCITY_LOS", context) if parameters.get("VELOCITY_LOS") else None
-        dslp = self.parameterAsOutputLayer(parameters, "VELOCITY_DOWNSLOPE", context) if parameters.get("VELOCITY_DOWNSLOPE") else None
-        if not los and not dslp:
-            return None
-        if len(pairs) == 1:
-            return [(los, dslp)]
-
-        def per_pair(path: Optional[str], label: str) -> Optional[str]:
-            if not path:
-                return None
-            stem, extension = os.path.splitext(path)
-            return f"{stem}_{label}{extension or '.tif'}"
-
-        feedback.pushInfo("Several interferograms: one velocity raster per pair, named <output>_<YYYYMMDD-YYYYMMDD>.tif.")
-        return [(per_pair(los, p.interferogram.pair_label), per_pair(dslp, p.interferogram.pair_label)) for p in pairs]
-
     def _write_polygons(self, parameters, context, feedback, source, features, rg_ids, result, layer_name) -> Dict[str, Any]:
-        from ..core.inventory import field_spec
+        from ..core.inventory.schema import field_spec
 
         written = ("rg_id",) + tuple(result.landforms[0].fields()) if result.landforms else ("rg_id",)
         fields, notes = inventory_fields(source.fields(), written)
@@ -305,7 +314,7 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
         return {"OUTPUT": dest_id}
 
     def _write_reference_points(self, parameters, context, source, result, layer_name) -> Dict[str, Any]:
-        from ..core.inventory import REFERENCE_POINT_FIELDS
+        from ..core.inventory.schema import REFERENCE_POINT_FIELDS
 
         if not parameters.get("REFERENCE_POINTS_OUTPUT"):
             return {}

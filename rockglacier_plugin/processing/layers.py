@@ -70,11 +70,3 @@ def gpkg_layer_destination(parameters: Dict[str, Any], name: str, layer_name: st
     else:
         updated[name] = uri
     return updated
-
-
-def parse_bands(text: str) -> list[int]:
-    """'4,3,2' -> [4, 3, 2]; a clear error for anything else."""
-    try:
-        return [int(part) for part in text.replace(";", ",").split(",") if part.strip()]
-    except ValueError as exc:
-        raise QgsProcessingException(f"BANDS={text!r} must list band numbers separated by commas, e.g. 4,3,2.") from exc

@@ -6,10 +6,10 @@ import os
 from typing import Any, Dict, List, Optional
 
 from qgis.core import (
-    QgsCoordinateTransform,
     QgsFeature,
     QgsFeatureRequest,
     QgsFeatureSink,
+    QgsFields,
     QgsGeometry,
     QgsProcessing,
     QgsProcessingContext,
@@ -31,7 +31,7 @@ from qgis.core import (
 
 from .algorithm_base import RockGlacierAlgorithm, callbacks
 from .fields import inventory_fields
-from .layers import feature_wkb, file_raster_path, gpkg_layer_destination, parse_bands, text_or_none
+from .layers import feature_wkb, file_raster_path, gpkg_layer_destination, text_or_none
 
 DEVICES = ["auto", "cpu", "cuda"]
 DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.dirname(__file__)), "models", "rockglacier_default.onnx")
@@ -105,37 +105,63 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         return value is not None and value != "" and not (hasattr(value, "isNull") and value.isNull())
 
     def run_algorithm(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict[str, Any]:
-        from ..core.geometry import spatial_reference, transformed, transformer
-        from ..core.identifiers import assign_ids
-        from ..core.inventory import ROCK_GLACIER_LAYER
-        from ..core.onnx_model import Device
-        from ..core.polygons import candidates_from_mask
-        from ..core.segmentation import SegmentSettings, segment_raster
+        from ..core.inventory.identifiers import ids_after
+        from ..core.mapping.polygons import candidates_from_mask
+        from ..core.mapping.segmentation import segment_raster
 
         layer = self.parameterAsRasterLayer(parameters, "INPUT", context)
         raster_path = file_raster_path(layer, "input raster")
-        model_path = self.parameterAsFile(parameters, "MODEL", context) or DEFAULT_MODEL
+        model_path = self._model_path(parameters, context, feedback)
+        probability_path = self.parameterAsOutputLayer(parameters, "PROBABILITY", context)
+        mask_path = self.parameterAsOutputLayer(parameters, "MASK", context)
+        on_progress, is_cancelled = callbacks(feedback)
+        feedback.setProgressText("Running the model over the tiles")
+        run = segment_raster(
+            raster_path, model_path, probability_path, mask_path, self._settings(parameters, context, raster_path, model_path),
+            self._extent(parameters, context, layer), self._mask_geometries(parameters, context, layer),
+            lambda f: on_progress(0.9 * f), is_cancelled, feedback.pushInfo,
+        )
+        feedback.pushInfo(
+            f"{run.tiles_run} tile(s) of {run.layout.tile_px} px (overlap {run.layout.overlap_px} px) on {run.provider}; "
+            f"{run.tiles_skipped} skipped outside MASK_LAYER; model {run.model_seconds:.1f} s of {run.total_seconds:.1f} s; "
+            f"threshold {run.threshold:g}."
+        )
+        existing_wkb, existing_ids, existing_crs = self._existing(parameters, context)
+        feedback.setProgressText("Tracing candidate polygons")
+        candidates, dropped = candidates_from_mask(
+            mask_path, probability_path, self.parameterAsDouble(parameters, "MIN_AREA_KM2", context),
+            existing_wkb, existing_ids, existing_crs, lambda f: on_progress(0.9 + 0.1 * f), is_cancelled,
+        )
+        feedback.pushInfo(f"{len(candidates)} candidate polygon(s); {dropped} smaller than MIN_AREA_KM2 dropped.")
+        ids = ids_after(existing_ids or [], len(candidates), self.parameterAsString(parameters, "ID_PREFIX", context))
+        dest_id = self._write_candidates(parameters, context, layer, ids, candidates)
+        return {"OUTPUT": dest_id, "PROBABILITY": probability_path, "MASK": mask_path}
+
+    def _model_path(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> str:
+        from ..core.mapping.onnx_model import Device, default_model_path
+
+        model_path = self.parameterAsFile(parameters, "MODEL", context)
+        if not model_path:
+            device = Device(DEVICES[self.parameterAsEnum(parameters, "DEVICE", context)])
+            model_path, note = default_model_path(os.path.dirname(DEFAULT_MODEL), device)
+            feedback.pushInfo(note)
         if not os.path.exists(model_path):
             raise QgsProcessingException(
-                f"No model at '{model_path}'. " + ("No default model is shipped with this version yet; " if model_path == DEFAULT_MODEL else "")
+                f"No model at '{model_path}'. " + ("No default model is shipped with this version; " if os.path.dirname(model_path) == os.path.dirname(DEFAULT_MODEL) else "")
                 + "give MODEL: an .onnx file exported with `python -m training export`."
             )
-        bands = self._bands(self.parameterAsString(parameters, "BANDS", context), raster_path, model_path)
-        extent = None
-        if self._optional(parameters, "EXTENT"):
-            rectangle = self.parameterAsExtent(parameters, "EXTENT", context, layer.crs())
-            extent = (rectangle.xMinimum(), rectangle.yMinimum(), rectangle.xMaximum(), rectangle.yMaximum())
-        mask_geometries = None
-        mask_source = self.parameterAsSource(parameters, "MASK_LAYER", context)
-        if mask_source is not None:
-            to_raster = transformer(spatial_reference(mask_source.sourceCrs().toWkt(), "MASK_LAYER"), spatial_reference(layer.crs().toWkt(), "input raster"))
-            from ..core.geometry import prepare_polygon
+        return model_path
 
-            mask_geometries = [g for g in (prepare_polygon(feature_wkb(f)).geometry for f in mask_source.getFeatures()) if g is not None]
-            mask_geometries = [transformed(g, to_raster) for g in mask_geometries]
-            if not mask_geometries:
-                raise QgsProcessingException("MASK_LAYER has no polygon; draw the area to map or leave it empty.")
-        settings = SegmentSettings(
+    def _settings(self, parameters: Dict[str, Any], context: QgsProcessingContext, raster_path: str, model_path: str) -> Any:
+        from ..core.mapping.bands import bands_for_model, raster_band_descriptions
+        from ..core.mapping.onnx_model import Device, load_model
+        from ..core.mapping.segmentation import SegmentSettings
+        from ..core.raster.io import open_raster
+
+        spec = load_model(model_path, "cpu").spec
+        bands = bands_for_model(raster_band_descriptions(open_raster(raster_path, "input raster")), spec.bands,
+                                self.parameterAsString(parameters, "BANDS", context))
+        return SegmentSettings(
             bands=tuple(bands),
             tile_px=self.parameterAsInt(parameters, "TILE_SIZE_PX", context) or None,
             overlap_px=self.parameterAsInt(parameters, "OVERLAP_PX", context) if self._optional(parameters, "OVERLAP_PX") else None,
@@ -143,33 +169,37 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
             batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context),
             device=Device(DEVICES[self.parameterAsEnum(parameters, "DEVICE", context)]),
         )
-        probability_path = self.parameterAsOutputLayer(parameters, "PROBABILITY", context)
-        mask_path = self.parameterAsOutputLayer(parameters, "MASK", context)
-        on_progress, is_cancelled = callbacks(feedback)
-        feedback.setProgressText("Running the model over the tiles")
-        run = segment_raster(raster_path, model_path, probability_path, mask_path, settings, extent, mask_geometries,
-                             lambda f: on_progress(0.9 * f), is_cancelled, feedback.pushInfo)
-        feedback.pushInfo(
-            f"{run.tiles_run} tile(s) of {run.layout.tile_px} px (overlap {run.layout.overlap_px} px) on {run.provider}; "
-            f"{run.tiles_skipped} skipped outside MASK_LAYER; model {run.model_seconds:.1f} s of {run.total_seconds:.1f} s; "
-            f"threshold {run.threshold:g}."
-        )
+
+    def _extent(self, parameters: Dict[str, Any], context: QgsProcessingContext, layer: Any) -> Optional[tuple]:
+        if not self._optional(parameters, "EXTENT"):
+            return None
+        rectangle = self.parameterAsExtent(parameters, "EXTENT", context, layer.crs())
+        return rectangle.xMinimum(), rectangle.yMinimum(), rectangle.xMaximum(), rectangle.yMaximum()
+
+    def _mask_geometries(self, parameters: Dict[str, Any], context: QgsProcessingContext, layer: Any) -> Optional[list]:
+        from ..core.raster.geometry import polygons_in_crs
+
+        mask_source = self.parameterAsSource(parameters, "MASK_LAYER", context)
+        if mask_source is None:
+            return None
+        geometries = polygons_in_crs([feature_wkb(f) for f in mask_source.getFeatures()], mask_source.sourceCrs().toWkt(),
+                                     layer.crs().toWkt(), "MASK_LAYER")
+        if not geometries:
+            raise QgsProcessingException("MASK_LAYER has no polygon; draw the area to map or leave it empty.")
+        return geometries
+
+    def _existing(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> tuple:
         existing = self.parameterAsSource(parameters, "EXISTING", context)
-        existing_wkb = existing_ids = existing_crs = None
-        if existing is not None:
-            features = list(existing.getFeatures(QgsFeatureRequest(), QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks))
-            has_id = existing.fields().lookupField("rg_id") >= 0
-            existing_wkb = [feature_wkb(f) for f in features]
-            existing_ids = [text_or_none(f["rg_id"]) if has_id else None for f in features]
-            existing_crs = existing.sourceCrs().toWkt()
-        feedback.setProgressText("Tracing candidate polygons")
-        candidates, dropped = candidates_from_mask(
-            mask_path, probability_path, self.parameterAsDouble(parameters, "MIN_AREA_KM2", context),
-            existing_wkb, existing_ids, existing_crs, lambda f: on_progress(0.9 + 0.1 * f), is_cancelled,
-        )
-        feedback.pushInfo(f"{len(candidates)} candidate polygon(s); {dropped} smaller than MIN_AREA_KM2 dropped.")
-        ids = assign_ids(list(existing_ids or []) + [None] * len(candidates), self.parameterAsString(parameters, "ID_PREFIX", context))[len(existing_ids or []):]
-        from qgis.core import QgsFields
+        if existing is None:
+            return None, None, None
+        features = list(existing.getFeatures(QgsFeatureRequest(), QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks))
+        has_id = existing.fields().lookupField("rg_id") >= 0
+        return ([feature_wkb(f) for f in features], [text_or_none(f["rg_id"]) if has_id else None for f in features],
+                existing.sourceCrs().toWkt())
+
+    def _write_candidates(self, parameters: Dict[str, Any], context: QgsProcessingContext, layer: Any, ids: List[str],
+                          candidates: list) -> str:
+        from ..core.inventory.schema import ROCK_GLACIER_LAYER
 
         fields, _ = inventory_fields(QgsFields(), ())
         parameters = gpkg_layer_destination(parameters, "OUTPUT", ROCK_GLACIER_LAYER)
@@ -182,29 +212,7 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
             geometry.fromWkb(candidate.geometry_wkb)
             geometry.convertToMultiType()
             feature.setGeometry(geometry)
-            for name, value in (("rg_id", rg_id), ("source", "deep_learning"), ("review", "candidate"), ("area_km2", candidate.area_km2),
-                                ("lon", candidate.lon), ("lat", candidate.lat), ("dl_prob_mean", candidate.dl_prob_mean),
-                                ("match_rg_id", candidate.match_rg_id)):
+            for name, value in candidate.inventory_values(rg_id).items():
                 feature[name] = value
             sink.addFeature(feature, QgsFeatureSink.FastInsert)
-        return {"OUTPUT": dest_id, "PROBABILITY": probability_path, "MASK": mask_path}
-
-    def _bands(self, text: str, raster_path: str, model_path: str) -> List[int]:
-        from ..core.errors import ParameterError
-        from ..core.onnx_model import load_model
-        from ..core.rasters import open_raster
-
-        if text.strip():
-            return parse_bands(text)
-        spec = load_model(model_path, "cpu").spec
-        dataset = open_raster(raster_path, "input raster")
-        descriptions = [dataset.GetRasterBand(i + 1).GetDescription().strip().upper() for i in range(dataset.RasterCount)]
-        wanted = [name.upper() for name in spec.bands]
-        if all(name in descriptions for name in wanted):
-            return [descriptions.index(name) + 1 for name in wanted]
-        if dataset.RasterCount == spec.in_channels:
-            return list(range(1, spec.in_channels + 1))
-        raise ParameterError(
-            f"The raster has {dataset.RasterCount} bands and none is described as {', '.join(spec.bands)}; give BANDS, the "
-            f"band numbers of {', '.join(spec.bands)} in that order (e.g. 4,3,2 in a Sentinel-2 stack of B1..B12)."
-        )
+        return dest_id

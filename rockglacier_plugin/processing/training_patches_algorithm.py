@@ -20,7 +20,7 @@ from qgis.core import (
 )
 
 from .algorithm_base import RockGlacierAlgorithm, callbacks
-from .layers import feature_wkb, file_raster_path, parse_bands
+from .layers import feature_wkb, file_raster_path
 
 HELP = """
 <p>Cuts training patches for the deep-learning model (the first step of <code>python -m training</code>,
@@ -60,10 +60,11 @@ class TrainingPatchesAlgorithm(RockGlacierAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("VALIDATION_PATCHES", "Validation patches"))
 
     def run_algorithm(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict[str, Any]:
-        from ..core.patches import PatchSettings, plan_patches, write_patches
+        from ..core.mapping.bands import parse_band_list
+        from ..core.mapping.patches import PatchSettings, plan_patches, write_patches
 
         imagery = file_raster_path(self.parameterAsRasterLayer(parameters, "IMAGERY", context), "imagery")
-        bands = tuple(parse_bands(self.parameterAsString(parameters, "BANDS", context)))
+        bands = tuple(parse_band_list(self.parameterAsString(parameters, "BANDS", context)))
         skip = QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks
         positives = self.parameterAsSource(parameters, "INPUT", context)
         if positives is None:

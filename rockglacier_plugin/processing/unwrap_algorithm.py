@@ -60,7 +60,7 @@ class UnwrapAlgorithm(RockGlacierAlgorithm):
         self.addParameter(QgsProcessingParameterRasterDestination("COMPONENTS", "Connected components"))
 
     def run_algorithm(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict[str, Any]:
-        from ..core.unwrap import UnwrapSettings, unwrap_files
+        from ..core.insar.unwrap import UnwrapSettings, unwrap_files
 
         tiles = self.parameterAsInt(parameters, "TILES", context)
         settings = UnwrapSettings(

@@ -4,13 +4,12 @@ import math
 from pathlib import Path
 
 import numpy as np
+import processing
 import pytest
 from osgeo import gdal
-
-import processing
 from qgis.core import QgsProcessingException, QgsProcessingFeedback, QgsVectorLayer
 
-from rockglacier_plugin.core.inventory import ROCK_GLACIER_FIELDS
+from rockglacier_plugin.core.inventory.schema import ROCK_GLACIER_FIELDS
 from tests.builders import plane_dem, read_layer, square_wkt, write_polygons, write_raster
 from tests.qgis.feedback import RecordingFeedback
 

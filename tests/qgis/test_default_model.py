@@ -1,40 +1,105 @@
-"""The model shipped with the plugin: present, self-describing, documented, and as good on the
-real validation chips as its model card says."""
+"""The model shipped with the plugin: present, self-describing, documented, as good on real
+Sentinel-2 scenes as its model card says, and independent of the tile size."""
 
 import json
 import os
 
+import numpy as np
 import pytest
 
 from rockglacier_plugin.processing.segment_algorithm import DEFAULT_MODEL
+from tests.conftest import require_module
 
 MODELS = os.path.dirname(DEFAULT_MODEL)
+CONFIG = os.path.join(os.path.dirname(__file__), "..", "..", "training", "configs", "default_chile.json")
+
+
+def _card():
+    with open(os.path.join(MODELS, "model_card.json"), encoding="utf-8") as handle:
+        return json.load(handle)
 
 
 def test_default_model__ships_with_metadata_and_a_model_card_in_the_help():
     from qgis.core import QgsApplication
 
-    from rockglacier_plugin.core.onnx_model import load_model
+    from rockglacier_plugin.core.mapping.onnx_model import load_model
 
     model = load_model(DEFAULT_MODEL, "cpu")
     assert model.spec.input_scaling.kind == "uint8" and model.spec.resolution_cm_per_px == 1000.0
     assert model.spec.provenance.get("encoder") == "tu-tf_efficientnet_lite0"
     help_text = QgsApplication.processingRegistry().algorithmById("rockglacier:segment").shortHelpString()
-    assert "model card" in help_text and "Known failure modes" in help_text and "Licence status" in help_text
+    assert "model card" in help_text and "scene level" in help_text and "Known failure modes" in help_text
+    assert "Licence status" in help_text
 
 
-@pytest.mark.shared_data
-def test_default_model__validation_iou_matches_its_model_card(shared_dataset):
-    pytest.importorskip("scipy")
+@pytest.fixture(scope="module")
+def validation_scene(shared_dataset):
+    require_module("scipy")
+    from rockglacier_plugin.core.mapping.input_scaling import to_uint8_range
+    from training.compose import cells_for, validation_scene
     from training.config import TrainConfig
-    from training.evaluate import evaluate_samples, onnx_predictor
     from training.train import load_samples, spec_for
 
     chips = shared_dataset("alcazar90-rockglacier-chile") / "chips_train_full"
-    with open(os.path.join(MODELS, "model_card.json"), encoding="utf-8") as handle:
-        card = json.load(handle)
-    config = TrainConfig.load(os.path.join(os.path.dirname(__file__), "..", "..", "training", "configs", "default_chile.json"), data=str(chips))
+    config = TrainConfig.load(CONFIG, data=str(chips))
+    spec = spec_for(config)
     validation = [s for s in load_samples(config) if s.split == "validation"]
-    scores = evaluate_samples(onnx_predictor(DEFAULT_MODEL), validation, spec_for(config))
-    assert scores["pixel_iou"] == pytest.approx(card["scores"]["float32"]["pixel_iou"], abs=1e-3)
-    assert scores["pixel_iou"] > 0.4  # well above chance (predicting all rock glacier: ~0.12)
+    scene = validation_scene(validation, 3, cells_for(len(validation)), config.seed, config.cell_px,
+                             lambda raw: to_uint8_range(raw, spec.input_scaling))
+    return scene, validation, spec
+
+
+@pytest.fixture(scope="module")
+def shared_dataset():
+    from tests.conftest import SHARED_DATASETS, missing
+
+    def _get(name):
+        path = SHARED_DATASETS / name
+        if not path.exists():
+            missing(f"../shared/datasets/{name} is not available on this machine")
+        return path
+
+    return _get
+
+
+@pytest.mark.shared_data
+def test_default_model__scene_and_chip_scores_match_its_model_card(validation_scene):
+    from training.evaluate import evaluate_samples, onnx_predictor
+    from training.scene_eval import evaluate_scene
+
+    scene, validation, spec = validation_scene
+    card = _card()
+    scores = evaluate_scene(DEFAULT_MODEL, scene, threads=2)
+    assert scores["scene_pixel_iou"] == pytest.approx(card["scene"]["float32"]["scene_pixel_iou"], abs=2e-3)
+    chips = evaluate_samples(onnx_predictor(DEFAULT_MODEL), validation, spec)
+    assert chips["pixel_iou"] == pytest.approx(card["chips"]["float32"]["pixel_iou"], abs=2e-3)
+    # far above chance: calling the whole scene rock glacier scores the positive share (~0.1)
+    assert scores["scene_pixel_iou"] > 0.3 and scores["scene_false_pixels_on_negatives"] < 0.05
+
+
+@pytest.mark.shared_data
+def test_default_model__probabilities_do_not_depend_on_the_tile_size(validation_scene):
+    from training.scene_eval import segment_scene
+
+    scene, _, _ = validation_scene
+    maps = {tile: segment_scene(DEFAULT_MODEL, scene, tile, threads=2) for tile in (256, 512, 1536)}
+    inner = (slice(64, -64), slice(64, -64))
+    for tile in (256, 512):
+        difference = np.abs(maps[tile][inner] - maps[1536][inner])
+        assert difference.max() < 0.02, (tile, float(difference.max()))
+    assert (maps[1536] >= 0.5).mean() > 0.02  # the maps compared are not blank
+
+
+@pytest.mark.shared_data
+def test_default_model__shipped_int8_copy_keeps_the_scene_score(validation_scene):
+    from rockglacier_plugin.core.mapping.onnx_model import DEFAULT_INT8_NAME
+    from training.scene_eval import evaluate_scene
+
+    int8 = os.path.join(MODELS, DEFAULT_INT8_NAME)
+    card = _card()
+    assert os.path.exists(int8) == bool(card.get("int8_is_cpu_default")), "ship the int8 copy exactly when the card says so"
+    if not os.path.exists(int8):
+        return
+    scene, _, _ = validation_scene
+    float_iou = card["scene"]["float32"]["scene_pixel_iou"]
+    assert evaluate_scene(int8, scene, threads=2)["scene_pixel_iou"] >= float_iou - 0.02

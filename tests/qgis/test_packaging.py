@@ -34,7 +34,7 @@ def test_package__zip_has_one_plugin_folder_with_metadata_and_no_bytecode(tmp_pa
     names = zipfile.ZipFile(archive).namelist()
     assert {name.split("/")[0] for name in names} == {"rockglacier_plugin"}
     assert "rockglacier_plugin/metadata.txt" in names and "rockglacier_plugin/__init__.py" in names
-    assert "rockglacier_plugin/core/attributes.py" in names
+    assert "rockglacier_plugin/core/terrain/attributes.py" in names
     assert not [n for n in names if n.endswith(".pyc") or "__pycache__" in n]
 
 

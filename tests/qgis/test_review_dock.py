@@ -4,12 +4,17 @@ disk at once, outline edits recompute attributes with the core, read-only source
 import time
 from pathlib import Path
 
-import numpy as np
+import processing
 import pytest
 from osgeo import gdal
-
-import processing
-from qgis.core import QgsApplication, QgsGeometry, QgsProject, QgsRasterLayer, QgsRuleBasedRenderer, QgsVectorLayer
+from qgis.core import (
+    QgsApplication,
+    QgsGeometry,
+    QgsProject,
+    QgsRasterLayer,
+    QgsRuleBasedRenderer,
+    QgsVectorLayer,
+)
 from qgis.gui import QgsMapCanvas
 from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtTest import QTest
@@ -168,22 +173,43 @@ def test_dock__screenshot_of_dock_and_canvas(session):
     row.addWidget(dock, 2)
     window.resize(1200, 520)
     window.show()
-    canvas.refreshAllLayers()
-    deadline = time.time() + 10
-    while canvas.isDrawing() and time.time() < deadline:
-        QgsApplication.processEvents()
     QgsApplication.processEvents()
-    image = window.grab()
+    extent = layer.extent()
+    extent.grow(200)
+    canvas.setExtent(extent)
+    canvas.refreshAllLayers()
+    QgsApplication.processEvents()
+    canvas.waitWhileRendering()
+    QgsApplication.processEvents()
     target = tmp_path / "review_dock.png"
-    assert image.save(str(target)) and target.stat().st_size > 10000
+    assert window.grab().save(str(target))
+    # what the analyst sees: the decided polygon in the DMS orange, the others in candidate yellow,
+    # and the panel describing the current landform
+    image = canvas.grab().toImage()
+    to_pixel = canvas.mapSettings().mapToPixel()
+
+    def colour_at(rg_id):
+        feature = next(f for f in layer.getFeatures() if f["rg_id"] == rg_id)
+        point = to_pixel.transform(feature.geometry().centroid().asPoint())
+        colour = image.pixelColor(int(point.x()), int(point.y()))
+        return colour.red(), colour.green(), colour.blue()
+
+    decided = next(f["rg_id"] for f in layer.getFeatures() if f["upslope_con"] == "DMS")
+    others = [f["rg_id"] for f in layer.getFeatures() if f["rg_id"] != decided and canvas.extent().contains(f.geometry().centroid().asPoint())]
+    red, green, blue = colour_at(decided)
+    assert red > green + 30 and green > blue + 30, (decided, red, green, blue)  # orange
+    for rg_id in others:
+        red, green, blue = colour_at(rg_id)
+        assert abs(red - green) < 40 and min(red, green) > blue + 60, (rg_id, red, green, blue)  # yellow
+    assert decided in dock.info.text() and "DMS" in dock.info.text()
 
 
 def test_plugin__adds_the_dock_to_the_qgis_window_and_removes_it_on_unload():
     from unittest import mock
 
-    import rockglacier_plugin
-
     from qgis.PyQt.QtWidgets import QMainWindow
+
+    import rockglacier_plugin
 
     window = QMainWindow()
     iface = mock.MagicMock()

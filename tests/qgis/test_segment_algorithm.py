@@ -5,22 +5,20 @@ import shutil
 import subprocess
 
 import numpy as np
+import processing
 import pytest
 from osgeo import gdal
-
-import processing
 from qgis.core import QgsProcessingException
 
 from tests.builders import read_layer, write_polygons, write_raster
-from tests.core.test_segmentation import _blob_image
-from tests.onnx_builders import threshold_model
+from tests.onnx_builders import blob_image, threshold_model
 
 UTM = (400000.0, 10.0, 0.0, 4000000.0, 0.0, -10.0)
 
 
 @pytest.fixture
 def inputs(tmp_path):
-    raster = write_raster(tmp_path / "scene.tif", _blob_image(), UTM, epsg=32644, dtype=gdal.GDT_Byte)
+    raster = write_raster(tmp_path / "scene.tif", blob_image(), UTM, epsg=32644, dtype=gdal.GDT_Byte)
     model = threshold_model(tmp_path / "threshold.onnx")
     existing = write_polygons(tmp_path / "inventory.gpkg", ["POLYGON((400600 3999400,401000 3999400,401000 3999000,400600 3999000,400600 3999400))"],
                               epsg=32644, attributes={"rg_id": ["wkl007"]})

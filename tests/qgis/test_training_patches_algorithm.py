@@ -3,10 +3,9 @@
 import csv
 
 import numpy as np
+import processing
 import pytest
 from osgeo import gdal
-
-import processing
 from qgis.core import QgsProcessingException
 
 from tests.builders import square_wkt, write_polygons, write_raster

@@ -1,6 +1,7 @@
-"""Training tests need PyTorch and segmentation-models-pytorch (installed by `make setup`)."""
+"""Training tests need PyTorch and segmentation-models-pytorch (installed by `make setup`): under
+CI their absence fails the run instead of skipping it."""
 
-import pytest
+from tests.conftest import require_module
 
-torch = pytest.importorskip("torch", reason="PyTorch is not installed; run `make setup`")
-pytest.importorskip("segmentation_models_pytorch", reason="segmentation-models-pytorch is not installed; run `make setup`")
+torch = require_module("torch", "PyTorch is not installed; run `make setup`")
+require_module("segmentation_models_pytorch", "segmentation-models-pytorch is not installed; run `make setup`")

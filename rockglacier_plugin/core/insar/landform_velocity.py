@@ -1,0 +1,309 @@
+"""Mean downslope velocity of each rock glacier from unwrapped interferograms (``rockglacier:insarvelocity``).
+
+For every landform and every interferogram covering it:
+
+1. LOS velocity (cm/yr, towards the satellite) from the phase, after removing the scene's planar
+   ramp fitted on stable ground (``scene``).
+2. Re-referencing to a stable patch near the landform (``reference``).
+3. Projection onto the downslope direction, v_dslp = v_los / g (``los_geometry``), keeping pixels
+   with coherence >= MIN_COHERENCE, |g| >= MIN_PROJECTION_FACTOR and slope >= MIN_SLOPE_DEG.
+4. Mean over the landform's pixels (those whose centre is inside; every touched pixel, weighted
+   by coverage, for landforms smaller than a pixel) and its 1-sigma error (our first-order
+   derivation):
+
+   sigma^2 = c^2 sum(w^2 (sigma_los/g)^2) / (sum w)^2        pixel noise, n_eff = n / c^2
+           + (sigma_ref * |sum(w/g)| / sum w)^2                 reference patch, common to all
+           + (sum(w |v| sigma_g / |g|) / sum w)^2               DEM slope/aspect errors, correlated
+
+   with c = NOISE_CORRELATION_PX (multilooking and filtering correlate neighbours, so plain 1/N
+   averaging is optimistic).
+5. ``vel_ok`` = 1 when the kept share of the landform > MIN_VALID_FRACTION (0.4) and the relative
+   error < MAX_RELATIVE_ERROR (0.2), the paper's criteria; otherwise ``vel_reason`` says why. A
+   negative mean (upslope motion) is flagged in ``vel_reason`` and never folded with abs().
+
+Each landform keeps the pair that passes with the smallest relative error (else the one with the
+largest kept share), recorded in ``vel_pair``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from ..errors import InputVectorError
+from ..inventory.kinematic_classes import kinematic_class
+from ..progress import CancelCheck, Progress, ProgressCallback
+from ..raster.coverage import coverage_and_centres, coverage_fraction
+from ..raster.geometry import prepare_polygon, spatial_reference, transformed, transformer
+from ..raster.windows import Window, window_from_bounds
+from .interferogram import Interferogram
+from .reference import (
+    ReferenceChoice,
+    choose_automatic,
+    distance_to_mask_m,
+    measure_manual,
+    nearest_point_index,
+)
+from .scene import InsarScene, LosGeometry, SceneSettings, WindowData
+from .velocity_rasters import write_velocity_rasters
+
+
+@dataclass(frozen=True)
+class VelocitySettings:
+    min_coherence: float = 0.3
+    min_valid_fraction: float = 0.4
+    max_relative_error: float = 0.2
+    min_projection_factor: float = 0.3
+    min_slope_deg: float = 5.0
+    noise_correlation_px: float = 2.0
+    reference_radius_m: float = 1000.0
+    reference_window_px: int = 5
+    reference_min_coherence: float = 0.7
+    reference_max_slope_deg: float = 10.0
+    reference_max_elev_diff_m: float = 300.0
+    scene: SceneSettings = SceneSettings()
+
+
+@dataclass(frozen=True)
+class PairInput:
+    interferogram: Interferogram
+    coherence_path: str
+    coherence_band: int = 1
+
+
+@dataclass(frozen=True)
+class ReferencePoints:
+    """User reference points: coordinates in ``crs`` and an optional rg_id each."""
+
+    xy: Sequence[tuple[float, float]]
+    rg_ids: Sequence[Optional[str]]
+    crs: str
+
+    @classmethod
+    def from_wkb(cls, points_wkb: Sequence[Optional[bytes]], rg_ids: Sequence[Optional[str]], crs: str) -> "ReferencePoints":
+        """Points from WKB (points or multipoints; every part of a multipoint is a candidate with the
+        feature's rg_id, the nearest one is used). Features without geometry are skipped."""
+        from osgeo import ogr
+
+        xy: list[tuple[float, float]] = []
+        ids: list[Optional[str]] = []
+        for wkb, rg_id in zip(points_wkb, rg_ids):
+            geometry = ogr.CreateGeometryFromWkb(bytes(wkb)) if wkb else None
+            if geometry is None or geometry.IsEmpty():
+                continue
+            parts = [geometry.GetGeometryRef(i) for i in range(geometry.GetGeometryCount())] \
+                if ogr.GT_Flatten(geometry.GetGeometryType()) == ogr.wkbMultiPoint else [geometry]
+            for part in parts:
+                if ogr.GT_Flatten(part.GetGeometryType()) != ogr.wkbPoint:
+                    raise InputVectorError("REFERENCE_POINTS must be a point layer; give points on stable ground.")
+                xy.append((part.GetX(), part.GetY()))
+                ids.append(rg_id)
+        if not xy:
+            raise InputVectorError(
+                "REFERENCE_POINTS has no point; give points on stable ground or leave it empty for automatic references.")
+        return cls(xy, ids, crs)
+
+
+@dataclass
+class LandformVelocity:
+    vel_dslp_cm_yr: Optional[float] = None
+    vel_err_cm_yr: Optional[float] = None
+    vel_rel_err: Optional[float] = None
+    vel_valid_frac: float = 0.0
+    vel_pair: Optional[str] = None
+    vel_ok: int = 0
+    kin_class: str = "undefined"
+    vel_reason: Optional[str] = None
+    reference: Optional[dict[str, Any]] = None
+
+    def fields(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "reference"}
+
+
+@dataclass
+class VelocityResult:
+    landforms: list[LandformVelocity]
+
+
+def _rank(candidate: LandformVelocity) -> tuple:
+    rel = candidate.vel_rel_err if candidate.vel_rel_err is not None else math.inf
+    return (0, rel) if candidate.vel_ok else (1, -candidate.vel_valid_frac, rel)
+
+
+def extract_velocities(
+    polygons_wkb: Sequence[Optional[bytes]], polygons_crs: str, rg_ids: Sequence[str],
+    pairs: Sequence[PairInput], dem_path: str, geometry: LosGeometry,
+    settings: VelocitySettings = VelocitySettings(), reference_points: Optional[ReferencePoints] = None,
+    on_progress: Optional[ProgressCallback] = None, is_cancelled: Optional[CancelCheck] = None,
+    log: Callable[[str], None] = lambda message: None,
+    raster_outputs: Optional[Sequence[tuple[Optional[str], Optional[str]]]] = None,
+) -> VelocityResult:
+    """Velocity fields of every landform (input order); see the module docstring.
+
+    ``raster_outputs``: per pair, paths of the LOS and downslope velocity rasters to write
+    (None = not wanted).
+    """
+    if not polygons_wkb:
+        raise InputVectorError("The input layer has no features; add rock-glacier polygons first.")
+    if not pairs:
+        raise InputVectorError("Give at least one unwrapped interferogram (UNWRAPPED).")
+    progress = Progress(len(pairs) * (len(polygons_wkb) + 1), on_progress, is_cancelled)
+    polygon_srs = spatial_reference(polygons_crs, "input layer")
+    prepared = [prepare_polygon(wkb).geometry for wkb in polygons_wkb]
+    best = [LandformVelocity(vel_reason="not covered by any interferogram") for _ in polygons_wkb]
+    for pair_index, pair in enumerate(pairs):
+        scene = InsarScene(pair.interferogram, pair.coherence_path, pair.coherence_band, dem_path, geometry, settings.scene, log)
+        to_scene = transformer(polygon_srs, spatial_reference(scene.grid.crs_wkt, "interferogram"))
+        from_scene = transformer(spatial_reference(scene.grid.crs_wkt), polygon_srs)
+        landforms = [None if g is None else transformed(g, to_scene) for g in prepared]
+        scene.fit_stable_ground(landforms, settings.min_coherence)
+        log(f"{pair.interferogram.pair_label}: 1 rad = {abs(scene.factor):.2f} cm/yr of LOS velocity; ramp "
+            f"{scene.ramp.per_col_rad * 1000:.3f} / {scene.ramp.per_row_rad * 1000:.3f} mrad per pixel (col/row) removed.")
+        points_rc = _points_in_scene(reference_points, scene)
+        envelopes = np.array([g.GetEnvelope() if g is not None else (np.nan,) * 4 for g in landforms]).reshape(-1, 4)
+        progress.advance()
+        for index, geometry_scene in enumerate(landforms):
+            candidate = _landform_velocity(
+                index, geometry_scene, landforms, envelopes, rg_ids[index], scene, settings, points_rc, reference_points
+            )
+            candidate.vel_pair = pair.interferogram.pair_label if candidate.vel_reason != "outside the interferogram" else None
+            if candidate.reference is not None:
+                x, y = candidate.reference.pop("xy")
+                point = from_scene.TransformPoint(x, y)
+                candidate.reference.update(x=point[0], y=point[1], vel_pair=candidate.vel_pair)
+            if candidate.vel_pair is not None and (best[index].vel_pair is None or _rank(candidate) < _rank(best[index])):
+                best[index] = candidate
+            progress.advance()
+        if raster_outputs is not None and any(raster_outputs[pair_index]):
+            los_path, downslope_path = raster_outputs[pair_index]
+            write_velocity_rasters(scene, los_path, downslope_path, settings.min_coherence,
+                                   settings.min_projection_factor, settings.min_slope_deg, progress)
+    return VelocityResult(best)
+
+
+def _points_in_scene(points: Optional[ReferencePoints], scene: InsarScene) -> list[tuple[float, float]]:
+    if points is None:
+        return []
+    to_scene = transformer(spatial_reference(points.crs, "reference points"), spatial_reference(scene.grid.crs_wkt))
+    x0, dx, _, y0, _, dy = scene.grid.geotransform
+    out = []
+    for x, y in points.xy:
+        sx, sy, *_ = to_scene.TransformPoint(x, y)
+        out.append(((sy - y0) / dy - 0.5, (sx - x0) / dx - 0.5))
+    return out
+
+
+def _landform_velocity(
+    index: int, geometry: Any, landforms: list[Any], envelopes: np.ndarray, rg_id: str, scene: InsarScene,
+    settings: VelocitySettings, points_rc: list[tuple[float, float]], points: Optional[ReferencePoints],
+) -> LandformVelocity:
+    if geometry is None:
+        return LandformVelocity(vel_reason="no usable geometry")
+    xmin, xmax, ymin, ymax = geometry.GetEnvelope()
+    inner = window_from_bounds(xmin, ymin, xmax, ymax, scene.grid.geotransform)
+    if inner.intersection(scene.grid.full_window) is None:
+        return LandformVelocity(vel_reason="outside the interferogram")
+    pixel_m = scene.pixel_size_m(min(max(inner.row_off, 0), scene.grid.height_px - 1))
+    pad = int(math.ceil(settings.reference_radius_m / min(pixel_m)))
+    outer = inner.padded(pad)
+    data = scene.read(outer)
+    gt = scene.grid.geotransform
+    # Velocity statistics use the pixels whose centre is inside: edge pixels mix moving and
+    # stable ground and would dilute the mean. Polygons that hold no pixel centre keep their
+    # partial pixels, weighted by coverage.
+    cover, centres = coverage_and_centres(geometry, outer, gt)
+    weight = centres.astype(np.float64) if centres.any() else cover
+    others = np.zeros(outer.shape, dtype=bool)
+    bxmin, bymax = gt[0] + outer.col_off * gt[1], gt[3] + outer.row_off * gt[5]
+    bxmax, bymin = bxmin + outer.width_px * gt[1], bymax + outer.height_px * gt[5]
+    near = (envelopes[:, 1] >= bxmin) & (envelopes[:, 0] <= bxmax) & (envelopes[:, 3] >= bymin) & (envelopes[:, 2] <= bymax)
+    for other in np.flatnonzero(near):
+        # Any pixel a landform touches is no stable ground for a reference.
+        others |= (cover if other == index else coverage_fraction(landforms[other], outer, gt)) > 0
+    total = float(weight.sum())
+    weights_z = weight * np.isfinite(data.elevation_m)
+    if total <= 0 or weights_z.sum() <= 0:
+        return LandformVelocity(vel_reason="outside the interferogram or DEM")
+    landform_elev = float(np.nansum(data.elevation_m * weights_z) / weights_z.sum())
+    centroid = geometry.Centroid()
+    centre_rc = ((centroid.GetY() - gt[3]) / gt[5] - 0.5 - outer.row_off, (centroid.GetX() - gt[0]) / gt[1] - 0.5 - outer.col_off)
+    reference = _reference(rg_id, data, others, cover > 0, centre_rc, pixel_m, landform_elev, settings, points_rc, points, outer)
+    result = _statistics(data, weight, total, reference, settings)
+    if reference is not None:
+        x = gt[0] + (outer.col_off + reference.col + 0.5) * gt[1]
+        y = gt[3] + (outer.row_off + reference.row + 0.5) * gt[5]
+        result.reference = {"rg_id": rg_id, "method": reference.method, "coherence": reference.coherence,
+                            "vel_los_cm_yr": reference.velocity_los_cm_per_yr, "xy": (x, y)}
+        if reference.note:
+            result.vel_reason = "; ".join(filter(None, [result.vel_reason, reference.note]))
+    return result
+
+
+def _reference(rg_id: str, data: WindowData, others: np.ndarray, own: np.ndarray, centre_rc: tuple[float, float], pixel_m: tuple[float, float],
+               landform_elev: float, settings: VelocitySettings, points_rc: list[tuple[float, float]],
+               points: Optional[ReferencePoints], outer: Window) -> Optional[ReferenceChoice]:
+    fallback_note = None
+    if points is not None:
+        local = [(r - outer.row_off, c - outer.col_off) for r, c in points_rc]
+        chosen = nearest_point_index(local, list(points.rg_ids), rg_id, centre_rc, pixel_m, settings.reference_radius_m)
+        if chosen is not None:
+            row, col = (int(round(v)) for v in local[chosen])
+            manual = measure_manual(row, col, data.velocity_los_cm_per_yr, data.sigma_los_cm_per_yr, data.coherence,
+                                    settings.min_coherence, settings.reference_window_px, settings.noise_correlation_px)
+            if manual is not None:
+                return manual
+            fallback_note = (f"the reference point given for {rg_id} lies outside the data or on pixels with coherence below "
+                             f"{settings.min_coherence:g}; the automatic reference was used instead")
+    automatic = choose_automatic(
+        data.velocity_los_cm_per_yr, data.sigma_los_cm_per_yr, data.coherence, data.slope_deg, data.elevation_m,
+        ~others, centre_rc, pixel_m, landform_elev, min_coherence=settings.min_coherence,
+        reference_min_coherence=settings.reference_min_coherence, max_slope_deg=settings.reference_max_slope_deg,
+        max_elev_diff_m=settings.reference_max_elev_diff_m, window_px=settings.reference_window_px,
+        correlation_px=settings.noise_correlation_px, max_distance_m=settings.reference_radius_m,
+        distance_to_landform_m=distance_to_mask_m(own, pixel_m),
+    )
+    if automatic is not None and fallback_note:
+        return replace(automatic, note="; ".join(filter(None, [fallback_note, automatic.note])))
+    return automatic
+
+
+def _statistics(data: WindowData, cover: np.ndarray, total: float, reference: Optional[ReferenceChoice],
+                settings: VelocitySettings) -> LandformVelocity:
+    g = data.projection
+    valid = (
+        (cover > 0) & np.isfinite(data.velocity_los_cm_per_yr) & np.isfinite(g)
+        & (data.coherence >= settings.min_coherence) & (np.abs(g) >= settings.min_projection_factor)
+        & (data.slope_deg >= settings.min_slope_deg)
+    )
+    valid_fraction = float(cover[valid].sum() / total)
+    if reference is None:
+        return LandformVelocity(vel_valid_frac=valid_fraction, vel_reason="no stable reference pixel within the search radius")
+    if not valid.any():
+        return LandformVelocity(vel_valid_frac=0.0, vel_reason="no pixel passes the coherence, slope and projection masks")
+    w = cover[valid]
+    gv = g[valid]
+    v = (data.velocity_los_cm_per_yr[valid] - reference.velocity_los_cm_per_yr) / gv
+    w_sum = float(w.sum())
+    mean = float(np.dot(w, v) / w_sum)
+    c = max(settings.noise_correlation_px, 1.0)
+    noise = c * math.sqrt(float(np.dot(w**2, (data.sigma_los_cm_per_yr[valid] / gv) ** 2))) / w_sum
+    ref_term = reference.sigma_cm_per_yr * abs(float(np.dot(w, 1.0 / gv))) / w_sum
+    geom_term = float(np.dot(w, np.abs(v) * data.projection_sigma[valid] / np.abs(gv))) / w_sum
+    error = math.sqrt(noise**2 + ref_term**2 + geom_term**2)
+    relative = error / abs(mean) if mean != 0 else math.inf
+    reasons = []
+    if valid_fraction <= settings.min_valid_fraction:
+        reasons.append(f"only {100 * valid_fraction:.0f} % of the landform passes the masks (needs > {100 * settings.min_valid_fraction:.0f} %)")
+    if not relative < settings.max_relative_error:
+        reasons.append(f"relative error {relative:.2f} is not below {settings.max_relative_error:g}")
+    if mean < 0:  # decided before vel_ok: upslope motion is never a valid creep velocity, nor the best pair
+        reasons.append(f"negative downslope velocity {mean:.1f} cm/yr (upslope motion): check the dates' order, the sign and the reference")
+    ok = not reasons
+    return LandformVelocity(
+        vel_dslp_cm_yr=mean, vel_err_cm_yr=error, vel_rel_err=relative if math.isfinite(relative) else None,
+        vel_valid_frac=valid_fraction, vel_ok=int(ok), kin_class=kinematic_class(mean, ok),
+        vel_reason="; ".join(reasons) or None,
+    )

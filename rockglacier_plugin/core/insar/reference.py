@@ -1,0 +1,170 @@
+"""Choosing the stable reference of each landform and measuring its LOS velocity.
+
+Paper (Hu et al. 2023): one point on flat, stable ground close to each rock glacier; subtracting
+its velocity removes orbital and atmospheric signals common over the landform's extent.
+
+Automatic choice here, within ``reference_radius_m`` of the landform's outline (a true radius): pixels
+outside every landform, with coherence >= ``reference_min_coherence`` (0.7), slope <=
+``reference_max_slope_deg`` (10 deg) and elevation within ``reference_max_elev_diff_m`` (300 m)
+of the landform's mean; among them the one nearest the landform's centroid whose
+``reference_window_px`` x ``reference_window_px`` patch is at least half such pixels. When none
+qualifies the coherence floor drops to the velocity mask's ``min_coherence`` and the result says
+so. The reference velocity is the mean over the patch's qualifying pixels. A user's points
+(``REFERENCE_POINTS``) replace the automatic choice: the point with the landform's ``rg_id``, else
+the nearest point within the radius; a point outside the data or on incoherent pixels falls back to
+the automatic choice, and the landform's ``vel_reason`` says so.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ReferenceChoice:
+    """A reference patch in window pixel coordinates and its statistics."""
+
+    row: int
+    col: int
+    method: str  # "auto" or "manual"
+    velocity_los_cm_per_yr: float
+    sigma_cm_per_yr: float
+    coherence: float
+    note: Optional[str] = None
+
+
+def box_mean(mask: np.ndarray, size_px: int) -> np.ndarray:
+    """Mean of a boolean/float array over a size x size box centred on each pixel (zero-padded)."""
+    half = size_px // 2
+    padded = np.pad(mask.astype(np.float64), half + 1)
+    integral = padded.cumsum(0).cumsum(1)
+    h, w = mask.shape
+    r0, c0 = np.arange(h), np.arange(w)
+    top, bottom = r0, r0 + 2 * half + 1
+    left, right = c0, c0 + 2 * half + 1
+    total = (
+        integral[bottom][:, right] - integral[top][:, right] - integral[bottom][:, left] + integral[top][:, left]
+    )
+    return total / float((2 * half + 1) ** 2)
+
+
+def _patch_statistics(
+    row: int, col: int, usable: np.ndarray, velocity: np.ndarray, sigma: np.ndarray,
+    coherence: np.ndarray, size_px: int, correlation_px: float,
+) -> Optional[tuple[float, float, float]]:
+    half = size_px // 2
+    r0, r1 = max(row - half, 0), min(row + half + 1, usable.shape[0])
+    c0, c1 = max(col - half, 0), min(col + half + 1, usable.shape[1])
+    patch = usable[r0:r1, c0:c1]
+    n = int(patch.sum())
+    if n == 0:
+        return None
+    v = velocity[r0:r1, c0:c1][patch]
+    s = sigma[r0:r1, c0:c1][patch]
+    # Mean of n pixels: sigma / sqrt(n_effective), n_effective = n / correlation^2 (>= 1).
+    n_effective = max(n / max(correlation_px, 1.0) ** 2, 1.0)
+    sigma_mean = float(np.sqrt(np.mean(s**2) / n_effective))
+    return float(v.mean()), sigma_mean, float(coherence[r0:r1, c0:c1][patch].mean())
+
+
+def choose_automatic(
+    velocity: np.ndarray, sigma: np.ndarray, coherence: np.ndarray, slope_deg: np.ndarray,
+    elevation_m: np.ndarray, outside_landforms: np.ndarray, centre_rc: tuple[float, float],
+    pixel_m: tuple[float, float], landform_elev_m: float, *, min_coherence: float,
+    reference_min_coherence: float, max_slope_deg: float, max_elev_diff_m: float, window_px: int,
+    correlation_px: float, max_distance_m: float = math.inf, distance_to_landform_m: Optional[np.ndarray] = None,
+) -> Optional[ReferenceChoice]:
+    """The automatic reference (see the module's rule) within ``max_distance_m`` of the landform
+    (``distance_to_landform_m`` per pixel; without it, of its centre): a radius, not the half-width
+    of the window read. The nearest qualifying patch to the landform's centre wins; None when
+    nothing qualifies."""
+    rows, cols = np.mgrid[0 : velocity.shape[0], 0 : velocity.shape[1]]
+    distance_m = np.hypot((rows - centre_rc[0]) * pixel_m[1], (cols - centre_rc[1]) * pixel_m[0])
+    base = (
+        outside_landforms
+        & np.isfinite(velocity)
+        & np.isfinite(sigma)
+        & (slope_deg <= max_slope_deg)
+        & (np.abs(elevation_m - landform_elev_m) <= max_elev_diff_m)
+        & ((distance_m if distance_to_landform_m is None else distance_to_landform_m) <= max_distance_m)
+    )
+    for floor, note in (
+        (reference_min_coherence, None),
+        (min_coherence, f"no stable pixel with coherence >= {reference_min_coherence:g} nearby; reference coherence only >= {min_coherence:g}"),
+    ):
+        usable = base & (coherence >= floor)
+        centres = usable & (box_mean(usable, window_px) >= 0.5)
+        if not centres.any():
+            continue
+        candidates = np.flatnonzero(centres)
+        best = candidates[np.argmin(distance_m.ravel()[candidates])]
+        row, col = divmod(int(best), velocity.shape[1])
+        stats = _patch_statistics(row, col, usable, velocity, sigma, coherence, window_px, correlation_px)
+        if stats is not None:
+            return ReferenceChoice(row, col, "auto", stats[0], stats[1], stats[2], note)
+    return None
+
+
+def distance_to_mask_m(mask: np.ndarray, pixel_m: tuple[float, float]) -> np.ndarray:
+    """Distance (m) from every pixel centre to the nearest pixel of ``mask`` (0 inside it).
+
+    >>> distance_to_mask_m(np.array([[True, False, False]]), (30.0, 30.0)).tolist()
+    [[0.0, 30.0, 60.0]]
+    """
+    if not mask.any():
+        return np.full(mask.shape, math.inf)
+    try:
+        from scipy.ndimage import distance_transform_edt
+    except ImportError:  # without SciPy: exact but slower, over the mask's own pixels
+        rows, cols = np.nonzero(mask)
+        grid_r, grid_c = np.mgrid[0 : mask.shape[0], 0 : mask.shape[1]]
+        out = np.full(mask.shape, math.inf)
+        for r, c in zip(rows, cols):
+            out = np.minimum(out, np.hypot((grid_r - r) * pixel_m[1], (grid_c - c) * pixel_m[0]))
+        return out
+    return distance_transform_edt(~mask, sampling=(pixel_m[1], pixel_m[0]))
+
+
+def measure_manual(
+    row: int, col: int, velocity: np.ndarray, sigma: np.ndarray, coherence: np.ndarray,
+    min_coherence: float, window_px: int, correlation_px: float,
+) -> Optional[ReferenceChoice]:
+    """The LOS velocity around a user's reference point; None without coherent pixels there."""
+    if not (0 <= row < velocity.shape[0] and 0 <= col < velocity.shape[1]):
+        return None
+    usable = np.isfinite(velocity) & np.isfinite(sigma) & (coherence >= min_coherence)
+    stats = _patch_statistics(row, col, usable, velocity, sigma, coherence, window_px, correlation_px)
+    if stats is None:
+        return None
+    return ReferenceChoice(row, col, "manual", stats[0], stats[1], stats[2])
+
+
+def nearest_point_index(
+    points_rc: list[tuple[float, float]], point_ids: list[Optional[str]], rg_id: str,
+    centre_rc: tuple[float, float], pixel_m: tuple[float, float], max_distance_m: float,
+) -> Optional[int]:
+    """Index of the user point for ``rg_id``: the nearest point labelled with that id (whatever its
+    distance: the user chose it), else the nearest unlabelled point within ``max_distance_m``
+    (positions in pixel rows/columns, ``pixel_m`` = (dx, dy) metres).
+
+    >>> nearest_point_index([(0, 0), (0, 90), (0, 5)], ["a", "a", None], "a", (0, 100), (10.0, 10.0), 100.0)
+    1
+    >>> nearest_point_index([(0, 0), (0, 95)], ["a", None], "b", (0, 100), (10.0, 10.0), 100.0)
+    1
+    """
+    def distance_m(index: int) -> float:
+        row, col = points_rc[index]
+        return math.hypot((row - centre_rc[0]) * pixel_m[1], (col - centre_rc[1]) * pixel_m[0])
+
+    labelled = [i for i, point_id in enumerate(point_ids) if point_id is not None and point_id == rg_id]
+    if labelled:
+        return min(labelled, key=distance_m)
+    unlabelled = [i for i, point_id in enumerate(point_ids) if point_id is None]  # others' points are not shared
+    if not unlabelled:
+        return None
+    best = min(unlabelled, key=distance_m)
+    return best if distance_m(best) <= max_distance_m else None

@@ -1,0 +1,49 @@
+"""SAR sensors and their radar wavelengths."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Optional
+
+from ..errors import ParameterError
+
+
+class Sensor(str, Enum):
+    ALOS1_PALSAR = "ALOS-1 PALSAR"
+    SENTINEL1 = "Sentinel-1"
+    CUSTOM = "custom"
+
+
+#: Radar wavelengths in metres (ALOS-1 PALSAR L-band; Sentinel-1 C-band).
+WAVELENGTH_M = {
+    Sensor.ALOS1_PALSAR: 0.2360571,
+    Sensor.SENTINEL1: 0.05546576,
+}
+
+
+def sensor_from_name(name: str) -> Sensor:
+    for sensor in Sensor:
+        if sensor.value.lower() == str(name).strip().lower():
+            return sensor
+    valid = ", ".join(s.value for s in Sensor)
+    raise ParameterError(f"SENSOR={name!r} is not known; valid sensors: {valid}.")
+
+
+def choose_wavelength_m(sensor_wavelength_m: Optional[float], override_m: Optional[float] = None,
+                        from_metadata_m: Optional[float] = None) -> float:
+    """The wavelength to use: an explicit override, else the file's metadata, else the sensor's.
+
+    Args:
+        sensor_wavelength_m: ``WAVELENGTH_M`` of the chosen sensor (None for ``custom``).
+        override_m: WAVELENGTH_M typed by the user.
+        from_metadata_m: what the product's metadata says.
+
+    >>> choose_wavelength_m(WAVELENGTH_M[Sensor.ALOS1_PALSAR]), choose_wavelength_m(0.236, from_metadata_m=0.0555)
+    (0.2360571, 0.0555)
+    """
+    for candidate in (override_m, from_metadata_m, sensor_wavelength_m):
+        if candidate is not None and candidate > 0:
+            return float(candidate)
+    raise ParameterError(
+        "SENSOR=custom needs WAVELENGTH_M (e.g. 0.2360571 for L-band, 0.05546576 for C-band)."
+    )

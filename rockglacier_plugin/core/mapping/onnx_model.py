@@ -1,0 +1,167 @@
+"""Loading an ONNX segmentation model with onnxruntime and running it on tiles.
+
+onnxruntime is imported lazily so the plugin loads without it. ``DEVICE`` picks the execution
+providers: ``cpu``; ``cuda`` (onnxruntime-gpu's CUDAExecutionProvider, refused with a message when
+absent); ``auto`` (CUDA when available, else CPU). The provider that actually runs is reported.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Optional
+
+import numpy as np
+
+from ..dependencies import require
+from ..errors import ParameterError, RockGlacierError
+from .model_metadata import ModelSpec, spec_from_metadata
+
+LOGGER = logging.getLogger(__name__)
+
+
+class InputModelError(RockGlacierError, ValueError):
+    """The ONNX model cannot be used (unreadable, wrong inputs...)."""
+
+
+class Device(str, Enum):
+    AUTO = "auto"
+    CPU = "cpu"
+    CUDA = "cuda"
+
+
+@dataclass
+class SegmentationModel:
+    """An onnxruntime session with the model's spec and input/output names."""
+
+    session: Any
+    spec: ModelSpec
+    input_name: str
+    output_name: str
+    input_shape: list[Any]
+    provider: str
+
+    @property
+    def fixed_size_px(self) -> Optional[tuple[int, int]]:
+        """(rows, cols) when the model only accepts one size, else None."""
+        height, width = self.input_shape[2], self.input_shape[3]
+        if isinstance(height, int) and isinstance(width, int) and height > 0 and width > 0:
+            return height, width
+        return None
+
+    @property
+    def fixed_batch(self) -> Optional[int]:
+        """The batch size when the model's input fixes it (Deepness-style exports fix 1), else None."""
+        batch = self.input_shape[0]
+        return batch if isinstance(batch, int) and batch > 0 else None
+
+    def rock_glacier_probability(self, batch: np.ndarray) -> np.ndarray:
+        """Run a batch (n, channels, rows, cols) -> rock-glacier probability (n, rows, cols).
+
+        A model with a fixed batch size gets the tiles in groups of that size (the last group
+        padded with copies of its last tile, whose outputs are dropped), whatever ``n`` is.
+        """
+        fixed = self.fixed_batch
+        if fixed is None or fixed == len(batch):
+            return self._probability(batch)
+        parts = []
+        for start in range(0, len(batch), fixed):
+            group = batch[start : start + fixed]
+            missing = fixed - len(group)
+            if missing:
+                group = np.concatenate([group, np.repeat(group[-1:], missing, axis=0)])
+            parts.append(self._probability(group)[: fixed - missing])
+        return np.concatenate(parts)
+
+    def _probability(self, batch: np.ndarray) -> np.ndarray:
+        output = self.session.run([self.output_name], {self.input_name: batch})[0]
+        if output.ndim == 3:
+            output = output[:, None]
+        index = self.spec.rock_glacier_index if output.shape[1] > 1 else 0
+        if self.spec.output == "logits":
+            if output.shape[1] == 1:
+                return (1.0 / (1.0 + np.exp(-output[:, 0]))).astype(np.float32)
+            shifted = output - output.max(axis=1, keepdims=True)
+            exp = np.exp(shifted)
+            return (exp[:, index] / exp.sum(axis=1)).astype(np.float32)
+        return output[:, index].astype(np.float32)
+
+
+def providers_for(device: Device, available: list[str]) -> list[str]:
+    """Execution providers to request for a device choice.
+
+    >>> providers_for(Device.AUTO, ["CPUExecutionProvider"])
+    ['CPUExecutionProvider']
+    """
+    if device == Device.CPU:
+        return ["CPUExecutionProvider"]
+    if device == Device.CUDA:
+        if "CUDAExecutionProvider" not in available:
+            raise ParameterError(
+                "DEVICE=cuda but onnxruntime has no CUDAExecutionProvider here (providers: "
+                f"{', '.join(available)}). Install onnxruntime-gpu with a matching CUDA, or use DEVICE=auto/cpu."
+            )
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    if device == Device.AUTO:
+        return (["CUDAExecutionProvider"] if "CUDAExecutionProvider" in available else []) + ["CPUExecutionProvider"]
+    raise ParameterError(f"DEVICE={device!r} is not valid; choose auto, cpu or cuda.")
+
+
+DEFAULT_MODEL_NAME = "rockglacier_default.onnx"
+DEFAULT_INT8_NAME = "rockglacier_default_int8.onnx"
+
+
+def default_model_path(models_dir: str, device: Device = Device.AUTO) -> tuple[str, str]:
+    """The shipped model to use and why: its int8 copy on the CPU when one is shipped (it is shipped
+    only when its scene-level IoU is within 0.02 of the float model's), the float model on a GPU."""
+    float_path = os.path.join(models_dir, DEFAULT_MODEL_NAME)
+    int8_path = os.path.join(models_dir, DEFAULT_INT8_NAME)
+    on_gpu = False
+    if Device(device) != Device.CPU:
+        try:
+            import onnxruntime as ort
+
+            on_gpu = "CUDAExecutionProvider" in ort.get_available_providers()
+        except ImportError:
+            on_gpu = False
+    if not on_gpu and os.path.isfile(int8_path):
+        return int8_path, "Default model: its int8 copy (CPU; same scene-level accuracy, faster; see the model card)."
+    return float_path, "Default model: float32" + (" (GPU)." if on_gpu else ".")
+
+
+def load_model(path: str, device: Device = Device.AUTO, threads: int = 0) -> SegmentationModel:
+    """Open an ONNX model, read its metadata and check its input is (batch, channels, rows, cols)."""
+    ort = require("onnxruntime", "onnxruntime", "rockglacier:segment (ONNX inference)")
+    if not os.path.isfile(path):
+        raise InputModelError(f"MODEL '{path}' does not exist; give an .onnx file exported by the training package.")
+    options = ort.SessionOptions()
+    if threads > 0:
+        options.intra_op_num_threads = threads
+    options.log_severity_level = 3
+    providers = providers_for(Device(device), ort.get_available_providers())
+    try:
+        session = ort.InferenceSession(path, sess_options=options, providers=providers)
+    except Exception as exc:  # onnxruntime raises its own exception types for corrupt files
+        raise InputModelError(
+            f"MODEL '{path}' cannot be loaded by onnxruntime ({str(exc).splitlines()[0][:300]}). The file is "
+            "damaged or not an ONNX model: export it again (python -m training export) or download it again."
+        ) from exc
+    metadata = session.get_modelmeta().custom_metadata_map or {}
+    spec = spec_from_metadata(metadata)
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    if len(inputs) != 1 or len(inputs[0].shape) != 4:
+        raise InputModelError(
+            f"MODEL '{os.path.basename(path)}' must take one input of shape (batch, channels, rows, cols); it takes "
+            f"{[(i.name, i.shape) for i in inputs]}."
+        )
+    channels = inputs[0].shape[1]
+    if isinstance(channels, int) and channels != spec.in_channels:
+        raise InputModelError(
+            f"MODEL '{os.path.basename(path)}' takes {channels} channels but its metadata describes "
+            f"{spec.in_channels} (standardization_mean); re-export it with matching metadata."
+        )
+    provider = session.get_providers()[0]
+    LOGGER.info("onnxruntime runs on %s", provider)
+    return SegmentationModel(session, spec, inputs[0].name, outputs[0].name, list(inputs[0].shape), provider)

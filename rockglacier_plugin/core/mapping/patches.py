@@ -1,0 +1,221 @@
+"""Training patches around mapped rock glaciers: image and label windows with a context buffer,
+negative patches, and a spatially honest train/validation split (QGIS-free, used by the training
+package and by ``rockglacier:trainingpatches``).
+
+Each rock-glacier polygon's bounding box is grown by ``context_m`` (default 1,500 m, as the paper)
+and cut into as few equal patches of at most ``max_patch_px`` (480) pixels as cover it. Labels are
+1 where a pixel's centre lies in any rock-glacier polygon, else 0 (negative polygons only add
+patches). Patches whose windows overlap are kept in one group, and whole groups go to the
+validation set (seeded), so no pixel is seen in both sets; patches that merely touch (the pieces of
+one landform's window) are grouped too.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import random
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from ..errors import InputVectorError, ParameterError
+from ..progress import CancelCheck, Progress, ProgressCallback
+from ..raster.coverage import pixel_centres_inside
+from ..raster.geometry import prepare_polygon, spatial_reference, transformed, transformer
+from ..raster.io import create_geotiff, open_raster, raster_grid
+from ..raster.pixel_size import row_pixel_sizes_m
+from ..raster.staged import staged_outputs
+from ..raster.windows import Window, window_from_bounds
+
+
+@dataclass(frozen=True)
+class PatchSettings:
+    context_m: float = 1500.0
+    max_patch_px: int = 480
+    validation_fraction: float = 0.1
+    seed: int = 0
+    bands: tuple[int, ...] = (1, 2, 3)
+
+    def __post_init__(self) -> None:
+        if not 32 <= self.max_patch_px <= 4096:
+            raise ParameterError(f"MAX_PATCH_PX={self.max_patch_px} must lie between 32 and 4096 (the paper used 480).")
+        if not 0.0 <= self.validation_fraction < 1.0:
+            raise ParameterError(f"VALIDATION_FRACTION={self.validation_fraction} must lie in [0, 1).")
+
+
+@dataclass(frozen=True)
+class Patch:
+    name: str
+    window: Window
+    kind: str  # "positive" or "negative"
+    group: int
+    split: str = "train"
+
+
+def split_window(window: Window, max_px: int) -> list[Window]:
+    """As few equal windows of at most ``max_px`` as tile ``window`` (sizes differ by <= 1 px).
+
+    >>> [w.width_px for w in split_window(Window(0, 0, 1000, 100), 480)]
+    [333, 334, 333]
+    """
+    def cuts(offset: int, size: int) -> list[tuple[int, int]]:
+        n = max(1, math.ceil(size / max_px))
+        edges = [offset + round(i * size / n) for i in range(n + 1)]
+        return [(a, b - a) for a, b in zip(edges, edges[1:])]
+
+    return [Window(c, r, w, h) for r, h in cuts(window.row_off, window.height_px) for c, w in cuts(window.col_off, window.width_px)]
+
+
+def _groups(windows: Sequence[Window]) -> list[int]:
+    """Connected groups of overlapping or touching windows (union-find): the patches cut from one
+    landform's window touch each other, so they always stay in one set."""
+    parent = list(range(len(windows)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    order = sorted(range(len(windows)), key=lambda i: windows[i].col_off)
+    for a_index, a in enumerate(order):
+        wa = windows[a]
+        for b in order[a_index + 1:]:
+            wb = windows[b]
+            if wb.col_off > wa.col_off + wa.width_px:
+                break
+            if wa.padded(1).intersection(wb) is not None:
+                parent[find(a)] = find(b)
+    roots = {find(i) for i in range(len(windows))}
+    index = {root: n for n, root in enumerate(sorted(roots))}
+    return [index[find(i)] for i in range(len(windows))]
+
+
+def plan_patches(
+    raster_path: str, positives_wkb: Sequence[Optional[bytes]], positives_crs: str,
+    negatives_wkb: Sequence[Optional[bytes]] = (), negatives_crs: Optional[str] = None,
+    settings: PatchSettings = PatchSettings(),
+) -> tuple[list[Patch], list[Any]]:
+    """The patches to cut and the positive polygons in the raster's CRS (for labels)."""
+    dataset = open_raster(raster_path, "imagery")
+    grid = raster_grid(dataset, 1, "imagery")
+    raster_srs = spatial_reference(grid.crs_wkt, "imagery")
+    positives = [prepare_polygon(w).geometry for w in positives_wkb]
+    to_raster = transformer(spatial_reference(positives_crs, "rock-glacier layer"), raster_srs)
+    positives = [transformed(g, to_raster) for g in positives if g is not None]
+    if not positives:
+        raise InputVectorError("The rock-glacier layer has no usable polygon; patches need mapped rock glaciers.")
+    negatives = [prepare_polygon(w).geometry for w in negatives_wkb]
+    if negatives_wkb:
+        to_raster_negative = transformer(spatial_reference(negatives_crs or positives_crs, "negative layer"), raster_srs)
+        negatives = [transformed(g, to_raster_negative) for g in negatives if g is not None]
+    windows, kinds = [], []
+    for kind, geometries in (("positive", positives), ("negative", negatives)):
+        for geometry in geometries:
+            xmin, xmax, ymin, ymax = geometry.GetEnvelope()
+            probe = window_from_bounds(xmin, ymin, xmax, ymax, grid.geotransform)
+            dx_m, dy_m = row_pixel_sizes_m(grid, Window(0, min(max(probe.row_off, 0), grid.height_px - 1), 1, 1))
+            pad_cols = int(math.ceil(settings.context_m / float(dx_m[0])))
+            pad_rows = int(math.ceil(settings.context_m / float(dy_m[0])))
+            grown = Window(probe.col_off - pad_cols, probe.row_off - pad_rows, probe.width_px + 2 * pad_cols, probe.height_px + 2 * pad_rows)
+            inside = grown.intersection(grid.full_window)
+            if inside is None:
+                continue
+            for window in split_window(inside, settings.max_patch_px):
+                windows.append(window)
+                kinds.append(kind)
+    if not windows:
+        raise InputVectorError("No rock-glacier polygon overlaps the imagery; check the layers' CRSs and extents.")
+    groups = _groups(windows)
+    rng = random.Random(settings.seed)
+    group_ids = sorted(set(groups))
+    rng.shuffle(group_ids)
+    target = settings.validation_fraction * len(windows)
+    validation: set[int] = set()
+    counted = 0
+    sizes = {g: groups.count(g) for g in group_ids}
+    for g in group_ids:
+        if counted >= target:
+            break
+        validation.add(g)
+        counted += sizes[g]
+    patches = [
+        Patch(f"{kind[:3]}_{i:05d}", window, kind, group, "validation" if group in validation else "train")
+        for i, (window, kind, group) in enumerate(zip(windows, kinds, groups))
+    ]
+    return patches, positives
+
+
+def _label(window: Window, grid: Any, positives: Sequence[Any], envelopes: np.ndarray) -> np.ndarray:
+    """1 where a pixel centre of ``window`` lies in a rock-glacier polygon (bounding boxes prefilter)."""
+    label = np.zeros(window.shape, dtype=np.uint8)
+    x0, dx, _, y0, _, dy = window.transform(grid.geotransform)
+    x1, y1 = x0 + dx * window.width_px, y0 + dy * window.height_px
+    near = (envelopes[:, 1] >= x0) & (envelopes[:, 0] <= x1) & (envelopes[:, 3] >= y1) & (envelopes[:, 2] <= y0)
+    for index in np.flatnonzero(near):
+        label |= pixel_centres_inside(positives[index], window, grid.geotransform).astype(np.uint8)
+    return label
+
+
+def _write_pair(folder: str, name: str, window: Window, grid: Any, image: tuple[np.ndarray, int],
+                label: tuple[np.ndarray, int]) -> None:
+    """images/<name>.tif and labels/<name>.tif, staged so that a pair appears only complete."""
+    finals = [os.path.join(folder, "images", f"{name}.tif"), os.path.join(folder, "labels", f"{name}.tif")]
+    with staged_outputs(finals) as partials:
+        for path, (array, data_type) in zip(partials, (image, label)):
+            bands = array.reshape((-1,) + window.shape)
+            out = create_geotiff(path, window.width_px, window.height_px, window.transform(grid.geotransform),
+                                 grid.crs_wkt, data_type, ["COMPRESS=DEFLATE"], bands=bands.shape[0])
+            for b, values in enumerate(bands, start=1):
+                out.GetRasterBand(b).WriteArray(values)
+            out = None
+
+
+def write_patches(
+    raster_path: str, patches: Sequence[Patch], positives: Sequence[Any], folder: str,
+    settings: PatchSettings = PatchSettings(), on_progress: Optional[ProgressCallback] = None,
+    is_cancelled: Optional[CancelCheck] = None,
+) -> dict[str, Any]:
+    """Write images/<name>.tif, labels/<name>.tif (georeferenced) and patches.csv; returns counts."""
+    from osgeo import gdal
+
+    dataset = open_raster(raster_path, "imagery")
+    grid = raster_grid(dataset, 1, "imagery")
+    for band in settings.bands:
+        if not 1 <= band <= dataset.RasterCount:
+            raise ParameterError(f"The imagery has {dataset.RasterCount} band(s); BANDS asks for band {band}.")
+    os.makedirs(os.path.join(folder, "images"), exist_ok=True)
+    os.makedirs(os.path.join(folder, "labels"), exist_ok=True)
+    data_type = dataset.GetRasterBand(settings.bands[0]).DataType
+    progress = Progress(len(patches), on_progress, is_cancelled)
+    envelopes = np.array([g.GetEnvelope() for g in positives])
+    rows = []
+    for patch in patches:
+        window = patch.window
+        image = dataset.ReadAsArray(window.col_off, window.row_off, window.width_px, window.height_px, band_list=list(settings.bands))
+        label = _label(window, grid, positives, envelopes)
+        _write_pair(folder, patch.name, window, grid, (image, data_type), (label, gdal.GDT_Byte))
+        rows.append({"name": patch.name, "kind": patch.kind, "split": patch.split, "group": patch.group,
+                     "col_off": window.col_off, "row_off": window.row_off, "width_px": window.width_px,
+                     "height_px": window.height_px, "positive_fraction": float(label.mean())})
+        progress.advance()
+    with open(os.path.join(folder, "patches.csv"), "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    summary = {
+        "patches": len(rows),
+        "train": sum(r["split"] == "train" for r in rows),
+        "validation": sum(r["split"] == "validation" for r in rows),
+        "positive": sum(r["kind"] == "positive" for r in rows),
+        "negative": sum(r["kind"] == "negative" for r in rows),
+        "settings": {**settings.__dict__, "bands": list(settings.bands)},
+        "source": os.path.abspath(raster_path),
+    }
+    with open(os.path.join(folder, "summary.json"), "w", encoding="utf-8") as handle:
+        json.dump(summary, handle, indent=2)
+    return summary

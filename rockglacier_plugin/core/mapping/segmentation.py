@@ -1,0 +1,280 @@
+"""Whole-scene segmentation with an ONNX model: overlapping tiles, smooth blending, bounded memory.
+
+The raster is read tile by tile; probabilities are accumulated (weighted, see ``tiling``) in a
+buffer one tile-row high and written as soon as a row of pixels can receive no further tile, so
+memory depends on the raster's width, not its size. Outputs are written under temporary names and
+renamed when complete: a cancelled or failed run leaves nothing that looks finished.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from ..errors import InputRasterError, ParameterError
+from ..progress import CancelCheck, Progress, ProgressCallback
+from ..raster.io import create_geotiff, open_raster, raster_grid
+from ..raster.pixel_size import row_pixel_sizes_m
+from ..raster.staged import staged_outputs
+from ..raster.windows import Window, window_from_bounds
+from .input_scaling import model_input
+from .model_metadata import ScalingKind
+from .onnx_model import Device, SegmentationModel, load_model
+from .tiling import TileLayout, blend_weights, padded_size, tile_windows
+
+LOGGER = logging.getLogger(__name__)
+PROBABILITY_NODATA = -1.0
+MASK_NODATA = 255
+RAMP_PX = 16
+#: ZSTD level 1 compresses several times faster than DEFLATE at a similar ratio (GDAL >= 2.3).
+CREATION_OPTIONS = ["TILED=YES", "COMPRESS=ZSTD", "ZSTD_LEVEL=1", "BIGTIFF=IF_SAFER"]
+
+
+@dataclass(frozen=True)
+class SegmentSettings:
+    bands: tuple[int, ...] = (1, 2, 3)
+    tile_px: Optional[int] = None
+    overlap_px: Optional[int] = None
+    threshold: Optional[float] = None
+    batch_size: int = 4
+    device: Device = Device.AUTO
+    threads: int = 0
+
+
+@dataclass
+class SegmentRun:
+    """What happened: provider, tile counts, timings, the output region and threshold."""
+
+    provider: str
+    tiles_run: int
+    tiles_skipped: int
+    model_seconds: float
+    total_seconds: float
+    region: Window
+    threshold: float
+    layout: TileLayout
+
+
+def _check_input(dataset: Any, bands: Sequence[int], model: SegmentationModel, log: Callable[[str], None]) -> None:
+    from osgeo import gdal
+
+    if len(bands) != model.spec.in_channels:
+        raise ParameterError(
+            f"BANDS lists {len(bands)} band(s) but the model takes {model.spec.in_channels} channels "
+            f"({', '.join(model.spec.bands)}); give {model.spec.in_channels} band numbers, e.g. "
+            f"{','.join(str(i + 1) for i in range(model.spec.in_channels))}."
+        )
+    for band in bands:
+        if not 1 <= band <= dataset.RasterCount:
+            raise InputRasterError(
+                f"The raster has {dataset.RasterCount} band(s); BANDS asks for band {band}. For Sentinel-2 give the "
+                "bands holding B4, B3, B2 (red, green, blue) in that order."
+            )
+    sample = dataset.ReadAsArray(
+        0, 0, dataset.RasterXSize, dataset.RasterYSize, buf_xsize=min(256, dataset.RasterXSize),
+        buf_ysize=min(256, dataset.RasterYSize), band_list=list(bands),
+    ).astype(np.float64)
+    kind = model.spec.input_scaling.kind
+    data_type = gdal.GetDataTypeName(dataset.GetRasterBand(bands[0]).DataType)
+    if kind == ScalingKind.UINT8 and np.nanmax(sample) > 255:
+        raise InputRasterError(
+            f"The raster is {data_type} with values up to {np.nanmax(sample):.0f}, but the model was trained on 8-bit "
+            "input (0-255). Use a model exported with reflectance scaling, or convert the imagery to 8-bit "
+            "(Raster > Conversion > Translate with scaling) first."
+        )
+    if kind == ScalingKind.REFLECTANCE and data_type == "Byte":
+        log("Warning: the model expects reflectance (e.g. Sentinel-2 L2A, 0-10000) but the raster is 8-bit; "
+            "values are scaled as reflectance anyway.")
+
+
+def _region(grid: Any, extent: Optional[tuple[float, float, float, float]]) -> Window:
+    if extent is None:
+        return grid.full_window
+    xmin, ymin, xmax, ymax = extent
+    if not (xmax > xmin and ymax > ymin):
+        raise ParameterError("EXTENT is empty; draw or pick an extent that covers part of the raster.")
+    region = window_from_bounds(xmin, ymin, xmax, ymax, grid.geotransform).intersection(grid.full_window)
+    if region is None:
+        raise ParameterError("EXTENT does not overlap the raster; pick an extent inside it (in the raster's CRS).")
+    return region
+
+
+def _create(path: str, region: Window, grid: Any, data_type: int, nodata: float, description: str) -> Any:
+    return create_geotiff(path, region.width_px, region.height_px, region.transform(grid.geotransform), grid.crs_wkt,
+                          data_type, CREATION_OPTIONS, nodata=nodata, description=description)
+
+
+def _tile_intersects(window: Window, grid: Any, mask_geometries: Optional[Sequence[Any]]) -> bool:
+    if mask_geometries is None:
+        return True
+    from osgeo import ogr
+
+    x0, dx, _, y0, _, dy = window.transform(grid.geotransform)
+    x1, y1 = x0 + dx * window.width_px, y0 + dy * window.height_px
+    rectangle = ogr.CreateGeometryFromWkt(f"POLYGON(({x0} {y0},{x1} {y0},{x1} {y1},{x0} {y1},{x0} {y0}))")
+    return any(g is not None and g.Intersects(rectangle) for g in mask_geometries)
+
+
+class _BlendBuffer:
+    """Weighted probability sums for a band of rows one tile high, flushed as rows complete."""
+
+    def __init__(self, rows: int, width_px: int) -> None:
+        self.numerator = np.zeros((rows, width_px), dtype=np.float32)
+        self.denominator = np.zeros_like(self.numerator)
+        self.valid = np.zeros((rows, width_px), dtype=bool)
+        self.top = 0  # region row held in the buffer's first row
+
+    def move_to(self, row_top: int) -> None:
+        shift = row_top - self.top
+        if shift:
+            for array, empty in ((self.numerator, 0.0), (self.denominator, 0.0), (self.valid, False)):
+                array[:-shift], array[-shift:] = array[shift:], empty
+            self.top = row_top
+
+    def add(self, tile: Window, probability: np.ndarray, tile_valid: np.ndarray, weights: np.ndarray) -> None:
+        rows = slice(tile.row_off - self.top, tile.row_off - self.top + tile.height_px)
+        cols = slice(tile.col_off, tile.col_off + tile.width_px)
+        self.numerator[rows, cols] += weights * probability[: tile.height_px, : tile.width_px]
+        self.denominator[rows, cols] += weights
+        self.valid[rows, cols] |= tile_valid
+
+    def flush(self, probability_ds: Any, mask_ds: Any, rows: int, threshold: float) -> None:
+        _flush(probability_ds, mask_ds, self.numerator[:rows], self.denominator[:rows], self.valid[:rows], self.top, threshold)
+
+
+def _check_resolution(grid: Any, spec: Any, log: Callable[[str], None]) -> None:
+    if not spec.resolution_cm_per_px:
+        return
+    dx_m, _ = row_pixel_sizes_m(grid, Window(0, grid.height_px // 2, 1, 1))
+    ratio = float(dx_m[0]) * 100.0 / spec.resolution_cm_per_px
+    if not 0.5 <= ratio <= 2.0:
+        log(f"Warning: the raster's pixels are {float(dx_m[0]):.1f} m, the model was trained at "
+            f"{spec.resolution_cm_per_px / 100.0:g} m; resample the raster to that resolution for reliable results.")
+
+
+def tile_layout_for(settings: SegmentSettings, model: SegmentationModel) -> TileLayout:
+    """The tiles to use: the settings' size, else the model's; a fixed-size model imposes its own."""
+    spec = model.spec
+    tile_px = settings.tile_px or spec.tile_size_px
+    if model.fixed_size_px is not None:
+        if settings.tile_px and (settings.tile_px, settings.tile_px) != model.fixed_size_px:
+            raise ParameterError(
+                f"TILE_SIZE_PX={settings.tile_px} but the model only accepts {model.fixed_size_px[0]} x "
+                f"{model.fixed_size_px[1]} px input; set TILE_SIZE_PX={model.fixed_size_px[0]}."
+            )
+        tile_px = model.fixed_size_px[0]
+    if tile_px % spec.size_multiple_px:
+        raise ParameterError(
+            f"TILE_SIZE_PX={tile_px} is not divisible by the model's size multiple {spec.size_multiple_px}; use "
+            f"{tile_px // spec.size_multiple_px * spec.size_multiple_px} or {padded_size(tile_px, spec.size_multiple_px)}."
+        )
+    overlap = settings.overlap_px if settings.overlap_px is not None else 2 * spec.margin_px + RAMP_PX
+    return TileLayout(tile_px, overlap, spec.margin_px)
+
+
+def _read_tile(dataset: Any, region: Window, tile: Window, bands: Sequence[int], spec: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The model's input tensor for one tile (padded by reflection to the size multiple) and its valid mask."""
+    raw = dataset.ReadAsArray(
+        region.col_off + tile.col_off, region.row_off + tile.row_off, tile.width_px, tile.height_px, band_list=list(bands),
+    ).astype(np.float32).reshape(len(bands), tile.height_px, tile.width_px)
+    tensor, tile_valid = model_input(raw, spec)
+    target_h = padded_size(tile.height_px, spec.size_multiple_px)
+    target_w = padded_size(tile.width_px, spec.size_multiple_px)
+    if (target_h, target_w) != (tile.height_px, tile.width_px):
+        tensor = np.pad(tensor, ((0, 0), (0, target_h - tile.height_px), (0, target_w - tile.width_px)), mode="reflect")
+    return tensor, tile_valid
+
+
+@dataclass
+class _Counters:
+    tiles_run: int = 0
+    tiles_skipped: int = 0
+    model_seconds: float = 0.0
+
+
+def segment_raster(
+    raster_path: str, model_path: str, probability_path: str, mask_path: str,
+    settings: SegmentSettings = SegmentSettings(), extent: Optional[tuple[float, float, float, float]] = None,
+    mask_geometries: Optional[Sequence[Any]] = None, on_progress: Optional[ProgressCallback] = None,
+    is_cancelled: Optional[CancelCheck] = None, log: Callable[[str], None] = LOGGER.info,
+) -> SegmentRun:
+    """Probability (float32, -1 = no data) and mask (uint8: 1 rock glacier, 0 background, 255 no
+    data) GeoTIFFs over the raster (or its EXTENT), on the raster's grid."""
+    from osgeo import gdal
+
+    started = time.perf_counter()
+    dataset = open_raster(raster_path, "input raster")
+    grid = raster_grid(dataset, 1, "input raster")
+    model = load_model(model_path, settings.device, settings.threads)
+    log(f"onnxruntime execution provider: {model.provider}")
+    _check_input(dataset, settings.bands, model, log)
+    _check_resolution(grid, model.spec, log)
+    layout = tile_layout_for(settings, model)
+    threshold = settings.threshold if settings.threshold is not None else model.spec.seg_thresh
+    region = _region(grid, extent)
+    rows_of_tiles = tile_windows(region.width_px, region.height_px, layout)
+    progress = Progress(sum(len(r) for r in rows_of_tiles), on_progress, is_cancelled)
+    counters = _Counters()
+    with staged_outputs([probability_path, mask_path]) as (partial_probability, partial_mask):
+        probability_ds = _create(partial_probability, region, grid, gdal.GDT_Float32, PROBABILITY_NODATA, "rock-glacier probability")
+        mask_ds = _create(partial_mask, region, grid, gdal.GDT_Byte, MASK_NODATA, "rock-glacier mask (1), background (0)")
+        try:
+            buffer = _BlendBuffer(min(layout.tile_px, region.height_px), region.width_px)
+            for index, tiles in enumerate(rows_of_tiles):
+                buffer.move_to(tiles[0].row_off)
+                _run_tile_row(dataset, grid, region, tiles, model, settings, layout, mask_geometries, buffer, counters, progress)
+                last = index == len(rows_of_tiles) - 1
+                next_top = region.height_px if last else rows_of_tiles[index + 1][0].row_off
+                buffer.flush(probability_ds, mask_ds, next_top - buffer.top, threshold)
+            probability_ds.FlushCache()
+            mask_ds.FlushCache()
+        finally:
+            probability_ds = mask_ds = None  # closes both before the rename or the removal
+    return SegmentRun(model.provider, counters.tiles_run, counters.tiles_skipped, counters.model_seconds,
+                      time.perf_counter() - started, region, threshold, layout)
+
+
+def _run_tile_row(dataset: Any, grid: Any, region: Window, tiles: Sequence[Window], model: SegmentationModel,
+                  settings: SegmentSettings, layout: TileLayout, mask_geometries: Optional[Sequence[Any]],
+                  buffer: _BlendBuffer, counters: _Counters, progress: Progress) -> None:
+    batch: list[np.ndarray] = []
+    placed: list[tuple[Window, np.ndarray]] = []
+    for tile in tiles:
+        on_raster = Window(region.col_off + tile.col_off, region.row_off + tile.row_off, tile.width_px, tile.height_px)
+        if not _tile_intersects(on_raster, grid, mask_geometries):
+            counters.tiles_skipped += 1
+            progress.advance()
+            continue
+        tensor, tile_valid = _read_tile(dataset, region, tile, settings.bands, model.spec)
+        batch.append(tensor)
+        placed.append((tile, tile_valid))
+        if len(batch) == settings.batch_size:
+            _run_batch(model, batch, placed, buffer, region, layout, counters, progress)
+            batch, placed = [], []
+    if batch:
+        _run_batch(model, batch, placed, buffer, region, layout, counters, progress)
+
+
+def _run_batch(model: SegmentationModel, batch: list, placed: list, buffer: _BlendBuffer, region: Window,
+               layout: TileLayout, counters: _Counters, progress: Progress) -> None:
+    start = time.perf_counter()
+    probabilities = model.rock_glacier_probability(np.stack(batch))
+    counters.model_seconds += time.perf_counter() - start
+    counters.tiles_run += len(batch)
+    for (tile, tile_valid), probability in zip(placed, probabilities):
+        buffer.add(tile, probability, tile_valid, blend_weights(tile, region.width_px, region.height_px, layout))
+        progress.advance()
+
+
+def _flush(probability_ds: Any, mask_ds: Any, numerator: np.ndarray, denominator: np.ndarray, valid: np.ndarray,
+           row: int, threshold: float) -> None:
+    has = valid & (denominator > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        probability = np.where(has, numerator / np.where(has, denominator, 1.0), PROBABILITY_NODATA).astype(np.float32)
+    mask = np.where(has, (probability >= threshold).astype(np.uint8), MASK_NODATA).astype(np.uint8)
+    probability_ds.GetRasterBand(1).WriteArray(probability, 0, row)
+    mask_ds.GetRasterBand(1).WriteArray(mask, 0, row)

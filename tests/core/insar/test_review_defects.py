@@ -1,0 +1,142 @@
+"""Defects found in review of the InSAR core, each pinned by a test that failed before its fix."""
+
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+from osgeo import gdal
+
+from rockglacier_plugin.core.insar.interferogram import dates_from_metadata, parse_date
+from rockglacier_plugin.core.insar.landform_velocity import VelocitySettings, _rank, _statistics
+from rockglacier_plugin.core.insar.reference import ReferenceChoice
+from rockglacier_plugin.core.insar.scene import WindowData
+from rockglacier_plugin.core.raster.windows import Window
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_date12__yymmdd_tag_gives_the_right_dates(tmp_path):
+    # MintPy and ISCE2 write DATE12 as YYMMDD-YYMMDD; read as YYYYMMDD it gave the year 811
+    path = tmp_path / "unw.tif"
+    dataset = gdal.GetDriverByName("GTiff").Create(str(path), 2, 2, 1, gdal.GDT_Float32)
+    dataset.SetMetadata({"DATE12": "081114-081230"})
+    dataset = None
+    first, second = dates_from_metadata(gdal.Open(str(path)), str(tmp_path / "no_dates_here.tif"))
+    assert (first, second) == (date(2008, 11, 14), date(2008, 12, 30))
+    assert parse_date("20081114", "d") == date(2008, 11, 14)
+
+
+def test_phase_noise__works_where_numpy_has_no_trapz_any_more():
+    # NumPy 2.4 removed np.trapz (newer QGIS builds ship it); simulate it in a fresh interpreter
+    script = f"""
+import sys, numpy
+sys.path.insert(0, {str(ROOT)!r})
+import scipy.special  # (SciPy itself looks up numpy attributes as it loads)
+numpy.trapezoid = getattr(numpy, "trapezoid", None) or numpy.trapz
+del numpy.trapz
+from rockglacier_plugin.core.insar.phase import phase_sigma_rad
+print(float(phase_sigma_rad(numpy.array([0.6]), 10.0)[0]))
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert 0.2 < float(result.stdout) < 0.5
+
+
+def _window(velocity_los_cm_per_yr: float, projection: float = -0.8) -> WindowData:
+    shape = (20, 20)
+    return WindowData(
+        Window(0, 0, 20, 20), np.full(shape, velocity_los_cm_per_yr), np.full(shape, 0.5), np.full(shape, 0.8),
+        np.full(shape, 4000.0), np.full(shape, 25.0), np.full(shape, 90.0), np.full(shape, projection), np.full(shape, 0.01),
+    )
+
+
+def test_negative_mean__never_gets_vel_ok_nor_wins_the_pair_ranking():
+    reference = ReferenceChoice(0, 0, "auto", 0.0, 0.1, 0.9)
+    cover = np.ones((20, 20))
+    # LOS +20 cm/yr with g = -0.8 is -25 cm/yr downslope: precise, well covered, and upslope
+    upslope = _statistics(_window(20.0), cover, cover.sum(), reference, VelocitySettings())
+    assert upslope.vel_dslp_cm_yr < 0 and upslope.vel_rel_err < 0.2
+    assert upslope.vel_ok == 0 and "negative downslope velocity" in upslope.vel_reason
+    assert upslope.kin_class == "undefined"
+    downslope = _statistics(_window(-20.0), cover, cover.sum(), reference, VelocitySettings())
+    assert downslope.vel_ok == 1
+    assert min([upslope, downslope], key=_rank) is downslope
+
+
+def test_manual_reference_outside_the_data__falls_back_to_the_automatic_one_and_says_so(tmp_path):
+    from osgeo import ogr
+
+    from rockglacier_plugin.core.insar.interferogram import Interferogram
+    from rockglacier_plugin.core.insar.landform_velocity import PairInput, ReferencePoints, extract_velocities
+    from rockglacier_plugin.core.insar.los_geometry import LosGeometry
+    from tests.insar_builders import ALOS_WAVELENGTH_M, EPSG, REFERENCE_DATE, SECONDARY_DATE, cone_scene
+
+    scene = cone_scene(tmp_path, seed=3, aspects_deg=(90.0,))
+    interferogram = Interferogram(str(scene.unwrapped_true), 1, REFERENCE_DATE, SECONDARY_DATE, ALOS_WAVELENGTH_M)
+    far_away = ReferencePoints([(-1e6, -1e6)], ["rg000"], f"EPSG:{EPSG}")  # outside every raster
+    with_point, = extract_velocities(
+        [ogr.CreateGeometryFromWkt(scene.landforms_wkt[0]).ExportToWkb()], f"EPSG:{EPSG}", ["rg000"],
+        [PairInput(interferogram, str(scene.coherence))], str(scene.dem),
+        LosGeometry(None, scene.incidence_deg, scene.los_azimuth_deg), VelocitySettings(), far_away,
+    ).landforms
+    assert with_point.reference is not None and with_point.reference["method"] == "auto"
+    assert "automatic reference was used instead" in with_point.vel_reason
+    assert with_point.vel_dslp_cm_yr is not None
+
+
+def test_reference_radius__is_a_radius_not_the_half_width_of_a_square():
+    from rockglacier_plugin.core.insar.reference import choose_automatic, distance_to_mask_m
+
+    shape = (41, 41)
+    landform = np.zeros(shape, bool)
+    landform[20, 20] = True
+    # stable flat coherent ground only in the corners: 20 px diagonally (28.3 px away), 20 px square half-width
+    usable = np.zeros(shape, bool)
+    usable[:5, :5] = usable[:5, -5:] = usable[-5:, :5] = usable[-5:, -5:] = True
+    velocity = np.where(usable, 1.0, np.nan)
+    kwargs = dict(min_coherence=0.3, reference_min_coherence=0.7, max_slope_deg=10.0, max_elev_diff_m=300.0,
+                  window_px=3, correlation_px=1.0, distance_to_landform_m=distance_to_mask_m(landform, (30.0, 30.0)))
+    args = (velocity, np.full(shape, 0.1), np.full(shape, 0.9), np.zeros(shape), np.zeros(shape), ~landform, (20.0, 20.0),
+            (30.0, 30.0), 0.0)
+    assert choose_automatic(*args, max_distance_m=20 * 30.0, **kwargs) is None  # the corners are outside 600 m
+    assert choose_automatic(*args, max_distance_m=30 * 30.0, **kwargs) is not None
+
+
+def test_no_data__each_raster_read_with_its_own_value_and_outside_the_dem_is_no_elevation(tmp_path):
+    from rockglacier_plugin.core.insar.interferogram import Interferogram
+    from rockglacier_plugin.core.insar.los_geometry import LosGeometry
+    from rockglacier_plugin.core.insar.scene import InsarScene, SceneSettings
+    from tests.builders import write_raster
+
+    gt = (500000.0, 30.0, 0.0, 4000000.0, 0.0, -30.0)
+    unw = write_raster(tmp_path / "20070716_20070831_unw.tif", np.full((40, 40), 0.5), gt, 32644, nodata=0.0)
+    coherence = write_raster(tmp_path / "cor.tif", np.full((40, 40), 0.8), gt, 32644)
+    los_values = np.stack([np.full((40, 40), 38.7), np.full((40, 40), 102.0)])
+    los_values[:, :, 30:] = -9999.0  # outside the LOS swath
+    los = write_raster(tmp_path / "los.tif", los_values, gt, 32644, nodata=-9999.0)
+    # a DEM covering only the western half, no no-data value of its own, on another grid (30 m -> 15 m)
+    dem = write_raster(tmp_path / "dem.tif", np.full((80, 40), 4200.0) + np.arange(40)[None, :] * 5.0,
+                       (500000.0, 15.0, 0.0, 4000000.0, 0.0, -15.0), 32644)
+    interferogram = Interferogram(str(unw), 1, date(2007, 7, 16), date(2007, 8, 31), 0.2360571)
+    scene = InsarScene(interferogram, str(coherence), 1, str(dem), LosGeometry(str(los)), SceneSettings(dem_smoothing_px=0.0))
+    data = scene.read(Window(0, 0, 40, 40))
+    assert np.isnan(data.elevation_m[:, 25:]).all()  # never 0 m
+    assert np.nanmin(data.elevation_m) > 4000.0
+    assert np.isnan(data.projection[:, 31:]).all() and np.isfinite(data.projection[5:-5, 5:15]).all()
+
+
+def test_scipy_missing__is_said_in_the_log_the_user_reads(tmp_path, monkeypatch):
+    from rockglacier_plugin.core.insar import scene as scene_module
+    from tests.insar_builders import REFERENCE_DATE, SECONDARY_DATE, cone_scene
+
+    built = cone_scene(tmp_path, seed=1, size_px=60, aspects_deg=(90.0,))
+    monkeypatch.setattr(scene_module, "exact_noise_available", lambda: False)
+    messages = []
+    scene_module.InsarScene(
+        scene_module.Interferogram(str(built.unwrapped_true), 1, REFERENCE_DATE, SECONDARY_DATE, 0.2360571),
+        str(built.coherence), 1, str(built.dem), scene_module.LosGeometry(None, 38.7, 102.0), scene_module.SceneSettings(),
+        messages.append,
+    )
+    assert any("SciPy is missing" in m and "pip" in m for m in messages)

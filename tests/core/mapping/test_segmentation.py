@@ -1,0 +1,223 @@
+"""Tiled ONNX inference: seamless blending equal to a whole-image run, scaling from metadata,
+no-data borders, bounded outputs, bad input, and candidate polygons."""
+
+import math
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from osgeo import gdal, ogr
+
+from rockglacier_plugin.core.errors import InputRasterError, OperationCancelled, ParameterError
+from rockglacier_plugin.core.mapping.model_metadata import InputScaling, ModelSpec, spec_from_metadata
+from rockglacier_plugin.core.mapping.onnx_model import InputModelError, load_model
+from rockglacier_plugin.core.mapping.polygons import candidates_from_mask
+from rockglacier_plugin.core.mapping.segmentation import SegmentSettings, segment_raster
+from rockglacier_plugin.core.mapping.tiling import TileLayout, blend_weights, tile_starts, tile_windows
+from tests.builders import write_raster
+from tests.onnx_builders import (
+    blob_image,
+    box_mean_model,
+    edge_model,
+    identity_model,
+    reflectance_spec,
+    threshold_model,
+)
+
+UTM = (400000.0, 10.0, 0.0, 4000000.0, 0.0, -10.0)
+
+
+def rgb(tmp_path, image, name="img.tif", geotransform=UTM, epsg=32644, dtype=gdal.GDT_Byte, nodata=None):
+    return write_raster(tmp_path / name, image, geotransform, epsg=epsg, dtype=dtype, nodata=nodata)
+
+
+def segment(tmp_path, raster, model, **kwargs):
+    run = segment_raster(str(raster), str(model), str(tmp_path / "prob.tif"), str(tmp_path / "mask.tif"), SegmentSettings(**kwargs))
+    return run, gdal.Open(str(tmp_path / "prob.tif")).ReadAsArray(), gdal.Open(str(tmp_path / "mask.tif")).ReadAsArray()
+
+
+@given(st.integers(1, 3000), st.sampled_from([64, 256, 512]), st.integers(0, 3))
+def test_tiles__cover_the_axis_and_stay_inside(length, tile, margin):
+    layout = TileLayout(tile, 2 * margin + 8, margin)
+    starts = tile_starts(length, layout)
+    size = min(tile, length)
+    covered = np.zeros(length, bool)
+    for start in starts:
+        assert 0 <= start and start + size <= length
+        covered[start:start + size] = True
+    assert covered.all()
+    assert all(b - a <= layout.stride_px for a, b in zip(starts, starts[1:]))
+
+
+@settings(deadline=None, max_examples=30)
+@given(st.integers(40, 700), st.integers(40, 700), st.integers(0, 8))
+def test_blend_weights__every_pixel_has_weight_only_from_tile_interiors(width, height, margin):
+    layout = TileLayout(64, 2 * margin + 8, margin)
+    total = np.zeros((height, width))
+    for row in tile_windows(width, height, layout):
+        for tile in row:
+            weights = blend_weights(tile, width, height, layout)
+            if tile.col_off > 0:
+                assert (weights[:, :margin] == 0).all()
+            if tile.row_off > 0:
+                assert (weights[:margin] == 0).all()
+            total[tile.row_off:tile.row_off + tile.height_px, tile.col_off:tile.col_off + tile.width_px] += weights
+    assert (total > 0).all()
+
+
+@pytest.mark.parametrize("radius, dilation", [(2, 1), (3, 4)])
+def test_tiled_blend__equals_one_whole_image_run_for_a_convolutional_model(tmp_path, radius, dilation):
+    image = np.floor(np.random.default_rng(0).random((3, 700, 900)) * 256).astype(np.float32)
+    raster = rgb(tmp_path, image)
+    model = box_mean_model(tmp_path / "box.onnx", radius, dilation=dilation)
+    run, probability, _ = segment(tmp_path, raster, model, tile_px=128)
+    assert run.tiles_run > 20  # really tiled
+    whole = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"]).run(None, {"input": (image / 255.0)[None].astype(np.float32)})[0][0, 0]
+    rf = radius * dilation
+    assert np.abs(probability - whole)[rf:-rf, rf:-rf].max() < 1e-4
+
+
+def test_no_seams__a_linear_ramp_stays_linear_across_tile_edges(tmp_path):
+    ramp = np.tile(np.linspace(1, 255, 1000, dtype=np.float32), (3, 400, 1))  # 0 would be no-data
+    raster = rgb(tmp_path, np.round(ramp), dtype=gdal.GDT_Float32)
+    _, probability, _ = segment(tmp_path, raster, identity_model(tmp_path / "id.onnx"), tile_px=128)
+    second_difference = np.abs(np.diff(probability[200], 2))
+    assert second_difference.max() < 2.0 / 255.0  # rounding steps only, no jump at tile edges
+
+
+def test_reflectance_scaling__follows_the_model_metadata(tmp_path):
+    dn = np.full((3, 64, 64), 1500.0, dtype=np.float32)  # reflectance 0.15 = half of the 0.3 stretch
+    raster = rgb(tmp_path, dn, dtype=gdal.GDT_UInt16)
+    _, probability, _ = segment(tmp_path, raster, identity_model(tmp_path / "id.onnx", reflectance_spec()))
+    assert np.allclose(probability, 0.5, atol=1e-6)
+
+
+def test_sixteen_bit_input_to_an_8bit_model__is_refused_with_advice(tmp_path):
+    raster = rgb(tmp_path, np.full((3, 32, 32), 3000.0, dtype=np.float32), dtype=gdal.GDT_UInt16)
+    with pytest.raises(InputRasterError, match="trained on 8-bit input"):
+        segment(tmp_path, raster, identity_model(tmp_path / "id.onnx"))
+
+
+def test_zero_borders__are_no_data_and_make_no_false_candidates(tmp_path):
+    image = np.full((3, 300, 300), 120.0, dtype=np.float32)
+    image[:, :, :60] = 0  # a Sentinel-2 tile's black border
+    raster = rgb(tmp_path, image)
+    _, probability, mask = segment(tmp_path, raster, edge_model(tmp_path / "edge.onnx"), tile_px=128)
+    assert (probability[:, :60] == -1).all() and (mask[:, :60] == 255).all()
+    # The edge model fires on any sharp edge (its zero padding makes one at the image's own
+    # border): along the no-data border it must not, since it never sees a black edge there.
+    assert (mask[1:-1, 60:-1] == 0).all()
+
+
+def test_band_checks__missing_band_and_wrong_count(tmp_path):
+    raster = rgb(tmp_path, np.zeros((3, 32, 32), dtype=np.float32))
+    model = identity_model(tmp_path / "id.onnx")
+    with pytest.raises(InputRasterError, match="BANDS asks for band 4"):
+        segment(tmp_path, raster, model, bands=(4, 3, 2))
+    with pytest.raises(ParameterError, match="takes 3 channels"):
+        segment(tmp_path, raster, model, bands=(1, 2))
+
+
+def test_fixed_size_model__tile_size_mismatch_is_explained(tmp_path):
+    raster = rgb(tmp_path, np.zeros((3, 300, 300), dtype=np.float32))
+    model = identity_model(tmp_path / "fixed.onnx", fixed_size=128)
+    with pytest.raises(ParameterError, match="only accepts 128 x 128 px input; set TILE_SIZE_PX=128"):
+        segment(tmp_path, raster, model, tile_px=256)
+    run, probability, _ = segment(tmp_path, raster, model)  # the model's own size is used
+    assert run.layout.tile_px == 128 and probability.shape == (300, 300)
+
+
+@pytest.mark.parametrize("fixed_batch", [1, 3])
+def test_fixed_batch_model__deepness_style_export_runs_with_any_batch_setting(tmp_path, fixed_batch):
+    rng = np.random.default_rng(4)
+    raster = rgb(tmp_path, rng.integers(0, 256, (3, 300, 300)).astype(np.uint8))
+    fixed = identity_model(tmp_path / "fixed_batch.onnx", fixed_batch=fixed_batch)
+    free = identity_model(tmp_path / "free.onnx")
+    _, expected, _ = segment(tmp_path, raster, free, tile_px=128, batch_size=4)
+    run, probability, _ = segment(tmp_path, raster, fixed, tile_px=128, batch_size=4)  # 4 tiles a call, model takes fixed_batch
+    assert run.tiles_run == 9
+    np.testing.assert_allclose(probability, expected, atol=1e-6)
+
+
+def test_tile_size_not_multiple_of_16__is_refused(tmp_path):
+    raster = rgb(tmp_path, np.zeros((3, 300, 300), dtype=np.float32))
+    with pytest.raises(ParameterError, match="TILE_SIZE_PX=500 is not divisible by the model's size multiple 16; use 496 or 512"):
+        segment(tmp_path, raster, identity_model(tmp_path / "id.onnx"), tile_px=500)
+
+
+def test_corrupted_onnx__says_so(tmp_path):
+    (tmp_path / "broken.onnx").write_bytes(b"\x08\x07garbage")
+    with pytest.raises(InputModelError, match="cannot be loaded by onnxruntime"):
+        load_model(str(tmp_path / "broken.onnx"), "cpu")
+
+
+def test_extent__empty_or_outside_is_refused(tmp_path):
+    raster = rgb(tmp_path, np.zeros((3, 64, 64), dtype=np.float32))
+    model = identity_model(tmp_path / "id.onnx")
+    with pytest.raises(ParameterError, match="EXTENT does not overlap"):
+        segment_raster(str(raster), str(model), str(tmp_path / "p.tif"), str(tmp_path / "m.tif"), extent=(0, 0, 10, 10))
+    with pytest.raises(ParameterError, match="EXTENT is empty"):
+        segment_raster(str(raster), str(model), str(tmp_path / "p.tif"), str(tmp_path / "m.tif"), extent=(5, 5, 5, 5))
+
+
+def test_cancel__leaves_no_output_that_looks_finished(tmp_path):
+    raster = rgb(tmp_path, np.zeros((3, 400, 400), dtype=np.float32))
+    with pytest.raises(OperationCancelled):
+        segment_raster(str(raster), str(identity_model(tmp_path / "id.onnx")), str(tmp_path / "p.tif"), str(tmp_path / "m.tif"),
+                       SegmentSettings(tile_px=64), is_cancelled=lambda: True)
+    assert not list(tmp_path.glob("p.tif*")) and not list(tmp_path.glob("m.tif*"))
+
+
+def test_mask_polygons__skip_tiles_outside(tmp_path):
+    raster = rgb(tmp_path, np.full((3, 512, 512), 200.0, dtype=np.float32))
+    corner = ogr.CreateGeometryFromWkt("POLYGON((400010 3999990,400100 3999990,400100 3999900,400010 3999900,400010 3999990))")
+    run = segment_raster(str(raster), str(identity_model(tmp_path / "id.onnx")), str(tmp_path / "p.tif"), str(tmp_path / "m.tif"),
+                         SegmentSettings(tile_px=128), mask_geometries=[corner])
+    probability = gdal.Open(str(tmp_path / "p.tif")).ReadAsArray()
+    assert run.tiles_run == 1 and run.tiles_skipped > 10
+    assert (probability[:100, :100] > 0.7).all() and (probability[300:, 300:] == -1).all()
+
+
+def test_candidates__8_connected_holes_kept_small_specks_dropped_metric_areas(tmp_path):
+    raster = rgb(tmp_path, blob_image())
+    segment(tmp_path, raster, threshold_model(tmp_path / "t.onnx"), tile_px=128)
+    candidates, dropped = candidates_from_mask(str(tmp_path / "mask.tif"), str(tmp_path / "prob.tif"), 0.03)
+    areas = sorted(round(c.area_km2, 4) for c in candidates)
+    # UTM 44N at this position: grid areas are within 0.1 % of the ellipsoid's
+    assert areas == pytest.approx([0.18, 1.96], rel=2e-3)
+    assert dropped == 1
+    holed = [c for c in candidates if c.area_km2 > 1][0]
+    assert ogr.CreateGeometryFromWkb(holed.geometry_wkb).GetGeometryCount() == 2  # outer ring + hole
+    assert all(c.dl_prob_mean > 0.99 for c in candidates)
+
+
+def test_candidates__areas_in_metres_on_a_geographic_raster(tmp_path):
+    step = 10.0 / (6378137.0 * math.pi / 180.0)  # about 10 m of latitude
+    lat0 = 35.0
+    geographic = (80.0, step / math.cos(math.radians(lat0)), 0.0, lat0, 0.0, -step)
+    raster = rgb(tmp_path, blob_image(), geotransform=geographic, epsg=4326)
+    segment(tmp_path, raster, threshold_model(tmp_path / "t.onnx"), tile_px=128)
+    candidates, _ = candidates_from_mask(str(tmp_path / "mask.tif"), str(tmp_path / "prob.tif"), 0.03)
+    assert sorted(round(c.area_km2, 3) for c in candidates) == pytest.approx([0.18, 1.96], rel=0.01)
+
+
+def test_candidates__match_the_existing_polygon_they_overlap(tmp_path):
+    raster = rgb(tmp_path, blob_image())
+    segment(tmp_path, raster, threshold_model(tmp_path / "t.onnx"), tile_px=128)
+    existing = "POLYGON((400600 3999400,401000 3999400,401000 3999000,400600 3999000,400600 3999400))"  # over the big blob
+    elsewhere = "POLYGON((403500 3996500,403900 3996500,403900 3996100,403500 3996100,403500 3996500))"
+    candidates, _ = candidates_from_mask(str(tmp_path / "mask.tif"), str(tmp_path / "prob.tif"), 0.03,
+                                         [ogr.CreateGeometryFromWkt(w).ExportToWkb() for w in (existing, elsewhere)], ["wkl001", "wkl002"], "EPSG:32644")
+    matches = {round(c.area_km2, 2): c.match_rg_id for c in candidates}
+    assert matches == {1.96: "wkl001", 0.18: None}
+
+
+def test_metadata__round_trip_and_deepness_keys():
+    spec = ModelSpec(resolution_cm_per_px=1000.0, input_scaling=InputScaling("reflectance", 10000.0, -1000.0, 0.25), seg_thresh=0.4)
+    metadata = spec.to_metadata()
+    assert {"model_type", "class_names", "resolution", "standardization_mean", "standardization_std", "seg_thresh"} <= set(metadata)
+    assert spec_from_metadata(metadata) == spec
+    with pytest.raises(ParameterError, match="needs a 'Segmentor' model"):
+        spec_from_metadata({"model_type": '"Detector"'})

@@ -1,0 +1,91 @@
+"""Composed scenes: labels follow their chips through turns and crops, crops cut through chips,
+validation scenes hold each validation chip once, and the scene score runs the plugin's path."""
+
+import numpy as np
+import pytest
+from osgeo import gdal
+
+from tests.training.test_training import synthetic_chips
+from training.compose import (
+    ChipPool,
+    CompositionSettings,
+    compose_canvas,
+    composed_sample,
+    validation_scene,
+)
+from training.data import chip_folder_samples
+from training.scene_eval import scene_scores, write_scene
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory):
+    return chip_folder_samples(str(synthetic_chips(tmp_path_factory.mktemp("chips"), size=64)), 0.25, 0)
+
+
+def _marked(samples):
+    """A pool whose image band 0 is 255 exactly where the label is 1 (so misalignment shows)."""
+    pool = ChipPool(samples, 3)
+    for group in (pool.positives, pool.negatives):
+        for index, (image, label) in enumerate(group):
+            marked = image.copy()
+            marked[0] = np.where(label > 0, 255.0, np.minimum(image[0], 200.0))
+            group[index] = (marked, label)
+    return pool
+
+
+def test_compose__labels_stay_on_their_pixels_through_turns_flips_and_crops(samples):
+    pool = _marked(samples)
+    settings = CompositionSettings(cells=3, cell_px=64, crop_px=128)
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        image, label = composed_sample(pool, settings, rng)
+        assert image.shape == (3, 128, 128) and label.shape == (128, 128)
+        np.testing.assert_array_equal(image[0] == 255.0, label == 1)
+
+
+def test_compose__canvases_mix_positive_and_negative_chips(samples):
+    pool = _marked(samples)
+    settings = CompositionSettings(cells=3, cell_px=64, crop_px=128, positive_share=0.5)
+    canvas, label = compose_canvas(pool, settings, np.random.default_rng(2))
+    cells = [label[r:r + 64, c:c + 64].any() for r in range(0, 192, 64) for c in range(0, 192, 64)]
+    assert 0 < sum(cells) < 9
+
+
+def test_compose__crop_borders_cut_through_chips():
+    pool = ChipPool.__new__(ChipPool)  # uniform chips, each its own value: chip borders show as steps
+    pool.positives = [(np.full((3, 64, 64), float(v), np.float32), np.ones((64, 64), np.uint8)) for v in range(1, 40)]
+    pool.negatives = [(np.full((3, 64, 64), float(v), np.float32), np.zeros((64, 64), np.uint8)) for v in range(40, 80)]
+    settings = CompositionSettings(cells=3, cell_px=64, crop_px=128)
+    rng = np.random.default_rng(3)
+    first_steps = set()
+    for _ in range(30):
+        image, _ = composed_sample(pool, settings, rng)
+        steps = np.flatnonzero(np.diff(image[0, 0]) != 0)
+        assert steps.size >= 1  # a 128 px crop of 64 px chips always spans a border
+        first_steps.add(int(steps[0]))
+    assert len(first_steps) > 5  # borders fall anywhere, not on a fixed grid
+
+
+def test_validation_scene__holds_every_validation_chip_once(samples):
+    validation = [s for s in samples if s.split == "validation"]
+    scene = validation_scene(validation, 3, cells_per_side=int(np.ceil(np.sqrt(len(validation)))), seed=0, cell_px=64)
+    side = scene.label.shape[0] // 64
+    sums = sorted(float(scene.image[:, r * 64:(r + 1) * 64, c * 64:(c + 1) * 64].sum()) for r in range(side) for c in range(side))
+    chips = sorted(float(gdal.Open(s.image_path).ReadAsArray()[:3].astype(np.float32).sum()) for s in validation)
+    # every chip's pixel sum appears (turning a chip keeps its sum); extra cells repeat chips
+    for value in chips:
+        assert any(abs(value - s) < 1e-3 * max(value, 1.0) for s in sums)
+    assert scene.negative_pixels.sum() == 64 * 64 * sum(1 for r in range(side) for c in range(side)
+                                                        if not scene.label[r * 64:(r + 1) * 64, c * 64:(c + 1) * 64].any())
+
+
+def test_scene_scores__perfect_and_empty_maps(samples, tmp_path):
+    validation = [s for s in samples if s.split == "validation"]
+    scene = validation_scene(validation, 3, cells_per_side=3, seed=0, cell_px=64)
+    perfect = scene_scores(scene.label.astype(np.float32), scene)
+    assert perfect["scene_pixel_iou"] == 1.0 and perfect["scene_recall"] == 1.0 and perfect["scene_false_pixels_on_negatives"] == 0.0
+    everything = scene_scores(np.ones_like(scene.label, dtype=np.float32), scene)
+    assert everything["scene_pixel_iou"] == pytest.approx(scene.label.mean()) and everything["scene_false_pixels_on_negatives"] == 1.0
+    path = write_scene(scene, str(tmp_path / "scene.tif"))
+    written = gdal.Open(path)
+    assert written.RasterCount == 3 and written.GetProjection() and written.GetGeoTransform()[1] == 10.0

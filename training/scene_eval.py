@@ -1,0 +1,83 @@
+"""Scene-level scores: a composed validation scene through the plugin's own inference path.
+
+The scene is written as a georeferenced 8-bit GeoTIFF (10 m pixels, UTM 19S, where the Chilean
+chips come from) and segmented by ``core.mapping.segmentation.segment_raster`` on the exported
+ONNX model, with the model's default tile size and blending unless told otherwise: exactly what
+``rockglacier:segment`` does for a user. Scores: pixel IoU of the rock-glacier class, one-to-one
+object precision/recall (IoU >= 0.5), and the false-positive area on negative chips (share of
+their pixels, and km2 per 100 km2 of negative terrain).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any, Optional
+
+import numpy as np
+
+from rockglacier_plugin.core.mapping.segmentation import SegmentSettings, segment_raster
+
+from .compose import ValidationScene
+from .metrics import object_scores
+
+#: Where the scene is placed: UTM 19S (EPSG:32719), 10 m pixels, the Huasco area of the chips.
+SCENE_EPSG = 32719
+SCENE_ORIGIN = (340000.0, 6860000.0)
+PIXEL_M = 10.0
+
+
+def write_scene(scene: ValidationScene, path: str) -> str:
+    """The scene's image as an 8-bit GeoTIFF on a real grid."""
+    from osgeo import gdal, osr
+
+    gdal.UseExceptions()
+    bands, rows, cols = scene.image.shape
+    dataset = gdal.GetDriverByName("GTiff").Create(path, cols, rows, bands, gdal.GDT_Byte, ["COMPRESS=DEFLATE"])
+    dataset.SetGeoTransform((SCENE_ORIGIN[0], PIXEL_M, 0.0, SCENE_ORIGIN[1], 0.0, -PIXEL_M))
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(SCENE_EPSG)
+    dataset.SetProjection(srs.ExportToWkt())
+    for index in range(bands):
+        dataset.GetRasterBand(index + 1).WriteArray(np.clip(np.rint(scene.image[index]), 0, 255).astype(np.uint8))
+    dataset = None
+    return path
+
+
+def segment_scene(onnx_path: str, scene: ValidationScene, tile_px: Optional[int] = None, threads: int = 0,
+                  folder: Optional[str] = None) -> np.ndarray:
+    """The probability map the plugin gives for the scene (rows, cols)."""
+    from osgeo import gdal
+
+    with tempfile.TemporaryDirectory(dir=folder) as work:
+        raster = write_scene(scene, os.path.join(work, "scene.tif"))
+        probability_path, mask_path = os.path.join(work, "probability.tif"), os.path.join(work, "mask.tif")
+        segment_raster(raster, onnx_path, probability_path, mask_path,
+                       SegmentSettings(bands=tuple(range(1, scene.image.shape[0] + 1)), tile_px=tile_px, device="cpu",
+                                       threads=threads))
+        return gdal.Open(probability_path).ReadAsArray().astype(np.float32)
+
+
+def scene_scores(probability: np.ndarray, scene: ValidationScene, threshold: float = 0.5,
+                 iou_threshold: float = 0.5) -> dict[str, Any]:
+    """Pixel IoU, object scores and false-positive area on negatives of one probability map."""
+    predicted = probability >= threshold
+    truth = scene.label.astype(bool)
+    union = int((predicted | truth).sum())
+    objects = object_scores(predicted, truth, iou_threshold)
+    negative_px = int(scene.negative_pixels.sum())
+    false_on_negatives = int((predicted & scene.negative_pixels).sum())
+    return {
+        "scene_pixel_iou": float((predicted & truth).sum() / union) if union else 1.0,
+        "scene_tp": objects.tp, "scene_fp": objects.fp, "scene_fn": objects.fn,
+        "scene_precision": objects.precision, "scene_recall": objects.recall, "scene_f1": objects.f1,
+        "scene_false_pixels_on_negatives": false_on_negatives / negative_px if negative_px else None,
+        "scene_size_px": list(probability.shape),
+        "scene_mean_probability_on_rock_glaciers": float(probability[truth].mean()) if truth.any() else None,
+    }
+
+
+def evaluate_scene(onnx_path: str, scene: ValidationScene, tile_px: Optional[int] = None, threshold: float = 0.5,
+                   threads: int = 0) -> dict[str, Any]:
+    """Segment the scene with the plugin's path and score it."""
+    return scene_scores(segment_scene(onnx_path, scene, tile_px, threads), scene, threshold)
