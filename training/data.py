@@ -113,7 +113,8 @@ class SegmentationDataset:
             image, label = image[:, r:r + self.crop_px, c:c + self.crop_px], label[r:r + self.crop_px, c:c + self.crop_px]
         if self.train:
             image, label = augment(image, label, self.rng)
-        image, label = pad_to_multiple(image, label, self.spec.size_multiple_px, self.crop_px)
+        # validation chips keep their size (reflect-padding a chip to the crop size would mirror its rock glacier)
+        image, label = pad_to_multiple(image, label, self.spec.size_multiple_px, self.crop_px if self.train else None)
         return torch.from_numpy(standardize(image, self.spec).copy()), torch.from_numpy(label.astype(np.float32).copy())
 
 

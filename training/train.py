@@ -148,7 +148,8 @@ class Trainer:
             return torch.utils.data.DataLoader(dataset, batch_size=self.config.batch_size, shuffle=False, drop_last=True)
         dataset = SegmentationDataset(samples, self.spec, stage == "train", self.config.crop_px, self.config.seed + self.epoch)
         if stage != "train":
-            return torch.utils.data.DataLoader(dataset, batch_size=self.config.batch_size, shuffle=False)
+            # one at a time: validation samples keep their own size (chips and patches differ)
+            return torch.utils.data.DataLoader(dataset, batch_size=1, shuffle=False)
         hard = set(self._hard_negatives())
         weights = [self.config.hard_negative_weight if s.image_path in hard else 1.0 for s in samples]
         generator = torch.Generator().manual_seed(self.config.seed + self.epoch)

@@ -43,7 +43,8 @@ interferograms, with a propagated 1-sigma error and the paper's quality criteria
 <li>Phase to LOS velocity towards the satellite: v = -lambda/(4 pi) phi x 365.25/dt (ISCE2 and
 GAMMA sign: positive phase = away from the satellite when the reference date is the earlier;
 reversed dates flip the sign). A planar ramp fitted on coherent ground outside the landforms is
-removed first (REMOVE_RAMP).</li>
+removed first (REMOVE_RAMP), together with the stratified atmosphere: a phase-elevation slope
+fitted on the same stable ground (REMOVE_STRATIFIED; the log gives it in rad/km).</li>
 <li>Re-referencing to stable ground near each landform: REFERENCE_POINTS (the point with the same
 rg_id, else the nearest within REFERENCE_RADIUS_M), or automatically the nearest flat (slope
 &lt;= 10 deg), coherent (&gt;= 0.7) patch outside every landform within 300 m of its elevation.
@@ -116,9 +117,11 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
         self._number("SLOPE_ERROR_DEG", "DEM slope 1-sigma error, degrees", 2.0, 0.0, 45.0, advanced=True)
         self._number("ASPECT_ERROR_DEG", "DEM aspect 1-sigma error, degrees", 5.0, 0.0, 180.0, advanced=True)
         self._number("REFERENCE_RADIUS_M", "Reference search radius, metres", 1000.0, 1.0, advanced=True)
-        remove_ramp = QgsProcessingParameterBoolean("REMOVE_RAMP", "Remove a planar ramp fitted on stable ground", True)
-        remove_ramp.setFlags(remove_ramp.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-        self.addParameter(remove_ramp)
+        for name, label in (("REMOVE_RAMP", "Remove a planar ramp fitted on stable ground"),
+                            ("REMOVE_STRATIFIED", "Remove the stratified atmosphere (phase-elevation slope on stable ground)")):
+            flag = QgsProcessingParameterBoolean(name, label, True)
+            flag.setFlags(flag.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            self.addParameter(flag)
         self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", "Rock glaciers with velocities", QgsProcessing.TypeVectorPolygon))
         self.addParameter(QgsProcessingParameterFeatureSink("REFERENCE_POINTS_OUTPUT", "Reference points used", QgsProcessing.TypeVectorPoint, optional=True, createByDefault=True))
         self.addParameter(QgsProcessingParameterRasterDestination("VELOCITY_DOWNSLOPE", "Downslope velocity raster (cm/yr)", optional=True, createByDefault=False))
@@ -264,6 +267,7 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
             scene=SceneSettings(
                 looks=number("LOOKS"), dem_smoothing_px=number("DEM_SMOOTHING_PX"), slope_sigma_deg=number("SLOPE_ERROR_DEG"),
                 aspect_sigma_deg=number("ASPECT_ERROR_DEG"), remove_ramp=self.parameterAsBool(parameters, "REMOVE_RAMP", context),
+                remove_stratified=self.parameterAsBool(parameters, "REMOVE_STRATIFIED", context),
             ),
         )
 

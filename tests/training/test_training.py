@@ -121,11 +121,13 @@ def test_training__eval_mode_output_is_not_all_background_after_short_training(t
     import torch
 
     trainer, _, _, _ = trained
-    images, labels = next(iter(trainer._loader("validation")))
     trainer.model.eval()
+    predicted, truth = [], []
     with torch.no_grad():
-        predicted = (trainer.model(images)[:, 0] > 0).numpy()
-    truth = labels.numpy().reshape(predicted.shape) > 0.5
+        for images, labels in trainer._loader("validation"):
+            predicted.append((trainer.model(images)[:, 0] > 0).numpy())
+            truth.append(labels.numpy().reshape(predicted[-1].shape) > 0.5)
+    predicted, truth = np.concatenate(predicted), np.concatenate(truth)
     iou = (predicted & truth).sum() / max(1, (predicted | truth).sum())
     # eval-mode output that had collapsed to background (or to all foreground) scores near 0 (or ~0.1)
     assert iou > 0.3, iou

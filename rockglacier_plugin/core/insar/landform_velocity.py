@@ -41,6 +41,7 @@ from ..raster.geometry import prepare_polygon, spatial_reference, transformed, t
 from ..raster.windows import Window, window_from_bounds
 from .interferogram import Interferogram
 from .reference import (
+    LADDER,
     ReferenceChoice,
     choose_automatic,
     distance_to_mask_m,
@@ -161,7 +162,8 @@ def extract_velocities(
         landforms = [None if g is None else transformed(g, to_scene) for g in prepared]
         scene.fit_stable_ground(landforms, settings.min_coherence)
         log(f"{pair.interferogram.pair_label}: 1 rad = {abs(scene.factor):.2f} cm/yr of LOS velocity; ramp "
-            f"{scene.ramp.per_col_rad * 1000:.3f} / {scene.ramp.per_row_rad * 1000:.3f} mrad per pixel (col/row) removed.")
+            f"{scene.ramp.per_col_rad * 1000:.3f} / {scene.ramp.per_row_rad * 1000:.3f} mrad per pixel (col/row) removed; "
+            f"stratified atmosphere {scene.ramp.per_km_rad:.3f} rad/km of elevation removed.")
         points_rc = _points_in_scene(reference_points, scene)
         envelopes = np.array([g.GetEnvelope() if g is not None else (np.nan,) * 4 for g in landforms]).reshape(-1, 4)
         progress.advance()
@@ -207,7 +209,7 @@ def _landform_velocity(
     if inner.intersection(scene.grid.full_window) is None:
         return LandformVelocity(vel_reason="outside the interferogram")
     pixel_m = scene.pixel_size_m(min(max(inner.row_off, 0), scene.grid.height_px - 1))
-    pad = int(math.ceil(settings.reference_radius_m / min(pixel_m)))
+    pad = int(math.ceil(settings.reference_radius_m * max(rung.radius_factor for rung in LADDER) / min(pixel_m)))
     outer = inner.padded(pad)
     data = scene.read(outer)
     gt = scene.grid.geotransform
@@ -235,8 +237,12 @@ def _landform_velocity(
     if reference is not None:
         x = gt[0] + (outer.col_off + reference.col + 0.5) * gt[1]
         y = gt[3] + (outer.row_off + reference.row + 0.5) * gt[5]
-        result.reference = {"rg_id": rg_id, "method": reference.method, "coherence": reference.coherence,
-                            "vel_los_cm_yr": reference.velocity_los_cm_per_yr, "xy": (x, y)}
+        own = cover > 0
+        distance = float(distance_to_mask_m(own, pixel_m)[reference.row, reference.col])
+        elevation = reference.elevation_m if math.isfinite(reference.elevation_m) else float(data.elevation_m[reference.row, reference.col])
+        result.reference = {"rg_id": rg_id, "method": reference.method, "rung": reference.rung, "coherence": reference.coherence,
+                            "vel_los_cm_yr": reference.velocity_los_cm_per_yr, "sigma_cm_yr": reference.sigma_cm_per_yr,
+                            "distance_m": distance, "elev_diff_m": elevation - landform_elev, "xy": (x, y)}
         if reference.note:
             result.vel_reason = "; ".join(filter(None, [result.vel_reason, reference.note]))
     return result
@@ -280,7 +286,9 @@ def _statistics(data: WindowData, cover: np.ndarray, total: float, reference: Op
     )
     valid_fraction = float(cover[valid].sum() / total)
     if reference is None:
-        return LandformVelocity(vel_valid_frac=valid_fraction, vel_reason="no stable reference pixel within the search radius")
+        return LandformVelocity(vel_valid_frac=valid_fraction, vel_reason=(
+            f"nothing stable (outside every landform, coherence >= {settings.min_coherence:g}) within "
+            f"{settings.reference_radius_m * max(r.radius_factor for r in LADDER) / 1000:g} km to reference it"))
     if not valid.any():
         return LandformVelocity(vel_valid_frac=0.0, vel_reason="no pixel passes the coherence, slope and projection masks")
     w = cover[valid]

@@ -17,30 +17,56 @@ MAX_SAMPLES_PER_AXIS = 512
 
 @dataclass(frozen=True)
 class PhaseRamp:
-    """phase_rad = offset + per_col * col + per_row * row (pixel-centre coordinates)."""
+    """phase_rad = offset + per_col * col + per_row * row + per_km * (elevation_m - elevation0_m) / 1000.
+
+    Pixel-centre coordinates. ``per_km_rad`` is the stratified-atmosphere term: tropospheric delay
+    grows with the air column, so phase correlates with elevation over a scene (MintPy's
+    height-correlation correction, Doin et al. 2009, DOI 10.1016/j.jappgeo.2009.03.010).
+    """
 
     offset_rad: float = 0.0
     per_col_rad: float = 0.0
     per_row_rad: float = 0.0
+    per_km_rad: float = 0.0
+    elevation0_m: float = 0.0
 
-    def evaluate(self, cols: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        return self.offset_rad + self.per_col_rad * cols + self.per_row_rad * rows
+    def evaluate(self, cols: np.ndarray, rows: np.ndarray, elevation_m: np.ndarray | None = None) -> np.ndarray:
+        plane = self.offset_rad + self.per_col_rad * cols + self.per_row_rad * rows
+        if elevation_m is None or self.per_km_rad == 0.0:
+            return plane
+        return plane + self.per_km_rad * (np.asarray(elevation_m) - self.elevation0_m) / 1000.0
 
 
-def fit_ramp(phase_rad: np.ndarray, cols: np.ndarray, rows: np.ndarray, iterations: int = 3) -> PhaseRamp:
-    """Robust least-squares plane (outliers beyond 3 scaled MADs dropped at each iteration).
+#: Below this spread of stable-ground elevations an elevation term cannot be told from the plane.
+MIN_ELEVATION_SPREAD_M = 100.0
+
+
+def fit_ramp(phase_rad: np.ndarray, cols: np.ndarray, rows: np.ndarray, iterations: int = 3,
+             elevation_m: np.ndarray | None = None) -> PhaseRamp:
+    """Robust least-squares plane, with a phase-elevation term when ``elevation_m`` is given and
+    spread enough (outliers beyond 3 scaled MADs dropped at each iteration).
 
     Args:
         phase_rad, cols, rows: 1-D samples of stable pixels.
+        elevation_m: their elevations (NaN where unknown: those samples are left out).
     """
     keep = np.isfinite(phase_rad)
+    with_elevation = elevation_m is not None
+    if with_elevation:
+        keep &= np.isfinite(elevation_m)
+        with_elevation = keep.sum() >= 10 and float(np.std(elevation_m[keep])) >= MIN_ELEVATION_SPREAD_M
     if keep.sum() < 10:
         return PhaseRamp()
-    coefficients = np.zeros(3)
+    elevation0 = float(np.median(elevation_m[keep])) if with_elevation else 0.0
+    z_km = (np.nan_to_num(elevation_m) - elevation0) / 1000.0 if with_elevation else np.zeros_like(cols)
+    coefficients = np.zeros(4)
     for _ in range(iterations):
-        design = np.column_stack([np.ones(keep.sum()), cols[keep], rows[keep]])
-        coefficients, *_ = np.linalg.lstsq(design, phase_rad[keep], rcond=None)
-        residual = phase_rad - (coefficients[0] + coefficients[1] * cols + coefficients[2] * rows)
+        design = np.column_stack([np.ones(keep.sum()), cols[keep], rows[keep], z_km[keep]])
+        if not with_elevation:
+            design = design[:, :3]
+        solution, *_ = np.linalg.lstsq(design, phase_rad[keep], rcond=None)
+        coefficients = np.concatenate([solution, np.zeros(4 - solution.size)])
+        residual = phase_rad - (coefficients[0] + coefficients[1] * cols + coefficients[2] * rows + coefficients[3] * z_km)
         spread = 1.4826 * np.nanmedian(np.abs(residual[keep] - np.nanmedian(residual[keep])))
         if not spread > 0:
             break
@@ -48,4 +74,4 @@ def fit_ramp(phase_rad: np.ndarray, cols: np.ndarray, rows: np.ndarray, iteratio
         if new_keep.sum() < 10 or np.array_equal(new_keep, keep):
             break
         keep = new_keep
-    return PhaseRamp(float(coefficients[0]), float(coefficients[1]), float(coefficients[2]))
+    return PhaseRamp(float(coefficients[0]), float(coefficients[1]), float(coefficients[2]), float(coefficients[3]), elevation0)

@@ -35,6 +35,37 @@ class ReferenceChoice:
     sigma_cm_per_yr: float
     coherence: float
     note: Optional[str] = None
+    rung: str = "manual"  # the ladder's rung (``LADDER``) or "manual"
+    elevation_m: float = math.nan
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One step of the reference ladder: what counts as stable ground at this step.
+
+    ``min_coherence`` None means the velocity mask's own minimum; ``robust`` rungs take the median
+    of every qualifying pixel within the radius instead of the nearest patch.
+    """
+
+    name: str
+    max_slope_deg: float
+    min_coherence: Optional[float]
+    radius_factor: float
+    max_elev_diff_m: float
+    robust: bool = False
+
+
+#: From the paper's ideal (flat, coherent, close, similar elevation) to what a steep valley offers.
+#: Slope and elevation limits of the first rung come from the settings (10 deg, 300 m by default).
+LADDER: tuple[Rung, ...] = (
+    Rung("flat", 10.0, 0.7, 1.0, 300.0),
+    Rung("moderate_slope", 20.0, 0.7, 1.0, 300.0),
+    Rung("steep_slope", 35.0, 0.5, 1.0, 500.0),
+    Rung("low_coherence", 35.0, None, 1.0, 500.0),
+    Rung("wider_radius", 35.0, None, 2.0, 800.0),
+    Rung("robust_median", 45.0, None, 2.0, 1000.0, robust=True),
+)
+MIN_ROBUST_PIXELS = 30
 
 
 def box_mean(mask: np.ndarray, size_px: int) -> np.ndarray:
@@ -71,32 +102,57 @@ def _patch_statistics(
     return float(v.mean()), sigma_mean, float(coherence[r0:r1, c0:c1][patch].mean())
 
 
+def _robust_reference(usable: np.ndarray, velocity: np.ndarray, sigma: np.ndarray, coherence: np.ndarray,
+                      elevation_m: np.ndarray, distance_m: np.ndarray, correlation_px: float) -> Optional[tuple]:
+    """Median of every usable pixel, its error from the scaled MAD, at the usable pixel nearest the median's place."""
+    n = int(usable.sum())
+    if n < MIN_ROBUST_PIXELS:
+        return None
+    values = velocity[usable]
+    median = float(np.median(values))
+    spread = 1.4826 * float(np.median(np.abs(values - median)))
+    n_effective = max(n / max(correlation_px, 1.0) ** 2, 1.0)
+    # the spread holds pixel noise and the real variation over the area (atmosphere): both enter
+    sigma_median = 1.2533 * max(spread, float(np.sqrt(np.mean(sigma[usable] ** 2)))) / math.sqrt(n_effective)
+    candidates = np.flatnonzero(usable.ravel())
+    nearest = candidates[np.argmin(distance_m.ravel()[candidates])]
+    row, col = divmod(int(nearest), velocity.shape[1])
+    return row, col, median, sigma_median, float(coherence[usable].mean()), float(np.median(elevation_m[usable]))
+
+
 def choose_automatic(
     velocity: np.ndarray, sigma: np.ndarray, coherence: np.ndarray, slope_deg: np.ndarray,
     elevation_m: np.ndarray, outside_landforms: np.ndarray, centre_rc: tuple[float, float],
     pixel_m: tuple[float, float], landform_elev_m: float, *, min_coherence: float,
     reference_min_coherence: float, max_slope_deg: float, max_elev_diff_m: float, window_px: int,
     correlation_px: float, max_distance_m: float = math.inf, distance_to_landform_m: Optional[np.ndarray] = None,
+    ladder: tuple[Rung, ...] = LADDER,
 ) -> Optional[ReferenceChoice]:
-    """The automatic reference (see the module's rule) within ``max_distance_m`` of the landform
-    (``distance_to_landform_m`` per pixel; without it, of its centre): a radius, not the half-width
-    of the window read. The nearest qualifying patch to the landform's centre wins; None when
-    nothing qualifies."""
+    """The automatic reference: the first rung of ``ladder`` that finds stable ground (see the
+    module's rule) within its radius (``max_distance_m`` x the rung's factor) of the landform
+    (``distance_to_landform_m`` per pixel; without it, of its centre). Patch rungs take the patch
+    nearest the landform's centre; the robust rung the median of all qualifying pixels. The first
+    rung uses ``max_slope_deg``, ``reference_min_coherence`` and ``max_elev_diff_m``. None when no
+    rung finds anything."""
     rows, cols = np.mgrid[0 : velocity.shape[0], 0 : velocity.shape[1]]
     distance_m = np.hypot((rows - centre_rc[0]) * pixel_m[1], (cols - centre_rc[1]) * pixel_m[0])
-    base = (
-        outside_landforms
-        & np.isfinite(velocity)
-        & np.isfinite(sigma)
-        & (slope_deg <= max_slope_deg)
-        & (np.abs(elevation_m - landform_elev_m) <= max_elev_diff_m)
-        & ((distance_m if distance_to_landform_m is None else distance_to_landform_m) <= max_distance_m)
-    )
-    for floor, note in (
-        (reference_min_coherence, None),
-        (min_coherence, f"no stable pixel with coherence >= {reference_min_coherence:g} nearby; reference coherence only >= {min_coherence:g}"),
-    ):
-        usable = base & (coherence >= floor)
+    reach_m = distance_m if distance_to_landform_m is None else distance_to_landform_m
+    finite = outside_landforms & np.isfinite(velocity) & np.isfinite(sigma) & np.isfinite(elevation_m)
+    for index, rung in enumerate(ladder):
+        first = index == 0
+        slope_limit = max_slope_deg if first else max(rung.max_slope_deg, max_slope_deg)
+        coherence_floor = reference_min_coherence if first else (min_coherence if rung.min_coherence is None else rung.min_coherence)
+        elev_limit = max_elev_diff_m if first else max(rung.max_elev_diff_m, max_elev_diff_m)
+        usable = (
+            finite & (slope_deg <= slope_limit) & (coherence >= coherence_floor)
+            & (np.abs(elevation_m - landform_elev_m) <= elev_limit) & (reach_m <= max_distance_m * rung.radius_factor)
+        )
+        if rung.robust:
+            found = _robust_reference(usable, velocity, sigma, coherence, elevation_m, distance_m, correlation_px)
+            if found is not None:
+                row, col, value, error, mean_coherence, elevation = found
+                return ReferenceChoice(row, col, "auto", value, error, mean_coherence, None, rung.name, elevation)
+            continue
         centres = usable & (box_mean(usable, window_px) >= 0.5)
         if not centres.any():
             continue
@@ -105,7 +161,7 @@ def choose_automatic(
         row, col = divmod(int(best), velocity.shape[1])
         stats = _patch_statistics(row, col, usable, velocity, sigma, coherence, window_px, correlation_px)
         if stats is not None:
-            return ReferenceChoice(row, col, "auto", stats[0], stats[1], stats[2], note)
+            return ReferenceChoice(row, col, "auto", stats[0], stats[1], stats[2], None, rung.name, float(elevation_m[row, col]))
     return None
 
 
@@ -140,7 +196,7 @@ def measure_manual(
     stats = _patch_statistics(row, col, usable, velocity, sigma, coherence, window_px, correlation_px)
     if stats is None:
         return None
-    return ReferenceChoice(row, col, "manual", stats[0], stats[1], stats[2])
+    return ReferenceChoice(row, col, "manual", stats[0], stats[1], stats[2], None, "manual")
 
 
 def nearest_point_index(

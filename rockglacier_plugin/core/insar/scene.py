@@ -38,6 +38,7 @@ class SceneSettings:
     slope_sigma_deg: float = 2.0
     aspect_sigma_deg: float = 5.0
     remove_ramp: bool = True
+    remove_stratified: bool = True  # fit and remove a phase-elevation slope on stable ground (rad/km)
     stable_min_coherence: float = 0.7
 
 
@@ -125,12 +126,12 @@ class InsarScene:
         phase = np.where(coherence > 0, phase, np.nan)
         rows = np.arange(window.row_off, window.row_off + window.height_px, dtype=np.float64)[:, None]
         cols = np.arange(window.col_off, window.col_off + window.width_px, dtype=np.float64)[None, :]
-        velocity = self.factor * (phase - self.ramp.evaluate(cols, rows)) - self.scene_reference_cm_per_yr
         sigma = abs(self.factor) * phase_sigma_rad(coherence, self.settings.looks)
         radius = gaussian_kernel_radius_px(self.settings.dem_smoothing_px) + 1
         dem_window = window.padded(radius)
         elevation = smooth_gaussian(read_window(self.dem_ds.GetRasterBand(1), self.dem_grid, dem_window), self.settings.dem_smoothing_px)
         inner = elevation[radius - 1 : elevation.shape[0] - radius + 1, radius - 1 : elevation.shape[1] - radius + 1]
+        velocity = self.factor * (phase - self.ramp.evaluate(cols, rows, inner[1:-1, 1:-1])) - self.scene_reference_cm_per_yr
         dx_m, dy_m = row_pixel_sizes_m(self.grid, window.padded(1))
         slope, aspect = slope_aspect_deg(*horn_gradient(inner, dx_m, dy_m))
         if self.los_ds is not None:
@@ -183,7 +184,10 @@ class InsarScene:
         rows, cols = np.mgrid[0:out_h, 0:out_w].astype(np.float64)
         full_rows = (rows + 0.5) * self.grid.height_px / out_h - 0.5
         full_cols = (cols + 0.5) * self.grid.width_px / out_w - 0.5
-        if self.settings.remove_ramp:
-            self.ramp = fit_ramp(phase[stable], full_cols[stable], full_rows[stable])
-        residual = self.factor * (phase - self.ramp.evaluate(full_cols, full_rows))
+        elevation = decimated(self.dem_ds.GetRasterBand(1)) if self.settings.remove_stratified else None
+        if self.settings.remove_ramp or self.settings.remove_stratified:
+            ramp = fit_ramp(phase[stable], full_cols[stable], full_rows[stable],
+                            elevation_m=elevation[stable] if elevation is not None else None)
+            self.ramp = ramp if self.settings.remove_ramp else PhaseRamp(per_km_rad=ramp.per_km_rad, elevation0_m=ramp.elevation0_m)
+        residual = self.factor * (phase - self.ramp.evaluate(full_cols, full_rows, elevation))
         self.scene_reference_cm_per_yr = float(np.nanmedian(residual[stable])) if stable.any() else 0.0

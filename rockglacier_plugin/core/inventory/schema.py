@@ -84,8 +84,12 @@ ROCK_GLACIER_FIELDS: tuple[FieldSpec, ...] = (
 REFERENCE_POINT_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("rg_id", "text", "rock glacier this reference serves"),
     FieldSpec("method", "text", "manual or auto"),
+    FieldSpec("rung", "text", "rung of the reference ladder: flat, moderate_slope, steep_slope, low_coherence, wider_radius, robust_median, or manual"),
+    FieldSpec("distance_m", "real", "distance from the landform's outline to the reference, metres"),
+    FieldSpec("elev_diff_m", "real", "reference elevation minus the landform's mean elevation, metres"),
     FieldSpec("coherence", "real", "mean coherence of the reference patch"),
     FieldSpec("vel_los_cm_yr", "real", "LOS velocity subtracted (towards the satellite)"),
+    FieldSpec("sigma_cm_yr", "real", "1-sigma error of the reference velocity (enters vel_err_cm_yr)"),
     FieldSpec("vel_pair", "text", "interferogram the value comes from, YYYYMMDD-YYYYMMDD"),
 )
 

@@ -87,7 +87,7 @@ def test_manual_reference_outside_the_data__falls_back_to_the_automatic_one_and_
 
 
 def test_reference_radius__is_a_radius_not_the_half_width_of_a_square():
-    from rockglacier_plugin.core.insar.reference import choose_automatic, distance_to_mask_m
+    from rockglacier_plugin.core.insar.reference import LADDER, choose_automatic, distance_to_mask_m
 
     shape = (41, 41)
     landform = np.zeros(shape, bool)
@@ -97,7 +97,8 @@ def test_reference_radius__is_a_radius_not_the_half_width_of_a_square():
     usable[:5, :5] = usable[:5, -5:] = usable[-5:, :5] = usable[-5:, -5:] = True
     velocity = np.where(usable, 1.0, np.nan)
     kwargs = dict(min_coherence=0.3, reference_min_coherence=0.7, max_slope_deg=10.0, max_elev_diff_m=300.0,
-                  window_px=3, correlation_px=1.0, distance_to_landform_m=distance_to_mask_m(landform, (30.0, 30.0)))
+                  window_px=3, correlation_px=1.0, distance_to_landform_m=distance_to_mask_m(landform, (30.0, 30.0)),
+                  ladder=LADDER[:1])
     args = (velocity, np.full(shape, 0.1), np.full(shape, 0.9), np.zeros(shape), np.zeros(shape), ~landform, (20.0, 20.0),
             (30.0, 30.0), 0.0)
     assert choose_automatic(*args, max_distance_m=20 * 30.0, **kwargs) is None  # the corners are outside 600 m
@@ -140,3 +141,37 @@ def test_scipy_missing__is_said_in_the_log_the_user_reads(tmp_path, monkeypatch)
         messages.append,
     )
     assert any("SciPy is missing" in m and "pip" in m for m in messages)
+
+
+def test_stratified_atmosphere__a_known_phase_elevation_slope_is_found_and_removed(tmp_path):
+    """A scene whose only error is 0.8 rad per km of elevation (no motion, no noise, no ramp)."""
+    from osgeo import ogr
+
+    from rockglacier_plugin.core.insar.interferogram import Interferogram
+    from rockglacier_plugin.core.insar.landform_velocity import PairInput, extract_velocities
+    from rockglacier_plugin.core.insar.los_geometry import LosGeometry
+    from rockglacier_plugin.core.insar.scene import SceneSettings
+    from tests.builders import cone_dem, write_raster
+
+    size, pixel = 200, 30.0
+    rows, cols = np.mgrid[0:size, 0:size]
+    gt = (500000.0, pixel, 0.0, 4000000.0, 0.0, -pixel)
+    # a valley: 1,500 m of relief, flanks of ~25 deg
+    elevation = 3500.0 + 0.47 * pixel * np.abs(cols - size / 2) + 0.2 * pixel * np.abs(rows - size / 2)
+    per_km = 0.8
+    phase = per_km * (elevation - 4000.0) / 1000.0
+    dem = write_raster(tmp_path / "dem.tif", elevation, gt, 32644)
+    unw = write_raster(tmp_path / "20070716_20070831_unw.tif", phase, gt, 32644)
+    coherence = write_raster(tmp_path / "cor.tif", np.full((size, size), 0.9), gt, 32644)
+    lobe = "POLYGON((501500 3996800,501900 3996800,501900 3996500,501500 3996500,501500 3996800))"
+    messages = []
+    result = extract_velocities(
+        [ogr.CreateGeometryFromWkt(lobe).ExportToWkb()], "EPSG:32644", ["rg001"],
+        [PairInput(Interferogram(str(unw), 1, date(2007, 7, 16), date(2007, 8, 31), 0.2360571), str(coherence))],
+        str(dem), LosGeometry(None, 38.7, 102.0),
+        VelocitySettings(noise_correlation_px=1.0, scene=SceneSettings(slope_sigma_deg=0.0, aspect_sigma_deg=0.0)),
+        log=messages.append,
+    ).landforms[0]
+    fitted = [m for m in messages if "rad/km" in m][0]
+    assert f"{per_km:.3f} rad/km" in fitted, fitted
+    assert abs(result.vel_dslp_cm_yr) < 0.5 * result.vel_err_cm_yr + 0.05, (result.vel_dslp_cm_yr, result.vel_err_cm_yr)
