@@ -43,10 +43,10 @@ from .interferogram import Interferogram
 from .reference import (
     LADDER,
     ReferenceChoice,
-    choose_automatic,
     distance_to_mask_m,
     measure_manual,
     nearest_point_index,
+    reference_candidates,
 )
 from .scene import InsarScene, LosGeometry, SceneSettings, WindowData
 from .velocity_rasters import write_velocity_rasters
@@ -233,7 +233,8 @@ def _landform_velocity(
     centroid = geometry.Centroid()
     centre_rc = ((centroid.GetY() - gt[3]) / gt[5] - 0.5 - outer.row_off, (centroid.GetX() - gt[0]) / gt[1] - 0.5 - outer.col_off)
     reference = _reference(rg_id, data, others, cover > 0, centre_rc, pixel_m, landform_elev, settings, points_rc, points, outer)
-    result = _statistics(data, weight, total, reference, settings)
+    atmosphere = _atmosphere_sigma(data, others, reference, centre_rc, pixel_m, settings) if reference is not None else 0.0
+    result = _statistics(data, weight, total, reference, settings, atmosphere)
     if reference is not None:
         x = gt[0] + (outer.col_off + reference.col + 0.5) * gt[1]
         y = gt[3] + (outer.row_off + reference.row + 0.5) * gt[5]
@@ -263,7 +264,7 @@ def _reference(rg_id: str, data: WindowData, others: np.ndarray, own: np.ndarray
                 return manual
             fallback_note = (f"the reference point given for {rg_id} lies outside the data or on pixels with coherence below "
                              f"{settings.min_coherence:g}; the automatic reference was used instead")
-    automatic = choose_automatic(
+    candidates = reference_candidates(
         data.velocity_los_cm_per_yr, data.sigma_los_cm_per_yr, data.coherence, data.slope_deg, data.elevation_m,
         ~others, centre_rc, pixel_m, landform_elev, min_coherence=settings.min_coherence,
         reference_min_coherence=settings.reference_min_coherence, max_slope_deg=settings.reference_max_slope_deg,
@@ -271,13 +272,41 @@ def _reference(rg_id: str, data: WindowData, others: np.ndarray, own: np.ndarray
         correlation_px=settings.noise_correlation_px, max_distance_m=settings.reference_radius_m,
         distance_to_landform_m=distance_to_mask_m(own, pixel_m),
     )
+    # the best reference available: the smallest error it brings (its own noise and what the
+    # atmosphere changes between it and the landform), the ladder's order breaking ties
+    automatic = min(
+        candidates, default=None,
+        key=lambda c: math.hypot(c.sigma_cm_per_yr, _atmosphere_sigma(data, others, c, centre_rc, pixel_m, settings)),
+    )
     if automatic is not None and fallback_note:
         return replace(automatic, note="; ".join(filter(None, [fallback_note, automatic.note])))
     return automatic
 
 
+def _atmosphere_sigma(data: WindowData, others: np.ndarray, reference: ReferenceChoice, centre_rc: tuple[float, float],
+                      pixel_m: tuple[float, float], settings: VelocitySettings) -> float:
+    """LOS velocity error (cm/yr) from what differs between the reference and the landform's place:
+    turbulent atmosphere and residual ramp or stratification. Measured on the stable ground around:
+    the scatter of stable pixels at the reference-to-landform distance from the reference, minus
+    what their own phase noise explains (an empirical structure function at one lag)."""
+    rows, cols = np.mgrid[0 : data.velocity_los_cm_per_yr.shape[0], 0 : data.velocity_los_cm_per_yr.shape[1]]
+    lag_m = math.hypot((centre_rc[0] - reference.row) * pixel_m[1], (centre_rc[1] - reference.col) * pixel_m[0])
+    from_reference = np.hypot((rows - reference.row) * pixel_m[1], (cols - reference.col) * pixel_m[0])
+    ring = (
+        ~others & np.isfinite(data.velocity_los_cm_per_yr) & (data.coherence >= settings.min_coherence)
+        & (from_reference >= 0.5 * lag_m) & (from_reference <= 1.5 * lag_m + 2 * max(pixel_m))
+    )
+    if ring.sum() < 20:
+        return 0.0
+    differences = data.velocity_los_cm_per_yr[ring] - reference.velocity_los_cm_per_yr
+    # robust second moment (scaled MAD around 0 keeps a moving neighbour from inflating it)
+    scatter = 1.4826 * float(np.median(np.abs(differences)))
+    noise = float(np.sqrt(np.mean(data.sigma_los_cm_per_yr[ring] ** 2)))
+    return math.sqrt(max(scatter**2 - noise**2, 0.0))
+
+
 def _statistics(data: WindowData, cover: np.ndarray, total: float, reference: Optional[ReferenceChoice],
-                settings: VelocitySettings) -> LandformVelocity:
+                settings: VelocitySettings, atmosphere_sigma_cm_per_yr: float = 0.0) -> LandformVelocity:
     g = data.projection
     valid = (
         (cover > 0) & np.isfinite(data.velocity_los_cm_per_yr) & np.isfinite(g)
@@ -298,7 +327,7 @@ def _statistics(data: WindowData, cover: np.ndarray, total: float, reference: Op
     mean = float(np.dot(w, v) / w_sum)
     c = max(settings.noise_correlation_px, 1.0)
     noise = c * math.sqrt(float(np.dot(w**2, (data.sigma_los_cm_per_yr[valid] / gv) ** 2))) / w_sum
-    ref_term = reference.sigma_cm_per_yr * abs(float(np.dot(w, 1.0 / gv))) / w_sum
+    ref_term = math.hypot(reference.sigma_cm_per_yr, atmosphere_sigma_cm_per_yr) * abs(float(np.dot(w, 1.0 / gv))) / w_sum
     geom_term = float(np.dot(w, np.abs(v) * data.projection_sigma[valid] / np.abs(gv))) / w_sum
     error = math.sqrt(noise**2 + ref_term**2 + geom_term**2)
     relative = error / abs(mean) if mean != 0 else math.inf

@@ -44,7 +44,8 @@ class Rung:
     """One step of the reference ladder: what counts as stable ground at this step.
 
     ``min_coherence`` None means the velocity mask's own minimum; ``robust`` rungs take the median
-    of every qualifying pixel within the radius instead of the nearest patch.
+    of every qualifying pixel within the radius instead of the nearest patch; a ``last_resort`` rung
+    is tried only when no other rung found anything.
     """
 
     name: str
@@ -53,6 +54,7 @@ class Rung:
     radius_factor: float
     max_elev_diff_m: float
     robust: bool = False
+    last_resort: bool = False
 
 
 #: From the paper's ideal (flat, coherent, close, similar elevation) to what a steep valley offers.
@@ -63,7 +65,10 @@ LADDER: tuple[Rung, ...] = (
     Rung("steep_slope", 35.0, 0.5, 1.0, 500.0),
     Rung("low_coherence", 35.0, None, 1.0, 500.0),
     Rung("wider_radius", 35.0, None, 2.0, 800.0),
-    Rung("robust_median", 45.0, None, 2.0, 1000.0, robust=True),
+    # the stable ground right around the landform (within 0.3 x the radius of its outline): close,
+    # so the atmosphere nearly cancels, but only as stable as the slopes around it
+    Rung("surroundings", 45.0, None, 0.3, 500.0, robust=True),
+    Rung("robust_median", 45.0, None, 2.0, 1000.0, robust=True, last_resort=True),
 )
 MIN_ROBUST_PIXELS = 30
 
@@ -120,14 +125,14 @@ def _robust_reference(usable: np.ndarray, velocity: np.ndarray, sigma: np.ndarra
     return row, col, median, sigma_median, float(coherence[usable].mean()), float(np.median(elevation_m[usable]))
 
 
-def choose_automatic(
+def reference_candidates(
     velocity: np.ndarray, sigma: np.ndarray, coherence: np.ndarray, slope_deg: np.ndarray,
     elevation_m: np.ndarray, outside_landforms: np.ndarray, centre_rc: tuple[float, float],
     pixel_m: tuple[float, float], landform_elev_m: float, *, min_coherence: float,
     reference_min_coherence: float, max_slope_deg: float, max_elev_diff_m: float, window_px: int,
     correlation_px: float, max_distance_m: float = math.inf, distance_to_landform_m: Optional[np.ndarray] = None,
-    ladder: tuple[Rung, ...] = LADDER,
-) -> Optional[ReferenceChoice]:
+    ladder: tuple[Rung, ...] = LADDER, first_only: bool = False,
+) -> list[ReferenceChoice]:
     """The automatic reference: the first rung of ``ladder`` that finds stable ground (see the
     module's rule) within its radius (``max_distance_m`` x the rung's factor) of the landform
     (``distance_to_landform_m`` per pixel; without it, of its centre). Patch rungs take the patch
@@ -138,6 +143,7 @@ def choose_automatic(
     distance_m = np.hypot((rows - centre_rc[0]) * pixel_m[1], (cols - centre_rc[1]) * pixel_m[0])
     reach_m = distance_m if distance_to_landform_m is None else distance_to_landform_m
     finite = outside_landforms & np.isfinite(velocity) & np.isfinite(sigma) & np.isfinite(elevation_m)
+    found_patches: list[ReferenceChoice] = []
     for index, rung in enumerate(ladder):
         first = index == 0
         slope_limit = max_slope_deg if first else max(rung.max_slope_deg, max_slope_deg)
@@ -148,10 +154,14 @@ def choose_automatic(
             & (np.abs(elevation_m - landform_elev_m) <= elev_limit) & (reach_m <= max_distance_m * rung.radius_factor)
         )
         if rung.robust:
+            if rung.last_resort and found_patches:
+                continue
             found = _robust_reference(usable, velocity, sigma, coherence, elevation_m, distance_m, correlation_px)
             if found is not None:
                 row, col, value, error, mean_coherence, elevation = found
-                return ReferenceChoice(row, col, "auto", value, error, mean_coherence, None, rung.name, elevation)
+                found_patches.append(ReferenceChoice(row, col, "auto", value, error, mean_coherence, None, rung.name, elevation))
+                if first_only:
+                    break
             continue
         centres = usable & (box_mean(usable, window_px) >= 0.5)
         if not centres.any():
@@ -161,8 +171,17 @@ def choose_automatic(
         row, col = divmod(int(best), velocity.shape[1])
         stats = _patch_statistics(row, col, usable, velocity, sigma, coherence, window_px, correlation_px)
         if stats is not None:
-            return ReferenceChoice(row, col, "auto", stats[0], stats[1], stats[2], None, rung.name, float(elevation_m[row, col]))
-    return None
+            found_patches.append(ReferenceChoice(row, col, "auto", stats[0], stats[1], stats[2], None, rung.name,
+                                                 float(elevation_m[row, col])))
+            if first_only:
+                break
+    return found_patches
+
+
+def choose_automatic(*args: object, **kwargs: object) -> Optional[ReferenceChoice]:
+    """The first rung's reference (``reference_candidates`` with ``first_only``); None when none."""
+    candidates = reference_candidates(*args, first_only=True, **kwargs)  # type: ignore[arg-type]
+    return candidates[0] if candidates else None
 
 
 def distance_to_mask_m(mask: np.ndarray, pixel_m: tuple[float, float]) -> np.ndarray:

@@ -84,7 +84,7 @@ ROCK_GLACIER_FIELDS: tuple[FieldSpec, ...] = (
 REFERENCE_POINT_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("rg_id", "text", "rock glacier this reference serves"),
     FieldSpec("method", "text", "manual or auto"),
-    FieldSpec("rung", "text", "rung of the reference ladder: flat, moderate_slope, steep_slope, low_coherence, wider_radius, robust_median, or manual"),
+    FieldSpec("rung", "text", "rung of the reference ladder: flat, moderate_slope, steep_slope, low_coherence, wider_radius, surroundings, robust_median, or manual"),
     FieldSpec("distance_m", "real", "distance from the landform's outline to the reference, metres"),
     FieldSpec("elev_diff_m", "real", "reference elevation minus the landform's mean elevation, metres"),
     FieldSpec("coherence", "real", "mean coherence of the reference patch"),
