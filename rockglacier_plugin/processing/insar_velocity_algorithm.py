@@ -96,6 +96,9 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
         self._number("PHASE_BAND", "Phase band (0 = automatic: 2 for ISCE2 .unw, else 1)", 0, integer=True)
         self.addParameter(QgsProcessingParameterMultipleLayers("COHERENCE", "Coherence (one per interferogram, or one for all)", QgsProcessing.TypeRaster))
         self._number("COHERENCE_BAND", "Coherence band (0 = automatic: 2 for ISCE2 topophase.cor, else 1)", 0, integer=True)
+        self.addParameter(QgsProcessingParameterMultipleLayers(
+            "COMPONENTS", "SNAPHU connected components (one per interferogram; ISCE2 .conncomp found automatically)",
+            QgsProcessing.TypeRaster, optional=True))
         self.addParameter(QgsProcessingParameterRasterLayer("DEM", "DEM (elevations in metres)"))
         self.addParameter(QgsProcessingParameterRasterLayer("LOS", "LOS geometry raster (ISCE2 los.rdr.geo: incidence, azimuth)", optional=True))
         self._number("INCIDENCE_DEG", "Incidence angle, degrees (without a LOS raster)", None, 0.0, 90.0, optional=True)
@@ -227,6 +230,12 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
         dates = self._dates(parameters, context, len(unwrapped))
         phase_band = self.parameterAsInt(parameters, "PHASE_BAND", context)
         coherence_band = self.parameterAsInt(parameters, "COHERENCE_BAND", context)
+        components = list(self.parameterAsLayerList(parameters, "COMPONENTS", context))
+        if components and len(components) != len(unwrapped):
+            raise QgsProcessingException(
+                f"{len(unwrapped)} interferogram(s) but {len(components)} connected-component raster(s): give one per "
+                "interferogram (same order), or none."
+            )
         pairs = []
         for index, layer in enumerate(unwrapped):
             path = file_raster_path(layer, "interferogram")
@@ -235,8 +244,18 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
                 feedback.pushInfo(note)
             coherence_path = self._isce_path(file_raster_path(coherence[index if len(coherence) > 1 else 0], "coherence"), feedback)
             band = coherence_band or default_coherence_band(open_raster(coherence_path, "coherence"), coherence_path)
-            pairs.append(PairInput(interferogram, coherence_path, band))
+            pairs.append(PairInput(interferogram, coherence_path, band, self._components(components, index, interferogram.path, feedback)))
         return pairs
+
+    def _components(self, given: list, index: int, unwrapped_path: str, feedback: QgsProcessingFeedback) -> Optional[str]:
+        from ..core.insar.interferogram import isce_components_path
+
+        if given:
+            return self._isce_path(file_raster_path(given[index], "connected components"), feedback)
+        found = isce_components_path(unwrapped_path)
+        if found:
+            feedback.pushInfo(f"Connected components found beside the interferogram: '{found}'.")
+        return found
 
     def _los_geometry(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Any:
         from ..core.insar.los_geometry import LosGeometry, los_azimuth_from_heading

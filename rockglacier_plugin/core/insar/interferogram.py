@@ -126,6 +126,23 @@ def resolve_isce_path(path: str) -> str:
     return path
 
 
+def isce_components_path(unwrapped_path: str) -> Optional[str]:
+    """ISCE2's SNAPHU connected components beside an unwrapped product, when present:
+    ``filt_topophase.unw.geo(.vrt)`` -> ``filt_topophase.unw.conncomp.geo(.vrt)``."""
+    base = unwrapped_path[:-4] if unwrapped_path.lower().endswith(".vrt") else unwrapped_path
+    folder, name = os.path.split(base)
+    if ".unw" not in name:
+        return None
+    stem, _, rest = name.partition(".unw")
+    for candidate in (f"{stem}.unw.conncomp{rest}", f"{stem}.unw{rest}.conncomp", f"{stem}.conncomp{rest}"):
+        path = os.path.join(folder, candidate)
+        if os.path.exists(path + ".vrt"):
+            return path + ".vrt"
+        if os.path.exists(path):
+            return path
+    return None
+
+
 def default_coherence_band(dataset: Any, path: str) -> int:
     """2 for ISCE2's two-band ``topophase.cor`` (amplitude, coherence), else 1."""
     if ".cor" in os.path.basename(path).lower() and dataset.RasterCount == 2:

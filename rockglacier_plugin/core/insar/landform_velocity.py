@@ -73,6 +73,7 @@ class PairInput:
     interferogram: Interferogram
     coherence_path: str
     coherence_band: int = 1
+    components_path: Optional[str] = None  # SNAPHU connected components (0 = not unwrapped)
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,8 @@ def extract_velocities(
     prepared = [prepare_polygon(wkb).geometry for wkb in polygons_wkb]
     best = [LandformVelocity(vel_reason="not covered by any interferogram") for _ in polygons_wkb]
     for pair_index, pair in enumerate(pairs):
-        scene = InsarScene(pair.interferogram, pair.coherence_path, pair.coherence_band, dem_path, geometry, settings.scene, log)
+        scene = InsarScene(pair.interferogram, pair.coherence_path, pair.coherence_band, dem_path, geometry, settings.scene, log,
+                           pair.components_path)
         to_scene = transformer(polygon_srs, spatial_reference(scene.grid.crs_wkt, "interferogram"))
         from_scene = transformer(spatial_reference(scene.grid.crs_wkt), polygon_srs)
         landforms = [None if g is None else transformed(g, to_scene) for g in prepared]
@@ -225,6 +227,9 @@ def _landform_velocity(
     for other in np.flatnonzero(near):
         # Any pixel a landform touches is no stable ground for a reference.
         others |= (cover if other == index else coverage_fraction(landforms[other], outer, gt)) > 0
+    data, component_note = _one_component(data, weight)
+    if data is None:
+        return LandformVelocity(vel_reason=component_note)
     total = float(weight.sum())
     weights_z = weight * np.isfinite(data.elevation_m)
     if total <= 0 or weights_z.sum() <= 0:
@@ -235,6 +240,8 @@ def _landform_velocity(
     reference = _reference(rg_id, data, others, cover > 0, centre_rc, pixel_m, landform_elev, settings, points_rc, points, outer)
     atmosphere = _atmosphere_sigma(data, others, reference, centre_rc, pixel_m, settings) if reference is not None else 0.0
     result = _statistics(data, weight, total, reference, settings, atmosphere)
+    if component_note:
+        result.vel_reason = "; ".join(filter(None, [result.vel_reason, component_note]))
     if reference is not None:
         x = gt[0] + (outer.col_off + reference.col + 0.5) * gt[1]
         y = gt[3] + (outer.row_off + reference.row + 0.5) * gt[5]
@@ -247,6 +254,23 @@ def _landform_velocity(
         if reference.note:
             result.vel_reason = "; ".join(filter(None, [result.vel_reason, reference.note]))
     return result
+
+
+def _one_component(data: WindowData, weight: np.ndarray) -> tuple[Optional[WindowData], Optional[str]]:
+    """Keep only the SNAPHU component holding most of the landform, for the landform and its reference:
+    two components can differ by whole fringes (93.7 cm/yr a fringe for a 46-day ALOS-1 pair)."""
+    if data.component is None:
+        return data, None
+    inside = (weight > 0) & (data.component > 0)
+    if not inside.any():
+        return None, "the landform lies in pixels SNAPHU could not unwrap (connected component 0)"
+    labels, counts = np.unique(data.component[inside], return_counts=True)
+    main = labels[np.argmax(counts)]
+    other_share = 1.0 - float(weight[inside & (data.component == main)].sum() / weight[weight > 0].sum())
+    kept = replace(data, velocity_los_cm_per_yr=np.where(data.component == main, data.velocity_los_cm_per_yr, np.nan))
+    note = (f"{100 * other_share:.0f} % of the landform lies outside its main unwrapping component and is not used"
+            if other_share >= 0.01 else None)
+    return kept, note
 
 
 def _reference(rg_id: str, data: WindowData, others: np.ndarray, own: np.ndarray, centre_rc: tuple[float, float], pixel_m: tuple[float, float],

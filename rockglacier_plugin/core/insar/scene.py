@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -55,6 +55,7 @@ class WindowData:
     aspect_deg: np.ndarray
     projection: np.ndarray
     projection_sigma: np.ndarray
+    component: Optional[np.ndarray] = None  # SNAPHU connected component (0 = not unwrapped), when given
 
 
 class InsarScene:
@@ -63,6 +64,7 @@ class InsarScene:
     def __init__(
         self, interferogram: Interferogram, coherence_path: str, coherence_band: int, dem_path: str,
         geometry: LosGeometry, settings: SceneSettings, log: Callable[[str], None] = LOGGER.info,
+        components_path: Optional[str] = None,
     ) -> None:
         geometry.check()
         self.interferogram = interferogram
@@ -99,6 +101,13 @@ class InsarScene:
                 )
             if resampled:
                 log(f"{label}: LOS geometry '{geometry.los_path}' resampled (bilinear) to the interferogram grid.")
+        self.components_ds = None
+        if components_path:
+            self.components_ds, resampled = aligned_dataset(components_path, self.grid, "connected components", "near")
+            if resampled:
+                log(f"{label}: connected components '{components_path}' resampled (nearest) to the interferogram grid.")
+            log(f"{label}: SNAPHU connected components read: pixels of component 0 are not used, and each landform and "
+                "its reference are kept in one component.")
         if not exact_noise_available():
             log("Warning: SciPy is missing, so phase noise uses the Cramer-Rao bound, which underestimates it (by 15 % at "
                 "coherence 0.6 and 10 looks) and makes vel_err_cm_yr too small. " + install_hint("scipy", "scipy"))
@@ -143,7 +152,12 @@ class InsarScene:
             azimuth = np.full(window.shape, float(self.geometry.los_azimuth_deg))
         g = projection_factor(incidence, azimuth, slope, aspect)
         g_sigma = projection_factor_sigma(incidence, azimuth, slope, aspect, self.settings.slope_sigma_deg, self.settings.aspect_sigma_deg)
-        return WindowData(window, velocity, sigma, coherence, inner[1:-1, 1:-1], slope, aspect, g, g_sigma)
+        component = None
+        if self.components_ds is not None:
+            band = self.components_ds.GetRasterBand(1)
+            component = np.nan_to_num(read_window(band, replace(self.grid, nodata=None), window), nan=0.0).astype(np.int64)
+            velocity = np.where(component > 0, velocity, np.nan)
+        return WindowData(window, velocity, sigma, coherence, inner[1:-1, 1:-1], slope, aspect, g, g_sigma, component)
 
     # -- scene-wide steps ----------------------------------------------------------------
     def fit_stable_ground(self, landforms: list[Any], min_coherence: float) -> None:
@@ -157,6 +171,8 @@ class InsarScene:
             return np.where(values == nodata, np.nan, values) if nodata is not None else values
 
         phase = decimated(self.phase_band)
+        if self.components_ds is not None:
+            phase = np.where(np.nan_to_num(decimated(self.components_ds.GetRasterBand(1))) > 0, phase, np.nan)
         coherence = np.nan_to_num(decimated(self.coherence_band))
         check_phase_values(phase[coherence > 0], self.interferogram.phase_band, self.interferogram.path)
         if not (coherence >= min_coherence).any():

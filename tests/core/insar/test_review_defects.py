@@ -175,3 +175,52 @@ def test_stratified_atmosphere__a_known_phase_elevation_slope_is_found_and_remov
     fitted = [m for m in messages if "rad/km" in m][0]
     assert f"{per_km:.3f} rad/km" in fitted, fitted
     assert abs(result.vel_dslp_cm_yr) < 0.5 * result.vel_err_cm_yr + 0.05, (result.vel_dslp_cm_yr, result.vel_err_cm_yr)
+
+
+def test_connected_components__landform_and_reference_kept_in_one_component(tmp_path):
+    """SNAPHU left the ground beyond 100 m of the lobe one fringe off (another component): with the
+    components the velocity is right; without them the reference sits a fringe away."""
+    from osgeo import ogr
+
+    from rockglacier_plugin.core.insar.interferogram import Interferogram
+    from rockglacier_plugin.core.insar.landform_velocity import PairInput, extract_velocities
+    from rockglacier_plugin.core.insar.los_geometry import LosGeometry
+    from rockglacier_plugin.core.insar.reference import distance_to_mask_m
+    from rockglacier_plugin.core.raster.coverage import coverage_fraction
+    from tests.builders import write_raster
+    from tests.insar_builders import ALOS_WAVELENGTH_M, EPSG, REFERENCE_DATE, SECONDARY_DATE, cone_scene
+
+    scene = cone_scene(tmp_path / "scene", seed=5, aspects_deg=(90.0,), atmosphere_rad=0.0, ramp_rad_per_px=(0.0, 0.0))
+    dataset = gdal.Open(str(scene.unwrapped_true))
+    phase, gt = dataset.ReadAsArray().astype(np.float64), dataset.GetGeoTransform()
+    polygon = ogr.CreateGeometryFromWkt(scene.landforms_wkt[0])
+    grid = Window(0, 0, phase.shape[1], phase.shape[0])
+    near = distance_to_mask_m(coverage_fraction(polygon, grid, gt) > 0, (30.0, 30.0)) <= 100.0
+    components = np.where(near, 1, 2).astype(np.float32)
+    components[:5, :5] = 0  # a corner SNAPHU gave up on
+    shifted = write_raster(tmp_path / "20070716_20070831_unw.tif", np.where(near, phase, phase + 2 * np.pi), gt, EPSG)
+    labels = write_raster(tmp_path / "conncomp.tif", components, gt, EPSG, nodata=0)
+
+    def run(components_path):
+        return extract_velocities(
+            [polygon.ExportToWkb()], f"EPSG:{EPSG}", ["rg000"],
+            [PairInput(Interferogram(str(shifted), 1, REFERENCE_DATE, SECONDARY_DATE, ALOS_WAVELENGTH_M), str(scene.coherence), 1,
+                       components_path)],
+            str(scene.dem), LosGeometry(None, scene.incidence_deg, scene.los_azimuth_deg), VelocitySettings(),
+        ).landforms[0]
+
+    truth = scene.velocity_dslp_cm_per_yr[0]
+    with_components = run(str(labels))
+    assert with_components.vel_ok == 1 and abs(with_components.vel_dslp_cm_yr - truth) < 3 * with_components.vel_err_cm_yr
+    without = run(None)
+    assert without.vel_dslp_cm_yr is None or abs(without.vel_dslp_cm_yr - truth) > 3 * max(without.vel_err_cm_yr, 1.0)
+
+
+def test_isce2_conncomp_sidecar__is_found_beside_the_unwrapped_product(tmp_path):
+    from rockglacier_plugin.core.insar.interferogram import isce_components_path
+
+    for name in ("filt_topophase.unw.geo", "filt_topophase.unw.geo.vrt", "filt_topophase.unw.conncomp.geo",
+                 "filt_topophase.unw.conncomp.geo.vrt"):
+        (tmp_path / name).write_text("")
+    assert isce_components_path(str(tmp_path / "filt_topophase.unw.geo.vrt")) == str(tmp_path / "filt_topophase.unw.conncomp.geo.vrt")
+    assert isce_components_path(str(tmp_path / "other.tif")) is None
