@@ -46,9 +46,15 @@ reversed dates flip the sign). A planar ramp fitted on coherent ground outside t
 removed first (REMOVE_RAMP), together with the stratified atmosphere: a phase-elevation slope
 fitted on the same stable ground (REMOVE_STRATIFIED; the log gives it in rad/km).</li>
 <li>Re-referencing to stable ground near each landform: REFERENCE_POINTS (the point with the same
-rg_id, else the nearest within REFERENCE_RADIUS_M), or automatically the nearest flat (slope
-&lt;= 10 deg), coherent (&gt;= 0.7) patch outside every landform within 300 m of its elevation.
-The points used are written to REFERENCE_POINTS_OUTPUT.</li>
+rg_id, else the nearest within REFERENCE_RADIUS_M; a point outside the data or on incoherent pixels
+falls back to the automatic reference), or automatically a ladder from the paper's ideal (flat
+&lt;= 10 deg, coherent &gt;= 0.7, within REFERENCE_RADIUS_M of the outline and 300 m of its
+elevation) through steeper and less coherent stable ground, the stable surroundings (robust median
+within 0.3 x the radius) and a wider radius, to a robust median of all stable ground within twice
+the radius: the candidate with the smallest error (its noise and the atmosphere's change over the
+distance) wins. The references used, with their rung, distance and noise, are written to
+REFERENCE_POINTS_OUTPUT. COMPONENTS (SNAPHU connected components, ISCE2 .conncomp found
+automatically) keep each landform and its reference in one unwrapping component.</li>
 <li>Projection on the downslope direction from the DEM: v_dslp = v_los / g, with
 g = sin(theta) cos(s) cos(alpha + A) - cos(theta) sin(s) (theta incidence, alpha ISCE2 LOS azimuth
 anticlockwise from north, s slope, A aspect). Pixels with coherence &lt; MIN_COHERENCE,
