@@ -27,7 +27,7 @@ def _run_scenes(seeds: range, work: Path, paper_rule: bool) -> list[tuple]:
     if paper_rule:
         lv.reference_candidates = functools.partial(reference_candidates, ladder=LADDER[:1])
         lv._atmosphere_sigma = lambda *args, **kwargs: 0.0
-    settings = lv.VelocitySettings(scene=SceneSettings(remove_stratified=not paper_rule))
+    settings = lv.VelocitySettings(scene=SceneSettings(remove_stratified=not paper_rule))  # the defaults users get
     rows = []
     try:
         for seed in seeds:
