@@ -89,3 +89,28 @@ def test_scene_scores__perfect_and_empty_maps(samples, tmp_path):
     path = write_scene(scene, str(tmp_path / "scene.tif"))
     written = gdal.Open(path)
     assert written.RasterCount == 3 and written.GetProjection() and written.GetGeoTransform()[1] == 10.0
+
+
+def test_compose__takes_georeferenced_patches_from_trainingpatches(tmp_path):
+    """Patches (rockglacier:trainingpatches / prepare) go through the same path: cells are random crops of them."""
+    from osgeo import ogr
+
+    from rockglacier_plugin.core.mapping.patches import PatchSettings, plan_patches, write_patches
+    from tests.builders import square_wkt, write_raster
+    from training.data import patch_folder_samples
+
+    origin = (400000.0, 4000000.0)
+    image = np.full((3, 600, 600), 60, dtype=np.uint8)
+    image[:, 140:160, 140:160] = 255  # the rock glacier is bright (its label is 1 exactly there)
+    raster = write_raster(tmp_path / "scene.tif", image, (origin[0], 10, 0, origin[1], 0, -10), epsg=32644, dtype=gdal.GDT_Byte)
+    wkb = [ogr.CreateGeometryFromWkt(square_wkt(origin[0] + 1500, origin[1] - 1500, 200)).ExportToWkb()]
+    negative = [ogr.CreateGeometryFromWkt(square_wkt(origin[0] + 4500, origin[1] - 4500, 100)).ExportToWkb()]
+    settings = PatchSettings(context_m=300.0, max_patch_px=480, validation_fraction=0.0, seed=1)
+    patches, polygons = plan_patches(str(raster), wkb, "EPSG:32644", negative, "EPSG:32644", settings)
+    write_patches(str(raster), patches, polygons, str(tmp_path / "patches"), settings)
+    pool = ChipPool(patch_folder_samples(str(tmp_path / "patches")), 3)
+    assert pool.positives and pool.negatives
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        crop, label = composed_sample(pool, CompositionSettings(cells=2, cell_px=48, crop_px=64), rng)
+        np.testing.assert_array_equal(crop[0] == 255, label == 1)
