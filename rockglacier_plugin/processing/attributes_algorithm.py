@@ -120,6 +120,9 @@ class AttributesAlgorithm(RockGlacierAlgorithm):
 
         source, features = self._input(parameters, context)
         dem_path = file_raster_path(self.parameterAsRasterLayer(parameters, self.DEM, context), "DEM")
+        if not features:  # as QGIS's own algorithms do: an empty output, so a batch or model goes on
+            warn(feedback, "The input layer has no features (or none is selected): the output is empty.")
+            return {self.OUTPUT: self._write(parameters, context, feedback, source, [], [])}
         has_ids = source.fields().lookupField("rg_id") >= 0
         glaciers_wkb, glaciers_crs = self._glaciers(parameters, context, feedback)
         on_progress, is_cancelled = callbacks(feedback)
@@ -157,11 +160,6 @@ class AttributesAlgorithm(RockGlacierAlgorithm):
             raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
         skip_checks = QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks
         features: List[QgsFeature] = list(source.getFeatures(QgsFeatureRequest(), skip_checks))
-        if not features:
-            raise QgsProcessingException(
-                "The input layer has no features (or none is selected); add rock-glacier polygons "
-                "or clear the 'selected features only' option."
-            )
         if not source.sourceCrs().isValid():
             raise QgsProcessingException(
                 "The input layer has no CRS; set it in Layer Properties > Source and run again."
@@ -192,7 +190,7 @@ class AttributesAlgorithm(RockGlacierAlgorithm):
             raise QgsProcessingException(self.invalidSinkError(parameters, self.OUTPUT))
         # Output attribute positions: input fields first (same order), then the schema's extras.
         input_positions = [fields.indexOf(field.name()) for field in source.fields()]
-        value_positions = {name: fields.indexOf(name) for name in values[0]}
+        value_positions = {name: fields.indexOf(name) for name in values[0]} if values else {}
         for feature, feature_values in zip(features, values):
             attributes = [None] * fields.count()
             for position, value in zip(input_positions, feature.attributes()):

@@ -153,9 +153,15 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
         if source is None:
             raise QgsProcessingException(self.invalidSourceError(parameters, "INPUT"))
         features = list(source.getFeatures(QgsFeatureRequest(), QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks))
-        if not features:
-            raise QgsProcessingException("The input layer has no features; add rock-glacier polygons first.")
         pairs = self._pairs(parameters, context, feedback)
+        if not features:  # as QGIS's own algorithms do: an empty output, so a batch or model goes on
+            warn(feedback, "The input layer has no features (or none is selected): the output is empty.")
+            from ..core.insar.landform_velocity import VelocityResult
+
+            empty = VelocityResult([])
+            outputs = self._write_polygons(parameters, context, feedback, source, [], [], empty, ROCK_GLACIER_LAYER)
+            outputs.update(self._write_reference_points(parameters, context, source, empty, REFERENCE_POINT_LAYER))
+            return outputs
         has_ids = source.fields().lookupField("rg_id") >= 0
         rg_ids = assign_ids([text_or_none(f["rg_id"]) if has_ids else None for f in features], "rg")
         labels = [p.interferogram.pair_label for p in pairs]
@@ -319,9 +325,10 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
         return resolved
 
     def _write_polygons(self, parameters, context, feedback, source, features, rg_ids, result, layer_name) -> Dict[str, Any]:
+        from ..core.insar.landform_velocity import LandformVelocity
         from ..core.inventory.schema import field_spec
 
-        written = ("rg_id",) + tuple(result.landforms[0].fields()) if result.landforms else ("rg_id",)
+        written = ("rg_id",) + tuple(LandformVelocity().fields())
         fields, notes = inventory_fields(source.fields(), written)
         for note in notes:
             warn(feedback, note)

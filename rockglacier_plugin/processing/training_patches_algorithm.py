@@ -19,7 +19,7 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from .algorithm_base import RockGlacierAlgorithm, callbacks
+from .algorithm_base import RockGlacierAlgorithm, callbacks, warn
 from .layers import feature_wkb, file_raster_path
 
 HELP = """
@@ -70,6 +70,10 @@ class TrainingPatchesAlgorithm(RockGlacierAlgorithm):
         if positives is None:
             raise QgsProcessingException(self.invalidSourceError(parameters, "INPUT"))
         negatives = self.parameterAsSource(parameters, "NEGATIVES", context)
+        folder = self.parameterAsString(parameters, "OUTPUT_FOLDER", context)
+        if positives.featureCount() == 0:  # as QGIS's own algorithms do: an empty output
+            warn(feedback, "The rock-glacier layer has no features (or none is selected): no patches written.")
+            return {"OUTPUT_FOLDER": folder, "PATCHES": 0, "VALIDATION_PATCHES": 0}
         settings = PatchSettings(
             self.parameterAsDouble(parameters, "CONTEXT_M", context), self.parameterAsInt(parameters, "MAX_PATCH_PX", context),
             self.parameterAsDouble(parameters, "VALIDATION_FRACTION", context), self.parameterAsInt(parameters, "SEED", context), bands,
@@ -79,7 +83,6 @@ class TrainingPatchesAlgorithm(RockGlacierAlgorithm):
             [feature_wkb(f) for f in negatives.getFeatures(QgsFeatureRequest(), skip)] if negatives else [],
             negatives.sourceCrs().toWkt() if negatives else None, settings,
         )
-        folder = self.parameterAsString(parameters, "OUTPUT_FOLDER", context)
         on_progress, is_cancelled = callbacks(feedback)
         summary = write_patches(imagery, patches, polygons, folder, settings, on_progress, is_cancelled)
         feedback.pushInfo(f"{summary['patches']} patches ({summary['positive']} around rock glaciers, {summary['negative']} negative): "

@@ -103,12 +103,15 @@ def test_attributes__invalid_geometry_is_repaired_for_computation_and_kept_in_ou
     assert any("invalid geometry" in w for w in feedback.warnings)
 
 
-def test_attributes__empty_layer_gets_a_clear_error(tmp_path, scene):
+def test_attributes__empty_layer_gives_an_empty_output_and_a_warning_as_qgis_does(tmp_path, scene):
     _, dem, _ = scene
     empty = write_polygons(tmp_path / "empty.gpkg", [])
-    with pytest.raises(QgsProcessingException, match="has no features"):
-        run_attributes({"INPUT": str(empty), "DEM": str(dem), "OUTPUT": str(tmp_path / "o.gpkg")})
-    assert not (tmp_path / "o.gpkg").exists()
+    feedback = RecordingFeedback()
+    result = run_attributes({"INPUT": str(empty), "DEM": str(dem), "OUTPUT": str(tmp_path / "o.gpkg")}, feedback)
+    layer = QgsVectorLayer(result["OUTPUT"], "out", "ogr")
+    assert layer.isValid() and layer.featureCount() == 0
+    assert {"rg_id", "area_km2", "slope_mean_deg"} <= set(layer.fields().names())
+    assert any("no features" in w for w in feedback.warnings)
 
 
 def test_attributes__dem_without_crs_gets_a_clear_error(tmp_path, scene):

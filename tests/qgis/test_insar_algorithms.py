@@ -171,3 +171,15 @@ def test_qgis_process__insarvelocity_from_the_command_line(scene, tmp_path):
     rows = read_layer(tmp_path / "cli.gpkg", "rock_glaciers")
     assert all(r["vel_ok"] == 1 for r in rows)
     assert rows[0]["vel_dslp_cm_yr"] == pytest.approx(scene.velocity_dslp_cm_per_yr[0], rel=0.1)
+
+
+def test_insarvelocity__empty_layer_gives_an_empty_output_and_a_warning(scene, tmp_path):
+    scene, _ = scene
+    empty = write_polygons(tmp_path / "empty.gpkg", [], epsg=EPSG)
+    feedback = RecordingFeedback()
+    result = processing.run("rockglacier:insarvelocity", {
+        "INPUT": str(empty), "UNWRAPPED": [str(scene.unwrapped_true)], "COHERENCE": [str(scene.coherence)], "DEM": str(scene.dem),
+        "INCIDENCE_DEG": 38.7, "LOS_AZIMUTH_DEG": 102.0, "SENSOR": 0, "OUTPUT": str(tmp_path / "out.gpkg"),
+    }, feedback=feedback)
+    assert read_layer(tmp_path / "out.gpkg", "rock_glaciers") == [] and "OUTPUT" in result
+    assert any("no features" in w for w in feedback.warnings)

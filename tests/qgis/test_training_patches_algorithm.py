@@ -34,3 +34,15 @@ def test_training_patches__polygons_outside_the_imagery_are_explained(tmp_path):
     far = write_polygons(tmp_path / "far.gpkg", [square_wkt(ORIGIN[0] + 90000, ORIGIN[1], 100)], epsg=32644)
     with pytest.raises(QgsProcessingException, match="No rock-glacier polygon overlaps the imagery"):
         processing.run("rockglacier:trainingpatches", {"IMAGERY": str(raster), "INPUT": str(far), "OUTPUT_FOLDER": str(tmp_path / "p")})
+
+
+def test_trainingpatches__empty_layer_writes_nothing_and_warns(tmp_path):
+    from tests.qgis.feedback import RecordingFeedback
+
+    image = write_raster(tmp_path / "s2.tif", np.full((3, 50, 50), 90, np.uint8), (400000, 10, 0, 4000000, 0, -10), epsg=32644,
+                         dtype=gdal.GDT_Byte)
+    empty = write_polygons(tmp_path / "empty.gpkg", [], epsg=32644)
+    feedback = RecordingFeedback()
+    result = processing.run("rockglacier:trainingpatches", {"IMAGERY": str(image), "INPUT": str(empty),
+                                                           "OUTPUT_FOLDER": str(tmp_path / "patches")}, feedback=feedback)
+    assert result["PATCHES"] == 0 and any("no features" in w for w in feedback.warnings)

@@ -151,7 +151,7 @@ def test_stratified_atmosphere__a_known_phase_elevation_slope_is_found_and_remov
     from rockglacier_plugin.core.insar.landform_velocity import PairInput, extract_velocities
     from rockglacier_plugin.core.insar.los_geometry import LosGeometry
     from rockglacier_plugin.core.insar.scene import SceneSettings
-    from tests.builders import cone_dem, write_raster
+    from tests.builders import write_raster
 
     size, pixel = 200, 30.0
     rows, cols = np.mgrid[0:size, 0:size]
