@@ -109,7 +109,10 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
         self.addParameter(QgsProcessingParameterRasterLayer("LOS", "LOS geometry raster (ISCE2 los.rdr.geo: incidence, azimuth)", optional=True))
         self._number("INCIDENCE_DEG", "Incidence angle, degrees (without a LOS raster)", None, 0.0, 90.0, optional=True)
         self._number("LOS_AZIMUTH_DEG", "LOS azimuth, degrees anticlockwise from north, ground to satellite (ISCE2)", None, -360.0, 360.0, optional=True)
-        self._number("HEADING_DEG", "...or the satellite heading, degrees clockwise from north (right-looking)", None, -360.0, 360.0, optional=True)
+        self._number("HEADING_DEG", "...or the satellite heading, degrees clockwise from north", None, -360.0, 360.0, optional=True)
+        left = QgsProcessingParameterBoolean("LEFT_LOOKING", "The radar looks left of its track (with HEADING_DEG)", False)
+        left.setFlags(left.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        self.addParameter(left)
         self.addParameter(QgsProcessingParameterFeatureSource("REFERENCE_POINTS", "Reference points (stable ground)", [QgsProcessing.TypeVectorPoint], optional=True))
         self.addParameter(QgsProcessingParameterEnum("SENSOR", "Sensor", SENSORS, defaultValue=0))
         self._number("WAVELENGTH_M", "Wavelength override, metres", None, 0.0, 1.0, optional=True, advanced=True)
@@ -118,7 +121,7 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
         self._number("MIN_COHERENCE", "Minimum coherence", 0.3, 0.0, 1.0)
         self._number("MIN_VALID_FRACTION", "Minimum share of the landform kept", 0.4, 0.0, 1.0)
         self._number("MAX_RELATIVE_ERROR", "Maximum relative error", 0.2, 0.0)
-        self._number("MIN_PROJECTION_FACTOR", "Minimum |projection factor g|", 0.3, 0.0, 1.0)
+        self._number("MIN_PROJECTION_FACTOR", "Minimum |projection factor g| (> 0: g = 0 divides by zero)", 0.3, 0.01, 1.0)
         self._number("MIN_SLOPE_DEG", "Minimum slope, degrees", 5.0, 0.0, 90.0)
         self._number("LOOKS", "Effective number of looks (phase noise)", 10.0, 1.0, advanced=True)
         self._number("NOISE_CORRELATION_PX", "Noise correlation length, pixels (1 = independent pixels)", 2.0, 1.0, advanced=True)
@@ -275,9 +278,16 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
         los_layer = self.parameterAsRasterLayer(parameters, "LOS", context)
         heading = self._optional_number(parameters, "HEADING_DEG", context)
         azimuth = self._optional_number(parameters, "LOS_AZIMUTH_DEG", context)
-        if azimuth is None and heading is not None:
-            azimuth = float(los_azimuth_from_heading(heading))
-            feedback.pushInfo(f"LOS azimuth {azimuth:.1f} deg (ISCE2 convention) from heading {heading:.1f} deg, right-looking.")
+        if azimuth is not None and heading is not None:
+            raise QgsProcessingException(
+                f"Both LOS_AZIMUTH_DEG={azimuth:g} and HEADING_DEG={heading:g} are given; they describe the same thing in two "
+                "conventions. Give one of them (LOS_AZIMUTH_DEG as ISCE2's los.rdr band 2, or HEADING_DEG of the orbit)."
+            )
+        if heading is not None:
+            left = self.parameterAsBool(parameters, "LEFT_LOOKING", context)
+            azimuth = float(los_azimuth_from_heading(heading, right_looking=not left))
+            feedback.pushInfo(f"LOS azimuth {azimuth:.1f} deg (ISCE2 convention) from heading {heading:.1f} deg, "
+                              f"{'left' if left else 'right'}-looking.")
         return LosGeometry(
             self._isce_path(file_raster_path(los_layer, "LOS geometry"), feedback) if los_layer is not None else None,
             self._optional_number(parameters, "INCIDENCE_DEG", context), azimuth,

@@ -183,3 +183,36 @@ def test_insarvelocity__empty_layer_gives_an_empty_output_and_a_warning(scene, t
     }, feedback=feedback)
     assert read_layer(tmp_path / "out.gpkg", "rock_glaciers") == [] and "OUTPUT" in result
     assert any("no features" in w for w in feedback.warnings)
+
+
+def test_insarvelocity__both_azimuth_and_heading_is_an_error_naming_both(scene, tmp_path):
+    scene, polygons = scene
+    with pytest.raises(QgsProcessingException, match="Both LOS_AZIMUTH_DEG=102 and HEADING_DEG=-12"):
+        processing.run("rockglacier:insarvelocity", {
+            "INPUT": str(polygons), "UNWRAPPED": [str(scene.unwrapped_true)], "COHERENCE": [str(scene.coherence)],
+            "DEM": str(scene.dem), "INCIDENCE_DEG": 38.7, "LOS_AZIMUTH_DEG": 102.0, "HEADING_DEG": -12.0, "SENSOR": 0,
+            "OUTPUT": str(tmp_path / "out.gpkg"),
+        })
+
+
+def test_insarvelocity__left_looking_heading_gives_the_mirrored_azimuth(scene, tmp_path):
+    scene, polygons = scene
+    feedback = RecordingFeedback()
+    processing.run("rockglacier:insarvelocity", {
+        "INPUT": str(polygons), "UNWRAPPED": [str(scene.unwrapped_true)], "COHERENCE": [str(scene.coherence)],
+        "DEM": str(scene.dem), "INCIDENCE_DEG": 38.7, "HEADING_DEG": 168.0, "LEFT_LOOKING": True, "SENSOR": 0, **EXACT,
+        "OUTPUT": str(tmp_path / "out.gpkg"),
+    }, feedback=feedback)
+    # a left-looking radar flying south (heading 168) sees the ground as a right-looking one flying north (-12)
+    assert any("LOS azimuth 102.0 deg" in m and "left-looking" in m for m in feedback.infos)
+    assert_recovered(read_layer(tmp_path / "out.gpkg", "rock_glaciers"), scene.velocity_dslp_cm_per_yr)
+
+
+def test_insarvelocity__zero_minimum_projection_factor_is_refused(scene, tmp_path):
+    scene, polygons = scene
+    with pytest.raises(QgsProcessingException):
+        processing.run("rockglacier:insarvelocity", {
+            "INPUT": str(polygons), "UNWRAPPED": [str(scene.unwrapped_true)], "COHERENCE": [str(scene.coherence)],
+            "DEM": str(scene.dem), "INCIDENCE_DEG": 38.7, "LOS_AZIMUTH_DEG": 102.0, "SENSOR": 0, "MIN_PROJECTION_FACTOR": 0.0,
+            "OUTPUT": str(tmp_path / "out.gpkg"),
+        })
