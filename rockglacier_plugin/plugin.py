@@ -17,6 +17,7 @@ class RockGlacierPlugin:
         self.provider: Optional[RockGlacierProvider] = None
         self.dock = None
         self.action = None
+        self.check_action = None
 
     def initProcessing(self) -> None:  # noqa: N802 (QGIS's name)
         """Called by QGIS (and qgis_process) for plugins with hasProcessingProvider=yes."""
@@ -43,8 +44,32 @@ class RockGlacierPlugin:
         self.dock.visibilityChanged.connect(self.action.setChecked)
         self.iface.addPluginToMenu("Rock glacier inventory", self.action)
         self.iface.addToolBarIcon(self.action)
+        self.check_action = QAction("Check installation", self.iface.mainWindow())
+        self.check_action.triggered.connect(self.show_installation)
+        self.iface.addPluginToMenu("Rock glacier inventory", self.check_action)
+
+    def installation_text(self) -> str:
+        from .core.dependencies import installation_text
+
+        return installation_text()
+
+    def show_installation(self) -> None:
+        """Which optional packages QGIS's Python has, and the command for each missing one."""
+        from qgis.PyQt.QtWidgets import QMessageBox
+
+        box = QMessageBox(self.iface.mainWindow() if self.iface is not None else None)
+        box.setWindowTitle("Rock glacier inventory: installation")
+        box.setText("Optional packages in this QGIS's Python:")
+        box.setDetailedText(self.installation_text())
+        box.setInformativeText(self.installation_text())
+        box.setStandardButtons(QMessageBox.StandardButton.Ok)
+        self.installation_box = box
+        box.show()
 
     def unload(self) -> None:
+        if self.iface is not None and self.check_action is not None:
+            self.iface.removePluginMenu("Rock glacier inventory", self.check_action)
+            self.check_action = None
         if self.iface is not None and self.action is not None:
             self.iface.removePluginMenu("Rock glacier inventory", self.action)
             self.iface.removeToolBarIcon(self.action)

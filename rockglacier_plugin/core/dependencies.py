@@ -70,3 +70,40 @@ def require(module_name: str, pip_requirement: str, needed_for: str) -> ModuleTy
             f"{needed_for} needs the Python module '{module_name}', which QGIS's Python cannot "
             f"import ({exc}). {install_hint(module_name, pip_requirement)}"
         ) from exc
+
+
+#: The optional packages, what each serves, and the pip requirement that installs it.
+OPTIONAL_PACKAGES: tuple[tuple[str, str, str], ...] = (
+    ("onnxruntime", "onnxruntime", "rockglacier:segment (deep-learning mapping)"),
+    ("snaphu", "snaphu", "rockglacier:unwrap (SNAPHU phase unwrapping; Linux x86_64 and macOS arm64 wheels)"),
+    ("scipy", "scipy", "exact InSAR phase noise (else the Cramer-Rao bound, which underestimates it), reference distances"),
+    ("h5py", "h5py", "reading MintPy HDF5 products"),
+)
+
+
+def installation_report() -> list[tuple[str, bool, str]]:
+    """One line per optional package: (name, present, what it serves and the version, or the command
+    that installs it into this QGIS's Python). onnxruntime's line names its execution providers and
+    says whether CUDA is usable."""
+    lines = []
+    for module_name, requirement, needed_for in OPTIONAL_PACKAGES:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            lines.append((module_name, False, f"missing: needed for {needed_for}. {install_hint(module_name, requirement)}"))
+            continue
+        text = f"{getattr(module, '__version__', 'installed')}: {needed_for}"
+        if module_name == "onnxruntime":
+            providers = list(module.get_available_providers())
+            gpu = "CUDAExecutionProvider" in providers
+            text += (f"; execution providers {', '.join(providers)}; "
+                     + ("the GPU (CUDA) is used with DEVICE=auto/cuda" if gpu else
+                        "no GPU provider: inference runs on the CPU (for an NVIDIA GPU install onnxruntime-gpu with a "
+                        "matching CUDA instead: " + qgis_python_install_command("onnxruntime-gpu") + ")"))
+        lines.append((module_name, True, text))
+    return lines
+
+
+def installation_text() -> str:
+    """The report as plain text (the plugin menu's "Check installation" and algorithm logs)."""
+    return "\n".join(f"{'OK     ' if present else 'MISSING'} {name}: {text}" for name, present, text in installation_report())

@@ -218,6 +218,10 @@ def test_plugin__adds_the_dock_to_the_qgis_window_and_removes_it_on_unload():
     plugin = rockglacier_plugin.classFactory(iface)
     plugin.initGui()
     assert iface.addDockWidget.called and isinstance(plugin.dock, ReviewDock)
+    menus = [call.args[1].text() for call in iface.addPluginToMenu.call_args_list]
+    assert menus == ["Rock-glacier review", "Check installation"]
+    plugin.check_action.trigger()
+    assert "onnxruntime" in plugin.installation_box.informativeText() and "snaphu" in plugin.installation_box.informativeText()
     assert QgsApplication.processingRegistry().providerById("rockglacier") is not None
     plugin.unload()
     assert iface.removeDockWidget.called and plugin.dock is None
