@@ -21,8 +21,11 @@ from qgis.core import (
     QgsProcessingAlgRunnerTask,
     QgsProcessingContext,
     QgsProcessingFeedback,
+    QgsProject,
+    QgsRasterLayer,
     QgsVectorDataProvider,
     QgsVectorLayer,
+    QgsWkbTypes,
 )
 from qgis.gui import QgsDockWidget, QgsMapLayerComboBox
 from qgis.PyQt.QtCore import Qt
@@ -66,6 +69,37 @@ class ReviewDock(QgsDockWidget):
         self._updating_geometry = False
         self._task = None
         self._build()
+        QgsProject.instance().layersAdded.connect(self._layers_added)
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
+        """Opening the dock picks the inventory and the DEM when the project leaves no doubt."""
+        self.choose_obvious_layers()
+        super().showEvent(event)
+
+    def _layers_added(self, _layers: Any) -> None:
+        from qgis.PyQt import sip
+
+        if not sip.isdeleted(self) and self.isVisible():
+            self.choose_obvious_layers()
+
+    def choose_obvious_layers(self) -> None:
+        """Pick the inventory and the DEM without the user choosing when the project leaves no doubt."""
+        from ..core.inventory.review import obvious_dem, obvious_inventory
+
+        project = QgsProject.instance()
+        if self.layer is None:
+            polygons = [(layer.id(), layer.fields().names()) for layer in project.mapLayers().values()
+                        if isinstance(layer, QgsVectorLayer) and "polygon" in QgsWkbTypes.displayString(layer.wkbType()).lower()]
+            chosen = obvious_inventory(polygons)
+            if chosen is not None:
+                self.set_layer(project.mapLayer(chosen))
+        current = self.dem_combo.currentLayer()
+        if current is None or not isinstance(current, QgsRasterLayer) or current.bandCount() != 1:
+            rasters = [(layer.id(), layer.name(), layer.bandCount()) for layer in project.mapLayers().values()
+                       if isinstance(layer, QgsRasterLayer)]
+            chosen = obvious_dem(rasters)
+            if chosen is not None:
+                self.dem_combo.setLayer(project.mapLayer(chosen))
 
     # -- widgets -------------------------------------------------------------------------
     def _build(self) -> None:
@@ -371,8 +405,13 @@ class ReviewDock(QgsDockWidget):
         try:
             stored = next(self.layer.dataProvider().getFeatures(QgsFeatureRequest(fid)), None)
             values = decision_values("modified")
-            values.update(self.recompute_attributes(geometry))
-            self._write(fid, values, previous_geometry=stored.geometry() if stored is not None else None)
+            problem = None
+            try:
+                values.update(self.recompute_attributes(geometry))
+            except Exception as exc:  # noqa: BLE001 (a Qt slot: nothing may escape; the edit is kept)
+                problem = f"The outline is saved and marked modified, but its DEM attributes could not be recomputed: {exc}"
+            if self._write(fid, values, previous_geometry=stored.geometry() if stored is not None else None) and problem:
+                self._say(problem)
         finally:
             self._updating_geometry = False
         self.show_current()
@@ -387,6 +426,8 @@ class ReviewDock(QgsDockWidget):
         from ..processing.layers import file_raster_path
 
         result = compute_attributes([bytes(geometry.asWkb())], self.layer.crs().toWkt(), file_raster_path(dem, "DEM"))
+        if result.warnings:
+            self._say("Attributes recomputed with warnings: " + "; ".join(result.warnings))
         values = dict(result.values[0])
         values.pop("rg_id", None)
         return values

@@ -4,6 +4,7 @@ disk at once, outline edits recompute attributes with the core, read-only source
 import time
 from pathlib import Path
 
+import numpy as np
 import processing
 import pytest
 from osgeo import gdal
@@ -235,3 +236,42 @@ def test_style__shipped_qml_has_the_paper_colours():
     layer = QgsVectorLayer("MultiPolygon?crs=EPSG:4326&field=review:string&field=upslope_con:string", "x", "memory")
     message, ok = layer.loadNamedStyle(str(qml))
     assert ok and isinstance(layer.renderer(), QgsRuleBasedRenderer)
+
+
+def test_dock__picks_the_inventory_and_the_only_dem_without_the_user_choosing(tmp_path):
+    z, gt = plane_dem(100, 10.0, ORIGIN, 20.0, 180.0)
+    dem_path = write_raster(tmp_path / "dem.tif", z, gt, dtype=gdal.GDT_Float64)
+    image_path = write_raster(tmp_path / "s2.tif", np.zeros((3, 20, 20)), gt, dtype=gdal.GDT_Byte)
+    inventory = write_polygons(tmp_path / "inventory.gpkg", [square_wkt(ORIGIN[0] + 500, ORIGIN[1] - 500, 200)],
+                               attributes={"rg_id": ["rg001"]})
+    other = write_polygons(tmp_path / "lakes.gpkg", [square_wkt(ORIGIN[0] + 200, ORIGIN[1] - 200, 50)], layer="lakes")
+    layers = [QgsVectorLayer(f"{inventory}|layername=rock_glaciers", "inventory", "ogr"),
+              QgsVectorLayer(f"{other}|layername=lakes", "lakes", "ogr"),
+              QgsRasterLayer(str(image_path), "sentinel-2"), QgsRasterLayer(str(dem_path), "terrain")]
+    QgsProject.instance().addMapLayers(layers)
+    dock = ReviewDock(canvas=QgsMapCanvas())
+    try:
+        dock.show()  # what the plugin's menu action does
+        assert dock.layer is layers[0]
+        assert dock.dem_combo.currentLayer() is layers[3]
+    finally:
+        dock.deleteLater()
+        QgsApplication.processEvents()
+        QgsProject.instance().removeAllMapLayers()
+
+
+def test_dock__outline_edit_whose_recomputation_fails_is_kept_marked_and_explained(session, monkeypatch):
+    dock, layer, inventory, _, _ = session
+    dock.add_missing_fields()
+
+    def broken(geometry):
+        raise RuntimeError("the DEM file went away")
+
+    monkeypatch.setattr(dock, "recompute_attributes", broken)
+    fid = dock.current_id()
+    layer.startEditing()
+    layer.changeGeometry(fid, QgsGeometry.fromWkt(square_wkt(ORIGIN[0] + 600, ORIGIN[1] - 1500, 250)))
+    row = on_disk(inventory)["rg001"]
+    assert row["review"] == "modified"
+    assert "could not be recomputed: the DEM file went away" in dock.status.text()
+    assert QgsGeometry.fromWkt(row["_wkt"]).area() == pytest.approx(250 * 250, rel=1e-6)

@@ -79,3 +79,38 @@ def keeps(attributes: Mapping[str, Any], review_filter: str = "all", source: Opt
     if upslope_con and attributes.get("upslope_con") != upslope_con:
         return False
     return True
+
+
+#: Names that mark a raster as a DEM when several single-band rasters are loaded.
+_DEM_NAME = ("dem", "dsm", "dtm", "srtm", "elevation", "copernicus", "alos", "aster", "nasadem", "height")
+
+
+def obvious_inventory(layers: list[tuple[str, list[str]]]) -> Optional[str]:
+    """The id of the only polygon layer that carries inventory fields (rg_id or review), else None.
+
+    ``layers``: (layer id, field names) of the project's polygon layers.
+
+    >>> obvious_inventory([("a", ["name"]), ("b", ["rg_id", "area_km2"])])
+    'b'
+    """
+    with_fields = [layer_id for layer_id, names in layers if {"rg_id", "review"} & set(names)]
+    if len(with_fields) == 1:
+        return with_fields[0]
+    return layers[0][0] if len(layers) == 1 else None
+
+
+def obvious_dem(rasters: list[tuple[str, str, int]]) -> Optional[str]:
+    """The id of the only single-band raster, or of the only one named like a DEM, else None.
+
+    ``rasters``: (layer id, layer name, band count) of the project's rasters.
+
+    >>> obvious_dem([("s2", "S2 true colour", 3), ("z", "srtm_30m", 1)])
+    'z'
+    >>> obvious_dem([("p", "probability", 1), ("z", "Copernicus DEM", 1)])
+    'z'
+    """
+    single = [(layer_id, name) for layer_id, name, bands in rasters if bands == 1]
+    if len(single) == 1:
+        return single[0][0]
+    named = [layer_id for layer_id, name in single if any(word in name.lower() for word in _DEM_NAME)]
+    return named[0] if len(named) == 1 else None
