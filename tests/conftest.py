@@ -47,3 +47,6 @@ def shared_dataset():
         return path
 
     return _get
+
+#: Scripts that run inside another program (the QGIS desktop), not modules to import or doctest here.
+collect_ignore = ["qgis/desktop_startup.py"]

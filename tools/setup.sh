@@ -12,11 +12,13 @@ as_root() {
 
 # 1. QGIS (Debian's 3.22 LTR) with its Python bindings and qgis_process.
 if ! $SYSTEM_PYTHON -c "import qgis.core, scipy, pyproj" >/dev/null 2>&1 || [ ! -x /usr/bin/qgis_process.bin ] \
-   || ! $SYSTEM_PYTHON -m pip --version >/dev/null 2>&1 || ! $SYSTEM_PYTHON -c "import ensurepip" >/dev/null 2>&1; then
-  echo "[setup] installing QGIS from apt (qgis python3-qgis python3-pip python3-venv python3-scipy python3-pyproj gdal-bin)..."
+   || ! $SYSTEM_PYTHON -m pip --version >/dev/null 2>&1 || ! $SYSTEM_PYTHON -c "import ensurepip" >/dev/null 2>&1 \
+   || ! command -v xvfb-run >/dev/null 2>&1; then
+  echo "[setup] installing QGIS from apt (qgis python3-qgis python3-pip python3-venv python3-scipy python3-pyproj gdal-bin xvfb)..."
   as_root apt-get update -qq
+  # xvfb: the real QGIS desktop runs in the tests on a virtual screen
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qgis python3-qgis python3-pip python3-venv \
-    python3-scipy python3-pyproj gdal-bin >/dev/null
+    python3-scipy python3-pyproj gdal-bin xvfb xauth >/dev/null
 fi
 
 # 2. The virtual environment: sees QGIS through --system-site-packages; pinned extras on top.
