@@ -10,6 +10,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from ..errors import OperationCancelled
 from ..inventory.schema import Review, Source
 from ..progress import CancelCheck, Progress, ProgressCallback
 from ..raster.coverage import pixel_centres_inside
@@ -55,8 +56,20 @@ def _binary_copy(mask_path: str) -> str:
     return path
 
 
-def polygonize_mask(mask_path: str) -> list[Any]:
-    """8-connected rock-glacier regions of the mask as OGR polygons (holes kept), in its CRS."""
+def _gdal_callback(on_progress: Optional[ProgressCallback], is_cancelled: Optional[CancelCheck]) -> Any:
+    """A GDAL progress callback that reports the fraction and stops GDAL when the user cancels."""
+    def callback(complete: float, _message: Any, _data: Any) -> int:
+        if on_progress is not None:
+            on_progress(float(complete))
+        return 0 if is_cancelled is not None and is_cancelled() else 1
+
+    return callback
+
+
+def polygonize_mask(mask_path: str, on_progress: Optional[ProgressCallback] = None,
+                    is_cancelled: Optional[CancelCheck] = None) -> list[Any]:
+    """8-connected rock-glacier regions of the mask as OGR polygons (holes kept), in its CRS;
+    GDAL's tracing reports progress and stops on cancel (``OperationCancelled``)."""
     from osgeo import gdal, ogr
 
     binary = _binary_copy(mask_path)
@@ -67,7 +80,15 @@ def polygonize_mask(mask_path: str) -> list[Any]:
         srs = spatial_reference(dataset.GetProjection(), "mask")
         layer = memory.CreateLayer("candidates", srs, ogr.wkbPolygon)
         layer.CreateField(ogr.FieldDefn("value", ogr.OFTInteger))
-        gdal.Polygonize(band, band.GetMaskBand(), layer, 0, ["8CONNECTED=8"])
+        try:
+            status = gdal.Polygonize(band, band.GetMaskBand(), layer, 0, ["8CONNECTED=8"],
+                                     callback=_gdal_callback(on_progress, is_cancelled))
+        except RuntimeError as exc:
+            if is_cancelled is not None and is_cancelled():
+                raise OperationCancelled("Cancelled by the user while tracing polygons; no output was written.") from exc
+            raise
+        if status != 0 and is_cancelled is not None and is_cancelled():
+            raise OperationCancelled("Cancelled by the user while tracing polygons; no output was written.")
         geometries = [feature.GetGeometryRef().Clone() for feature in layer if feature.GetField("value") == 1]
         dataset = None
     finally:
@@ -96,8 +117,8 @@ def candidates_from_mask(
             if prepared is not None:
                 geometry = transformed(prepared, to_mask)
                 existing.append((geometry, geometry.GetEnvelope(), rg_id))
-    geometries = polygonize_mask(mask_path)
-    progress = Progress(max(len(geometries), 1), on_progress, is_cancelled)
+    geometries = polygonize_mask(mask_path, (lambda f: on_progress(0.5 * f)) if on_progress else None, is_cancelled)
+    progress = Progress(max(len(geometries), 1), (lambda f: on_progress(0.5 + 0.5 * f)) if on_progress else None, is_cancelled)
     candidates, dropped = [], 0
     for geometry in geometries:
         footprint = projector.footprint(transformed(geometry, to_wgs84))

@@ -221,3 +221,14 @@ def test_metadata__round_trip_and_deepness_keys():
     assert spec_from_metadata(metadata) == spec
     with pytest.raises(ParameterError, match="needs a 'Segmentor' model"):
         spec_from_metadata({"model_type": '"Detector"'})
+
+
+def test_candidates__tracing_reports_progress_and_stops_on_cancel(tmp_path):
+    raster = rgb(tmp_path, blob_image())
+    segment(tmp_path, raster, threshold_model(tmp_path / "t.onnx"), tile_px=128)
+    fractions = []
+    candidates_from_mask(str(tmp_path / "mask.tif"), str(tmp_path / "prob.tif"), 0.03, on_progress=fractions.append)
+    assert fractions and fractions[-1] == pytest.approx(1.0) and all(a <= b + 1e-9 for a, b in zip(fractions, fractions[1:]))
+    assert any(0.0 < f <= 0.5 for f in fractions)  # the tracing itself reports
+    with pytest.raises(OperationCancelled):
+        candidates_from_mask(str(tmp_path / "mask.tif"), str(tmp_path / "prob.tif"), 0.03, is_cancelled=lambda: True)
