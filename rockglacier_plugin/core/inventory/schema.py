@@ -79,6 +79,7 @@ ROCK_GLACIER_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("edited_at", "text", "ISO-8601 time of the last edit in the dock"),
     FieldSpec("edited_by", "text", "user of the last edit in the dock"),
     FieldSpec("comment", "text", "free text"),
+    FieldSpec("attr_note", "text", "what made this landform's DEM attributes partial or empty (rockglacier:attributes)"),
 )
 
 REFERENCE_POINT_FIELDS: tuple[FieldSpec, ...] = (
@@ -106,6 +107,7 @@ ATTRIBUTE_FIELDS: tuple[str, ...] = (
     "aspect_class",
     "lon",
     "lat",
+    "attr_note",
 )
 
 

@@ -170,6 +170,7 @@ def compute_attributes(
     results: list[dict[str, Any]] = []
     for rg_id, wkb in zip(ids, polygons_wkb):
         values = _empty_values(rg_id, with_connection)
+        before = len(warnings)
         prepared: PreparedPolygon = prepare_polygon(wkb)
         if prepared.geometry is None:
             warnings.append(f"{rg_id} {prepared.problem}; its attributes are left empty.")
@@ -181,6 +182,8 @@ def compute_attributes(
                 )
             footprint = projector.footprint(transformed(prepared.geometry, to_wgs84))
             _fill_values(values, prepared.geometry, footprint, dem, to_dem, glacier_index, rule, warnings)
+        # the landform's own warnings also go into a field, so an analyst can filter on them
+        values["attr_note"] = "; ".join(w.removeprefix(f"{rg_id}: ").removeprefix(f"{rg_id} ") for w in warnings[before:]) or None
         results.append(values)
         progress.advance()
     return AttributeResult(results, warnings)

@@ -81,9 +81,12 @@ def test_cone__square_east_of_apex_faces_east_with_the_cone_slope(tmp_path):
 def test_polygon_partly_outside_dem__uses_the_covered_part_and_says_so(plane):
     path, _ = plane
     wkt = square_wkt(ORIGIN[0], ORIGIN[1] - 1000, 400)  # half of it west of the DEM
-    result = run(path, [wkt])
+    result = run(path, [wkt, square_wkt(ORIGIN[0] + 1500, ORIGIN[1] - 1500, 200)])
     assert result.values[0]["slope_mean_deg"] == pytest.approx(20.0, abs=1e-6)
     assert any("rg001: 50.0 % of its area lies outside the DEM" in w for w in result.warnings)
+    # the warning is also in the landform's own field, to filter on; the complete one has none
+    assert result.values[0]["attr_note"].startswith("50.0 % of its area lies outside the DEM")
+    assert result.values[1]["attr_note"] is None
 
 
 def test_polygon_wholly_outside_dem__gets_empty_attributes_and_a_warning(plane):
