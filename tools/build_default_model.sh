@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 .venv/bin/python -m training train --config training/configs/default_chile.json
-.venv/bin/python -m training export --checkpoint runs/chile/best.pt --output runs/chile/model.onnx --int8
+.venv/bin/python -m training export --checkpoint runs/chile/best.pt --output runs/chile/model.onnx --int8 --tile-px 512
 cp runs/chile/model.onnx rockglacier_plugin/models/rockglacier_default.onnx
 rm -f rockglacier_plugin/models/rockglacier_default_int8.onnx
 .venv/bin/python training/model_card.py --checkpoint runs/chile/best.pt --onnx rockglacier_plugin/models/rockglacier_default.onnx \

@@ -129,6 +129,8 @@ def _export(args: argparse.Namespace) -> int:
 
     model, config = load_trained(args.checkpoint)
     spec = spec_for(config)
+    if args.tile_px:
+        spec = type(spec)(**{**spec.__dict__, "tile_size_px": args.tile_px})
     spec = type(spec)(**{**spec.__dict__, "provenance": {"checkpoint": os.path.basename(args.checkpoint), "data": config.data,
                                                          "encoder": config.encoder, "arch": config.arch, "seed": config.seed}})
     export_onnx(model, spec, args.output)
@@ -190,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--checkpoint", required=True)
     export.add_argument("--output", required=True)
     export.add_argument("--int8", action="store_true")
+    export.add_argument("--tile-px", type=int, help="tile size written into the model (default: the config's inference_tile_px)")
     export.set_defaults(run=_export)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

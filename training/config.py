@@ -27,6 +27,7 @@ class TrainConfig:
     image_pooling: str = "global"  # ASPP image pooling: global, window (= crop_px) or none
     scene_validation: bool = False  # score composed validation scenes through the plugin each epoch
     select_on: str = "chip"  # best checkpoint by "chip" IoU or "scene" IoU
+    inference_tile_px: int = 1536  # the tile size written into the exported model (rockglacier:segment's default)
     batch_size: int = 16
     epochs: int = 40
     learning_rate: float = 1e-3

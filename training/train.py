@@ -50,9 +50,10 @@ def spec_for(config: TrainConfig) -> ModelSpec:
         input_scaling=InputScaling(**config.input_scaling),
         output="logits",
         margin_px=32,
-        # Large inference tiles keep the blending overlap (2 x 32 + 16 px) cheap: 7 % more pixels
-        # than the scene at 1536 px, against 45 % at 512 px.
-        tile_size_px=1536,
+        # Large tiles keep the blending overlap (2 x 32 + 16 px) cheap (7 % more pixels than the
+        # scene at 1536 px, 45 % at 512 px); a model trained on small crops may score better on
+        # tiles near its crop size: the config chooses (measured by ``model_card.py``).
+        tile_size_px=config.inference_tile_px,
     )
 
 
