@@ -82,7 +82,13 @@ def quantize_int8(float_path: str, int8_path: str, calibration: Sequence[np.ndar
     weights, uint8 activations, convolutions only (resizes, concatenations and the sigmoid stay
     float), the sensitive first and last convolutions in float unless ``keep_float`` says otherwise."""
     import onnx
-    from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     class Reader(CalibrationDataReader):
