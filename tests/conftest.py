@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Optional
 
 import pytest
 
@@ -50,3 +51,25 @@ def shared_dataset():
 
 #: Scripts that run inside another program (the QGIS desktop), not modules to import or doctest here.
 collect_ignore = ["qgis/desktop_startup.py"]
+
+_EXIT_STATUS: Optional[int] = None
+
+
+def pytest_sessionfinish(session, exitstatus):  # noqa: ARG001 (pytest's signature)
+    global _EXIT_STATUS
+    _EXIT_STATUS = int(exitstatus)
+
+
+def pytest_unconfigure(config):  # noqa: ARG001
+    """Leave at once when a QGIS application ran in this process, after pytest has printed its summary.
+
+    A headless QgsApplication torn down by the interpreter (Qt objects and worker threads destroyed
+    in no set order) can crash after every test has passed ("QThreadStorage: Thread exited after
+    QThreadStorage destroyed", then a segmentation fault), which would turn a green run red. The
+    exit status is pytest's own.
+    """
+    session_module = sys.modules.get("tests.qgis_session")
+    if _EXIT_STATUS is not None and session_module is not None and getattr(session_module, "_APP", None) is not None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_EXIT_STATUS)
