@@ -106,6 +106,7 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
             "COMPONENTS", "SNAPHU connected components (one per interferogram; ISCE2 .conncomp found automatically)",
             QgsProcessing.TypeRaster, optional=True))
         self.addParameter(QgsProcessingParameterRasterLayer("DEM", "DEM (elevations in metres)"))
+        self._number("DEM_BAND", "DEM band", 1, 1.0, integer=True, advanced=True)
         self.addParameter(QgsProcessingParameterRasterLayer("LOS", "LOS geometry raster (ISCE2 los.rdr.geo: incidence, azimuth)", optional=True))
         self._number("INCIDENCE_DEG", "Incidence angle, degrees (without a LOS raster)", None, 0.0, 90.0, optional=True)
         self._number("LOS_AZIMUTH_DEG", "LOS azimuth, degrees anticlockwise from north, ground to satellite (ISCE2)", None, -360.0, 360.0, optional=True)
@@ -309,6 +310,7 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
                 looks=number("LOOKS"), dem_smoothing_px=number("DEM_SMOOTHING_PX"), slope_sigma_deg=number("SLOPE_ERROR_DEG"),
                 aspect_sigma_deg=number("ASPECT_ERROR_DEG"), remove_ramp=self.parameterAsBool(parameters, "REMOVE_RAMP", context),
                 remove_stratified=self.parameterAsBool(parameters, "REMOVE_STRATIFIED", context),
+                dem_band=self.parameterAsInt(parameters, "DEM_BAND", context) or 1,
             ),
         )
 

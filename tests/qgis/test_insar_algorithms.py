@@ -12,7 +12,7 @@ import pytest
 from osgeo import gdal
 from qgis.core import QgsProcessingException, QgsProcessingFeedback
 
-from tests.builders import read_layer, write_polygons
+from tests.builders import read_layer, write_polygons, write_raster
 from tests.insar_builders import EPSG, cone_scene, isce_products
 from tests.qgis.feedback import RecordingFeedback
 
@@ -215,4 +215,28 @@ def test_insarvelocity__zero_minimum_projection_factor_is_refused(scene, tmp_pat
             "INPUT": str(polygons), "UNWRAPPED": [str(scene.unwrapped_true)], "COHERENCE": [str(scene.coherence)],
             "DEM": str(scene.dem), "INCIDENCE_DEG": 38.7, "LOS_AZIMUTH_DEG": 102.0, "SENSOR": 0, "MIN_PROJECTION_FACTOR": 0.0,
             "OUTPUT": str(tmp_path / "out.gpkg"),
+        })
+
+
+def test_insarvelocity__dem_band_picks_the_elevation_band_and_raster_writing_counts_in_progress(scene, tmp_path):
+    scene, polygons = scene
+    z = gdal.Open(str(scene.dem)).ReadAsArray()
+    dataset = gdal.Open(str(scene.dem))
+    two_bands = write_raster(tmp_path / "dem2.tif", np.stack([np.zeros_like(z), z]), dataset.GetGeoTransform(), epsg=EPSG)
+    feedback = RecordingFeedback()
+    progress = []
+    feedback.progressChanged.connect(progress.append)
+    processing.run("rockglacier:insarvelocity", {
+        "INPUT": str(polygons), "UNWRAPPED": [str(scene.unwrapped_true)], "COHERENCE": [str(scene.coherence)],
+        "DEM": str(two_bands), "DEM_BAND": 2, "INCIDENCE_DEG": 38.7, "LOS_AZIMUTH_DEG": 102.0, "SENSOR": 0, **EXACT,
+        "OUTPUT": str(tmp_path / "out.gpkg"), "VELOCITY_DOWNSLOPE": str(tmp_path / "v.tif"),
+    }, feedback=feedback)
+    assert_recovered(read_layer(tmp_path / "out.gpkg", "rock_glaciers"), scene.velocity_dslp_cm_per_yr)
+    # the raster writing is counted: progress only climbs and ends at 100 %
+    assert progress and max(progress) == pytest.approx(100.0) and sorted(progress) == progress
+    with pytest.raises(QgsProcessingException, match="DEM_BAND=3 does not exist"):
+        processing.run("rockglacier:insarvelocity", {
+            "INPUT": str(polygons), "UNWRAPPED": [str(scene.unwrapped_true)], "COHERENCE": [str(scene.coherence)],
+            "DEM": str(two_bands), "DEM_BAND": 3, "INCIDENCE_DEG": 38.7, "LOS_AZIMUTH_DEG": 102.0, "SENSOR": 0,
+            "OUTPUT": str(tmp_path / "out3.gpkg"),
         })

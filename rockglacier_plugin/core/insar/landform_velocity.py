@@ -49,7 +49,7 @@ from .reference import (
     reference_candidates,
 )
 from .scene import InsarScene, LosGeometry, SceneSettings, WindowData
-from .velocity_rasters import write_velocity_rasters
+from .velocity_rasters import RASTER_PROGRESS_STEPS, write_velocity_rasters
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,8 @@ def extract_velocities(
         raise InputVectorError("The input layer has no features; add rock-glacier polygons first.")
     if not pairs:
         raise InputVectorError("Give at least one unwrapped interferogram (UNWRAPPED).")
-    progress = Progress(len(pairs) * (len(polygons_wkb) + 1), on_progress, is_cancelled)
+    raster_steps = RASTER_PROGRESS_STEPS if raster_outputs is not None else 0
+    progress = Progress(len(pairs) * (len(polygons_wkb) + 1 + raster_steps), on_progress, is_cancelled)
     polygon_srs = spatial_reference(polygons_crs, "input layer")
     prepared = [prepare_polygon(wkb).geometry for wkb in polygons_wkb]
     best = [LandformVelocity(vel_reason="not covered by any interferogram") for _ in polygons_wkb]
@@ -184,7 +185,9 @@ def extract_velocities(
         if raster_outputs is not None and any(raster_outputs[pair_index]):
             los_path, downslope_path = raster_outputs[pair_index]
             write_velocity_rasters(scene, los_path, downslope_path, settings.min_coherence,
-                                   settings.min_projection_factor, settings.min_slope_deg, progress)
+                                   settings.min_projection_factor, settings.min_slope_deg, progress, raster_steps)
+        elif raster_steps:
+            progress.advance(raster_steps)
     return VelocityResult(best)
 
 

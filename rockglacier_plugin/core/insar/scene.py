@@ -39,6 +39,7 @@ class SceneSettings:
     aspect_sigma_deg: float = 5.0
     remove_ramp: bool = True
     remove_stratified: bool = True  # fit and remove a phase-elevation slope on stable ground (rad/km)
+    dem_band: int = 1
     stable_min_coherence: float = 0.7
 
 
@@ -89,7 +90,12 @@ class InsarScene:
         self.dem_ds, resampled = aligned_dataset(dem_path, self.grid, "DEM")
         if resampled:
             log(f"{label}: DEM '{dem_path}' is on another grid; resampled (bilinear) to the interferogram grid.")
-        self.dem_grid = replace(self.grid, nodata=self.dem_ds.GetRasterBand(1).GetNoDataValue())
+        if not 1 <= settings.dem_band <= self.dem_ds.RasterCount:
+            raise InputRasterError(
+                f"The DEM has {self.dem_ds.RasterCount} band(s); DEM_BAND={settings.dem_band} does not exist."
+            )
+        self.dem_band = self.dem_ds.GetRasterBand(settings.dem_band)
+        self.dem_grid = replace(self.grid, nodata=self.dem_band.GetNoDataValue())
         self.geometry = geometry
         self.los_ds = None
         if geometry.los_path:
@@ -138,7 +144,7 @@ class InsarScene:
         sigma = abs(self.factor) * phase_sigma_rad(coherence, self.settings.looks)
         radius = gaussian_kernel_radius_px(self.settings.dem_smoothing_px) + 1
         dem_window = window.padded(radius)
-        elevation = smooth_gaussian(read_window(self.dem_ds.GetRasterBand(1), self.dem_grid, dem_window), self.settings.dem_smoothing_px)
+        elevation = smooth_gaussian(read_window(self.dem_band, self.dem_grid, dem_window), self.settings.dem_smoothing_px)
         inner = elevation[radius - 1 : elevation.shape[0] - radius + 1, radius - 1 : elevation.shape[1] - radius + 1]
         velocity = self.factor * (phase - self.ramp.evaluate(cols, rows, inner[1:-1, 1:-1])) - self.scene_reference_cm_per_yr
         dx_m, dy_m = row_pixel_sizes_m(self.grid, window.padded(1))
@@ -200,7 +206,7 @@ class InsarScene:
         rows, cols = np.mgrid[0:out_h, 0:out_w].astype(np.float64)
         full_rows = (rows + 0.5) * self.grid.height_px / out_h - 0.5
         full_cols = (cols + 0.5) * self.grid.width_px / out_w - 0.5
-        elevation = decimated(self.dem_ds.GetRasterBand(1)) if self.settings.remove_stratified else None
+        elevation = decimated(self.dem_band) if self.settings.remove_stratified else None
         if self.settings.remove_ramp or self.settings.remove_stratified:
             ramp = fit_ramp(phase[stable], full_cols[stable], full_rows[stable],
                             elevation_m=elevation[stable] if elevation is not None else None)

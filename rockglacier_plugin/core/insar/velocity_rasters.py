@@ -23,6 +23,8 @@ from .scene import InsarScene
 
 NODATA = -9999.0
 BLOCK_ROWS = 256
+#: Progress steps a pair's raster writing counts for (spread over its blocks).
+RASTER_PROGRESS_STEPS = 20
 
 
 def _create(path: str, scene: InsarScene, description: str) -> Any:
@@ -59,6 +61,7 @@ def per_pair_paths(path: Optional[str], pair_labels: Sequence[str]) -> list[Opti
 def write_velocity_rasters(
     scene: InsarScene, los_path: Optional[str], downslope_path: Optional[str], min_coherence: float,
     min_projection_factor: float, min_slope_deg: float, progress: Optional[Progress] = None,
+    progress_steps: int = 0,
 ) -> None:
     """Write the requested rasters on the interferogram grid.
 
@@ -76,14 +79,15 @@ def write_velocity_rasters(
     with staged_outputs([path for _, path, _ in requested]) as partials:
         outputs = [(kind, _create(partial, scene, description)) for (kind, _, description), partial in zip(requested, partials)]
         try:
-            _write_blocks(scene, outputs, min_coherence, min_projection_factor, min_slope_deg, progress)
+            _write_blocks(scene, outputs, min_coherence, min_projection_factor, min_slope_deg, progress, progress_steps)
         finally:
             outputs.clear()  # closes the datasets before the rename or the removal
 
 
 def _write_blocks(scene: InsarScene, outputs: list, min_coherence: float, min_projection_factor: float,
-                  min_slope_deg: float, progress: Optional[Progress]) -> None:
-    for row in range(0, scene.grid.height_px, BLOCK_ROWS):
+                  min_slope_deg: float, progress: Optional[Progress], progress_steps: int = 0) -> None:
+    n_blocks = max(1, -(-scene.grid.height_px // BLOCK_ROWS))
+    for index, row in enumerate(range(0, scene.grid.height_px, BLOCK_ROWS)):
         window = Window(0, row, scene.grid.width_px, min(BLOCK_ROWS, scene.grid.height_px - row))
         data = scene.read(window)
         coherent = np.isfinite(data.velocity_los_cm_per_yr) & (data.coherence >= min_coherence)
@@ -99,6 +103,7 @@ def _write_blocks(scene: InsarScene, outputs: list, min_coherence: float, min_pr
                     values = np.where(keep, data.velocity_los_cm_per_yr / data.projection, NODATA)
             dataset.GetRasterBand(1).WriteArray(values.astype(np.float32), 0, row)
         if progress is not None:
-            progress.check_cancelled()
+            steps = (index + 1) * progress_steps // n_blocks - index * progress_steps // n_blocks
+            progress.advance(steps) if steps else progress.check_cancelled()
     for _, dataset in outputs:
         dataset.FlushCache()
