@@ -10,15 +10,18 @@ large scenes. Outputs keep the input's georeferencing.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import subprocess
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import numpy as np
 
 from ..dependencies import require
-from ..errors import InputRasterError, ParameterError
+from ..errors import InputRasterError, OperationCancelled, ParameterError
 from ..progress import CancelCheck, Progress, ProgressCallback
 from ..raster.io import create_geotiff, open_raster, raster_grid
 from ..raster.staged import staged_outputs
@@ -101,6 +104,44 @@ def _write_outputs(unwrapped_out: str, components_out: str, unwrapped: np.ndarra
             out = None
 
 
+@contextlib.contextmanager
+def _cancellable_snaphu(is_cancelled: Optional[CancelCheck]) -> Iterator[None]:
+    """Run the SNAPHU binary so that a cancel stops it: the ``snaphu`` package runs it with a blocking
+    ``subprocess.run``; for the call this runs it with ``Popen`` and polls ``is_cancelled``."""
+    try:
+        import snaphu._unwrap as unwrap_module
+        from snaphu._snaphu import get_snaphu_executable
+    except ImportError:  # another layout of the package: it still runs, only not cancellable midway
+        yield
+        return
+    original = getattr(unwrap_module, "run_snaphu", None)
+    if original is None or is_cancelled is None:
+        yield
+        return
+
+    def run_snaphu(config_file: Any) -> None:
+        with get_snaphu_executable() as executable:
+            process = subprocess.Popen([os.fspath(executable), "-f", os.fspath(config_file)],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            while True:
+                try:
+                    _, stderr = process.communicate(timeout=0.2)
+                    break
+                except subprocess.TimeoutExpired:
+                    if is_cancelled():
+                        process.kill()
+                        process.communicate()
+                        raise OperationCancelled("Cancelled by the user: SNAPHU was stopped; no output was written.")
+            if process.returncode != 0:
+                raise RuntimeError((stderr or "").strip() or f"SNAPHU exited with status {process.returncode}")
+
+    unwrap_module.run_snaphu = run_snaphu
+    try:
+        yield
+    finally:
+        unwrap_module.run_snaphu = original
+
+
 def unwrap_files(
     interferogram_path: str, coherence_path: str, unwrapped_out: str, components_out: str,
     settings: UnwrapSettings = UnwrapSettings(), interferogram_band: int = 1, coherence_band: int = 1,
@@ -118,11 +159,12 @@ def unwrap_files(
         interferogram_path, coherence_path, interferogram_band, coherence_band, settings.min_coherence)
     progress.advance()
     LOGGER.info("SNAPHU: %s cost, %s initialisation, %s looks", cost.value, init.value, settings.looks)
-    unwrapped, components = snaphu.unwrap(
-        np.where(valid, igram, 0).astype(np.complex64), coherence, nlooks=float(settings.looks),
-        cost=cost.value, init=init.value, mask=valid.astype(np.uint8), ntiles=tuple(settings.tiles),
-        tile_overlap=int(settings.tile_overlap_px),
-    )
+    with _cancellable_snaphu(is_cancelled):
+        unwrapped, components = snaphu.unwrap(
+            np.where(valid, igram, 0).astype(np.complex64), coherence, nlooks=float(settings.looks),
+            cost=cost.value, init=init.value, mask=valid.astype(np.uint8), ntiles=tuple(settings.tiles),
+            tile_overlap=int(settings.tile_overlap_px),
+        )
     progress.advance()
     unwrapped = np.where(valid, unwrapped, np.nan).astype(np.float32)
     _write_outputs(unwrapped_out, components_out, unwrapped, components, grid, igram_ds.GetMetadata() or {})
