@@ -16,8 +16,8 @@ from qgis.core import (
     QgsProcessingFeedback,
 )
 
-from ..core.dependencies import require
-from ..core.errors import RockGlacierError
+from ..core.dependencies import installation_text, require
+from ..core.errors import MissingDependencyError, RockGlacierError
 
 
 def warn(feedback: QgsProcessingFeedback, message: str) -> None:
@@ -71,6 +71,10 @@ class RockGlacierAlgorithm(QgsProcessingAlgorithm):
             for module_name, requirement in self.REQUIRED_MODULES:
                 require(module_name, requirement, f"rockglacier:{self.ALGORITHM_ID}")
             return self.run_algorithm(parameters, context, feedback)
+        except MissingDependencyError as exc:
+            # the same report as Plugins > Rock glacier inventory > Check installation
+            feedback.pushInfo("Optional packages in this QGIS's Python:\n" + installation_text())
+            raise QgsProcessingException(str(exc)) from exc
         except RockGlacierError as exc:
             raise QgsProcessingException(str(exc)) from exc
 

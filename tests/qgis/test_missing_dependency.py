@@ -70,8 +70,13 @@ def test_missing_snaphu__unwrap_names_the_package_and_the_pip_command(tmp_path):
     ds = None
     write_raster(tmp_path / "coh.tif", np.full((8, 8), 0.8), (600000, 10, 0, 5200000, 0, -10))
     script = qgis_script_blocking("snaphu", """
+from qgis.core import QgsProcessingFeedback
+class Log(QgsProcessingFeedback):
+    def pushInfo(self, info):
+        print('INFO:', info)
 try:
-    processing.run('rockglacier:unwrap', {'INPUT': 'igram.tif', 'COHERENCE': 'coh.tif', 'OUTPUT': 'unw.tif', 'COMPONENTS': 'cc.tif'})
+    processing.run('rockglacier:unwrap', {'INPUT': 'igram.tif', 'COHERENCE': 'coh.tif', 'OUTPUT': 'unw.tif', 'COMPONENTS': 'cc.tif'},
+                   feedback=Log())
 except QgsProcessingException as exc:
     print('RAISED:', exc)
 """)
@@ -80,3 +85,5 @@ except QgsProcessingException as exc:
     assert "RAISED: rockglacier:unwrap needs the Python module 'snaphu'" in completed.stdout, completed.stdout + completed.stderr
     assert 'pip install --user --break-system-packages "snaphu" "numpy<2"' in completed.stdout
     assert not (tmp_path / "unw.tif").exists()
+    # the log also carries the whole installation report, as the plugin menu's "Check installation"
+    assert "MISSING snaphu" in completed.stdout and "OK      onnxruntime" in completed.stdout
