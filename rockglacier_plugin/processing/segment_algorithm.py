@@ -29,7 +29,7 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
-from .algorithm_base import RockGlacierAlgorithm, callbacks
+from .algorithm_base import RockGlacierAlgorithm, callbacks, warn
 from .fields import inventory_fields
 from .layers import feature_wkb, file_raster_path, gpkg_layer_destination, text_or_none
 
@@ -118,7 +118,7 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         feedback.setProgressText("Running the model over the tiles")
         run = segment_raster(
             raster_path, model_path, probability_path, mask_path, self._settings(parameters, context, raster_path, model_path),
-            self._extent(parameters, context, layer), self._mask_geometries(parameters, context, layer),
+            self._extent(parameters, context, layer), self._mask_geometries(parameters, context, layer, feedback),
             lambda f: on_progress(0.9 * f), is_cancelled, feedback.pushInfo,
         )
         feedback.pushInfo(
@@ -176,7 +176,8 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         rectangle = self.parameterAsExtent(parameters, "EXTENT", context, layer.crs())
         return rectangle.xMinimum(), rectangle.yMinimum(), rectangle.xMaximum(), rectangle.yMaximum()
 
-    def _mask_geometries(self, parameters: Dict[str, Any], context: QgsProcessingContext, layer: Any) -> Optional[list]:
+    def _mask_geometries(self, parameters: Dict[str, Any], context: QgsProcessingContext, layer: Any,
+                         feedback: QgsProcessingFeedback) -> Optional[list]:
         from ..core.raster.geometry import polygons_in_crs
 
         mask_source = self.parameterAsSource(parameters, "MASK_LAYER", context)
@@ -184,8 +185,8 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
             return None
         geometries = polygons_in_crs([feature_wkb(f) for f in mask_source.getFeatures()], mask_source.sourceCrs().toWkt(),
                                      layer.crs().toWkt(), "MASK_LAYER")
-        if not geometries:
-            raise QgsProcessingException("MASK_LAYER has no polygon; draw the area to map or leave it empty.")
+        if not geometries:  # as QGIS's own algorithms do with an empty layer: nothing to map, and a warning
+            warn(feedback, "MASK_LAYER has no polygon (or none is selected): no tile is run and the outputs are empty.")
         return geometries
 
     def _existing(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> tuple:

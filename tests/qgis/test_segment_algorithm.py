@@ -84,3 +84,18 @@ def test_qgis_process__segment_from_the_command_line(inputs):
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     assert "execution provider: CPUExecutionProvider" in completed.stdout
     assert len(read_layer(tmp_path / "c.gpkg", "rock_glaciers")) == 2
+
+
+def test_segment__empty_mask_layer_runs_no_tile_and_gives_empty_outputs_with_a_warning(inputs):
+    from tests.qgis.feedback import RecordingFeedback
+
+    tmp_path, raster, model, _ = inputs
+    empty = write_polygons(tmp_path / "empty.gpkg", [], epsg=32644)
+    feedback = RecordingFeedback()
+    result = processing.run("rockglacier:segment", {
+        "INPUT": str(raster), "MODEL": str(model), "MASK_LAYER": str(empty), "TILE_SIZE_PX": 128,
+        "PROBABILITY": str(tmp_path / "p.tif"), "MASK": str(tmp_path / "m.tif"), "OUTPUT": str(tmp_path / "c.gpkg"),
+    }, feedback=feedback)
+    assert read_layer(tmp_path / "c.gpkg", "rock_glaciers") == []
+    assert (gdal.Open(result["MASK"]).ReadAsArray() == 255).all()  # no data where nothing ran
+    assert any("MASK_LAYER has no polygon" in w for w in feedback.warnings)
