@@ -60,8 +60,9 @@ class RockGlacierPlugin:
         box = QMessageBox(self.iface.mainWindow() if self.iface is not None else None)
         box.setWindowTitle("Rock glacier inventory: installation")
         box.setText("Optional packages in this QGIS's Python:")
-        box.setDetailedText(self.installation_text())
-        box.setInformativeText(self.installation_text())
+        text = self.installation_text()
+        box.setDetailedText(text)
+        box.setInformativeText(text)
         box.setStandardButtons(QMessageBox.StandardButton.Ok)
         self.installation_box = box
         box.show()

@@ -41,7 +41,7 @@ from ..raster.geometry import prepare_polygon, spatial_reference, transformed, t
 from ..raster.windows import Window, window_from_bounds
 from .interferogram import Interferogram
 from .reference import (
-    LADDER,
+    MAX_RADIUS_FACTOR,
     ReferenceChoice,
     distance_to_mask_m,
     measure_manual,
@@ -214,7 +214,7 @@ def _landform_velocity(
     if inner.intersection(scene.grid.full_window) is None:
         return LandformVelocity(vel_reason="outside the interferogram")
     pixel_m = scene.pixel_size_m(min(max(inner.row_off, 0), scene.grid.height_px - 1))
-    pad = int(math.ceil(settings.reference_radius_m * max(rung.radius_factor for rung in LADDER) / min(pixel_m)))
+    pad = int(math.ceil(settings.reference_radius_m * MAX_RADIUS_FACTOR / min(pixel_m)))
     outer = inner.padded(pad)
     data = scene.read(outer)
     gt = scene.grid.geotransform
@@ -240,16 +240,16 @@ def _landform_velocity(
     landform_elev = float(np.nansum(data.elevation_m * weights_z) / weights_z.sum())
     centroid = geometry.Centroid()
     centre_rc = ((centroid.GetY() - gt[3]) / gt[5] - 0.5 - outer.row_off, (centroid.GetX() - gt[0]) / gt[1] - 0.5 - outer.col_off)
-    reference = _reference(rg_id, data, others, cover > 0, centre_rc, pixel_m, landform_elev, settings, points_rc, points, outer)
-    atmosphere = _atmosphere_sigma(data, others, reference, centre_rc, pixel_m, settings) if reference is not None else 0.0
+    distance_to_landform_m = distance_to_mask_m(cover > 0, pixel_m)
+    reference, atmosphere = _reference(rg_id, data, others, distance_to_landform_m, centre_rc, pixel_m, landform_elev,
+                                       settings, points_rc, points, outer)
     result = _statistics(data, weight, total, reference, settings, atmosphere)
     if component_note:
         result.vel_reason = "; ".join(filter(None, [result.vel_reason, component_note]))
     if reference is not None:
         x = gt[0] + (outer.col_off + reference.col + 0.5) * gt[1]
         y = gt[3] + (outer.row_off + reference.row + 0.5) * gt[5]
-        own = cover > 0
-        distance = float(distance_to_mask_m(own, pixel_m)[reference.row, reference.col])
+        distance = float(distance_to_landform_m[reference.row, reference.col])
         elevation = reference.elevation_m if math.isfinite(reference.elevation_m) else float(data.elevation_m[reference.row, reference.col])
         result.reference = {"rg_id": rg_id, "method": reference.method, "rung": reference.rung, "coherence": reference.coherence,
                             "vel_los_cm_yr": reference.velocity_los_cm_per_yr, "sigma_cm_yr": reference.sigma_cm_per_yr,
@@ -276,9 +276,14 @@ def _one_component(data: WindowData, weight: np.ndarray) -> tuple[Optional[Windo
     return kept, note
 
 
-def _reference(rg_id: str, data: WindowData, others: np.ndarray, own: np.ndarray, centre_rc: tuple[float, float], pixel_m: tuple[float, float],
-               landform_elev: float, settings: VelocitySettings, points_rc: list[tuple[float, float]],
-               points: Optional[ReferencePoints], outer: Window) -> Optional[ReferenceChoice]:
+def _reference(rg_id: str, data: WindowData, others: np.ndarray, distance_to_landform_m: np.ndarray,
+               centre_rc: tuple[float, float], pixel_m: tuple[float, float], landform_elev: float,
+               settings: VelocitySettings, points_rc: list[tuple[float, float]], points: Optional[ReferencePoints],
+               outer: Window) -> tuple[Optional[ReferenceChoice], float]:
+    """The reference and the atmospheric error it brings (``_atmosphere_sigma``, 0 without a reference)."""
+    def atmosphere(choice: ReferenceChoice) -> float:
+        return _atmosphere_sigma(data, others, choice, centre_rc, pixel_m, settings)
+
     fallback_note = None
     if points is not None:
         local = [(r - outer.row_off, c - outer.col_off) for r, c in points_rc]
@@ -288,7 +293,7 @@ def _reference(rg_id: str, data: WindowData, others: np.ndarray, own: np.ndarray
             manual = measure_manual(row, col, data.velocity_los_cm_per_yr, data.sigma_los_cm_per_yr, data.coherence,
                                     settings.min_coherence, settings.reference_window_px, settings.noise_correlation_px)
             if manual is not None:
-                return manual
+                return manual, atmosphere(manual)
             fallback_note = (f"the reference point given for {rg_id} lies outside the data or on pixels with coherence below "
                              f"{settings.min_coherence:g}; the automatic reference was used instead")
     candidates = reference_candidates(
@@ -297,17 +302,18 @@ def _reference(rg_id: str, data: WindowData, others: np.ndarray, own: np.ndarray
         reference_min_coherence=settings.reference_min_coherence, max_slope_deg=settings.reference_max_slope_deg,
         max_elev_diff_m=settings.reference_max_elev_diff_m, window_px=settings.reference_window_px,
         correlation_px=settings.noise_correlation_px, max_distance_m=settings.reference_radius_m,
-        distance_to_landform_m=distance_to_mask_m(own, pixel_m),
+        distance_to_landform_m=distance_to_landform_m,
     )
+    if not candidates:
+        return None, 0.0
     # the best reference available: the smallest error it brings (its own noise and what the
     # atmosphere changes between it and the landform), the ladder's order breaking ties
-    automatic = min(
-        candidates, default=None,
-        key=lambda c: math.hypot(c.sigma_cm_per_yr, _atmosphere_sigma(data, others, c, centre_rc, pixel_m, settings)),
-    )
-    if automatic is not None and fallback_note:
-        return replace(automatic, note="; ".join(filter(None, [fallback_note, automatic.note])))
-    return automatic
+    atmospheres = [atmosphere(candidate) for candidate in candidates]
+    best = min(range(len(candidates)), key=lambda i: math.hypot(candidates[i].sigma_cm_per_yr, atmospheres[i]))
+    automatic, atmosphere_sigma = candidates[best], atmospheres[best]
+    if fallback_note:
+        automatic = replace(automatic, note="; ".join(filter(None, [fallback_note, automatic.note])))
+    return automatic, atmosphere_sigma
 
 
 def _atmosphere_sigma(data: WindowData, others: np.ndarray, reference: ReferenceChoice, centre_rc: tuple[float, float],
@@ -316,7 +322,7 @@ def _atmosphere_sigma(data: WindowData, others: np.ndarray, reference: Reference
     turbulent atmosphere and residual ramp or stratification. Measured on the stable ground around:
     the scatter of stable pixels at the reference-to-landform distance from the reference, minus
     what their own phase noise explains (an empirical structure function at one lag)."""
-    rows, cols = np.mgrid[0 : data.velocity_los_cm_per_yr.shape[0], 0 : data.velocity_los_cm_per_yr.shape[1]]
+    rows, cols = np.ogrid[0 : data.velocity_los_cm_per_yr.shape[0], 0 : data.velocity_los_cm_per_yr.shape[1]]
     lag_m = math.hypot((centre_rc[0] - reference.row) * pixel_m[1], (centre_rc[1] - reference.col) * pixel_m[0])
     from_reference = np.hypot((rows - reference.row) * pixel_m[1], (cols - reference.col) * pixel_m[0])
     ring = (
@@ -344,7 +350,7 @@ def _statistics(data: WindowData, cover: np.ndarray, total: float, reference: Op
     if reference is None:
         return LandformVelocity(vel_valid_frac=valid_fraction, vel_reason=(
             f"nothing stable (outside every landform, coherence >= {settings.min_coherence:g}) within "
-            f"{settings.reference_radius_m * max(r.radius_factor for r in LADDER) / 1000:g} km to reference it"))
+            f"{settings.reference_radius_m * MAX_RADIUS_FACTOR / 1000:g} km to reference it"))
     if not valid.any():
         return LandformVelocity(vel_valid_frac=0.0, vel_reason="no pixel passes the coherence, slope and projection masks")
     w = cover[valid]

@@ -3,16 +3,18 @@
 Paper (Hu et al. 2023): one point on flat, stable ground close to each rock glacier; subtracting
 its velocity removes orbital and atmospheric signals common over the landform's extent.
 
-Automatic choice here, within ``reference_radius_m`` of the landform's outline (a true radius): pixels
-outside every landform, with coherence >= ``reference_min_coherence`` (0.7), slope <=
-``reference_max_slope_deg`` (10 deg) and elevation within ``reference_max_elev_diff_m`` (300 m)
-of the landform's mean; among them the one nearest the landform's centroid whose
-``reference_window_px`` x ``reference_window_px`` patch is at least half such pixels. When none
-qualifies the coherence floor drops to the velocity mask's ``min_coherence`` and the result says
-so. The reference velocity is the mean over the patch's qualifying pixels. A user's points
-(``REFERENCE_POINTS``) replace the automatic choice: the point with the landform's ``rg_id``, else
-the nearest point within the radius; a point outside the data or on incoherent pixels falls back to
-the automatic choice, and the landform's ``vel_reason`` says so.
+Automatic choice here, a ladder (``LADDER``) from the paper's ideal to what a steep valley offers:
+pixels outside every landform, within ``reference_radius_m`` x the rung's factor of the landform's
+outline (a true radius), with the rung's coherence floor, slope limit and elevation difference
+from the landform's mean (the first rung takes ``reference_min_coherence`` 0.7,
+``reference_max_slope_deg`` 10 deg and ``reference_max_elev_diff_m`` 300 m from the settings).
+Patch rungs take the patch nearest the landform's centroid whose ``reference_window_px`` x
+``reference_window_px`` box is at least half such pixels, and its mean; robust rungs the median of
+every qualifying pixel. Every rung that finds something gives a candidate; the caller picks the one
+with the smallest error. A user's points (``REFERENCE_POINTS``) replace the automatic choice: the
+point with the landform's ``rg_id``, else the nearest point within the radius; a point outside the
+data or on incoherent pixels falls back to the automatic choice, and the landform's ``vel_reason``
+says so.
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ LADDER: tuple[Rung, ...] = (
     Rung("surroundings", 45.0, None, 0.3, 500.0, robust=True),
     Rung("robust_median", 45.0, None, 2.0, 1000.0, robust=True, last_resort=True),
 )
+#: The ladder's reach in units of the reference radius: how far around a landform to read.
+MAX_RADIUS_FACTOR = max(rung.radius_factor for rung in LADDER)
 MIN_ROBUST_PIXELS = 30
 
 
@@ -133,12 +137,11 @@ def reference_candidates(
     correlation_px: float, max_distance_m: float = math.inf, distance_to_landform_m: Optional[np.ndarray] = None,
     ladder: tuple[Rung, ...] = LADDER, first_only: bool = False,
 ) -> list[ReferenceChoice]:
-    """The automatic reference: the first rung of ``ladder`` that finds stable ground (see the
-    module's rule) within its radius (``max_distance_m`` x the rung's factor) of the landform
-    (``distance_to_landform_m`` per pixel; without it, of its centre). Patch rungs take the patch
-    nearest the landform's centre; the robust rung the median of all qualifying pixels. The first
-    rung uses ``max_slope_deg``, ``reference_min_coherence`` and ``max_elev_diff_m``. None when no
-    rung finds anything."""
+    """The automatic reference candidates: one for every rung of ``ladder`` that finds stable ground
+    (see the module's rule) within its radius (``max_distance_m`` x the rung's factor) of the landform
+    (``distance_to_landform_m`` per pixel; without it, of its centre), in ladder order; a last-resort
+    rung only when no other found anything; empty when nothing is found. ``first_only`` stops at the
+    first. The first rung uses ``max_slope_deg``, ``reference_min_coherence`` and ``max_elev_diff_m``."""
     rows, cols = np.mgrid[0 : velocity.shape[0], 0 : velocity.shape[1]]
     distance_m = np.hypot((rows - centre_rc[0]) * pixel_m[1], (cols - centre_rc[1]) * pixel_m[0])
     reach_m = distance_m if distance_to_landform_m is None else distance_to_landform_m

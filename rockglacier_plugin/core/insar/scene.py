@@ -86,7 +86,7 @@ class InsarScene:
             )
         self.coherence_band = self.coherence_ds.GetRasterBand(coherence_band)
         # each raster is read with its own no-data value, never the interferogram's
-        self.coherence_grid = replace(self.grid, nodata=self.coherence_band.GetNoDataValue())
+        self.coherence_grid = self._band_grid(self.coherence_band)
         self.dem_ds, resampled = aligned_dataset(dem_path, self.grid, "DEM")
         if resampled:
             log(f"{label}: DEM '{dem_path}' is on another grid; resampled (bilinear) to the interferogram grid.")
@@ -95,7 +95,7 @@ class InsarScene:
                 f"The DEM has {self.dem_ds.RasterCount} band(s); DEM_BAND={settings.dem_band} does not exist."
             )
         self.dem_band = self.dem_ds.GetRasterBand(settings.dem_band)
-        self.dem_grid = replace(self.grid, nodata=self.dem_band.GetNoDataValue())
+        self.dem_grid = self._band_grid(self.dem_band)
         self.geometry = geometry
         self.los_ds = None
         if geometry.los_path:
