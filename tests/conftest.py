@@ -37,7 +37,7 @@ def require_module(name: str, reason: str = "") -> object:
         raise  # not reached: missing() raises
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_dataset():
     """Path of a folder under ../shared/datasets; skips locally when absent, fails under CI."""
 

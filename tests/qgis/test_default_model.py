@@ -48,19 +48,6 @@ def validation_scene(shared_dataset):
     return scene, validation, spec
 
 
-@pytest.fixture(scope="module")
-def shared_dataset():
-    from tests.conftest import SHARED_DATASETS, missing
-
-    def _get(name):
-        path = SHARED_DATASETS / name
-        if not path.exists():
-            missing(f"../shared/datasets/{name} is not available on this machine")
-        return path
-
-    return _get
-
-
 @pytest.mark.shared_data
 def test_default_model__scene_and_chip_scores_match_its_model_card(validation_scene):
     from training.evaluate import evaluate_samples, onnx_predictor

@@ -47,12 +47,8 @@ def _smoothed(values, size=15):
 
 
 @pytest.fixture(scope="module")
-def tracks():
-    from tests.conftest import SHARED_DATASETS, missing
-
-    base = SHARED_DATASETS / "geosinc-mintpy-velocity-asc-desc"
-    if not base.exists():
-        missing("../shared/datasets/geosinc-mintpy-velocity-asc-desc is not available on this machine")
+def tracks(shared_dataset):
+    base = shared_dataset("geosinc-mintpy-velocity-asc-desc")
     require_module("scipy")
     return _read(base / "velocity_a064_ascending.h5"), _read(base / "velocity_d071_descending.h5")
 
