@@ -86,8 +86,7 @@ class ChipPool:
         """A random positive, or a negative (hard negatives drawn ``hard_weight`` times as often)."""
         if positive or not self.negatives:
             return self.positives[int(rng.integers(0, len(self.positives)))]
-        p = getattr(self, "negative_p", None)
-        return self.negatives[int(rng.choice(len(self.negatives), p=p))]
+        return self.negatives[int(rng.choice(len(self.negatives), p=self.negative_p))]
 
 
 def compose_canvas(pool: ChipPool, settings: CompositionSettings, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

@@ -55,6 +55,7 @@ def test_compose__crop_borders_cut_through_chips():
     pool = ChipPool.__new__(ChipPool)  # uniform chips, each its own value: chip borders show as steps
     pool.positives = [(np.full((3, 64, 64), float(v), np.float32), np.ones((64, 64), np.uint8)) for v in range(1, 40)]
     pool.negatives = [(np.full((3, 64, 64), float(v), np.float32), np.zeros((64, 64), np.uint8)) for v in range(40, 80)]
+    pool.negative_p = None  # every negative equally likely
     settings = CompositionSettings(cells=3, cell_px=64, crop_px=128)
     rng = np.random.default_rng(3)
     first_steps = set()
