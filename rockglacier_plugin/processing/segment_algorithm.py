@@ -117,7 +117,7 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         on_progress, is_cancelled = callbacks(feedback)
         feedback.setProgressText("Running the model over the tiles")
         run = segment_raster(
-            raster_path, model_path, probability_path, mask_path, self._settings(parameters, context, raster_path, model_path),
+            raster_path, model_path, probability_path, mask_path, self._settings(parameters, context),
             self._extent(parameters, context, layer), self._mask_geometries(parameters, context, layer, feedback),
             lambda f: on_progress(0.9 * f), is_cancelled, feedback.pushInfo,
         )
@@ -152,17 +152,15 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
             )
         return model_path
 
-    def _settings(self, parameters: Dict[str, Any], context: QgsProcessingContext, raster_path: str, model_path: str) -> Any:
-        from ..core.mapping.bands import bands_for_model, raster_band_descriptions
-        from ..core.mapping.onnx_model import Device, load_model
+    def _settings(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> Any:
+        from ..core.mapping.bands import parse_band_list
+        from ..core.mapping.onnx_model import Device
         from ..core.mapping.segmentation import SegmentSettings
-        from ..core.raster.io import open_raster
 
-        spec = load_model(model_path, "cpu").spec
-        bands = bands_for_model(raster_band_descriptions(open_raster(raster_path, "input raster")), spec.bands,
-                                self.parameterAsString(parameters, "BANDS", context))
+        text = self.parameterAsString(parameters, "BANDS", context)
+        bands = tuple(parse_band_list(text)) if text.strip() else None  # None: matched to the model's bands
         return SegmentSettings(
-            bands=tuple(bands),
+            bands=bands,
             tile_px=self.parameterAsInt(parameters, "TILE_SIZE_PX", context) or None,
             overlap_px=self.parameterAsInt(parameters, "OVERLAP_PX", context) if self._optional(parameters, "OVERLAP_PX") else None,
             threshold=self.parameterAsDouble(parameters, "THRESHOLD", context) if self._optional(parameters, "THRESHOLD") else None,

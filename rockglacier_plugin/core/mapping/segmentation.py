@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
@@ -21,6 +21,7 @@ from ..raster.io import create_geotiff, open_raster, raster_grid
 from ..raster.pixel_size import row_pixel_sizes_m
 from ..raster.staged import staged_outputs
 from ..raster.windows import Window, window_from_bounds
+from .bands import bands_for_model, raster_band_descriptions
 from .input_scaling import model_input
 from .model_metadata import ScalingKind
 from .onnx_model import Device, SegmentationModel, load_model
@@ -36,7 +37,7 @@ CREATION_OPTIONS = ["TILED=YES", "COMPRESS=ZSTD", "ZSTD_LEVEL=1", "BIGTIFF=IF_SA
 
 @dataclass(frozen=True)
 class SegmentSettings:
-    bands: tuple[int, ...] = (1, 2, 3)
+    bands: Optional[tuple[int, ...]] = (1, 2, 3)  # None: the model's bands matched by description (``bands``)
     tile_px: Optional[int] = None
     overlap_px: Optional[int] = None
     threshold: Optional[float] = None
@@ -211,6 +212,8 @@ def segment_raster(
     grid = raster_grid(dataset, 1, "input raster")
     model = load_model(model_path, settings.device, settings.threads)
     log(f"onnxruntime execution provider: {model.provider}")
+    if settings.bands is None:  # the model's bands, matched by the raster's band descriptions
+        settings = replace(settings, bands=tuple(bands_for_model(raster_band_descriptions(dataset), model.spec.bands)))
     _check_input(dataset, settings.bands, model, log)
     _check_resolution(grid, model.spec, log)
     layout = tile_layout_for(settings, model)
