@@ -34,4 +34,4 @@ install-plugin: package
 	bash tools/install_plugin.sh
 
 clean:
-	rm -rf dist sample_data bench_data .pytest_cache
+	rm -rf dist sample_data demo_data bench_data .pytest_cache

@@ -131,6 +131,7 @@ def cone_scene(
     ds.GetRasterBand(1).WriteArray(np.exp(1j * phase).astype(np.complex64))
     ds = None
     speed = write_raster(folder / "velocity_dslp_true.tif", speed_truth, gt, epsg=EPSG)
+    write_raster(folder / "velocity_los_true.tif", velocity_los, gt, epsg=EPSG)  # cm/yr towards the satellite, no noise
     return SyntheticScene(folder, dem, truth, wrapped, coh, landforms, true_means, incidence_deg, los_azimuth_deg, looks, speed)
 
 

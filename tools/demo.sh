@@ -1,36 +1,39 @@
 #!/usr/bin/env bash
-# `make demo`: the main job on the bundled sample scene, through the same qgis_process command a
-# user types, then a summary of the inventory it wrote.
+# `make demo`: the whole workflow on a seeded synthetic scene, step by step through the same
+# qgis_process commands a user types: mapping, evaluation, attributes, velocities, report, RGIK export.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-.venv/bin/python tools/make_sample_data.py sample_data
-cd sample_data
-rm -f inventory.gpkg
-echo "+ qgis_process run rockglacier:attributes -- INPUT=rock_glaciers.gpkg DEM=dem_utm44n.tif GLACIERS=glaciers.gpkg ID_PREFIX=wkl OUTPUT=inventory.gpkg"
-qgis_process run rockglacier:attributes -- INPUT=rock_glaciers.gpkg DEM=dem_utm44n.tif \
-  GLACIERS=glaciers.gpkg ID_PREFIX=wkl OUTPUT=inventory.gpkg 2>&1 | grep -v "^QStandardPaths" | tail -n 12
-cd ..
-.venv/bin/python tools/summarize_inventory.py sample_data/inventory.gpkg
+start=$(date +%s)
+rm -rf demo_data
+.venv/bin/python tools/make_demo_data.py demo_data
+cd demo_data
+mkdir -p outputs/report
 
-# InSAR kinematics on a synthetic 46-day ALOS-1 pair with known creep (cone with five lobes).
-rm -rf sample_data/insar
-.venv/bin/python tools/make_insar_sample.py sample_data/insar
-cd sample_data/insar
-rm -f velocities.gpkg
-echo "+ qgis_process run rockglacier:insarvelocity -- INPUT=landforms.gpkg UNWRAPPED=20070716_20070831_unw.tif COHERENCE=coherence.tif DEM=dem.tif INCIDENCE_DEG=38.7 LOS_AZIMUTH_DEG=102 SENSOR=0 OUTPUT=velocities.gpkg"
-qgis_process run rockglacier:insarvelocity -- INPUT=landforms.gpkg UNWRAPPED=20070716_20070831_unw.tif \
-  COHERENCE=coherence.tif DEM=dem.tif INCIDENCE_DEG=38.7 LOS_AZIMUTH_DEG=102 SENSOR=0 \
-  OUTPUT=velocities.gpkg 2>&1 | grep -E "rad =|criteria|vel_ok = 0" | head -n 8
-cd ../..
-.venv/bin/python - <<'PY'
-import json
-from osgeo import ogr
-ogr.UseExceptions()
-truth = json.load(open("sample_data/insar/truth.json"))
-dataset = ogr.Open("sample_data/insar/velocities.gpkg")
-print(f"\n{'rg_id':>8} {'true cm/yr':>11} {'vel_dslp_cm_yr':>15} {'vel_err_cm_yr':>14} {'vel_ok':>7}  kin_class / vel_reason")
-for f in dataset.GetLayerByName("rock_glaciers"):
-    v, e = f["vel_dslp_cm_yr"], f["vel_err_cm_yr"]
-    print(f"{f['rg_id']:>8} {truth[f['rg_id']]:11.1f} {v if v is None else round(v, 1)!s:>15} {e if e is None else round(e, 2)!s:>14} "
-          f"{f['vel_ok']:>7}  {f['kin_class']} {f['vel_reason'] or ''}")
-PY
+run() {  # echo the command as a user would type it, run it, keep the log's useful lines
+  echo; echo "+ qgis_process run $*"
+  qgis_process run "$@" > outputs/last.log 2>&1 || { cat outputs/last.log; exit 1; }
+  grep -vE '^QStandardPaths|^$|^(Inputs|Results)$|^[A-Z0-9_]+:|DeprecationWarning|^---' outputs/last.log | tail -n 6 || true
+}
+
+echo; echo "== 1. Deep-learning mapping with the default model =="
+run rockglacier:segment -- INPUT=image.tif MIN_AREA_KM2=0.03 ID_PREFIX=cand PROBABILITY=outputs/probability.tif \
+  MASK=outputs/mask.tif OUTPUT=outputs/candidates.gpkg
+echo; echo "== 2. Evaluation of the candidates against the generator's outlines =="
+run rockglacier:evaluate -- CANDIDATES=outputs/candidates.gpkg REFERENCE=outlines.gpkg MAPPED_RASTER=outputs/mask.tif \
+  OUTPUT=outputs/candidates_evaluated.gpkg REFERENCE_OUTPUT=outputs/reference_evaluated.gpkg SUMMARY=outputs/evaluation_summary.csv
+echo; echo "== 3. Attributes and upslope-connection suggestion from the DEM and glacier outlines =="
+run rockglacier:attributes -- INPUT=outlines.gpkg DEM=dem.tif GLACIERS=glaciers.gpkg OUTPUT=outputs/attributes.gpkg
+echo; echo "== 4. InSAR downslope velocities (ALOS-1-like 46-day pair) =="
+run rockglacier:insarvelocity -- "INPUT=outputs/attributes.gpkg|layername=rock_glaciers" UNWRAPPED=20070716_20070831_unw.tif \
+  COHERENCE=coherence.tif DEM=dem.tif INCIDENCE_DEG=38.7 LOS_AZIMUTH_DEG=102 SENSOR=0 OUTPUT=outputs/inventory.gpkg \
+  REFERENCE_POINTS_OUTPUT=outputs/inventory.gpkg VELOCITY_DOWNSLOPE=outputs/velocity_downslope.tif
+echo; echo "== 5. Report: Tables 2 and 3, figures =="
+run rockglacier:report -- "INPUT=outputs/inventory.gpkg|layername=rock_glaciers" OUTPUT=outputs/report/report.html \
+  CLASS_TABLE=outputs/report_class_table.csv VELOCITY_TABLE=outputs/report_velocity_table.csv
+echo; echo "== 6. RGIK export =="
+run rockglacier:rgikexport -- "INPUT=outputs/inventory.gpkg|layername=rock_glaciers" VELOCITY_RASTERS=outputs/velocity_downslope.tif \
+  OUTPUT=outputs/rgik.gpkg
+rm -f outputs/last.log
+cd ..
+.venv/bin/python tools/demo_summary.py demo_data
+echo; echo "Demo finished in $(( $(date +%s) - start )) s."

@@ -11,15 +11,25 @@ as_root() {
 }
 
 # 1. QGIS (Debian's 3.22 LTR) with its Python bindings and qgis_process.
-if ! $SYSTEM_PYTHON -c "import qgis.core, scipy, pyproj" >/dev/null 2>&1 || [ ! -x /usr/bin/qgis_process.bin ] \
+if ! $SYSTEM_PYTHON -c "import qgis.core, scipy, pyproj, matplotlib, h5py" >/dev/null 2>&1 || [ ! -x /usr/bin/qgis_process.bin ] \
    || ! $SYSTEM_PYTHON -m pip --version >/dev/null 2>&1 || ! $SYSTEM_PYTHON -c "import ensurepip" >/dev/null 2>&1 \
    || ! command -v xvfb-run >/dev/null 2>&1; then
-  echo "[setup] installing QGIS from apt (qgis python3-qgis python3-pip python3-venv python3-scipy python3-pyproj gdal-bin xvfb)..."
+  echo "[setup] installing QGIS from apt (qgis python3-qgis python3-pip python3-venv python3-scipy python3-pyproj python3-matplotlib python3-h5py gdal-bin xvfb)..."
   as_root apt-get update -qq
   # xvfb: the real QGIS desktop runs in the tests on a virtual screen
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qgis python3-qgis python3-pip python3-venv \
-    python3-scipy python3-pyproj gdal-bin xvfb xauth >/dev/null
+    python3-scipy python3-pyproj python3-matplotlib python3-h5py gdal-bin xvfb xauth >/dev/null
 fi
+
+# 1b. HDF5 (MintPy, LiCSBAS products) must be read with Debian's h5py, built against the same libhdf5
+#     as QGIS's GDAL: a pip h5py wheel brings its own libhdf5, and the two in one process fail
+#     ("Not a datatype"). Remove pip copies an earlier set-up installed.
+for pip_python in "$SYSTEM_PYTHON" .venv/bin/python; do
+  if [ -x "$pip_python" ] && "$pip_python" -m pip show h5py 2>/dev/null | grep -q "^Location: .*\(\.local\|\.venv\)"; then
+    echo "[setup] removing the pip h5py from $pip_python (Debian's python3-h5py is used)"
+    "$pip_python" -m pip uninstall -y -q h5py --break-system-packages 2>/dev/null || "$pip_python" -m pip uninstall -y -q h5py
+  fi
+done
 
 # 2. The virtual environment: sees QGIS through --system-site-packages; pinned extras on top.
 if [ ! -x .venv/bin/python ]; then

@@ -76,7 +76,9 @@ def require(module_name: str, pip_requirement: str, needed_for: str) -> ModuleTy
 OPTIONAL_PACKAGES: tuple[tuple[str, str, str], ...] = (
     ("onnxruntime", "onnxruntime", "rockglacier:segment (deep-learning mapping)"),
     ("snaphu", "snaphu", "rockglacier:unwrap (SNAPHU phase unwrapping; Linux x86_64 and macOS arm64 wheels)"),
-    ("scipy", "scipy", "exact InSAR phase noise (else the Cramer-Rao bound, which underestimates it), reference distances"),
+    ("scipy", "scipy", "exact InSAR phase noise (else the Cramer-Rao bound, which underestimates it), reference distances, "
+     "rockglacier:evaluate (optimal matching), rockglacier:rgikexport (moving areas)"),
+    ("matplotlib", "matplotlib", "rockglacier:report (figures)"),
     ("h5py", "h5py", "reading MintPy HDF5 products"),
 )
 

@@ -13,14 +13,19 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QColor
 
+from ..core.inventory.colours import CANDIDATE_COLOUR, CLASS_COLOURS, REJECTED_COLOUR, UNCLASSIFIED_COLOUR
+
+
+def _properties(colours: tuple, **extra: str) -> dict:
+    _, fill, outline = colours
+    return {"color": ",".join(map(str, fill)), "outline_color": ",".join(map(str, outline)), **extra}
+
+
 RULES = (
-    ("rejected", '"review" = \'rejected\'', {"color": "160,160,160,120", "style": "b_diagonal", "outline_color": "110,110,110"}),
-    ("candidate", '"review" = \'candidate\' OR "review" IS NULL AND "source" = \'deep_learning\'', {"color": "255,230,0,150", "outline_color": "170,150,0"}),
-    ("DMS debris-mantled slope", '"upslope_con" = \'DMS\'', {"color": "245,140,30,160", "outline_color": "160,80,0"}),
-    ("G glacier", '"upslope_con" = \'G\'', {"color": "60,170,60,160", "outline_color": "20,100,20"}),
-    ("GF glacier forefield", '"upslope_con" = \'GF\'', {"color": "150,80,200,160", "outline_color": "90,30,140"}),
-    ("T talus", '"upslope_con" = \'T\'', {"color": "240,130,190,160", "outline_color": "170,60,120"}),
-    ("not classified", "ELSE", {"color": "200,220,255,110", "outline_color": "60,90,160"}),
+    (REJECTED_COLOUR[0], '"review" = \'rejected\'', _properties(REJECTED_COLOUR, style="b_diagonal")),
+    (CANDIDATE_COLOUR[0], '"review" = \'candidate\' OR "review" IS NULL AND "source" = \'deep_learning\'', _properties(CANDIDATE_COLOUR)),
+    *((colours[0], f'"upslope_con" = \'{code}\'', _properties(colours)) for code, colours in CLASS_COLOURS.items()),
+    (UNCLASSIFIED_COLOUR[0], "ELSE", _properties(UNCLASSIFIED_COLOUR)),
 )
 
 

@@ -24,6 +24,7 @@ from qgis.core import (
 from .algorithm_base import RockGlacierAlgorithm, callbacks, warn
 from .fields import inventory_fields
 from .layers import feature_wkb, file_raster_path, gpkg_layer_destination, text_or_none
+from .output_styles import store_inventory_style
 
 HELP = """
 <p>Computes the geomorphic attributes of rock-glacier polygons from a DEM and writes them with the
@@ -147,6 +148,7 @@ class AttributesAlgorithm(RockGlacierAlgorithm):
         # The sink is created only now, after the computation, so a cancelled or failed run
         # leaves no half-written output behind.
         dest_id = self._write(parameters, context, feedback, source, features, result.values)
+        store_inventory_style(dest_id, feedback)
         n_empty = sum(1 for v in result.values if v["elev_mean_m"] is None)
         feedback.pushInfo(
             f"{len(features)} polygon(s) written; {len(features) - n_empty} with DEM attributes, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from typing import Any, Dict, List, Optional
 
@@ -17,24 +18,30 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingFeatureSource,
     QgsProcessingFeedback,
+    QgsProcessingOutputMultipleLayers,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterFile,
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
+    QgsProcessingUtils,
     QgsWkbTypes,
 )
 
 from .algorithm_base import RockGlacierAlgorithm, callbacks, warn
 from .fields import inventory_fields, qgs_field
 from .layers import feature_wkb, file_raster_path, gpkg_layer_destination, text_or_none
+from .output_styles import store_inventory_style, write_raster_style
 
 SENSORS = ["ALOS-1 PALSAR", "Sentinel-1", "custom"]
+VELOCITY_UNITS = ["m/yr", "cm/yr", "mm/yr"]
+VELOCITY_SIGNS = ["towards the satellite", "away from the satellite"]
 
 HELP = """
 <p>Mean <b>downslope surface velocity</b> (cm/yr) of every rock glacier from unwrapped
@@ -67,6 +74,28 @@ ASPECT_ERROR_DEG.</li>
 the relative error is below MAX_RELATIVE_ERROR (0.4 and 0.2 in the paper); otherwise
 <b>vel_reason</b> says why. Negative (upslope) means are flagged, never folded.</li>
 </ol>
+<p><b>Products instead of interferograms</b> (formats detected from the files; conventions converted
+in one place each, see the README):</p>
+<ul>
+<li><b>LOS_VELOCITY</b>: MintPy <i>velocity.h5</i> (m/year towards the satellite, velocityStd as the
+pixel noise; GEOMETRY = <i>geometryGeo.h5</i>, else the file's incidence and HEADING), LiCSBAS
+<i>cum.h5</i> (vel in mm/yr towards the satellite; GEOMETRY = LiCSAR's <i>*.geo.E.tif</i> with N and U
+beside it, else INCIDENCE_DEG/LOS_AZIMUTH_DEG), or a plain GeoTIFF with VELOCITY_UNIT and
+VELOCITY_SIGN and the geometry as parameters (dates from REFERENCE_DATE/SECONDARY_DATE or the name).
+A velocity map skips the phase steps: no ramp or stratified atmosphere is removed.</li>
+<li><b>HYP3</b>: ASF HyP3 InSAR products (GAMMA or ISCE2 burst), as the folder or the zip:
+_unw_phase, _corr, _conncomp when present, and the look vectors _lv_theta/_lv_phi (incidence =
+90 - theta, LOS azimuth = phi - 90); dates from the product name; Sentinel-1 wavelength.</li>
+</ul>
+<p><b>Several pairs or products</b>: every one gives a row per landform in <b>VELOCITY_PAIRS</b>
+(rg_id, pair, dates, days, velocity, error, kept share, vel_ok, reason, geometry, source: the
+Rock Glacier Velocity series). The inventory keeps per landform the value that passes with the
+smallest relative error; when an ascending and a descending value both pass and agree within
+2 sigma, they are combined by inverse-variance weighting (vel_geometry = ascending+descending); when
+they disagree, the better one is kept with vel_ok = 0 and the reason gives both. Velocity rasters:
+VELOCITY_LOS/VELOCITY_DOWNSLOPE hold the first pair's; every pair's is written as
+&lt;name&gt;_&lt;YYYYMMDD-YYYYMMDD&gt;.tif and returned in VELOCITY_LOS_ALL/VELOCITY_DOWNSLOPE_ALL
+(and loaded into the project with the first).</p>
 <p>Several interferograms: each landform keeps the pair that passes with the smallest relative
 error (vel_pair). Coherence, LOS geometry and DEM on other grids or CRSs are resampled to each
 interferogram's grid (bilinear), and the log says so. ISCE2 products: give the .vrt (or the file
@@ -78,7 +107,7 @@ metadata, or YYYYMMDD_YYYYMMDD in its name or folder.</p>
 
 class InsarVelocityAlgorithm(RockGlacierAlgorithm):
     ALGORITHM_ID = "insarvelocity"
-    DISPLAY_NAME = "Downslope velocity from interferograms (InSAR)"
+    DISPLAY_NAME = "Downslope velocity from interferograms or velocity products (InSAR)"
     HELP = HELP
 
     def group(self) -> str:
@@ -98,9 +127,19 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
 
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
         self.addParameter(QgsProcessingParameterFeatureSource("INPUT", "Rock-glacier polygons", [QgsProcessing.TypeVectorPolygon]))
-        self.addParameter(QgsProcessingParameterMultipleLayers("UNWRAPPED", "Unwrapped interferograms (radians)", QgsProcessing.TypeRaster))
+        self.addParameter(QgsProcessingParameterMultipleLayers("UNWRAPPED", "Unwrapped interferograms (radians)", QgsProcessing.TypeRaster,
+                                                               optional=True))
         self._number("PHASE_BAND", "Phase band (0 = automatic: 2 for ISCE2 .unw, else 1)", 0, integer=True)
-        self.addParameter(QgsProcessingParameterMultipleLayers("COHERENCE", "Coherence (one per interferogram, or one for all)", QgsProcessing.TypeRaster))
+        self.addParameter(QgsProcessingParameterMultipleLayers("COHERENCE", "Coherence (one per interferogram, or one for all)", QgsProcessing.TypeRaster,
+                                                               optional=True))
+        self.addParameter(QgsProcessingParameterMultipleLayers(
+            "LOS_VELOCITY", "...or LOS velocity products (MintPy velocity.h5, LiCSBAS cum.h5, GeoTIFF)", QgsProcessing.TypeFile, optional=True))
+        self.addParameter(QgsProcessingParameterFile("GEOMETRY", "Geometry of the velocity products (MintPy geometryGeo.h5, LiCSAR E raster, "
+                                                     "or incidence/azimuth raster)", optional=True))
+        self.addParameter(QgsProcessingParameterEnum("VELOCITY_UNIT", "Unit of a GeoTIFF LOS velocity", VELOCITY_UNITS, defaultValue=2))
+        self.addParameter(QgsProcessingParameterEnum("VELOCITY_SIGN", "Sign of a GeoTIFF LOS velocity", VELOCITY_SIGNS, defaultValue=0))
+        self.addParameter(QgsProcessingParameterMultipleLayers(
+            "HYP3", "...or ASF HyP3 InSAR products (folders or zips)", QgsProcessing.TypeFile, optional=True))
         self._number("COHERENCE_BAND", "Coherence band (0 = automatic: 2 for ISCE2 topophase.cor, else 1)", 0, integer=True)
         self.addParameter(QgsProcessingParameterMultipleLayers(
             "COMPONENTS", "SNAPHU connected components (one per interferogram; ISCE2 .conncomp found automatically)",
@@ -139,6 +178,10 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSink("REFERENCE_POINTS_OUTPUT", "Reference points used", QgsProcessing.TypeVectorPoint, optional=True, createByDefault=True))
         self.addParameter(QgsProcessingParameterRasterDestination("VELOCITY_DOWNSLOPE", "Downslope velocity raster (cm/yr)", optional=True, createByDefault=False))
         self.addParameter(QgsProcessingParameterRasterDestination("VELOCITY_LOS", "LOS velocity raster (cm/yr)", optional=True, createByDefault=False))
+        self.addParameter(QgsProcessingParameterFeatureSink("VELOCITY_PAIRS", "Velocity per landform and pair (RGIK series)", QgsProcessing.TypeVector,
+                                                            optional=True, createByDefault=True))
+        self.addOutput(QgsProcessingOutputMultipleLayers("VELOCITY_DOWNSLOPE_ALL", "Downslope velocity rasters, one per pair"))
+        self.addOutput(QgsProcessingOutputMultipleLayers("VELOCITY_LOS_ALL", "LOS velocity rasters, one per pair"))
 
     def _optional_number(self, parameters: Dict[str, Any], name: str, context: QgsProcessingContext) -> Optional[float]:
         value = parameters.get(name)
@@ -168,7 +211,7 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
             return outputs
         has_ids = source.fields().lookupField("rg_id") >= 0
         rg_ids = assign_ids([text_or_none(f["rg_id"]) if has_ids else None for f in features], "rg")
-        labels = [p.interferogram.pair_label for p in pairs]
+        labels = _unique_labels(pairs)
         los_paths = per_pair_paths(self._raster_destination(parameters, "VELOCITY_LOS", context), labels)
         dslp_paths = per_pair_paths(self._raster_destination(parameters, "VELOCITY_DOWNSLOPE", context), labels)
         if len(pairs) > 1 and (any(los_paths) or any(dslp_paths)):
@@ -183,11 +226,43 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
         )
         outputs = self._write_polygons(parameters, context, feedback, source, features, rg_ids, result, ROCK_GLACIER_LAYER)
         outputs.update(self._write_reference_points(parameters, context, source, result, REFERENCE_POINT_LAYER))
+        store_inventory_style(outputs["OUTPUT"], feedback)
+        outputs.update(self._write_pairs(parameters, context, result))
         for name, paths in (("VELOCITY_LOS", los_paths), ("VELOCITY_DOWNSLOPE", dslp_paths)):
-            if any(paths):
-                outputs[name] = paths[0] if len(paths) == 1 else ";".join(p for p in paths if p)
+            outputs.update(self._raster_outputs(name, [p for p in paths if p], labels, context))
         self._report(feedback, rg_ids, result)
         return outputs
+
+    def _raster_outputs(self, name: str, paths: List[str], labels: List[str], context: QgsProcessingContext) -> Dict[str, Any]:
+        """The first pair's raster as ``name`` (one loadable file), every pair's as ``name``_ALL, each with its colour
+        ramp; with several pairs the others are loaded too when the first is."""
+        if not paths:
+            return {}
+        for path in paths:
+            write_raster_style(path, "velocity_los" if name == "VELOCITY_LOS" else "velocity_downslope")
+        if len(paths) > 1 and context.willLoadLayerOnCompletion(paths[0]):
+            for path, label in zip(paths[1:], labels[1:]):
+                details = QgsProcessingContext.LayerDetails(f"{name.lower()} {label}", context.project(), name)
+                context.addLayerToLoadOnCompletion(path, details)
+        return {name: paths[0], f"{name}_ALL": paths}
+
+    def _write_pairs(self, parameters: Dict[str, Any], context: QgsProcessingContext, result: Any) -> Dict[str, Any]:
+        from ..core.inventory.schema import VELOCITY_PAIR_FIELDS, VELOCITY_PAIR_LAYER
+
+        if not parameters.get("VELOCITY_PAIRS"):
+            return {}
+        fields = QgsFields()
+        for spec in VELOCITY_PAIR_FIELDS:
+            fields.append(qgs_field(spec))
+        parameters = gpkg_layer_destination(parameters, "VELOCITY_PAIRS", VELOCITY_PAIR_LAYER)
+        sink, dest_id = self.parameterAsSink(parameters, "VELOCITY_PAIRS", context, fields, QgsWkbTypes.NoGeometry)
+        if sink is None:
+            return {}
+        for row in result.pair_rows:
+            feature = QgsFeature(fields)
+            feature.setAttributes([row.get(spec.name) for spec in VELOCITY_PAIR_FIELDS])
+            sink.addFeature(feature, QgsFeatureSink.FastInsert)
+        return {"VELOCITY_PAIRS": dest_id}
 
     @staticmethod
     def _report_isce(feedback: QgsProcessingFeedback) -> None:
@@ -234,16 +309,18 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
 
         unwrapped = list(self.parameterAsLayerList(parameters, "UNWRAPPED", context))
         coherence = list(self.parameterAsLayerList(parameters, "COHERENCE", context))
-        if not unwrapped:
-            raise QgsProcessingException("Give at least one unwrapped interferogram (UNWRAPPED).")
-        if len(coherence) not in (1, len(unwrapped)):
+        products = self._product_pairs(parameters, context, feedback)
+        if not unwrapped and not products:
+            raise QgsProcessingException("Give at least one unwrapped interferogram (UNWRAPPED), LOS velocity product (LOS_VELOCITY) "
+                                         "or HyP3 product (HYP3).")
+        if unwrapped and len(coherence) not in (1, len(unwrapped)):
             raise QgsProcessingException(
                 f"{len(unwrapped)} interferogram(s) but {len(coherence)} coherence raster(s): give one coherence "
                 "raster per interferogram (same order) or a single one for all."
             )
         sensor = sensor_from_name(SENSORS[self.parameterAsEnum(parameters, "SENSOR", context)])
         wavelength_override = self._optional_number(parameters, "WAVELENGTH_M", context)
-        dates = self._dates(parameters, context, len(unwrapped))
+        dates = self._dates(parameters, context, len(unwrapped)) if unwrapped else (None, None)
         phase_band = self.parameterAsInt(parameters, "PHASE_BAND", context)
         coherence_band = self.parameterAsInt(parameters, "COHERENCE_BAND", context)
         components = list(self.parameterAsLayerList(parameters, "COMPONENTS", context))
@@ -261,7 +338,50 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
             coherence_path = self._isce_path(file_raster_path(coherence[index if len(coherence) > 1 else 0], "coherence"), feedback)
             band = coherence_band or default_coherence_band(open_raster(coherence_path, "coherence"), coherence_path)
             pairs.append(PairInput(interferogram, coherence_path, band, self._components(components, index, interferogram.path, feedback)))
+        return pairs + products
+
+    def _product_pairs(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> list:
+        """Pairs from HyP3 products and LOS velocity products, each normalised into a work folder."""
+        from ..core.insar.hyp3_product import read_hyp3_product
+        from ..core.insar.landform_velocity import PairInput
+        from ..core.insar.products import read_los_velocity
+
+        work_dir = os.path.join(QgsProcessingUtils.tempFolder(), "rockglacier_products")
+        os.makedirs(work_dir, exist_ok=True)
+        pairs = []
+        for path in self._paths(parameters, "HYP3", context):
+            product, notes = read_hyp3_product(path, work_dir)
+            for note in notes:
+                feedback.pushInfo(note)
+            pairs.append(PairInput(product.interferogram, product.coherence_path, 1, product.components_path,
+                                   geometry=product.geometry, track=product.track, source=product.folder))
+        velocity_paths = self._paths(parameters, "LOS_VELOCITY", context)
+        if velocity_paths:
+            geometry_path = self.parameterAsFile(parameters, "GEOMETRY", context) or None
+            unit = VELOCITY_UNITS[self.parameterAsEnum(parameters, "VELOCITY_UNIT", context)]
+            sign = VELOCITY_SIGNS[self.parameterAsEnum(parameters, "VELOCITY_SIGN", context)]
+            dates = self._dates(parameters, context, len(velocity_paths))
+            for path in velocity_paths:
+                velocity_map, notes = read_los_velocity(path, geometry_path, unit, sign, self._los_geometry(parameters, context, feedback),
+                                                        dates, work_dir)
+                for note in notes:
+                    feedback.pushInfo(note)
+                pairs.append(PairInput.from_velocity_map(velocity_map))
         return pairs
+
+    def _paths(self, parameters: Dict[str, Any], name: str, context: QgsProcessingContext) -> List[str]:
+        value = parameters.get(name)
+        if not value:
+            return []
+        values = value if isinstance(value, (list, tuple)) else [value]
+        paths = []
+        for item in values:
+            text = item if isinstance(item, str) else getattr(item, "source", lambda: str(item))()
+            paths.extend(p for p in str(text).split(";") if p)
+        missing = [p for p in paths if not os.path.exists(p)]
+        if missing:
+            raise QgsProcessingException(f"{name}: {', '.join(missing)} not found.")
+        return paths
 
     def _components(self, given: list, index: int, unwrapped_path: str, feedback: QgsProcessingFeedback) -> Optional[str]:
         from ..core.insar.interferogram import isce_components_path
@@ -382,3 +502,11 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
                 point[spec.name] = landform.reference.get(spec.name)
             sink.addFeature(point, QgsFeatureSink.FastInsert)
         return {"REFERENCE_POINTS_OUTPUT": dest_id}
+
+
+def _unique_labels(pairs: list) -> List[str]:
+    """Pair labels for file names: two products of one period get their track added (ascending and
+    descending), then their position when they still collide (two products of one track and period)."""
+    labels = [p.interferogram.pair_label for p in pairs]
+    labels = [f"{label}_{p.track}" if labels.count(label) > 1 and p.track else label for label, p in zip(labels, pairs)]
+    return [f"{label}_{index + 1}" if labels.count(label) > 1 else label for index, label in enumerate(labels)]

@@ -70,3 +70,9 @@ def gpkg_layer_destination(parameters: Dict[str, Any], name: str, layer_name: st
     else:
         updated[name] = uri
     return updated
+
+
+def feature_record(feature: QgsFeature) -> Dict[str, Any]:
+    """The feature's attributes as a plain dict (QGIS NULL becomes None)."""
+    names = feature.fields().names()
+    return {name: null_to_none(value) for name, value in zip(names, feature.attributes())}

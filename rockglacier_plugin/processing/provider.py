@@ -8,12 +8,18 @@ from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
 from .attributes_algorithm import AttributesAlgorithm
+from .evaluate_algorithm import EvaluateAlgorithm
 from .insar_velocity_algorithm import InsarVelocityAlgorithm
+from .report_algorithm import ReportAlgorithm
+from .rgik_export_algorithm import RgikExportAlgorithm
 from .segment_algorithm import SegmentAlgorithm
 from .training_patches_algorithm import TrainingPatchesAlgorithm
 from .unwrap_algorithm import UnwrapAlgorithm
 
-ALGORITHM_CLASSES = (AttributesAlgorithm, InsarVelocityAlgorithm, SegmentAlgorithm, TrainingPatchesAlgorithm, UnwrapAlgorithm)
+ALGORITHM_CLASSES = (
+    AttributesAlgorithm, EvaluateAlgorithm, InsarVelocityAlgorithm, ReportAlgorithm, RgikExportAlgorithm, SegmentAlgorithm,
+    TrainingPatchesAlgorithm, UnwrapAlgorithm,
+)
 
 
 class RockGlacierProvider(QgsProcessingProvider):

@@ -32,6 +32,7 @@ from qgis.core import (
 from .algorithm_base import RockGlacierAlgorithm, callbacks, warn
 from .fields import inventory_fields
 from .layers import feature_wkb, file_raster_path, gpkg_layer_destination, text_or_none
+from .output_styles import store_inventory_style, write_raster_style
 
 DEVICES = ["auto", "cpu", "cuda"]
 DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.dirname(__file__)), "models", "rockglacier_default.onnx")
@@ -135,6 +136,8 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         feedback.pushInfo(f"{len(candidates)} candidate polygon(s); {dropped} smaller than MIN_AREA_KM2 dropped.")
         ids = ids_after(existing_ids or [], len(candidates), self.parameterAsString(parameters, "ID_PREFIX", context))
         dest_id = self._write_candidates(parameters, context, layer, ids, candidates)
+        store_inventory_style(dest_id, feedback)
+        write_raster_style(probability_path, "probability")
         return {"OUTPUT": dest_id, "PROBABILITY": probability_path, "MASK": mask_path}
 
     def _model_path(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> str:

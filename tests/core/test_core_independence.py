@@ -14,12 +14,13 @@ from pathlib import Path
 CORE = Path(__file__).resolve().parents[2] / "rockglacier_plugin" / "core"
 ROOT = "root"
 FOUNDATION = "raster"
-CONCEPTS = {"terrain", "insar", "mapping", "inventory"}
+CONCEPTS = {"terrain", "insar", "mapping", "inventory", "report"}
 SIDEWAYS = {
     ("terrain", "inventory"): "upslope classes of the schema; new rg_id values for unnamed polygons",
     ("insar", "terrain"): "slope, aspect and DEM smoothing for the downslope projection",
     ("insar", "inventory"): "RGIK kinematic classes of the velocities it writes",
     ("mapping", "inventory"): "source and review values of the candidates it writes",
+    ("report", "inventory"): "the statistics, review account and colours it presents",
 }
 
 

@@ -8,7 +8,13 @@ import numpy as np
 import processing
 import pytest
 from osgeo import gdal
-from qgis.core import QgsProcessingException
+from qgis.core import (
+    QgsProcessingException,
+    QgsRasterLayer,
+    QgsRuleBasedRenderer,
+    QgsSingleBandPseudoColorRenderer,
+    QgsVectorLayer,
+)
 
 from tests.builders import read_layer, write_polygons, write_raster
 from tests.onnx_builders import blob_image, threshold_model
@@ -40,6 +46,11 @@ def test_segment__writes_probability_mask_and_schema_candidates(inputs):
     assert {r["source"] for r in rows} == {"deep_learning"} and {r["review"] for r in rows} == {"candidate"}
     assert {r["rg_id"] for r in rows} == {"wkl008", "wkl009"}  # continue after the existing wkl007
     assert all(r["dl_prob_mean"] > 0.99 for r in rows)
+    # outputs open ready to read: the probability with its ramp, the candidates with the class style
+    styled = QgsRasterLayer(result["PROBABILITY"], "probability", "gdal")
+    assert isinstance(styled.renderer(), QgsSingleBandPseudoColorRenderer)
+    candidates = QgsVectorLayer(f"{tmp_path / 'candidates.gpkg'}|layername=rock_glaciers", "candidates", "ogr")
+    assert isinstance(candidates.renderer(), QgsRuleBasedRenderer)
 
 
 def test_segment__geographic_raster_gives_metric_areas(inputs):

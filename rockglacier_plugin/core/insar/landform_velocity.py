@@ -21,14 +21,17 @@ For every landform and every interferogram covering it:
    error < MAX_RELATIVE_ERROR (0.2), the paper's criteria; otherwise ``vel_reason`` says why. A
    negative mean (upslope motion) is flagged in ``vel_reason`` and never folded with abs().
 
+Inputs are unwrapped interferograms or LOS velocity maps (time-series products normalised by
+``velocity_map``; their standard deviation is the pixel noise, no ramp is removed unless asked).
 Each landform keeps the pair that passes with the smallest relative error (else the one with the
-largest kept share), recorded in ``vel_pair``.
+largest kept share), recorded in ``vel_pair``; ascending and descending values are combined as
+``velocity_series`` says, and every pair's value is returned for the ``velocity_pairs`` table.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
@@ -48,8 +51,10 @@ from .reference import (
     nearest_point_index,
     reference_candidates,
 )
-from .scene import InsarScene, LosGeometry, SceneSettings, WindowData
+from .scene import InsarScene, LosGeometry, SceneSettings, VelocityMapScene, WindowData
+from .velocity_map import VelocityMap
 from .velocity_rasters import RASTER_PROGRESS_STEPS, write_velocity_rasters
+from .velocity_series import PairCandidate, choose, pair_row
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,7 @@ class VelocitySettings:
     reference_max_slope_deg: float = 10.0
     reference_max_elev_diff_m: float = 300.0
     scene: SceneSettings = SceneSettings()
+    velocity_map_remove_ramp: bool = False  # time-series products are usually deramped already
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,16 @@ class PairInput:
     coherence_path: str
     coherence_band: int = 1
     components_path: Optional[str] = None  # SNAPHU connected components (0 = not unwrapped)
+    velocity_map: Optional[VelocityMap] = None  # a LOS velocity product instead of a phase
+    geometry: Optional[LosGeometry] = None  # this pair's own geometry (product look vectors); else the run's
+    track: Optional[str] = None  # ascending / descending, when known
+    source: str = ""
+
+    @classmethod
+    def from_velocity_map(cls, velocity_map: VelocityMap) -> "PairInput":
+        pseudo = Interferogram(velocity_map.velocity_path, 1, velocity_map.start_date, velocity_map.end_date, 1.0)
+        return cls(pseudo, velocity_map.velocity_path, 3, None, velocity_map, velocity_map.geometry, velocity_map.track,
+                   velocity_map.source)
 
 
 @dataclass(frozen=True)
@@ -116,6 +132,7 @@ class LandformVelocity:
     vel_rel_err: Optional[float] = None
     vel_valid_frac: float = 0.0
     vel_pair: Optional[str] = None
+    vel_geometry: Optional[str] = None
     vel_ok: int = 0
     kin_class: str = "undefined"
     vel_reason: Optional[str] = None
@@ -128,11 +145,7 @@ class LandformVelocity:
 @dataclass
 class VelocityResult:
     landforms: list[LandformVelocity]
-
-
-def _rank(candidate: LandformVelocity) -> tuple:
-    rel = candidate.vel_rel_err if candidate.vel_rel_err is not None else math.inf
-    return (0, rel) if candidate.vel_ok else (1, -candidate.vel_valid_frac, rel)
+    pair_rows: list[dict[str, Any]] = field(default_factory=list)  # the velocity_pairs table
 
 
 def extract_velocities(
@@ -156,31 +169,33 @@ def extract_velocities(
     progress = Progress(len(pairs) * (len(polygons_wkb) + 1 + raster_steps), on_progress, is_cancelled)
     polygon_srs = spatial_reference(polygons_crs, "input layer")
     prepared = [prepare_polygon(wkb).geometry for wkb in polygons_wkb]
-    best = [LandformVelocity(vel_reason="not covered by any interferogram") for _ in polygons_wkb]
+    candidates: list[list[PairCandidate]] = [[] for _ in polygons_wkb]
+    pair_rows: list[dict[str, Any]] = []
     for pair_index, pair in enumerate(pairs):
-        scene = InsarScene(pair.interferogram, pair.coherence_path, pair.coherence_band, dem_path, geometry, settings.scene, log,
-                           pair.components_path)
+        scene = _open_scene(pair, dem_path, geometry, settings, log)
         to_scene = transformer(polygon_srs, spatial_reference(scene.grid.crs_wkt, "interferogram"))
         from_scene = transformer(spatial_reference(scene.grid.crs_wkt), polygon_srs)
         landforms = [None if g is None else transformed(g, to_scene) for g in prepared]
         scene.fit_stable_ground(landforms, settings.min_coherence)
-        log(f"{pair.interferogram.pair_label}: 1 rad = {abs(scene.factor):.2f} cm/yr of LOS velocity; ramp "
-            f"{scene.ramp.per_col_rad * 1000:.3f} / {scene.ramp.per_row_rad * 1000:.3f} mrad per pixel (col/row) removed; "
-            f"stratified atmosphere {scene.ramp.per_km_rad:.3f} rad/km of elevation removed.")
+        _log_scene(pair, scene, log)
         points_rc = _points_in_scene(reference_points, scene)
         envelopes = np.array([g.GetEnvelope() if g is not None else (np.nan,) * 4 for g in landforms]).reshape(-1, 4)
         progress.advance()
+        label = pair.interferogram.pair_label
         for index, geometry_scene in enumerate(landforms):
             candidate = _landform_velocity(
                 index, geometry_scene, landforms, envelopes, rg_ids[index], scene, settings, points_rc, reference_points
             )
-            candidate.vel_pair = pair.interferogram.pair_label if candidate.vel_reason != "outside the interferogram" else None
+            candidate.vel_pair = label if candidate.vel_reason != "outside the interferogram" else None
+            candidate.vel_geometry = pair.track
             if candidate.reference is not None:
                 x, y = candidate.reference.pop("xy")
                 point = from_scene.TransformPoint(x, y)
                 candidate.reference.update(x=point[0], y=point[1], vel_pair=candidate.vel_pair)
-            if candidate.vel_pair is not None and (best[index].vel_pair is None or _rank(candidate) < _rank(best[index])):
-                best[index] = candidate
+            if candidate.vel_pair is not None:
+                found = PairCandidate(candidate, pair.track, *_period(pair), pair.source or pair.interferogram.path)
+                candidates[index].append(found)
+                pair_rows.append(pair_row(rg_ids[index], found))
             progress.advance()
         if raster_outputs is not None and any(raster_outputs[pair_index]):
             los_path, downslope_path = raster_outputs[pair_index]
@@ -188,7 +203,36 @@ def extract_velocities(
                                    settings.min_projection_factor, settings.min_slope_deg, progress, raster_steps)
         elif raster_steps:
             progress.advance(raster_steps)
-    return VelocityResult(best)
+    best = [choose(found) or LandformVelocity(vel_reason="not covered by any interferogram") for found in candidates]
+    return VelocityResult(best, pair_rows)
+
+
+def _open_scene(pair: PairInput, dem_path: str, geometry: LosGeometry, settings: VelocitySettings,
+                log: Callable[[str], None]) -> InsarScene:
+    own_geometry = pair.geometry or geometry
+    if pair.velocity_map is not None:
+        scene_settings = replace(settings.scene, remove_ramp=settings.velocity_map_remove_ramp,
+                                 remove_stratified=settings.velocity_map_remove_ramp and settings.scene.remove_stratified)
+        return VelocityMapScene(pair.velocity_map, dem_path, scene_settings, log)
+    return InsarScene(pair.interferogram, pair.coherence_path, pair.coherence_band, dem_path, own_geometry, settings.scene, log,
+                      pair.components_path)
+
+
+def _period(pair: PairInput) -> tuple[Any, Any]:
+    first, second = pair.interferogram.reference_date, pair.interferogram.secondary_date
+    return (first, second) if first <= second else (second, first)
+
+
+def _log_scene(pair: PairInput, scene: InsarScene, log: Callable[[str], None]) -> None:
+    label = pair.interferogram.pair_label
+    if pair.velocity_map is not None:
+        log(f"{label}: LOS velocity product {pair.source}; "
+            + ("ramp removed" if scene.settings.remove_ramp else "no ramp removed (a time-series velocity)")
+            + f"; scene reference {scene.scene_reference_cm_per_yr:.2f} cm/yr.")
+        return
+    log(f"{label}: 1 rad = {abs(scene.factor):.2f} cm/yr of LOS velocity; ramp "
+        f"{scene.ramp.per_col_rad * 1000:.3f} / {scene.ramp.per_row_rad * 1000:.3f} mrad per pixel (col/row) removed; "
+        f"stratified atmosphere {scene.ramp.per_km_rad:.3f} rad/km of elevation removed.")
 
 
 def _points_in_scene(points: Optional[ReferencePoints], scene: InsarScene) -> list[tuple[float, float]]:

@@ -133,6 +133,13 @@ class InsarScene:
         values = read_window(self.coherence_band, self.coherence_grid, window)
         return np.where(np.isfinite(values), np.clip(values, 0.0, 1.0), 0.0)
 
+    def _noise_cm_per_yr(self, window: Window, coherence: np.ndarray) -> np.ndarray:
+        """1-sigma LOS velocity noise per pixel: the phase noise of the coherence and looks."""
+        return abs(self.factor) * phase_sigma_rad(coherence, self.settings.looks)
+
+    def _check_values(self, values: np.ndarray) -> None:
+        check_phase_values(values, self.interferogram.phase_band, self.interferogram.path)
+
     def read(self, window: Window) -> WindowData:
         """Every per-pixel quantity over ``window`` (NaN or coherence 0 outside the data)."""
         phase = read_window(self.phase_band, self.grid, window)
@@ -141,7 +148,7 @@ class InsarScene:
         phase = np.where(coherence > 0, phase, np.nan)
         rows = np.arange(window.row_off, window.row_off + window.height_px, dtype=np.float64)[:, None]
         cols = np.arange(window.col_off, window.col_off + window.width_px, dtype=np.float64)[None, :]
-        sigma = abs(self.factor) * phase_sigma_rad(coherence, self.settings.looks)
+        sigma = self._noise_cm_per_yr(window, coherence)
         radius = gaussian_kernel_radius_px(self.settings.dem_smoothing_px) + 1
         dem_window = window.padded(radius)
         elevation = smooth_gaussian(read_window(self.dem_band, self.dem_grid, dem_window), self.settings.dem_smoothing_px)
@@ -180,7 +187,7 @@ class InsarScene:
         if self.components_ds is not None:
             phase = np.where(np.nan_to_num(decimated(self.components_ds.GetRasterBand(1))) > 0, phase, np.nan)
         coherence = np.nan_to_num(decimated(self.coherence_band))
-        check_phase_values(phase[coherence > 0], self.interferogram.phase_band, self.interferogram.path)
+        self._check_values(phase[coherence > 0])
         if not (coherence >= min_coherence).any():
             raise InputRasterError(
                 f"{self.interferogram.pair_label}: no pixel of the coherence raster reaches MIN_COHERENCE="
@@ -213,3 +220,24 @@ class InsarScene:
             self.ramp = ramp if self.settings.remove_ramp else PhaseRamp(per_km_rad=ramp.per_km_rad, elevation0_m=ramp.elevation0_m)
         residual = self.factor * (phase - self.ramp.evaluate(full_cols, full_rows, elevation))
         self.scene_reference_cm_per_yr = float(np.nanmedian(residual[stable])) if stable.any() else 0.0
+
+
+class VelocityMapScene(InsarScene):
+    """A normalised LOS velocity map (``velocity_map``) read as a scene: its band 1 is already LOS
+    velocity in cm/yr towards the satellite (factor 1), band 2 its 1-sigma, band 3 the quality that
+    the coherence masks read."""
+
+    def __init__(self, velocity_map: Any, dem_path: str, settings: SceneSettings, log: Callable[[str], None] = LOGGER.info) -> None:
+        pseudo = Interferogram(velocity_map.velocity_path, 1, velocity_map.start_date, velocity_map.end_date, 1.0)
+        super().__init__(pseudo, velocity_map.velocity_path, 3, dem_path, velocity_map.geometry, settings, log)
+        self.factor = 1.0
+        self.sigma_band = self.dataset.GetRasterBand(2)
+        self.sigma_grid = self._band_grid(self.sigma_band)
+
+    def _noise_cm_per_yr(self, window: Window, coherence: np.ndarray) -> np.ndarray:
+        """The product's own standard deviation (0 where it has none: the reference and atmosphere terms,
+        measured on stable ground, then carry the error)."""
+        return np.nan_to_num(np.abs(read_window(self.sigma_band, self.sigma_grid, window)), nan=0.0)
+
+    def _check_values(self, values: np.ndarray) -> None:
+        return None

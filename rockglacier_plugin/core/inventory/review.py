@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import getpass
 from datetime import datetime, timezone
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 from ..errors import ParameterError
 from .schema import Review, UpslopeConnection
@@ -114,3 +114,29 @@ def obvious_dem(rasters: list[tuple[str, str, int]]) -> Optional[str]:
         return single[0][0]
     named = [layer_id for layer_id, name in single if any(word in name.lower() for word in _DEM_NAME)]
     return named[0] if len(named) == 1 else None
+
+
+#: Rows of the review accounting (the paper's account of its deep-learning candidates).
+ACCOUNTING_ROWS = ("candidates", "matching_existing", "new", "accepted", "modified", "rejected", "not_yet_reviewed")
+
+
+def review_accounting(records: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Counts of candidates by what review made of them.
+
+    ``matching_existing``: candidates that overlap an earlier inventory polygon (``match_rg_id``
+    set by ``rockglacier:segment``); ``new``: the others; ``rejected``: false positives once
+    reviewed; ``accepted`` and ``modified``: kept (modified = outline edited).
+
+    >>> review_accounting([{"review": "rejected"}, {"review": "accepted", "match_rg_id": "wkl001"}])["new"]
+    1
+    """
+    def value(record: Mapping[str, Any], name: str) -> str:
+        return str(record.get(name) or "").strip()
+
+    counts = {row: 0 for row in ACCOUNTING_ROWS}
+    counts["candidates"] = len(records)
+    for record in records:
+        counts["matching_existing" if value(record, "match_rg_id") else "new"] += 1
+        review = value(record, "review")
+        counts[review if review in REVIEWED else "not_yet_reviewed"] += 1
+    return counts

@@ -70,7 +70,8 @@ ROCK_GLACIER_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("vel_err_cm_yr", "real", "propagated 1-sigma uncertainty of vel_dslp_cm_yr"),
     FieldSpec("vel_rel_err", "real", "vel_err_cm_yr / abs(vel_dslp_cm_yr)"),
     FieldSpec("vel_valid_frac", "real", "fraction of pixels kept after coherence and projection masks"),
-    FieldSpec("vel_pair", "text", "acquisition dates YYYYMMDD-YYYYMMDD"),
+    FieldSpec("vel_pair", "text", "acquisition dates YYYYMMDD-YYYYMMDD (two joined by + when ascending and descending are combined)"),
+    FieldSpec("vel_geometry", "text", "viewing geometry of the value: ascending, descending or ascending+descending"),
     FieldSpec("vel_ok", "integer", "1 when the velocity passes the quality criteria"),
     FieldSpec("kin_class", "text", "RGIK kinematic class; undefined when vel_ok = 0"),
     FieldSpec("vel_reason", "text", "why vel_ok = 0, and flags such as a negative (upslope) mean"),
@@ -92,6 +93,25 @@ REFERENCE_POINT_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("vel_los_cm_yr", "real", "LOS velocity subtracted (towards the satellite)"),
     FieldSpec("sigma_cm_yr", "real", "1-sigma error of the reference velocity (enters vel_err_cm_yr)"),
     FieldSpec("vel_pair", "text", "interferogram the value comes from, YYYYMMDD-YYYYMMDD"),
+)
+
+VELOCITY_PAIR_LAYER = "velocity_pairs"
+
+#: One row per landform and pair or velocity product: RGIK's Rock Glacier Velocity series.
+VELOCITY_PAIR_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("rg_id", "text", "rock glacier"),
+    FieldSpec("vel_pair", "text", "pair or product period YYYYMMDD-YYYYMMDD"),
+    FieldSpec("date_start", "text", "first acquisition, ISO date"),
+    FieldSpec("date_end", "text", "last acquisition, ISO date"),
+    FieldSpec("days", "integer", "days between them"),
+    FieldSpec("vel_dslp_cm_yr", "real", "mean downslope velocity over the period"),
+    FieldSpec("vel_err_cm_yr", "real", "its propagated 1-sigma error"),
+    FieldSpec("vel_valid_frac", "real", "fraction of the landform kept by the masks"),
+    FieldSpec("vel_ok", "integer", "1 when the value passes the quality criteria"),
+    FieldSpec("kin_class", "text", "RGIK kinematic class; undefined when vel_ok = 0"),
+    FieldSpec("vel_reason", "text", "why vel_ok = 0"),
+    FieldSpec("vel_geometry", "text", "ascending or descending (when known)"),
+    FieldSpec("source", "text", "the interferogram or product file"),
 )
 
 #: Fields that ``rockglacier:attributes`` computes (and overwrites when present).

@@ -9,9 +9,10 @@ import numpy as np
 from osgeo import gdal
 
 from rockglacier_plugin.core.insar.interferogram import dates_from_metadata, parse_date
-from rockglacier_plugin.core.insar.landform_velocity import VelocitySettings, _rank, _statistics
+from rockglacier_plugin.core.insar.landform_velocity import VelocitySettings, _statistics
 from rockglacier_plugin.core.insar.reference import ReferenceChoice
 from rockglacier_plugin.core.insar.scene import WindowData
+from rockglacier_plugin.core.insar.velocity_series import rank as _rank
 from rockglacier_plugin.core.raster.windows import Window
 
 ROOT = Path(__file__).resolve().parents[3]

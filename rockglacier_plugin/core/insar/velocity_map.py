@@ -1,0 +1,151 @@
+"""LOS velocity maps (time-series products) as input, normalised on entry.
+
+Every reader (MintPy, LiCSBAS, a plain GeoTIFF) converts its product once into the core's own
+conventions and writes two GeoTIFFs into a work folder, so that one code path serves them all:
+
+* ``<stem>_los_velocity.tif``: band 1 LOS velocity in cm/yr, **positive towards the satellite**;
+  band 2 its 1-sigma in cm/yr (NaN when the product has none); band 3 a quality in 0-1 that plays
+  the role of coherence in the masks (MintPy's temporal coherence when given, else 1 where there
+  is data); no-data NaN;
+* ``<stem>_los_geometry.tif`` (when the product has per-pixel geometry): band 1 incidence from the
+  vertical, band 2 LOS azimuth anticlockwise from north, ground to satellite, degrees -- the
+  conventions written in ``los_geometry``. Products with one centre geometry give constants instead.
+
+The unit and sign conversions live here (``to_cm_per_yr_towards``) and the angle conversions in
+``los_geometry``; readers only say what their format documents.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Optional
+
+import numpy as np
+
+from ..errors import ParameterError
+from .los_geometry import LosGeometry
+
+#: Velocity units a product may state, as cm/yr per unit.
+CM_PER_YR: dict[str, float] = {"m/yr": 100.0, "m/year": 100.0, "cm/yr": 1.0, "cm/year": 1.0, "mm/yr": 0.1, "mm/year": 0.1}
+TOWARDS, AWAY = "towards the satellite", "away from the satellite"
+
+
+@dataclass(frozen=True)
+class VelocityMap:
+    """One LOS velocity product, normalised (see the module docstring)."""
+
+    velocity_path: str  # the normalised 3-band GeoTIFF
+    start_date: date
+    end_date: date
+    geometry: LosGeometry
+    source: str  # the file the user gave
+    track: Optional[str] = None  # "ascending" / "descending" when known
+
+    @property
+    def pair_label(self) -> str:
+        return f"{self.start_date:%Y%m%d}-{self.end_date:%Y%m%d}"
+
+
+def to_cm_per_yr_towards(values: np.ndarray, unit: str, sign: str = TOWARDS) -> np.ndarray:
+    """Velocity in ``unit`` with the stated sign -> cm/yr towards the satellite.
+
+    >>> to_cm_per_yr_towards(np.array([-0.01, 5.0]), "m/year").tolist(), to_cm_per_yr_towards(np.array([3.0]), "mm/yr", AWAY).round(6).tolist()
+    ([-1.0, 500.0], [-0.3])
+    """
+    factor = CM_PER_YR.get(unit.strip().lower())
+    if factor is None:
+        raise ParameterError(f"Velocity unit {unit!r} is not known; use one of {', '.join(sorted(set(CM_PER_YR)))}.")
+    if sign not in (TOWARDS, AWAY):
+        raise ParameterError(f"Velocity sign {sign!r}: say '{TOWARDS}' or '{AWAY}'.")
+    return np.asarray(values, dtype=np.float64) * factor * (1.0 if sign == TOWARDS else -1.0)
+
+
+def track_from_los_azimuth(los_azimuth_deg: float) -> str:
+    """Ascending when the satellite looks from the west (ground -> satellite azimuth 0..180 anticlockwise
+    from north, i.e. the satellite lies west of the ground point), descending otherwise.
+
+    >>> track_from_los_azimuth(102.0), track_from_los_azimuth(-102.0)
+    ('ascending', 'descending')
+    """
+    return "ascending" if 0.0 < (los_azimuth_deg % 360.0) < 180.0 else "descending"
+
+
+def write_grid(path: str, bands: list[np.ndarray], geotransform: tuple, crs_wkt: str, descriptions: list[str]) -> str:
+    """A float32 GeoTIFF with NaN as no-data."""
+    from osgeo import gdal
+
+    from ..raster.io import create_geotiff
+
+    height, width = bands[0].shape
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    dataset = create_geotiff(path, width, height, geotransform, crs_wkt, gdal.GDT_Float32,
+                             ["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"], bands=len(bands), nodata=float("nan"))
+    for index, (band, description) in enumerate(zip(bands, descriptions), start=1):
+        dataset.GetRasterBand(index).WriteArray(np.asarray(band, dtype=np.float32))
+        dataset.GetRasterBand(index).SetDescription(description)
+    dataset = None
+    return path
+
+
+def write_velocity_map(work_dir: str, stem: str, velocity_cm_per_yr: np.ndarray, sigma_cm_per_yr: Optional[np.ndarray],
+                       quality: Optional[np.ndarray], geotransform: tuple, crs_wkt: str) -> str:
+    """The normalised 3-band velocity GeoTIFF (see the module docstring); returns its path."""
+    finite = np.isfinite(velocity_cm_per_yr)
+    sigma = np.full(velocity_cm_per_yr.shape, np.nan) if sigma_cm_per_yr is None else np.where(finite, sigma_cm_per_yr, np.nan)
+    weight = np.where(finite, 1.0, 0.0) if quality is None else np.where(finite, np.clip(np.nan_to_num(quality), 0, 1), 0.0)
+    path = os.path.join(work_dir, f"{stem}_los_velocity.tif")
+    return write_grid(path, [np.where(finite, velocity_cm_per_yr, np.nan), sigma, weight], geotransform, crs_wkt,
+                      ["LOS velocity, cm/yr, positive towards the satellite", "1-sigma, cm/yr", "quality 0-1 (as coherence)"])
+
+
+def write_los_geometry(work_dir: str, stem: str, incidence_deg: np.ndarray, los_azimuth_deg: np.ndarray,
+                       geotransform: tuple, crs_wkt: str) -> str:
+    path = os.path.join(work_dir, f"{stem}_los_geometry.tif")
+    return write_grid(path, [incidence_deg, los_azimuth_deg], geotransform, crs_wkt,
+                      ["incidence from vertical, deg", "LOS azimuth ground->satellite, anticlockwise from north, deg"])
+
+
+def geotiff_velocity_map(path: str, work_dir: str, unit: str, sign: str, geometry: LosGeometry,
+                         start_date: date, end_date: date, sigma_path: Optional[str] = None) -> VelocityMap:
+    """A plain GeoTIFF of LOS velocity (band 1) with its unit, sign and geometry stated by the user."""
+    from ..raster.io import open_raster, raster_grid, read_window
+
+    dataset = open_raster(path, "LOS velocity raster")
+    grid = raster_grid(dataset, 1, "LOS velocity raster")
+    velocity = to_cm_per_yr_towards(read_window(dataset.GetRasterBand(1), grid, grid.full_window), unit, sign)
+    sigma = None
+    if sigma_path:
+        sigma_ds = open_raster(sigma_path, "velocity standard deviation raster")
+        sigma_grid = raster_grid(sigma_ds, 1, "velocity standard deviation raster")
+        if (sigma_grid.width_px, sigma_grid.height_px) != (grid.width_px, grid.height_px):
+            raise ParameterError("The velocity standard deviation raster is not on the velocity raster's grid; warp it first.")
+        sigma = np.abs(to_cm_per_yr_towards(read_window(sigma_ds.GetRasterBand(1), sigma_grid, sigma_grid.full_window), unit))
+    written = write_velocity_map(work_dir, stem_for(path), velocity, sigma, None, grid.geotransform, grid.crs_wkt)
+    track = track_from_los_azimuth(geometry.los_azimuth_deg) if geometry.los_azimuth_deg is not None else None
+    return VelocityMap(written, start_date, end_date, geometry, path, track)
+
+
+def stem_for(path: str) -> str:
+    """A work-file stem unique to ``path`` (two products may share a file name, e.g. velocity.h5).
+
+    >>> stem_for("/a/velocity.h5") != stem_for("/b/velocity.h5")
+    True
+    """
+    import hashlib
+
+    digest = hashlib.sha1(os.path.abspath(path).encode("utf-8")).hexdigest()[:8]
+    return f"{os.path.splitext(os.path.basename(path))[0]}_{digest}"
+
+
+def describe(velocity_map: VelocityMap) -> str:
+    return f"{os.path.basename(velocity_map.source)} ({velocity_map.pair_label}, {velocity_map.track or 'track unknown'})"
+
+
+def finite_float(value: Any) -> Optional[float]:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if np.isfinite(number) else None

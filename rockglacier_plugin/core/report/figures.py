@@ -1,0 +1,154 @@
+"""The report's figures as PNG files, drawn with matplotlib's Agg backend (no display needed).
+
+Each function takes plain records (one dict per landform) and writes one PNG; classes are drawn in
+the inventory's colours (``inventory.colours``) in the tables' row order.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping, Optional, Sequence
+
+import numpy as np
+
+from ..inventory.colours import CLASS_COLOURS, UNCLASSIFIED_COLOUR, fraction
+from ..inventory.statistics import class_of, finite, has_velocity, table_classes
+
+Record = Mapping[str, Any]
+SECTORS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
+DPI = 110
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    from matplotlib import pyplot
+
+    return pyplot
+
+
+def colour(code: Optional[str]) -> tuple[float, ...]:
+    fill = CLASS_COLOURS[code][1] if code in CLASS_COLOURS else UNCLASSIFIED_COLOUR[1]
+    return fraction(fill[:3])
+
+
+def _by_class(records: Sequence[Record], field: str, keep: Any = None) -> list[tuple[str, list[float]]]:
+    groups = []
+    for code in table_classes(records):
+        values = [finite(r.get(field)) for r in records if class_of(r) == code and (keep is None or keep(r))]
+        groups.append((code, [v for v in values if v is not None]))
+    return groups
+
+
+def _save(figure: Any, path: str) -> str:
+    figure.tight_layout()
+    figure.savefig(path, dpi=DPI)
+    _pyplot().close(figure)
+    return path
+
+
+def _box_and_points(axes: Any, groups: list[tuple[str, list[float]]], label: str) -> None:
+    """Box plots with every landform as a jittered point (classes with no value are left empty)."""
+    rng = np.random.default_rng(0)
+    for position, (code, values) in enumerate(groups, start=1):
+        if not values:
+            continue
+        box = axes.boxplot([values], positions=[position], widths=0.55, patch_artist=True, showfliers=False,
+                           medianprops={"color": "black"})
+        box["boxes"][0].set_facecolor(colour(code) + (0.45,))
+        axes.scatter(position + rng.uniform(-0.15, 0.15, len(values)), values, s=10, color=colour(code),
+                     edgecolors="black", linewidths=0.3, zorder=3)
+    axes.set_xticks(range(1, len(groups) + 1))
+    axes.set_xticklabels([f"{code}\n(n={len(values)})" for code, values in groups])
+    axes.set_ylabel(label)
+    axes.grid(axis="y", alpha=0.3)
+
+
+def altitude_figure(records: Sequence[Record], path: str) -> str:
+    """Mean elevation of the landforms per class (the paper's Figure 8)."""
+    figure, axes = _pyplot().subplots(figsize=(6.5, 4.2))
+    _box_and_points(axes, _by_class(records, "elev_mean_m"), "mean elevation (m)")
+    axes.set_title("Altitude distribution by upslope connection")
+    return _save(figure, path)
+
+
+def velocity_figure(records: Sequence[Record], path: str) -> str:
+    """Downslope velocity per class over landforms with vel_ok = 1 (the paper's Figure 12)."""
+    figure, axes = _pyplot().subplots(figsize=(6.5, 4.2))
+    _box_and_points(axes, _by_class(records, "vel_dslp_cm_yr", keep=has_velocity), "downslope velocity (cm/yr)")
+    axes.set_title("Surface velocity by upslope connection (vel_ok = 1)")
+    return _save(figure, path)
+
+
+def sector_counts(aspects_deg: Sequence[float]) -> list[int]:
+    """Landforms per 45-degree sector centred on N, NE, ... (N = 337.5-22.5 degrees).
+
+    >>> sector_counts([0.0, 350.0, 22.4, 22.5, 180.0])
+    [3, 1, 0, 0, 1, 0, 0, 0]
+    """
+    counts = [0] * len(SECTORS)
+    for aspect in aspects_deg:
+        counts[int(((aspect % 360.0) + 22.5) // 45.0) % 8] += 1
+    return counts
+
+
+def aspect_figure(records: Sequence[Record], path: str) -> str:
+    """An aspect rose per class (the paper's Figure 9): landforms per 45-degree sector."""
+    groups = _by_class(records, "aspect_deg")
+    pyplot = _pyplot()
+    figure, axes_list = pyplot.subplots(1, len(groups), figsize=(2.6 * len(groups), 3.0), subplot_kw={"projection": "polar"})
+    angles = np.radians(np.arange(0.0, 360.0, 45.0))
+    for axes, (code, values) in zip(np.atleast_1d(axes_list), groups):
+        axes.set_theta_zero_location("N")
+        axes.set_theta_direction(-1)  # clockwise, as azimuths
+        if values:
+            axes.bar(angles, sector_counts(values), width=math.radians(40.0), color=colour(code), edgecolor="black", linewidth=0.4)
+        else:
+            axes.set_yticks([])
+        axes.set_xticks(angles)
+        axes.set_xticklabels(SECTORS, fontsize=7)
+        axes.tick_params(axis="y", labelsize=6)
+        axes.set_title(f"{code} (n={len(values)})", fontsize=9)
+    return _save(figure, path)
+
+
+def _rings(geometry: Any) -> list[np.ndarray]:
+    """Exterior rings of a polygon or multipolygon (OGR) as (n, 2) arrays."""
+    from osgeo import ogr
+
+    flat = ogr.GT_Flatten(geometry.GetGeometryType())
+    polygons = [geometry] if flat == ogr.wkbPolygon else [geometry.GetGeometryRef(i) for i in range(geometry.GetGeometryCount())]
+    return [np.array(p.GetGeometryRef(0).GetPoints())[:, :2] for p in polygons if p.GetGeometryCount()]
+
+
+def map_figure(records: Sequence[Record], geometries: Sequence[Any], crs_name: str, path: str) -> str:
+    """Overview map of the landforms in their class colours (``geometries``: OGR, one per record)."""
+    from matplotlib.collections import PolyCollection
+    from matplotlib.patches import Patch
+
+    figure, axes = _pyplot().subplots(figsize=(8.5, 6.0))
+    rings, faces = [], []
+    for record, geometry in zip(records, geometries):
+        if geometry is None:
+            continue
+        for ring in _rings(geometry):
+            rings.append(ring)
+            faces.append(colour(class_of(record)))
+    axes.add_collection(PolyCollection(rings, facecolors=faces, edgecolors="black", linewidths=0.3))
+    # centroids as dots too: at the scale of a mountain range the outlines are smaller than a pixel
+    centres = [(g.Centroid().GetX(), g.Centroid().GetY(), colour(class_of(r))) for r, g in zip(records, geometries) if g is not None]
+    if centres:
+        axes.scatter([c[0] for c in centres], [c[1] for c in centres], s=6, c=[c[2] for c in centres],
+                     edgecolors="black", linewidths=0.2, zorder=3)
+    axes.autoscale_view()
+    axes.set_aspect("equal")
+    axes.set_title(f"Inventory overview ({crs_name})", fontsize=10)
+    axes.tick_params(labelsize=7)
+    codes = table_classes(records)
+    handles = [Patch(facecolor=colour(c), edgecolor="black", label=CLASS_COLOURS[c][0]) for c in codes]
+    if any(class_of(r) is None for r in records):
+        handles.append(Patch(facecolor=colour(None), edgecolor="black", label=UNCLASSIFIED_COLOUR[0]))
+    axes.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    axes.ticklabel_format(useOffset=False, style="plain")
+    return _save(figure, path)

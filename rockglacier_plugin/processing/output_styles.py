@@ -1,0 +1,128 @@
+"""Outputs that open ready to read: the inventory's style stored in its GeoPackage as the layer's
+default (QGIS's ``layer_styles`` table), and a colour ramp in a ``.qml`` beside each raster, which
+QGIS loads with the raster."""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from qgis.core import (
+    QgsColorRampShader,
+    QgsGradientColorRamp,
+    QgsProcessingFeedback,
+    QgsRasterLayer,
+    QgsRasterShader,
+    QgsSingleBandPseudoColorRenderer,
+    QgsVectorLayer,
+)
+from qgis.PyQt.QtGui import QColor
+
+from ..gui.style import apply_inventory_style
+from .algorithm_base import warn
+
+#: name -> (minimum, maximum, colour stops from minimum to maximum)
+RASTER_RAMPS = {
+    "probability": (0.0, 1.0, ("#000004", "#51127c", "#b73779", "#fc8961", "#fcfdbf")),  # magma
+    "velocity_downslope": (0.0, 100.0, ("#2c7bb6", "#abd9e9", "#ffffbf", "#fdae61", "#d7191c")),
+    "velocity_los": (-50.0, 50.0, ("#2166ac", "#92c5de", "#f7f7f7", "#f4a582", "#b2182b")),
+}
+
+
+def gpkg_layer(destination: str) -> Optional[tuple[str, str]]:
+    """(file, layer name) of a sink destination inside a GeoPackage, None for other outputs."""
+    path, _, options = destination.partition("|")
+    if not path.lower().endswith(".gpkg") or not os.path.isfile(path):
+        return None
+    for option in options.split("|"):
+        key, _, value = option.partition("=")
+        if key == "layername":
+            return path, value
+    return path, os.path.splitext(os.path.basename(path))[0]
+
+
+def _style_qml() -> str:
+    """The inventory style as QML text, from a memory layer (no file is opened)."""
+    from qgis.PyQt.QtXml import QDomDocument
+
+    layer = QgsVectorLayer("MultiPolygon?crs=EPSG:4326", "rock_glaciers", "memory")
+    apply_inventory_style(layer)
+    document = QDomDocument()
+    layer.exportNamedStyle(document)
+    return document.toString()
+
+
+LAYER_STYLES_FIELDS = (("f_table_catalog", "text"), ("f_table_schema", "text"), ("f_table_name", "text"),
+                       ("f_geometry_column", "text"), ("styleName", "text"), ("styleQML", "text"), ("styleSLD", "text"),
+                       ("useAsDefault", "boolean"), ("description", "text"), ("owner", "text"), ("ui", "text"),
+                       ("update_time", "datetime"))
+
+
+def write_default_style(path: str, layer_name: str, qml: str, description: str) -> None:
+    """Store ``qml`` as the default style of ``layer_name`` in the GeoPackage's ``layer_styles``
+    table, the table QGIS reads when it opens the layer. Written with GDAL, which closes the file
+    at once (QGIS's own saveStyleToDatabase keeps a pooled connection open that blocks a later
+    rewrite of the layer in the same run)."""
+    from datetime import datetime, timezone
+
+    from osgeo import ogr
+
+    dataset = ogr.Open(path, 1)
+    target = dataset.GetLayerByName(layer_name)
+    if target is None:
+        raise RuntimeError(f"no layer {layer_name}")
+    styles = dataset.GetLayerByName("layer_styles")
+    if styles is None:
+        styles = dataset.CreateLayer("layer_styles", geom_type=ogr.wkbNone)
+        kinds = {"text": ogr.OFTString, "boolean": ogr.OFTInteger, "datetime": ogr.OFTDateTime}
+        for name, kind in LAYER_STYLES_FIELDS:
+            definition = ogr.FieldDefn(name, kinds[kind])
+            if kind == "boolean":
+                definition.SetSubType(ogr.OFSTBoolean)
+            styles.CreateField(definition)
+    styles.SetAttributeFilter(f"f_table_name = '{layer_name}'")
+    for feature in list(styles):
+        styles.DeleteFeature(feature.GetFID())
+    styles.SetAttributeFilter(None)
+    feature = ogr.Feature(styles.GetLayerDefn())
+    values = {"f_table_catalog": "", "f_table_schema": "", "f_table_name": layer_name,
+              "f_geometry_column": target.GetGeometryColumn() or "geom", "styleName": layer_name, "styleQML": qml,
+              "styleSLD": "", "useAsDefault": 1, "description": description, "owner": "", "ui": "",
+              "update_time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")}
+    for name, value in values.items():
+        feature.SetField(name, value)
+    styles.CreateFeature(feature)
+    dataset = None
+
+
+def store_inventory_style(destination: str, feedback: QgsProcessingFeedback) -> bool:
+    """Save the inventory style as the default of the written GeoPackage layer; True when stored."""
+    found = gpkg_layer(destination)
+    if found is None:
+        return False
+    path, name = found
+    try:
+        write_default_style(path, name, _style_qml(), "rockglacier inventory style (class colours, rg_id labels)")
+    except RuntimeError as exc:
+        warn(feedback, f"The style could not be stored in {path} (layer {name}): {exc}")
+        return False
+    return True
+
+
+def write_raster_style(raster_path: str, ramp: str) -> str:
+    """A ``.qml`` with a pseudocolour ramp beside ``raster_path``; returns its path."""
+    minimum, maximum, stops = RASTER_RAMPS[ramp]
+    layer = QgsRasterLayer(raster_path, os.path.basename(raster_path), "gdal")
+    colours = [QColor(c) for c in stops]
+    gradient = QgsGradientColorRamp(colours[0], colours[-1])
+    gradient.setStops([])
+    shader_function = QgsColorRampShader(minimum, maximum, gradient)
+    step = (maximum - minimum) / (len(colours) - 1)
+    shader_function.setColorRampItemList(
+        [QgsColorRampShader.ColorRampItem(minimum + i * step, c, f"{minimum + i * step:g}") for i, c in enumerate(colours)])
+    shader = QgsRasterShader()
+    shader.setRasterShaderFunction(shader_function)
+    layer.setRenderer(QgsSingleBandPseudoColorRenderer(layer.dataProvider(), 1, shader))
+    qml_path = os.path.splitext(raster_path)[0] + ".qml"
+    layer.saveNamedStyle(qml_path)
+    return qml_path

@@ -1,0 +1,113 @@
+"""``rockglacier:report``: the paper's tables and figures from an inventory, as HTML, PNG and CSV."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Dict, Optional
+
+from qgis.core import (
+    QgsExpression,
+    QgsFeatureRequest,
+    QgsProcessing,
+    QgsProcessingContext,
+    QgsProcessingException,
+    QgsProcessingFeatureSource,
+    QgsProcessingFeedback,
+    QgsProcessingParameterExpression,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterFileDestination,
+)
+
+from .algorithm_base import RockGlacierAlgorithm, warn
+from .layers import feature_record, feature_wkb
+
+DEFAULT_FILTER = "\"review\" IS NULL OR \"review\" <> 'rejected'"
+
+HELP = f"""
+<p>Writes the inventory's results as the paper presents them:</p>
+<ul>
+<li><b>CLASS_TABLE</b> (CSV, the paper's Table 2): one row per upslope-connection class G, GF, DMS, T
+(then P and O when present) and a row <i>all</i> (every landform the filter keeps, classified or
+not): count, mean and sample standard deviation of elev_mean_m, slope_mean_deg and area_km2, and the
+total area.</li>
+<li><b>VELOCITY_TABLE</b> (CSV, Table 3): over landforms with vel_ok = 1, count, mean, standard
+deviation, median and maximum of vel_dslp_cm_yr, and the error of the fastest landform.</li>
+<li><b>OUTPUT</b> (HTML): both tables, how many landforms lack each attribute, the review account of
+the deep-learning candidates, and four figures saved as PNG beside it: a map overview in the class
+colours, the altitude distribution per class, an aspect rose per class and the velocity distribution
+per class (cf. the paper's Figures 8, 9 and 12). It opens in a browser and in the Results Viewer.</li>
+</ul>
+<p><b>FILTER</b> is a QGIS expression; the default <code>{DEFAULT_FILTER}</code> keeps every landform
+that review did not reject (on a layer without a <i>review</i> field, every landform).</p>
+"""
+
+
+class ReportAlgorithm(RockGlacierAlgorithm):
+    ALGORITHM_ID = "report"
+    DISPLAY_NAME = "Inventory report (tables and figures per class)"
+    HELP = HELP
+    REQUIRED_MODULES = RockGlacierAlgorithm.REQUIRED_MODULES + (("matplotlib", "matplotlib"),)
+
+    def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
+        self.addParameter(QgsProcessingParameterFeatureSource("INPUT", "Inventory (rock_glaciers layer)", [QgsProcessing.TypeVectorPolygon]))
+        self.addParameter(QgsProcessingParameterExpression("FILTER", "Landforms to report (expression)", DEFAULT_FILTER, "INPUT", optional=True))
+        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT", "Report", "HTML files (*.html)"))
+        self.addParameter(QgsProcessingParameterFileDestination("CLASS_TABLE", "Table 2: landforms per class", "CSV files (*.csv)", optional=True))
+        self.addParameter(QgsProcessingParameterFileDestination("VELOCITY_TABLE", "Table 3: velocities per class", "CSV files (*.csv)", optional=True))
+
+    def _filter(self, parameters: Dict[str, Any], context: QgsProcessingContext, source: Any, feedback: QgsProcessingFeedback) -> str:
+        text = self.parameterAsExpression(parameters, "FILTER", context).strip()
+        if text == DEFAULT_FILTER and source.fields().lookupField("review") < 0:
+            feedback.pushInfo("The layer has no 'review' field: every landform is reported.")
+            return ""
+        expression = QgsExpression(text)
+        if text and expression.hasParserError():
+            raise QgsProcessingException(f"The filter '{text}' is not a valid expression: {expression.parserErrorString()}")
+        missing = [name for name in expression.referencedColumns() if name and source.fields().lookupField(name) < 0
+                   and name != QgsFeatureRequest.ALL_ATTRIBUTES]
+        if text and missing:
+            raise QgsProcessingException(
+                f"The filter '{text}' uses field(s) {', '.join(sorted(missing))} that the layer does not have. "
+                f"Its fields: {', '.join(source.fields().names())}.")
+        return text
+
+    def run_algorithm(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict[str, Any]:
+        from ..core.raster.geometry import prepare_polygon
+        from ..core.report.html import ReportInputs, write_report
+        from ..core.version import plugin_version
+
+        source = self.parameterAsSource(parameters, "INPUT", context)
+        if source is None:
+            raise QgsProcessingException(self.invalidSourceError(parameters, "INPUT"))
+        filter_text = self._filter(parameters, context, source, feedback)
+        skip = QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks
+        everything = list(source.getFeatures(QgsFeatureRequest(), skip))
+        request = QgsFeatureRequest(QgsExpression(filter_text)) if filter_text else QgsFeatureRequest()
+        kept = list(source.getFeatures(request, skip))
+        if not kept:
+            warn(feedback, f"No landform passes the filter ({filter_text or 'none'}) out of {len(everything)}: the report is empty.")
+        records = [feature_record(f) for f in kept]
+        inputs = ReportInputs(
+            records=records,
+            geometries=[prepare_polygon(feature_wkb(f)).geometry for f in kept],
+            inventory_name=self._name(parameters, context, source),
+            filter_expression=filter_text,
+            crs_name=source.sourceCrs().authid() or source.sourceCrs().description(),
+            plugin_version=plugin_version(),
+            total_features=len(everything),
+            candidates=[r for r in map(feature_record, everything) if r.get("source") == "deep_learning"],
+        )
+        outputs = write_report(inputs, self.parameterAsFileOutput(parameters, "OUTPUT", context),
+                               self._optional_file(parameters, "CLASS_TABLE", context),
+                               self._optional_file(parameters, "VELOCITY_TABLE", context))
+        feedback.pushInfo(f"{len(records)} landform(s) reported; figures: {', '.join(map(os.path.basename, outputs.figure_paths))}")
+        return {"OUTPUT": outputs.html_path, "CLASS_TABLE": outputs.class_table_path, "VELOCITY_TABLE": outputs.velocity_table_path}
+
+    def _optional_file(self, parameters: Dict[str, Any], name: str, context: QgsProcessingContext) -> Optional[str]:
+        return self.parameterAsFileOutput(parameters, name, context) or None if parameters.get(name) else None
+
+    @staticmethod
+    def _name(parameters: Dict[str, Any], context: QgsProcessingContext, source: Any) -> str:
+        value = parameters.get("INPUT")
+        text = value if isinstance(value, str) else getattr(source, "sourceName", lambda: "")()
+        return str(text or source.sourceName())

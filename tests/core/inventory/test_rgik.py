@@ -1,0 +1,86 @@
+"""The RGIK export: vocabulary, markers inside their outlines, rejected landforms left out, moving areas."""
+
+import math
+
+import numpy as np
+import pytest
+from osgeo import gdal, ogr
+
+from rockglacier_plugin.core.inventory.moving_areas import class_codes, moving_areas
+from rockglacier_plugin.core.inventory.rgik import kinematic_attribute, primary_marker_values
+from rockglacier_plugin.core.inventory.rgik_export import write_rgik_geopackage
+from tests.builders import read_layer, srs_from_epsg, write_raster
+
+X0, Y0 = 500000.0, 4000000.0
+
+
+def _crescent_wkb(cx, cy, r_out=300.0, r_in=220.0, n=60):
+    """A 'C' shape whose centroid lies outside it."""
+    outer = [(cx + r_out * math.cos(t), cy + r_out * math.sin(t)) for t in np.linspace(0.3, 2 * math.pi - 0.3, n)]
+    inner = [(cx + r_in * math.cos(t), cy + r_in * math.sin(t)) for t in np.linspace(2 * math.pi - 0.3, 0.3, n)]
+    ring = outer + inner + [outer[0]]
+    return bytes(ogr.CreateGeometryFromWkt("POLYGON((" + ",".join(f"{x} {y}" for x, y in ring) + "))").ExportToWkb())
+
+
+def test_primary_marker_values__map_our_codes_to_rgik_words_and_hide_unusable_velocities():
+    values = primary_marker_values({"rg_id": "wkl001", "upslope_con": "DMS", "activity": "active", "vel_dslp_cm_yr": 45.0,
+                                    "vel_ok": 1, "vel_rel_err": 0.15, "vel_pair": "20070716-20070831"})
+    assert (values["Upsl.Con."], values["Acti.Cl."], values["Kin.Att."], values["Rel.Kin."], values["Kin.Period"]) == (
+        "Debris-mantled slope connected", "Active", "30-100 cm/yr", "Medium", "2007-07-16/2007-08-31")
+    unusable = primary_marker_values({"rg_id": "wkl002", "vel_dslp_cm_yr": 45.0, "vel_ok": 0})
+    assert (unusable["Upsl.Con."], unusable["Kin.Att."], unusable["Vel_cm_yr"], unusable["Kin.Period"]) == (
+        "Undefined", "Undefined", None, None)
+    assert kinematic_attribute({"vel_dslp_cm_yr": -20.0, "vel_ok": 1}) == "Undefined"
+
+
+def test_write_rgik_geopackage__markers_lie_inside_even_crescents_and_rejected_are_left_out(tmp_path):
+    crescent = _crescent_wkb(X0, Y0)
+    records = [{"rg_id": "a", "review": "accepted"}, {"rg_id": "b", "review": "rejected"}, {"rg_id": "c"}]
+    counts = write_rgik_geopackage(str(tmp_path / "rgik.gpkg"), records, [crescent, crescent, None],
+                                   srs_from_epsg(32644).ExportToWkt())
+    assert (counts.markers, counts.outlines) == (1, 1) and "c has no geometry" in counts.skipped[0]
+    markers = read_layer(tmp_path / "rgik.gpkg", "primary_markers")
+    outlines = read_layer(tmp_path / "rgik.gpkg", "geomorphological_outlines")
+    assert [m["PrimaryID"] for m in markers] == ["a"] and outlines[0]["Out.Type"] == "Extended"
+    polygon = ogr.CreateGeometryFromWkb(crescent)
+    assert not polygon.Contains(polygon.Centroid())  # the naive marker would be outside
+    assert polygon.Contains(ogr.CreateGeometryFromWkt(markers[0]["_wkt"]))
+    assert not (tmp_path / "rgik.partial.gpkg").exists()
+
+
+def test_class_codes__boundaries_belong_to_the_upper_class():
+    assert class_codes(np.array([0.99, 1.0, 2.99, 3.0, 300.0])).tolist() == [0, 2, 2, 3, 7]
+
+
+def test_moving_areas__one_polygon_per_connected_class_patch_with_its_area_and_period(tmp_path):
+    velocity = np.full((100, 100), 0.2, dtype=np.float32)
+    velocity[10:30, 10:40] = 50.0  # 20 x 30 px of 10 m = 0.06 km2, class 30-100
+    velocity[60:70, 60:65] = 5.0  # 0.005 km2, class 3-10
+    velocity[90:92, 90:92] = 20.0  # 4 px: noise for the median filter
+    velocity[50, 20] = 500.0  # one noisy pixel
+    velocity[0:5, 95:100] = -9999.0
+    path = write_raster(tmp_path / "v.tif", velocity, (X0, 10.0, 0, Y0, 0, -10.0), epsg=32644, nodata=-9999.0)
+    dataset = gdal.Open(str(path), gdal.GA_Update)
+    dataset.SetMetadata({"PAIR": "20070716-20070831"})
+    dataset = None
+    result = moving_areas(str(path), min_area_km2=0.004)
+    found = sorted((a.velocity_class, round(a.area_km2, 6)) for a in result.areas)
+    # the 3 x 3 median takes the four corner pixels off each rectangle and the 2 x 2 patch entirely
+    assert found == [("3-10 cm/yr", 0.0046), ("30-100 cm/yr", 0.0596)]
+    assert result.period == "2007-07-16/2007-08-31"
+    counts = write_rgik_geopackage(str(tmp_path / "rgik.gpkg"), [], [], srs_from_epsg(4326).ExportToWkt(), [result])
+    rows = read_layer(tmp_path / "rgik.gpkg", "moving_areas")
+    assert counts.moving_areas == 2 and rows[0]["Kin.Period"] == "2007-07-16/2007-08-31"
+    assert ogr.CreateGeometryFromWkt(rows[0]["_wkt"]).GetEnvelope()[0] == pytest.approx(81.0, abs=0.5)  # reprojected to degrees
+
+
+def test_moving_areas__with_landforms_only_the_areas_touching_one_are_kept(tmp_path):
+    velocity = np.zeros((100, 100), dtype=np.float32)
+    velocity[10:30, 10:30] = 50.0
+    velocity[60:80, 60:80] = 50.0
+    path = write_raster(tmp_path / "v.tif", velocity, (X0, 10.0, 0, Y0, 0, -10.0), epsg=32644, nodata=-9999.0)
+    landform = ogr.CreateGeometryFromWkt(f"POLYGON(({X0 + 150} {Y0 - 150},{X0 + 250} {Y0 - 150},{X0 + 250} {Y0 - 250},"
+                                         f"{X0 + 150} {Y0 - 250},{X0 + 150} {Y0 - 150}))")
+    result = moving_areas(str(path), 0.001, [bytes(landform.ExportToWkb())], srs_from_epsg(32644).ExportToWkt())
+    assert len(result.areas) == 1
+    assert ogr.CreateGeometryFromWkb(result.areas[0].wkb).Intersects(landform)

@@ -1,0 +1,25 @@
+"""Regenerate rockglacier_plugin/styles/rock_glaciers.qml from the inventory style (gui/style.py), for
+users who load the style by hand. Usage: python tools/write_style_qml.py"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.qgis_session import start_qgis  # noqa: E402
+
+if __name__ == "__main__":
+    start_qgis()
+    from qgis.core import QgsVectorLayer
+
+    from rockglacier_plugin.gui.style import apply_inventory_style
+
+    layer = QgsVectorLayer("MultiPolygon?crs=EPSG:4326&field=review:string&field=upslope_con:string&field=source:string"
+                           "&field=rg_id:string", "rock_glaciers", "memory")
+    apply_inventory_style(layer)
+    target = ROOT / "rockglacier_plugin" / "styles" / "rock_glaciers.qml"
+    message, ok = layer.saveNamedStyle(str(target))
+    print(f"{target}: {'written' if ok else message}")
