@@ -19,19 +19,31 @@ def main() -> int:
     from tests.qgis_session import start_qgis
 
     start_qgis()
-    from benchmarks import attributes_bench, insar_bench, insar_steep_bench, segment_bench, training_bench
+    from benchmarks import (
+        attributes_bench,
+        evaluate_bench,
+        insar_bench,
+        insar_steep_bench,
+        region_bench,
+        segment_bench,
+        training_bench,
+    )
 
     if args.quick:
         attributes_bench.run(size_px=800, n_polygons=50, repeats=1)
+        evaluate_bench.run(n=1000)
         insar_bench.run(size_px=1000, n_polygons=30, repeats=1)
         insar_steep_bench.run(seeds=2)
         segment_bench.run(size_px=1024, memory_size_px=0)
+        region_bench.run(n_scenes=2, size_px=512, repeats=1)
         training_bench.run(encoders=("resnet18",), steps=1)
     else:
         attributes_bench.run()
+        evaluate_bench.run()
         insar_bench.run()
         insar_steep_bench.run()
         segment_bench.run()
+        region_bench.run()
         training_bench.run()
     return 0
 

@@ -82,7 +82,8 @@ pixel noise; GEOMETRY = <i>geometryGeo.h5</i>, else the file's incidence and HEA
 <i>cum.h5</i> (vel in mm/yr towards the satellite; GEOMETRY = LiCSAR's <i>*.geo.E.tif</i> with N and U
 beside it, else INCIDENCE_DEG/LOS_AZIMUTH_DEG), or a plain GeoTIFF with VELOCITY_UNIT and
 VELOCITY_SIGN and the geometry as parameters (dates from REFERENCE_DATE/SECONDARY_DATE or the name).
-A velocity map skips the phase steps: no ramp or stratified atmosphere is removed.</li>
+A velocity map skips the phase steps: no ramp or stratified atmosphere is removed unless
+VELOCITY_REMOVE_RAMP is set.</li>
 <li><b>HYP3</b>: ASF HyP3 InSAR products (GAMMA or ISCE2 burst), as the folder or the zip:
 _unw_phase, _corr, _conncomp when present, and the look vectors _lv_theta/_lv_phi (incidence =
 90 - theta, LOS azimuth = phi - 90); dates from the product name; Sentinel-1 wavelength.</li>
@@ -169,9 +170,10 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
         self._number("SLOPE_ERROR_DEG", "DEM slope 1-sigma error, degrees", 2.0, 0.0, 45.0, advanced=True)
         self._number("ASPECT_ERROR_DEG", "DEM aspect 1-sigma error, degrees", 5.0, 0.0, 180.0, advanced=True)
         self._number("REFERENCE_RADIUS_M", "Reference search radius, metres", 1000.0, 1.0, advanced=True)
-        for name, label in (("REMOVE_RAMP", "Remove a planar ramp fitted on stable ground"),
-                            ("REMOVE_STRATIFIED", "Remove the stratified atmosphere (phase-elevation slope on stable ground)")):
-            flag = QgsProcessingParameterBoolean(name, label, True)
+        for name, label, default in (("REMOVE_RAMP", "Remove a planar ramp fitted on stable ground", True),
+                                     ("REMOVE_STRATIFIED", "Remove the stratified atmosphere (phase-elevation slope on stable ground)", True),
+                                     ("VELOCITY_REMOVE_RAMP", "Also remove ramp and stratified atmosphere from velocity products", False)):
+            flag = QgsProcessingParameterBoolean(name, label, default)
             flag.setFlags(flag.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
             self.addParameter(flag)
         self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", "Rock glaciers with velocities", QgsProcessing.TypeVectorPolygon))
@@ -426,6 +428,7 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
             max_relative_error=number("MAX_RELATIVE_ERROR"), min_projection_factor=number("MIN_PROJECTION_FACTOR"),
             min_slope_deg=number("MIN_SLOPE_DEG"), noise_correlation_px=number("NOISE_CORRELATION_PX"),
             reference_radius_m=number("REFERENCE_RADIUS_M"),
+            velocity_map_remove_ramp=self.parameterAsBool(parameters, "VELOCITY_REMOVE_RAMP", context),
             scene=SceneSettings(
                 looks=number("LOOKS"), dem_smoothing_px=number("DEM_SMOOTHING_PX"), slope_sigma_deg=number("SLOPE_ERROR_DEG"),
                 aspect_sigma_deg=number("ASPECT_ERROR_DEG"), remove_ramp=self.parameterAsBool(parameters, "REMOVE_RAMP", context),

@@ -62,6 +62,10 @@ def test_report__default_filter_leaves_out_rejected_and_tables_match_pandas(inve
     fastest = moving.loc[moving["vel_dslp_cm_yr"].idxmax()]
     assert float(table3["all"]["vel_max_err_cm_yr"]) == pytest.approx(fastest["vel_err_cm_yr"])
     page = (tmp_path / "r.html").read_text()
+    from qgis.core import QgsApplication
+
+    algorithm = QgsApplication.processingRegistry().algorithmById("rockglacier:report")
+    assert algorithm.outputDefinition("OUTPUT").type() == "outputHtml"  # shown in QGIS's Results Viewer
     assert "7 of 8" in page and all((tmp_path / f"r_{name}.png").exists() for name in ("map", "altitude", "aspect", "velocity"))
 
 

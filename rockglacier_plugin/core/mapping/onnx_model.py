@@ -131,8 +131,12 @@ def default_model_path(models_dir: str, device: Device = Device.AUTO) -> tuple[s
     return float_path, "Default model: float32" + (" (GPU)." if on_gpu else ".")
 
 
-def load_model(path: str, device: Device = Device.AUTO, threads: int = 0) -> SegmentationModel:
-    """Open an ONNX model, read its metadata and check its input is (batch, channels, rows, cols)."""
+def load_model(path: str, device: Device = Device.AUTO, threads: int = 0, spinning: bool = True) -> SegmentationModel:
+    """Open an ONNX model, read its metadata and check its input is (batch, channels, rows, cols).
+
+    ``spinning`` False stops onnxruntime's idle threads from spinning: where other threads share the
+    cores (a Dask worker's event loop and heartbeats), spinning threads slow everyone down.
+    """
     ort = require("onnxruntime", "onnxruntime", "rockglacier:segment (ONNX inference)")
     if not os.path.isfile(path):
         raise InputModelError(f"MODEL '{path}' does not exist; give an .onnx file exported by the training package.")
@@ -140,6 +144,8 @@ def load_model(path: str, device: Device = Device.AUTO, threads: int = 0) -> Seg
     if threads > 0:
         options.intra_op_num_threads = threads
     options.log_severity_level = 3
+    if not spinning:
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     providers = providers_for(Device(device), ort.get_available_providers())
     try:
         session = ort.InferenceSession(path, sess_options=options, providers=providers)

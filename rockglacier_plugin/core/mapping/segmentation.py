@@ -202,15 +202,17 @@ def segment_raster(
     settings: SegmentSettings = SegmentSettings(), extent: Optional[tuple[float, float, float, float]] = None,
     mask_geometries: Optional[Sequence[Any]] = None, on_progress: Optional[ProgressCallback] = None,
     is_cancelled: Optional[CancelCheck] = None, log: Callable[[str], None] = LOGGER.info,
+    model: Optional[SegmentationModel] = None,
 ) -> SegmentRun:
     """Probability (float32, -1 = no data) and mask (uint8: 1 rock glacier, 0 background, 255 no
-    data) GeoTIFFs over the raster (or its EXTENT), on the raster's grid."""
+    data) GeoTIFFs over the raster (or its EXTENT), on the raster's grid. ``model``: an already
+    loaded model of ``model_path`` (a worker that maps many scenes keeps its session)."""
     from osgeo import gdal
 
     started = time.perf_counter()
     dataset = open_raster(raster_path, "input raster")
     grid = raster_grid(dataset, 1, "input raster")
-    model = load_model(model_path, settings.device, settings.threads)
+    model = model or load_model(model_path, settings.device, settings.threads)
     log(f"onnxruntime execution provider: {model.provider}")
     if settings.bands is None:  # the model's bands, matched by the raster's band descriptions
         settings = replace(settings, bands=tuple(bands_for_model(raster_band_descriptions(dataset), model.spec.bands)))

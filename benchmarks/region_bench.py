@@ -1,0 +1,100 @@
+"""python -m rockglacier_plugin.region's engine on a synthetic multi-scene set, on this machine.
+
+Three runs over the same scenes with the shipped model, each ending with the same seam merge and
+candidate tracing: a plain loop in this process (onnxruntime on every core), Dask with one worker
+(every core) and Dask with two workers (one core each). Printed: times, the overhead of Dask over
+the loop (goal <= 10 %), the speed-up from one to two workers, and km2/s per worker.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .synthetic_scene import ORIGIN
+
+
+def _scenes(folder: Path, n: int, size_px: int) -> list[str]:
+    from osgeo import gdal, osr
+
+    rng = np.random.default_rng(0)
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(32644)
+    paths = []
+    for index in range(n):
+        image = rng.integers(60, 200, (3, size_px, size_px), dtype=np.uint8)
+        path = folder / f"scene{index}.tif"
+        dataset = gdal.GetDriverByName("GTiff").Create(str(path), size_px, size_px, 3, gdal.GDT_Byte, ["TILED=YES"])
+        # a row of scenes overlapping by 10 %, like neighbouring Sentinel-2 tiles
+        dataset.SetGeoTransform((ORIGIN[0] + index * int(0.9 * size_px) * 10.0, 10.0, 0.0, ORIGIN[1], 0.0, -10.0))
+        dataset.SetProjection(srs.ExportToWkt())
+        dataset.WriteRaster(0, 0, size_px, size_px, image.tobytes())
+        dataset = None
+        paths.append(str(path))
+    return paths
+
+
+def _plain_loop(scenes: list[str], model: str, work: Path) -> float:
+    from rockglacier_plugin.core.mapping.polygons import candidates_from_mask
+    from rockglacier_plugin.region import tasks
+    from rockglacier_plugin.region.merge import mosaic
+
+    started = time.perf_counter()
+    work.mkdir(parents=True)
+    records = [tasks.map_scene(scene, model, str(work), tasks.scene_key(scene), {"threads": 0}) for scene in scenes]
+    probability, mask = mosaic([r["probability"] for r in records], [r["mask"] for r in records],
+                               str(work / "p.tif"), str(work / "m.tif"))
+    candidates_from_mask(mask, probability, 0.03)
+    return time.perf_counter() - started
+
+
+def _dask(client, scenes: list[str], model: str, work: Path, workers: int) -> tuple[float, float]:
+    from rockglacier_plugin.region.workflows import map_region
+
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    started = time.perf_counter()
+    result = map_region(client, scenes, model, str(work / "out.gpkg"), str(work / "tasks"), segment={"threads": threads},
+                        progress=False)
+    return time.perf_counter() - started, result.area_km2
+
+
+def run(n_scenes: int = 8, size_px: int = 1024, repeats: int = 3) -> dict:
+    """Medians of ``repeats`` interleaved runs of each configuration (this machine's noise is 10-30 %)."""
+    import statistics
+
+    from distributed import Client, LocalCluster
+
+    from rockglacier_plugin.core.mapping.onnx_model import default_model_path
+
+    model = default_model_path(str(Path(__file__).resolve().parents[1] / "rockglacier_plugin" / "models"))[0]
+    work = Path(tempfile.mkdtemp(prefix="rockglacier-region-bench-"))
+    scenes = _scenes(work, n_scenes, size_px)
+    clients = {}
+    for workers in (1, 2):
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        clients[workers] = (Client(cluster), cluster)
+        clients[workers][0].run(lambda: None)  # workers up before the clock starts, as on a running cluster
+    times: dict[str, list[float]] = {"loop": [], "one": [], "two": []}
+    area = 0.0
+    try:
+        for repeat in range(repeats):
+            times["loop"].append(_plain_loop(scenes, model, work / f"loop{repeat}"))
+            seconds, area = _dask(clients[1][0], scenes, model, work / f"one{repeat}", 1)
+            times["one"].append(seconds)
+            times["two"].append(_dask(clients[2][0], scenes, model, work / f"two{repeat}", 2)[0])
+    finally:
+        for client, cluster in clients.values():
+            client.close()
+            cluster.close()
+        shutil.rmtree(work, ignore_errors=True)
+    loop, one, two = (statistics.median(times[k]) for k in ("loop", "one", "two"))
+    print(f"region: {n_scenes} scenes of {size_px} px ({area:.0f} km2), shipped model, medians of {repeats}: plain loop {loop:.1f} s; "
+          f"Dask 1 worker x 2 threads {one:.1f} s (overhead {100 * (one / loop - 1):+.0f} %); Dask 2 workers x 1 thread (the "
+          f"default sizing) {two:.1f} s (overhead {100 * (two / loop - 1):+.0f} %, goal <= 10 %; speed-up over 1 worker "
+          f"{one / two:.2f}x); throughput {area / two:.1f} km2/s, {area / two / 2:.1f} km2/s per worker")
+    return {"loop_s": loop, "one_s": one, "two_s": two, "area_km2": area}

@@ -1,0 +1,66 @@
+"""Writing inventory layers and tables to a GeoPackage with OGR (outside QGIS), with the schema's
+field types and the inventory style stored as the layer's default."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping, Optional, Sequence
+
+from ..core.inventory.gpkg_styles import STYLE_QML_PATH, write_default_style
+from ..core.inventory.schema import FieldSpec
+from ..core.raster.geometry import spatial_reference
+
+
+def _ogr() -> Any:
+    from osgeo import ogr
+
+    ogr.UseExceptions()
+    return ogr
+
+
+def write_layer(path: str, layer_name: str, specs: Sequence[FieldSpec], rows: Sequence[Mapping[str, Any]],
+                geometries_wkb: Optional[Sequence[Optional[bytes]]] = None, crs_wkt: Optional[str] = None) -> str:
+    """(Re)write ``layer_name`` in the GeoPackage ``path`` (other layers kept); no geometry when ``geometries_wkb`` is None."""
+    ogr = _ogr()
+    dataset = ogr.Open(path, 1) if os.path.exists(path) else ogr.GetDriverByName("GPKG").CreateDataSource(path)
+    if dataset.GetLayerByName(layer_name) is not None:
+        dataset.DeleteLayer(layer_name)
+    srs = spatial_reference(crs_wkt, "inventory") if crs_wkt else None
+    layer = dataset.CreateLayer(layer_name, srs, ogr.wkbMultiPolygon if geometries_wkb is not None else ogr.wkbNone, ["FID=fid"])
+    types = {"text": ogr.OFTString, "real": ogr.OFTReal, "integer": ogr.OFTInteger}
+    for spec in specs:
+        layer.CreateField(ogr.FieldDefn(spec.name, types[spec.type]))
+    layer.StartTransaction()
+    for index, row in enumerate(rows):
+        feature = ogr.Feature(layer.GetLayerDefn())
+        for spec in specs:
+            value = row.get(spec.name)
+            if value is not None:
+                feature.SetField(spec.name, value)
+        if geometries_wkb is not None and geometries_wkb[index]:
+            feature.SetGeometry(ogr.ForceToMultiPolygon(ogr.CreateGeometryFromWkb(bytes(geometries_wkb[index]))))
+        layer.CreateFeature(feature)
+    layer.CommitTransaction()
+    dataset = None
+    if geometries_wkb is not None and os.path.exists(STYLE_QML_PATH):
+        with open(STYLE_QML_PATH, encoding="utf-8") as handle:
+            write_default_style(path, layer_name, handle.read(), "rockglacier inventory style (class colours, rg_id labels)")
+    return path
+
+
+def read_layer(path: str, layer_name: Optional[str] = None) -> tuple[list[dict[str, Any]], list[Optional[bytes]], str]:
+    """Rows, geometries (WKB) and CRS (WKT) of a polygon layer."""
+    ogr = _ogr()
+    dataset = ogr.Open(path)
+    if dataset is None:
+        raise FileNotFoundError(path)
+    layer = dataset.GetLayerByName(layer_name) if layer_name else dataset.GetLayer(0)
+    if layer is None:
+        raise ValueError(f"'{path}' has no layer {layer_name!r}")
+    rows, geometries = [], []
+    for feature in layer:
+        rows.append(feature.items())
+        geometry = feature.GetGeometryRef()
+        geometries.append(bytes(geometry.ExportToWkb()) if geometry is not None else None)
+    srs = layer.GetSpatialRef()
+    return rows, geometries, srs.ExportToWkt() if srs is not None else ""

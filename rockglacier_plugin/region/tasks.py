@@ -1,0 +1,90 @@
+"""The work of one task, run on a worker: one scene mapped, or one pair measured.
+
+A worker keeps the ONNX sessions it opened (``_MODELS``, per process) between tasks. Every task
+writes its outputs into the work folder (staged: complete or absent) and a small JSON marker last;
+``done_marker`` is what a rerun checks to skip the scene (resume).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict
+from typing import Any, Optional
+
+_MODELS: dict[tuple, Any] = {}
+
+
+def scene_key(path: str, salt: str = "") -> str:
+    """A file-name-safe key of a scene (its name and a hash of its full path and the run's settings)."""
+    digest = hashlib.sha1(f"{os.path.abspath(path)}|{salt}".encode("utf-8")).hexdigest()[:10]
+    return f"{os.path.splitext(os.path.basename(path))[0]}_{digest}"
+
+
+def done_marker(work_dir: str, key: str) -> str:
+    return os.path.join(work_dir, f"{key}.done.json")
+
+
+def read_marker(work_dir: str, key: str) -> Optional[dict[str, Any]]:
+    """The finished task's record, None when the task has not finished (or its outputs are gone)."""
+    path = done_marker(work_dir, key)
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        record = json.load(handle)
+    outputs = [record.get("probability"), record.get("mask"), record.get("result")]
+    return record if all(os.path.exists(p) for p in outputs if p) else None
+
+
+def _write_marker(work_dir: str, key: str, record: dict[str, Any]) -> dict[str, Any]:
+    partial = done_marker(work_dir, key) + ".partial"
+    with open(partial, "w", encoding="utf-8") as handle:
+        json.dump(record, handle)
+    os.replace(partial, done_marker(work_dir, key))
+    return record
+
+
+def cached_model(model_path: str, device: str, threads: int) -> Any:
+    from ..core.mapping.onnx_model import Device, load_model
+
+    key = (os.path.abspath(model_path), device, threads)
+    if key not in _MODELS:
+        _MODELS[key] = load_model(model_path, Device(device), threads, spinning=False)
+    return _MODELS[key]
+
+
+def map_scene(scene_path: str, model_path: str, work_dir: str, key: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """Segment one scene into ``<key>_probability.tif`` and ``<key>_mask.tif``; returns the marker record."""
+    from ..core.mapping.segmentation import SegmentSettings, segment_raster
+
+    started = time.perf_counter()
+    segment_settings = SegmentSettings(**settings)
+    model = cached_model(model_path, segment_settings.device.value, segment_settings.threads)
+    probability = os.path.join(work_dir, f"{key}_probability.tif")
+    mask = os.path.join(work_dir, f"{key}_mask.tif")
+    run = segment_raster(scene_path, model_path, probability, mask, segment_settings, model=model, log=lambda message: None)
+    return _write_marker(work_dir, key, {
+        "scene": scene_path, "probability": probability, "mask": mask, "seconds": time.perf_counter() - started,
+        "tiles": run.tiles_run, "provider": run.provider, "pid": os.getpid(),
+    })
+
+
+def velocity_pair(pair: dict[str, Any], inventory: dict[str, Any], dem_path: str, work_dir: str, key: str,
+                  settings: Any, geometry: Any) -> dict[str, Any]:
+    """Velocities of every landform from one pair or product; the result is written as JSON."""
+    from ..core.insar.landform_velocity import extract_velocities
+    from .velocity_inputs import pair_input
+
+    started = time.perf_counter()
+    pair_in = pair_input(pair, geometry, os.path.join(work_dir, "products"))
+    result = extract_velocities(inventory["wkb"], inventory["crs"], inventory["rg_ids"], [pair_in], dem_path, geometry, settings)
+    path = os.path.join(work_dir, f"{key}_velocities.json")
+    payload = {"label": pair_in.interferogram.pair_label, "track": pair_in.track, "source": pair_in.source or pair_in.interferogram.path,
+               "dates": [pair_in.interferogram.reference_date.isoformat(), pair_in.interferogram.secondary_date.isoformat()],
+               "landforms": [asdict(landform) for landform in result.landforms], "pair_rows": result.pair_rows}
+    with open(path + ".partial", "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, default=str)
+    os.replace(path + ".partial", path)
+    return _write_marker(work_dir, key, {"pair": pair, "result": path, "seconds": time.perf_counter() - started, "pid": os.getpid()})

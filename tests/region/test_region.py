@@ -1,0 +1,229 @@
+"""python -m rockglacier_plugin.region on a LocalCluster and on a scheduler started here on 127.0.0.1:
+seams merged as one run over the mosaic would, resume, a failed scene, a killed worker, velocities."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from osgeo import gdal, ogr
+
+from rockglacier_plugin.core.mapping.polygons import candidates_from_mask
+from rockglacier_plugin.core.mapping.segmentation import SegmentSettings, segment_raster
+from tests.builders import read_layer, write_raster
+from tests.conftest import require_module
+from tests.onnx_builders import threshold_model
+
+ROOT = Path(__file__).resolve().parents[2]
+UTM = (400000.0, 10.0, 0.0, 4000000.0, 0.0, -10.0)
+
+
+def _image() -> np.ndarray:
+    """600 x 900 px, blobs everywhere, several across the planned scene borders (rows 300, cols 450)."""
+    rng = np.random.default_rng(4)
+    image = np.zeros((3, 600, 900), dtype=np.float32)
+    for _ in range(40):
+        r, c = rng.integers(10, 560), rng.integers(10, 860)
+        h, w = rng.integers(12, 40), rng.integers(12, 40)
+        image[:, r:r + h, c:c + w] = 255
+    image[:, 280:330, 100:140] = 255  # across the horizontal border
+    image[:, 100:140, 430:480] = 255  # across the vertical border
+    image[:, 285:320, 435:470] = 255  # across both
+    return image
+
+
+@pytest.fixture(scope="module")
+def region(tmp_path_factory):
+    require_module("distributed")
+    folder = tmp_path_factory.mktemp("region")
+    whole = write_raster(folder / "whole.tif", _image(), UTM, epsg=32644, dtype=gdal.GDT_Byte)
+    scenes = []
+    # four scenes overlapping by 40 px, and the right column cut exactly at the border (no overlap)
+    for name, (col, row, width, height) in {"a": (0, 0, 470, 320), "b": (430, 0, 470, 320), "c": (0, 280, 470, 320),
+                                            "d": (450, 280, 450, 320)}.items():
+        path = folder / f"scene_{name}.tif"
+        gdal.Translate(str(path), str(whole), srcWin=[col, row, width, height])
+        scenes.append(str(path))
+    model = threshold_model(folder / "threshold.onnx")
+    return folder, whole, scenes, model
+
+
+def _mosaic_reference(folder, whole, model, min_area):
+    """One run over the mosaic of the scenes (the whole image), as rockglacier:segment does it."""
+    segment_raster(str(whole), str(model), str(folder / "ref_p.tif"), str(folder / "ref_m.tif"), SegmentSettings(tile_px=128))
+    candidates, _ = candidates_from_mask(str(folder / "ref_m.tif"), str(folder / "ref_p.tif"), min_area)
+    return [ogr.CreateGeometryFromWkb(c.geometry_wkb) for c in candidates]
+
+
+def _same_polygons(found, reference):
+    assert len(found) == len(reference)
+    unmatched = list(reference)
+    for geometry in found:
+        match = next((r for r in unmatched if r.SymDifference(geometry).GetArea() < 1e-6), None)
+        assert match is not None, geometry.ExportToWkt()
+        unmatched.remove(match)
+
+
+def _client(workers=2):
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    return Client(cluster), cluster
+
+
+def test_map__seams_merged_equal_one_run_over_the_mosaic_and_a_rerun_resumes(region, tmp_path):
+    from rockglacier_plugin.region.workflows import map_region
+
+    folder, whole, scenes, model = region
+    client, cluster = _client()
+    try:
+        output = str(tmp_path / "inventory.gpkg")
+        result = map_region(client, scenes, str(model), output, str(tmp_path / "work"), min_area_km2=0.001,
+                            segment={"tile_px": 128}, progress=False)
+        assert len(result.report.done) == 4 and result.report.skipped == 0 and not result.report.failed
+        rows = read_layer(output, "rock_glaciers")
+        _same_polygons([ogr.CreateGeometryFromWkt(r["_wkt"]) for r in rows], _mosaic_reference(tmp_path, whole, model, 0.001))
+        assert len({r["rg_id"] for r in rows}) == len(rows)  # one id per merged landform
+        again = map_region(client, scenes, str(model), output, str(tmp_path / "work"), min_area_km2=0.001,
+                           segment={"tile_px": 128}, progress=False)
+        assert again.report.skipped == 4 and len(read_layer(output, "rock_glaciers")) == len(rows)
+    finally:
+        client.close()
+        cluster.close()
+
+
+def test_map__a_failed_scene_is_reported_and_the_others_go_on(region, tmp_path):
+    from rockglacier_plugin.region.workflows import map_region
+
+    folder, whole, scenes, model = region
+    broken = tmp_path / "broken.tif"
+    broken.write_text("not a raster")
+    client, cluster = _client()
+    try:
+        result = map_region(client, scenes + [str(broken)], str(model), str(tmp_path / "out.gpkg"), str(tmp_path / "work"),
+                            min_area_km2=0.001, segment={"tile_px": 128}, progress=False)
+    finally:
+        client.close()
+        cluster.close()
+    assert len(result.report.done) == 4 and [name for name, _ in result.report.failed] == [str(broken)]
+    assert "cannot be opened" in result.report.failed[0][1]
+    assert result.n_features > 0
+
+
+def test_map__a_worker_killed_mid_run_is_survived(region, tmp_path):
+    from rockglacier_plugin.region.workflows import map_region
+
+    folder, whole, scenes, model = region
+    many = []
+    for index in range(12):  # enough work that the kill lands mid-run
+        copy = tmp_path / f"copy{index}_{os.path.basename(scenes[index % 4])}"
+        shutil.copy(scenes[index % 4], copy)
+        many.append(str(copy))
+    client, cluster = _client()
+    outcome = {}
+    try:
+        thread = threading.Thread(target=lambda: outcome.update(result=map_region(
+            client, many, str(model), str(tmp_path / "out.gpkg"), str(tmp_path / "work"), min_area_km2=0.001,
+            segment={"tile_px": 64}, progress=False)))
+        thread.start()
+        deadline = time.time() + 60
+        while not list((tmp_path / "work").glob("*.done.json")) and time.time() < deadline:
+            time.sleep(0.05)
+        pids = client.run(os.getpid)
+        os.kill(next(iter(pids.values())), signal.SIGKILL)
+        killed_at = len(list((tmp_path / "work").glob("*.done.json")))
+        thread.join(timeout=300)
+    finally:
+        client.close()
+        cluster.close()
+    result = outcome["result"]
+    assert killed_at < 12, "the kill came after the run"
+    assert len(result.report.done) == 12 and not result.report.failed
+    _same_polygons([ogr.CreateGeometryFromWkt(r["_wkt"]) for r in read_layer(tmp_path / "out.gpkg", "rock_glaciers")],
+                   _mosaic_reference(tmp_path, whole, model, 0.001))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_cli__map_against_a_scheduler_started_on_localhost_and_on_a_local_cluster(region, tmp_path):
+    folder, whole, scenes, model = region
+    port = _free_port()
+    dask = str(Path(sys.executable).parent / "dask")
+    # scheduler and workers import the package to unpickle the tasks: it must be on their path, as on a cluster
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    scheduler = subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    worker = subprocess.Popen([dask, "worker", f"tcp://127.0.0.1:{port}", "--nworkers", "2", "--nthreads", "1", "--no-dashboard"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        command = [sys.executable, "-m", "rockglacier_plugin.region", "map", "--imagery", *scenes, "--model", str(model),
+                   "--min-area-km2", "0.001", "--tile-px", "128", "--no-progress"]
+        remote = subprocess.run(command + ["--output", str(tmp_path / "remote.gpkg"), "--scheduler", f"tcp://127.0.0.1:{port}"],
+                                cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert remote.returncode == 0, remote.stdout + remote.stderr
+        local = subprocess.run(command + ["--output", str(tmp_path / "local.gpkg"), "--workers", "2"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert local.returncode == 0, local.stdout + local.stderr
+    finally:
+        for process in (worker, scheduler):
+            process.terminate()
+            process.wait(timeout=30)
+    reference = _mosaic_reference(tmp_path, whole, model, 0.001)
+    for name in ("remote.gpkg", "local.gpkg"):
+        _same_polygons([ogr.CreateGeometryFromWkt(r["_wkt"]) for r in read_layer(tmp_path / name, "rock_glaciers")], reference)
+    assert "4 run, 0 already done, 0 failed" in local.stdout
+
+
+def test_velocity__pairs_on_the_cluster_give_what_one_plugin_run_gives(tmp_path):
+    require_module("h5py")
+    from rockglacier_plugin.core.insar.landform_velocity import (
+        PairInput,
+        VelocitySettings,
+        extract_velocities,
+    )
+    from rockglacier_plugin.core.insar.los_geometry import LosGeometry
+    from rockglacier_plugin.core.insar.products import read_los_velocity
+    from rockglacier_plugin.region.workflows import velocity_region
+    from tests.builders import write_polygons
+    from tests.insar_builders import EPSG, cone_scene
+    from tests.product_builders import geotiff_velocity, mintpy_velocity
+
+    scene = cone_scene(tmp_path / "scene", seed=5, aspects_deg=(20.0, 70.0, 110.0, 160.0))
+    inventory = write_polygons(tmp_path / "inventory.gpkg", scene.landforms_wkt, epsg=EPSG,
+                               attributes={"rg_id": [f"wkl{i:03d}" for i in range(4)], "comment": ["a", "b", "c", "d"]})
+    velocity, geometry_file = mintpy_velocity(scene, tmp_path / "mintpy")
+    tif = geotiff_velocity(scene, tmp_path / "tif")
+    pairs = [{"kind": "velocity", "path": str(velocity), "geometry": str(geometry_file)},
+             {"kind": "velocity", "path": str(tif), "geometry": None, "unit": "mm/yr", "sign": "away from the satellite"}]
+    geometry = LosGeometry(None, scene.incidence_deg, scene.los_azimuth_deg)
+    client, cluster = _client()
+    try:
+        result = velocity_region(client, str(inventory), pairs, str(scene.dem), str(tmp_path / "out.gpkg"), str(tmp_path / "work"),
+                                 geometry=geometry, settings=VelocitySettings(), progress=False)
+    finally:
+        client.close()
+        cluster.close()
+    maps = [read_los_velocity(str(velocity), str(geometry_file), "mm/yr", "x", geometry, (None, None), str(tmp_path / "w"))[0],
+            read_los_velocity(str(tif), None, "mm/yr", "away from the satellite", geometry, (None, None), str(tmp_path / "w"))[0]]
+    wkb = [ogr.CreateGeometryFromWkt(w).ExportToWkb() for w in scene.landforms_wkt]
+    direct = extract_velocities(wkb, f"EPSG:{EPSG}", [f"wkl{i:03d}" for i in range(4)], [PairInput.from_velocity_map(m) for m in maps],
+                                str(scene.dem), geometry, VelocitySettings())
+    rows = read_layer(tmp_path / "out.gpkg", "rock_glaciers")
+    assert [r["comment"] for r in rows] == ["a", "b", "c", "d"]  # the inventory's own fields kept
+    for row, landform in zip(rows, direct.landforms):
+        assert (row["vel_ok"], row["vel_pair"]) == (landform.vel_ok, landform.vel_pair)
+        if landform.vel_dslp_cm_yr is not None:
+            assert row["vel_dslp_cm_yr"] == pytest.approx(landform.vel_dslp_cm_yr, rel=1e-9)
+    assert len(read_layer(tmp_path / "out.gpkg", "velocity_pairs")) == len(direct.pair_rows) == 8
+    assert not result.report.failed
