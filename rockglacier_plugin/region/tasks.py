@@ -46,6 +46,34 @@ def _write_marker(work_dir: str, key: str, record: dict[str, Any]) -> dict[str, 
     return record
 
 
+def blocks(scene_path: str, block_px: int, overlap_px: int) -> list[Optional[tuple[float, float, float, float]]]:
+    """The extents (raster CRS) of the blocks a very large scene is cut into, overlapping by ``overlap_px``;
+    ``[None]`` (the whole scene) when it fits in one block.
+
+    The extents sit a thousandth of a pixel inside the blocks' pixel edges, so that the core's
+    whole-pixel rounding gives back exactly the planned windows.
+    """
+    from ..core.errors import RockGlacierError
+    from ..core.raster.io import open_raster, raster_grid
+
+    try:
+        grid = raster_grid(open_raster(scene_path, "scene"), 1, "scene")
+    except RockGlacierError:
+        return [None]  # the scene's own task fails with the message and is reported with the others
+    if grid.width_px <= block_px and grid.height_px <= block_px:
+        return [None]
+    step = max(1, block_px - overlap_px)
+    x0, dx, _, y0, _, dy = grid.geotransform
+    eps = 1e-3
+    extents = []
+    for row in range(0, max(grid.height_px - overlap_px, 1), step):
+        for col in range(0, max(grid.width_px - overlap_px, 1), step):
+            height, width = min(block_px, grid.height_px - row), min(block_px, grid.width_px - col)
+            extents.append((x0 + (col + eps) * dx, y0 + (row + height - eps) * dy,
+                            x0 + (col + width - eps) * dx, y0 + (row + eps) * dy))
+    return extents
+
+
 def cached_model(model_path: str, device: str, threads: int) -> Any:
     from ..core.mapping.onnx_model import Device, load_model
 
@@ -55,8 +83,10 @@ def cached_model(model_path: str, device: str, threads: int) -> Any:
     return _MODELS[key]
 
 
-def map_scene(scene_path: str, model_path: str, work_dir: str, key: str, settings: dict[str, Any]) -> dict[str, Any]:
-    """Segment one scene into ``<key>_probability.tif`` and ``<key>_mask.tif``; returns the marker record."""
+def map_scene(scene_path: str, model_path: str, work_dir: str, key: str, settings: dict[str, Any],
+              extent: Optional[tuple[float, float, float, float]] = None) -> dict[str, Any]:
+    """Segment one scene (or the block ``extent`` of it) into ``<key>_probability.tif`` and ``<key>_mask.tif``;
+    returns the marker record."""
     from ..core.mapping.segmentation import SegmentSettings, segment_raster
 
     started = time.perf_counter()
@@ -64,7 +94,7 @@ def map_scene(scene_path: str, model_path: str, work_dir: str, key: str, setting
     model = cached_model(model_path, segment_settings.device.value, segment_settings.threads)
     probability = os.path.join(work_dir, f"{key}_probability.tif")
     mask = os.path.join(work_dir, f"{key}_mask.tif")
-    run = segment_raster(scene_path, model_path, probability, mask, segment_settings, model=model, log=lambda message: None)
+    run = segment_raster(scene_path, model_path, probability, mask, segment_settings, extent, model=model, log=lambda message: None)
     return _write_marker(work_dir, key, {
         "scene": scene_path, "probability": probability, "mask": mask, "seconds": time.perf_counter() - started,
         "tiles": run.tiles_run, "provider": run.provider, "pid": os.getpid(),

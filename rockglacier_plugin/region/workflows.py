@@ -33,8 +33,9 @@ class RegionResult:
 
 def map_region(client: Any, scenes: Sequence[str], model_path: str, output: str, work_dir: str, *, min_area_km2: float = 0.03,
                dem: Optional[str] = None, id_prefix: str = "rg", segment: Optional[dict[str, Any]] = None,
-               progress: bool = True) -> RegionResult:
-    """Map every scene on the cluster, merge the seams, trace candidates once, add DEM attributes, write ``output``."""
+               progress: bool = True, block_px: int = 8192, block_overlap_px: int = 512) -> RegionResult:
+    """Map every scene on the cluster (a scene larger than ``block_px`` in blocks), merge the seams, trace
+    candidates once, add DEM attributes, write ``output``."""
     from ..core.mapping.polygons import candidates_from_mask
     from .merge import mosaic, scene_area_km2
 
@@ -42,13 +43,16 @@ def map_region(client: Any, scenes: Sequence[str], model_path: str, output: str,
     os.makedirs(work_dir, exist_ok=True)
     segment = dict(segment or {})
     salt = json.dumps({"model": os.path.abspath(model_path), **segment}, sort_keys=True, default=str)
-    keys = [tasks.scene_key(scene, salt) for scene in scenes]
+    units = [(scene, extent) for scene in scenes for extent in tasks.blocks(scene, block_px, block_overlap_px)]
+    names = [scene if extent is None else f"{scene} block {extent}" for scene, extent in units]
+    keys = [tasks.scene_key(scene, salt + json.dumps(extent)) for scene, extent in units]
 
     def submit(client_: Any, index: int) -> Any:
-        return client_.submit(tasks.map_scene, scenes[index], model_path, work_dir, keys[index], segment, key=f"map-{keys[index]}",
+        scene, extent = units[index]
+        return client_.submit(tasks.map_scene, scene, model_path, work_dir, keys[index], segment, extent, key=f"map-{keys[index]}",
                               pure=False)
 
-    report = run_tasks(client, list(scenes), keys, work_dir, submit, progress)
+    report = run_tasks(client, names, keys, work_dir, submit, progress)
     if not report.done:
         raise RuntimeError("No scene was mapped: " + "; ".join(f"{name}: {error}" for name, error in report.failed))
     probability, mask = mosaic([r["probability"] for r in report.done], [r["mask"] for r in report.done],

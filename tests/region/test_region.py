@@ -99,6 +99,24 @@ def test_map__seams_merged_equal_one_run_over_the_mosaic_and_a_rerun_resumes(reg
         cluster.close()
 
 
+def test_map__a_very_large_scene_in_overlapping_blocks_gives_the_same_inventory(region, tmp_path):
+    from rockglacier_plugin.region.tasks import blocks
+    from rockglacier_plugin.region.workflows import map_region
+
+    folder, whole, scenes, model = region
+    assert len(blocks(str(whole), 256, 32)) == 12  # 600 x 900 px in 256 px blocks overlapping by 32 px: 3 x 4
+    client, cluster = _client()
+    try:
+        result = map_region(client, [str(whole)], str(model), str(tmp_path / "blocks.gpkg"), str(tmp_path / "work"),
+                            min_area_km2=0.001, segment={"tile_px": 128}, progress=False, block_px=256, block_overlap_px=32)
+    finally:
+        client.close()
+        cluster.close()
+    assert len(result.report.done) == 12
+    _same_polygons([ogr.CreateGeometryFromWkt(r["_wkt"]) for r in read_layer(tmp_path / "blocks.gpkg", "rock_glaciers")],
+                   _mosaic_reference(tmp_path, whole, model, 0.001))
+
+
 def test_map__a_failed_scene_is_reported_and_the_others_go_on(region, tmp_path):
     from rockglacier_plugin.region.workflows import map_region
 
