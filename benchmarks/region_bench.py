@@ -76,7 +76,7 @@ def run(n_scenes: int = 8, size_px: int = 1024, repeats: int = 3) -> dict:
     scenes = _scenes(work, n_scenes, size_px)
     clients = {}
     for workers in (1, 2):
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
         clients[workers] = (Client(cluster), cluster)
         clients[workers][0].run(lambda: None)  # workers up before the clock starts, as on a running cluster
     times: dict[str, list[float]] = {"loop": [], "one": [], "two": []}

@@ -63,7 +63,7 @@ def make_client(workers: Optional[int], scheduler: Optional[str]) -> tuple[Any, 
     if scheduler:
         return Client(scheduler), None
     n_workers = workers or os.cpu_count() or 1
-    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0")
     return Client(cluster), cluster
 
 

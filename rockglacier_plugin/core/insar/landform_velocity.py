@@ -44,17 +44,21 @@ from ..raster.geometry import prepare_polygon, spatial_reference, transformed, t
 from ..raster.windows import Window, window_from_bounds
 from .interferogram import Interferogram
 from .reference import (
+    LADDER,
     MAX_RADIUS_FACTOR,
     ReferenceChoice,
     distance_to_mask_m,
     measure_manual,
     nearest_point_index,
     reference_candidates,
+    ring_prediction_sigma,
 )
 from .scene import InsarScene, LosGeometry, SceneSettings, VelocityMapScene, WindowData
 from .velocity_map import VelocityMap
 from .velocity_rasters import RASTER_PROGRESS_STEPS, write_velocity_rasters
 from .velocity_series import PairCandidate, choose, pair_row
+
+SURROUNDINGS = next(rung for rung in LADDER if rung.name == "surroundings")
 
 
 @dataclass(frozen=True)
@@ -326,6 +330,14 @@ def _reference(rg_id: str, data: WindowData, others: np.ndarray, distance_to_lan
                outer: Window) -> tuple[Optional[ReferenceChoice], float]:
     """The reference and the atmospheric error it brings (``_atmosphere_sigma``, 0 without a reference)."""
     def atmosphere(choice: ReferenceChoice) -> float:
+        if choice.rung == SURROUNDINGS.name:  # a ring median: measured by moving the ring onto stable ground
+            stable = ~others & np.isfinite(data.velocity_los_cm_per_yr) & (data.coherence >= settings.min_coherence)
+            measured = ring_prediction_sigma(data.velocity_los_cm_per_yr, data.sigma_los_cm_per_yr, stable,
+                                             distance_to_landform_m <= 0, distance_to_landform_m,
+                                             settings.reference_radius_m * SURROUNDINGS.radius_factor, pixel_m,
+                                             settings.noise_correlation_px)
+            if measured is not None:
+                return measured
         return _atmosphere_sigma(data, others, choice, centre_rc, pixel_m, settings)
 
     fallback_note = None

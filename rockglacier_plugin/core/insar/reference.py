@@ -246,3 +246,45 @@ def nearest_point_index(
         return None
     best = min(unlabelled, key=distance_m)
     return best if distance_m(best) <= max_distance_m else None
+
+
+def _shifted(mask: np.ndarray, d_row: int, d_col: int) -> np.ndarray:
+    """``mask`` moved by (d_row, d_col) pixels; what leaves the array is dropped, nothing wraps."""
+    out = np.zeros_like(mask)
+    rows, cols = mask.shape
+    if abs(d_row) >= rows or abs(d_col) >= cols:
+        return out
+    src_r, dst_r = (slice(0, rows - d_row), slice(d_row, rows)) if d_row >= 0 else (slice(-d_row, rows), slice(0, rows + d_row))
+    src_c, dst_c = (slice(0, cols - d_col), slice(d_col, cols)) if d_col >= 0 else (slice(-d_col, cols), slice(0, cols + d_col))
+    out[dst_r, dst_c] = mask[src_r, src_c]
+    return out
+
+
+def ring_prediction_sigma(velocity: np.ndarray, sigma: np.ndarray, stable: np.ndarray, footprint: np.ndarray,
+                          reach_m: np.ndarray, ring_max_m: float, pixel_m: tuple[float, float],
+                          correlation_px: float = 1.0) -> Optional[float]:
+    """How far the median of the stable ring around a landform (the ``surroundings`` rung) is from the
+    stable-ground value inside it, measured where it can be measured: the landform's footprint and ring
+    moved onto stable ground nearby (1, 1.5 and 2 landform sizes away, 8 directions), the RMS of
+    (ring median - footprint mean) less what pixel noise explains. None when fewer than 4 moved copies
+    fall on stable ground (then the caller keeps its point estimate)."""
+    rows, cols = np.nonzero(footprint)
+    if rows.size == 0:
+        return None
+    size_px = max(rows.max() - rows.min() + 1, cols.max() - cols.min() + 1)
+    ring = (reach_m <= ring_max_m) & ~footprint
+    c2 = max(correlation_px, 1.0) ** 2
+    differences, noise = [], []
+    for factor in (1.0, 1.5, 2.0):
+        for angle in np.radians(np.arange(0.0, 360.0, 45.0)):
+            d_row, d_col = int(round(factor * size_px * math.sin(angle))), int(round(factor * size_px * math.cos(angle)))
+            inside = _shifted(footprint, d_row, d_col) & stable
+            around = _shifted(ring, d_row, d_col) & stable
+            if inside.sum() < 0.5 * rows.size or around.sum() < MIN_ROBUST_PIXELS:
+                continue
+            differences.append(float(np.median(velocity[around]) - velocity[inside].mean()))
+            noise.append(float(np.mean(sigma[inside] ** 2)) * c2 / inside.sum()
+                         + (1.2533 ** 2) * float(np.mean(sigma[around] ** 2)) * c2 / around.sum())
+    if len(differences) < 4:
+        return None
+    return math.sqrt(max(float(np.mean(np.square(differences))) - float(np.mean(noise)), 0.0))
