@@ -22,13 +22,13 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..dependencies import require
 from ..errors import InputRasterError
 from ..raster.io import RasterGrid, read_window
 from .interferogram import parse_date
 from .los_geometry import LosGeometry
 from .velocity_map import (
     VelocityMap,
+    open_hdf5,
     stem_for,
     to_cm_per_yr_towards,
     track_from_los_azimuth,
@@ -88,14 +88,11 @@ def enu_geometry(east_path: str, grid: RasterGrid, work_dir: str, stem: str) -> 
     return LosGeometry(los_path=path), track_from_los_azimuth(float(np.nanmedian(azimuth)))
 
 
-def _h5py() -> Any:
-    return require("h5py", "h5py", "Reading LiCSBAS cum.h5")
-
 
 def is_licsbas_cum(path: str) -> bool:
     if not path.lower().endswith(".h5"):
         return False
-    with _h5py().File(path, "r") as handle:
+    with open_hdf5(path, "LiCSBAS cum.h5") as handle:
         return "vel" in handle and "corner_lat" in handle
 
 
@@ -108,7 +105,7 @@ def read_licsbas_cum(path: str, geometry_path: Optional[str], fallback: LosGeome
     from ..raster.geometry import spatial_reference
     from ..raster.io import RasterGrid
 
-    with _h5py().File(path, "r") as handle:
+    with open_hdf5(path, "LiCSBAS cum.h5") as handle:
         velocity = handle["vel"][:].astype(np.float64)
         lat0, lon0 = _scalar(handle, "corner_lat"), _scalar(handle, "corner_lon")
         dlat, dlon = _scalar(handle, "post_lat"), _scalar(handle, "post_lon")

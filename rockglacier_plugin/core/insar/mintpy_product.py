@@ -24,23 +24,19 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..dependencies import require
 from ..errors import InputRasterError
 from .interferogram import parse_date
 from .los_geometry import LosGeometry, los_azimuth_from_heading
 from .velocity_map import (
     VelocityMap,
     finite_float,
+    open_hdf5,
     stem_for,
     to_cm_per_yr_towards,
     track_from_los_azimuth,
     write_los_geometry,
     write_velocity_map,
 )
-
-
-def _h5py() -> Any:
-    return require("h5py", "h5py", "Reading MintPy HDF5 products")
 
 
 def _attributes(handle: Any) -> dict[str, str]:
@@ -51,7 +47,7 @@ def is_mintpy_velocity(path: str) -> bool:
     """An HDF5 file with a ``velocity`` dataset and MintPy's grid attributes."""
     if not path.lower().endswith((".h5", ".he5")):
         return False
-    with _h5py().File(path, "r") as handle:
+    with open_hdf5(path, "MintPy HDF5 products") as handle:
         return "velocity" in handle and "X_FIRST" in handle.attrs
 
 
@@ -74,7 +70,7 @@ def _quality(velocity_path: str, shape: tuple) -> Optional[np.ndarray]:
     path = os.path.join(os.path.dirname(velocity_path), "temporalCoherence.h5")
     if not os.path.exists(path):
         return None
-    with _h5py().File(path, "r") as handle:
+    with open_hdf5(path, "MintPy HDF5 products") as handle:
         name = "temporalCoherence" if "temporalCoherence" in handle else next(iter(handle))
         values = handle[name][:].astype(np.float64)
     return values if values.shape == shape else None
@@ -83,7 +79,7 @@ def _quality(velocity_path: str, shape: tuple) -> Optional[np.ndarray]:
 def _geometry(attributes: dict[str, str], geometry_path: Optional[str], shape: tuple, geotransform: tuple, crs_wkt: str,
               work_dir: str, stem: str) -> tuple[LosGeometry, Optional[str]]:
     if geometry_path:
-        with _h5py().File(geometry_path, "r") as handle:
+        with open_hdf5(geometry_path, "MintPy geometry") as handle:
             if "incidenceAngle" not in handle or "azimuthAngle" not in handle:
                 raise InputRasterError(f"'{geometry_path}' has no incidenceAngle/azimuthAngle datasets; give MintPy's "
                                        "geometryGeo.h5 (inputs/geometryGeo.h5).")
@@ -107,7 +103,7 @@ def _geometry(attributes: dict[str, str], geometry_path: Optional[str], shape: t
 
 def read_mintpy_velocity(path: str, geometry_path: Optional[str], work_dir: str) -> tuple[VelocityMap, list[str]]:
     """Normalise a MintPy ``velocity.h5``; returns the map and notes for the log."""
-    with _h5py().File(path, "r") as handle:
+    with open_hdf5(path, "MintPy HDF5 products") as handle:
         attributes = _attributes(handle)
         velocity = handle["velocity"][:].astype(np.float64)
         sigma = handle["velocityStd"][:].astype(np.float64) if "velocityStd" in handle else None

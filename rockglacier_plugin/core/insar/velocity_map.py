@@ -127,6 +127,19 @@ def geotiff_velocity_map(path: str, work_dir: str, unit: str, sign: str, geometr
     return VelocityMap(written, start_date, end_date, geometry, path, track)
 
 
+def open_hdf5(path: str, what: str) -> Any:
+    """An HDF5 file opened read-only with h5py, or a clear error for an unreadable one."""
+    from ..dependencies import require
+    from ..errors import InputRasterError
+
+    h5py = require("h5py", "h5py", f"Reading {what}")
+    try:
+        return h5py.File(path, "r")
+    except OSError as exc:
+        raise InputRasterError(f"'{path}' cannot be read as HDF5 ({exc}); give the {what} file itself, complete and "
+                               "readable.") from exc
+
+
 def stem_for(path: str) -> str:
     """A work-file stem unique to ``path`` (two products may share a file name, e.g. velocity.h5).
 

@@ -194,3 +194,16 @@ def test_mintpy_real_coso__reader_keeps_values_grid_and_geometry(shared_dataset,
         row, col = 300, 400
         assert written[row, col] == pytest.approx(100.0 * original[row, col], rel=1e-6)  # m/year -> cm/yr, same sign
         assert velocity_map.start_date.strftime("%Y%m%d") == (start.decode() if isinstance(start, bytes) else start)
+
+
+def test_products__a_damaged_or_foreign_file_gets_a_message_not_a_traceback(tmp_path):
+    from rockglacier_plugin.core.errors import InputRasterError
+
+    damaged = tmp_path / "velocity.h5"
+    damaged.write_bytes(b"not hdf5 at all")
+    with pytest.raises(InputRasterError, match="cannot be read as HDF5"):
+        read_los_velocity(str(damaged), None, "mm/yr", AWAY, NO_GEOMETRY, (None, None), str(tmp_path / "w"))
+    empty_folder = tmp_path / "not_a_product"
+    empty_folder.mkdir()
+    with pytest.raises(InputRasterError, match="holds no _unw_phase.tif and _corr.tif"):
+        read_hyp3_product(str(empty_folder), str(tmp_path / "w"))
