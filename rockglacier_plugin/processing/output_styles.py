@@ -25,7 +25,7 @@ from .algorithm_base import warn
 #: name -> (minimum, maximum, colour stops from minimum to maximum)
 RASTER_RAMPS = {
     "probability": (0.0, 1.0, ("#000004", "#51127c", "#b73779", "#fc8961", "#fcfdbf")),  # magma
-    "velocity_downslope": (0.0, 100.0, ("#2c7bb6", "#abd9e9", "#ffffbf", "#fdae61", "#d7191c")),
+    "velocity_downslope": (0.0, 100.0, ("#f7f7f7", "#fee090", "#fc8d59", "#d73027", "#67001f")),  # at rest pale, fast dark red
     "velocity_los": (-50.0, 50.0, ("#2166ac", "#92c5de", "#f7f7f7", "#f4a582", "#b2182b")),
 }
 
