@@ -94,6 +94,20 @@ def edge_model(path: Path, spec: ModelSpec = ModelSpec(margin_px=1)) -> Path:
     return _save(nodes, inits, path, spec)
 
 
+def asymmetric_model(path: Path, spec: ModelSpec = ModelSpec(margin_px=2)) -> Path:
+    """probability = sigmoid(10 (channel0 east of the pixel - channel0 north-west of it)): a model that
+    sees direction, so a mirrored image gives a different answer."""
+    kernel = np.array([[[[-1, 0, 0], [0, 0, 1], [0, 0, 0]]]], dtype=np.float32)
+    nodes, inits = _channel0()
+    inits += [numpy_helper.from_array(kernel, "kernel"), numpy_helper.from_array(np.array(10.0, np.float32), "k")]
+    nodes += [
+        helper.make_node("Conv", ["channel0", "kernel"], ["difference"], pads=[1, 1, 1, 1]),
+        helper.make_node("Mul", ["difference", "k"], ["scaled"]),
+        helper.make_node("Sigmoid", ["scaled"], ["output"]),
+    ]
+    return _save(nodes, inits, path, spec)
+
+
 def reflectance_spec(**kwargs) -> ModelSpec:
     return ModelSpec(input_scaling=InputScaling("reflectance", 10000.0, 0.0, 0.3), margin_px=0, **kwargs)
 

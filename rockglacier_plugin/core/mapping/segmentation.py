@@ -44,6 +44,7 @@ class SegmentSettings:
     batch_size: int = 4
     device: Device = Device.AUTO
     threads: int = 0
+    mirrored: bool = False  # average the model over the tile and its 3 mirror images (4x the model time)
 
 
 @dataclass
@@ -258,16 +259,33 @@ def _run_tile_row(dataset: Any, grid: Any, region: Window, tiles: Sequence[Windo
         batch.append(tensor)
         placed.append((tile, tile_valid))
         if len(batch) == settings.batch_size:
-            _run_batch(model, batch, placed, buffer, region, layout, counters, progress)
+            _run_batch(model, batch, placed, buffer, region, layout, counters, progress, settings.mirrored)
             batch, placed = [], []
     if batch:
-        _run_batch(model, batch, placed, buffer, region, layout, counters, progress)
+        _run_batch(model, batch, placed, buffer, region, layout, counters, progress, settings.mirrored)
+
+
+#: The mirror images of test-time averaging: (flip rows, flip columns).
+MIRRORS = ((False, False), (False, True), (True, False), (True, True))
+
+
+def mirrored_probability(model: SegmentationModel, batch: np.ndarray) -> np.ndarray:
+    """The mean of the model's probabilities over the batch and its three mirror images, each mirrored back
+    (test-time augmentation: a rock glacier looks the same mirrored, the model's small biases do not)."""
+    total = np.zeros((batch.shape[0],) + batch.shape[2:], dtype=np.float64)
+    for flip_rows, flip_cols in MIRRORS:
+        axes = tuple(axis for axis, flip in ((-2, flip_rows), (-1, flip_cols)) if flip)
+        image = np.ascontiguousarray(np.flip(batch, axis=axes)) if axes else batch
+        probability = model.rock_glacier_probability(image)
+        total += np.flip(probability, axis=axes) if axes else probability
+    return (total / len(MIRRORS)).astype(np.float32)
 
 
 def _run_batch(model: SegmentationModel, batch: list, placed: list, buffer: _BlendBuffer, region: Window,
-               layout: TileLayout, counters: _Counters, progress: Progress) -> None:
+               layout: TileLayout, counters: _Counters, progress: Progress, mirrored: bool = False) -> None:
     start = time.perf_counter()
-    probabilities = model.rock_glacier_probability(np.stack(batch))
+    stacked = np.stack(batch)
+    probabilities = mirrored_probability(model, stacked) if mirrored else model.rock_glacier_probability(stacked)
     counters.model_seconds += time.perf_counter() - start
     counters.tiles_run += len(batch)
     for (tile, tile_valid), probability in zip(placed, probabilities):

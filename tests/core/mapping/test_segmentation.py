@@ -232,3 +232,41 @@ def test_candidates__tracing_reports_progress_and_stops_on_cancel(tmp_path):
     assert any(0.0 < f <= 0.5 for f in fractions)  # the tracing itself reports
     with pytest.raises(OperationCancelled):
         candidates_from_mask(str(tmp_path / "mask.tif"), str(tmp_path / "prob.tif"), 0.03, is_cancelled=lambda: True)
+
+
+def test_mirrored__a_pixelwise_model_gives_exactly_its_plain_answer(tmp_path):
+    from rockglacier_plugin.core.mapping.segmentation import mirrored_probability
+
+    model = load_model(str(threshold_model(tmp_path / "t.onnx")))
+    batch = np.random.default_rng(0).uniform(0, 1, (2, 3, 32, 48)).astype(np.float32)
+    assert np.allclose(mirrored_probability(model, batch), model.rock_glacier_probability(batch), atol=1e-6)
+
+
+def test_mirrored__the_average_does_not_depend_on_which_way_the_image_is_mirrored(tmp_path):
+    """A model that sees direction answers a mirrored image differently; the mirror average does not."""
+    from rockglacier_plugin.core.mapping.segmentation import mirrored_probability
+    from tests.onnx_builders import asymmetric_model
+
+    model = load_model(str(asymmetric_model(tmp_path / "a.onnx")))
+    batch = np.random.default_rng(1).uniform(0, 1, (1, 3, 40, 40)).astype(np.float32)
+    flipped = np.ascontiguousarray(batch[..., ::-1])
+    plain, plain_flipped = model.rock_glacier_probability(batch), model.rock_glacier_probability(flipped)[..., ::-1]
+    assert np.abs(plain - plain_flipped).max() > 0.3  # the plain model is not mirror-invariant
+    averaged, averaged_flipped = mirrored_probability(model, batch), mirrored_probability(model, flipped)[..., ::-1]
+    assert np.allclose(averaged, averaged_flipped, atol=1e-6)
+    assert 0.0 < averaged.min() and averaged.max() < 1.0
+
+
+def test_mirrored__segment_raster_uses_it_when_asked(tmp_path):
+    from tests.onnx_builders import asymmetric_model
+
+    image = np.random.default_rng(2).uniform(0, 255, (3, 96, 96)).astype(np.float32)
+    raster = write_raster(tmp_path / "img.tif", image, (400000.0, 10.0, 0.0, 4000000.0, 0.0, -10.0), epsg=32644, dtype=gdal.GDT_Byte)
+    model = str(asymmetric_model(tmp_path / "a.onnx"))
+    maps = {}
+    for mirrored in (False, True):
+        segment_raster(str(raster), model, str(tmp_path / f"p{mirrored}.tif"), str(tmp_path / f"m{mirrored}.tif"),
+                       SegmentSettings(tile_px=96, mirrored=mirrored))
+        dataset = gdal.Open(str(tmp_path / f"p{mirrored}.tif"))
+        maps[mirrored] = dataset.ReadAsArray()
+    assert np.abs(maps[True] - maps[False]).max() > 0.1
