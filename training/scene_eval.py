@@ -45,8 +45,8 @@ def write_scene(scene: ValidationScene, path: str) -> str:
 
 
 def segment_scene(onnx_path: str, scene: ValidationScene, tile_px: Optional[int] = None, threads: int = 0,
-                  folder: Optional[str] = None, mirrored: bool = False) -> np.ndarray:
-    """The probability map the plugin gives for the scene (rows, cols); ``mirrored`` as its MIRRORED option."""
+                  folder: Optional[str] = None, views: int = 1) -> np.ndarray:
+    """The probability map the plugin gives for the scene (rows, cols); ``views`` as its VIEWS option."""
     from osgeo import gdal
 
     with tempfile.TemporaryDirectory(dir=folder) as work:
@@ -54,7 +54,7 @@ def segment_scene(onnx_path: str, scene: ValidationScene, tile_px: Optional[int]
         probability_path, mask_path = os.path.join(work, "probability.tif"), os.path.join(work, "mask.tif")
         segment_raster(raster, onnx_path, probability_path, mask_path,
                        SegmentSettings(bands=tuple(range(1, scene.image.shape[0] + 1)), tile_px=tile_px, device="cpu",
-                                       threads=threads, mirrored=mirrored))
+                                       threads=threads, views=views))
         return gdal.Open(probability_path).ReadAsArray().astype(np.float32)
 
 

@@ -32,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     mapping.add_argument("--min-area-km2", type=float, default=0.03)
     mapping.add_argument("--id-prefix", default="rg")
     mapping.add_argument("--tile-px", type=int, default=None)
-    mapping.add_argument("--no-mirrored", action="store_true", help="skip the mirror-image averaging (as MIRRORED=false in the plugin)")
+    mapping.add_argument("--views", type=int, choices=(1, 4, 8), default=8, help="views of each tile averaged, as VIEWS in the plugin")
     mapping.add_argument("--block-px", type=int, default=8192, help="scenes larger than this are mapped in blocks, one task each")
     mapping.add_argument("--bands", default=None, help="bands for the model's channels, e.g. 4,3,2 (default: matched by description)")
     velocity = commands.add_parser("velocity", help="velocities of an inventory from many pairs or products")
@@ -81,7 +81,7 @@ def _run_map(args: argparse.Namespace, client: Any) -> Any:
 
     model = args.model or default_model_path(os.path.join(os.path.dirname(os.path.dirname(__file__)), "models"))[0]
     segment = {"bands": tuple(parse_band_list(args.bands)) if args.bands else None, "tile_px": args.tile_px,
-               "threads": _threads_per_task(client), "mirrored": not args.no_mirrored}
+               "threads": _threads_per_task(client), "views": args.views}
     return map_region(client, args.imagery, model, args.output, args.work_dir or args.output + ".work", min_area_km2=args.min_area_km2,
                       dem=args.dem, id_prefix=args.id_prefix, segment=segment, progress=not args.no_progress,
                       block_px=args.block_px)

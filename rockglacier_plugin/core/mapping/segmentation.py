@@ -44,7 +44,7 @@ class SegmentSettings:
     batch_size: int = 4
     device: Device = Device.AUTO
     threads: int = 0
-    mirrored: bool = False  # average the model over the tile and its 3 mirror images (4x the model time)
+    views: int = 1  # views of each tile averaged: 1 as is, 4 mirrored, 8 mirrored and turned (``VIEWS``)
 
 
 @dataclass
@@ -219,6 +219,8 @@ def segment_raster(
         settings = replace(settings, bands=tuple(bands_for_model(raster_band_descriptions(dataset), model.spec.bands)))
     _check_input(dataset, settings.bands, model, log)
     _check_resolution(grid, model.spec, log)
+    if settings.views not in VIEWS:
+        raise ParameterError(f"VIEWS={settings.views}: choose 1 (as is), 4 (mirrored) or 8 (mirrored and turned).")
     layout = tile_layout_for(settings, model)
     threshold = settings.threshold if settings.threshold is not None else model.spec.seg_thresh
     region = _region(grid, extent)
@@ -259,33 +261,41 @@ def _run_tile_row(dataset: Any, grid: Any, region: Window, tiles: Sequence[Windo
         batch.append(tensor)
         placed.append((tile, tile_valid))
         if len(batch) == settings.batch_size:
-            _run_batch(model, batch, placed, buffer, region, layout, counters, progress, settings.mirrored)
+            _run_batch(model, batch, placed, buffer, region, layout, counters, progress, settings.views)
             batch, placed = [], []
     if batch:
-        _run_batch(model, batch, placed, buffer, region, layout, counters, progress, settings.mirrored)
+        _run_batch(model, batch, placed, buffer, region, layout, counters, progress, settings.views)
 
 
-#: The mirror images of test-time averaging: (flip rows, flip columns).
-MIRRORS = ((False, False), (False, True), (True, False), (True, True))
+#: Views of test-time averaging, as (quarter turns, mirror left-right): 4 = the mirror images, 8 = every
+#: symmetry of the square (a rock glacier is one whichever way the image is turned; the model's small
+#: biases are not, so they average out).
+VIEWS = {1: ((0, False),), 4: ((0, False), (0, True), (2, True), (2, False)),
+         8: tuple((turns, mirror) for turns in range(4) for mirror in (False, True))}
 
 
-def mirrored_probability(model: SegmentationModel, batch: np.ndarray) -> np.ndarray:
-    """The mean of the model's probabilities over the batch and its three mirror images, each mirrored back
-    (test-time augmentation: a rock glacier looks the same mirrored, the model's small biases do not)."""
+def averaged_probability(model: SegmentationModel, batch: np.ndarray, views: int) -> np.ndarray:
+    """The mean of the model's probabilities over ``views`` symmetric views of the batch, each turned back.
+
+    Views 4 are: as is, mirrored left-right, turned twice and mirrored (= mirrored up-down), turned twice.
+    """
+    if views not in VIEWS:
+        raise ParameterError(f"VIEWS={views}: choose 1 (as is), 4 (mirrored) or 8 (mirrored and turned).")
     total = np.zeros((batch.shape[0],) + batch.shape[2:], dtype=np.float64)
-    for flip_rows, flip_cols in MIRRORS:
-        axes = tuple(axis for axis, flip in ((-2, flip_rows), (-1, flip_cols)) if flip)
-        image = np.ascontiguousarray(np.flip(batch, axis=axes)) if axes else batch
+    for turns, mirror in VIEWS[views]:
+        image = np.rot90(batch, turns, axes=(-2, -1))
+        image = np.ascontiguousarray(image[..., ::-1] if mirror else image)
         probability = model.rock_glacier_probability(image)
-        total += np.flip(probability, axis=axes) if axes else probability
-    return (total / len(MIRRORS)).astype(np.float32)
+        probability = probability[..., ::-1] if mirror else probability
+        total += np.rot90(probability, -turns, axes=(-2, -1))
+    return (total / len(VIEWS[views])).astype(np.float32)
 
 
 def _run_batch(model: SegmentationModel, batch: list, placed: list, buffer: _BlendBuffer, region: Window,
-               layout: TileLayout, counters: _Counters, progress: Progress, mirrored: bool = False) -> None:
+               layout: TileLayout, counters: _Counters, progress: Progress, views: int = 1) -> None:
     start = time.perf_counter()
     stacked = np.stack(batch)
-    probabilities = mirrored_probability(model, stacked) if mirrored else model.rock_glacier_probability(stacked)
+    probabilities = averaged_probability(model, stacked, views) if views != 1 else model.rock_glacier_probability(stacked)
     counters.model_seconds += time.perf_counter() - start
     counters.tiles_run += len(batch)
     for (tile, tile_valid), probability in zip(placed, probabilities):

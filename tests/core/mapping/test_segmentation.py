@@ -234,39 +234,46 @@ def test_candidates__tracing_reports_progress_and_stops_on_cancel(tmp_path):
         candidates_from_mask(str(tmp_path / "mask.tif"), str(tmp_path / "prob.tif"), 0.03, is_cancelled=lambda: True)
 
 
-def test_mirrored__a_pixelwise_model_gives_exactly_its_plain_answer(tmp_path):
-    from rockglacier_plugin.core.mapping.segmentation import mirrored_probability
+def test_views__a_pixelwise_model_gives_exactly_its_plain_answer(tmp_path):
+    from rockglacier_plugin.core.mapping.segmentation import averaged_probability
 
     model = load_model(str(threshold_model(tmp_path / "t.onnx")))
-    batch = np.random.default_rng(0).uniform(0, 1, (2, 3, 32, 48)).astype(np.float32)
-    assert np.allclose(mirrored_probability(model, batch), model.rock_glacier_probability(batch), atol=1e-6)
+    batch = np.random.default_rng(0).uniform(0, 1, (2, 3, 48, 48)).astype(np.float32)
+    for views in (4, 8):
+        assert np.allclose(averaged_probability(model, batch, views), model.rock_glacier_probability(batch), atol=1e-6)
 
 
-def test_mirrored__the_average_does_not_depend_on_which_way_the_image_is_mirrored(tmp_path):
-    """A model that sees direction answers a mirrored image differently; the mirror average does not."""
-    from rockglacier_plugin.core.mapping.segmentation import mirrored_probability
+@pytest.mark.parametrize("views, transforms", [
+    (4, [lambda a: a[..., ::-1], lambda a: a[..., ::-1, :]]),  # mirrors
+    (8, [lambda a: a[..., ::-1], lambda a: np.rot90(a, 1, axes=(-2, -1)), lambda a: np.rot90(a, 3, axes=(-2, -1)).swapaxes(-1, -2)]),
+])
+def test_views__the_average_does_not_depend_on_how_the_image_is_mirrored_or_turned(tmp_path, views, transforms):
+    """A model that sees direction answers a mirrored or turned image differently; the average over the views does not."""
+    from rockglacier_plugin.core.mapping.segmentation import averaged_probability
     from tests.onnx_builders import asymmetric_model
 
     model = load_model(str(asymmetric_model(tmp_path / "a.onnx")))
     batch = np.random.default_rng(1).uniform(0, 1, (1, 3, 40, 40)).astype(np.float32)
-    flipped = np.ascontiguousarray(batch[..., ::-1])
-    plain, plain_flipped = model.rock_glacier_probability(batch), model.rock_glacier_probability(flipped)[..., ::-1]
-    assert np.abs(plain - plain_flipped).max() > 0.3  # the plain model is not mirror-invariant
-    averaged, averaged_flipped = mirrored_probability(model, batch), mirrored_probability(model, flipped)[..., ::-1]
-    assert np.allclose(averaged, averaged_flipped, atol=1e-6)
-    assert 0.0 < averaged.min() and averaged.max() < 1.0
+    averaged = averaged_probability(model, batch, views)
+    for transform in transforms:
+        image = np.ascontiguousarray(transform(batch))
+        plain = model.rock_glacier_probability(image)
+        assert np.abs(plain - np.ascontiguousarray(transform(model.rock_glacier_probability(batch)))).max() > 0.3
+        assert np.allclose(averaged_probability(model, image, views), transform(averaged), atol=1e-6)
 
 
-def test_mirrored__segment_raster_uses_it_when_asked(tmp_path):
+def test_views__segment_raster_uses_them_and_refuses_other_counts(tmp_path):
     from tests.onnx_builders import asymmetric_model
 
     image = np.random.default_rng(2).uniform(0, 255, (3, 96, 96)).astype(np.float32)
     raster = write_raster(tmp_path / "img.tif", image, (400000.0, 10.0, 0.0, 4000000.0, 0.0, -10.0), epsg=32644, dtype=gdal.GDT_Byte)
     model = str(asymmetric_model(tmp_path / "a.onnx"))
     maps = {}
-    for mirrored in (False, True):
-        segment_raster(str(raster), model, str(tmp_path / f"p{mirrored}.tif"), str(tmp_path / f"m{mirrored}.tif"),
-                       SegmentSettings(tile_px=96, mirrored=mirrored))
-        dataset = gdal.Open(str(tmp_path / f"p{mirrored}.tif"))
-        maps[mirrored] = dataset.ReadAsArray()
-    assert np.abs(maps[True] - maps[False]).max() > 0.1
+    for views in (1, 8):
+        segment_raster(str(raster), model, str(tmp_path / f"p{views}.tif"), str(tmp_path / f"m{views}.tif"),
+                       SegmentSettings(tile_px=96, views=views))
+        dataset = gdal.Open(str(tmp_path / f"p{views}.tif"))
+        maps[views] = dataset.ReadAsArray()
+    assert np.abs(maps[8] - maps[1]).max() > 0.1
+    with pytest.raises(ParameterError, match="VIEWS=3"):
+        segment_raster(str(raster), model, str(tmp_path / "p3.tif"), str(tmp_path / "m3.tif"), SegmentSettings(tile_px=96, views=3))
