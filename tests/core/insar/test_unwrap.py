@@ -18,15 +18,16 @@ def test_unwrap__cancel_stops_snaphu_and_leaves_nothing(tmp_path, monkeypatch):
     require_module("snaphu")
     from rockglacier_plugin.core.insar import unwrap as unwrap_module
 
-    snaphu_started = []
+    snaphu_started, processes = [], []
     original_popen = unwrap_module.subprocess.Popen
 
-    def recording_popen(*args, **kwargs):  # the cancel comes 0.5 s after SNAPHU itself started, however slow the machine
+    def recording_popen(*args, **kwargs):  # the cancel comes once SNAPHU itself runs, however slow the machine
         snaphu_started.append(time.perf_counter())
-        return original_popen(*args, **kwargs)
+        processes.append(original_popen(*args, **kwargs))
+        return processes[-1]
 
     monkeypatch.setattr(unwrap_module.subprocess, "Popen", recording_popen)
-    size = 700
+    size = 1200  # SNAPHU needs seconds here, so the cancel always lands while it runs
     rng = np.random.default_rng(0)
     rows, cols = np.mgrid[0:size, 0:size]
     phase = 0.002 * (rows - size / 2) ** 2 / 10 + 0.8 * rng.standard_normal((size, size))
@@ -39,7 +40,8 @@ def test_unwrap__cancel_stops_snaphu_and_leaves_nothing(tmp_path, monkeypatch):
     ds = None
     with pytest.raises(OperationCancelled, match="SNAPHU was stopped"):
         unwrap_files(str(igram), str(tmp_path / "c.tif"), str(tmp_path / "unw.tif"), str(tmp_path / "cc.tif"),
-                     UnwrapSettings(), is_cancelled=lambda: bool(snaphu_started) and time.perf_counter() > snaphu_started[0] + 0.5)
+                     UnwrapSettings(), is_cancelled=lambda: bool(snaphu_started) and time.perf_counter() > snaphu_started[0] + 0.3)
+    assert processes[0].returncode is not None and processes[0].returncode < 0  # killed, not finished
     assert time.perf_counter() - snaphu_started[0] < 5.0
     assert not [name for name in os.listdir(tmp_path) if name.startswith(("unw", "cc"))]
 
