@@ -7,12 +7,15 @@ dependencies before running, and wires feedback to the core's plain callables.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from qgis.core import (
+    QgsFeature,
+    QgsFeatureRequest,
     QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
+    QgsProcessingFeatureSource,
     QgsProcessingFeedback,
 )
 
@@ -77,6 +80,18 @@ class RockGlacierAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(str(exc)) from exc
         except RockGlacierError as exc:
             raise QgsProcessingException(str(exc)) from exc
+
+    def source_and_features(self, parameters: Dict[str, Any], name: str, context: QgsProcessingContext,
+                            needs_crs: Optional[str] = None) -> Tuple[Any, List[QgsFeature]]:
+        """The feature source ``name`` and all its features, geometries as they are (the core repairs
+        them); with ``needs_crs`` (what to call the layer), a source without a CRS is refused."""
+        source = self.parameterAsSource(parameters, name, context)
+        if source is None:
+            raise QgsProcessingException(self.invalidSourceError(parameters, name))
+        if needs_crs and not source.sourceCrs().isValid():
+            raise QgsProcessingException(f"The {needs_crs} has no CRS; set it in Layer Properties > Source and run again.")
+        skip_checks = QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks
+        return source, list(source.getFeatures(QgsFeatureRequest(), skip_checks))
 
     def run_algorithm(
         self,

@@ -119,7 +119,7 @@ class AttributesAlgorithm(RockGlacierAlgorithm):
         from ..core.terrain.attributes import compute_attributes
         from ..core.terrain.connection import ConnectionRule
 
-        source, features = self._input(parameters, context)
+        source, features = self.source_and_features(parameters, self.INPUT, context, needs_crs="input layer")
         dem_path = file_raster_path(self.parameterAsRasterLayer(parameters, self.DEM, context), "DEM")
         if not features:  # as QGIS's own algorithms do: an empty output, so a batch or model goes on
             warn(feedback, "The input layer has no features (or none is selected): the output is empty.")
@@ -155,18 +155,6 @@ class AttributesAlgorithm(RockGlacierAlgorithm):
             f"{n_empty} without (see the warnings above)."
         )
         return {self.OUTPUT: dest_id}
-
-    def _input(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> tuple:
-        source = self.parameterAsSource(parameters, self.INPUT, context)
-        if source is None:
-            raise QgsProcessingException(self.invalidSourceError(parameters, self.INPUT))
-        skip_checks = QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks
-        features: List[QgsFeature] = list(source.getFeatures(QgsFeatureRequest(), skip_checks))
-        if not source.sourceCrs().isValid():
-            raise QgsProcessingException(
-                "The input layer has no CRS; set it in Layer Properties > Source and run again."
-            )
-        return source, features
 
     def _glaciers(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> tuple:
         glaciers = self.parameterAsSource(parameters, self.GLACIERS, context)

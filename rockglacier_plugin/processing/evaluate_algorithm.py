@@ -6,13 +6,11 @@ from typing import Any, Dict, List, Optional
 
 from qgis.core import (
     QgsFeature,
-    QgsFeatureRequest,
     QgsFeatureSink,
     QgsFields,
     QgsProcessing,
     QgsProcessingContext,
     QgsProcessingException,
-    QgsProcessingFeatureSource,
     QgsProcessingFeedback,
     QgsProcessingOutputNumber,
     QgsProcessingParameterFeatureSink,
@@ -78,28 +76,19 @@ class EvaluateAlgorithm(RockGlacierAlgorithm):
         for name in ("TP", "FP", "FN", "PRECISION", "RECALL", "F1", "PIXEL_IOU"):
             self.addOutput(QgsProcessingOutputNumber(name, name.lower()))
 
-    def _features(self, parameters: Dict[str, Any], name: str, context: QgsProcessingContext) -> tuple:
-        source = self.parameterAsSource(parameters, name, context)
-        if source is None:
-            raise QgsProcessingException(self.invalidSourceError(parameters, name))
-        if not source.sourceCrs().isValid():
-            raise QgsProcessingException(f"The {name.lower()} layer has no CRS; set it in Layer Properties > Source and run again.")
-        skip = QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks
-        return source, list(source.getFeatures(QgsFeatureRequest(), skip))
-
     def run_algorithm(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict[str, Any]:
         from ..core.inventory.evaluation import evaluate
 
-        candidates, cand_features = self._features(parameters, "CANDIDATES", context)
-        reference, ref_features = self._features(parameters, "REFERENCE", context)
+        candidates, cand_features = self.source_and_features(parameters, "CANDIDATES", context, needs_crs="candidates layer")
+        reference, ref_features = self.source_and_features(parameters, "REFERENCE", context, needs_crs="reference layer")
         if not ref_features:
             warn(feedback, "The reference layer has no features: every candidate is a false positive and recall is undefined.")
-        result = evaluate([feature_wkb(f) for f in cand_features], candidates.sourceCrs().toWkt(),
-                          [feature_wkb(f) for f in ref_features], reference.sourceCrs().toWkt(),
+        ref_wkb, ref_crs = [feature_wkb(f) for f in ref_features], reference.sourceCrs().toWkt()
+        result = evaluate([feature_wkb(f) for f in cand_features], candidates.sourceCrs().toWkt(), ref_wkb, ref_crs,
                           self.parameterAsDouble(parameters, "MIN_IOU", context))
         for message in result.warnings:
             warn(feedback, message)
-        results: Dict[str, Any] = self._summary(parameters, context, feedback, result, ref_features, cand_features)
+        results: Dict[str, Any] = self._summary(parameters, context, feedback, result, ref_wkb, ref_crs, cand_features)
         ref_ids, cand_ids = _ids(ref_features), _ids(cand_features)
         results["OUTPUT"] = self._write(parameters, "OUTPUT", context, candidates, cand_features, result.candidate_iou,
                                         [ref_ids[j] if j is not None else None for j in result.candidate_match], result.candidate_status)
@@ -110,7 +99,7 @@ class EvaluateAlgorithm(RockGlacierAlgorithm):
                 [cand_ids[i] if i is not None else None for i in result.reference_match], result.reference_status)
         return results
 
-    def _summary(self, parameters, context, feedback, result, ref_features, cand_features) -> Dict[str, Any]:
+    def _summary(self, parameters, context, feedback, result, ref_wkb, ref_crs, cand_features) -> Dict[str, Any]:
         from ..core.inventory.pixel_agreement import pixel_agreement
         from ..core.inventory.review import ACCOUNTING_ROWS, review_accounting
         from ..core.report.html import write_table
@@ -118,9 +107,7 @@ class EvaluateAlgorithm(RockGlacierAlgorithm):
         row = result.summary.as_row()
         row["min_iou"] = self.parameterAsDouble(parameters, "MIN_IOU", context)
         raster = self.parameterAsRasterLayer(parameters, "MAPPED_RASTER", context) if parameters.get("MAPPED_RASTER") else None
-        reference = self.parameterAsSource(parameters, "REFERENCE", context)
-        row["pixel_iou"] = pixel_agreement(file_raster_path(raster, "mapped raster"), [feature_wkb(f) for f in ref_features],
-                                           reference.sourceCrs().toWkt()).iou if raster is not None else None
+        row["pixel_iou"] = pixel_agreement(file_raster_path(raster, "mapped raster"), ref_wkb, ref_crs).iou if raster is not None else None
         row.update(review_accounting([feature_record(f) for f in cand_features]))
         feedback.pushInfo(", ".join(f"{k} = {_format(row[k])}" for k in SUMMARY_COLUMNS + ACCOUNTING_ROWS))
         summary_path = self.parameterAsFileOutput(parameters, "SUMMARY", context) if parameters.get("SUMMARY") else None

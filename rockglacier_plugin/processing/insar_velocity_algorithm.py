@@ -8,7 +8,6 @@ from typing import Any, Dict, List, Optional
 
 from qgis.core import (
     QgsFeature,
-    QgsFeatureRequest,
     QgsFeatureSink,
     QgsFields,
     QgsGeometry,
@@ -16,7 +15,6 @@ from qgis.core import (
     QgsProcessing,
     QgsProcessingContext,
     QgsProcessingException,
-    QgsProcessingFeatureSource,
     QgsProcessingFeedback,
     QgsProcessingOutputMultipleLayers,
     QgsProcessingParameterBoolean,
@@ -198,10 +196,7 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
         from ..core.inventory.schema import REFERENCE_POINT_LAYER, ROCK_GLACIER_LAYER
 
         self._report_isce(feedback)
-        source = self.parameterAsSource(parameters, "INPUT", context)
-        if source is None:
-            raise QgsProcessingException(self.invalidSourceError(parameters, "INPUT"))
-        features = list(source.getFeatures(QgsFeatureRequest(), QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks))
+        source, features = self.source_and_features(parameters, "INPUT", context)
         pairs = self._pairs(parameters, context, feedback)
         if not features:  # as QGIS's own algorithms do: an empty output, so a batch or model goes on
             warn(feedback, "The input layer has no features (or none is selected): the output is empty.")

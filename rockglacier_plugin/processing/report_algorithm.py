@@ -76,21 +76,17 @@ class ReportAlgorithm(RockGlacierAlgorithm):
         from ..core.report.html import ReportInputs, write_report
         from ..core.version import plugin_version
 
-        source = self.parameterAsSource(parameters, "INPUT", context)
-        if source is None:
-            raise QgsProcessingException(self.invalidSourceError(parameters, "INPUT"))
+        source, everything = self.source_and_features(parameters, "INPUT", context)
         filter_text = self._filter(parameters, context, source, feedback)
-        skip = QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks
-        everything = list(source.getFeatures(QgsFeatureRequest(), skip))
-        request = QgsFeatureRequest(QgsExpression(filter_text)) if filter_text else QgsFeatureRequest()
-        kept = list(source.getFeatures(request, skip))
+        kept = list(source.getFeatures(QgsFeatureRequest(QgsExpression(filter_text)),
+                                       QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks)) if filter_text else everything
         if not kept:
             warn(feedback, f"No landform passes the filter ({filter_text or 'none'}) out of {len(everything)}: the report is empty.")
         records = [feature_record(f) for f in kept]
         inputs = ReportInputs(
             records=records,
             geometries=[prepare_polygon(feature_wkb(f)).geometry for f in kept],
-            inventory_name=self._name(parameters, context, source),
+            inventory_name=self._name(parameters, source),
             filter_expression=filter_text,
             crs_name=source.sourceCrs().authid() or source.sourceCrs().description(),
             plugin_version=plugin_version(),
@@ -107,7 +103,7 @@ class ReportAlgorithm(RockGlacierAlgorithm):
         return self.parameterAsFileOutput(parameters, name, context) or None if parameters.get(name) else None
 
     @staticmethod
-    def _name(parameters: Dict[str, Any], context: QgsProcessingContext, source: Any) -> str:
+    def _name(parameters: Dict[str, Any], source: Any) -> str:
+        """The inventory as the user gave it (a path or layer id), else the layer's name."""
         value = parameters.get("INPUT")
-        text = value if isinstance(value, str) else getattr(source, "sourceName", lambda: "")()
-        return str(text or source.sourceName())
+        return value if isinstance(value, str) and value else source.sourceName()

@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Any, Dict, Optional
 
 from qgis.core import (
-    QgsFeatureRequest,
     QgsProcessing,
     QgsProcessingContext,
     QgsProcessingException,
-    QgsProcessingFeatureSource,
     QgsProcessingFeedback,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterFileDestination,
@@ -70,12 +68,7 @@ class RgikExportAlgorithm(RockGlacierAlgorithm):
         from ..core.inventory.rgik import exported
         from ..core.inventory.rgik_export import write_rgik_geopackage
 
-        source = self.parameterAsSource(parameters, "INPUT", context)
-        if source is None:
-            raise QgsProcessingException(self.invalidSourceError(parameters, "INPUT"))
-        if not source.sourceCrs().isValid():
-            raise QgsProcessingException("The inventory has no CRS; set it in Layer Properties > Source and run again.")
-        features = list(source.getFeatures(QgsFeatureRequest(), QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks))
+        source, features = self.source_and_features(parameters, "INPUT", context, needs_crs="inventory")
         if features and source.fields().lookupField("rg_id") < 0:
             warn(feedback, "The layer has no rg_id field: PrimaryID stays empty. Run rockglacier:attributes first to number the landforms.")
         rasters = self.parameterAsLayerList(parameters, "VELOCITY_RASTERS", context) or []

@@ -12,8 +12,6 @@ UTM zone do).
 
 from __future__ import annotations
 
-import math
-import os
 from typing import Any, Sequence
 
 import numpy as np
@@ -106,10 +104,4 @@ def scene_area_km2(paths: Sequence[str]) -> float:
     total = 0.0
     for grid in _grids(paths):
         total += grid.width_px * grid.height_px * abs(grid.geotransform[1] * grid.geotransform[5]) * grid.linear_unit_m ** 2 / 1e6
-    return total if math.isfinite(total) else 0.0
-
-
-def cleanup(paths: Sequence[str]) -> None:
-    for path in paths:
-        if path and os.path.exists(path):
-            os.remove(path)
+    return total

@@ -54,7 +54,7 @@ from .reference import (
     ring_prediction_sigma,
 )
 from .scene import InsarScene, LosGeometry, SceneSettings, VelocityMapScene, WindowData
-from .velocity_map import VelocityMap
+from .velocity_map import QUALITY_BAND, VelocityMap
 from .velocity_rasters import RASTER_PROGRESS_STEPS, write_velocity_rasters
 from .velocity_series import PairCandidate, choose, pair_row
 
@@ -91,8 +91,8 @@ class PairInput:
 
     @classmethod
     def from_velocity_map(cls, velocity_map: VelocityMap) -> "PairInput":
-        pseudo = Interferogram(velocity_map.velocity_path, 1, velocity_map.start_date, velocity_map.end_date, 1.0)
-        return cls(pseudo, velocity_map.velocity_path, 3, None, velocity_map, velocity_map.geometry, velocity_map.track,
+        return cls(velocity_map.as_interferogram(), velocity_map.velocity_path, QUALITY_BAND, None, velocity_map,
+                   velocity_map.geometry, velocity_map.track,
                    velocity_map.source)
 
 
@@ -329,16 +329,18 @@ def _reference(rg_id: str, data: WindowData, others: np.ndarray, distance_to_lan
                settings: VelocitySettings, points_rc: list[tuple[float, float]], points: Optional[ReferencePoints],
                outer: Window) -> tuple[Optional[ReferenceChoice], float]:
     """The reference and the atmospheric error it brings (``_atmosphere_sigma``, 0 without a reference)."""
+    # stable ground: outside every landform, with data and coherence the masks accept
+    stable = ~others & np.isfinite(data.velocity_los_cm_per_yr) & (data.coherence >= settings.min_coherence)
+
     def atmosphere(choice: ReferenceChoice) -> float:
         if choice.rung == SURROUNDINGS.name:  # a ring median: measured by moving the ring onto stable ground
-            stable = ~others & np.isfinite(data.velocity_los_cm_per_yr) & (data.coherence >= settings.min_coherence)
             measured = ring_prediction_sigma(data.velocity_los_cm_per_yr, data.sigma_los_cm_per_yr, stable,
                                              distance_to_landform_m <= 0, distance_to_landform_m,
                                              settings.reference_radius_m * SURROUNDINGS.radius_factor, pixel_m,
                                              settings.noise_correlation_px)
             if measured is not None:
                 return measured
-        return _atmosphere_sigma(data, others, choice, centre_rc, pixel_m, settings)
+        return _atmosphere_sigma(data, stable, choice, centre_rc, pixel_m)
 
     fallback_note = None
     if points is not None:
@@ -372,8 +374,8 @@ def _reference(rg_id: str, data: WindowData, others: np.ndarray, distance_to_lan
     return automatic, atmosphere_sigma
 
 
-def _atmosphere_sigma(data: WindowData, others: np.ndarray, reference: ReferenceChoice, centre_rc: tuple[float, float],
-                      pixel_m: tuple[float, float], settings: VelocitySettings) -> float:
+def _atmosphere_sigma(data: WindowData, stable: np.ndarray, reference: ReferenceChoice, centre_rc: tuple[float, float],
+                      pixel_m: tuple[float, float]) -> float:
     """LOS velocity error (cm/yr) from what differs between the reference and the landform's place:
     turbulent atmosphere and residual ramp or stratification. Measured on the stable ground around:
     the scatter of stable pixels at the reference-to-landform distance from the reference, minus
@@ -381,10 +383,7 @@ def _atmosphere_sigma(data: WindowData, others: np.ndarray, reference: Reference
     rows, cols = np.ogrid[0 : data.velocity_los_cm_per_yr.shape[0], 0 : data.velocity_los_cm_per_yr.shape[1]]
     lag_m = math.hypot((centre_rc[0] - reference.row) * pixel_m[1], (centre_rc[1] - reference.col) * pixel_m[0])
     from_reference = np.hypot((rows - reference.row) * pixel_m[1], (cols - reference.col) * pixel_m[0])
-    ring = (
-        ~others & np.isfinite(data.velocity_los_cm_per_yr) & (data.coherence >= settings.min_coherence)
-        & (from_reference >= 0.5 * lag_m) & (from_reference <= 1.5 * lag_m + 2 * max(pixel_m))
-    )
+    ring = stable & (from_reference >= 0.5 * lag_m) & (from_reference <= 1.5 * lag_m + 2 * max(pixel_m))
     if ring.sum() < 20:
         return 0.0
     differences = data.velocity_los_cm_per_yr[ring] - reference.velocity_los_cm_per_yr

@@ -25,11 +25,11 @@ from typing import Any, Optional
 import numpy as np
 
 from ..errors import InputRasterError
+from ..inventory.statistics import finite
 from .interferogram import parse_date
 from .los_geometry import LosGeometry, los_azimuth_from_heading
 from .velocity_map import (
     VelocityMap,
-    finite_float,
     open_hdf5,
     stem_for,
     to_cm_per_yr_towards,
@@ -91,12 +91,12 @@ def _geometry(attributes: dict[str, str], geometry_path: Optional[str], shape: t
         incidence = np.where(incidence > 0, incidence, np.nan)
         path = write_los_geometry(work_dir, stem, incidence, azimuth, geotransform, crs_wkt)
         return LosGeometry(los_path=path), track_from_los_azimuth(float(np.nanmedian(azimuth)))
-    incidence_deg = finite_float(attributes.get("incidenceAngle")) or finite_float(attributes.get("CENTER_INCIDENCE_ANGLE"))
-    heading = finite_float(attributes.get("HEADING"))
+    incidence_deg = finite(attributes.get("incidenceAngle")) or finite(attributes.get("CENTER_INCIDENCE_ANGLE"))
+    heading = finite(attributes.get("HEADING"))
     if incidence_deg is None or heading is None:
         raise InputRasterError("The MintPy product has neither a geometry file nor the incidenceAngle and HEADING attributes: "
                                "give GEOMETRY (inputs/geometryGeo.h5).")
-    right_looking = finite_float(attributes.get("ANTENNA_SIDE")) != 1.0
+    right_looking = finite(attributes.get("ANTENNA_SIDE")) != 1.0
     alpha = float(los_azimuth_from_heading(heading, right_looking))
     return LosGeometry(incidence_deg=incidence_deg, los_azimuth_deg=alpha), track_from_los_azimuth(alpha)
 

@@ -27,6 +27,7 @@ from .interferogram import Interferogram, check_phase_values
 from .los_geometry import LosGeometry, projection_factor, projection_factor_sigma
 from .phase import exact_noise_available, phase_sigma_rad, phase_to_cm_per_yr_factor
 from .ramp import MAX_SAMPLES_PER_AXIS, PhaseRamp, fit_ramp
+from .velocity_map import QUALITY_BAND, SIGMA_BAND
 
 LOGGER = logging.getLogger(__name__)
 
@@ -228,10 +229,10 @@ class VelocityMapScene(InsarScene):
     the coherence masks read."""
 
     def __init__(self, velocity_map: Any, dem_path: str, settings: SceneSettings, log: Callable[[str], None] = LOGGER.info) -> None:
-        pseudo = Interferogram(velocity_map.velocity_path, 1, velocity_map.start_date, velocity_map.end_date, 1.0)
-        super().__init__(pseudo, velocity_map.velocity_path, 3, dem_path, velocity_map.geometry, settings, log)
+        super().__init__(velocity_map.as_interferogram(), velocity_map.velocity_path, QUALITY_BAND, dem_path,
+                         velocity_map.geometry, settings, log)
         self.factor = 1.0
-        self.sigma_band = self.dataset.GetRasterBand(2)
+        self.sigma_band = self.dataset.GetRasterBand(SIGMA_BAND)
         self.sigma_grid = self._band_grid(self.sigma_band)
 
     def _noise_cm_per_yr(self, window: Window, coherence: np.ndarray) -> np.ndarray:

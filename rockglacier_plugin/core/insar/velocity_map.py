@@ -25,11 +25,14 @@ from typing import Any, Optional
 import numpy as np
 
 from ..errors import ParameterError
+from .interferogram import Interferogram
 from .los_geometry import LosGeometry
 
 #: Velocity units a product may state, as cm/yr per unit.
 CM_PER_YR: dict[str, float] = {"m/yr": 100.0, "m/year": 100.0, "cm/yr": 1.0, "cm/year": 1.0, "mm/yr": 0.1, "mm/year": 0.1}
 TOWARDS, AWAY = "towards the satellite", "away from the satellite"
+#: Bands of the normalised velocity GeoTIFF.
+VELOCITY_BAND, SIGMA_BAND, QUALITY_BAND = 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,11 @@ class VelocityMap:
     @property
     def pair_label(self) -> str:
         return f"{self.start_date:%Y%m%d}-{self.end_date:%Y%m%d}"
+
+    def as_interferogram(self) -> Interferogram:
+        """The map seen where the scene expects an interferogram: its velocity band and period (the
+        wavelength is unused: the scene's phase-to-velocity factor is 1 for a velocity map)."""
+        return Interferogram(self.velocity_path, VELOCITY_BAND, self.start_date, self.end_date, 1.0)
 
 
 def to_cm_per_yr_towards(values: np.ndarray, unit: str, sign: str = TOWARDS) -> np.ndarray:
@@ -150,15 +158,3 @@ def stem_for(path: str) -> str:
 
     digest = hashlib.sha1(os.path.abspath(path).encode("utf-8")).hexdigest()[:8]
     return f"{os.path.splitext(os.path.basename(path))[0]}_{digest}"
-
-
-def describe(velocity_map: VelocityMap) -> str:
-    return f"{os.path.basename(velocity_map.source)} ({velocity_map.pair_label}, {velocity_map.track or 'track unknown'})"
-
-
-def finite_float(value: Any) -> Optional[float]:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if np.isfinite(number) else None

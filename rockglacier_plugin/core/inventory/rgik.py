@@ -91,13 +91,15 @@ def kinematic_period(pair: Optional[str]) -> Optional[str]:
 def primary_marker_values(record: Mapping[str, Any]) -> dict[str, Any]:
     """The primary marker's attributes of one landform (``PRIMARY_MARKER_FIELDS`` order)."""
     code = class_of(record)
+    kinematic = kinematic_attribute(record)
+    usable = finite(record.get("vel_ok")) == 1.0
     return {
         "PrimaryID": _text(record, "rg_id") or None,
         "Upsl.Con.": UPSLOPE_CONNECTION[code] if code else UPSLOPE_UNDEFINED,
         "Acti.Cl.": ACTIVITY.get(_text(record, "activity").lower(), ACTIVITY_UNDEFINED),
-        "Kin.Att.": kinematic_attribute(record),
+        "Kin.Att.": kinematic,
         "Rel.Kin.": kinematic_reliability(record),
-        "Kin.Period": kinematic_period(_text(record, "vel_pair")) if kinematic_attribute(record) != KINEMATIC_UNDEFINED else None,
+        "Kin.Period": kinematic_period(_text(record, "vel_pair")) if kinematic != KINEMATIC_UNDEFINED else None,
         "Comment": _text(record, "comment") or None,
         "Area_km2": finite(record.get("area_km2")),
         "Elev.Mean_m": finite(record.get("elev_mean_m")),
@@ -105,8 +107,8 @@ def primary_marker_values(record: Mapping[str, Any]) -> dict[str, Any]:
         "Elev.Max_m": finite(record.get("elev_max_m")),
         "Slope_deg": finite(record.get("slope_mean_deg")),
         "Aspect_deg": finite(record.get("aspect_deg")),
-        "Vel_cm_yr": finite(record.get("vel_dslp_cm_yr")) if finite(record.get("vel_ok")) == 1.0 else None,
-        "Vel.Err_cm_yr": finite(record.get("vel_err_cm_yr")) if finite(record.get("vel_ok")) == 1.0 else None,
+        "Vel_cm_yr": finite(record.get("vel_dslp_cm_yr")) if usable else None,
+        "Vel.Err_cm_yr": finite(record.get("vel_err_cm_yr")) if usable else None,
     }
 
 

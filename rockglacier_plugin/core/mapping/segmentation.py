@@ -219,8 +219,7 @@ def segment_raster(
         settings = replace(settings, bands=tuple(bands_for_model(raster_band_descriptions(dataset), model.spec.bands)))
     _check_input(dataset, settings.bands, model, log)
     _check_resolution(grid, model.spec, log)
-    if settings.views not in VIEWS:
-        raise ParameterError(f"VIEWS={settings.views}: choose 1 (as is), 4 (mirrored) or 8 (mirrored and turned).")
+    check_views(settings.views)  # before any output is written
     layout = tile_layout_for(settings, model)
     threshold = settings.threshold if settings.threshold is not None else model.spec.seg_thresh
     region = _region(grid, extent)
@@ -274,13 +273,17 @@ VIEWS = {1: ((0, False),), 4: ((0, False), (0, True), (2, True), (2, False)),
          8: tuple((turns, mirror) for turns in range(4) for mirror in (False, True))}
 
 
+def check_views(views: int) -> None:
+    if views not in VIEWS:
+        raise ParameterError(f"VIEWS={views}: choose 1 (as is), 4 (mirrored) or 8 (mirrored and turned).")
+
+
 def averaged_probability(model: SegmentationModel, batch: np.ndarray, views: int) -> np.ndarray:
     """The mean of the model's probabilities over ``views`` symmetric views of the batch, each turned back.
 
     Views 4 are: as is, mirrored left-right, turned twice and mirrored (= mirrored up-down), turned twice.
     """
-    if views not in VIEWS:
-        raise ParameterError(f"VIEWS={views}: choose 1 (as is), 4 (mirrored) or 8 (mirrored and turned).")
+    check_views(views)
     total = np.zeros((batch.shape[0],) + batch.shape[2:], dtype=np.float64)
     for turns, mirror in VIEWS[views]:
         image = np.rot90(batch, turns, axes=(-2, -1))
