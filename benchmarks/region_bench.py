@@ -41,12 +41,13 @@ def _scenes(folder: Path, n: int, size_px: int) -> list[str]:
 
 def _plain_loop(scenes: list[str], model: str, work: Path) -> float:
     from rockglacier_plugin.core.mapping.polygons import candidates_from_mask
+    from rockglacier_plugin.core.raster.staged import unique_stem
     from rockglacier_plugin.region import tasks
     from rockglacier_plugin.region.merge import mosaic
 
     started = time.perf_counter()
     work.mkdir(parents=True)
-    records = [tasks.map_scene(scene, model, str(work), tasks.scene_key(scene), {"threads": 0}) for scene in scenes]
+    records = [tasks.map_scene(scene, model, str(work), unique_stem(scene), {"threads": 0}) for scene in scenes]
     probability, mask = mosaic([r["probability"] for r in records], [r["mask"] for r in records],
                                str(work / "p.tif"), str(work / "m.tif"))
     candidates_from_mask(mask, probability, 0.03)

@@ -123,25 +123,31 @@ def _ours(raster: Path, model: Path, work: Path, name: str, views: int = 0) -> f
 
 def run(size_px: int = 4096, memory_size_px: int = 20000) -> dict:
     from rockglacier_plugin.core.mapping.onnx_model import load_model
-    from rockglacier_plugin.core.mapping.tiling import TileLayout, tile_windows
+    from rockglacier_plugin.core.mapping.segmentation import SegmentSettings, auto_batch_size, tile_layout_for
+    from rockglacier_plugin.core.mapping.tiling import tile_windows
 
     work = Path(tempfile.mkdtemp(prefix="rockglacier-segment-bench-"))
     raster = write_scene(work / "scene.tif", size_px)
     float_path, int8_path = _models(work)
-    spec = load_model(str(float_path), "cpu").spec
-    layout = TileLayout(spec.tile_size_px, 2 * spec.margin_px + 16, spec.margin_px)
-    ours_tiles = [(t.col_off, t.row_off, t.width_px) for row in tile_windows(size_px, size_px, layout) for t in row]
+    model = load_model(str(float_path), "cpu")
+    layout = tile_layout_for(SegmentSettings(), model)
+
+    def inside(offset: int) -> int:  # the floor reads each model input (tile and context) inside the raster
+        return min(max(offset - layout.context_px, 0), size_px - layout.input_px)
+
+    ours_tiles = [(inside(t.col_off), inside(t.row_off), layout.input_px) for row in tile_windows(size_px, size_px, layout) for t in row]
     times = {
         "ours_float32": _ours(raster, float_path, work, "float"),
         "ours_int8": _ours(raster, int8_path, work, "int8"),
         "ours_float32_8_views": _ours(raster, float_path, work, "views8", views=2),
-        "bare_floor": bare_loop(float_path, raster, ours_tiles, 4),  # batch 4, as the algorithm runs
+        "bare_floor": bare_loop(float_path, raster, ours_tiles, auto_batch_size(layout)),  # batched as the algorithm runs
         "deepness_style": deepness_loop(float_path, raster),
     }
     area_km2 = (size_px * 10.0 / 1000.0) ** 2
     base = times["ours_float32"]
     print(f"\n== rockglacier:segment, {size_px} x {size_px} px scene ({area_km2:.0f} km2), shipped DeepLabv3+ "
-          f"EfficientNet-Lite0, CPU ({os.cpu_count()} cores), tiles of {spec.tile_size_px} px")
+          f"EfficientNet-Lite0, CPU ({os.cpu_count()} cores), tiles of {layout.tile_px} px read with "
+          f"{layout.context_px} px of context ({layout.input_px} px model input)")
     labels = {"ours_float32": "ours, float32 (everything included)", "ours_int8": "ours, int8 (everything included)",
               "ours_float32_8_views": "ours, float32, 8 views (the default)",
               "bare_floor": "bare onnxruntime floor, our tiles, float32", "deepness_style": "Deepness-style 512 px tiles, 15 % overlap"}

@@ -77,6 +77,18 @@ def box_mean_model(path: Path, radius_px: int, spec: Optional[ModelSpec] = None,
     return _save(nodes, inits, path, spec or ModelSpec(margin_px=pad))
 
 
+def strided_model(path: Path, spec: ModelSpec = ModelSpec(margin_px=2)) -> Path:
+    """probability = channel 0 averaged over 2 x 2 blocks (stride 2) and upsampled back (nearest):
+    like a network that downsamples, its answer depends on the phase of the tile's 2 px grid."""
+    nodes, inits = _channel0()
+    inits.append(numpy_helper.from_array(np.array([1.0, 1.0, 2.0, 2.0], dtype=np.float32), "scales"))
+    nodes += [
+        helper.make_node("AveragePool", ["channel0"], ["pooled"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Resize", ["pooled", "", "scales"], ["output"], mode="nearest"),
+    ]
+    return _save(nodes, inits, path, spec)
+
+
 def edge_model(path: Path, spec: ModelSpec = ModelSpec(margin_px=1)) -> Path:
     """probability = sigmoid(40 (|Laplacian of channel 0| - 0.2)): fires on sharp edges, such as a
     black no-data border would make."""

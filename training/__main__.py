@@ -88,6 +88,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         for tile_px in args.tile_sizes or [None]:
             key = "scene" if tile_px is None else f"scene_tile_{tile_px}px"
             report[key] = evaluate_scene(onnx_path, scene, tile_px, args.threshold)
+        if args.views != 1:  # what rockglacier:segment gives by default (VIEWS = 8)
+            report[f"scene_{args.views}_views"] = evaluate_scene(onnx_path, scene, None, args.threshold, views=args.views)
     print(json.dumps(report, indent=2))
     return 0
 
@@ -131,6 +133,8 @@ def _export(args: argparse.Namespace) -> int:
     spec = spec_for(config)
     if args.tile_px:
         spec = type(spec)(**{**spec.__dict__, "tile_size_px": args.tile_px})
+    if args.margin_px is not None:
+        spec = type(spec)(**{**spec.__dict__, "margin_px": args.margin_px})
     spec = type(spec)(**{**spec.__dict__, "provenance": {"checkpoint": os.path.basename(args.checkpoint), "data": config.data,
                                                          "encoder": config.encoder, "arch": config.arch, "seed": config.seed}})
     export_onnx(model, spec, args.output)
@@ -187,12 +191,16 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--threshold", type=float, default=0.5)
     evaluate.add_argument("--iou-threshold", type=float, default=0.5)
     evaluate.add_argument("--tile-sizes", type=int, nargs="+", help="score the scene at these tile sizes (default: the model's)")
+    evaluate.add_argument("--views", type=int, choices=(1, 4, 8), default=8,
+                          help="also score the scene with this many views averaged, as rockglacier:segment's VIEWS (default 8, its default)")
     evaluate.set_defaults(run=_evaluate)
     export = commands.add_parser("export", help="ONNX with metadata, parity check, optional int8")
     export.add_argument("--checkpoint", required=True)
     export.add_argument("--output", required=True)
     export.add_argument("--int8", action="store_true")
     export.add_argument("--tile-px", type=int, help="tile size written into the model (default: the config's inference_tile_px)")
+    export.add_argument("--margin-px", type=int, help="context the plugin reads around each tile (default: the config's "
+                                                      "inference_margin_px; model_card.py measures whether tiles then agree)")
     export.set_defaults(run=_export)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

@@ -25,8 +25,12 @@ class TrainConfig:
     cell_px: int = 128  # a canvas cell (a chip; patches give a random crop of this size)
     samples_per_epoch: int = 0  # composed samples per epoch (0 = the number of training chips)
     image_pooling: str = "global"  # ASPP image pooling: global, window (= crop_px) or none
+    upsampling: str = "half_pixel"  # bilinear upsampling: half_pixel or align_corners (training/model.py UPSAMPLING)
+    receptive_field: str = "wide"  # wide (the paper's ASPP 6/12/18) or compact (training/model.py RECEPTIVE_FIELDS)
+    init_checkpoint: Optional[str] = None  # start from this checkpoint's weights (fine-tuning; new optimizer and schedule)
     scene_validation: bool = False  # score composed validation scenes through the plugin each epoch
     select_on: str = "chip"  # best checkpoint by "chip" IoU or "scene" IoU
+    inference_margin_px: int = 32  # tile-edge pixels the exported model asks the plugin to discard (its receptive field)
     inference_tile_px: int = 1536  # the tile size written into the exported model (rockglacier:segment's default)
     batch_size: int = 16
     epochs: int = 40
@@ -38,6 +42,7 @@ class TrainConfig:
     hard_negatives: Optional[str] = None  # file listing negative samples to oversample (mine-negatives)
     hard_negative_weight: float = 3.0
     seed: int = 0
+    sample_seed_offset: int = 0  # added to each epoch's sampling seed: a fine-tuning stage sees new canvases, same split
     device: str = "auto"
     max_steps: Optional[int] = None  # stop after this many steps (tests, quick checks)
     threads: int = 0

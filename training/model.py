@@ -23,6 +23,14 @@ ARCHITECTURES = ("deeplabv3plus",)
 #: The paper's DeepLab used atrous rates 6/12/18 at output stride 16 (smp's default is 12/24/36).
 ATROUS_RATES = (6, 12, 18)
 
+#: Receptive field, as (ASPP atrous rates, dilated last encoder stages). ``wide``: the paper's
+#: DeepLabv3+; with the encoder's dilated stages it reaches ~700 px, and measured on the validation
+#: scene 90 % of a pixel's input gradient comes from more than 384 px away -- farther than a 256 px
+#: training crop ever shows, so tiles need a ~450 px margin to agree with a whole-scene run.
+#: ``compact``: rates 1/2/3 and undilated stages (same weights, same output stride 16): 99 % of the
+#: gradient within 192 px (1.9 km at 10 m, about the paper's 1,500 m context).
+RECEPTIVE_FIELDS = {"wide": (ATROUS_RATES, True), "compact": ((1, 2, 3), False)}
+
 
 #: How the ASPP's image-level branch pools: ``global`` (smp's default: the whole input, so the
 #: output depends on the tile size), ``window`` (an average over a fixed window equal to the
@@ -30,6 +38,13 @@ ATROUS_RATES = (6, 12, 18)
 #: so the tile size is a speed choice only) or ``none`` (the branch gives zeros).
 IMAGE_POOLING = ("global", "window", "none")
 OUTPUT_STRIDE = 16
+
+#: How the decoder and head upsample by 4: ``half_pixel`` (``align_corners=False``: output pixel
+#: centres map to input centres the same way everywhere, so a pixel's value does not depend on where
+#: it sits in the tile) or ``align_corners`` (smp's ``UpsamplingBilinear2d``: the mapping stretches
+#: about the tile's centre, shifting features by up to 0.375 input pixels -- 6 px at output stride
+#: 16 -- near tile edges, so tiles of different sizes disagree along every sharp boundary).
+UPSAMPLING = ("half_pixel", "align_corners")
 
 
 class ModelConfigError(ValueError):
@@ -94,22 +109,58 @@ def _ZeroBranch(channels: int) -> Any:  # noqa: N802 (a module factory)
     return ZeroBranch()
 
 
+def set_upsampling(model: Any, mode: str) -> Any:
+    """Make every bilinear upsampling of ``model`` use ``mode`` (see ``UPSAMPLING``); weights are untouched."""
+    import torch
+
+    if mode not in UPSAMPLING:
+        raise ModelConfigError(f"upsampling={mode!r} is not supported; choose one of {', '.join(UPSAMPLING)}.")
+    align = mode == "align_corners"
+    for module in model.modules():
+        if isinstance(module, torch.nn.Upsample) and module.mode == "bilinear":
+            module.align_corners = align
+    return model
+
+
+def undilate_encoder(model: Any) -> int:
+    """Set every dilated encoder convolution to dilation 1 (padding to match); the count changed."""
+    import torch
+
+    changed = 0
+    for module in model.encoder.modules():
+        if isinstance(module, torch.nn.Conv2d) and module.dilation != (1, 1):
+            if module.stride != (1, 1) or module.padding == (0, 0):
+                raise ModelConfigError(f"cannot undilate {type(module).__name__} with stride {module.stride}.")
+            module.dilation = (1, 1)
+            module.padding = tuple((k - 1) // 2 for k in module.kernel_size)
+            changed += 1
+    return changed
+
+
 def build_model(arch: str = "deeplabv3plus", encoder: str = "tu-tf_efficientnet_lite0", in_channels: int = 3,
-                classes: int = 1, pretrained: bool = True, image_pooling: str = "global", crop_px: int = 256) -> Any:
+                classes: int = 1, pretrained: bool = True, image_pooling: str = "global", crop_px: int = 256,
+                upsampling: str = "half_pixel", receptive_field: str = "wide") -> Any:
     """A DeepLabv3+ for ``classes`` output channels (1 = rock-glacier logit); ``image_pooling`` and
-    ``crop_px`` set the ASPP image-level branch (``IMAGE_POOLING``)."""
+    ``crop_px`` set the ASPP image-level branch (``IMAGE_POOLING``), ``upsampling`` its bilinear
+    upsampling (``UPSAMPLING``), ``receptive_field`` its reach (``RECEPTIVE_FIELDS``)."""
     import segmentation_models_pytorch as smp
 
     if arch not in ARCHITECTURES:
         raise ModelConfigError(f"arch={arch!r} is not supported; choose one of {', '.join(ARCHITECTURES)}.")
     if encoder not in ENCODERS:
         raise ModelConfigError(f"encoder={encoder!r} is not supported; choose one of {', '.join(ENCODERS)}.")
+    if receptive_field not in RECEPTIVE_FIELDS:
+        raise ModelConfigError(f"receptive_field={receptive_field!r} is not supported; choose one of {', '.join(RECEPTIVE_FIELDS)}.")
+    rates, dilated = RECEPTIVE_FIELDS[receptive_field]
     model = smp.DeepLabV3Plus(
         encoder_name=encoder, encoder_weights=None, in_channels=in_channels, classes=classes,
-        encoder_output_stride=16, decoder_atrous_rates=ATROUS_RATES,
+        encoder_output_stride=16, decoder_atrous_rates=rates,
     )
     if pretrained:
         load_offline_weights(model, encoder, in_channels)
+    if not dilated:
+        undilate_encoder(model)
+    set_upsampling(model, upsampling)
     return set_image_pooling(model, image_pooling, pooling_window_features(crop_px))
 
 

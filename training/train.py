@@ -49,10 +49,10 @@ def spec_for(config: TrainConfig) -> ModelSpec:
         standardization_std=tuple(config.standardization_std),
         input_scaling=InputScaling(**config.input_scaling),
         output="logits",
-        margin_px=32,
-        # Large tiles keep the blending overlap (2 x 32 + 16 px) cheap (7 % more pixels than the
-        # scene at 1536 px, 45 % at 512 px); a model trained on small crops may score better on
-        # tiles near its crop size: the config chooses (measured by ``model_card.py``).
+        margin_px=config.inference_margin_px,
+        # Large tiles keep the blending overlap (2 x margin + 16 px) cheap; a model trained on small
+        # crops may score better on tiles near its crop size: the config chooses (measured by
+        # ``model_card.py``, which also measures how far tiles of different sizes disagree).
         tile_size_px=config.inference_tile_px,
     )
 
@@ -62,7 +62,8 @@ def model_for(config: TrainConfig, pretrained: bool) -> Any:
     if config.select_on not in ("chip", "scene") or (config.select_on == "scene" and not config.scene_validation):
         raise ValueError(f"select_on={config.select_on!r}: choose 'chip', or 'scene' together with scene_validation=true.")
     return build_model(config.arch, config.encoder, len(config.standardization_mean), 1, pretrained,
-                       config.image_pooling, config.crop_px or config.cell_px)
+                       config.image_pooling, config.crop_px or config.cell_px, config.upsampling,
+                       config.receptive_field)
 
 
 def load_samples(config: TrainConfig) -> list:
@@ -127,7 +128,10 @@ class Trainer:
         self.validation_samples = [s for s in samples if s.split == "validation"]
         if not self.train_samples or not self.validation_samples:
             raise ValueError(f"'{config.data}' gives {len(self.train_samples)} training and {len(self.validation_samples)} validation samples; both must be > 0.")
-        self.model = model_for(config, config.pretrained).to(self.device)
+        self.model = model_for(config, config.pretrained and not config.init_checkpoint).to(self.device)
+        if config.init_checkpoint:
+            state = torch.load(config.init_checkpoint, map_location=self.device, weights_only=False)
+            self.model.load_state_dict(state["model"])
         self._pool: Optional[Any] = None
         self._scene: Optional[Any] = None
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
@@ -139,21 +143,25 @@ class Trainer:
         config.save(os.path.join(config.output, "config.json"))
 
     # -- data -----------------------------------------------------------------------------
+    def _epoch_seed(self) -> int:
+        """Seed of this epoch's samples and augmentation (the split keeps ``seed``)."""
+        return self.config.seed + self.config.sample_seed_offset + self.epoch
+
     def _loader(self, stage: str) -> Any:
         import torch
 
         samples = self.train_samples if stage == "train" else self.validation_samples
         if stage == "train" and self.config.compose:
             dataset = ComposedDataset(self.chip_pool(), self.composition(), self.spec, self.config.samples_per_epoch or len(samples),
-                                      self.config.seed + self.epoch)
+                                      self._epoch_seed())
             return torch.utils.data.DataLoader(dataset, batch_size=self.config.batch_size, shuffle=False, drop_last=True)
-        dataset = SegmentationDataset(samples, self.spec, stage == "train", self.config.crop_px, self.config.seed + self.epoch)
+        dataset = SegmentationDataset(samples, self.spec, stage == "train", self.config.crop_px, self._epoch_seed())
         if stage != "train":
             # one at a time: validation samples keep their own size (chips and patches differ)
             return torch.utils.data.DataLoader(dataset, batch_size=1, shuffle=False)
         hard = set(self._hard_negatives())
         weights = [self.config.hard_negative_weight if s.image_path in hard else 1.0 for s in samples]
-        generator = torch.Generator().manual_seed(self.config.seed + self.epoch)
+        generator = torch.Generator().manual_seed(self._epoch_seed())
         sampler = torch.utils.data.WeightedRandomSampler(weights, num_samples=len(samples), replacement=True, generator=generator)
         return torch.utils.data.DataLoader(dataset, batch_size=self.config.batch_size, sampler=sampler, drop_last=len(samples) > self.config.batch_size)
 
@@ -282,12 +290,20 @@ class Trainer:
         self.epoch, self.best_iou, self.history = state["epoch"], state["best_iou"], state["history"]
 
 
+def config_of(state: dict) -> TrainConfig:
+    """The config saved in a checkpoint; checkpoints from before the ``upsampling`` option were
+    trained with smp's align-corners upsampling, and keep it."""
+    values = dict(state["config"])
+    values.setdefault("upsampling", "align_corners")
+    return TrainConfig(**values)
+
+
 def load_trained(checkpoint: str, device: str = "cpu") -> tuple[Any, TrainConfig]:
     """The model of a checkpoint in eval mode, and its config."""
     import torch
 
     state = torch.load(checkpoint, map_location=device, weights_only=False)
-    config = TrainConfig(**state["config"])
+    config = config_of(state)
     model = model_for(config, pretrained=False)
     model.load_state_dict(state["model"])
     return model.eval(), config

@@ -82,7 +82,8 @@ class ReportAlgorithm(RockGlacierAlgorithm):
                                        QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks)) if filter_text else everything
         if not kept:
             warn(feedback, f"No landform passes the filter ({filter_text or 'none'}) out of {len(everything)}: the report is empty.")
-        records = [feature_record(f) for f in kept]
+        every_record = {f.id(): feature_record(f) for f in everything}  # built once, shared by both uses
+        records = [every_record[f.id()] for f in kept]
         inputs = ReportInputs(
             records=records,
             geometries=[prepare_polygon(feature_wkb(f)).geometry for f in kept],
@@ -91,7 +92,7 @@ class ReportAlgorithm(RockGlacierAlgorithm):
             crs_name=source.sourceCrs().authid() or source.sourceCrs().description(),
             plugin_version=plugin_version(),
             total_features=len(everything),
-            candidates=[r for r in map(feature_record, everything) if r.get("source") == "deep_learning"],
+            candidates=[r for r in every_record.values() if r.get("source") == "deep_learning"],
         )
         outputs = write_report(inputs, self.parameterAsFileOutput(parameters, "OUTPUT", context),
                                self._optional_file(parameters, "CLASS_TABLE", context),

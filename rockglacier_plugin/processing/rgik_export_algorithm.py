@@ -88,6 +88,6 @@ class RgikExportAlgorithm(RockGlacierAlgorithm):
         for message in counts.skipped:
             warn(feedback, f"Not exported: {message}.")
         rejected = sum(1 for r in records if not exported(r))
-        feedback.pushInfo(f"{counts.markers} primary marker(s) and outline(s) written ({rejected} rejected landform(s) left out); "
+        feedback.pushInfo(f"{counts.landforms} landform(s) written (a primary marker and an outline each) ({rejected} rejected landform(s) left out); "
                           f"{counts.moving_areas} moving area(s) from {len(rasters)} velocity raster(s).")
         return {"OUTPUT": path}

@@ -51,18 +51,21 @@ L2A reflectance stretched linearly), the band order, the tile size, the threshol
 margin, so training and inference cannot disagree. BANDS lists the raster bands feeding the
 model's channels in order (e.g. 4,3,2 for B4, B3, B2 of a Sentinel-2 stack); left empty, bands are
 matched by their descriptions, or taken as 1..n when the raster has exactly the model's channels.</p>
-<p>Tiles overlap by OVERLAP_PX (default: twice the model's edge margin + 16) and are blended with
-smooth weights that ignore each tile's margin, so a fully convolutional model gives the same
-probabilities as one run over the whole image, without seams; memory stays bounded (one row of
-tiles) whatever the raster's size. No-data (and the zero borders of Sentinel-2 tiles) is filled
+<p>Each tile of TILE_SIZE_PX is read with the model's margin of context around it (from the raster;
+mirrored beyond its edges), so the model input is the tile plus twice the margin and only the
+tile's own pixels are kept: a model whose receptive field fits in the margin gives every pixel the
+answer of one run over the whole scene, whatever the tile size (the shipped model: within 0.02 of
+probability between 256, 512 and 1536 px tiles). The tile size is a speed and memory choice
+only. Tiles overlap by OVERLAP_PX (default 16) and are blended with smooth weights, so no seam
+shows; memory stays bounded (one row of tiles) whatever the raster's size. No-data (and the zero borders of Sentinel-2 tiles) is filled
 with the tile's mean before inference and masked after, so no candidate follows those borders.
 MASK_LAYER polygons restrict the work to the tiles they touch; EXTENT to a rectangle.</p>
 <p>VIEWS (default 8): every tile goes through the model in 1, 4 (mirrored left-right, up-down and
 both) or 8 (also turned by quarter turns) views, and the probabilities, turned back, are averaged. A
 rock glacier is one whichever way the image is turned; the model's small biases are not, so they
-average out. On the shipped model's composed validation scene: 1 view pixel IoU 0.524, object
-precision 0.39, false pixels on rock-glacier-free terrain 0.45 %; 4 views 0.554, 0.50, 0.23 %;
-8 views 0.565, 0.59, 0.21 %, at about 4 and 8 times the model time. Choose 1 for speed.</p>
+average out. On the shipped model's composed validation scene: 1 view pixel IoU 0.578, object
+precision 0.53, false pixels on rock-glacier-free terrain 0.49 %; 4 views 0.615, 0.75, 0.25 %;
+8 views 0.621, 0.77, 0.24 %, at about 4 and 8 times the model time. Choose 1 for speed.</p>
 <p>DEVICE: auto uses onnxruntime's CUDA provider when onnxruntime-gpu is installed, else the CPU;
 the log states which provider actually ran.</p>
 """
@@ -105,8 +108,8 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         self.addParameter(QgsProcessingParameterEnum("VIEWS", "Views of each tile averaged (more: more precise, slower)", VIEW_CHOICES,
                                                      defaultValue=2))
         self._advanced(QgsProcessingParameterNumber("TILE_SIZE_PX", "Tile size, pixels (0 = the model's)", QgsProcessingParameterNumber.Integer, 0, False, 0))
-        self._advanced(QgsProcessingParameterNumber("OVERLAP_PX", "Tile overlap, pixels (empty = 2 x margin + 16)", QgsProcessingParameterNumber.Integer, None, True, 0))
-        self._advanced(QgsProcessingParameterNumber("BATCH_SIZE", "Tiles per model call", QgsProcessingParameterNumber.Integer, 4, False, 1, 256))
+        self._advanced(QgsProcessingParameterNumber("OVERLAP_PX", "Tile overlap, pixels (empty = 16)", QgsProcessingParameterNumber.Integer, None, True, 0))
+        self._advanced(QgsProcessingParameterNumber("BATCH_SIZE", "Tiles per model call (0 = automatic, about 2 million input pixels a call)", QgsProcessingParameterNumber.Integer, 0, False, 0, 256))
         self.addParameter(QgsProcessingParameterRasterDestination("PROBABILITY", "Rock-glacier probability"))
         self.addParameter(QgsProcessingParameterRasterDestination("MASK", "Rock-glacier mask"))
         self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", "Rock-glacier candidates", QgsProcessing.TypeVectorPolygon))
@@ -133,7 +136,8 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
             lambda f: on_progress(0.9 * f), is_cancelled, feedback.pushInfo,
         )
         feedback.pushInfo(
-            f"{run.tiles_run} tile(s) of {run.layout.tile_px} px (overlap {run.layout.overlap_px} px) on {run.provider}; "
+            f"{run.tiles_run} tile(s) of {run.layout.tile_px} px with {run.layout.context_px} px of context (model input "
+            f"{run.layout.input_px} px, overlap {run.layout.overlap_px} px) on {run.provider}; "
             f"{run.tiles_skipped} skipped outside MASK_LAYER; model {run.model_seconds:.1f} s of {run.total_seconds:.1f} s; "
             f"threshold {run.threshold:g}."
         )
@@ -177,7 +181,7 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
             tile_px=self.parameterAsInt(parameters, "TILE_SIZE_PX", context) or None,
             overlap_px=self.parameterAsInt(parameters, "OVERLAP_PX", context) if self._optional(parameters, "OVERLAP_PX") else None,
             threshold=self.parameterAsDouble(parameters, "THRESHOLD", context) if self._optional(parameters, "THRESHOLD") else None,
-            batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context),
+            batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context) or None,
             views=(1, 4, 8)[self.parameterAsEnum(parameters, "VIEWS", context)],
             device=Device(DEVICES[self.parameterAsEnum(parameters, "DEVICE", context)]),
         )

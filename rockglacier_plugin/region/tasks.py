@@ -7,7 +7,6 @@ writes its outputs into the work folder (staged: complete or absent) and a small
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -15,12 +14,6 @@ from dataclasses import asdict
 from typing import Any, Optional
 
 _MODELS: dict[tuple, Any] = {}
-
-
-def scene_key(path: str, salt: str = "") -> str:
-    """A file-name-safe key of a scene (its name and a hash of its full path and the run's settings)."""
-    digest = hashlib.sha1(f"{os.path.abspath(path)}|{salt}".encode("utf-8")).hexdigest()[:10]
-    return f"{os.path.splitext(os.path.basename(path))[0]}_{digest}"
 
 
 def done_marker(work_dir: str, key: str) -> str:

@@ -16,6 +16,7 @@ from ..core.inventory.schema import (
     VELOCITY_PAIR_FIELDS,
     VELOCITY_PAIR_LAYER,
 )
+from ..core.raster.staged import unique_stem
 from . import tasks
 from .inventory_io import read_layer, write_layer
 from .runner import TaskReport, run_tasks
@@ -45,7 +46,7 @@ def map_region(client: Any, scenes: Sequence[str], model_path: str, output: str,
     salt = json.dumps({"model": os.path.abspath(model_path), **segment}, sort_keys=True, default=str)
     units = [(scene, extent) for scene in scenes for extent in tasks.blocks(scene, block_px, block_overlap_px)]
     names = [scene if extent is None else f"{scene} block {extent}" for scene, extent in units]
-    keys = [tasks.scene_key(scene, salt + json.dumps(extent)) for scene, extent in units]
+    keys = [unique_stem(scene, salt + json.dumps(extent)) for scene, extent in units]
 
     def submit(client_: Any, index: int) -> Any:
         scene, extent = units[index]
@@ -96,7 +97,7 @@ def velocity_region(client: Any, inventory: str, pairs: Sequence[dict[str, Any]]
     rg_ids = [str(r.get("rg_id") or f"rg{i + 1:03d}") for i, r in enumerate(rows)]
     payload = {"wkb": wkb, "crs": crs, "rg_ids": rg_ids}
     scattered = client.scatter(payload, broadcast=True)  # the polygons travel once, not once per task
-    keys = [tasks.scene_key(p["path"], json.dumps([inventory, dem], default=str)) for p in pairs]
+    keys = [unique_stem(p["path"], json.dumps([inventory, dem], default=str)) for p in pairs]
 
     def submit(client_: Any, index: int) -> Any:
         return client_.submit(tasks.velocity_pair, pairs[index], scattered, dem, work_dir, keys[index], settings, geometry,

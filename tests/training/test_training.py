@@ -2,6 +2,8 @@
 known answers, ONNX export parity, and the plugin running the exported model."""
 
 import json
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -172,17 +174,67 @@ def test_export__onnx_matches_torch_and_runs_in_the_plugin(trained, tmp_path):
     run = segment_raster(str(raster), path, str(tmp_path / "p.tif"), str(tmp_path / "m.tif"), SegmentSettings())
     probability = gdal.Open(str(tmp_path / "p.tif")).ReadAsArray()
     assert run.tiles_run == 1
-    # oracle: torch's own sigmoid on the same chip, scaled by the plugin's input convention
+    # oracle: torch's own sigmoid on the same chip, scaled by the plugin's input convention and
+    # mirrored by the context the plugin reads around each tile
     import torch
 
     from rockglacier_plugin.core.mapping.input_scaling import model_input
 
     tensor, _ = model_input(chip.astype(np.float32), spec)
+    context = run.layout.context_px
+    assert context == spec.margin_px > 0
+    tensor = np.pad(tensor, ((0, 0), (context, context), (context, context)), mode="reflect")
     trainer.model.eval()
     with torch.no_grad():
-        expected = torch.sigmoid(trainer.model(torch.from_numpy(tensor[None]))[0, 0]).numpy()
+        expected = torch.sigmoid(trainer.model(torch.from_numpy(tensor[None]))[0, 0]).numpy()[context:-context, context:-context]
     assert np.abs(probability - expected).max() < 1e-3
     assert 0.01 < (probability >= 0.5).mean() < 0.5  # a rock glacier is found: not two blank maps compared
+
+
+def _reach_px(model, size_px=768):
+    """Chebyshev radius of the input pixels that move the centre pixel's output (its receptive field)."""
+    import torch
+
+    model.eval()
+    torch.manual_seed(0)
+    image = torch.randn(1, 3, size_px, size_px, requires_grad=True)
+    centre = size_px // 2
+    model(image)[0, 0, centre, centre].backward()
+    rows, cols = np.nonzero(image.grad[0].abs().sum(0).numpy())
+    return int(max(np.abs(rows - centre).max(), np.abs(cols - centre).max()))
+
+
+def test_build_model__compact_receptive_field_reaches_less_than_half_as_far_as_the_papers():
+    """The paper's rates 6/12/18 with dilated last stages reach past 384 px (the whole 768 px input);
+    the compact model (rates 1/2/3, undilated stages, the same weights' shapes) stays well inside."""
+    from training.model import build_model
+
+    wide = build_model(pretrained=False, image_pooling="none", receptive_field="wide")
+    compact = build_model(pretrained=False, image_pooling="none", receptive_field="compact")
+    assert set(wide.state_dict()) == set(compact.state_dict())  # a wide checkpoint fine-tunes into a compact model
+    assert _reach_px(wide) == 384
+    assert 200 < _reach_px(compact) < 384
+
+
+def test_build_model__half_pixel_upsampling_exports_as_such():
+    """Every bilinear upsampling maps pixel centres the same way everywhere (align_corners=False),
+    in torch and in the exported ONNX graph (smp's default stretches about the tile's centre)."""
+    import onnx
+    import torch
+
+    from training.model import build_model
+
+    model = build_model(pretrained=False, image_pooling="none", upsampling="half_pixel")
+    upsamplers = [m for m in model.modules() if isinstance(m, torch.nn.Upsample)]
+    assert len(upsamplers) == 2 and not any(m.align_corners for m in upsamplers)
+    from rockglacier_plugin.core.mapping.model_metadata import ModelSpec
+    from training.export import export_onnx
+
+    with tempfile.TemporaryDirectory() as work:
+        path = export_onnx(model, ModelSpec(), os.path.join(work, "m.onnx"), sample_size_px=64)
+        modes = [onnx.helper.get_attribute_value(a) for n in onnx.load(path).graph.node if n.op_type == "Resize"
+                 for a in n.attribute if a.name == "coordinate_transformation_mode"]
+    assert len(modes) == 2 and all(m in (b"half_pixel", b"pytorch_half_pixel") for m in modes), modes
 
 
 def test_build_model__unknown_encoder_names_the_valid_ones():

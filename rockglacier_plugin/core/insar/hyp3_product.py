@@ -28,10 +28,11 @@ import numpy as np
 
 from ..errors import InputRasterError
 from ..raster.io import open_raster, raster_grid, read_window
+from ..raster.staged import unique_stem
 from .interferogram import Interferogram, parse_date
 from .los_geometry import LosGeometry
 from .sensors import WAVELENGTH_M, Sensor
-from .velocity_map import stem_for, track_from_los_azimuth, write_los_geometry
+from .velocity_map import track_from_los_azimuth, write_los_geometry
 
 _GAMMA_DATES = re.compile(r"S1[ABCD_]{2}_(\d{8})T\d{6}_(\d{8})T\d{6}_")
 _BURST_DATES = re.compile(r"_((?:19|20)\d{6})_((?:19|20)\d{6})_(?:VV|HH|VH|HV)_")
@@ -72,7 +73,7 @@ def unpacked(path: str, work_dir: str) -> str:
     if os.path.isdir(path):
         return path
     if zipfile.is_zipfile(path):
-        target = os.path.join(work_dir, stem_for(path))
+        target = os.path.join(work_dir, unique_stem(path))
         os.makedirs(target, exist_ok=True)
         with zipfile.ZipFile(path) as archive:
             archive.extractall(target)
@@ -105,7 +106,7 @@ def read_hyp3_product(path: str, work_dir: str) -> tuple[Hyp3Product, list[str]]
     theta = read_window(theta_ds.GetRasterBand(1), raster_grid(theta_ds, 1, "lv_theta"), grid.full_window)
     phi = read_window(phi_ds.GetRasterBand(1), raster_grid(phi_ds, 1, "lv_phi"), grid.full_window)
     incidence, azimuth = hyp3_angles_to_core(np.where(theta == 0, np.nan, theta), np.where(theta == 0, np.nan, phi))
-    stem = stem_for(unwrapped)
+    stem = unique_stem(unwrapped)
     geometry = LosGeometry(los_path=write_los_geometry(work_dir, stem, incidence, azimuth, grid.geotransform, grid.crs_wkt))
     track = track_from_los_azimuth(float(np.nanmedian(azimuth)))
     interferogram = Interferogram(unwrapped, 1, start, end, WAVELENGTH_M[Sensor.SENTINEL1])

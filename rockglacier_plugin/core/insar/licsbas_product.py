@@ -24,12 +24,12 @@ import numpy as np
 
 from ..errors import InputRasterError
 from ..raster.io import RasterGrid, read_window
+from ..raster.staged import unique_stem
 from .interferogram import parse_date
 from .los_geometry import LosGeometry
 from .velocity_map import (
     VelocityMap,
     open_hdf5,
-    stem_for,
     to_cm_per_yr_towards,
     track_from_los_azimuth,
     write_los_geometry,
@@ -114,7 +114,7 @@ def read_licsbas_cum(path: str, geometry_path: Optional[str], fallback: LosGeome
         raise InputRasterError(f"'{path}' has no imdates; is it LiCSBAS's cum.h5?")
     geotransform = (lon0 - dlon / 2.0, dlon, 0.0, lat0 - dlat / 2.0, 0.0, dlat)  # corner_* are pixel centres
     crs_wkt = spatial_reference(4326).ExportToWkt()
-    stem = stem_for(path)
+    stem = unique_stem(path)
     written = write_velocity_map(work_dir, stem, to_cm_per_yr_towards(velocity, "mm/yr"), None, None, geotransform, crs_wkt)
     if geometry_path:
         grid = RasterGrid(velocity.shape[1], velocity.shape[0], geotransform, crs_wkt, True, 1.0, 6378137.0, 298.257223563, None)

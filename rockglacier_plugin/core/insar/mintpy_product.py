@@ -26,12 +26,12 @@ import numpy as np
 
 from ..errors import InputRasterError
 from ..inventory.statistics import finite
+from ..raster.staged import unique_stem
 from .interferogram import parse_date
 from .los_geometry import LosGeometry, los_azimuth_from_heading
 from .velocity_map import (
     VelocityMap,
     open_hdf5,
-    stem_for,
     to_cm_per_yr_towards,
     track_from_los_azimuth,
     write_los_geometry,
@@ -109,7 +109,7 @@ def read_mintpy_velocity(path: str, geometry_path: Optional[str], work_dir: str)
         sigma = handle["velocityStd"][:].astype(np.float64) if "velocityStd" in handle else None
     unit = attributes.get("UNIT", "m/year")
     geotransform, crs_wkt = mintpy_grid(attributes, path)
-    stem = stem_for(path)
+    stem = unique_stem(path)
     velocity_cm = to_cm_per_yr_towards(np.where(velocity == 0, np.nan, velocity), unit)  # MintPy writes 0 outside the data
     sigma_cm = None if sigma is None else np.abs(to_cm_per_yr_towards(sigma, unit))
     written = write_velocity_map(work_dir, stem, velocity_cm, sigma_cm, _quality(path, velocity.shape), geotransform, crs_wkt)

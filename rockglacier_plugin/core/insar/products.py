@@ -15,11 +15,12 @@ from typing import Optional
 
 from ..errors import InputRasterError, ParameterError
 from ..raster.io import open_raster, raster_grid
+from ..raster.staged import unique_stem
 from .interferogram import dates_from_metadata
 from .licsbas_product import enu_geometry, is_enu_geometry, is_licsbas_cum, read_licsbas_cum
 from .los_geometry import LosGeometry
 from .mintpy_product import is_mintpy_velocity, read_mintpy_velocity
-from .velocity_map import VelocityMap, geotiff_velocity_map, stem_for, track_from_los_azimuth
+from .velocity_map import VelocityMap, geotiff_velocity_map, track_from_los_azimuth
 
 
 def _geotiff_geometry(path: str, geometry_path: Optional[str], fallback: LosGeometry, work_dir: str) -> tuple[LosGeometry, Optional[str]]:
@@ -27,7 +28,7 @@ def _geotiff_geometry(path: str, geometry_path: Optional[str], fallback: LosGeom
         geometry_path = None  # MintPy's geometry file serves MintPy products; a GeoTIFF takes the stated geometry
     if geometry_path and is_enu_geometry(geometry_path):
         grid = raster_grid(open_raster(path, "LOS velocity raster"), 1, "LOS velocity raster")
-        return enu_geometry(geometry_path, grid, work_dir, stem_for(path))
+        return enu_geometry(geometry_path, grid, work_dir, unique_stem(path))
     if geometry_path:
         if open_raster(geometry_path, "geometry raster").RasterCount < 2:
             raise InputRasterError(f"'{geometry_path}' has one band; GEOMETRY needs incidence and LOS azimuth (two bands, ISCE2 "

@@ -25,6 +25,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ..errors import ParameterError
+from ..raster.staged import unique_stem
 from .interferogram import Interferogram
 from .los_geometry import LosGeometry
 
@@ -130,7 +131,7 @@ def geotiff_velocity_map(path: str, work_dir: str, unit: str, sign: str, geometr
         if (sigma_grid.width_px, sigma_grid.height_px) != (grid.width_px, grid.height_px):
             raise ParameterError("The velocity standard deviation raster is not on the velocity raster's grid; warp it first.")
         sigma = np.abs(to_cm_per_yr_towards(read_window(sigma_ds.GetRasterBand(1), sigma_grid, sigma_grid.full_window), unit))
-    written = write_velocity_map(work_dir, stem_for(path), velocity, sigma, None, grid.geotransform, grid.crs_wkt)
+    written = write_velocity_map(work_dir, unique_stem(path), velocity, sigma, None, grid.geotransform, grid.crs_wkt)
     track = track_from_los_azimuth(geometry.los_azimuth_deg) if geometry.los_azimuth_deg is not None else None
     return VelocityMap(written, start_date, end_date, geometry, path, track)
 
@@ -148,13 +149,3 @@ def open_hdf5(path: str, what: str) -> Any:
                                "readable.") from exc
 
 
-def stem_for(path: str) -> str:
-    """A work-file stem unique to ``path`` (two products may share a file name, e.g. velocity.h5).
-
-    >>> stem_for("/a/velocity.h5") != stem_for("/b/velocity.h5")
-    True
-    """
-    import hashlib
-
-    digest = hashlib.sha1(os.path.abspath(path).encode("utf-8")).hexdigest()[:8]
-    return f"{os.path.splitext(os.path.basename(path))[0]}_{digest}"

@@ -31,8 +31,7 @@ MOVING_AREA_LAYER = "moving_areas"
 
 @dataclass
 class ExportCounts:
-    markers: int
-    outlines: int
+    landforms: int  # each exported landform has one primary marker and one outline
     moving_areas: int
     skipped: list[str]  # why some landforms are not in the export
 
@@ -114,4 +113,4 @@ def write_rgik_geopackage(path: str, records: Sequence[Mapping[str, Any]], polyg
     moving_rows = _moving_area_rows(moving, srs) if moving else None
     with staged_outputs([path]) as (partial,):
         written, skipped = _write_layers(partial, srs, records, polygons_wkb, moving_rows)
-    return ExportCounts(written, written, len(moving_rows or []), skipped)
+    return ExportCounts(written, len(moving_rows or []), skipped)

@@ -58,7 +58,7 @@ class ModelSpec:
     tile_size_px: int = 512
     size_multiple_px: int = 16
     output: str = "probability"  # or "logits"
-    margin_px: int = 16  # tile-edge pixels to discard when blending (>= receptive-field radius)
+    margin_px: int = 16  # context read around each tile, px (>= the receptive-field radius for exact answers)
     provenance: dict[str, Any] = field(default_factory=dict)
 
     @property

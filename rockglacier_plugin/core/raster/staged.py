@@ -31,6 +31,21 @@ def partial_path(final_path: str) -> str:
     return f"{stem}{PARTIAL_SUFFIX}{extension or '.tif'}"
 
 
+def unique_stem(path: str, salt: str = "") -> str:
+    """A file-name-safe work-file stem: the file's own stem and a hash of its full path and ``salt``
+    (two products may share a file name, e.g. velocity.h5; a run's settings go in the salt).
+
+    >>> unique_stem("/a/velocity.h5") != unique_stem("/b/velocity.h5")
+    True
+    >>> unique_stem("/a/velocity.h5").startswith("velocity_")
+    True
+    """
+    import hashlib
+
+    digest = hashlib.sha1(f"{os.path.abspath(path)}|{salt}".encode("utf-8")).hexdigest()[:10]
+    return f"{os.path.splitext(os.path.basename(path))[0]}_{digest}"
+
+
 def _remove_quietly(path: str) -> None:
     for candidate in (path, path + ".aux.xml"):
         with contextlib.suppress(FileNotFoundError):

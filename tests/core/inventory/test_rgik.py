@@ -38,7 +38,7 @@ def test_write_rgik_geopackage__markers_lie_inside_even_crescents_and_rejected_a
     records = [{"rg_id": "a", "review": "accepted"}, {"rg_id": "b", "review": "rejected"}, {"rg_id": "c"}]
     counts = write_rgik_geopackage(str(tmp_path / "rgik.gpkg"), records, [crescent, crescent, None],
                                    srs_from_epsg(32644).ExportToWkt())
-    assert (counts.markers, counts.outlines) == (1, 1) and "c has no geometry" in counts.skipped[0]
+    assert counts.landforms == 1 and "c has no geometry" in counts.skipped[0]
     markers = read_layer(tmp_path / "rgik.gpkg", "primary_markers")
     outlines = read_layer(tmp_path / "rgik.gpkg", "geomorphological_outlines")
     assert [m["PrimaryID"] for m in markers] == ["a"] and outlines[0]["Out.Type"] == "Extended"

@@ -23,6 +23,7 @@ from tests.onnx_builders import (
     edge_model,
     identity_model,
     reflectance_spec,
+    strided_model,
     threshold_model,
 )
 
@@ -38,31 +39,31 @@ def segment(tmp_path, raster, model, **kwargs):
     return run, gdal.Open(str(tmp_path / "prob.tif")).ReadAsArray(), gdal.Open(str(tmp_path / "mask.tif")).ReadAsArray()
 
 
-@given(st.integers(1, 3000), st.sampled_from([64, 256, 512]), st.integers(0, 3))
-def test_tiles__cover_the_axis_and_stay_inside(length, tile, margin):
-    layout = TileLayout(tile, 2 * margin + 8, margin)
+@given(st.integers(1, 3000), st.sampled_from([64, 256, 512]), st.integers(0, 3), st.sampled_from([1, 16, 32]))
+def test_tiles__cover_the_axis_start_on_the_model_grid_and_overlap_enough(length, tile, margin, align):
+    layout = TileLayout(tile, 2 * margin + 8, align)
     starts = tile_starts(length, layout)
-    size = min(tile, length)
     covered = np.zeros(length, bool)
     for start in starts:
-        assert 0 <= start and start + size <= length
-        covered[start:start + size] = True
+        assert 0 <= start < length and start % align == 0
+        covered[start:start + tile] = True
     assert covered.all()
-    assert all(b - a <= layout.stride_px for a, b in zip(starts, starts[1:]))
+    assert starts[-1] + tile >= length > starts[-1] + tile - max(align, 1) or len(starts) == 1
+    assert all(b - a <= tile - layout.overlap_px for a, b in zip(starts, starts[1:]))
 
 
 @settings(deadline=None, max_examples=30)
 @given(st.integers(40, 700), st.integers(40, 700), st.integers(0, 8))
-def test_blend_weights__every_pixel_has_weight_only_from_tile_interiors(width, height, margin):
-    layout = TileLayout(64, 2 * margin + 8, margin)
+def test_blend_weights__every_pixel_has_weight_and_shared_edges_ramp_from_near_zero(width, height, margin):
+    layout = TileLayout(64, 2 * margin + 8, 16)
     total = np.zeros((height, width))
     for row in tile_windows(width, height, layout):
         for tile in row:
             weights = blend_weights(tile, width, height, layout)
             if tile.col_off > 0:
-                assert (weights[:, :margin] == 0).all()
+                assert (weights[:, 0] < 0.1).all()
             if tile.row_off > 0:
-                assert (weights[:margin] == 0).all()
+                assert (weights[0] < 0.1).all()
             total[tile.row_off:tile.row_off + tile.height_px, tile.col_off:tile.col_off + tile.width_px] += weights
     assert (total > 0).all()
 
@@ -77,6 +78,19 @@ def test_tiled_blend__equals_one_whole_image_run_for_a_convolutional_model(tmp_p
     whole = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"]).run(None, {"input": (image / 255.0)[None].astype(np.float32)})[0][0, 0]
     rf = radius * dilation
     assert np.abs(probability - whole)[rf:-rf, rf:-rf].max() < 1e-4
+
+
+def test_tiled_blend__equals_one_whole_image_run_for_a_model_that_downsamples(tmp_path):
+    """Tiles start on the model's 16 px grid (even at the raster's far edges), so a stride-2 model sees
+    every pixel at the same phase as in one whole-image run; odd-sized rasters included."""
+    image = np.floor(np.random.default_rng(1).random((3, 333, 517)) * 256).astype(np.float32)
+    raster = rgb(tmp_path, image)
+    model = strided_model(tmp_path / "strided.onnx")
+    run, probability, _ = segment(tmp_path, raster, model, tile_px=128)
+    assert run.tiles_run > 10
+    padded = np.pad(image / 255.0, ((0, 0), (0, 336 - 333), (0, 528 - 517)), mode="reflect")
+    whole = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"]).run(None, {"input": padded[None].astype(np.float32)})[0][0, 0]
+    assert np.abs(probability - whole[:333, :517]).max() < 1e-5
 
 
 def test_no_seams__a_linear_ramp_stays_linear_across_tile_edges(tmp_path):
@@ -122,11 +136,12 @@ def test_band_checks__missing_band_and_wrong_count(tmp_path):
 
 def test_fixed_size_model__tile_size_mismatch_is_explained(tmp_path):
     raster = rgb(tmp_path, np.zeros((3, 300, 300), dtype=np.float32))
-    model = identity_model(tmp_path / "fixed.onnx", fixed_size=128)
-    with pytest.raises(ParameterError, match="only accepts 128 x 128 px input; set TILE_SIZE_PX=128"):
+    model = identity_model(tmp_path / "fixed.onnx", ModelSpec(margin_px=16), fixed_size=128)
+    with pytest.raises(ParameterError, match="only accepts 128 x 128 px input, which holds a 96 px tile and 16 px of context on "
+                                             "each side; set TILE_SIZE_PX=96"):
         segment(tmp_path, raster, model, tile_px=256)
     run, probability, _ = segment(tmp_path, raster, model)  # the model's own size is used
-    assert run.layout.tile_px == 128 and probability.shape == (300, 300)
+    assert run.layout.tile_px == 96 and run.layout.input_px == 128 and probability.shape == (300, 300)
 
 
 @pytest.mark.parametrize("fixed_batch", [1, 3])
@@ -145,6 +160,21 @@ def test_tile_size_not_multiple_of_16__is_refused(tmp_path):
     raster = rgb(tmp_path, np.zeros((3, 300, 300), dtype=np.float32))
     with pytest.raises(ParameterError, match="TILE_SIZE_PX=500 is not divisible by the model's size multiple 16; use 496 or 512"):
         segment(tmp_path, raster, identity_model(tmp_path / "id.onnx"), tile_px=500)
+
+
+@pytest.mark.parametrize("tile", [16, 48, 128, 512])
+def test_tile_size__changes_nothing_when_the_context_covers_the_receptive_field(tmp_path, tile):
+    """Each tile reads the model's margin (rounded up to 16 px) around it, mirrored beyond the raster:
+    every tile size gives the answer of one run over the mirrored raster, borders included."""
+    image = np.floor(np.random.default_rng(2).random((3, 150, 230)) * 256).astype(np.float32)
+    raster = rgb(tmp_path, image)
+    rf = 9
+    model = box_mean_model(tmp_path / "box.onnx", 3, spec=ModelSpec(margin_px=rf), dilation=3)
+    run, probability, _ = segment(tmp_path, raster, model, tile_px=tile)
+    assert run.layout.context_px == 16
+    mirrored = np.pad(image / 255.0, ((0, 0), (rf, rf), (rf, rf)), mode="reflect")[None].astype(np.float32)
+    whole = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"]).run(None, {"input": mirrored})[0][0, 0]
+    np.testing.assert_allclose(probability, whole[rf:-rf, rf:-rf], atol=1e-5)
 
 
 def test_corrupted_onnx__says_so(tmp_path):
