@@ -52,7 +52,7 @@ margin, so training and inference cannot disagree. BANDS lists the raster bands 
 model's channels in order (e.g. 4,3,2 for B4, B3, B2 of a Sentinel-2 stack); left empty, bands are
 matched by their descriptions, or taken as 1..n when the raster has exactly the model's channels.</p>
 <p>Each tile of TILE_SIZE_PX is read with the model's margin of context around it (from the raster;
-mirrored beyond its edges), so the model input is the tile plus twice the margin and only the
+beyond its edges the neutral input the model was trained to see there), so the model input is the tile plus twice the margin and only the
 tile's own pixels are kept: a model whose receptive field fits in the margin gives every pixel the
 answer of one run over the whole scene, whatever the tile size (the shipped model: within 0.02 of
 probability between 256, 512 and 1536 px tiles). The tile size is a speed and memory choice
@@ -64,8 +64,8 @@ MASK_LAYER polygons restrict the work to the tiles they touch; EXTENT to a recta
 both) or 8 (also turned by quarter turns) views, and the probabilities, turned back, are averaged. A
 rock glacier is one whichever way the image is turned; the model's small biases are not, so they
 average out. On the shipped model's composed validation scene: 1 view pixel IoU 0.578, object
-precision 0.53, false pixels on rock-glacier-free terrain 0.49 %; 4 views 0.615, 0.75, 0.25 %;
-8 views 0.621, 0.77, 0.24 %, at about 4 and 8 times the model time. Choose 1 for speed.</p>
+precision 0.54, false pixels on rock-glacier-free terrain 0.49 %; 4 views 0.618, 0.70, 0.26 %;
+8 views 0.625, 0.77, 0.24 %, at about 4 and 8 times the model time. Choose 1 for speed.</p>
 <p>DEVICE: auto uses onnxruntime's CUDA provider when onnxruntime-gpu is installed, else the CPU;
 the log states which provider actually ran.</p>
 """

@@ -174,8 +174,8 @@ def test_export__onnx_matches_torch_and_runs_in_the_plugin(trained, tmp_path):
     run = segment_raster(str(raster), path, str(tmp_path / "p.tif"), str(tmp_path / "m.tif"), SegmentSettings())
     probability = gdal.Open(str(tmp_path / "p.tif")).ReadAsArray()
     assert run.tiles_run == 1
-    # oracle: torch's own sigmoid on the same chip, scaled by the plugin's input convention and
-    # mirrored by the context the plugin reads around each tile
+    # oracle: torch's own sigmoid on the same chip, scaled by the plugin's input convention, with the
+    # neutral context (0) the plugin puts around a tile beyond the raster
     import torch
 
     from rockglacier_plugin.core.mapping.input_scaling import model_input
@@ -183,7 +183,7 @@ def test_export__onnx_matches_torch_and_runs_in_the_plugin(trained, tmp_path):
     tensor, _ = model_input(chip.astype(np.float32), spec)
     context = run.layout.context_px
     assert context == spec.margin_px > 0
-    tensor = np.pad(tensor, ((0, 0), (context, context), (context, context)), mode="reflect")
+    tensor = np.pad(tensor, ((0, 0), (context, context), (context, context)))
     trainer.model.eval()
     with torch.no_grad():
         expected = torch.sigmoid(trainer.model(torch.from_numpy(tensor[None]))[0, 0]).numpy()[context:-context, context:-context]

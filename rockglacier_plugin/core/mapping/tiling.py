@@ -5,13 +5,13 @@ Each model call answers for one tile of ``tile_px`` and reads ``context_px`` mor
 only the tile's own pixels of the answer are kept. A convolutional model whose receptive field
 fits in the context then gives every pixel the answer of one whole-scene run, whatever the tile
 size: the tile size is a speed and memory choice only. Beyond the raster's edge the context is the
-raster mirrored (the same for every tile size).
+model's neutral input (the same for every tile size).
 
 Along each axis tiles start every ``tile_px - overlap_px`` pixels, every start a multiple of
 ``align_px`` (the model's size multiple, its total stride): a network that downsamples by 16 is
 only shift-equivariant for shifts of 16 px, so aligned inputs see each pixel at the same phase
 whatever the tile size. The last tile starts at the first aligned offset that reaches the raster's
-edge and is clipped there; a raster smaller than a tile is one clipped tile.
+edge and is clipped there; a raster smaller than a tile is one clipped tile (both padded like the context).
 
 Blending weight of a tile, per axis: a sin^2 ramp from 0 to 1 over the ``overlap_px`` pixels next
 to an edge shared with another tile, 1 inside; edges on the raster's border keep weight 1. Where
