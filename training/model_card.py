@@ -40,7 +40,7 @@ def measure(float_onnx: str, int8_onnx: Optional[str], checkpoint: str) -> dict[
     from rockglacier_plugin.core.mapping.input_scaling import to_uint8_range
     from training.compose import cells_for, validation_scene
     from training.evaluate import evaluate_samples, onnx_predictor
-    from training.scene_eval import scene_scores, segment_scene
+    from training.scene_eval import chips_through_plugin, scene_scores, segment_scene
     from training.train import load_samples, load_trained, spec_for
 
     _, config = load_trained(checkpoint)
@@ -57,6 +57,8 @@ def measure(float_onnx: str, int8_onnx: Optional[str], checkpoint: str) -> dict[
         card["seconds_on_scene"][name] = time.perf_counter() - start
         card["scene"][name] = scene_scores(probability, scene)
         card["chips"][name] = evaluate_samples(onnx_predictor(path), validation, spec)
+    card["chips_through_plugin"] = {f"{views} view{'s' if views > 1 else ''}": chips_through_plugin(float_onnx, validation, spec, views, 2)
+                                    for views in (1, 8)}
     for views in (4, 8):  # the plugin's VIEWS option; 8 is its default
         start = time.perf_counter()
         probability = segment_scene(float_onnx, scene, threads=2, views=views)
@@ -139,6 +141,11 @@ def html(card: dict[str, Any], config: Any, history: list, spec: Any) -> str:
         tile_text = (f"Single probabilities differ between tile sizes by more than {TILE_AGREEMENT} (max |&Delta;p| above): the "
                      f"model's receptive field reaches beyond the context read around each tile ({spec.margin_px} px), so a pixel's answer depends "
                      f"on how much of its surroundings the tile holds. Use the default tile size.")
+    chips_line = ""
+    if "chips_through_plugin" in card:
+        chips_line = ("Per-chip IoU above is the bare model on each 128 px chip; each chip run alone through "
+                      "<code>rockglacier:segment</code> (its tiles and context) scores " +
+                      ", ".join(f"{iou:.3f} with {name}" for name, iou in card["chips_through_plugin"].items()) + ". ")
     rf = RECEPTIVE_FIELD_TEXT.get(getattr(config, "receptive_field", "wide"), "")
     stages = _stages_text(lineage(config))
     int8_line = ""
@@ -155,7 +162,7 @@ segmented by this plugin's own path (default tiles, blending).</p>
 <table border="1" cellpadding="3"><tr><th>model</th><th>scene pixel IoU</th><th>scene object precision</th>
 <th>scene object recall</th><th>false pixels on negative chips</th><th>per-chip IoU</th><th>per-chip objects P / R</th>
 <th>time on the scene (2 threads)</th></tr>{rows}</table>
-<p>Objects: one-to-one matching at IoU &ge; 0.5. <i>float32, 8 views</i> is what <code>rockglacier:segment</code>
+<p>{chips_line}Objects: one-to-one matching at IoU &ge; 0.5. <i>float32, 8 views</i> is what <code>rockglacier:segment</code>
 gives by default (VIEWS): every tile runs mirrored and turned in the 8 symmetries of the square and the
 answers are averaged (8 model calls per tile; 4 views: the mirror images only). <b>Tile size:</b> {tiles}. {tile_text}</p>
 {int8_line}

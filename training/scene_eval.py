@@ -81,3 +81,33 @@ def evaluate_scene(onnx_path: str, scene: ValidationScene, tile_px: Optional[int
                    threads: int = 0, views: int = 1) -> dict[str, Any]:
     """Segment the scene with the plugin's path (``views`` as its VIEWS option) and score it."""
     return scene_scores(segment_scene(onnx_path, scene, tile_px, threads, views=views), scene, threshold)
+
+
+def chips_through_plugin(onnx_path: str, samples: Any, spec: Any, views: int = 8, threads: int = 0,
+                         threshold: float = 0.5) -> float:
+    """Pixel IoU (summed intersections / unions) of every chip run alone through the plugin's path
+    (``segment_raster``, its default tiles and context, ``views`` as VIEWS): a user segmenting a
+    small clip of imagery gets this, not the bare model on the chip."""
+    from osgeo import gdal
+
+    from rockglacier_plugin.core.mapping.input_scaling import to_uint8_range
+    from rockglacier_plugin.core.mapping.onnx_model import load_model
+
+    from .compose import read_sample
+
+    model = load_model(onnx_path, "cpu", threads)
+    intersection = union = 0
+    with tempfile.TemporaryDirectory() as work:
+        raster, probability_path, mask_path = (os.path.join(work, name) for name in ("chip.tif", "p.tif", "m.tif"))
+        for sample in samples:
+            raw, label = read_sample(sample, spec.in_channels)
+            chip = ValidationScene(to_uint8_range(raw, spec.input_scaling).astype(np.float32), label, np.zeros(label.shape, bool))
+            write_scene(chip, raster)
+            segment_raster(raster, onnx_path, probability_path, mask_path,
+                           SegmentSettings(bands=tuple(range(1, spec.in_channels + 1)), device="cpu", threads=threads, views=views),
+                           model=model, log=lambda _: None)
+            predicted = gdal.Open(probability_path).ReadAsArray() >= threshold
+            truth = label.astype(bool)
+            intersection += int((predicted & truth).sum())
+            union += int((predicted | truth).sum())
+    return intersection / union if union else 1.0

@@ -59,6 +59,10 @@ def test_default_model__scene_and_chip_scores_match_its_model_card(validation_sc
     assert scores["scene_pixel_iou"] == pytest.approx(card["scene"]["float32"]["scene_pixel_iou"], abs=2e-3)
     chips = evaluate_samples(onnx_predictor(DEFAULT_MODEL), validation, spec)
     assert chips["pixel_iou"] == pytest.approx(card["chips"]["float32"]["pixel_iou"], abs=2e-3)
+    from training.scene_eval import chips_through_plugin
+
+    alone = chips_through_plugin(DEFAULT_MODEL, validation, spec, views=1, threads=2)
+    assert alone == pytest.approx(card["chips_through_plugin"]["1 view"], abs=2e-3)
     # far above chance: calling the whole scene rock glacier scores the positive share (~0.1)
     assert scores["scene_pixel_iou"] > 0.3 and scores["scene_false_pixels_on_negatives"] < 0.05
 
