@@ -30,7 +30,7 @@ class TrainConfig:
     init_checkpoint: Optional[str] = None  # start from this checkpoint's weights (fine-tuning; new optimizer and schedule)
     scene_validation: bool = False  # score composed validation scenes through the plugin each epoch
     select_on: str = "chip"  # best checkpoint by "chip" IoU or "scene" IoU
-    inference_margin_px: int = 32  # tile-edge pixels the exported model asks the plugin to discard (its receptive field)
+    inference_margin_px: int = 32  # context the plugin reads around each tile (>= the receptive field for exact answers)
     inference_tile_px: int = 1536  # the tile size written into the exported model (rockglacier:segment's default)
     batch_size: int = 16
     epochs: int = 40

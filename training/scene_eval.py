@@ -27,35 +27,42 @@ SCENE_ORIGIN = (340000.0, 6860000.0)
 PIXEL_M = 10.0
 
 
-def write_scene(scene: ValidationScene, path: str) -> str:
-    """The scene's image as an 8-bit GeoTIFF on a real grid."""
+def write_image(image: np.ndarray, path: str) -> str:
+    """An image (bands, rows, cols; 0-255) as an 8-bit GeoTIFF on a real grid."""
     from osgeo import gdal, osr
 
     gdal.UseExceptions()
-    bands, rows, cols = scene.image.shape
+    bands, rows, cols = image.shape
     dataset = gdal.GetDriverByName("GTiff").Create(path, cols, rows, bands, gdal.GDT_Byte, ["COMPRESS=DEFLATE"])
     dataset.SetGeoTransform((SCENE_ORIGIN[0], PIXEL_M, 0.0, SCENE_ORIGIN[1], 0.0, -PIXEL_M))
     srs = osr.SpatialReference()
     srs.ImportFromEPSG(SCENE_EPSG)
     dataset.SetProjection(srs.ExportToWkt())
     for index in range(bands):
-        dataset.GetRasterBand(index + 1).WriteArray(np.clip(np.rint(scene.image[index]), 0, 255).astype(np.uint8))
+        dataset.GetRasterBand(index + 1).WriteArray(np.clip(np.rint(image[index]), 0, 255).astype(np.uint8))
     dataset = None
     return path
+
+
+def segment_image(onnx_path: str, image: np.ndarray, tile_px: Optional[int] = None, threads: int = 0,
+                  folder: Optional[str] = None, views: int = 1, model: Optional[Any] = None) -> np.ndarray:
+    """The probability map (rows, cols) the plugin gives for an 8-bit image; ``views`` as its VIEWS
+    option, ``model`` an already loaded ``onnx_path`` (many images, one session)."""
+    from osgeo import gdal
+
+    with tempfile.TemporaryDirectory(dir=folder) as work:
+        raster = write_image(image, os.path.join(work, "image.tif"))
+        probability_path, mask_path = os.path.join(work, "probability.tif"), os.path.join(work, "mask.tif")
+        segment_raster(raster, onnx_path, probability_path, mask_path,
+                       SegmentSettings(bands=tuple(range(1, image.shape[0] + 1)), tile_px=tile_px, device="cpu",
+                                       threads=threads, views=views), model=model)
+        return gdal.Open(probability_path).ReadAsArray().astype(np.float32)
 
 
 def segment_scene(onnx_path: str, scene: ValidationScene, tile_px: Optional[int] = None, threads: int = 0,
                   folder: Optional[str] = None, views: int = 1) -> np.ndarray:
     """The probability map the plugin gives for the scene (rows, cols); ``views`` as its VIEWS option."""
-    from osgeo import gdal
-
-    with tempfile.TemporaryDirectory(dir=folder) as work:
-        raster = write_scene(scene, os.path.join(work, "scene.tif"))
-        probability_path, mask_path = os.path.join(work, "probability.tif"), os.path.join(work, "mask.tif")
-        segment_raster(raster, onnx_path, probability_path, mask_path,
-                       SegmentSettings(bands=tuple(range(1, scene.image.shape[0] + 1)), tile_px=tile_px, device="cpu",
-                                       threads=threads, views=views))
-        return gdal.Open(probability_path).ReadAsArray().astype(np.float32)
+    return segment_image(onnx_path, scene.image, tile_px, threads, folder, views)
 
 
 def scene_scores(probability: np.ndarray, scene: ValidationScene, threshold: float = 0.5,
@@ -88,8 +95,6 @@ def chips_through_plugin(onnx_path: str, samples: Any, spec: Any, views: int = 8
     """Pixel IoU (summed intersections / unions) of every chip run alone through the plugin's path
     (``segment_raster``, its default tiles and context, ``views`` as VIEWS): a user segmenting a
     small clip of imagery gets this, not the bare model on the chip."""
-    from osgeo import gdal
-
     from rockglacier_plugin.core.mapping.input_scaling import to_uint8_range
     from rockglacier_plugin.core.mapping.onnx_model import load_model
 
@@ -97,17 +102,11 @@ def chips_through_plugin(onnx_path: str, samples: Any, spec: Any, views: int = 8
 
     model = load_model(onnx_path, "cpu", threads)
     intersection = union = 0
-    with tempfile.TemporaryDirectory() as work:
-        raster, probability_path, mask_path = (os.path.join(work, name) for name in ("chip.tif", "p.tif", "m.tif"))
-        for sample in samples:
-            raw, label = read_sample(sample, spec.in_channels)
-            chip = ValidationScene(to_uint8_range(raw, spec.input_scaling).astype(np.float32), label, np.zeros(label.shape, bool))
-            write_scene(chip, raster)
-            segment_raster(raster, onnx_path, probability_path, mask_path,
-                           SegmentSettings(bands=tuple(range(1, spec.in_channels + 1)), device="cpu", threads=threads, views=views),
-                           model=model, log=lambda _: None)
-            predicted = gdal.Open(probability_path).ReadAsArray() >= threshold
-            truth = label.astype(bool)
-            intersection += int((predicted & truth).sum())
-            union += int((predicted | truth).sum())
+    for sample in samples:
+        raw, label = read_sample(sample, spec.in_channels)
+        image = to_uint8_range(raw, spec.input_scaling)
+        predicted = segment_image(onnx_path, image, threads=threads, views=views, model=model) >= threshold
+        truth = label.astype(bool)
+        intersection += int((predicted & truth).sum())
+        union += int((predicted | truth).sum())
     return intersection / union if union else 1.0

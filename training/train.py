@@ -50,9 +50,8 @@ def spec_for(config: TrainConfig) -> ModelSpec:
         input_scaling=InputScaling(**config.input_scaling),
         output="logits",
         margin_px=config.inference_margin_px,
-        # Large tiles keep the blending overlap (2 x margin + 16 px) cheap; a model trained on small
-        # crops may score better on tiles near its crop size: the config chooses (measured by
-        # ``model_card.py``, which also measures how far tiles of different sizes disagree).
+        # Each tile is read with margin_px of context on every side, so large tiles waste less on
+        # context; whether tiles of different sizes then agree is measured by ``model_card.py``.
         tile_size_px=config.inference_tile_px,
     )
 

@@ -29,6 +29,14 @@ def qgs_field(spec: FieldSpec) -> QgsField:
     return QgsField(spec.name, _qt_type(spec.type))
 
 
+def qgs_fields(specs: Iterable[FieldSpec]) -> QgsFields:
+    """QGIS fields of a schema table, in its order."""
+    fields = QgsFields()
+    for spec in specs:
+        fields.append(qgs_field(spec))
+    return fields
+
+
 def _matches(field: QgsField, spec: FieldSpec) -> bool:
     if spec.type == "integer":
         return field.isNumeric() and field.type() != _qt_type("real")

@@ -9,7 +9,6 @@ from typing import Any, Dict, List, Optional
 from qgis.core import (
     QgsFeature,
     QgsFeatureSink,
-    QgsFields,
     QgsGeometry,
     QgsPointXY,
     QgsProcessing,
@@ -33,7 +32,7 @@ from qgis.core import (
 )
 
 from .algorithm_base import RockGlacierAlgorithm, callbacks, warn
-from .fields import inventory_fields, qgs_field
+from .fields import inventory_fields, qgs_field, qgs_fields
 from .layers import feature_wkb, file_raster_path, gpkg_layer_destination, text_or_none
 from .output_styles import store_inventory_style, write_raster_style
 
@@ -248,9 +247,7 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
 
         if not parameters.get("VELOCITY_PAIRS"):
             return {}
-        fields = QgsFields()
-        for spec in VELOCITY_PAIR_FIELDS:
-            fields.append(qgs_field(spec))
+        fields = qgs_fields(VELOCITY_PAIR_FIELDS)
         parameters = gpkg_layer_destination(parameters, "VELOCITY_PAIRS", VELOCITY_PAIR_LAYER)
         sink, dest_id = self.parameterAsSink(parameters, "VELOCITY_PAIRS", context, fields, QgsWkbTypes.NoGeometry)
         if sink is None:
@@ -484,9 +481,7 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
 
         if not parameters.get("REFERENCE_POINTS_OUTPUT"):
             return {}
-        fields = QgsFields()
-        for spec in REFERENCE_POINT_FIELDS:
-            fields.append(qgs_field(spec))
+        fields = qgs_fields(REFERENCE_POINT_FIELDS)
         parameters = gpkg_layer_destination(parameters, "REFERENCE_POINTS_OUTPUT", layer_name)
         sink, dest_id = self.parameterAsSink(parameters, "REFERENCE_POINTS_OUTPUT", context, fields, QgsWkbTypes.Point, source.sourceCrs())
         if sink is None:

@@ -14,7 +14,7 @@ from training.compose import (
     validation_scene,
 )
 from training.data import chip_folder_samples
-from training.scene_eval import scene_scores, write_scene
+from training.scene_eval import scene_scores, write_image
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +87,7 @@ def test_scene_scores__perfect_and_empty_maps(samples, tmp_path):
     assert perfect["scene_pixel_iou"] == 1.0 and perfect["scene_recall"] == 1.0 and perfect["scene_false_pixels_on_negatives"] == 0.0
     everything = scene_scores(np.ones_like(scene.label, dtype=np.float32), scene)
     assert everything["scene_pixel_iou"] == pytest.approx(scene.label.mean()) and everything["scene_false_pixels_on_negatives"] == 1.0
-    path = write_scene(scene, str(tmp_path / "scene.tif"))
+    path = write_image(scene.image, str(tmp_path / "scene.tif"))
     written = gdal.Open(path)
     assert written.RasterCount == 3 and written.GetProjection() and written.GetGeoTransform()[1] == 10.0
 

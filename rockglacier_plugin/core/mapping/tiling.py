@@ -115,7 +115,7 @@ def context_for(margin_px: int, align_px: int) -> int:
     >>> context_for(32, 16), context_for(2, 16), context_for(0, 16)
     (32, 16, 0)
     """
-    return padded_size(margin_px, align_px) if margin_px > 0 else 0
+    return padded_size(margin_px, align_px)
 
 
 def padded_size(size_px: int, multiple_px: int) -> int:

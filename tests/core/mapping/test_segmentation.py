@@ -40,8 +40,8 @@ def segment(tmp_path, raster, model, **kwargs):
 
 
 @given(st.integers(1, 3000), st.sampled_from([64, 256, 512]), st.integers(0, 3), st.sampled_from([1, 16, 32]))
-def test_tiles__cover_the_axis_start_on_the_model_grid_and_overlap_enough(length, tile, margin, align):
-    layout = TileLayout(tile, 2 * margin + 8, align)
+def test_tiles__cover_the_axis_start_on_the_model_grid_and_overlap_enough(length, tile, half_overlap, align):
+    layout = TileLayout(tile, 2 * half_overlap + 8, align)
     starts = tile_starts(length, layout)
     covered = np.zeros(length, bool)
     for start in starts:
@@ -54,8 +54,8 @@ def test_tiles__cover_the_axis_start_on_the_model_grid_and_overlap_enough(length
 
 @settings(deadline=None, max_examples=30)
 @given(st.integers(40, 700), st.integers(40, 700), st.integers(0, 8))
-def test_blend_weights__every_pixel_has_weight_and_shared_edges_ramp_from_near_zero(width, height, margin):
-    layout = TileLayout(64, 2 * margin + 8, 16)
+def test_blend_weights__every_pixel_has_weight_and_shared_edges_ramp_from_near_zero(width, height, half_overlap):
+    layout = TileLayout(64, 2 * half_overlap + 8, 16)
     total = np.zeros((height, width))
     for row in tile_windows(width, height, layout):
         for tile in row:
