@@ -9,6 +9,7 @@ Examples (the shipped default model):
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -131,12 +132,10 @@ def _export(args: argparse.Namespace) -> int:
 
     model, config = load_trained(args.checkpoint)
     spec = spec_for(config)
-    if args.tile_px:
-        spec = type(spec)(**{**spec.__dict__, "tile_size_px": args.tile_px})
-    if args.margin_px is not None:
-        spec = type(spec)(**{**spec.__dict__, "margin_px": args.margin_px})
-    spec = type(spec)(**{**spec.__dict__, "provenance": {"checkpoint": os.path.basename(args.checkpoint), "data": config.data,
-                                                         "encoder": config.encoder, "arch": config.arch, "seed": config.seed}})
+    provenance = {"checkpoint": os.path.basename(args.checkpoint), "data": config.data, "encoder": config.encoder,
+                  "arch": config.arch, "seed": config.seed}
+    spec = dataclasses.replace(spec, tile_size_px=args.tile_px or spec.tile_size_px,
+                               margin_px=spec.margin_px if args.margin_px is None else args.margin_px, provenance=provenance)
     export_onnx(model, spec, args.output)
     samples = _samples_of(config, "validation")[:8]
     real = [SegmentationDataset([s], spec, train=False)[0][0].numpy() for s in samples]

@@ -32,10 +32,13 @@ class CompositionSettings:
     cell_px: int = 128
     crop_px: int = 256
     positive_share: float = 0.5  # chance that a cell holds a rock-glacier chip
+    raster_edge_share: float = 0.0  # chance that a sample is cut by a raster's edge (raster_window)
 
     def __post_init__(self) -> None:
         if self.crop_px > self.cells * self.cell_px:
             raise ValueError(f"crop_px={self.crop_px} is larger than the canvas ({self.cells} x {self.cell_px} px).")
+        if not 0.0 <= self.raster_edge_share <= 1.0:
+            raise ValueError(f"raster_edge_share={self.raster_edge_share} must lie in [0, 1].")
 
 
 def _dihedral(image: np.ndarray, label: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -116,6 +119,37 @@ def composed_sample(pool: ChipPool, settings: CompositionSettings, rng: np.rando
     """One training sample: a composed canvas randomly cropped to ``crop_px``."""
     canvas, label = compose_canvas(pool, settings, rng)
     return random_crop(canvas, label, settings.crop_px, rng)
+
+
+def _axis_window(size_px: int, min_inside_px: int, rng: np.random.Generator) -> slice:
+    """Along one axis: no edge, one edge (either side) or two edges, a third of the time each."""
+    case = int(rng.integers(0, 3))
+    if case == 0:
+        return slice(0, size_px)
+    inside = int(rng.integers(min_inside_px, size_px + 1))
+    if case == 1:
+        return slice(0, inside) if rng.random() < 0.5 else slice(size_px - inside, size_px)
+    start = int(rng.integers(0, size_px - inside + 1))
+    return slice(start, start + inside)
+
+
+def raster_window(shape: tuple[int, int], min_inside_px: int, rng: np.random.Generator) -> tuple[slice, slice]:
+    """Where a raster's pixels lie in a sample cut by the raster's edges (rows, cols).
+
+    Beyond its edges the plugin gives the model the neutral input (the standardised zero, see
+    ``core.mapping.segmentation``): a scene's border, a no-data gap, or a small clip run alone
+    (``min_inside_px`` of data in the middle of neutral input is a chip segmented by itself).
+    Training on such samples teaches the model what the plugin shows it there.
+    """
+    return _axis_window(shape[0], min_inside_px, rng), _axis_window(shape[1], min_inside_px, rng)
+
+
+def cut_by_raster_edges(standardized: np.ndarray, label: np.ndarray, window: tuple[slice, slice]) -> tuple[np.ndarray, np.ndarray]:
+    """The sample with everything outside ``window`` set to the neutral input (0 after
+    standardisation) and to background in the label."""
+    inside = np.zeros(label.shape, dtype=bool)
+    inside[window] = True
+    return np.where(inside, standardized, 0.0).astype(standardized.dtype), np.where(inside, label, 0).astype(label.dtype)
 
 
 @dataclass

@@ -23,13 +23,14 @@ class TrainConfig:
     compose: bool = False  # train on canvases composed of several chips (see training/compose.py)
     compose_cells: int = 3  # canvas of compose_cells x compose_cells chips
     cell_px: int = 128  # a canvas cell (a chip; patches give a random crop of this size)
+    raster_edge_share: float = 0.0  # share of composed samples cut by a raster edge (compose.raster_window)
     samples_per_epoch: int = 0  # composed samples per epoch (0 = the number of training chips)
     image_pooling: str = "global"  # ASPP image pooling: global, window (= crop_px) or none
     upsampling: str = "half_pixel"  # bilinear upsampling: half_pixel or align_corners (training/model.py UPSAMPLING)
     receptive_field: str = "wide"  # wide (the paper's ASPP 6/12/18) or compact (training/model.py RECEPTIVE_FIELDS)
     init_checkpoint: Optional[str] = None  # start from this checkpoint's weights (fine-tuning; new optimizer and schedule)
     scene_validation: bool = False  # score composed validation scenes through the plugin each epoch
-    select_on: str = "chip"  # best checkpoint by "chip" IoU or "scene" IoU
+    select_on: str = "chip"  # best checkpoint by "chip" IoU, "scene" IoU or "scene+chips" (mean of scene and chips through the plugin)
     inference_margin_px: int = 32  # context the plugin reads around each tile (>= the receptive field for exact answers)
     inference_tile_px: int = 1536  # the tile size written into the exported model (rockglacier:segment's default)
     batch_size: int = 16

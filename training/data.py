@@ -132,10 +132,14 @@ class ComposedDataset:
     def __getitem__(self, index: int) -> tuple[Any, Any]:
         import torch
 
-        from .compose import composed_sample
+        from .compose import composed_sample, cut_by_raster_edges, raster_window
 
         rng = np.random.default_rng((self.seed, index))
         image, label = composed_sample(self.pool, self.settings, rng)
         image, label = augment(image, label, rng)
         image, label = pad_to_multiple(image, label, self.spec.size_multiple_px)
-        return torch.from_numpy(standardize(image, self.spec).copy()), torch.from_numpy(label.astype(np.float32).copy())
+        image = standardize(image, self.spec)
+        if rng.random() < self.settings.raster_edge_share:
+            window = raster_window(label.shape, self.settings.cell_px // 2, rng)
+            image, label = cut_by_raster_edges(image, label, window)
+        return torch.from_numpy(np.ascontiguousarray(image)), torch.from_numpy(label.astype(np.float32).copy())

@@ -41,6 +41,16 @@ def device_for(choice: str) -> Any:
     return torch.device(choice)
 
 
+#: How the best checkpoint is chosen (config ``select_on``) from an epoch's record: the bare model's
+#: IoU over validation chips, the validation scene through the plugin's path, or the mean of that
+#: and of every validation chip run alone through the plugin's path (what a user segmenting a clip gets).
+SELECTION = {
+    "chip": lambda record: record["val_iou"],
+    "scene": lambda record: record["scene_pixel_iou"],
+    "scene+chips": lambda record: 0.5 * (record["scene_pixel_iou"] + record["chips_pixel_iou"]),
+}
+
+
 def spec_for(config: TrainConfig) -> ModelSpec:
     """The inference settings the exported model will carry."""
     return ModelSpec(
@@ -58,8 +68,8 @@ def spec_for(config: TrainConfig) -> ModelSpec:
 
 def model_for(config: TrainConfig, pretrained: bool) -> Any:
     """The model a config describes (encoder, image pooling over the training crop)."""
-    if config.select_on not in ("chip", "scene") or (config.select_on == "scene" and not config.scene_validation):
-        raise ValueError(f"select_on={config.select_on!r}: choose 'chip', or 'scene' together with scene_validation=true.")
+    if config.select_on not in SELECTION or (config.select_on != "chip" and not config.scene_validation):
+        raise ValueError(f"select_on={config.select_on!r}: choose 'chip', or 'scene' or 'scene+chips' together with scene_validation=true.")
     return build_model(config.arch, config.encoder, len(config.standardization_mean), 1, pretrained,
                        config.image_pooling, config.crop_px or config.cell_px, config.upsampling,
                        config.receptive_field)
@@ -171,7 +181,8 @@ class Trainer:
             return [line.strip() for line in handle if line.strip()]
 
     def composition(self) -> CompositionSettings:
-        return CompositionSettings(self.config.compose_cells, self.config.cell_px, self.config.crop_px or 256)
+        return CompositionSettings(self.config.compose_cells, self.config.cell_px, self.config.crop_px or 256,
+                                   raster_edge_share=self.config.raster_edge_share)
 
     def chip_pool(self) -> ChipPool:
         if self._pool is None:
@@ -192,11 +203,14 @@ class Trainer:
         import tempfile
 
         from .export import export_onnx
-        from .scene_eval import evaluate_scene
+        from .scene_eval import chips_through_plugin, evaluate_scene
 
         with tempfile.TemporaryDirectory() as work:
             path = export_onnx(self.model, self.spec, os.path.join(work, "model.onnx"))
-            return evaluate_scene(path, self.validation_scene(), threads=self.config.threads)
+            scores = evaluate_scene(path, self.validation_scene(), threads=self.config.threads)
+            if self.config.select_on == "scene+chips":
+                scores["chips_pixel_iou"] = chips_through_plugin(path, self.validation_samples, self.spec, views=1, threads=self.config.threads)
+            return scores
 
     # -- the template -----------------------------------------------------------------------
     def _step(self, batch: Any, stage: str) -> dict[str, float]:
@@ -260,9 +274,11 @@ class Trainer:
                         train["loss"], train["iou"], validation["loss"], validation["iou"], record["seconds"])
             scene = (f" | scene IoU {record['scene_pixel_iou']:.3f} P/R {record['scene_precision']:.2f}/{record['scene_recall']:.2f}"
                      f" FP on negatives {record['scene_false_pixels_on_negatives']:.4f}") if self.config.scene_validation else ""
+            if "chips_pixel_iou" in record:
+                scene += f" | chips through the plugin IoU {record['chips_pixel_iou']:.3f}"
             print(f"epoch {self.epoch}: train loss {train['loss']:.3f} IoU {train['iou']:.3f} | "
                   f"validation loss {validation['loss']:.3f} chip IoU {validation['iou']:.3f}{scene} ({record['seconds']:.0f} s)", flush=True)
-            score = record["scene_pixel_iou"] if self.config.select_on == "scene" else validation["iou"]
+            score = SELECTION[self.config.select_on](record)
             if score > self.best_iou:
                 self.best_iou, stale = score, 0
                 self.save(os.path.join(self.config.output, "best.pt"))

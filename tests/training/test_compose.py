@@ -115,3 +115,42 @@ def test_compose__takes_georeferenced_patches_from_trainingpatches(tmp_path):
     for _ in range(10):
         crop, label = composed_sample(pool, CompositionSettings(cells=2, cell_px=48, crop_px=64), rng)
         np.testing.assert_array_equal(crop[0] == 255, label == 1)
+
+
+def test_raster_window__no_one_or_two_edges_per_axis_and_chips_alone():
+    from training.compose import raster_window
+
+    rng = np.random.default_rng(4)
+    kinds = set()
+    for _ in range(300):
+        rows, cols = raster_window((256, 256), 64, rng)
+        for axis in (rows, cols):
+            assert 0 <= axis.start < axis.stop <= 256 and axis.stop - axis.start >= 64
+        kinds.add(tuple(int(a.start > 0) + int(a.stop < 256) for a in (rows, cols)))
+    assert (0, 0) in kinds and (1, 0) in kinds and (2, 2) in kinds  # whole sample, a scene border, a clip run alone
+
+
+def test_composed_dataset__beyond_a_raster_edge_is_the_plugins_neutral_input_and_background(samples):
+    """Cut samples show the model what segment gives it beyond a raster's edge: exactly 0 after
+    standardisation (``segmentation._read_tile``'s padding) in every band, labelled background."""
+    from rockglacier_plugin.core.mapping.model_metadata import ModelSpec
+    from training.data import ComposedDataset
+
+    spec = ModelSpec(size_multiple_px=16, standardization_mean=(0.5, 0.5, 0.5), standardization_std=(0.5, 0.5, 0.5))
+    pool = ChipPool(samples, 3)
+    cut = ComposedDataset(pool, CompositionSettings(cells=3, cell_px=64, crop_px=128, raster_edge_share=1.0), spec, 40, seed=5)
+    whole = ComposedDataset(pool, CompositionSettings(cells=3, cell_px=64, crop_px=128, raster_edge_share=0.0), spec, 40, seed=5)
+    n_cut = 0
+    for index in range(40):
+        image, label = (t.numpy() for t in cut[index])
+        reference, _ = (t.numpy() for t in whole[index])
+        neutral = (image == 0).all(axis=0)
+        if neutral.any():
+            n_cut += 1
+            rows, cols = np.flatnonzero(~neutral.all(axis=1)), np.flatnonzero(~neutral.all(axis=0))
+            inside = np.zeros_like(neutral)
+            inside[rows.min():rows.max() + 1, cols.min():cols.max() + 1] = True
+            np.testing.assert_array_equal(neutral, ~inside)  # the raster is one rectangle
+            assert not label[~inside].any()
+        assert not (reference == 0).all(axis=0).any()  # uncut samples have no neutral pixel
+    assert n_cut >= 20  # two thirds of the axes are cut

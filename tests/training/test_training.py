@@ -242,3 +242,33 @@ def test_build_model__unknown_encoder_names_the_valid_ones():
 
     with pytest.raises(ModelConfigError, match="choose one of .*tu-xception71"):
         build_model(encoder="resnet999")
+
+
+def test_training__scene_and_chips_selection_keeps_the_epoch_with_the_best_mean(tmp_path):
+    """select_on "scene+chips": every epoch scores the validation scene and each chip alone through
+    the plugin's path; best.pt is the epoch with the best mean of the two. Samples cut by raster
+    edges go through the same loop."""
+    import torch
+
+    from training.train import SELECTION, Trainer
+
+    folder = synthetic_chips(tmp_path / "chips")
+    config = TrainConfig(data=str(folder), output=str(tmp_path / "run"), encoder="resnet18", pretrained=False, batch_size=4,
+                         epochs=2, learning_rate=3e-3, validation_fraction=0.25, seed=0, threads=2, compose=True, cell_px=64,
+                         crop_px=128, samples_per_epoch=8, raster_edge_share=0.5, scene_validation=True,
+                         select_on="scene+chips", inference_tile_px=256, inference_margin_px=32, target_iou=2.0)
+    result = Trainer(config).fit()
+    history = result["history"]
+    assert all(0.0 <= h["chips_pixel_iou"] <= 1.0 and 0.0 <= h["scene_pixel_iou"] <= 1.0 for h in history)
+    means = [0.5 * (h["scene_pixel_iou"] + h["chips_pixel_iou"]) for h in history]
+    assert result["best_val_iou"] == pytest.approx(max(means))
+    best = torch.load(tmp_path / "run" / "best.pt", map_location="cpu", weights_only=False)
+    assert best["epoch"] == 1 + int(np.argmax(means)) and SELECTION["scene+chips"](history[best["epoch"] - 1]) == max(means)
+
+
+def test_training__scene_selection_without_scene_validation_says_what_to_set(tmp_path):
+    from training.train import model_for
+
+    config = TrainConfig(select_on="scene+chips", scene_validation=False, encoder="resnet18", pretrained=False)
+    with pytest.raises(ValueError, match="scene_validation=true"):
+        model_for(config, False)

@@ -25,7 +25,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ..errors import InputRasterError
-from ..inventory.statistics import finite
+from ..numbers import finite
 from ..raster.staged import unique_stem
 from .interferogram import parse_date
 from .los_geometry import LosGeometry, los_azimuth_from_heading

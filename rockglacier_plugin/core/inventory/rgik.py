@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
+from ..numbers import finite
 from .kinematic_classes import UNDEFINED, kinematic_class
-from .statistics import class_of, finite
+from .statistics import class_of
 
 #: Our upslope-connection code -> RGIK's upslope connection.
 UPSLOPE_CONNECTION: dict[str, str] = {

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
+from ..numbers import finite
 from .schema import UpslopeConnection, field_spec
 
 #: Rows of the tables: the four classes of the paper always, P and O only when present.
@@ -30,17 +31,6 @@ VELOCITY_TABLE_COLUMNS: tuple[str, ...] = (
 )
 
 Record = Mapping[str, Any]
-
-
-def finite(value: Any) -> Optional[float]:
-    """``value`` as a float when it is a finite number, else None (NULL, text, NaN)."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def mean_sd(values: Sequence[float]) -> tuple[Optional[float], Optional[float]]:

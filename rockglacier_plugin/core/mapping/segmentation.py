@@ -206,9 +206,11 @@ def tile_layout_for(settings: SegmentSettings, model: SegmentationModel) -> Tile
 def _read_tile(dataset: Any, region: Window, tile: Window, bands: Sequence[int], spec: Any,
                layout: TileLayout) -> tuple[np.ndarray, np.ndarray]:
     """The model's input for one tile: the tile and ``layout.context_px`` around it, read from the
-    raster where it has pixels, and beyond its edges the standardised zero (the neutral input the
-    model's own zero padding showed it at every training crop's edge; mirroring the raster instead
-    cost a 128 px chip 0.08 IoU); padded to a full (aligned) input. Also the tile's own valid mask."""
+    raster where it has pixels, and beyond its edges the standardised zero (the neutral input: the
+    model's own zero padding showed it at every training crop's edge, and the default model trained
+    on crops cut by raster edges filled with it, ``training.compose.raster_window``; mirroring the
+    raster instead cost a 128 px chip 0.08 IoU); padded to a full (aligned) input. Also the tile's
+    own valid mask."""
     context = layout.context_px
     width_in = padded_size(tile.width_px, spec.size_multiple_px) + 2 * context
     height_in = padded_size(tile.height_px, spec.size_multiple_px) + 2 * context

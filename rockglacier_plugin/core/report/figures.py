@@ -12,7 +12,8 @@ from typing import Any, Mapping, Optional, Sequence
 import numpy as np
 
 from ..inventory.colours import CLASS_COLOURS, UNCLASSIFIED_COLOUR, fraction
-from ..inventory.statistics import class_of, finite, has_velocity, table_classes
+from ..inventory.statistics import class_of, has_velocity, table_classes
+from ..numbers import finite
 
 Record = Mapping[str, Any]
 SECTORS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
