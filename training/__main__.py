@@ -71,7 +71,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from .compose import cells_for, validation_scene
     from .evaluate import evaluate_samples, onnx_predictor, torch_predictor
     from .export import export_onnx
-    from .scene_eval import evaluate_scene
+    from .scene_eval import chips_through_plugin, evaluate_scene
     from .train import load_trained, spec_for
 
     model, config = load_trained(args.checkpoint)
@@ -91,6 +91,9 @@ def _evaluate(args: argparse.Namespace) -> int:
             report[key] = evaluate_scene(onnx_path, scene, tile_px, args.threshold)
         if args.views != 1:  # what rockglacier:segment gives by default (VIEWS = 8)
             report[f"scene_{args.views}_views"] = evaluate_scene(onnx_path, scene, None, args.threshold, views=args.views)
+        # each chip run alone through the same path (a user segmenting a small clip)
+        report[f"chips_through_plugin_{args.views}_view{'s' if args.views > 1 else ''}"] = chips_through_plugin(
+            onnx_path, samples, spec, args.views, threshold=args.threshold)
     print(json.dumps(report, indent=2))
     return 0
 

@@ -272,3 +272,21 @@ def test_training__scene_selection_without_scene_validation_says_what_to_set(tmp
     config = TrainConfig(select_on="scene+chips", scene_validation=False, encoder="resnet18", pretrained=False)
     with pytest.raises(ValueError, match="scene_validation=true"):
         model_for(config, False)
+
+
+def test_evaluate_command__prints_chips_scene_and_chips_alone_through_the_plugin(trained, tmp_path, capsys):
+    """`python -m training evaluate` prints what the issue's targets are measured on: the bare model
+    per chip, the validation scene, and every chip run alone through the plugin's path."""
+    from training.__main__ import main
+    from training.export import export_onnx
+    from training.scene_eval import chips_through_plugin
+    from training.train import spec_for
+
+    trainer, _, _, output = trained
+    path = export_onnx(trainer.model, spec_for(trainer.config), str(tmp_path / "model.onnx"))
+    assert main(["evaluate", "--checkpoint", str(output / "best.pt"), "--onnx", path, "--split", "validation", "--views", "1"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {"chips", "scene", "chips_through_plugin_1_view"} <= set(report)
+    assert 0.0 <= report["chips_through_plugin_1_view"] <= 1.0
+    assert report["chips_through_plugin_1_view"] == pytest.approx(
+        chips_through_plugin(path, trainer.validation_samples, spec_for(trainer.config), views=1), abs=1e-9)
