@@ -70,18 +70,26 @@ class _Calibration:
 
 
 def sensitive_convolutions(path: str) -> list[str]:
-    """Names of the convolutions left in float: the first (it sees raw standardised pixels) and
-    the last (the segmentation head, whose logits set the threshold crossing)."""
+    """Names of the convolutions left in float: the first (it sees raw standardised pixels), the
+    last (the segmentation head, whose logits set the threshold crossing), and every grouped
+    (depthwise) convolution: one 3x3 or 5x5 filter per channel has few weights to average the
+    rounding over. On the default model (EfficientNet-Lite0) the depthwise ones in int8 cost 0.026
+    scene IoU with 8 views; in float 0.014 (and the decoder in float changed nothing)."""
     import onnx
 
-    convs = [node.name for node in onnx.load(path).graph.node if node.op_type == "Conv"]
-    return [convs[0], convs[-1]] if len(convs) >= 2 else convs
+    nodes = [node for node in onnx.load(path).graph.node if node.op_type == "Conv"]
+    if len(nodes) < 2:
+        return [node.name for node in nodes]
+    grouped = [node.name for node in nodes[1:-1]
+               if any(attribute.name == "group" and attribute.i > 1 for attribute in node.attribute)]
+    return [nodes[0].name, *grouped, nodes[-1].name]
 
 
 def quantize_int8(float_path: str, int8_path: str, calibration: Sequence[np.ndarray], keep_float: Optional[Sequence[str]] = None) -> str:
     """Static int8 QDQ quantization calibrated on real inputs (metadata kept): per-channel int8
     weights, uint8 activations, convolutions only (resizes, concatenations and the sigmoid stay
-    float), the sensitive first and last convolutions in float unless ``keep_float`` says otherwise."""
+    float), the sensitive convolutions (``sensitive_convolutions``) in float unless ``keep_float``
+    says otherwise."""
     import onnx
     from onnxruntime.quantization import (
         CalibrationDataReader,

@@ -97,7 +97,7 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
         self.addParameter(QgsProcessingParameterRasterLayer("INPUT", "Imagery (Sentinel-2 L2A, 8-bit RGB, VRT/JP2 mosaic)"))
         self.addParameter(QgsProcessingParameterString("BANDS", "Bands for the model's channels, in order (e.g. 4,3,2; empty = automatic)", "", optional=True))
-        self.addParameter(QgsProcessingParameterFile("MODEL", "ONNX model (empty = the model shipped with the plugin)", extension="onnx", optional=True))
+        self.addParameter(QgsProcessingParameterFile("MODEL", "ONNX model (empty = the model shipped with the plugin; on a CPU its int8 copy when one is shipped)", extension="onnx", optional=True))
         self.addParameter(QgsProcessingParameterExtent("EXTENT", "Extent", optional=True))
         self.addParameter(QgsProcessingParameterFeatureSource("MASK_LAYER", "Only where these polygons are", [QgsProcessing.TypeVectorPolygon], optional=True))
         self.addParameter(QgsProcessingParameterNumber("THRESHOLD", "Probability threshold (empty = the model's)", QgsProcessingParameterNumber.Double, None, True, 0.0, 1.0))

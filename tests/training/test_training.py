@@ -290,3 +290,24 @@ def test_evaluate_command__prints_chips_scene_and_chips_alone_through_the_plugin
     assert 0.0 <= report["chips_through_plugin_1_view"] <= 1.0
     assert report["chips_through_plugin_1_view"] == pytest.approx(
         chips_through_plugin(path, trainer.validation_samples, spec_for(trainer.config), views=1), abs=1e-9)
+
+
+def test_sensitive_convolutions__first_last_and_depthwise_stay_float(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from training.export import sensitive_convolutions
+
+    def conv(name, source, target, channels_in, group=1):
+        weight = numpy_helper.from_array(np.ones((4, channels_in // group, 3, 3), np.float32), f"{name}_w")
+        return helper.make_node("Conv", [source, weight.name], [target], name=name, group=group, pads=[1, 1, 1, 1]), weight
+
+    layers = [conv("stem", "input", "a", 3), conv("pointwise", "a", "b", 4), conv("depthwise", "b", "c", 4, group=4),
+              conv("head", "c", "output", 4)]
+    graph = helper.make_graph([node for node, _ in layers], "g",
+                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 8, 8])],
+                              [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 4, 8, 8])],
+                              initializer=[weight for _, weight in layers])
+    path = str(tmp_path / "m.onnx")
+    onnx.save(helper.make_model(graph), path)
+    assert sensitive_convolutions(path) == ["stem", "depthwise", "head"]
