@@ -11,7 +11,7 @@
 #  3. training/configs/default_chile_compact2.json (about 28 min): the same at half the learning rate
 #     on new composed canvases (sample_seed_offset), checkpoint chosen on the scene-level IoU;
 #  4. training/configs/default_chile_edges.json (about 32 min): 30 % of the crops cut by a raster's edge
-#     (beyond it the neutral input the plugin gives beyond a raster: scene borders, no-data, small clips
+#     (beyond it the neutral input the plugin gives beyond a raster: scene borders, small clips
 #     run alone), checkpoint chosen on the mean of the scene IoU and the IoU of chips run alone through
 #     the plugin;
 #  5. training/configs/default_chile_edges2.json (about 32 min): the same at learning rate 5e-5 on new

@@ -137,7 +137,7 @@ def raster_window(shape: tuple[int, int], min_inside_px: int, rng: np.random.Gen
     """Where a raster's pixels lie in a sample cut by the raster's edges (rows, cols).
 
     Beyond its edges the plugin gives the model the neutral input (the standardised zero, see
-    ``core.mapping.segmentation``): a scene's border, a no-data gap, or a small clip run alone
+    ``core.mapping.segmentation``): a scene's border, or a small clip run alone
     (``min_inside_px`` of data in the middle of neutral input is a chip segmented by itself).
     Training on such samples teaches the model what the plugin shows it there.
     """

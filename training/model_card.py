@@ -152,7 +152,7 @@ def _edges_text(config: Any) -> str:
     if not share:
         return ""
     return (f"{100 * share:.0f} % of the crops cut by a raster's edge (beyond it the neutral input the plugin gives "
-            f"beyond a raster: scene borders, no-data gaps and small clips run alone); ")
+            f"beyond a raster: scene borders and small clips run alone); ")
 
 
 def _row(name: str, scene: dict, chips: Optional[dict], seconds: float) -> str:
