@@ -37,6 +37,8 @@ class TrainConfig:
     epochs: int = 40
     learning_rate: float = 1e-3
     weight_decay: float = 1e-4
+    loss: str = "dice_bce"  # training/losses.py LOSSES: dice_bce, or dice_bce+lovasz (adds the Lovász hinge, an IoU surrogate)
+    ema_decay: float = 0.0  # > 0: validate, select and save an exponential moving average of the weights (per step)
     target_iou: float = 0.80  # the paper's validation IoU
     patience: int = 10
     validation_fraction: float = 0.1

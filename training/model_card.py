@@ -134,11 +134,18 @@ def _stages_text(stages: list) -> str:
         f"{getattr(stage, 'receptive_field', 'wide')} receptive field, {getattr(stage, 'upsampling', 'align_corners')} "
         f"upsampling, learning rate {stage.learning_rate:g}"
         + (f", {100 * stage.raster_edge_share:.0f} % of crops cut by a raster edge" if getattr(stage, "raster_edge_share", 0.0) else "")
+        + (f", {LOSS_TEXT[stage.loss]}" if getattr(stage, "loss", "dice_bce") != "dice_bce" else "")
+        + (f", weights averaged (EMA {stage.ema_decay:g} per step)" if getattr(stage, "ema_decay", 0.0) else "")
         + (", from ImageNet weights" if index == 1 else ", from the previous stage's best")
         for index, stage in enumerate(stages, start=1)
     )
     return f"Trained in {len(stages)} stages: {items}. "
 
+
+LOSS_TEXT = {
+    "dice_bce": "Dice + BCE loss",
+    "dice_bce+lovasz": "Dice + BCE + Lov&aacute;sz hinge loss (an IoU surrogate)",
+}
 
 SELECTION_TEXT = {
     "chip": "the per-chip IoU",
@@ -153,6 +160,42 @@ def _edges_text(config: Any) -> str:
         return ""
     return (f"{100 * share:.0f} % of the crops cut by a raster's edge (beyond it the neutral input the plugin gives "
             f"beyond a raster: scene borders and small clips run alone); ")
+
+
+def _ema_text(config: Any) -> str:
+    decay = getattr(config, "ema_decay", 0.0)
+    return (f"; the weights validated and shipped are an exponential moving average of the trained weights "
+            f"(decay {decay:g} per step, BatchNorm statistics recomputed for them)") if decay else ""
+
+
+#: Per-epoch scores of the last stage summarised by ``epoch_spread`` (history key -> what it is).
+SPREAD_SCORES = {"scene_pixel_iou": "scene", "chips_pixel_iou": "chips alone through the plugin", "val_iou": "bare model per chip"}
+
+
+def epoch_spread(history: list) -> dict[str, tuple[float, float]]:
+    """Mean and standard deviation over the last stage's epochs of each 1-view score it recorded.
+    The shipped epoch is the best of these on the validation chips, so its own scores are higher
+    partly by chance; the mean is the better guess of what new imagery of the region gives.
+
+    >>> spread = epoch_spread([{"scene_pixel_iou": 0.58, "val_iou": 0.62}, {"scene_pixel_iou": 0.60, "val_iou": 0.64}])
+    >>> [(key, round(mean, 3), round(sd, 3)) for key, (mean, sd) in spread.items()]
+    [('scene_pixel_iou', 0.59, 0.01), ('val_iou', 0.63, 0.01)]
+    """
+    import numpy as np
+
+    return {key: (float(np.mean(values)), float(np.std(values)))
+            for key in SPREAD_SCORES
+            if (values := [record[key] for record in history if record.get(key) is not None])}
+
+
+def _spread_text(history: list) -> str:
+    spread = epoch_spread(history)
+    if len(history) < 2 or not spread:
+        return ""
+    parts = ", ".join(f"{SPREAD_SCORES[key]} {mean:.3f} &plusmn; {sd:.3f}" for key, (mean, sd) in spread.items())
+    return (f" Over the last stage's {len(history)} epochs the 1-view scores were {parts} (mean &plusmn; standard "
+            f"deviation); the shipped epoch was chosen on these same validation chips, so its scores above are higher "
+            f"partly by chance, and these means are the better guess for new imagery of the region.")
 
 
 def _row(name: str, scene: dict, chips: Optional[dict], seconds: float) -> str:
@@ -188,7 +231,7 @@ def html(card: dict[str, Any], config: Any, history: list, spec: Any) -> str:
     int8_line = ""
     if "int8_scene_iou_loss" in card:
         eight = (f" ({card['int8_speedup_on_scene_8_views']:.2f}x with 8 views)" if "int8_speedup_on_scene_8_views" in card else "")
-        int8_line = (f"<p><b>int8:</b> static QDQ (per-channel int8 weights, first convolution and head in float), "
+        int8_line = (f"<p><b>int8:</b> static QDQ (per-channel int8 weights; first convolution, depthwise convolutions and head in float), "
                      f"{card['int8_speedup_on_scene']:.2f}x the float model's speed on the validation scene{eight}, scene IoU "
                      f"{-card['int8_scene_iou_loss']:+.3f} (the larger loss of 1 and 8 views); it is {'the CPU default' if card['int8_is_cpu_default'] else 'not shipped as the default'} "
                      f"(rule: within {INT8_MAX_IOU_LOSS} of float32).</p>")
@@ -216,8 +259,8 @@ repository states no licence (all rights reserved; used here for evaluation and 
 redistributed); the imagery is Copernicus Sentinel-2 (free and open).</p>
 <p><b>Training:</b> canvases of {config.compose_cells} x {config.compose_cells} chips (positives and negatives, each
 turned and flipped at random) cropped at random to {config.crop_px} px, so rock glaciers sit anywhere next to other
-terrain; {_edges_text(config)}Dice + BCE loss, blur and brightness/contrast jitter; checkpoint chosen on
-{SELECTION_TEXT[config.select_on]} (epoch {best['epoch']} of {len(history)}); CPU, 2 cores. {stages} Reproduce with <code>make default-model</code>.</p>
+terrain; {_edges_text(config)}{LOSS_TEXT[getattr(config, 'loss', 'dice_bce')]}{_ema_text(config)}, blur and brightness/contrast jitter; checkpoint chosen on
+{SELECTION_TEXT[config.select_on]} (epoch {best['epoch']} of {len(history)}); CPU, 2 cores.{_spread_text(history)} {stages} Reproduce with <code>make default-model</code>.</p>
 <p>The paper reached a validation IoU of 0.80 with Xception71 on West Kunlun patches of up to 480 px (its split leaked
 augmented copies across sets, and it scored patches, not scenes).</p>
 <p><b>Known failure modes:</b> the masks are coarse hand-drawn outlines, which caps the reachable IoU; about 30 % of

@@ -17,6 +17,7 @@ from rockglacier_plugin.core.mapping.model_metadata import InputScaling, ModelSp
 
 from .compose import ChipPool, CompositionSettings, ValidationScene, cells_for, validation_scene
 from .config import TrainConfig
+from .losses import LOSSES
 from .data import ComposedDataset, SegmentationDataset, chip_folder_samples, patch_folder_samples
 from .model import build_model
 
@@ -70,6 +71,10 @@ def model_for(config: TrainConfig, pretrained: bool) -> Any:
     """The model a config describes (encoder, image pooling over the training crop)."""
     if config.select_on not in SELECTION or (config.select_on != "chip" and not config.scene_validation):
         raise ValueError(f"select_on={config.select_on!r}: choose 'chip', or 'scene' or 'scene+chips' together with scene_validation=true.")
+    if config.loss not in LOSSES:
+        raise ValueError(f"loss={config.loss!r}: choose one of {', '.join(LOSSES)}.")
+    if not 0.0 <= config.ema_decay < 1.0:
+        raise ValueError(f"ema_decay={config.ema_decay}: use 0 (off) or a decay below 1, e.g. 0.99.")
     return build_model(config.arch, config.encoder, len(config.standardization_mean), 1, pretrained,
                        config.image_pooling, config.crop_px or config.cell_px, config.upsampling,
                        config.receptive_field)
@@ -82,17 +87,6 @@ def load_samples(config: TrainConfig) -> list:
     if kind == "patches":
         return patch_folder_samples(config.data)
     return chip_folder_samples(config.data, config.validation_fraction, config.seed)
-
-
-def dice_bce_loss(logits: Any, target: Any) -> Any:
-    """BCE plus soft Dice: BCE alone under-weights a ~10 % positive class, Dice counters it."""
-    import torch
-
-    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, target)
-    probability = torch.sigmoid(logits)
-    intersection = (probability * target).sum(dim=(1, 2))
-    dice = 1.0 - (2.0 * intersection + 1.0) / (probability.sum(dim=(1, 2)) + target.sum(dim=(1, 2)) + 1.0)
-    return bce + dice.mean()
 
 
 def recalibrate_batchnorm(model: Any, loader: Any, device: Any, batches: int = 20) -> None:
@@ -141,6 +135,10 @@ class Trainer:
         if config.init_checkpoint:
             state = torch.load(config.init_checkpoint, map_location=self.device, weights_only=False)
             self.model.load_state_dict(state["model"])
+        # The weights validated, selected, saved and exported: the model itself, or with ema_decay an
+        # exponential moving average of its weights over training steps (BatchNorm statistics are
+        # recomputed for it every epoch by ``recalibrate_batchnorm``).
+        self.averaged = self._moving_average() if config.ema_decay else None
         self._pool: Optional[Any] = None
         self._scene: Optional[Any] = None
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
@@ -150,6 +148,16 @@ class Trainer:
         self.history: list[dict[str, float]] = []
         os.makedirs(config.output, exist_ok=True)
         config.save(os.path.join(config.output, "config.json"))
+
+    def _moving_average(self) -> Any:
+        from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        return AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(self.config.ema_decay))
+
+    @property
+    def evaluated(self) -> Any:
+        """The model that is validated and saved as "model" (and so exported)."""
+        return self.model if self.averaged is None else self.averaged.module
 
     # -- data -----------------------------------------------------------------------------
     def _epoch_seed(self) -> int:
@@ -206,7 +214,7 @@ class Trainer:
         from .scene_eval import chips_through_plugin, evaluate_scene
 
         with tempfile.TemporaryDirectory() as work:
-            path = export_onnx(self.model, self.spec, os.path.join(work, "model.onnx"))
+            path = export_onnx(self.evaluated, self.spec, os.path.join(work, "model.onnx"))
             scores = evaluate_scene(path, self.validation_scene(), threads=self.config.threads)
             if self.config.select_on == "scene+chips":
                 scores["chips_pixel_iou"] = chips_through_plugin(path, self.validation_samples, self.spec, views=1, threads=self.config.threads)
@@ -217,19 +225,22 @@ class Trainer:
         import torch
 
         images, labels = (t.to(self.device) for t in batch)
+        model = self.model if stage == "train" else self.evaluated
         with torch.set_grad_enabled(stage == "train"):
-            logits = self.model(images)[:, 0]
-            loss = dice_bce_loss(logits, labels)
+            logits = model(images)[:, 0]
+            loss = LOSSES[self.config.loss](logits, labels)
             if stage == "train":
                 self.optimizer.zero_grad()
                 loss.backward()
                 self.optimizer.step()
+                if self.averaged is not None:
+                    self.averaged.update_parameters(self.model)
         predicted = logits.detach() > 0
         truth = labels > 0.5
         return {"loss": float(loss.detach()), "intersection": float((predicted & truth).sum()), "union": float((predicted | truth).sum())}
 
     def _run(self, stage: str, max_steps: Optional[int] = None, progress: Any = None) -> dict[str, float]:
-        self.model.train(stage == "train")
+        (self.model if stage == "train" else self.evaluated).train(stage == "train")
         totals = {"loss": 0.0, "intersection": 0.0, "union": 0.0}
         steps = 0
         for batch in self._loader(stage):
@@ -260,7 +271,7 @@ class Trainer:
                 bar.close()
             if remaining is not None:
                 remaining -= train["steps"]
-            recalibrate_batchnorm(self.model, self._loader("train"), self.device, 6 if self.config.compose else 20)
+            recalibrate_batchnorm(self.evaluated, self._loader("train"), self.device, 6 if self.config.compose else 20)
             validation = self._run("validation")
             self.scheduler.step()
             self.epoch += 1
@@ -292,14 +303,20 @@ class Trainer:
     def save(self, path: str) -> None:
         import torch
 
-        torch.save({"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+        averaged = {} if self.averaged is None else {"trained_model": self.model.state_dict(), "averaged": self.averaged.state_dict()}
+        torch.save({"model": self.evaluated.state_dict(), **averaged, "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
                     "epoch": self.epoch, "best_iou": self.best_iou, "history": self.history, "config": self.config.__dict__}, path)
 
     def resume(self, path: str) -> None:
         import torch
 
         state = torch.load(path, map_location=self.device, weights_only=False)
-        self.model.load_state_dict(state["model"])
+        self.model.load_state_dict(state.get("trained_model", state["model"]))
+        if self.averaged is not None:
+            if "averaged" in state:
+                self.averaged.load_state_dict(state["averaged"])
+            else:  # resuming a run saved without averaging: the average starts from its weights
+                self.averaged = self._moving_average()
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.epoch, self.best_iou, self.history = state["epoch"], state["best_iou"], state["history"]

@@ -311,3 +311,45 @@ def test_sensitive_convolutions__first_last_and_depthwise_stay_float(tmp_path):
     path = str(tmp_path / "m.onnx")
     onnx.save(helper.make_model(graph), path)
     assert sensitive_convolutions(path) == ["stem", "depthwise", "head"]
+
+
+def test_training__ema_saves_the_moving_average_of_the_weights_and_resumes_it(tmp_path):
+    """ema_decay: the checkpoint's "model" (validated, selected, exported) is the exponential moving
+    average of the weights after each optimizer step, recomputed here from the trajectory."""
+    import torch
+
+    from training.train import Trainer
+
+    decay = 0.9
+    folder = synthetic_chips(tmp_path / "chips")
+    config = TrainConfig(data=str(folder), output=str(tmp_path / "run"), encoder="resnet18", pretrained=False, batch_size=8,
+                         epochs=1, learning_rate=3e-3, validation_fraction=0.25, seed=0, threads=2, ema_decay=decay,
+                         loss="dice_bce+lovasz", target_iou=2.0)
+    trainer = Trainer(config)
+    names = [name for name, _ in trainer.model.named_parameters()]
+    trajectory = []
+    trainer.optimizer.register_step_post_hook(
+        lambda *_: trajectory.append({name: p.detach().clone() for name, p in trainer.model.named_parameters()}))
+    trainer.fit()
+    assert len(trajectory) >= 3
+    expected = dict(trajectory[0])
+    for weights in trajectory[1:]:
+        expected = {name: decay * expected[name] + (1 - decay) * weights[name] for name in names}
+    saved = torch.load(tmp_path / "run" / "last.pt", map_location="cpu", weights_only=False)
+    for name in names:
+        torch.testing.assert_close(saved["model"][name], expected[name], rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(saved["trained_model"][name], trajectory[-1][name])
+    assert any(not torch.equal(saved["model"][n], saved["trained_model"][n]) for n in names)
+    again = Trainer(TrainConfig(**{**config.__dict__, "output": str(tmp_path / "again")}))
+    again.resume(str(tmp_path / "run" / "last.pt"))
+    for name, p in again.evaluated.named_parameters():
+        torch.testing.assert_close(p.detach(), saved["model"][name])
+
+
+def test_training__unknown_loss_and_impossible_decay_say_what_to_choose():
+    from training.train import model_for
+
+    with pytest.raises(ValueError, match="dice_bce\\+lovasz"):
+        model_for(TrainConfig(loss="focal", encoder="resnet18", pretrained=False), False)
+    with pytest.raises(ValueError, match="decay below 1"):
+        model_for(TrainConfig(ema_decay=1.0, encoder="resnet18", pretrained=False), False)
