@@ -13,8 +13,8 @@ def run(encoders: tuple[str, ...] = (), batch_size: int = 4, train_px: int = 256
 
     from training.config import TrainConfig
     from training.export import export_onnx, seconds_per_patch
-    from training.model import ENCODERS, build_model
     from training.losses import dice_bce as dice_bce_loss
+    from training.model import ENCODERS, build_model
     from training.train import spec_for
 
     encoders = encoders or ENCODERS

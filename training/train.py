@@ -17,8 +17,8 @@ from rockglacier_plugin.core.mapping.model_metadata import InputScaling, ModelSp
 
 from .compose import ChipPool, CompositionSettings, ValidationScene, cells_for, validation_scene
 from .config import TrainConfig
-from .losses import LOSSES
 from .data import ComposedDataset, SegmentationDataset, chip_folder_samples, patch_folder_samples
+from .losses import LOSSES
 from .model import build_model
 
 LOGGER = logging.getLogger(__name__)
