@@ -20,6 +20,10 @@
 # when its scene-level IoU is within 0.02 of the float model's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Chips of another collection labelled per chip (training/image_level.py) for the card, when present.
+SHARED="${ROCKGLACIER_SHARED:-../shared}"
+DS1="$SHARED/datasets/alcazar90-rockglacier-chile/chips_ds1"
+if [ -z "${ROCKGLACIER_IMAGE_LEVEL:-}" ] && [ -d "$DS1" ]; then ROCKGLACIER_IMAGE_LEVEL="$DS1"; fi
 .venv/bin/python -m training train --config training/configs/default_chile.json
 .venv/bin/python -m training train --config training/configs/default_chile_compact.json
 .venv/bin/python -m training train --config training/configs/default_chile_compact2.json
@@ -30,7 +34,8 @@ cd "$(dirname "$0")/.."
 cp runs/chile_edges2/model.onnx rockglacier_plugin/models/rockglacier_default.onnx
 rm -f rockglacier_plugin/models/rockglacier_default_int8.onnx
 .venv/bin/python training/model_card.py --checkpoint runs/chile_edges2/best.pt --onnx rockglacier_plugin/models/rockglacier_default.onnx \
-  --int8 runs/chile_edges2/model_int8.onnx --out-dir rockglacier_plugin/models
+  --int8 runs/chile_edges2/model_int8.onnx --out-dir rockglacier_plugin/models \
+  ${ROCKGLACIER_IMAGE_LEVEL:+--image-level "$ROCKGLACIER_IMAGE_LEVEL"}
 if .venv/bin/python -c "import json,sys; sys.exit(0 if json.load(open('rockglacier_plugin/models/model_card.json'))['int8_is_cpu_default'] else 1)"; then
   cp runs/chile_edges2/model_int8.onnx rockglacier_plugin/models/rockglacier_default_int8.onnx
   echo "int8 copy shipped: it is the CPU default"

@@ -94,6 +94,10 @@ def _evaluate(args: argparse.Namespace) -> int:
         # each chip run alone through the same path (a user segmenting a small clip)
         report[f"chips_through_plugin_{args.views}_view{'s' if args.views > 1 else ''}"] = chips_through_plugin(
             onnx_path, samples, spec, args.views, threshold=args.threshold)
+        if args.image_level:  # chips of another collection, labelled per chip only
+            from .image_level import image_level_scores
+
+            report["image_level"] = image_level_scores(onnx_path, args.image_level, args.views, threshold=args.threshold)
     print(json.dumps(report, indent=2))
     return 0
 
@@ -195,6 +199,10 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--tile-sizes", type=int, nargs="+", help="score the scene at these tile sizes (default: the model's)")
     evaluate.add_argument("--views", type=int, choices=(1, 4, 8), default=8,
                           help="also score the scene with this many views averaged, as rockglacier:segment's VIEWS (default 8, its default)")
+    evaluate.add_argument("--image-level", metavar="FOLDER",
+                          help="also run every chip under FOLDER alone through the plugin and report the share of rock-glacier "
+                               "chips detected and of other chips with a false candidate (>= 0.03 km2); chips in rock_glacier/ and "
+                               "no_rock_glacier/ folders or named glaciar*/cordillera*, e.g. ../shared/datasets/alcazar90-rockglacier-chile/chips_ds1")
     evaluate.set_defaults(run=_evaluate)
     export = commands.add_parser("export", help="ONNX with metadata, parity check, optional int8")
     export.add_argument("--checkpoint", required=True)

@@ -16,6 +16,17 @@ def blur_image(image: np.ndarray, sigma_px: float) -> np.ndarray:
     return gaussian_filter(image.astype(np.float32), sigma=(0.0, sigma_px, sigma_px), mode="reflect", truncate=3.0)
 
 
+def colour_jitter(image: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
+    """Each band scaled by a gain in [1 - strength, 1 + strength] and shifted by an offset in
+    +-100 x strength (0-255 scale), clipped to 0-255: white balance, haze and stretch differ
+    between processing chains (the chips of two collections of the same Andes differ by about
+    20 in red minus blue), and per chip it stops brightness alone telling rock glaciers apart."""
+    bands = image.shape[0]
+    gains = rng.uniform(1.0 - strength, 1.0 + strength, bands).astype(np.float32)[:, None, None]
+    offsets = rng.uniform(-100.0 * strength, 100.0 * strength, bands).astype(np.float32)[:, None, None]
+    return np.clip(image * gains + offsets, 0.0, 255.0)
+
+
 def augment(image: np.ndarray, label: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     k = int(rng.integers(0, 4))
     image, label = np.rot90(image, k, axes=(1, 2)), np.rot90(label, k)

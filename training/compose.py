@@ -21,6 +21,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from .augment import colour_jitter
 from .data import Sample, read_sample
 
 
@@ -33,6 +34,7 @@ class CompositionSettings:
     crop_px: int = 256
     positive_share: float = 0.5  # chance that a cell holds a rock-glacier chip
     raster_edge_share: float = 0.0  # chance that a sample is cut by a raster's edge (raster_window)
+    colour_jitter: float = 0.0  # per-cell band gains/offsets (augment.colour_jitter); 0 = off
 
     def __post_init__(self) -> None:
         if self.crop_px > self.cells * self.cell_px:
@@ -102,6 +104,8 @@ def compose_canvas(pool: ChipPool, settings: CompositionSettings, rng: np.random
         for col in range(settings.cells):
             image, mask = pool.draw(bool(rng.random() < settings.positive_share), rng)
             image, mask = _cell(*_dihedral(image, mask, rng), settings.cell_px, rng)
+            if settings.colour_jitter:
+                image = colour_jitter(image, rng, settings.colour_jitter)
             rows = slice(row * settings.cell_px, (row + 1) * settings.cell_px)
             cols = slice(col * settings.cell_px, (col + 1) * settings.cell_px)
             canvas[:, rows, cols], label[rows, cols] = image, mask

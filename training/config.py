@@ -24,6 +24,7 @@ class TrainConfig:
     compose_cells: int = 3  # canvas of compose_cells x compose_cells chips
     cell_px: int = 128  # a canvas cell (a chip; patches give a random crop of this size)
     raster_edge_share: float = 0.0  # share of composed samples cut by a raster edge (compose.raster_window)
+    colour_jitter: float = 0.0  # per-cell band gain/offset jitter of composed canvases (augment.colour_jitter); 0 = off
     samples_per_epoch: int = 0  # composed samples per epoch (0 = the number of training chips)
     image_pooling: str = "global"  # ASPP image pooling: global, window (= crop_px) or none
     upsampling: str = "half_pixel"  # bilinear upsampling: half_pixel or align_corners (training/model.py UPSAMPLING)

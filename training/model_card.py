@@ -198,6 +198,21 @@ def _spread_text(history: list) -> str:
             f"partly by chance, and these means are the better guess for new imagery of the region.")
 
 
+def _image_level_text(card: dict[str, Any]) -> str:
+    level = card.get("image_level")
+    if not level:
+        return ""
+    return (f"<p><b>On another collection</b> (<code>{level['folder']}</code>: {level['rock_glacier_chips']} rock-glacier chips "
+            f"and {level['chips_without_rock_glacier']} without, from other sites and another processing chain, labelled per chip "
+            f"only, never used in training or selection), each chip alone through <code>rockglacier:segment</code> "
+            f"({level['views']} views, candidates &ge; {level['min_area_px']} px = 0.03 km2): "
+            f"<b>{100 * level['detected_share']:.0f} % of the rock-glacier chips detected, {100 * level['false_alarm_share']:.0f} % "
+            f"of the others with a false candidate</b>, against {100 * level.get('validation_detected_share', float('nan')):.0f} % and "
+            f"{100 * level.get('validation_false_alarm_share', float('nan')):.0f} % on the validation chips. Imagery from another "
+            f"region or processing chain gets many more false candidates than the scores above say: review every candidate, "
+            f"and fine-tune on your region.</p>")
+
+
 def _row(name: str, scene: dict, chips: Optional[dict], seconds: float) -> str:
     chip_cells = (f"<td>{chips['pixel_iou']:.3f}</td><td>{chips['precision']:.2f} / {chips['recall']:.2f}</td>" if chips
                   else "<td>&ndash;</td><td>&ndash;</td>")
@@ -263,6 +278,7 @@ terrain; {_edges_text(config)}{LOSS_TEXT[getattr(config, 'loss', 'dice_bce')]}{_
 {SELECTION_TEXT[config.select_on]} (epoch {best['epoch']} of {len(history)}); CPU, 2 cores.{_spread_text(history)} {stages} Reproduce with <code>make default-model</code>.</p>
 <p>The paper reached a validation IoU of 0.80 with Xception71 on West Kunlun patches of up to 480 px (its split leaked
 augmented copies across sets, and it scored patches, not scenes).</p>
+{_image_level_text(card)}
 <p><b>Known failure modes:</b> the masks are coarse hand-drawn outlines, which caps the reachable IoU; about 30 % of
 the rock-glacier chips are mostly snow (against 15 % of negatives), so snow can be taken for a rock-glacier cue;
 trained on the Andes only: other regions (e.g. West Kunlun, the Alps) need fine-tuning on local patches
@@ -286,18 +302,28 @@ def full_history(checkpoint: str) -> list:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from training.train import load_trained
+    from training.train import load_samples, load_trained
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--onnx", required=True)
     parser.add_argument("--int8")
     parser.add_argument("--out-dir", required=True)
+    parser.add_argument("--image-level", metavar="FOLDER",
+                        help="chips of another collection labelled per chip (training/image_level.py), e.g. chips_ds1")
     args = parser.parse_args(argv)
     _, config = load_trained(args.checkpoint)
     history = full_history(args.checkpoint)
     card = measure(args.onnx, args.int8, args.checkpoint)
     card["history"] = history
+    if args.image_level:
+        from training.image_level import image_level_scores
+
+        card["image_level"] = {"folder": os.path.basename(os.path.normpath(args.image_level)),
+                               **image_level_scores(args.onnx, args.image_level, views=8, threads=2)}
+        validation = [(sample.image_path, sample.kind == "positive") for sample in load_samples(config) if sample.split == "validation"]
+        same = image_level_scores(args.onnx, validation, views=8, threads=2)
+        card["image_level"].update(validation_detected_share=same["detected_share"], validation_false_alarm_share=same["false_alarm_share"])
     os.makedirs(args.out_dir, exist_ok=True)
     from rockglacier_plugin.core.mapping.onnx_model import load_model
 

@@ -190,7 +190,7 @@ class Trainer:
 
     def composition(self) -> CompositionSettings:
         return CompositionSettings(self.config.compose_cells, self.config.cell_px, self.config.crop_px or 256,
-                                   raster_edge_share=self.config.raster_edge_share)
+                                   raster_edge_share=self.config.raster_edge_share, colour_jitter=self.config.colour_jitter)
 
     def chip_pool(self) -> ChipPool:
         if self._pool is None:

@@ -154,3 +154,21 @@ def test_composed_dataset__beyond_a_raster_edge_is_the_plugins_neutral_input_and
             assert not label[~inside].any()
         assert not (reference == 0).all(axis=0).any()  # uncut samples have no neutral pixel
     assert n_cut >= 20  # two thirds of the axes are cut
+
+
+def test_compose__colour_jitter_changes_each_cell_on_its_own_and_keeps_labels(samples):
+    """With colour_jitter every cell gets its own band gains and offsets (so brightness alone does
+    not tell a rock-glacier chip from its neighbours), one colour over the whole cell."""
+    pool = ChipPool(samples, 3)
+    for group in (pool.positives, pool.negatives):  # uniform grey chips: any colour comes from the jitter
+        for index, (image, label) in enumerate(group):
+            group[index] = (np.full_like(image, 120.0), label)
+    plain = compose_canvas(pool, CompositionSettings(cells=3, cell_px=64, crop_px=128), np.random.default_rng(3))
+    canvas, label = compose_canvas(pool, CompositionSettings(cells=3, cell_px=64, crop_px=128, colour_jitter=0.2), np.random.default_rng(3))
+    np.testing.assert_array_equal(plain[0], 120.0)
+    colours = {tuple(np.round(canvas[:, r, c], 3)) for r in range(0, 192, 64) for c in range(0, 192, 64)}
+    assert len(colours) == 9  # nine cells, nine colours
+    for r in range(0, 192, 64):
+        for c in range(0, 192, 64):
+            assert np.ptp(canvas[:, r:r + 64, c:c + 64], axis=(1, 2)).max() < 1e-4  # one colour per cell
+    assert label.sum() > 0 and set(np.unique(label)) <= {0, 1}

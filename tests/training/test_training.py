@@ -353,3 +353,68 @@ def test_training__unknown_loss_and_impossible_decay_say_what_to_choose():
         model_for(TrainConfig(loss="focal", encoder="resnet18", pretrained=False), False)
     with pytest.raises(ValueError, match="decay below 1"):
         model_for(TrainConfig(ema_decay=1.0, encoder="resnet18", pretrained=False), False)
+
+
+def _chip_png(path: Path, blob_px: int) -> None:
+    """A dark 64 px chip with a bright square of about ``blob_px`` pixels in band 1."""
+    image = np.full((3, 64, 64), 30, dtype=np.uint8)
+    side = int(round(blob_px ** 0.5))
+    image[0, 10:10 + side, 12:12 + side] = 230
+    path.parent.mkdir(parents=True, exist_ok=True)
+    gdal.GetDriverByName("PNG").CreateCopy(str(path), _mem(image))
+
+
+def test_image_level__detection_and_false_alarms_follow_the_minimum_candidate_area(tmp_path):
+    """A threshold model (probability = band 1 above mid-grey) makes each chip's candidate exactly
+    its bright square: chips count as detected when that square reaches 300 px (0.03 km2 at 10 m)."""
+    from tests.onnx_builders import threshold_model
+    from training.image_level import image_level_scores, labelled_chips
+
+    folder = tmp_path / "chips"
+    _chip_png(folder / "rock_glacier" / "a.png", 400)        # detected
+    _chip_png(folder / "rock_glacier" / "b.png", 100)        # too small: missed
+    _chip_png(folder / "test" / "glaciarRoca_site_1.png", 900)  # named like chips_ds1: detected
+    _chip_png(folder / "no_rock_glacier" / "c.png", 0)       # clean
+    _chip_png(folder / "test" / "cordillera_2.png", 324)     # a false alarm
+    _chip_png(folder / "test" / "cordillera_3.png", 144)     # too small to be a candidate
+    _chip_png(folder / "other" / "unknown.png", 900)         # no class: skipped
+    assert len(labelled_chips(str(folder))) == 6
+    scores = image_level_scores(str(threshold_model(tmp_path / "t.onnx")), str(folder), views=8)
+    assert scores["min_area_px"] == 300 and scores["rock_glacier_chips"] == 3 and scores["chips_without_rock_glacier"] == 3
+    assert scores["detected_share"] == pytest.approx(2 / 3) and scores["false_alarm_share"] == pytest.approx(1 / 3)
+
+
+def test_image_level__a_folder_without_labelled_chips_says_how_to_lay_them_out(tmp_path):
+    from training.image_level import labelled_chips
+
+    _chip_png(tmp_path / "x" / "scene.png", 10)
+    with pytest.raises(ValueError, match="rock_glacier/ and no_rock_glacier/"):
+        labelled_chips(str(tmp_path))
+
+
+def test_colour_jitter__per_band_gain_and_offset_within_the_strength_and_off_by_default():
+    from training.augment import colour_jitter
+    from training.compose import CompositionSettings
+
+    image = np.full((3, 8, 8), 100.0, dtype=np.float32)
+    image[:, :4] = 50.0
+    jittered = colour_jitter(image, np.random.default_rng(5), 0.2)
+    for band in range(3):  # each band an affine map of the original: gain from the two levels, then the offset
+        gain = (jittered[band, 4, 0] - jittered[band, 0, 0]) / 50.0
+        offset = jittered[band, 0, 0] - 50.0 * gain
+        assert 0.8 <= gain <= 1.2 and -20.0 <= offset <= 20.0
+        np.testing.assert_allclose(jittered[band], np.clip(image[band] * gain + offset, 0, 255), rtol=1e-5)
+    assert len({round(float(jittered[b, 0, 0]), 4) for b in range(3)}) == 3  # bands move independently
+    assert CompositionSettings().colour_jitter == 0.0 and TrainConfig().colour_jitter == 0.0
+
+
+def test_model_card__reports_the_other_collection_beside_the_validation_chips():
+    from training.model_card import _image_level_text
+
+    text = _image_level_text({"image_level": {"folder": "chips_ds1", "rock_glacier_chips": 183, "chips_without_rock_glacier": 210,
+                                              "detected_share": 121 / 183, "false_alarm_share": 62 / 210, "views": 8,
+                                              "min_area_px": 300, "validation_detected_share": 0.975,
+                                              "validation_false_alarm_share": 1 / 55}})
+    assert "66 % of the rock-glacier chips detected, 30 % of the others with a false candidate" in text
+    assert "against 98 % and 2 % on the validation chips" in text and "chips_ds1" in text
+    assert _image_level_text({}) == ""
