@@ -284,9 +284,13 @@ def test_evaluate_command__prints_chips_scene_and_chips_alone_through_the_plugin
 
     trainer, _, _, output = trained
     path = export_onnx(trainer.model, spec_for(trainer.config), str(tmp_path / "model.onnx"))
-    assert main(["evaluate", "--checkpoint", str(output / "best.pt"), "--onnx", path, "--split", "validation", "--views", "1"]) == 0
+    _chip_png(tmp_path / "other" / "rock_glacier" / "a.png", 400)
+    _chip_png(tmp_path / "other" / "no_rock_glacier" / "b.png", 0)
+    assert main(["evaluate", "--checkpoint", str(output / "best.pt"), "--onnx", path, "--split", "validation", "--views", "1",
+                 "--image-level", str(tmp_path / "other")]) == 0
     report = json.loads(capsys.readouterr().out)
     assert {"chips", "scene", "chips_through_plugin_1_view"} <= set(report)
+    assert report["image_level"]["rock_glacier_chips"] == 1 and report["image_level"]["chips_without_rock_glacier"] == 1
     assert 0.0 <= report["chips_through_plugin_1_view"] <= 1.0
     assert report["chips_through_plugin_1_view"] == pytest.approx(
         chips_through_plugin(path, trainer.validation_samples, spec_for(trainer.config), views=1), abs=1e-9)
