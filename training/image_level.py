@@ -2,7 +2,7 @@
 another collection that neither training nor checkpoint selection saw (the alcazar90 ``chips_ds1``:
 other sites, another processing chain). Each chip runs alone through the plugin's path
 (``segment_raster``, its views); it counts as detected when it gets a candidate of at least the
-inventory's minimum area (``rockglacier:segment``'s MIN_AREA_KM2, 0.03 km2 = 300 px at 10 m).
+inventory's default minimum area (``polygons.DEFAULT_MIN_AREA_KM2``, 0.03 km2 = 300 px at 10 m).
 Scores: the share of rock-glacier chips detected, and the share of chips without rock glacier
 that get a false candidate.
 """
@@ -15,8 +15,7 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
-#: rockglacier:segment's default minimum candidate area, and the chips' pixel size.
-MIN_AREA_KM2 = 0.03
+#: The chips' pixel size (Sentinel-2 10 m bands).
 PIXEL_M = 10.0
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".jpg")
 
@@ -65,10 +64,11 @@ def image_level_scores(onnx_path: str, chips: Union[str, Sequence[tuple[str, boo
     from osgeo import gdal
 
     from rockglacier_plugin.core.mapping.onnx_model import load_model
+    from rockglacier_plugin.core.mapping.polygons import DEFAULT_MIN_AREA_KM2
 
     from .scene_eval import segment_image
 
-    min_area_px = min_area_px if min_area_px is not None else int(round(MIN_AREA_KM2 * 1e6 / PIXEL_M**2))
+    min_area_px = min_area_px if min_area_px is not None else int(round(DEFAULT_MIN_AREA_KM2 * 1e6 / PIXEL_M**2))
     model = load_model(onnx_path, "cpu", threads)
     bands = model.spec.in_channels
     found = {True: [], False: []}

@@ -29,6 +29,7 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
+from ..core.mapping.polygons import DEFAULT_MIN_AREA_KM2
 from .algorithm_base import RockGlacierAlgorithm, callbacks, warn
 from .fields import inventory_fields
 from .layers import feature_wkb, file_raster_path, gpkg_layer_destination, text_or_none
@@ -102,7 +103,7 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         self.addParameter(QgsProcessingParameterExtent("EXTENT", "Extent", optional=True))
         self.addParameter(QgsProcessingParameterFeatureSource("MASK_LAYER", "Only where these polygons are", [QgsProcessing.TypeVectorPolygon], optional=True))
         self.addParameter(QgsProcessingParameterNumber("THRESHOLD", "Probability threshold (empty = the model's)", QgsProcessingParameterNumber.Double, None, True, 0.0, 1.0))
-        self.addParameter(QgsProcessingParameterNumber("MIN_AREA_KM2", "Minimum polygon area, km2", QgsProcessingParameterNumber.Double, 0.03, False, 0.0))
+        self.addParameter(QgsProcessingParameterNumber("MIN_AREA_KM2", "Minimum polygon area, km2", QgsProcessingParameterNumber.Double, DEFAULT_MIN_AREA_KM2, False, 0.0))
         self.addParameter(QgsProcessingParameterFeatureSource("EXISTING", "Existing inventory (for match_rg_id)", [QgsProcessing.TypeVectorPolygon], optional=True))
         self.addParameter(QgsProcessingParameterString("ID_PREFIX", "Prefix of candidate rg_id values", "rg"))
         self.addParameter(QgsProcessingParameterEnum("DEVICE", "Device", DEVICES, defaultValue=0))

@@ -22,6 +22,8 @@ from typing import Any, Optional, Sequence
 
 
 def _parser() -> argparse.ArgumentParser:
+    from ..core.mapping.polygons import DEFAULT_MIN_AREA_KM2
+
     parser = argparse.ArgumentParser(prog="python -m rockglacier_plugin.region", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     mapping = commands.add_parser("map", help="segment many scenes and merge the candidates into one inventory")
@@ -29,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     mapping.add_argument("--model", default=None, help="ONNX model (default: the model shipped with the plugin)")
     mapping.add_argument("--output", required=True, help="GeoPackage to write (layer rock_glaciers)")
     mapping.add_argument("--dem", default=None, help="DEM for the geomorphic attributes")
-    mapping.add_argument("--min-area-km2", type=float, default=0.03)
+    mapping.add_argument("--min-area-km2", type=float, default=DEFAULT_MIN_AREA_KM2)
     mapping.add_argument("--id-prefix", default="rg")
     mapping.add_argument("--tile-px", type=int, default=None)
     mapping.add_argument("--views", type=int, choices=(1, 4, 8), default=8, help="views of each tile averaged, as VIEWS in the plugin")

@@ -16,6 +16,7 @@ from ..core.inventory.schema import (
     VELOCITY_PAIR_FIELDS,
     VELOCITY_PAIR_LAYER,
 )
+from ..core.mapping.polygons import DEFAULT_MIN_AREA_KM2
 from ..core.raster.staged import unique_stem
 from . import tasks
 from .inventory_io import read_layer, write_layer
@@ -32,7 +33,7 @@ class RegionResult:
     notes: list[str] = field(default_factory=list)
 
 
-def map_region(client: Any, scenes: Sequence[str], model_path: str, output: str, work_dir: str, *, min_area_km2: float = 0.03,
+def map_region(client: Any, scenes: Sequence[str], model_path: str, output: str, work_dir: str, *, min_area_km2: float = DEFAULT_MIN_AREA_KM2,
                dem: Optional[str] = None, id_prefix: str = "rg", segment: Optional[dict[str, Any]] = None,
                progress: bool = True, block_px: int = 8192, block_overlap_px: int = 512) -> RegionResult:
     """Map every scene on the cluster (a scene larger than ``block_px`` in blocks), merge the seams, trace

@@ -18,6 +18,9 @@ from ..raster.geometry import EqualAreaProjector, prepare_polygon, spatial_refer
 from ..raster.io import create_geotiff, open_raster, raster_grid, read_window
 from ..raster.windows import Window, window_from_bounds
 
+#: Candidates smaller than this are dropped by default (the paper's 0.03 km2): rockglacier:segment's
+#: MIN_AREA_KM2, the region command's --min-area-km2 and the training package's image-level check.
+DEFAULT_MIN_AREA_KM2 = 0.03
 BLOCK_ROWS = 1024
 
 
