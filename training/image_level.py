@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import glob
 import os
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Iterable, Optional
 
 import numpy as np
+
+from .data import Sample
 
 #: The chips' pixel size (Sentinel-2 10 m bands).
 PIXEL_M = 10.0
@@ -34,15 +36,16 @@ def chip_class(path: str) -> Optional[bool]:
     return None
 
 
-def labelled_chips(folder: str) -> list[tuple[str, bool]]:
-    """Every image under ``folder`` whose class ``chip_class`` knows (masks folders skipped)."""
+def labelled_chips(folder: str) -> list[Sample]:
+    """Every image under ``folder`` whose class ``chip_class`` knows (masks folders skipped), as
+    samples without a label raster (their class in ``kind``)."""
     chips = []
     for path in sorted(glob.glob(os.path.join(folder, "**", "*"), recursive=True)):
         if not path.lower().endswith(IMAGE_SUFFIXES) or "masks" in path.split(os.sep):
             continue
         kind = chip_class(path)
         if kind is not None:
-            chips.append((path, kind))
+            chips.append(Sample(path, None, "", "positive" if kind else "negative"))
     if not chips:
         raise ValueError(f"No labelled chip under '{folder}': put chips in rock_glacier/ and no_rock_glacier/ folders, "
                          f"or name them glaciar*/cordillera*.")
@@ -57,31 +60,29 @@ def largest_candidate_px(probability: np.ndarray, threshold: float = 0.5) -> int
     return int(np.bincount(regions.ravel())[1:].max()) if count else 0
 
 
-def image_level_scores(onnx_path: str, chips: Union[str, Sequence[tuple[str, bool]]], views: int = 8, threads: int = 0,
-                       min_area_px: Optional[int] = None, threshold: float = 0.5) -> dict[str, Any]:
-    """Detection and false-alarm shares through the plugin's path of the chips under a folder
-    (``labelled_chips``) or of (image path, has a rock glacier) pairs."""
-    from osgeo import gdal
-
-    from rockglacier_plugin.core.mapping.onnx_model import load_model
+def image_level_of(results: Iterable[tuple[Sample, Any, np.ndarray]], min_area_px: Optional[int] = None,
+                   threshold: float = 0.5) -> dict[str, Any]:
+    """Detection and false-alarm shares of ``scene_eval.chips_alone`` results (each sample's ``kind``)."""
     from rockglacier_plugin.core.mapping.polygons import DEFAULT_MIN_AREA_KM2
 
-    from .scene_eval import segment_image
-
     min_area_px = min_area_px if min_area_px is not None else int(round(DEFAULT_MIN_AREA_KM2 * 1e6 / PIXEL_M**2))
-    model = load_model(onnx_path, "cpu", threads)
-    bands = model.spec.in_channels
-    found = {True: [], False: []}
-    for path, kind in (labelled_chips(chips) if isinstance(chips, str) else chips):
-        image = gdal.Open(path).ReadAsArray()
-        image = (image[None] if image.ndim == 2 else image)[:bands].astype(np.float32)
-        probability = segment_image(onnx_path, image, threads=threads, views=views, model=model)
-        found[kind].append(largest_candidate_px(probability, threshold) >= min_area_px)
+    found: dict[bool, list[bool]] = {True: [], False: []}
+    for sample, _, probability in results:
+        found[sample.kind == "positive"].append(largest_candidate_px(probability, threshold) >= min_area_px)
     return {
         "rock_glacier_chips": len(found[True]),
         "detected_share": float(np.mean(found[True])) if found[True] else None,
         "chips_without_rock_glacier": len(found[False]),
         "false_alarm_share": float(np.mean(found[False])) if found[False] else None,
         "min_area_px": min_area_px,
-        "views": views,
     }
+
+
+def image_level_scores(onnx_path: str, folder: str, views: int = 8, threads: int = 0,
+                       min_area_px: Optional[int] = None, threshold: float = 0.5) -> dict[str, Any]:
+    """Detection and false-alarm shares of the chips under ``folder`` (``labelled_chips``), each
+    run alone through the plugin's path."""
+    from .scene_eval import chips_alone
+
+    results = chips_alone(onnx_path, labelled_chips(folder), views=views, threads=threads)
+    return {**image_level_of(results, min_area_px, threshold), "views": views}

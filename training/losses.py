@@ -28,13 +28,7 @@ def _jaccard_steps(truth_sorted: Any) -> Any:
     intersection = positives - truth_sorted.cumsum(0)
     union = positives + (1.0 - truth_sorted).cumsum(0)
     jaccard = 1.0 - intersection / union
-    return torch_diff(jaccard)
-
-
-def torch_diff(values: Any) -> Any:
-    import torch
-
-    return torch.cat([values[:1], values[1:] - values[:-1]])
+    return jaccard.diff(prepend=jaccard.new_zeros(1))
 
 
 def lovasz_hinge(logits: Any, target: Any) -> Any:

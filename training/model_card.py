@@ -33,14 +33,16 @@ def tile_difference(probability: "Any", reference: "Any") -> "Any":
     return np.abs(probability[inner] - reference[inner])
 
 
-def measure(float_onnx: str, int8_onnx: Optional[str], checkpoint: str) -> dict[str, Any]:
-    """Every number of the card, measured now."""
+def measure(float_onnx: str, int8_onnx: Optional[str], checkpoint: str, image_level: Optional[str] = None) -> dict[str, Any]:
+    """Every number of the card, measured now; ``image_level`` a folder of chips of another
+    collection labelled per chip (``training/image_level.py``)."""
     import numpy as np
 
     from rockglacier_plugin.core.mapping.input_scaling import to_uint8_range
     from training.compose import cells_for, validation_scene
     from training.evaluate import evaluate_samples, onnx_predictor
-    from training.scene_eval import chips_through_plugin, scene_scores, segment_scene
+    from training.image_level import image_level_of, image_level_scores
+    from training.scene_eval import chips_alone, pixel_iou_of_chips, scene_scores, segment_scene
     from training.train import load_samples, load_trained, spec_for
 
     _, config = load_trained(checkpoint)
@@ -57,8 +59,15 @@ def measure(float_onnx: str, int8_onnx: Optional[str], checkpoint: str) -> dict[
         card["seconds_on_scene"][name] = time.perf_counter() - start
         card["scene"][name] = scene_scores(probability, scene)
         card["chips"][name] = evaluate_samples(onnx_predictor(path), validation, spec)
-    card["chips_through_plugin"] = {f"{views} view{'s' if views > 1 else ''}": chips_through_plugin(float_onnx, validation, spec, views, 2)
-                                    for views in (1, 8)}
+    alone = {views: list(chips_alone(float_onnx, validation, spec, views, 2)) for views in (1, 8)}
+    card["chips_through_plugin"] = {f"{views} view{'s' if views > 1 else ''}": pixel_iou_of_chips(results)
+                                    for views, results in alone.items()}
+    if image_level:  # the same measure on the validation chips comes from their 8-view runs above
+        same = image_level_of(alone[8])
+        card["image_level"] = {"folder": os.path.basename(os.path.normpath(image_level)),
+                               **image_level_scores(float_onnx, image_level, views=8, threads=2),
+                               "validation_detected_share": same["detected_share"],
+                               "validation_false_alarm_share": same["false_alarm_share"]}
     for name, path, views in [("float32", float_onnx, 4), ("float32", float_onnx, 8)] + ([("int8", int8_onnx, 8)] if int8_onnx else []):
         start = time.perf_counter()  # the plugin's VIEWS option; 8 is its default
         probability = segment_scene(path, scene, threads=2, views=views)
@@ -302,7 +311,7 @@ def full_history(checkpoint: str) -> list:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from training.train import load_samples, load_trained
+    from training.train import load_trained
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--checkpoint", required=True)
@@ -314,16 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _, config = load_trained(args.checkpoint)
     history = full_history(args.checkpoint)
-    card = measure(args.onnx, args.int8, args.checkpoint)
+    card = measure(args.onnx, args.int8, args.checkpoint, args.image_level)
     card["history"] = history
-    if args.image_level:
-        from training.image_level import image_level_scores
-
-        card["image_level"] = {"folder": os.path.basename(os.path.normpath(args.image_level)),
-                               **image_level_scores(args.onnx, args.image_level, views=8, threads=2)}
-        validation = [(sample.image_path, sample.kind == "positive") for sample in load_samples(config) if sample.split == "validation"]
-        same = image_level_scores(args.onnx, validation, views=8, threads=2)
-        card["image_level"].update(validation_detected_share=same["detected_share"], validation_false_alarm_share=same["false_alarm_share"])
     os.makedirs(args.out_dir, exist_ok=True)
     from rockglacier_plugin.core.mapping.onnx_model import load_model
 

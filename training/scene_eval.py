@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Any, Optional
+from typing import Any, Iterable, Iterator, Optional
 
 import numpy as np
 
@@ -90,23 +90,36 @@ def evaluate_scene(onnx_path: str, scene: ValidationScene, tile_px: Optional[int
     return scene_scores(segment_scene(onnx_path, scene, tile_px, threads, views=views), scene, threshold)
 
 
-def chips_through_plugin(onnx_path: str, samples: Any, spec: Any, views: int = 8, threads: int = 0,
-                         threshold: float = 0.5) -> float:
-    """Pixel IoU (summed intersections / unions) of every chip run alone through the plugin's path
-    (``segment_raster``, its default tiles and context, ``views`` as VIEWS): a user segmenting a
-    small clip of imagery gets this, not the bare model on the chip."""
+def chips_alone(onnx_path: str, samples: Any, spec: Any = None, views: int = 8,
+                threads: int = 0) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
+    """(sample, label, probability) of every chip run alone through the plugin's path
+    (``segment_raster``, its default tiles and context, ``views`` as VIEWS), read and scaled with
+    ``spec`` (default: the ONNX model's own metadata); one model session for all."""
     from rockglacier_plugin.core.mapping.input_scaling import to_uint8_range
     from rockglacier_plugin.core.mapping.onnx_model import load_model
 
     from .compose import read_sample
 
     model = load_model(onnx_path, "cpu", threads)
-    intersection = union = 0
+    spec = spec or model.spec
     for sample in samples:
         raw, label = read_sample(sample, spec.in_channels)
         image = to_uint8_range(raw, spec.input_scaling)
-        predicted = segment_image(onnx_path, image, threads=threads, views=views, model=model) >= threshold
-        truth = label.astype(bool)
+        yield sample, label, segment_image(onnx_path, image, threads=threads, views=views, model=model)
+
+
+def pixel_iou_of_chips(results: Iterable[tuple[Any, np.ndarray, np.ndarray]], threshold: float = 0.5) -> float:
+    """Pixel IoU (summed intersections / unions) of ``chips_alone`` results."""
+    intersection = union = 0
+    for _, label, probability in results:
+        predicted, truth = probability >= threshold, label.astype(bool)
         intersection += int((predicted & truth).sum())
         union += int((predicted | truth).sum())
     return intersection / union if union else 1.0
+
+
+def chips_through_plugin(onnx_path: str, samples: Any, spec: Any, views: int = 8, threads: int = 0,
+                         threshold: float = 0.5) -> float:
+    """Pixel IoU of every chip run alone through the plugin's path: a user segmenting a small clip
+    of imagery gets this, not the bare model on the chip."""
+    return pixel_iou_of_chips(chips_alone(onnx_path, samples, spec, views, threads), threshold)
