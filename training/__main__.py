@@ -95,9 +95,11 @@ def _evaluate(args: argparse.Namespace) -> int:
         report[f"chips_through_plugin_{args.views}_view{'s' if args.views > 1 else ''}"] = chips_through_plugin(
             onnx_path, samples, spec, args.views, threshold=args.threshold)
         if args.image_level:  # chips of another collection, labelled per chip only
-            from .image_level import image_level_scores
+            from .image_level import image_level_scores, trained_on
 
-            report["image_level"] = image_level_scores(onnx_path, args.image_level, args.views, threshold=args.threshold)
+            # the chips the model was trained on (its config's image_level_include) are left out
+            report["image_level"] = image_level_scores(onnx_path, args.image_level, args.views, threshold=args.threshold,
+                                                       exclude=trained_on(config, args.image_level))
     print(json.dumps(report, indent=2))
     return 0
 
@@ -202,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--image-level", metavar="FOLDER",
                           help="also run every chip under FOLDER alone through the plugin and report the share of rock-glacier "
                                "chips detected and of other chips with a false candidate (>= 0.03 km2); chips in rock_glacier/ and "
-                               "no_rock_glacier/ folders or named glaciar*/cordillera*, e.g. ../shared/datasets/alcazar90-rockglacier-chile/chips_ds1")
+                               "no_rock_glacier/ folders or named glaciar*/cordillera*, e.g. ../shared/datasets/alcazar90-rockglacier-chile/chips_ds1; "
+                               "chips of FOLDER the model was trained on (its config's image_level_include) are left out")
     evaluate.set_defaults(run=_evaluate)
     export = commands.add_parser("export", help="ONNX with metadata, parity check, optional int8")
     export.add_argument("--checkpoint", required=True)

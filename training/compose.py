@@ -12,6 +12,11 @@ fixed seed, and written as georeferenced GeoTIFFs so that the plugin's own infer
 
 Georeferenced patches from ``rockglacier:trainingpatches`` (1,500 m of real context) go through
 the same path: a cell of the canvas is filled with a random crop of a patch.
+
+Chips labelled per chip only (another collection, ``training/image_level.py``) join the pool too:
+those without rock glacier as negatives (an all-background label is exact), those with one as
+"weak" positives whose cell is labelled ``losses.WEAK_LABEL_BASE + cell index`` (no pixel label;
+``losses.with_image_level`` asks only that the cell hold a rock glacier somewhere).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import numpy as np
 
 from .augment import colour_jitter
 from .data import Sample, read_sample
+from .losses import WEAK_LABEL_BASE
 
 
 @dataclass(frozen=True)
@@ -35,12 +41,17 @@ class CompositionSettings:
     positive_share: float = 0.5  # chance that a cell holds a rock-glacier chip
     raster_edge_share: float = 0.0  # chance that a sample is cut by a raster's edge (raster_window)
     colour_jitter: float = 0.0  # per-cell band gains/offsets (augment.colour_jitter); 0 = off
+    weak_positive_share: float = 0.0  # chance that a positive cell holds a chip labelled per chip only (ChipPool.weak_positives)
 
     def __post_init__(self) -> None:
         if self.crop_px > self.cells * self.cell_px:
             raise ValueError(f"crop_px={self.crop_px} is larger than the canvas ({self.cells} x {self.cell_px} px).")
         if not 0.0 <= self.raster_edge_share <= 1.0:
             raise ValueError(f"raster_edge_share={self.raster_edge_share} must lie in [0, 1].")
+        if not 0.0 <= self.weak_positive_share <= 1.0:
+            raise ValueError(f"weak_positive_share={self.weak_positive_share} must lie in [0, 1].")
+        if self.cells * self.cells > 255 - WEAK_LABEL_BASE:
+            raise ValueError(f"compose_cells={self.cells}: at most {int((255 - WEAK_LABEL_BASE) ** 0.5)} cells per side.")
 
 
 def _dihedral(image: np.ndarray, label: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -66,44 +77,66 @@ def _cell(image: np.ndarray, label: np.ndarray, cell_px: int, rng: np.random.Gen
 
 
 class ChipPool:
-    """Raw chips (already on the 0-255 scale) kept in memory, split into positives and negatives."""
+    """Raw chips (already on the 0-255 scale) kept in memory: positives with a mask, negatives, and
+    "weak" positives (``image_level`` samples of kind "positive": a rock glacier, no mask)."""
 
     def __init__(self, samples: Sequence[Sample], channels: int, to_uint8: Optional[callable] = None,
-                 hard_negatives: Sequence[str] = (), hard_weight: float = 1.0):
+                 hard_negatives: Sequence[str] = (), hard_weight: float = 1.0, image_level: Sequence[Sample] = (),
+                 weak_positive_share: float = 0.0):
         self.positives: list[tuple[np.ndarray, np.ndarray]] = []
         self.negatives: list[tuple[np.ndarray, np.ndarray]] = []
+        self.weak_positives: list[np.ndarray] = []
+        self.weak_positive_share = weak_positive_share
         weights: list[float] = []
         hard = set(hard_negatives)
-        for sample in samples:
+
+        def scaled(sample: Sample) -> tuple[np.ndarray, np.ndarray]:
             raw, label = read_sample(sample, channels)
-            image = to_uint8(raw) if to_uint8 is not None else raw
+            return (to_uint8(raw) if to_uint8 is not None else raw).astype(np.float32), label
+
+        for sample in samples:
+            image, label = scaled(sample)
             if label.any():
-                self.positives.append((image.astype(np.float32), label))
+                self.positives.append((image, label))
             else:
-                self.negatives.append((image.astype(np.float32), label))
+                self.negatives.append((image, label))
                 weights.append(hard_weight if sample.image_path in hard else 1.0)
+        for sample in image_level:
+            image, label = scaled(sample)
+            if sample.kind == "positive":
+                self.weak_positives.append(image)
+            else:
+                self.negatives.append((image, label))
+                weights.append(1.0)
         if not self.positives:
             raise ValueError("No sample with a rock glacier: composed scenes need positive chips.")
         total = sum(weights)
         self.negative_p = np.asarray(weights) / total if weights else None
 
-    def draw(self, positive: bool, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """A random positive, or a negative (hard negatives drawn ``hard_weight`` times as often)."""
+    def draw(self, positive: bool, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, bool]:
+        """(image, mask, weak): a random positive (weak, mask all zero, with ``weak_positive_share``
+        when there are weak positives), or a negative (hard negatives ``hard_weight`` times as often)."""
         if positive or not self.negatives:
-            return self.positives[int(rng.integers(0, len(self.positives)))]
-        return self.negatives[int(rng.choice(len(self.negatives), p=self.negative_p))]
+            if self.weak_positives and rng.random() < self.weak_positive_share:
+                image = self.weak_positives[int(rng.integers(0, len(self.weak_positives)))]
+                return image, np.zeros(image.shape[1:], dtype=np.uint8), True
+            return (*self.positives[int(rng.integers(0, len(self.positives)))], False)
+        return (*self.negatives[int(rng.choice(len(self.negatives), p=self.negative_p))], False)
 
 
 def compose_canvas(pool: ChipPool, settings: CompositionSettings, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """A ``cells`` x ``cells`` canvas of randomly turned chips and its label (0/1 uint8)."""
+    """A ``cells`` x ``cells`` canvas of randomly turned chips and its label (uint8: 0/1, and
+    ``WEAK_LABEL_BASE + row * cells + col`` over a cell holding a weak positive)."""
     size = settings.cells * settings.cell_px
-    first, _ = pool.draw(True, rng)
+    first, _, _ = pool.draw(True, rng)  # (its draw keeps the canvases of a seed what they were)
     canvas = np.zeros((first.shape[0], size, size), dtype=np.float32)
     label = np.zeros((size, size), dtype=np.uint8)
     for row in range(settings.cells):
         for col in range(settings.cells):
-            image, mask = pool.draw(bool(rng.random() < settings.positive_share), rng)
+            image, mask, weak = pool.draw(bool(rng.random() < settings.positive_share), rng)
             image, mask = _cell(*_dihedral(image, mask, rng), settings.cell_px, rng)
+            if weak:
+                mask = np.full(mask.shape, WEAK_LABEL_BASE + row * settings.cells + col, dtype=np.uint8)
             if settings.colour_jitter:
                 image = colour_jitter(image, rng, settings.colour_jitter)
             rows = slice(row * settings.cell_px, (row + 1) * settings.cell_px)

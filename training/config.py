@@ -43,6 +43,11 @@ class TrainConfig:
     target_iou: float = 0.80  # the paper's validation IoU
     patience: int = 10
     validation_fraction: float = 0.1
+    image_level_data: Optional[str] = None  # chips labelled per chip only (training/image_level.py): negatives join the pool, positives are weak
+    image_level_include: Optional[list] = None  # fnmatch patterns (relative paths) of image_level_data to train on; the rest stays held out
+    weak_positive_share: float = 0.0  # chance that a positive canvas cell holds a weak positive (image_level_data)
+    presence_weight: float = 0.5  # weight of the presence loss of weak cells (losses.with_image_level)
+    presence_top_px: int = 300  # pixels of a weak cell asked to be rock glacier: the inventory's 0.03 km2 minimum at 10 m
     hard_negatives: Optional[str] = None  # file listing negative samples to oversample (mine-negatives)
     hard_negative_weight: float = 3.0
     seed: int = 0

@@ -9,9 +9,10 @@ that get a false candidate.
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import os
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -36,19 +37,36 @@ def chip_class(path: str) -> Optional[bool]:
     return None
 
 
-def labelled_chips(folder: str) -> list[Sample]:
-    """Every image under ``folder`` whose class ``chip_class`` knows (masks folders skipped), as
-    samples without a label raster (their class in ``kind``)."""
+def selected(relative_path: str, include: Optional[Sequence[str]]) -> bool:
+    """Whether a path relative to the collection matches one of the ``include`` patterns (fnmatch,
+    ``/`` separators; ``*`` crosses folders); no patterns select everything.
+
+    >>> selected("test/glaciarRoca_loshelados_3_1.png", ["*loshelados*", "test/cordillera_*"])
+    True
+    >>> selected("train/cordillera_7.png", ["*loshelados*", "test/cordillera_*"])
+    False
+    """
+    return not include or any(fnmatch.fnmatchcase(relative_path, pattern) for pattern in include)
+
+
+def labelled_chips(folder: str, include: Optional[Sequence[str]] = None,
+                   exclude: Optional[Sequence[str]] = None) -> list[Sample]:
+    """Every image under ``folder`` whose class ``chip_class`` knows (masks folders skipped) and
+    whose path relative to ``folder`` matches ``include`` and no pattern of ``exclude``
+    (``selected``), as samples without a label raster (their class in ``kind``)."""
     chips = []
     for path in sorted(glob.glob(os.path.join(folder, "**", "*"), recursive=True)):
         if not path.lower().endswith(IMAGE_SUFFIXES) or "masks" in path.split(os.sep):
+            continue
+        relative = os.path.relpath(path, folder).replace(os.sep, "/")
+        if not selected(relative, include) or (exclude and selected(relative, exclude)):
             continue
         kind = chip_class(path)
         if kind is not None:
             chips.append(Sample(path, None, "", "positive" if kind else "negative"))
     if not chips:
-        raise ValueError(f"No labelled chip under '{folder}': put chips in rock_glacier/ and no_rock_glacier/ folders, "
-                         f"or name them glaciar*/cordillera*.")
+        raise ValueError(f"No labelled chip under '{folder}'{' matching ' + ', '.join(include) if include else ''}: put chips in "
+                         f"rock_glacier/ and no_rock_glacier/ folders, or name them glaciar*/cordillera*.")
     return chips
 
 
@@ -79,10 +97,26 @@ def image_level_of(results: Iterable[tuple[Sample, Any, np.ndarray]], min_area_p
 
 
 def image_level_scores(onnx_path: str, folder: str, views: int = 8, threads: int = 0,
-                       min_area_px: Optional[int] = None, threshold: float = 0.5) -> dict[str, Any]:
-    """Detection and false-alarm shares of the chips under ``folder`` (``labelled_chips``), each
-    run alone through the plugin's path."""
+                       min_area_px: Optional[int] = None, threshold: float = 0.5,
+                       include: Optional[Sequence[str]] = None, exclude: Optional[Sequence[str]] = None) -> dict[str, Any]:
+    """Detection and false-alarm shares of the chips under ``folder`` (``labelled_chips`` with
+    ``include`` and ``exclude``), each run alone through the plugin's path."""
     from .scene_eval import chips_alone
 
-    results = chips_alone(onnx_path, labelled_chips(folder), views=views, threads=threads)
-    return {**image_level_of(results, min_area_px, threshold), "views": views}
+    results = chips_alone(onnx_path, labelled_chips(folder, include, exclude), views=views, threads=threads)
+    return {**image_level_of(results, min_area_px, threshold), "views": views,
+            **({"excluded_as_trained_on": list(exclude)} if exclude else {})}
+
+
+def trained_on(config: Any, folder: str) -> Optional[list[str]]:
+    """The patterns of ``folder`` a model was trained on (its config's ``image_level_include``;
+    every chip, ``["*"]``, without one) when ``folder`` is its ``image_level_data``, else None:
+    what an honest check on ``folder`` must leave out."""
+    data = getattr(config, "image_level_data", None)
+    if not data:
+        return None
+    same = os.path.realpath(data) == os.path.realpath(folder)
+    # the same collection found through another shared folder (ROCKGLACIER_SHARED) counts too
+    if not same and os.path.basename(os.path.normpath(data)) != os.path.basename(os.path.normpath(folder)):
+        return None
+    return list(config.image_level_include or ["*"])

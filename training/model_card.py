@@ -41,7 +41,7 @@ def measure(float_onnx: str, int8_onnx: Optional[str], checkpoint: str, image_le
     from rockglacier_plugin.core.mapping.input_scaling import to_uint8_range
     from training.compose import cells_for, validation_scene
     from training.evaluate import evaluate_samples, onnx_predictor
-    from training.image_level import image_level_of, image_level_scores
+    from training.image_level import image_level_of, image_level_scores, trained_on
     from training.scene_eval import chips_alone, pixel_iou_of_chips, scene_scores, segment_scene
     from training.train import load_samples, load_trained, spec_for
 
@@ -65,7 +65,8 @@ def measure(float_onnx: str, int8_onnx: Optional[str], checkpoint: str, image_le
     if image_level:  # the same measure on the validation chips comes from their 8-view runs above
         same = image_level_of(alone[8])
         card["image_level"] = {"folder": os.path.basename(os.path.normpath(image_level)),
-                               **image_level_scores(float_onnx, image_level, views=8, threads=2),
+                               **image_level_scores(float_onnx, image_level, views=8, threads=2,
+                                                    exclude=trained_on(config, image_level)),
                                "validation_detected_share": same["detected_share"],
                                "validation_false_alarm_share": same["false_alarm_share"]}
     for name, path, views in [("float32", float_onnx, 4), ("float32", float_onnx, 8)] + ([("int8", int8_onnx, 8)] if int8_onnx else []):
@@ -211,9 +212,12 @@ def _image_level_text(card: dict[str, Any]) -> str:
     level = card.get("image_level")
     if not level:
         return ""
+    excluded = level.get("excluded_as_trained_on")
+    used = (f"labelled per chip only; the chips matching {', '.join(f'<code>{p}</code>' for p in excluded)} were used in "
+            f"training (as negatives and as chips known to hold a rock glacier somewhere) and are left out here, the rest "
+            f"never used in training or selection" if excluded else "labelled per chip only, never used in training or selection")
     return (f"<p><b>On another collection</b> (<code>{level['folder']}</code>: {level['rock_glacier_chips']} rock-glacier chips "
-            f"and {level['chips_without_rock_glacier']} without, from other sites and another processing chain, labelled per chip "
-            f"only, never used in training or selection), each chip alone through <code>rockglacier:segment</code> "
+            f"and {level['chips_without_rock_glacier']} without, from other sites and another processing chain, {used}), each chip alone through <code>rockglacier:segment</code> "
             f"({level['views']} views, candidates &ge; {level['min_area_px']} px = 0.03 km2): "
             f"<b>{100 * level['detected_share']:.0f} % of the rock-glacier chips detected, {100 * level['false_alarm_share']:.0f} % "
             f"of the others with a false candidate</b>, against {100 * level.get('validation_detected_share', float('nan')):.0f} % and "

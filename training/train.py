@@ -18,7 +18,7 @@ from rockglacier_plugin.core.mapping.model_metadata import InputScaling, ModelSp
 from .compose import ChipPool, CompositionSettings, ValidationScene, cells_for, validation_scene
 from .config import TrainConfig
 from .data import ComposedDataset, SegmentationDataset, chip_folder_samples, patch_folder_samples
-from .losses import LOSSES
+from .losses import LOSSES, WEAK_LABEL_BASE, with_image_level
 from .model import build_model
 
 LOGGER = logging.getLogger(__name__)
@@ -190,12 +190,24 @@ class Trainer:
 
     def composition(self) -> CompositionSettings:
         return CompositionSettings(self.config.compose_cells, self.config.cell_px, self.config.crop_px or 256,
-                                   raster_edge_share=self.config.raster_edge_share, colour_jitter=self.config.colour_jitter)
+                                   raster_edge_share=self.config.raster_edge_share, colour_jitter=self.config.colour_jitter,
+                                   weak_positive_share=self.config.weak_positive_share)
+
+    def image_level_samples(self) -> list:
+        """The chips of ``image_level_data`` matching ``image_level_include`` (none without it)."""
+        if not self.config.image_level_data:
+            return []
+        if not self.config.compose:
+            raise ValueError("image_level_data needs compose=true: chips labelled per chip only are used as cells of composed canvases.")
+        from .image_level import labelled_chips
+
+        return labelled_chips(self.config.image_level_data, self.config.image_level_include)
 
     def chip_pool(self) -> ChipPool:
         if self._pool is None:
             self._pool = ChipPool(self.train_samples, self.spec.in_channels, lambda raw: to_uint8_range(raw, self.spec.input_scaling),
-                                  self._hard_negatives(), self.config.hard_negative_weight)
+                                  self._hard_negatives(), self.config.hard_negative_weight, self.image_level_samples(),
+                                  self.config.weak_positive_share)
         return self._pool
 
     def validation_scene(self) -> ValidationScene:
@@ -228,15 +240,17 @@ class Trainer:
         model = self.model if stage == "train" else self.evaluated
         with torch.set_grad_enabled(stage == "train"):
             logits = model(images)[:, 0]
-            loss = LOSSES[self.config.loss](logits, labels)
+            loss = with_image_level(LOSSES[self.config.loss], logits, labels, self.config.presence_weight, self.config.presence_top_px,
+                                    (3 * self.config.cell_px**2) // 4)
             if stage == "train":
                 self.optimizer.zero_grad()
                 loss.backward()
                 self.optimizer.step()
                 if self.averaged is not None:
                     self.averaged.update_parameters(self.model)
-        predicted = logits.detach() > 0
-        truth = labels > 0.5
+        labelled = labels < WEAK_LABEL_BASE
+        predicted = (logits.detach() > 0) & labelled
+        truth = (labels > 0.5) & labelled
         return {"loss": float(loss.detach()), "intersection": float((predicted & truth).sum()), "union": float((predicted | truth).sum())}
 
     def _run(self, stage: str, max_steps: Optional[int] = None, progress: Any = None) -> dict[str, float]:

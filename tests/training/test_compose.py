@@ -55,7 +55,7 @@ def test_compose__crop_borders_cut_through_chips():
     pool = ChipPool.__new__(ChipPool)  # uniform chips, each its own value: chip borders show as steps
     pool.positives = [(np.full((3, 64, 64), float(v), np.float32), np.ones((64, 64), np.uint8)) for v in range(1, 40)]
     pool.negatives = [(np.full((3, 64, 64), float(v), np.float32), np.zeros((64, 64), np.uint8)) for v in range(40, 80)]
-    pool.negative_p = None  # every negative equally likely
+    pool.negative_p, pool.weak_positives = None, []  # every negative equally likely; no weak positives
     settings = CompositionSettings(cells=3, cell_px=64, crop_px=128)
     rng = np.random.default_rng(3)
     first_steps = set()
@@ -172,3 +172,35 @@ def test_compose__colour_jitter_changes_each_cell_on_its_own_and_keeps_labels(sa
         for c in range(0, 192, 64):
             assert np.ptp(canvas[:, r:r + 64, c:c + 64], axis=(1, 2)).max() < 1e-4  # one colour per cell
     assert label.sum() > 0 and set(np.unique(label)) <= {0, 1}
+
+
+def test_compose__chips_labelled_per_chip_join_as_negatives_and_weak_positive_cells(tmp_path, samples):
+    """Chips of a collection without masks: its negatives are all-background cells, its positives
+    fill whole cells labelled WEAK_LABEL_BASE + cell index; weak_positive_share sets how often."""
+    from training.image_level import labelled_chips
+    from training.losses import WEAK_LABEL_BASE
+
+    other = synthetic_chips(tmp_path / "other", n_positive=6, n_negative=5, size=64, seed=9)
+    image_level = labelled_chips(str(other))
+    pool = ChipPool(samples, 3, image_level=image_level, weak_positive_share=0.5)
+    plain = ChipPool(samples, 3)
+    assert len(pool.weak_positives) == 6 and len(pool.negatives) == len(plain.negatives) + 5
+    assert len(pool.positives) == len(plain.positives)
+    settings = CompositionSettings(cells=3, cell_px=64, crop_px=128, positive_share=1.0, weak_positive_share=0.5)
+    rng = np.random.default_rng(4)
+    weak_cells = 0
+    for _ in range(10):
+        _, label = compose_canvas(pool, settings, rng)
+        for index in range(9):
+            row, col = divmod(index, 3)
+            cell = label[row * 64:(row + 1) * 64, col * 64:(col + 1) * 64]
+            if cell.max() >= WEAK_LABEL_BASE:
+                weak_cells += 1
+                assert (cell == WEAK_LABEL_BASE + index).all()
+            else:
+                assert set(np.unique(cell)) <= {0, 1}
+    assert 20 < weak_cells < 70  # about half of 90 positive cells
+    _, label = compose_canvas(pool, CompositionSettings(cells=3, cell_px=64, crop_px=128), rng)
+    assert label.max() <= 1 or pool.weak_positive_share > 0
+    with pytest.raises(ValueError, match="weak_positive_share"):
+        CompositionSettings(weak_positive_share=1.5)

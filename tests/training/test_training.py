@@ -422,3 +422,46 @@ def test_model_card__reports_the_other_collection_beside_the_validation_chips():
     assert "66 % of the rock-glacier chips detected, 30 % of the others with a false candidate" in text
     assert "against 98 % and 2 % on the validation chips" in text and "chips_ds1" in text
     assert _image_level_text({}) == ""
+
+
+def test_training__chips_labelled_per_chip_train_as_composed_cells_and_need_compose(tmp_path):
+    """A few steps with a second collection labelled per chip: its included negatives and weak
+    positives join the pool, held-out ones do not; without compose it says what to set."""
+    from training.train import Trainer
+
+    folder = synthetic_chips(tmp_path / "chips")
+    other = synthetic_chips(tmp_path / "other", n_positive=6, n_negative=6, seed=3)
+    config = TrainConfig(data=str(folder), output=str(tmp_path / "run"), encoder="resnet18", pretrained=False, batch_size=4, epochs=1,
+                         learning_rate=1e-3, validation_fraction=0.25, compose=True, cell_px=64, crop_px=128, samples_per_epoch=8,
+                         image_level_data=str(other), image_level_include=["rock_glacier/*", "no_rock_glacier/cordillera_00*"],
+                         weak_positive_share=0.5, threads=2)
+    trainer = Trainer(config)
+    pool = trainer.chip_pool()
+    assert len(pool.weak_positives) == 6 and len(pool.negatives) == 9 + 4  # 4 of the 6 other negatives (006-009 of 006-011)
+    history = trainer.fit()["history"]
+    assert len(history) == 1 and np.isfinite(history[0]["train_loss"])
+    with pytest.raises(ValueError, match="compose=true"):
+        Trainer(TrainConfig(**{**config.__dict__, "compose": False, "output": str(tmp_path / "run2")})).chip_pool()
+
+
+def test_image_level__chips_a_model_trained_on_are_left_out_of_its_check(tmp_path):
+    """A model whose config trained on part of a collection (image_level_include) is checked on the
+    rest only; on another folder, or trained without one, on everything."""
+    from tests.onnx_builders import threshold_model
+    from training.image_level import image_level_scores, labelled_chips, trained_on
+
+    folder = tmp_path / "chips_ds1"
+    for name, blob in [("train/glaciarRoca_a_1_1.png", 400), ("train/cordillera_1.png", 0), ("test/glaciarRoca_b_1_1.png", 0),
+                       ("test/cordillera_2.png", 400), ("test/cordillera_3.png", 0)]:
+        _chip_png(folder / name, blob)
+    config = TrainConfig(image_level_data=str(folder), image_level_include=["train/*"])
+    patterns = trained_on(config, str(folder))
+    assert patterns == ["train/*"] and trained_on(TrainConfig(), str(folder)) is None
+    assert trained_on(config, str(tmp_path / "other")) is None
+    assert trained_on(TrainConfig(image_level_data=str(folder)), str(folder)) == ["*"]
+    assert sorted(os.path.basename(s.image_path) for s in labelled_chips(str(folder), exclude=patterns)) == [
+        "cordillera_2.png", "cordillera_3.png", "glaciarRoca_b_1_1.png"]
+    scores = image_level_scores(str(threshold_model(tmp_path / "t.onnx")), str(folder), views=1, exclude=patterns)
+    assert scores["excluded_as_trained_on"] == ["train/*"]
+    assert (scores["rock_glacier_chips"], scores["detected_share"]) == (1, 0.0)
+    assert (scores["chips_without_rock_glacier"], scores["false_alarm_share"]) == (2, 0.5)
