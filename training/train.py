@@ -24,6 +24,11 @@ from .model import build_model
 LOGGER = logging.getLogger(__name__)
 
 
+#: Share of a weak cell (a chip labelled per chip only) that must be in a sample for its presence
+#: loss to count: a cell mostly cropped away or cut by a raster edge may have lost its rock glacier.
+WEAK_CELL_MIN_VISIBLE = 0.75
+
+
 def seed_everything(seed: int) -> None:
     import torch
 
@@ -73,6 +78,11 @@ def model_for(config: TrainConfig, pretrained: bool) -> Any:
         raise ValueError(f"select_on={config.select_on!r}: choose 'chip', or 'scene' or 'scene+chips' together with scene_validation=true.")
     if config.loss not in LOSSES:
         raise ValueError(f"loss={config.loss!r}: choose one of {', '.join(LOSSES)}.")
+    if config.weak_positive_share and not config.image_level_data:
+        raise ValueError(f"weak_positive_share={config.weak_positive_share} needs image_level_data: a folder of chips labelled per chip "
+                         f"(rock_glacier/, no_rock_glacier/ or names glaciar*/cordillera*).")
+    if config.presence_weight < 0 or config.presence_top_px < 1:
+        raise ValueError(f"presence_weight={config.presence_weight}, presence_top_px={config.presence_top_px}: use a weight >= 0 and at least 1 px.")
     if not 0.0 <= config.ema_decay < 1.0:
         raise ValueError(f"ema_decay={config.ema_decay}: use 0 (off) or a decay below 1, e.g. 0.99.")
     return build_model(config.arch, config.encoder, len(config.standardization_mean), 1, pretrained,
@@ -241,7 +251,7 @@ class Trainer:
         with torch.set_grad_enabled(stage == "train"):
             logits = model(images)[:, 0]
             loss = with_image_level(LOSSES[self.config.loss], logits, labels, self.config.presence_weight, self.config.presence_top_px,
-                                    (3 * self.config.cell_px**2) // 4)
+                                    int(WEAK_CELL_MIN_VISIBLE * self.config.cell_px**2))
             if stage == "train":
                 self.optimizer.zero_grad()
                 loss.backward()

@@ -357,6 +357,10 @@ def test_training__unknown_loss_and_impossible_decay_say_what_to_choose():
         model_for(TrainConfig(loss="focal", encoder="resnet18", pretrained=False), False)
     with pytest.raises(ValueError, match="decay below 1"):
         model_for(TrainConfig(ema_decay=1.0, encoder="resnet18", pretrained=False), False)
+    with pytest.raises(ValueError, match="needs image_level_data"):
+        model_for(TrainConfig(weak_positive_share=0.3, encoder="resnet18", pretrained=False), False)
+    with pytest.raises(ValueError, match="at least 1 px"):
+        model_for(TrainConfig(presence_top_px=0, encoder="resnet18", pretrained=False), False)
 
 
 def _chip_png(path: Path, blob_px: int) -> None:
