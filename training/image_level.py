@@ -65,8 +65,9 @@ def labelled_chips(folder: str, include: Optional[Sequence[str]] = None,
         if kind is not None:
             chips.append(Sample(path, None, "", "positive" if kind else "negative"))
     if not chips:
-        raise ValueError(f"No labelled chip under '{folder}'{' matching ' + ', '.join(include) if include else ''}: put chips in "
-                         f"rock_glacier/ and no_rock_glacier/ folders, or name them glaciar*/cordillera*.")
+        which = (f" matching {', '.join(include)}" if include else "") + (f" and not {', '.join(exclude)}" if exclude else "")
+        raise ValueError(f"No labelled chip under '{folder}'{which}: put chips in rock_glacier/ and no_rock_glacier/ folders, "
+                         f"or name them glaciar*/cordillera*; a model trained on all of a collection has none left to check.")
     return chips
 
 

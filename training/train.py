@@ -78,6 +78,8 @@ def model_for(config: TrainConfig, pretrained: bool) -> Any:
         raise ValueError(f"select_on={config.select_on!r}: choose 'chip', or 'scene' or 'scene+chips' together with scene_validation=true.")
     if config.loss not in LOSSES:
         raise ValueError(f"loss={config.loss!r}: choose one of {', '.join(LOSSES)}.")
+    if config.image_level_data and not config.compose:
+        raise ValueError("image_level_data needs compose=true: chips labelled per chip only are used as cells of composed canvases.")
     if config.weak_positive_share and not config.image_level_data:
         raise ValueError(f"weak_positive_share={config.weak_positive_share} needs image_level_data: a folder of chips labelled per chip "
                          f"(rock_glacier/, no_rock_glacier/ or names glaciar*/cordillera*).")
@@ -207,8 +209,6 @@ class Trainer:
         """The chips of ``image_level_data`` matching ``image_level_include`` (none without it)."""
         if not self.config.image_level_data:
             return []
-        if not self.config.compose:
-            raise ValueError("image_level_data needs compose=true: chips labelled per chip only are used as cells of composed canvases.")
         from .image_level import labelled_chips
 
         return labelled_chips(self.config.image_level_data, self.config.image_level_include)
