@@ -20,7 +20,11 @@ def export_onnx(model: Any, spec: ModelSpec, path: str, sample_size_px: int = 12
     import onnx
     import torch
 
-    model = model.eval().cpu()
+    from .static_padding import static_same_padding
+
+    # constant TF-style paddings on the sizes the plugin feeds (multiples of size_multiple_px), so
+    # that onnxruntime fuses them into the convolutions (training/static_padding.py)
+    model, _ = static_same_padding(model.eval().cpu(), spec.size_multiple_px, spec.in_channels)
     dummy = torch.zeros(1, spec.in_channels, sample_size_px, sample_size_px)
     # The TorchScript exporter handles smp's DeepLabv3+ with dynamic sizes (the torch.export one
     # needs onnxscript and static shapes); PyTorch flags it as legacy, which is known and fine here.
@@ -29,6 +33,8 @@ def export_onnx(model: Any, spec: ModelSpec, path: str, sample_size_px: int = 12
         warnings.simplefilter("ignore", DeprecationWarning)
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        # the constant pads' reordering (a Slice of step -1) is left for onnxruntime to fold
+        warnings.filterwarnings("ignore", message="Constant folding - Only steps=1")
         torch.onnx.export(
             model, dummy, path, input_names=["input"], output_names=["output"], opset_version=opset,
             dynamic_axes={"input": {0: "batch", 2: "rows", 3: "cols"}, "output": {0: "batch", 2: "rows", 3: "cols"}},
