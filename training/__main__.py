@@ -1,8 +1,9 @@
-"""Command line: python -m training {prepare,train,mine-negatives,evaluate,export} ...
+"""Command line: python -m training {prepare,train,mine-negatives,evaluate,average,export} ...
 
 Examples (the shipped default model):
   python -m training train --config training/configs/default_chile.json
   python -m training evaluate --checkpoint runs/chile/best.pt
+  python -m training average --checkpoints runs/chile_edges2/best.pt runs/chile_ds1b/best.pt --output runs/chile_soup/best.pt
   python -m training export --checkpoint runs/chile/best.pt --output rockglacier_plugin/models/rockglacier_default.onnx --int8
 """
 
@@ -115,6 +116,13 @@ def _mine(args: argparse.Namespace) -> int:
     return 0
 
 
+def _average(args: argparse.Namespace) -> int:
+    from .soup import average_checkpoints
+
+    print(json.dumps(average_checkpoints(args.checkpoints, args.output, args.weights), indent=2))
+    return 0
+
+
 def _calibration_inputs(config, spec, count: int = 48) -> list:
     """Real inputs for int8 calibration: composed training scenes when the model was trained on them."""
     from .data import SegmentationDataset
@@ -207,6 +215,11 @@ def main(argv: list[str] | None = None) -> int:
                                "no_rock_glacier/ folders or named glaciar*/cordillera*, e.g. ../shared/datasets/alcazar90-rockglacier-chile/chips_ds1; "
                                "chips of FOLDER the model was trained on (its config's image_level_include) are left out")
     evaluate.set_defaults(run=_evaluate)
+    average = commands.add_parser("average", help="average the weights of checkpoints fine-tuned from one another (a model soup)")
+    average.add_argument("--checkpoints", nargs="+", required=True, help="best.pt of each run; the last one's config and lineage are kept")
+    average.add_argument("--weights", type=float, nargs="+", help="one per checkpoint, normalised to sum to 1 (default: equal)")
+    average.add_argument("--output", required=True)
+    average.set_defaults(run=_average)
     export = commands.add_parser("export", help="ONNX with metadata, parity check, optional int8")
     export.add_argument("--checkpoint", required=True)
     export.add_argument("--output", required=True)
@@ -217,7 +230,11 @@ def main(argv: list[str] | None = None) -> int:
     export.set_defaults(run=_export)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    return args.run(args)
+    try:
+        return args.run(args)
+    except (ValueError, FileNotFoundError) as error:  # bad input: the message says what to do
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@ class TrainConfig:
     weak_positive_share: float = 0.0  # chance that a positive canvas cell holds a weak positive (image_level_data)
     presence_weight: float = 0.5  # weight of the presence loss of weak cells (losses.with_image_level)
     presence_top_px: int = 300  # pixels of a weak cell asked to be rock glacier: the inventory's 0.03 km2 minimum at 10 m
+    averaged_from: Optional[list] = None  # set by `python -m training average` (training/soup.py): the checkpoints and weights averaged
     hard_negatives: Optional[str] = None  # file listing negative samples to oversample (mine-negatives)
     hard_negative_weight: float = 3.0
     seed: int = 0

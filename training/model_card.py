@@ -152,7 +152,20 @@ def _stages_text(stages: list) -> str:
         + (", from ImageNet weights" if index == 1 else ", from the previous stage's best")
         for index, stage in enumerate(stages, start=1)
     )
-    return f"Trained in {len(stages)} stages: {items}. "
+    return f"Trained in {len(stages)} stages: {items}. {_soup_text(stages)}"
+
+
+def _soup_text(stages: list) -> str:
+    """The averaging step of a checkpoint made by ``python -m training average`` (training/soup.py)."""
+    ingredients = getattr(stages[-1], "averaged_from", None)
+    if not ingredients:
+        return ""
+    numbers = {os.path.basename(os.path.normpath(stage.output)): index for index, stage in enumerate(stages, start=1)}
+    parts = " + ".join(f"{item['weight']:.2f} &times; <code>{item['run']}</code>"
+                       + (f" (stage {numbers[item['run']]})" if item["run"] in numbers else "") for item in ingredients)
+    return (f"The shipped weights are not one stage's: they are the average {parts} of those stages' best checkpoints "
+            f"(a model soup, <code>python -m training average</code>; no training of its own, one model call per input as "
+            f"before). ")
 
 
 LOSS_TEXT = {
@@ -201,11 +214,15 @@ def epoch_spread(history: list) -> dict[str, tuple[float, float]]:
             if (values := [record[key] for record in history if record.get(key) is not None])}
 
 
-def _spread_text(history: list) -> str:
+def _spread_text(history: list, averaged: bool = False) -> str:
     spread = epoch_spread(history)
     if len(history) < 2 or not spread:
         return ""
     parts = ", ".join(f"{SPREAD_SCORES[key]} {mean:.3f} &plusmn; {sd:.3f}" for key, (mean, sd) in spread.items())
+    if averaged:
+        return (f" Over the last trained stage's {len(history)} epochs its own 1-view scores were {parts} (mean &plusmn; "
+                f"standard deviation). The shipped weights average best checkpoints chosen on these same validation chips, "
+                f"so their scores above are somewhat optimistic too.")
     return (f" Over the last stage's {len(history)} epochs the 1-view scores were {parts} (mean &plusmn; standard "
             f"deviation); the shipped epoch was chosen on these same validation chips, so its scores above are higher "
             f"partly by chance, and these means are the better guess for new imagery of the region.")
@@ -303,7 +320,7 @@ redistributed); the imagery is Copernicus Sentinel-2 (free and open).{_image_lev
 <p><b>Training:</b> canvases of {config.compose_cells} x {config.compose_cells} chips (positives and negatives, each
 turned and flipped at random) cropped at random to {config.crop_px} px, so rock glaciers sit anywhere next to other
 terrain; {_edges_text(config)}{LOSS_TEXT[getattr(config, 'loss', 'dice_bce')]}{_ema_text(config)}, blur and brightness/contrast jitter; checkpoint chosen on
-{SELECTION_TEXT[config.select_on]} (epoch {best['epoch']} of {len(history)}); CPU, 2 cores.{_spread_text(history)} {stages} Reproduce with <code>make default-model</code>.</p>
+{SELECTION_TEXT[config.select_on]} (epoch {best['epoch']} of {len(history)}{" of the last trained stage" if getattr(config, "averaged_from", None) else ""}); CPU, 2 cores.{_spread_text(history, bool(getattr(config, "averaged_from", None)))} {stages} Reproduce with <code>make default-model</code>.</p>
 <p>The paper reached a validation IoU of 0.80 with Xception71 on West Kunlun patches of up to 480 px (its split leaked
 augmented copies across sets, and it scored patches, not scenes).</p>
 {_image_level_text(card)}

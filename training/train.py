@@ -132,6 +132,9 @@ class Trainer:
     def __init__(self, config: TrainConfig):
         import torch
 
+        if config.averaged_from:
+            raise ValueError("averaged_from is written by `python -m training average` and describes averaged weights: a training "
+                             "config must not set it (to fine-tune from averaged weights, set init_checkpoint to them instead).")
         self.config = config
         seed_everything(config.seed)
         if config.threads:
