@@ -102,6 +102,8 @@ def average_checkpoints(paths: Sequence[str], output: str, weights: Optional[Seq
     for path in paths:
         if not os.path.exists(path):
             raise FileNotFoundError(f"Checkpoint {path} does not exist: give the best.pt of each training run to average.")
+    if any(os.path.realpath(path) == os.path.realpath(output) for path in paths):
+        raise ValueError(f"The output {output} is one of the checkpoints to average: write the average to a new file.")
     normalised = soup_weights(len(paths), weights)
     states = [torch.load(path, map_location="cpu", weights_only=False) for path in paths]
     configs = [config_of(state) for state in states]
@@ -118,5 +120,20 @@ def average_checkpoints(paths: Sequence[str], output: str, weights: Optional[Seq
              "best_iou": states[-1].get("best_iou")}
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     torch.save(state, output)
-    TrainConfig(**values).save(os.path.join(os.path.dirname(os.path.abspath(output)), "config.json"))
-    return {"output": output, "averaged_from": values["averaged_from"], "layers": len(model)}
+    # the config beside the checkpoint, as training writes it, unless a training run's own is there
+    config_path = os.path.join(os.path.dirname(os.path.abspath(output)), "config.json")
+    written = not os.path.exists(config_path) or _written_by_average(config_path)
+    if written:
+        TrainConfig(**values).save(config_path)
+    return {"output": output, "averaged_from": values["averaged_from"], "layers": len(model),
+            "config": config_path if written else None}
+
+
+def _written_by_average(config_path: str) -> bool:
+    import json
+
+    try:
+        with open(config_path, encoding="utf-8") as handle:
+            return bool(json.load(handle).get("averaged_from"))
+    except (OSError, ValueError):
+        return False

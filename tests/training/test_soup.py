@@ -63,6 +63,13 @@ def test_average__every_weight_and_batchnorm_statistic_is_the_weighted_mean(tmp_
     saved = json.loads((tmp_path / "soup" / "config.json").read_text())
     assert saved["averaged_from"] == report["averaged_from"] and saved["output"] == str(tmp_path / "stage7")
     assert soup["history"] == b["history"]
+    # beside a training run's own config the average keeps it, and it never overwrites an ingredient
+    run_config = (tmp_path / "stage7" / "config.json")
+    run_config.write_text('{"output": "stage7"}')
+    assert average_checkpoints([first, second], str(tmp_path / "stage7" / "soup.pt"))["config"] is None
+    assert run_config.read_text() == '{"output": "stage7"}'
+    with pytest.raises(ValueError, match="new file"):
+        average_checkpoints([first, second], second)
 
 
 def test_average__a_weight_of_one_gives_back_that_checkpoints_answers_and_equal_inputs_give_themselves(tmp_path):
