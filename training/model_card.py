@@ -270,6 +270,7 @@ def html(card: dict[str, Any], config: Any, history: list, spec: Any) -> str:
     from training.train import SELECTION
 
     best = max(history, key=SELECTION[config.select_on])
+    averaged = bool(getattr(config, "averaged_from", None))  # weights made by `python -m training average`
     rows = "".join(_row(name, card["scene"][name], card["chips"].get(name), card["seconds_on_scene"][name]) for name in card["scene"])
     tiles = ", ".join(f"{tile} px: IoU {v['scene_pixel_iou']:.3f} (max |&Delta;p| {v['max_abs_probability_difference_to_1536px']:.3f}, "
                       f"99.9th percentile {v.get('p999_abs_probability_difference_to_1536px', float('nan')):.3f})"
@@ -320,7 +321,7 @@ redistributed); the imagery is Copernicus Sentinel-2 (free and open).{_image_lev
 <p><b>Training:</b> canvases of {config.compose_cells} x {config.compose_cells} chips (positives and negatives, each
 turned and flipped at random) cropped at random to {config.crop_px} px, so rock glaciers sit anywhere next to other
 terrain; {_edges_text(config)}{LOSS_TEXT[getattr(config, 'loss', 'dice_bce')]}{_ema_text(config)}, blur and brightness/contrast jitter; checkpoint chosen on
-{SELECTION_TEXT[config.select_on]} (epoch {best['epoch']} of {len(history)}{" of the last trained stage" if getattr(config, "averaged_from", None) else ""}); CPU, 2 cores.{_spread_text(history, bool(getattr(config, "averaged_from", None)))} {stages} Reproduce with <code>make default-model</code>.</p>
+{SELECTION_TEXT[config.select_on]} (epoch {best['epoch']} of {len(history)}{" of the last trained stage" if averaged else ""}); CPU, 2 cores.{_spread_text(history, averaged)} {stages} Reproduce with <code>make default-model</code>.</p>
 <p>The paper reached a validation IoU of 0.80 with Xception71 on West Kunlun patches of up to 480 px (its split leaked
 augmented copies across sets, and it scored patches, not scenes).</p>
 {_image_level_text(card)}
