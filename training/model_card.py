@@ -292,7 +292,7 @@ def html(card: dict[str, Any], config: Any, history: list, spec: Any) -> str:
     int8_line = ""
     if "int8_scene_iou_loss" in card:
         eight = (f" ({card['int8_speedup_on_scene_8_views']:.2f}x with 8 views)" if "int8_speedup_on_scene_8_views" in card else "")
-        int8_line = (f"<p><b>int8:</b> static QDQ (per-channel int8 weights; first convolution, depthwise convolutions and head in float), "
+        int8_line = (f"<p><b>int8:</b> static QDQ (per-channel int8 weights; int8 from convolution to convolution, depthwise ones included; first convolution and head in float), "
                      f"{card['int8_speedup_on_scene']:.2f}x the float model's speed on the validation scene{eight}, scene IoU "
                      f"{-card['int8_scene_iou_loss']:+.3f} (the larger loss of 1 and 8 views); it is {'the CPU default' if card['int8_is_cpu_default'] else 'not shipped as the default'} "
                      f"(rule: within {INT8_MAX_IOU_LOSS} of float32).</p>")

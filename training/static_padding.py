@@ -82,3 +82,91 @@ def static_same_padding(model: Any, size_multiple_px: int, in_channels: int = 3)
             setattr(model.get_submodule(parent_name) if parent_name else model, attribute, _static_conv(conv))
             replaced += 1
     return model, replaced
+
+
+def _constant_value(graph: Any, name: str) -> Any:
+    """The value of tensor ``name`` when it is computed from constants only (None otherwise)."""
+    import onnx
+    from onnx import numpy_helper
+    from onnx.reference import ReferenceEvaluator
+
+    initializers = {tensor.name: tensor for tensor in graph.initializer}
+    if name in initializers:
+        return numpy_helper.to_array(initializers[name])
+    producers = {output: node for node in graph.node for output in node.output}
+    chain: list = []
+    used: set = set()
+    pending = [name]
+    while pending:
+        tensor = pending.pop()
+        if tensor == "" or tensor in initializers:
+            continue
+        node = producers.get(tensor)
+        if node is None:  # a graph input: not a constant
+            return None
+        if id(node) not in used:
+            used.add(id(node))
+            chain.append(node)
+            pending.extend(node.input)
+    order = [node for node in graph.node if id(node) in used]  # graph order is topological
+    needed = {tensor for node in order for tensor in node.input}
+    sub = onnx.helper.make_graph(order, "constant", [], [onnx.helper.make_tensor_value_info(name, onnx.TensorProto.UNDEFINED, None)],
+                                 [tensor for tensor in graph.initializer if tensor.name in needed])
+    return ReferenceEvaluator(onnx.helper.make_model(sub, opset_imports=[onnx.helper.make_opsetid("", 17)])).run(None, {})[0]
+
+
+def fold_pads_into_convolutions(proto: Any) -> int:
+    """Fold every constant zero Pad that feeds one convolution (and nothing else) into that
+    convolution's own ``pads`` (ONNX allows them asymmetric), in place; returns how many.
+
+    onnxruntime does this itself for a float model, but not for an int8 one: there each Pad stays a
+    separate copy of its (large) input between a dequantize and a quantize step, which cost about a
+    third of the int8 model's time per tile."""
+    from onnx import helper
+
+    graph = proto.graph
+    consumers: dict = {}
+    for node in graph.node:
+        for tensor in node.input:
+            consumers.setdefault(tensor, []).append(node)
+    outputs = {output.name for output in graph.output}
+    folded = []
+    for pad in [node for node in graph.node if node.op_type == "Pad"]:
+        after = consumers.get(pad.output[0], [])
+        mode = next((a.s.decode() for a in pad.attribute if a.name == "mode"), "constant")
+        if len(after) != 1 or after[0].op_type != "Conv" or mode != "constant" or pad.output[0] in outputs:
+            continue
+        conv = after[0]
+        if conv.input[0] != pad.output[0] or any(a.name == "auto_pad" and a.s not in (b"", b"NOTSET") for a in conv.attribute):
+            continue
+        amounts = _constant_value(graph, pad.input[1]) if len(pad.input) > 1 else None
+        fill = _constant_value(graph, pad.input[2]) if len(pad.input) > 2 and pad.input[2] else 0.0
+        if amounts is None or fill is None or len(amounts) != 8 or float(fill) != 0.0 or any(amounts[i] != 0 for i in (0, 1, 4, 5)) \
+                or any(amount < 0 for amount in amounts):
+            continue
+        existing = next((list(a.ints) for a in conv.attribute if a.name == "pads"), [0, 0, 0, 0])
+        combined = [existing[0] + int(amounts[2]), existing[1] + int(amounts[3]), existing[2] + int(amounts[6]), existing[3] + int(amounts[7])]
+        kept = [a for a in conv.attribute if a.name != "pads"]
+        del conv.attribute[:]
+        conv.attribute.extend(kept)
+        conv.attribute.append(helper.make_attribute("pads", combined))
+        conv.input[0] = pad.input[0]
+        folded.append(pad)
+    for pad in folded:
+        graph.node.remove(pad)
+    _remove_unused(graph)
+    return len(folded)
+
+
+def _remove_unused(graph: Any) -> None:
+    """Drop nodes and initializers whose outputs nothing reads (the folded pads' constant chains)."""
+    while True:
+        read = {tensor for node in graph.node for tensor in node.input} | {output.name for output in graph.output}
+        unused = [node for node in graph.node if not any(output in read for output in node.output)]
+        if not unused:
+            break
+        for node in unused:
+            graph.node.remove(node)
+    read = {tensor for node in graph.node for tensor in node.input}
+    for tensor in [tensor for tensor in graph.initializer if tensor.name not in read]:
+        graph.initializer.remove(tensor)

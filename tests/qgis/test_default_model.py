@@ -100,3 +100,30 @@ def test_default_model__shipped_int8_copy_keeps_the_scene_score(validation_scene
     scene, _, _ = validation_scene
     float_iou = card["scene"]["float32"]["scene_pixel_iou"]
     assert evaluate_scene(int8, scene, threads=2)["scene_pixel_iou"] >= float_iou - 0.02
+
+
+def test_default_model__shipped_int8_copy_runs_int8_from_convolution_to_convolution(tmp_path):
+    """What makes int8 pay on a CPU: in onnxruntime's optimised graph every convolution but the
+    first and the head is an int8 QLinearConv, no Pad or activation is left between them, and
+    activations are dequantised only where the decoder's resizes and concatenations need floats."""
+    import collections
+
+    import onnx
+    import onnxruntime as ort
+
+    from rockglacier_plugin.core.mapping.onnx_model import DEFAULT_INT8_NAME
+
+    int8 = os.path.join(MODELS, DEFAULT_INT8_NAME)
+    if not os.path.exists(int8):
+        pytest.skip("no int8 copy shipped (its model card says why)")
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
+    ort.InferenceSession(int8, options, providers=["CPUExecutionProvider"])
+    ops = collections.Counter(node.op_type for node in onnx.load(options.optimized_model_filepath).graph.node)
+    float_convs = ops["Conv"] + ops["FusedConv"]
+    assert float_convs == 2 and ops["QLinearConv"] >= 50, ops
+    assert ops["Pad"] == 0 and ops["Clip"] == 0 and ops["Add"] == 0, ops
+    # weights are folded into the QLinearConvs: what is left dequantises activations for the decoder
+    assert ops["DequantizeLinear"] <= 12, ops
