@@ -84,7 +84,7 @@ def static_same_padding(model: Any, size_multiple_px: int, in_channels: int = 3)
     return model, replaced
 
 
-def _constant_value(graph: Any, name: str) -> Any:
+def _constant_value(graph: Any, name: str, opsets: Any) -> Any:
     """The value of tensor ``name`` when it is computed from constants only (None otherwise)."""
     import onnx
     from onnx import numpy_helper
@@ -112,7 +112,7 @@ def _constant_value(graph: Any, name: str) -> Any:
     needed = {tensor for node in order for tensor in node.input}
     sub = onnx.helper.make_graph(order, "constant", [], [onnx.helper.make_tensor_value_info(name, onnx.TensorProto.UNDEFINED, None)],
                                  [tensor for tensor in graph.initializer if tensor.name in needed])
-    return ReferenceEvaluator(onnx.helper.make_model(sub, opset_imports=[onnx.helper.make_opsetid("", 17)])).run(None, {})[0]
+    return ReferenceEvaluator(onnx.helper.make_model(sub, opset_imports=list(opsets))).run(None, {})[0]
 
 
 def fold_pads_into_convolutions(proto: Any) -> int:
@@ -139,8 +139,10 @@ def fold_pads_into_convolutions(proto: Any) -> int:
         conv = after[0]
         if conv.input[0] != pad.output[0] or any(a.name == "auto_pad" and a.s not in (b"", b"NOTSET") for a in conv.attribute):
             continue
-        amounts = _constant_value(graph, pad.input[1]) if len(pad.input) > 1 else None
-        fill = _constant_value(graph, pad.input[2]) if len(pad.input) > 2 and pad.input[2] else 0.0
+        if len(pad.input) > 3 and pad.input[3]:  # pads of chosen axes only (opset 18): left as they are
+            continue
+        amounts = _constant_value(graph, pad.input[1], proto.opset_import) if len(pad.input) > 1 else None
+        fill = _constant_value(graph, pad.input[2], proto.opset_import) if len(pad.input) > 2 and pad.input[2] else 0.0
         if amounts is None or fill is None or len(amounts) != 8 or float(fill) != 0.0 or any(amounts[i] != 0 for i in (0, 1, 4, 5)) \
                 or any(amount < 0 for amount in amounts):
             continue
