@@ -22,8 +22,8 @@ def export_onnx(model: Any, spec: ModelSpec, path: str, sample_size_px: int = 12
 
     from .static_padding import fold_pads_into_convolutions, static_same_padding
 
-    # constant TF-style paddings on the sizes the plugin feeds (multiples of size_multiple_px), so
-    # that onnxruntime fuses them into the convolutions (training/static_padding.py)
+    # constant TF-style paddings on the sizes the plugin feeds (multiples of size_multiple_px),
+    # folded into the convolutions after export (training/static_padding.py)
     model, _ = static_same_padding(model.eval().cpu(), spec.size_multiple_px, spec.in_channels)
     dummy = torch.zeros(1, spec.in_channels, sample_size_px, sample_size_px)
     # The TorchScript exporter handles smp's DeepLabv3+ with dynamic sizes (the torch.export one
