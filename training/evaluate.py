@@ -68,7 +68,7 @@ def torch_predictor(model: Any, device: str = "cpu") -> Callable[[np.ndarray], n
 
 
 def onnx_predictor(path: str) -> Callable[[np.ndarray], np.ndarray]:
-    import onnxruntime as ort
+    from .export import cpu_session
 
-    session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    session = cpu_session(path)
     return lambda batch: session.run(None, {"input": batch.astype(np.float32)})[0]

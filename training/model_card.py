@@ -333,22 +333,10 @@ so validation chips may come from scenes neighbouring training chips. Review eve
 """
 
 
-def full_history(checkpoint: str) -> list:
-    """Every epoch of the checkpoint's run: the best checkpoint holds the epochs up to itself, the
-    run's ``last.pt`` beside it all of them."""
+def main(argv: list[str] | None = None) -> int:
     import torch
 
-    last = os.path.join(os.path.dirname(checkpoint), "last.pt")
-    history = torch.load(checkpoint, map_location="cpu", weights_only=False)["history"]
-    if os.path.exists(last):
-        longer = torch.load(last, map_location="cpu", weights_only=False)["history"]
-        if longer[: len(history)] == history:
-            history = longer
-    return history
-
-
-def main(argv: list[str] | None = None) -> int:
-    from training.train import load_trained
+    from training.train import config_of, full_history
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--checkpoint", required=True)
@@ -358,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image-level", metavar="FOLDER",
                         help="chips of another collection labelled per chip (training/image_level.py), e.g. chips_ds1")
     args = parser.parse_args(argv)
-    _, config = load_trained(args.checkpoint)
+    config = config_of(torch.load(args.checkpoint, map_location="cpu", weights_only=False))
     history = full_history(args.checkpoint)
     card = measure(args.onnx, args.int8, args.checkpoint, args.image_level)
     card["history"] = history

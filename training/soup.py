@@ -96,8 +96,7 @@ def average_checkpoints(paths: Sequence[str], output: str, weights: Optional[Seq
     import torch
 
     from .config import TrainConfig
-    from .model_card import full_history
-    from .train import config_of
+    from .train import config_of, full_history
 
     for path in paths:
         if not os.path.exists(path):

@@ -366,3 +366,17 @@ def load_trained(checkpoint: str, device: str = "cpu") -> tuple[Any, TrainConfig
     model = model_for(config, pretrained=False)
     model.load_state_dict(state["model"])
     return model.eval(), config
+
+
+def full_history(checkpoint: str) -> list:
+    """Every epoch of the checkpoint's run: the best checkpoint holds the epochs up to itself, the
+    run's ``last.pt`` beside it all of them."""
+    import torch
+
+    last = os.path.join(os.path.dirname(checkpoint), "last.pt")
+    history = torch.load(checkpoint, map_location="cpu", weights_only=False)["history"]
+    if os.path.exists(last):
+        longer = torch.load(last, map_location="cpu", weights_only=False)["history"]
+        if longer[: len(history)] == history:
+            history = longer
+    return history
