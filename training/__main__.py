@@ -81,7 +81,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     spec = spec_for(config)
     samples = _samples_of(config, args.split)
     predict = onnx_predictor(args.onnx) if args.onnx else torch_predictor(model)
-    report = {"chips": evaluate_samples(predict, samples, spec, args.threshold, args.iou_threshold)}
+    if args.threshold is None:  # what rockglacier:segment uses with THRESHOLD left empty
+        from .scene_eval import model_threshold
+
+        args.threshold = model_threshold(args.onnx) if args.onnx else 0.5
+    report = {"threshold": args.threshold}
+    report["chips"] = evaluate_samples(predict, samples, spec, args.threshold, args.iou_threshold)
     # What users get: the chips laid edge to edge, through the plugin's inference path.
     scene = validation_scene(samples, spec.in_channels, cells_for(len(samples)), config.seed, config.cell_px,
                              lambda raw: to_uint8_range(raw, spec.input_scaling))
@@ -101,6 +106,23 @@ def _evaluate(args: argparse.Namespace) -> int:
             # the chips the model was trained on (its config's image_level_include) are left out
             report["image_level"] = image_level_scores(onnx_path, args.image_level, args.views, threshold=args.threshold,
                                                        exclude=trained_on(config, args.image_level))
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def _threshold(args: argparse.Namespace) -> int:
+    from .threshold import best_threshold, threshold_scores, training_subset, write_threshold
+    from .train import load_samples, load_trained, spec_for
+
+    _, config = load_trained(args.checkpoint)
+    samples = training_subset(load_samples(config), args.chips)
+    report = {}
+    for path in args.onnx:
+        scores = threshold_scores(path, samples, spec_for(config), config.cell_px, config.seed)
+        chosen = best_threshold(scores)
+        write_threshold(path, chosen)
+        report[path] = {"seg_thresh": chosen, "training_chips": len(samples),
+                        "scene_and_chips_iou": {str(t): [round(v, 4) for v in pair] for t, pair in scores.items()}}
     print(json.dumps(report, indent=2))
     return 0
 
@@ -204,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("--onnx")
     evaluate.add_argument("--data")
     evaluate.add_argument("--split", default="validation", choices=["train", "validation", "all"])
-    evaluate.add_argument("--threshold", type=float, default=0.5)
+    evaluate.add_argument("--threshold", type=float,
+                          help="probability threshold (default: the --onnx model's seg_thresh, as rockglacier:segment; else 0.5)")
     evaluate.add_argument("--iou-threshold", type=float, default=0.5)
     evaluate.add_argument("--tile-sizes", type=int, nargs="+", help="score the scene at these tile sizes (default: the model's)")
     evaluate.add_argument("--views", type=int, choices=(1, 4, 8), default=8,
@@ -228,6 +251,12 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--margin-px", type=int, help="context the plugin reads around each tile (default: the config's "
                                                       "inference_margin_px; model_card.py measures whether tiles then agree)")
     export.set_defaults(run=_export)
+    threshold = commands.add_parser("threshold", help="choose an exported model's threshold on training chips and write it into "
+                                                      "its metadata (seg_thresh)")
+    threshold.add_argument("--checkpoint", required=True, help="the checkpoint the models were exported from (its data and split)")
+    threshold.add_argument("--onnx", nargs="+", required=True, help="exported copies (float32, int8): each gets its own")
+    threshold.add_argument("--chips", type=int, default=300, help="training chips drawn (seeded; 0 = all; default 300)")
+    threshold.set_defaults(run=_threshold)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:

@@ -42,7 +42,13 @@ def measure(float_onnx: str, int8_onnx: Optional[str], checkpoint: str, image_le
     from training.compose import cells_for, validation_scene
     from training.evaluate import evaluate_samples, onnx_predictor
     from training.image_level import image_level_of, image_level_scores, trained_on
-    from training.scene_eval import chips_alone, pixel_iou_of_chips, scene_scores, segment_scene
+    from training.scene_eval import (
+        chips_alone,
+        model_threshold,
+        pixel_iou_of_chips,
+        scene_scores,
+        segment_scene,
+    )
     from training.train import load_samples, load_trained, spec_for
 
     _, config = load_trained(checkpoint)
@@ -52,20 +58,22 @@ def measure(float_onnx: str, int8_onnx: Optional[str], checkpoint: str, image_le
     scene = validation_scene(validation, spec.in_channels, cells_for(len(validation)), config.seed, config.cell_px,
                              lambda raw: to_uint8_range(raw, spec.input_scaling))
     models = {"float32": float_onnx, **({"int8": int8_onnx} if int8_onnx else {})}
-    card: dict[str, Any] = {"scene": {}, "chips": {}, "seconds_on_scene": {}, "tile_sizes": {}}
+    # each copy at its own threshold (its seg_thresh, chosen on training chips: training/threshold.py)
+    thresholds = {name: model_threshold(path) for name, path in models.items()}
+    card: dict[str, Any] = {"thresholds": thresholds, "scene": {}, "chips": {}, "seconds_on_scene": {}, "tile_sizes": {}}
     for name, path in models.items():
         start = time.perf_counter()
         probability = segment_scene(path, scene, threads=2)
         card["seconds_on_scene"][name] = time.perf_counter() - start
-        card["scene"][name] = scene_scores(probability, scene)
-        card["chips"][name] = evaluate_samples(onnx_predictor(path), validation, spec)
+        card["scene"][name] = scene_scores(probability, scene, thresholds[name])
+        card["chips"][name] = evaluate_samples(onnx_predictor(path), validation, spec, thresholds[name])
     alone = {views: list(chips_alone(float_onnx, validation, spec, views, 2)) for views in (1, 8)}
-    card["chips_through_plugin"] = {f"{views} view{'s' if views > 1 else ''}": pixel_iou_of_chips(results)
+    card["chips_through_plugin"] = {f"{views} view{'s' if views > 1 else ''}": pixel_iou_of_chips(results, thresholds["float32"])
                                     for views, results in alone.items()}
     if image_level:  # the same measure on the validation chips comes from their 8-view runs above
-        same = image_level_of(alone[8])
+        same = image_level_of(alone[8], threshold=thresholds["float32"])
         card["image_level"] = {"folder": os.path.basename(os.path.normpath(image_level)),
-                               **image_level_scores(float_onnx, image_level, views=8, threads=2,
+                               **image_level_scores(float_onnx, image_level, views=8, threads=2, threshold=thresholds["float32"],
                                                     exclude=trained_on(config, image_level)),
                                "validation_detected_share": same["detected_share"],
                                "validation_false_alarm_share": same["false_alarm_share"]}
@@ -73,14 +81,14 @@ def measure(float_onnx: str, int8_onnx: Optional[str], checkpoint: str, image_le
         start = time.perf_counter()  # the plugin's VIEWS option; 8 is its default
         probability = segment_scene(path, scene, threads=2, views=views)
         card["seconds_on_scene"][f"{name}, {views} views"] = time.perf_counter() - start
-        card["scene"][f"{name}, {views} views"] = scene_scores(probability, scene)
+        card["scene"][f"{name}, {views} views"] = scene_scores(probability, scene, thresholds[name])
     maps = {tile: segment_scene(float_onnx, scene, tile, threads=2) for tile in TILE_SIZES}
     reference = maps[TILE_SIZES[-1]]
     card["tile_sizes"] = {}
     for tile in TILE_SIZES:
         difference = tile_difference(maps[tile], reference)
         card["tile_sizes"][str(tile)] = {
-            "scene_pixel_iou": scene_scores(maps[tile], scene)["scene_pixel_iou"],
+            "scene_pixel_iou": scene_scores(maps[tile], scene, thresholds["float32"])["scene_pixel_iou"],
             "max_abs_probability_difference_to_1536px": float(difference.max()),
             "p999_abs_probability_difference_to_1536px": float(np.quantile(difference, 0.999)),
         }
@@ -287,6 +295,11 @@ def html(card: dict[str, Any], config: Any, history: list, spec: Any) -> str:
         chips_line = ("Per-chip IoU above is the bare model on each 128 px chip; each chip run alone through "
                       "<code>rockglacier:segment</code> (its tiles and context) scores " +
                       ", ".join(f"{iou:.3f} with {name}" for name, iou in card["chips_through_plugin"].items()) + ". ")
+    if "thresholds" in card:
+        chips_line += ("Thresholds (each copy's own, in its metadata; THRESHOLD overrides): " +
+                       ", ".join(f"{name} {value:g}" for name, value in card["thresholds"].items()) +
+                       ", each chosen on 300 training chips by the mean of their scene and chips-alone IoU at 8 views "
+                       "(<code>python -m training threshold</code>), never on the validation chips. ")
     rf = RECEPTIVE_FIELD_TEXT.get(getattr(config, "receptive_field", "wide"), "")
     stages = _stages_text(lineage(config))
     int8_line = ""

@@ -108,6 +108,14 @@ def chips_alone(onnx_path: str, samples: Any, spec: Any = None, views: int = 8,
         yield sample, label, segment_image(onnx_path, image, threads=threads, views=views, model=model)
 
 
+def model_threshold(onnx_path: str) -> float:
+    """The threshold rockglacier:segment applies to the model when THRESHOLD is left empty (its
+    ``seg_thresh`` metadata, 0.5 without it)."""
+    from rockglacier_plugin.core.mapping.onnx_model import load_model
+
+    return float(load_model(onnx_path, "cpu").spec.seg_thresh)
+
+
 def pixel_iou_of_chips(results: Iterable[tuple[Any, np.ndarray, np.ndarray]], threshold: float = 0.5) -> float:
     """Pixel IoU (summed intersections / unions) of ``chips_alone`` results."""
     intersection = union = 0

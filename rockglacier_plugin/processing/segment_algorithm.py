@@ -64,11 +64,13 @@ MASK_LAYER polygons restrict the work to the tiles they touch; EXTENT to a recta
 <p>VIEWS (default 8): every tile goes through the model in 1, 4 (mirrored left-right, up-down and
 both) or 8 (also turned by quarter turns) views, and the probabilities, turned back, are averaged. A
 rock glacier is one whichever way the image is turned; the model's small biases are not, so they
-average out. On the shipped model's composed validation scene (float32): 1 view pixel IoU 0.610,
-object precision 0.51, false pixels on rock-glacier-free terrain 0.37 %; 4 views 0.638, 0.69, 0.23 %;
-8 views 0.642, 0.73, 0.24 %, at about 4 and 8 times the model time (the int8 copy a CPU runs by
+average out. On the shipped model's composed validation scene (float32): 1 view pixel IoU 0.611,
+object precision 0.55, false pixels on rock-glacier-free terrain 0.35 %; 4 views 0.637, 0.74, 0.21 %;
+8 views 0.643, 0.79, 0.21 %, at about 4 and 8 times the model time (the int8 copy a CPU runs by
 default, about twice as fast: 0.597 with 1 view, 0.634 with 8; see the model card below). Choose 1
 for speed.</p>
+<p>THRESHOLD left empty applies the model's own (its seg_thresh metadata): the shipped float32 model
+0.55, its int8 copy 0.5, each chosen on training chips.</p>
 <p>DEVICE: auto uses onnxruntime's CUDA provider when onnxruntime-gpu is installed, else the CPU;
 the log states which provider actually ran.</p>
 """

@@ -51,17 +51,19 @@ def validation_scene(shared_dataset):
 @pytest.mark.shared_data
 def test_default_model__scene_and_chip_scores_match_its_model_card(validation_scene):
     from training.evaluate import evaluate_samples, onnx_predictor
-    from training.scene_eval import evaluate_scene
+    from training.scene_eval import evaluate_scene, model_threshold
 
     scene, validation, spec = validation_scene
     card = _card()
-    scores = evaluate_scene(DEFAULT_MODEL, scene, threads=2)
+    threshold = model_threshold(DEFAULT_MODEL)  # what rockglacier:segment applies with THRESHOLD empty
+    assert threshold == card["thresholds"]["float32"]
+    scores = evaluate_scene(DEFAULT_MODEL, scene, threads=2, threshold=threshold)
     assert scores["scene_pixel_iou"] == pytest.approx(card["scene"]["float32"]["scene_pixel_iou"], abs=2e-3)
-    chips = evaluate_samples(onnx_predictor(DEFAULT_MODEL), validation, spec)
+    chips = evaluate_samples(onnx_predictor(DEFAULT_MODEL), validation, spec, threshold)
     assert chips["pixel_iou"] == pytest.approx(card["chips"]["float32"]["pixel_iou"], abs=2e-3)
     from training.scene_eval import chips_through_plugin
 
-    alone = chips_through_plugin(DEFAULT_MODEL, validation, spec, views=1, threads=2)
+    alone = chips_through_plugin(DEFAULT_MODEL, validation, spec, views=1, threads=2, threshold=threshold)
     assert alone == pytest.approx(card["chips_through_plugin"]["1 view"], abs=2e-3)
     # far above chance: calling the whole scene rock glacier scores the positive share (~0.1)
     assert scores["scene_pixel_iou"] > 0.3 and scores["scene_false_pixels_on_negatives"] < 0.05
@@ -73,22 +75,23 @@ def test_default_model__tile_size_is_a_speed_choice_only(validation_scene):
     probabilities within 0.02 away from the scene's border (the compact receptive field fits in the
     margin; half-pixel upsampling and tiles on the model's 16 px grid leave no position effect)."""
     from training.model_card import TILE_AGREEMENT, tile_difference
-    from training.scene_eval import scene_scores, segment_scene
+    from training.scene_eval import model_threshold, scene_scores, segment_scene
 
     scene, _, _ = validation_scene
+    threshold = model_threshold(DEFAULT_MODEL)
     maps = {tile: segment_scene(DEFAULT_MODEL, scene, tile, threads=2) for tile in (256, 512, 1536)}
     for tile in (256, 512):
         difference = tile_difference(maps[tile], maps[1536])
         assert difference.max() <= TILE_AGREEMENT, (tile, float(difference.max()))
     card = _card()["tile_sizes"]
     for tile, probability in maps.items():
-        assert scene_scores(probability, scene)["scene_pixel_iou"] == pytest.approx(card[str(tile)]["scene_pixel_iou"], abs=2e-3)
+        assert scene_scores(probability, scene, threshold)["scene_pixel_iou"] == pytest.approx(card[str(tile)]["scene_pixel_iou"], abs=2e-3)
 
 
 @pytest.mark.shared_data
 def test_default_model__shipped_int8_copy_keeps_the_scene_score(validation_scene):
     from rockglacier_plugin.core.mapping.onnx_model import DEFAULT_INT8_NAME
-    from training.scene_eval import evaluate_scene
+    from training.scene_eval import evaluate_scene, model_threshold
 
     int8 = os.path.join(MODELS, DEFAULT_INT8_NAME)
     card = _card()
@@ -99,7 +102,8 @@ def test_default_model__shipped_int8_copy_keeps_the_scene_score(validation_scene
     assert card["int8_scene_iou_loss"] <= 0.02 and "int8, 8 views" in card["scene"]
     scene, _, _ = validation_scene
     float_iou = card["scene"]["float32"]["scene_pixel_iou"]
-    assert evaluate_scene(int8, scene, threads=2)["scene_pixel_iou"] >= float_iou - 0.02
+    assert model_threshold(int8) == card["thresholds"]["int8"]  # each copy at its own threshold, as the plugin runs it
+    assert evaluate_scene(int8, scene, threads=2, threshold=card["thresholds"]["int8"])["scene_pixel_iou"] >= float_iou - 0.02
 
 
 def test_default_model__shipped_int8_copy_runs_int8_from_convolution_to_convolution(tmp_path):
