@@ -114,6 +114,9 @@ def _threshold(args: argparse.Namespace) -> int:
     from .threshold import best_threshold, threshold_scores, training_subset, write_threshold
     from .train import load_samples, load_trained, spec_for
 
+    missing = [path for path in args.onnx if not os.path.isfile(path)]
+    if missing:  # before minutes of work on the others
+        raise FileNotFoundError(f"{', '.join(missing)} not found; give the .onnx files written by `python -m training export`.")
     _, config = load_trained(args.checkpoint)
     samples = training_subset(load_samples(config), args.chips)
     report = {}
@@ -251,11 +254,13 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--margin-px", type=int, help="context the plugin reads around each tile (default: the config's "
                                                       "inference_margin_px; model_card.py measures whether tiles then agree)")
     export.set_defaults(run=_export)
+    from .threshold import DEFAULT_CHIPS
+
     threshold = commands.add_parser("threshold", help="choose an exported model's threshold on training chips and write it into "
                                                       "its metadata (seg_thresh)")
     threshold.add_argument("--checkpoint", required=True, help="the checkpoint the models were exported from (its data and split)")
     threshold.add_argument("--onnx", nargs="+", required=True, help="exported copies (float32, int8): each gets its own")
-    threshold.add_argument("--chips", type=int, default=300, help="training chips drawn (seeded; 0 = all; default 300)")
+    threshold.add_argument("--chips", type=int, default=DEFAULT_CHIPS, help=f"training chips drawn (seeded; 0 = all; default {DEFAULT_CHIPS})")
     threshold.set_defaults(run=_threshold)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

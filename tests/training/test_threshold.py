@@ -53,3 +53,10 @@ def test_training_subset__only_training_chips_seeded_and_in_order(tmp_path):
     assert len(chosen) == 5 and all(s.split == "train" for s in chosen)
     assert chosen == training_subset(samples, 5) and chosen == [s for s in samples if s in chosen]
     assert training_subset(samples, 0) == [s for s in samples if s.split == "train"]
+
+
+def test_threshold_command__a_missing_model_is_refused_before_any_work(tmp_path, capsys):
+    from training.__main__ import main
+
+    assert main(["threshold", "--checkpoint", str(tmp_path / "none.pt"), "--onnx", str(tmp_path / "absent.onnx")]) == 2
+    assert "absent.onnx not found" in capsys.readouterr().err
