@@ -296,9 +296,11 @@ def html(card: dict[str, Any], config: Any, history: list, spec: Any) -> str:
                       "<code>rockglacier:segment</code> (its tiles and context) scores " +
                       ", ".join(f"{iou:.3f} with {name}" for name, iou in card["chips_through_plugin"].items()) + ". ")
     if "thresholds" in card:
+        from training.threshold import DEFAULT_CHIPS
+
         chips_line += ("Thresholds (each copy's own, in its metadata; THRESHOLD overrides): " +
                        ", ".join(f"{name} {value:g}" for name, value in card["thresholds"].items()) +
-                       ", each chosen on 300 training chips by the mean of their scene and chips-alone IoU at 8 views "
+                       f", each chosen on {DEFAULT_CHIPS} training chips by the mean of their scene and chips-alone IoU at 8 views "
                        "(<code>python -m training threshold</code>), never on the validation chips. ")
     rf = RECEPTIVE_FIELD_TEXT.get(getattr(config, "receptive_field", "wide"), "")
     stages = _stages_text(lineage(config))

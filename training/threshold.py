@@ -18,15 +18,19 @@ DEFAULT_CHIPS = 300  # training chips drawn (seeded); about 7 min for a float mo
 
 
 def best_threshold(scores: dict[float, tuple[float, float]]) -> float:
-    """The threshold with the highest mean of (scene IoU, chips-alone IoU); ties go to the one
-    nearest 0.5.
+    """The threshold the checkpoint rule (``train.SELECTION["scene+chips"]``) scores highest from
+    (scene IoU, chips-alone IoU); ties go to the one nearest 0.5.
 
     >>> best_threshold({0.5: (0.70, 0.70), 0.55: (0.71, 0.70), 0.6: (0.70, 0.70)})
     0.55
     """
+    from .train import SELECTION
+
     if not scores:
         raise ValueError("No threshold was scored.")
-    return max(scores, key=lambda t: (round(float(np.mean(scores[t])), 6), -abs(t - 0.5)))
+    rule = SELECTION["scene+chips"]
+    return max(scores, key=lambda t: (round(rule({"scene_pixel_iou": scores[t][0], "chips_pixel_iou": scores[t][1]}), 6),
+                                      -abs(t - 0.5)))
 
 
 def threshold_scores(onnx_path: str, samples: Sequence[Any], spec: Any, cell_px: int, seed: int = 0, views: int = 8,
