@@ -40,14 +40,18 @@ def _scenes(folder: Path, n: int, size_px: int) -> list[str]:
 
 
 def _plain_loop(scenes: list[str], model: str, work: Path) -> float:
+    from dataclasses import asdict
+
     from rockglacier_plugin.core.mapping.polygons import candidates_from_mask
+    from rockglacier_plugin.core.mapping.segmentation import SegmentSettings
     from rockglacier_plugin.core.raster.staged import unique_stem
     from rockglacier_plugin.region import tasks
     from rockglacier_plugin.region.merge import mosaic
 
     started = time.perf_counter()
     work.mkdir(parents=True)
-    records = [tasks.map_scene(scene, model, str(work), unique_stem(scene), {"threads": 0}) for scene in scenes]
+    settings = asdict(SegmentSettings())  # one view, bands 1-3: the same work as the Dask runs below
+    records = [tasks.map_scene(scene, model, str(work), unique_stem(scene), settings) for scene in scenes]
     probability, mask = mosaic([r["probability"] for r in records], [r["mask"] for r in records],
                                str(work / "p.tif"), str(work / "m.tif"))
     candidates_from_mask(mask, probability, 0.03)
@@ -55,12 +59,13 @@ def _plain_loop(scenes: list[str], model: str, work: Path) -> float:
 
 
 def _dask(client, scenes: list[str], model: str, work: Path, workers: int) -> tuple[float, float]:
-    from rockglacier_plugin.region.workflows import map_region
+    from rockglacier_plugin.core.workflows.mapping import MappingOptions
+    from rockglacier_plugin.region.workflows import MapRequest, map_region
 
     threads = max(1, (os.cpu_count() or 1) // workers)
     started = time.perf_counter()
-    result = map_region(client, scenes, model, str(work / "out.gpkg"), str(work / "tasks"), segment={"threads": threads},
-                        progress=False)
+    request = MapRequest(scenes, model, str(work / "out.gpkg"), str(work / "tasks"), MappingOptions(bands=(1, 2, 3), views=1))
+    result = map_region(client, request, threads=threads, progress=False)
     return time.perf_counter() - started, result.area_km2
 
 

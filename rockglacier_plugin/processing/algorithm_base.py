@@ -17,19 +17,67 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingFeatureSource,
     QgsProcessingFeedback,
+    QgsWkbTypes,
 )
 
 from ..core.dependencies import installation_text, require
 from ..core.errors import MissingDependencyError, RockGlacierError
 
 
+def _in_qgis_process() -> bool:
+    from qgis.core import QgsApplication
+
+    application = QgsApplication.instance()
+    return application is not None and application.platform() == "qgis_process"
+
+
+def _own_line(feedback: QgsProcessingFeedback, message: str) -> str:
+    """``message``, starting on a new line when qgis_process has printed progress dots since the last message.
+
+    qgis_process prints progress as "0...10...20..." without a line end until 100 %, so a message in between
+    would run on from the dots ("...80...904 tile(s)"). The dialog and the Python console show progress as a bar:
+    there nothing is added.
+    """
+    if not _in_qgis_process():
+        return message
+    progress = feedback.progress()
+    printed = 0 if progress <= 0 else min(41, int(progress * 0.4) + 1)  # characters qgis_process has printed
+    last = getattr(feedback, "_rockglacier_printed", 0)
+    try:
+        feedback._rockglacier_printed = printed
+    except AttributeError:  # a feedback that takes no attribute: better a rare run-on than none
+        return message
+    return "\n" + message if last < printed < 41 else message
+
+
+def info(feedback: QgsProcessingFeedback, message: str) -> None:
+    """An information line in the Processing log, on its own line."""
+    feedback.pushInfo(_own_line(feedback, message))
+
+
+def stage(feedback: QgsProcessingFeedback, text: str) -> None:
+    """The step the run is at (the dialog's progress label; a line of its own in qgis_process)."""
+    feedback.setProgressText(_own_line(feedback, text))
+
+
 def warn(feedback: QgsProcessingFeedback, message: str) -> None:
-    """A warning line in the Processing log (orange in the dialog)."""
+    """A warning line in the Processing log (orange in the dialog), on its own line."""
+    message = _own_line(feedback, message)
     push = getattr(feedback, "pushWarning", None)
     if push is not None:
         push(message)
     else:  # QGIS < 3.20
         feedback.reportError(message, False)
+
+
+def _error_once() -> None:
+    """In qgis_process, QGIS prints an algorithm's error three times (its message log twice, then "ERROR:"); the
+    message log's copies are held back for the exception about to be raised, so the user reads it once. The
+    process ends after a failed run, so nothing else of the log is lost; the desktop's log is never touched."""
+    if _in_qgis_process():
+        from qgis.core import QgsApplication
+
+        QgsApplication.messageLog().blockSignals(True)
 
 
 def callbacks(feedback: QgsProcessingFeedback) -> Tuple[Callable[[float], None], Callable[[], bool]]:
@@ -76,10 +124,15 @@ class RockGlacierAlgorithm(QgsProcessingAlgorithm):
             return self.run_algorithm(parameters, context, feedback)
         except MissingDependencyError as exc:
             # the same report as Plugins > Rock glacier inventory > Check installation
-            feedback.pushInfo("Optional packages in this QGIS's Python:\n" + installation_text())
+            info(feedback, "Optional packages in this QGIS's Python:\n" + installation_text())
+            _error_once()
             raise QgsProcessingException(str(exc)) from exc
         except RockGlacierError as exc:
+            _error_once()
             raise QgsProcessingException(str(exc)) from exc
+        except QgsProcessingException:
+            _error_once()
+            raise
 
     def source_and_features(self, parameters: Dict[str, Any], name: str, context: QgsProcessingContext,
                             needs_crs: Optional[str] = None) -> Tuple[Any, List[QgsFeature]]:
@@ -88,6 +141,10 @@ class RockGlacierAlgorithm(QgsProcessingAlgorithm):
         source = self.parameterAsSource(parameters, name, context)
         if source is None:
             raise QgsProcessingException(self.invalidSourceError(parameters, name))
+        if source.wkbType() == QgsWkbTypes.NoGeometry:
+            raise QgsProcessingException(
+                f"{name} ('{source.sourceName()}') is a table without geometries; give a layer of polygons (a table has "
+                "no outlines to work on).")
         if needs_crs and not source.sourceCrs().isValid():
             raise QgsProcessingException(f"The {needs_crs} has no CRS; set it in Layer Properties > Source and run again.")
         skip_checks = QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks

@@ -21,7 +21,7 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from .algorithm_base import RockGlacierAlgorithm, callbacks, warn
+from .algorithm_base import RockGlacierAlgorithm, callbacks, info, warn
 from .fields import inventory_fields
 from .layers import feature_wkb, file_raster_path, gpkg_layer_destination, text_or_none
 from .output_styles import store_inventory_style
@@ -143,6 +143,8 @@ class AttributesAlgorithm(RockGlacierAlgorithm):
             on_progress=on_progress,
             is_cancelled=is_cancelled,
         )
+        for note in result.notes:
+            info(feedback, note)
         for message in result.warnings:
             warn(feedback, message)
         # The sink is created only now, after the computation, so a cancelled or failed run
@@ -150,10 +152,8 @@ class AttributesAlgorithm(RockGlacierAlgorithm):
         dest_id = self._write(parameters, context, feedback, source, features, result.values)
         store_inventory_style(dest_id, feedback)
         n_empty = sum(1 for v in result.values if v["elev_mean_m"] is None)
-        feedback.pushInfo(
-            f"{len(features)} polygon(s) written; {len(features) - n_empty} with DEM attributes, "
-            f"{n_empty} without (see the warnings above)."
-        )
+        info(feedback, f"{len(features)} polygon(s) written; {len(features) - n_empty} with DEM attributes"
+             + (f", {n_empty} without (the warnings above say why)." if n_empty else "."))
         return {self.OUTPUT: dest_id}
 
     def _glaciers(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> tuple:
@@ -162,7 +162,7 @@ class AttributesAlgorithm(RockGlacierAlgorithm):
             return None, None
         skip_checks = QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks
         glaciers_wkb = [feature_wkb(f) for f in glaciers.getFeatures(QgsFeatureRequest(), skip_checks)]
-        feedback.pushInfo(f"{len(glaciers_wkb)} glacier outline(s) read for the connection rule.")
+        info(feedback, f"{len(glaciers_wkb)} glacier outline(s) read for the connection rule.")
         return glaciers_wkb, glaciers.sourceCrs().toWkt()
 
     def _write(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback,

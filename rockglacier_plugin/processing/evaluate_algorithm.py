@@ -21,7 +21,7 @@ from qgis.core import (
 )
 
 from ..core.inventory.schema import FieldSpec
-from .algorithm_base import RockGlacierAlgorithm, warn
+from .algorithm_base import RockGlacierAlgorithm, info, warn
 from .fields import qgs_field
 from .layers import feature_record, feature_wkb, file_raster_path
 from .output_styles import store_inventory_style
@@ -109,7 +109,7 @@ class EvaluateAlgorithm(RockGlacierAlgorithm):
         raster = self.parameterAsRasterLayer(parameters, "MAPPED_RASTER", context) if parameters.get("MAPPED_RASTER") else None
         row["pixel_iou"] = pixel_agreement(file_raster_path(raster, "mapped raster"), ref_wkb, ref_crs).iou if raster is not None else None
         row.update(review_accounting([feature_record(f) for f in cand_features]))
-        feedback.pushInfo(", ".join(f"{k} = {_format(row[k])}" for k in SUMMARY_COLUMNS + ACCOUNTING_ROWS))
+        info(feedback, ", ".join(f"{k} = {_format(row[k])}" for k in SUMMARY_COLUMNS + ACCOUNTING_ROWS))
         summary_path = self.parameterAsFileOutput(parameters, "SUMMARY", context) if parameters.get("SUMMARY") else None
         if summary_path:
             write_table(summary_path, [row], SUMMARY_COLUMNS + ACCOUNTING_ROWS)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 from typing import Any, Dict, List, Optional
 
 from qgis.core import (
@@ -31,13 +30,13 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
-from .algorithm_base import RockGlacierAlgorithm, callbacks, warn
+from ..core.insar.velocity_map import VELOCITY_UNITS
+from .algorithm_base import RockGlacierAlgorithm, callbacks, info, warn
 from .fields import inventory_fields, qgs_field, qgs_fields
 from .layers import feature_wkb, file_raster_path, gpkg_layer_destination, text_or_none
 from .output_styles import store_inventory_style, write_raster_style
 
 SENSORS = ["ALOS-1 PALSAR", "Sentinel-1", "custom"]
-VELOCITY_UNITS = ["m/yr", "cm/yr", "mm/yr"]
 VELOCITY_SIGNS = ["towards the satellite", "away from the satellite"]
 
 HELP = """
@@ -114,63 +113,55 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
     def groupId(self) -> str:  # noqa: N802
         return "insar"
 
-    def _number(self, name: str, label: str, default: Optional[float], minimum: float = 0.0,
-                maximum: Optional[float] = None, optional: bool = False, advanced: bool = False,
-                integer: bool = False) -> None:
-        kind = QgsProcessingParameterNumber.Integer if integer else QgsProcessingParameterNumber.Double
-        parameter = QgsProcessingParameterNumber(name, label, kind, default, optional, minimum, maximum if maximum is not None else 1e12)
-        if advanced:
+    def _number(self, option: Any, optional: bool = False) -> None:
+        kind = QgsProcessingParameterNumber.Integer if option.integer else QgsProcessingParameterNumber.Double
+        maximum = option.maximum if option.maximum is not None else 1e12
+        parameter = QgsProcessingParameterNumber(option.name, option.label, kind, option.default, optional or option.default is None,
+                                                 option.minimum, maximum)
+        if option.advanced:
             parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
         self.addParameter(parameter)
 
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
+        from ..core.workflows import velocity_options as options
+
         self.addParameter(QgsProcessingParameterFeatureSource("INPUT", "Rock-glacier polygons", [QgsProcessing.TypeVectorPolygon]))
         self.addParameter(QgsProcessingParameterMultipleLayers("UNWRAPPED", "Unwrapped interferograms (radians)", QgsProcessing.TypeRaster,
                                                                optional=True))
-        self._number("PHASE_BAND", "Phase band (0 = automatic: 2 for ISCE2 .unw, else 1)", 0, integer=True)
+        self._number(options.PHASE_BAND)
         self.addParameter(QgsProcessingParameterMultipleLayers("COHERENCE", "Coherence (one per interferogram, or one for all)", QgsProcessing.TypeRaster,
                                                                optional=True))
         self.addParameter(QgsProcessingParameterMultipleLayers(
             "LOS_VELOCITY", "...or LOS velocity products (MintPy velocity.h5, LiCSBAS cum.h5, GeoTIFF)", QgsProcessing.TypeFile, optional=True))
         self.addParameter(QgsProcessingParameterFile("GEOMETRY", "Geometry of the velocity products (MintPy geometryGeo.h5, LiCSAR E raster, "
                                                      "or incidence/azimuth raster)", optional=True))
-        self.addParameter(QgsProcessingParameterEnum("VELOCITY_UNIT", "Unit of a GeoTIFF LOS velocity", VELOCITY_UNITS, defaultValue=2))
+        self.addParameter(QgsProcessingParameterEnum("VELOCITY_UNIT", "Unit of a GeoTIFF LOS velocity (empty = the file's unit tag)",
+                                                     list(VELOCITY_UNITS), optional=True))
         self.addParameter(QgsProcessingParameterEnum("VELOCITY_SIGN", "Sign of a GeoTIFF LOS velocity", VELOCITY_SIGNS, defaultValue=0))
         self.addParameter(QgsProcessingParameterMultipleLayers(
             "HYP3", "...or ASF HyP3 InSAR products (folders or zips)", QgsProcessing.TypeFile, optional=True))
-        self._number("COHERENCE_BAND", "Coherence band (0 = automatic: 2 for ISCE2 topophase.cor, else 1)", 0, integer=True)
+        self._number(options.COHERENCE_BAND)
         self.addParameter(QgsProcessingParameterMultipleLayers(
             "COMPONENTS", "SNAPHU connected components (one per interferogram; ISCE2 .conncomp found automatically)",
             QgsProcessing.TypeRaster, optional=True))
-        self.addParameter(QgsProcessingParameterRasterLayer("DEM", "DEM (elevations in metres)"))
-        self._number("DEM_BAND", "DEM band", 1, 1.0, integer=True, advanced=True)
+        self.addParameter(QgsProcessingParameterRasterLayer("DEM", "DEM (metres, or feet with a unit tag)"))
+        self._number(options.DEM_BAND)
         self.addParameter(QgsProcessingParameterRasterLayer("LOS", "LOS geometry raster (ISCE2 los.rdr.geo: incidence, azimuth)", optional=True))
-        self._number("INCIDENCE_DEG", "Incidence angle, degrees (without a LOS raster)", None, 0.0, 90.0, optional=True)
-        self._number("LOS_AZIMUTH_DEG", "LOS azimuth, degrees anticlockwise from north, ground to satellite (ISCE2)", None, -360.0, 360.0, optional=True)
-        self._number("HEADING_DEG", "...or the satellite heading, degrees clockwise from north", None, -360.0, 360.0, optional=True)
+        for option in (options.INCIDENCE_DEG, options.LOS_AZIMUTH_DEG, options.HEADING_DEG):
+            self._number(option)
         left = QgsProcessingParameterBoolean("LEFT_LOOKING", "The radar looks left of its track (with HEADING_DEG)", False)
         left.setFlags(left.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
         self.addParameter(left)
         self.addParameter(QgsProcessingParameterFeatureSource("REFERENCE_POINTS", "Reference points (stable ground)", [QgsProcessing.TypeVectorPoint], optional=True))
-        self.addParameter(QgsProcessingParameterEnum("SENSOR", "Sensor", SENSORS, defaultValue=0))
-        self._number("WAVELENGTH_M", "Wavelength override, metres", None, 0.0, 1.0, optional=True, advanced=True)
+        self.addParameter(QgsProcessingParameterEnum("SENSOR", "Sensor of the interferograms (empty = the wavelength in their metadata)",
+                                                     SENSORS, optional=True))
+        self._number(options.WAVELENGTH_M)
         self.addParameter(QgsProcessingParameterString("REFERENCE_DATE", "Reference date (YYYY-MM-DD; when not in the file)", optional=True))
         self.addParameter(QgsProcessingParameterString("SECONDARY_DATE", "Secondary date (YYYY-MM-DD; when not in the file)", optional=True))
-        self._number("MIN_COHERENCE", "Minimum coherence", 0.3, 0.0, 1.0)
-        self._number("MIN_VALID_FRACTION", "Minimum share of the landform kept", 0.4, 0.0, 1.0)
-        self._number("MAX_RELATIVE_ERROR", "Maximum relative error", 0.2, 0.0)
-        self._number("MIN_PROJECTION_FACTOR", "Minimum |projection factor g| (> 0: g = 0 divides by zero)", 0.3, 0.01, 1.0)
-        self._number("MIN_SLOPE_DEG", "Minimum slope, degrees", 5.0, 0.0, 90.0)
-        self._number("LOOKS", "Effective number of looks (phase noise)", 10.0, 1.0, advanced=True)
-        self._number("NOISE_CORRELATION_PX", "Noise correlation length, pixels (1 = independent pixels)", 2.0, 1.0, advanced=True)
-        self._number("DEM_SMOOTHING_PX", "DEM Gaussian smoothing before slope/aspect, pixels (sigma)", 1.0, 0.0, 20.0, advanced=True)
-        self._number("SLOPE_ERROR_DEG", "DEM slope 1-sigma error, degrees", 2.0, 0.0, 45.0, advanced=True)
-        self._number("ASPECT_ERROR_DEG", "DEM aspect 1-sigma error, degrees", 5.0, 0.0, 180.0, advanced=True)
-        self._number("REFERENCE_RADIUS_M", "Reference search radius, metres", 1000.0, 1.0, advanced=True)
-        for name, label, default in (("REMOVE_RAMP", "Remove a planar ramp fitted on stable ground", True),
-                                     ("REMOVE_STRATIFIED", "Remove the stratified atmosphere (phase-elevation slope on stable ground)", True),
-                                     ("VELOCITY_REMOVE_RAMP", "Also remove ramp and stratified atmosphere from velocity products", False)):
-            flag = QgsProcessingParameterBoolean(name, label, default)
+        for option in options.SETTINGS_NUMBERS:
+            self._number(option)
+        for switch in options.SWITCHES:
+            flag = QgsProcessingParameterBoolean(switch.name, switch.label, switch.default)
             flag.setFlags(flag.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
             self.addParameter(flag)
         self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", "Rock glaciers with velocities", QgsProcessing.TypeVectorPolygon))
@@ -182,21 +173,27 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
         self.addOutput(QgsProcessingOutputMultipleLayers("VELOCITY_DOWNSLOPE_ALL", "Downslope velocity rasters, one per pair"))
         self.addOutput(QgsProcessingOutputMultipleLayers("VELOCITY_LOS_ALL", "LOS velocity rasters, one per pair"))
 
-    def _optional_number(self, parameters: Dict[str, Any], name: str, context: QgsProcessingContext) -> Optional[float]:
+    @staticmethod
+    def _given(parameters: Dict[str, Any], name: str) -> bool:
         value = parameters.get(name)
-        if value is None or value == "" or (hasattr(value, "isNull") and value.isNull()):
-            return None
-        return self.parameterAsDouble(parameters, name, context)
+        return not (value is None or value == "" or (hasattr(value, "isNull") and value.isNull()))
+
+    def _optional_number(self, parameters: Dict[str, Any], name: str, context: QgsProcessingContext) -> Optional[float]:
+        return self.parameterAsDouble(parameters, name, context) if self._given(parameters, name) else None
 
     def run_algorithm(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict[str, Any]:
         from ..core.insar.landform_velocity import extract_velocities
         from ..core.insar.velocity_rasters import per_pair_paths
         from ..core.inventory.identifiers import assign_ids
         from ..core.inventory.schema import REFERENCE_POINT_LAYER, ROCK_GLACIER_LAYER
+        from ..core.workflows.velocity import pair_inputs, unique_labels
 
-        self._report_isce(feedback)
-        source, features = self.source_and_features(parameters, "INPUT", context)
-        pairs = self._pairs(parameters, context, feedback)
+        source, features = self.source_and_features(parameters, "INPUT", context, needs_crs="input layer")
+        geometry = self._los_geometry(parameters, context, feedback)
+        work_dir = os.path.join(QgsProcessingUtils.tempFolder(), "rockglacier_products")
+        pairs, notes = pair_inputs(self._inputs(parameters, context), geometry, work_dir)
+        for note in notes:
+            info(feedback, note)
         if not features:  # as QGIS's own algorithms do: an empty output, so a batch or model goes on
             warn(feedback, "The input layer has no features (or none is selected): the output is empty.")
             from ..core.insar.landform_velocity import VelocityResult
@@ -207,17 +204,17 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
             return outputs
         has_ids = source.fields().lookupField("rg_id") >= 0
         rg_ids = assign_ids([text_or_none(f["rg_id"]) if has_ids else None for f in features], "rg")
-        labels = _unique_labels(pairs)
+        labels = unique_labels(pairs)
         los_paths = per_pair_paths(self._raster_destination(parameters, "VELOCITY_LOS", context), labels)
         dslp_paths = per_pair_paths(self._raster_destination(parameters, "VELOCITY_DOWNSLOPE", context), labels)
         if len(pairs) > 1 and (any(los_paths) or any(dslp_paths)):
-            feedback.pushInfo("Several interferograms: one velocity raster per pair, named <output>_<YYYYMMDD-YYYYMMDD>.tif.")
+            info(feedback, "Several interferograms: one velocity raster per pair, named <output>_<YYYYMMDD-YYYYMMDD>.tif.")
         on_progress, is_cancelled = callbacks(feedback)
         result = extract_velocities(
             [feature_wkb(f) for f in features], source.sourceCrs().toWkt(), rg_ids, pairs,
             file_raster_path(self.parameterAsRasterLayer(parameters, "DEM", context), "DEM"),
-            self._los_geometry(parameters, context, feedback), self._settings(parameters, context),
-            self._reference_points(parameters, context), on_progress, is_cancelled, feedback.pushInfo,
+            geometry, self._settings(parameters, context),
+            self._reference_points(parameters, context), on_progress, is_cancelled, lambda message: info(feedback, message),
             list(zip(los_paths, dslp_paths)) if any(los_paths) or any(dslp_paths) else None,
         )
         outputs = self._write_polygons(parameters, context, feedback, source, features, rg_ids, result, ROCK_GLACIER_LAYER)
@@ -259,19 +256,9 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
         return {"VELOCITY_PAIRS": dest_id}
 
     @staticmethod
-    def _report_isce(feedback: QgsProcessingFeedback) -> None:
-        isce_apps = [app for app in ("stripmapApp.py", "topsApp.py") if shutil.which(app)]
-        feedback.pushInfo(
-            f"ISCE2 found on PATH ({', '.join(isce_apps)}); this algorithm reads its products, run the app itself to make them."
-            if isce_apps else
-            "ISCE2 (stripmapApp.py/topsApp.py) is not on PATH: it installs from conda-forge only. This algorithm reads "
-            "ISCE2 products (and GeoTIFFs from other processors) with GDAL; it does not need ISCE2 itself."
-        )
-
-    @staticmethod
     def _report(feedback: QgsProcessingFeedback, rg_ids: List[str], result: Any) -> None:
         n_ok = sum(1 for lf in result.landforms if lf.vel_ok)
-        feedback.pushInfo(f"{n_ok} of {len(rg_ids)} landform(s) have a velocity that passes the criteria (vel_ok = 1).")
+        info(feedback, f"{n_ok} of {len(rg_ids)} landform(s) have a velocity that passes the criteria (vel_ok = 1).")
         for rg_id, landform in zip(rg_ids, result.landforms):
             if not landform.vel_ok and landform.vel_reason:
                 warn(feedback, f"{rg_id}: vel_ok = 0 — {landform.vel_reason}")
@@ -279,89 +266,47 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
     def _raster_destination(self, parameters: Dict[str, Any], name: str, context: QgsProcessingContext) -> Optional[str]:
         return self.parameterAsOutputLayer(parameters, name, context) if parameters.get(name) else None
 
-    def _dates(self, parameters: Dict[str, Any], context: QgsProcessingContext, n_pairs: int) -> tuple:
-        from ..core.insar.interferogram import parse_date
+    def _inputs(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> Any:
+        """The run's inputs as the core's workflow takes them (``core.workflows.velocity``)."""
+        from ..core.workflows.velocity import VelocityInputs, dates_from_text
 
-        reference_text = self.parameterAsString(parameters, "REFERENCE_DATE", context).strip()
-        secondary_text = self.parameterAsString(parameters, "SECONDARY_DATE", context).strip()
-        if bool(reference_text) != bool(secondary_text):
-            raise QgsProcessingException("Give both REFERENCE_DATE and SECONDARY_DATE, or neither (dates then come from the files).")
-        if reference_text and n_pairs > 1:
-            raise QgsProcessingException(
-                "REFERENCE_DATE/SECONDARY_DATE apply to a single interferogram; with several, put each pair's "
-                "dates in its file name (YYYYMMDD_YYYYMMDD) or run them one at a time."
-            )
-        if not reference_text:
-            return None, None
-        return parse_date(reference_text, "REFERENCE_DATE"), parse_date(secondary_text, "SECONDARY_DATE")
+        def rasters(name: str, what: str) -> tuple:
+            return tuple(file_raster_path(layer, what) for layer in self.parameterAsLayerList(parameters, name, context))
 
-    def _pairs(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> list:
-        from ..core.insar.interferogram import default_coherence_band, describe_interferogram
-        from ..core.insar.landform_velocity import PairInput
-        from ..core.insar.sensors import WAVELENGTH_M, sensor_from_name
-        from ..core.raster.io import open_raster
+        unit = VELOCITY_UNITS[self.parameterAsEnum(parameters, "VELOCITY_UNIT", context)] if self._given(parameters, "VELOCITY_UNIT") else None
+        sensor = SENSORS[self.parameterAsEnum(parameters, "SENSOR", context)] if self._given(parameters, "SENSOR") else None
+        return VelocityInputs(
+            unwrapped=rasters("UNWRAPPED", "interferogram"), coherence=rasters("COHERENCE", "coherence"),
+            components=rasters("COMPONENTS", "connected components"), hyp3=tuple(self._paths(parameters, "HYP3", context)),
+            los_velocity=tuple(self._paths(parameters, "LOS_VELOCITY", context)),
+            product_geometry=self.parameterAsFile(parameters, "GEOMETRY", context) or None, velocity_unit=unit,
+            velocity_sign=VELOCITY_SIGNS[self.parameterAsEnum(parameters, "VELOCITY_SIGN", context)],
+            phase_band=self.parameterAsInt(parameters, "PHASE_BAND", context),
+            coherence_band=self.parameterAsInt(parameters, "COHERENCE_BAND", context), sensor=sensor,
+            wavelength_m=self._optional_number(parameters, "WAVELENGTH_M", context),
+            **dict(zip(("reference_date", "secondary_date"), dates_from_text(
+                self.parameterAsString(parameters, "REFERENCE_DATE", context), self.parameterAsString(parameters, "SECONDARY_DATE", context)))),
+        )
 
-        unwrapped = list(self.parameterAsLayerList(parameters, "UNWRAPPED", context))
-        coherence = list(self.parameterAsLayerList(parameters, "COHERENCE", context))
-        products = self._product_pairs(parameters, context, feedback)
-        if not unwrapped and not products:
-            raise QgsProcessingException("Give at least one unwrapped interferogram (UNWRAPPED), LOS velocity product (LOS_VELOCITY) "
-                                         "or HyP3 product (HYP3).")
-        if unwrapped and len(coherence) not in (1, len(unwrapped)):
-            raise QgsProcessingException(
-                f"{len(unwrapped)} interferogram(s) but {len(coherence)} coherence raster(s): give one coherence "
-                "raster per interferogram (same order) or a single one for all."
-            )
-        sensor = sensor_from_name(SENSORS[self.parameterAsEnum(parameters, "SENSOR", context)])
-        wavelength_override = self._optional_number(parameters, "WAVELENGTH_M", context)
-        dates = self._dates(parameters, context, len(unwrapped)) if unwrapped else (None, None)
-        phase_band = self.parameterAsInt(parameters, "PHASE_BAND", context)
-        coherence_band = self.parameterAsInt(parameters, "COHERENCE_BAND", context)
-        components = list(self.parameterAsLayerList(parameters, "COMPONENTS", context))
-        if components and len(components) != len(unwrapped):
-            raise QgsProcessingException(
-                f"{len(unwrapped)} interferogram(s) but {len(components)} connected-component raster(s): give one per "
-                "interferogram (same order), or none."
-            )
-        pairs = []
-        for index, layer in enumerate(unwrapped):
-            path = file_raster_path(layer, "interferogram")
-            interferogram, notes = describe_interferogram(path, phase_band, WAVELENGTH_M.get(sensor), wavelength_override, *dates)
-            for note in notes:
-                feedback.pushInfo(note)
-            coherence_path = self._isce_path(file_raster_path(coherence[index if len(coherence) > 1 else 0], "coherence"), feedback)
-            band = coherence_band or default_coherence_band(open_raster(coherence_path, "coherence"), coherence_path)
-            pairs.append(PairInput(interferogram, coherence_path, band, self._components(components, index, interferogram.path, feedback)))
-        return pairs + products
+    def _los_geometry(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Any:
+        from ..core.workflows.velocity import los_geometry
 
-    def _product_pairs(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> list:
-        """Pairs from HyP3 products and LOS velocity products, each normalised into a work folder."""
-        from ..core.insar.hyp3_product import read_hyp3_product
-        from ..core.insar.landform_velocity import PairInput
-        from ..core.insar.products import read_los_velocity
+        los_layer = self.parameterAsRasterLayer(parameters, "LOS", context)
+        geometry, notes = los_geometry(
+            file_raster_path(los_layer, "LOS geometry") if los_layer is not None else None,
+            self._optional_number(parameters, "INCIDENCE_DEG", context), self._optional_number(parameters, "LOS_AZIMUTH_DEG", context),
+            self._optional_number(parameters, "HEADING_DEG", context), self.parameterAsBool(parameters, "LEFT_LOOKING", context))
+        for note in notes:
+            info(feedback, note)
+        return geometry
 
-        work_dir = os.path.join(QgsProcessingUtils.tempFolder(), "rockglacier_products")
-        os.makedirs(work_dir, exist_ok=True)
-        pairs = []
-        for path in self._paths(parameters, "HYP3", context):
-            product, notes = read_hyp3_product(path, work_dir)
-            for note in notes:
-                feedback.pushInfo(note)
-            pairs.append(PairInput(product.interferogram, product.coherence_path, 1, product.components_path,
-                                   geometry=product.geometry, track=product.track, source=product.folder))
-        velocity_paths = self._paths(parameters, "LOS_VELOCITY", context)
-        if velocity_paths:
-            geometry_path = self.parameterAsFile(parameters, "GEOMETRY", context) or None
-            unit = VELOCITY_UNITS[self.parameterAsEnum(parameters, "VELOCITY_UNIT", context)]
-            sign = VELOCITY_SIGNS[self.parameterAsEnum(parameters, "VELOCITY_SIGN", context)]
-            dates = self._dates(parameters, context, len(velocity_paths))
-            for path in velocity_paths:
-                velocity_map, notes = read_los_velocity(path, geometry_path, unit, sign, self._los_geometry(parameters, context, feedback),
-                                                        dates, work_dir)
-                for note in notes:
-                    feedback.pushInfo(note)
-                pairs.append(PairInput.from_velocity_map(velocity_map))
-        return pairs
+    def _settings(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> Any:
+        from ..core.workflows import velocity_options as options
+
+        values: Dict[str, Any] = {o.name: self.parameterAsDouble(parameters, o.name, context) for o in options.SETTINGS_NUMBERS}
+        values.update({s.name: self.parameterAsBool(parameters, s.name, context) for s in options.SWITCHES})
+        values["DEM_BAND"] = self.parameterAsInt(parameters, "DEM_BAND", context) or 1
+        return options.velocity_settings(values)
 
     def _paths(self, parameters: Dict[str, Any], name: str, context: QgsProcessingContext) -> List[str]:
         value = parameters.get(name)
@@ -372,62 +317,7 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
         for item in values:
             text = item if isinstance(item, str) else getattr(item, "source", lambda: str(item))()
             paths.extend(p for p in str(text).split(";") if p)
-        missing = [p for p in paths if not os.path.exists(p)]
-        if missing:
-            raise QgsProcessingException(f"{name}: {', '.join(missing)} not found.")
         return paths
-
-    def _components(self, given: list, index: int, unwrapped_path: str, feedback: QgsProcessingFeedback) -> Optional[str]:
-        from ..core.insar.interferogram import isce_components_path
-
-        if given:
-            return self._isce_path(file_raster_path(given[index], "connected components"), feedback)
-        found = isce_components_path(unwrapped_path)
-        if found:
-            feedback.pushInfo(f"Connected components found beside the interferogram: '{found}'.")
-        return found
-
-    def _los_geometry(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Any:
-        from ..core.insar.los_geometry import LosGeometry, los_azimuth_from_heading
-
-        los_layer = self.parameterAsRasterLayer(parameters, "LOS", context)
-        heading = self._optional_number(parameters, "HEADING_DEG", context)
-        azimuth = self._optional_number(parameters, "LOS_AZIMUTH_DEG", context)
-        if azimuth is not None and heading is not None:
-            raise QgsProcessingException(
-                f"Both LOS_AZIMUTH_DEG={azimuth:g} and HEADING_DEG={heading:g} are given; they describe the same thing in two "
-                "conventions. Give one of them (LOS_AZIMUTH_DEG as ISCE2's los.rdr band 2, or HEADING_DEG of the orbit)."
-            )
-        if heading is not None:
-            left = self.parameterAsBool(parameters, "LEFT_LOOKING", context)
-            azimuth = float(los_azimuth_from_heading(heading, right_looking=not left))
-            feedback.pushInfo(f"LOS azimuth {azimuth:.1f} deg (ISCE2 convention) from heading {heading:.1f} deg, "
-                              f"{'left' if left else 'right'}-looking.")
-        return LosGeometry(
-            self._isce_path(file_raster_path(los_layer, "LOS geometry"), feedback) if los_layer is not None else None,
-            self._optional_number(parameters, "INCIDENCE_DEG", context), azimuth,
-        )
-
-    def _settings(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> Any:
-        from ..core.insar.landform_velocity import VelocitySettings
-        from ..core.insar.scene import SceneSettings
-
-        def number(name: str) -> float:
-            return self.parameterAsDouble(parameters, name, context)
-
-        return VelocitySettings(
-            min_coherence=number("MIN_COHERENCE"), min_valid_fraction=number("MIN_VALID_FRACTION"),
-            max_relative_error=number("MAX_RELATIVE_ERROR"), min_projection_factor=number("MIN_PROJECTION_FACTOR"),
-            min_slope_deg=number("MIN_SLOPE_DEG"), noise_correlation_px=number("NOISE_CORRELATION_PX"),
-            reference_radius_m=number("REFERENCE_RADIUS_M"),
-            velocity_map_remove_ramp=self.parameterAsBool(parameters, "VELOCITY_REMOVE_RAMP", context),
-            scene=SceneSettings(
-                looks=number("LOOKS"), dem_smoothing_px=number("DEM_SMOOTHING_PX"), slope_sigma_deg=number("SLOPE_ERROR_DEG"),
-                aspect_sigma_deg=number("ASPECT_ERROR_DEG"), remove_ramp=self.parameterAsBool(parameters, "REMOVE_RAMP", context),
-                remove_stratified=self.parameterAsBool(parameters, "REMOVE_STRATIFIED", context),
-                dem_band=self.parameterAsInt(parameters, "DEM_BAND", context) or 1,
-            ),
-        )
 
     def _reference_points(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> Any:
         from ..core.insar.landform_velocity import ReferencePoints
@@ -441,15 +331,6 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
             [feature_wkb(p) for p in points], [text_or_none(p["rg_id"]) if has_id else None for p in points],
             points_source.sourceCrs().toWkt(),
         )
-
-    @staticmethod
-    def _isce_path(path: str, feedback: QgsProcessingFeedback) -> str:
-        from ..core.insar.interferogram import resolve_isce_path
-
-        resolved = resolve_isce_path(path)
-        if resolved != path:
-            feedback.pushInfo(f"Reading '{resolved}' (the ISCE2 side-car that georeferences '{path}').")
-        return resolved
 
     def _write_polygons(self, parameters, context, feedback, source, features, rg_ids, result, layer_name) -> Dict[str, Any]:
         from ..core.insar.landform_velocity import LandformVelocity
@@ -496,10 +377,3 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
             sink.addFeature(point, QgsFeatureSink.FastInsert)
         return {"REFERENCE_POINTS_OUTPUT": dest_id}
 
-
-def _unique_labels(pairs: list) -> List[str]:
-    """Pair labels for file names: two products of one period get their track added (ascending and
-    descending), then their position when they still collide (two products of one track and period)."""
-    labels = [p.interferogram.pair_label for p in pairs]
-    labels = [f"{label}_{p.track}" if labels.count(label) > 1 and p.track else label for label, p in zip(labels, pairs)]
-    return [f"{label}_{index + 1}" if labels.count(label) > 1 else label for index, label in enumerate(labels)]

@@ -18,7 +18,7 @@ from qgis.core import (
     QgsProcessingParameterFileDestination,
 )
 
-from .algorithm_base import RockGlacierAlgorithm, warn
+from .algorithm_base import RockGlacierAlgorithm, info, warn
 from .layers import feature_record, feature_wkb
 
 DEFAULT_FILTER = "\"review\" IS NULL OR \"review\" <> 'rejected'"
@@ -58,7 +58,7 @@ class ReportAlgorithm(RockGlacierAlgorithm):
     def _filter(self, parameters: Dict[str, Any], context: QgsProcessingContext, source: Any, feedback: QgsProcessingFeedback) -> str:
         text = self.parameterAsExpression(parameters, "FILTER", context).strip()
         if text == DEFAULT_FILTER and source.fields().lookupField("review") < 0:
-            feedback.pushInfo("The layer has no 'review' field: every landform is reported.")
+            info(feedback, "The layer has no 'review' field: every landform is reported.")
             return ""
         expression = QgsExpression(text)
         if text and expression.hasParserError():
@@ -97,7 +97,7 @@ class ReportAlgorithm(RockGlacierAlgorithm):
         outputs = write_report(inputs, self.parameterAsFileOutput(parameters, "OUTPUT", context),
                                self._optional_file(parameters, "CLASS_TABLE", context),
                                self._optional_file(parameters, "VELOCITY_TABLE", context))
-        feedback.pushInfo(f"{len(records)} landform(s) reported; figures: {', '.join(map(os.path.basename, outputs.figure_paths))}")
+        info(feedback, f"{len(records)} landform(s) reported; figures: {', '.join(map(os.path.basename, outputs.figure_paths))}")
         return {"OUTPUT": outputs.html_path, "CLASS_TABLE": outputs.class_table_path, "VELOCITY_TABLE": outputs.velocity_table_path}
 
     def _optional_file(self, parameters: Dict[str, Any], name: str, context: QgsProcessingContext) -> Optional[str]:

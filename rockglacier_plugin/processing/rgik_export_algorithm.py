@@ -17,7 +17,7 @@ from qgis.core import (
 
 from ..core.inventory.kinematic_classes import KINEMATIC_CLASSES
 from ..core.inventory.rgik import ACTIVITY, KINEMATIC_UNDEFINED, RELIABILITY_BY_REL_ERR, UPSLOPE_CONNECTION
-from .algorithm_base import RockGlacierAlgorithm, callbacks, warn
+from .algorithm_base import RockGlacierAlgorithm, callbacks, info, warn
 from .layers import feature_record, feature_wkb, file_raster_path
 
 
@@ -88,6 +88,6 @@ class RgikExportAlgorithm(RockGlacierAlgorithm):
         for message in counts.skipped:
             warn(feedback, f"Not exported: {message}.")
         rejected = sum(1 for r in records if not exported(r))
-        feedback.pushInfo(f"{counts.landforms} landform(s) written (a primary marker and an outline each) ({rejected} rejected landform(s) left out); "
+        info(feedback, f"{counts.landforms} landform(s) written (a primary marker and an outline each) ({rejected} rejected landform(s) left out); "
                           f"{counts.moving_areas} moving area(s) from {len(rasters)} velocity raster(s).")
         return {"OUTPUT": path}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 from qgis.core import (
     QgsFeature,
@@ -30,7 +30,8 @@ from qgis.core import (
 )
 
 from ..core.mapping.polygons import DEFAULT_MIN_AREA_KM2
-from .algorithm_base import RockGlacierAlgorithm, callbacks, warn
+from ..core.workflows.mapping import DEFAULT_ID_PREFIX, DEFAULT_VIEWS
+from .algorithm_base import RockGlacierAlgorithm, callbacks, info, stage, warn
 from .fields import inventory_fields
 from .layers import feature_wkb, file_raster_path, gpkg_layer_destination, text_or_none
 from .output_styles import store_inventory_style, write_raster_style
@@ -38,6 +39,7 @@ from .output_styles import store_inventory_style, write_raster_style
 DEVICES = ["auto", "cpu", "cuda"]
 DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.dirname(__file__)), "models", "rockglacier_default.onnx")
 
+VIEWS = (1, 4, 8)
 VIEW_CHOICES = ["1: as is", "4: mirrored", "8: mirrored and turned"]
 
 HELP = """
@@ -108,10 +110,10 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         self.addParameter(QgsProcessingParameterNumber("THRESHOLD", "Probability threshold (empty = the model's)", QgsProcessingParameterNumber.Double, None, True, 0.0, 1.0))
         self.addParameter(QgsProcessingParameterNumber("MIN_AREA_KM2", "Minimum polygon area, km2", QgsProcessingParameterNumber.Double, DEFAULT_MIN_AREA_KM2, False, 0.0))
         self.addParameter(QgsProcessingParameterFeatureSource("EXISTING", "Existing inventory (for match_rg_id)", [QgsProcessing.TypeVectorPolygon], optional=True))
-        self.addParameter(QgsProcessingParameterString("ID_PREFIX", "Prefix of candidate rg_id values", "rg"))
+        self.addParameter(QgsProcessingParameterString("ID_PREFIX", "Prefix of candidate rg_id values", DEFAULT_ID_PREFIX))
         self.addParameter(QgsProcessingParameterEnum("DEVICE", "Device", DEVICES, defaultValue=0))
         self.addParameter(QgsProcessingParameterEnum("VIEWS", "Views of each tile averaged (more: more precise, slower)", VIEW_CHOICES,
-                                                     defaultValue=2))
+                                                     defaultValue=VIEWS.index(DEFAULT_VIEWS)))
         self._advanced(QgsProcessingParameterNumber("TILE_SIZE_PX", "Tile size, pixels (0 = the model's)", QgsProcessingParameterNumber.Integer, 0, False, 0))
         self._advanced(QgsProcessingParameterNumber("OVERLAP_PX", "Tile overlap, pixels (empty = 16)", QgsProcessingParameterNumber.Integer, None, True, 0))
         self._advanced(QgsProcessingParameterNumber("BATCH_SIZE", "Tiles per model call (0 = automatic, about 2 million input pixels a call)", QgsProcessingParameterNumber.Integer, 0, False, 0, 256))
@@ -124,37 +126,32 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         return value is not None and value != "" and not (hasattr(value, "isNull") and value.isNull())
 
     def run_algorithm(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict[str, Any]:
-        from ..core.inventory.identifiers import ids_after
-        from ..core.mapping.polygons import candidates_from_mask
         from ..core.mapping.segmentation import segment_raster
+        from ..core.workflows.mapping import candidate_rows, describe_candidates
 
         layer = self.parameterAsRasterLayer(parameters, "INPUT", context)
         raster_path = file_raster_path(layer, "input raster")
+        options = self._options(parameters, context)
         model_path = self._model_path(parameters, context, feedback)
         probability_path = self.parameterAsOutputLayer(parameters, "PROBABILITY", context)
         mask_path = self.parameterAsOutputLayer(parameters, "MASK", context)
         on_progress, is_cancelled = callbacks(feedback)
-        feedback.setProgressText("Running the model over the tiles")
+        stage(feedback, "Running the model over the tiles")
         run = segment_raster(
-            raster_path, model_path, probability_path, mask_path, self._settings(parameters, context),
+            raster_path, model_path, probability_path, mask_path, options.segment_settings(),
             self._extent(parameters, context, layer), self._mask_geometries(parameters, context, layer, feedback),
-            lambda f: on_progress(0.9 * f), is_cancelled, feedback.pushInfo,
+            lambda f: on_progress(0.9 * f), is_cancelled, lambda message: info(feedback, message),
         )
-        feedback.pushInfo(
-            f"{run.tiles_run} tile(s) of {run.layout.tile_px} px with {run.layout.context_px} px of context (model input "
-            f"{run.layout.input_px} px, overlap {run.layout.overlap_px} px) on {run.provider}; "
-            f"{run.tiles_skipped} skipped outside MASK_LAYER; model {run.model_seconds:.1f} s of {run.total_seconds:.1f} s; "
-            f"threshold {run.threshold:g}."
-        )
-        existing_wkb, existing_ids, existing_crs = self._existing(parameters, context)
-        feedback.setProgressText("Tracing candidate polygons")
-        candidates, dropped = candidates_from_mask(
-            mask_path, probability_path, self.parameterAsDouble(parameters, "MIN_AREA_KM2", context),
-            existing_wkb, existing_ids, existing_crs, lambda f: on_progress(0.9 + 0.1 * f), is_cancelled,
-        )
-        feedback.pushInfo(f"{len(candidates)} candidate polygon(s); {dropped} smaller than MIN_AREA_KM2 dropped.")
-        ids = ids_after(existing_ids or [], len(candidates), self.parameterAsString(parameters, "ID_PREFIX", context))
-        dest_id = self._write_candidates(parameters, context, layer, ids, candidates)
+        info(feedback,
+             f"{run.tiles_run} tile(s) of {run.layout.tile_px} px with {run.layout.context_px} px of context (model input "
+             f"{run.layout.input_px} px, overlap {run.layout.overlap_px} px) on {run.provider}; "
+             f"{run.tiles_skipped} skipped outside MASK_LAYER; model {run.model_seconds:.1f} s of {run.total_seconds:.1f} s; "
+             f"threshold {run.threshold:g}.")
+        stage(feedback, "Tracing candidate polygons")
+        candidates = candidate_rows(mask_path, probability_path, options, self._existing(parameters, context),
+                                    lambda f: on_progress(0.9 + 0.1 * f), is_cancelled)
+        info(feedback, describe_candidates(candidates, options))
+        dest_id = self._write_candidates(parameters, context, layer, candidates)
         store_inventory_style(dest_id, feedback)
         write_raster_style(probability_path, "probability")
         return {"OUTPUT": dest_id, "PROBABILITY": probability_path, "MASK": mask_path}
@@ -166,7 +163,7 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         if not model_path:
             device = Device(DEVICES[self.parameterAsEnum(parameters, "DEVICE", context)])
             model_path, note = default_model_path(os.path.dirname(DEFAULT_MODEL), device)
-            feedback.pushInfo(note)
+            info(feedback, note)
         if not os.path.exists(model_path):
             raise QgsProcessingException(
                 f"No model at '{model_path}'. " + ("No default model is shipped with this version; " if os.path.dirname(model_path) == os.path.dirname(DEFAULT_MODEL) else "")
@@ -174,21 +171,22 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
             )
         return model_path
 
-    def _settings(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> Any:
+    def _options(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> Any:
         from ..core.mapping.bands import parse_band_list
         from ..core.mapping.onnx_model import Device
-        from ..core.mapping.segmentation import SegmentSettings
+        from ..core.workflows.mapping import MappingOptions
 
         text = self.parameterAsString(parameters, "BANDS", context)
-        bands = tuple(parse_band_list(text)) if text.strip() else None  # None: matched to the model's bands
-        return SegmentSettings(
-            bands=bands,
+        return MappingOptions(
+            bands=tuple(parse_band_list(text)) if text.strip() else None,  # None: matched to the model's bands
+            threshold=self.parameterAsDouble(parameters, "THRESHOLD", context) if self._optional(parameters, "THRESHOLD") else None,
+            min_area_km2=self.parameterAsDouble(parameters, "MIN_AREA_KM2", context),
+            id_prefix=self.parameterAsString(parameters, "ID_PREFIX", context),
+            device=Device(DEVICES[self.parameterAsEnum(parameters, "DEVICE", context)]),
+            views=VIEWS[self.parameterAsEnum(parameters, "VIEWS", context)],
             tile_px=self.parameterAsInt(parameters, "TILE_SIZE_PX", context) or None,
             overlap_px=self.parameterAsInt(parameters, "OVERLAP_PX", context) if self._optional(parameters, "OVERLAP_PX") else None,
-            threshold=self.parameterAsDouble(parameters, "THRESHOLD", context) if self._optional(parameters, "THRESHOLD") else None,
             batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context) or None,
-            views=(1, 4, 8)[self.parameterAsEnum(parameters, "VIEWS", context)],
-            device=Device(DEVICES[self.parameterAsEnum(parameters, "DEVICE", context)]),
         )
 
     def _extent(self, parameters: Dict[str, Any], context: QgsProcessingContext, layer: Any) -> Optional[tuple]:
@@ -210,17 +208,18 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
             warn(feedback, "MASK_LAYER has no polygon (or none is selected): no tile is run and the outputs are empty.")
         return geometries
 
-    def _existing(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> tuple:
+    def _existing(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> Any:
+        from ..core.workflows.mapping import ExistingInventory
+
         existing = self.parameterAsSource(parameters, "EXISTING", context)
         if existing is None:
-            return None, None, None
+            return None
         features = list(existing.getFeatures(QgsFeatureRequest(), QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks))
         has_id = existing.fields().lookupField("rg_id") >= 0
-        return ([feature_wkb(f) for f in features], [text_or_none(f["rg_id"]) if has_id else None for f in features],
-                existing.sourceCrs().toWkt())
+        return ExistingInventory([feature_wkb(f) for f in features], [text_or_none(f["rg_id"]) if has_id else None for f in features],
+                                 existing.sourceCrs().toWkt())
 
-    def _write_candidates(self, parameters: Dict[str, Any], context: QgsProcessingContext, layer: Any, ids: List[str],
-                          candidates: list) -> str:
+    def _write_candidates(self, parameters: Dict[str, Any], context: QgsProcessingContext, layer: Any, candidates: Any) -> str:
         from ..core.inventory.schema import ROCK_GLACIER_LAYER
 
         fields, _ = inventory_fields(QgsFields(), ())
@@ -228,13 +227,13 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         sink, dest_id = self.parameterAsSink(parameters, "OUTPUT", context, fields, QgsWkbTypes.MultiPolygon, layer.crs())
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, "OUTPUT"))
-        for rg_id, candidate in zip(ids, candidates):
+        for values, wkb in zip(candidates.rows, candidates.wkb):
             feature = QgsFeature(fields)
             geometry = QgsGeometry()
-            geometry.fromWkb(candidate.geometry_wkb)
+            geometry.fromWkb(wkb)
             geometry.convertToMultiType()
             feature.setGeometry(geometry)
-            for name, value in candidate.inventory_values(rg_id).items():
+            for name, value in values.items():
                 feature[name] = value
             sink.addFeature(feature, QgsFeatureSink.FastInsert)
         return dest_id

@@ -19,7 +19,7 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from .algorithm_base import RockGlacierAlgorithm, callbacks, warn
+from .algorithm_base import RockGlacierAlgorithm, callbacks, info, warn
 from .layers import feature_wkb, file_raster_path
 
 HELP = """
@@ -85,6 +85,6 @@ class TrainingPatchesAlgorithm(RockGlacierAlgorithm):
         )
         on_progress, is_cancelled = callbacks(feedback)
         summary = write_patches(imagery, patches, polygons, folder, settings, on_progress, is_cancelled)
-        feedback.pushInfo(f"{summary['patches']} patches ({summary['positive']} around rock glaciers, {summary['negative']} negative): "
+        info(feedback, f"{summary['patches']} patches ({summary['positive']} around rock glaciers, {summary['negative']} negative): "
                           f"{summary['train']} train, {summary['validation']} validation, in {folder}.")
         return {"OUTPUT_FOLDER": folder, "PATCHES": summary["patches"], "VALIDATION_PATCHES": summary["validation"]}

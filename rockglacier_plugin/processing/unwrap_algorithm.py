@@ -14,7 +14,7 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
-from .algorithm_base import RockGlacierAlgorithm, callbacks
+from .algorithm_base import RockGlacierAlgorithm, callbacks, info
 from .layers import file_raster_path
 
 COSTS = ["defo", "smooth"]
@@ -82,7 +82,7 @@ class UnwrapAlgorithm(RockGlacierAlgorithm):
             self.parameterAsInt(parameters, "COHERENCE_BAND", context) or 1,
             on_progress, is_cancelled,
         )
-        feedback.pushInfo(
+        info(feedback,
             f"SNAPHU found {summary['components']} connected component(s); "
             f"{100 * summary['unwrapped_fraction']:.1f} % of the pixels are unwrapped."
         )

@@ -1,16 +1,24 @@
 """``python -m rockglacier_plugin.region``: map or measure a whole region on a Dask cluster.
 
-    python -m rockglacier_plugin.region map --imagery S2_*.tif --model model.onnx --output inventory.gpkg \\
-        [--dem dem.tif] [--min-area-km2 0.03] [--workers N | --scheduler tcp://HOST:8786] [--work-dir DIR]
+    python -m rockglacier_plugin.region map --imagery S2_*.tif --output inventory.gpkg [--model model.onnx] \\
+        [--existing inventory.gpkg] [--dem dem.tif] [--min-area-km2 0.03] [--workers N | --scheduler tcp://HOST:8786]
     python -m rockglacier_plugin.region velocity --inventory inventory.gpkg --dem dem.tif --output velocities.gpkg \\
-        [--unwrapped a_unw.tif ... --coherence a_cor.tif ...] [--hyp3 product.zip ...] [--los-velocity velocity.h5 ...] \\
-        [--geometry geometryGeo.h5] [--incidence-deg 38.7 --los-azimuth-deg 102] [--workers N | --scheduler ...]
+        [--unwrapped a_unw.tif ... --coherence a_cor.tif ... --sensor Sentinel-1] [--hyp3 product.zip ...] \\
+        [--los-velocity velocity.h5 ...] [--los los.rdr.geo | --incidence-deg 38.7 --los-azimuth-deg 102] [...]
+
+Every option of ``rockglacier:segment`` and ``rockglacier:insarvelocity`` has its flag here, with the
+same default: both are built from the core's workflow options (``core.workflows``), and both run the
+same pipeline. ``--help`` after ``map`` or ``velocity`` lists them.
 
 With neither ``--workers`` nor ``--scheduler`` a LocalCluster sized to the machine is started (one
 worker process per core, one thread each). ``--scheduler`` uses a running cluster (``dask scheduler``
 and ``dask worker``, dask-jobqueue, Kubernetes...): every worker must see the same paths (a shared
-file system). Rerunning the same command skips the tasks already done (their outputs are in the
-work folder, ``<output>.work`` by default).
+file system) and import this package. Rerunning the same command skips the tasks already done
+(their outputs are in the work folder, ``<output>.work`` by default).
+
+Run it from any folder with a Python that has Dask and sees the plugin: `make setup`'s ``.venv``
+does (``.venv/bin/python -m rockglacier_plugin.region``), or put the folder holding
+``rockglacier_plugin`` on PYTHONPATH (QGIS's plugins folder where the plugin is installed).
 """
 
 from __future__ import annotations
@@ -20,36 +28,16 @@ import os
 import sys
 from typing import Any, Optional, Sequence
 
+VELOCITY_SIGNS = ("towards", "away")
+
 
 def _parser() -> argparse.ArgumentParser:
-    from ..core.mapping.polygons import DEFAULT_MIN_AREA_KM2
-
     parser = argparse.ArgumentParser(prog="python -m rockglacier_plugin.region", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     mapping = commands.add_parser("map", help="segment many scenes and merge the candidates into one inventory")
-    mapping.add_argument("--imagery", nargs="+", required=True, help="Sentinel-2 scenes (GeoTIFF, VRT, JP2), one CRS")
-    mapping.add_argument("--model", default=None, help="ONNX model (default: the model shipped with the plugin)")
-    mapping.add_argument("--output", required=True, help="GeoPackage to write (layer rock_glaciers)")
-    mapping.add_argument("--dem", default=None, help="DEM for the geomorphic attributes")
-    mapping.add_argument("--min-area-km2", type=float, default=DEFAULT_MIN_AREA_KM2)
-    mapping.add_argument("--id-prefix", default="rg")
-    mapping.add_argument("--tile-px", type=int, default=None)
-    mapping.add_argument("--views", type=int, choices=(1, 4, 8), default=8, help="views of each tile averaged, as VIEWS in the plugin")
-    mapping.add_argument("--block-px", type=int, default=8192, help="scenes larger than this are mapped in blocks, one task each")
-    mapping.add_argument("--bands", default=None, help="bands for the model's channels, e.g. 4,3,2 (default: matched by description)")
+    _map_arguments(mapping)
     velocity = commands.add_parser("velocity", help="velocities of an inventory from many pairs or products")
-    velocity.add_argument("--inventory", required=True)
-    velocity.add_argument("--dem", required=True)
-    velocity.add_argument("--output", required=True)
-    velocity.add_argument("--unwrapped", nargs="*", default=[])
-    velocity.add_argument("--coherence", nargs="*", default=[])
-    velocity.add_argument("--sensor", default="Sentinel-1", help="ALOS-1 PALSAR or Sentinel-1 (for --unwrapped)")
-    velocity.add_argument("--hyp3", nargs="*", default=[])
-    velocity.add_argument("--los-velocity", nargs="*", default=[])
-    velocity.add_argument("--geometry", default=None)
-    velocity.add_argument("--unit", default="mm/yr", help="unit of GeoTIFF LOS velocities")
-    velocity.add_argument("--incidence-deg", type=float, default=None)
-    velocity.add_argument("--los-azimuth-deg", type=float, default=None)
+    _velocity_arguments(velocity)
     for sub in (mapping, velocity):
         cluster = sub.add_mutually_exclusive_group()
         cluster.add_argument("--workers", type=int, default=None, help="LocalCluster with N worker processes")
@@ -57,6 +45,63 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--work-dir", default=None, help="per-task outputs (default: <output>.work); kept for resuming")
         sub.add_argument("--no-progress", action="store_true")
     return parser
+
+
+def _map_arguments(mapping: argparse.ArgumentParser) -> None:
+    from ..core.mapping.onnx_model import Device
+    from ..core.workflows.mapping import MappingOptions
+
+    defaults = MappingOptions()
+    mapping.add_argument("--imagery", nargs="+", required=True, help="Sentinel-2 scenes (GeoTIFF, VRT, JP2), one CRS")
+    mapping.add_argument("--model", default=None, help="ONNX model (default: the model shipped with the plugin)")
+    mapping.add_argument("--output", required=True, help="GeoPackage to write (layer rock_glaciers)")
+    mapping.add_argument("--existing", default=None, help="existing inventory (match_rg_id; new ids continue after its ids)")
+    mapping.add_argument("--dem", default=None, help="DEM for the geomorphic attributes")
+    mapping.add_argument("--bands", default=None, help="bands for the model's channels, e.g. 4,3,2 (default: matched by description)")
+    mapping.add_argument("--threshold", type=float, default=defaults.threshold, help="probability threshold (default: the model's)")
+    mapping.add_argument("--min-area-km2", type=float, default=defaults.min_area_km2)
+    mapping.add_argument("--id-prefix", default=defaults.id_prefix)
+    mapping.add_argument("--device", choices=[d.value for d in Device], default=defaults.device.value)
+    mapping.add_argument("--views", type=int, choices=(1, 4, 8), default=defaults.views, help="views of each tile averaged (VIEWS)")
+    mapping.add_argument("--tile-px", type=int, default=defaults.tile_px)
+    mapping.add_argument("--overlap-px", type=int, default=defaults.overlap_px)
+    mapping.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    mapping.add_argument("--extent", default=None, help="xmin,ymin,xmax,ymax in the scenes' CRS: map only there")
+    mapping.add_argument("--mask-layer", default=None, help="polygons (any OGR layer): map only the tiles they touch")
+    mapping.add_argument("--block-px", type=int, default=8192, help="scenes larger than this are mapped in blocks, one task each")
+
+
+def _velocity_arguments(velocity: argparse.ArgumentParser) -> None:
+    from ..core.insar.sensors import Sensor
+    from ..core.insar.velocity_map import VELOCITY_UNITS
+    from ..core.workflows import velocity_options as options
+
+    velocity.add_argument("--inventory", required=True)
+    velocity.add_argument("--dem", required=True, help="DEM (metres, or feet with a unit tag)")
+    velocity.add_argument("--output", required=True, help="GeoPackage to write (rock_glaciers, velocity_pairs, reference_points)")
+    for flag in ("--unwrapped", "--coherence", "--components", "--hyp3", "--los-velocity"):
+        velocity.add_argument(flag, nargs="*", default=[])
+    velocity.add_argument("--geometry", default=None, help="geometry of the velocity products (MintPy geometryGeo.h5, LiCSAR E raster...)")
+    velocity.add_argument("--velocity-unit", choices=VELOCITY_UNITS, default=None,
+                          help="unit of GeoTIFF LOS velocities (default: the file's unit tag; a file without one needs it)")
+    velocity.add_argument("--velocity-sign", choices=VELOCITY_SIGNS, default=VELOCITY_SIGNS[0], help="of GeoTIFF LOS velocities")
+    velocity.add_argument("--sensor", choices=[s.value for s in Sensor], default=None,
+                          help="sensor of the interferograms (default: the wavelength in their metadata, else an error)")
+    velocity.add_argument("--reference-date", default="", help="YYYY-MM-DD, when not in the file (one interferogram or velocity file)")
+    velocity.add_argument("--secondary-date", default="")
+    velocity.add_argument("--los", default=None, help="LOS geometry raster (ISCE2 los.rdr.geo)")
+    velocity.add_argument("--left-looking", action="store_true")
+    velocity.add_argument("--reference-points", default=None, help="points on stable ground (any OGR layer, rg_id optional)")
+    velocity.add_argument("--velocity-los", default=None, help="LOS velocity raster(s) to write (cm/yr; per pair when several)")
+    velocity.add_argument("--velocity-downslope", default=None, help="downslope velocity raster(s) to write (cm/yr)")
+    numbers = (options.PHASE_BAND, options.COHERENCE_BAND, options.DEM_BAND, options.INCIDENCE_DEG, options.LOS_AZIMUTH_DEG,
+               options.HEADING_DEG, options.WAVELENGTH_M, *options.SETTINGS_NUMBERS)
+    for option in numbers:
+        velocity.add_argument(option.flag, dest=option.dest, type=int if option.integer else float, default=option.default,
+                              help=option.label + (f" (default {option.default:g})" if option.default is not None else ""))
+    for switch in options.SWITCHES:
+        velocity.add_argument(switch.flag, dest=switch.dest, action=argparse.BooleanOptionalAction, default=switch.default,
+                              help=switch.label)
 
 
 def make_client(workers: Optional[int], scheduler: Optional[str]) -> tuple[Any, Optional[Any]]:
@@ -78,36 +123,56 @@ def _threads_per_task(client: Any) -> int:
 
 def _run_map(args: argparse.Namespace, client: Any) -> Any:
     from ..core.mapping.bands import parse_band_list
-    from ..core.mapping.onnx_model import default_model_path
-    from .workflows import map_region
+    from ..core.mapping.onnx_model import Device, default_model_path
+    from ..core.workflows.mapping import MappingOptions
+    from .workflows import MapRequest, map_region
 
-    model = args.model or default_model_path(os.path.join(os.path.dirname(os.path.dirname(__file__)), "models"))[0]
-    segment = {"bands": tuple(parse_band_list(args.bands)) if args.bands else None, "tile_px": args.tile_px,
-               "threads": _threads_per_task(client), "views": args.views}
-    return map_region(client, args.imagery, model, args.output, args.work_dir or args.output + ".work", min_area_km2=args.min_area_km2,
-                      dem=args.dem, id_prefix=args.id_prefix, segment=segment, progress=not args.no_progress,
-                      block_px=args.block_px)
+    model = args.model or default_model_path(os.path.join(os.path.dirname(os.path.dirname(__file__)), "models"), Device(args.device))[0]
+    options = MappingOptions(bands=tuple(parse_band_list(args.bands)) if args.bands else None, threshold=args.threshold,
+                             min_area_km2=args.min_area_km2, id_prefix=args.id_prefix, device=Device(args.device), views=args.views,
+                             tile_px=args.tile_px, overlap_px=args.overlap_px, batch_size=args.batch_size)
+    request = MapRequest(args.imagery, model, args.output, args.work_dir or args.output + ".work", options, dem=args.dem,
+                         existing=args.existing, extent=_extent(args.extent), mask_layer=args.mask_layer, block_px=args.block_px)
+    return map_region(client, request, threads=_threads_per_task(client), progress=not args.no_progress)
+
+
+def _extent(text: Optional[str]) -> Optional[tuple[float, float, float, float]]:
+    from ..core.errors import ParameterError
+
+    if not text:
+        return None
+    try:
+        xmin, ymin, xmax, ymax = (float(v) for v in text.split(","))
+    except ValueError as exc:
+        raise ParameterError(f"--extent {text!r}: give xmin,ymin,xmax,ymax in the scenes' CRS.") from exc
+    return xmin, ymin, xmax, ymax
 
 
 def _run_velocity(args: argparse.Namespace, client: Any) -> Any:
-    from ..core.insar.landform_velocity import VelocitySettings
-    from ..core.insar.los_geometry import LosGeometry
-    from .workflows import velocity_region
+    from ..core.insar.velocity_map import AWAY, TOWARDS
+    from ..core.workflows import velocity_options as options
+    from ..core.workflows.velocity import VelocityInputs, dates_from_text, los_geometry
+    from .workflows import VelocityRequest, velocity_region
 
-    if args.unwrapped and len(args.coherence) not in (1, len(args.unwrapped)):
-        raise SystemExit("Give one --coherence per --unwrapped (same order), or one for all.")
-    pairs = [{"kind": "unwrapped", "path": p, "coherence": args.coherence[i if len(args.coherence) > 1 else 0], "sensor": args.sensor}
-             for i, p in enumerate(args.unwrapped)]
-    pairs += [{"kind": "hyp3", "path": p} for p in args.hyp3]
-    pairs += [{"kind": "velocity", "path": p, "geometry": args.geometry, "unit": args.unit} for p in args.los_velocity]
-    if not pairs:
-        raise SystemExit("Give --unwrapped (with --coherence), --hyp3 or --los-velocity.")
-    geometry = LosGeometry(None, args.incidence_deg, args.los_azimuth_deg)
-    return velocity_region(client, args.inventory, pairs, args.dem, args.output, args.work_dir or args.output + ".work",
-                           geometry=geometry, settings=VelocitySettings(), progress=not args.no_progress)
+    reference, secondary = dates_from_text(args.reference_date, args.secondary_date)
+    inputs = VelocityInputs(
+        unwrapped=tuple(args.unwrapped), coherence=tuple(args.coherence), components=tuple(args.components), hyp3=tuple(args.hyp3),
+        los_velocity=tuple(args.los_velocity), product_geometry=args.geometry, velocity_unit=args.velocity_unit,
+        velocity_sign=TOWARDS if args.velocity_sign == VELOCITY_SIGNS[0] else AWAY, phase_band=args.phase_band,
+        coherence_band=args.coherence_band, sensor=args.sensor, wavelength_m=args.wavelength_m, reference_date=reference,
+        secondary_date=secondary)
+    geometry, notes = los_geometry(args.los, args.incidence_deg, args.los_azimuth_deg, args.heading_deg, args.left_looking)
+    values = {o.name: getattr(args, o.dest) for o in (*options.SETTINGS_NUMBERS, *options.SWITCHES, options.DEM_BAND)}
+    request = VelocityRequest(args.inventory, inputs, args.dem, args.output, args.work_dir or args.output + ".work", geometry,
+                              options.velocity_settings(values), args.reference_points, args.velocity_los, args.velocity_downslope)
+    result = velocity_region(client, request, progress=not args.no_progress)
+    result.notes[:0] = notes
+    return result
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    from ..core.errors import RockGlacierError
+
     args = _parser().parse_args(argv)
     try:
         import distributed  # noqa: F401
@@ -117,6 +182,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     client, cluster = make_client(args.workers, args.scheduler)
     try:
         result = _run_map(args, client) if args.command == "map" else _run_velocity(args, client)
+    except RockGlacierError as exc:  # the same message as the Processing algorithm, not a traceback
+        print(f"Failed: {exc}", file=sys.stderr)
+        return 1
     except Exception as exc:  # noqa: BLE001 - a message, not a traceback
         print(f"Failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
@@ -133,7 +201,7 @@ def _print(result: Any) -> None:
     print(f"{result.output}: {result.n_features} feature(s); tasks: {len(report.done) - report.skipped} run, "
           f"{report.skipped} already done, {len(report.failed)} failed; {result.seconds:.1f} s"
           + (f"; {result.area_km2:.0f} km2 ({result.area_km2 / result.seconds:.1f} km2/s)" if result.area_km2 else ""))
-    for note in result.notes:
+    for note in dict.fromkeys(result.notes):  # each message once, in order
         print(note)
     for name, error in report.failed:
         print(f"FAILED {name}: {error}", file=sys.stderr)

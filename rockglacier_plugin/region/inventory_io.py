@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping, Optional, Sequence
 
+from ..core.errors import InputVectorError
 from ..core.inventory.gpkg_styles import STYLE_QML_PATH, write_default_style
 from ..core.inventory.schema import FieldSpec
 from ..core.raster.geometry import spatial_reference
@@ -19,14 +20,16 @@ def _ogr() -> Any:
 
 
 def write_layer(path: str, layer_name: str, specs: Sequence[FieldSpec], rows: Sequence[Mapping[str, Any]],
-                geometries_wkb: Optional[Sequence[Optional[bytes]]] = None, crs_wkt: Optional[str] = None) -> str:
-    """(Re)write ``layer_name`` in the GeoPackage ``path`` (other layers kept); no geometry when ``geometries_wkb`` is None."""
+                geometries_wkb: Optional[Sequence[Optional[bytes]]] = None, crs_wkt: Optional[str] = None, points: bool = False) -> str:
+    """(Re)write ``layer_name`` in the GeoPackage ``path`` (other layers kept); no geometry when ``geometries_wkb`` is None,
+    points with ``points``, else multipolygons (styled as the inventory)."""
     ogr = _ogr()
     dataset = ogr.Open(path, 1) if os.path.exists(path) else ogr.GetDriverByName("GPKG").CreateDataSource(path)
     if dataset.GetLayerByName(layer_name) is not None:
         dataset.DeleteLayer(layer_name)
     srs = spatial_reference(crs_wkt, "inventory") if crs_wkt else None
-    layer = dataset.CreateLayer(layer_name, srs, ogr.wkbMultiPolygon if geometries_wkb is not None else ogr.wkbNone, ["FID=fid"])
+    kind = ogr.wkbNone if geometries_wkb is None else (ogr.wkbPoint if points else ogr.wkbMultiPolygon)
+    layer = dataset.CreateLayer(layer_name, srs, kind, ["FID=fid"])
     types = {"text": ogr.OFTString, "real": ogr.OFTReal, "integer": ogr.OFTInteger}
     for spec in specs:
         layer.CreateField(ogr.FieldDefn(spec.name, types[spec.type]))
@@ -38,11 +41,12 @@ def write_layer(path: str, layer_name: str, specs: Sequence[FieldSpec], rows: Se
             if value is not None:
                 feature.SetField(spec.name, value)
         if geometries_wkb is not None and geometries_wkb[index]:
-            feature.SetGeometry(ogr.ForceToMultiPolygon(ogr.CreateGeometryFromWkb(bytes(geometries_wkb[index]))))
+            geometry = ogr.CreateGeometryFromWkb(bytes(geometries_wkb[index]))
+            feature.SetGeometry(geometry if points else ogr.ForceToMultiPolygon(geometry))
         layer.CreateFeature(feature)
     layer.CommitTransaction()
     dataset = None
-    if geometries_wkb is not None and os.path.exists(STYLE_QML_PATH):
+    if geometries_wkb is not None and not points and os.path.exists(STYLE_QML_PATH):
         with open(STYLE_QML_PATH, encoding="utf-8") as handle:
             write_default_style(path, layer_name, handle.read(), "rockglacier inventory style (class colours, rg_id labels)")
     return path
@@ -51,12 +55,15 @@ def write_layer(path: str, layer_name: str, specs: Sequence[FieldSpec], rows: Se
 def read_layer(path: str, layer_name: Optional[str] = None) -> tuple[list[dict[str, Any]], list[Optional[bytes]], str]:
     """Rows, geometries (WKB) and CRS (WKT) of a polygon layer."""
     ogr = _ogr()
-    dataset = ogr.Open(path)
+    try:
+        dataset = ogr.Open(path)
+    except RuntimeError as exc:
+        raise InputVectorError(f"'{path}' cannot be opened as a vector layer ({exc}); give a GeoPackage or shapefile.") from exc
     if dataset is None:
-        raise FileNotFoundError(path)
+        raise InputVectorError(f"'{path}' cannot be opened as a vector layer; give a GeoPackage or shapefile.")
     layer = dataset.GetLayerByName(layer_name) if layer_name else dataset.GetLayer(0)
     if layer is None:
-        raise ValueError(f"'{path}' has no layer {layer_name!r}")
+        raise InputVectorError(f"'{path}' has no layer {layer_name!r}.")
     rows, geometries = [], []
     for feature in layer:
         rows.append(feature.items())

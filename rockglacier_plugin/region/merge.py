@@ -17,9 +17,15 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..core.errors import InputRasterError
-from ..core.mapping.segmentation import MASK_NODATA, PROBABILITY_NODATA
+from ..core.mapping.segmentation import (
+    MASK_DESCRIPTION,
+    MASK_NODATA,
+    PROBABILITY_DESCRIPTION,
+    PROBABILITY_NODATA,
+)
 from ..core.raster.io import create_geotiff, open_raster, raster_grid
 from ..core.raster.staged import staged_outputs
+from ..core.raster.units import UNIT_PROBABILITY
 
 BLOCK_ROWS = 1024
 
@@ -66,9 +72,11 @@ def mosaic(probability_paths: Sequence[str], mask_paths: Sequence[str], probabil
     offsets = [(int(round((g.geotransform[0] - x0) / dx)), int(round((g.geotransform[3] - y0) / dy))) for g in grids]
     with staged_outputs([probability_out, mask_out]) as (partial_probability, partial_mask):
         probability_ds = create_geotiff(partial_probability, width, height, (x0, dx, 0, y0, 0, dy), grids[0].crs_wkt,
-                                        gdal.GDT_Float32, ["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"], nodata=PROBABILITY_NODATA)
+                                        gdal.GDT_Float32, ["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"], nodata=PROBABILITY_NODATA,
+                                        description=PROBABILITY_DESCRIPTION, unit=UNIT_PROBABILITY)
         mask_ds = create_geotiff(partial_mask, width, height, (x0, dx, 0, y0, 0, dy), grids[0].crs_wkt, gdal.GDT_Byte,
-                                 ["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"], nodata=MASK_NODATA)
+                                 ["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"], nodata=MASK_NODATA,
+                                 description=MASK_DESCRIPTION)
         sources = [(open_raster(p, "scene probability"), open_raster(m, "scene mask")) for p, m in zip(probability_paths, mask_paths)]
         for top in range(0, height, BLOCK_ROWS):
             rows = min(BLOCK_ROWS, height - top)
@@ -100,8 +108,14 @@ def _block(sources: list, grids: list, offsets: list, top: int, rows: int, width
 
 
 def scene_area_km2(paths: Sequence[str]) -> float:
-    """Area of the scenes (km2, from their grids; projected CRSs in metres)."""
-    total = 0.0
-    for grid in _grids(paths):
-        total += grid.width_px * grid.height_px * abs(grid.geotransform[1] * grid.geotransform[5]) * grid.linear_unit_m ** 2 / 1e6
-    return total
+    """Ground covered by the scenes (km2, from their grids; projected CRSs in metres): overlapping scenes
+    and blocks count once (the union of their footprints)."""
+    from osgeo import ogr
+
+    union = ogr.Geometry(ogr.wkbMultiPolygon)
+    grids = _grids(paths)
+    for grid in grids:
+        x0, dx, _, y0, _, dy = grid.geotransform
+        x1, y1 = x0 + dx * grid.width_px, y0 + dy * grid.height_px
+        union = union.Union(ogr.CreateGeometryFromWkt(f"POLYGON(({x0} {y0},{x1} {y0},{x1} {y1},{x0} {y1},{x0} {y0}))"))
+    return union.GetArea() * grids[0].linear_unit_m ** 2 / 1e6 if grids else 0.0

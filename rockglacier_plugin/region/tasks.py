@@ -39,9 +39,11 @@ def _write_marker(work_dir: str, key: str, record: dict[str, Any]) -> dict[str, 
     return record
 
 
-def blocks(scene_path: str, block_px: int, overlap_px: int) -> list[Optional[tuple[float, float, float, float]]]:
+def blocks(scene_path: str, block_px: int, overlap_px: int,
+           extent: Optional[tuple[float, float, float, float]] = None) -> list[Optional[tuple[float, float, float, float]]]:
     """The extents (raster CRS) of the blocks a very large scene is cut into, overlapping by ``overlap_px``;
-    ``[None]`` (the whole scene) when it fits in one block.
+    ``[None]`` (the whole scene) when it fits in one block. With ``extent`` (--extent, EXTENT), only the
+    blocks it touches, each cut to it; none when the scene lies outside it.
 
     The extents sit a thousandth of a pixel inside the blocks' pixel edges, so that the core's
     whole-pixel rounding gives back exactly the planned windows.
@@ -53,18 +55,23 @@ def blocks(scene_path: str, block_px: int, overlap_px: int) -> list[Optional[tup
         grid = raster_grid(open_raster(scene_path, "scene"), 1, "scene")
     except RockGlacierError:
         return [None]  # the scene's own task fails with the message and is reported with the others
-    if grid.width_px <= block_px and grid.height_px <= block_px:
-        return [None]
-    step = max(1, block_px - overlap_px)
     x0, dx, _, y0, _, dy = grid.geotransform
     eps = 1e-3
-    extents = []
-    for row in range(0, max(grid.height_px - overlap_px, 1), step):
-        for col in range(0, max(grid.width_px - overlap_px, 1), step):
-            height, width = min(block_px, grid.height_px - row), min(block_px, grid.width_px - col)
-            extents.append((x0 + (col + eps) * dx, y0 + (row + height - eps) * dy,
-                            x0 + (col + width - eps) * dx, y0 + (row + eps) * dy))
-    return extents
+    if grid.width_px <= block_px and grid.height_px <= block_px:
+        planned: list[tuple[float, float, float, float]] = [
+            (x0 + eps * dx, y0 + (grid.height_px - eps) * dy, x0 + (grid.width_px - eps) * dx, y0 + eps * dy)]
+    else:
+        step = max(1, block_px - overlap_px)
+        planned = []
+        for row in range(0, max(grid.height_px - overlap_px, 1), step):
+            for col in range(0, max(grid.width_px - overlap_px, 1), step):
+                height, width = min(block_px, grid.height_px - row), min(block_px, grid.width_px - col)
+                planned.append((x0 + (col + eps) * dx, y0 + (row + height - eps) * dy,
+                                x0 + (col + width - eps) * dx, y0 + (row + eps) * dy))
+    if extent is None:
+        return [None] if len(planned) == 1 else list(planned)
+    cut = [(max(b[0], extent[0]), max(b[1], extent[1]), min(b[2], extent[2]), min(b[3], extent[3])) for b in planned]
+    return [c for c in cut if c[2] > c[0] and c[3] > c[1]]
 
 
 def cached_model(model_path: str, device: str, threads: int) -> Any:
@@ -77,37 +84,54 @@ def cached_model(model_path: str, device: str, threads: int) -> Any:
 
 
 def map_scene(scene_path: str, model_path: str, work_dir: str, key: str, settings: dict[str, Any],
-              extent: Optional[tuple[float, float, float, float]] = None) -> dict[str, Any]:
-    """Segment one scene (or the block ``extent`` of it) into ``<key>_probability.tif`` and ``<key>_mask.tif``;
-    returns the marker record."""
+              extent: Optional[tuple[float, float, float, float]] = None, mask: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+    """Segment one scene (or the block ``extent`` of it, only where ``mask``'s polygons are) into
+    ``<key>_probability.tif`` and ``<key>_mask.tif``; returns the marker record."""
+    from ..core.mapping.onnx_model import Device
     from ..core.mapping.segmentation import SegmentSettings, segment_raster
+    from ..core.raster.geometry import polygons_in_crs
+    from ..core.raster.io import open_raster
 
     started = time.perf_counter()
-    segment_settings = SegmentSettings(**settings)
+    segment_settings = SegmentSettings(**{**settings, "device": Device(settings["device"])})
     model = cached_model(model_path, segment_settings.device.value, segment_settings.threads)
     probability = os.path.join(work_dir, f"{key}_probability.tif")
-    mask = os.path.join(work_dir, f"{key}_mask.tif")
-    run = segment_raster(scene_path, model_path, probability, mask, segment_settings, extent, model=model, log=lambda message: None)
+    mask_path = os.path.join(work_dir, f"{key}_mask.tif")
+    geometries = None if mask is None else polygons_in_crs(mask["wkb"], mask["crs"], open_raster(scene_path, "scene").GetProjection(),
+                                                           "mask layer")
+    run = segment_raster(scene_path, model_path, probability, mask_path, segment_settings, extent, geometries, model=model,
+                         log=lambda message: None)
     return _write_marker(work_dir, key, {
-        "scene": scene_path, "probability": probability, "mask": mask, "seconds": time.perf_counter() - started,
+        "scene": scene_path, "probability": probability, "mask": mask_path, "seconds": time.perf_counter() - started,
         "tiles": run.tiles_run, "provider": run.provider, "pid": os.getpid(),
     })
 
 
-def velocity_pair(pair: dict[str, Any], inventory: dict[str, Any], dem_path: str, work_dir: str, key: str,
-                  settings: Any, geometry: Any) -> dict[str, Any]:
-    """Velocities of every landform from one pair or product; the result is written as JSON."""
-    from ..core.insar.landform_velocity import extract_velocities
-    from .velocity_inputs import pair_input
+def velocity_pair(inputs: Any, inventory: dict[str, Any], dem_path: str, work_dir: str, key: str, settings: Any, geometry: Any,
+                  rasters: tuple[Optional[str], Optional[str], bool]) -> dict[str, Any]:
+    """Velocities of every landform from one pair or product (``inputs``: a ``VelocityInputs`` of one pair), through
+    the core's workflow as ``rockglacier:insarvelocity`` runs it; the result is written as JSON."""
+    from ..core.insar.landform_velocity import ReferencePoints, extract_velocities
+    from ..core.insar.velocity_rasters import pair_path
+    from ..core.workflows.velocity import pair_inputs
 
     started = time.perf_counter()
-    pair_in = pair_input(pair, geometry, os.path.join(work_dir, "products"))
-    result = extract_velocities(inventory["wkb"], inventory["crs"], inventory["rg_ids"], [pair_in], dem_path, geometry, settings)
+    notes: list[str] = []
+    (pair_in,), found = pair_inputs(inputs, geometry, os.path.join(work_dir, "products"))
+    notes += found
+    points = inventory.get("reference_points")
+    references = ReferencePoints.from_wkb(points["wkb"], points["rg_ids"], points["crs"]) if points else None
+    label = pair_in.interferogram.pair_label
+    los, downslope, several = rasters
+    outputs = [(pair_path(los, label, several), pair_path(downslope, label, several))] if los or downslope else None
+    result = extract_velocities(inventory["wkb"], inventory["crs"], inventory["rg_ids"], [pair_in], dem_path, geometry, settings,
+                                references, log=notes.append, raster_outputs=outputs)
     path = os.path.join(work_dir, f"{key}_velocities.json")
-    payload = {"label": pair_in.interferogram.pair_label, "track": pair_in.track, "source": pair_in.source or pair_in.interferogram.path,
+    payload = {"label": label, "track": pair_in.track, "source": pair_in.source or pair_in.interferogram.path,
                "dates": [pair_in.interferogram.reference_date.isoformat(), pair_in.interferogram.secondary_date.isoformat()],
-               "landforms": [asdict(landform) for landform in result.landforms], "pair_rows": result.pair_rows}
+               "landforms": [asdict(landform) for landform in result.landforms], "pair_rows": result.pair_rows, "notes": notes}
     with open(path + ".partial", "w", encoding="utf-8") as handle:
         json.dump(payload, handle, default=str)
     os.replace(path + ".partial", path)
-    return _write_marker(work_dir, key, {"pair": pair, "result": path, "seconds": time.perf_counter() - started, "pid": os.getpid()})
+    return _write_marker(work_dir, key, {"pair": inputs.names(), "result": path, "seconds": time.perf_counter() - started,
+                                         "pid": os.getpid()})

@@ -1,23 +1,30 @@
 """The two region workflows: ``map`` (scenes -> one candidate inventory) and ``velocity``
-(inventory + pairs -> velocities and the per-pair series), each a set of tasks then one merge."""
+(inventory + pairs -> velocities, the per-pair series and the references used), each a set of tasks
+then one merge. Both run the core's workflows (``core.workflows``) as ``rockglacier:segment`` and
+``rockglacier:insarvelocity`` do: the same options, ids, best-pair choice and messages.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Optional, Sequence
 
-from ..core.inventory.identifiers import ids_after
+from ..core.errors import InputRasterError
+from ..core.inventory.identifiers import assign_ids
 from ..core.inventory.schema import (
+    REFERENCE_POINT_FIELDS,
+    REFERENCE_POINT_LAYER,
     ROCK_GLACIER_FIELDS,
     ROCK_GLACIER_LAYER,
     VELOCITY_PAIR_FIELDS,
     VELOCITY_PAIR_LAYER,
 )
-from ..core.mapping.polygons import DEFAULT_MIN_AREA_KM2
 from ..core.raster.staged import unique_stem
+from ..core.workflows.mapping import MappingOptions
+from ..core.workflows.velocity import VelocityInputs
 from . import tasks
 from .inventory_io import read_layer, write_layer
 from .runner import TaskReport, run_tasks
@@ -33,43 +40,73 @@ class RegionResult:
     notes: list[str] = field(default_factory=list)
 
 
-def map_region(client: Any, scenes: Sequence[str], model_path: str, output: str, work_dir: str, *, min_area_km2: float = DEFAULT_MIN_AREA_KM2,
-               dem: Optional[str] = None, id_prefix: str = "rg", segment: Optional[dict[str, Any]] = None,
-               progress: bool = True, block_px: int = 8192, block_overlap_px: int = 512) -> RegionResult:
+@dataclass(frozen=True)
+class MapRequest:
+    scenes: Sequence[str]
+    model_path: str
+    output: str
+    work_dir: str
+    options: MappingOptions = MappingOptions()
+    dem: Optional[str] = None
+    existing: Optional[str] = None  # an inventory: match_rg_id, and new ids after its ids
+    extent: Optional[tuple[float, float, float, float]] = None  # in the scenes' CRS
+    mask_layer: Optional[str] = None  # polygons: only the tiles they touch
+    block_px: int = 8192
+    block_overlap_px: int = 512
+
+
+def map_region(client: Any, request: MapRequest, *, threads: int = 0, progress: bool = True) -> RegionResult:
     """Map every scene on the cluster (a scene larger than ``block_px`` in blocks), merge the seams, trace
-    candidates once, add DEM attributes, write ``output``."""
-    from ..core.mapping.polygons import candidates_from_mask
+    candidates once (``core.workflows.mapping.candidate_rows``), add DEM attributes, write ``output``."""
+    from ..core.workflows.mapping import candidate_rows, describe_candidates
     from .merge import mosaic, scene_area_km2
 
     started = time.perf_counter()
-    os.makedirs(work_dir, exist_ok=True)
-    segment = dict(segment or {})
-    salt = json.dumps({"model": os.path.abspath(model_path), **segment}, sort_keys=True, default=str)
-    units = [(scene, extent) for scene in scenes for extent in tasks.blocks(scene, block_px, block_overlap_px)]
+    os.makedirs(request.work_dir, exist_ok=True)
+    settings = asdict(request.options.segment_settings(threads))
+    mask = _mask_layer(request.mask_layer)
+    salt = json.dumps({"model": os.path.abspath(request.model_path), "settings": settings, "mask": request.mask_layer}, sort_keys=True,
+                      default=str)
+    units = [(scene, extent) for scene in request.scenes
+             for extent in tasks.blocks(scene, request.block_px, request.block_overlap_px, request.extent)]
     names = [scene if extent is None else f"{scene} block {extent}" for scene, extent in units]
     keys = [unique_stem(scene, salt + json.dumps(extent)) for scene, extent in units]
 
     def submit(client_: Any, index: int) -> Any:
         scene, extent = units[index]
-        return client_.submit(tasks.map_scene, scene, model_path, work_dir, keys[index], segment, extent, key=f"map-{keys[index]}",
-                              pure=False)
+        return client_.submit(tasks.map_scene, scene, request.model_path, request.work_dir, keys[index], settings, extent, mask,
+                              key=f"map-{keys[index]}", pure=False)
 
-    report = run_tasks(client, names, keys, work_dir, submit, progress)
+    report = run_tasks(client, names, keys, request.work_dir, submit, progress)
     if not report.done:
-        raise RuntimeError("No scene was mapped: " + "; ".join(f"{name}: {error}" for name, error in report.failed))
-    probability, mask = mosaic([r["probability"] for r in report.done], [r["mask"] for r in report.done],
-                               os.path.join(work_dir, "mosaic_probability.tif"), os.path.join(work_dir, "mosaic_mask.tif"))
-    candidates, dropped = candidates_from_mask(mask, probability, min_area_km2)
-    ids = ids_after([], len(candidates), id_prefix)
-    rows = [candidate.inventory_values(rg_id) for rg_id, candidate in zip(ids, candidates)]
-    wkb = [candidate.geometry_wkb for candidate in candidates]
+        raise InputRasterError("No scene was mapped: " + "; ".join(f"{name}: {error}" for name, error in report.failed))
+    probability, mask_path = mosaic([r["probability"] for r in report.done], [r["mask"] for r in report.done],
+                                    os.path.join(request.work_dir, "mosaic_probability.tif"),
+                                    os.path.join(request.work_dir, "mosaic_mask.tif"))
+    candidates = candidate_rows(mask_path, probability, request.options, _existing(request.existing))
     crs = _crs_of(probability)
-    notes = [f"{len(candidates)} candidate(s) after merging the seams; {dropped} smaller than {min_area_km2} km2 dropped."]
-    if dem and candidates:
-        notes += _add_attributes(rows, wkb, crs, dem)
-    write_layer(output, ROCK_GLACIER_LAYER, ROCK_GLACIER_FIELDS, rows, wkb, crs)
-    return RegionResult(output, len(rows), report, time.perf_counter() - started,
+    notes = [describe_candidates(candidates, request.options)]
+    if request.dem and candidates.rows:
+        notes += _add_attributes(candidates.rows, candidates.wkb, crs, request.dem)
+    write_layer(request.output, ROCK_GLACIER_LAYER, ROCK_GLACIER_FIELDS, candidates.rows, candidates.wkb, crs)
+    return RegionResult(request.output, len(candidates.rows), report, time.perf_counter() - started,
                         scene_area_km2([r["probability"] for r in report.done]), notes)
+
+
+def _existing(path: Optional[str]) -> Any:
+    from ..core.workflows.mapping import ExistingInventory
+
+    if not path:
+        return None
+    rows, wkb, crs = read_layer(path, ROCK_GLACIER_LAYER if _has_layer(path, ROCK_GLACIER_LAYER) else None)
+    return ExistingInventory(wkb, [r.get("rg_id") for r in rows], crs)
+
+
+def _mask_layer(path: Optional[str]) -> Optional[dict[str, Any]]:
+    if not path:
+        return None
+    _, wkb, crs = read_layer(path)
+    return {"wkb": wkb, "crs": crs}
 
 
 def _crs_of(path: str) -> str:
@@ -84,46 +121,98 @@ def _add_attributes(rows: list[dict[str, Any]], wkb: list[bytes], crs: str, dem:
     result = compute_attributes(wkb, crs, dem, existing_ids=[r["rg_id"] for r in rows])
     for row, values in zip(rows, result.values):
         row.update({k: v for k, v in values.items() if v is not None})
-    return list(result.warnings)
+    return list(result.notes) + list(result.warnings)
 
 
-def velocity_region(client: Any, inventory: str, pairs: Sequence[dict[str, Any]], dem: str, output: str, work_dir: str, *,
-                    geometry: Any, settings: Any, progress: bool = True) -> RegionResult:
-    """Velocities of every landform of ``inventory`` from every pair (one task each), combined as the plugin does."""
-    from ..core.insar.velocity_series import PairCandidate, choose
+@dataclass(frozen=True)
+class VelocityRequest:
+    inventory: str
+    inputs: VelocityInputs
+    dem: str
+    output: str
+    work_dir: str
+    geometry: Any  # LosGeometry
+    settings: Any  # VelocitySettings
+    reference_points: Optional[str] = None  # a point layer
+    velocity_los: Optional[str] = None  # raster outputs, per pair when several
+    velocity_downslope: Optional[str] = None
+
+
+def velocity_region(client: Any, request: VelocityRequest, *, progress: bool = True) -> RegionResult:
+    """Velocities of every landform of the inventory from every pair (one task each), combined as the plugin does."""
+    from ..core.insar.landform_velocity import best_velocities
 
     started = time.perf_counter()
-    os.makedirs(work_dir, exist_ok=True)
-    rows, wkb, crs = read_layer(inventory, ROCK_GLACIER_LAYER if _has_layer(inventory, ROCK_GLACIER_LAYER) else None)
-    rg_ids = [str(r.get("rg_id") or f"rg{i + 1:03d}") for i, r in enumerate(rows)]
-    payload = {"wkb": wkb, "crs": crs, "rg_ids": rg_ids}
+    os.makedirs(request.work_dir, exist_ok=True)
+    request.inputs.check()
+    rows, wkb, crs = read_layer(request.inventory, ROCK_GLACIER_LAYER if _has_layer(request.inventory, ROCK_GLACIER_LAYER) else None)
+    rg_ids = assign_ids([r.get("rg_id") for r in rows], "rg")
+    payload = {"wkb": wkb, "crs": crs, "rg_ids": rg_ids, "reference_points": _points(request.reference_points)}
     scattered = client.scatter(payload, broadcast=True)  # the polygons travel once, not once per task
-    keys = [unique_stem(p["path"], json.dumps([inventory, dem], default=str)) for p in pairs]
+    singles = request.inputs.per_pair()
+    names = request.inputs.names()
+    rasters = _raster_paths(request, singles)
+    keys = [unique_stem(name, json.dumps([request.inventory, request.dem, rasters], default=str)) for name in names]
 
     def submit(client_: Any, index: int) -> Any:
-        return client_.submit(tasks.velocity_pair, pairs[index], scattered, dem, work_dir, keys[index], settings, geometry,
-                              key=f"velocity-{keys[index]}", pure=False)
+        return client_.submit(tasks.velocity_pair, singles[index], scattered, request.dem, request.work_dir, keys[index],
+                              request.settings, request.geometry, rasters, key=f"velocity-{keys[index]}", pure=False)
 
-    report = run_tasks(client, [p["path"] for p in pairs], keys, work_dir, submit, progress)
-    candidates: list[list[Any]] = [[] for _ in rows]
+    report = run_tasks(client, names, keys, request.work_dir, submit, progress)
+    candidates, pair_rows, notes = _gather(report, len(rows))
+    chosen = best_velocities(candidates)
+    for row, rg_id, landform in zip(rows, rg_ids, chosen):
+        row["rg_id"] = rg_id
+        row.update(landform.fields())
+    write_layer(request.output, ROCK_GLACIER_LAYER, _fields_for(rows), rows, wkb, crs)
+    write_layer(request.output, VELOCITY_PAIR_LAYER, VELOCITY_PAIR_FIELDS, pair_rows)
+    _write_references(request.output, chosen, crs)
+    return RegionResult(request.output, len(rows), report, time.perf_counter() - started, notes=notes)
+
+
+def _raster_paths(request: VelocityRequest, singles: Sequence[VelocityInputs]) -> tuple[Optional[str], Optional[str], bool]:
+    """The LOS and downslope rasters asked for, and whether there are several pairs (then each task writes
+    ``<stem>_<YYYYMMDD-YYYYMMDD>.tif``, as the algorithm names them)."""
+    return request.velocity_los, request.velocity_downslope, len(singles) > 1
+
+
+def _points(path: Optional[str]) -> Optional[dict[str, Any]]:
+    if not path:
+        return None
+    rows, wkb, crs = read_layer(path)
+    return {"wkb": wkb, "rg_ids": [r.get("rg_id") for r in rows], "crs": crs}
+
+
+def _gather(report: TaskReport, n_landforms: int) -> tuple[list[list[Any]], list[dict[str, Any]], list[str]]:
+    """Per landform, the candidates of every finished pair; the velocity_pairs rows; the tasks' log lines."""
+    from ..core.insar.velocity_series import PairCandidate
+
+    candidates: list[list[Any]] = [[] for _ in range(n_landforms)]
     pair_rows: list[dict[str, Any]] = []
+    notes: list[str] = []
     for record in report.done:
         with open(record["result"], encoding="utf-8") as handle:
             result = json.load(handle)
         pair_rows += result["pair_rows"]
+        notes += result.get("notes", [])
         for index, values in enumerate(result["landforms"]):
             if values.get("vel_pair"):
                 candidates[index].append(PairCandidate(_landform(values), result["track"], *_dates(result["dates"]), result["source"]))
-    for index, row in enumerate(rows):
-        chosen = choose(candidates[index])
-        row["rg_id"] = rg_ids[index]
-        if chosen is not None:
-            row.update(chosen.fields())
-        else:
-            row["vel_reason"] = "not covered by any pair"
-    write_layer(output, ROCK_GLACIER_LAYER, _fields_for(rows), rows, wkb, crs)
-    write_layer(output, VELOCITY_PAIR_LAYER, VELOCITY_PAIR_FIELDS, pair_rows)
-    return RegionResult(output, len(rows), report, time.perf_counter() - started)
+    return candidates, pair_rows, notes
+
+
+def _write_references(path: str, landforms: Sequence[Any], crs: str) -> None:
+    from osgeo import ogr
+
+    rows, points = [], []
+    for landform in landforms:
+        if landform.reference is None:
+            continue
+        point = ogr.Geometry(ogr.wkbPoint)
+        point.AddPoint_2D(landform.reference["x"], landform.reference["y"])
+        points.append(bytes(point.ExportToWkb()))
+        rows.append(landform.reference)
+    write_layer(path, REFERENCE_POINT_LAYER, REFERENCE_POINT_FIELDS, rows, points, crs, points=True)
 
 
 def _landform(values: dict[str, Any]) -> Any:

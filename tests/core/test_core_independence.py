@@ -2,8 +2,9 @@
 
 Layers (see ``rockglacier_plugin/core/__init__.py``): the root modules (errors, progress,
 dependencies) <- the foundation ``raster`` <- the concept packages ``terrain``, ``insar``,
-``mapping``, ``inventory``. Sideways arrows between concept packages are allowed only when listed
-in ``SIDEWAYS`` with the reason.
+``mapping``, ``inventory`` <- ``workflows`` (the pipelines every entry point runs; nothing in the
+core imports it). Sideways arrows between concept packages are allowed only when listed in
+``SIDEWAYS`` with the reason.
 """
 
 import ast
@@ -15,6 +16,7 @@ CORE = Path(__file__).resolve().parents[2] / "rockglacier_plugin" / "core"
 ROOT = "root"
 FOUNDATION = "raster"
 CONCEPTS = {"terrain", "insar", "mapping", "inventory", "report"}
+WORKFLOWS = "workflows"
 SIDEWAYS = {
     ("terrain", "inventory"): "upslope classes of the schema; new rg_id values for unnamed polygons",
     ("insar", "terrain"): "slope, aspect and DEM smoothing for the downslope projection",
@@ -76,6 +78,8 @@ def _allowed(source: str, target: str) -> bool:
         return target == ROOT
     if source in CONCEPTS:
         return target == FOUNDATION or (source, target) in SIDEWAYS
+    if source == WORKFLOWS:
+        return target in CONCEPTS | {FOUNDATION}
     return False
 
 
@@ -109,10 +113,11 @@ def test_import_direction_rule__rejects_upward_and_unlisted_arrows():
     assert not _allowed("mapping", "insar")
     assert not _allowed("inventory", "terrain")
     assert _allowed("insar", "terrain") and _allowed("mapping", FOUNDATION) and _allowed(FOUNDATION, ROOT)
+    assert _allowed(WORKFLOWS, "insar") and not _allowed("insar", WORKFLOWS) and not _allowed(FOUNDATION, WORKFLOWS)
 
 
 def test_core_packages__each_says_what_it_holds_and_what_it_may_import():
-    for package in CONCEPTS | {FOUNDATION}:
+    for package in CONCEPTS | {FOUNDATION, WORKFLOWS}:
         doc = ast.get_docstring(ast.parse((CORE / package / "__init__.py").read_text(encoding="utf-8")))
         assert doc and "May import" in doc, package
 

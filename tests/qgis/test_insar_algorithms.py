@@ -92,7 +92,7 @@ def test_isce2_products__read_through_their_vrt_sidecars_with_bands_and_dates(sc
 
 def test_bad_input__coherence_count_dates_and_geometry(scene, tmp_path):
     scene, polygons = scene
-    base = {"INPUT": str(polygons), "COHERENCE": [str(scene.coherence)], "DEM": str(scene.dem), "INCIDENCE_DEG": 38.7, "LOS_AZIMUTH_DEG": 102.0, "OUTPUT": "TEMPORARY_OUTPUT"}
+    base = {"INPUT": str(polygons), "COHERENCE": [str(scene.coherence)], "DEM": str(scene.dem), "INCIDENCE_DEG": 38.7, "LOS_AZIMUTH_DEG": 102.0, "SENSOR": 0, "OUTPUT": "TEMPORARY_OUTPUT"}
     with pytest.raises(QgsProcessingException, match="2 interferogram.*3 coherence"):
         processing.run("rockglacier:insarvelocity", {**base, "UNWRAPPED": [str(scene.unwrapped_true)] * 2, "COHERENCE": [str(scene.coherence)] * 3})
     nameless = tmp_path / "phase.tif"
@@ -109,7 +109,7 @@ def test_bad_input__coherence_count_dates_and_geometry(scene, tmp_path):
 
 def test_heading_instead_of_los_azimuth__gives_the_same_result(scene):
     scene, polygons = scene
-    base = {"INPUT": str(polygons), "UNWRAPPED": [str(scene.unwrapped_true)], "COHERENCE": [str(scene.coherence)], "DEM": str(scene.dem), "INCIDENCE_DEG": 38.7, **EXACT, "OUTPUT": "TEMPORARY_OUTPUT"}
+    base = {"INPUT": str(polygons), "UNWRAPPED": [str(scene.unwrapped_true)], "COHERENCE": [str(scene.coherence)], "DEM": str(scene.dem), "INCIDENCE_DEG": 38.7, "SENSOR": 0, **EXACT, "OUTPUT": "TEMPORARY_OUTPUT"}
     by_azimuth = [f["vel_dslp_cm_yr"] for f in processing.run("rockglacier:insarvelocity", {**base, "LOS_AZIMUTH_DEG": 102.0})["OUTPUT"].getFeatures()]
     by_heading = [f["vel_dslp_cm_yr"] for f in processing.run("rockglacier:insarvelocity", {**base, "HEADING_DEG": -12.0})["OUTPUT"].getFeatures()]
     assert by_heading == pytest.approx(by_azimuth)
@@ -122,7 +122,8 @@ def test_cancelled_run__leaves_no_velocity_raster(scene, tmp_path):
     with pytest.raises(QgsProcessingException, match="Cancelled"):
         processing.run("rockglacier:insarvelocity", {
             "INPUT": str(polygons), "UNWRAPPED": [str(scene.unwrapped_true)], "COHERENCE": [str(scene.coherence)], "DEM": str(scene.dem),
-            "INCIDENCE_DEG": 38.7, "LOS_AZIMUTH_DEG": 102.0, "OUTPUT": str(tmp_path / "o.gpkg"), "VELOCITY_LOS": str(tmp_path / "los.tif"),
+            "INCIDENCE_DEG": 38.7, "LOS_AZIMUTH_DEG": 102.0, "SENSOR": 0, "OUTPUT": str(tmp_path / "o.gpkg"),
+            "VELOCITY_LOS": str(tmp_path / "los.tif"),
         }, feedback=feedback)
     assert not list(tmp_path.glob("los.tif*")) and not (tmp_path / "o.gpkg").exists()
 

@@ -71,6 +71,15 @@ def _same_polygons(found, reference):
         unmatched.remove(match)
 
 
+def _request(scenes, model, output, work, tile_px=128, **kwargs):
+    """The region's map request of these tests: the threshold model over bands 1-3, one view, 0.001 km2."""
+    from rockglacier_plugin.core.workflows.mapping import MappingOptions
+    from rockglacier_plugin.region.workflows import MapRequest
+
+    options = MappingOptions(bands=(1, 2, 3), views=1, tile_px=tile_px, min_area_km2=0.001)
+    return MapRequest(list(scenes), str(model), str(output), str(work), options, **kwargs)
+
+
 def _client(workers=2):
     from distributed import Client, LocalCluster
 
@@ -85,14 +94,12 @@ def test_map__seams_merged_equal_one_run_over_the_mosaic_and_a_rerun_resumes(reg
     client, cluster = _client()
     try:
         output = str(tmp_path / "inventory.gpkg")
-        result = map_region(client, scenes, str(model), output, str(tmp_path / "work"), min_area_km2=0.001,
-                            segment={"tile_px": 128}, progress=False)
+        result = map_region(client, _request(scenes, model, output, tmp_path / "work"), progress=False)
         assert len(result.report.done) == 4 and result.report.skipped == 0 and not result.report.failed
         rows = read_layer(output, "rock_glaciers")
         _same_polygons([ogr.CreateGeometryFromWkt(r["_wkt"]) for r in rows], _mosaic_reference(tmp_path, whole, model, 0.001))
         assert len({r["rg_id"] for r in rows}) == len(rows)  # one id per merged landform
-        again = map_region(client, scenes, str(model), output, str(tmp_path / "work"), min_area_km2=0.001,
-                           segment={"tile_px": 128}, progress=False)
+        again = map_region(client, _request(scenes, model, output, tmp_path / "work"), progress=False)
         assert again.report.skipped == 4 and len(read_layer(output, "rock_glaciers")) == len(rows)
     finally:
         client.close()
@@ -107,8 +114,8 @@ def test_map__a_very_large_scene_in_overlapping_blocks_gives_the_same_inventory(
     assert len(blocks(str(whole), 256, 32)) == 12  # 600 x 900 px in 256 px blocks overlapping by 32 px: 3 x 4
     client, cluster = _client()
     try:
-        result = map_region(client, [str(whole)], str(model), str(tmp_path / "blocks.gpkg"), str(tmp_path / "work"),
-                            min_area_km2=0.001, segment={"tile_px": 128}, progress=False, block_px=256, block_overlap_px=32)
+        result = map_region(client, _request([str(whole)], model, tmp_path / "blocks.gpkg", tmp_path / "work", block_px=256,
+                                             block_overlap_px=32), progress=False)
     finally:
         client.close()
         cluster.close()
@@ -125,8 +132,8 @@ def test_map__a_failed_scene_is_reported_and_the_others_go_on(region, tmp_path):
     broken.write_text("not a raster")
     client, cluster = _client()
     try:
-        result = map_region(client, scenes + [str(broken)], str(model), str(tmp_path / "out.gpkg"), str(tmp_path / "work"),
-                            min_area_km2=0.001, segment={"tile_px": 128}, progress=False)
+        result = map_region(client, _request(scenes + [str(broken)], model, tmp_path / "out.gpkg", tmp_path / "work"),
+                            progress=False)
     finally:
         client.close()
         cluster.close()
@@ -148,8 +155,7 @@ def test_map__a_worker_killed_mid_run_is_survived(region, tmp_path):
     outcome = {}
     try:
         thread = threading.Thread(target=lambda: outcome.update(result=map_region(
-            client, many, str(model), str(tmp_path / "out.gpkg"), str(tmp_path / "work"), min_area_km2=0.001,
-            segment={"tile_px": 64}, progress=False)))
+            client, _request(many, model, tmp_path / "out.gpkg", tmp_path / "work", tile_px=64), progress=False)))
         thread.start()
         deadline = time.time() + 60
         while not list((tmp_path / "work").glob("*.done.json")) and time.time() < deadline:
@@ -186,7 +192,7 @@ def test_cli__map_against_a_scheduler_started_on_localhost_and_on_a_local_cluste
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     try:
         command = [sys.executable, "-m", "rockglacier_plugin.region", "map", "--imagery", *scenes, "--model", str(model),
-                   "--min-area-km2", "0.001", "--tile-px", "128", "--no-progress"]
+                   "--min-area-km2", "0.001", "--tile-px", "128", "--views", "1", "--no-progress"]
         remote = subprocess.run(command + ["--output", str(tmp_path / "remote.gpkg"), "--scheduler", f"tcp://127.0.0.1:{port}"],
                                 cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert remote.returncode == 0, remote.stdout + remote.stderr
@@ -212,7 +218,8 @@ def test_velocity__pairs_on_the_cluster_give_what_one_plugin_run_gives(tmp_path)
     )
     from rockglacier_plugin.core.insar.los_geometry import LosGeometry
     from rockglacier_plugin.core.insar.products import read_los_velocity
-    from rockglacier_plugin.region.workflows import velocity_region
+    from rockglacier_plugin.core.workflows.velocity import VelocityInputs
+    from rockglacier_plugin.region.workflows import VelocityRequest, velocity_region
     from tests.builders import write_polygons
     from tests.insar_builders import EPSG, cone_scene
     from tests.product_builders import geotiff_velocity, mintpy_velocity
@@ -222,13 +229,14 @@ def test_velocity__pairs_on_the_cluster_give_what_one_plugin_run_gives(tmp_path)
                                attributes={"rg_id": [f"wkl{i:03d}" for i in range(4)], "comment": ["a", "b", "c", "d"]})
     velocity, geometry_file = mintpy_velocity(scene, tmp_path / "mintpy")
     tif = geotiff_velocity(scene, tmp_path / "tif")
-    pairs = [{"kind": "velocity", "path": str(velocity), "geometry": str(geometry_file)},
-             {"kind": "velocity", "path": str(tif), "geometry": None, "unit": "mm/yr", "sign": "away from the satellite"}]
     geometry = LosGeometry(None, scene.incidence_deg, scene.los_azimuth_deg)
+    # the MintPy product (its geometry file) and the GeoTIFF (mm/yr, away from the satellite, constant geometry) in one run
+    inputs = VelocityInputs(los_velocity=(str(velocity), str(tif)), product_geometry=str(geometry_file), velocity_unit="mm/yr",
+                            velocity_sign="away from the satellite")
     client, cluster = _client()
     try:
-        result = velocity_region(client, str(inventory), pairs, str(scene.dem), str(tmp_path / "out.gpkg"), str(tmp_path / "work"),
-                                 geometry=geometry, settings=VelocitySettings(), progress=False)
+        result = velocity_region(client, VelocityRequest(str(inventory), inputs, str(scene.dem), str(tmp_path / "out.gpkg"),
+                                                         str(tmp_path / "work"), geometry, VelocitySettings()), progress=False)
     finally:
         client.close()
         cluster.close()

@@ -41,6 +41,7 @@ from ..inventory.kinematic_classes import kinematic_class
 from ..progress import CancelCheck, Progress, ProgressCallback
 from ..raster.coverage import coverage_and_centres, coverage_fraction
 from ..raster.geometry import prepare_polygon, spatial_reference, transformed, transformer
+from ..raster.overlap import check_overlap, covered_share, geometries_footprint
 from ..raster.windows import Window, window_from_bounds
 from .interferogram import Interferogram
 from .reference import (
@@ -53,12 +54,13 @@ from .reference import (
     reference_candidates,
     ring_prediction_sigma,
 )
-from .scene import InsarScene, LosGeometry, SceneSettings, VelocityMapScene, WindowData
+from .scene import InsarScene, LosGeometry, SceneSettings, VelocityMapScene, WindowData, dem_notes
 from .velocity_map import QUALITY_BAND, VelocityMap
 from .velocity_rasters import RASTER_PROGRESS_STEPS, write_velocity_rasters
 from .velocity_series import PairCandidate, choose, pair_row
 
 SURROUNDINGS = next(rung for rung in LADDER if rung.name == "surroundings")
+NOT_COVERED = "not covered by any interferogram or velocity product"
 
 
 @dataclass(frozen=True)
@@ -173,10 +175,14 @@ def extract_velocities(
     progress = Progress(len(pairs) * (len(polygons_wkb) + 1 + raster_steps), on_progress, is_cancelled)
     polygon_srs = spatial_reference(polygons_crs, "input layer")
     prepared = [prepare_polygon(wkb).geometry for wkb in polygons_wkb]
+    for note in dem_notes(dem_path, settings.scene.dem_band):
+        log(note)
+    # every input opened and its grid checked before any work
+    scenes = [_open_scene(pair, dem_path, geometry, settings, log) for pair in pairs]
+    _check_landforms_covered(prepared, polygons_crs, scenes, log)
     candidates: list[list[PairCandidate]] = [[] for _ in polygons_wkb]
     pair_rows: list[dict[str, Any]] = []
-    for pair_index, pair in enumerate(pairs):
-        scene = _open_scene(pair, dem_path, geometry, settings, log)
+    for pair_index, (pair, scene) in enumerate(zip(pairs, scenes)):
         to_scene = transformer(polygon_srs, spatial_reference(scene.grid.crs_wkt, "interferogram"))
         from_scene = transformer(spatial_reference(scene.grid.crs_wkt), polygon_srs)
         landforms = [None if g is None else transformed(g, to_scene) for g in prepared]
@@ -207,8 +213,29 @@ def extract_velocities(
                                    settings.min_projection_factor, settings.min_slope_deg, progress, raster_steps)
         elif raster_steps:
             progress.advance(raster_steps)
-    best = [choose(found) or LandformVelocity(vel_reason="not covered by any interferogram") for found in candidates]
-    return VelocityResult(best, pair_rows)
+    return VelocityResult(best_velocities(candidates), pair_rows)
+
+
+def best_velocities(candidates: Sequence[Sequence[PairCandidate]]) -> list[LandformVelocity]:
+    """The inventory's value of each landform from its pairs' values (``velocity_series.choose``)."""
+    return [choose(found) or LandformVelocity(vel_reason=NOT_COVERED) for found in candidates]
+
+
+def _check_landforms_covered(prepared: Sequence[Any], polygons_crs: str, scenes: Sequence[InsarScene],
+                             log: Callable[[str], None]) -> None:
+    """No pair covers any landform: an error naming the layer and the pairs (a CRS set wrong, another area);
+    a pair covering part of them: a warning."""
+    landforms = geometries_footprint(prepared, polygons_crs, "input layer")
+    if landforms is None:
+        return
+    shares = [covered_share(landforms, scene.footprint) for scene in scenes]
+    if not any(shares):
+        check_overlap(landforms, scenes[0].footprint, "")  # raises, naming both
+    for scene, share in zip(scenes, shares):
+        partial = check_overlap(landforms, scene.footprint, "landforms outside it get no velocity from it.") if share else (
+            f"The {scene.footprint.what} covers none of the landforms; it gives no velocity.")
+        if partial:
+            log(f"Warning: {partial}")
 
 
 def _open_scene(pair: PairInput, dem_path: str, geometry: LosGeometry, settings: VelocitySettings,

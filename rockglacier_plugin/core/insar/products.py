@@ -16,11 +16,12 @@ from typing import Optional
 from ..errors import InputRasterError, ParameterError
 from ..raster.io import open_raster, raster_grid
 from ..raster.staged import unique_stem
+from ..raster.units import band_unit
 from .interferogram import dates_from_metadata
 from .licsbas_product import enu_geometry, is_enu_geometry, is_licsbas_cum, read_licsbas_cum
 from .los_geometry import LosGeometry
 from .mintpy_product import is_mintpy_velocity, read_mintpy_velocity
-from .velocity_map import VelocityMap, geotiff_velocity_map, track_from_los_azimuth
+from .velocity_map import VelocityMap, geotiff_velocity_map, track_from_los_azimuth, velocity_unit
 
 
 def _geotiff_geometry(path: str, geometry_path: Optional[str], fallback: LosGeometry, work_dir: str) -> tuple[LosGeometry, Optional[str]]:
@@ -38,9 +39,12 @@ def _geotiff_geometry(path: str, geometry_path: Optional[str], fallback: LosGeom
     return fallback, track_from_los_azimuth(float(fallback.los_azimuth_deg))
 
 
-def read_los_velocity(path: str, geometry_path: Optional[str], unit: str, sign: str, fallback: LosGeometry,
+def read_los_velocity(path: str, geometry_path: Optional[str], unit: Optional[str], sign: str, fallback: LosGeometry,
                       dates: tuple[Optional[date], Optional[date]], work_dir: str) -> tuple[VelocityMap, list[str]]:
-    """Normalise one LOS velocity product (see the module docstring); returns it and notes for the log."""
+    """Normalise one LOS velocity product (see the module docstring); returns it and notes for the log.
+
+    ``unit`` (VELOCITY_UNIT) serves GeoTIFFs only: None takes the band's unit tag, and a file without one is
+    refused (``velocity_map.velocity_unit``). MintPy and LiCSBAS files carry their own units."""
     os.makedirs(work_dir, exist_ok=True)
     if path.lower().endswith((".h5", ".he5")):
         if is_mintpy_velocity(path):
@@ -56,10 +60,11 @@ def read_los_velocity(path: str, geometry_path: Optional[str], unit: str, sign: 
     if start is None or end is None:
         raise ParameterError(f"No period found for '{path}': give REFERENCE_DATE and SECONDARY_DATE (the first and last "
                              "acquisition of the time series), or name the file with YYYYMMDD_YYYYMMDD.")
+    unit, unit_source = velocity_unit(unit, band_unit(open_raster(path, "LOS velocity raster"), 1), path)
     geometry, track = _geotiff_geometry(path, geometry_path, fallback, work_dir)
     velocity_map = geotiff_velocity_map(path, work_dir, unit, sign, geometry, min(start, end), max(start, end))
     velocity_map = VelocityMap(velocity_map.velocity_path, velocity_map.start_date, velocity_map.end_date, geometry, path,
                                track or velocity_map.track)
-    notes = [f"LOS velocity raster '{os.path.basename(path)}': {unit}, positive {sign}, {velocity_map.start_date} to "
+    notes = [f"LOS velocity raster '{os.path.basename(path)}': {unit} ({unit_source}), positive {sign}, {velocity_map.start_date} to "
              f"{velocity_map.end_date}, {velocity_map.track or 'track unknown'}."]
     return velocity_map, notes

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Optional
 
@@ -20,8 +21,10 @@ from ..errors import InputRasterError
 from ..raster.alignment import aligned_dataset
 from ..raster.coverage import coverage_fraction
 from ..raster.io import RasterGrid, open_raster, raster_grid, read_window
+from ..raster.overlap import check_overlap, raster_footprint
 from ..raster.pixel_size import row_pixel_sizes_m
 from ..raster.windows import Window, window_from_bounds
+from ..terrain.elevation import dem_unit, plausibility_warnings
 from ..terrain.slope_aspect import gaussian_kernel_radius_px, horn_gradient, slope_aspect_deg, smooth_gaussian
 from .interferogram import Interferogram, check_phase_values
 from .los_geometry import LosGeometry, projection_factor, projection_factor_sigma
@@ -60,6 +63,16 @@ class WindowData:
     component: Optional[np.ndarray] = None  # SNAPHU connected component (0 = not unwrapped), when given
 
 
+def dem_notes(dem_path: str, dem_band: int) -> list[str]:
+    """What a run should log once about its DEM: the unit conversion, and warnings when its values are implausible."""
+    source = open_raster(dem_path, "DEM")
+    if not 1 <= dem_band <= source.RasterCount:
+        raise InputRasterError(f"The DEM has {source.RasterCount} band(s); DEM_BAND={dem_band} does not exist.")
+    unit = dem_unit(source, dem_band, dem_path)
+    warnings = plausibility_warnings(source, dem_band, raster_grid(source, dem_band, "DEM"), unit, dem_path)
+    return ([unit.note] if unit.note else []) + [f"Warning: {warning}" for warning in warnings]
+
+
 class InsarScene:
     """An interferogram and its companions, read by windows on the interferogram grid."""
 
@@ -71,16 +84,15 @@ class InsarScene:
         geometry.check()
         self.interferogram = interferogram
         self.settings = settings
+        self.log = log
         self.dataset = open_raster(interferogram.path, "interferogram")
         self.grid: RasterGrid = raster_grid(self.dataset, interferogram.phase_band, "interferogram")
+        self.footprint = raster_footprint(self.dataset, f"interferogram '{os.path.basename(interferogram.path)}'")
         self.phase_band = self.dataset.GetRasterBand(interferogram.phase_band)
         self.factor = phase_to_cm_per_yr_factor(
             interferogram.wavelength_m, interferogram.reference_date, interferogram.secondary_date
         )
-        label = interferogram.pair_label
-        self.coherence_ds, resampled = aligned_dataset(coherence_path, self.grid, "coherence")
-        if resampled:
-            log(f"{label}: coherence '{coherence_path}' is on another grid; resampled (bilinear) to the interferogram grid.")
+        self.coherence_ds = self._companion(coherence_path, "coherence", "pixels outside it count as incoherent.")
         if coherence_band > self.coherence_ds.RasterCount:
             raise InputRasterError(
                 f"The coherence raster has {self.coherence_ds.RasterCount} band(s); COHERENCE_BAND={coherence_band} does not exist."
@@ -88,38 +100,49 @@ class InsarScene:
         self.coherence_band = self.coherence_ds.GetRasterBand(coherence_band)
         # each raster is read with its own no-data value, never the interferogram's
         self.coherence_grid = self._band_grid(self.coherence_band)
-        self.dem_ds, resampled = aligned_dataset(dem_path, self.grid, "DEM")
-        if resampled:
-            log(f"{label}: DEM '{dem_path}' is on another grid; resampled (bilinear) to the interferogram grid.")
-        if not 1 <= settings.dem_band <= self.dem_ds.RasterCount:
-            raise InputRasterError(
-                f"The DEM has {self.dem_ds.RasterCount} band(s); DEM_BAND={settings.dem_band} does not exist."
-            )
-        self.dem_band = self.dem_ds.GetRasterBand(settings.dem_band)
-        self.dem_grid = self._band_grid(self.dem_band)
+        self._open_dem(dem_path, settings.dem_band)
         self.geometry = geometry
         self.los_ds = None
         if geometry.los_path:
-            self.los_ds, resampled = aligned_dataset(geometry.los_path, self.grid, "LOS geometry")
+            self.los_ds = self._companion(geometry.los_path, "LOS geometry", "pixels outside it have no projection.")
             if self.los_ds.RasterCount < 2:
                 raise InputRasterError(
                     f"The LOS raster '{geometry.los_path}' has {self.los_ds.RasterCount} band(s); it needs "
                     "incidence (band 1) and azimuth (band 2) in degrees, as ISCE2's los.rdr.geo."
                 )
-            if resampled:
-                log(f"{label}: LOS geometry '{geometry.los_path}' resampled (bilinear) to the interferogram grid.")
         self.components_ds = None
         if components_path:
-            self.components_ds, resampled = aligned_dataset(components_path, self.grid, "connected components", "near")
-            if resampled:
-                log(f"{label}: connected components '{components_path}' resampled (nearest) to the interferogram grid.")
-            log(f"{label}: SNAPHU connected components read: pixels of component 0 are not used, and each landform and "
-                "its reference are kept in one component.")
+            self.components_ds = self._companion(components_path, "connected components", "pixels outside it are not used.",
+                                                 "near")
+            log(f"{interferogram.pair_label}: SNAPHU connected components read: pixels of component 0 are not used, and each "
+                "landform and its reference are kept in one component.")
         if not exact_noise_available():
             log("Warning: SciPy is missing, so phase noise uses the Cramer-Rao bound, which underestimates it (by 15 % at "
                 "coherence 0.6 and 10 looks) and makes vel_err_cm_yr too small. " + install_hint("scipy", "scipy"))
         self.ramp = PhaseRamp()
         self.scene_reference_cm_per_yr = 0.0
+
+    def _companion(self, path: str, what: str, consequence: str, resampling: str = "bilinear") -> Any:
+        """A raster that goes with the interferogram, checked to cover it and put on its grid (the log says when)."""
+        label = self.interferogram.pair_label
+        partial = check_overlap(self.footprint, raster_footprint(open_raster(path, what), f"{what} '{os.path.basename(path)}'"),
+                                consequence)
+        if partial:
+            self.log(f"Warning: {label}: {partial}")
+        dataset, resampled = aligned_dataset(path, self.grid, what, resampling)
+        if resampled:
+            self.log(f"{label}: {what} '{path}' is on another grid; resampled ({resampling}) to the interferogram grid.")
+        return dataset
+
+    def _open_dem(self, dem_path: str, dem_band: int) -> None:
+        """The DEM on the interferogram grid, with its unit (``terrain.elevation``: feet converted)."""
+        source = open_raster(dem_path, "DEM")
+        if not 1 <= dem_band <= source.RasterCount:
+            raise InputRasterError(f"The DEM has {source.RasterCount} band(s); DEM_BAND={dem_band} does not exist.")
+        self.dem_unit = dem_unit(source, dem_band, dem_path)  # what it means for the run is logged once (``dem_notes``)
+        self.dem_ds = self._companion(dem_path, "DEM", "pixels outside it have no elevation, slope or velocity.")
+        self.dem_band = self.dem_ds.GetRasterBand(dem_band)
+        self.dem_grid = self._band_grid(self.dem_band)
 
     # -- reading -------------------------------------------------------------------------
     def _band_grid(self, band: Any) -> RasterGrid:
@@ -152,7 +175,8 @@ class InsarScene:
         sigma = self._noise_cm_per_yr(window, coherence)
         radius = gaussian_kernel_radius_px(self.settings.dem_smoothing_px) + 1
         dem_window = window.padded(radius)
-        elevation = smooth_gaussian(read_window(self.dem_band, self.dem_grid, dem_window), self.settings.dem_smoothing_px)
+        elevation = smooth_gaussian(self.dem_unit.to_metres(read_window(self.dem_band, self.dem_grid, dem_window)),
+                                    self.settings.dem_smoothing_px)
         inner = elevation[radius - 1 : elevation.shape[0] - radius + 1, radius - 1 : elevation.shape[1] - radius + 1]
         velocity = self.factor * (phase - self.ramp.evaluate(cols, rows, inner[1:-1, 1:-1])) - self.scene_reference_cm_per_yr
         dx_m, dy_m = row_pixel_sizes_m(self.grid, window.padded(1))
@@ -214,7 +238,7 @@ class InsarScene:
         rows, cols = np.mgrid[0:out_h, 0:out_w].astype(np.float64)
         full_rows = (rows + 0.5) * self.grid.height_px / out_h - 0.5
         full_cols = (cols + 0.5) * self.grid.width_px / out_w - 0.5
-        elevation = decimated(self.dem_band) if self.settings.remove_stratified else None
+        elevation = self.dem_unit.to_metres(decimated(self.dem_band)) if self.settings.remove_stratified else None
         if self.settings.remove_ramp or self.settings.remove_stratified:
             ramp = fit_ramp(phase[stable], full_cols[stable], full_rows[stable],
                             elevation_m=elevation[stable] if elevation is not None else None)

@@ -30,11 +30,12 @@ def sensor_from_name(name: str) -> Sensor:
 
 
 def choose_wavelength_m(sensor_wavelength_m: Optional[float], override_m: Optional[float] = None,
-                        from_metadata_m: Optional[float] = None) -> float:
-    """The wavelength to use: an explicit override, else the file's metadata, else the sensor's.
+                        from_metadata_m: Optional[float] = None, what: str = "the interferogram") -> float:
+    """The wavelength to use: an explicit override, else the file's metadata, else the sensor's; never a
+    default (a wrong wavelength scales every velocity: ALOS-1 and Sentinel-1 differ 4.3 times).
 
     Args:
-        sensor_wavelength_m: ``WAVELENGTH_M`` of the chosen sensor (None for ``custom``).
+        sensor_wavelength_m: ``WAVELENGTH_M`` of the chosen sensor (None for ``custom`` or no SENSOR).
         override_m: WAVELENGTH_M typed by the user.
         from_metadata_m: what the product's metadata says.
 
@@ -45,5 +46,6 @@ def choose_wavelength_m(sensor_wavelength_m: Optional[float], override_m: Option
         if candidate is not None and candidate > 0:
             return float(candidate)
     raise ParameterError(
-        "SENSOR=custom needs WAVELENGTH_M (e.g. 0.2360571 for L-band, 0.05546576 for C-band)."
+        f"The radar wavelength of {what} is not in its metadata: set SENSOR (ALOS-1 PALSAR, L-band, "
+        f"{WAVELENGTH_M[Sensor.ALOS1_PALSAR]} m; Sentinel-1, C-band, {WAVELENGTH_M[Sensor.SENTINEL1]} m) or WAVELENGTH_M."
     )

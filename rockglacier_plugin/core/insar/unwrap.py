@@ -25,6 +25,7 @@ from ..errors import InputRasterError, OperationCancelled, ParameterError
 from ..progress import CancelCheck, Progress, ProgressCallback
 from ..raster.io import create_geotiff, open_raster, raster_grid
 from ..raster.staged import staged_outputs
+from ..raster.units import UNIT_RADIANS
 
 LOGGER = logging.getLogger(__name__)
 
@@ -93,12 +94,13 @@ def _write_outputs(unwrapped_out: str, components_out: str, unwrapped: np.ndarra
     from osgeo import gdal
 
     with staged_outputs([unwrapped_out, components_out]) as (partial_unwrapped, partial_components):
-        for path, array, data_type, nodata in (
-            (partial_unwrapped, unwrapped, gdal.GDT_Float32, float("nan")),
-            (partial_components, components.astype(np.uint32), gdal.GDT_UInt32, 0),
+        for path, array, data_type, nodata, description, unit in (
+            (partial_unwrapped, unwrapped, gdal.GDT_Float32, float("nan"), "unwrapped phase, radians", UNIT_RADIANS),
+            (partial_components, components.astype(np.uint32), gdal.GDT_UInt32, 0,
+             "SNAPHU connected component (0 = not unwrapped)", None),
         ):
             out = create_geotiff(path, grid.width_px, grid.height_px, grid.geotransform, grid.crs_wkt, data_type,
-                                 ["COMPRESS=DEFLATE", "TILED=YES"], nodata=nodata)
+                                 ["COMPRESS=DEFLATE", "TILED=YES"], nodata=nodata, description=description, unit=unit)
             out.GetRasterBand(1).WriteArray(array)
             out.SetMetadata(metadata)
             out = None

@@ -11,8 +11,10 @@ conventions and writes two GeoTIFFs into a work folder, so that one code path se
   vertical, band 2 LOS azimuth anticlockwise from north, ground to satellite, degrees -- the
   conventions written in ``los_geometry``. Products with one centre geometry give constants instead.
 
-The unit and sign conversions live here (``to_cm_per_yr_towards``) and the angle conversions in
-``los_geometry``; readers only say what their format documents.
+The unit and sign conversions live here (``to_cm_per_yr_towards``; unit spellings are parsed by
+``raster.units``) and the angle conversions in ``los_geometry``; readers only say what their format
+documents. A GeoTIFF's unit is read from its band's unit tag (``velocity_unit``): a unit the user
+gives must agree with it, and a file without one needs it given.
 """
 
 from __future__ import annotations
@@ -26,11 +28,13 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..raster.staged import unique_stem
+from ..raster.units import UNIT_CM_PER_YR, describe_unit, velocity_cm_per_yr_per_unit
 from .interferogram import Interferogram
 from .los_geometry import LosGeometry
 
-#: Velocity units a product may state, as cm/yr per unit.
-CM_PER_YR: dict[str, float] = {"m/yr": 100.0, "m/year": 100.0, "cm/yr": 1.0, "cm/year": 1.0, "mm/yr": 0.1, "mm/year": 0.1}
+#: The units a user may choose for a LOS velocity GeoTIFF (VELOCITY_UNIT, --velocity-unit); any spelling
+#: ``raster.units`` understands is read from a file's unit tag.
+VELOCITY_UNITS = ("m/yr", "cm/yr", "mm/yr")
 TOWARDS, AWAY = "towards the satellite", "away from the satellite"
 #: Bands of the normalised velocity GeoTIFF.
 VELOCITY_BAND, SIGMA_BAND, QUALITY_BAND = 1, 2, 3
@@ -63,12 +67,42 @@ def to_cm_per_yr_towards(values: np.ndarray, unit: str, sign: str = TOWARDS) -> 
     >>> to_cm_per_yr_towards(np.array([-0.01, 5.0]), "m/year").tolist(), to_cm_per_yr_towards(np.array([3.0]), "mm/yr", AWAY).round(6).tolist()
     ([-1.0, 500.0], [-0.3])
     """
-    factor = CM_PER_YR.get(unit.strip().lower())
+    factor = velocity_cm_per_yr_per_unit(unit)
     if factor is None:
-        raise ParameterError(f"Velocity unit {unit!r} is not known; use one of {', '.join(sorted(set(CM_PER_YR)))}.")
+        raise ParameterError(f"Velocity unit {unit!r} is not known; use one of {', '.join(VELOCITY_UNITS)} (or m/a, mm/a...).")
     if sign not in (TOWARDS, AWAY):
         raise ParameterError(f"Velocity sign {sign!r}: say '{TOWARDS}' or '{AWAY}'.")
     return np.asarray(values, dtype=np.float64) * factor * (1.0 if sign == TOWARDS else -1.0)
+
+
+def velocity_unit(given: Optional[str], tag: str, path: str) -> tuple[str, str]:
+    """The unit of a LOS velocity raster: its unit ``tag`` when it has one, else the ``given`` one;
+    returns (unit, how it was found). A given unit that contradicts the tag, a tag that is no velocity
+    unit, or neither: ``ParameterError`` naming VELOCITY_UNIT.
+
+    >>> velocity_unit(None, "cm/yr", "v.tif")
+    ('cm/yr', "read from the file's unit tag")
+    >>> velocity_unit("cm/yr", "", "v.tif")
+    ('cm/yr', 'as given in VELOCITY_UNIT (the file has no unit tag)')
+    """
+    name = os.path.basename(path)
+    tag_factor = velocity_cm_per_yr_per_unit(tag) if tag else None
+    if tag and tag_factor is None and not given:
+        raise ParameterError(f"'{name}' has the {describe_unit(tag)}, which is no velocity unit; if band 1 holds LOS "
+                             f"velocity, set VELOCITY_UNIT ({', '.join(VELOCITY_UNITS)}).")
+    if given:
+        given_factor = velocity_cm_per_yr_per_unit(given)
+        if given_factor is None:
+            raise ParameterError(f"VELOCITY_UNIT={given!r} is not a velocity unit; use one of {', '.join(VELOCITY_UNITS)}.")
+        if tag_factor is not None and abs(given_factor - tag_factor) > 1e-9 * tag_factor:
+            raise ParameterError(f"VELOCITY_UNIT={given} contradicts '{name}', whose {describe_unit(tag)} says otherwise: leave "
+                                 f"VELOCITY_UNIT empty to use the file's unit, or fix the tag (gdal_edit.py -units {given} {name}).")
+        if tag_factor is None:
+            return given, "as given in VELOCITY_UNIT (the file has no unit tag)"
+    if tag_factor is not None:
+        return tag, "read from the file's unit tag"
+    raise ParameterError(f"'{name}' does not say its unit (its band has no unit tag): set VELOCITY_UNIT "
+                         f"({', '.join(VELOCITY_UNITS)}), or tag the file (gdal_edit.py -units mm/yr {name}).")
 
 
 def track_from_los_azimuth(los_azimuth_deg: float) -> str:
@@ -81,8 +115,9 @@ def track_from_los_azimuth(los_azimuth_deg: float) -> str:
     return "ascending" if 0.0 < (los_azimuth_deg % 360.0) < 180.0 else "descending"
 
 
-def write_grid(path: str, bands: list[np.ndarray], geotransform: tuple, crs_wkt: str, descriptions: list[str]) -> str:
-    """A float32 GeoTIFF with NaN as no-data."""
+def write_grid(path: str, bands: list[np.ndarray], geotransform: tuple, crs_wkt: str, descriptions: list[str],
+               units: Optional[list[str]] = None) -> str:
+    """A float32 GeoTIFF with NaN as no-data, each band with its description and unit tag."""
     from osgeo import gdal
 
     from ..raster.io import create_geotiff
@@ -94,6 +129,8 @@ def write_grid(path: str, bands: list[np.ndarray], geotransform: tuple, crs_wkt:
     for index, (band, description) in enumerate(zip(bands, descriptions), start=1):
         dataset.GetRasterBand(index).WriteArray(np.asarray(band, dtype=np.float32))
         dataset.GetRasterBand(index).SetDescription(description)
+        if units and units[index - 1]:
+            dataset.GetRasterBand(index).SetUnitType(units[index - 1])
     dataset = None
     return path
 
@@ -106,19 +143,21 @@ def write_velocity_map(work_dir: str, stem: str, velocity_cm_per_yr: np.ndarray,
     weight = np.where(finite, 1.0, 0.0) if quality is None else np.where(finite, np.clip(np.nan_to_num(quality), 0, 1), 0.0)
     path = os.path.join(work_dir, f"{stem}_los_velocity.tif")
     return write_grid(path, [np.where(finite, velocity_cm_per_yr, np.nan), sigma, weight], geotransform, crs_wkt,
-                      ["LOS velocity, cm/yr, positive towards the satellite", "1-sigma, cm/yr", "quality 0-1 (as coherence)"])
+                      ["LOS velocity, cm/yr, positive towards the satellite", "1-sigma, cm/yr", "quality 0-1 (as coherence)"],
+                      [UNIT_CM_PER_YR, UNIT_CM_PER_YR, "1"])
 
 
 def write_los_geometry(work_dir: str, stem: str, incidence_deg: np.ndarray, los_azimuth_deg: np.ndarray,
                        geotransform: tuple, crs_wkt: str) -> str:
     path = os.path.join(work_dir, f"{stem}_los_geometry.tif")
     return write_grid(path, [incidence_deg, los_azimuth_deg], geotransform, crs_wkt,
-                      ["incidence from vertical, deg", "LOS azimuth ground->satellite, anticlockwise from north, deg"])
+                      ["incidence from vertical, deg", "LOS azimuth ground->satellite, anticlockwise from north, deg"], ["deg", "deg"])
 
 
 def geotiff_velocity_map(path: str, work_dir: str, unit: str, sign: str, geometry: LosGeometry,
                          start_date: date, end_date: date, sigma_path: Optional[str] = None) -> VelocityMap:
-    """A plain GeoTIFF of LOS velocity (band 1) with its unit, sign and geometry stated by the user."""
+    """A plain GeoTIFF of LOS velocity (band 1) in ``unit`` (see ``velocity_unit``), with the sign and
+    geometry stated by the user."""
     from ..raster.io import open_raster, raster_grid, read_window
 
     dataset = open_raster(path, "LOS velocity raster")

@@ -18,6 +18,7 @@ from ..errors import ParameterError
 from ..progress import Progress
 from ..raster.io import create_geotiff
 from ..raster.staged import staged_outputs
+from ..raster.units import UNIT_CM_PER_YR
 from ..raster.windows import Window
 from .scene import InsarScene
 
@@ -32,7 +33,8 @@ def _create(path: str, scene: InsarScene, description: str) -> Any:
 
     grid = scene.grid
     dataset = create_geotiff(path, grid.width_px, grid.height_px, grid.geotransform, grid.crs_wkt, gdal.GDT_Float32,
-                             ["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"], nodata=NODATA, description=description)
+                             ["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"], nodata=NODATA, description=description,
+                             unit=UNIT_CM_PER_YR)
     dataset.SetMetadata({"PAIR": scene.interferogram.pair_label, "UNITS": "cm/yr"})
     return dataset
 
@@ -56,6 +58,18 @@ def per_pair_paths(path: Optional[str], pair_labels: Sequence[str]) -> list[Opti
         )
     stem, extension = os.path.splitext(path)
     return [f"{stem}_{label}{extension or '.tif'}" for label in pair_labels]
+
+
+def pair_path(path: Optional[str], pair_label: str, several: bool) -> Optional[str]:
+    """One pair's raster among ``per_pair_paths`` when only this pair's label is known (a task of the region command).
+
+    >>> pair_path("/out/v.tif", "20070716-20070831", True), pair_path("/out/v.tif", "20070716-20070831", False)
+    ('/out/v_20070716-20070831.tif', '/out/v.tif')
+    """
+    if not path or not several:
+        return path
+    stem, extension = os.path.splitext(path)
+    return f"{stem}_{pair_label}{extension or '.tif'}"
 
 
 def write_velocity_rasters(

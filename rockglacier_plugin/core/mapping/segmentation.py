@@ -20,6 +20,7 @@ from ..progress import CancelCheck, Progress, ProgressCallback
 from ..raster.io import create_geotiff, open_raster, raster_grid
 from ..raster.pixel_size import row_pixel_sizes_m
 from ..raster.staged import staged_outputs
+from ..raster.units import UNIT_PROBABILITY
 from ..raster.windows import Window, window_from_bounds
 from .bands import bands_for_model, raster_band_descriptions
 from .input_scaling import model_input
@@ -30,6 +31,8 @@ from .tiling import TileLayout, blend_weights, context_for, padded_size, tile_wi
 LOGGER = logging.getLogger(__name__)
 PROBABILITY_NODATA = -1.0
 MASK_NODATA = 255
+PROBABILITY_DESCRIPTION = "rock-glacier probability (0-1; -1 no data)"
+MASK_DESCRIPTION = "rock-glacier mask: 1 rock glacier, 0 background, 255 no data"
 RAMP_PX = 16
 #: ZSTD level 1 compresses several times faster than DEFLATE at a similar ratio (GDAL >= 2.3).
 CREATION_OPTIONS = ["TILED=YES", "COMPRESS=ZSTD", "ZSTD_LEVEL=1", "BIGTIFF=IF_SAFER"]
@@ -105,9 +108,9 @@ def _region(grid: Any, extent: Optional[tuple[float, float, float, float]]) -> W
     return region
 
 
-def _create(path: str, region: Window, grid: Any, data_type: int, nodata: float, description: str) -> Any:
+def _create(path: str, region: Window, grid: Any, data_type: int, nodata: float, description: str, unit: Optional[str]) -> Any:
     return create_geotiff(path, region.width_px, region.height_px, region.transform(grid.geotransform), grid.crs_wkt,
-                          data_type, CREATION_OPTIONS, nodata=nodata, description=description)
+                          data_type, CREATION_OPTIONS, nodata=nodata, description=description, unit=unit)
 
 
 def _tile_intersects(window: Window, grid: Any, mask_geometries: Optional[Sequence[Any]]) -> bool:
@@ -265,8 +268,9 @@ def segment_raster(
     progress = Progress(sum(len(r) for r in rows_of_tiles), on_progress, is_cancelled)
     counters = _Counters()
     with staged_outputs([probability_path, mask_path]) as (partial_probability, partial_mask):
-        probability_ds = _create(partial_probability, region, grid, gdal.GDT_Float32, PROBABILITY_NODATA, "rock-glacier probability")
-        mask_ds = _create(partial_mask, region, grid, gdal.GDT_Byte, MASK_NODATA, "rock-glacier mask (1), background (0)")
+        probability_ds = _create(partial_probability, region, grid, gdal.GDT_Float32, PROBABILITY_NODATA, PROBABILITY_DESCRIPTION,
+                                 UNIT_PROBABILITY)
+        mask_ds = _create(partial_mask, region, grid, gdal.GDT_Byte, MASK_NODATA, MASK_DESCRIPTION, None)
         try:
             buffer = _BlendBuffer(min(layout.tile_px, region.height_px), region.width_px)
             for index, tiles in enumerate(rows_of_tiles):

@@ -122,8 +122,10 @@ def raster_grid(dataset: Any, band_index: int, what: str = "raster") -> RasterGr
 def create_geotiff(
     path: str, width_px: int, height_px: int, geotransform: GeoTransform, crs_wkt: str, data_type: int,
     options: Sequence[str], bands: int = 1, nodata: Optional[float] = None, description: Optional[str] = None,
+    unit: Optional[str] = None,
 ) -> Any:
-    """A new georeferenced GeoTIFF (every band gets ``nodata`` and ``description`` when given)."""
+    """A new georeferenced GeoTIFF (every band gets ``nodata``, ``description`` and the ``unit`` tag
+    (``raster.units``) when given)."""
     dataset = _gdal().GetDriverByName("GTiff").Create(str(path), width_px, height_px, bands, data_type, list(options))
     dataset.SetGeoTransform(tuple(geotransform))
     dataset.SetProjection(crs_wkt)
@@ -133,6 +135,8 @@ def create_geotiff(
             band.SetNoDataValue(nodata)
         if description is not None:
             band.SetDescription(description)
+        if unit:
+            band.SetUnitType(unit)
     return dataset
 
 

@@ -10,6 +10,7 @@ value partial or missing is reported in ``AttributeResult.warnings``, never sile
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
@@ -28,6 +29,7 @@ from ..raster.geometry import (
     transformed,
     transformer,
 )
+from ..raster.overlap import check_overlap, geometries_footprint, raster_footprint
 from .connection import ConnectionRule, GlacierNeighbour, suggest_connection
 from .dem_statistics import DemZonalStatistics
 from .slope_aspect import aspect_class
@@ -41,10 +43,12 @@ _METRES_PER_DEGREE_LAT_MIN = 110_500.0
 
 @dataclass
 class AttributeResult:
-    """Per-polygon values (input order, keys = inventory field names) and warnings."""
+    """Per-polygon values (input order, keys = inventory field names), warnings, and notes for the log
+    (e.g. the DEM's unit conversion)."""
 
     values: list[dict[str, Any]]
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -157,6 +161,9 @@ def compute_attributes(
             "edit them (or clear them to have new ones assigned)."
         )
     dem = DemZonalStatistics(dem_path, dem_band)
+    warnings.extend(dem.warnings)
+    prepared_all = [prepare_polygon(wkb) for wkb in polygons_wkb]
+    _check_dem_covers(prepared_all, polygons_crs, dem, dem_path, warnings)
     polygon_srs = spatial_reference(polygons_crs, "input layer")
     to_dem = transformer(polygon_srs, dem.srs)
     to_wgs84 = transformer(polygon_srs, spatial_reference(WGS84_WKT_EPSG))
@@ -168,10 +175,9 @@ def compute_attributes(
     progress = Progress(n_polygons, on_progress, is_cancelled)
     progress.check_cancelled()
     results: list[dict[str, Any]] = []
-    for rg_id, wkb in zip(ids, polygons_wkb):
+    for rg_id, prepared in zip(ids, prepared_all):
         values = _empty_values(rg_id, with_connection)
         before = len(warnings)
-        prepared: PreparedPolygon = prepare_polygon(wkb)
         if prepared.geometry is None:
             warnings.append(f"{rg_id} {prepared.problem}; its attributes are left empty.")
         else:
@@ -186,7 +192,20 @@ def compute_attributes(
         values["attr_note"] = "; ".join(w.removeprefix(f"{rg_id}: ").removeprefix(f"{rg_id} ") for w in warnings[before:]) or None
         results.append(values)
         progress.advance()
-    return AttributeResult(results, warnings)
+    return AttributeResult(results, warnings, dem.notes)
+
+
+def _check_dem_covers(prepared: Sequence[PreparedPolygon], polygons_crs: str, dem: DemZonalStatistics, dem_path: str,
+                      warnings: list[str]) -> None:
+    """Stop before any work when the DEM lies elsewhere than every polygon (a CRS set wrong); warn when it covers
+    only part of them."""
+    polygons = geometries_footprint([p.geometry for p in prepared], polygons_crs, "input layer")
+    if polygons is None:
+        return
+    partial = check_overlap(polygons, raster_footprint(dem.dataset, f"DEM '{os.path.basename(dem_path)}'"),
+                            "polygons outside it get no DEM attributes (each is named below).")
+    if partial:
+        warnings.append(partial)
 
 
 def _fill_values(

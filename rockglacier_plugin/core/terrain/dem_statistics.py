@@ -2,7 +2,8 @@
 
 For each polygon the DEM is read over the polygon's bounding window plus one pixel (for Horn's
 3 x 3 derivatives), by strips of rows, so the cost follows the polygons' size and never the
-raster's. Polygons are given in the DEM's CRS.
+raster's. Polygons are given in the DEM's CRS. Elevations are read in metres (``elevation``: a DEM tagged
+in feet is converted).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ..raster.geometry import spatial_reference
 from ..raster.io import RasterGrid, open_raster, raster_grid, read_window
 from ..raster.pixel_size import row_pixel_sizes_m
 from ..raster.windows import Window, window_from_bounds
+from .elevation import dem_unit, plausibility_warnings
 from .slope_aspect import horn_gradient
 from .zonal import ZonalAccumulator, ZonalStats
 
@@ -27,7 +29,10 @@ class DemZonalStatistics:
 
     Args:
         dem_path: any GDAL raster; no-data and NaN are ignored.
-        band_index: 1-based band holding elevations in metres.
+        band_index: 1-based band holding elevations (metres, or feet with a unit tag that says so).
+
+    Attributes:
+        notes: what the log should say about the DEM (unit conversion, implausible values).
     """
 
     def __init__(self, dem_path: str, band_index: int = 1) -> None:
@@ -35,6 +40,9 @@ class DemZonalStatistics:
         self.grid: RasterGrid = raster_grid(self.dataset, band_index, "DEM")
         self.band = self.dataset.GetRasterBand(band_index)
         self.srs = spatial_reference(self.grid.crs_wkt, "DEM")
+        self.unit = dem_unit(self.dataset, band_index, dem_path)
+        self.notes = [self.unit.note] if self.unit.note else []
+        self.warnings = plausibility_warnings(self.dataset, band_index, self.grid, self.unit, dem_path)
 
     def polygon_window(self, geometry_dem: Any) -> Window:
         """Pixels covering the polygon's bounding box (may reach outside the DEM)."""
@@ -56,7 +64,7 @@ class DemZonalStatistics:
             if not coverage.any():
                 continue
             padded = strip.padded(1)
-            elevation_padded = read_window(self.band, self.grid, padded)
+            elevation_padded = self.unit.to_metres(read_window(self.band, self.grid, padded))
             dx_m, dy_m = row_pixel_sizes_m(self.grid, padded)
             dz_deast, dz_dnorth = horn_gradient(elevation_padded, dx_m, dy_m)
             pixel_area_m2 = np.broadcast_to((dx_m * dy_m)[1:-1, None], coverage.shape)

@@ -117,7 +117,7 @@ def test_polygon_outside_the_scene__says_so(tmp_path):
     scene = cone_scene(tmp_path, seed=7, aspects_deg=(90.0,))
     far = "POLYGON((600000 4000000,600100 4000000,600100 3999900,600000 3999900,600000 4000000))"
     result = run(scene, wkts=[far, scene.landforms_wkt[0]])
-    assert result[0].vel_ok == 0 and result[0].vel_reason == "not covered by any interferogram"
+    assert result[0].vel_ok == 0 and result[0].vel_reason == "not covered by any interferogram or velocity product"
     assert result[1].vel_ok == 1
 
 

@@ -91,11 +91,21 @@ def test_polygon_partly_outside_dem__uses_the_covered_part_and_says_so(plane):
 
 def test_polygon_wholly_outside_dem__gets_empty_attributes_and_a_warning(plane):
     path, _ = plane
-    result = run(path, [square_wkt(ORIGIN[0] - 5000, ORIGIN[1], 200)])
+    result = run(path, [square_wkt(ORIGIN[0] - 5000, ORIGIN[1], 200), square_wkt(ORIGIN[0] + 400, ORIGIN[1] - 400, 200)])
     values = result.values[0]
     assert values["elev_mean_m"] is None and values["slope_mean_deg"] is None and values["aspect_class"] is None
     assert values["area_km2"] == pytest.approx(0.04, rel=2e-3)  # geometry attributes still computed
     assert any("wholly outside the DEM" in w for w in result.warnings)
+    assert result.values[1]["elev_mean_m"] is not None
+    # the layer's extent reaches beyond the DEM: said once, with the share
+    assert any(w.startswith("The DEM 'plane.tif' covers") and "% of the extent of the input layer" in w for w in result.warnings)
+
+
+def test_polygons_all_outside_the_dem__stop_with_both_crs_and_extents(plane):
+    path, _ = plane
+    with pytest.raises(InputRasterError, match=r"DEM 'plane.tif' \(WGS 84 / UTM zone 32N, EPSG:32632; x 600000 to 602000.*does not "
+                                               r"overlap the input layer \(WGS 84 / UTM zone 33N, EPSG:32633"):
+        run(path, [square_wkt(ORIGIN[0] + 400, ORIGIN[1] - 400, 200)], crs="EPSG:32633")
 
 
 def test_nodata_inside_polygon__is_ignored_and_reported(tmp_path):
@@ -124,7 +134,7 @@ def test_polygons_in_another_crs__give_the_same_values(plane):
 def test_area__matches_pyproj_geodesic_area_for_a_lat_lon_box(plane):
     pyproj = require_module("pyproj")
     path, _ = plane
-    lon0, lat0, d = 10.3, 46.9, 0.01
+    lon0, lat0, d = 10.32, 46.93, 0.01  # on the DEM (UTM 32N), whose values do not matter here
     wkt = f"POLYGON(({lon0} {lat0},{lon0+d} {lat0},{lon0+d} {lat0+d},{lon0} {lat0+d},{lon0} {lat0}))"
     values = run(path, [wkt], crs="EPSG:4326").values[0]
     area_m2, _ = pyproj.Geod(ellps="WGS84").polygon_area_perimeter([lon0, lon0 + d, lon0 + d, lon0], [lat0, lat0, lat0 + d, lat0 + d])

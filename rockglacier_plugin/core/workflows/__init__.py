@@ -1,0 +1,15 @@
+"""The workflows every entry point runs: one pipeline per workflow, so that ``rockglacier:insarvelocity``
+and ``rockglacier:segment`` (Processing, the dock) and the region command (``python -m
+rockglacier_plugin.region``, on Dask) give the same numbers, defaults, options and messages by
+construction.
+
+* ``velocity_options``: the velocity run's numeric and yes/no options (name, label, default, range),
+  from which both the Processing parameters and the command-line flags are built;
+* ``velocity``: inputs as the user gives them (interferograms with coherence and components, HyP3
+  products, LOS velocity products, the LOS geometry) -> the pairs the core measures;
+* ``mapping``: the mapping run's options, and candidate polygons -> inventory rows with ids that never
+  collide with an existing inventory's.
+
+May import: every concept package (``insar``, ``mapping``, ``inventory``, ``terrain``), the foundation
+and the core root. Nothing in the core imports it.
+"""
