@@ -30,8 +30,9 @@ def write_raster(
     epsg: Optional[int] = 32632,
     nodata: Optional[float] = None,
     dtype: int = gdal.GDT_Float32,
+    unit: Optional[str] = None,
 ) -> Path:
-    """Write a single- or multi-band (bands first) GeoTIFF."""
+    """Write a single- or multi-band (bands first) GeoTIFF, every band tagged with ``unit`` when given."""
     bands = array if array.ndim == 3 else array[None]
     ds = gdal.GetDriverByName("GTiff").Create(
         str(path), bands.shape[2], bands.shape[1], bands.shape[0], dtype
@@ -43,6 +44,8 @@ def write_raster(
         band = ds.GetRasterBand(index)
         if nodata is not None:
             band.SetNoDataValue(nodata)
+        if unit:
+            band.SetUnitType(unit)
         band.WriteArray(band_values)
     ds.FlushCache()
     ds = None

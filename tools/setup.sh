@@ -44,6 +44,10 @@ if [ ! -f ".setup-stamp-dev-$requirements_hash" ]; then
   touch ".setup-stamp-dev-$requirements_hash"
 fi
 .venv/bin/python -c "import numpy, qgis.core, osgeo.gdal_array; assert numpy.__version__ < '2', numpy.__version__"
+# The repository on the venv's path, so `.venv/bin/python -m rockglacier_plugin.region` (and `-m training`) run
+# from any folder, as the README says.
+site_packages=$(.venv/bin/python -c "import sysconfig; print(sysconfig.get_path('purelib'))")
+echo "$(pwd)" > "$site_packages/rockglacier-repository.pth"
 
 # 2b. The plugin's optional packages for QGIS's own Python (qgis_process, the QGIS app), with
 #     numpy held at the system's 1.x so QGIS's GDAL bindings keep working.

@@ -10,29 +10,127 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from dataclasses import dataclass
 from types import ModuleType
+from typing import Callable, Optional
 
 
-def qgis_python_install_command(pip_requirement: str) -> str:
-    """The shell command that installs ``pip_requirement`` into the Python that QGIS runs.
+@dataclass(frozen=True)
+class PythonLayout:
+    """Where the Python that QGIS embeds lives, and what it runs: the facts an install command depends on.
 
-    >>> "pip install" in qgis_python_install_command("onnxruntime")
-    True
+    Inside QGIS ``sys.executable`` is the QGIS binary, and in qgis_process it is whatever ``python3``
+    comes first on PATH (a pyenv shim, a conda env...): never the Python QGIS runs. ``sys.prefix`` and
+    the version are that Python's own, so the command is built from them.
     """
-    if sys.platform.startswith("win"):
-        return f'in the "OSGeo4W Shell" (Start menu, QGIS folder): python -m pip install "{pip_requirement}"'
-    executable = sys.executable or ""
-    if not os.path.basename(executable).lower().startswith("python"):
-        # Inside the QGIS application sys.executable is the qgis binary itself.
-        candidate = os.path.join(sys.prefix, "bin", "python3")
-        executable = candidate if os.path.exists(candidate) else "python3"
-    if sys.platform == "darwin":
-        return f'{executable} -m pip install --user "{pip_requirement}"'
-    # Debian/Ubuntu mark the system Python as externally managed (PEP 668); numpy must stay below 2
-    # because QGIS's GDAL bindings are built against numpy 1.x.
-    return (
-        f'{executable} -m pip install --user --break-system-packages "{pip_requirement}" "numpy<2"'
-    )
+
+    platform: str  # sys.platform
+    prefix: str  # sys.prefix
+    version: tuple[int, int]
+    numpy_version: Optional[str]  # the NumPy QGIS runs (never to be replaced by pip)
+    conda: bool  # a conda environment (conda-meta in the prefix)
+    externally_managed: bool  # PEP 668 marker (Debian, Ubuntu): pip needs --break-system-packages
+    os_release: tuple[tuple[str, str], ...] = ()  # /etc/os-release on Linux
+
+    def release(self, key: str) -> str:
+        return dict(self.os_release).get(key, "")
+
+
+def current_layout() -> PythonLayout:
+    """The running Python's layout (QGIS's own, when called inside QGIS or qgis_process)."""
+    import sysconfig
+
+    try:
+        import numpy
+
+        numpy_version: Optional[str] = numpy.__version__
+    except ImportError:
+        numpy_version = None
+    stdlib = sysconfig.get_path("stdlib") or ""
+    return PythonLayout(sys.platform, sys.prefix, (sys.version_info.major, sys.version_info.minor), numpy_version,
+                        os.path.isdir(os.path.join(sys.prefix, "conda-meta")),
+                        os.path.exists(os.path.join(stdlib, "EXTERNALLY-MANAGED")), _os_release())
+
+
+def _os_release() -> tuple[tuple[str, str], ...]:
+    try:
+        with open("/etc/os-release", encoding="utf-8") as handle:
+            pairs = [line.strip().split("=", 1) for line in handle if "=" in line]
+    except OSError:
+        return ()
+    return tuple((key, value.strip('"')) for key, value in pairs)
+
+
+def qgis_python(layout: PythonLayout, exists: Callable[[str], bool] = os.path.exists) -> str:
+    r"""The path of QGIS's own Python interpreter.
+
+    >>> qgis_python(PythonLayout("linux", "/usr", (3, 11), "1.24.2", False, True), lambda path: True)
+    '/usr/bin/python3.11'
+    >>> qgis_python(PythonLayout("win32", "C:\\OSGeo4W\\apps\\Python312", (3, 12), "1.26.4", False, False), lambda path: True)
+    'C:\\OSGeo4W\\apps\\Python312\\python.exe'
+    """
+    if layout.platform.startswith("win"):
+        return layout.prefix.rstrip("\\/") + "\\python.exe"
+    for name in (f"python{layout.version[0]}.{layout.version[1]}", f"python{layout.version[0]}", "python"):
+        candidate = os.path.join(layout.prefix, "bin", name)
+        if exists(candidate):
+            return candidate
+    return os.path.join(layout.prefix, "bin", f"python{layout.version[0]}")
+
+
+def qgis_python_install_command(pip_requirement: str, layout: Optional[PythonLayout] = None,
+                                 distribution_package: Optional[str] = None) -> str:
+    """The command that installs ``pip_requirement`` into the Python that QGIS runs (OSGeo4W on Windows, the
+    QGIS.app bundle on macOS, a conda environment, or the system's Python on Linux), holding NumPy at the
+    version QGIS runs, and naming the distribution's package first when it has one.
+
+    >>> layout = PythonLayout("linux", "/usr", (3, 11), "1.24.2", False, True)
+    >>> qgis_python_install_command("onnxruntime", layout).split(" -m ")[1]
+    'pip install --user --break-system-packages "onnxruntime" "numpy==1.24.2"'
+    """
+    layout = layout or current_layout()
+    pin = f' "numpy=={layout.numpy_version}"' if layout.numpy_version and pip_requirement.split("<")[0].split("=")[0] != "numpy" else ""
+    if layout.platform.startswith("win"):
+        return (f'in the "OSGeo4W Shell" (Start menu, QGIS folder), which runs QGIS\'s Python ({qgis_python(layout)}): '
+                f'python -m pip install "{pip_requirement}"{pin}')
+    if layout.conda:
+        return f'conda install -p "{layout.prefix}" -c conda-forge "{pip_requirement}"{pin.replace("==", "=")}'
+    python = qgis_python(layout)
+    flags = "--user --break-system-packages" if layout.externally_managed else "--user"
+    pip = f'{python} -m pip install {flags} "{pip_requirement}"{pin}'
+    if distribution_package:
+        return f"sudo apt install {distribution_package} (the distribution's build for this QGIS), or {pip}"
+    return pip
+
+
+#: Debian/Ubuntu packages of the optional modules, proposed before pip where the system's apt offers them.
+DISTRIBUTION_PACKAGES = {"onnxruntime": "python3-onnxruntime", "h5py": "python3-h5py", "scipy": "python3-scipy",
+                         "matplotlib": "python3-matplotlib"}
+
+
+def apt_offers(package: str) -> bool:
+    """Whether this machine's apt can install ``package`` (``apt-cache policy`` names a candidate); False
+    without apt."""
+    import shutil
+    import subprocess
+
+    if shutil.which("apt-cache") is None:
+        return False
+    try:
+        listing = subprocess.run(["apt-cache", "policy", package], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return any(line.strip().startswith("Candidate:") and "(none)" not in line for line in listing.splitlines())
+
+
+def distribution_package(module_name: str, layout: PythonLayout, offers: Callable[[str], bool] = apt_offers) -> Optional[str]:
+    """The distribution's package of ``module_name`` when QGIS runs the system's Python and apt offers it."""
+    package = DISTRIBUTION_PACKAGES.get(module_name)
+    is_system_python = layout.platform.startswith("linux") and layout.prefix == "/usr" and not layout.conda
+    like = f"{layout.release('ID')} {layout.release('ID_LIKE')}"
+    if package is None or not is_system_python or not any(name in like for name in ("debian", "ubuntu")):
+        return None
+    return package if offers(package) else None
 
 
 #: Modules that pip cannot install into QGIS: they come with QGIS's own GDAL.
@@ -50,7 +148,9 @@ def install_hint(module_name: str, pip_requirement: str) -> str:
     bundled = _BUNDLED_WITH_QGIS.get(module_name.split(".")[0])
     if bundled is not None:
         return bundled
-    return f"Install it, then restart QGIS: {qgis_python_install_command(pip_requirement)}"
+    layout = current_layout()
+    package = distribution_package(module_name.split(".")[0], layout)
+    return f"Install it, then restart QGIS: {qgis_python_install_command(pip_requirement, layout, package)}"
 
 
 def require(module_name: str, pip_requirement: str, needed_for: str) -> ModuleType:

@@ -89,7 +89,7 @@ class RockGlacierAlgorithm(QgsProcessingAlgorithm):
     """Base class: one algorithm = parameters + one core call."""
 
     #: (module, pip requirement) pairs this algorithm imports when it runs.
-    REQUIRED_MODULES: Sequence[Tuple[str, str]] = (("numpy", "numpy<2"), ("osgeo.gdal_array", "GDAL"))
+    REQUIRED_MODULES: Sequence[Tuple[str, str]] = (("numpy", "numpy"), ("osgeo.gdal_array", "GDAL"))
     ALGORITHM_ID = ""
     DISPLAY_NAME = ""
     HELP = ""

@@ -23,7 +23,7 @@ from qgis.core import (
 from ..core.inventory.schema import FieldSpec
 from .algorithm_base import RockGlacierAlgorithm, info, warn
 from .fields import qgs_field
-from .layers import feature_record, feature_wkb, file_raster_path
+from .layers import feature_record, feature_wkb, file_raster_path, gpkg_layer_destination
 from .output_styles import store_inventory_style
 
 HELP = """
@@ -117,7 +117,13 @@ class EvaluateAlgorithm(RockGlacierAlgorithm):
         return {**outputs, "SUMMARY": summary_path}
 
     def _write(self, parameters, name, context, source, features: List[QgsFeature], ious, match_ids, statuses) -> str:
+        from ..core.inventory.schema import ROCK_GLACIER_LAYER
+
         fields = _with_eval_fields(source.fields())
+        # an inventory layer is rock_glaciers in its GeoPackage; the reference's copy beside the candidates in one file
+        # gets its own name
+        same_file = name == "REFERENCE_OUTPUT" and parameters.get("REFERENCE_OUTPUT") == parameters.get("OUTPUT")
+        parameters = gpkg_layer_destination(parameters, name, "reference_evaluated" if same_file else ROCK_GLACIER_LAYER)
         sink, dest_id = self.parameterAsSink(parameters, name, context, fields, source.wkbType(), source.sourceCrs())
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, name))

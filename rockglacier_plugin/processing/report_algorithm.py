@@ -73,10 +73,19 @@ class ReportAlgorithm(RockGlacierAlgorithm):
 
     def run_algorithm(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict[str, Any]:
         from ..core.raster.geometry import prepare_polygon
-        from ..core.report.html import ReportInputs, write_report
+        from ..core.report.html import REPORTED_FIELDS, ReportInputs, write_report
         from ..core.version import plugin_version
 
         source, everything = self.source_and_features(parameters, "INPUT", context)
+        names = set(source.fields().names())
+        absent = [name for name in REPORTED_FIELDS if name not in names]
+        if len(absent) == len(REPORTED_FIELDS):
+            raise QgsProcessingException(
+                f"'{source.sourceName()}' has none of the fields the report reads ({', '.join(REPORTED_FIELDS)}): it is not an "
+                "inventory yet. Run rockglacier:attributes (elevation, slope, aspect, area), classify the landforms (upslope_con, "
+                "in the review dock) and run rockglacier:insarvelocity for velocities, then report.")
+        if absent:
+            warn(feedback, f"The layer has no {', '.join(absent)} field(s): the tables and figures leave them empty.")
         filter_text = self._filter(parameters, context, source, feedback)
         kept = list(source.getFeatures(QgsFeatureRequest(QgsExpression(filter_text)),
                                        QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks)) if filter_text else everything
@@ -90,6 +99,7 @@ class ReportAlgorithm(RockGlacierAlgorithm):
             inventory_name=self._name(parameters, source),
             filter_expression=filter_text,
             crs_name=source.sourceCrs().authid() or source.sourceCrs().description(),
+            crs_wkt=source.sourceCrs().toWkt(),
             plugin_version=plugin_version(),
             total_features=len(everything),
             candidates=[r for r in every_record.values() if r.get("source") == "deep_learning"],

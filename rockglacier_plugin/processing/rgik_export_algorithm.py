@@ -63,19 +63,30 @@ class RgikExportAlgorithm(RockGlacierAlgorithm):
                                                        0.005, False, 0.0))
         self.addParameter(QgsProcessingParameterFileDestination("OUTPUT", "RGIK GeoPackage", "GeoPackage (*.gpkg)"))
 
+    @staticmethod
+    def _numbered(records: list, feedback: QgsProcessingFeedback) -> list:
+        """Records with an rg_id each: landforms without one are numbered as rockglacier:attributes numbers them."""
+        from ..core.inventory.identifiers import assign_ids
+
+        missing = sum(1 for r in records if not str(r.get("rg_id") or "").strip())
+        if missing:
+            ids = assign_ids([r.get("rg_id") for r in records], "rg")
+            records = [{**r, "rg_id": rg_id} for r, rg_id in zip(records, ids)]
+            warn(feedback, f"{missing} landform(s) had no rg_id: they are exported with new ids (rg001...), numbered as "
+                           "rockglacier:attributes numbers them; run rockglacier:attributes to store the ids in the inventory too.")
+        return records
+
     def run_algorithm(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict[str, Any]:
         from ..core.inventory.moving_areas import moving_areas
         from ..core.inventory.rgik import exported
         from ..core.inventory.rgik_export import write_rgik_geopackage
 
         source, features = self.source_and_features(parameters, "INPUT", context, needs_crs="inventory")
-        if features and source.fields().lookupField("rg_id") < 0:
-            warn(feedback, "The layer has no rg_id field: PrimaryID stays empty. Run rockglacier:attributes first to number the landforms.")
+        records = self._numbered([feature_record(f) for f in features], feedback)
         rasters = self.parameterAsLayerList(parameters, "VELOCITY_RASTERS", context) or []
         minimum = self.parameterAsDouble(parameters, "MIN_MOVING_AREA_KM2", context)
         on_progress, is_cancelled = callbacks(feedback)
         moving = []
-        records = [feature_record(f) for f in features]
         landforms_wkb = [feature_wkb(f) for f, r in zip(features, records) if exported(r)]
         for index, layer in enumerate(rasters):
             if is_cancelled():

@@ -1,8 +1,14 @@
 """Missing optional packages: a message naming the module and the command that installs it."""
 
+import numpy
 import pytest
 
-from rockglacier_plugin.core.dependencies import qgis_python_install_command, require
+from rockglacier_plugin.core.dependencies import (
+    PythonLayout,
+    distribution_package,
+    qgis_python_install_command,
+    require,
+)
 from rockglacier_plugin.core.errors import MissingDependencyError
 
 
@@ -15,12 +21,59 @@ def test_require__missing_package_names_it_and_the_pip_command():
         require("rockglacier_no_such_module", "rockglacier-no-such>=1", "rockglacier:segment")
     message = str(caught.value)
     assert "rockglacier:segment needs the Python module 'rockglacier_no_such_module'" in message
-    assert 'pip install --user --break-system-packages "rockglacier-no-such>=1" "numpy<2"' in message
+    assert f'"rockglacier-no-such>=1" "numpy=={numpy.__version__}"' in message  # the NumPy this Python runs, held
     assert isinstance(caught.value, ImportError)
 
 
-def test_install_command__pins_numpy_below_2_on_linux():
-    assert '"numpy<2"' in qgis_python_install_command("onnxruntime")
+DEBIAN_13 = (("ID", "debian"), ("VERSION_ID", "13"))
+UBUNTU = (("ID", "ubuntu"), ("ID_LIKE", "debian"))
+
+
+def test_install_command__debian_names_the_system_python_not_the_first_python3_on_path(monkeypatch):
+    monkeypatch.setenv("PATH", "/root/.pyenv/shims:/usr/bin")  # a pyenv or conda python3 first on PATH changes nothing
+    layout = PythonLayout("linux", "/usr", (3, 11), "1.24.2", False, True, DEBIAN_13)
+    command = qgis_python_install_command("onnxruntime", layout)
+    assert command.startswith("/usr/bin/python3") and "pyenv" not in command
+    assert command.endswith('-m pip install --user --break-system-packages "onnxruntime" "numpy==1.24.2"')
+
+
+def test_install_command__qgis_344_on_numpy_2_never_pins_numpy_below_2():
+    layout = PythonLayout("linux", "/usr", (3, 13), "2.4.1", False, True, DEBIAN_13)
+    command = qgis_python_install_command("onnxruntime", layout)
+    assert '"numpy==2.4.1"' in command and "numpy<2" not in command
+
+
+def test_install_command__windows_osgeo4w_shell_and_its_python():
+    layout = PythonLayout("win32", "C:\\OSGeo4W\\apps\\Python312", (3, 12), "1.26.4", False, False)
+    command = qgis_python_install_command("h5py", layout)
+    assert command.startswith('in the "OSGeo4W Shell"') and "C:\\OSGeo4W\\apps\\Python312\\python.exe" in command
+    assert command.endswith('python -m pip install "h5py" "numpy==1.26.4"')
+
+
+def test_install_command__macos_bundle_python():
+    prefix = "/Applications/QGIS-LTR.app/Contents/Frameworks/Python.framework/Versions/3.9"
+    layout = PythonLayout("darwin", prefix, (3, 9), "1.23.5", False, False)
+    command = qgis_python_install_command("onnxruntime", layout)
+    assert command.startswith(prefix + "/bin/python3") and '--user "onnxruntime" "numpy==1.23.5"' in command
+    assert "--break-system-packages" not in command
+
+
+def test_install_command__conda_qgis_uses_conda_forge_into_its_own_environment():
+    layout = PythonLayout("linux", "/home/u/miniforge3/envs/qgis", (3, 12), "2.2.6", True, False)
+    assert qgis_python_install_command("onnxruntime", layout) == (
+        'conda install -p "/home/u/miniforge3/envs/qgis" -c conda-forge "onnxruntime" "numpy=2.2.6"')
+
+
+def test_install_command__debian_13_proposes_python3_onnxruntime_before_pip():
+    layout = PythonLayout("linux", "/usr", (3, 13), "2.2.4", False, True, DEBIAN_13)
+    package = distribution_package("onnxruntime", layout, offers=lambda name: name == "python3-onnxruntime")
+    command = qgis_python_install_command("onnxruntime", layout, package)
+    assert command.startswith("sudo apt install python3-onnxruntime") and "or /usr/bin/python3" in command
+    # where apt has no such package (Debian 12), or QGIS is not the system's Python, pip alone
+    assert distribution_package("onnxruntime", layout, offers=lambda name: False) is None
+    assert distribution_package("onnxruntime", PythonLayout("linux", "/opt/qgis", (3, 12), "2.2.4", False, False, UBUNTU),
+                                offers=lambda name: True) is None
+    assert distribution_package("snaphu", layout, offers=lambda name: True) is None  # no distribution package
 
 
 def test_installation_report__names_each_optional_package_with_its_state_and_the_fix(monkeypatch):

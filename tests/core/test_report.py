@@ -3,6 +3,7 @@
 import csv
 from pathlib import Path
 
+import numpy as np
 from osgeo import ogr
 
 from rockglacier_plugin.core.report.figures import sector_counts
@@ -34,3 +35,39 @@ def test_write_report__tables_figures_and_page_name_inventory_filter_and_version
 
 def test_sector_counts__sector_edges_at_22_5_degrees_belong_to_the_clockwise_sector():
     assert sector_counts([337.5, 22.4999, 22.5, 67.5, 359.9, -10.0]) == [4, 1, 1, 0, 0, 0, 0, 0]
+
+
+def _frame_is_background(path) -> bool:
+    """Whether the image's outer 2 px are all background (nothing drawn reaches, or is cut at, its edge)."""
+    from matplotlib import image
+
+    pixels = image.imread(path)[..., :3]
+    frame = np.concatenate([pixels[:2].reshape(-1, 3), pixels[-2:].reshape(-1, 3), pixels[:, :2].reshape(-1, 3),
+                            pixels[:, -2:].reshape(-1, 3)])
+    return bool((frame > 0.97).all())
+
+
+def test_report_map__a_wide_extent_keeps_tick_labels_legend_and_axis_titles_inside_the_image(tmp_path):
+    require_module("matplotlib")
+    from rockglacier_plugin.core.report import figures
+
+    records = [{"upslope_con": c} for c in ("G", "GF", "DMS", "T", None)]
+    # 400 km wide, 8 km tall: the case where the legend and the y tick labels were cut off
+    geometries = [ogr.CreateGeometryFromWkt(square_wkt(500000.0 + 100000.0 * i, 4000000.0 + 2000.0 * (i % 2), 800.0)) for i in range(5)]
+    path = figures.map_figure(records, geometries, "EPSG:32644", str(tmp_path / "map.png"), "EPSG:32644")
+    assert _frame_is_background(path)
+    assert figures.axis_titles("EPSG:32644") == ("easting (m)", "northing (m)")
+    for maker in (figures.aspect_figure, figures.altitude_figure):
+        assert _frame_is_background(maker([{"upslope_con": "G", "aspect_deg": 10.0, "elev_mean_m": 4000.0}] * 3,
+                                          str(tmp_path / f"{maker.__name__}.png")))
+
+
+def test_report_tables__each_column_shows_the_same_digits_in_every_row(tmp_path):
+    require_module("matplotlib")
+    records = [{"upslope_con": "G", "elev_mean_m": 4000.4, "slope_mean_deg": 12.34, "area_km2": a, "vel_dslp_cm_yr": v, "vel_ok": 1}
+               for a, v in ((0.4, 1.5), (1.5, 0.42))]
+    write_report(ReportInputs(records, [None, None], "x", "", "EPSG:32644", "1", 2), str(tmp_path / "r.html"))
+    page = (tmp_path / "r.html").read_text()
+    assert "<td>0.950</td>" in page and "<td>1.900</td>" in page  # area mean and total, 3 decimals whatever their size
+    assert "<td>4,000</td>" in page and "4,000.4" not in page  # elevations in whole metres
+    assert "<td>12.3</td>" in page and "<td>1.0</td>" in page and "0.9600" not in page  # slopes, velocities: one decimal

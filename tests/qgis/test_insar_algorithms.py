@@ -166,7 +166,7 @@ def test_qgis_process__insarvelocity_from_the_command_line(scene, tmp_path):
     completed = subprocess.run([
         shutil.which("qgis_process") or "qgis_process", "run", "rockglacier:insarvelocity", "--",
         f"INPUT={polygons}", f"UNWRAPPED={scene.unwrapped_true}", f"COHERENCE={scene.coherence}", f"DEM={scene.dem}",
-        "INCIDENCE_DEG=38.7", "LOS_AZIMUTH_DEG=102", "NOISE_CORRELATION_PX=1", "OUTPUT=cli.gpkg",
+        "INCIDENCE_DEG=38.7", "LOS_AZIMUTH_DEG=102", "SENSOR=0", "NOISE_CORRELATION_PX=1", "OUTPUT=cli.gpkg",
     ], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     rows = read_layer(tmp_path / "cli.gpkg", "rock_glaciers")

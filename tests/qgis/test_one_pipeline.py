@@ -91,3 +91,22 @@ def test_map__region_command_and_segment_give_the_same_candidates_and_ids(tmp_pa
     assert len(ours) >= 5 and all(r["rg_id"] > "zz041" for r in ours)  # ids continue after the existing inventory's
     assert any(r["match_rg_id"] == "zz041" for r in ours)
     _same(ours, theirs, ("rg_id", "source", "review", "area_km2", "dl_prob_mean", "match_rg_id", "lon", "lat"))
+
+
+RENAMED = {"INPUT": None, "OUTPUT": "--output", "TILE_SIZE_PX": "--tile-px", "PROBABILITY": None, "MASK": None,
+           "REFERENCE_POINTS_OUTPUT": None, "VELOCITY_PAIRS": None}  # None: written into --output or the work folder
+
+
+@pytest.mark.parametrize("algorithm, command, first", [("segment", "map", "--imagery"), ("insarvelocity", "velocity", "--inventory")])
+def test_region_command__has_a_flag_for_every_parameter_of_the_algorithm(algorithm, command, first, capsys):
+    from qgis.core import QgsApplication
+
+    from rockglacier_plugin.region.cli import _parser
+
+    with pytest.raises(SystemExit):
+        _parser().parse_args([command, "--help"])
+    text = capsys.readouterr().out
+    assert first in text
+    names = [p.name() for p in QgsApplication.processingRegistry().algorithmById(f"rockglacier:{algorithm}").parameterDefinitions()]
+    flags = [RENAMED.get(name, "--" + name.lower().replace("_", "-")) for name in names]
+    assert [flag for flag in flags if flag and flag not in text] == []

@@ -106,7 +106,7 @@ def test_rgikexport__writes_markers_outlines_and_moving_areas_from_a_velocity_ra
     velocity = np.zeros((60, 60), dtype=np.float32)
     velocity[10:40, 5:35] = 40.0  # 0.09 km2 in class 30-100 cm/yr over rg000 (less 4 corner pixels: median filter)
     velocity[45:55, 45:55] = 40.0  # touches no landform: not a moving area of the inventory
-    raster = write_raster(tmp_path / "v.tif", velocity, (X0, 10.0, 0, Y0 + 300, 0, -10.0), epsg=32632, nodata=-9999.0)
+    raster = write_raster(tmp_path / "v.tif", velocity, (X0, 10.0, 0, Y0 + 300, 0, -10.0), epsg=32632, nodata=-9999.0, unit="cm/yr")
     result = processing.run("rockglacier:rgikexport", {"INPUT": str(path), "VELOCITY_RASTERS": [str(raster)], "OUTPUT": str(tmp_path / "rgik.gpkg")})
     markers = read_layer(result["OUTPUT"], "primary_markers")
     assert len(markers) == 7 and "rg003" not in [m["PrimaryID"] for m in markers]  # rg003 was rejected

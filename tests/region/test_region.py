@@ -253,3 +253,29 @@ def test_velocity__pairs_on_the_cluster_give_what_one_plugin_run_gives(tmp_path)
             assert row["vel_dslp_cm_yr"] == pytest.approx(landform.vel_dslp_cm_yr, rel=1e-9)
     assert len(read_layer(tmp_path / "out.gpkg", "velocity_pairs")) == len(direct.pair_rows) == 8
     assert not result.report.failed
+
+
+def test_map__overlapping_scenes_count_their_ground_once(region):
+    from rockglacier_plugin.region.merge import scene_area_km2
+
+    folder, whole, scenes, model = region
+    # four scenes overlapping by 40 px cover the 900 x 600 px image of 10 m pixels: 54 km2, not the 60.8 km2 of their sum
+    assert scene_area_km2(scenes) == pytest.approx(54.0)
+    assert scene_area_km2(scenes + scenes) == pytest.approx(54.0)
+
+
+def test_cli__runs_from_any_folder_and_offers_every_option_of_the_algorithms(tmp_path):
+    from rockglacier_plugin.core.workflows import velocity_options
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    helps = {command: subprocess.run([sys.executable, "-m", "rockglacier_plugin.region", command, "--help"], cwd=tmp_path, env=env,
+                                     capture_output=True, text=True, timeout=120) for command in ("map", "velocity")}
+    for completed in helps.values():
+        assert completed.returncode == 0, completed.stderr  # from a folder outside the repository
+    velocity_flags = [o.flag for o in (*velocity_options.SETTINGS_NUMBERS, *velocity_options.SWITCHES)]
+    velocity_flags += ["--sensor", "--velocity-unit", "--velocity-sign", "--heading-deg", "--left-looking", "--reference-date",
+                       "--reference-points", "--components", "--los", "--wavelength-m", "--velocity-downslope"]
+    assert [flag for flag in velocity_flags if flag not in helps["velocity"].stdout] == []
+    map_flags = ["--bands", "--threshold", "--existing", "--device", "--views", "--tile-px", "--overlap-px", "--batch-size",
+                 "--extent", "--mask-layer", "--id-prefix", "--min-area-km2"]
+    assert [flag for flag in map_flags if flag not in helps["map"].stdout] == []

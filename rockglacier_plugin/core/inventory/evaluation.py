@@ -30,6 +30,7 @@ from ..raster.geometry import (
     transformed,
     transformer,
 )
+from ..raster.overlap import check_overlap, geometries_footprint
 
 TRUE_POSITIVE = "TP"
 FALSE_POSITIVE = "FP"
@@ -182,6 +183,7 @@ def evaluate(candidates_wkb: Sequence[Optional[bytes]], candidates_crs: str,
     """Match candidates to references (any CRS each) and count TP, FP and FN."""
     cand84, warnings = _in_wgs84(candidates_wkb, candidates_crs, "Candidate")
     ref84, ref_warnings = _in_wgs84(references_wkb, references_crs, "Reference")
+    _check_same_area(cand84, candidates_crs, ref84, references_crs)
     usable = [g for g in cand84 + ref84 if g is not None]
     matches: list[Match] = []
     if not 0.0 < min_iou <= 1.0:
@@ -201,6 +203,16 @@ def evaluate(candidates_wkb: Sequence[Optional[bytes]], candidates_crs: str,
         if evaluation.candidate_match[pair.candidate] is None:
             evaluation.candidate_iou[pair.candidate] = max(evaluation.candidate_iou[pair.candidate] or 0.0, pair.iou)
     return evaluation
+
+
+def _check_same_area(cand84: Sequence[Any], candidates_crs: str, ref84: Sequence[Any], references_crs: str) -> None:
+    """Candidates and references that lie in different places (a layer's CRS set wrong) stop the evaluation: it
+    would count every candidate false and every reference missed."""
+    wgs84 = spatial_reference(WGS84_WKT_EPSG).ExportToWkt()
+    candidates = geometries_footprint(cand84, wgs84, f"candidates (layer CRS {spatial_reference(candidates_crs).GetName()})")
+    references = geometries_footprint(ref84, wgs84, f"reference (layer CRS {spatial_reference(references_crs).GetName()})")
+    if candidates is not None and references is not None:
+        check_overlap(references, candidates, "")
 
 
 def _tabulate(cand84: Sequence[Any], ref84: Sequence[Any], matches: Sequence[Match], warnings: list[str]) -> Evaluation:

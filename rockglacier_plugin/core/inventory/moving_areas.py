@@ -13,14 +13,17 @@ the inventoried rock glaciers, not every patch of noise or landslide in the scen
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
 import numpy as np
 
 from ..errors import ParameterError
-from ..raster.geometry import polygons_in_crs
+from ..raster.geometry import polygons_in_crs, valid_traced_polygon
 from ..raster.io import open_raster, raster_grid, read_window
+from ..raster.overlap import check_overlap, geometries_footprint, raster_footprint
+from ..raster.units import band_unit, describe_unit, velocity_cm_per_yr_per_unit
 from .kinematic_classes import KINEMATIC_CLASSES
 from .rgik import kinematic_period
 
@@ -85,6 +88,18 @@ def smoothed(velocity_cm_per_yr: np.ndarray) -> np.ndarray:
     return median_filter(np.nan_to_num(velocity_cm_per_yr, nan=0.0), size=3, mode="nearest")
 
 
+def _cm_per_yr_per_unit(dataset: Any, path: str) -> float:
+    tag = band_unit(dataset, 1)
+    factor = velocity_cm_per_yr_per_unit(tag) if tag else None
+    if factor is None:
+        name = os.path.basename(path)
+        raise ParameterError(
+            f"The velocity raster '{name}' ({describe_unit(tag)}) does not say its velocity unit: moving-area classes need to "
+            f"know whether its values are cm/yr, mm/yr or m/yr. Tag it (gdal_edit.py -units cm/yr {name}); rockglacier:insarvelocity's "
+            "rasters carry their unit.")
+    return factor
+
+
 def _touching(areas: list[MovingArea], landforms: list[Any]) -> list[MovingArea]:
     from osgeo import ogr
 
@@ -98,9 +113,9 @@ def _touching(areas: list[MovingArea], landforms: list[Any]) -> list[MovingArea]
 
 def moving_areas(velocity_path: str, min_area_km2: float = 0.005, landforms_wkb: Optional[Sequence[Optional[bytes]]] = None,
                  landforms_crs: Optional[str] = None) -> MovingAreas:
-    """Moving areas of a projected velocity raster (cm/yr, e.g. ``rockglacier:insarvelocity``'s
-    VELOCITY_DOWNSLOPE), touching one of ``landforms_wkb`` when given. The raster must be in a
-    projected CRS with metre units."""
+    """Moving areas of a projected velocity raster (e.g. ``rockglacier:insarvelocity``'s VELOCITY_DOWNSLOPE),
+    touching one of ``landforms_wkb`` when given. The raster's unit tag says its unit (converted to cm/yr;
+    a raster without one is refused); it must be in a projected CRS."""
     if min_area_km2 < 0:
         raise ParameterError(f"The minimum moving-area size is {min_area_km2} km2; give 0 or more.")
     dataset = open_raster(velocity_path, "velocity raster")
@@ -109,18 +124,26 @@ def moving_areas(velocity_path: str, min_area_km2: float = 0.005, landforms_wkb:
         raise ParameterError(
             f"The velocity raster '{velocity_path}' is in geographic coordinates; moving areas need metres. "
             "Warp it to a projected CRS (e.g. its UTM zone) with Raster > Projections > Warp first.")
-    velocity = read_window(dataset.GetRasterBand(1), grid, grid.full_window)
+    landforms = None
+    if landforms_wkb is not None:
+        landforms = polygons_in_crs(landforms_wkb, landforms_crs or "", grid.crs_wkt, "inventory")
+        footprint = geometries_footprint(landforms, grid.crs_wkt, "inventory")
+        if footprint is not None:  # an inventory elsewhere (a CRS set wrong) is an error, not zero moving areas
+            check_overlap(footprint, raster_footprint(dataset, f"velocity raster '{os.path.basename(velocity_path)}'"), "")
+    velocity = read_window(dataset.GetRasterBand(1), grid, grid.full_window) * _cm_per_yr_per_unit(dataset, velocity_path)
     vectors, layer = _polygonize(class_codes(smoothed(velocity)), grid.geotransform, grid.crs_wkt)
     square_m_per_km2 = 1.0e6 / grid.linear_unit_m ** 2
     areas = []
     for feature in layer:
-        geometry = feature.GetGeometryRef()
+        geometry = valid_traced_polygon(feature.GetGeometryRef().Clone())
+        if geometry is None:
+            continue
         area_km2 = geometry.GetArea() / square_m_per_km2
         if area_km2 >= min_area_km2:
             label = KINEMATIC_CLASSES[feature.GetField("code") - 1][2]
             areas.append(MovingArea(bytes(geometry.ExportToWkb()), label, area_km2))
     del vectors
-    if landforms_wkb is not None:
-        areas = _touching(areas, polygons_in_crs(landforms_wkb, landforms_crs or "", grid.crs_wkt, "inventory"))
+    if landforms is not None:
+        areas = _touching(areas, landforms)
     pair = (dataset.GetMetadata() or {}).get("PAIR")
     return MovingAreas(areas, grid.crs_wkt, kinematic_period(pair), velocity_path)

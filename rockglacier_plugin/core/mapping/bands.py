@@ -9,9 +9,14 @@ is; anything else needs the band numbers.
 
 from __future__ import annotations
 
-from typing import Sequence
+import re
+from typing import Any, Optional, Sequence
 
 from ..errors import ParameterError
+
+#: Names of one band, canonical: Sentinel-2's B04/B4 is red, B03/B3 green, B02/B2 blue (and B08/B8 NIR).
+_COLOURS = {"RED": "red", "GREEN": "green", "BLUE": "blue", "NIR": "nir", "B04": "red", "B03": "green", "B02": "blue",
+            "B08": "nir"}
 
 
 def parse_band_list(text: str) -> list[int]:
@@ -29,6 +34,49 @@ def parse_band_list(text: str) -> list[int]:
     return bands
 
 
+def canonical_band(name: str) -> str:
+    """A band's name in one spelling: Sentinel-2 ids zero-padded (B4 -> B04), colours for the visible and NIR bands.
+
+    >>> [canonical_band(n) for n in ("B4", "b04", "Red", " B8A ", "B11", "")]
+    ['red', 'red', 'red', 'B8A', 'B11', '']
+    """
+    text = name.strip().upper()
+    match = re.fullmatch(r"B0?(\d)", text)  # B8A and B11 keep their names
+    if match:
+        text = f"B0{match.group(1)}"
+    return _COLOURS.get(text, text)
+
+
+def band_names(dataset: Any) -> list[str]:
+    """What each band of a GDAL dataset says it is (canonical): its description, else its colour interpretation."""
+    from osgeo import gdal
+
+    colours = {gdal.GCI_RedBand: "red", gdal.GCI_GreenBand: "green", gdal.GCI_BlueBand: "blue"}
+    names = []
+    for index in range(1, dataset.RasterCount + 1):
+        band = dataset.GetRasterBand(index)
+        names.append(canonical_band(band.GetDescription()) or colours.get(band.GetColorInterpretation(), ""))
+    return names
+
+
+def band_order_warning(bands: Sequence[int], names: Sequence[str], model_bands: Sequence[str]) -> Optional[str]:
+    """A warning when the bands the user chose are tagged as other bands than the model's, in its order.
+
+    >>> band_order_warning([3, 2, 1], ["red", "green", "blue"], ["B4", "B3", "B2"])
+    "BANDS=3,2,1 feeds the raster's blue, green, red bands into the model's red, green, blue channels (the raster's band tags say so): the image the model sees has its colours swapped. Give BANDS=1,2,3, or leave BANDS empty to match the bands by their tags."
+    >>> band_order_warning([1, 2, 3], ["red", "green", "blue"], ["red", "green", "blue"]) is None
+    True
+    """
+    wanted = [canonical_band(b) for b in model_bands]
+    chosen = [names[b - 1] if 0 < b <= len(names) else "" for b in bands]
+    if not all(chosen) or chosen == wanted or not set(wanted) <= set(names):
+        return None
+    right = ",".join(str(names.index(w) + 1) for w in wanted)
+    return (f"BANDS={','.join(map(str, bands))} feeds the raster's {', '.join(chosen)} bands into the model's {', '.join(wanted)} "
+            f"channels (the raster's band tags say so): the image the model sees has its colours swapped. Give BANDS={right}, "
+            "or leave BANDS empty to match the bands by their tags.")
+
+
 def bands_for_model(descriptions: Sequence[str], model_bands: Sequence[str], text: str = "") -> list[int]:
     """1-based band numbers for the model's inputs, in the model's order.
 
@@ -44,8 +92,8 @@ def bands_for_model(descriptions: Sequence[str], model_bands: Sequence[str], tex
     """
     if text.strip():
         return parse_band_list(text)
-    normalised = [d.strip().upper() for d in descriptions]
-    wanted = [name.strip().upper() for name in model_bands]
+    normalised = [canonical_band(d) for d in descriptions]
+    wanted = [canonical_band(name) for name in model_bands]
     if wanted and all(name in normalised for name in wanted):
         return [normalised.index(name) + 1 for name in wanted]
     if len(descriptions) == len(model_bands):

@@ -14,7 +14,14 @@ from ..errors import OperationCancelled
 from ..inventory.schema import Review, Source
 from ..progress import CancelCheck, Progress, ProgressCallback
 from ..raster.coverage import pixel_centres_inside
-from ..raster.geometry import EqualAreaProjector, prepare_polygon, spatial_reference, transformed, transformer
+from ..raster.geometry import (
+    EqualAreaProjector,
+    prepare_polygon,
+    spatial_reference,
+    transformed,
+    transformer,
+    valid_traced_polygon,
+)
 from ..raster.io import create_geotiff, open_raster, raster_grid, read_window
 from ..raster.windows import Window, window_from_bounds
 
@@ -92,7 +99,8 @@ def polygonize_mask(mask_path: str, on_progress: Optional[ProgressCallback] = No
             raise
         if status != 0 and is_cancelled is not None and is_cancelled():
             raise OperationCancelled("Cancelled by the user while tracing polygons; no output was written.")
-        geometries = [feature.GetGeometryRef().Clone() for feature in layer if feature.GetField("value") == 1]
+        traced = [valid_traced_polygon(feature.GetGeometryRef().Clone()) for feature in layer if feature.GetField("value") == 1]
+        geometries = [geometry for geometry in traced if geometry is not None]
         dataset = None
     finally:
         os.remove(binary)

@@ -22,7 +22,7 @@ from ..raster.pixel_size import row_pixel_sizes_m
 from ..raster.staged import staged_outputs
 from ..raster.units import UNIT_PROBABILITY
 from ..raster.windows import Window, window_from_bounds
-from .bands import bands_for_model, raster_band_descriptions
+from .bands import band_names, band_order_warning, bands_for_model
 from .input_scaling import model_input
 from .model_metadata import ScalingKind
 from .onnx_model import Device, SegmentationModel, load_model
@@ -257,7 +257,11 @@ def segment_raster(
     model = model or load_model(model_path, settings.device, settings.threads)
     log(f"onnxruntime execution provider: {model.provider}")
     if settings.bands is None:  # the model's bands, matched by the raster's band descriptions
-        settings = replace(settings, bands=tuple(bands_for_model(raster_band_descriptions(dataset), model.spec.bands)))
+        settings = replace(settings, bands=tuple(bands_for_model(band_names(dataset), model.spec.bands)))
+    else:
+        swapped = band_order_warning(settings.bands, band_names(dataset), model.spec.bands)
+        if swapped:
+            log(f"Warning: {swapped}")
     _check_input(dataset, settings.bands, model, log)
     _check_resolution(grid, model.spec, log)
     check_views(settings.views)  # before any output is written

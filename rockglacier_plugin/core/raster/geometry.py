@@ -124,6 +124,26 @@ def prepare_polygon(wkb: Optional[bytes]) -> PreparedPolygon:
     return PreparedPolygon(polygonal, repaired, None)
 
 
+def valid_traced_polygon(geometry: Any) -> Optional[Any]:
+    """A polygon traced from pixels (GDAL's Polygonize), valid for GEOS and every GIS.
+
+    Pixels of one 8-connected region that touch only at a corner give a ring that touches itself,
+    which GEOS calls invalid ("Ring Self-intersection") and which breaks overlays and exports downstream.
+    ``MakeValid`` splits such a ring at the touching vertex: the same pixels, the same area. None when
+    nothing with an area is left.
+    """
+    from osgeo import gdal
+
+    gdal.PushErrorHandler("CPLQuietErrorHandler")
+    try:
+        if geometry.IsValid():
+            return geometry
+        repaired = _polygonal_part(geometry.MakeValid())
+    finally:
+        gdal.PopErrorHandler()
+    return repaired if repaired is not None and not repaired.IsEmpty() and repaired.GetArea() > 0 else None
+
+
 def transformed(geometry: Any, transformation: Any) -> Any:
     """A reprojected copy of ``geometry``."""
     copy = geometry.Clone()

@@ -43,8 +43,8 @@ def _by_class(records: Sequence[Record], field: str, keep: Any = None) -> list[t
 
 
 def _save(figure: Any, path: str) -> str:
-    figure.tight_layout()
-    figure.savefig(path, dpi=DPI)
+    """Write the figure with everything it draws inside the image (tick labels, titles, a legend outside the axes)."""
+    figure.savefig(path, dpi=DPI, bbox_inches="tight", pad_inches=0.15)
     _pyplot().close(figure)
     return path
 
@@ -98,19 +98,24 @@ def aspect_figure(records: Sequence[Record], path: str) -> str:
     """An aspect rose per class (the paper's Figure 9): landforms per 45-degree sector."""
     groups = _by_class(records, "aspect_deg")
     pyplot = _pyplot()
-    figure, axes_list = pyplot.subplots(1, len(groups), figsize=(2.6 * len(groups), 3.0), subplot_kw={"projection": "polar"})
+    figure, axes_list = pyplot.subplots(1, len(groups), figsize=(2.9 * len(groups), 3.2), subplot_kw={"projection": "polar"})
+    figure.subplots_adjust(wspace=0.55)  # room for each rose's W and E labels
     angles = np.radians(np.arange(0.0, 360.0, 45.0))
     for axes, (code, values) in zip(np.atleast_1d(axes_list), groups):
         axes.set_theta_zero_location("N")
         axes.set_theta_direction(-1)  # clockwise, as azimuths
         if values:
-            axes.bar(angles, sector_counts(values), width=math.radians(40.0), color=colour(code), edgecolor="black", linewidth=0.4)
+            counts = sector_counts(values)
+            axes.bar(angles, counts, width=math.radians(40.0), color=colour(code), edgecolor="black", linewidth=0.4)
+            axes.set_yticks(sorted({round(max(counts) * f) for f in (0.5, 1.0)} - {0}))
+            axes.set_rlabel_position(67.5)
         else:
             axes.set_yticks([])
         axes.set_xticks(angles)
         axes.set_xticklabels(SECTORS, fontsize=7)
         axes.tick_params(axis="y", labelsize=6)
         axes.set_title(f"{code} (n={len(values)})", fontsize=9)
+    figure.text(0.5, 0.0, "radius: landforms per 45-degree sector (aspect, clockwise from north)", ha="center", fontsize=8)
     return _save(figure, path)
 
 
@@ -123,7 +128,27 @@ def _rings(geometry: Any) -> list[np.ndarray]:
     return [np.array(p.GetGeometryRef(0).GetPoints())[:, :2] for p in polygons if p.GetGeometryCount()]
 
 
-def map_figure(records: Sequence[Record], geometries: Sequence[Any], crs_name: str, path: str) -> str:
+def axis_titles(crs_wkt: str) -> tuple[str, str]:
+    """The map's axis titles for a CRS: longitude/latitude in degrees, or easting/northing in its linear unit.
+
+    >>> axis_titles('EPSG:4326'), axis_titles('EPSG:32644'), axis_titles('')
+    (('longitude (deg)', 'latitude (deg)'), ('easting (m)', 'northing (m)'), ('x', 'y'))
+    """
+    if not crs_wkt:
+        return "x", "y"
+    from osgeo import osr
+
+    srs = osr.SpatialReference()
+    if srs.SetFromUserInput(crs_wkt) != 0:
+        return "x", "y"
+    if srs.IsGeographic():
+        return "longitude (deg)", "latitude (deg)"
+    unit = {"metre": "m", "meter": "m", "foot": "ft", "us survey foot": "US ft"}.get(srs.GetLinearUnitsName().lower(),
+                                                                                     srs.GetLinearUnitsName())
+    return f"easting ({unit})", f"northing ({unit})"
+
+
+def map_figure(records: Sequence[Record], geometries: Sequence[Any], crs_name: str, path: str, crs_wkt: str = "") -> str:
     """Overview map of the landforms in their class colours (``geometries``: OGR, one per record)."""
     from matplotlib.collections import PolyCollection
     from matplotlib.patches import Patch
@@ -145,6 +170,9 @@ def map_figure(records: Sequence[Record], geometries: Sequence[Any], crs_name: s
     axes.autoscale_view()
     axes.set_aspect("equal")
     axes.set_title(f"Inventory overview ({crs_name})", fontsize=10)
+    x_title, y_title = axis_titles(crs_wkt)
+    axes.set_xlabel(x_title, fontsize=8)
+    axes.set_ylabel(y_title, fontsize=8)
     axes.tick_params(labelsize=7)
     codes = table_classes(records)
     handles = [Patch(facecolor=colour(c), edgecolor="black", label=CLASS_COLOURS[c][0]) for c in codes]

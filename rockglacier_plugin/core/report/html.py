@@ -38,6 +38,7 @@ class ReportInputs:
     plugin_version: str
     total_features: int  # before the filter
     candidates: Sequence[Mapping[str, Any]] = field(default_factory=list)  # deep-learning candidates, any review
+    crs_wkt: str = ""  # for the map's axis titles (easting/northing in the CRS's unit, or degrees)
 
 
 @dataclass
@@ -58,17 +59,31 @@ def write_table(path: str, rows: Sequence[Mapping[str, Any]], columns: Sequence[
     return path
 
 
-def _cell(value: Any) -> str:
+#: Decimals shown per unit, so a column reads alike in every row (the CSV tables keep full precision).
+DECIMALS_BY_UNIT = (("_km2", 3), ("_m", 0), ("_deg", 1), ("_cm_yr", 1))
+
+
+def decimals(column: str) -> int:
+    """Decimals for a column, from the unit its name ends with (2 for unitless shares).
+
+    >>> [decimals(c) for c in ("area_km2_total", "elev_mean_m_sd", "slope_mean_deg_mean", "vel_max_err_cm_yr", "share")]
+    [3, 0, 1, 1, 2]
+    """
+    stem = column.removesuffix("_mean").removesuffix("_sd").removesuffix("_total")
+    return next((digits for unit, digits in DECIMALS_BY_UNIT if stem.endswith(unit) or column.endswith(unit)), 2)
+
+
+def _cell(value: Any, column: str = "") -> str:
     if value is None:
         return "&ndash;"
     if isinstance(value, float):
-        return f"{value:,.4f}" if abs(value) < 1 else f"{value:,.1f}"
+        return f"{value:,.{decimals(column)}f}"
     return html.escape(str(value))
 
 
 def _html_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    body = "".join("<tr>" + "".join(f"<td>{_cell(row.get(c))}</td>" for c in columns) + "</tr>" for row in rows)
+    body = "".join("<tr>" + "".join(f"<td>{_cell(row.get(c), c)}</td>" for c in columns) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -78,7 +93,7 @@ def _figures(inputs: ReportInputs, folder: str, stem: str) -> list[tuple[str, st
 
     records = inputs.records
     return [
-        ("Map overview", figures.map_figure(records, inputs.geometries, inputs.crs_name, path("map"))),
+        ("Map overview", figures.map_figure(records, inputs.geometries, inputs.crs_name, path("map"), inputs.crs_wkt)),
         ("Altitude distribution per class (cf. the paper's Figure 8)", figures.altitude_figure(records, path("altitude"))),
         ("Aspect per class (cf. Figure 9)", figures.aspect_figure(records, path("aspect"))),
         ("Downslope velocity per class, vel_ok = 1 (cf. Figure 12)", figures.velocity_figure(records, path("velocity"))),

@@ -59,7 +59,7 @@ def test_moving_areas__one_polygon_per_connected_class_patch_with_its_area_and_p
     velocity[90:92, 90:92] = 20.0  # 4 px: noise for the median filter
     velocity[50, 20] = 500.0  # one noisy pixel
     velocity[0:5, 95:100] = -9999.0
-    path = write_raster(tmp_path / "v.tif", velocity, (X0, 10.0, 0, Y0, 0, -10.0), epsg=32644, nodata=-9999.0)
+    path = write_raster(tmp_path / "v.tif", velocity, (X0, 10.0, 0, Y0, 0, -10.0), epsg=32644, nodata=-9999.0, unit="cm/yr")
     dataset = gdal.Open(str(path), gdal.GA_Update)
     dataset.SetMetadata({"PAIR": "20070716-20070831"})
     dataset = None
@@ -78,7 +78,7 @@ def test_moving_areas__with_landforms_only_the_areas_touching_one_are_kept(tmp_p
     velocity = np.zeros((100, 100), dtype=np.float32)
     velocity[10:30, 10:30] = 50.0
     velocity[60:80, 60:80] = 50.0
-    path = write_raster(tmp_path / "v.tif", velocity, (X0, 10.0, 0, Y0, 0, -10.0), epsg=32644, nodata=-9999.0)
+    path = write_raster(tmp_path / "v.tif", velocity, (X0, 10.0, 0, Y0, 0, -10.0), epsg=32644, nodata=-9999.0, unit="cm/yr")
     landform = ogr.CreateGeometryFromWkt(f"POLYGON(({X0 + 150} {Y0 - 150},{X0 + 250} {Y0 - 150},{X0 + 250} {Y0 - 250},"
                                          f"{X0 + 150} {Y0 - 250},{X0 + 150} {Y0 - 150}))")
     result = moving_areas(str(path), 0.001, [bytes(landform.ExportToWkb())], srs_from_epsg(32644).ExportToWkt())
