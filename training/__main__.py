@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -37,7 +38,11 @@ def _prepare(args: argparse.Namespace) -> int:
     negatives, negatives_crs = [], None
     if args.negatives:
         negatives, negatives_crs, _keep2 = read(args.negatives, args.negatives_layer)
-    settings = PatchSettings(args.context_m, args.max_patch_px, args.validation_fraction, args.seed, tuple(args.bands))
+    from rockglacier_plugin.core.mapping.reflectance import given_calibration
+    from rockglacier_plugin.core.mapping.rendering import rendering_from
+
+    settings = PatchSettings(args.context_m, args.max_patch_px, args.validation_fraction, args.seed, tuple(args.bands),
+                             rendering_from(args.rendering), given_calibration(args.l2a_add_offset, None))
     patches, polygons = plan_patches(args.imagery, positives, positives_crs, negatives, negatives_crs, settings)
     print(json.dumps(write_patches(args.imagery, patches, polygons, args.output, settings), indent=2))
     return 0
@@ -193,9 +198,14 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True)
+def _rendering(args: argparse.Namespace) -> int:
+    from .rendering import main as stamp
+
+    print(json.dumps(stamp(args.onnx, args.name, args.card), indent=2))
+    return 0
+
+
+def _data_commands(commands: Any) -> None:
     prepare = commands.add_parser("prepare", help="cut image/label patches around mapped rock glaciers")
     prepare.add_argument("--imagery", required=True)
     prepare.add_argument("--polygons", required=True)
@@ -208,7 +218,13 @@ def main(argv: list[str] | None = None) -> int:
     prepare.add_argument("--validation-fraction", type=float, default=0.1)
     prepare.add_argument("--bands", type=int, nargs="+", default=[1, 2, 3])
     prepare.add_argument("--seed", type=int, default=0)
+    prepare.add_argument("--rendering", default="chile-chips",
+                         help="how L2A reflectance imagery becomes 8-bit patches (core/mapping/rendering.py; 8-bit imagery is cut as it is)")
+    prepare.add_argument("--l2a-add-offset", type=float, help="BOA_ADD_OFFSET of an L2A stack without metadata (-1000 from baseline 04.00)")
     prepare.set_defaults(run=_prepare)
+
+
+def _model_commands(commands: Any) -> None:
     train = commands.add_parser("train", help="train DeepLabv3+ (config file in, config saved beside the checkpoint)")
     train.add_argument("--config", required=True)
     train.add_argument("--data")
@@ -246,6 +262,9 @@ def main(argv: list[str] | None = None) -> int:
     average.add_argument("--weights", type=float, nargs="+", help="one per checkpoint, normalised to sum to 1 (default: equal)")
     average.add_argument("--output", required=True)
     average.set_defaults(run=_average)
+
+
+def _export_commands(commands: Any) -> None:
     export = commands.add_parser("export", help="ONNX with metadata, parity check, optional int8")
     export.add_argument("--checkpoint", required=True)
     export.add_argument("--output", required=True)
@@ -262,6 +281,19 @@ def main(argv: list[str] | None = None) -> int:
     threshold.add_argument("--onnx", nargs="+", required=True, help="exported copies (float32, int8): each gets its own")
     threshold.add_argument("--chips", type=int, default=DEFAULT_CHIPS, help=f"training chips drawn (seeded; 0 = all; default {DEFAULT_CHIPS})")
     threshold.set_defaults(run=_threshold)
+    rendering = commands.add_parser("rendering", help="write how the training imagery was made from L2A reflectance into exported "
+                                                      "models (rockglacier:rendering) and a model card")
+    rendering.add_argument("--onnx", nargs="+", required=True)
+    rendering.add_argument("--name", default="chile-chips", help="a rendering of core/mapping/rendering.py RENDERINGS")
+    rendering.add_argument("--card", help="MODEL_CARD.html to put the rendering paragraph into")
+    rendering.set_defaults(run=_rendering)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for add in (_data_commands, _model_commands, _export_commands):
+        add(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:

@@ -16,6 +16,9 @@ class TrainConfig:
     encoder: str = "tu-tf_efficientnet_lite0"
     pretrained: bool = True
     input_scaling: dict = field(default_factory=lambda: {"kind": "uint8"})
+    # How the 8-bit training imagery was made from L2A reflectance (core/mapping/rendering.py): a name ("chile-chips")
+    # or its fields; None: patches from rockglacier:trainingpatches say theirs, else the model takes 8-bit imagery only
+    rendering: Optional[Any] = None
     standardization_mean: list = field(default_factory=lambda: [0.485, 0.456, 0.406])
     standardization_std: list = field(default_factory=lambda: [0.229, 0.224, 0.225])
     resolution_cm_per_px: Optional[float] = 1000.0

@@ -311,8 +311,11 @@ def html(card: dict[str, Any], config: Any, history: list, spec: Any) -> str:
                      f"{card['int8_speedup_on_scene']:.2f}x the float model's speed on the validation scene{eight}, scene IoU "
                      f"{-card['int8_scene_iou_loss']:+.3f} (the larger loss of 1 and 8 views); it is {'the CPU default' if card['int8_is_cpu_default'] else 'not shipped as the default'} "
                      f"(rule: within {INT8_MAX_IOU_LOSS} of float32).</p>")
+    from training.rendering import rendering_paragraph
+
     return f"""
 <h3>Default model (model card)</h3>
+{rendering_paragraph(spec.rendering)}
 <p><b>What users get (scene level):</b> the {card['validation_chips']} validation chips laid edge to edge in one
 {card['scene_size_px'][0]} x {card['scene_size_px'][1]} px raster (as a Sentinel-2 scene looks to the algorithm),
 segmented by this plugin's own path (default tiles, blending).</p>

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 from qgis.core import (
+    QgsCoordinateReferenceSystem,
     QgsFeature,
     QgsFeatureRequest,
     QgsFeatureSink,
@@ -26,6 +27,7 @@ from qgis.core import (
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
+    QgsProcessingUtils,
     QgsWkbTypes,
 )
 
@@ -49,9 +51,15 @@ raster and returns the rock-glacier <b>probability</b> (float32, same grid; -1 =
 (8-connected, holes kept, smaller than MIN_AREA_KM2 dropped; areas in metres whatever the CRS)
 with source = deep_learning, review = candidate, dl_prob_mean and match_rg_id (the EXISTING
 polygon a candidate overlaps most, empty when new).</p>
+<p><b>Sentinel-2 L2A as downloaded</b>: INPUT may be the product itself (the .SAFE folder, its
+MTD_MSIL2A.xml, the .zip, or a STAC item .json) or a uint16/float stack of its bands. Reflectance is
+computed with the product's own offset (BOA_ADD_OFFSET: -1000 from processing baseline 04.00; read from
+MTD_MSIL2A.xml, STAC raster:bands, or the bands' GDAL offset/scale; else give L2A_ADD_OFFSET) and rendered
+to 8-bit exactly as the model's training imagery was (its rendering metadata; the model card below says
+where the shipped model's comes from). The log states both.</p>
 <p>The model's metadata decides how pixel values become its input (8-bit RGB as is; Sentinel-2
-L2A reflectance stretched linearly), the band order, the tile size, the threshold and the edge
-margin, so training and inference cannot disagree. BANDS lists the raster bands feeding the
+L2A reflectance rendered with its rendering, or stretched linearly), the band order, the tile size,
+the threshold and the edge margin, so training and inference cannot disagree. BANDS lists the raster bands feeding the
 model's channels in order (e.g. 4,3,2 for B4, B3, B2 of a Sentinel-2 stack); left empty, bands are
 matched by their descriptions, or taken as 1..n when the raster has exactly the model's channels.</p>
 <p>Each tile of TILE_SIZE_PX is read with the model's margin of context around it (from the raster;
@@ -102,7 +110,8 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         self.addParameter(parameter)
 
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
-        self.addParameter(QgsProcessingParameterRasterLayer("INPUT", "Imagery (Sentinel-2 L2A, 8-bit RGB, VRT/JP2 mosaic)"))
+        self.addParameter(QgsProcessingParameterRasterLayer(
+            "INPUT", "Imagery: 8-bit RGB, a Sentinel-2 L2A stack, or the L2A product (SAFE folder, MTD_MSIL2A.xml, zip, STAC item)"))
         self.addParameter(QgsProcessingParameterString("BANDS", "Bands for the model's channels, in order (e.g. 4,3,2; empty = automatic)", "", optional=True))
         self.addParameter(QgsProcessingParameterFile("MODEL", "ONNX model (empty = the model shipped with the plugin; on a CPU its int8 copy when one is shipped)", extension="onnx", optional=True))
         self.addParameter(QgsProcessingParameterExtent("EXTENT", "Extent", optional=True))
@@ -114,6 +123,12 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         self.addParameter(QgsProcessingParameterEnum("DEVICE", "Device", DEVICES, defaultValue=0))
         self.addParameter(QgsProcessingParameterEnum("VIEWS", "Views of each tile averaged (more: more precise, slower)", VIEW_CHOICES,
                                                      defaultValue=VIEWS.index(DEFAULT_VIEWS)))
+        self._advanced(QgsProcessingParameterNumber(
+            "L2A_ADD_OFFSET", "L2A offset in DN (BOA_ADD_OFFSET: -1000 from processing baseline 04.00; empty = the product's own)",
+            QgsProcessingParameterNumber.Double, None, True, -100000.0, 100000.0))
+        self._advanced(QgsProcessingParameterNumber(
+            "L2A_QUANTIFICATION", "L2A quantification value (BOA_QUANTIFICATION_VALUE; empty = 10000 with L2A_ADD_OFFSET)",
+            QgsProcessingParameterNumber.Double, None, True, 1.0, 1e9))
         self._advanced(QgsProcessingParameterNumber("TILE_SIZE_PX", "Tile size, pixels (0 = the model's)", QgsProcessingParameterNumber.Integer, 0, False, 0))
         self._advanced(QgsProcessingParameterNumber("OVERLAP_PX", "Tile overlap, pixels (empty = 16)", QgsProcessingParameterNumber.Integer, None, True, 0))
         self._advanced(QgsProcessingParameterNumber("BATCH_SIZE", "Tiles per model call (0 = automatic, about 2 million input pixels a call)", QgsProcessingParameterNumber.Integer, 0, False, 0, 256))
@@ -125,22 +140,43 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         value = parameters.get(name)
         return value is not None and value != "" and not (hasattr(value, "isNull") and value.isNull())
 
-    def run_algorithm(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict[str, Any]:
-        from ..core.mapping.segmentation import segment_raster
-        from ..core.workflows.mapping import candidate_rows, describe_candidates
+    def checkParameterValues(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> Tuple[bool, str]:  # noqa: N802
+        """INPUT may also be a Sentinel-2 L2A product (SAFE folder, MTD_MSIL2A.xml, zip, STAC item), which is no layer."""
+        if self._product(parameters) is None:
+            return super().checkParameterValues(parameters, context)
+        for definition in self.parameterDefinitions():
+            if definition.name() != "INPUT" and not definition.checkValueIsAcceptable(parameters.get(definition.name()), context):
+                return False, f"Incorrect parameter value for {definition.name()}"
+        return True, ""
 
-        layer = self.parameterAsRasterLayer(parameters, "INPUT", context)
-        raster_path = file_raster_path(layer, "input raster")
+    @staticmethod
+    def _product(parameters: Dict[str, Any]) -> Optional[str]:
+        from ..core.mapping.sentinel2_product import is_product
+
+        value = parameters.get("INPUT")
+        return value if isinstance(value, str) and is_product(value) else None
+
+    def run_algorithm(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict[str, Any]:
+        from ..core.mapping.onnx_model import load_model
+        from ..core.mapping.segmentation import segment_raster
+        from ..core.workflows.mapping import candidate_rows, describe_candidates, imagery_for_model
+
         options = self._options(parameters, context)
         model_path = self._model_path(parameters, context, feedback)
+        model = load_model(model_path, options.device)
+        raster_path, notes = imagery_for_model(self._product(parameters) or file_raster_path(
+            self.parameterAsRasterLayer(parameters, "INPUT", context), "input raster"), model.spec, self._work_dir())
+        for note in notes:
+            info(feedback, note)
+        crs = self._raster_crs(raster_path)
         probability_path = self.parameterAsOutputLayer(parameters, "PROBABILITY", context)
         mask_path = self.parameterAsOutputLayer(parameters, "MASK", context)
         on_progress, is_cancelled = callbacks(feedback)
         stage(feedback, "Running the model over the tiles")
         run = segment_raster(
             raster_path, model_path, probability_path, mask_path, options.segment_settings(),
-            self._extent(parameters, context, layer), self._mask_geometries(parameters, context, layer, feedback),
-            lambda f: on_progress(0.9 * f), is_cancelled, lambda message: info(feedback, message),
+            self._extent(parameters, context, crs), self._mask_geometries(parameters, context, crs, feedback),
+            lambda f: on_progress(0.9 * f), is_cancelled, lambda message: info(feedback, message), model=model,
         )
         info(feedback,
              f"{run.tiles_run} tile(s) of {run.layout.tile_px} px with {run.layout.context_px} px of context (model input "
@@ -151,10 +187,20 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         candidates = candidate_rows(mask_path, probability_path, options, self._existing(parameters, context),
                                     lambda f: on_progress(0.9 + 0.1 * f), is_cancelled)
         info(feedback, describe_candidates(candidates, options))
-        dest_id = self._write_candidates(parameters, context, layer, candidates)
+        dest_id = self._write_candidates(parameters, context, crs, candidates)
         store_inventory_style(dest_id, feedback)
         write_raster_style(probability_path, "probability")
         return {"OUTPUT": dest_id, "PROBABILITY": probability_path, "MASK": mask_path}
+
+    @staticmethod
+    def _work_dir() -> str:
+        return os.path.join(QgsProcessingUtils.tempFolder(), "rockglacier_products")
+
+    @staticmethod
+    def _raster_crs(path: str) -> QgsCoordinateReferenceSystem:
+        from ..core.raster.io import open_raster
+
+        return QgsCoordinateReferenceSystem.fromWkt(open_raster(path, "input raster").GetProjection())
 
     def _model_path(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> str:
         from ..core.mapping.onnx_model import Device, default_model_path
@@ -187,15 +233,18 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
             tile_px=self.parameterAsInt(parameters, "TILE_SIZE_PX", context) or None,
             overlap_px=self.parameterAsInt(parameters, "OVERLAP_PX", context) if self._optional(parameters, "OVERLAP_PX") else None,
             batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context) or None,
+            l2a_add_offset=self.parameterAsDouble(parameters, "L2A_ADD_OFFSET", context) if self._optional(parameters, "L2A_ADD_OFFSET") else None,
+            l2a_quantification=(self.parameterAsDouble(parameters, "L2A_QUANTIFICATION", context)
+                                if self._optional(parameters, "L2A_QUANTIFICATION") else None),
         )
 
-    def _extent(self, parameters: Dict[str, Any], context: QgsProcessingContext, layer: Any) -> Optional[tuple]:
+    def _extent(self, parameters: Dict[str, Any], context: QgsProcessingContext, crs: Any) -> Optional[tuple]:
         if not self._optional(parameters, "EXTENT"):
             return None
-        rectangle = self.parameterAsExtent(parameters, "EXTENT", context, layer.crs())
+        rectangle = self.parameterAsExtent(parameters, "EXTENT", context, crs)
         return rectangle.xMinimum(), rectangle.yMinimum(), rectangle.xMaximum(), rectangle.yMaximum()
 
-    def _mask_geometries(self, parameters: Dict[str, Any], context: QgsProcessingContext, layer: Any,
+    def _mask_geometries(self, parameters: Dict[str, Any], context: QgsProcessingContext, crs: Any,
                          feedback: QgsProcessingFeedback) -> Optional[list]:
         from ..core.raster.geometry import polygons_in_crs
 
@@ -203,7 +252,7 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         if mask_source is None:
             return None
         geometries = polygons_in_crs([feature_wkb(f) for f in mask_source.getFeatures()], mask_source.sourceCrs().toWkt(),
-                                     layer.crs().toWkt(), "MASK_LAYER")
+                                     crs.toWkt(), "MASK_LAYER")
         if not geometries:  # as QGIS's own algorithms do with an empty layer: nothing to map, and a warning
             warn(feedback, "MASK_LAYER has no polygon (or none is selected): no tile is run and the outputs are empty.")
         return geometries
@@ -219,12 +268,12 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         return ExistingInventory([feature_wkb(f) for f in features], [text_or_none(f["rg_id"]) if has_id else None for f in features],
                                  existing.sourceCrs().toWkt())
 
-    def _write_candidates(self, parameters: Dict[str, Any], context: QgsProcessingContext, layer: Any, candidates: Any) -> str:
+    def _write_candidates(self, parameters: Dict[str, Any], context: QgsProcessingContext, crs: Any, candidates: Any) -> str:
         from ..core.inventory.schema import ROCK_GLACIER_LAYER
 
         fields, _ = inventory_fields(QgsFields(), ())
         parameters = gpkg_layer_destination(parameters, "OUTPUT", ROCK_GLACIER_LAYER)
-        sink, dest_id = self.parameterAsSink(parameters, "OUTPUT", context, fields, QgsWkbTypes.MultiPolygon, layer.crs())
+        sink, dest_id = self.parameterAsSink(parameters, "OUTPUT", context, fields, QgsWkbTypes.MultiPolygon, crs)
         if sink is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, "OUTPUT"))
         for values, wkb in zip(candidates.rows, candidates.wkb):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+import os
+from typing import Any, Dict, Optional, Tuple
 
 from qgis.core import (
     QgsFeatureRequest,
@@ -12,11 +13,14 @@ from qgis.core import (
     QgsProcessingFeatureSource,
     QgsProcessingFeedback,
     QgsProcessingOutputNumber,
+    QgsProcessingParameterDefinition,
     QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterFile,
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
+    QgsProcessingUtils,
 )
 
 from .algorithm_base import RockGlacierAlgorithm, callbacks, info, warn
@@ -29,6 +33,10 @@ paper) is cut into as few equal patches of at most MAX_PATCH_PX (480) pixels as 
 polygons (debris-covered glaciers, landslides, false positives...) add patches of their own. Each
 patch is a georeferenced GeoTIFF pair in OUTPUT_FOLDER/images and /labels (label 1 = pixel centre in
 a rock glacier), listed in patches.csv with its split.</p>
+<p>Sentinel-2 L2A imagery (a uint16 or float stack, or the product: SAFE folder, MTD_MSIL2A.xml, zip or
+STAC item) is rendered to 8-bit patches exactly as MODEL's training imagery was (its rendering; empty =
+the shipped model's), with the product's offset (or L2A_ADD_OFFSET), and summary.json records the
+rendering, so the model trained on them states it and maps L2A imagery directly.</p>
 <p>The split is spatially honest: overlapping patches form groups and whole groups go to the
 validation set (VALIDATION_FRACTION, seeded), so no pixel is in both sets. Then run
 <code>python -m training train --config ... --data OUTPUT_FOLDER</code>.</p>
@@ -47,7 +55,8 @@ class TrainingPatchesAlgorithm(RockGlacierAlgorithm):
         return "deeplearning"
 
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
-        self.addParameter(QgsProcessingParameterRasterLayer("IMAGERY", "Imagery (Sentinel-2 L2A or 8-bit RGB)"))
+        self.addParameter(QgsProcessingParameterRasterLayer(
+            "IMAGERY", "Imagery: 8-bit RGB, a Sentinel-2 L2A stack, or the L2A product (SAFE folder, MTD_MSIL2A.xml, zip, STAC item)"))
         self.addParameter(QgsProcessingParameterString("BANDS", "Bands in the model's channel order (e.g. 4,3,2)", "1,2,3"))
         self.addParameter(QgsProcessingParameterFeatureSource("INPUT", "Rock-glacier polygons", [QgsProcessing.TypeVectorPolygon]))
         self.addParameter(QgsProcessingParameterFeatureSource("NEGATIVES", "Negative polygons", [QgsProcessing.TypeVectorPolygon], optional=True))
@@ -55,15 +64,78 @@ class TrainingPatchesAlgorithm(RockGlacierAlgorithm):
         self.addParameter(QgsProcessingParameterNumber("MAX_PATCH_PX", "Largest patch side, pixels", QgsProcessingParameterNumber.Integer, 480, False, 32, 4096))
         self.addParameter(QgsProcessingParameterNumber("VALIDATION_FRACTION", "Share of patches for validation", QgsProcessingParameterNumber.Double, 0.1, False, 0.0, 0.9))
         self.addParameter(QgsProcessingParameterNumber("SEED", "Random seed of the split", QgsProcessingParameterNumber.Integer, 0))
+        self.addParameter(QgsProcessingParameterFile("MODEL", "Model whose rendering makes 8-bit patches of L2A imagery (empty = the "
+                                                     "shipped model)", extension="onnx", optional=True))
+        for name, label in (("L2A_ADD_OFFSET", "L2A offset in DN (BOA_ADD_OFFSET; empty = the product's own)"),
+                            ("L2A_QUANTIFICATION", "L2A quantification value (empty = 10000 with L2A_ADD_OFFSET)")):
+            parameter = QgsProcessingParameterNumber(name, label, QgsProcessingParameterNumber.Double, None, True)
+            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            self.addParameter(parameter)
         self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT_FOLDER", "Patch folder"))
         self.addOutput(QgsProcessingOutputNumber("PATCHES", "Number of patches"))
         self.addOutput(QgsProcessingOutputNumber("VALIDATION_PATCHES", "Validation patches"))
 
+    def checkParameterValues(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> Tuple[bool, str]:  # noqa: N802
+        """IMAGERY may also be a Sentinel-2 L2A product (SAFE folder, MTD_MSIL2A.xml, zip, STAC item), which is no layer."""
+        if self._product(parameters) is None:
+            return super().checkParameterValues(parameters, context)
+        for definition in self.parameterDefinitions():
+            if definition.name() != "IMAGERY" and not definition.checkValueIsAcceptable(parameters.get(definition.name()), context):
+                return False, f"Incorrect parameter value for {definition.name()}"
+        return True, ""
+
+    @staticmethod
+    def _product(parameters: Dict[str, Any]) -> Optional[str]:
+        from ..core.mapping.sentinel2_product import is_product
+
+        value = parameters.get("IMAGERY")
+        return value if isinstance(value, str) and is_product(value) else None
+
+    def _number(self, parameters: Dict[str, Any], name: str, context: QgsProcessingContext) -> Optional[float]:
+        value = parameters.get(name)
+        return None if value is None or value == "" else self.parameterAsDouble(parameters, name, context)
+
+    def _imagery(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Tuple[str, Any]:
+        """The raster to cut and, when it is not 8-bit, the model's rendering (the shipped model's by default)."""
+        from ..core.workflows.mapping import imagery_for_model
+
+        product = self._product(parameters)
+        path = product or file_raster_path(self.parameterAsRasterLayer(parameters, "IMAGERY", context), "imagery")
+        if not product and self._is_8bit(path):
+            return path, None
+        spec = self._model_spec(parameters, context)
+        if product:
+            path, notes = imagery_for_model(product, spec, os.path.join(QgsProcessingUtils.tempFolder(), "rockglacier_products"))
+            for note in notes:
+                info(feedback, note)
+        if spec.rendering is not None:
+            info(feedback, f"Reflectance rendered to 8-bit patches as the model's training imagery was: {spec.rendering.describe()}.")
+        return path, spec.rendering
+
+    @staticmethod
+    def _is_8bit(path: str) -> bool:
+        from osgeo import gdal
+
+        from ..core.raster.io import open_raster
+
+        dataset = open_raster(path, "imagery")
+        return all(gdal.GetDataTypeName(dataset.GetRasterBand(i + 1).DataType) == "Byte" for i in range(dataset.RasterCount))
+
+    def _model_spec(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> Any:
+        from ..core.dependencies import require
+        from ..core.mapping.onnx_model import Device, default_model_path, load_model
+
+        require("onnxruntime", "onnxruntime", "Reading the model's rendering for L2A imagery")
+        model = self.parameterAsFile(parameters, "MODEL", context) or default_model_path(
+            os.path.join(os.path.dirname(os.path.dirname(__file__)), "models"), Device.CPU)[0]
+        return load_model(model, Device.CPU, 1).spec
+
     def run_algorithm(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict[str, Any]:
         from ..core.mapping.bands import parse_band_list
         from ..core.mapping.patches import PatchSettings, plan_patches, write_patches
+        from ..core.mapping.reflectance import given_calibration
 
-        imagery = file_raster_path(self.parameterAsRasterLayer(parameters, "IMAGERY", context), "imagery")
+        imagery, rendering = self._imagery(parameters, context, feedback)
         bands = tuple(parse_band_list(self.parameterAsString(parameters, "BANDS", context)))
         skip = QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks
         positives = self.parameterAsSource(parameters, "INPUT", context)
@@ -77,6 +149,8 @@ class TrainingPatchesAlgorithm(RockGlacierAlgorithm):
         settings = PatchSettings(
             self.parameterAsDouble(parameters, "CONTEXT_M", context), self.parameterAsInt(parameters, "MAX_PATCH_PX", context),
             self.parameterAsDouble(parameters, "VALIDATION_FRACTION", context), self.parameterAsInt(parameters, "SEED", context), bands,
+            rendering, given_calibration(self._number(parameters, "L2A_ADD_OFFSET", context),
+                                         self._number(parameters, "L2A_QUANTIFICATION", context)),
         )
         patches, polygons = plan_patches(
             imagery, [feature_wkb(f) for f in positives.getFeatures(QgsFeatureRequest(), skip)], positives.sourceCrs().toWkt(),

@@ -52,7 +52,8 @@ def _map_arguments(mapping: argparse.ArgumentParser) -> None:
     from ..core.workflows.mapping import MappingOptions
 
     defaults = MappingOptions()
-    mapping.add_argument("--imagery", nargs="+", required=True, help="Sentinel-2 scenes (GeoTIFF, VRT, JP2), one CRS")
+    mapping.add_argument("--imagery", nargs="+", required=True,
+                         help="scenes, one CRS: 8-bit RGB, L2A stacks, or L2A products (SAFE folders, MTD_MSIL2A.xml, zips, STAC items)")
     mapping.add_argument("--model", default=None, help="ONNX model (default: the model shipped with the plugin)")
     mapping.add_argument("--output", required=True, help="GeoPackage to write (layer rock_glaciers)")
     mapping.add_argument("--existing", default=None, help="existing inventory (match_rg_id; new ids continue after its ids)")
@@ -66,6 +67,10 @@ def _map_arguments(mapping: argparse.ArgumentParser) -> None:
     mapping.add_argument("--tile-px", type=int, default=defaults.tile_px)
     mapping.add_argument("--overlap-px", type=int, default=defaults.overlap_px)
     mapping.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    mapping.add_argument("--l2a-add-offset", type=float, default=defaults.l2a_add_offset,
+                         help="DN offset of L2A stacks without metadata (BOA_ADD_OFFSET: -1000 from processing baseline 04.00)")
+    mapping.add_argument("--l2a-quantification", type=float, default=defaults.l2a_quantification,
+                         help="BOA_QUANTIFICATION_VALUE with --l2a-add-offset (default 10000)")
     mapping.add_argument("--extent", default=None, help="xmin,ymin,xmax,ymax in the scenes' CRS: map only there")
     mapping.add_argument("--mask-layer", default=None, help="polygons (any OGR layer): map only the tiles they touch")
     mapping.add_argument("--block-px", type=int, default=8192, help="scenes larger than this are mapped in blocks, one task each")
@@ -130,7 +135,8 @@ def _run_map(args: argparse.Namespace, client: Any) -> Any:
     model = args.model or default_model_path(os.path.join(os.path.dirname(os.path.dirname(__file__)), "models"), Device(args.device))[0]
     options = MappingOptions(bands=tuple(parse_band_list(args.bands)) if args.bands else None, threshold=args.threshold,
                              min_area_km2=args.min_area_km2, id_prefix=args.id_prefix, device=Device(args.device), views=args.views,
-                             tile_px=args.tile_px, overlap_px=args.overlap_px, batch_size=args.batch_size)
+                             tile_px=args.tile_px, overlap_px=args.overlap_px, batch_size=args.batch_size,
+                             l2a_add_offset=args.l2a_add_offset, l2a_quantification=args.l2a_quantification)
     request = MapRequest(args.imagery, model, args.output, args.work_dir or args.output + ".work", options, dem=args.dem,
                          existing=args.existing, extent=_extent(args.extent), mask_layer=args.mask_layer, block_px=args.block_px)
     return map_region(client, request, threads=_threads_per_task(client), progress=not args.no_progress)

@@ -88,12 +88,14 @@ def map_scene(scene_path: str, model_path: str, work_dir: str, key: str, setting
     """Segment one scene (or the block ``extent`` of it, only where ``mask``'s polygons are) into
     ``<key>_probability.tif`` and ``<key>_mask.tif``; returns the marker record."""
     from ..core.mapping.onnx_model import Device
+    from ..core.mapping.reflectance import Calibration
     from ..core.mapping.segmentation import SegmentSettings, segment_raster
     from ..core.raster.geometry import polygons_in_crs
     from ..core.raster.io import open_raster
 
     started = time.perf_counter()
-    segment_settings = SegmentSettings(**{**settings, "device": Device(settings["device"])})
+    calibration = Calibration(**settings["calibration"]) if settings.get("calibration") else None
+    segment_settings = SegmentSettings(**{**settings, "device": Device(settings["device"]), "calibration": calibration})
     model = cached_model(model_path, segment_settings.device.value, segment_settings.threads)
     probability = os.path.join(work_dir, f"{key}_probability.tif")
     mask_path = os.path.join(work_dir, f"{key}_mask.tif")

@@ -64,10 +64,11 @@ def map_region(client: Any, request: MapRequest, *, threads: int = 0, progress: 
     started = time.perf_counter()
     os.makedirs(request.work_dir, exist_ok=True)
     settings = asdict(request.options.segment_settings(threads))
+    scenes, notes = _scene_rasters(request)
     mask = _mask_layer(request.mask_layer)
     salt = json.dumps({"model": os.path.abspath(request.model_path), "settings": settings, "mask": request.mask_layer}, sort_keys=True,
                       default=str)
-    units = [(scene, extent) for scene in request.scenes
+    units = [(scene, extent) for scene in scenes
              for extent in tasks.blocks(scene, request.block_px, request.block_overlap_px, request.extent)]
     names = [scene if extent is None else f"{scene} block {extent}" for scene, extent in units]
     keys = [unique_stem(scene, salt + json.dumps(extent)) for scene, extent in units]
@@ -85,12 +86,30 @@ def map_region(client: Any, request: MapRequest, *, threads: int = 0, progress: 
                                     os.path.join(request.work_dir, "mosaic_mask.tif"))
     candidates = candidate_rows(mask_path, probability, request.options, _existing(request.existing))
     crs = _crs_of(probability)
-    notes = [describe_candidates(candidates, request.options)]
+    notes.append(describe_candidates(candidates, request.options))
     if request.dem and candidates.rows:
         notes += _add_attributes(candidates.rows, candidates.wkb, crs, request.dem)
     write_layer(request.output, ROCK_GLACIER_LAYER, ROCK_GLACIER_FIELDS, candidates.rows, candidates.wkb, crs)
     return RegionResult(request.output, len(candidates.rows), report, time.perf_counter() - started,
                         scene_area_km2([r["probability"] for r in report.done]), notes)
+
+
+def _scene_rasters(request: MapRequest) -> tuple[list[str], list[str]]:
+    """Each scene as a raster: L2A products (SAFE folders, zips, STAC items) become VRTs of the model's bands
+    (``core.workflows.mapping.imagery_for_model``), as rockglacier:segment reads them."""
+    from ..core.mapping.onnx_model import Device, load_model
+    from ..core.mapping.sentinel2_product import is_product
+    from ..core.workflows.mapping import imagery_for_model
+
+    if not any(is_product(scene) for scene in request.scenes):
+        return list(request.scenes), []
+    spec = load_model(request.model_path, Device.CPU, 1).spec
+    rasters, notes = [], []
+    for scene in request.scenes:
+        raster, found = imagery_for_model(scene, spec, os.path.join(request.work_dir, "products"))
+        rasters.append(raster)
+        notes += found
+    return rasters, notes
 
 
 def _existing(path: Optional[str]) -> Any:

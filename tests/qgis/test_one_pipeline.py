@@ -110,3 +110,20 @@ def test_region_command__has_a_flag_for_every_parameter_of_the_algorithm(algorit
     names = [p.name() for p in QgsApplication.processingRegistry().algorithmById(f"rockglacier:{algorithm}").parameterDefinitions()]
     flags = [RENAMED.get(name, "--" + name.lower().replace("_", "-")) for name in names]
     assert [flag for flag in flags if flag and flag not in text] == []
+
+
+def test_map__a_sentinel2_safe_product_through_the_region_command_and_segment_gives_the_same_candidates(tmp_path):
+    require_module("distributed")
+    from rockglacier_plugin.region.cli import main
+    from tests.sentinel2_builders import echo_model, l2a_reflectance, write_safe
+
+    safe = write_safe(tmp_path, l2a_reflectance(rows=160, cols=200))
+    model = echo_model(tmp_path / "echo.onnx")  # probability = the rendered red / 255: bright snow is "rock glacier"
+    processing.run("rockglacier:segment", {"INPUT": str(safe), "MODEL": str(model), "MIN_AREA_KM2": 0.001, "VIEWS": 0,
+                                           "PROBABILITY": str(tmp_path / "p.tif"), "MASK": str(tmp_path / "m.tif"),
+                                           "OUTPUT": str(tmp_path / "algorithm.gpkg")})
+    assert main(["map", "--imagery", str(safe), "--model", str(model), "--min-area-km2", "0.001", "--views", "1",
+                 "--output", str(tmp_path / "region.gpkg"), "--workers", "1", "--no-progress"]) == 0
+    ours, theirs = read_layer(tmp_path / "region.gpkg", "rock_glaciers"), read_layer(tmp_path / "algorithm.gpkg", "rock_glaciers")
+    assert len(ours) >= 1
+    _same(ours, theirs, ("rg_id", "area_km2", "dl_prob_mean"))

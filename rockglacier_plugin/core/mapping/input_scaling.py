@@ -42,9 +42,10 @@ def standardize(uint8_range: np.ndarray, spec: ModelSpec) -> np.ndarray:
     return ((uint8_range / 255.0 - mean) / std).astype(np.float32, copy=False)
 
 
-def model_input(raw: np.ndarray, spec: ModelSpec) -> tuple[np.ndarray, np.ndarray]:
-    """(tensor (bands, rows, cols) float32, valid mask (rows, cols)) for one tile."""
-    valid = valid_mask(raw, spec.nodata)
+def model_input(raw: np.ndarray, spec: ModelSpec, valid: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(tensor (bands, rows, cols) float32, valid mask (rows, cols)) for one tile; ``valid`` when the caller knows it
+    (values rendered from reflectance, whose no-data was found before the rendering)."""
+    valid = valid_mask(raw, spec.nodata) if valid is None else valid
     tensor = standardize(to_uint8_range(np.nan_to_num(raw), spec.input_scaling), spec)
     if not valid.all():
         fill = tensor[:, valid].mean(axis=1) if valid.any() else np.zeros(tensor.shape[0], dtype=np.float32)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..errors import ParameterError
+from .rendering import Rendering
 
 KEY_PREFIX = "rockglacier:"
 ROCK_GLACIER_CLASS_NAME = "rock_glacier"
@@ -60,6 +61,7 @@ class ModelSpec:
     output: str = "probability"  # or "logits"
     margin_px: int = 16  # context read around each tile, px (>= the receptive-field radius for exact answers)
     provenance: dict[str, Any] = field(default_factory=dict)
+    rendering: Optional[Rendering] = None  # how its 8-bit imagery was made from L2A reflectance (``rendering``); None: 8-bit only
 
     @property
     def rock_glacier_index(self) -> int:
@@ -90,6 +92,7 @@ class ModelSpec:
             f"{KEY_PREFIX}output": self.output,
             f"{KEY_PREFIX}margin_px": self.margin_px,
             f"{KEY_PREFIX}provenance": self.provenance,
+            f"{KEY_PREFIX}rendering": self.rendering.to_metadata() if self.rendering is not None else None,
         }
         return {k: json.dumps(v) for k, v in values.items() if v is not None}
 
@@ -136,4 +139,5 @@ def spec_from_metadata(metadata: dict[str, str]) -> ModelSpec:
         output=str(_json(metadata, f"{KEY_PREFIX}output", defaults.output)),
         margin_px=int(_json(metadata, f"{KEY_PREFIX}margin_px", defaults.margin_px)),
         provenance=_json(metadata, f"{KEY_PREFIX}provenance", {}) or {},
+        rendering=Rendering.from_metadata(_json(metadata, f"{KEY_PREFIX}rendering", None)),
     )

@@ -8,6 +8,10 @@ and cut into as few equal patches of at most ``max_patch_px`` (480) pixels as co
 patches). Patches whose windows overlap are kept in one group, and whole groups go to the
 validation set (seeded), so no pixel is seen in both sets; patches that merely touch (the pieces of
 one landform's window) are grouped too.
+
+Imagery that is not 8-bit (Sentinel-2 L2A reflectance) is rendered to 8-bit patches with a model's
+rendering (``rendering``; the product's calibration from ``reflectance``), and ``summary.json`` records
+the rendering, so a model trained on the patches states it and takes the same L2A imagery directly.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from ..raster.io import create_geotiff, open_raster, raster_grid
 from ..raster.pixel_size import row_pixel_sizes_m
 from ..raster.staged import staged_outputs
 from ..raster.windows import Window, window_from_bounds
+from .reflectance import Calibration, raster_calibrations
+from .rendering import Rendering
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,8 @@ class PatchSettings:
     validation_fraction: float = 0.1
     seed: int = 0
     bands: tuple[int, ...] = (1, 2, 3)
+    rendering: Optional[Rendering] = None  # for imagery that is not 8-bit: how to make 8-bit patches
+    calibration: Optional[Calibration] = None  # the user's L2A_ADD_OFFSET (else the product's own)
 
     def __post_init__(self) -> None:
         if not 32 <= self.max_patch_px <= 4096:
@@ -175,6 +183,31 @@ def _write_pair(folder: str, name: str, window: Window, grid: Any, image: tuple[
             out = None
 
 
+def _renderer(dataset: Any, path: str, settings: PatchSettings) -> Optional[Any]:
+    """None for 8-bit imagery (patches as they are); else reflectance -> the rendering's 8-bit values (no-data 0)."""
+    from osgeo import gdal
+
+    if all(gdal.GetDataTypeName(dataset.GetRasterBand(b).DataType) == "Byte" for b in settings.bands):
+        return None
+    if settings.rendering is None:
+        raise ParameterError("The imagery is not 8-bit (Sentinel-2 L2A reflectance?) and no rendering turns it into the 8-bit "
+                             "imagery a model trains on: give the model whose rendering to use (MODEL; empty = the shipped model's).")
+    names = list(settings.rendering.bands) + [""] * len(settings.bands)
+    calibrations = raster_calibrations(dataset, path, settings.bands, names, settings.calibration)
+    nodata = [dataset.GetRasterBand(b).GetNoDataValue() for b in settings.bands]
+    rendering = settings.rendering
+
+    def render(raw: np.ndarray) -> np.ndarray:
+        missing = np.zeros(raw.shape[1:], dtype=bool)
+        for values, value in zip(raw, nodata):
+            if value is not None:
+                missing |= values == value
+        rendered = rendering.to_8bit(np.stack([c.reflectance(v) for c, v in zip(calibrations, raw)]))
+        return np.where(missing[None] | ~np.isfinite(rendered), 0, rendered).astype(np.uint8)
+
+    return render
+
+
 def write_patches(
     raster_path: str, patches: Sequence[Patch], positives: Sequence[Any], folder: str,
     settings: PatchSettings = PatchSettings(), on_progress: Optional[ProgressCallback] = None,
@@ -190,13 +223,16 @@ def write_patches(
             raise ParameterError(f"The imagery has {dataset.RasterCount} band(s); BANDS asks for band {band}.")
     os.makedirs(os.path.join(folder, "images"), exist_ok=True)
     os.makedirs(os.path.join(folder, "labels"), exist_ok=True)
-    data_type = dataset.GetRasterBand(settings.bands[0]).DataType
+    render = _renderer(dataset, raster_path, settings)
+    data_type = dataset.GetRasterBand(settings.bands[0]).DataType if render is None else gdal.GDT_Byte
     progress = Progress(len(patches), on_progress, is_cancelled)
     envelopes = np.array([g.GetEnvelope() for g in positives])
     rows = []
     for patch in patches:
         window = patch.window
         image = dataset.ReadAsArray(window.col_off, window.row_off, window.width_px, window.height_px, band_list=list(settings.bands))
+        if render is not None:
+            image = render(image.reshape((len(settings.bands),) + window.shape))
         label = _label(window, grid, positives, envelopes)
         _write_pair(folder, patch.name, window, grid, (image, data_type), (label, gdal.GDT_Byte))
         rows.append({"name": patch.name, "kind": patch.kind, "split": patch.split, "group": patch.group,
@@ -213,8 +249,9 @@ def write_patches(
         "validation": sum(r["split"] == "validation" for r in rows),
         "positive": sum(r["kind"] == "positive" for r in rows),
         "negative": sum(r["kind"] == "negative" for r in rows),
-        "settings": {**settings.__dict__, "bands": list(settings.bands)},
+        "settings": {**settings.__dict__, "bands": list(settings.bands), "rendering": None, "calibration": None},
         "source": os.path.abspath(raster_path),
+        "rendering": settings.rendering.to_metadata() if render is not None and settings.rendering is not None else None,
     }
     with open(os.path.join(folder, "summary.json"), "w", encoding="utf-8") as handle:
         json.dump(summary, handle, indent=2)

@@ -23,9 +23,10 @@ from ..raster.staged import staged_outputs
 from ..raster.units import UNIT_PROBABILITY
 from ..raster.windows import Window, window_from_bounds
 from .bands import band_names, band_order_warning, bands_for_model
-from .input_scaling import model_input
+from .input_scaling import model_input, valid_mask
 from .model_metadata import ScalingKind
 from .onnx_model import Device, SegmentationModel, load_model
+from .reflectance import Calibration, looks_like_8bit, raster_calibrations, stated_calibration
 from .tiling import TileLayout, blend_weights, context_for, padded_size, tile_windows
 
 LOGGER = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class SegmentSettings:
     device: Device = Device.AUTO
     threads: int = 0
     views: int = 1  # views of each tile averaged: 1 as is, 4 mirrored, 8 mirrored and turned (``VIEWS``)
+    calibration: Optional[Calibration] = None  # the user's L2A_ADD_OFFSET for reflectance rasters (``reflectance``)
 
 
 @dataclass
@@ -65,8 +67,6 @@ class SegmentRun:
 
 
 def _check_input(dataset: Any, bands: Sequence[int], model: SegmentationModel, log: Callable[[str], None]) -> None:
-    from osgeo import gdal
-
     if len(bands) != model.spec.in_channels:
         raise ParameterError(
             f"BANDS lists {len(bands)} band(s) but the model takes {model.spec.in_channels} channels "
@@ -79,21 +79,53 @@ def _check_input(dataset: Any, bands: Sequence[int], model: SegmentationModel, l
                 f"The raster has {dataset.RasterCount} band(s); BANDS asks for band {band}. For Sentinel-2 give the "
                 "bands holding B4, B3, B2 (red, green, blue) in that order."
             )
-    sample = dataset.ReadAsArray(
-        0, 0, dataset.RasterXSize, dataset.RasterYSize, buf_xsize=min(256, dataset.RasterXSize),
-        buf_ysize=min(256, dataset.RasterYSize), band_list=list(bands),
-    ).astype(np.float64)
-    kind = model.spec.input_scaling.kind
+
+
+Converter = Callable[[np.ndarray], np.ndarray]
+
+
+def _is_8bit(dataset: Any, bands: Sequence[int]) -> bool:
+    from osgeo import gdal
+
+    return all(gdal.GetDataTypeName(dataset.GetRasterBand(b).DataType) == "Byte" for b in bands)
+
+
+def input_converter(dataset: Any, path: str, bands: Sequence[int], spec: Any, given: Optional[Calibration],
+                    log: Callable[[str], None]) -> Optional[Converter]:
+    """How the raster's values become what the model takes: None for 8-bit imagery (as is) and models that
+    scale raw values themselves; for L2A reflectance and a model that states its rendering, reflectance from
+    the product's calibration (``reflectance``) rendered as the model's training imagery was (``rendering``)."""
+    from osgeo import gdal
+
+    kind = spec.input_scaling.kind
+    if kind == ScalingKind.REFLECTANCE:
+        if _is_8bit(dataset, bands):
+            log("Warning: the model expects reflectance (e.g. Sentinel-2 L2A, 0-10000) but the raster is 8-bit; "
+                "values are scaled as reflectance anyway.")
+        return None
+    if _is_8bit(dataset, bands):
+        return None
+    names = [spec.rendering.bands[i] if spec.rendering and i < len(spec.rendering.bands) else "" for i in range(len(bands))]
+    stated = given is not None or any(stated_calibration(dataset, path, b, n) for b, n in zip(bands, names))
+    if not stated and looks_like_8bit(dataset, bands):
+        return None  # 0-255 values in a wider type: 8-bit imagery as before
     data_type = gdal.GetDataTypeName(dataset.GetRasterBand(bands[0]).DataType)
-    if kind == ScalingKind.UINT8 and np.nanmax(sample) > 255:
+    if spec.rendering is None:
         raise InputRasterError(
-            f"The raster is {data_type} with values up to {np.nanmax(sample):.0f}, but the model was trained on 8-bit "
-            "input (0-255). Use a model exported with reflectance scaling, or convert the imagery to 8-bit "
-            "(Raster > Conversion > Translate with scaling) first."
-        )
-    if kind == ScalingKind.REFLECTANCE and data_type == "Byte":
-        log("Warning: the model expects reflectance (e.g. Sentinel-2 L2A, 0-10000) but the raster is 8-bit; "
-            "values are scaled as reflectance anyway.")
+            f"The raster is {data_type} (Sentinel-2 L2A reflectance?), but the model takes 8-bit imagery and does not say how "
+            "its training imagery was made from reflectance (its metadata has no rockglacier:rendering). Give 8-bit imagery "
+            "rendered as the model's author did, or a model that states its rendering (the shipped model does).")
+    calibrations = raster_calibrations(dataset, path, bands, names, given)
+    rendering = spec.rendering
+    log(f"{data_type} reflectance rendered to 8-bit as the model's training imagery was: rho = {calibrations[0].describe()}; "
+        f"8-bit = {rendering.describe()} ({rendering.source}, the rendering in the model's metadata; its model card says where it "
+        "comes from).")
+
+    def convert(raw: np.ndarray) -> np.ndarray:
+        reflectance = np.stack([c.reflectance(raw[i]) for i, c in enumerate(calibrations)])
+        return rendering.to_8bit(reflectance)
+
+    return convert
 
 
 def _region(grid: Any, extent: Optional[tuple[float, float, float, float]]) -> Window:
@@ -207,7 +239,7 @@ def tile_layout_for(settings: SegmentSettings, model: SegmentationModel) -> Tile
 
 
 def _read_tile(dataset: Any, region: Window, tile: Window, bands: Sequence[int], spec: Any,
-               layout: TileLayout) -> tuple[np.ndarray, np.ndarray]:
+               layout: TileLayout, converter: Optional[Converter] = None) -> tuple[np.ndarray, np.ndarray]:
     """The model's input for one tile: the tile and ``layout.context_px`` around it, read from the
     raster where it has pixels, and beyond its edges the standardised zero (the neutral input: the
     model's own zero padding showed it at every training crop's edge, and the default model trained
@@ -224,7 +256,11 @@ def _read_tile(dataset: Any, region: Window, tile: Window, bands: Sequence[int],
     raw = dataset.ReadAsArray(
         read_col0, read_row0, read_col1 - read_col0, read_row1 - read_row0, band_list=list(bands),
     ).astype(np.float32).reshape(len(bands), read_row1 - read_row0, read_col1 - read_col0)
-    tensor, valid = model_input(raw, spec)
+    if converter is None:
+        tensor, valid = model_input(raw, spec)
+    else:  # no-data found on the stored values, before the rendering
+        valid = valid_mask(raw, spec.nodata)
+        tensor, _ = model_input(converter(raw), spec, valid)
     pads = ((read_row0 - row0, row0 + height_in - read_row1), (read_col0 - col0, col0 + width_in - read_col1))
     if any(any(p) for p in pads):
         tensor = np.pad(tensor, ((0, 0),) + pads, mode="constant", constant_values=0.0)
@@ -263,6 +299,7 @@ def segment_raster(
         if swapped:
             log(f"Warning: {swapped}")
     _check_input(dataset, settings.bands, model, log)
+    converter = input_converter(dataset, raster_path, settings.bands, model.spec, settings.calibration, log)
     _check_resolution(grid, model.spec, log)
     check_views(settings.views)  # before any output is written
     layout = tile_layout_for(settings, model)
@@ -279,7 +316,8 @@ def segment_raster(
             buffer = _BlendBuffer(min(layout.tile_px, region.height_px), region.width_px)
             for index, tiles in enumerate(rows_of_tiles):
                 buffer.move_to(tiles[0].row_off)
-                _run_tile_row(dataset, grid, region, tiles, model, settings, layout, mask_geometries, buffer, counters, progress)
+                _run_tile_row(dataset, grid, region, tiles, model, settings, layout, mask_geometries, buffer, counters, progress,
+                              converter)
                 last = index == len(rows_of_tiles) - 1
                 next_top = region.height_px if last else rows_of_tiles[index + 1][0].row_off
                 buffer.flush(probability_ds, mask_ds, next_top - buffer.top, threshold)
@@ -293,7 +331,7 @@ def segment_raster(
 
 def _run_tile_row(dataset: Any, grid: Any, region: Window, tiles: Sequence[Window], model: SegmentationModel,
                   settings: SegmentSettings, layout: TileLayout, mask_geometries: Optional[Sequence[Any]],
-                  buffer: _BlendBuffer, counters: _Counters, progress: Progress) -> None:
+                  buffer: _BlendBuffer, counters: _Counters, progress: Progress, converter: Optional[Converter] = None) -> None:
     batch: list[np.ndarray] = []
     placed: list[tuple[Window, np.ndarray]] = []
     for tile in tiles:
@@ -302,7 +340,7 @@ def _run_tile_row(dataset: Any, grid: Any, region: Window, tiles: Sequence[Windo
             counters.tiles_skipped += 1
             progress.advance()
             continue
-        tensor, tile_valid = _read_tile(dataset, region, tile, settings.bands, model.spec, layout)
+        tensor, tile_valid = _read_tile(dataset, region, tile, settings.bands, model.spec, layout, converter)
         batch.append(tensor)
         placed.append((tile, tile_valid))
         if len(batch) == (settings.batch_size or auto_batch_size(layout)):

@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
 from ..inventory.identifiers import ids_after, validate_prefix
+from ..mapping.model_metadata import ModelSpec
 from ..mapping.onnx_model import Device
 from ..mapping.polygons import DEFAULT_MIN_AREA_KM2, candidates_from_mask
+from ..mapping.reflectance import given_calibration
 from ..mapping.segmentation import SegmentSettings
+from ..mapping.sentinel2_product import is_product, product_raster
 from ..progress import CancelCheck, ProgressCallback
 
 #: Views of each tile averaged unless the user says otherwise (VIEWS, --views).
@@ -36,11 +39,23 @@ class MappingOptions:
     tile_px: Optional[int] = None
     overlap_px: Optional[int] = None
     batch_size: Optional[int] = None
+    l2a_add_offset: Optional[float] = None  # DN offset of L2A reflectance rasters; None: the product's own (``reflectance``)
+    l2a_quantification: Optional[float] = None
 
     def segment_settings(self, threads: int = 0) -> SegmentSettings:
         validate_prefix(self.id_prefix)
         return SegmentSettings(bands=self.bands, tile_px=self.tile_px, overlap_px=self.overlap_px, threshold=self.threshold,
-                               batch_size=self.batch_size, device=self.device, threads=threads, views=self.views)
+                               batch_size=self.batch_size, device=self.device, threads=threads, views=self.views,
+                               calibration=given_calibration(self.l2a_add_offset, self.l2a_quantification))
+
+
+def imagery_for_model(path: str, spec: ModelSpec, work_dir: str) -> tuple[str, list[str]]:
+    """The raster to segment: ``path`` itself, or for a Sentinel-2 L2A product (SAFE folder, MTD_MSIL2A.xml, zip,
+    STAC item) a VRT of the bands the model takes, carrying the product's calibration (``sentinel2_product``)."""
+    if not is_product(path):
+        return path, []
+    bands = spec.rendering.bands if spec.rendering is not None else spec.bands
+    return product_raster(path, work_dir, bands)
 
 
 @dataclass(frozen=True)

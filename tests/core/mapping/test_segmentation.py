@@ -110,7 +110,7 @@ def test_reflectance_scaling__follows_the_model_metadata(tmp_path):
 
 def test_sixteen_bit_input_to_an_8bit_model__is_refused_with_advice(tmp_path):
     raster = rgb(tmp_path, np.full((3, 32, 32), 3000.0, dtype=np.float32), dtype=gdal.GDT_UInt16)
-    with pytest.raises(InputRasterError, match="trained on 8-bit input"):
+    with pytest.raises(InputRasterError, match="model takes 8-bit imagery and does not say how its training imagery was made from reflectance"):
         segment(tmp_path, raster, identity_model(tmp_path / "id.onnx"))
 
 
