@@ -50,7 +50,7 @@ def _plain_loop(scenes: list[str], model: str, work: Path) -> float:
 
     started = time.perf_counter()
     work.mkdir(parents=True)
-    settings = asdict(SegmentSettings())  # one view, bands 1-3: the same work as the Dask runs below
+    settings = asdict(SegmentSettings(views=1))  # one view, bands 1-3: the same work as the Dask runs below
     records = [tasks.map_scene(scene, model, str(work), unique_stem(scene), settings) for scene in scenes]
     probability, mask = mosaic([r["probability"] for r in records], [r["mask"] for r in records],
                                str(work / "p.tif"), str(work / "m.tif"))

@@ -201,7 +201,7 @@ def _export(args: argparse.Namespace) -> int:
 def _rendering(args: argparse.Namespace) -> int:
     from .rendering import main as stamp
 
-    print(json.dumps(stamp(args.onnx, args.name, args.card), indent=2))
+    print(json.dumps(stamp(args.onnx, args.name, args.card, args.views, args.architecture_config), indent=2))
     return 0
 
 
@@ -286,6 +286,9 @@ def _export_commands(commands: Any) -> None:
     rendering.add_argument("--onnx", nargs="+", required=True)
     rendering.add_argument("--name", default="chile-chips", help="a rendering of core/mapping/rendering.py RENDERINGS")
     rendering.add_argument("--card", help="MODEL_CARD.html to put the rendering paragraph into")
+    rendering.add_argument("--views", type=int, choices=(1, 4, 8), help="the model's default views (rockglacier:views)")
+    rendering.add_argument("--architecture-config", help="the training config the model was trained with (rockglacier:architecture, "
+                                                         "what fine-tuning rebuilds it from)")
     rendering.set_defaults(run=_rendering)
 
 

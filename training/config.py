@@ -37,6 +37,7 @@ class TrainConfig:
     select_on: str = "chip"  # best checkpoint by "chip" IoU, "scene" IoU or "scene+chips" (mean of scene and chips through the plugin)
     inference_margin_px: int = 32  # context the plugin reads around each tile (>= the receptive field for exact answers)
     inference_tile_px: int = 1536  # the tile size written into the exported model (rockglacier:segment's default)
+    inference_views: int = 1  # views of each tile the exported model asks rockglacier:segment to average by default (VIEWS)
     batch_size: int = 16
     epochs: int = 40
     learning_rate: float = 1e-3

@@ -36,18 +36,24 @@ def config_rendering(config: Any) -> Optional[Rendering]:
         patches_rendering(config.data) if getattr(config, "data", "") else None)
 
 
-def write_rendering(onnx_path: str, rendering: Rendering) -> None:
-    """Set the model's ``rockglacier:rendering`` metadata in place; nothing else in the file changes."""
+def write_metadata(onnx_path: str, values: dict[str, Any]) -> None:
+    """Set metadata entries (JSON values) of a model in place; nothing else in the file changes."""
     import onnx
 
     model = onnx.load(onnx_path)
-    value = json.dumps(rendering.to_metadata())
     entries = {entry.key: entry for entry in model.metadata_props}
-    if METADATA_KEY in entries:
-        entries[METADATA_KEY].value = value
-    else:
-        model.metadata_props.add(key=METADATA_KEY, value=value)
+    for key, value in values.items():
+        text = json.dumps(value)
+        if key in entries:
+            entries[key].value = text
+        else:
+            model.metadata_props.add(key=key, value=text)
     onnx.save(model, onnx_path)
+
+
+def write_rendering(onnx_path: str, rendering: Rendering) -> None:
+    """Set the model's ``rockglacier:rendering`` metadata in place."""
+    write_metadata(onnx_path, {METADATA_KEY: rendering.to_metadata()})
 
 
 def rendering_paragraph(rendering: Optional[Rendering]) -> str:
@@ -78,15 +84,26 @@ def stamp_card(card_path: str, rendering: Optional[Rendering]) -> None:
         handle.write(text)
 
 
-def main(onnx_paths: list[str], name: str, card: Optional[str]) -> dict[str, Any]:
-    """``python -m training rendering``: stamp the named rendering onto models (and a card)."""
+def main(onnx_paths: list[str], name: str, card: Optional[str], views: Optional[int] = None,
+         architecture_config: Optional[str] = None) -> dict[str, Any]:
+    """``python -m training rendering``: stamp the named rendering (and the views, and the architecture of a training
+    config) onto models exported before, and the rendering paragraph into a card."""
+    from .onnx_weights import ARCHITECTURE_KEYS
+
     rendering = rendering_from(name)
     if rendering is None:
         raise ValueError("give a rendering name, e.g. --name chile-chips")
+    values: dict[str, Any] = {METADATA_KEY: rendering.to_metadata()}
+    if views is not None:
+        values[f"{KEY_PREFIX}views"] = views
+    if architecture_config:
+        with open(architecture_config, encoding="utf-8") as handle:
+            config = json.load(handle)
+        values[f"{KEY_PREFIX}architecture"] = {k: config[k] for k in ARCHITECTURE_KEYS if k in config}
     for path in onnx_paths:
         if not os.path.isfile(path):
             raise FileNotFoundError(f"{path}: no such model")
-        write_rendering(path, rendering)
+        write_metadata(path, values)
     if card:
         stamp_card(card, rendering)
-    return {"models": onnx_paths, "rendering": rendering.to_metadata(), "card": card}
+    return {"models": onnx_paths, **values, "card": card}

@@ -20,6 +20,7 @@ from .config import TrainConfig
 from .data import ComposedDataset, SegmentationDataset, chip_folder_samples, patch_folder_samples
 from .losses import LOSSES, WEAK_LABEL_BASE, with_image_level
 from .model import build_model
+from .onnx_weights import ARCHITECTURE_KEYS
 from .rendering import config_rendering
 
 LOGGER = logging.getLogger(__name__)
@@ -71,6 +72,8 @@ def spec_for(config: TrainConfig) -> ModelSpec:
         # context; whether tiles of different sizes then agree is measured by ``model_card.py``.
         tile_size_px=config.inference_tile_px,
         rendering=config_rendering(config),
+        views=config.inference_views,
+        architecture={key: getattr(config, key) for key in ARCHITECTURE_KEYS},
     )
 
 

@@ -32,7 +32,7 @@ from qgis.core import (
 )
 
 from ..core.mapping.polygons import DEFAULT_MIN_AREA_KM2
-from ..core.workflows.mapping import DEFAULT_ID_PREFIX, DEFAULT_VIEWS
+from ..core.workflows.mapping import DEFAULT_ID_PREFIX
 from .algorithm_base import RockGlacierAlgorithm, callbacks, info, stage, warn
 from .fields import inventory_fields
 from .layers import feature_wkb, file_raster_path, gpkg_layer_destination, text_or_none
@@ -71,14 +71,13 @@ only. Tiles overlap by OVERLAP_PX (default 16) and are blended with smooth weigh
 shows; memory stays bounded (one row of tiles) whatever the raster's size. No-data (and the zero borders of Sentinel-2 tiles) is filled
 with the tile's mean before inference and masked after, so no candidate follows those borders.
 MASK_LAYER polygons restrict the work to the tiles they touch; EXTENT to a rectangle.</p>
-<p>VIEWS (default 8): every tile goes through the model in 1, 4 (mirrored left-right, up-down and
-both) or 8 (also turned by quarter turns) views, and the probabilities, turned back, are averaged. A
-rock glacier is one whichever way the image is turned; the model's small biases are not, so they
-average out. On the shipped model's composed validation scene (float32): 1 view pixel IoU 0.611,
-object precision 0.55, false pixels on rock-glacier-free terrain 0.35 %; 4 views 0.637, 0.74, 0.21 %;
-8 views 0.643, 0.79, 0.21 %, at about 4 and 8 times the model time (the int8 copy a CPU runs by
-default, about twice as fast: 0.597 with 1 view, 0.634 with 8; see the model card below). Choose 1
-for speed.</p>
+<p>VIEWS: every tile goes through the model in 1, 4 (mirrored left-right, up-down and both) or 8 (also
+turned by quarter turns) views, and the probabilities, turned back, are averaged: a rock glacier is one
+whichever way the image is turned, the model's small biases are not, so they average out. Each view is
+one more model run per tile (8 views cost about 8 times the model time of 1). Left empty, the model's own
+choice applies (its rockglacier:views metadata: the shipped model asks for 8, having gained 0.03 scene IoU
+and fewer false candidates from them, see its card below); a model that states none runs 1 view, as
+other tools do. The log says which.</p>
 <p>THRESHOLD left empty applies the model's own (its seg_thresh metadata): the shipped float32 model
 0.55, its int8 copy 0.5, each chosen on training chips.</p>
 <p>DEVICE: auto uses onnxruntime's CUDA provider when onnxruntime-gpu is installed, else the CPU;
@@ -121,8 +120,8 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSource("EXISTING", "Existing inventory (for match_rg_id)", [QgsProcessing.TypeVectorPolygon], optional=True))
         self.addParameter(QgsProcessingParameterString("ID_PREFIX", "Prefix of candidate rg_id values", DEFAULT_ID_PREFIX))
         self.addParameter(QgsProcessingParameterEnum("DEVICE", "Device", DEVICES, defaultValue=0))
-        self.addParameter(QgsProcessingParameterEnum("VIEWS", "Views of each tile averaged (more: more precise, slower)", VIEW_CHOICES,
-                                                     defaultValue=VIEWS.index(DEFAULT_VIEWS)))
+        self.addParameter(QgsProcessingParameterEnum("VIEWS", "Views of each tile averaged (empty = the model's own; each view costs one "
+                                                     "model run per tile)", VIEW_CHOICES, optional=True))
         self._advanced(QgsProcessingParameterNumber(
             "L2A_ADD_OFFSET", "L2A offset in DN (BOA_ADD_OFFSET: -1000 from processing baseline 04.00; empty = the product's own)",
             QgsProcessingParameterNumber.Double, None, True, -100000.0, 100000.0))
@@ -229,7 +228,7 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
             min_area_km2=self.parameterAsDouble(parameters, "MIN_AREA_KM2", context),
             id_prefix=self.parameterAsString(parameters, "ID_PREFIX", context),
             device=Device(DEVICES[self.parameterAsEnum(parameters, "DEVICE", context)]),
-            views=VIEWS[self.parameterAsEnum(parameters, "VIEWS", context)],
+            views=VIEWS[self.parameterAsEnum(parameters, "VIEWS", context)] if self._optional(parameters, "VIEWS") else None,
             tile_px=self.parameterAsInt(parameters, "TILE_SIZE_PX", context) or None,
             overlap_px=self.parameterAsInt(parameters, "OVERLAP_PX", context) if self._optional(parameters, "OVERLAP_PX") else None,
             batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context) or None,

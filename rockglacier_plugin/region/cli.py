@@ -63,7 +63,8 @@ def _map_arguments(mapping: argparse.ArgumentParser) -> None:
     mapping.add_argument("--min-area-km2", type=float, default=defaults.min_area_km2)
     mapping.add_argument("--id-prefix", default=defaults.id_prefix)
     mapping.add_argument("--device", choices=[d.value for d in Device], default=defaults.device.value)
-    mapping.add_argument("--views", type=int, choices=(1, 4, 8), default=defaults.views, help="views of each tile averaged (VIEWS)")
+    mapping.add_argument("--views", type=int, choices=(1, 4, 8), default=defaults.views,
+                         help="views of each tile averaged (VIEWS; default: the model's own, 1 for a model that states none)")
     mapping.add_argument("--tile-px", type=int, default=defaults.tile_px)
     mapping.add_argument("--overlap-px", type=int, default=defaults.overlap_px)
     mapping.add_argument("--batch-size", type=int, default=defaults.batch_size)

@@ -110,3 +110,32 @@ def test_segment__empty_mask_layer_runs_no_tile_and_gives_empty_outputs_with_a_w
     assert read_layer(tmp_path / "c.gpkg", "rock_glaciers") == []
     assert (gdal.Open(result["MASK"]).ReadAsArray() == 255).all()  # no data where nothing ran
     assert any("MASK_LAYER has no polygon" in w for w in feedback.warnings)
+
+
+def test_views__a_model_that_states_none_runs_one_view_the_shipped_model_its_eight(tmp_path):
+    from rockglacier_plugin.core.mapping.model_metadata import ModelSpec
+    from rockglacier_plugin.core.mapping.onnx_model import load_model
+    from tests.onnx_builders import asymmetric_model
+    from tests.qgis.feedback import RecordingFeedback
+
+    raster = write_raster(tmp_path / "noise.tif", np.random.default_rng(1).integers(1, 255, (3, 64, 64)).astype(float), UTM,
+                          epsg=32644, dtype=gdal.GDT_Byte)
+    plain = asymmetric_model(tmp_path / "plain.onnx")  # a user's model: no rockglacier:views; it sees direction
+    eight = asymmetric_model(tmp_path / "eight.onnx", ModelSpec(margin_px=2, views=8))
+
+    def probability(model, **extra):
+        feedback = RecordingFeedback()
+        out = tmp_path / f"p_{len(list(tmp_path.glob('p_*.tif')))}.tif"
+        processing.run("rockglacier:segment", {"INPUT": str(raster), "MODEL": str(model), "PROBABILITY": str(out),
+                                               "MASK": "TEMPORARY_OUTPUT", "OUTPUT": "TEMPORARY_OUTPUT", **extra}, feedback=feedback)
+        return gdal.Open(str(out)).ReadAsArray(), feedback
+
+    default, feedback = probability(plain)
+    assert any(line.startswith("1 view(s) of each tile averaged: the model's default") for line in feedback.infos)
+    one, _ = probability(plain, VIEWS=0)
+    assert np.array_equal(default, one)  # no key: exactly one view
+    eight_default, feedback = probability(eight)
+    assert any(line.startswith("8 view(s)") for line in feedback.infos)
+    assert np.array_equal(eight_default, probability(plain, VIEWS=2)[0]) and not np.array_equal(eight_default, one)
+    models = os.path.join(os.path.dirname(__file__), "..", "..", "rockglacier_plugin", "models")
+    assert load_model(os.path.join(models, "rockglacier_default_int8.onnx"), "cpu").spec.views == 8

@@ -62,6 +62,8 @@ class ModelSpec:
     margin_px: int = 16  # context read around each tile, px (>= the receptive-field radius for exact answers)
     provenance: dict[str, Any] = field(default_factory=dict)
     rendering: Optional[Rendering] = None  # how its 8-bit imagery was made from L2A reflectance (``rendering``); None: 8-bit only
+    views: int = 1  # views of each tile averaged unless the user says otherwise (VIEWS); a model without the key: 1, as other tools
+    architecture: dict[str, Any] = field(default_factory=dict)  # training config keys that rebuild it in PyTorch (fine-tuning)
 
     @property
     def rock_glacier_index(self) -> int:
@@ -93,6 +95,8 @@ class ModelSpec:
             f"{KEY_PREFIX}margin_px": self.margin_px,
             f"{KEY_PREFIX}provenance": self.provenance,
             f"{KEY_PREFIX}rendering": self.rendering.to_metadata() if self.rendering is not None else None,
+            f"{KEY_PREFIX}views": self.views,
+            f"{KEY_PREFIX}architecture": self.architecture or None,
         }
         return {k: json.dumps(v) for k, v in values.items() if v is not None}
 
@@ -140,4 +144,12 @@ def spec_from_metadata(metadata: dict[str, str]) -> ModelSpec:
         margin_px=int(_json(metadata, f"{KEY_PREFIX}margin_px", defaults.margin_px)),
         provenance=_json(metadata, f"{KEY_PREFIX}provenance", {}) or {},
         rendering=Rendering.from_metadata(_json(metadata, f"{KEY_PREFIX}rendering", None)),
+        views=_views(_json(metadata, f"{KEY_PREFIX}views", defaults.views)),
+        architecture=_json(metadata, f"{KEY_PREFIX}architecture", {}) or {},
     )
+
+
+def _views(value: Any) -> int:
+    if value not in (1, 4, 8):
+        raise ParameterError(f"The model's rockglacier:views is {value!r}; it must be 1, 4 or 8.")
+    return int(value)

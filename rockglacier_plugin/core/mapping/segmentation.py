@@ -48,7 +48,7 @@ class SegmentSettings:
     batch_size: Optional[int] = None  # tiles per model call; None: ``auto_batch_size``
     device: Device = Device.AUTO
     threads: int = 0
-    views: int = 1  # views of each tile averaged: 1 as is, 4 mirrored, 8 mirrored and turned (``VIEWS``)
+    views: Optional[int] = None  # views of each tile averaged: 1 as is, 4 mirrored, 8 mirrored and turned; None: the model's
     calibration: Optional[Calibration] = None  # the user's L2A_ADD_OFFSET for reflectance rasters (``reflectance``)
 
 
@@ -301,6 +301,9 @@ def segment_raster(
     _check_input(dataset, settings.bands, model, log)
     converter = input_converter(dataset, raster_path, settings.bands, model.spec, settings.calibration, log)
     _check_resolution(grid, model.spec, log)
+    if settings.views is None:
+        settings = replace(settings, views=model.spec.views)
+        log(f"{settings.views} view(s) of each tile averaged: the model's default (VIEWS sets it; the model time grows with it).")
     check_views(settings.views)  # before any output is written
     layout = tile_layout_for(settings, model)
     threshold = settings.threshold if settings.threshold is not None else model.spec.seg_thresh

@@ -21,8 +21,6 @@ from ..mapping.segmentation import SegmentSettings
 from ..mapping.sentinel2_product import is_product, product_raster
 from ..progress import CancelCheck, ProgressCallback
 
-#: Views of each tile averaged unless the user says otherwise (VIEWS, --views).
-DEFAULT_VIEWS = 8
 DEFAULT_ID_PREFIX = "rg"
 
 
@@ -35,7 +33,7 @@ class MappingOptions:
     min_area_km2: float = DEFAULT_MIN_AREA_KM2
     id_prefix: str = DEFAULT_ID_PREFIX
     device: Device = Device.AUTO
-    views: int = DEFAULT_VIEWS
+    views: Optional[int] = None  # None: the model's own (its rockglacier:views; 1 for a model without it)
     tile_px: Optional[int] = None
     overlap_px: Optional[int] = None
     batch_size: Optional[int] = None
