@@ -16,6 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PLUGIN = "rockglacier_plugin"
 EXCLUDED_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache"}
 EXCLUDED_SUFFIXES = {".pyc", ".pyo"}
+# The training package travels with the plugin: rockglacier:adaptmodel runs `python -m training adapt` from it
+# (PYTHONPATH = rockglacier_plugin/bundled and the plugins folder), so an installed plugin adapts models without a checkout.
+BUNDLED = "bundled"
 
 
 def plugin_version() -> str:
@@ -33,6 +36,11 @@ def build(out_dir: Path) -> Path:
             if path.is_dir() or EXCLUDED_PARTS & set(relative.parts) or path.suffix in EXCLUDED_SUFFIXES:
                 continue
             archive.write(path, relative.as_posix())
+        for path in sorted((ROOT / "training").rglob("*")):
+            relative = path.relative_to(ROOT)
+            if path.is_dir() or EXCLUDED_PARTS & set(relative.parts) or path.suffix not in {".py", ".json"}:
+                continue
+            archive.write(path, f"{PLUGIN}/{BUNDLED}/{relative.as_posix()}")
         archive.write(ROOT / "metadata.txt", f"{PLUGIN}/metadata.txt")
         archive.write(ROOT / "LICENSE", f"{PLUGIN}/LICENSE")
     return target

@@ -84,3 +84,19 @@ fi
 # 4. The plugin, zipped and installed into the default profile, enabled for QGIS and qgis_process.
 $SYSTEM_PYTHON tools/package.py --out dist >/dev/null
 bash tools/install_plugin.sh
+
+# 5. rockglacier:adaptmodel trains in a Python with PyTorch: name the .venv's in the profile's Processing settings
+#    (Processing > Options > Providers > Rock glacier inventory), unless the user has named another that exists.
+profile_ini="${QGIS_PROFILE_DIR:-$HOME/.local/share/QGIS/QGIS3/profiles/default}/QGIS/QGIS3.ini"
+mkdir -p "$(dirname "$profile_ini")"
+/usr/bin/python3 - "$profile_ini" "$(pwd)/.venv/bin/python" <<'PY'
+import os, sys
+from qgis.PyQt.QtCore import QSettings
+settings = QSettings(sys.argv[1], QSettings.IniFormat)
+key = "Processing/Configuration/ROCKGLACIER_TRAINING_PYTHON"
+current = str(settings.value(key, "") or "")
+if not current or not os.path.exists(current):
+    settings.setValue(key, sys.argv[2])
+    settings.sync()
+    print(f"[setup] rockglacier:adaptmodel trains with {sys.argv[2]}")
+PY

@@ -1,4 +1,4 @@
-"""Command line: python -m training {prepare,train,mine-negatives,evaluate,average,export} ...
+"""Command line: python -m training {prepare,train,mine-negatives,evaluate,average,export,threshold,rendering,adapt} ...
 
 Examples (the shipped default model):
   python -m training train --config training/configs/default_chile.json
@@ -42,9 +42,11 @@ def _prepare(args: argparse.Namespace) -> int:
     from rockglacier_plugin.core.mapping.rendering import rendering_from
 
     settings = PatchSettings(args.context_m, args.max_patch_px, args.validation_fraction, args.seed, tuple(args.bands),
-                             rendering_from(args.rendering), given_calibration(args.l2a_add_offset, None))
-    patches, polygons = plan_patches(args.imagery, positives, positives_crs, negatives, negatives_crs, settings)
-    print(json.dumps(write_patches(args.imagery, patches, polygons, args.output, settings), indent=2))
+                             rendering=rendering_from(args.rendering), calibration=given_calibration(args.l2a_add_offset, None))
+    plan = plan_patches(args.imagery, positives, positives_crs, negatives, negatives_crs, settings)
+    for message in plan.warnings:
+        print(f"warning: {message}", file=sys.stderr)
+    print(json.dumps(write_patches(args.imagery, plan, args.output, settings), indent=2))
     return 0
 
 
@@ -293,11 +295,23 @@ def _export_commands(commands: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["adapt"]:  # fine-tune to a region from its reviewed inventory (training/adapt.py has its own flags)
+        from rockglacier_plugin.core.errors import RockGlacierError
+
+        from .adapt import main as adapt
+
+        try:
+            return adapt(arguments[1:])
+        except (ValueError, FileNotFoundError, RockGlacierError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     for add in (_data_commands, _model_commands, _export_commands):
         add(commands)
-    args = parser.parse_args(argv)
+    commands.add_parser("adapt", help="fine-tune a model to a region from its reviewed inventory (python -m training adapt --help)")
+    args = parser.parse_args(arguments)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         return args.run(args)

@@ -26,7 +26,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .augment import colour_jitter
+from .augment import OTHER_RANGES, colour_jitter, other_ranges
 from .data import Sample, read_sample
 from .losses import WEAK_LABEL_BASE
 
@@ -42,8 +42,12 @@ class CompositionSettings:
     raster_edge_share: float = 0.0  # chance that a sample is cut by a raster's edge (raster_window)
     colour_jitter: float = 0.0  # per-cell band gains/offsets (augment.colour_jitter); 0 = off
     weak_positive_share: float = 0.0  # chance that a positive cell holds a chip labelled per chip only (ChipPool.weak_positives)
+    other_ranges: tuple[str, ...] = ()  # per-cell augmentations of augment.OTHER_RANGES (pixel size, haze, snow, shadow)
 
     def __post_init__(self) -> None:
+        unknown = sorted(set(self.other_ranges) - set(OTHER_RANGES))
+        if unknown:
+            raise ValueError(f"other_ranges: unknown {', '.join(unknown)}; choose among {', '.join(OTHER_RANGES)}.")
         if self.crop_px > self.cells * self.cell_px:
             raise ValueError(f"crop_px={self.crop_px} is larger than the canvas ({self.cells} x {self.cell_px} px).")
         if not 0.0 <= self.raster_edge_share <= 1.0:
@@ -96,7 +100,7 @@ class ChipPool:
 
         for sample in samples:
             image, label = scaled(sample)
-            if label.any():
+            if (label == 1).any():  # a patch of unreviewed landforms only (IGNORE_LABEL) holds no rock glacier
                 self.positives.append((image, label))
             else:
                 self.negatives.append((image, label))
@@ -135,6 +139,8 @@ def compose_canvas(pool: ChipPool, settings: CompositionSettings, rng: np.random
         for col in range(settings.cells):
             image, mask, weak = pool.draw(bool(rng.random() < settings.positive_share), rng)
             image, mask = _cell(*_dihedral(image, mask, rng), settings.cell_px, rng)
+            if settings.other_ranges:
+                image, mask = other_ranges(image, mask, rng, settings.other_ranges)
             if weak:
                 mask = np.full(mask.shape, WEAK_LABEL_BASE + row * settings.cells + col, dtype=np.uint8)
             if settings.colour_jitter:

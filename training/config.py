@@ -28,11 +28,22 @@ class TrainConfig:
     cell_px: int = 128  # a canvas cell (a chip; patches give a random crop of this size)
     raster_edge_share: float = 0.0  # share of composed samples cut by a raster edge (compose.raster_window)
     colour_jitter: float = 0.0  # per-cell band gain/offset jitter of composed canvases (augment.colour_jitter); 0 = off
+    other_ranges: list = field(default_factory=list)  # per-cell "pixel_size", "haze", "snow", "shadow" (augment.OTHER_RANGES)
     samples_per_epoch: int = 0  # composed samples per epoch (0 = the number of training chips)
     image_pooling: str = "global"  # ASPP image pooling: global, window (= crop_px) or none
     upsampling: str = "half_pixel"  # bilinear upsampling: half_pixel or align_corners (training/model.py UPSAMPLING)
     receptive_field: str = "wide"  # wide (the paper's ASPP 6/12/18) or compact (training/model.py RECEPTIVE_FIELDS)
     init_checkpoint: Optional[str] = None  # start from this checkpoint's weights (fine-tuning; new optimizer and schedule)
+    init_onnx: Optional[str] = None  # ...or from an exported model's weights (training/onnx_weights.py; BatchNorm folded)
+    freeze_batchnorm: bool = False  # keep BatchNorm as loaded (needed from init_onnx, usual for small-batch fine-tuning)
+    max_minutes: Optional[float] = None  # stop at the end of the epoch that passes this many minutes of training
+    # Fine-tuning on a few landforms forgets what the model knew (``train.Trainer``): keep the encoder as loaded,
+    # pull the weights towards the initial ones (L2-SP, Li et al. 2018: anchor_weight x mean squared change), and/or
+    # keep the initial model's probabilities on pixels without a label and on a share of every sample
+    # (distillation, "learning without forgetting", Li & Hoiem 2017: distill_weight x BCE to its probabilities).
+    freeze_encoder: bool = False
+    anchor_weight: float = 0.0
+    distill_weight: float = 0.0
     scene_validation: bool = False  # score composed validation scenes through the plugin each epoch
     select_on: str = "chip"  # best checkpoint by "chip" IoU, "scene" IoU or "scene+chips" (mean of scene and chips through the plugin)
     inference_margin_px: int = 32  # context the plugin reads around each tile (>= the receptive field for exact answers)
@@ -70,6 +81,8 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"Unknown keys in {path}: {', '.join(unknown)}; valid keys: {', '.join(sorted(known))}.")
         values.update({k: v for k, v in overrides.items() if v is not None})
+        if overrides.get("data") is not None and "data_format" not in overrides:
+            values["data_format"] = "auto"  # --data names another folder: patches.csv says it is a patch folder, else chips
         return cls(**values)
 
     def save(self, path: str) -> None:

@@ -17,6 +17,7 @@ from rockglacier_plugin.core.mapping.input_scaling import standardize, to_uint8_
 from rockglacier_plugin.core.mapping.model_metadata import ModelSpec
 
 from .augment import augment
+from .losses import IGNORE_LABEL
 
 
 @dataclass(frozen=True)
@@ -25,13 +26,29 @@ class Sample:
     label_path: Optional[str]  # None = all background (a negative chip)
     split: str  # "train" or "validation"
     kind: str  # "positive" or "negative"
+    # label values: chip masks are 0/255 (rock glacier > 127); patch labels (``core.mapping.patches``) are 0/1 and
+    # ``IGNORE_LABEL`` (255) where nobody has reviewed the landform: ``labels_are_patches`` tells them apart
+    labels_are_patches: bool = False
+
+
+def scored(predicted: np.ndarray, label: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(prediction, truth) on the labelled pixels only: pixels of ``IGNORE_LABEL`` count neither way.
+
+    >>> p, t = scored(np.array([True, True, False]), np.array([1, IGNORE_LABEL, 0], dtype=np.uint8))
+    >>> p.tolist(), t.tolist()
+    ([True, False, False], [True, False, False])
+    """
+    known = label != IGNORE_LABEL
+    return predicted & known, (label == 1) & known
 
 
 def patch_folder_samples(folder: str) -> list[Sample]:
     """Samples of a folder written by ``prepare`` (images/, labels/, patches.csv with the split)."""
     with open(os.path.join(folder, "patches.csv"), encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    return [Sample(os.path.join(folder, "images", f"{r['name']}.tif"), os.path.join(folder, "labels", f"{r['name']}.tif"), r["split"], r["kind"]) for r in rows]
+    # a "folder" column names the sub-folder of each patch (patches of several images, ``training.adapt``)
+    return [Sample(os.path.join(folder, r.get("folder") or "", "images", f"{r['name']}.tif"),
+                   os.path.join(folder, r.get("folder") or "", "labels", f"{r['name']}.tif"), r["split"], r["kind"], True) for r in rows]
 
 
 def chip_folder_samples(folder: str, validation_fraction: float = 0.1, seed: int = 0) -> list[Sample]:
@@ -59,7 +76,8 @@ def chip_folder_samples(folder: str, validation_fraction: float = 0.1, seed: int
 
 
 def read_sample(sample: Sample, channels: int = 3) -> tuple[np.ndarray, np.ndarray]:
-    """(raw image (channels, rows, cols) float32, label (rows, cols) uint8 0/1)."""
+    """(raw image (channels, rows, cols) float32, label (rows, cols) uint8: 0/1, and ``IGNORE_LABEL`` where a patch
+    label says nobody reviewed the landform)."""
     from osgeo import gdal
 
     gdal.UseExceptions()
@@ -70,7 +88,10 @@ def read_sample(sample: Sample, channels: int = 3) -> tuple[np.ndarray, np.ndarr
     else:
         values = gdal.Open(sample.label_path).ReadAsArray()
         values = values.reshape((-1,) + values.shape[-2:])[0]
-        label = (values > (127 if values.max() > 1 else 0)).astype(np.uint8)
+        if sample.labels_are_patches:
+            label = np.where(values == IGNORE_LABEL, IGNORE_LABEL, values == 1).astype(np.uint8)
+        else:
+            label = (values > (127 if values.max() > 1 else 0)).astype(np.uint8)
     return image, label
 
 

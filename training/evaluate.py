@@ -10,7 +10,7 @@ import numpy as np
 from rockglacier_plugin.core.mapping.input_scaling import standardize, to_uint8_range
 from rockglacier_plugin.core.mapping.model_metadata import ModelSpec
 
-from .data import Sample, pad_to_multiple, read_sample
+from .data import Sample, pad_to_multiple, read_sample, scored
 from .metrics import ObjectScores, object_scores
 
 
@@ -38,7 +38,7 @@ def evaluate_samples(predict: Callable[[np.ndarray], np.ndarray], samples: Seque
             labels, n = label_objects(predicted)
             sizes = np.bincount(labels.ravel())
             predicted = np.isin(labels, [i for i in range(1, n + 1) if sizes[i] >= min_object_px])
-        truth = label.astype(bool)
+        predicted, truth = scored(predicted, label)
         intersection += int((predicted & truth).sum())
         union += int((predicted | truth).sum())
         objects.add(object_scores(predicted, truth, iou_threshold))

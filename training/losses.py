@@ -15,6 +15,8 @@ from typing import Any, Callable, Optional
 #: somewhere (labelled per chip, no mask), one value per canvas cell: no pixel loss there,
 #: ``with_image_level`` asks the cell's most confident pixels to be rock glacier instead.
 WEAK_LABEL_BASE = 10
+#: Pixels without a label (landforms nobody reviewed): no loss, no presence (``core.mapping.patches``).
+IGNORE_LABEL = 255
 
 
 def dice_bce(logits: Any, target: Any, valid: Optional[Any] = None) -> Any:
@@ -83,14 +85,14 @@ def with_image_level(loss: Callable[..., Any], logits: Any, labels: Any, weight:
     sample (a cell mostly cropped away may have lost its rock glacier)."""
     import torch
 
-    weak = labels >= WEAK_LABEL_BASE
+    weak = labels >= WEAK_LABEL_BASE  # weak cells and pixels without a label: no pixel loss
     if not bool(weak.any()):
         return loss(logits, labels)
     valid = (~weak).to(logits.dtype)
     total = loss(logits, labels * valid, valid)
     presence = []
     for image_logits, image_labels in zip(logits, labels):
-        for value in torch.unique(image_labels[image_labels >= WEAK_LABEL_BASE]):
+        for value in torch.unique(image_labels[(image_labels >= WEAK_LABEL_BASE) & (image_labels != IGNORE_LABEL)]):
             region = image_labels == value
             if int(region.sum()) >= min_visible_px:
                 presence.append(top_k_presence(image_logits[region], k_px))

@@ -236,6 +236,22 @@ def _spread_text(history: list, averaged: bool = False) -> str:
             f"partly by chance, and these means are the better guess for new imagery of the region.")
 
 
+# Where the shipped model is known not to transfer: measured outside this card's own run (README, "Adapting the
+# model to your region" and "Why these weights"; benchmarks/adapt_new_site.py, benchmarks/other_ranges_bench.py).
+TRANSFER_TEXT = """<p><b>What it was trained on, and where it is known not to transfer:</b> Sentinel-2 L2A true colour at
+10 m of the Chilean Andes only (Huasco/Atacama, Central Andes and Maranceles; dry, sparsely vegetated, mostly
+late-summer scenes). On Los Helados, a Chilean site it never saw, it found 86-90 % of the rock-glacier chips but
+put a false candidate on 12.5 % of the chips without one; on a real Sentinel-2 image of a mapped rock glacier in
+another mountain range its probability inside the outline was 0.00. Expect it to miss or misplace rock glaciers in
+other ranges (the Alps, the Himalaya, West Kunlun), on other sensors or pixel sizes, under fresh snow and in deep
+cast shadow. The remedy is <code>rockglacier:adaptmodel</code>: it fine-tunes this model from your review in the
+dock (on Los Helados with 5-20 reviewed chips and 10 minutes on a 2-core CPU: false candidates cut 3-6 fold, 5-8
+points fewer of the site's other rock glaciers found). Augmentations mimicking other ranges (pixel size 8-15 m, haze, seasonal snow, cast shadow:
+<code>other_ranges</code> in <code>training/augment.py</code>) were measured on the same site and are not part of this model:
+none bettered both detection and false candidates beyond the noise of 48 chips, and all four together raised the false
+candidates (README, "Robust to other mountains").</p>"""
+
+
 def _image_level_text(card: dict[str, Any]) -> str:
     level = card.get("image_level")
     if not level:
@@ -343,11 +359,11 @@ terrain; {_edges_text(config)}{LOSS_TEXT[getattr(config, 'loss', 'dice_bce')]}{_
 <p>The paper reached a validation IoU of 0.80 with Xception71 on West Kunlun patches of up to 480 px (its split leaked
 augmented copies across sets, and it scored patches, not scenes).</p>
 {_image_level_text(card)}
+{TRANSFER_TEXT}
 <p><b>Known failure modes:</b> the masks are coarse hand-drawn outlines, which caps the reachable IoU; about 30 % of
 the rock-glacier chips are mostly snow (against 15 % of negatives), so snow can be taken for a rock-glacier cue;
-trained on the Andes only: other regions (e.g. West Kunlun, the Alps) need fine-tuning on local patches
-(<code>rockglacier:trainingpatches</code> then <code>python -m training train</code>); chips carry no coordinates,
-so validation chips may come from scenes neighbouring training chips. Review every candidate.</p>
+chips carry no coordinates, so validation chips may come from scenes neighbouring training chips. Review every
+candidate.</p>
 """
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from rockglacier_plugin.core.mapping.segmentation import SegmentSettings, segment_raster
 
 from .compose import ValidationScene
+from .data import scored
 from .metrics import object_scores
 
 #: Where the scene is placed: UTM 19S (EPSG:32719), 10 m pixels, the Huasco area of the chips.
@@ -68,8 +69,7 @@ def segment_scene(onnx_path: str, scene: ValidationScene, tile_px: Optional[int]
 def scene_scores(probability: np.ndarray, scene: ValidationScene, threshold: float = 0.5,
                  iou_threshold: float = 0.5) -> dict[str, Any]:
     """Pixel IoU, object scores and false-positive area on negatives of one probability map."""
-    predicted = probability >= threshold
-    truth = scene.label.astype(bool)
+    predicted, truth = scored(probability >= threshold, scene.label)
     union = int((predicted | truth).sum())
     objects = object_scores(predicted, truth, iou_threshold)
     negative_px = int(scene.negative_pixels.sum())
@@ -120,7 +120,7 @@ def pixel_iou_of_chips(results: Iterable[tuple[Any, np.ndarray, np.ndarray]], th
     """Pixel IoU (summed intersections / unions) of ``chips_alone`` results."""
     intersection = union = 0
     for _, label, probability in results:
-        predicted, truth = probability >= threshold, label.astype(bool)
+        predicted, truth = scored(probability >= threshold, label)
         intersection += int((predicted & truth).sum())
         union += int((predicted | truth).sum())
     return intersection / union if union else 1.0

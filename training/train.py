@@ -8,6 +8,7 @@ import logging
 import os
 import random
 import time
+from dataclasses import replace
 from typing import Any, Optional
 
 import numpy as np
@@ -56,6 +57,7 @@ SELECTION = {
     "chip": lambda record: record["val_iou"],
     "scene": lambda record: record["scene_pixel_iou"],
     "scene+chips": lambda record: 0.5 * (record["scene_pixel_iou"] + record["chips_pixel_iou"]),
+    "last": lambda record: record["epoch"],  # no validation data (a fine-tuning with nothing held out): the last epoch
 }
 
 
@@ -79,8 +81,9 @@ def spec_for(config: TrainConfig) -> ModelSpec:
 
 def model_for(config: TrainConfig, pretrained: bool) -> Any:
     """The model a config describes (encoder, image pooling over the training crop)."""
-    if config.select_on not in SELECTION or (config.select_on != "chip" and not config.scene_validation):
-        raise ValueError(f"select_on={config.select_on!r}: choose 'chip', or 'scene' or 'scene+chips' together with scene_validation=true.")
+    if config.select_on not in SELECTION or (config.select_on in ("scene", "scene+chips") and not config.scene_validation):
+        raise ValueError(f"select_on={config.select_on!r}: choose 'chip', 'last', or 'scene' or 'scene+chips' together with "
+                         "scene_validation=true.")
     if config.loss not in LOSSES:
         raise ValueError(f"loss={config.loss!r}: choose one of {', '.join(LOSSES)}.")
     if config.image_level_data and not config.compose:
@@ -149,25 +152,75 @@ class Trainer:
         samples = load_samples(config)
         self.train_samples = [s for s in samples if s.split == "train"]
         self.validation_samples = [s for s in samples if s.split == "validation"]
-        if not self.train_samples or not self.validation_samples:
-            raise ValueError(f"'{config.data}' gives {len(self.train_samples)} training and {len(self.validation_samples)} validation samples; both must be > 0.")
-        self.model = model_for(config, config.pretrained and not config.init_checkpoint).to(self.device)
+        if not self.train_samples:
+            raise ValueError(f"'{config.data}' gives no training sample ({len(self.validation_samples)} validation): make patches "
+                             "with a lower VALIDATION_FRACTION (--validation-fraction), or map more rock glaciers apart from each other.")
+        if not self.validation_samples and config.select_on != "last":
+            LOGGER.warning("'%s' holds no validation patch (summary.json says why): the last epoch is kept (select_on 'last' "
+                           "instead of '%s') and there are no validation scores. Make patches with a lower CONTEXT_M so that "
+                           "some can be held out.", config.data, config.select_on)
+            config = replace(config, select_on="last")
+            self.config = config
+        if not self.validation_samples and config.scene_validation:  # no scene to compose from nothing
+            config = replace(config, scene_validation=False)
+            self.config = config
+        self.model = model_for(config, config.pretrained and not (config.init_checkpoint or config.init_onnx)).to(self.device)
         if config.init_checkpoint:
             state = torch.load(config.init_checkpoint, map_location=self.device, weights_only=False)
             self.model.load_state_dict(state["model"])
+        elif config.init_onnx:
+            from .onnx_weights import load_onnx_weights
+
+            load_onnx_weights(self.model.cpu(), config.init_onnx, len(config.standardization_mean))
+            self.model.to(self.device)
         # The weights validated, selected, saved and exported: the model itself, or with ema_decay an
         # exponential moving average of its weights over training steps (BatchNorm statistics are
         # recomputed for it every epoch by ``recalibrate_batchnorm``).
         self.averaged = self._moving_average() if config.ema_decay else None
         self._pool: Optional[Any] = None
         self._scene: Optional[Any] = None
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+        self.teacher, self.anchor = self._keep_what_it_knew()
+        self.optimizer = torch.optim.AdamW([p for p in self.model.parameters() if p.requires_grad], lr=config.learning_rate,
+                                           weight_decay=config.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=max(config.epochs, 1))
         self.epoch = 0
         self.best_iou = -1.0
         self.history: list[dict[str, float]] = []
         os.makedirs(config.output, exist_ok=True)
         config.save(os.path.join(config.output, "config.json"))
+
+    def _keep_what_it_knew(self) -> tuple[Optional[Any], Optional[list[tuple[Any, Any]]]]:
+        """The fine-tuning regularisers of the config (``freeze_encoder``, ``anchor_weight``, ``distill_weight``):
+        a frozen copy of the initial model (the teacher) and the initial value of every trained parameter."""
+        import copy
+
+        if self.config.freeze_encoder:
+            for parameter in self.model.encoder.parameters():
+                parameter.requires_grad_(False)
+        teacher = None
+        if self.config.distill_weight:
+            teacher = copy.deepcopy(self.model).eval()
+            for parameter in teacher.parameters():
+                parameter.requires_grad_(False)
+        anchor = None
+        if self.config.anchor_weight:
+            anchor = [(p, p.detach().clone()) for p in self.model.parameters() if p.requires_grad]
+        return teacher, anchor
+
+    def _regularised(self, loss: Any, images: Any, logits: Any, labels: Any) -> Any:
+        """``loss`` plus the L2-SP and distillation terms (``TrainConfig``)."""
+        import torch
+
+        if self.anchor is not None:
+            change = sum(((p - p0) ** 2).sum() for p, p0 in self.anchor)
+            loss = loss + self.config.anchor_weight * change / sum(p0.numel() for _, p0 in self.anchor)
+        if self.teacher is not None:
+            with torch.no_grad():
+                taught = torch.sigmoid(self.teacher(images)[:, 0])
+            # every pixel, and those without a label (IGNORE_LABEL, weak cells) count twice: nothing else teaches them
+            weight = 1.0 + (labels >= WEAK_LABEL_BASE).to(logits.dtype)
+            loss = loss + self.config.distill_weight * torch.nn.functional.binary_cross_entropy_with_logits(logits, taught, weight=weight)
+        return loss
 
     def _moving_average(self) -> Any:
         from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
@@ -211,7 +264,7 @@ class Trainer:
     def composition(self) -> CompositionSettings:
         return CompositionSettings(self.config.compose_cells, self.config.cell_px, self.config.crop_px or 256,
                                    raster_edge_share=self.config.raster_edge_share, colour_jitter=self.config.colour_jitter,
-                                   weak_positive_share=self.config.weak_positive_share)
+                                   weak_positive_share=self.config.weak_positive_share, other_ranges=tuple(self.config.other_ranges))
 
     def image_level_samples(self) -> list:
         """The chips of ``image_level_data`` matching ``image_level_include`` (none without it)."""
@@ -261,6 +314,7 @@ class Trainer:
             loss = with_image_level(LOSSES[self.config.loss], logits, labels, self.config.presence_weight, self.config.presence_top_px,
                                     int(WEAK_CELL_MIN_VISIBLE * self.config.cell_px**2))
             if stage == "train":
+                loss = self._regularised(loss, images, logits, labels)
                 self.optimizer.zero_grad()
                 loss.backward()
                 self.optimizer.step()
@@ -273,6 +327,12 @@ class Trainer:
 
     def _run(self, stage: str, max_steps: Optional[int] = None, progress: Any = None) -> dict[str, float]:
         (self.model if stage == "train" else self.evaluated).train(stage == "train")
+        if stage == "train" and self.config.freeze_batchnorm:
+            from .onnx_weights import freeze_batchnorm
+
+            freeze_batchnorm(self.model)
+        if stage != "train" and not self.validation_samples:
+            return {"loss": None, "iou": None, "steps": 0}
         totals = {"loss": 0.0, "intersection": 0.0, "union": 0.0}
         steps = 0
         for batch in self._loader(stage):
@@ -286,8 +346,9 @@ class Trainer:
                 break
         return {"loss": totals["loss"] / max(steps, 1), "iou": totals["intersection"] / max(totals["union"], 1.0), "steps": steps}
 
-    def fit(self) -> dict[str, Any]:
-        """Train until the target IoU, the patience or the epochs run out; returns the history."""
+    def fit(self, report: Optional[Any] = None) -> dict[str, Any]:
+        """Train until the target IoU, the patience, the epochs or ``max_minutes`` run out; returns the history.
+        ``report(fraction, message)`` hears of every epoch (the fraction of the epochs, or of the time budget)."""
 
         try:
             from tqdm import tqdm
@@ -295,6 +356,7 @@ class Trainer:
             tqdm = None
         stale = 0
         remaining = self.config.max_steps
+        fit_started = time.perf_counter()
         while self.epoch < self.config.epochs:
             started = time.perf_counter()
             bar = tqdm(total=None, desc=f"epoch {self.epoch + 1}/{self.config.epochs}", leave=False) if tqdm else None
@@ -303,7 +365,8 @@ class Trainer:
                 bar.close()
             if remaining is not None:
                 remaining -= train["steps"]
-            recalibrate_batchnorm(self.evaluated, self._loader("train"), self.device, 6 if self.config.compose else 20)
+            if not self.config.freeze_batchnorm:
+                recalibrate_batchnorm(self.evaluated, self._loader("train"), self.device, 6 if self.config.compose else 20)
             validation = self._run("validation")
             self.scheduler.step()
             self.epoch += 1
@@ -313,14 +376,11 @@ class Trainer:
                 record.update(self.scene_scores())
             record["seconds"] = time.perf_counter() - started
             self.history.append(record)
-            LOGGER.info("epoch %d: train loss %.3f IoU %.3f | validation loss %.3f IoU %.3f (%.0f s)", self.epoch,
-                        train["loss"], train["iou"], validation["loss"], validation["iou"], record["seconds"])
-            scene = (f" | scene IoU {record['scene_pixel_iou']:.3f} P/R {record['scene_precision']:.2f}/{record['scene_recall']:.2f}"
-                     f" FP on negatives {record['scene_false_pixels_on_negatives']:.4f}") if self.config.scene_validation else ""
-            if "chips_pixel_iou" in record:
-                scene += f" | chips through the plugin IoU {record['chips_pixel_iou']:.3f}"
-            print(f"epoch {self.epoch}: train loss {train['loss']:.3f} IoU {train['iou']:.3f} | "
-                  f"validation loss {validation['loss']:.3f} chip IoU {validation['iou']:.3f}{scene} ({record['seconds']:.0f} s)", flush=True)
+            print(_epoch_line(record), flush=True)
+            minutes = (time.perf_counter() - fit_started) / 60.0
+            if report is not None:
+                budget = minutes / self.config.max_minutes if self.config.max_minutes else 0.0
+                report(min(1.0, max(self.epoch / max(self.config.epochs, 1), budget)), _epoch_line(record))
             score = SELECTION[self.config.select_on](record)
             if score > self.best_iou:
                 self.best_iou, stale = score, 0
@@ -328,8 +388,11 @@ class Trainer:
             else:
                 stale += 1
             self.save(os.path.join(self.config.output, "last.pt"))
-            if self.best_iou >= self.config.target_iou or stale >= self.config.patience or (remaining is not None and remaining <= 0):
+            reached = self.config.select_on != "last" and self.best_iou >= self.config.target_iou
+            if reached or stale >= self.config.patience or (remaining is not None and remaining <= 0):
                 break
+            if self.config.max_minutes is not None and minutes * (1 + 1 / self.epoch) > self.config.max_minutes:
+                break  # another epoch would pass the time budget
         return {"best_val_iou": self.best_iou, "epochs": self.epoch, "history": self.history}
 
     def save(self, path: str) -> None:
@@ -352,6 +415,22 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.epoch, self.best_iou, self.history = state["epoch"], state["best_iou"], state["history"]
+
+
+def _score(value: Optional[float], digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _epoch_line(record: dict[str, Any]) -> str:
+    """One epoch in words; scores a run could not measure (no prediction, nothing held out) read n/a."""
+    text = (f"epoch {record['epoch']}: train loss {_score(record['train_loss'])} IoU {_score(record['train_iou'])} | validation loss "
+            f"{_score(record['val_loss'])} chip IoU {_score(record['val_iou'])}")
+    if "scene_pixel_iou" in record:
+        text += (f" | scene IoU {_score(record['scene_pixel_iou'])} P/R {_score(record.get('scene_precision'), 2)}/"
+                 f"{_score(record.get('scene_recall'), 2)} FP on negatives {_score(record.get('scene_false_pixels_on_negatives'), 4)}")
+    if "chips_pixel_iou" in record:
+        text += f" | chips through the plugin IoU {_score(record['chips_pixel_iou'])}"
+    return text + f" ({record['seconds']:.0f} s)"
 
 
 def config_of(state: dict) -> TrainConfig:

@@ -7,6 +7,8 @@ import os
 from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
+from .adapt_model_algorithm import SETTING as TRAINING_PYTHON_SETTING
+from .adapt_model_algorithm import AdaptModelAlgorithm
 from .attributes_algorithm import AttributesAlgorithm
 from .evaluate_algorithm import EvaluateAlgorithm
 from .insar_velocity_algorithm import InsarVelocityAlgorithm
@@ -17,7 +19,7 @@ from .training_patches_algorithm import TrainingPatchesAlgorithm
 from .unwrap_algorithm import UnwrapAlgorithm
 
 ALGORITHM_CLASSES = (
-    AttributesAlgorithm, EvaluateAlgorithm, InsarVelocityAlgorithm, ReportAlgorithm, RgikExportAlgorithm, SegmentAlgorithm,
+    AdaptModelAlgorithm, AttributesAlgorithm, EvaluateAlgorithm, InsarVelocityAlgorithm, ReportAlgorithm, RgikExportAlgorithm, SegmentAlgorithm,
     TrainingPatchesAlgorithm, UnwrapAlgorithm,
 )
 
@@ -37,6 +39,26 @@ class RockGlacierProvider(QgsProcessingProvider):
 
     def icon(self) -> QIcon:
         return QIcon(os.path.join(os.path.dirname(os.path.dirname(__file__)), "icon.svg"))
+
+    def load(self) -> bool:
+        """Adds the provider's setting (Processing > Options > Providers): the Python with PyTorch that adaptmodel runs."""
+        try:
+            from processing.core.ProcessingConfig import ProcessingConfig, Setting
+        except ImportError:  # no Processing plugin (a bare QgsApplication): the setting is read from QgsSettings or the environment
+            return super().load()
+        ProcessingConfig.settingIcons[self.name()] = self.icon()
+        ProcessingConfig.addSetting(Setting(self.name(), TRAINING_PYTHON_SETTING, "Python with PyTorch for rockglacier:adaptmodel (empty: QGIS's own)",
+                                            "", valuetype=Setting.FILE))
+        ProcessingConfig.readSettings()
+        self.refreshAlgorithms()
+        return True
+
+    def unload(self) -> None:
+        try:
+            from processing.core.ProcessingConfig import ProcessingConfig
+        except ImportError:
+            return
+        ProcessingConfig.settings.pop(TRAINING_PYTHON_SETTING, None)
 
     def loadAlgorithms(self) -> None:  # noqa: N802
         for algorithm_class in ALGORITHM_CLASSES:

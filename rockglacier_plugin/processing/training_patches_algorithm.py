@@ -149,16 +149,18 @@ class TrainingPatchesAlgorithm(RockGlacierAlgorithm):
         settings = PatchSettings(
             self.parameterAsDouble(parameters, "CONTEXT_M", context), self.parameterAsInt(parameters, "MAX_PATCH_PX", context),
             self.parameterAsDouble(parameters, "VALIDATION_FRACTION", context), self.parameterAsInt(parameters, "SEED", context), bands,
-            rendering, given_calibration(self._number(parameters, "L2A_ADD_OFFSET", context),
-                                         self._number(parameters, "L2A_QUANTIFICATION", context)),
+            rendering=rendering, calibration=given_calibration(self._number(parameters, "L2A_ADD_OFFSET", context),
+                                                               self._number(parameters, "L2A_QUANTIFICATION", context)),
         )
-        patches, polygons = plan_patches(
+        plan = plan_patches(
             imagery, [feature_wkb(f) for f in positives.getFeatures(QgsFeatureRequest(), skip)], positives.sourceCrs().toWkt(),
             [feature_wkb(f) for f in negatives.getFeatures(QgsFeatureRequest(), skip)] if negatives else [],
             negatives.sourceCrs().toWkt() if negatives else None, settings,
         )
         on_progress, is_cancelled = callbacks(feedback)
-        summary = write_patches(imagery, patches, polygons, folder, settings, on_progress, is_cancelled)
+        for message in plan.warnings:
+            warn(feedback, message)
+        summary = write_patches(imagery, plan, folder, settings, on_progress, is_cancelled)
         info(feedback, f"{summary['patches']} patches ({summary['positive']} around rock glaciers, {summary['negative']} negative): "
                           f"{summary['train']} train, {summary['validation']} validation, in {folder}.")
         return {"OUTPUT_FOLDER": folder, "PATCHES": summary["patches"], "VALIDATION_PATCHES": summary["validation"]}

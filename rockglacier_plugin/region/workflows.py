@@ -14,6 +14,7 @@ from typing import Any, Optional, Sequence
 
 from ..core.errors import InputRasterError
 from ..core.inventory.identifiers import assign_ids
+from ..core.inventory.layer_io import read_layer, write_layer
 from ..core.inventory.schema import (
     REFERENCE_POINT_FIELDS,
     REFERENCE_POINT_LAYER,
@@ -26,7 +27,6 @@ from ..core.raster.staged import unique_stem
 from ..core.workflows.mapping import MappingOptions
 from ..core.workflows.velocity import VelocityInputs
 from . import tasks
-from .inventory_io import read_layer, write_layer
 from .runner import TaskReport, run_tasks
 
 

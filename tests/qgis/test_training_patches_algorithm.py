@@ -46,3 +46,18 @@ def test_trainingpatches__empty_layer_writes_nothing_and_warns(tmp_path):
     result = processing.run("rockglacier:trainingpatches", {"IMAGERY": str(image), "INPUT": str(empty),
                                                            "OUTPUT_FOLDER": str(tmp_path / "patches")}, feedback=feedback)
     assert result["PATCHES"] == 0 and any("no features" in w for w in feedback.warnings)
+
+
+def test_trainingpatches__a_split_that_would_leave_no_training_patch_keeps_all_for_training_and_says_what_to_change(tmp_path):
+    """Two landforms whose 1,500 m contexts touch form one group: a spatially honest split cannot hold any out."""
+    from tests.qgis.feedback import RecordingFeedback
+
+    raster = write_raster(tmp_path / "s2.tif", np.full((3, 500, 500), 90, np.float32), (ORIGIN[0], 10, 0, ORIGIN[1], 0, -10), epsg=32644, dtype=gdal.GDT_Byte)
+    rock_glaciers = write_polygons(tmp_path / "rg.gpkg", [square_wkt(ORIGIN[0] + x, ORIGIN[1] - 2500, 300) for x in (2000, 3000)], epsg=32644)
+    feedback = RecordingFeedback()
+    result = processing.run("rockglacier:trainingpatches", {"IMAGERY": str(raster), "INPUT": str(rock_glaciers),
+                                                            "OUTPUT_FOLDER": str(tmp_path / "patches")}, feedback=feedback)
+    assert result["PATCHES"] > 0 and result["VALIDATION_PATCHES"] == 0
+    with open(tmp_path / "patches" / "patches.csv") as handle:
+        assert {row["split"] for row in csv.DictReader(handle)} == {"train"}
+    assert any("no training patch" in w and "Lower CONTEXT_M (now 1500 m" in w for w in feedback.warnings), feedback.warnings

@@ -107,8 +107,8 @@ def test_compose__takes_georeferenced_patches_from_trainingpatches(tmp_path):
     wkb = [ogr.CreateGeometryFromWkt(square_wkt(origin[0] + 1500, origin[1] - 1500, 200)).ExportToWkb()]
     negative = [ogr.CreateGeometryFromWkt(square_wkt(origin[0] + 4500, origin[1] - 4500, 100)).ExportToWkb()]
     settings = PatchSettings(context_m=300.0, max_patch_px=480, validation_fraction=0.0, seed=1)
-    patches, polygons = plan_patches(str(raster), wkb, "EPSG:32644", negative, "EPSG:32644", settings)
-    write_patches(str(raster), patches, polygons, str(tmp_path / "patches"), settings)
+    plan = plan_patches(str(raster), wkb, "EPSG:32644", negative, "EPSG:32644", settings)
+    write_patches(str(raster), plan, str(tmp_path / "patches"), settings)
     pool = ChipPool(patch_folder_samples(str(tmp_path / "patches")), 3)
     assert pool.positives and pool.negatives
     rng = np.random.default_rng(0)

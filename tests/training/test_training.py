@@ -62,10 +62,11 @@ def test_prepare__patch_counts_labels_and_an_honest_split(tmp_path):
     wkb = [ogr.CreateGeometryFromWkt(w).ExportToWkb() for w in wkts]
     negative = [ogr.CreateGeometryFromWkt(square_wkt(ORIGIN[0] + 8000, ORIGIN[1] - 8000, 100)).ExportToWkb()]
     settings = PatchSettings(context_m=500.0, max_patch_px=80, validation_fraction=0.3, seed=1)
-    patches, polygons = plan_patches(str(raster), wkb, "EPSG:32644", negative, "EPSG:32644", settings)
+    plan = plan_patches(str(raster), wkb, "EPSG:32644", negative, "EPSG:32644", settings)
+    patches = plan.patches
     # each positive window: 20 px + 2 x 50 px context = 120 px -> 2 x 2 patches of 60 px; negative 110 px -> 2 x 2
     assert len(patches) == 5 * 4
-    summary = write_patches(str(raster), patches, polygons, str(tmp_path / "patches"), settings)
+    summary = write_patches(str(raster), plan, str(tmp_path / "patches"), settings)
     assert summary["positive"] == 16 and summary["negative"] == 4
     # no overlap between the two sets
     train = [p.window for p in patches if p.split == "train"]

@@ -140,3 +140,25 @@ def review_accounting(records: Sequence[Mapping[str, Any]]) -> dict[str, int]:
         review = value(record, "review")
         counts[review if review in REVIEWED else "not_yet_reviewed"] += 1
     return counts
+
+
+#: What a reviewed inventory teaches a model (``python -m training adapt``, ``rockglacier:adaptmodel``).
+POSITIVE, NEGATIVE, IGNORED = "positive", "negative", "ignored"
+
+
+def training_role(record: Mapping[str, Any], has_review: bool) -> str:
+    """A landform's role in adapting a model from the review: accepted or modified landforms are rock glaciers
+    (``positive``), rejected ones negative areas, the rest (not reviewed yet) ``ignored``: their pixels teach nothing.
+    A layer without a ``review`` field is an inventory: every landform is a rock glacier.
+
+    >>> [training_role({"review": r}, True) for r in ("accepted", "modified", "rejected", "candidate", None)]
+    ['positive', 'positive', 'negative', 'ignored', 'ignored']
+    >>> training_role({}, False)
+    'positive'
+    """
+    if not has_review:
+        return POSITIVE
+    review = str(record.get("review") or "").strip().lower()
+    if review in (Review.ACCEPTED.value, Review.MODIFIED.value):
+        return POSITIVE
+    return NEGATIVE if review == Review.REJECTED.value else IGNORED

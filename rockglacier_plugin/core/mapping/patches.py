@@ -21,7 +21,7 @@ import json
 import math
 import os
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -45,6 +45,7 @@ class PatchSettings:
     validation_fraction: float = 0.1
     seed: int = 0
     bands: tuple[int, ...] = (1, 2, 3)
+    background_patches: int = 0  # patches of the rest of the image (away from every polygon), as negatives
     rendering: Optional[Rendering] = None  # for imagery that is not 8-bit: how to make 8-bit patches
     calibration: Optional[Calibration] = None  # the user's L2A_ADD_OFFSET (else the product's own)
 
@@ -59,7 +60,7 @@ class PatchSettings:
 class Patch:
     name: str
     window: Window
-    kind: str  # "positive" or "negative"
+    kind: str  # "positive", "negative" or "background"
     group: int
     split: str = "train"
 
@@ -103,69 +104,123 @@ def _groups(windows: Sequence[Window]) -> list[int]:
     return [index[find(i)] for i in range(len(windows))]
 
 
-def plan_patches(
-    raster_path: str, positives_wkb: Sequence[Optional[bytes]], positives_crs: str,
-    negatives_wkb: Sequence[Optional[bytes]] = (), negatives_crs: Optional[str] = None,
-    settings: PatchSettings = PatchSettings(),
-) -> tuple[list[Patch], list[Any]]:
-    """The patches to cut and the positive polygons in the raster's CRS (for labels)."""
-    dataset = open_raster(raster_path, "imagery")
-    grid = raster_grid(dataset, 1, "imagery")
-    raster_srs = spatial_reference(grid.crs_wkt, "imagery")
-    positives = [prepare_polygon(w).geometry for w in positives_wkb]
-    to_raster = transformer(spatial_reference(positives_crs, "rock-glacier layer"), raster_srs)
-    positives = [transformed(g, to_raster) for g in positives if g is not None]
-    if not positives:
-        raise InputVectorError("The rock-glacier layer has no usable polygon; patches need mapped rock glaciers.")
-    negatives = [prepare_polygon(w).geometry for w in negatives_wkb]
-    if negatives_wkb:
-        to_raster_negative = transformer(spatial_reference(negatives_crs or positives_crs, "negative layer"), raster_srs)
-        negatives = [transformed(g, to_raster_negative) for g in negatives if g is not None]
-    windows, kinds = [], []
-    for kind, geometries in (("positive", positives), ("negative", negatives)):
-        for geometry in geometries:
-            xmin, xmax, ymin, ymax = geometry.GetEnvelope()
-            probe = window_from_bounds(xmin, ymin, xmax, ymax, grid.geotransform)
-            dx_m, dy_m = row_pixel_sizes_m(grid, Window(0, min(max(probe.row_off, 0), grid.height_px - 1), 1, 1))
-            pad_cols = int(math.ceil(settings.context_m / float(dx_m[0])))
-            pad_rows = int(math.ceil(settings.context_m / float(dy_m[0])))
-            grown = Window(probe.col_off - pad_cols, probe.row_off - pad_rows, probe.width_px + 2 * pad_cols, probe.height_px + 2 * pad_rows)
-            inside = grown.intersection(grid.full_window)
-            if inside is None:
-                continue
-            for window in split_window(inside, settings.max_patch_px):
-                windows.append(window)
-                kinds.append(kind)
-    if not windows:
-        raise InputVectorError("No rock-glacier polygon overlaps the imagery; check the layers' CRSs and extents.")
+#: Label of pixels that carry no label (landforms nobody reviewed yet): training ignores them.
+IGNORE_LABEL = 255
+
+
+@dataclass
+class PatchPlan:
+    """The patches to cut, the rock-glacier polygons in the raster's CRS (for labels), and warnings."""
+
+    patches: list[Patch]
+    positives: list[Any]
+    warnings: list[str]
+    ignored: list[Any] = field(default_factory=list)  # polygons whose pixels carry ``IGNORE_LABEL``
+
+
+def _in_raster_crs(polygons_wkb: Sequence[Optional[bytes]], crs: Optional[str], raster_srs: Any, what: str) -> list[Any]:
+    if not polygons_wkb:
+        return []
+    to_raster = transformer(spatial_reference(crs or "", what), raster_srs)
+    return [transformed(g, to_raster) for g in (prepare_polygon(w).geometry for w in polygons_wkb) if g is not None]
+
+
+def _context_windows(geometries: Sequence[Any], grid: Any, settings: PatchSettings) -> list[Window]:
+    """Each polygon's bounding box grown by ``context_m`` and cut to the raster, split into patches."""
+    windows = []
+    for geometry in geometries:
+        xmin, xmax, ymin, ymax = geometry.GetEnvelope()
+        probe = window_from_bounds(xmin, ymin, xmax, ymax, grid.geotransform)
+        dx_m, dy_m = row_pixel_sizes_m(grid, Window(0, min(max(probe.row_off, 0), grid.height_px - 1), 1, 1))
+        pad_cols = int(math.ceil(settings.context_m / float(dx_m[0])))
+        pad_rows = int(math.ceil(settings.context_m / float(dy_m[0])))
+        grown = Window(probe.col_off - pad_cols, probe.row_off - pad_rows, probe.width_px + 2 * pad_cols, probe.height_px + 2 * pad_rows)
+        inside = grown.intersection(grid.full_window)
+        if inside is not None:
+            windows.extend(split_window(inside, settings.max_patch_px))
+    return windows
+
+
+def _background_windows(grid: Any, avoid: Sequence[Any], settings: PatchSettings) -> list[Window]:
+    """``background_patches`` windows of half ``max_patch_px`` (smaller windows fit between landforms) at seeded random
+    places of the raster that touch no polygon of ``avoid`` (rock glaciers, landforms nobody reviewed): the rest of the
+    image, as negatives."""
+    from osgeo import ogr
+
+    size = min(max(settings.max_patch_px // 2, 1), grid.width_px, grid.height_px)
+    rng = random.Random(settings.seed + 1)
+    windows: list[Window] = []
+    for _ in range(settings.background_patches * 20):
+        if len(windows) >= settings.background_patches:
+            break
+        window = Window(rng.randrange(0, grid.width_px - size + 1), rng.randrange(0, grid.height_px - size + 1), size, size)
+        x0, dx, _, y0, _, dy = window.transform(grid.geotransform)
+        x1, y1 = x0 + dx * size, y0 + dy * size
+        box = ogr.CreateGeometryFromWkt(f"POLYGON(({x0} {y0},{x1} {y0},{x1} {y1},{x0} {y1},{x0} {y0}))")
+        if not any(g.Intersects(box) for g in avoid) and not any(w.intersection(window) for w in windows):
+            windows.append(window)
+    return windows
+
+
+def _split(windows: Sequence[Window], settings: PatchSettings) -> tuple[list[str], list[int], list[str]]:
+    """Train/validation per patch by whole groups of touching windows (seeded), and warnings."""
     groups = _groups(windows)
-    rng = random.Random(settings.seed)
     group_ids = sorted(set(groups))
-    rng.shuffle(group_ids)
+    random.Random(settings.seed).shuffle(group_ids)
     target = settings.validation_fraction * len(windows)
     validation: set[int] = set()
     counted = 0
-    sizes = {g: groups.count(g) for g in group_ids}
-    for g in group_ids:
+    for group in group_ids:
         if counted >= target:
             break
-        validation.add(g)
-        counted += sizes[g]
-    patches = [
-        Patch(f"{kind[:3]}_{i:05d}", window, kind, group, "validation" if group in validation else "train")
-        for i, (window, kind, group) in enumerate(zip(windows, kinds, groups))
-    ]
-    return patches, positives
+        validation.add(group)
+        counted += groups.count(group)
+    warnings = []
+    if settings.validation_fraction > 0 and len(validation) == len(group_ids):
+        warnings.append(
+            f"The patches form {len(group_ids)} group(s) of touching windows, and a spatially honest split would leave no training "
+            f"patch: all are kept for training, none for validation. Lower CONTEXT_M (now {settings.context_m:g} m, so that the "
+            "landforms' windows stop touching) or map more landforms apart from each other to hold some out.")
+        validation = set()
+    return ["validation" if g in validation else "train" for g in groups], groups, warnings
 
 
-def _label(window: Window, grid: Any, positives: Sequence[Any], envelopes: np.ndarray) -> np.ndarray:
-    """1 where a pixel centre of ``window`` lies in a rock-glacier polygon (bounding boxes prefilter)."""
+def plan_patches(
+    raster_path: str, positives_wkb: Sequence[Optional[bytes]], positives_crs: str,
+    negatives_wkb: Sequence[Optional[bytes]] = (), negatives_crs: Optional[str] = None,
+    settings: PatchSettings = PatchSettings(), ignored_wkb: Sequence[Optional[bytes]] = (), ignored_crs: Optional[str] = None,
+) -> PatchPlan:
+    """The patches to cut around rock glaciers, negative polygons and (``background_patches``) the rest of the image."""
+    dataset = open_raster(raster_path, "imagery")
+    grid = raster_grid(dataset, 1, "imagery")
+    raster_srs = spatial_reference(grid.crs_wkt, "imagery")
+    positives = _in_raster_crs(positives_wkb, positives_crs, raster_srs, "rock-glacier layer")
+    if not positives:
+        raise InputVectorError("The rock-glacier layer has no usable polygon; patches need mapped rock glaciers.")
+    negatives = _in_raster_crs(negatives_wkb, negatives_crs or positives_crs, raster_srs, "negative layer")
+    ignored = _in_raster_crs(ignored_wkb, ignored_crs or positives_crs, raster_srs, "rock-glacier layer")
+    planned = [(w, "positive") for w in _context_windows(positives, grid, settings)]
+    if not planned:
+        raise InputVectorError("No rock-glacier polygon overlaps the imagery; check the layers' CRSs and extents.")
+    planned += [(w, "negative") for w in _context_windows(negatives, grid, settings)]
+    planned += [(w, "background") for w in _background_windows(grid, positives + ignored, settings)]
+    splits, groups, warnings = _split([w for w, _ in planned], settings)
+    patches = [Patch(f"{kind[:3]}_{i:05d}", window, kind, group, split)
+               for i, ((window, kind), group, split) in enumerate(zip(planned, groups, splits))]
+    return PatchPlan(patches, positives, warnings, ignored)
+
+
+def _label(window: Window, grid: Any, positives: Sequence[Any], envelopes: np.ndarray, ignored: Sequence[Any] = ()) -> np.ndarray:
+    """1 where a pixel centre of ``window`` lies in a rock-glacier polygon (bounding boxes prefilter), ``IGNORE_LABEL``
+    in a polygon of ``ignored`` that is no rock glacier, else 0."""
     label = np.zeros(window.shape, dtype=np.uint8)
+    for geometry in ignored:
+        label[pixel_centres_inside(geometry, window, grid.geotransform)] = IGNORE_LABEL
     x0, dx, _, y0, _, dy = window.transform(grid.geotransform)
     x1, y1 = x0 + dx * window.width_px, y0 + dy * window.height_px
     near = (envelopes[:, 1] >= x0) & (envelopes[:, 0] <= x1) & (envelopes[:, 3] >= y1) & (envelopes[:, 2] <= y0)
     for index in np.flatnonzero(near):
-        label |= pixel_centres_inside(positives[index], window, grid.geotransform).astype(np.uint8)
+        label[pixel_centres_inside(positives[index], window, grid.geotransform)] = 1
     return label
 
 
@@ -209,9 +264,8 @@ def _renderer(dataset: Any, path: str, settings: PatchSettings) -> Optional[Any]
 
 
 def write_patches(
-    raster_path: str, patches: Sequence[Patch], positives: Sequence[Any], folder: str,
-    settings: PatchSettings = PatchSettings(), on_progress: Optional[ProgressCallback] = None,
-    is_cancelled: Optional[CancelCheck] = None,
+    raster_path: str, plan: PatchPlan, folder: str, settings: PatchSettings = PatchSettings(),
+    on_progress: Optional[ProgressCallback] = None, is_cancelled: Optional[CancelCheck] = None,
 ) -> dict[str, Any]:
     """Write images/<name>.tif, labels/<name>.tif (georeferenced) and patches.csv; returns counts."""
     from osgeo import gdal
@@ -225,19 +279,20 @@ def write_patches(
     os.makedirs(os.path.join(folder, "labels"), exist_ok=True)
     render = _renderer(dataset, raster_path, settings)
     data_type = dataset.GetRasterBand(settings.bands[0]).DataType if render is None else gdal.GDT_Byte
-    progress = Progress(len(patches), on_progress, is_cancelled)
+    progress = Progress(len(plan.patches), on_progress, is_cancelled)
+    positives = plan.positives
     envelopes = np.array([g.GetEnvelope() for g in positives])
     rows = []
-    for patch in patches:
+    for patch in plan.patches:
         window = patch.window
         image = dataset.ReadAsArray(window.col_off, window.row_off, window.width_px, window.height_px, band_list=list(settings.bands))
         if render is not None:
             image = render(image.reshape((len(settings.bands),) + window.shape))
-        label = _label(window, grid, positives, envelopes)
+        label = _label(window, grid, positives, envelopes, plan.ignored)
         _write_pair(folder, patch.name, window, grid, (image, data_type), (label, gdal.GDT_Byte))
         rows.append({"name": patch.name, "kind": patch.kind, "split": patch.split, "group": patch.group,
                      "col_off": window.col_off, "row_off": window.row_off, "width_px": window.width_px,
-                     "height_px": window.height_px, "positive_fraction": float(label.mean())})
+                     "height_px": window.height_px, "positive_fraction": float((label == 1).mean())})
         progress.advance()
     with open(os.path.join(folder, "patches.csv"), "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
@@ -251,6 +306,7 @@ def write_patches(
         "negative": sum(r["kind"] == "negative" for r in rows),
         "settings": {**settings.__dict__, "bands": list(settings.bands), "rendering": None, "calibration": None},
         "source": os.path.abspath(raster_path),
+        "warnings": plan.warnings,
         "rendering": settings.rendering.to_metadata() if render is not None and settings.rendering is not None else None,
     }
     with open(os.path.join(folder, "summary.json"), "w", encoding="utf-8") as handle:

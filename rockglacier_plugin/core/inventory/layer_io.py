@@ -6,10 +6,10 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping, Optional, Sequence
 
-from ..core.errors import InputVectorError
-from ..core.inventory.gpkg_styles import STYLE_QML_PATH, write_default_style
-from ..core.inventory.schema import FieldSpec
-from ..core.raster.geometry import spatial_reference
+from ..errors import InputVectorError
+from ..raster.geometry import spatial_reference
+from .gpkg_styles import STYLE_QML_PATH, write_default_style
+from .schema import FieldSpec
 
 
 def _ogr() -> Any:
