@@ -100,12 +100,7 @@ class AdaptModelAlgorithm(RockGlacierAlgorithm):
     ALGORITHM_ID = "adaptmodel"
     DISPLAY_NAME = "Adapt the model to a region from the review (fine-tuning)"
     HELP = HELP
-
-    def group(self) -> str:
-        return "Deep-learning mapping"
-
-    def groupId(self) -> str:  # noqa: N802
-        return "deeplearning"
+    GROUP = ("Deep-learning mapping", "deeplearning")
 
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
         self.addParameter(QgsProcessingParameterMultipleLayers(

@@ -93,6 +93,7 @@ class RockGlacierAlgorithm(QgsProcessingAlgorithm):
     ALGORITHM_ID = ""
     DISPLAY_NAME = ""
     HELP = ""
+    GROUP = ("Inventory", "inventory")  # (toolbox group, its id)
 
     def name(self) -> str:
         return self.ALGORITHM_ID
@@ -101,10 +102,10 @@ class RockGlacierAlgorithm(QgsProcessingAlgorithm):
         return self.DISPLAY_NAME
 
     def group(self) -> str:
-        return "Inventory"
+        return self.GROUP[0]
 
     def groupId(self) -> str:  # noqa: N802
-        return "inventory"
+        return self.GROUP[1]
 
     def shortHelpString(self) -> str:  # noqa: N802
         return self.HELP

@@ -106,12 +106,7 @@ class InsarVelocityAlgorithm(RockGlacierAlgorithm):
     ALGORITHM_ID = "insarvelocity"
     DISPLAY_NAME = "Downslope velocity from interferograms or velocity products (InSAR)"
     HELP = HELP
-
-    def group(self) -> str:
-        return "InSAR kinematics"
-
-    def groupId(self) -> str:  # noqa: N802
-        return "insar"
+    GROUP = ("InSAR kinematics", "insar")
 
     def _number(self, option: Any, optional: bool = False) -> None:
         kind = QgsProcessingParameterNumber.Integer if option.integer else QgsProcessingParameterNumber.Double

@@ -89,13 +89,8 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
     ALGORITHM_ID = "segment"
     DISPLAY_NAME = "Map rock-glacier candidates (ONNX segmentation)"
     HELP = HELP
+    GROUP = ("Deep-learning mapping", "deeplearning")
     REQUIRED_MODULES = RockGlacierAlgorithm.REQUIRED_MODULES + (("onnxruntime", "onnxruntime"),)
-
-    def group(self) -> str:
-        return "Deep-learning mapping"
-
-    def groupId(self) -> str:  # noqa: N802
-        return "deeplearning"
 
     def shortHelpString(self) -> str:  # noqa: N802
         card = os.path.join(os.path.dirname(DEFAULT_MODEL), "MODEL_CARD.html")

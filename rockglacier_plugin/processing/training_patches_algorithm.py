@@ -47,12 +47,7 @@ class TrainingPatchesAlgorithm(RockGlacierAlgorithm):
     ALGORITHM_ID = "trainingpatches"
     DISPLAY_NAME = "Training patches for the segmentation model"
     HELP = HELP
-
-    def group(self) -> str:
-        return "Deep-learning mapping"
-
-    def groupId(self) -> str:  # noqa: N802
-        return "deeplearning"
+    GROUP = ("Deep-learning mapping", "deeplearning")
 
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
         self.addParameter(QgsProcessingParameterRasterLayer(

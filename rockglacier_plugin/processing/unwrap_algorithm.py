@@ -38,13 +38,8 @@ class UnwrapAlgorithm(RockGlacierAlgorithm):
     ALGORITHM_ID = "unwrap"
     DISPLAY_NAME = "Unwrap interferogram (SNAPHU)"
     HELP = HELP
+    GROUP = ("InSAR kinematics", "insar")
     REQUIRED_MODULES = RockGlacierAlgorithm.REQUIRED_MODULES + (("snaphu", "snaphu"),)
-
-    def group(self) -> str:
-        return "InSAR kinematics"
-
-    def groupId(self) -> str:  # noqa: N802
-        return "insar"
 
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
         self.addParameter(QgsProcessingParameterRasterLayer("INPUT", "Wrapped interferogram (complex)"))

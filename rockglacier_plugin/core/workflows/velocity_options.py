@@ -14,8 +14,22 @@ from ..insar.landform_velocity import VelocitySettings
 from ..insar.scene import SceneSettings
 
 
+class _Named:
+    """Processing parameter ``name`` -> command-line flag ``--name-in-lower-case`` and argparse ``dest``."""
+
+    name: str
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.lower().replace("_", "-")
+
+    @property
+    def dest(self) -> str:
+        return self.name.lower()
+
+
 @dataclass(frozen=True)
-class NumberOption:
+class NumberOption(_Named):
     """A number the user may set: Processing parameter ``name``, command-line flag ``--name-in-lower-case``.
 
     ``field`` is the ``VelocitySettings`` (or, with ``scene``, ``SceneSettings``) attribute it sets, whose
@@ -37,17 +51,9 @@ class NumberOption:
             return None
         return getattr(SceneSettings() if self.scene else VelocitySettings(), self.field)
 
-    @property
-    def flag(self) -> str:
-        return "--" + self.name.lower().replace("_", "-")
-
-    @property
-    def dest(self) -> str:
-        return self.name.lower()
-
 
 @dataclass(frozen=True)
-class SwitchOption:
+class SwitchOption(_Named):
     """A yes/no option (``--name`` / ``--no-name`` on the command line)."""
 
     name: str
@@ -58,14 +64,6 @@ class SwitchOption:
     @property
     def default(self) -> bool:
         return bool(getattr(SceneSettings() if self.scene else VelocitySettings(), self.field))
-
-    @property
-    def flag(self) -> str:
-        return "--" + self.name.lower().replace("_", "-")
-
-    @property
-    def dest(self) -> str:
-        return self.name.lower()
 
 
 #: The quality criteria and masks, then the advanced numbers of the error model and the reference search.
