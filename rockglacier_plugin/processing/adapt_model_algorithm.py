@@ -50,7 +50,7 @@ answers as a second target so that a few landforms do not make it forget the res
 written with a card beside it: what it was trained on, and the adapted and the base model's object recall,
 false candidates per km2 and pixel IoU on a quarter of your rock glaciers held out (with 4 or more; with
 fewer, all train, the base model's threshold is kept and the card says there is no held-out estimate).
-The threshold is chosen on the held-out part. Then run <i>rockglacier:segment</i> with MODEL = OUTPUT_MODEL,
+The threshold is chosen on the held-out part (never above the base model's). Then run <i>rockglacier:segment</i> with MODEL = OUTPUT_MODEL,
 and review its candidates as before: measured on a Chilean site the shipped model never saw (5-20
 reviewed chips, 10 minutes), adapting cut the false candidates 3-6 fold (chips with one: 12.5 % to 2-4 %)
 and found 5-8 points fewer of the site's other rock glaciers (82 % against 90 %): fewer candidates to

@@ -155,3 +155,14 @@ def test_landforms__negatives_layer_in_another_crs_is_reprojected(tmp_path):
     assert isinstance(landforms, Landforms) and len(landforms.negative) == 1
     back = ogr.CreateGeometryFromWkb(landforms.negative[0])
     assert abs(back.Centroid().GetX() - (centres[0][0] + 1200)) < 0.5 and abs(back.GetArea() - 300 ** 2) < 50
+
+
+def test_threshold__strictest_keeping_the_base_recall_but_never_stricter_than_the_base_model():
+    from training.adapt_scores import pick_threshold
+
+    recalls = {0.3: 0.9, 0.4: 0.8, 0.5: 0.7, 0.55: 0.6, 0.6: 0.6, 0.75: 0.6}
+    # the base finds 0.6 of the held-out pixels at 0.55: 0.75 would keep it too, but the cap holds at 0.55
+    assert pick_threshold(recalls, 0.6, 0.55) == 0.55
+    assert pick_threshold(recalls, 0.75, 0.55) == 0.4  # the strictest reaching 0.75 below the cap
+    assert pick_threshold(recalls, 0.95, 0.55) == 0.3  # none reaches it: the lowest
+    assert pick_threshold(recalls, 0.6, 0.2) == 0.3  # a base threshold below every candidate: the lowest
