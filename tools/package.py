@@ -11,6 +11,7 @@ import configparser
 import sys
 import zipfile
 from pathlib import Path
+from typing import Callable, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN = "rockglacier_plugin"
@@ -27,20 +28,22 @@ def plugin_version() -> str:
     return parser["general"]["version"]
 
 
+def _files(folder: str, keep: Callable[[Path], bool]) -> Iterator[tuple[Path, str]]:
+    """(file, its path from the repository root) below ``folder``, sorted, caches left out."""
+    for path in sorted((ROOT / folder).rglob("*")):
+        relative = path.relative_to(ROOT)
+        if path.is_file() and not EXCLUDED_PARTS & set(relative.parts) and keep(path):
+            yield path, relative.as_posix()
+
+
 def build(out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{PLUGIN}-{plugin_version()}.zip"
     with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted((ROOT / PLUGIN).rglob("*")):
-            relative = path.relative_to(ROOT)
-            if path.is_dir() or EXCLUDED_PARTS & set(relative.parts) or path.suffix in EXCLUDED_SUFFIXES:
-                continue
-            archive.write(path, relative.as_posix())
-        for path in sorted((ROOT / "training").rglob("*")):
-            relative = path.relative_to(ROOT)
-            if path.is_dir() or EXCLUDED_PARTS & set(relative.parts) or path.suffix not in {".py", ".json"}:
-                continue
-            archive.write(path, f"{PLUGIN}/{BUNDLED}/{relative.as_posix()}")
+        for path, relative in _files(PLUGIN, lambda p: p.suffix not in EXCLUDED_SUFFIXES):
+            archive.write(path, relative)
+        for path, relative in _files("training", lambda p: p.suffix in {".py", ".json"}):
+            archive.write(path, f"{PLUGIN}/{BUNDLED}/{relative}")
         archive.write(ROOT / "metadata.txt", f"{PLUGIN}/metadata.txt")
         archive.write(ROOT / "LICENSE", f"{PLUGIN}/LICENSE")
     return target

@@ -75,10 +75,10 @@ Report = Callable[[float, str], None]
 
 
 def shipped_model() -> str:
-    import rockglacier_plugin
-    from rockglacier_plugin.core.mapping.onnx_model import DEFAULT_MODEL_NAME
+    """The shipped float32 model (what adapting starts from unless told otherwise)."""
+    from rockglacier_plugin.core.mapping.onnx_model import DEFAULT_MODEL_NAME, SHIPPED_MODELS_DIR
 
-    return os.path.join(os.path.dirname(os.path.abspath(rockglacier_plugin.__file__)), "models", DEFAULT_MODEL_NAME)
+    return os.path.join(SHIPPED_MODELS_DIR, DEFAULT_MODEL_NAME)
 
 
 def read_landforms(request: AdaptRequest) -> Landforms:
@@ -148,7 +148,7 @@ def cut_patches(request: AdaptRequest, landforms: Landforms, spec: Any, folder: 
     return {"rows": rows, "rasters": rasters, "notes": notes, "held_out": hold_out, "rendered": rendered}
 
 
-def adapted_config(request: AdaptRequest, spec: Any, base: str, folder: str, held_out: bool, minutes: float) -> Any:
+def adapted_config(request: AdaptRequest, spec: Any, base: str, folder: str, minutes: float) -> Any:
     """The fine-tuning recipe: the base model's architecture, composed canvases as the default model was trained."""
     from .config import TrainConfig
 
@@ -180,14 +180,12 @@ def adapt(request: AdaptRequest, report: Report = lambda fraction, message: None
     """The whole adaptation (see the module docstring); returns what the card says."""
     import tempfile
 
-    from rockglacier_plugin.core.mapping.onnx_model import load_model
-
     from .adapt_scores import write_outputs
-    from .onnx_weights import model_from_onnx
+    from .onnx_weights import trainable_spec
 
     started = time.perf_counter()
     base = request.base_model or shipped_model()
-    _, spec = model_from_onnx(base)  # refuses a model it cannot rebuild, before any work
+    spec = trainable_spec(base)  # refuses a model it cannot rebuild, before any work
     landforms = read_landforms(request)
     budget = request.max_minutes * (1.0 - RESERVED_SHARE)  # at least one epoch is always trained
     report(0.0, f"Adapting '{os.path.basename(base)}' to {len(landforms.positive)} rock glacier(s), {len(landforms.negative)} "
@@ -200,11 +198,8 @@ def adapt(request: AdaptRequest, report: Report = lambda fraction, message: None
         if not patches["held_out"]:
             report(0.07, f"Only {len(landforms.positive)} reviewed rock glacier(s): all are used for training, so there is no "
                          f"held-out estimate (it needs {MIN_LANDFORMS_TO_HOLD_OUT}).")
-        config = adapted_config(request, spec, base, folder, patches["held_out"], budget)
-        model, history = train(config, report)
-        base_spec = load_model(base, "cpu").spec
-        return write_outputs(request, base, base_spec, model, history, patches, landforms, folder, report,
-                             time.perf_counter() - started)
+        model, history = train(adapted_config(request, spec, base, folder, budget), report)
+        return write_outputs(request, base, spec, model, history, patches, landforms, folder, report, time.perf_counter() - started)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -235,9 +230,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     # Cancel in rockglacier:adaptmodel sends SIGTERM: exit through the context managers, so no partial output and no
     # temporary folder stays behind.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    request = AdaptRequest(tuple(args.images), args.inventory, args.output, args.base_model, args.inventory_layer, args.negatives,
-                           args.negatives_layer, args.max_minutes, args.l2a_add_offset, args.work_dir, args.context_m, args.seed,
-                           args.threads, tuple(args.other_ranges))
+    request = AdaptRequest(tuple(args.images), args.inventory, args.output, base_model=args.base_model,
+                           inventory_layer=args.inventory_layer, negatives=args.negatives, negatives_layer=args.negatives_layer,
+                           max_minutes=args.max_minutes, l2a_add_offset=args.l2a_add_offset, work_dir=args.work_dir,
+                           context_m=args.context_m, seed=args.seed, threads=args.threads, other_ranges=tuple(args.other_ranges))
     out = sys.stdout
 
     def report(fraction: float, message: str) -> None:

@@ -26,6 +26,7 @@ import hashlib
 import html
 import json
 import os
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Optional
 
@@ -65,18 +66,32 @@ def _probability(image: str, model: str, work: str) -> np.ndarray:
     return gdal.Open(probability).ReadAsArray().astype(np.float32)
 
 
-def _labels(path: str) -> np.ndarray:
-    from osgeo import gdal
+@dataclass
+class HeldOut:
+    """The held-out groups (image VRT, label VRT), their labels, and each model's probabilities on them, computed once:
+    the threshold choice and the scores at every threshold read the same arrays."""
 
-    return gdal.Open(path).ReadAsArray()
+    groups: list[tuple[str, str]]
+    work: str
+    labels: list[np.ndarray] = field(default_factory=list)
+    probabilities: dict[str, list[np.ndarray]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from osgeo import gdal
+
+        self.labels = [gdal.Open(labels).ReadAsArray() for _, labels in self.groups]
+
+    def of(self, model: str) -> list[np.ndarray]:
+        if model not in self.probabilities:
+            self.probabilities[model] = [_probability(image, model, self.work) for image, _ in self.groups]
+        return self.probabilities[model]
 
 
-def _pixel_recalls(model: str, groups: list[tuple[str, str]], work: str, thresholds: tuple[float, ...]) -> dict[float, float]:
+def _pixel_recalls(held_out: HeldOut, model: str, thresholds: tuple[float, ...]) -> dict[float, float]:
     """Share of the held-out rock-glacier pixels at or above each threshold (pixels without a label left out)."""
     found = {t: 0 for t in thresholds}
     total = 0
-    for image, labels in groups:
-        probability, label = _probability(image, model, work), _labels(labels)
+    for probability, label in zip(held_out.of(model), held_out.labels):
         truth = (label == 1) & (probability >= 0)
         total += int(truth.sum())
         for t in thresholds:
@@ -93,27 +108,26 @@ def pick_threshold(recalls: dict[float, float], target: float, base_threshold: f
     return max(keeping) if keeping else min(allowed)
 
 
-def choose_threshold(model: str, base: str, base_threshold: float, groups: list[tuple[str, str]], work: str) -> tuple[float, dict[str, Any]]:
+def choose_threshold(held_out: HeldOut, model: str, base: str, base_threshold: float) -> tuple[float, dict[str, Any]]:
     """``pick_threshold`` on the held-out groups: the adapted model's pixel recall at each of ``THRESHOLDS`` against the
     base model's at its own threshold; and the recalls it compared."""
-    target = _pixel_recalls(base, groups, work, (base_threshold,))[base_threshold]
-    recalls = _pixel_recalls(model, groups, work, THRESHOLDS)
+    target = _pixel_recalls(held_out, base, (base_threshold,))[base_threshold]
+    recalls = _pixel_recalls(held_out, model, THRESHOLDS)
     return pick_threshold(recalls, target, base_threshold), {"base_pixel_recall": target,
                                                              "adapted_pixel_recall": {str(t): r for t, r in recalls.items()}}
 
 
-def held_out_scores(model: str, threshold: float, groups: list[tuple[str, str]], landforms: Any, work: str) -> Optional[dict[str, Any]]:
+def held_out_scores(held_out: HeldOut, model: str, threshold: float, landforms: Any) -> Optional[dict[str, Any]]:
     """Object recall, false candidates per km2 and pixel IoU of ``model`` on the held-out groups (None: nothing held out)."""
-    if not groups:
+    if not held_out.groups:
         return None
     tp = fp = fn = intersection = union = 0
     area_km2 = 0.0
-    for image, labels in groups:
-        probability, label = _probability(image, model, work), _labels(labels)
+    for (image, _), probability, label in zip(held_out.groups, held_out.of(model), held_out.labels):
         known = (label != 255) & (probability >= 0)
         predicted, truth = (probability >= threshold) & known, (label == 1) & known
         intersection, union = intersection + int((predicted & truth).sum()), union + int((predicted | truth).sum())
-        counts, km2 = _objects(image, probability, threshold, landforms, work)
+        counts, km2 = _objects(image, probability, threshold, landforms, held_out.work)
         tp, fp, fn, area_km2 = tp + counts[0], fp + counts[1], fn + counts[2], area_km2 + km2
     return {"rock_glaciers": tp + fn, "object_recall": tp / (tp + fn) if tp + fn else None, "false_candidates": fp,
             "false_candidates_per_km2": fp / area_km2 if area_km2 else None, "pixel_iou": intersection / union if union else None,
@@ -175,17 +189,19 @@ def write_outputs(request: Any, base: str, base_spec: Any, model: Any, history: 
     provenance = {"adapted_from": os.path.basename(base), "base_sha256": _sha(base), "images": [os.path.basename(i) for i in request.images],
                   "rock_glaciers": len(landforms.positive), "negatives": len(landforms.negative), "epochs": len(history),
                   "date": datetime.now(timezone.utc).strftime("%Y-%m-%d")}
+    # the weights' probabilities do not depend on the threshold in the metadata: a draft export scores the adapted model
     draft = _export(model, base_spec, os.path.join(folder, "draft.onnx"), 0.5, provenance, rendering)
-    held_out = _group_rasters(folder, patches, "validation")
-    if held_out:
-        report(0.8, f"Choosing the threshold on the {len(held_out)} held-out group(s).")
-        threshold, ious = choose_threshold(draft, base, float(base_spec.seg_thresh), held_out, work)
+    held_out = HeldOut(_group_rasters(folder, patches, "validation"), work)
+    base_threshold = float(base_spec.seg_thresh)
+    if held_out.groups:
+        report(0.8, f"Choosing the threshold on the {len(held_out.groups)} held-out group(s).")
+        threshold, choice = choose_threshold(held_out, draft, base, base_threshold)
     else:
-        threshold, ious = float(base_spec.seg_thresh), {}
-    report(0.88, f"Threshold {threshold:g} ({'chosen on the held-out landforms' if held_out else 'the base model’s: nothing held out'}); "
-                 f"scoring the adapted and the base model on {len(held_out)} held-out group(s).")
+        threshold, choice = base_threshold, {}
+    report(0.88, f"Threshold {threshold:g} ({'chosen on the held-out landforms' if held_out.groups else 'the base model’s: nothing held out'}); "
+                 f"scoring the adapted and the base model on {len(held_out.groups)} held-out group(s).")
     card = {"output": os.path.abspath(request.output), "base_model": os.path.abspath(base), "threshold": threshold,
-            "threshold_source": "held-out" if held_out else "base model", "threshold_choice": ious,
+            "threshold_source": "held-out" if held_out.groups else "base model", "threshold_choice": choice,
             "provenance": provenance, "minutes": seconds / 60.0,
             "patches": {split: sum(r["split"] == split for r in patches["rows"]) for split in ("train", "validation")},
             "held_out": {"adapted": None, "adapted_at_base_threshold": None, "base": None}, "history": history,
@@ -194,9 +210,9 @@ def write_outputs(request: Any, base: str, base_spec: Any, model: Any, history: 
     card["card_html"], card_json = stem + "_card.html", stem + "_card.json"
     with staged_outputs([request.output, card_json, card["card_html"]]) as (model_path, json_path, html_path):
         _export(model, base_spec, model_path, threshold, provenance, rendering)
-        card["held_out"] = {"adapted": held_out_scores(model_path, threshold, held_out, landforms, work),
-                            "adapted_at_base_threshold": held_out_scores(model_path, float(base_spec.seg_thresh), held_out, landforms, work),
-                            "base": held_out_scores(base, float(base_spec.seg_thresh), held_out, landforms, work)}
+        card["held_out"] = {"adapted": held_out_scores(held_out, draft, threshold, landforms),
+                            "adapted_at_base_threshold": held_out_scores(held_out, draft, base_threshold, landforms),
+                            "base": held_out_scores(held_out, base, base_threshold, landforms)}
         with open(json_path, "w", encoding="utf-8") as handle:
             json.dump(card, handle, indent=2)
         with open(html_path, "w", encoding="utf-8") as handle:

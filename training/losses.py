@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
+# Pixels without a label (landforms nobody reviewed): no loss, no presence; the value the patch labels carry.
+from rockglacier_plugin.core.mapping.patches import IGNORE_LABEL
+
 #: Label values from this one up mark the pixels of a chip known only to hold a rock glacier
 #: somewhere (labelled per chip, no mask), one value per canvas cell: no pixel loss there,
 #: ``with_image_level`` asks the cell's most confident pixels to be rock glacier instead.
 WEAK_LABEL_BASE = 10
-#: Pixels without a label (landforms nobody reviewed): no loss, no presence (``core.mapping.patches``).
-IGNORE_LABEL = 255
 
 
 def dice_bce(logits: Any, target: Any, valid: Optional[Any] = None) -> Any:

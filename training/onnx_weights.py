@@ -116,18 +116,24 @@ def logit_difference(model: Any, onnx_path: str, channels: int = 3) -> float:
     return float(np.abs(ours - reference).max())
 
 
-def model_from_onnx(onnx_path: str) -> tuple[Any, Any]:
-    """(PyTorch model with the ONNX model's weights, its ModelSpec); the architecture from its metadata."""
+def trainable_spec(onnx_path: str) -> Any:
+    """The model's ModelSpec, refused unless its metadata states the architecture to rebuild it for training."""
     from rockglacier_plugin.core.mapping.onnx_model import load_model
 
-    from .model import build_model
-
     spec = load_model(onnx_path, "cpu").spec
-    architecture = spec.architecture
-    if not architecture:
+    if not spec.architecture:
         raise ValueError(f"{onnx_path} does not say its architecture (rockglacier:architecture): only models exported by "
                          "python -m training can be fine-tuned (older ones: python -m training rendering --architecture-config "
                          "<its training config>).")
+    return spec
+
+
+def model_from_onnx(onnx_path: str) -> tuple[Any, Any]:
+    """(PyTorch model with the ONNX model's weights, its ModelSpec); the architecture from its metadata."""
+    from .model import build_model
+
+    spec = trainable_spec(onnx_path)
+    architecture = spec.architecture
     model = build_model(architecture.get("arch", "deeplabv3plus"), architecture["encoder"], spec.in_channels, 1, False,
                         architecture.get("image_pooling", "global"), architecture.get("crop_px", 256),
                         architecture.get("upsampling", "half_pixel"), architecture.get("receptive_field", "wide"))

@@ -155,15 +155,12 @@ class Trainer:
         if not self.train_samples:
             raise ValueError(f"'{config.data}' gives no training sample ({len(self.validation_samples)} validation): make patches "
                              "with a lower VALIDATION_FRACTION (--validation-fraction), or map more rock glaciers apart from each other.")
-        if not self.validation_samples and config.select_on != "last":
-            LOGGER.warning("'%s' holds no validation patch (summary.json says why): the last epoch is kept (select_on 'last' "
-                           "instead of '%s') and there are no validation scores. Make patches with a lower CONTEXT_M so that "
-                           "some can be held out.", config.data, config.select_on)
-            config = replace(config, select_on="last")
-            self.config = config
-        if not self.validation_samples and config.scene_validation:  # no scene to compose from nothing
-            config = replace(config, scene_validation=False)
-            self.config = config
+        if not self.validation_samples:  # nothing to select on, and no validation scene to compose
+            if config.select_on != "last":
+                LOGGER.warning("'%s' holds no validation patch (summary.json says why): the last epoch is kept (select_on 'last' "
+                               "instead of '%s') and there are no validation scores. Make patches with a lower CONTEXT_M so that "
+                               "some can be held out.", config.data, config.select_on)
+            config = self.config = replace(config, select_on="last", scene_validation=False)
         self.model = model_for(config, config.pretrained and not (config.init_checkpoint or config.init_onnx)).to(self.device)
         if config.init_checkpoint:
             state = torch.load(config.init_checkpoint, map_location=self.device, weights_only=False)

@@ -101,6 +101,7 @@ class AdaptModelAlgorithm(RockGlacierAlgorithm):
     DISPLAY_NAME = "Adapt the model to a region from the review (fine-tuning)"
     HELP = HELP
     GROUP = ("Deep-learning mapping", "deeplearning")
+    PRODUCT_PARAMETER = "INPUT"
 
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
         self.addParameter(QgsProcessingParameterMultipleLayers(
@@ -121,18 +122,6 @@ class AdaptModelAlgorithm(RockGlacierAlgorithm):
             self.addParameter(parameter)
         self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_MODEL", "Adapted model", "ONNX models (*.onnx)"))
         self.addOutput(QgsProcessingOutputFile("CARD", "Adapted model's card (HTML)"))
-
-    def checkParameterValues(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> Tuple[bool, str]:  # noqa: N802
-        """INPUT may hold Sentinel-2 L2A products (SAFE folders, MTD_MSIL2A.xml, zips, STAC items), which are no layers."""
-        from ..core.mapping.sentinel2_product import is_product
-
-        values = parameters.get("INPUT") or []
-        if not any(isinstance(v, str) and is_product(v) for v in (values if isinstance(values, list) else [values])):
-            return super().checkParameterValues(parameters, context)
-        for definition in self.parameterDefinitions():
-            if definition.name() != "INPUT" and not definition.checkValueIsAcceptable(parameters.get(definition.name()), context):
-                return False, f"Incorrect parameter value for {definition.name()}"
-        return True, ""
 
     def run_algorithm(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict[str, Any]:
         python = training_python()
@@ -156,12 +145,9 @@ class AdaptModelAlgorithm(RockGlacierAlgorithm):
         return {"OUTPUT_MODEL": result["output"], "CARD": result["card"]}
 
     def _images(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> List[str]:
-        from ..core.mapping.sentinel2_product import is_product
-
         values = parameters.get("INPUT") or []
-        values = values if isinstance(values, list) else [values]
-        products = [v for v in values if isinstance(v, str) and is_product(v)]
-        layers = [v for v in values if v not in products]
+        products = self.products(parameters)
+        layers = [v for v in (values if isinstance(values, list) else [values]) if v not in products]
         return products + [file_raster_path(layer, "image") for layer in self.parameterAsLayerList({"INPUT": layers}, "INPUT", context)]
 
     def _layer_file(self, parameters: Dict[str, Any], name: str, context: QgsProcessingContext, work: str,

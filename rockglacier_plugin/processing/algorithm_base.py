@@ -94,6 +94,9 @@ class RockGlacierAlgorithm(QgsProcessingAlgorithm):
     DISPLAY_NAME = ""
     HELP = ""
     GROUP = ("Inventory", "inventory")  # (toolbox group, its id)
+    #: The parameter that may also hold Sentinel-2 L2A products (SAFE folder, MTD_MSIL2A.xml, zip, STAC item),
+    #: which are no layers: ``checkParameterValues`` lets them through (None: no such parameter).
+    PRODUCT_PARAMETER: Optional[str] = None
 
     def name(self) -> str:
         return self.ALGORITHM_ID
@@ -109,6 +112,22 @@ class RockGlacierAlgorithm(QgsProcessingAlgorithm):
 
     def shortHelpString(self) -> str:  # noqa: N802
         return self.HELP
+
+    def products(self, parameters: Dict[str, Any]) -> List[str]:
+        """The Sentinel-2 L2A products given in ``PRODUCT_PARAMETER`` (one value or a list)."""
+        from ..core.mapping.sentinel2_product import is_product
+
+        values = parameters.get(self.PRODUCT_PARAMETER) if self.PRODUCT_PARAMETER else None
+        return [v for v in (values if isinstance(values, list) else [values]) if isinstance(v, str) and is_product(v)]
+
+    def checkParameterValues(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> Tuple[bool, str]:  # noqa: N802
+        """QGIS's checks, except that ``PRODUCT_PARAMETER`` may hold L2A products, which QGIS cannot load as layers."""
+        if not self.products(parameters):
+            return super().checkParameterValues(parameters, context)
+        for definition in self.parameterDefinitions():
+            if definition.name() != self.PRODUCT_PARAMETER and not definition.checkValueIsAcceptable(parameters.get(definition.name()), context):
+                return False, f"Incorrect parameter value for {definition.name()}"
+        return True, ""
 
     def createInstance(self) -> "RockGlacierAlgorithm":  # noqa: N802
         return type(self)()

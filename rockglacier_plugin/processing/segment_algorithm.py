@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
@@ -31,6 +31,7 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
+from ..core.mapping.onnx_model import DEFAULT_MODEL_NAME, SHIPPED_MODELS_DIR
 from ..core.mapping.polygons import DEFAULT_MIN_AREA_KM2
 from ..core.workflows.mapping import DEFAULT_ID_PREFIX
 from .algorithm_base import RockGlacierAlgorithm, callbacks, info, stage, warn
@@ -39,7 +40,7 @@ from .layers import feature_wkb, file_raster_path, gpkg_layer_destination, text_
 from .output_styles import store_inventory_style, write_raster_style
 
 DEVICES = ["auto", "cpu", "cuda"]
-DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.dirname(__file__)), "models", "rockglacier_default.onnx")
+DEFAULT_MODEL = os.path.join(SHIPPED_MODELS_DIR, DEFAULT_MODEL_NAME)
 
 VIEWS = (1, 4, 8)
 VIEW_CHOICES = ["1: as is", "4: mirrored", "8: mirrored and turned"]
@@ -90,6 +91,7 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
     DISPLAY_NAME = "Map rock-glacier candidates (ONNX segmentation)"
     HELP = HELP
     GROUP = ("Deep-learning mapping", "deeplearning")
+    PRODUCT_PARAMETER = "INPUT"
     REQUIRED_MODULES = RockGlacierAlgorithm.REQUIRED_MODULES + (("onnxruntime", "onnxruntime"),)
 
     def shortHelpString(self) -> str:  # noqa: N802
@@ -134,22 +136,6 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         value = parameters.get(name)
         return value is not None and value != "" and not (hasattr(value, "isNull") and value.isNull())
 
-    def checkParameterValues(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> Tuple[bool, str]:  # noqa: N802
-        """INPUT may also be a Sentinel-2 L2A product (SAFE folder, MTD_MSIL2A.xml, zip, STAC item), which is no layer."""
-        if self._product(parameters) is None:
-            return super().checkParameterValues(parameters, context)
-        for definition in self.parameterDefinitions():
-            if definition.name() != "INPUT" and not definition.checkValueIsAcceptable(parameters.get(definition.name()), context):
-                return False, f"Incorrect parameter value for {definition.name()}"
-        return True, ""
-
-    @staticmethod
-    def _product(parameters: Dict[str, Any]) -> Optional[str]:
-        from ..core.mapping.sentinel2_product import is_product
-
-        value = parameters.get("INPUT")
-        return value if isinstance(value, str) and is_product(value) else None
-
     def run_algorithm(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict[str, Any]:
         from ..core.mapping.onnx_model import load_model
         from ..core.mapping.segmentation import segment_raster
@@ -158,7 +144,7 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         options = self._options(parameters, context)
         model_path = self._model_path(parameters, context, feedback)
         model = load_model(model_path, options.device)
-        raster_path, notes = imagery_for_model(self._product(parameters) or file_raster_path(
+        raster_path, notes = imagery_for_model(next(iter(self.products(parameters)), None) or file_raster_path(
             self.parameterAsRasterLayer(parameters, "INPUT", context), "input raster"), model.spec, self._work_dir())
         for note in notes:
             info(feedback, note)

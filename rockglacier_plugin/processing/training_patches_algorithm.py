@@ -48,6 +48,7 @@ class TrainingPatchesAlgorithm(RockGlacierAlgorithm):
     DISPLAY_NAME = "Training patches for the segmentation model"
     HELP = HELP
     GROUP = ("Deep-learning mapping", "deeplearning")
+    PRODUCT_PARAMETER = "IMAGERY"
 
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
         self.addParameter(QgsProcessingParameterRasterLayer(
@@ -70,22 +71,6 @@ class TrainingPatchesAlgorithm(RockGlacierAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("PATCHES", "Number of patches"))
         self.addOutput(QgsProcessingOutputNumber("VALIDATION_PATCHES", "Validation patches"))
 
-    def checkParameterValues(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> Tuple[bool, str]:  # noqa: N802
-        """IMAGERY may also be a Sentinel-2 L2A product (SAFE folder, MTD_MSIL2A.xml, zip, STAC item), which is no layer."""
-        if self._product(parameters) is None:
-            return super().checkParameterValues(parameters, context)
-        for definition in self.parameterDefinitions():
-            if definition.name() != "IMAGERY" and not definition.checkValueIsAcceptable(parameters.get(definition.name()), context):
-                return False, f"Incorrect parameter value for {definition.name()}"
-        return True, ""
-
-    @staticmethod
-    def _product(parameters: Dict[str, Any]) -> Optional[str]:
-        from ..core.mapping.sentinel2_product import is_product
-
-        value = parameters.get("IMAGERY")
-        return value if isinstance(value, str) and is_product(value) else None
-
     def _number(self, parameters: Dict[str, Any], name: str, context: QgsProcessingContext) -> Optional[float]:
         value = parameters.get(name)
         return None if value is None or value == "" else self.parameterAsDouble(parameters, name, context)
@@ -94,7 +79,7 @@ class TrainingPatchesAlgorithm(RockGlacierAlgorithm):
         """The raster to cut and, when it is not 8-bit, the model's rendering (the shipped model's by default)."""
         from ..core.workflows.mapping import imagery_for_model
 
-        product = self._product(parameters)
+        product = next(iter(self.products(parameters)), None)
         path = product or file_raster_path(self.parameterAsRasterLayer(parameters, "IMAGERY", context), "imagery")
         if not product and self._is_8bit(path):
             return path, None
@@ -118,11 +103,10 @@ class TrainingPatchesAlgorithm(RockGlacierAlgorithm):
 
     def _model_spec(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> Any:
         from ..core.dependencies import require
-        from ..core.mapping.onnx_model import Device, default_model_path, load_model
+        from ..core.mapping.onnx_model import SHIPPED_MODELS_DIR, Device, default_model_path, load_model
 
         require("onnxruntime", "onnxruntime", "Reading the model's rendering for L2A imagery")
-        model = self.parameterAsFile(parameters, "MODEL", context) or default_model_path(
-            os.path.join(os.path.dirname(os.path.dirname(__file__)), "models"), Device.CPU)[0]
+        model = self.parameterAsFile(parameters, "MODEL", context) or default_model_path(SHIPPED_MODELS_DIR, Device.CPU)[0]
         return load_model(model, Device.CPU, 1).spec
 
     def run_algorithm(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict[str, Any]:

@@ -129,11 +129,11 @@ def _threads_per_task(client: Any) -> int:
 
 def _run_map(args: argparse.Namespace, client: Any) -> Any:
     from ..core.mapping.bands import parse_band_list
-    from ..core.mapping.onnx_model import Device, default_model_path
+    from ..core.mapping.onnx_model import SHIPPED_MODELS_DIR, Device, default_model_path
     from ..core.workflows.mapping import MappingOptions
     from .workflows import MapRequest, map_region
 
-    model = args.model or default_model_path(os.path.join(os.path.dirname(os.path.dirname(__file__)), "models"), Device(args.device))[0]
+    model = args.model or default_model_path(SHIPPED_MODELS_DIR, Device(args.device))[0]
     options = MappingOptions(bands=tuple(parse_band_list(args.bands)) if args.bands else None, threshold=args.threshold,
                              min_area_km2=args.min_area_km2, id_prefix=args.id_prefix, device=Device(args.device), views=args.views,
                              tile_px=args.tile_px, overlap_px=args.overlap_px, batch_size=args.batch_size,

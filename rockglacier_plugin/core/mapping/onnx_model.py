@@ -109,6 +109,8 @@ def providers_for(device: Device, available: list[str]) -> list[str]:
     raise ParameterError(f"DEVICE={device!r} is not valid; choose auto, cpu or cuda.")
 
 
+#: The models shipped with the plugin (``rockglacier_plugin/models``).
+SHIPPED_MODELS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "models")
 DEFAULT_MODEL_NAME = "rockglacier_default.onnx"
 DEFAULT_INT8_NAME = "rockglacier_default_int8.onnx"
 

@@ -210,17 +210,26 @@ def plan_patches(
     return PatchPlan(patches, positives, warnings, ignored)
 
 
-def _label(window: Window, grid: Any, positives: Sequence[Any], envelopes: np.ndarray, ignored: Sequence[Any] = ()) -> np.ndarray:
-    """1 where a pixel centre of ``window`` lies in a rock-glacier polygon (bounding boxes prefilter), ``IGNORE_LABEL``
-    in a polygon of ``ignored`` that is no rock glacier, else 0."""
-    label = np.zeros(window.shape, dtype=np.uint8)
-    for geometry in ignored:
-        label[pixel_centres_inside(geometry, window, grid.geotransform)] = IGNORE_LABEL
+def _envelopes(geometries: Sequence[Any]) -> np.ndarray:
+    """(xmin, xmax, ymin, ymax) of each geometry, rows in order (none: an empty 0 x 4 array)."""
+    return np.array([g.GetEnvelope() for g in geometries], dtype=np.float64).reshape(-1, 4)
+
+
+def _burn(label: np.ndarray, window: Window, grid: Any, geometries: Sequence[Any], envelopes: np.ndarray, value: int) -> None:
+    """``value`` where a pixel centre of ``window`` lies in one of ``geometries`` (bounding boxes prefilter)."""
     x0, dx, _, y0, _, dy = window.transform(grid.geotransform)
     x1, y1 = x0 + dx * window.width_px, y0 + dy * window.height_px
     near = (envelopes[:, 1] >= x0) & (envelopes[:, 0] <= x1) & (envelopes[:, 3] >= y1) & (envelopes[:, 2] <= y0)
     for index in np.flatnonzero(near):
-        label[pixel_centres_inside(positives[index], window, grid.geotransform)] = 1
+        label[pixel_centres_inside(geometries[index], window, grid.geotransform)] = value
+
+
+def _label(window: Window, grid: Any, plan: PatchPlan, envelopes: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """1 where a pixel centre of ``window`` lies in a rock-glacier polygon, ``IGNORE_LABEL`` in a polygon of
+    ``plan.ignored`` that is no rock glacier, else 0 (``envelopes``: of the positives, of the ignored)."""
+    label = np.zeros(window.shape, dtype=np.uint8)
+    _burn(label, window, grid, plan.ignored, envelopes[1], IGNORE_LABEL)
+    _burn(label, window, grid, plan.positives, envelopes[0], 1)
     return label
 
 
@@ -280,15 +289,14 @@ def write_patches(
     render = _renderer(dataset, raster_path, settings)
     data_type = dataset.GetRasterBand(settings.bands[0]).DataType if render is None else gdal.GDT_Byte
     progress = Progress(len(plan.patches), on_progress, is_cancelled)
-    positives = plan.positives
-    envelopes = np.array([g.GetEnvelope() for g in positives])
+    envelopes = (_envelopes(plan.positives), _envelopes(plan.ignored))
     rows = []
     for patch in plan.patches:
         window = patch.window
         image = dataset.ReadAsArray(window.col_off, window.row_off, window.width_px, window.height_px, band_list=list(settings.bands))
         if render is not None:
             image = render(image.reshape((len(settings.bands),) + window.shape))
-        label = _label(window, grid, positives, envelopes, plan.ignored)
+        label = _label(window, grid, plan, envelopes)
         _write_pair(folder, patch.name, window, grid, (image, data_type), (label, gdal.GDT_Byte))
         rows.append({"name": patch.name, "kind": patch.kind, "split": patch.split, "group": patch.group,
                      "col_off": window.col_off, "row_off": window.row_off, "width_px": window.width_px,
