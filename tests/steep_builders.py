@@ -70,7 +70,8 @@ def _slope_aspect(z: np.ndarray, pixel_m: float) -> tuple[np.ndarray, np.ndarray
 
 def steep_valley_scene(folder: Path, seed: int = 0, size_px: int = 300, pixel_m: float = 30.0, n_landforms: int = 10,
                        incidence_deg: float = 38.7, los_azimuth_deg: float = 102.0, looks: int = 10,
-                       stratified_rad_per_km: float = 1.2, turbulence_rad: float = 0.6, turbulence_km: float = 3.0) -> SteepScene:
+                       stratified_rad_per_km: float = 1.2, turbulence_rad: float = 0.6, turbulence_km: float = 3.0,
+                       speed_range_cm_per_yr: tuple[float, float] = (15.0, 90.0)) -> SteepScene:
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     z = _dem(size_px, pixel_m, rng)
@@ -103,7 +104,7 @@ def steep_valley_scene(folder: Path, seed: int = 0, size_px: int = 300, pixel_m:
         inside = rho < 1.0
         if (speed_total[inside] > 0).any():
             continue
-        speed = float(rng.uniform(15.0, 90.0))
+        speed = float(rng.uniform(*speed_range_cm_per_yr))
         taper = np.where(rho < 0.4, 1.0, np.cos(0.5 * math.pi * np.clip((rho - 0.4) / 0.6, 0.0, 1.0)) ** 2)
         speed_total += np.where(inside, speed * taper, 0.0)
         coherence[inside] = np.clip(coherence[inside] - 0.15, 0.05, 0.95)

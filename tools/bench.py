@@ -24,6 +24,7 @@ def main() -> int:
         evaluate_bench,
         insar_bench,
         insar_steep_bench,
+        moving_areas_bench,
         region_bench,
         segment_bench,
         training_bench,
@@ -34,6 +35,7 @@ def main() -> int:
         evaluate_bench.run(n=1000)
         insar_bench.run(size_px=1000, n_polygons=30, repeats=1)
         insar_steep_bench.run(seeds=2)
+        moving_areas_bench.run(seeds=2)
         segment_bench.run(size_px=1024, memory_size_px=0)
         region_bench.run(n_scenes=2, size_px=512, repeats=1)
         training_bench.run(encoders=("resnet18",), steps=1)
@@ -42,6 +44,7 @@ def main() -> int:
         evaluate_bench.run()
         insar_bench.run()
         insar_steep_bench.run()
+        moving_areas_bench.run()
         segment_bench.run()
         region_bench.run()
         training_bench.run()

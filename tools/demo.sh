@@ -33,6 +33,26 @@ run rockglacier:report -- "INPUT=outputs/inventory.gpkg|layername=rock_glaciers"
 echo; echo "== 6. RGIK export =="
 run rockglacier:rgikexport -- "INPUT=outputs/inventory.gpkg|layername=rock_glaciers" VELOCITY_RASTERS=outputs/velocity_downslope.tif \
   OUTPUT=outputs/rgik.gpkg
+echo; echo "== 7. The paper's combined route: InSAR first, deep learning for what InSAR misses =="
+echo "-- 7a. Moving-area candidates from the interferogram (no inventory yet)"
+run rockglacier:movingareas -- UNWRAPPED=20070716_20070831_unw.tif COHERENCE=coherence.tif DEM=dem.tif INCIDENCE_DEG=38.7 \
+  LOS_AZIMUTH_DEG=102 SENSOR=0 GLACIERS=glaciers.gpkg OUTPUT=outputs/insar_candidates.gpkg VELOCITY_CLASS=outputs/insar_classes.tif
+echo "-- 7b. Review in the dock (here a stand-in: tools/demo_review.py keeps and outlines those on a rock glacier)"
+../.venv/bin/python ../tools/demo_review.py outputs/insar_candidates.gpkg outlines.gpkg outputs/insar_reviewed.gpkg
+echo "-- 7c. The reviewed InSAR landforms adapt the segmentation model to this scene (1-minute budget for the demo)"
+run rockglacier:adaptmodel -- INPUT=image.tif "INVENTORY=outputs/insar_reviewed.gpkg|layername=rock_glaciers" MAX_MINUTES=1 \
+  OUTPUT_MODEL=outputs/adapted.onnx
+echo "-- 7d. Deep-learning candidates with the adapted model; EXISTING marks those InSAR already has"
+run native:extractbyexpression -- "INPUT=outputs/insar_reviewed.gpkg|layername=rock_glaciers" "EXPRESSION=\"review\" IN ('accepted','modified')" \
+  OUTPUT=outputs/insar_kept.gpkg
+run rockglacier:segment -- INPUT=image.tif MODEL=outputs/adapted.onnx MIN_AREA_KM2=0.03 ID_PREFIX=dl EXISTING=outputs/insar_kept.gpkg \
+  PROBABILITY=outputs/adapted_probability.tif MASK=outputs/adapted_mask.tif OUTPUT=outputs/dl_candidates.gpkg
+run native:extractbyexpression -- "INPUT=outputs/dl_candidates.gpkg|layername=rock_glaciers" "EXPRESSION=\"match_rg_id\" IS NULL" \
+  OUTPUT=outputs/dl_new.gpkg
+echo "-- 7e. One inventory: the InSAR landforms and the deep-learning candidates InSAR missed (to review in the dock)"
+run native:mergevectorlayers -- LAYERS=outputs/insar_kept.gpkg LAYERS=outputs/dl_new.gpkg OUTPUT=outputs/combined_inventory.gpkg
+run rockglacier:evaluate -- CANDIDATES=outputs/combined_inventory.gpkg REFERENCE=outlines.gpkg OUTPUT=outputs/combined_evaluated.gpkg \
+  SUMMARY=outputs/combined_summary.csv
 rm -f outputs/last.log
 cd ..
 .venv/bin/python tools/demo_summary.py demo_data

@@ -12,6 +12,9 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 from qgis.core import (
     QgsFeature,
     QgsFeatureRequest,
+    QgsFeatureSink,
+    QgsFields,
+    QgsGeometry,
     QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingException,
@@ -169,6 +172,29 @@ class RockGlacierAlgorithm(QgsProcessingAlgorithm):
             raise QgsProcessingException(f"The {needs_crs} has no CRS; set it in Layer Properties > Source and run again.")
         skip_checks = QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks
         return source, list(source.getFeatures(QgsFeatureRequest(), skip_checks))
+
+    def write_candidates(self, parameters: Dict[str, Any], context: QgsProcessingContext, crs: Any, candidates: Any) -> str:
+        """OUTPUT as an inventory layer (``rock_glaciers`` in a GeoPackage): ``candidates.rows`` (inventory fields per
+        polygon) with the polygons ``candidates.wkb`` as multipolygons in ``crs``; returns the destination id."""
+        from ..core.inventory.schema import ROCK_GLACIER_LAYER
+        from .fields import inventory_fields
+        from .layers import gpkg_layer_destination
+
+        fields, _ = inventory_fields(QgsFields(), ())
+        parameters = gpkg_layer_destination(parameters, "OUTPUT", ROCK_GLACIER_LAYER)
+        sink, dest_id = self.parameterAsSink(parameters, "OUTPUT", context, fields, QgsWkbTypes.MultiPolygon, crs)
+        if sink is None:
+            raise QgsProcessingException(self.invalidSinkError(parameters, "OUTPUT"))
+        for values, wkb in zip(candidates.rows, candidates.wkb):
+            feature = QgsFeature(fields)
+            geometry = QgsGeometry()
+            geometry.fromWkb(wkb)
+            geometry.convertToMultiType()
+            feature.setGeometry(geometry)
+            for name, value in values.items():
+                feature[name] = value
+            sink.addFeature(feature, QgsFeatureSink.FastInsert)
+        return dest_id
 
     def run_algorithm(
         self,

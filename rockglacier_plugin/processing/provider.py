@@ -12,6 +12,7 @@ from .adapt_model_algorithm import AdaptModelAlgorithm
 from .attributes_algorithm import AttributesAlgorithm
 from .evaluate_algorithm import EvaluateAlgorithm
 from .insar_velocity_algorithm import InsarVelocityAlgorithm
+from .moving_areas_algorithm import MovingAreasAlgorithm
 from .report_algorithm import ReportAlgorithm
 from .rgik_export_algorithm import RgikExportAlgorithm
 from .segment_algorithm import SegmentAlgorithm
@@ -19,7 +20,7 @@ from .training_patches_algorithm import TrainingPatchesAlgorithm
 from .unwrap_algorithm import UnwrapAlgorithm
 
 ALGORITHM_CLASSES = (
-    AdaptModelAlgorithm, AttributesAlgorithm, EvaluateAlgorithm, InsarVelocityAlgorithm, ReportAlgorithm, RgikExportAlgorithm, SegmentAlgorithm,
+    AdaptModelAlgorithm, AttributesAlgorithm, EvaluateAlgorithm, InsarVelocityAlgorithm, MovingAreasAlgorithm, ReportAlgorithm, RgikExportAlgorithm, SegmentAlgorithm,
     TrainingPatchesAlgorithm, UnwrapAlgorithm,
 )
 

@@ -7,11 +7,7 @@ from typing import Any, Dict, Optional
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
-    QgsFeature,
     QgsFeatureRequest,
-    QgsFeatureSink,
-    QgsFields,
-    QgsGeometry,
     QgsProcessing,
     QgsProcessingContext,
     QgsProcessingException,
@@ -28,15 +24,13 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
     QgsProcessingUtils,
-    QgsWkbTypes,
 )
 
 from ..core.mapping.onnx_model import DEFAULT_MODEL_NAME, SHIPPED_MODELS_DIR
 from ..core.mapping.polygons import DEFAULT_MIN_AREA_KM2
 from ..core.workflows.mapping import DEFAULT_ID_PREFIX
 from .algorithm_base import RockGlacierAlgorithm, callbacks, info, stage, warn
-from .fields import inventory_fields
-from .layers import feature_wkb, file_raster_path, gpkg_layer_destination, text_or_none
+from .layers import feature_wkb, file_raster_path, text_or_none
 from .output_styles import store_inventory_style, write_raster_style
 
 DEVICES = ["auto", "cpu", "cuda"]
@@ -167,7 +161,7 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         candidates = candidate_rows(mask_path, probability_path, options, self._existing(parameters, context),
                                     lambda f: on_progress(0.9 + 0.1 * f), is_cancelled)
         info(feedback, describe_candidates(candidates, options))
-        dest_id = self._write_candidates(parameters, context, crs, candidates)
+        dest_id = self.write_candidates(parameters, context, crs, candidates)
         store_inventory_style(dest_id, feedback)
         write_raster_style(probability_path, "probability")
         return {"OUTPUT": dest_id, "PROBABILITY": probability_path, "MASK": mask_path}
@@ -247,22 +241,3 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         has_id = existing.fields().lookupField("rg_id") >= 0
         return ExistingInventory([feature_wkb(f) for f in features], [text_or_none(f["rg_id"]) if has_id else None for f in features],
                                  existing.sourceCrs().toWkt())
-
-    def _write_candidates(self, parameters: Dict[str, Any], context: QgsProcessingContext, crs: Any, candidates: Any) -> str:
-        from ..core.inventory.schema import ROCK_GLACIER_LAYER
-
-        fields, _ = inventory_fields(QgsFields(), ())
-        parameters = gpkg_layer_destination(parameters, "OUTPUT", ROCK_GLACIER_LAYER)
-        sink, dest_id = self.parameterAsSink(parameters, "OUTPUT", context, fields, QgsWkbTypes.MultiPolygon, crs)
-        if sink is None:
-            raise QgsProcessingException(self.invalidSinkError(parameters, "OUTPUT"))
-        for values, wkb in zip(candidates.rows, candidates.wkb):
-            feature = QgsFeature(fields)
-            geometry = QgsGeometry()
-            geometry.fromWkb(wkb)
-            geometry.convertToMultiType()
-            feature.setGeometry(geometry)
-            for name, value in values.items():
-                feature[name] = value
-            sink.addFeature(feature, QgsFeatureSink.FastInsert)
-        return dest_id

@@ -178,7 +178,7 @@ def extract_velocities(
     for note in dem_notes(dem_path, settings.scene.dem_band):
         log(note)
     # every input opened and its grid checked before any work
-    scenes = [_open_scene(pair, dem_path, geometry, settings, log) for pair in pairs]
+    scenes = [open_pair_scene(pair, dem_path, geometry, settings, log) for pair in pairs]
     _check_landforms_covered(prepared, polygons_crs, scenes, log)
     candidates: list[list[PairCandidate]] = [[] for _ in polygons_wkb]
     pair_rows: list[dict[str, Any]] = []
@@ -238,7 +238,7 @@ def _check_landforms_covered(prepared: Sequence[Any], polygons_crs: str, scenes:
             log(f"Warning: {partial}")
 
 
-def _open_scene(pair: PairInput, dem_path: str, geometry: LosGeometry, settings: VelocitySettings,
+def open_pair_scene(pair: PairInput, dem_path: str, geometry: LosGeometry, settings: VelocitySettings,
                 log: Callable[[str], None]) -> InsarScene:
     own_geometry = pair.geometry or geometry
     if pair.velocity_map is not None:

@@ -21,6 +21,10 @@ Conventions (the one place they are written; ENU = east, north, up):
   (A = -alpha) g = sin(theta - s): creep moves towards the satellite while s < theta, and g = 0
   when s = theta (the motion is perpendicular to the LOS and invisible), so small |g| must be
   masked. On a slope facing away from it g = -sin(theta + s): creep moves away.
+* Slope in the range plane, facing the radar positive: ``tan(s_r) = tan(s) cos(alpha + A)``.
+  Layover where ``s_r > theta`` (the slope faces the radar more steeply than the LOS), radar
+  shadow where ``-s_r > 90 - theta`` (it faces away more steeply than the LOS grazes it): in both
+  the phase does not measure that ground (``layover_or_shadow``).
 """
 
 from __future__ import annotations
@@ -96,6 +100,29 @@ def projection_factor_sigma(
     dg_ds = -np.sin(theta) * np.sin(s) * np.cos(alpha_plus_a) - np.cos(theta) * np.cos(s)
     dg_da = -np.sin(theta) * np.cos(s) * np.sin(alpha_plus_a)
     return np.hypot(dg_ds * np.radians(slope_sigma_deg), dg_da * np.radians(aspect_sigma_deg))
+
+
+def range_slope_deg(los_azimuth_deg: ArrayLike, slope_deg: ArrayLike, aspect_deg: ArrayLike) -> ArrayLike:
+    """Terrain slope in the range plane, positive when the slope faces the radar (degrees).
+
+    >>> round(float(range_slope_deg(102.0, 30.0, 258.0)), 9), round(float(range_slope_deg(102.0, 30.0, 78.0)), 9)
+    (30.0, -30.0)
+    """
+    along = np.cos(np.radians(np.asarray(los_azimuth_deg) + np.asarray(aspect_deg)))
+    return np.degrees(np.arctan(np.tan(np.radians(slope_deg)) * along))
+
+
+def layover_or_shadow(incidence_deg: ArrayLike, los_azimuth_deg: ArrayLike, slope_deg: ArrayLike,
+                      aspect_deg: ArrayLike) -> np.ndarray:
+    """True where the radar sees the ground in layover (range slope > theta) or shadow (-range slope > 90 - theta).
+
+    >>> layover_or_shadow(38.7, 102.0, np.array([35.0, 45.0, 45.0, 55.0]), np.array([258.0, 258.0, 78.0, 78.0])).tolist()
+    [False, True, False, True]
+    """
+    s_r = range_slope_deg(los_azimuth_deg, slope_deg, aspect_deg)
+    theta = np.asarray(incidence_deg, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return np.asarray((s_r > theta) | (-s_r > 90.0 - theta))
 
 
 @dataclass(frozen=True)

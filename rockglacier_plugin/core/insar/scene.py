@@ -61,6 +61,8 @@ class WindowData:
     projection: np.ndarray
     projection_sigma: np.ndarray
     component: Optional[np.ndarray] = None  # SNAPHU connected component (0 = not unwrapped), when given
+    incidence_deg: Optional[np.ndarray] = None  # LOS incidence per pixel (``los_geometry`` conventions)
+    los_azimuth_deg: Optional[np.ndarray] = None
 
 
 def dem_notes(dem_path: str, dem_band: int) -> list[str]:
@@ -195,7 +197,8 @@ class InsarScene:
             band = self.components_ds.GetRasterBand(1)
             component = np.nan_to_num(read_window(band, replace(self.grid, nodata=None), window), nan=0.0).astype(np.int64)
             velocity = np.where(component > 0, velocity, np.nan)
-        return WindowData(window, velocity, sigma, coherence, inner[1:-1, 1:-1], slope, aspect, g, g_sigma, component)
+        return WindowData(window, velocity, sigma, coherence, inner[1:-1, 1:-1], slope, aspect, g, g_sigma, component,
+                          incidence, azimuth)
 
     # -- scene-wide steps ----------------------------------------------------------------
     def fit_stable_ground(self, landforms: list[Any], min_coherence: float) -> None:

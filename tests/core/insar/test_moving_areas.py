@@ -1,0 +1,209 @@
+"""Moving-area candidates (``core.insar.moving_area_candidates``) on seeded scenes whose motion is known.
+
+Oracles: the generator's landform outlines and speeds (``tests/steep_builders.py``), closed-form
+planes for layover and shadow, a phase offset of exactly one cycle for an unwrapping error.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from osgeo import gdal, ogr
+
+from benchmarks.moving_areas_bench import generator_scores
+from rockglacier_plugin.core.insar.candidate_field import local_reference
+from rockglacier_plugin.core.insar.interferogram import Interferogram
+from rockglacier_plugin.core.insar.landform_velocity import PairInput
+from rockglacier_plugin.core.insar.los_geometry import LosGeometry, layover_or_shadow
+from rockglacier_plugin.core.insar.moving_area_candidates import (
+    MovingAreaSettings,
+    Polygons,
+    find_moving_areas,
+)
+from tests.builders import write_raster
+from tests.insar_builders import (
+    ALOS_WAVELENGTH_M,
+    EPSG,
+    ORIGIN,
+    REFERENCE_DATE,
+    SECONDARY_DATE,
+    multilook_noise,
+    phase_per_cm_per_yr,
+)
+from tests.steep_builders import steep_valley_scene
+
+PIXEL_M = 30.0
+GEOMETRY = LosGeometry(None, 38.7, 102.0)
+
+
+def _pair(unwrapped: Path, coherence: Path, components: Path | None = None) -> PairInput:
+    return PairInput(Interferogram(str(unwrapped), 1, REFERENCE_DATE, SECONDARY_DATE, ALOS_WAVELENGTH_M), str(coherence),
+                     components_path=str(components) if components else None)
+
+
+def _wkb(wkts: list[str]) -> list[bytes]:
+    return [ogr.CreateGeometryFromWkt(w).ExportToWkb() for w in wkts]
+
+
+def _found(result, wkts: list[str]) -> list[bool]:
+    candidates = [ogr.CreateGeometryFromWkb(w) for w in result.wkb]
+    return [any(c.Intersects(ogr.CreateGeometryFromWkt(w)) for c in candidates) for w in wkts]
+
+
+def test_generator__finds_80_percent_of_coherent_landforms_faster_than_10_cm_yr_with_fewer_false_candidates_than_a_plain_threshold(tmp_path):
+    totals = generator_scores(4, tmp_path)
+    hits = sum(totals["ours"]["by_class"][key][0] for key in ("10-30", "30-100"))
+    count = sum(totals["ours"]["by_class"][key][1] for key in ("10-30", "30-100"))
+    assert count >= 10
+    assert hits / count >= 0.8
+    assert totals["ours"]["false"] < totals["plain"]["false"]
+    assert totals["ours"]["false"] <= 2
+
+
+def test_stable_ground_with_noise_ramp_and_atmosphere_makes_no_candidate(tmp_path):
+    for seed in range(3):
+        scene = steep_valley_scene(tmp_path / str(seed), seed=seed, n_landforms=0)
+        result = find_moving_areas([_pair(scene.unwrapped, scene.coherence)], str(scene.dem), GEOMETRY)
+        assert result.rows == []
+
+
+def test_local_reference_follows_a_smooth_atmosphere_and_ignores_a_moving_patch():
+    rows, cols = np.mgrid[0:200, 0:200].astype(float)
+    atmosphere = 5.0 * np.sin(cols / 60.0) + 0.03 * rows
+    moving = np.zeros((200, 200))
+    moving[90:105, 90:105] = 40.0
+    reference, sigma = local_reference(atmosphere + moving, np.ones((200, 200), bool), PIXEL_M, 1000.0)
+    # under the patch the reference is the atmosphere, not the motion (residual well below the 40 cm/yr signal)
+    assert np.abs(reference - atmosphere)[90:105, 90:105].max() < 3.0
+    assert np.median(sigma) < 2.0
+
+
+def _slope_scene(folder: Path, slope_deg: np.ndarray, motion_rad: np.ndarray, coherence_value: float = 0.9,
+                 seed: int = 0) -> tuple[Path, Path, Path]:
+    """A DEM of planes facing the radar (aspect 258 = -102) with the given slope per pixel column band."""
+    rng = np.random.default_rng(seed)
+    gradient = np.tan(np.radians(slope_deg))  # rises towards the east-north-east, i.e. faces west-south-west
+    z = 3000.0 + np.cumsum(gradient * PIXEL_M, axis=1)
+    coherence = np.full(z.shape, coherence_value)
+    phase = motion_rad + multilook_noise(coherence, 10, rng)
+    gt = (ORIGIN[0], PIXEL_M, 0.0, ORIGIN[1], 0.0, -PIXEL_M)
+    folder.mkdir(parents=True, exist_ok=True)
+    return (write_raster(folder / "20070716_20070831_unw.tif", phase, gt, epsg=EPSG),
+            write_raster(folder / "coherence.tif", coherence, gt, epsg=EPSG), write_raster(folder / "dem.tif", z, gt, epsg=EPSG))
+
+
+def _patch(shape: tuple[int, int], rows: slice, cols: slice, value: float) -> np.ndarray:
+    field = np.zeros(shape)
+    field[rows, cols] = value
+    return field
+
+
+def test_layover_and_shadow_hide_a_phase_signal_that_a_moderate_slope_shows(tmp_path):
+    shape = (120, 160)
+    los_signal = _patch(shape, slice(50, 70), slice(20, 40), 0.0) + _patch(shape, slice(50, 70), slice(110, 130), 1.0)
+    # the same strong signal on a 20 deg slope (left) and on a 50 deg slope facing the radar (right, layover)
+    slope = np.where(np.arange(160)[None, :] < 80, 20.0, 50.0) * np.ones(shape)
+    assert layover_or_shadow(38.7, 102.0, 50.0, 258.0) and not layover_or_shadow(38.7, 102.0, 20.0, 258.0)
+    k = phase_per_cm_per_yr()
+    motion = k * 30.0 * (_patch(shape, slice(50, 70), slice(20, 40), 1.0) + los_signal)
+    unwrapped, coherence, dem = _slope_scene(tmp_path / "a", slope, motion)
+    settings = MovingAreaSettings()
+    result = find_moving_areas([_pair(unwrapped, coherence)], str(dem), GEOMETRY, settings)
+    centres = [ogr.CreateGeometryFromWkb(w).PointOnSurface() for w in result.wkb]
+    columns = [(c.GetX() - ORIGIN[0]) / PIXEL_M for c in centres]
+    assert len(columns) == 1 and 15 < columns[0] < 45  # the moderate slope's patch, never the layover one
+
+
+def _with_island(scene, offset_rad: np.ndarray, centre_rank: float, folder: Path) -> tuple[Path, tuple[slice, slice]]:
+    """A copy of the scene's interferogram with ``offset_rad`` added on an island of coherent ground."""
+    phase = gdal.Open(str(scene.unwrapped)).ReadAsArray().astype(np.float64)
+    coherence = gdal.Open(str(scene.coherence)).ReadAsArray()
+    rr, cc = np.nonzero(coherence[30:-30, 30:-30] > 0.7)
+    index = int(len(rr) * centre_rank)
+    half = offset_rad.shape[0] // 2
+    island = (slice(rr[index] + 30 - half, rr[index] + 30 + half), slice(cc[index] + 30 - half, cc[index] + 30 + half))
+    phase[island] += offset_rad
+    folder.mkdir(parents=True, exist_ok=True)
+    gt = gdal.Open(str(scene.unwrapped)).GetGeoTransform()
+    return write_raster(folder / "20070716_20070831_unw.tif", phase, gt, epsg=EPSG), island
+
+
+def test_an_unwrapping_error_of_one_cycle_is_not_a_candidate(tmp_path):
+    scene = steep_valley_scene(tmp_path / "scene", seed=5, n_landforms=0)
+    caught = 0
+    for index, sign in enumerate((1.0, -1.0)):
+        for rank in (0.3, 0.5, 0.7):
+            unwrapped, _ = _with_island(scene, np.full((12, 12), sign * 2.0 * math.pi), rank, tmp_path / f"{index}{rank}")
+            notes: list[str] = []
+            result = find_moving_areas([_pair(unwrapped, scene.coherence)], str(scene.dem), GEOMETRY, log=notes.append)
+            assert result.rows == []
+            caught += any("unwrapping error" in note for note in notes)
+    assert caught >= 1  # dropped by the cycle rule where it would otherwise pass for motion, not only masked
+
+
+def test_an_unwrapping_island_in_its_own_connected_component_is_not_a_candidate(tmp_path):
+    scene = steep_valley_scene(tmp_path / "scene", seed=6, n_landforms=0)
+    gt = gdal.Open(str(scene.unwrapped)).GetGeoTransform()
+    checked = 0
+    for index, sign in enumerate((1.0, -1.0)):
+        for rank in (0.3, 0.5, 0.7):
+            # a step below the cycle-jump limit (0.6 cycle and a gradient), so only the component rule can catch it
+            offset = sign * (0.6 * 2.0 * math.pi + np.linspace(0.0, 0.5, 14)[None, :] * np.ones((14, 1)))
+            unwrapped, island = _with_island(scene, offset, rank, tmp_path / f"{index}{rank}")
+            components = np.ones(gdal.Open(str(scene.unwrapped)).ReadAsArray().shape)
+            components[island] = 2
+            components_path = write_raster(tmp_path / f"{index}{rank}" / "conncomp.tif", components, gt, epsg=EPSG, dtype=gdal.GDT_Byte)
+            if not find_moving_areas([_pair(unwrapped, scene.coherence)], str(scene.dem), GEOMETRY).rows:
+                continue  # masked here (slope, projection): nothing to show
+            notes: list[str] = []
+            result = find_moving_areas([_pair(unwrapped, scene.coherence, components_path)], str(scene.dem), GEOMETRY, log=notes.append)
+            assert result.rows == []
+            assert any("connected component" in note for note in notes)
+            checked += 1
+    assert checked >= 1  # the island looked like motion without the components at least once
+
+
+def test_a_glacier_outline_masks_its_motion_and_an_inventory_gives_match_ids(tmp_path):
+    scene = steep_valley_scene(tmp_path / "scene", seed=1)
+    pair = _pair(scene.unwrapped, scene.coherence)
+    crs = f"EPSG:{EPSG}"
+    plain = find_moving_areas([pair], str(scene.dem), GEOMETRY)
+    found = _found(plain, scene.landforms_wkt)
+    first = found.index(True)
+    masked = find_moving_areas([pair], str(scene.dem), GEOMETRY, glaciers=Polygons(_wkb([scene.landforms_wkt[first]]), crs))
+    assert _found(masked, scene.landforms_wkt)[first] is False
+    assert len(masked.rows) == len(plain.rows) - 1
+    inventory = Polygons(_wkb(scene.landforms_wkt), crs, [f"rg{i:03d}" for i in range(len(scene.landforms_wkt))])
+    matched = find_moving_areas([pair], str(scene.dem), GEOMETRY, MovingAreaSettings(id_prefix="rg"), inventory=inventory)
+    assert {row["match_rg_id"] for row in matched.rows} <= set(inventory.ids) and all(row["match_rg_id"] for row in matched.rows)
+    assert [row["rg_id"] for row in matched.rows] == [f"rg{len(inventory.ids) + i:03d}" for i in range(len(matched.rows))]
+    for row in matched.rows:
+        assert row["source"] == "insar" and row["review"] == "candidate"
+        assert row["vel_max_cm_yr"] >= row["vel_dslp_cm_yr"] > 10.0 and row["vel_err_cm_yr"] > 0
+
+
+def test_a_moving_area_seen_in_one_of_two_coherent_pairs_is_kept_and_flagged(tmp_path):
+    moving = steep_valley_scene(tmp_path / "moving", seed=2)
+    still = steep_valley_scene(tmp_path / "still", seed=2, n_landforms=0)
+    still_unwrapped = tmp_path / "still" / "20070831_20071016_unw.tif"
+    Path(still.unwrapped).rename(still_unwrapped)
+    pairs = [_pair(moving.unwrapped, moving.coherence),
+             PairInput(Interferogram(str(still_unwrapped), 1, SECONDARY_DATE, SECONDARY_DATE.replace(month=10, day=16),
+                                     ALOS_WAVELENGTH_M), str(still.coherence))]
+    result = find_moving_areas(pairs, str(moving.dem), GEOMETRY)
+    assert result.rows
+    flagged = [row for row in result.rows if row["pairs_seen"] == 1 and row["pairs_covering"] == 2]
+    assert flagged and all("seen moving in 1 of 2 pairs" in row["vel_reason"] for row in flagged)
+
+
+def test_bad_settings_are_refused_with_a_message(tmp_path):
+    scene = steep_valley_scene(tmp_path / "scene", seed=0, n_landforms=0)
+    from rockglacier_plugin.core.errors import ParameterError
+    from rockglacier_plugin.core.insar.candidate_field import FieldSettings
+
+    with pytest.raises(ParameterError, match="MAX_SLOPE_DEG"):
+        find_moving_areas([_pair(scene.unwrapped, scene.coherence)], str(scene.dem), GEOMETRY,
+                          MovingAreaSettings(field=FieldSettings(min_slope_deg=40.0, max_slope_deg=35.0)))
