@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -67,6 +67,18 @@ class CandidateField:
     component: Optional[np.ndarray]  # SNAPHU connected components, when given
     cycle_cm_per_yr: Optional[float]  # LOS velocity of one phase cycle (None for velocity products)
     pixel_m: float  # mean pixel size
+
+    def window(self, box: tuple[slice, slice]) -> "CandidateField":
+        """The per-pixel arrays of ``box`` (views; ``grid`` stays the whole scene's)."""
+        arrays = {name: getattr(self, name)[box] for name in PER_PIXEL}
+        if self.component is not None:
+            arrays["component"] = self.component[box]
+        return replace(self, **arrays)
+
+
+#: The per-pixel array fields of ``CandidateField`` (``component`` is optional).
+PER_PIXEL = ("los_rel_cm_per_yr", "dslp_cm_per_yr", "dslp_sigma_cm_per_yr", "reference_sigma_cm_per_yr", "noise_sigma_cm_per_yr",
+             "projection", "coherence", "coherent", "usable", "unmeasurable")
 
 
 def _cell_medians(values: np.ndarray, valid: np.ndarray, cell_px: int) -> np.ndarray:

@@ -18,16 +18,19 @@ From a ``CandidateField``:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional
 
 import numpy as np
 
+from ..inventory.moving_areas import smoothed
 from ..raster.geometry import valid_traced_polygon
 from .candidate_field import CandidateField
 
 #: The region's "maximum" velocity: this percentile of its pixels (robust to a few noisy ones).
 MAX_PERCENTILE = 95.0
+#: Width of the surroundings a region is compared with (component, cycle jumps), pixels.
+RING_PX = 3
 #: Neighbours differing by this share of a phase cycle or more are a cut of an unwrapping error ...
 CYCLE_JUMP_SHARE = 0.75
 #: ... and a region with at least this many such cuts in or around it is an artefact.
@@ -55,8 +58,6 @@ class Region:
     max_err_cm_per_yr: float
     coherent_share: float
     usable_share: float
-    n_pixels: int
-    notes: list[str] = field(default_factory=list)
 
     @property
     def relative_error(self) -> float:
@@ -65,9 +66,7 @@ class Region:
 
 def moving_pixels(candidate: CandidateField, settings: RegionSettings) -> np.ndarray:
     """Pixels that move significantly downslope (step 1 of the module docstring)."""
-    from scipy.ndimage import median_filter
-
-    velocity = median_filter(np.nan_to_num(candidate.dslp_cm_per_yr.astype(np.float64), nan=0.0), size=3, mode="nearest")
+    velocity = smoothed(candidate.dslp_cm_per_yr.astype(np.float64))
     sigma = np.nan_to_num(candidate.dslp_sigma_cm_per_yr.astype(np.float64), nan=np.inf)
     with np.errstate(invalid="ignore"):
         return candidate.usable & (velocity >= settings.min_velocity_cm_per_yr) & (velocity >= settings.min_snr * sigma)
@@ -82,23 +81,23 @@ def label_regions(moving: np.ndarray) -> tuple[np.ndarray, int]:
     return labels, int(count)
 
 
-def _ring(inside: np.ndarray, width_px: int = 3) -> np.ndarray:
+def _ring(inside: np.ndarray) -> np.ndarray:
     from scipy.ndimage import binary_dilation
 
-    return binary_dilation(inside, structure=np.ones((3, 3), bool), iterations=width_px) & ~inside
+    return binary_dilation(inside, structure=np.ones((3, 3), bool), iterations=RING_PX) & ~inside
 
 
 def unwrapping_artefact(candidate: CandidateField, inside: np.ndarray) -> Optional[str]:
     """Why the region is an unwrapping artefact (step 3), or None."""
-    ring = _ring(inside) & np.isfinite(candidate.los_rel_cm_per_yr)
+    ring = _ring(inside)
     if candidate.component is not None:
-        own, around = candidate.component[inside], candidate.component[ring]
+        own, around = candidate.component[inside], candidate.component[ring & np.isfinite(candidate.los_rel_cm_per_yr)]
         own, around = own[own > 0], around[around > 0]
         if own.size and around.size and np.bincount(own).argmax() != np.bincount(around).argmax():
             return "it is its own SNAPHU connected component (an unwrapping island, not motion)"
     if candidate.cycle_cm_per_yr is None:
         return None
-    jumps = cycle_jumps(candidate, inside | _ring(inside))
+    jumps = cycle_jumps(candidate, inside | ring)
     if jumps >= MIN_CYCLE_JUMPS:
         return (f"{jumps} neighbouring pixels around it differ by most of a phase cycle (one cycle = "
                 f"{candidate.cycle_cm_per_yr:.1f} cm/yr LOS): an unwrapping error, not motion")
@@ -169,8 +168,14 @@ def _polygonize(labels: np.ndarray, candidate: CandidateField) -> dict[int, Any]
     return polygons
 
 
+def _padded(box: tuple[slice, slice], pad: int, shape: tuple[int, ...]) -> tuple[slice, slice]:
+    return tuple(slice(max(0, part.start - pad), min(size, part.stop + pad)) for part, size in zip(box, shape))  # type: ignore[return-value]
+
+
 def pair_regions(candidate: CandidateField, settings: RegionSettings) -> tuple[list[Region], list[str]]:
     """The kept regions of one pair, and what was dropped and why (for the log)."""
+    from scipy.ndimage import find_objects
+
     labels, count = label_regions(moving_pixels(candidate, settings))
     if count == 0:
         return [], []
@@ -180,17 +185,19 @@ def pair_regions(candidate: CandidateField, settings: RegionSettings) -> tuple[l
     labels = np.where(np.isin(labels, keep_labels), labels, 0)
     polygons = _polygonize(labels, candidate)
     regions, dropped = [], []
+    boxes = find_objects(labels)
     for key in keep_labels:
-        inside = labels == key
         if key not in polygons:
             continue
+        box = _padded(boxes[key - 1], RING_PX + 1, labels.shape)
+        inside, local = labels[box] == key, candidate.window(box)
         centre = polygons[key].PointOnSurface()
         where = f"{candidate.pair_label}: moving area near ({centre.GetX():.0f}, {centre.GetY():.0f})"
-        artefact = unwrapping_artefact(candidate, inside)
+        artefact = unwrapping_artefact(local, inside)
         if artefact:
             dropped.append(f"{where} dropped: {artefact}.")
             continue
-        stats = region_statistics(candidate, inside, settings)
+        stats = region_statistics(local, inside, settings)
         if stats is None:
             continue
         if stats["coherent_share"] < settings.min_coherent_share:
@@ -198,5 +205,5 @@ def pair_regions(candidate: CandidateField, settings: RegionSettings) -> tuple[l
                            f"(MIN_COHERENT_SHARE={settings.min_coherent_share:g}).")
             continue
         regions.append(Region(bytes(polygons[key].ExportToWkb()), candidate.pair_label, stats["mean"], stats["mean_err"],
-                              stats["max"], stats["max_err"], stats["coherent_share"], stats["usable_share"], int(inside.sum())))
+                              stats["max"], stats["max_err"], stats["coherent_share"], stats["usable_share"]))
     return regions, dropped

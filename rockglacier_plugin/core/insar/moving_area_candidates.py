@@ -20,7 +20,7 @@ they overlap, in the output CRS, into one candidate each:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
@@ -61,7 +61,6 @@ class MovingAreaResult:
     rows: list[dict[str, Any]]  # inventory fields per candidate
     wkb: list[bytes]  # polygons in ``crs_wkt``
     crs_wkt: str
-    notes: list[str] = field(default_factory=list)  # what was dropped and why, per pair
 
 
 @dataclass
@@ -142,9 +141,9 @@ def _pair_outcome(pair: PairInput, dem_path: str, geometry: LosGeometry, setting
     return _PairOutcome(pair, regions, candidate.coherent, candidate.grid)
 
 
-def _groups(members: list[tuple[int, Any]]) -> list[list[int]]:
-    """Indices of members whose geometries overlap, transitively (union-find)."""
-    parent = list(range(len(members)))
+def _groups(geometries: list[Any]) -> list[list[int]]:
+    """Indices of geometries that overlap, transitively (union-find)."""
+    parent = list(range(len(geometries)))
 
     def root(i: int) -> int:
         while parent[i] != i:
@@ -152,21 +151,21 @@ def _groups(members: list[tuple[int, Any]]) -> list[list[int]]:
             i = parent[i]
         return i
 
-    for i in range(len(members)):
-        for j in range(i + 1, len(members)):
-            if members[i][1].Intersects(members[j][1]):
+    for i in range(len(geometries)):
+        for j in range(i + 1, len(geometries)):
+            if geometries[i].Intersects(geometries[j]):
                 parent[root(i)] = root(j)
     groups: dict[int, list[int]] = {}
-    for i in range(len(members)):
+    for i in range(len(geometries)):
         groups.setdefault(root(i), []).append(i)
     return list(groups.values())
 
 
-def _covering(outcomes: list[_PairOutcome], geometry: Any, crs_wkt: str, min_share: float) -> list[str]:
-    """Labels of the pairs that see at least ``min_share`` of ``geometry`` coherently."""
+def _covering(outcomes: list[_PairOutcome], to_pairs: list[Any], geometry: Any, min_share: float) -> list[str]:
+    """Labels of the pairs that see at least ``min_share`` of ``geometry`` coherently (``to_pairs``: output CRS -> each pair's)."""
     labels = []
-    for outcome in outcomes:
-        local = transformed(geometry, transformer(spatial_reference(crs_wkt), spatial_reference(outcome.grid.crs_wkt)))
+    for outcome, to_pair in zip(outcomes, to_pairs):
+        local = transformed(geometry, to_pair)
         xmin, xmax, ymin, ymax = local.GetEnvelope()
         full = Window(0, 0, outcome.grid.width_px, outcome.grid.height_px)
         part = window_from_bounds(xmin, ymin, xmax, ymax, outcome.grid.geotransform).padded(1).intersection(full)
@@ -233,16 +232,17 @@ def _merge(outcomes: list[_PairOutcome], crs_wkt: str, settings: MovingAreaSetti
             if prepared is not None:
                 known.append((transformed(prepared, to_target), rg_id))
     rows, polygons = [], []
+    to_pairs = [transformer(target, spatial_reference(o.grid.crs_wkt)) for o in outcomes]
     projector = EqualAreaProjector()
     to_wgs84 = transformer(target, spatial_reference(4326))
-    for group in _groups([(m[0], m[1]) for m in members]):
+    for group in _groups([m[1] for m in members]):
         geometry = members[group[0]][1].Clone()
         for i in group[1:]:
             geometry = geometry.Union(members[i][1])
         best_index = min(group, key=lambda i: members[i][2].relative_error)
         best = members[best_index][2]
         seen = sorted({outcomes[members[i][0]].pair.interferogram.pair_label for i in group})
-        covering = _covering(outcomes, geometry, crs_wkt, settings.regions.min_coherent_share) if len(outcomes) > 1 else seen
+        covering = _covering(outcomes, to_pairs, geometry, settings.regions.min_coherent_share) if len(outcomes) > 1 else seen
         row = _row(best, outcomes[members[best_index][0]].pair.track, seen, covering, settings)
         footprint = projector.footprint(transformed(geometry, to_wgs84))
         row.update(area_km2=footprint.area_km2, lon=footprint.lon_deg, lat=footprint.lat_deg, match_rg_id=_match(geometry, known))
