@@ -26,13 +26,15 @@ run rockglacier:attributes -- INPUT=outlines.gpkg DEM=dem.tif GLACIERS=glaciers.
 echo; echo "== 4. InSAR downslope velocities (ALOS-1-like 46-day pair) =="
 run rockglacier:insarvelocity -- "INPUT=outputs/attributes.gpkg|layername=rock_glaciers" UNWRAPPED=20070716_20070831_unw.tif \
   COHERENCE=coherence.tif DEM=dem.tif INCIDENCE_DEG=38.7 LOS_AZIMUTH_DEG=102 SENSOR=0 OUTPUT=outputs/inventory.gpkg \
-  REFERENCE_POINTS_OUTPUT=outputs/inventory.gpkg VELOCITY_DOWNSLOPE=outputs/velocity_downslope.tif
+  REFERENCE_POINTS_OUTPUT=outputs/inventory.gpkg VELOCITY_PAIRS=outputs/inventory.gpkg VELOCITY_DOWNSLOPE=outputs/velocity_downslope.tif
 echo; echo "== 5. Report: Tables 2 and 3, figures =="
 run rockglacier:report -- "INPUT=outputs/inventory.gpkg|layername=rock_glaciers" OUTPUT=outputs/report/report.html \
   CLASS_TABLE=outputs/report_class_table.csv VELOCITY_TABLE=outputs/report_velocity_table.csv
-echo; echo "== 6. RGIK export =="
+echo; echo "== 6. RGIK export (templates PM, MA, GO) and Rock Glacier Velocity =="
 run rockglacier:rgikexport -- "INPUT=outputs/inventory.gpkg|layername=rock_glaciers" VELOCITY_RASTERS=outputs/velocity_downslope.tif \
   OUTPUT=outputs/rgik.gpkg
+run rockglacier:rgvexport -- "INPUT=outputs/inventory.gpkg|layername=rock_glaciers" "VELOCITY_PAIRS=outputs/inventory.gpkg|layername=velocity_pairs" \
+  OUTPUT=outputs/rgv.gpkg LEFT_OUT=outputs/rgv_left_out.gpkg
 echo; echo "== 7. The paper's combined route: InSAR first, deep learning for what InSAR misses =="
 echo "-- 7a. Moving-area candidates from the interferogram (no inventory yet)"
 run rockglacier:movingareas -- UNWRAPPED=20070716_20070831_unw.tif COHERENCE=coherence.tif DEM=dem.tif INCIDENCE_DEG=38.7 \

@@ -16,6 +16,7 @@ from qgis.core import (
     QgsSingleBandPseudoColorRenderer,
     QgsVectorLayer,
 )
+from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QColor
 
 from ..core.inventory.gpkg_styles import write_default_style
@@ -84,3 +85,48 @@ def write_raster_style(raster_path: str, ramp: str) -> str:
     qml_path = os.path.splitext(raster_path)[0] + ".qml"
     layer.saveNamedStyle(qml_path)
     return qml_path
+
+
+#: RGIK layers' colours: activity classes (PM) and velocity-class codes (MA), slow pale to fast dark.
+ACTIVITY_COLOURS = {"Active": "#d7191c", "Active uncertain": "#f07c6c", "Transitional": "#fdae61", "Relict uncertain": "#a6d96a",
+                    "Relict": "#1a9641", "Uncertain": "#9e9e9e"}
+VELOCITY_CODE_COLOURS = ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026")
+
+
+def _categorized_qml(geometry: str, field: str, categories: list, outline_only: bool = False) -> str:
+    """QML of a layer coloured by ``field``: categories = [(value, label, colour)]."""
+    from qgis.core import QgsCategorizedSymbolRenderer, QgsRendererCategory, QgsSymbol, QgsWkbTypes
+    from qgis.PyQt.QtXml import QDomDocument
+
+    layer = QgsVectorLayer(f"{geometry}?crs=EPSG:4326&field={field}:string", "style", "memory")
+    renderer_categories = []
+    for value, label, colour in categories:
+        symbol = QgsSymbol.defaultSymbol(QgsWkbTypes.geometryType(layer.wkbType()))
+        symbol.setColor(QColor(colour))
+        if outline_only:
+            symbol.symbolLayer(0).setBrushStyle(Qt.BrushStyle.NoBrush)
+            symbol.symbolLayer(0).setStrokeColor(QColor(colour))
+            symbol.symbolLayer(0).setStrokeWidth(0.6)
+        renderer_categories.append(QgsRendererCategory(value, symbol, label))
+    layer.setRenderer(QgsCategorizedSymbolRenderer(field, renderer_categories))
+    document = QDomDocument()
+    layer.exportNamedStyle(document)
+    return document.toString()
+
+
+def store_rgik_styles(paths: dict, layer_names: dict, feedback: QgsProcessingFeedback) -> None:
+    """Default styles of the RGIK layers (``paths`` and ``layer_names`` keyed PM, MA, GO)."""
+    from ..core.inventory.rgik_template import KINEMATIC_ATTRIBUTES, OUTLINE_TYPES
+
+    qml = {
+        "PM": _categorized_qml("Point", "Acti.Cl.", [(word, word, colour) for word, colour in ACTIVITY_COLOURS.items()]),
+        "MA": _categorized_qml("MultiPolygon", "Vel.Class", [(code, f"{code}: {KINEMATIC_ATTRIBUTES[code - 1]}", colour)
+                                                            for code, colour in enumerate(VELOCITY_CODE_COLOURS, start=1)]),
+        "GO": _categorized_qml("MultiPolygon", "Out.Type", [(OUTLINE_TYPES[0], "extended outline", "#7b3294"),
+                                                           (OUTLINE_TYPES[1], "restricted outline", "#c2a5cf")], outline_only=True),
+    }
+    for short, path in paths.items():
+        try:
+            write_default_style(path, layer_names[short], qml[short], f"rockglacier RGIK {short} style")
+        except RuntimeError as exc:
+            warn(feedback, f"The style of {layer_names[short]} could not be stored in {path}: {exc}")

@@ -15,12 +15,13 @@ from .insar_velocity_algorithm import InsarVelocityAlgorithm
 from .moving_areas_algorithm import MovingAreasAlgorithm
 from .report_algorithm import ReportAlgorithm
 from .rgik_export_algorithm import RgikExportAlgorithm
+from .rgv_export_algorithm import RgvExportAlgorithm
 from .segment_algorithm import SegmentAlgorithm
 from .training_patches_algorithm import TrainingPatchesAlgorithm
 from .unwrap_algorithm import UnwrapAlgorithm
 
 ALGORITHM_CLASSES = (
-    AdaptModelAlgorithm, AttributesAlgorithm, EvaluateAlgorithm, InsarVelocityAlgorithm, MovingAreasAlgorithm, ReportAlgorithm, RgikExportAlgorithm, SegmentAlgorithm,
+    AdaptModelAlgorithm, AttributesAlgorithm, EvaluateAlgorithm, InsarVelocityAlgorithm, MovingAreasAlgorithm, ReportAlgorithm, RgikExportAlgorithm, RgvExportAlgorithm, SegmentAlgorithm,
     TrainingPatchesAlgorithm, UnwrapAlgorithm,
 )
 

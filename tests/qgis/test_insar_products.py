@@ -97,3 +97,50 @@ def test_several_pairs__each_raster_is_its_own_output_and_every_pair_is_in_veloc
     rows = read_layer(tmp_path / "pairs.gpkg")
     assert len(rows) == 2 * len(FACING_AWAY)
     assert {r["vel_pair"] for r in rows} == {"20150101-20191231"}  # the GeoTIFF took its dates from its name
+
+
+def _run_qgis_process(cwd, algorithm, *arguments):
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    completed = subprocess.run([shutil.which("qgis_process") or "qgis_process", "run", algorithm, "--", *arguments],
+                               cwd=cwd, capture_output=True, text=True, env=env, timeout=300)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    return completed.stdout
+
+
+def test_rgvexport__the_five_year_mintpy_velocity_is_an_rgv_series_value_in_m_per_yr(scene, tmp_path):
+    from tests.rgik_reader import layer_doc, read_layer_checked
+
+    require_module("h5py")
+    scene, polygons, _ = scene
+    velocity, geometry = mintpy_velocity(scene, tmp_path / "mintpy")
+    processing.run("rockglacier:insarvelocity", {
+        "INPUT": str(polygons), "LOS_VELOCITY": str(velocity), "GEOMETRY": str(geometry), "DEM": str(scene.dem),
+        "NOISE_CORRELATION_PX": 1, "OUTPUT": str(tmp_path / "out.gpkg"), "VELOCITY_PAIRS": str(tmp_path / "pairs.gpkg")})
+    result = processing.run("rockglacier:rgvexport", {"INPUT": str(polygons), "VELOCITY_PAIRS": str(tmp_path / "pairs.gpkg"),
+                                                      "OUTPUT": str(tmp_path / "rgv.gpkg")})
+    pairs = {r["rg_id"]: r for r in read_layer(tmp_path / "pairs.gpkg")}
+    rows, problems = read_layer_checked(str(tmp_path / "rgv.gpkg"), layer_doc("RGV"))
+    assert problems == [] and result["VALUES"] == len(rows) == sum(1 for p in pairs.values() if p["vel_ok"] == 1) > 0
+    truths = dict(zip([f"wkl{i:03d}" for i in range(len(FACING_AWAY))], scene.velocity_dslp_cm_per_yr))
+    for row in rows:
+        assert (row["Window"], row["Period.Start"], row["Period.End"]) == ("multi-annual (5 years)", "2015-01-01", "2019-12-31")
+        assert row["RGV_m_yr"] == pytest.approx(pairs[row["WorkingID"]]["vel_dslp_cm_yr"] / 100.0)
+        assert abs(row["RGV_m_yr"] - truths[row["WorkingID"]] / 100.0) <= 3 * row["RGV.Err_m_yr"] + 0.08 * truths[row["WorkingID"]] / 100.0
+    refused = processing.run("rockglacier:rgvexport", {"INPUT": str(polygons), "VELOCITY_PAIRS": str(tmp_path / "pairs.gpkg"),
+                                                       "ALLOW_MULTI_ANNUAL": False, "OUTPUT": str(tmp_path / "rgv1.gpkg")})
+    assert refused["VALUES"] == 0 and refused["LEFT_OUT_COUNT"] == len(pairs)
+
+
+def test_qgis_process__rgvexport_leaves_the_12_day_hyp3_pair_out_and_says_why(scene, tmp_path):
+    scene, polygons, _ = scene
+    archive = hyp3_product(scene, tmp_path / "hyp3")
+    _qgis_process(tmp_path, f"INPUT={polygons}", f"HYP3={archive}", f"DEM={scene.dem}", "LOOKS=60", "NOISE_CORRELATION_PX=1",
+                  "OUTPUT=out.gpkg", "VELOCITY_PAIRS=pairs.gpkg")
+    log = _run_qgis_process(tmp_path, "rockglacier:rgvexport", f"INPUT={polygons}", "VELOCITY_PAIRS=pairs.gpkg", "OUTPUT=rgv.gpkg",
+                            "LEFT_OUT=left_out.gpkg")
+    assert read_layer(tmp_path / "rgv.gpkg") == []
+    left_out = read_layer(tmp_path / "left_out.gpkg")
+    assert len(left_out) == len(FACING_AWAY)
+    assert {r["Reason"] for r in left_out} == {"12-day window: shorter than one year (a seasonal velocity, not an annual one)"}
+    assert "No pair gives an RGV value" in log and f"left out {len(FACING_AWAY)} x: window shorter than one year" in log

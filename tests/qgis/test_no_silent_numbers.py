@@ -146,7 +146,7 @@ def test_rgikexport__a_layer_without_rg_id_is_numbered_as_attributes_numbers_it(
     layer = write_polygons(tmp_path / "no_ids.gpkg", [square_wkt(ORIGIN[0] + 500 * i, ORIGIN[1], 200) for i in range(1, 4)])
     feedback = RecordingFeedback()
     result = processing.run("rockglacier:rgikexport", {"INPUT": str(layer), "OUTPUT": str(tmp_path / "rgik.gpkg")}, feedback=feedback)
-    assert [m["PrimaryID"] for m in read_layer(result["OUTPUT"], "primary_markers")] == ["rg001", "rg002", "rg003"]
+    assert [m["WorkingID"] for m in read_layer(result["OUTPUT"], "primary_markers")] == ["rg001", "rg002", "rg003"]
     assert any("3 landform(s) had no rg_id" in w for w in feedback.warnings)
 
 

@@ -8,10 +8,17 @@ import numpy as np
 import processing
 import pytest
 from osgeo import gdal
-from qgis.core import QgsProcessingException, QgsRuleBasedRenderer, QgsVectorLayer
+from qgis.core import (
+    QgsCategorizedSymbolRenderer,
+    QgsProcessingException,
+    QgsRuleBasedRenderer,
+    QgsVectorLayer,
+)
 
+from rockglacier_plugin.core.inventory.rgik_export import output_paths
 from tests.builders import plane_dem, read_layer, square_wkt, write_polygons, write_raster
 from tests.conftest import require_module
+from tests.rgik_reader import check_rgik_export
 
 X0, Y0 = 600000.0, 5200000.0
 CLASSES = ["G", "G", "DMS", "T", None, "GF", "DMS", "G"]
@@ -108,12 +115,19 @@ def test_rgikexport__writes_markers_outlines_and_moving_areas_from_a_velocity_ra
     velocity[45:55, 45:55] = 40.0  # touches no landform: not a moving area of the inventory
     raster = write_raster(tmp_path / "v.tif", velocity, (X0, 10.0, 0, Y0 + 300, 0, -10.0), epsg=32632, nodata=-9999.0, unit="cm/yr")
     result = processing.run("rockglacier:rgikexport", {"INPUT": str(path), "VELOCITY_RASTERS": [str(raster)], "OUTPUT": str(tmp_path / "rgik.gpkg")})
-    markers = read_layer(result["OUTPUT"], "primary_markers")
-    assert len(markers) == 7 and "rg003" not in [m["PrimaryID"] for m in markers]  # rg003 was rejected
-    by_id = {m["PrimaryID"]: m for m in markers}
-    assert by_id["rg000"]["Upsl.Con."] == "Glacier connected" and by_id["rg002"]["Kin.Att."] == "Undefined"  # vel_ok 0
-    moving = read_layer(result["OUTPUT"], "moving_areas")
-    assert [(m["Vel.Class"], round(m["Area_km2"], 6)) for m in moving] == [("30-100 cm/yr", 0.0896)]
+    rows, problems = check_rgik_export(output_paths(result["OUTPUT"], "single"))  # the independent reader of docs/rgik.md
+    assert problems == []
+    markers = rows["PM"]
+    assert len(markers) == 7 and "rg003" not in [m["WorkingID"] for m in markers]  # rg003 was rejected
+    by_id = {m["WorkingID"]: m for m in markers}
+    assert by_id["rg000"]["Upsl.Con."] == "Glacier" and by_id["rg002"]["Kin.Att."] == "Undefined"  # vel_ok 0
+    assert [(m["Vel.Class"], m["Vel.Label"], round(m["Area_km2"], 6)) for m in rows["MA"]] == [(5, "dm/y to m/y", 0.0896)]
+    with sqlite3.connect(result["OUTPUT"]) as connection:
+        styled = connection.execute("SELECT f_table_name FROM layer_styles WHERE useAsDefault").fetchall()
+    assert sorted(styled) == [("geomorphological_outlines",), ("moving_areas",), ("primary_markers",)]
+    markers_layer = QgsVectorLayer(f"{result['OUTPUT']}|layername=primary_markers", "pm", "ogr")
+    assert markers_layer.isValid() and isinstance(markers_layer.renderer(), QgsCategorizedSymbolRenderer)
+    assert markers_layer.renderer().classAttribute() == "Acti.Cl."
 
 
 def test_attributes__the_inventory_geopackage_opens_with_the_class_style(tmp_path):

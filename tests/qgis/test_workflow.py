@@ -8,11 +8,13 @@ import shutil
 import processing
 import pytest
 from osgeo import ogr
+from qgis.core import QgsVectorLayer
 
 from benchmarks.demo_scene import INCIDENCE_DEG, LOS_AZIMUTH_DEG, PAIR_NAME, write_demo_scene
 from tests.builders import read_layer
 from tests.conftest import require_module
 from tests.qgis.test_qgis_process import qgis_process
+from tests.rgik_reader import check_rgik_export
 
 
 @pytest.fixture(scope="module")
@@ -108,8 +110,13 @@ def test_workflow__attributes_velocities_report_evaluation_and_export_agree_with
 
     processing.run("rockglacier:rgikexport", {"INPUT": inventory_uri, "VELOCITY_RASTERS": [str(folder / "v_dslp.tif")],
                                               "OUTPUT": str(folder / "rgik.gpkg")})
-    markers = {m["PrimaryID"]: m for m in read_layer(folder / "rgik.gpkg", "primary_markers")}
-    words = {"G": "Glacier connected", "GF": "Glacier forefield connected", "DMS": "Debris-mantled slope connected", "T": "Talus connected"}
+    rows, problems = check_rgik_export({short: str(folder / "rgik.gpkg") for short in ("PM", "MA", "GO")})
+    assert problems == []  # the demo inventory's export is valid by the reader written from docs/rgik.md ...
+    for name in ("primary_markers", "moving_areas", "geomorphological_outlines"):  # ... and opens in QGIS, styled
+        layer = QgsVectorLayer(f"{folder / 'rgik.gpkg'}|layername={name}", name, "ogr")
+        assert layer.isValid() and layer.renderer().type() == "categorizedSymbol"
+    markers = {m["WorkingID"]: m for m in read_layer(folder / "rgik.gpkg", "primary_markers")}
+    words = {"G": "Glacier", "GF": "Glacier forefield", "DMS": "Debris-mantled slope", "T": "Talus"}
     assert {k: m["Upsl.Con."] for k, m in markers.items()} == {k: words[t["upslope_con"]] for k, t in truth.items()}
     moving_areas = read_layer(folder / "rgik.gpkg", "moving_areas")
     assert moving_areas and all(math.isfinite(a["Area_km2"]) for a in moving_areas)
@@ -131,6 +138,7 @@ def test_qgis_process__report_evaluate_and_rgikexport_from_the_command_line(scen
     with open(tmp_path / "summary.csv", newline="") as handle:
         summary = next(csv.DictReader(handle))
     assert (summary["tp"], summary["fp"], summary["fn"], float(summary["f1"])) == (str(len(truth)), "0", "0", 1.0)
-    completed = qgis_process("run", "rockglacier:rgikexport", "--", "INPUT=outlines.gpkg", "OUTPUT=rgik.gpkg", cwd=tmp_path)
+    completed = qgis_process("run", "rockglacier:rgikexport", "--", "INPUT=outlines.gpkg", "LAYOUT=1", "OUTPUT=rgik.gpkg", cwd=tmp_path)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
-    assert len(read_layer(tmp_path / "rgik.gpkg", "primary_markers")) == len(truth)
+    rows, problems = check_rgik_export({short: str(tmp_path / f"rgik_{short}.gpkg") for short in ("PM", "MA", "GO")})
+    assert problems == [] and len(rows["PM"]) == len(truth) and not (tmp_path / "rgik.gpkg").exists()

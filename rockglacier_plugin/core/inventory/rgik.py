@@ -1,80 +1,91 @@
-"""The inventory in RGIK's vocabulary: one table of value mappings and the records of the export.
+"""Our inventory in RGIK's words: the primary marker's and outline's values of one landform.
 
-Source: RGIK (2022), *Towards standard guidelines for inventorying rock glaciers: baseline
-concepts*, version 4.2.2, IPA Action Group Rock glacier inventories and kinematics, and RGIK (2023),
-*Guidelines for inventorying rock glaciers: baseline and practical concepts* (version 1.0). The
-attribute names of the primary markers (``PrimaryID``, ``Upsl.Con.``, ``Acti.Cl.``, ``Kin.Att.``,
-``Rel.Kin.``, ``Kin.Period``, ``Comment``) and of the outlines (``PrimaryID``, ``Out.Type``) follow
-the layer templates of those guidelines. The value labels below were written from the text of the
-guidelines as we recall it; they have not been checked line by line against the PDFs on this
-machine (no internet): change them here only, the export and its help read this table.
+The template (layers, fields, value domains, sources) is ``rgik_template``; this module maps our
+fields onto it: upslope class codes to ``Upsl.Con.``, activity to ``Acti.Cl.``, the downslope
+velocity to ``Kin.Att.``/``Rel.Kin.``/``Kin.Period``, and the marker's WGS84 position to the
+``PrimaryID`` of published RGIK inventories (``RGU`` + latitude and longitude in degrees, minutes,
+seconds). Our ``rg_id`` goes to ``WorkingID`` (the operator's own id).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping, Optional
 
 from ..numbers import finite
-from .kinematic_classes import UNDEFINED, kinematic_class
+from .kinematic_classes import KINEMATIC_CLASSES, kinematic_class
+from .rgik_template import (
+    ACTIVITY_CLASSES,
+    KINEMATIC_ATTRIBUTES,
+    KINEMATIC_UNDEFINED,
+    RELIABILITY,
+)
 from .statistics import class_of
 
 #: Our upslope-connection code -> RGIK's upslope connection.
 UPSLOPE_CONNECTION: dict[str, str] = {
-    "G": "Glacier connected",
-    "GF": "Glacier forefield connected",
-    "DMS": "Debris-mantled slope connected",
-    "T": "Talus connected",
-    "P": "Poly connected",
-    "O": "Other",
+    "G": "Glacier", "GF": "Glacier forefield", "DMS": "Debris-mantled slope", "T": "Talus", "P": "Poly", "O": "Other",
 }
-UPSLOPE_UNDEFINED = "Undefined"
+#: Upsl.Con. of a landform without a class.
+UPSLOPE_UNDEFINED = "Unknown"
 
-#: Our activity values -> RGIK's activity classes.
-ACTIVITY: dict[str, str] = {
-    "active": "Active",
-    "transitional": "Transitional",
-    "relict": "Relict",
-    "uncertain": "Uncertain",
-}
+#: Our activity values (lower case, spaces or underscores) -> RGIK's activity classes.
+ACTIVITY: dict[str, str] = {word.lower(): word for word in ACTIVITY_CLASSES}
+#: Acti.Cl. of a landform without an activity value.
 ACTIVITY_UNDEFINED = "Uncertain"
 
-#: RGIK's kinematic attribute for a landform without a usable velocity.
-KINEMATIC_UNDEFINED = "Undefined"
+#: Our kinematic class label -> RGIK's Kin.Att. word (same order: KINEMATIC_CLASSES and KINEMATIC_ATTRIBUTES).
+KINEMATIC_ATTRIBUTE: dict[str, str] = {label: word for (_, _, label), word in zip(KINEMATIC_CLASSES, KINEMATIC_ATTRIBUTES)}
+#: Rel.Kin. from the propagated relative error: High below 10 %, Medium below 20 % (the paper's criterion), else Low.
+RELIABILITY_BY_REL_ERR: tuple[tuple[float, str], ...] = ((0.1, RELIABILITY[0]), (0.2, RELIABILITY[1]), (math.inf, RELIABILITY[2]))
 #: Out.Type of our polygons: a footprint of the whole landform, front to rooting zone.
 OUTLINE_TYPE = "Extended"
-#: Rel.Kin. (reliability of the kinematic attribute) from the propagated relative error.
-RELIABILITY_BY_REL_ERR: tuple[tuple[float, str], ...] = ((0.1, "High"), (0.2, "Medium"), (float("inf"), "Low"))
-
-PRIMARY_MARKER_FIELDS: tuple[tuple[str, str], ...] = (
-    ("PrimaryID", "text"), ("Upsl.Con.", "text"), ("Acti.Cl.", "text"), ("Kin.Att.", "text"),
-    ("Rel.Kin.", "text"), ("Kin.Period", "text"), ("Comment", "text"),
-    ("Area_km2", "real"), ("Elev.Mean_m", "real"), ("Elev.Min_m", "real"), ("Elev.Max_m", "real"),
-    ("Slope_deg", "real"), ("Aspect_deg", "real"), ("Vel_cm_yr", "real"), ("Vel.Err_cm_yr", "real"),
-)
-OUTLINE_FIELDS: tuple[tuple[str, str], ...] = (("PrimaryID", "text"), ("Out.Type", "text"), ("Comment", "text"))
-MOVING_AREA_FIELDS: tuple[tuple[str, str], ...] = (
-    ("MA.ID", "text"), ("Vel.Class", "text"), ("Kin.Period", "text"), ("Source", "text"), ("Area_km2", "real"),
-)
+#: PrimaryID prefix of a rock-glacier unit (RGS: a rock-glacier system, which we do not delineate).
+UNIT_PREFIX = "RGU"
 
 
 def _text(record: Mapping[str, Any], name: str) -> str:
     return str(record.get(name) or "").strip()
 
 
+def _dms(value_deg: float, degree_digits: int) -> str:
+    """Whole degrees, minutes, seconds of |value| (each truncated, never rounded up into the next unit)."""
+    total_seconds = int(math.floor(abs(value_deg) * 3600.0 + 1e-6))
+    degrees, rest = divmod(total_seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{degrees:0{degree_digits}d}{minutes:02d}{seconds:02d}"
+
+
+def primary_id(longitude_deg: float, latitude_deg: float, prefix: str = UNIT_PREFIX) -> str:
+    """RGIK's PrimaryID of a marker at WGS84 (lon, lat): prefix, DDMMSS + N/S, DDDMMSS + E/W.
+
+    >>> primary_id(-(109 + 25 / 60 + 26.5 / 3600), 38 + 44 / 60 + 55.5 / 3600)
+    'RGU384455N1092526W'
+    >>> primary_id(79.5, -33.25)
+    'RGU331500S0793000E'
+    """
+    if not (math.isfinite(longitude_deg) and math.isfinite(latitude_deg)) or abs(latitude_deg) > 90 or abs(longitude_deg) > 180:
+        raise ValueError(f"not a WGS84 position: lon {longitude_deg}, lat {latitude_deg}")
+    north = "N" if latitude_deg >= 0 else "S"
+    east = "E" if longitude_deg >= 0 else "W"
+    return f"{prefix}{_dms(latitude_deg, 2)}{north}{_dms(longitude_deg, 3)}{east}"
+
+
 def kinematic_attribute(record: Mapping[str, Any]) -> str:
-    """RGIK's Kin.Att. from the downslope velocity; Undefined unless ``vel_ok`` = 1."""
+    """RGIK's Kin.Att. from the downslope velocity; Undefined unless ``vel_ok`` = 1 (and for upslope motion)."""
     label = kinematic_class(finite(record.get("vel_dslp_cm_yr")), finite(record.get("vel_ok")) == 1.0)
-    return KINEMATIC_UNDEFINED if label == UNDEFINED else label
+    return KINEMATIC_ATTRIBUTE.get(label, KINEMATIC_UNDEFINED)
 
 
-def kinematic_reliability(record: Mapping[str, Any]) -> Optional[str]:
-    """Rel.Kin.: High below 10 % relative error, Medium below 20 % (the paper's criterion), else Low."""
-    if kinematic_attribute(record) == KINEMATIC_UNDEFINED:
+def reliability(relative_error: Optional[float]) -> Optional[str]:
+    """Rel.Kin. of a relative error (error / velocity); None when unknown.
+
+    >>> reliability(0.05), reliability(0.15), reliability(0.5), reliability(None)
+    ('High', 'Medium', 'Low', None)
+    """
+    if relative_error is None or not math.isfinite(relative_error):
         return None
-    relative = finite(record.get("vel_rel_err"))
-    if relative is None:
-        return None
-    return next(label for bound, label in RELIABILITY_BY_REL_ERR if relative < bound)
+    return next(label for bound, label in RELIABILITY_BY_REL_ERR if abs(relative_error) < bound)
 
 
 def kinematic_period(pair: Optional[str]) -> Optional[str]:
@@ -89,19 +100,26 @@ def kinematic_period(pair: Optional[str]) -> Optional[str]:
     return "/".join(f"{p[:4]}-{p[4:6]}-{p[6:]}" for p in parts)
 
 
-def primary_marker_values(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The primary marker's attributes of one landform (``PRIMARY_MARKER_FIELDS`` order)."""
+def activity_class(record: Mapping[str, Any]) -> str:
+    """Acti.Cl. of our ``activity`` ("active", "relict_uncertain", "Relict uncertain"...); Uncertain when empty."""
+    word = _text(record, "activity").lower().replace("_", " ")
+    return ACTIVITY.get(word, ACTIVITY_UNDEFINED)
+
+
+def primary_marker_values(record: Mapping[str, Any], marker_primary_id: Optional[str]) -> dict[str, Any]:
+    """The primary marker's attributes of one landform (template fields, then ours); absent keys are NULL."""
     code = class_of(record)
     kinematic = kinematic_attribute(record)
-    usable = finite(record.get("vel_ok")) == 1.0
+    usable = kinematic != KINEMATIC_UNDEFINED
     return {
-        "PrimaryID": _text(record, "rg_id") or None,
+        "PrimaryID": marker_primary_id,
+        "WorkingID": _text(record, "rg_id") or None,
         "Upsl.Con.": UPSLOPE_CONNECTION[code] if code else UPSLOPE_UNDEFINED,
-        "Acti.Cl.": ACTIVITY.get(_text(record, "activity").lower(), ACTIVITY_UNDEFINED),
-        "Kin.Att.": kinematic,
-        "Rel.Kin.": kinematic_reliability(record),
-        "Kin.Period": kinematic_period(_text(record, "vel_pair")) if kinematic != KINEMATIC_UNDEFINED else None,
+        "Acti.Cl.": activity_class(record),
         "Comment": _text(record, "comment") or None,
+        "Kin.Att.": kinematic,
+        "Rel.Kin.": reliability(finite(record.get("vel_rel_err"))) if usable else None,
+        "Kin.Period": kinematic_period(_text(record, "vel_pair")) if usable else None,
         "Area_km2": finite(record.get("area_km2")),
         "Elev.Mean_m": finite(record.get("elev_mean_m")),
         "Elev.Min_m": finite(record.get("elev_min_m")),
@@ -111,6 +129,11 @@ def primary_marker_values(record: Mapping[str, Any]) -> dict[str, Any]:
         "Vel_cm_yr": finite(record.get("vel_dslp_cm_yr")) if usable else None,
         "Vel.Err_cm_yr": finite(record.get("vel_err_cm_yr")) if usable else None,
     }
+
+
+def outline_values(marker: Mapping[str, Any]) -> dict[str, Any]:
+    """The extended outline's attributes, keyed to its primary marker (reliability fields NULL: not assessed)."""
+    return {"PrimaryID": marker["PrimaryID"], "WorkingID": marker["WorkingID"], "Out.Type": OUTLINE_TYPE, "Comment": marker["Comment"]}
 
 
 def exported(record: Mapping[str, Any]) -> bool:

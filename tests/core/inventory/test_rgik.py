@@ -8,7 +8,7 @@ from osgeo import gdal, ogr
 
 from rockglacier_plugin.core.inventory.moving_areas import class_codes, moving_areas
 from rockglacier_plugin.core.inventory.rgik import kinematic_attribute, primary_marker_values
-from rockglacier_plugin.core.inventory.rgik_export import write_rgik_geopackage
+from rockglacier_plugin.core.inventory.rgik_export import write_rgik
 from tests.builders import read_layer, srs_from_epsg, write_raster
 
 X0, Y0 = 500000.0, 4000000.0
@@ -24,24 +24,25 @@ def _crescent_wkb(cx, cy, r_out=300.0, r_in=220.0, n=60):
 
 def test_primary_marker_values__map_our_codes_to_rgik_words_and_hide_unusable_velocities():
     values = primary_marker_values({"rg_id": "wkl001", "upslope_con": "DMS", "activity": "active", "vel_dslp_cm_yr": 45.0,
-                                    "vel_ok": 1, "vel_rel_err": 0.15, "vel_pair": "20070716-20070831"})
-    assert (values["Upsl.Con."], values["Acti.Cl."], values["Kin.Att."], values["Rel.Kin."], values["Kin.Period"]) == (
-        "Debris-mantled slope connected", "Active", "30-100 cm/yr", "Medium", "2007-07-16/2007-08-31")
-    unusable = primary_marker_values({"rg_id": "wkl002", "vel_dslp_cm_yr": 45.0, "vel_ok": 0})
-    assert (unusable["Upsl.Con."], unusable["Kin.Att."], unusable["Vel_cm_yr"], unusable["Kin.Period"]) == (
-        "Undefined", "Undefined", None, None)
+                                    "vel_ok": 1, "vel_rel_err": 0.15, "vel_pair": "20070716-20070831"}, "RGU350000N0790000E")
+    assert (values["PrimaryID"], values["WorkingID"], values["Upsl.Con."], values["Acti.Cl."], values["Kin.Att."], values["Rel.Kin."],
+            values["Kin.Period"]) == ("RGU350000N0790000E", "wkl001", "Debris-mantled slope", "Active", "dm/y to m/y", "Medium",
+                                      "2007-07-16/2007-08-31")
+    unusable = primary_marker_values({"rg_id": "wkl002", "vel_dslp_cm_yr": 45.0, "vel_ok": 0, "activity": "relict_uncertain"}, None)
+    assert (unusable["Upsl.Con."], unusable["Kin.Att."], unusable["Vel_cm_yr"], unusable["Kin.Period"], unusable["Acti.Cl."]) == (
+        "Unknown", "Undefined", None, None, "Relict uncertain")
     assert kinematic_attribute({"vel_dslp_cm_yr": -20.0, "vel_ok": 1}) == "Undefined"
 
 
 def test_write_rgik_geopackage__markers_lie_inside_even_crescents_and_rejected_are_left_out(tmp_path):
     crescent = _crescent_wkb(X0, Y0)
     records = [{"rg_id": "a", "review": "accepted"}, {"rg_id": "b", "review": "rejected"}, {"rg_id": "c"}]
-    counts = write_rgik_geopackage(str(tmp_path / "rgik.gpkg"), records, [crescent, crescent, None],
-                                   srs_from_epsg(32644).ExportToWkt())
+    counts = write_rgik(str(tmp_path / "rgik.gpkg"), records, [crescent, crescent, None], srs_from_epsg(32644).ExportToWkt())
     assert counts.landforms == 1 and "c has no geometry" in counts.skipped[0]
     markers = read_layer(tmp_path / "rgik.gpkg", "primary_markers")
     outlines = read_layer(tmp_path / "rgik.gpkg", "geomorphological_outlines")
-    assert [m["PrimaryID"] for m in markers] == ["a"] and outlines[0]["Out.Type"] == "Extended"
+    assert [m["WorkingID"] for m in markers] == ["a"] and outlines[0]["Out.Type"] == "Extended"
+    assert outlines[0]["PrimaryID"] == markers[0]["PrimaryID"] and markers[0]["PrimaryID"].startswith("RGU")
     polygon = ogr.CreateGeometryFromWkb(crescent)
     assert not polygon.Contains(polygon.Centroid())  # the naive marker would be outside
     assert polygon.Contains(ogr.CreateGeometryFromWkt(markers[0]["_wkt"]))
@@ -68,9 +69,10 @@ def test_moving_areas__one_polygon_per_connected_class_patch_with_its_area_and_p
     # the 3 x 3 median takes the four corner pixels off each rectangle and the 2 x 2 patch entirely
     assert found == [("3-10 cm/yr", 0.0046), ("30-100 cm/yr", 0.0596)]
     assert result.period == "2007-07-16/2007-08-31"
-    counts = write_rgik_geopackage(str(tmp_path / "rgik.gpkg"), [], [], srs_from_epsg(4326).ExportToWkt(), [result])
+    counts = write_rgik(str(tmp_path / "rgik.gpkg"), [], [], srs_from_epsg(4326).ExportToWkt(), [result])
     rows = read_layer(tmp_path / "rgik.gpkg", "moving_areas")
     assert counts.moving_areas == 2 and rows[0]["Kin.Period"] == "2007-07-16/2007-08-31"
+    assert sorted((r["Vel.Class"], r["Vel.Label"]) for r in rows) == [(3, "cm/y to dm/y"), (5, "dm/y to m/y")]
     assert ogr.CreateGeometryFromWkt(rows[0]["_wkt"]).GetEnvelope()[0] == pytest.approx(81.0, abs=0.5)  # reprojected to degrees
 
 
