@@ -1,14 +1,18 @@
-"""rockglacier:segment with the shipped model against bare onnxruntime loops, in one process on one raster.
+"""rockglacier:segment against its peer and the floor, in one process on one raster, for a user's own model
+and for the shipped model.
 
-Timed with the same real model (the shipped DeepLabv3+ EfficientNet-Lite0) and session options:
-1. ours, float32: the whole algorithm (reading, scaling, tiles with blending, writing, polygons);
-2. ours, int8: the same with the static int8 copy (quantised here when none is shipped), with 1 and
-   with 8 views (the default) like float32;
-3. the floor: a bare onnxruntime loop over our own tiles with the float model (the model's cost);
-4. a Deepness-style loop: fixed 512 px tiles with 15 % overlap (Deepness's default), batch 1,
-   each tile's centre pasted into the result (what that plugin does, without its I/O).
-Ratios are against ours float32. A second part runs a 20,000 x 20,000 px scene in a child process
-and reports its peak memory.
+Part 1, a user's model (``user_models``: DeepLabv3+ ResNet34, fixed 512 px input, batch 1, Deepness-style
+metadata) on a 4096 x 4096 px 8-bit raster composed of real Sentinel-2 chips (synthetic relief when the
+chips are absent):
+1. the floor: bare onnxruntime over non-overlapping 512 px tiles, float32 (the model's cost and nothing else);
+2. Deepness' own processing loop, headless (``deepness_peer``; when its source is not on this machine, a
+   re-implementation of that loop, named as such);
+3. ours, PRECISION=float32, 1 view (the reference for agreement);
+4. ours with the defaults: the first run (it makes the int8 copy) and a second (the copy cached).
+Agreement of every run's mask with ours float32 (IoU), and of the defaults' probabilities (99th
+percentile of |difference|). With ``trained_steps``, the same agreement for a briefly trained ResNet34.
+Part 2, the shipped model on the synthetic scene: float32 and int8 with 1 view, 8 views everywhere and the
+default (8 views adaptively). Part 3: peak memory of a 10,000 x 10,000 px scene in a child process.
 """
 
 from __future__ import annotations
@@ -20,13 +24,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 from osgeo import gdal, osr
 
 from .synthetic_scene import ORIGIN, UTM_EPSG
-
-PEER_RATIO = 1.28  # Deepness total / bare loop over non-overlapping 512 px tiles (peers.md)
 
 
 def write_scene(path: Path, size_px: int, block_rows: int = 1024) -> Path:
@@ -77,8 +80,9 @@ def bare_loop(model_path: Path, raster: Path, tiles: list, batch_size: int) -> f
     return time.perf_counter() - start
 
 
-def deepness_loop(model_path: Path, raster: Path, tile_px: int = 512, overlap: float = 0.15) -> float:
-    """Deepness-style: fixed tiles with an overlap, batch 1, the centre of each tile pasted."""
+def deepness_style_loop(model_path: Path, raster: Path, tile_px: int = 512, overlap: float = 0.15) -> tuple[float, np.ndarray]:
+    """A re-implementation of Deepness' loop (used when its source is absent): fixed tiles with an overlap,
+    batch 1, the centre of each tile pasted; returns the seconds and the mask at 0.5."""
     session = _session(model_path)
     dataset = gdal.Open(str(raster))
     size_x, size_y = dataset.RasterXSize, dataset.RasterYSize
@@ -91,7 +95,7 @@ def deepness_loop(model_path: Path, raster: Path, tile_px: int = 512, overlap: f
             output = session.run(None, {"input": _scaled(dataset, col, row, tile_px)[None]})[0][0, 0]
             r1, c1 = min(row + tile_px - border, size_y), min(col + tile_px - border, size_x)
             result[row + border:r1, col + border:c1] = output[border:r1 - row, border:c1 - col]
-    return time.perf_counter() - start
+    return time.perf_counter() - start, result >= 0.5
 
 
 def _models(work: Path) -> tuple[Path, Path]:
@@ -108,69 +112,167 @@ def _models(work: Path) -> tuple[Path, Path]:
     return float_path, int8_path
 
 
-def _ours(raster: Path, model: Path, work: Path, name: str, views: int = 0) -> float:
-    """The algorithm as a user runs it; ``views`` the VIEWS choice (0: 1 view, one model call per tile,
-    to compare with the bare loops; 2: 8 views, the default)."""
+def _ours(raster: Path, model: Path, work: Path, name: str, views: Optional[int] = 0, precision: Optional[int] = None) -> float:
+    """The algorithm as a user runs it; ``views`` the VIEWS choice (None: the default, the model's own, adaptive),
+    ``precision`` the PRECISION choice (None: the default, auto)."""
     import processing
 
+    parameters = {"INPUT": str(raster), "MODEL": str(model), "DEVICE": 1, "MIN_AREA_KM2": 0.03,
+                  "PROBABILITY": str(work / f"{name}_prob.tif"), "MASK": str(work / f"{name}_mask.tif"), "OUTPUT": str(work / f"{name}.gpkg")}
+    if views is not None:
+        parameters["VIEWS"] = views
+    if precision is not None:
+        parameters["PRECISION"] = precision
     start = time.perf_counter()
-    processing.run("rockglacier:segment", {
-        "INPUT": str(raster), "MODEL": str(model), "DEVICE": 1, "MIN_AREA_KM2": 0.03, "VIEWS": views,
-        "PROBABILITY": str(work / f"{name}_prob.tif"), "MASK": str(work / f"{name}_mask.tif"),
-        "OUTPUT": str(work / f"{name}.gpkg"),
-    })
+    processing.run("rockglacier:segment", parameters)
     return time.perf_counter() - start
 
 
-def run(size_px: int = 4096, memory_size_px: int = 20000) -> dict:
+def _read(path: Path) -> np.ndarray:
+    return gdal.Open(str(path)).ReadAsArray()
+
+
+def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """IoU of two boolean masks (1.0 when both are empty).
+
+    >>> mask_iou(np.array([1, 1, 0], bool), np.array([1, 0, 0], bool))
+    0.5
+    """
+    union = np.logical_or(a, b).sum()
+    return float(np.logical_and(a, b).sum() / union) if union else 1.0
+
+
+def real_scene(path: Path, size_px: int) -> Optional[Path]:
+    """An 8-bit scene of real Sentinel-2 chips (the Chilean validation chips, drawn again to fill it), or None."""
+    try:
+        from rockglacier_plugin.core.mapping.input_scaling import to_uint8_range
+        from training.compose import validation_scene
+        from training.config import TrainConfig
+        from training.scene_eval import write_image
+        from training.train import load_samples, spec_for
+
+        config = TrainConfig.load(str(Path(__file__).resolve().parents[1] / "training" / "configs" / "default_chile_ds1b.json"))
+        spec = spec_for(config)
+        samples = [s for s in load_samples(config) if s.split == "validation"]
+    except Exception:  # the chips are not on this machine
+        return None
+    scene = validation_scene(samples, spec.in_channels, size_px // config.cell_px, 7, config.cell_px,
+                             lambda raw: to_uint8_range(raw, spec.input_scaling))
+    return Path(write_image(scene.image, str(path)))
+
+
+def user_model_part(work: Path, size_px: int, trained_steps: int = 0) -> dict:
+    from .deepness_peer import deepness_source, run_deepness
+    from .user_models import resnet34_deeplab, shipped_as_user_model, trained_resnet34
+
+    raster = real_scene(work / "user_scene.tif", size_px) or write_scene(work / "user_scene.tif", size_px)
+    model = resnet34_deeplab(work / "user_resnet34.onnx")
+    shipped_user = shipped_as_user_model(work / "user_trained_efficientnet.onnx")
+    tiles = [(col, row, 512) for row in range(0, size_px, 512) for col in range(0, size_px, 512)]
+    times = {"floor": bare_loop(model, raster, tiles, 1)}
+    source = deepness_source()
+    if source is not None:
+        times["deepness"], deepness_result = run_deepness(source, raster, model)
+        deepness_mask = deepness_result[0] == 2  # Deepness writes class + 1: 2 = rock glacier
+    else:
+        times["deepness"], deepness_mask = deepness_style_loop(model, raster, overlap=0.10)
+    times["ours_float32"] = _ours(raster, model, work, "user_float", views=None, precision=1)
+    times["ours_default_first"] = _ours(raster, model, work, "user_default_first", views=None)
+    times["ours_default"] = _ours(raster, model, work, "user_default", views=None)
+    reference_p, reference_m = _read(work / "user_float_prob.tif"), _read(work / "user_float_mask.tif") == 1
+    default_p = _read(work / "user_default_prob.tif")
+    valid = reference_p >= 0
+    agreement = {"p99_difference": float(np.quantile(np.abs(default_p[valid] - reference_p[valid]), 0.99)),
+                 "mask_iou_default": mask_iou(_read(work / "user_default_mask.tif") == 1, reference_m),
+                 "mask_iou_deepness": mask_iou(deepness_mask, reference_m)}
+    _ours(raster, shipped_user, work, "shipped_user_float", views=None, precision=1)
+    _ours(raster, shipped_user, work, "shipped_user_default", views=None)
+    reference = _read(work / "shipped_user_float_mask.tif") == 1
+    shipped_p, shipped_default_p = _read(work / "shipped_user_float_prob.tif"), _read(work / "shipped_user_default_prob.tif")
+    agreement["trained_user_mask_iou"] = mask_iou(_read(work / "shipped_user_default_mask.tif") == 1, reference)
+    agreement["trained_user_mask_share"] = float(reference.mean())
+    agreement["trained_user_p99_difference"] = float(np.quantile(np.abs(shipped_default_p - shipped_p)[shipped_p >= 0], 0.99))
+    if trained_steps:
+        trained = trained_resnet34(work / "user_trained.onnx", trained_steps)
+        _ours(raster, trained, work, "trained_float", views=None, precision=1)
+        _ours(raster, trained, work, "trained_default", views=None)
+        agreement["trained_mask_iou"] = mask_iou(_read(work / "trained_default_mask.tif") == 1, _read(work / "trained_float_mask.tif") == 1)
+        agreement["trained_mask_share"] = float((_read(work / "trained_float_mask.tif") == 1).mean())
+        trained_p = _read(work / "trained_float_prob.tif")
+        ok = trained_p >= 0
+        agreement["trained_p99_difference"] = float(np.quantile(np.abs(_read(work / "trained_default_prob.tif")[ok] - trained_p[ok]), 0.99))
+    area_km2 = (size_px * 10.0 / 1000.0) ** 2
+    peer = "Deepness' own loop (headless, its source at " + str(source) + ")" if source else "Deepness-style loop (a re-implementation)"
+    print(f"\n== A user's model: DeepLabv3+ ResNet34, fixed 512 px input, Deepness-style metadata; {size_px} x {size_px} px "
+          f"({area_km2:.0f} km2), CPU ({os.cpu_count()} cores)")
+    labels = {"floor": "bare onnxruntime, 512 px tiles, float32 (floor)", "deepness": peer,
+              "ours_float32": "ours, PRECISION=float32, 1 view", "ours_default_first": "ours, defaults, first run (makes int8)",
+              "ours_default": "ours, defaults (int8 cached)"}
+    for key, seconds in times.items():
+        print(f"   {labels[key]:<62} {seconds:7.1f} s  {seconds / times['deepness']:5.2f} x the peer  {area_km2 / seconds:6.2f} km2/s")
+    print(f"   agreement with ours float32 1 view: defaults p99 |dp| {agreement['p99_difference']:.3f} (<= 0.05), mask IoU "
+          f"{agreement['mask_iou_default']:.3f}; the peer's mask IoU {agreement['mask_iou_deepness']:.3f}")
+    print(f"   a trained model as a user's (the shipped EfficientNet-Lite0 re-saved with a fixed 512 px input, Deepness' metadata "
+          f"only; {100 * agreement['trained_user_mask_share']:.1f} % of the scene in its mask): defaults vs float32 mask IoU "
+          f"{agreement['trained_user_mask_iou']:.3f} (>= 0.98), p99 |dp| {agreement['trained_user_p99_difference']:.3f} (<= 0.05)")
+    if trained_steps:
+        print(f"   trained ResNet34 ({trained_steps} steps; {100 * agreement['trained_mask_share']:.1f} % of the scene in its mask): "
+              f"defaults vs float32 mask IoU {agreement['trained_mask_iou']:.3f} (>= 0.98), p99 |dp| {agreement['trained_p99_difference']:.3f}")
+    print(f"   goal: ours (defaults) <= 0.5 x the peer: {times['ours_default'] / times['deepness']:.2f}")
+    return {"times": times, "agreement": agreement}
+
+
+def run(size_px: int = 4096, memory_size_px: int = 10000, trained_steps: int = 300) -> dict:
     from rockglacier_plugin.core.mapping.onnx_model import load_model
     from rockglacier_plugin.core.mapping.segmentation import SegmentSettings, auto_batch_size, tile_layout_for
     from rockglacier_plugin.core.mapping.tiling import tile_windows
 
     work = Path(tempfile.mkdtemp(prefix="rockglacier-segment-bench-"))
+    user = user_model_part(work, size_px, trained_steps)
     raster = write_scene(work / "scene.tif", size_px)
     float_path, int8_path = _models(work)
     model = load_model(str(float_path), "cpu")
     layout = tile_layout_for(SegmentSettings(), model)
 
     def inside(offset: int) -> int:  # the floor reads each model input (tile and context) inside the raster
-        return min(max(offset - layout.context_px, 0), size_px - layout.input_px)
+        return max(min(offset - layout.context_px, size_px - layout.input_px), 0)
 
     ours_tiles = [(inside(t.col_off), inside(t.row_off), layout.input_px) for row in tile_windows(size_px, size_px, layout) for t in row]
     times = {
-        "ours_float32": _ours(raster, float_path, work, "float"),
+        "ours_float32": _ours(raster, float_path, work, "float", precision=1),
         "ours_int8": _ours(raster, int8_path, work, "int8"),
-        "ours_float32_8_views": _ours(raster, float_path, work, "views8", views=2),
         "ours_int8_8_views": _ours(raster, int8_path, work, "int8_views8", views=2),
+        "ours_default": _ours(raster, float_path, work, "default", views=None),
         "bare_floor": bare_loop(float_path, raster, ours_tiles, auto_batch_size(layout)),  # batched as the algorithm runs
-        "deepness_style": deepness_loop(float_path, raster),
     }
     area_km2 = (size_px * 10.0 / 1000.0) ** 2
     base = times["ours_float32"]
-    print(f"\n== rockglacier:segment, {size_px} x {size_px} px scene ({area_km2:.0f} km2), shipped DeepLabv3+ "
-          f"EfficientNet-Lite0, CPU ({os.cpu_count()} cores), tiles of {layout.tile_px} px read with "
-          f"{layout.context_px} px of context ({layout.input_px} px model input)")
-    labels = {"ours_float32": "ours, float32 (everything included)", "ours_int8": "ours, int8 (everything included)",
-              "ours_float32_8_views": "ours, float32, 8 views (the default)", "ours_int8_8_views": "ours, int8, 8 views (the CPU default)",
-              "bare_floor": "bare onnxruntime floor, our tiles, float32", "deepness_style": "Deepness-style 512 px tiles, 15 % overlap"}
+    print(f"\n== The shipped model (DeepLabv3+ EfficientNet-Lite0) on the {size_px} x {size_px} px synthetic scene ({area_km2:.0f} km2), "
+          f"tiles of {layout.tile_px} px with {layout.context_px} px of context ({layout.input_px} px model input)")
+    labels = {"ours_float32": "ours, float32, 1 view", "ours_int8": "ours, int8, 1 view", "ours_int8_8_views": "ours, int8, 8 views everywhere",
+              "ours_default": "ours, defaults (int8, 8 views adaptively)", "bare_floor": "bare onnxruntime floor, our tiles, float32"}
     for key, seconds in times.items():
         print(f"   {labels[key]:<48} {seconds:8.1f} s   {seconds / base:5.2f} x ours float32   {area_km2 / seconds:6.2f} km2/s")
-    print(f"   int8 speed-up over float32 (ours)          {base / times['ours_int8']:5.2f} x with 1 view, "
-          f"{times['ours_float32_8_views'] / times['ours_int8_8_views']:5.2f} x with 8 views   (goal >= 2)")
-    print(f"   overhead of ours float32 over the floor    {100 * (base / times['bare_floor'] - 1):5.1f} %")
-    memory = peak_memory(work, memory_size_px) if memory_size_px else None
-    if memory:
-        print(f"   {memory_size_px} x {memory_size_px} px scene: peak memory {memory['peak_mb']:.0f} MB, {memory['seconds']:.0f} s, "
-              f"{memory.get('candidates')} candidates (target < 4000 MB)")
-    return {**times, "memory": memory}
+    print(f"   defaults / int8 1 view: {times['ours_default'] / times['ours_int8']:.2f} (goal <= 2)")
+    memory = {}
+    if memory_size_px:
+        memory = {"analytic model": peak_memory(work, memory_size_px),
+                  "the user's ResNet34, defaults": peak_memory(work, memory_size_px, work / "user_resnet34.onnx")}
+        for name, found in memory.items():
+            if found:
+                print(f"   {memory_size_px} x {memory_size_px} px scene, {name}: peak memory {found['peak_mb']:.0f} MB, "
+                      f"{found['seconds']:.0f} s, {found.get('candidates')} candidates")
+    return {"user": user, **times, "memory": memory}
 
 
-def peak_memory(work: Path, size_px: int) -> dict:
-    """Run the algorithm on a large scene in a child process and read its peak resident memory."""
+def peak_memory(work: Path, size_px: int, user_model: Optional[Path] = None) -> dict:
+    """Run the algorithm on a large scene in a child process and read its peak resident memory: with
+    ``user_model`` that model with the defaults (its int8 copy, the reader thread), else an analytic model
+    whose bright crests of the synthetic relief make about a thousand candidates to trace."""
     raster = write_scene(work / "big.tif", size_px)
     root = Path(__file__).resolve().parents[1]
     script = f"""
-import json, resource, sys, time
+import json, sys, time
 sys.path.insert(0, {str(root)!r})
 from tests.qgis_session import start_qgis
 start_qgis()
@@ -178,15 +280,17 @@ import processing
 from tests.onnx_builders import threshold_model
 from pathlib import Path
 from rockglacier_plugin.core.mapping.model_metadata import ModelSpec
-# bright crests of the synthetic relief become candidates: about a thousand blobs
-model = threshold_model(Path({str(work / 'threshold.onnx')!r}), ModelSpec(tile_size_px=1536, margin_px=0), level=0.84, sharpness=50.0)
+model = {str(user_model) if user_model else None!r} or threshold_model(Path({str(work / 'threshold.onnx')!r}),
+    ModelSpec(tile_size_px=1536, margin_px=0), level=0.84, sharpness=50.0)
 start = time.perf_counter()
 processing.run("rockglacier:segment", {{"INPUT": {str(raster)!r}, "MODEL": str(model), "MIN_AREA_KM2": 0.03,
     "PROBABILITY": {str(work / 'big_prob.tif')!r}, "MASK": {str(work / 'big_mask.tif')!r}, "OUTPUT": {str(work / 'big.gpkg')!r}}})
 from osgeo import ogr
 dataset = ogr.Open({str(work / 'big.gpkg')!r})  # keep it: a layer dies with its dataset
 n = dataset.GetLayer(0).GetFeatureCount()
-print(json.dumps({{"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "seconds": time.perf_counter() - start, "candidates": n}}))
+# VmHWM, not ru_maxrss: ru_maxrss survives exec and would report the parent's size at fork time
+peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+print(json.dumps({{"peak_mb": peak_kb / 1024, "seconds": time.perf_counter() - start, "candidates": n}}))
 """
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     for line in completed.stdout.splitlines()[::-1]:

@@ -133,3 +133,36 @@ def blob_image():
     image[:, 200:230, 300:330] = 255  # two blocks touching only at a corner: one 8-connected polygon
     image[:, 230:260, 330:360] = 255
     return image
+
+
+def directional_edge_model(path: Path, spec: ModelSpec = ModelSpec(margin_px=2)) -> Path:
+    """probability = sigmoid(10 (channel0 east of the pixel - channel0 north-west of it) - 6): near 0 on flat
+    ground, high on some edges, and direction-dependent (its views differ), like a model that finds
+    something only here and there."""
+    kernel = np.array([[[[-1, 0, 0], [0, 0, 1], [0, 0, 0]]]], dtype=np.float32)
+    nodes, inits = _channel0()
+    inits += [numpy_helper.from_array(kernel, "kernel"), numpy_helper.from_array(np.array(10.0, np.float32), "k"),
+              numpy_helper.from_array(np.array(6.0, np.float32), "bias")]
+    nodes += [
+        helper.make_node("Conv", ["channel0", "kernel"], ["difference"], pads=[1, 1, 1, 1]),
+        helper.make_node("Mul", ["difference", "k"], ["scaled"]),
+        helper.make_node("Sub", ["scaled", "bias"], ["shifted"]),
+        helper.make_node("Sigmoid", ["shifted"], ["output"]),
+    ]
+    return _save(nodes, inits, path, spec)
+
+
+def three_conv_model(path: Path, gain: float = 20.0, spec: ModelSpec = ModelSpec(margin_px=0)) -> Path:
+    """input -> 1x1 conv + ReLU -> 1x1 conv + ReLU -> 1x1 head x ``gain`` -> sigmoid: the middle convolution is
+    the one an int8 copy quantises (the first and the head stay float), and the gain makes the output sensitive
+    to its activation range, so a copy calibrated on the wrong inputs disagrees."""
+    rng = np.random.default_rng(0)
+    inits = [numpy_helper.from_array(np.abs(rng.standard_normal((4, 3, 1, 1))).astype(np.float32), "w1"),
+             numpy_helper.from_array(np.abs(rng.standard_normal((4, 4, 1, 1))).astype(np.float32), "w2"),
+             numpy_helper.from_array(np.full((1, 4, 1, 1), gain / 4, np.float32), "w3"),
+             numpy_helper.from_array(np.array(-gain, np.float32), "offset")]
+    nodes = [helper.make_node("Conv", ["input", "w1"], ["c1"], name="conv1"), helper.make_node("Relu", ["c1"], ["r1"]),
+             helper.make_node("Conv", ["r1", "w2"], ["c2"], name="conv2"), helper.make_node("Relu", ["c2"], ["r2"]),
+             helper.make_node("Conv", ["r2", "w3"], ["c3"], name="head"), helper.make_node("Add", ["c3", "offset"], ["logits"]),
+             helper.make_node("Sigmoid", ["logits"], ["output"])]
+    return _save(nodes, inits, path, spec)

@@ -28,6 +28,7 @@ def main() -> int:
         region_bench,
         segment_bench,
         training_bench,
+        views_bench,
     )
 
     if args.quick:
@@ -36,7 +37,7 @@ def main() -> int:
         insar_bench.run(size_px=1000, n_polygons=30, repeats=1)
         insar_steep_bench.run(seeds=2)
         moving_areas_bench.run(seeds=2)
-        segment_bench.run(size_px=1024, memory_size_px=0)
+        segment_bench.run(size_px=1024, memory_size_px=0, trained_steps=0)
         region_bench.run(n_scenes=2, size_px=512, repeats=1)
         training_bench.run(encoders=("resnet18",), steps=1)
     else:
@@ -46,6 +47,7 @@ def main() -> int:
         insar_steep_bench.run()
         moving_areas_bench.run()
         segment_bench.run()
+        views_bench.run()
         region_bench.run()
         training_bench.run()
     return 0

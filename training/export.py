@@ -4,13 +4,16 @@ check, and an optional static int8 (QDQ) model calibrated on training patches.""
 from __future__ import annotations
 
 import logging
-import os
 import time
 import warnings
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
+from rockglacier_plugin.core.mapping.int8 import (  # noqa: F401 (the export's int8 step)
+    quantize_int8,
+    sensitive_convolutions,
+)
 from rockglacier_plugin.core.mapping.model_metadata import ModelSpec
 
 LOGGER = logging.getLogger(__name__)
@@ -76,86 +79,6 @@ def parity(model: Any, path: str, inputs: Sequence[np.ndarray]) -> float:
         got = session.run(None, {"input": batch})[0]
         worst = max(worst, float(np.abs(1.0 / (1.0 + np.exp(-got)) - expected).max()))
     return worst
-
-
-class _Calibration:
-    def __init__(self, arrays: Sequence[np.ndarray]):
-        self.arrays = iter(arrays)
-
-    def get_next(self) -> Optional[dict[str, np.ndarray]]:
-        array = next(self.arrays, None)
-        return None if array is None else {"input": array[None].astype(np.float32)}
-
-
-def sensitive_convolutions(path: str) -> list[str]:
-    """Names of the convolutions left in float: the first (it sees raw standardised pixels; in int8
-    the default model's scene IoU fell from 0.61 to 0.34) and the last (the segmentation head, whose
-    logits set the threshold crossing). Everything between runs in int8 from convolution to
-    convolution, depthwise convolutions included (see ``quantize_int8``)."""
-    import onnx
-
-    nodes = [node for node in onnx.load(path).graph.node if node.op_type == "Conv"]
-    if len(nodes) < 2:
-        return [node.name for node in nodes]
-    return [nodes[0].name, nodes[-1].name]
-
-
-def quantize_int8(float_path: str, int8_path: str, calibration: Sequence[np.ndarray], keep_float: Optional[Sequence[str]] = None) -> str:
-    """Static int8 QDQ quantization calibrated on real inputs (metadata kept): per-channel int8
-    weights, uint8 activations; convolutions, their activations (Clip, Relu) and the residual Adds
-    in int8, so that activations stay int8 from one convolution to the next (the decoder's resizes
-    and concatenations and the sigmoid stay float); the sensitive convolutions
-    (``sensitive_convolutions``) in float unless ``keep_float`` says otherwise.
-
-    Measured on the default model (EfficientNet-Lite0, 2-core AVX2 CPU, 1408 px input): this is
-    about 1.8x the float model's speed per tile for -0.013 scene IoU with 1 view. Leaving the
-    depthwise convolutions (or the Clips and Adds) in float costs less IoU (-0.006) but every
-    boundary between float and int8 adds a dequantize, a quantize and two layout changes, which
-    ate most of the gain (1.2x). The zero Pads of the strided convolutions must be folded into the
-    convolutions first (``export_onnx`` does it): left as separate ops they cost a third of the
-    time and 0.05 IoU more."""
-    import onnx
-    from onnxruntime.quantization import (
-        CalibrationDataReader,
-        CalibrationMethod,
-        QuantFormat,
-        QuantType,
-        quantize_static,
-    )
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    class Reader(CalibrationDataReader):
-        def __init__(self) -> None:
-            self.inner = _Calibration(calibration)
-
-        def get_next(self):  # type: ignore[override]
-            return self.inner.get_next()
-
-    prepared = int8_path + ".pre.onnx"  # an intermediate, removed below: never left beside the float model
-    try:
-        # No graph optimisation before quantising: it folds the decoder's upsampling sizes for the
-        # calibration size, and the int8 model then fails on other tile sizes.
-        quant_pre_process(float_path, prepared, skip_optimization=True, skip_symbolic_shape=True)
-        # Not the decoder's Concat/Resize: quantising them bakes the calibration size into the graph
-        # and the int8 model then fails on any other tile size.
-        excluded = list(sensitive_convolutions(prepared) if keep_float is None else keep_float)
-        quantize_static(prepared, int8_path, Reader(), quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["Conv", "Clip", "Relu", "Add"],
-                        nodes_to_exclude=excluded,
-                        # activation ranges from the 99.99th percentile: on the default model's validation scene
-                        # (1 view) -0.013 IoU against -0.014 for 99.999 and -0.015 for min/max
-                        calibrate_method=CalibrationMethod.Percentile, extra_options={"CalibPercentile": 99.99})
-    finally:
-        if os.path.exists(prepared):
-            os.remove(prepared)
-    source = onnx.load(float_path)
-    target = onnx.load(int8_path)
-    del target.metadata_props[:]
-    for entry in source.metadata_props:
-        new = target.metadata_props.add()
-        new.key, new.value = entry.key, entry.value
-    onnx.save(target, int8_path)
-    return int8_path
 
 
 def seconds_per_patch(path: str, size_px: int = 480, repeats: int = 3, threads: int = 2) -> float:

@@ -131,3 +131,43 @@ def chips_through_plugin(onnx_path: str, samples: Any, spec: Any, views: int = 8
     """Pixel IoU of every chip run alone through the plugin's path: a user segmenting a small clip
     of imagery gets this, not the bare model on the chip."""
     return pixel_iou_of_chips(chips_alone(onnx_path, samples, spec, views, threads), threshold)
+
+
+#: The view settings a model card and the views benchmark compare: (views, adaptive).
+VIEW_RUNS = {"1 view": (1, False), "8 views everywhere": (8, False), "8 views adaptively (the default)": (8, True)}
+
+
+def views_on_scene(onnx_path: str, scene: ValidationScene, threshold: float, threads: int = 2, repeats: int = 1) -> dict[str, Any]:
+    """Scene IoU, false pixels on negatives and time (best of ``repeats``, after a warm-up) of each of
+    ``VIEW_RUNS``, with one loaded model, through the plugin's path; plus the share of the model input the
+    adaptive run's further views ran on."""
+    import time
+
+    from osgeo import gdal
+
+    from rockglacier_plugin.core.mapping.onnx_model import load_model
+
+    model = load_model(onnx_path, "cpu", threads)
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as work:
+        raster = write_image(scene.image, os.path.join(work, "scene.tif"))
+        probability_path, mask_path = os.path.join(work, "p.tif"), os.path.join(work, "m.tif")
+
+        def segment(views: int, adaptive: bool) -> tuple[float, Any]:
+            start = time.perf_counter()
+            run = segment_raster(raster, onnx_path, probability_path, mask_path,
+                                 SegmentSettings(bands=tuple(range(1, scene.image.shape[0] + 1)), device="cpu", threads=threads,
+                                                 views=views, adaptive_views=adaptive), model=model)
+            return time.perf_counter() - start, run
+
+        segment(1, False)  # warm-up
+        for name, (views, adaptive) in VIEW_RUNS.items():
+            seconds = []
+            for _ in range(repeats):
+                elapsed, run = segment(views, adaptive)
+                seconds.append(elapsed)
+            scores = scene_scores(gdal.Open(probability_path).ReadAsArray().astype(np.float32), scene, threshold)
+            results[name] = {"seconds": min(seconds), "scene_pixel_iou": scores["scene_pixel_iou"],
+                             "false_pixels_on_negatives": scores["scene_false_pixels_on_negatives"],
+                             "more_views_share": run.more_views_share}
+    return results

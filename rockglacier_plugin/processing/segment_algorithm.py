@@ -33,11 +33,13 @@ from .algorithm_base import RockGlacierAlgorithm, callbacks, info, stage, warn
 from .layers import feature_wkb, file_raster_path, text_or_none
 from .output_styles import store_inventory_style, write_raster_style
 
-DEVICES = ["auto", "cpu", "cuda"]
+DEVICES = ["auto", "cpu", "cuda", "directml", "coreml"]
+PRECISIONS = ["auto", "float32", "int8"]
 DEFAULT_MODEL = os.path.join(SHIPPED_MODELS_DIR, DEFAULT_MODEL_NAME)
 
-VIEWS = (1, 4, 8)
-VIEW_CHOICES = ["1: as is", "4: mirrored", "8: mirrored and turned"]
+VIEWS = (1, 4, 8, 8)
+VIEW_CHOICES = ["1: as is", "4: mirrored", "8: mirrored and turned", "8 on tiles where the first view finds anything (adaptive)"]
+ADAPTIVE_CHOICE = 3
 
 HELP = """
 <p>Applies an ONNX segmentation model (DeepLabv3+ exported by the training package) to a whole
@@ -75,8 +77,22 @@ and fewer false candidates from them, see its card below); a model that states n
 other tools do. The log says which.</p>
 <p>THRESHOLD left empty applies the model's own (its seg_thresh metadata): the shipped float32 model
 0.55, its int8 copy 0.5, each chosen on training chips.</p>
-<p>DEVICE: auto uses onnxruntime's CUDA provider when onnxruntime-gpu is installed, else the CPU;
-the log states which provider actually ran.</p>
+<p>VIEWS left empty with a model that asks for several (the shipped model: 8) runs them <b>adaptively</b>:
+every tile once, and the further views only for tiles whose first view reaches a probability of 0.05
+somewhere (the choice "8 ... adaptive" does the same for any model). Those tiles get exactly the 8-view
+average; the others, where nothing is near a rock glacier, keep their one view. On terrain with few rock
+glaciers most tiles need one view; on a scene full of them every tile needs eight.</p>
+<p>PRECISION: auto (default) runs, on the CPU, a static int8 copy of the model: the shipped model's own;
+for any other model one made on the first run from tiles of the input scene and cached beside the model
+(or in ~/.cache/rockglacier/int8 where that folder is read-only), named after the model's SHA-256. Each run
+first segments a few tiles of the scene with both, and the int8 copy is used only when it agrees with
+float32 (99th percentile of the probability difference at most 0.05, mask IoU at least 0.98); otherwise
+float32, and the log says why with the numbers. float32: the model as given. int8: the copy whatever the
+agreement. int8 needs the onnx package in QGIS's Python (make setup installs it).</p>
+<p>DEVICE: auto uses a GPU execution provider when this onnxruntime has one (CUDA from onnxruntime-gpu,
+DirectML from onnxruntime-directml on Windows, CoreML on macOS; in that order), else the CPU; on a GPU
+the float model runs. The log states which provider actually ran, and why when onnxruntime fell back
+to the CPU.</p>
 """
 
 
@@ -111,6 +127,8 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSource("EXISTING", "Existing inventory (for match_rg_id)", [QgsProcessing.TypeVectorPolygon], optional=True))
         self.addParameter(QgsProcessingParameterString("ID_PREFIX", "Prefix of candidate rg_id values", DEFAULT_ID_PREFIX))
         self.addParameter(QgsProcessingParameterEnum("DEVICE", "Device", DEVICES, defaultValue=0))
+        self.addParameter(QgsProcessingParameterEnum("PRECISION", "Precision (auto: an int8 copy on the CPU where it agrees with float32)",
+                                                     PRECISIONS, defaultValue=0))
         self.addParameter(QgsProcessingParameterEnum("VIEWS", "Views of each tile averaged (empty = the model's own; each view costs one "
                                                      "model run per tile)", VIEW_CHOICES, optional=True))
         self._advanced(QgsProcessingParameterNumber(
@@ -138,6 +156,8 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         options = self._options(parameters, context)
         model_path = self._model_path(parameters, context, feedback)
         model = load_model(model_path, options.device)
+        if model.note:
+            warn(feedback, model.note)
         raster_path, notes = imagery_for_model(next(iter(self.products(parameters)), None) or file_raster_path(
             self.parameterAsRasterLayer(parameters, "INPUT", context), "input raster"), model.spec, self._work_dir())
         for note in notes:
@@ -152,8 +172,9 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
             self._extent(parameters, context, crs), self._mask_geometries(parameters, context, crs, feedback),
             lambda f: on_progress(0.9 * f), is_cancelled, lambda message: info(feedback, message), model=model,
         )
+        more_views = f"; further views on {run.tiles_with_more_views} tile(s)" if options.views is None and run.tiles_with_more_views else ""
         info(feedback,
-             f"{run.tiles_run} tile(s) of {run.layout.tile_px} px with {run.layout.context_px} px of context (model input "
+             f"{run.tiles_run} tile(s){more_views} of {run.layout.tile_px} px with {run.layout.context_px} px of context (model input "
              f"{run.layout.input_px} px, overlap {run.layout.overlap_px} px) on {run.provider}; "
              f"{run.tiles_skipped} skipped outside MASK_LAYER; model {run.model_seconds:.1f} s of {run.total_seconds:.1f} s; "
              f"threshold {run.threshold:g}.")
@@ -182,7 +203,10 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         model_path = self.parameterAsFile(parameters, "MODEL", context)
         if not model_path:
             device = Device(DEVICES[self.parameterAsEnum(parameters, "DEVICE", context)])
-            model_path, note = default_model_path(os.path.dirname(DEFAULT_MODEL), device)
+            if PRECISIONS[self.parameterAsEnum(parameters, "PRECISION", context)] == "float32":
+                model_path, note = DEFAULT_MODEL, "Default model: float32 (PRECISION=float32)."
+            else:
+                model_path, note = default_model_path(os.path.dirname(DEFAULT_MODEL), device)
             info(feedback, note)
         if not os.path.exists(model_path):
             raise QgsProcessingException(
@@ -194,6 +218,7 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
     def _options(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> Any:
         from ..core.mapping.bands import parse_band_list
         from ..core.mapping.onnx_model import Device
+        from ..core.mapping.precision import Precision
         from ..core.workflows.mapping import MappingOptions
 
         text = self.parameterAsString(parameters, "BANDS", context)
@@ -204,6 +229,8 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
             id_prefix=self.parameterAsString(parameters, "ID_PREFIX", context),
             device=Device(DEVICES[self.parameterAsEnum(parameters, "DEVICE", context)]),
             views=VIEWS[self.parameterAsEnum(parameters, "VIEWS", context)] if self._optional(parameters, "VIEWS") else None,
+            adaptive_views=(self.parameterAsEnum(parameters, "VIEWS", context) == ADAPTIVE_CHOICE) if self._optional(parameters, "VIEWS") else None,
+            precision=Precision(PRECISIONS[self.parameterAsEnum(parameters, "PRECISION", context)]),
             tile_px=self.parameterAsInt(parameters, "TILE_SIZE_PX", context) or None,
             overlap_px=self.parameterAsInt(parameters, "OVERLAP_PX", context) if self._optional(parameters, "OVERLAP_PX") else None,
             batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context) or None,

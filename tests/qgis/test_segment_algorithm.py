@@ -139,3 +139,39 @@ def test_views__a_model_that_states_none_runs_one_view_the_shipped_model_its_eig
     assert np.array_equal(eight_default, probability(plain, VIEWS=2)[0]) and not np.array_equal(eight_default, one)
     models = os.path.join(os.path.dirname(__file__), "..", "..", "rockglacier_plugin", "models")
     assert load_model(os.path.join(models, "rockglacier_default_int8.onnx"), "cpu").spec.views == 8
+
+
+def test_precision__a_users_model_runs_its_int8_copy_where_it_agrees_with_float32(tmp_path):
+    from benchmarks.bench_models import conv_net
+    from tests.qgis.feedback import RecordingFeedback
+
+    model = conv_net(tmp_path / "user.onnx", width=16, blocks=2)  # a user's model: no int8 copy shipped
+    image = np.random.default_rng(3).integers(0, 255, (3, 300, 300)).astype(float)
+    raster = write_raster(tmp_path / "scene.tif", image, UTM, epsg=32644, dtype=gdal.GDT_Byte)
+
+    def run(name, **extra):
+        feedback = RecordingFeedback()
+        processing.run("rockglacier:segment", {"INPUT": str(raster), "MODEL": str(model), "DEVICE": 1, "PROBABILITY": str(tmp_path / f"{name}.tif"),
+                                               "MASK": "TEMPORARY_OUTPUT", "OUTPUT": "TEMPORARY_OUTPUT", **extra}, feedback=feedback)
+        return gdal.Open(str(tmp_path / f"{name}.tif")).ReadAsArray(), feedback.infos
+
+    reference, infos = run("float", PRECISION=1)
+    assert not any(line.startswith("Precision") for line in infos) and not list(tmp_path.glob("user.int8-*.onnx"))
+    default, infos = run("default")
+    assert any(line.startswith("Precision: int8 copy: agrees with float32") for line in infos)
+    assert len(list(tmp_path.glob("user.int8-*.onnx"))) == 1  # cached beside the model, named by its hash
+    assert np.quantile(np.abs(default - reference), 0.99) <= 0.05 and not np.array_equal(default, reference)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["QT_QPA_PLATFORM"] = "offscreen"
+    completed = subprocess.run([shutil.which("qgis_process") or "qgis_process", "run", "rockglacier:segment", "--",
+                                f"INPUT={raster}", f"MODEL={model}", "PRECISION=2", "PROBABILITY=p.tif", "MASK=m.tif", "OUTPUT=c.gpkg"],
+                               cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    assert "Precision: int8 copy" in completed.stdout  # the copy cached by the runs above, from the command line
+
+
+def test_device__a_gpu_provider_this_onnxruntime_lacks_is_refused_with_what_to_install(tmp_path):
+    raster = write_raster(tmp_path / "scene.tif", np.zeros((3, 64, 64)), UTM, epsg=32644, dtype=gdal.GDT_Byte)
+    with pytest.raises(QgsProcessingException, match="DEVICE=directml but onnxruntime has no DmlExecutionProvider here.*onnxruntime-directml"):
+        processing.run("rockglacier:segment", {"INPUT": str(raster), "MODEL": str(threshold_model(tmp_path / "m.onnx")), "DEVICE": 3,
+                                               "PROBABILITY": "TEMPORARY_OUTPUT", "MASK": "TEMPORARY_OUTPUT", "OUTPUT": "TEMPORARY_OUTPUT"})

@@ -1,8 +1,11 @@
 """Loading an ONNX segmentation model with onnxruntime and running it on tiles.
 
 onnxruntime is imported lazily so the plugin loads without it. ``DEVICE`` picks the execution
-providers: ``cpu``; ``cuda`` (onnxruntime-gpu's CUDAExecutionProvider, refused with a message when
-absent); ``auto`` (CUDA when available, else CPU). The provider that actually runs is reported.
+providers: ``cpu``; ``cuda`` (onnxruntime-gpu's CUDAExecutionProvider), ``directml`` (Windows,
+onnxruntime-directml) or ``coreml`` (macOS), each refused with a message when absent; ``auto`` (the first
+GPU provider this onnxruntime has, in that order, else the CPU). The provider that actually runs is
+reported, and when onnxruntime falls back to the CPU (a GPU provider listed but unusable: no driver, a
+CUDA mismatch), ``SegmentationModel.note`` says so and why.
 """
 
 from __future__ import annotations
@@ -30,6 +33,15 @@ class Device(str, Enum):
     AUTO = "auto"
     CPU = "cpu"
     CUDA = "cuda"
+    DIRECTML = "directml"
+    COREML = "coreml"
+
+
+#: Device -> onnxruntime execution provider; ``auto`` tries them in this order.
+GPU_PROVIDERS: dict[Device, str] = {Device.CUDA: "CUDAExecutionProvider", Device.DIRECTML: "DmlExecutionProvider",
+                                    Device.COREML: "CoreMLExecutionProvider"}
+INSTALL_HINT: dict[Device, str] = {Device.CUDA: "onnxruntime-gpu with a matching CUDA", Device.DIRECTML: "onnxruntime-directml (Windows)",
+                                   Device.COREML: "onnxruntime on macOS (it has the CoreML provider)"}
 
 
 @dataclass
@@ -42,6 +54,7 @@ class SegmentationModel:
     output_name: str
     input_shape: list[Any]
     provider: str
+    note: str = ""  # why the provider is not the one asked for, when it is not
 
     @property
     def fixed_size_px(self) -> Optional[tuple[int, int]]:
@@ -94,19 +107,35 @@ def providers_for(device: Device, available: list[str]) -> list[str]:
 
     >>> providers_for(Device.AUTO, ["CPUExecutionProvider"])
     ['CPUExecutionProvider']
+    >>> providers_for(Device.AUTO, ["DmlExecutionProvider", "CPUExecutionProvider"])
+    ['DmlExecutionProvider', 'CPUExecutionProvider']
     """
+    device = Device(device)
     if device == Device.CPU:
         return ["CPUExecutionProvider"]
-    if device == Device.CUDA:
-        if "CUDAExecutionProvider" not in available:
+    if device in GPU_PROVIDERS:
+        provider = GPU_PROVIDERS[device]
+        if provider not in available:
             raise ParameterError(
-                "DEVICE=cuda but onnxruntime has no CUDAExecutionProvider here (providers: "
-                f"{', '.join(available)}). Install onnxruntime-gpu with a matching CUDA, or use DEVICE=auto/cpu."
-            )
-        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    if device == Device.AUTO:
-        return (["CUDAExecutionProvider"] if "CUDAExecutionProvider" in available else []) + ["CPUExecutionProvider"]
-    raise ParameterError(f"DEVICE={device!r} is not valid; choose auto, cpu or cuda.")
+                f"DEVICE={device.value} but onnxruntime has no {provider} here (providers: {', '.join(available)}). "
+                f"Install {INSTALL_HINT[device]}, or use DEVICE=auto/cpu.")
+        return [provider, "CPUExecutionProvider"]
+    return [p for p in GPU_PROVIDERS.values() if p in available][:1] + ["CPUExecutionProvider"]
+
+
+def fallback_note(requested: list[str], running: str, available: list[str]) -> str:
+    """Why the provider running is not the first one requested ('' when it is).
+
+    >>> fallback_note(["CUDAExecutionProvider", "CPUExecutionProvider"], "CPUExecutionProvider", ["CUDAExecutionProvider"])[:54]
+    'CUDAExecutionProvider is installed but could not start'
+    >>> fallback_note(["CPUExecutionProvider"], "CPUExecutionProvider", ["CPUExecutionProvider"])
+    ''
+    """
+    if not requested or requested[0] == running:
+        return ""
+    return (f"{requested[0]} is installed but could not start, so the model runs on {running}: its libraries (CUDA and cuDNN "
+            "for CUDA, a DirectX 12 GPU for DirectML) do not match this onnxruntime; onnxruntime's own messages in the QGIS "
+            "log say which.")
 
 
 #: The models shipped with the plugin (``rockglacier_plugin/models``).
@@ -125,7 +154,7 @@ def default_model_path(models_dir: str, device: Device = Device.AUTO) -> tuple[s
         try:
             import onnxruntime as ort
 
-            on_gpu = "CUDAExecutionProvider" in ort.get_available_providers()
+            on_gpu = any(p in ort.get_available_providers() for p in GPU_PROVIDERS.values())
         except ImportError:
             on_gpu = False
     if not on_gpu and os.path.isfile(int8_path):
@@ -144,6 +173,11 @@ def load_model(path: str, device: Device = Device.AUTO, threads: int = 0, spinni
     if not os.path.isfile(path):
         raise InputModelError(f"MODEL '{path}' does not exist; give an .onnx file exported by the training package.")
     options = ort.SessionOptions()
+    # every graph optimisation (constant folding, Conv+BN/activation fusion, the int8 QDQ fusions, NCHWc layouts);
+    # one inference at a time, its intra-op threads = the physical cores unless told (the reader thread of
+    # ``segmentation`` mostly waits on GDAL and numpy, which release the GIL, and needs no core of its own)
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     if threads > 0:
         options.intra_op_num_threads = threads
     options.log_severity_level = 3
@@ -151,7 +185,7 @@ def load_model(path: str, device: Device = Device.AUTO, threads: int = 0, spinni
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     providers = providers_for(Device(device), ort.get_available_providers())
     try:
-        session = ort.InferenceSession(path, sess_options=options, providers=providers)
+        session = _session(ort, path, options, providers)
     except Exception as exc:  # onnxruntime raises its own exception types for corrupt files
         raise InputModelError(
             f"MODEL '{path}' cannot be loaded by onnxruntime ({str(exc).splitlines()[0][:300]}). The file is "
@@ -173,4 +207,16 @@ def load_model(path: str, device: Device = Device.AUTO, threads: int = 0, spinni
         )
     provider = session.get_providers()[0]
     LOGGER.info("onnxruntime runs on %s", provider)
-    return SegmentationModel(session, spec, inputs[0].name, outputs[0].name, list(inputs[0].shape), provider)
+    note = fallback_note(providers, provider, ort.get_available_providers())
+    return SegmentationModel(session, spec, inputs[0].name, outputs[0].name, list(inputs[0].shape), provider, note)
+
+
+def _session(ort: Any, path: str, options: Any, providers: list[str]) -> Any:
+    """The session on ``providers``; when a GPU provider fails to start with an error, the CPU (the caller reports it)."""
+    try:
+        return ort.InferenceSession(path, sess_options=options, providers=providers)
+    except Exception:
+        if providers == ["CPUExecutionProvider"]:
+            raise
+        LOGGER.warning("onnxruntime could not start %s; running on the CPU", providers[0])
+        return ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])

@@ -9,9 +9,11 @@ renamed when complete: a cancelled or failed run leaves nothing that looks finis
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -22,10 +24,12 @@ from ..raster.pixel_size import row_pixel_sizes_m
 from ..raster.staged import staged_outputs
 from ..raster.units import UNIT_PROBABILITY
 from ..raster.windows import Window, window_from_bounds
+from . import adaptive_views
 from .bands import band_names, band_order_warning, bands_for_model
 from .input_scaling import model_input, valid_mask
 from .model_metadata import ScalingKind
 from .onnx_model import Device, SegmentationModel, load_model
+from .precision import Precision, PrecisionChoice, choose_precision
 from .reflectance import Calibration, looks_like_8bit, raster_calibrations, stated_calibration
 from .tiling import TileLayout, blend_weights, context_for, padded_size, tile_windows
 
@@ -50,6 +54,8 @@ class SegmentSettings:
     threads: int = 0
     views: Optional[int] = None  # views of each tile averaged: 1 as is, 4 mirrored, 8 mirrored and turned; None: the model's
     calibration: Optional[Calibration] = None  # the user's L2A_ADD_OFFSET for reflectance rasters (``reflectance``)
+    precision: Precision = Precision.FLOAT32  # the model as given; ``auto``: its int8 copy where it agrees (``precision``)
+    adaptive_views: bool = False  # further views only for tiles whose first view finds anything (``ADAPTIVE_LOW``)
 
 
 @dataclass
@@ -64,6 +70,10 @@ class SegmentRun:
     region: Window
     threshold: float
     layout: TileLayout
+    precision_note: str = ""
+    tiles_with_more_views: int = 0
+    more_views_share: float = 0.0  # mean share of a tile's model input the further views ran on (adaptive views)
+    adaptive: bool = False
 
 
 def _check_input(dataset: Any, bands: Sequence[int], model: SegmentationModel, log: Callable[[str], None]) -> None:
@@ -179,8 +189,49 @@ class _BlendBuffer:
         self.denominator[rows, cols] += weights
         self.valid[rows, cols] |= tile_valid
 
-    def flush(self, probability_ds: Any, mask_ds: Any, rows: int, threshold: float) -> None:
-        _flush(probability_ds, mask_ds, self.numerator[:rows], self.denominator[:rows], self.valid[:rows], self.top, threshold)
+    def finished(self, rows: int, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+        """(probability, mask) of the first ``rows`` rows, which no further tile reaches (new arrays)."""
+        return _finished(self.numerator[:rows], self.denominator[:rows], self.valid[:rows], threshold)
+
+
+class _RowWriter:
+    """Writes finished rows in a thread of its own (GDAL compresses while the model runs the next row); one row
+    waits at most, so memory stays bounded. Errors surface at the next write or at ``close``."""
+
+    def __init__(self, probability_ds: Any, mask_ds: Any) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.datasets = (probability_ds, mask_ds)
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rockglacier-row-writer")
+        self.pending: Any = None
+
+    def _wait(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()
+
+    def write(self, row: int, probability: np.ndarray, mask: np.ndarray) -> None:
+        self._wait()
+        self.pending = self.executor.submit(self._write, row, probability, mask)
+
+    def _write(self, row: int, probability: np.ndarray, mask: np.ndarray) -> None:
+        self.datasets[0].GetRasterBand(1).WriteArray(probability, 0, row)
+        self.datasets[1].GetRasterBand(1).WriteArray(mask, 0, row)
+
+    def close(self, flush: bool = True) -> None:
+        """Wait for the last row and flush both files (``flush`` False: after an error, only stop the thread)."""
+        if self.executor is None:
+            return
+        try:
+            if flush:
+                self._wait()
+                for dataset in self.datasets:
+                    dataset.FlushCache()
+        finally:
+            if self.pending is not None:
+                self.pending.exception()  # let a last write end before the files close
+            self.executor.shutdown(wait=True)
+            self.executor = None
 
 
 def _check_resolution(grid: Any, spec: Any, log: Callable[[str], None]) -> None:
@@ -273,6 +324,8 @@ class _Counters:
     tiles_run: int = 0
     tiles_skipped: int = 0
     model_seconds: float = 0.0
+    tiles_more_views: int = 0
+    more_views_share: float = 0.0  # sum over tiles of the share of the model input the further views ran on
 
 
 def segment_raster(
@@ -303,54 +356,212 @@ def segment_raster(
     _check_resolution(grid, model.spec, log)
     if settings.views is None:
         settings = replace(settings, views=model.spec.views)
-        log(f"{settings.views} view(s) of each tile averaged: the model's default (VIEWS sets it; the model time grows with it).")
+        log(f"{settings.views} view(s) of each tile averaged: the model's default (VIEWS sets it; the model time grows with it)"
+            + (f"; the further views only around what the first view finds (probability >= {adaptive_views.LOW:g})."
+               if settings.adaptive_views
+               and settings.views > 1 else "."))
     check_views(settings.views)  # before any output is written
     layout = tile_layout_for(settings, model)
     threshold = settings.threshold if settings.threshold is not None else model.spec.seg_thresh
     region = _region(grid, extent)
     rows_of_tiles = tile_windows(region.width_px, region.height_px, layout)
+    reader = _TileReader(raster_path, region, settings, model.spec, layout, converter)
+    choice = _precision(model, model_path, settings, reader.sampler(rows_of_tiles), threshold, log,
+                        _scene_key(raster_path, settings, region))
+    model = choice.model
+    if choice.model.spec.seg_thresh != threshold and settings.threshold is None:
+        threshold = choice.model.spec.seg_thresh  # an int8 copy may carry its own threshold (the shipped one does)
     progress = Progress(sum(len(r) for r in rows_of_tiles), on_progress, is_cancelled)
     counters = _Counters()
     with staged_outputs([probability_path, mask_path]) as (partial_probability, partial_mask):
         probability_ds = _create(partial_probability, region, grid, gdal.GDT_Float32, PROBABILITY_NODATA, PROBABILITY_DESCRIPTION,
                                  UNIT_PROBABILITY)
         mask_ds = _create(partial_mask, region, grid, gdal.GDT_Byte, MASK_NODATA, MASK_DESCRIPTION, None)
+        writer = _RowWriter(probability_ds, mask_ds)
         try:
-            buffer = _BlendBuffer(min(layout.tile_px, region.height_px), region.width_px)
-            for index, tiles in enumerate(rows_of_tiles):
-                buffer.move_to(tiles[0].row_off)
-                _run_tile_row(dataset, grid, region, tiles, model, settings, layout, mask_geometries, buffer, counters, progress,
-                              converter)
+            run = _TileRun(model, settings, layout, region, _BlendBuffer(min(layout.tile_px, region.height_px), region.width_px),
+                           counters, progress, threshold)
+            tiles = reader.stream(rows_of_tiles, lambda window: _tile_intersects(window, grid, mask_geometries), progress)
+            for index, row_items in _rows(tiles):
+                run.buffer.move_to(rows_of_tiles[index][0].row_off)
+                run.row(row_items)
                 last = index == len(rows_of_tiles) - 1
                 next_top = region.height_px if last else rows_of_tiles[index + 1][0].row_off
-                buffer.flush(probability_ds, mask_ds, next_top - buffer.top, threshold)
-            probability_ds.FlushCache()
-            mask_ds.FlushCache()
+                writer.write(run.buffer.top, *run.buffer.finished(next_top - run.buffer.top, threshold))
+            writer.close()
         finally:
-            probability_ds = mask_ds = None  # closes both before the rename or the removal
+            writer.close(flush=False)
+            probability_ds = mask_ds = writer = None  # closes both before the rename or the removal
     return SegmentRun(model.provider, counters.tiles_run, counters.tiles_skipped, counters.model_seconds,
-                      time.perf_counter() - started, region, threshold, layout)
+                      time.perf_counter() - started, region, threshold, layout, choice.note, counters.tiles_more_views,
+                      counters.more_views_share / max(counters.tiles_run, 1), bool(settings.adaptive_views and settings.views > 1))
 
 
-def _run_tile_row(dataset: Any, grid: Any, region: Window, tiles: Sequence[Window], model: SegmentationModel,
-                  settings: SegmentSettings, layout: TileLayout, mask_geometries: Optional[Sequence[Any]],
-                  buffer: _BlendBuffer, counters: _Counters, progress: Progress, converter: Optional[Converter] = None) -> None:
-    batch: list[np.ndarray] = []
-    placed: list[tuple[Window, np.ndarray]] = []
-    for tile in tiles:
-        on_raster = Window(region.col_off + tile.col_off, region.row_off + tile.row_off, tile.width_px, tile.height_px)
-        if not _tile_intersects(on_raster, grid, mask_geometries):
-            counters.tiles_skipped += 1
-            progress.advance()
-            continue
-        tensor, tile_valid = _read_tile(dataset, region, tile, settings.bands, model.spec, layout, converter)
-        batch.append(tensor)
-        placed.append((tile, tile_valid))
-        if len(batch) == (settings.batch_size or auto_batch_size(layout)):
-            _run_batch(model, batch, placed, buffer, region, layout, counters, progress, settings.views)
-            batch, placed = [], []
-    if batch:
-        _run_batch(model, batch, placed, buffer, region, layout, counters, progress, settings.views)
+def _scene_key(raster_path: str, settings: SegmentSettings, region: Window) -> Optional[str]:
+    """What identifies a scene for a cached int8 agreement check: the file, its size and time, the bands, the region."""
+    import os
+
+    try:
+        status = os.stat(raster_path)
+    except OSError:
+        return None
+    return (f"{os.path.abspath(raster_path)}|{status.st_size}|{status.st_mtime_ns}|{settings.bands}|{settings.calibration}|"
+            f"{region.col_off},{region.row_off},{region.width_px},{region.height_px}")
+
+
+def _precision(model: SegmentationModel, model_path: str, settings: SegmentSettings, sampler: Callable[[int, int], list],
+               threshold: float, log: Callable[[str], None], scene_key: Optional[str]) -> PrecisionChoice:
+    choice = choose_precision(model, model_path, settings.precision, sampler, threshold,
+                              lambda path: load_model(path, settings.device, settings.threads), log, scene_key)
+    if settings.precision != Precision.FLOAT32:
+        log(f"Precision: {choice.note}")
+    return choice
+
+
+def _rows(items: Iterator[tuple]) -> Iterator[tuple[int, list]]:
+    """The reader's items grouped by tile row: (row index, [(tile, tensor, valid) or None for a skipped tile])."""
+    current, row = None, []
+    for index, item in items:
+        if current is not None and index != current:
+            yield current, row
+            row = []
+        current = index
+        row.append(item)
+    if current is not None:
+        yield current, row
+
+
+class _TileReader:
+    """Reads and scales the model's input for each tile in a thread of its own (its own GDAL dataset), a
+    bounded queue ahead of the model: reading overlaps inference (onnxruntime releases the GIL while it runs)
+    and memory stays bounded (``QUEUE_TILES`` inputs waiting)."""
+
+    def __init__(self, raster_path: str, region: Window, settings: SegmentSettings, spec: Any, layout: TileLayout,
+                 converter: Optional[Converter]) -> None:
+        self.raster_path, self.region, self.settings, self.spec, self.layout, self.converter = (
+            raster_path, region, settings, spec, layout, converter)
+
+    def read(self, dataset: Any, tile: Window) -> tuple[np.ndarray, np.ndarray]:
+        return _read_tile(dataset, self.region, tile, self.settings.bands, self.spec, self.layout, self.converter)
+
+    def sampler(self, rows_of_tiles: Sequence[Sequence[Window]]) -> Callable[[int, int], list]:
+        """``sample(count, seed)``: model inputs of ``count`` full tiles spread over the scene (seed 1: between seed 0's)."""
+        tiles = [t for row in rows_of_tiles for t in row]
+        full = [t for t in tiles if t.width_px == self.layout.tile_px and t.height_px == self.layout.tile_px] or tiles
+
+        def sample(count: int, seed: int) -> list:
+            dataset = open_raster(self.raster_path, "input raster")
+            step = len(full) / max(count, 1)
+            picks = sorted({min(len(full) - 1, int((i + 0.5 * seed) * step)) for i in range(count)})
+            return [self.read(dataset, full[i])[0] for i in picks]
+
+        return sample
+
+    def stream(self, rows_of_tiles: Sequence[Sequence[Window]], wanted: Callable[[Window], bool],
+               progress: Progress) -> Iterator[tuple[int, Optional[tuple]]]:
+        """(row index, (tile, tensor, valid)) for every tile in order, None for a tile outside MASK_LAYER."""
+        results: queue.Queue = queue.Queue(maxsize=QUEUE_TILES)
+        stop = threading.Event()
+
+        def produce() -> None:
+            try:
+                dataset = open_raster(self.raster_path, "input raster")
+                for index, row in enumerate(rows_of_tiles):
+                    for tile in row:
+                        if stop.is_set():
+                            return
+                        on_raster = Window(self.region.col_off + tile.col_off, self.region.row_off + tile.row_off,
+                                           tile.width_px, tile.height_px)
+                        item = (tile,) + self.read(dataset, tile) if wanted(on_raster) else None
+                        results.put((index, item))
+                results.put(_DONE)
+            except BaseException as exc:  # handed to the consumer, which raises it
+                results.put(exc)
+
+        worker = threading.Thread(target=produce, name="rockglacier-tile-reader", daemon=True)
+        worker.start()
+        try:
+            while True:
+                item = results.get()
+                if item is _DONE:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            while worker.is_alive():  # unblock a producer waiting on a full queue, then let it end
+                try:
+                    results.get_nowait()
+                except queue.Empty:
+                    worker.join(0.05)
+
+
+_DONE = object()
+#: Model inputs read ahead of the model: two batches of the shipped model's (1408 px, 3 x 7.6 MB each).
+QUEUE_TILES = 4
+
+
+@dataclass
+class _TileRun:
+    """The model's side of a run: batches of tiles through the model, their probabilities into the blend buffer."""
+
+    model: SegmentationModel
+    settings: SegmentSettings
+    layout: TileLayout
+    region: Window
+    buffer: "_BlendBuffer"
+    counters: "_Counters"
+    progress: Progress
+    threshold: float
+
+    def row(self, items: Sequence[Optional[tuple]]) -> None:
+        batch: list = []
+        for item in items:
+            if item is None:
+                self.counters.tiles_skipped += 1
+                self.progress.advance()
+                continue
+            batch.append(item)
+            if len(batch) == (self.settings.batch_size or auto_batch_size(self.layout)):
+                self.run_batch(batch)
+                batch = []
+        if batch:
+            self.run_batch(batch)
+
+    def run_batch(self, batch: list) -> None:
+        start = time.perf_counter()
+        stacked = np.stack([tensor for _, tensor, _ in batch])
+        probabilities = self.probabilities(stacked)
+        self.counters.model_seconds += time.perf_counter() - start
+        self.counters.tiles_run += len(batch)
+        context = self.layout.context_px
+        for (tile, _, tile_valid), probability in zip(batch, probabilities):
+            self.buffer.add(tile, probability[context:, context:], tile_valid,
+                            blend_weights(tile, self.region.width_px, self.region.height_px, self.layout))
+            self.progress.advance()
+
+    def probabilities(self, stacked: np.ndarray) -> np.ndarray:
+        views = self.settings.views or 1
+        if views == 1:
+            return self.model.rock_glacier_probability(stacked)
+        if not self.settings.adaptive_views:
+            return averaged_probability(self.model, stacked, views)
+        first = self.model.rock_glacier_probability(stacked)
+        context, multiple = self.layout.context_px, self.model.spec.size_multiple_px
+        if self.model.fixed_size_px is not None:  # no crops: the whole input of each tile where anything is found
+            busy = [i for i, p in enumerate(first) if float(p[context:, context:].max(initial=0.0)) >= adaptive_views.LOW]
+            if busy:
+                first[busy] = averaged_probability(self.model, stacked[busy], views, first=first[busy])
+            self.counters.more_views_share += len(busy)
+            self.counters.tiles_more_views += len(busy)
+            return first
+        for index in range(len(first)):
+            first[index], share = adaptive_views.refine(first[index], stacked[index], context, multiple,
+                                                        lambda x, f: averaged_probability(self.model, x, views, first=f))
+            self.counters.more_views_share += share
+            self.counters.tiles_more_views += share > 0
+        return first
 
 
 #: Views of test-time averaging, as (quarter turns, mirror left-right): 4 = the mirror images, 8 = every
@@ -365,14 +576,19 @@ def check_views(views: int) -> None:
         raise ParameterError(f"VIEWS={views}: choose 1 (as is), 4 (mirrored) or 8 (mirrored and turned).")
 
 
-def averaged_probability(model: SegmentationModel, batch: np.ndarray, views: int) -> np.ndarray:
-    """The mean of the model's probabilities over ``views`` symmetric views of the batch, each turned back.
+def averaged_probability(model: SegmentationModel, batch: np.ndarray, views: int, first: Optional[np.ndarray] = None) -> np.ndarray:
+    """The mean of the model's probabilities over ``views`` symmetric views of the batch, each turned back
+    (``first``: the first view's probabilities, the image as is, when the caller has them already).
 
     Views 4 are: as is, mirrored left-right, turned twice and mirrored (= mirrored up-down), turned twice.
     """
     check_views(views)
     total = np.zeros((batch.shape[0],) + batch.shape[2:], dtype=np.float64)
-    for turns, mirror in VIEWS[views]:
+    chosen = VIEWS[views]
+    if first is not None:
+        total += first
+        chosen = chosen[1:]
+    for turns, mirror in chosen:
         image = np.rot90(batch, turns, axes=(-2, -1))
         image = np.ascontiguousarray(image[..., ::-1] if mirror else image)
         probability = model.rock_glacier_probability(image)
@@ -381,24 +597,9 @@ def averaged_probability(model: SegmentationModel, batch: np.ndarray, views: int
     return (total / len(VIEWS[views])).astype(np.float32)
 
 
-def _run_batch(model: SegmentationModel, batch: list, placed: list, buffer: _BlendBuffer, region: Window,
-               layout: TileLayout, counters: _Counters, progress: Progress, views: int = 1) -> None:
-    start = time.perf_counter()
-    stacked = np.stack(batch)
-    probabilities = averaged_probability(model, stacked, views) if views != 1 else model.rock_glacier_probability(stacked)
-    counters.model_seconds += time.perf_counter() - start
-    counters.tiles_run += len(batch)
-    context = layout.context_px
-    for (tile, tile_valid), probability in zip(placed, probabilities):
-        buffer.add(tile, probability[context:, context:], tile_valid, blend_weights(tile, region.width_px, region.height_px, layout))
-        progress.advance()
-
-
-def _flush(probability_ds: Any, mask_ds: Any, numerator: np.ndarray, denominator: np.ndarray, valid: np.ndarray,
-           row: int, threshold: float) -> None:
+def _finished(numerator: np.ndarray, denominator: np.ndarray, valid: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
     has = valid & (denominator > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         probability = np.where(has, numerator / np.where(has, denominator, 1.0), PROBABILITY_NODATA).astype(np.float32)
     mask = np.where(has, (probability >= threshold).astype(np.uint8), MASK_NODATA).astype(np.uint8)
-    probability_ds.GetRasterBand(1).WriteArray(probability, 0, row)
-    mask_ds.GetRasterBand(1).WriteArray(mask, 0, row)
+    return probability, mask

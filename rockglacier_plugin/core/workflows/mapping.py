@@ -16,6 +16,7 @@ from ..inventory.identifiers import ids_after, validate_prefix
 from ..mapping.model_metadata import ModelSpec
 from ..mapping.onnx_model import Device
 from ..mapping.polygons import DEFAULT_MIN_AREA_KM2, candidates_from_mask
+from ..mapping.precision import Precision
 from ..mapping.reflectance import given_calibration
 from ..mapping.segmentation import SegmentSettings
 from ..mapping.sentinel2_product import is_product, product_raster
@@ -34,6 +35,8 @@ class MappingOptions:
     id_prefix: str = DEFAULT_ID_PREFIX
     device: Device = Device.AUTO
     views: Optional[int] = None  # None: the model's own (its rockglacier:views; 1 for a model without it)
+    adaptive_views: Optional[bool] = None  # further views only where the first finds anything; None: when views is the model's
+    precision: Precision = Precision.AUTO  # on the CPU an int8 copy where it agrees with float32 (``precision``)
     tile_px: Optional[int] = None
     overlap_px: Optional[int] = None
     batch_size: Optional[int] = None
@@ -44,7 +47,9 @@ class MappingOptions:
         validate_prefix(self.id_prefix)
         return SegmentSettings(bands=self.bands, tile_px=self.tile_px, overlap_px=self.overlap_px, threshold=self.threshold,
                                batch_size=self.batch_size, device=self.device, threads=threads, views=self.views,
-                               calibration=given_calibration(self.l2a_add_offset, self.l2a_quantification))
+                               calibration=given_calibration(self.l2a_add_offset, self.l2a_quantification),
+                               precision=self.precision,
+                               adaptive_views=self.views is None if self.adaptive_views is None else self.adaptive_views)
 
 
 def imagery_for_model(path: str, spec: ModelSpec, work_dir: str) -> tuple[str, list[str]]:

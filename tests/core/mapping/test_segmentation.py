@@ -306,3 +306,50 @@ def test_views__segment_raster_uses_them_and_refuses_other_counts(tmp_path):
     assert np.abs(maps[8] - maps[1]).max() > 0.1
     with pytest.raises(ParameterError, match="VIEWS=3"):
         segment_raster(str(raster), model, str(tmp_path / "p3.tif"), str(tmp_path / "m3.tif"), SegmentSettings(tile_px=96, views=3))
+
+
+def test_adaptive_views__equal_eight_views_where_they_matter_at_a_fraction_of_the_model_input(tmp_path):
+    from rockglacier_plugin.core.mapping.adaptive_views import busy_blocks
+    from tests.onnx_builders import directional_edge_model
+
+    image = np.full((3, 512, 512), 20.0, dtype=np.float32)  # flat ground (0 would be no data)
+    image[:, 100:140, 300:360] = 255  # one bright block: edges only around it
+    raster = write_raster(tmp_path / "scene.tif", image, (500000.0, 10.0, 0, 4000000.0, 0, -10.0), epsg=32644, dtype=gdal.GDT_Byte)
+    model = directional_edge_model(tmp_path / "edge.onnx")
+    outputs = {}
+    for name, views, adaptive in (("one", 1, False), ("eight", 8, False), ("adaptive", 8, True)):
+        run = segment_raster(str(raster), str(model), str(tmp_path / f"{name}_p.tif"), str(tmp_path / f"{name}_m.tif"),
+                             SegmentSettings(tile_px=256, views=views, adaptive_views=adaptive))
+        outputs[name] = gdal.Open(str(tmp_path / f"{name}_p.tif")).ReadAsArray()
+        if adaptive:
+            assert 0 < run.more_views_share < 0.5  # the further views ran on crops around the block only
+    matters = np.abs(outputs["one"] - outputs["eight"]) > 0.01
+    assert matters.sum() > 100  # the views matter around the block
+    np.testing.assert_allclose(outputs["adaptive"][matters], outputs["eight"][matters], atol=1e-6)  # there: the 8-view average
+    assert np.abs(outputs["adaptive"] - outputs["eight"]).max() <= 0.01  # elsewhere flat ground, all views near 0
+    assert np.array_equal(outputs["adaptive"] >= 0.5, outputs["eight"] >= 0.5)
+    first = np.zeros((96, 96), np.float32)
+    first[60, 70] = 0.9
+    (block,) = busy_blocks(first, context_px=16, multiple=16, cell_px=32)
+    assert block.inner == (32, 64, 64, 96) and (block.r1 - block.r0) % 16 == 0 and block.r0 <= 16 and block.c1 == 96
+
+
+def test_reader__an_error_while_reading_tiles_stops_the_run_with_it_and_no_output(tmp_path, monkeypatch):
+    from rockglacier_plugin.core.mapping import segmentation
+
+    raster = write_raster(tmp_path / "scene.tif", np.full((3, 300, 300), 20.0), (500000.0, 10.0, 0, 4000000.0, 0, -10.0), epsg=32644,
+                          dtype=gdal.GDT_Byte)
+    model = identity_model(tmp_path / "m.onnx")
+    calls = []
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 2:
+            raise segmentation.InputRasterError("the disk went away")
+        return original(*args, **kwargs)
+
+    original = segmentation._read_tile
+    monkeypatch.setattr(segmentation, "_read_tile", failing)
+    with pytest.raises(segmentation.InputRasterError, match="the disk went away"):
+        segment_raster(str(raster), str(model), str(tmp_path / "p.tif"), str(tmp_path / "m.tif"), SegmentSettings(tile_px=64))
+    assert not (tmp_path / "p.tif").exists() and not list(tmp_path.glob("*partial*"))

@@ -1,0 +1,109 @@
+"""Adaptive views: the further views of test-time averaging only where the first view finds something.
+
+The first view runs on every tile. Where it reaches ``LOW`` (cells of ``CELL_PX`` holding such a pixel,
+grouped into connected blocks), the remaining views run on a crop of the model input around each block,
+with the model's full context around it, and the block's pixels get the average of all views; elsewhere
+the first view stands (nothing there is near a rock glacier). A block's pixels therefore get exactly what
+the crop's views give: with a model whose receptive field fits its context, what the whole tile's views
+give. When the crops would cover most of the input, the whole input runs the views instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+#: A first-view probability from which a pixel's neighbourhood gets the further views.
+LOW = 0.2
+#: Size of the cells the busy area is counted in, pixels.
+CELL_PX = 32
+#: Crops covering more than this share of the input: run the views over the whole input.
+WHOLE_INPUT_SHARE = 0.7
+
+
+@dataclass(frozen=True)
+class Block:
+    """A crop of the model input (rows r0:r1, cols c0:c1) and the part of it whose pixels it answers for."""
+
+    r0: int
+    r1: int
+    c0: int
+    c1: int
+    inner: tuple[int, int, int, int]  # rows, rows end, cols, cols end, in input coordinates
+
+
+def _components(cells: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Bounding boxes (row0, row1, col0, col1; cells, end exclusive) of the 8-connected groups of True cells.
+
+    >>> _components(np.array([[1, 0, 0], [0, 0, 1], [0, 0, 1]], bool))
+    [(0, 1, 0, 1), (1, 3, 2, 3)]
+    """
+    seen = np.zeros_like(cells, dtype=bool)
+    boxes = []
+    rows, cols = cells.shape
+    for start in zip(*np.nonzero(cells)):
+        if seen[start]:
+            continue
+        stack, members = [start], []
+        seen[start] = True
+        while stack:
+            r, c = stack.pop()
+            members.append((r, c))
+            for dr in (-1, 0, 1):
+                for dc in (-1, 0, 1):
+                    nr, nc = r + dr, c + dc
+                    if 0 <= nr < rows and 0 <= nc < cols and cells[nr, nc] and not seen[nr, nc]:
+                        seen[nr, nc] = True
+                        stack.append((nr, nc))
+        found = np.array(members)
+        boxes.append((int(found[:, 0].min()), int(found[:, 0].max()) + 1, int(found[:, 1].min()), int(found[:, 1].max()) + 1))
+    return boxes
+
+
+def _aligned(start: int, end: int, limit: int, multiple: int) -> tuple[int, int]:
+    """[start, end) grown to a multiple of ``multiple`` in length, kept inside [0, limit)."""
+    length = -(-(end - start) // multiple) * multiple
+    length = min(length, limit - limit % multiple if limit >= multiple else limit)
+    start = max(0, min(start, limit - length))
+    return start, start + length
+
+
+def busy_blocks(first: np.ndarray, context_px: int, multiple: int, low: float = LOW, cell_px: int = CELL_PX) -> list[Block]:
+    """The crops to run the further views on, for one input's first-view probability (rows, cols)."""
+    rows, cols = first.shape
+    interior = np.zeros_like(first, dtype=bool)
+    interior[context_px:, context_px:] = first[context_px:, context_px:] >= low
+    if not interior.any():
+        return []
+    pad_r, pad_c = -rows % cell_px, -cols % cell_px
+    cells = np.pad(interior, ((0, pad_r), (0, pad_c))).reshape((rows + pad_r) // cell_px, cell_px, (cols + pad_c) // cell_px, cell_px)
+    busy = cells.any(axis=(1, 3))
+    blocks = []
+    for r0, r1, c0, c1 in _components(busy):
+        inner = (r0 * cell_px, min(r1 * cell_px, rows), c0 * cell_px, min(c1 * cell_px, cols))
+        crop_r = _aligned(max(inner[0] - context_px, 0), min(inner[1] + context_px, rows), rows, multiple)
+        crop_c = _aligned(max(inner[2] - context_px, 0), min(inner[3] + context_px, cols), cols, multiple)
+        blocks.append(Block(crop_r[0], crop_r[1], crop_c[0], crop_c[1], inner))
+    return blocks
+
+
+def refine(first: np.ndarray, model_input: np.ndarray, context_px: int, multiple: int,
+           further_views: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> tuple[np.ndarray, float]:
+    """``first`` with the busy blocks' pixels replaced by the average of all views, and the share of the
+    input's pixels the further views ran on. ``further_views(input batch, first batch)`` returns the
+    average of all views given the first (``segmentation.averaged_probability``)."""
+    blocks = busy_blocks(first, context_px, multiple)
+    if not blocks:
+        return first, 0.0
+    area = sum((b.r1 - b.r0) * (b.c1 - b.c0) for b in blocks)
+    if area >= WHOLE_INPUT_SHARE * first.size:
+        return further_views(model_input[None], first[None])[0], 1.0
+    result = first.copy()
+    for block in blocks:
+        averaged = further_views(np.ascontiguousarray(model_input[None, :, block.r0:block.r1, block.c0:block.c1]),
+                                 first[None, block.r0:block.r1, block.c0:block.c1])[0]
+        r0, r1, c0, c1 = block.inner
+        result[r0:r1, c0:c1] = averaged[r0 - block.r0:r1 - block.r0, c0 - block.c0:c1 - block.c0]
+    return result, area / first.size

@@ -1,0 +1,220 @@
+"""float32 or int8 for a run: a static int8 copy of any model on the CPU, made once, cached, and used only
+where it agrees with the float model on tiles of the scene being mapped.
+
+* ``auto`` (the default): on the CPU, a model that is not int8 already gets an int8 copy (``int8``),
+  calibrated on tiles of the input scene and cached beside the model (or, where that folder is not
+  writable, in the user's cache folder), named by the model's SHA-256, so it is made once per model.
+  Before each run the copy and the float model segment a few tiles of the scene (one view each); the
+  copy is used when its probabilities agree (99th percentile of |difference| <= ``MAX_P99_DIFFERENCE``)
+  and its mask agrees (IoU >= ``MIN_MASK_IOU`` where the tiles hold enough mask pixels to judge);
+  otherwise float32, with the numbers in the log. On a GPU the float model runs.
+* ``float32``: the model as given. ``int8``: the int8 copy whatever the agreement (reported).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, replace
+from enum import Enum
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from .int8 import is_quantized, model_digest, quantize_int8
+from .onnx_model import DEFAULT_INT8_NAME, DEFAULT_MODEL_NAME, SHIPPED_MODELS_DIR, SegmentationModel
+
+MAX_P99_DIFFERENCE = 0.05
+MIN_MASK_IOU = 0.98
+#: Fewer mask pixels than this over the check tiles (float or int8): the mask IoU is not judged (p99 decides).
+MIN_MASK_PIXELS = 500
+CALIBRATION_TILES = 6
+CHECK_TILES = 4
+#: Calibration inputs of dynamic-size models are cut to this size (activations of every tensor are kept
+#: in memory while calibrating: 6 inputs of 512 px of a ResNet34 DeepLabv3+ took 3.4 GB).
+CALIBRATION_PX = 512
+CACHE_ENV = "ROCKGLACIER_INT8_CACHE"
+
+
+class Precision(str, Enum):
+    AUTO = "auto"
+    FLOAT32 = "float32"
+    INT8 = "int8"
+
+
+@dataclass(frozen=True)
+class Agreement:
+    p99_difference: float
+    max_difference: float
+    mask_iou: Optional[float]  # None: too few mask pixels to judge
+    mask_pixels: int
+    tiles: int
+
+    @property
+    def passes(self) -> bool:
+        return self.p99_difference <= MAX_P99_DIFFERENCE and (self.mask_iou is None or self.mask_iou >= MIN_MASK_IOU)
+
+    def describe(self) -> str:
+        mask = (f"mask IoU {self.mask_iou:.3f}" if self.mask_iou is not None
+                else f"mask IoU not judged ({self.mask_pixels} mask px < {MIN_MASK_PIXELS})")
+        return (f"on {self.tiles} tile(s) of this scene: probability |difference| 99th percentile {self.p99_difference:.3f} "
+                f"(<= {MAX_P99_DIFFERENCE:g} needed), largest {self.max_difference:.3f}; {mask} (>= {MIN_MASK_IOU:g} needed)")
+
+
+@dataclass
+class PrecisionChoice:
+    model: SegmentationModel
+    path: str
+    precision: str  # "float32" or "int8"
+    note: str
+    agreement: Optional[Agreement] = None
+
+
+def agreement(float_probability: np.ndarray, int8_probability: np.ndarray, threshold: float) -> Agreement:
+    """How far the int8 copy's probabilities and mask are from float32's over the same tiles.
+
+    >>> a = np.array([[0.1, 0.9], [0.6, 0.2]]); agreement(a, a + 0.01, 0.5).p99_difference < 0.011
+    True
+    """
+    difference = np.abs(float_probability.astype(np.float64) - int8_probability.astype(np.float64))
+    float_mask, int8_mask = float_probability >= threshold, int8_probability >= threshold
+    union = int((float_mask | int8_mask).sum())
+    iou = float((float_mask & int8_mask).sum() / union) if union >= MIN_MASK_PIXELS else None
+    return Agreement(float(np.quantile(difference, 0.99)), float(difference.max()), iou, union, 0)
+
+
+def int8_cache_path(model_path: str) -> str:
+    """Where the int8 copy of ``model_path`` lives: beside it (``<name>.int8-<sha16>.onnx``) when that folder
+    is writable, else in ``$ROCKGLACIER_INT8_CACHE`` or the user's cache folder."""
+    digest = model_digest(model_path)
+    stem = os.path.splitext(os.path.basename(model_path))[0]
+    folder = os.path.dirname(os.path.abspath(model_path))
+    if os.environ.get(CACHE_ENV) or not os.access(folder, os.W_OK):
+        folder = os.environ.get(CACHE_ENV) or os.path.join(os.path.expanduser("~"), ".cache", "rockglacier", "int8")
+    return os.path.join(folder, f"{stem}.int8-{digest}.onnx")
+
+
+def _quantization_missing() -> Optional[str]:
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime.quantization  # noqa: F401
+    except ImportError as exc:
+        return (f"int8 needs the 'onnx' package beside onnxruntime ({exc}): install it in QGIS's Python "
+                "(python -m pip install onnx; `make setup` does) to get the int8 speed-up")
+    return None
+
+
+def _cropped(inputs: Sequence[np.ndarray], model: SegmentationModel, multiple: int) -> list[np.ndarray]:
+    if model.fixed_size_px is not None:
+        return list(inputs)
+    size = max(multiple, CALIBRATION_PX // multiple * multiple)
+    return [np.ascontiguousarray(x[:, :size, :size]) for x in inputs]
+
+
+def make_int8_copy(model: SegmentationModel, model_path: str, calibration: Sequence[np.ndarray], log: Callable[[str], None]) -> str:
+    """The cached int8 copy of the model, made now from ``calibration`` inputs if it is not there yet."""
+    target = int8_cache_path(model_path)
+    if os.path.isfile(target):
+        return target
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    started = time.perf_counter()
+    handle, partial = tempfile.mkstemp(suffix=".onnx", dir=os.path.dirname(target))
+    os.close(handle)
+    try:
+        quantize_int8(model_path, partial, _cropped(calibration, model, model.spec.size_multiple_px), input_name=model.input_name)
+        os.replace(partial, target)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
+    log(f"int8 copy of the model made in {time.perf_counter() - started:.0f} s from {len(calibration)} tile(s) of this scene, "
+        f"cached at {target} (made once per model: its name holds the model's SHA-256).")
+    return target
+
+
+def _probabilities(model: SegmentationModel, inputs: Sequence[np.ndarray]) -> np.ndarray:
+    """One view of each input, flattened and joined (inputs may differ in size)."""
+    return np.concatenate([model.rock_glacier_probability(x[None]).ravel() for x in inputs])
+
+
+def _shipped_int8(model_path: str) -> Optional[str]:
+    """The shipped int8 copy when ``model_path`` is the shipped float model and the copy is shipped."""
+    float_path = os.path.join(SHIPPED_MODELS_DIR, DEFAULT_MODEL_NAME)
+    int8_path = os.path.join(SHIPPED_MODELS_DIR, DEFAULT_INT8_NAME)
+    if os.path.isfile(float_path) and os.path.isfile(int8_path) and os.path.samefile(model_path, float_path):
+        return int8_path
+    return None
+
+
+def _float(model: SegmentationModel, model_path: str, why: str) -> PrecisionChoice:
+    return PrecisionChoice(model, model_path, "float32", f"float32: {why}.")
+
+
+def _verdicts_path(int8_path: str) -> str:
+    return int8_path + ".agreement.json"
+
+
+def _known_verdict(int8_path: str, scene_key: Optional[str]) -> Optional[Agreement]:
+    """The agreement measured before on this very scene (same file, size, time stamp, bands, threshold), if any."""
+    if not scene_key or not os.path.isfile(_verdicts_path(int8_path)):
+        return None
+    try:
+        with open(_verdicts_path(int8_path), encoding="utf-8") as handle:
+            found = json.load(handle).get(scene_key)
+        return Agreement(**found) if found else None
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _remember_verdict(int8_path: str, scene_key: Optional[str], result: Agreement) -> None:
+    if not scene_key:
+        return
+    try:
+        verdicts = {}
+        if os.path.isfile(_verdicts_path(int8_path)):
+            with open(_verdicts_path(int8_path), encoding="utf-8") as handle:
+                verdicts = json.load(handle)
+        verdicts[scene_key] = asdict(result)
+        with open(_verdicts_path(int8_path), "w", encoding="utf-8") as handle:
+            json.dump(dict(list(verdicts.items())[-200:]), handle)
+    except (OSError, ValueError):
+        pass  # a cache only: the next run checks again
+
+
+def choose_precision(model: SegmentationModel, model_path: str, precision: Precision, sample_inputs: Callable[[int, int], list],
+                     threshold: float, load: Callable[[str], SegmentationModel], log: Callable[[str], None],
+                     scene_key: Optional[str] = None) -> PrecisionChoice:
+    """The model to run: float32 or its int8 copy (see the module's rules). ``sample_inputs(count, seed)``
+    gives model inputs read from the scene; ``load`` opens an ONNX file with the run's device and threads;
+    ``scene_key`` names the scene, so that a run on a scene already checked reuses that check's numbers."""
+    precision = Precision(precision)
+    if precision == Precision.FLOAT32:
+        return _float(model, model_path, "PRECISION=float32")
+    if is_quantized(model_path):
+        return PrecisionChoice(model, model_path, "int8", "int8: the model is an int8 model already.")
+    if model.provider != "CPUExecutionProvider" and precision == Precision.AUTO:
+        return _float(model, model_path, f"on {model.provider} the float model runs (int8 QDQ is a CPU speed-up)")
+    shipped = _shipped_int8(model_path)
+    if shipped:
+        return PrecisionChoice(load(shipped), shipped, "int8", "int8: the shipped model's own int8 copy (checked against float32 "
+                                                              "on the validation scene when it was made: see the model card).")
+    missing = _quantization_missing()
+    if missing:
+        return _float(model, model_path, missing)
+    try:
+        int8_path = make_int8_copy(model, model_path, sample_inputs(CALIBRATION_TILES, 0), log)
+        int8_model = load(int8_path)
+    except Exception as exc:  # onnxruntime's quantiser raises many kinds; the float model still runs
+        return _float(model, model_path, f"no int8 copy could be made ({str(exc).splitlines()[0][:200]})")
+    result = _known_verdict(int8_path, scene_key)
+    if result is None:
+        check = sample_inputs(CHECK_TILES, 1)
+        result = replace(agreement(_probabilities(model, check), _probabilities(int8_model, check), threshold), tiles=len(check))
+        _remember_verdict(int8_path, scene_key, result)
+    if result.passes or precision == Precision.INT8:
+        forced = "" if result.passes else " (PRECISION=int8: used although it does not agree)"
+        return PrecisionChoice(int8_model, int8_path, "int8", f"int8 copy{forced}: agrees with float32 {result.describe()}.", result)
+    return PrecisionChoice(model, model_path, "float32",
+                           f"float32: the int8 copy does not agree with it {result.describe()}; set PRECISION=int8 to use it anyway.",
+                           result)

@@ -1,0 +1,108 @@
+"""float32 or int8 for a run: the int8 copy of any model, made once, cached, used only where it agrees."""
+
+import os
+
+import numpy as np
+import pytest
+
+from benchmarks.bench_models import conv_net
+from rockglacier_plugin.core.mapping import precision as precision_module
+from rockglacier_plugin.core.mapping.onnx_model import load_model
+from rockglacier_plugin.core.mapping.precision import Precision, agreement, choose_precision, int8_cache_path
+
+
+def _inputs(low: float, high: float, size: int = 64):
+    def sample(count: int, seed: int) -> list:
+        rng = np.random.default_rng(seed)
+        return [rng.uniform(low, high, (3, size, size)).astype(np.float32) for _ in range(count)]
+
+    return sample
+
+
+def _choose(path, precision, sample, messages, threshold=0.5):
+    model = load_model(str(path), "cpu", 1)
+    return choose_precision(model, str(path), precision, sample, threshold, lambda p: load_model(p, "cpu", 1), messages.append,
+                            scene_key="scene-a")
+
+
+def test_agreement__closed_forms():
+    p = np.linspace(0, 1, 10001)
+    same = agreement(p, p.copy(), 0.5)
+    assert (same.p99_difference, same.mask_iou, same.passes) == (0.0, 1.0, True)
+    shifted = agreement(p, np.clip(p + 0.1, 0, 1), 0.5)
+    assert shifted.p99_difference == pytest.approx(0.1) and not shifted.passes
+    assert shifted.mask_iou == pytest.approx(5000 / 6000, abs=1e-3)  # [0.4, 1] against [0.5, 1]
+    few = agreement(np.zeros(1000), np.zeros(1000), 0.5)
+    assert few.mask_iou is None and few.passes  # nothing to judge a mask on: the probabilities decide
+
+
+def test_auto__any_model_gets_an_int8_copy_made_once_beside_it_and_used_where_it_agrees(tmp_path):
+    path = conv_net(tmp_path / "user.onnx", width=16, blocks=2)
+    messages = []
+    choice = _choose(path, Precision.AUTO, _inputs(-2, 2), messages)
+    cached = int8_cache_path(str(path))
+    assert choice.precision == "int8" and choice.path == cached and os.path.dirname(cached) == str(tmp_path)
+    assert os.path.basename(cached).startswith("user.int8-") and choice.agreement.passes
+    assert "int8 copy of the model made" in messages[0] and "agrees with float32" in choice.note
+    made = os.path.getmtime(cached)
+    again = []
+    assert _choose(path, Precision.AUTO, _inputs(-2, 2), again).precision == "int8"
+    assert again == [] and os.path.getmtime(cached) == made  # made once
+    x = np.random.default_rng(9).uniform(-2, 2, (1, 3, 64, 64)).astype(np.float32)
+    float_p, int8_p = load_model(str(path), "cpu", 1).rock_glacier_probability(x), choice.model.rock_glacier_probability(x)
+    assert np.quantile(np.abs(float_p - int8_p), 0.99) <= 0.05
+
+
+def test_auto__an_int8_copy_that_disagrees_is_not_used_and_the_log_says_why(tmp_path):
+    from tests.onnx_builders import three_conv_model
+
+    path = three_conv_model(tmp_path / "user.onnx")
+    # calibrated on flat ground, checked on the scene's real contrast: the copy clips the middle activations
+    calibrated_on_flat_ground = lambda count, seed: _inputs(0.0, 0.1)(count, seed) if seed == 0 else _inputs(0.0, 2.0)(count, seed)  # noqa: E731
+    choice = _choose(path, Precision.AUTO, calibrated_on_flat_ground, [])
+    assert choice.precision == "float32" and "does not agree" in choice.note and "99th percentile" in choice.note
+    forced = _choose(path, Precision.INT8, calibrated_on_flat_ground, [])
+    assert forced.precision == "int8" and "used although it does not agree" in forced.note
+
+
+def test_float32_and_int8_models_and_a_missing_onnx_package_keep_the_model_as_given(tmp_path, monkeypatch):
+    path = conv_net(tmp_path / "user.onnx", width=16, blocks=2)
+    assert _choose(path, Precision.FLOAT32, _inputs(-2, 2), []).precision == "float32"
+    assert not os.path.exists(int8_cache_path(str(path)))
+    int8 = _choose(path, Precision.AUTO, _inputs(-2, 2), []).path
+    assert _choose(int8, Precision.AUTO, _inputs(-2, 2), []).note == "int8: the model is an int8 model already."
+    other = conv_net(tmp_path / "other.onnx", width=16, blocks=2, seed=3)
+    monkeypatch.setattr(precision_module, "_quantization_missing", lambda: "int8 needs the 'onnx' package")
+    choice = _choose(other, Precision.AUTO, _inputs(-2, 2), [])
+    assert choice.precision == "float32" and "int8 needs the 'onnx' package" in choice.note
+
+
+def test_int8_cache_path__a_read_only_model_folder_caches_in_the_user_cache(tmp_path, monkeypatch):
+    folder = tmp_path / "readonly"
+    folder.mkdir()
+    path = conv_net(folder / "m.onnx", width=8, blocks=1)
+    monkeypatch.setenv(precision_module.CACHE_ENV, str(tmp_path / "cache"))
+    assert os.path.dirname(int8_cache_path(str(path))) == str(tmp_path / "cache")
+    monkeypatch.delenv(precision_module.CACHE_ENV)
+    os.chmod(folder, 0o555)
+    try:
+        if os.access(folder, os.W_OK):
+            pytest.skip("running as a user who can write anywhere")
+        assert ".cache" in int8_cache_path(str(path))
+    finally:
+        os.chmod(folder, 0o755)
+
+
+def test_auto__a_deepness_style_model_with_a_fixed_size_and_batch_gets_its_copy_too(tmp_path):
+    import onnx
+
+    path = conv_net(tmp_path / "fixed.onnx", width=16, blocks=2)
+    model = onnx.load(str(path))
+    for dim, value in zip(model.graph.input[0].type.tensor_type.shape.dim, (1, 3, 64, 64)):
+        dim.ClearField("dim_param")
+        dim.dim_value = value
+    onnx.save(model, str(path))
+    loaded = load_model(str(path), "cpu", 1)
+    assert (loaded.fixed_size_px, loaded.fixed_batch) == ((64, 64), 1)
+    choice = _choose(path, Precision.AUTO, _inputs(-2, 2), [])
+    assert choice.precision == "int8" and choice.model.fixed_size_px == (64, 64)
