@@ -49,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _map_arguments(mapping: argparse.ArgumentParser) -> None:
     from ..core.mapping.onnx_model import Device
+    from ..core.mapping.precision import Precision
     from ..core.workflows.mapping import MappingOptions
 
     defaults = MappingOptions()
@@ -64,7 +65,9 @@ def _map_arguments(mapping: argparse.ArgumentParser) -> None:
     mapping.add_argument("--id-prefix", default=defaults.id_prefix)
     mapping.add_argument("--device", choices=[d.value for d in Device], default=defaults.device.value)
     mapping.add_argument("--views", type=int, choices=(1, 4, 8), default=defaults.views,
-                         help="views of each tile averaged (VIEWS; default: the model's own, 1 for a model that states none)")
+                         help="views of each tile averaged (VIEWS; default: the model's own, adaptively, 1 for a model that states none)")
+    mapping.add_argument("--precision", choices=[p.value for p in Precision], default=defaults.precision.value,
+                         help="PRECISION: auto (an int8 copy of the model on the CPU where it agrees with float32), float32 or int8")
     mapping.add_argument("--tile-px", type=int, default=defaults.tile_px)
     mapping.add_argument("--overlap-px", type=int, default=defaults.overlap_px)
     mapping.add_argument("--batch-size", type=int, default=defaults.batch_size)
@@ -130,12 +133,14 @@ def _threads_per_task(client: Any) -> int:
 def _run_map(args: argparse.Namespace, client: Any) -> Any:
     from ..core.mapping.bands import parse_band_list
     from ..core.mapping.onnx_model import SHIPPED_MODELS_DIR, Device, default_model_path
+    from ..core.mapping.precision import Precision
     from ..core.workflows.mapping import MappingOptions
     from .workflows import MapRequest, map_region
 
     model = args.model or default_model_path(SHIPPED_MODELS_DIR, Device(args.device))[0]
     options = MappingOptions(bands=tuple(parse_band_list(args.bands)) if args.bands else None, threshold=args.threshold,
                              min_area_km2=args.min_area_km2, id_prefix=args.id_prefix, device=Device(args.device), views=args.views,
+                             precision=Precision(args.precision),
                              tile_px=args.tile_px, overlap_px=args.overlap_px, batch_size=args.batch_size,
                              l2a_add_offset=args.l2a_add_offset, l2a_quantification=args.l2a_quantification)
     request = MapRequest(args.imagery, model, args.output, args.work_dir or args.output + ".work", options, dem=args.dem,
