@@ -76,6 +76,9 @@ class SegmentationModel:
         A model with a fixed batch size gets the tiles in groups of that size (the last group
         padded with copies of its last tile, whose outputs are dropped), whatever ``n`` is.
         """
+        size = self.fixed_size_px
+        if size is not None and tuple(batch.shape[-2:]) != size:
+            return self._padded_to(size, batch)
         fixed = self.fixed_batch
         if fixed is None or fixed == len(batch):
             return self._probability(batch)
@@ -87,6 +90,17 @@ class SegmentationModel:
                 group = np.concatenate([group, np.repeat(group[-1:], missing, axis=0)])
             parts.append(self._probability(group)[: fixed - missing])
         return np.concatenate(parts)
+
+    def _padded_to(self, size: tuple[int, int], batch: np.ndarray) -> np.ndarray:
+        """A fixed-size model given a smaller input (a raster or a tile smaller than its size): the input padded on
+        the bottom and right with the standardised zero (the neutral input the tiles get beyond a raster's edge),
+        the output cut back to the input."""
+        rows, cols = batch.shape[-2:]
+        if rows > size[0] or cols > size[1]:
+            raise InputModelError(f"The model only accepts {size[0]} x {size[1]} px input; it was given {rows} x {cols} px.")
+        padded = np.zeros(batch.shape[:-2] + size, dtype=np.float32)
+        padded[..., :rows, :cols] = batch
+        return self.rock_glacier_probability(padded)[..., :rows, :cols]
 
     def _probability(self, batch: np.ndarray) -> np.ndarray:
         output = self.session.run([self.output_name], {self.input_name: batch})[0]

@@ -353,3 +353,17 @@ def test_reader__an_error_while_reading_tiles_stops_the_run_with_it_and_no_outpu
     with pytest.raises(segmentation.InputRasterError, match="the disk went away"):
         segment_raster(str(raster), str(model), str(tmp_path / "p.tif"), str(tmp_path / "m.tif"), SegmentSettings(tile_px=64))
     assert not (tmp_path / "p.tif").exists() and not list(tmp_path.glob("*partial*"))
+
+
+def test_fixed_size_model__a_raster_smaller_than_its_input_is_padded_and_cut_back(tmp_path):
+    """A Deepness-style model with a fixed 64 px input on a 40 x 30 px raster (a real chip is smaller than a
+    512 px model): the input is padded to the model's size, the answer cut back, whatever the precision."""
+    from rockglacier_plugin.core.mapping.precision import Precision
+
+    image = np.random.default_rng(4).integers(1, 255, (3, 30, 40)).astype(np.float32)
+    raster = write_raster(tmp_path / "small.tif", image, (500000.0, 10.0, 0, 4000000.0, 0, -10.0), epsg=32644, dtype=gdal.GDT_Byte)
+    model = identity_model(tmp_path / "fixed.onnx", fixed_size=64, fixed_batch=1)
+    for precision in (Precision.FLOAT32, Precision.AUTO):
+        segment_raster(str(raster), str(model), str(tmp_path / "p.tif"), str(tmp_path / "m.tif"), SegmentSettings(precision=precision))
+        probability = gdal.Open(str(tmp_path / "p.tif")).ReadAsArray()
+        np.testing.assert_allclose(probability, image[0] / 255.0, atol=2e-2 if precision == Precision.AUTO else 1e-6)
