@@ -84,13 +84,8 @@ def test_int8_cache_path__a_read_only_model_folder_caches_in_the_user_cache(tmp_
     monkeypatch.setenv(precision_module.CACHE_ENV, str(tmp_path / "cache"))
     assert os.path.dirname(int8_cache_path(str(path))) == str(tmp_path / "cache")
     monkeypatch.delenv(precision_module.CACHE_ENV)
-    os.chmod(folder, 0o555)
-    try:
-        if os.access(folder, os.W_OK):
-            pytest.skip("running as a user who can write anywhere")
-        assert ".cache" in int8_cache_path(str(path))
-    finally:
-        os.chmod(folder, 0o755)
+    monkeypatch.setattr(precision_module.os, "access", lambda path, mode: False)  # a read-only folder (root can write anywhere)
+    assert os.path.dirname(int8_cache_path(str(path))) == os.path.join(os.path.expanduser("~"), ".cache", "rockglacier", "int8")
 
 
 def test_auto__a_deepness_style_model_with_a_fixed_size_and_batch_gets_its_copy_too(tmp_path):
