@@ -30,3 +30,39 @@ def test_sources__ruff_finds_no_undefined_name_unused_import_or_unsorted_imports
                              "rockglacier_plugin", "training", "tests", "benchmarks", "tools"],
                             capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stdout[-4000:]
+
+
+def _imported_modules(path: Path, package: str) -> set:
+    """Absolute names of the rockglacier_plugin modules a source file imports (relative imports resolved)."""
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = parts[:-node.level]
+                name = ".".join(base + ((node.module,) if node.module else ()))
+            else:
+                name = node.module or ""
+            found.add(name)
+            found.update(f"{name}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {name for name in found if name.startswith(package)}
+
+
+def test_adapters__processing_and_gui_never_import_each_other():
+    """The two QGIS adapters share helpers through ``qgis_shared``, never through each other: a Processing
+    error type raised inside the dock, or the dock's Qt code loaded by qgis_process, cannot happen."""
+    crossings = []
+    for adapter, other in (("processing", "gui"), ("gui", "processing")):
+        for path in (ROOT / "rockglacier_plugin" / adapter).rglob("*.py"):
+            for name in _imported_modules(path, f"rockglacier_plugin.{other}"):
+                crossings.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert crossings == [], "move what both need to rockglacier_plugin/qgis_shared: " + "; ".join(crossings)
+
+
+def test_qgis_shared__imports_neither_adapter():
+    """``qgis_shared`` sits below both adapters (the core's own direction is tests/core/test_core_independence.py)."""
+    offending = [f"{path.relative_to(ROOT)} imports {name}" for path in (ROOT / "rockglacier_plugin" / "qgis_shared").rglob("*.py")
+                 for adapter in ("processing", "gui") for name in _imported_modules(path, f"rockglacier_plugin.{adapter}")]
+    assert offending == []

@@ -9,8 +9,8 @@ PLUGIN = Path(__file__).resolve().parents[1] / "rockglacier_plugin"
 # A Qt class, a dot, a capitalised member not followed by a further dot or a call: an unscoped enum.
 UNSCOPED = re.compile(r"\b(Q(?!gs[A-Z])[A-Za-z]+)\.([A-Z][A-Za-z0-9]*)\b(?![.(\w])")
 #: (file, text) pairs allowed on purpose: QVariant types exist only on QGIS < 3.38 (Qt5) branches.
-ALLOWED = {("processing/fields.py", "QVariant.String"), ("processing/fields.py", "QVariant.Double"),
-           ("processing/fields.py", "QVariant.Int"),
+ALLOWED = {("qgis_shared/fields.py", "QVariant.String"), ("qgis_shared/fields.py", "QVariant.Double"),
+           ("qgis_shared/fields.py", "QVariant.Int"),
            # onnxruntime's quantisation enums, not Qt's
            ("core/mapping/int8.py", "QuantFormat.QDQ"), ("core/mapping/int8.py", "QuantType.QUInt8"),
            ("core/mapping/int8.py", "QuantType.QInt8")}

@@ -22,7 +22,7 @@ def main() -> int:
     from qgis.PyQt.QtWidgets import QHBoxLayout, QWidget
 
     from rockglacier_plugin.gui.review_dock import ReviewDock
-    from rockglacier_plugin.gui.style import apply_inventory_style
+    from rockglacier_plugin.qgis_shared.style import apply_inventory_style
 
     sample = ROOT / "sample_data"
     if not (sample / "dem_utm44n.tif").exists():

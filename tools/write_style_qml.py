@@ -1,4 +1,4 @@
-"""Regenerate rockglacier_plugin/styles/rock_glaciers.qml from the inventory style (gui/style.py), for
+"""Regenerate rockglacier_plugin/styles/rock_glaciers.qml from the inventory style (qgis_shared/style.py), for
 users who load the style by hand. Usage: python tools/write_style_qml.py"""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ if __name__ == "__main__":
     start_qgis()
     from qgis.core import QgsVectorLayer
 
-    from rockglacier_plugin.gui.style import apply_inventory_style
+    from rockglacier_plugin.qgis_shared.style import apply_inventory_style
 
     layer = QgsVectorLayer("MultiPolygon?crs=EPSG:4326&field=review:string&field=upslope_con:string&field=source:string"
                            "&field=rg_id:string", "rock_glaciers", "memory")

@@ -45,8 +45,8 @@ from qgis.PyQt.QtWidgets import (
 
 from ..core.inventory.review import ACTIVITIES, FILTERS, decision_values, is_reviewed, keeps
 from ..core.inventory.schema import ROCK_GLACIER_FIELDS, UpslopeConnection
-from ..processing.layers import null_to_none
-from .style import apply_inventory_style
+from ..qgis_shared.features import null_to_none
+from ..qgis_shared.style import apply_inventory_style
 
 CLASS_KEYS = {"G": "1", "GF": "2", "DMS": "3", "T": "4", "P": "5", "O": "6"}
 
@@ -243,7 +243,7 @@ class ReviewDock(QgsDockWidget):
         return [spec.name for spec in ROCK_GLACIER_FIELDS if spec.name not in names]
 
     def add_missing_fields(self) -> bool:
-        from ..processing.fields import qgs_field
+        from ..qgis_shared.fields import qgs_field
 
         if not self._writable():
             return False
@@ -423,7 +423,7 @@ class ReviewDock(QgsDockWidget):
             self._say("No DEM chosen: the outline is saved, its DEM attributes are not recomputed.")
             return {}
         from ..core.terrain.attributes import compute_attributes
-        from ..processing.layers import file_raster_path
+        from ..qgis_shared.features import file_raster_path
 
         result = compute_attributes([bytes(geometry.asWkb())], self.layer.crs().toWkt(), file_raster_path(dem, "DEM"))
         if result.warnings:

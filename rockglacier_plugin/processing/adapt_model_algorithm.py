@@ -32,8 +32,8 @@ from qgis.core import (
     QgsSettings,
 )
 
+from ..qgis_shared.features import feature_record, feature_wkb, file_raster_path
 from .algorithm_base import RockGlacierAlgorithm, info, stage, warn
-from .layers import feature_record, feature_wkb, file_raster_path
 
 SETTING = "ROCKGLACIER_TRAINING_PYTHON"
 SETTING_KEY = f"Processing/Configuration/{SETTING}"

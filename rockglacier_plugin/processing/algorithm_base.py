@@ -177,7 +177,7 @@ class RockGlacierAlgorithm(QgsProcessingAlgorithm):
         """OUTPUT as an inventory layer (``rock_glaciers`` in a GeoPackage): ``candidates.rows`` (inventory fields per
         polygon) with the polygons ``candidates.wkb`` as multipolygons in ``crs``; returns the destination id."""
         from ..core.inventory.schema import ROCK_GLACIER_LAYER
-        from .fields import inventory_fields
+        from ..qgis_shared.fields import inventory_fields
         from .layers import gpkg_layer_destination
 
         fields, _ = inventory_fields(QgsFields(), ())

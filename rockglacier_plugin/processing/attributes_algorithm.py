@@ -21,9 +21,10 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
+from ..qgis_shared.features import feature_wkb, file_raster_path, text_or_none
+from ..qgis_shared.fields import inventory_fields
 from .algorithm_base import RockGlacierAlgorithm, callbacks, info, warn
-from .fields import inventory_fields
-from .layers import feature_wkb, file_raster_path, gpkg_layer_destination, text_or_none
+from .layers import gpkg_layer_destination
 from .output_styles import store_inventory_style
 
 HELP = """

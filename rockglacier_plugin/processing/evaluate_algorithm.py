@@ -21,9 +21,10 @@ from qgis.core import (
 )
 
 from ..core.inventory.schema import FieldSpec
+from ..qgis_shared.features import feature_record, feature_wkb, file_raster_path
+from ..qgis_shared.fields import qgs_field
 from .algorithm_base import RockGlacierAlgorithm, info, warn
-from .fields import qgs_field
-from .layers import feature_record, feature_wkb, file_raster_path, gpkg_layer_destination
+from .layers import gpkg_layer_destination
 from .output_styles import store_inventory_style
 
 HELP = """

@@ -23,8 +23,8 @@ from qgis.core import (
 )
 
 from ..core.insar.velocity_map import VELOCITY_UNITS
+from ..qgis_shared.features import file_raster_path
 from .algorithm_base import info
-from .layers import file_raster_path
 
 SENSORS = ["ALOS-1 PALSAR", "Sentinel-1", "custom"]
 VELOCITY_SIGNS = ["towards the satellite", "away from the satellite"]

@@ -22,10 +22,11 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
+from ..qgis_shared.features import feature_wkb, file_raster_path, text_or_none
+from ..qgis_shared.fields import inventory_fields, qgs_field, qgs_fields
 from .algorithm_base import RockGlacierAlgorithm, callbacks, info, warn
-from .fields import inventory_fields, qgs_field, qgs_fields
 from .insar_inputs import InsarInputs
-from .layers import feature_wkb, file_raster_path, gpkg_layer_destination, text_or_none
+from .layers import gpkg_layer_destination
 from .output_styles import store_inventory_style, write_raster_style
 
 HELP = """

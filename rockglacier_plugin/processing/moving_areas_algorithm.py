@@ -20,9 +20,9 @@ from qgis.core import (
     QgsProcessingUtils,
 )
 
+from ..qgis_shared.features import feature_wkb, file_raster_path, text_or_none
 from .algorithm_base import RockGlacierAlgorithm, callbacks, info
 from .insar_inputs import InsarInputs
-from .layers import feature_wkb, file_raster_path, text_or_none
 from .output_styles import store_inventory_style
 
 HELP = """

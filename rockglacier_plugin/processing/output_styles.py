@@ -20,7 +20,7 @@ from qgis.PyQt.QtCore import Qt
 from qgis.PyQt.QtGui import QColor
 
 from ..core.inventory.gpkg_styles import write_default_style
-from ..gui.style import apply_inventory_style
+from ..qgis_shared.style import apply_inventory_style
 from .algorithm_base import warn
 
 #: name -> (minimum, maximum, colour stops from minimum to maximum)

@@ -18,8 +18,8 @@ from qgis.core import (
     QgsProcessingParameterFileDestination,
 )
 
+from ..qgis_shared.features import feature_record, feature_wkb
 from .algorithm_base import RockGlacierAlgorithm, info, warn
-from .layers import feature_record, feature_wkb
 
 DEFAULT_FILTER = "\"review\" IS NULL OR \"review\" <> 'rejected'"
 

@@ -26,8 +26,8 @@ from ..core.inventory.rgik import (
     UPSLOPE_UNDEFINED,
 )
 from ..core.inventory.rgik_template import ACTIVITY_CLASSES, KINEMATIC_UNDEFINED, LAYERS
+from ..qgis_shared.features import feature_record, feature_wkb, file_raster_path
 from .algorithm_base import RockGlacierAlgorithm, callbacks, info, warn
-from .layers import feature_record, feature_wkb, file_raster_path
 
 LAYOUT_OPTIONS = ("One GeoPackage with the three layers", "Three GeoPackages: <name>_PM, <name>_MA, <name>_GO")
 

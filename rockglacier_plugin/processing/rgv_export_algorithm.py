@@ -23,9 +23,10 @@ from qgis.core import (
 
 from ..core.inventory.rgv import LEFT_OUT_FIELDS, RGV_FIELDS, WindowRule
 from ..core.inventory.schema import FieldSpec
+from ..qgis_shared.features import feature_record, feature_wkb
+from ..qgis_shared.fields import qgs_fields
 from .algorithm_base import RockGlacierAlgorithm, info, warn
-from .fields import qgs_fields
-from .layers import feature_record, feature_wkb, gpkg_layer_destination
+from .layers import gpkg_layer_destination
 
 RGV_LAYER, LEFT_OUT_LAYER = "rock_glacier_velocity", "rgv_left_out"
 DEFAULT_RULE = WindowRule()

@@ -29,8 +29,8 @@ from qgis.core import (
 from ..core.mapping.onnx_model import DEFAULT_MODEL_NAME, SHIPPED_MODELS_DIR
 from ..core.mapping.polygons import DEFAULT_MIN_AREA_KM2
 from ..core.workflows.mapping import DEFAULT_ID_PREFIX
+from ..qgis_shared.features import feature_wkb, file_raster_path, text_or_none
 from .algorithm_base import RockGlacierAlgorithm, callbacks, info, stage, warn
-from .layers import feature_wkb, file_raster_path, text_or_none
 from .output_styles import store_inventory_style, write_raster_style
 
 DEVICES = ["auto", "cpu", "cuda", "directml", "coreml"]

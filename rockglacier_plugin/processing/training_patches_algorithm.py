@@ -23,8 +23,8 @@ from qgis.core import (
     QgsProcessingUtils,
 )
 
+from ..qgis_shared.features import feature_wkb, file_raster_path
 from .algorithm_base import RockGlacierAlgorithm, callbacks, info, warn
-from .layers import feature_wkb, file_raster_path
 
 HELP = """
 <p>Cuts training patches for the deep-learning model (the first step of <code>python -m training</code>,

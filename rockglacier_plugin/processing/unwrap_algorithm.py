@@ -14,8 +14,8 @@ from qgis.core import (
     QgsProcessingParameterRasterLayer,
 )
 
+from ..qgis_shared.features import file_raster_path
 from .algorithm_base import RockGlacierAlgorithm, callbacks, info
-from .layers import file_raster_path
 
 COSTS = ["defo", "smooth"]
 INITS = ["mst", "mcf"]

@@ -22,7 +22,7 @@ from qgis.PyQt.QtTest import QTest
 from qgis.PyQt.QtWidgets import QHBoxLayout, QWidget
 
 from rockglacier_plugin.gui.review_dock import ReviewDock
-from rockglacier_plugin.gui.style import apply_inventory_style
+from rockglacier_plugin.qgis_shared.style import apply_inventory_style
 from tests.builders import plane_dem, read_layer, square_wkt, write_polygons, write_raster
 
 ORIGIN = (600000.0, 5200000.0)
@@ -231,7 +231,7 @@ def test_plugin__adds_the_dock_to_the_qgis_window_and_removes_it_on_unload():
 def test_style__shipped_qml_has_the_paper_colours():
     qml = Path(__file__).resolve().parents[2] / "rockglacier_plugin" / "styles" / "rock_glaciers.qml"
     text = qml.read_text()
-    from rockglacier_plugin.gui.style import RULES
+    from rockglacier_plugin.qgis_shared.style import RULES
 
     for label, _, _ in RULES:  # regenerate with tools/write_style_qml.py when the rules change
         assert f'label="{label}"' in text, label
