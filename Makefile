@@ -13,10 +13,10 @@ setup:
 	bash tools/setup.sh
 
 test: setup
-	$(PY) -m pytest tests rockglacier_plugin/core training
+	$(PY) -m pytest tests rockglacier_plugin/core rockglacier_plugin/region training benchmarks tools
 
 test-fast: setup
-	$(PY) -m pytest tests rockglacier_plugin/core training -m "not slow"
+	$(PY) -m pytest tests rockglacier_plugin/core rockglacier_plugin/region training benchmarks tools -m "not slow"
 
 demo: setup
 	bash tools/demo.sh

@@ -66,3 +66,19 @@ def test_qgis_shared__imports_neither_adapter():
     offending = [f"{path.relative_to(ROOT)} imports {name}" for path in (ROOT / "rockglacier_plugin" / "qgis_shared").rglob("*.py")
                  for adapter in ("processing", "gui") for name in _imported_modules(path, f"rockglacier_plugin.{adapter}")]
     assert offending == []
+
+
+def test_doctests__every_file_with_one_is_collected_by_make_test():
+    """A doctest outside the paths `make test` gives pytest never runs (region/merge.py's did not)."""
+    import re
+
+    line = next(line for line in (ROOT / "Makefile").read_text(encoding="utf-8").splitlines() if line.strip().startswith("$(PY) -m pytest tests"))
+    collected = [part for part in re.findall(r"\S+", line.split("pytest", 1)[1]) if not part.startswith("-")]
+    missing = []
+    for path in ROOT.rglob("*.py"):
+        relative = path.relative_to(ROOT).as_posix()
+        if relative.startswith((".venv/", "dist/", "demo_data/", "bench_data/", "sample_data/")) or ">>> " not in path.read_text(encoding="utf-8"):
+            continue
+        if not any(relative == c or relative.startswith(c.rstrip("/") + "/") for c in collected):
+            missing.append(relative)
+    assert missing == [], "add their folders to `make test`: " + ", ".join(missing)
