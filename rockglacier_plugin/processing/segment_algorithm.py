@@ -78,10 +78,12 @@ other tools do. The log says which.</p>
 <p>THRESHOLD left empty applies the model's own (its seg_thresh metadata): the shipped float32 model
 0.55, its int8 copy 0.5, each chosen on training chips.</p>
 <p>VIEWS left empty with a model that asks for several (the shipped model: 8) runs them <b>adaptively</b>:
-every tile once, and the further views only for tiles whose first view reaches a probability of 0.05
-somewhere (the choice "8 ... adaptive" does the same for any model). Those tiles get exactly the 8-view
-average; the others, where nothing is near a rock glacier, keep their one view. On terrain with few rock
-glaciers most tiles need one view; on a scene full of them every tile needs eight.</p>
+every tile once, and the further views only on crops around what the first view finds (probability 0.2
+or more, in 32 px cells), each crop read with 32 px of context; the crops' pixels get the average of all
+views, the rest keeps its one view (nothing there is near a rock glacier). Measured against 8 views
+everywhere on four scenes: scene IoU within 0.003 and fewer false pixels, at 1.7x (few rock glaciers) to 4.6x the time of one
+view (8 views everywhere: 7x). The choice "8 ... adaptive" does the same for any model; "8" runs every view
+on every tile.</p>
 <p>PRECISION: auto (default) runs, on the CPU, a static int8 copy of the model: the shipped model's own;
 for any other model one made on the first run from tiles of the input scene and cached beside the model
 (or in ~/.cache/rockglacier/int8 where that folder is read-only), named after the model's SHA-256. Each run

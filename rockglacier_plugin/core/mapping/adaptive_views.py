@@ -1,11 +1,17 @@
 """Adaptive views: the further views of test-time averaging only where the first view finds something.
 
-The first view runs on every tile. Where it reaches ``LOW`` (cells of ``CELL_PX`` holding such a pixel,
-grouped into connected blocks), the remaining views run on a crop of the model input around each block,
-with the model's full context around it, and the block's pixels get the average of all views; elsewhere
-the first view stands (nothing there is near a rock glacier). A block's pixels therefore get exactly what
-the crop's views give: with a model whose receptive field fits its context, what the whole tile's views
-give. When the crops would cover most of the input, the whole input runs the views instead.
+The first view runs on every tile, with the model's full context. Where it reaches ``LOW`` (cells of
+``CELL_PX`` holding such a pixel, grouped into connected blocks), the remaining views run on a crop of the
+model input around each block with ``CROP_CONTEXT_PX`` of context (never more than the model's), and the
+block's pixels get the average of all views; elsewhere the first view stands (nothing there is near a rock
+glacier). When the crops would cover most of the input, the whole input runs the views instead.
+
+Measured with the shipped int8 model on four composed scenes (the validation scene, the same chips in
+another arrangement, training chips, and a sparse scene three quarters without rock glaciers), against 8
+views everywhere: with the full 192 px context the crops covered the whole input on dense scenes (7.3x the
+1-view time, the same IoU); with 32 px, scene IoU within 0.003 (-0.0017, -0.0029, +0.0030, -0.0022) and
+fewer false pixels on every scene, at 1.6-1.7x (sparse) to 2.9-4.6x (dense) the 1-view time; with 16 px the IoU fell by
+0.006-0.012. The further views average out small biases, which a little context carries.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ import numpy as np
 LOW = 0.2
 #: Size of the cells the busy area is counted in, pixels.
 CELL_PX = 32
+#: Context read around each block for the further views, pixels (the first view has the model's full context).
+CROP_CONTEXT_PX = 32
 #: Crops covering more than this share of the input: run the views over the whole input.
 WHOLE_INPUT_SHARE = 0.7
 
@@ -70,8 +78,10 @@ def _aligned(start: int, end: int, limit: int, multiple: int) -> tuple[int, int]
     return start, start + length
 
 
-def busy_blocks(first: np.ndarray, context_px: int, multiple: int, low: float = LOW, cell_px: int = CELL_PX) -> list[Block]:
-    """The crops to run the further views on, for one input's first-view probability (rows, cols)."""
+def busy_blocks(first: np.ndarray, context_px: int, multiple: int, low: float = LOW, cell_px: int = CELL_PX,
+                crop_context_px: int = CROP_CONTEXT_PX) -> list[Block]:
+    """The crops to run the further views on, for one input's first-view probability (rows, cols); ``context_px``
+    is the input's own context ring (not part of the tile), ``crop_context_px`` what each crop reads around its block."""
     rows, cols = first.shape
     interior = np.zeros_like(first, dtype=bool)
     interior[context_px:, context_px:] = first[context_px:, context_px:] >= low
@@ -83,8 +93,9 @@ def busy_blocks(first: np.ndarray, context_px: int, multiple: int, low: float = 
     blocks = []
     for r0, r1, c0, c1 in _components(busy):
         inner = (r0 * cell_px, min(r1 * cell_px, rows), c0 * cell_px, min(c1 * cell_px, cols))
-        crop_r = _aligned(max(inner[0] - context_px, 0), min(inner[1] + context_px, rows), rows, multiple)
-        crop_c = _aligned(max(inner[2] - context_px, 0), min(inner[3] + context_px, cols), cols, multiple)
+        margin = min(context_px, crop_context_px)
+        crop_r = _aligned(max(inner[0] - margin, 0), min(inner[1] + margin, rows), rows, multiple)
+        crop_c = _aligned(max(inner[2] - margin, 0), min(inner[3] + margin, cols), cols, multiple)
         blocks.append(Block(crop_r[0], crop_r[1], crop_c[0], crop_c[1], inner))
     return blocks
 
