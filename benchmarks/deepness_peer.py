@@ -34,13 +34,12 @@ def deepness_source() -> Optional[Path]:
         if (path / "src" / "deepness" / "__init__.py").exists():
             return path / "src"
         if (path / "HEAD").exists() or (path / ".git").exists():  # a git mirror: extract its src
+            git = ["git", "--git-dir", str(path if (path / "HEAD").exists() else path / ".git")]
             target = Path(tempfile.mkdtemp(prefix="deepness-src-"))
-            files = subprocess.run(["git", "--git-dir", str(path if (path / "HEAD").exists() else path / ".git"), "ls-tree", "-r",
-                                    "--name-only", "HEAD", "src"], capture_output=True, text=True).stdout.split()
+            files = subprocess.run(git + ["ls-tree", "-r", "--name-only", "HEAD", "src"], capture_output=True, text=True).stdout.split()
             for name in files:
                 if name.endswith((".py", ".txt")):
-                    content = subprocess.run(["git", "--git-dir", str(path if (path / "HEAD").exists() else path / ".git"), "show",
-                                              f"HEAD:{name}"], capture_output=True).stdout
+                    content = subprocess.run(git + ["show", f"HEAD:{name}"], capture_output=True).stdout
                     (target / name).parent.mkdir(parents=True, exist_ok=True)
                     (target / name).write_bytes(content)
             if (target / "src" / "deepness" / "__init__.py").exists():

@@ -13,8 +13,6 @@ process, each run after a warm-up, as ratios to 1 view.
 from __future__ import annotations
 
 import os
-import tempfile
-import time
 
 import numpy as np
 
@@ -46,11 +44,8 @@ def _scenes():
 
 
 def run(repeats: int = 1) -> dict:
-    from osgeo import gdal
-
-    from rockglacier_plugin.core.mapping.onnx_model import DEFAULT_INT8_NAME, SHIPPED_MODELS_DIR, load_model
-    from rockglacier_plugin.core.mapping.segmentation import SegmentSettings, segment_raster
-    from training.scene_eval import model_threshold, scene_scores, write_image
+    from rockglacier_plugin.core.mapping.onnx_model import DEFAULT_INT8_NAME, SHIPPED_MODELS_DIR
+    from training.scene_eval import VIEW_RUNS, model_threshold, views_on_scene
 
     try:
         scenes = _scenes()
@@ -59,34 +54,14 @@ def run(repeats: int = 1) -> dict:
         return {}
     path = os.path.join(SHIPPED_MODELS_DIR, DEFAULT_INT8_NAME)
     threshold = model_threshold(path)
-    model = load_model(path, "cpu", 2)
-    work = tempfile.mkdtemp(prefix="rockglacier-views-bench-")
     results = {}
-    runs = {"1 view": (1, False), "8 views everywhere": (8, False), "defaults: 8 views adaptively": (8, True)}
     for scene_name, scene in scenes.items():
-        raster = write_image(scene.image, os.path.join(work, "scene.tif"))
-
-        def segment(views: int, adaptive: bool):
-            start = time.perf_counter()
-            run_info = segment_raster(raster, path, os.path.join(work, "p.tif"), os.path.join(work, "m.tif"),
-                                      SegmentSettings(views=views, adaptive_views=adaptive, device="cpu", threads=2), model=model)
-            seconds = time.perf_counter() - start
-            return seconds, scene_scores(gdal.Open(os.path.join(work, "p.tif")).ReadAsArray(), scene, threshold), run_info
-
-        segment(1, False)  # warm-up
-        measured = {}
-        for name, (views, adaptive) in runs.items():
-            best = None
-            for _ in range(repeats):
-                seconds, scores, run_info = segment(views, adaptive)
-                best = seconds if best is None else min(best, seconds)
-            measured[name] = (best, scores, run_info)
-        one = measured["1 view"][0]
+        measured = views_on_scene(path, scene, threshold, threads=2, repeats=repeats)
+        one = measured["1 view"]["seconds"]
         print(f"\n== Views, shipped int8 model, {scene_name} ({scene.label.shape[0]} px)")
-        for name, (seconds, scores, run_info) in measured.items():
-            share = f", further views on {100 * run_info.more_views_share:.0f} % of the model input" if run_info.adaptive else ""
-            print(f"   {name:<32} IoU {scores['scene_pixel_iou']:.4f}  false pixels {100 * scores['scene_false_pixels_on_negatives']:.3f} %  "
-                  f"{seconds:6.1f} s = {seconds / one:4.2f} x 1 view{share}")
-        results[scene_name] = {name: (seconds, scores["scene_pixel_iou"], scores["scene_false_pixels_on_negatives"])
-                               for name, (seconds, scores, _) in measured.items()}
+        for name, values in measured.items():
+            share = f", further views on {100 * values['more_views_share']:.0f} % of the model input" if VIEW_RUNS[name][1] else ""
+            print(f"   {name:<34} IoU {values['scene_pixel_iou']:.4f}  false pixels {100 * values['false_pixels_on_negatives']:.3f} %  "
+                  f"{values['seconds']:6.1f} s = {values['seconds'] / one:4.2f} x 1 view{share}")
+        results[scene_name] = measured
     return results

@@ -114,9 +114,9 @@ def _categorized_qml(geometry: str, field: str, categories: list, outline_only: 
     return document.toString()
 
 
-def store_rgik_styles(paths: dict, layer_names: dict, feedback: QgsProcessingFeedback) -> None:
-    """Default styles of the RGIK layers (``paths`` and ``layer_names`` keyed PM, MA, GO)."""
-    from ..core.inventory.rgik_template import KINEMATIC_ATTRIBUTES, OUTLINE_TYPES
+def store_rgik_styles(paths: dict, feedback: QgsProcessingFeedback) -> None:
+    """Default styles of the RGIK layers (``paths`` keyed PM, MA, GO, as ``rgik_export.output_paths`` gives them)."""
+    from ..core.inventory.rgik_template import KINEMATIC_ATTRIBUTES, OUTLINE_TYPES, template_layer
 
     qml = {
         "PM": _categorized_qml("Point", "Acti.Cl.", [(word, word, colour) for word, colour in ACTIVITY_COLOURS.items()]),
@@ -126,7 +126,8 @@ def store_rgik_styles(paths: dict, layer_names: dict, feedback: QgsProcessingFee
                                                            (OUTLINE_TYPES[1], "restricted outline", "#c2a5cf")], outline_only=True),
     }
     for short, path in paths.items():
+        name = template_layer(short).layer
         try:
-            write_default_style(path, layer_names[short], qml[short], f"rockglacier RGIK {short} style")
+            write_default_style(path, name, qml[short], f"rockglacier RGIK {short} style")
         except RuntimeError as exc:
-            warn(feedback, f"The style of {layer_names[short]} could not be stored in {path}: {exc}")
+            warn(feedback, f"The style of {name} could not be stored in {path}: {exc}")

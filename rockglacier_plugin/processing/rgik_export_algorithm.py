@@ -120,7 +120,7 @@ class RgikExportAlgorithm(RockGlacierAlgorithm):
             on_progress(0.8 * (index + 1) / len(rasters))
         path = self.parameterAsFileOutput(parameters, "OUTPUT", context)
         counts = write_rgik(path, records, [feature_wkb(f) for f in features], source.sourceCrs().toWkt(), moving, layout)
-        store_rgik_styles(output_paths(path, layout), {layer.short: layer.layer for layer in LAYERS}, feedback)
+        store_rgik_styles(output_paths(path, layout), feedback)
         for message in counts.skipped:
             warn(feedback, f"Not exported: {message}.")
         for duplicate in counts.duplicate_ids:

@@ -81,7 +81,7 @@ other tools do. The log says which.</p>
 every tile once, and the further views only on crops around what the first view finds (probability 0.2
 or more, in 32 px cells), each crop read with 32 px of context; the crops' pixels get the average of all
 views, the rest keeps its one view (nothing there is near a rock glacier). Measured against 8 views
-everywhere on four scenes: scene IoU within 0.003 and fewer false pixels, at 1.7x (few rock glaciers) to 4.6x the time of one
+everywhere on four scenes: scene IoU within 0.003 and fewer false pixels, at about 2x (few rock glaciers) to 5x the time of one
 view (8 views everywhere: 7x). The choice "8 ... adaptive" does the same for any model; "8" runs every view
 on every tile.</p>
 <p>PRECISION: auto (default) runs, on the CPU, a static int8 copy of the model: the shipped model's own;

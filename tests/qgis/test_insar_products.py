@@ -3,8 +3,6 @@ types it: MintPy, LiCSBAS, HyP3 and a plain GeoTIFF; the velocity_pairs table; p
 returned as separate outputs."""
 
 import os
-import shutil
-import subprocess
 
 import processing
 import pytest
@@ -13,6 +11,7 @@ from tests.builders import read_layer, write_polygons
 from tests.conftest import require_module
 from tests.insar_builders import EPSG, cone_scene
 from tests.product_builders import geotiff_velocity, hyp3_product, licsbas_cum, mintpy_velocity
+from tests.qgis.test_qgis_process import qgis_process
 
 FACING_AWAY = (20.0, 45.0, 70.0, 90.0, 110.0, 135.0, 160.0)
 
@@ -26,11 +25,8 @@ def scene(tmp_path_factory):
     return scene, polygons, folder
 
 
-def _qgis_process(cwd, *arguments):
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env["QT_QPA_PLATFORM"] = "offscreen"
-    completed = subprocess.run([shutil.which("qgis_process") or "qgis_process", "run", "rockglacier:insarvelocity", "--", *arguments],
-                               cwd=cwd, capture_output=True, text=True, env=env, timeout=300)
+def _qgis_process(cwd, *arguments, algorithm="rockglacier:insarvelocity"):
+    completed = qgis_process("run", algorithm, "--", *arguments, cwd=cwd)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     return completed.stdout
 
@@ -99,15 +95,6 @@ def test_several_pairs__each_raster_is_its_own_output_and_every_pair_is_in_veloc
     assert {r["vel_pair"] for r in rows} == {"20150101-20191231"}  # the GeoTIFF took its dates from its name
 
 
-def _run_qgis_process(cwd, algorithm, *arguments):
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env["QT_QPA_PLATFORM"] = "offscreen"
-    completed = subprocess.run([shutil.which("qgis_process") or "qgis_process", "run", algorithm, "--", *arguments],
-                               cwd=cwd, capture_output=True, text=True, env=env, timeout=300)
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
-    return completed.stdout
-
-
 def test_rgvexport__the_five_year_mintpy_velocity_is_an_rgv_series_value_in_m_per_yr(scene, tmp_path):
     from tests.rgik_reader import layer_doc, read_layer_checked
 
@@ -137,8 +124,8 @@ def test_qgis_process__rgvexport_leaves_the_12_day_hyp3_pair_out_and_says_why(sc
     archive = hyp3_product(scene, tmp_path / "hyp3")
     _qgis_process(tmp_path, f"INPUT={polygons}", f"HYP3={archive}", f"DEM={scene.dem}", "LOOKS=60", "NOISE_CORRELATION_PX=1",
                   "OUTPUT=out.gpkg", "VELOCITY_PAIRS=pairs.gpkg")
-    log = _run_qgis_process(tmp_path, "rockglacier:rgvexport", f"INPUT={polygons}", "VELOCITY_PAIRS=pairs.gpkg", "OUTPUT=rgv.gpkg",
-                            "LEFT_OUT=left_out.gpkg")
+    log = _qgis_process(tmp_path, f"INPUT={polygons}", "VELOCITY_PAIRS=pairs.gpkg", "OUTPUT=rgv.gpkg", "LEFT_OUT=left_out.gpkg",
+                        algorithm="rockglacier:rgvexport")
     assert read_layer(tmp_path / "rgv.gpkg") == []
     left_out = read_layer(tmp_path / "left_out.gpkg")
     assert len(left_out) == len(FACING_AWAY)

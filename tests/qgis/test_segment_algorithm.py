@@ -161,11 +161,10 @@ def test_precision__a_users_model_runs_its_int8_copy_where_it_agrees_with_float3
     assert any(line.startswith("Precision: int8 copy: agrees with float32") for line in infos)
     assert len(list(tmp_path.glob("user.int8-*.onnx"))) == 1  # cached beside the model, named by its hash
     assert np.quantile(np.abs(default - reference), 0.99) <= 0.05 and not np.array_equal(default, reference)
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    env["QT_QPA_PLATFORM"] = "offscreen"
-    completed = subprocess.run([shutil.which("qgis_process") or "qgis_process", "run", "rockglacier:segment", "--",
-                                f"INPUT={raster}", f"MODEL={model}", "PRECISION=2", "PROBABILITY=p.tif", "MASK=m.tif", "OUTPUT=c.gpkg"],
-                               cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    from tests.qgis.test_qgis_process import qgis_process
+
+    completed = qgis_process("run", "rockglacier:segment", "--", f"INPUT={raster}", f"MODEL={model}", "PRECISION=2",
+                             "PROBABILITY=p.tif", "MASK=m.tif", "OUTPUT=c.gpkg", cwd=tmp_path)
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     assert "Precision: int8 copy" in completed.stdout  # the copy cached by the runs above, from the command line
 

@@ -34,9 +34,13 @@ FIRST_MOVING_CLASS = 1
 @dataclass(frozen=True)
 class MovingArea:
     wkb: bytes  # polygon in the raster's CRS
-    velocity_class: str  # label of KINEMATIC_CLASSES
     area_km2: float
     velocity_code: int  # 1 + index of the class in KINEMATIC_CLASSES (RGIK's Vel.Class code)
+
+    @property
+    def velocity_class(self) -> str:
+        """The class's label in KINEMATIC_CLASSES."""
+        return KINEMATIC_CLASSES[self.velocity_code - 1][2]
 
 
 @dataclass
@@ -141,8 +145,7 @@ def moving_areas(velocity_path: str, min_area_km2: float = 0.005, landforms_wkb:
             continue
         area_km2 = geometry.GetArea() / square_m_per_km2
         if area_km2 >= min_area_km2:
-            code = feature.GetField("code")
-            areas.append(MovingArea(bytes(geometry.ExportToWkb()), KINEMATIC_CLASSES[code - 1][2], area_km2, code))
+            areas.append(MovingArea(bytes(geometry.ExportToWkb()), area_km2, feature.GetField("code")))
     del vectors
     if landforms is not None:
         areas = _touching(areas, landforms)

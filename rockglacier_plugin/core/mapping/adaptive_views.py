@@ -10,8 +10,8 @@ Measured with the shipped int8 model on four composed scenes (the validation sce
 another arrangement, training chips, and a sparse scene three quarters without rock glaciers), against 8
 views everywhere: with the full 192 px context the crops covered the whole input on dense scenes (7.3x the
 1-view time, the same IoU); with 32 px, scene IoU within 0.003 (-0.0017, -0.0029, +0.0030, -0.0022) and
-fewer false pixels on every scene, at 1.6-1.7x (sparse) to 2.9-4.6x (dense) the 1-view time; with 16 px the IoU fell by
-0.006-0.012. The further views average out small biases, which a little context carries.
+fewer false pixels on every scene, at 1.6-2.0x (sparse) to 2.9-5.0x (dense) the 1-view time (timings of a
+shared 2-core machine); with 16 px the IoU fell by 0.006-0.012. The further views average out small biases, which a little context carries.
 """
 
 from __future__ import annotations

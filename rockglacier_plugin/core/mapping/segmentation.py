@@ -9,6 +9,7 @@ renamed when complete: a cancelled or failed run leaves nothing that looks finis
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -399,8 +400,6 @@ def segment_raster(
 
 def _scene_key(raster_path: str, settings: SegmentSettings, region: Window) -> Optional[str]:
     """What identifies a scene for a cached int8 agreement check: the file, its size and time, the bands, the region."""
-    import os
-
     try:
         status = os.stat(raster_path)
     except OSError:
