@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup test test-fast demo bench package install-plugin default-model clean
+.PHONY: setup test test-fast test-qgis demo bench package install-plugin default-model clean
 
 setup:
 	bash tools/setup.sh
@@ -18,11 +18,17 @@ test: setup
 test-fast: setup
 	$(PY) -m pytest tests rockglacier_plugin/core rockglacier_plugin/region training benchmarks tools -m "not slow"
 
+# The real-QGIS tests inside a cached Debian chroot with the QGIS users run (3.40: Debian 13, 3.44: forky), NumPy 2,
+# the packaged plugin zip in a fresh profile (tools/qgis_chroot.sh; needs root; about 3 minutes to build, once).
+QGIS ?= 3.40
+test-qgis:
+	bash tools/qgis_chroot.sh $(QGIS) bash tools/test_in_chroot.sh
+
 demo: setup
 	bash tools/demo.sh
 
 bench: setup
-	$(PY) tools/bench.py
+	$(PY) -m tools.bench
 
 package:
 	$(PYTHON_SYSTEM) tools/package.py --out dist

@@ -37,6 +37,8 @@ from typing import Any
 
 import numpy as np
 
+from rockglacier_plugin.core.progress import RunHooks
+
 SHARED = os.environ.get("ROCKGLACIER_SHARED", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared"))
 CHIPS = os.path.join(SHARED, "datasets", "alcazar90-rockglacier-chile", "chips_ds1")
 CHIP_PX, PIXEL_M, EPSG = 128, 10.0, 32719
@@ -100,7 +102,7 @@ def base_candidates(image: str, model: str, work: str) -> list[Any]:
 
     probability, mask = os.path.join(work, "base_p.tif"), os.path.join(work, "base_m.tif")
     spec = load_model(model, "cpu").spec
-    segment_raster(image, model, probability, mask, SegmentSettings(bands=(1, 2, 3), views=spec.views, device="cpu"), log=lambda m: None)
+    segment_raster(image, model, probability, mask, SegmentSettings(bands=(1, 2, 3), views=spec.views, device="cpu"), hooks=RunHooks())
     candidates, _ = candidates_from_mask(mask, probability, DEFAULT_MIN_AREA_KM2)
     return [ogr.CreateGeometryFromWkb(c.geometry_wkb) for c in candidates]
 
@@ -160,8 +162,8 @@ def false_candidates(results: list, threshold: float, min_area_px: int) -> int:
 
 def held_out_scores(model: str, held_out_sites: list[int], thresholds: dict[str, float], views: int) -> dict[str, Any]:
     """Detection, false candidates per km2 and false-alarm share at each of ``thresholds`` (name: value), every chip run once."""
-    from training.image_level import image_level_of, labelled_chips
-    from training.scene_eval import chips_alone
+    from training.evaluation.image_level import image_level_of, labelled_chips
+    from training.evaluation.scene_eval import chips_alone
 
     include = [f"*loshelados_{site}_*" for site in held_out_sites] + ["test/cordillera_*"]
     results = list(chips_alone(model, labelled_chips(CHIPS, include), views=views))
@@ -174,8 +176,8 @@ def held_out_scores(model: str, held_out_sites: list[int], thresholds: dict[str,
 
 
 def run(reviewed_chips: int, minutes: float, seed: int, work: str, views: int, other_ranges: tuple[str, ...] = ()) -> dict[str, Any]:
-    from training.adapt import AdaptRequest, adapt, shipped_model
-    from training.scene_eval import model_threshold
+    from training.evaluation.scene_eval import model_threshold
+    from training.loop.adapt import AdaptRequest, adapt, shipped_model
 
     sites = site_chips()
     order = sorted(sites)
@@ -219,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     arguments.add_argument("--minutes", type=float, default=10.0)
     arguments.add_argument("--views", type=int, default=8)
     arguments.add_argument("--seeds", type=int, nargs="+", default=[0])
-    arguments.add_argument("--other-ranges", nargs="*", default=[], help="training.augment.OTHER_RANGES for adapt")
+    arguments.add_argument("--other-ranges", nargs="*", default=[], help="training.data.augment.OTHER_RANGES for adapt")
     arguments.add_argument("--work", default=None, help="work folder, kept (default: a temporary one, removed)")
     arguments.add_argument("--out", default="adapt_site.json")
     args = arguments.parse_args(argv)

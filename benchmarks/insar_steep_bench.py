@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 from osgeo import ogr
 
+from rockglacier_plugin.core.raster.geometry import Polygons
+
 
 def _run_scenes(seeds: range, work: Path, paper_rule: bool) -> list[tuple]:
     from rockglacier_plugin.core.insar import landform_velocity as lv
@@ -33,8 +35,7 @@ def _run_scenes(seeds: range, work: Path, paper_rule: bool) -> list[tuple]:
         for seed in seeds:
             scene = steep_valley_scene(work / str(seed), seed=seed)
             landforms = lv.extract_velocities(
-                [ogr.CreateGeometryFromWkt(w).ExportToWkb() for w in scene.landforms_wkt], f"EPSG:{EPSG}",
-                [f"rg{i:03d}" for i in range(len(scene.landforms_wkt))],
+                Polygons([ogr.CreateGeometryFromWkt(w).ExportToWkb() for w in scene.landforms_wkt], f"EPSG:{EPSG}", [f"rg{i:03d}" for i in range(len(scene.landforms_wkt))]),
                 [lv.PairInput(Interferogram(str(scene.unwrapped), 1, REFERENCE_DATE, SECONDARY_DATE, ALOS_WAVELENGTH_M), str(scene.coherence))],
                 str(scene.dem), LosGeometry(None, scene.incidence_deg, scene.los_azimuth_deg), settings,
             ).landforms

@@ -34,7 +34,7 @@ def plain_threshold_regions(unwrapped: Path, coherence: Path, dem: Path, inciden
     from rockglacier_plugin.core.insar.los_geometry import LosGeometry
     from rockglacier_plugin.core.insar.scene import InsarScene, SceneSettings
     from rockglacier_plugin.core.mapping.polygons import polygonize_mask
-    from rockglacier_plugin.core.raster.io import create_geotiff
+    from rockglacier_plugin.core.raster.io import BandInfo, create_geotiff
     from tests.insar_builders import ALOS_WAVELENGTH_M, REFERENCE_DATE, SECONDARY_DATE
 
     scene = InsarScene(Interferogram(str(unwrapped), 1, REFERENCE_DATE, SECONDARY_DATE, ALOS_WAVELENGTH_M), str(coherence), 1,
@@ -50,8 +50,8 @@ def plain_threshold_regions(unwrapped: Path, coherence: Path, dem: Path, inciden
     from osgeo import gdal
 
     path = str(Path(tempfile.mkdtemp(prefix="rockglacier-plain-")) / "mask.tif")
-    dataset = create_geotiff(path, scene.grid.width_px, scene.grid.height_px, scene.grid.geotransform, scene.grid.crs_wkt,
-                             gdal.GDT_Byte, [], nodata=None)
+    dataset = create_geotiff(path, (scene.grid.width_px, scene.grid.height_px), scene.grid.geotransform, scene.grid.crs_wkt,
+                             gdal.GDT_Byte, [], band_info=BandInfo(nodata=None))
     dataset.GetRasterBand(1).WriteArray(keep.astype(np.uint8))
     dataset = None
     return [ogr.CreateGeometryFromWkb(g.ExportToWkb()) for g in polygonize_mask(path)]

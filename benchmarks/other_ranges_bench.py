@@ -1,4 +1,4 @@
-"""What each "other mountains" augmentation (``training.augment.OTHER_RANGES``) buys on a site the model never saw.
+"""What each "other mountains" augmentation (``training.data.augment.OTHER_RANGES``) buys on a site the model never saw.
 
 Each variant fine-tunes the shipped model (its ONNX weights, BatchNorm frozen) with the recipe of its last stage
 (``training/configs/default_chile_ds1b.json``: the Chilean chips and the Maranceles chips of ``chips_ds1``) for the
@@ -30,8 +30,8 @@ HELD_OUT = ["*loshelados_*", "test/cordillera_*"]
 
 
 def config_for(variant: list[str], minutes: float, output: str) -> Any:
-    from training.adapt import shipped_model
     from training.config import TrainConfig
+    from training.loop.adapt import shipped_model
 
     config = TrainConfig.load(os.path.join(ROOT, "training", "configs", "default_chile_ds1b.json"))
     return dataclasses.replace(
@@ -42,10 +42,10 @@ def config_for(variant: list[str], minutes: float, output: str) -> Any:
 
 def run(name: str, variant: list[str], minutes: float, work: str, views: int) -> dict[str, Any]:
     from rockglacier_plugin.core.mapping.onnx_model import load_model
-    from training.export import export_onnx
-    from training.image_level import image_level_scores
-    from training.scene_eval import model_threshold
-    from training.train import Trainer
+    from training.evaluation.image_level import image_level_scores
+    from training.evaluation.scene_eval import model_threshold
+    from training.export.onnx_export import export_onnx
+    from training.loop.train import Trainer
 
     started = time.perf_counter()
     trainer = Trainer(config_for(variant, minutes, os.path.join(work, name)))

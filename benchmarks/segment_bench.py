@@ -104,7 +104,7 @@ def _models(work: Path) -> tuple[Path, Path]:
     float_path = models / "rockglacier_default.onnx"
     int8_path = models / "rockglacier_default_int8.onnx"
     if not int8_path.exists():
-        from training.export import quantize_int8
+        from training.export.onnx_export import quantize_int8
 
         rng = np.random.default_rng(0)
         int8_path = Path(quantize_int8(str(float_path), str(work / "int8.onnx"),
@@ -146,10 +146,11 @@ def real_scene(path: Path, size_px: int) -> Optional[Path]:
     """An 8-bit scene of real Sentinel-2 chips (the Chilean validation chips, drawn again to fill it), or None."""
     try:
         from rockglacier_plugin.core.mapping.input_scaling import to_uint8_range
-        from training.compose import validation_scene
         from training.config import TrainConfig
-        from training.scene_eval import write_image
-        from training.train import load_samples, spec_for
+        from training.data.compose import validation_scene
+        from training.data.samples import load_samples
+        from training.evaluation.scene_eval import write_image
+        from training.model.checkpoints import spec_for
 
         config = TrainConfig.load(str(Path(__file__).resolve().parents[1] / "training" / "configs" / "default_chile_ds1b.json"))
         spec = spec_for(config)

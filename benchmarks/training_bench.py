@@ -12,10 +12,10 @@ def run(encoders: tuple[str, ...] = (), batch_size: int = 4, train_px: int = 256
     import torch
 
     from training.config import TrainConfig
-    from training.export import export_onnx, seconds_per_patch
-    from training.losses import dice_bce as dice_bce_loss
-    from training.model import ENCODERS, build_model
-    from training.train import spec_for
+    from training.export.onnx_export import export_onnx, seconds_per_patch
+    from training.loop.losses import dice_bce as dice_bce_loss
+    from training.model.architecture import ENCODERS, build_model
+    from training.model.checkpoints import spec_for
 
     encoders = encoders or ENCODERS
     work = Path(tempfile.mkdtemp(prefix="rockglacier-train-bench-"))

@@ -49,8 +49,8 @@ def trained_resnet34(path: Path, steps: int = 300, seed: int = 0) -> Path:
 
     from rockglacier_plugin.core.mapping.input_scaling import to_uint8_range
     from training.config import TrainConfig
-    from training.data import read_sample
-    from training.train import load_samples, spec_for
+    from training.data.samples import load_samples, read_sample
+    from training.model.checkpoints import spec_for
 
     torch.manual_seed(seed)
     config = TrainConfig.load(str(Path(__file__).resolve().parents[1] / "training" / "configs" / "default_chile.json"))

@@ -19,9 +19,10 @@ import numpy as np
 
 def _scenes():
     from rockglacier_plugin.core.mapping.input_scaling import to_uint8_range
-    from training.compose import ValidationScene, cells_for, validation_scene
     from training.config import TrainConfig
-    from training.train import load_samples, spec_for
+    from training.data.compose import ValidationScene, cells_for, validation_scene
+    from training.data.samples import load_samples
+    from training.model.checkpoints import spec_for
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     config = TrainConfig.load(os.path.join(root, "training", "configs", "default_chile_ds1b.json"))
@@ -45,7 +46,7 @@ def _scenes():
 
 def run(repeats: int = 1) -> dict:
     from rockglacier_plugin.core.mapping.onnx_model import DEFAULT_INT8_NAME, SHIPPED_MODELS_DIR
-    from training.scene_eval import VIEW_RUNS, model_threshold, views_on_scene
+    from training.evaluation.scene_eval import VIEW_RUNS, model_threshold, views_on_scene
 
     try:
         scenes = _scenes()

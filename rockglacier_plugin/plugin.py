@@ -31,9 +31,9 @@ class RockGlacierPlugin:
         if self.iface is None:
             return
         from qgis.PyQt.QtCore import Qt
-        from qgis.PyQt.QtWidgets import QAction
 
         from .gui.review_dock import ReviewDock
+        from .qgis_shared.qt_compat import QAction
 
         self.dock = ReviewDock(iface=self.iface)
         self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)

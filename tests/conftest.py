@@ -13,6 +13,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Debian 13's pyproj (3.7) looks for PROJ's data under sys.prefix, which in a venv is the venv: name Debian's
+# proj-data folder (the tests use pyproj as an independent oracle; the plugin itself does not use it).
+if "PROJ_DATA" not in os.environ and sys.prefix != sys.base_prefix and Path("/usr/share/proj/proj.db").exists():
+    os.environ["PROJ_DATA"] = "/usr/share/proj"
 
 SHARED_DATASETS = Path(os.environ.get("ROCKGLACIER_SHARED", ROOT.parent / "shared")) / "datasets"
 #: CI always has ../shared and every package `make setup` installs: there a missing one is a failure.

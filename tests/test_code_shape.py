@@ -10,6 +10,7 @@ from tests.conftest import require_module
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_FUNCTION_LINES = 80
+MAX_PARAMETERS = 8
 
 
 def test_functions__none_longer_than_80_lines():
@@ -22,6 +23,31 @@ def test_functions__none_longer_than_80_lines():
                     if lines > MAX_FUNCTION_LINES:
                         long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({lines} lines)")
     assert long == [], "split these into named steps: " + "; ".join(long)
+
+
+def _parameter_count(node: ast.FunctionDef) -> int:
+    """Parameters a caller passes: positional, keyword-only and * / ** (a method's self or cls not counted)."""
+    arguments = node.args
+    names = [*arguments.posonlyargs, *arguments.args]
+    count = len(names) + len(arguments.kwonlyargs) + (arguments.vararg is not None) + (arguments.kwarg is not None)
+    return count - (1 if names and names[0].arg in ("self", "cls") else 0)
+
+
+def test_functions__none_in_the_plugin_takes_more_than_8_parameters():
+    """Long argument lists become value objects (``RunHooks``, ``Polygons``, ``MapArea``, ``BandInfo``, the reference
+    search's ``LandformPlace`` / ``StableGroundRule``): the core, the region command and both adapters."""
+    long = []
+    for path in (ROOT / "rockglacier_plugin").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _parameter_count(node) > MAX_PARAMETERS:
+                long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({_parameter_count(node)} parameters)")
+    assert long == [], "group these parameters into a value object: " + "; ".join(long)
+
+
+def test_parameter_count__counts_what_a_caller_passes():
+    tree = ast.parse("def f(a, b=1, *rest, c, **more): pass\nclass K:\n    def m(self, a, /, b): pass")
+    counts = {node.name: _parameter_count(node) for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
+    assert counts == {"f": 5, "m": 2}
 
 
 def test_sources__ruff_finds_no_undefined_name_unused_import_or_unsorted_imports():
@@ -82,3 +108,75 @@ def test_doctests__every_file_with_one_is_collected_by_make_test():
         if not any(relative == c or relative.startswith(c.rstrip("/") + "/") for c in collected):
             missing.append(relative)
     assert missing == [], "add their folders to `make test`: " + ", ".join(missing)
+
+
+def _module_graph(package: str) -> dict:
+    """module -> the package's modules it imports (at any depth of the file: lazy imports count too)."""
+    modules = {}
+    for path in (ROOT / package).rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    graph = {}
+    for name, path in modules.items():
+        targets = set()
+        for imported in _imported_modules(path, package):
+            while imported and imported not in modules:  # ``from x import name``: the edge goes to x
+                imported = imported.rpartition(".")[0]
+            if imported and imported != name and not name.startswith(imported + ".") and imported != package:
+                targets.add(imported)
+        graph[name] = targets
+    return graph
+
+
+def _cycles(graph: dict) -> list:
+    """The strongly connected components with more than one node (Tarjan)."""
+    index, low, stack, on_stack, found = {}, {}, [], set(), []
+
+    def visit(node):
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in graph.get(node, ()):
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_imports__no_circle_between_modules_of_the_plugin_or_the_training_package():
+    for package in ("rockglacier_plugin", "training"):
+        assert _cycles(_module_graph(package)) == [], package
+
+
+def test_training__its_role_packages_import_each_other_in_one_direction():
+    """data <- model <- evaluation / export <- loop <- card, the CLI (__main__) on top: no circle between roles."""
+    roles = {}
+    for module, targets in _module_graph("training").items():
+        role = ".".join(module.split(".")[:2])
+        if role == "training.__main__":
+            continue
+        roles.setdefault(role, set()).update(".".join(t.split(".")[:2]) for t in targets if not t.startswith("training.__main__"))
+    for role in roles:
+        roles[role].discard(role)
+    assert _cycles(roles) == []
+    assert set(roles) >= {"training.data", "training.model", "training.loop", "training.evaluation", "training.export", "training.card"}
+
+
+def test_cycle_finder__finds_a_circle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]

@@ -49,7 +49,7 @@ if [ -z "${ROCKGLACIER_IMAGE_LEVEL:-}" ] && [ -d "$DS1" ]; then ROCKGLACIER_IMAG
 .venv/bin/python -m training threshold --checkpoint runs/chile_soup/best.pt --onnx runs/chile_soup/model.onnx runs/chile_soup/model_int8.onnx
 cp runs/chile_soup/model.onnx rockglacier_plugin/models/rockglacier_default.onnx
 rm -f rockglacier_plugin/models/rockglacier_default_int8.onnx
-.venv/bin/python training/model_card.py --checkpoint runs/chile_soup/best.pt --onnx rockglacier_plugin/models/rockglacier_default.onnx \
+.venv/bin/python -m training.card.build --checkpoint runs/chile_soup/best.pt --onnx rockglacier_plugin/models/rockglacier_default.onnx \
   --int8 runs/chile_soup/model_int8.onnx --out-dir rockglacier_plugin/models \
   ${ROCKGLACIER_IMAGE_LEVEL:+--image-level "$ROCKGLACIER_IMAGE_LEVEL"}
 if .venv/bin/python -c "import json,sys; sys.exit(0 if json.load(open('rockglacier_plugin/models/model_card.json'))['int8_is_cpu_default'] else 1)"; then

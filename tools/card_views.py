@@ -25,11 +25,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--render-only", action="store_true", help="rewrite the HTML paragraph from model_card.json, measuring nothing")
     args = parser.parse_args(argv)
     from rockglacier_plugin.core.mapping.input_scaling import to_uint8_range
-    from training.compose import cells_for, validation_scene
+    from training.card.render import views_text
     from training.config import TrainConfig
-    from training.model_card import views_text
-    from training.scene_eval import model_threshold, views_on_scene
-    from training.train import load_samples, spec_for
+    from training.data.compose import cells_for, validation_scene
+    from training.data.samples import load_samples
+    from training.evaluation.scene_eval import model_threshold, views_on_scene
+    from training.model.checkpoints import spec_for
 
     card_path = os.path.join(MODELS, "model_card.json")
     with open(card_path, encoding="utf-8") as handle:

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 rm -rf demo_data
-.venv/bin/python tools/make_demo_data.py demo_data
+.venv/bin/python -m tools.make_demo_data demo_data
 cd demo_data
 mkdir -p outputs/report
 

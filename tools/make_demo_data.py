@@ -1,6 +1,6 @@
 """Write the seeded synthetic scene of `make demo` (see benchmarks/demo_scene.py for what it holds).
 
-Usage: python tools/make_demo_data.py [folder]   (default: demo_data/)
+Usage: python -m tools.make_demo_data [folder]   (default: demo_data/)
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from benchmarks.demo_scene import write_demo_scene  # noqa: E402
 

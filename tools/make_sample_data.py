@@ -1,7 +1,7 @@
 """Write the bundled sample scene (seeded, synthetic): a mountain DEM in UTM 44N, rock-glacier
 lobes pointing downslope, and glacier outlines above some of them.
 
-Usage: python tools/make_sample_data.py [folder]   (default: sample_data/)
+Usage: python -m tools.make_sample_data [folder]   (default: sample_data/)
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from benchmarks.synthetic_scene import (  # noqa: E402
     ORIGIN,

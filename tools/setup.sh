@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Idempotent set-up on Debian 12 (as root): QGIS, the .venv, the qgis_process command, and the
-# plugin installed and enabled in the default QGIS profile. Run by `make setup`.
+# Idempotent set-up on Debian 12 (QGIS 3.22, NumPy 1.24, Python 3.11) or Debian 13 (QGIS 3.40, NumPy 2.2, Python 3.13),
+# as root: QGIS, the .venv, the qgis_process command, and the plugin installed and enabled in the default QGIS
+# profile. Run by `make setup`. The .venv's NumPy is pinned to the system's: QGIS's GDAL bindings and Debian's SciPy
+# are built against it (tools/qgis_chroot.sh 3.40 shows make setup, make test and make demo on Debian 13).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SYSTEM_PYTHON=/usr/bin/python3
@@ -36,14 +38,25 @@ if [ ! -x .venv/bin/python ]; then
   echo "[setup] creating .venv"
   $SYSTEM_PYTHON -m venv --system-site-packages .venv
 fi
-requirements_hash=$(cat requirements-dev.txt requirements-training.txt | sha256sum | cut -c1-16)
+system_numpy=$($SYSTEM_PYTHON -c 'import numpy; print(numpy.__version__)')
+requirements_hash=$( (cat requirements-dev.txt requirements-training.txt; echo "numpy==$system_numpy") | sha256sum | cut -c1-16)
 if [ ! -f ".setup-stamp-dev-$requirements_hash" ]; then
-  echo "[setup] installing requirements-dev.txt and requirements-training.txt into .venv (PyTorch: about a minute)"
-  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt -r requirements-training.txt "numpy<2"
-  rm -f .setup-stamp-dev-*
+  echo "[setup] installing requirements-dev.txt and requirements-training.txt into .venv, NumPy held at the system's $system_numpy (PyTorch: a minute or more)"
+  constraints=$(mktemp)
+  echo "numpy==$system_numpy" > "$constraints"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt -r requirements-training.txt -c "$constraints"
+  rm -f "$constraints" .setup-stamp-dev-*
   touch ".setup-stamp-dev-$requirements_hash"
 fi
-.venv/bin/python -c "import numpy, qgis.core, osgeo.gdal_array; assert numpy.__version__ < '2', numpy.__version__"
+.venv/bin/python - "$system_numpy" <<'PY'
+import sys
+
+import numpy
+import osgeo.gdal_array  # noqa: F401  (QGIS's GDAL bindings load with this NumPy)
+import qgis.core  # noqa: F401
+
+assert numpy.__version__ == sys.argv[1], f".venv has NumPy {numpy.__version__}, the system {sys.argv[1]}: rerun make setup"
+PY
 # The repository on the venv's path, so `.venv/bin/python -m rockglacier_plugin.region` (and `-m training`) run
 # from any folder, as the README says.
 site_packages=$(.venv/bin/python -c "import sysconfig; print(sysconfig.get_path('purelib'))")

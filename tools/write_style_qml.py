@@ -1,13 +1,11 @@
 """Regenerate rockglacier_plugin/styles/rock_glaciers.qml from the inventory style (qgis_shared/style.py), for
-users who load the style by hand. Usage: python tools/write_style_qml.py"""
+users who load the style by hand. Usage: python -m tools.write_style_qml"""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from tests.qgis_session import start_qgis  # noqa: E402
 

@@ -15,12 +15,7 @@ import json
 import logging
 import os
 import sys
-from pathlib import Path
 from typing import Any
-
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 
 def _prepare(args: argparse.Namespace) -> int:
@@ -51,8 +46,8 @@ def _prepare(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from .config import TrainConfig
-    from .train import Trainer
+    from training.config import TrainConfig
+    from training.loop.train import Trainer
 
     config = TrainConfig.load(args.config, data=args.data, output=args.output, epochs=args.epochs, max_steps=args.max_steps,
                               hard_negatives=args.hard_negatives, device=args.device)
@@ -65,7 +60,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _samples_of(config, split: str):
-    from .train import load_samples
+    from training.data.samples import load_samples
 
     samples = load_samples(config)
     return [s for s in samples if split == "all" or s.split == split]
@@ -75,12 +70,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     import tempfile
 
     from rockglacier_plugin.core.mapping.input_scaling import to_uint8_range
-
-    from .compose import cells_for, validation_scene
-    from .evaluate import evaluate_samples, onnx_predictor, torch_predictor
-    from .export import export_onnx
-    from .scene_eval import chips_through_plugin, evaluate_scene
-    from .train import load_trained, spec_for
+    from training.data.compose import cells_for, validation_scene
+    from training.evaluation.evaluate import evaluate_samples, onnx_predictor, torch_predictor
+    from training.evaluation.scene_eval import chips_through_plugin, evaluate_scene
+    from training.export.onnx_export import export_onnx
+    from training.model.checkpoints import load_trained, spec_for
 
     model, config = load_trained(args.checkpoint)
     if args.data:
@@ -89,7 +83,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     samples = _samples_of(config, args.split)
     predict = onnx_predictor(args.onnx) if args.onnx else torch_predictor(model)
     if args.threshold is None:  # what rockglacier:segment uses with THRESHOLD left empty
-        from .scene_eval import model_threshold
+        from training.evaluation.scene_eval import model_threshold
 
         args.threshold = model_threshold(args.onnx) if args.onnx else 0.5
     report = {"threshold": args.threshold}
@@ -108,7 +102,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         report[f"chips_through_plugin_{args.views}_view{'s' if args.views > 1 else ''}"] = chips_through_plugin(
             onnx_path, samples, spec, args.views, threshold=args.threshold)
         if args.image_level:  # chips of another collection, labelled per chip only
-            from .image_level import image_level_scores, trained_on
+            from training.evaluation.image_level import image_level_scores, trained_on
 
             # the chips the model was trained on (its config's image_level_include) are left out
             report["image_level"] = image_level_scores(onnx_path, args.image_level, args.views, threshold=args.threshold,
@@ -118,8 +112,14 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _threshold(args: argparse.Namespace) -> int:
-    from .threshold import best_threshold, threshold_scores, training_subset, write_threshold
-    from .train import load_samples, load_trained, spec_for
+    from training.data.samples import load_samples
+    from training.evaluation.threshold import (
+        best_threshold,
+        threshold_scores,
+        training_subset,
+        write_threshold,
+    )
+    from training.model.checkpoints import load_trained, spec_for
 
     missing = [path for path in args.onnx if not os.path.isfile(path)]
     if missing:  # before minutes of work on the others
@@ -138,9 +138,9 @@ def _threshold(args: argparse.Namespace) -> int:
 
 
 def _mine(args: argparse.Namespace) -> int:
-    from .evaluate import torch_predictor
-    from .mine import mine_negatives
-    from .train import load_trained, spec_for
+    from training.evaluation.evaluate import torch_predictor
+    from training.loop.mine import mine_negatives
+    from training.model.checkpoints import load_trained, spec_for
 
     model, config = load_trained(args.checkpoint)
     hard = mine_negatives(torch_predictor(model), _samples_of(config, "train"), spec_for(config), args.output, args.threshold)
@@ -149,7 +149,7 @@ def _mine(args: argparse.Namespace) -> int:
 
 
 def _average(args: argparse.Namespace) -> int:
-    from .soup import average_checkpoints
+    from training.loop.soup import average_checkpoints
 
     print(json.dumps(average_checkpoints(args.checkpoints, args.output, args.weights), indent=2))
     return 0
@@ -157,15 +157,14 @@ def _average(args: argparse.Namespace) -> int:
 
 def _calibration_inputs(config, spec, count: int = 48) -> list:
     """Real inputs for int8 calibration: composed training scenes when the model was trained on them."""
-    from .data import SegmentationDataset
+    from training.data.datasets import SegmentationDataset
 
     train = _samples_of(config, "train")
     if not config.compose:
         return [SegmentationDataset([s], spec, train=False)[0][0].numpy() for s in train[:count]]
     from rockglacier_plugin.core.mapping.input_scaling import to_uint8_range
-
-    from .compose import ChipPool, CompositionSettings
-    from .data import ComposedDataset
+    from training.data.compose import ChipPool, CompositionSettings
+    from training.data.datasets import ComposedDataset
 
     pool = ChipPool(train, spec.in_channels, lambda raw: to_uint8_range(raw, spec.input_scaling))
     dataset = ComposedDataset(pool, CompositionSettings(config.compose_cells, config.cell_px, config.crop_px or 256), spec, count, seed=12345)
@@ -175,9 +174,9 @@ def _calibration_inputs(config, spec, count: int = 48) -> list:
 def _export(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from .data import SegmentationDataset
-    from .export import export_onnx, parity, quantize_int8, seconds_per_patch
-    from .train import load_trained, spec_for
+    from training.data.datasets import SegmentationDataset
+    from training.export.onnx_export import export_onnx, parity, quantize_int8, seconds_per_patch
+    from training.model.checkpoints import load_trained, spec_for
 
     model, config = load_trained(args.checkpoint)
     spec = spec_for(config)
@@ -201,7 +200,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _rendering(args: argparse.Namespace) -> int:
-    from .rendering import main as stamp
+    from training.model.rendering import main as stamp
 
     print(json.dumps(stamp(args.onnx, args.name, args.card, args.views, args.architecture_config), indent=2))
     return 0
@@ -275,7 +274,7 @@ def _export_commands(commands: Any) -> None:
     export.add_argument("--margin-px", type=int, help="context the plugin reads around each tile (default: the config's "
                                                       "inference_margin_px; model_card.py measures whether tiles then agree)")
     export.set_defaults(run=_export)
-    from .threshold import DEFAULT_CHIPS
+    from training.evaluation.threshold import DEFAULT_CHIPS
 
     threshold = commands.add_parser("threshold", help="choose an exported model's threshold on training chips and write it into "
                                                       "its metadata (seg_thresh)")
@@ -298,8 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["adapt"]:  # fine-tune to a region from its reviewed inventory (training/adapt.py has its own flags)
         from rockglacier_plugin.core.errors import RockGlacierError
-
-        from .adapt import main as adapt
+        from training.loop.adapt import main as adapt
 
         try:
             return adapt(arguments[1:])

@@ -88,3 +88,14 @@ class TrainConfig:
     def save(self, path: str) -> None:
         with open(path, "w", encoding="utf-8") as handle:
             json.dump(asdict(self), handle, indent=2)
+
+
+#: How the best checkpoint is chosen (config ``select_on``) from an epoch's record: the bare model's
+#: IoU over validation chips, the validation scene through the plugin's path, or the mean of that
+#: and of every validation chip run alone through the plugin's path (what a user segmenting a clip gets).
+SELECTION = {
+    "chip": lambda record: record["val_iou"],
+    "scene": lambda record: record["scene_pixel_iou"],
+    "scene+chips": lambda record: 0.5 * (record["scene_pixel_iou"] + record["chips_pixel_iou"]),
+    "last": lambda record: record["epoch"],  # no validation data (a fine-tuning with nothing held out): the last epoch
+}

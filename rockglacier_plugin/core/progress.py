@@ -1,18 +1,48 @@
 """Progress reporting and cancellation without QGIS types.
 
-Long core functions take two plain callables: ``on_progress(fraction)`` with a fraction in
-[0, 1] and ``is_cancelled()`` returning True when the user asked to stop. The Processing adapter
-wires them to ``QgsProcessingFeedback``; scripts may pass nothing.
+Long core functions take one ``RunHooks``: ``on_progress(fraction)`` with a fraction in [0, 1],
+``is_cancelled()`` returning True when the user asked to stop, and ``log(message)`` for what the
+user should read. The Processing adapter wires them to ``QgsProcessingFeedback``; scripts may pass
+nothing.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Optional
 
 from .errors import OperationCancelled
 
 ProgressCallback = Callable[[float], None]
 CancelCheck = Callable[[], bool]
+LogCallback = Callable[[str], None]
+
+
+def _silent(message: str) -> None:
+    """The default log: says nothing."""
+
+
+@dataclass(frozen=True)
+class RunHooks:
+    """What a long core function reports to its caller, and asks of it.
+
+    >>> messages = []
+    >>> hooks = RunHooks(log=messages.append)
+    >>> hooks.log("hello"); hooks.cancelled(), messages
+    (False, ['hello'])
+    """
+
+    on_progress: Optional[ProgressCallback] = None
+    is_cancelled: Optional[CancelCheck] = None
+    log: LogCallback = _silent
+
+    def progress(self, total_steps: int) -> "Progress":
+        """A step counter over ``total_steps`` that reports here and raises when cancelled."""
+        return Progress(total_steps, self.on_progress, self.is_cancelled)
+
+    def cancelled(self) -> bool:
+        """True when the user asked to stop."""
+        return self.is_cancelled is not None and bool(self.is_cancelled())
 
 
 class Progress:

@@ -27,9 +27,9 @@ from qgis.core import (
     QgsVectorLayer,
     QgsWkbTypes,
 )
-from qgis.gui import QgsDockWidget, QgsMapLayerComboBox
+from qgis.gui import QgsDockWidget, QgsHighlight, QgsMapLayerComboBox
 from qgis.PyQt.QtCore import Qt
-from qgis.PyQt.QtGui import QKeySequence
+from qgis.PyQt.QtGui import QColor, QKeySequence
 from qgis.PyQt.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -38,7 +38,7 @@ from qgis.PyQt.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QShortcut,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -46,9 +46,24 @@ from qgis.PyQt.QtWidgets import (
 from ..core.inventory.review import ACTIVITIES, FILTERS, decision_values, is_reviewed, keeps
 from ..core.inventory.schema import ROCK_GLACIER_FIELDS, UpslopeConnection
 from ..qgis_shared.features import null_to_none
+from ..qgis_shared.qt_compat import QShortcut
 from ..qgis_shared.style import apply_inventory_style
 
 CLASS_KEYS = {"G": "1", "GF": "2", "DMS": "3", "T": "4", "P": "5", "O": "6"}
+#: Shown in the dock, under the buttons: every key it answers to.
+KEY_LEGEND = ("Keys: <b>A</b> accept · <b>R</b> reject · <b>E</b> edit outline · <b>N</b>/<b>P</b> next/previous · "
+              + " ".join(f"<b>{key}</b> {name}" for name, key in CLASS_KEYS.items()) + " · <b>Ctrl+Z</b> undo")
+#: The dock's widest layout, px: a third of a 1280 px screen (tests/qgis/test_review_dock.py checks it).
+MAX_DOCK_WIDTH_PX = 1280 // 3
+def _narrow(button: QPushButton) -> None:
+    """A button as narrow as its text (a style's 80 px minimum for push buttons widened the dock past a third of 1280 px)."""
+    button.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+    button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 16)
+
+
+#: The current landform's outline: drawn over the imagery, never filled.
+HIGHLIGHT_RGBA = (0, 229, 255, 255)
+HIGHLIGHT_WIDTH_PX = 3
 
 
 class ReviewDock(QgsDockWidget):
@@ -67,6 +82,8 @@ class ReviewDock(QgsDockWidget):
         self.history: list[tuple[int, dict[str, Any], Optional[QgsGeometry]]] = []
         self.message = ""
         self._updating_geometry = False
+        self._editing_outline: Optional[int] = None  # the feature whose vertices are being edited
+        self.highlight: Optional[QgsHighlight] = None
         self._task = None
         self._build()
         QgsProject.instance().layersAdded.connect(self._layers_added)
@@ -75,6 +92,12 @@ class ReviewDock(QgsDockWidget):
         """Opening the dock picks the inventory and the DEM when the project leaves no doubt."""
         self.choose_obvious_layers()
         super().showEvent(event)
+        if self.current_id() is not None and self.layer is not None:
+            self._highlight(self.layer.getFeature(self.current_id()))
+
+    def hideEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
+        self.clear_highlight()
+        super().hideEvent(event)
 
     def _layers_added(self, _layers: Any) -> None:
         from qgis.PyQt import sip
@@ -114,6 +137,10 @@ class ReviewDock(QgsDockWidget):
         for row in self._build_decisions():
             layout.addLayout(row)
         layout.addLayout(self._build_tools())
+        self.keys = QLabel(KEY_LEGEND)
+        self.keys.setWordWrap(True)
+        self.keys.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.keys)
         self.status = QLabel()
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
@@ -129,6 +156,9 @@ class ReviewDock(QgsDockWidget):
         self.dem_combo = QgsMapLayerComboBox()
         self.dem_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
         self.dem_combo.setAllowEmptyLayer(True)
+        for combo in (self.layer_combo, self.dem_combo):  # a long layer name must not widen the dock
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)
         grid = QGridLayout()
         grid.addWidget(QLabel("Inventory"), 0, 0)
         grid.addWidget(self.layer_combo, 0, 1)
@@ -140,10 +170,12 @@ class ReviewDock(QgsDockWidget):
         self.source_combo.addItems(["any source", "insar", "deep_learning", "manual"])
         self.class_filter = QComboBox()
         self.class_filter.addItems(["any class"] + [c.value for c in UpslopeConnection])
-        filters = QHBoxLayout()
-        for widget in (self.filter_combo, self.source_combo, self.class_filter):
+        filters = QGridLayout()  # two rows: the dock stays narrow
+        for index, widget in enumerate((self.filter_combo, self.source_combo, self.class_filter)):
             widget.currentIndexChanged.connect(lambda _: self.refresh())
-            filters.addWidget(widget)
+            widget.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            widget.setMinimumContentsLength(8)
+            filters.addWidget(widget, index // 2, index % 2, 1, 2 if index == 2 else 1)
         grid.addWidget(QLabel("Show"), 2, 0)
         grid.addLayout(filters, 2, 1)
         self.context_m = QDoubleSpinBox()
@@ -160,6 +192,8 @@ class ReviewDock(QgsDockWidget):
         self.previous_button.clicked.connect(self.previous)
         self.next_button.clicked.connect(self.next)
         self.counter = QLabel("no layer")
+        self.counter.setWordWrap(True)  # "12/40 shown · 7 of 412 reviewed" on two lines rather than a wider dock
+        self.counter.setAlignment(Qt.AlignmentFlag.AlignCenter)
         navigation.addWidget(self.previous_button)
         navigation.addWidget(self.counter, 1, Qt.AlignmentFlag.AlignCenter)
         navigation.addWidget(self.next_button)
@@ -177,7 +211,9 @@ class ReviewDock(QgsDockWidget):
         classes = QHBoxLayout()
         self.class_buttons = {}
         for name, key in CLASS_KEYS.items():
-            button = QPushButton(f"{name} ({key})")
+            button = QPushButton(f"{name} {key}")
+            button.setToolTip(f"Upslope connection {name} (key {key})")
+            _narrow(button)
             button.clicked.connect(lambda _=False, n=name: self.decide("class", n))
             classes.addWidget(button)
             self.class_buttons[name] = button
@@ -192,20 +228,24 @@ class ReviewDock(QgsDockWidget):
         extra.addWidget(self.comment_edit, 1)
         return [decisions, classes, extra]
 
-    def _build_tools(self) -> QHBoxLayout:
-        tools = QHBoxLayout()
+    def _build_tools(self) -> QGridLayout:
+        tools = QGridLayout()  # three to a row: the dock stays narrow
         self.edit_button = QPushButton("Edit outline (E)")
         self.edit_button.clicked.connect(self.edit_outline)
-        self.undo_button = QPushButton("Undo decision (Ctrl+Z)")
+        self.undo_button = QPushButton("Undo (Ctrl+Z)")
+        self.undo_button.setToolTip("Undo the last decision (writes the previous values back)")
         self.undo_button.clicked.connect(self.undo)
-        self.fields_button = QPushButton("Add missing fields")
+        self.fields_button = QPushButton("Add fields")
+        self.fields_button.setToolTip("Add the inventory schema's missing fields to the layer")
         self.fields_button.clicked.connect(self.add_missing_fields)
         self.style_button = QPushButton("Apply style")
         self.style_button.clicked.connect(lambda: self.layer and apply_inventory_style(self.layer))
-        self.attributes_button = QPushButton("Attributes for the layer")
+        self.attributes_button = QPushButton("Attributes")
+        self.attributes_button.setToolTip("Run rockglacier:attributes on the whole layer (a background task)")
         self.attributes_button.clicked.connect(self.run_attributes)
-        for widget in (self.edit_button, self.undo_button, self.fields_button, self.style_button, self.attributes_button):
-            tools.addWidget(widget)
+        for index, widget in enumerate((self.edit_button, self.undo_button, self.fields_button, self.style_button, self.attributes_button)):
+            _narrow(widget)
+            tools.addWidget(widget, index // 3, index % 3)
         return tools
 
     def _build_shortcuts(self, body: QWidget) -> None:
@@ -317,12 +357,32 @@ class ReviewDock(QgsDockWidget):
         feature = self.layer.getFeature(fid)
         self.info.setText(_describe(feature))
         self.comment_edit.setText(null_to_none(feature["comment"]) or "" if "comment" in feature.fields().names() else "")
-        self.layer.selectByIds([fid])
+        if self._editing_outline is not None and self._editing_outline != fid:
+            self.finish_outline_edit()
+        if self.isVisible():  # a closed dock leaves nothing drawn on the map
+            self._highlight(feature)
         if self.canvas is not None and feature.hasGeometry():
             extent = self.canvas.mapSettings().layerToMapCoordinates(self.layer, feature.geometry().boundingBox())
             extent.grow(self._context_in_map_units())
             self.canvas.setExtent(extent)
             self.canvas.refresh()
+
+    def _highlight(self, feature: Any) -> None:
+        """The current landform as an outline over the imagery (a selection's opaque fill would hide what is judged)."""
+        self.clear_highlight()
+        if self.canvas is None or not feature.hasGeometry():
+            return
+        self.highlight = QgsHighlight(self.canvas, feature.geometry(), self.layer)
+        self.highlight.setColor(QColor(*HIGHLIGHT_RGBA))
+        self.highlight.setFillColor(QColor(0, 0, 0, 0))
+        self.highlight.setWidth(HIGHLIGHT_WIDTH_PX)
+        self.highlight.show()
+
+    def clear_highlight(self) -> None:
+        if self.highlight is not None:
+            if self.canvas is not None:
+                self.canvas.scene().removeItem(self.highlight)
+            self.highlight = None
 
     def _context_in_map_units(self) -> float:
         metres = self.context_m.value()
@@ -341,6 +401,10 @@ class ReviewDock(QgsDockWidget):
             return False
         if self.missing_fields() and not self.add_missing_fields():
             return False
+        if self._editing_outline is not None:  # a decision ends vertex editing: this write leaves edit mode
+            self._editing_outline = None
+            if self.iface is not None:
+                self.iface.actionPan().trigger()
         ok = self._write(fid, decision_values(action, value))
         if ok and action in ("accept", "reject") and self.filter_combo.currentText() in ("not yet reviewed", "candidate"):
             self.refresh()  # the feature leaves the filtered list; the next one shows
@@ -361,7 +425,8 @@ class ReviewDock(QgsDockWidget):
         for name, value in values.items():
             layer.changeAttributeValue(fid, layer.fields().indexOf(name), value)
         layer.endEditCommand()
-        if not layer.commitChanges(False):
+        # the layer leaves edit mode after each decision (no vertex markers left), except while its outline is edited
+        if not layer.commitChanges(self._editing_outline is None):
             errors = "; ".join(layer.commitErrors()[-3:])
             layer.rollBack(False)
             self._say(f"Saving to '{layer.source()}' failed ({errors}); the decision was not stored. Is the file locked?")
@@ -393,10 +458,23 @@ class ReviewDock(QgsDockWidget):
             return
         if not self.layer.isEditable():
             self.layer.startEditing()
+        self._editing_outline = self.current_id()
         if self.iface is not None:
             self.iface.setActiveLayer(self.layer)
             self.iface.actionVertexTool().trigger()
-        self._say("Vertex editing is on: move vertices on the map; the change is saved and the attributes recomputed.")
+        self._say("Vertex editing is on: move vertices on the map; the change is saved and the attributes recomputed. "
+                  "Any decision or Next ends it.")
+
+    def finish_outline_edit(self) -> None:
+        """End vertex editing: what was changed is saved (each change already was), edit mode is left, the map pans."""
+        self._editing_outline = None
+        if self.layer is not None and self.layer.isEditable() and not self.layer.commitChanges(True):
+            errors = "; ".join(self.layer.commitErrors()[-3:])
+            self._say(f"Saving the outline to '{self.layer.source()}' failed ({errors}); the layer stays in edit mode so "
+                      "nothing is lost: save or discard it from the layer's context menu.")
+            return
+        if self.iface is not None:
+            self.iface.actionPan().trigger()
 
     def _geometry_changed(self, fid: int, geometry: QgsGeometry) -> None:
         if self._updating_geometry or self.layer is None:
@@ -422,10 +500,11 @@ class ReviewDock(QgsDockWidget):
         if dem is None:
             self._say("No DEM chosen: the outline is saved, its DEM attributes are not recomputed.")
             return {}
+        from ..core.raster.geometry import Polygons
         from ..core.terrain.attributes import compute_attributes
         from ..qgis_shared.features import file_raster_path
 
-        result = compute_attributes([bytes(geometry.asWkb())], self.layer.crs().toWkt(), file_raster_path(dem, "DEM"))
+        result = compute_attributes(Polygons([bytes(geometry.asWkb())], self.layer.crs().toWkt()), file_raster_path(dem, "DEM"))
         if result.warnings:
             self._say("Attributes recomputed with warnings: " + "; ".join(result.warnings))
         values = dict(result.values[0])

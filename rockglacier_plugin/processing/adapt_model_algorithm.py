@@ -1,7 +1,7 @@
 """``rockglacier:adaptmodel``: fine-tune the segmentation model to a region from its reviewed inventory.
 
 QGIS's process never imports PyTorch: the algorithm writes the layers to a work folder and runs
-``python -m training adapt`` (``training/adapt.py``, bundled with the plugin) in a Python that has PyTorch
+``python -m training adapt`` (``training/loop/adapt.py``, bundled with the plugin) in a Python that has PyTorch
 (the Processing setting *Python with PyTorch for rockglacier:adaptmodel*, which ``make setup`` sets; else
 QGIS's own), reads its progress lines, and stops it when the user cancels.
 """

@@ -25,6 +25,7 @@ from qgis.core import (
 
 from ..core.dependencies import installation_text, require
 from ..core.errors import MissingDependencyError, RockGlacierError
+from ..core.progress import RunHooks
 
 
 def _in_qgis_process() -> bool:
@@ -86,6 +87,13 @@ def _error_once() -> None:
 def callbacks(feedback: QgsProcessingFeedback) -> Tuple[Callable[[float], None], Callable[[], bool]]:
     """(on_progress, is_cancelled) for core functions."""
     return (lambda fraction: feedback.setProgress(100.0 * fraction)), feedback.isCanceled
+
+
+def run_hooks(feedback: QgsProcessingFeedback, start: float = 0.0, share: float = 1.0) -> RunHooks:
+    """The core's ``RunHooks`` on this feedback: progress mapped onto ``start`` .. ``start + share`` of the bar,
+    cancel from the dialog, the core's messages in the log."""
+    return RunHooks(lambda fraction: feedback.setProgress(100.0 * (start + share * fraction)), feedback.isCanceled,
+                    lambda message: info(feedback, message))
 
 
 class RockGlacierAlgorithm(QgsProcessingAlgorithm):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 from qgis.core import (
     QgsFeature,
@@ -23,9 +23,12 @@ from qgis.core import (
 
 from ..qgis_shared.features import feature_wkb, file_raster_path, text_or_none
 from ..qgis_shared.fields import inventory_fields
-from .algorithm_base import RockGlacierAlgorithm, callbacks, info, warn
+from .algorithm_base import RockGlacierAlgorithm, info, run_hooks, warn
 from .layers import gpkg_layer_destination
 from .output_styles import store_inventory_style
+
+if TYPE_CHECKING:
+    from ..core.raster.geometry import Polygons
 
 HELP = """
 <p>Computes the geomorphic attributes of rock-glacier polygons from a DEM and writes them with the
@@ -117,6 +120,7 @@ class AttributesAlgorithm(RockGlacierAlgorithm):
         context: QgsProcessingContext,
         feedback: QgsProcessingFeedback,
     ) -> Dict[str, Any]:
+        from ..core.raster.geometry import Polygons
         from ..core.terrain.attributes import compute_attributes
         from ..core.terrain.connection import ConnectionRule
 
@@ -126,23 +130,18 @@ class AttributesAlgorithm(RockGlacierAlgorithm):
             warn(feedback, "The input layer has no features (or none is selected): the output is empty.")
             return {self.OUTPUT: self._write(parameters, context, feedback, source, [], [])}
         has_ids = source.fields().lookupField("rg_id") >= 0
-        glaciers_wkb, glaciers_crs = self._glaciers(parameters, context, feedback)
-        on_progress, is_cancelled = callbacks(feedback)
         result = compute_attributes(
-            [feature_wkb(f) for f in features],
-            source.sourceCrs().toWkt(),
+            Polygons([feature_wkb(f) for f in features], source.sourceCrs().toWkt(),
+                     [text_or_none(f["rg_id"]) if has_ids else None for f in features]),
             dem_path,
             dem_band=self.parameterAsInt(parameters, self.DEM_BAND, context) or 1,
-            existing_ids=[text_or_none(f["rg_id"]) if has_ids else None for f in features],
             id_prefix=self.parameterAsString(parameters, self.ID_PREFIX, context),
-            glaciers_wkb=glaciers_wkb,
-            glaciers_crs=glaciers_crs,
+            glaciers=self._glaciers(parameters, context, feedback),
             rule=ConnectionRule(
                 self.parameterAsDouble(parameters, self.TOUCH_DISTANCE_M, context),
                 self.parameterAsDouble(parameters, self.SEARCH_DISTANCE_M, context),
             ),
-            on_progress=on_progress,
-            is_cancelled=is_cancelled,
+            hooks=run_hooks(feedback),
         )
         for note in result.notes:
             info(feedback, note)
@@ -157,14 +156,16 @@ class AttributesAlgorithm(RockGlacierAlgorithm):
              + (f", {n_empty} without (the warnings above say why)." if n_empty else "."))
         return {self.OUTPUT: dest_id}
 
-    def _glaciers(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> tuple:
+    def _glaciers(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Optional[Polygons]:
+        from ..core.raster.geometry import Polygons
+
         glaciers = self.parameterAsSource(parameters, self.GLACIERS, context)
         if glaciers is None:
-            return None, None
+            return None
         skip_checks = QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks
         glaciers_wkb = [feature_wkb(f) for f in glaciers.getFeatures(QgsFeatureRequest(), skip_checks)]
         info(feedback, f"{len(glaciers_wkb)} glacier outline(s) read for the connection rule.")
-        return glaciers_wkb, glaciers.sourceCrs().toWkt()
+        return Polygons(glaciers_wkb, glaciers.sourceCrs().toWkt())
 
     def _write(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback,
                source: Any, features: List[QgsFeature], values: List[Dict[str, Any]]) -> str:

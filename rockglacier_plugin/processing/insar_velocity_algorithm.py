@@ -24,7 +24,7 @@ from qgis.core import (
 
 from ..qgis_shared.features import feature_wkb, file_raster_path, text_or_none
 from ..qgis_shared.fields import inventory_fields, qgs_field, qgs_fields
-from .algorithm_base import RockGlacierAlgorithm, callbacks, info, warn
+from .algorithm_base import RockGlacierAlgorithm, info, run_hooks, warn
 from .insar_inputs import InsarInputs
 from .layers import gpkg_layer_destination
 from .output_styles import store_inventory_style, write_raster_style
@@ -119,6 +119,7 @@ class InsarVelocityAlgorithm(InsarInputs, RockGlacierAlgorithm):
         from ..core.insar.velocity_rasters import per_pair_paths
         from ..core.inventory.identifiers import assign_ids
         from ..core.inventory.schema import REFERENCE_POINT_LAYER, ROCK_GLACIER_LAYER
+        from ..core.raster.geometry import Polygons
         from ..core.workflows.velocity import pair_inputs, unique_labels
 
         source, features = self.source_and_features(parameters, "INPUT", context, needs_crs="input layer")
@@ -142,12 +143,11 @@ class InsarVelocityAlgorithm(InsarInputs, RockGlacierAlgorithm):
         dslp_paths = per_pair_paths(self._raster_destination(parameters, "VELOCITY_DOWNSLOPE", context), labels)
         if len(pairs) > 1 and (any(los_paths) or any(dslp_paths)):
             info(feedback, "Several interferograms: one velocity raster per pair, named <output>_<YYYYMMDD-YYYYMMDD>.tif.")
-        on_progress, is_cancelled = callbacks(feedback)
         result = extract_velocities(
-            [feature_wkb(f) for f in features], source.sourceCrs().toWkt(), rg_ids, pairs,
+            Polygons([feature_wkb(f) for f in features], source.sourceCrs().toWkt(), rg_ids), pairs,
             file_raster_path(self.parameterAsRasterLayer(parameters, "DEM", context), "DEM"),
             geometry, self._settings(parameters, context),
-            self._reference_points(parameters, context), on_progress, is_cancelled, lambda message: info(feedback, message),
+            self._reference_points(parameters, context), run_hooks(feedback),
             list(zip(los_paths, dslp_paths)) if any(los_paths) or any(dslp_paths) else None,
         )
         outputs = self._write_polygons(parameters, context, feedback, source, features, rg_ids, result, ROCK_GLACIER_LAYER)

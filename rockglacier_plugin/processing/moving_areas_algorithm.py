@@ -21,7 +21,7 @@ from qgis.core import (
 )
 
 from ..qgis_shared.features import feature_wkb, file_raster_path, text_or_none
-from .algorithm_base import RockGlacierAlgorithm, callbacks, info
+from .algorithm_base import RockGlacierAlgorithm, info, run_hooks
 from .insar_inputs import InsarInputs
 from .output_styles import store_inventory_style
 
@@ -135,11 +135,10 @@ class MovingAreasAlgorithm(InsarInputs, RockGlacierAlgorithm):
         inventory = self._polygons(parameters, "INPUT", context, with_ids=True)
         class_path = self.parameterAsOutputLayer(parameters, "VELOCITY_CLASS", context) if parameters.get("VELOCITY_CLASS") else None
         class_paths = per_pair_paths(class_path, unique_labels(pairs))
-        on_progress, is_cancelled = callbacks(feedback)
         result = find_moving_areas(
             pairs, file_raster_path(self.parameterAsRasterLayer(parameters, "DEM", context), "DEM"), geometry, settings,
-            inventory, self._polygons(parameters, "GLACIERS", context, with_ids=False), None, class_paths,
-            on_progress, is_cancelled, lambda message: info(feedback, message))
+            inventory, self._polygons(parameters, "GLACIERS", context, with_ids=False), class_paths,
+            run_hooks(feedback))
         dest_id = self.write_candidates(parameters, context, QgsCoordinateReferenceSystem.fromWkt(result.crs_wkt), result)
         store_inventory_style(dest_id, feedback)
         new = sum(1 for row in result.rows if not row.get("match_rg_id"))

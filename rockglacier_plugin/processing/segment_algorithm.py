@@ -30,7 +30,7 @@ from ..core.mapping.onnx_model import DEFAULT_MODEL_NAME, SHIPPED_MODELS_DIR
 from ..core.mapping.polygons import DEFAULT_MIN_AREA_KM2
 from ..core.workflows.mapping import DEFAULT_ID_PREFIX
 from ..qgis_shared.features import feature_wkb, file_raster_path, text_or_none
-from .algorithm_base import RockGlacierAlgorithm, callbacks, info, stage, warn
+from .algorithm_base import RockGlacierAlgorithm, callbacks, info, run_hooks, stage, warn
 from .output_styles import store_inventory_style, write_raster_style
 
 DEVICES = ["auto", "cpu", "cuda", "directml", "coreml"]
@@ -72,17 +72,18 @@ MASK_LAYER polygons restrict the work to the tiles they touch; EXTENT to a recta
 turned by quarter turns) views, and the probabilities, turned back, are averaged: a rock glacier is one
 whichever way the image is turned, the model's small biases are not, so they average out. Each view is
 one more model run per tile (8 views cost about 8 times the model time of 1). Left empty, the model's own
-choice applies (its rockglacier:views metadata: the shipped model asks for 8, having gained 0.03 scene IoU
+choice applies (its rockglacier:views metadata: the shipped model asks for 8, having gained {views_gain_iou} scene IoU
 and fewer false candidates from them, see its card below); a model that states none runs 1 view, as
 other tools do. The log says which.</p>
 <p>THRESHOLD left empty applies the model's own (its seg_thresh metadata): the shipped float32 model
-0.55, its int8 copy 0.5, each chosen on training chips.</p>
+{threshold_float32}, its int8 copy {threshold_int8}, each chosen on training chips.</p>
 <p>VIEWS left empty with a model that asks for several (the shipped model: 8) runs them <b>adaptively</b>:
 every tile once, and the further views only on crops around what the first view finds (probability 0.2
 or more, in 32 px cells), each crop read with 32 px of context; the crops' pixels get the average of all
-views, the rest keeps its one view (nothing there is near a rock glacier). Measured against 8 views
-everywhere on four scenes: scene IoU within 0.003 and fewer false pixels, at about 2x (few rock glaciers) to 5x the time of one
-view (8 views everywhere: 7x). The choice "8 ... adaptive" does the same for any model; "8" runs every view
+views, the rest keeps its one view (nothing there is near a rock glacier). On the model card's validation
+scene: scene IoU {adaptive_iou} adaptively against {everywhere_iou} with 8 views everywhere ({one_view_iou} with one), at
+{adaptive_time_ratio}x the time of one view (8 views everywhere: {everywhere_time_ratio}x), the further views on {adaptive_share_pct} % of the
+input; a scene with few rock glaciers costs less (measured in make bench). The choice "8 ... adaptive" does the same for any model; "8" runs every view
 on every tile.</p>
 <p>PRECISION: auto (default) runs, on the CPU, a static int8 copy of the model: the shipped model's own;
 for any other model one made on the first run from tiles of the input scene and cached beside the model
@@ -107,11 +108,15 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
     REQUIRED_MODULES = RockGlacierAlgorithm.REQUIRED_MODULES + (("onnxruntime", "onnxruntime"),)
 
     def shortHelpString(self) -> str:  # noqa: N802
-        card = os.path.join(os.path.dirname(DEFAULT_MODEL), "MODEL_CARD.html")
+        from ..core.mapping.card_facts import read_card_facts
+
+        models = os.path.dirname(DEFAULT_MODEL)
+        help_text = self.HELP.format_map(read_card_facts(os.path.join(models, "model_card.json")))  # numbers from the card
+        card = os.path.join(models, "MODEL_CARD.html")
         if os.path.exists(card):
             with open(card, encoding="utf-8") as handle:
-                return self.HELP + handle.read()
-        return self.HELP + "<p><b>Default model:</b> none is shipped yet; give MODEL.</p>"
+                return help_text + handle.read()
+        return help_text + "<p><b>Default model:</b> none is shipped yet; give MODEL.</p>"
 
     def _advanced(self, parameter: QgsProcessingParameterDefinition) -> None:
         parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
@@ -152,7 +157,7 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
 
     def run_algorithm(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict[str, Any]:
         from ..core.mapping.onnx_model import load_model
-        from ..core.mapping.segmentation import segment_raster
+        from ..core.mapping.segmentation import MapArea, segment_raster
         from ..core.workflows.mapping import candidate_rows, describe_candidates, imagery_for_model
 
         options = self._options(parameters, context)
@@ -171,8 +176,8 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         stage(feedback, "Running the model over the tiles")
         run = segment_raster(
             raster_path, model_path, probability_path, mask_path, options.segment_settings(),
-            self._extent(parameters, context, crs), self._mask_geometries(parameters, context, crs, feedback),
-            lambda f: on_progress(0.9 * f), is_cancelled, lambda message: info(feedback, message), model=model,
+            MapArea(self._extent(parameters, context, crs), self._mask_geometries(parameters, context, crs, feedback)),
+            run_hooks(feedback, 0.0, 0.9), model=model,
         )
         more_views = f"; further views on {run.tiles_with_more_views} tile(s)" if options.views is None and run.tiles_with_more_views else ""
         info(feedback,

@@ -15,7 +15,7 @@ from qgis.core import (
 )
 
 from ..qgis_shared.features import file_raster_path
-from .algorithm_base import RockGlacierAlgorithm, callbacks, info
+from .algorithm_base import RockGlacierAlgorithm, info, run_hooks
 
 COSTS = ["defo", "smooth"]
 INITS = ["mst", "mcf"]
@@ -68,14 +68,13 @@ class UnwrapAlgorithm(RockGlacierAlgorithm):
         )
         unwrapped = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
         components = self.parameterAsOutputLayer(parameters, "COMPONENTS", context)
-        on_progress, is_cancelled = callbacks(feedback)
         summary = unwrap_files(
             file_raster_path(self.parameterAsRasterLayer(parameters, "INPUT", context), "interferogram"),
             file_raster_path(self.parameterAsRasterLayer(parameters, "COHERENCE", context), "coherence"),
             unwrapped, components, settings,
             self.parameterAsInt(parameters, "INPUT_BAND", context) or 1,
             self.parameterAsInt(parameters, "COHERENCE_BAND", context) or 1,
-            on_progress, is_cancelled,
+            run_hooks(feedback),
         )
         info(feedback,
             f"SNAPHU found {summary['components']} connected component(s); "

@@ -23,7 +23,7 @@ from ..core.mapping.segmentation import (
     PROBABILITY_DESCRIPTION,
     PROBABILITY_NODATA,
 )
-from ..core.raster.io import create_geotiff, open_raster, raster_grid
+from ..core.raster.io import BandInfo, create_geotiff, open_raster, raster_grid
 from ..core.raster.staged import staged_outputs
 from ..core.raster.units import UNIT_PROBABILITY
 
@@ -71,19 +71,18 @@ def mosaic(probability_paths: Sequence[str], mask_paths: Sequence[str], probabil
     height = int(round((min(g.geotransform[3] + g.height_px * dy for g in grids) - y0) / dy))
     offsets = [(int(round((g.geotransform[0] - x0) / dx)), int(round((g.geotransform[3] - y0) / dy))) for g in grids]
     with staged_outputs([probability_out, mask_out]) as (partial_probability, partial_mask):
-        probability_ds = create_geotiff(partial_probability, width, height, (x0, dx, 0, y0, 0, dy), grids[0].crs_wkt,
-                                        gdal.GDT_Float32, ["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"], nodata=PROBABILITY_NODATA,
-                                        description=PROBABILITY_DESCRIPTION, unit=UNIT_PROBABILITY)
-        mask_ds = create_geotiff(partial_mask, width, height, (x0, dx, 0, y0, 0, dy), grids[0].crs_wkt, gdal.GDT_Byte,
-                                 ["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"], nodata=MASK_NODATA,
-                                 description=MASK_DESCRIPTION)
+        probability_ds = create_geotiff(partial_probability, (width, height), (x0, dx, 0, y0, 0, dy), grids[0].crs_wkt,
+                                        gdal.GDT_Float32, ["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"], band_info=BandInfo(nodata=PROBABILITY_NODATA, description=PROBABILITY_DESCRIPTION, unit=UNIT_PROBABILITY))
+        mask_ds = create_geotiff(partial_mask, (width, height), (x0, dx, 0, y0, 0, dy), grids[0].crs_wkt, gdal.GDT_Byte,
+                                 ["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"], band_info=BandInfo(nodata=MASK_NODATA, description=MASK_DESCRIPTION))
         sources = [(open_raster(p, "scene probability"), open_raster(m, "scene mask")) for p, m in zip(probability_paths, mask_paths)]
         for top in range(0, height, BLOCK_ROWS):
             rows = min(BLOCK_ROWS, height - top)
             probability, mask = _block(sources, grids, offsets, top, rows, width)
             probability_ds.GetRasterBand(1).WriteArray(probability, 0, top)
             mask_ds.GetRasterBand(1).WriteArray(mask, 0, top)
-        probability_ds = mask_ds = sources = None
+        probability_ds = mask_ds = None
+        sources.clear()  # closes every scene's files
     return probability_out, mask_out
 
 

@@ -89,7 +89,8 @@ def map_scene(scene_path: str, model_path: str, work_dir: str, key: str, setting
     ``<key>_probability.tif`` and ``<key>_mask.tif``; returns the marker record."""
     from ..core.mapping.onnx_model import Device
     from ..core.mapping.reflectance import Calibration
-    from ..core.mapping.segmentation import SegmentSettings, segment_raster
+    from ..core.mapping.segmentation import MapArea, SegmentSettings, segment_raster
+    from ..core.progress import RunHooks
     from ..core.raster.geometry import polygons_in_crs
     from ..core.raster.io import open_raster
 
@@ -101,8 +102,8 @@ def map_scene(scene_path: str, model_path: str, work_dir: str, key: str, setting
     mask_path = os.path.join(work_dir, f"{key}_mask.tif")
     geometries = None if mask is None else polygons_in_crs(mask["wkb"], mask["crs"], open_raster(scene_path, "scene").GetProjection(),
                                                            "mask layer")
-    run = segment_raster(scene_path, model_path, probability, mask_path, segment_settings, extent, geometries, model=model,
-                         log=lambda message: None)
+    run = segment_raster(scene_path, model_path, probability, mask_path, segment_settings, MapArea(extent, geometries),
+                         RunHooks(), model=model)
     return _write_marker(work_dir, key, {
         "scene": scene_path, "probability": probability, "mask": mask_path, "seconds": time.perf_counter() - started,
         "tiles": run.tiles_run, "provider": run.provider, "pid": os.getpid(),
@@ -115,6 +116,8 @@ def velocity_pair(inputs: Any, inventory: dict[str, Any], dem_path: str, work_di
     the core's workflow as ``rockglacier:insarvelocity`` runs it; the result is written as JSON."""
     from ..core.insar.landform_velocity import ReferencePoints, extract_velocities
     from ..core.insar.velocity_rasters import pair_path
+    from ..core.progress import RunHooks
+    from ..core.raster.geometry import Polygons
     from ..core.workflows.velocity import pair_inputs
 
     started = time.perf_counter()
@@ -126,8 +129,8 @@ def velocity_pair(inputs: Any, inventory: dict[str, Any], dem_path: str, work_di
     label = pair_in.interferogram.pair_label
     los, downslope, several = rasters
     outputs = [(pair_path(los, label, several), pair_path(downslope, label, several))] if los or downslope else None
-    result = extract_velocities(inventory["wkb"], inventory["crs"], inventory["rg_ids"], [pair_in], dem_path, geometry, settings,
-                                references, log=notes.append, raster_outputs=outputs)
+    result = extract_velocities(Polygons(inventory["wkb"], inventory["crs"], inventory["rg_ids"]), [pair_in], dem_path, geometry, settings,
+                                references, hooks=RunHooks(log=notes.append), raster_outputs=outputs)
     path = os.path.join(work_dir, f"{key}_velocities.json")
     payload = {"label": label, "track": pair_in.track, "source": pair_in.source or pair_in.interferogram.path,
                "dates": [pair_in.interferogram.reference_date.isoformat(), pair_in.interferogram.secondary_date.isoformat()],

@@ -135,9 +135,10 @@ def _crs_of(path: str) -> str:
 
 
 def _add_attributes(rows: list[dict[str, Any]], wkb: list[bytes], crs: str, dem: str) -> list[str]:
+    from ..core.raster.geometry import Polygons
     from ..core.terrain.attributes import compute_attributes
 
-    result = compute_attributes(wkb, crs, dem, existing_ids=[r["rg_id"] for r in rows])
+    result = compute_attributes(Polygons(wkb, crs, [r["rg_id"] for r in rows]), dem)
     for row, values in zip(rows, result.values):
         row.update({k: v for k, v in values.items() if v is not None})
     return list(result.notes) + list(result.warnings)

@@ -18,6 +18,7 @@ from qgis.core import QgsProcessingException, QgsSettings
 from benchmarks.demo_scene import write_demo_scene
 from rockglacier_plugin.processing.adapt_model_algorithm import SETTING_KEY
 from tests.builders import write_polygons
+from tests.conftest import require_module
 from tests.qgis.feedback import RecordingFeedback
 from tests.qgis.test_qgis_process import qgis_process
 from tests.qgis.test_readme_training import readme_commands
@@ -33,6 +34,7 @@ def scene(tmp_path_factory):
 @pytest.fixture
 def training_python():
     """This test session's QGIS profile names the Python running the tests (it has PyTorch), as make setup does."""
+    require_module("torch", "PyTorch is not in this Python (make setup installs it in .venv; the QGIS chroots have none)")
     settings = QgsSettings()
     before = settings.value(SETTING_KEY, "")
     settings.setValue(SETTING_KEY, sys.executable)
@@ -68,6 +70,7 @@ def _segment(folder, model, name):
 @pytest.mark.slow
 def test_readme__adapt_commands_adapt_the_model_to_a_new_region_and_segment_then_finds_its_rock_glaciers(scene):
     """The README's adapt lines as written (MAX_MINUTES=20 shortened to 1.5), on a reviewed layer named as there."""
+    require_module("torch", "PyTorch is not installed here; make setup names .venv's Python (with PyTorch) in the QGIS profile")
     folder, truth = scene
     shutil.copy(folder / "outlines.gpkg", folder / "candidates.gpkg")  # the demo's outlines, all reviewed "accepted"
     commands = readme_commands("adapt")

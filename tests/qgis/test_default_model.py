@@ -35,9 +35,10 @@ def test_default_model__ships_with_metadata_and_a_model_card_in_the_help():
 def validation_scene(shared_dataset):
     require_module("scipy")
     from rockglacier_plugin.core.mapping.input_scaling import to_uint8_range
-    from training.compose import cells_for, validation_scene
     from training.config import TrainConfig
-    from training.train import load_samples, spec_for
+    from training.data.compose import cells_for, validation_scene
+    from training.data.samples import load_samples
+    from training.model.checkpoints import spec_for
 
     chips = shared_dataset("alcazar90-rockglacier-chile") / "chips_train_full"
     config = TrainConfig.load(CONFIG, data=str(chips))
@@ -50,8 +51,8 @@ def validation_scene(shared_dataset):
 
 @pytest.mark.shared_data
 def test_default_model__scene_and_chip_scores_match_its_model_card(validation_scene):
-    from training.evaluate import evaluate_samples, onnx_predictor
-    from training.scene_eval import evaluate_scene, model_threshold
+    from training.evaluation.evaluate import evaluate_samples, onnx_predictor
+    from training.evaluation.scene_eval import evaluate_scene, model_threshold
 
     scene, validation, spec = validation_scene
     card = _card()
@@ -61,7 +62,7 @@ def test_default_model__scene_and_chip_scores_match_its_model_card(validation_sc
     assert scores["scene_pixel_iou"] == pytest.approx(card["scene"]["float32"]["scene_pixel_iou"], abs=2e-3)
     chips = evaluate_samples(onnx_predictor(DEFAULT_MODEL), validation, spec, threshold)
     assert chips["pixel_iou"] == pytest.approx(card["chips"]["float32"]["pixel_iou"], abs=2e-3)
-    from training.scene_eval import chips_through_plugin
+    from training.evaluation.scene_eval import chips_through_plugin
 
     alone = chips_through_plugin(DEFAULT_MODEL, validation, spec, views=1, threads=2, threshold=threshold)
     assert alone == pytest.approx(card["chips_through_plugin"]["1 view"], abs=2e-3)
@@ -74,8 +75,8 @@ def test_default_model__tile_size_is_a_speed_choice_only(validation_scene):
     """Tiles of 256, 512 and 1536 px, each read with the model's margin of context, give the same
     probabilities within 0.02 away from the scene's border (the compact receptive field fits in the
     margin; half-pixel upsampling and tiles on the model's 16 px grid leave no position effect)."""
-    from training.model_card import TILE_AGREEMENT, tile_difference
-    from training.scene_eval import model_threshold, scene_scores, segment_scene
+    from training.card.measure import TILE_AGREEMENT, tile_difference
+    from training.evaluation.scene_eval import model_threshold, scene_scores, segment_scene
 
     scene, _, _ = validation_scene
     threshold = model_threshold(DEFAULT_MODEL)
@@ -91,7 +92,7 @@ def test_default_model__tile_size_is_a_speed_choice_only(validation_scene):
 @pytest.mark.shared_data
 def test_default_model__shipped_int8_copy_keeps_the_scene_score(validation_scene):
     from rockglacier_plugin.core.mapping.onnx_model import DEFAULT_INT8_NAME
-    from training.scene_eval import evaluate_scene, model_threshold
+    from training.evaluation.scene_eval import evaluate_scene, model_threshold
 
     int8 = os.path.join(MODELS, DEFAULT_INT8_NAME)
     card = _card()

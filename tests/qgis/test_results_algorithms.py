@@ -3,6 +3,7 @@ against independent computations, and outputs that open styled."""
 
 import csv
 import sqlite3
+from contextlib import closing
 
 import numpy as np
 import processing
@@ -122,7 +123,7 @@ def test_rgikexport__writes_markers_outlines_and_moving_areas_from_a_velocity_ra
     by_id = {m["WorkingID"]: m for m in markers}
     assert by_id["rg000"]["Upsl.Con."] == "Glacier" and by_id["rg002"]["Kin.Att."] == "Undefined"  # vel_ok 0
     assert [(m["Vel.Class"], m["Vel.Label"], round(m["Area_km2"], 6)) for m in rows["MA"]] == [(5, "dm/y to m/y", 0.0896)]
-    with sqlite3.connect(result["OUTPUT"]) as connection:
+    with closing(sqlite3.connect(result["OUTPUT"])) as connection:  # (sqlite3's own "with" does not close)
         styled = connection.execute("SELECT f_table_name FROM layer_styles WHERE useAsDefault").fetchall()
     assert sorted(styled) == [("geomorphological_outlines",), ("moving_areas",), ("primary_markers",)]
     markers_layer = QgsVectorLayer(f"{result['OUTPUT']}|layername=primary_markers", "pm", "ogr")
@@ -135,7 +136,7 @@ def test_attributes__the_inventory_geopackage_opens_with_the_class_style(tmp_pat
     dem = write_raster(tmp_path / "dem.tif", z, gt, epsg=32632, dtype=gdal.GDT_Float64)
     polygons = write_polygons(tmp_path / "rg.gpkg", [square_wkt(X0 + 500, Y0 - 500, 200)])
     processing.run("rockglacier:attributes", {"INPUT": str(polygons), "DEM": str(dem), "OUTPUT": str(tmp_path / "inv.gpkg")})
-    with sqlite3.connect(tmp_path / "inv.gpkg") as connection:
+    with closing(sqlite3.connect(tmp_path / "inv.gpkg")) as connection:
         styles = connection.execute("SELECT f_table_name, useAsDefault FROM layer_styles").fetchall()
     assert styles == [("rock_glaciers", 1)]
     layer = QgsVectorLayer(f"{tmp_path / 'inv.gpkg'}|layername=rock_glaciers", "inventory", "ogr")

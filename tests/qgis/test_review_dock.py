@@ -228,16 +228,24 @@ def test_plugin__adds_the_dock_to_the_qgis_window_and_removes_it_on_unload():
     assert iface.removeDockWidget.called and plugin.dock is None
 
 
-def test_style__shipped_qml_has_the_paper_colours():
+def test_style__shipped_qml_is_the_one_style_table_rule_for_rule():
+    """styles/rock_glaciers.qml (what the QGIS-free region command stores) is generated from qgis_shared/style.py's RULES,
+    themselves from core/inventory/colours.py: every rule's label, filter and colours read back from the file equal the
+    table's (regenerate with python3 -m tools.write_style_qml when the table changes)."""
     qml = Path(__file__).resolve().parents[2] / "rockglacier_plugin" / "styles" / "rock_glaciers.qml"
-    text = qml.read_text()
     from rockglacier_plugin.qgis_shared.style import RULES
 
-    for label, _, _ in RULES:  # regenerate with tools/write_style_qml.py when the rules change
-        assert f'label="{label}"' in text, label
     layer = QgsVectorLayer("MultiPolygon?crs=EPSG:4326&field=review:string&field=upslope_con:string", "x", "memory")
     message, ok = layer.loadNamedStyle(str(qml))
-    assert ok and isinstance(layer.renderer(), QgsRuleBasedRenderer)
+    assert ok and isinstance(layer.renderer(), QgsRuleBasedRenderer), message
+    from_file = []
+    for rule in layer.renderer().rootRule().children():
+        symbol = rule.symbol().symbolLayer(0)
+        expression = "ELSE" if rule.isElse() else rule.filterExpression()
+        from_file.append((rule.label(), expression, symbol.color().getRgb()[:3], symbol.strokeColor().getRgb()[:3]))
+    from_table = [(label, expression, tuple(int(v) for v in properties["color"].split(",")[:3]),
+                   tuple(int(v) for v in properties["outline_color"].split(",")[:3])) for label, expression, properties in RULES]
+    assert from_file == from_table
 
 
 def test_dock__picks_the_inventory_and_the_only_dem_without_the_user_choosing(tmp_path):
@@ -277,3 +285,50 @@ def test_dock__outline_edit_whose_recomputation_fails_is_kept_marked_and_explain
     assert row["review"] == "modified"
     assert "could not be recomputed: the DEM file went away" in dock.status.text()
     assert QgsGeometry.fromWkt(row["_wkt"]).area() == pytest.approx(250 * 250, rel=1e-6)
+
+
+def test_dock__current_landform_is_an_outline_over_the_imagery_not_a_selection(session):
+    """A selection's opaque fill hid the imagery being judged: the current landform is a QgsHighlight with no fill,
+    following Next, and nothing is selected."""
+    from rockglacier_plugin.gui.review_dock import HIGHLIGHT_RGBA
+
+    dock, layer, _, _, _ = session
+    dock.show_current()
+    assert dock.highlight is None  # a hidden dock draws nothing on the map
+    dock.show()
+    dock.show_current()
+    assert layer.selectedFeatureIds() == []
+    first = dock.highlight
+    assert first is not None and first.isVisible() and first.fillColor().alpha() == 0
+    assert first.color().getRgb() == HIGHLIGHT_RGBA
+    dock.next()
+    assert dock.highlight is not None and dock.highlight is not first and first.scene() is None  # the old one is gone
+    dock.hide()
+    assert dock.highlight is None
+
+
+def test_dock__each_decision_leaves_edit_mode_and_an_outline_edit_ends_cleanly(session):
+    dock, layer, inventory, _, _ = session
+    dock.decide("class", "T")
+    assert not layer.isEditable() and on_disk(inventory)["rg001"]["upslope_con"] == "T"
+    dock.edit_outline()
+    assert layer.isEditable()
+    moved = layer.getFeature(dock.current_id()).geometry()
+    moved.translate(10.0, 0.0)
+    layer.changeGeometry(dock.current_id(), moved)  # what the vertex tool does; the dock saves it at once
+    assert layer.isEditable()  # still editing this outline
+    dock.next()  # moving on ends the edit: saved, edit mode left
+    assert not layer.isEditable()
+    rows = read_layer(inventory, "rock_glaciers")
+    assert next(r for r in rows if r["rg_id"] == "rg001")["review"] == "modified"
+
+
+def test_dock__fits_a_third_of_a_1280_px_screen_and_shows_its_keys(session):
+    from rockglacier_plugin.gui.review_dock import MAX_DOCK_WIDTH_PX
+
+    dock, _, _, _, _ = session
+    dock.show()
+    QgsApplication.processEvents()
+    assert dock.widget().minimumSizeHint().width() <= MAX_DOCK_WIDTH_PX
+    for key in ("A</b> accept", "R</b> reject", "E</b> edit outline", "N</b>/<b>P</b>", "1</b> G", "4</b> T", "Ctrl+Z"):
+        assert key in dock.keys.text(), key

@@ -3,6 +3,7 @@
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import processing
@@ -174,3 +175,23 @@ def test_device__a_gpu_provider_this_onnxruntime_lacks_is_refused_with_what_to_i
     with pytest.raises(QgsProcessingException, match="DEVICE=directml but onnxruntime has no DmlExecutionProvider here.*onnxruntime-directml"):
         processing.run("rockglacier:segment", {"INPUT": str(raster), "MODEL": str(threshold_model(tmp_path / "m.onnx")), "DEVICE": 3,
                                                "PROBABILITY": "TEMPORARY_OUTPUT", "MASK": "TEMPORARY_OUTPUT", "OUTPUT": "TEMPORARY_OUTPUT"})
+
+
+def test_help__quotes_the_model_card_numbers_never_typed_twice():
+    """The help's numbers about the shipped model come from models/model_card.json (core/mapping/card_facts.py)."""
+    import json
+
+    from qgis.core import QgsApplication
+
+    from rockglacier_plugin.core.mapping.card_facts import read_card_facts
+
+    algorithm = QgsApplication.processingRegistry().algorithmById("rockglacier:segment")
+    text = algorithm.shortHelpString()
+    card_path = Path(__file__).resolve().parents[2] / "rockglacier_plugin" / "models" / "model_card.json"
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    assert "{" not in text.split("<p>VIEWS")[1].split("PRECISION")[0]  # every placeholder filled
+    assert f"the shipped float32 model\n{card['thresholds']['float32']:g}" in text or f"{card['thresholds']['float32']:g}, its int8 copy" in text
+    facts = read_card_facts(str(card_path))
+    gain = card["scene"]["float32, 8 views"]["scene_pixel_iou"] - card["scene"]["float32"]["scene_pixel_iou"]
+    assert facts["views_gain_iou"] == f"{gain:.2f}" and f"gained {facts['views_gain_iou']} scene IoU" in text
+    assert f"{facts['adaptive_time_ratio']}x the time of one view" in text

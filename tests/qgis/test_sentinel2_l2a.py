@@ -171,7 +171,7 @@ def test_trainingpatches__l2a_imagery_gives_8bit_patches_rendered_as_the_model_a
     with open(out / "summary.json", encoding="utf-8") as handle:
         summary = json.load(handle)
     assert summary["rendering"]["reflectance_add"] == 0.1
-    from training.rendering import patches_rendering
+    from training.model.rendering import patches_rendering
 
     assert patches_rendering(str(out)).describe() == "floor(255 x clip(rho + 0.1, 0, 1))"  # the trained model will state it
 

@@ -17,6 +17,7 @@ from osgeo import gdal, ogr
 
 from rockglacier_plugin.core.mapping.polygons import candidates_from_mask
 from rockglacier_plugin.core.mapping.segmentation import SegmentSettings, segment_raster
+from rockglacier_plugin.core.raster.geometry import Polygons
 from tests.builders import read_layer, write_raster
 from tests.conftest import require_module
 from tests.onnx_builders import threshold_model
@@ -183,7 +184,9 @@ def _free_port() -> int:
 def test_cli__map_against_a_scheduler_started_on_localhost_and_on_a_local_cluster(region, tmp_path):
     folder, whole, scenes, model = region
     port = _free_port()
-    dask = str(Path(sys.executable).parent / "dask")
+    # the dask CLI of this Python: its own bin folder first (a venv), else PATH (where a system-wide dask put it)
+    dask = shutil.which("dask", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+    assert dask, "the dask command is not installed; run `make setup`"
     # scheduler and workers import the package to unpickle the tasks: it must be on their path, as on a cluster
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     scheduler = subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
@@ -243,7 +246,7 @@ def test_velocity__pairs_on_the_cluster_give_what_one_plugin_run_gives(tmp_path)
     maps = [read_los_velocity(str(velocity), str(geometry_file), "mm/yr", "x", geometry, (None, None), str(tmp_path / "w"))[0],
             read_los_velocity(str(tif), None, "mm/yr", "away from the satellite", geometry, (None, None), str(tmp_path / "w"))[0]]
     wkb = [ogr.CreateGeometryFromWkt(w).ExportToWkb() for w in scene.landforms_wkt]
-    direct = extract_velocities(wkb, f"EPSG:{EPSG}", [f"wkl{i:03d}" for i in range(4)], [PairInput.from_velocity_map(m) for m in maps],
+    direct = extract_velocities(Polygons(wkb, f"EPSG:{EPSG}", [f"wkl{i:03d}" for i in range(4)]), [PairInput.from_velocity_map(m) for m in maps],
                                 str(scene.dem), geometry, VelocitySettings())
     rows = read_layer(tmp_path / "out.gpkg", "rock_glaciers")
     assert [r["comment"] for r in rows] == ["a", "b", "c", "d"]  # the inventory's own fields kept

@@ -12,9 +12,9 @@ from benchmarks.demo_scene import write_demo_scene
 from rockglacier_plugin.core.errors import InputVectorError
 from rockglacier_plugin.core.mapping.patches import IGNORE_LABEL
 from tests.builders import square_wkt, write_polygons, write_raster
-from training.adapt import AdaptRequest, Landforms, adapt, cut_patches, read_landforms
-from training.data import patch_folder_samples, read_sample, scored
-from training.losses import LOSSES, with_image_level
+from training.data.samples import patch_folder_samples, read_sample, scored
+from training.loop.adapt import AdaptRequest, Landforms, adapt, cut_patches, read_landforms
+from training.loop.losses import LOSSES, with_image_level
 
 ORIGIN = (500000.0, 5000000.0)
 PIXEL_M = 10.0
@@ -158,7 +158,7 @@ def test_landforms__negatives_layer_in_another_crs_is_reprojected(tmp_path):
 
 
 def test_threshold__strictest_keeping_the_base_recall_but_never_stricter_than_the_base_model():
-    from training.adapt_scores import pick_threshold
+    from training.loop.adapt_scores import pick_threshold
 
     recalls = {0.3: 0.9, 0.4: 0.8, 0.5: 0.7, 0.55: 0.6, 0.6: 0.6, 0.75: 0.6}
     # the base finds 0.6 of the held-out pixels at 0.55: 0.75 would keep it too, but the cap holds at 0.55

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from training.augment import OTHER_RANGES, haze, other_ranges, pixel_size, shadow, snow
-from training.compose import CompositionSettings
+from training.data.augment import OTHER_RANGES, haze, other_ranges, pixel_size, shadow, snow
+from training.data.compose import CompositionSettings
 
 
 def _square(size=128, side=40):

@@ -6,15 +6,15 @@ import pytest
 from osgeo import gdal
 
 from tests.training.test_training import synthetic_chips
-from training.compose import (
+from training.data.compose import (
     ChipPool,
     CompositionSettings,
     compose_canvas,
     composed_sample,
     validation_scene,
 )
-from training.data import chip_folder_samples
-from training.scene_eval import scene_scores, write_image
+from training.data.samples import chip_folder_samples
+from training.evaluation.scene_eval import scene_scores, write_image
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,7 @@ def test_compose__takes_georeferenced_patches_from_trainingpatches(tmp_path):
 
     from rockglacier_plugin.core.mapping.patches import PatchSettings, plan_patches, write_patches
     from tests.builders import square_wkt, write_raster
-    from training.data import patch_folder_samples
+    from training.data.samples import patch_folder_samples
 
     origin = (400000.0, 4000000.0)
     image = np.full((3, 600, 600), 60, dtype=np.uint8)
@@ -118,7 +118,7 @@ def test_compose__takes_georeferenced_patches_from_trainingpatches(tmp_path):
 
 
 def test_raster_window__no_one_or_two_edges_per_axis_and_chips_alone():
-    from training.compose import raster_window
+    from training.data.compose import raster_window
 
     rng = np.random.default_rng(4)
     kinds = set()
@@ -134,7 +134,7 @@ def test_composed_dataset__beyond_a_raster_edge_is_the_plugins_neutral_input_and
     """Cut samples show the model what segment gives it beyond a raster's edge: exactly 0 after
     standardisation (``segmentation._read_tile``'s padding) in every band, labelled background."""
     from rockglacier_plugin.core.mapping.model_metadata import ModelSpec
-    from training.data import ComposedDataset
+    from training.data.datasets import ComposedDataset
 
     spec = ModelSpec(size_multiple_px=16, standardization_mean=(0.5, 0.5, 0.5), standardization_std=(0.5, 0.5, 0.5))
     pool = ChipPool(samples, 3)
@@ -177,8 +177,8 @@ def test_compose__colour_jitter_changes_each_cell_on_its_own_and_keeps_labels(sa
 def test_compose__chips_labelled_per_chip_join_as_negatives_and_weak_positive_cells(tmp_path, samples):
     """Chips of a collection without masks: its negatives are all-background cells, its positives
     fill whole cells labelled WEAK_LABEL_BASE + cell index; weak_positive_share sets how often."""
-    from training.image_level import labelled_chips
-    from training.losses import WEAK_LABEL_BASE
+    from training.data.labels import WEAK_LABEL_BASE
+    from training.evaluation.image_level import labelled_chips
 
     other = synthetic_chips(tmp_path / "other", n_positive=6, n_negative=5, size=64, seed=9)
     image_level = labelled_chips(str(other))

@@ -5,7 +5,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from training.losses import LOSSES, dice_bce, lovasz_hinge  # noqa: E402
+from training.loop.losses import LOSSES, dice_bce, lovasz_hinge  # noqa: E402
 
 
 def _iou(predicted: np.ndarray, truth: np.ndarray) -> float:
@@ -43,7 +43,7 @@ def test_losses__the_mixed_loss_is_the_sum_of_its_parts():
 
 def _weak_block(value=None):
     """Labels of two 8 x 12 images: a rock glacier in columns 4-5, columns 8-11 a weak cell."""
-    from training.losses import WEAK_LABEL_BASE
+    from training.data.labels import WEAK_LABEL_BASE
 
     labels = torch.zeros(2, 8, 12, dtype=torch.float64)
     labels[:, 2:6, 4:6] = 1
@@ -54,7 +54,7 @@ def _weak_block(value=None):
 def test_with_image_level__weak_pixels_carry_no_pixel_loss_and_equal_logits_cost_softplus():
     """Oracle: the pixel loss over the labelled columns alone, plus weight x softplus(-c) for a weak
     cell whose logits all equal c (its top pixels are then all c)."""
-    from training.losses import with_image_level
+    from training.loop.losses import with_image_level
 
     labels = _weak_block()
     logits = torch.randn(2, 8, 12, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
@@ -66,7 +66,7 @@ def test_with_image_level__weak_pixels_carry_no_pixel_loss_and_equal_logits_cost
 
 
 def test_with_image_level__without_weak_cells_it_is_the_plain_loss_and_too_little_of_a_cell_asks_nothing():
-    from training.losses import with_image_level
+    from training.loop.losses import with_image_level
 
     labels = _weak_block()
     logits = torch.randn(2, 8, 12, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
@@ -77,7 +77,7 @@ def test_with_image_level__without_weak_cells_it_is_the_plain_loss_and_too_littl
 
 
 def test_with_image_level__only_the_k_most_confident_pixels_of_a_weak_cell_are_pushed_up():
-    from training.losses import with_image_level
+    from training.loop.losses import with_image_level
 
     labels = _weak_block()
     logits = torch.randn(2, 8, 12, dtype=torch.float64, generator=torch.Generator().manual_seed(6)).requires_grad_()

@@ -14,7 +14,7 @@ def _checkpoint(folder, seed: int, **config_values):
     """A checkpoint of a freshly initialised small DeepLabv3+ (seeded), as training writes it."""
     import torch
 
-    from training.train import model_for
+    from training.model.checkpoints import model_for
 
     config = TrainConfig(encoder="resnet18", pretrained=False, output=str(folder), **config_values)
     torch.manual_seed(seed)
@@ -37,7 +37,7 @@ def _checkpoint(folder, seed: int, **config_values):
 def _output(checkpoint: str, image: np.ndarray) -> np.ndarray:
     import torch
 
-    from training.train import load_trained
+    from training.model.checkpoints import load_trained
 
     model, _ = load_trained(checkpoint)
     with torch.no_grad():
@@ -47,7 +47,7 @@ def _output(checkpoint: str, image: np.ndarray) -> np.ndarray:
 def test_average__every_weight_and_batchnorm_statistic_is_the_weighted_mean(tmp_path):
     import torch
 
-    from training.soup import average_checkpoints
+    from training.loop.soup import average_checkpoints
 
     first, second = _checkpoint(tmp_path / "stage5", 1), _checkpoint(tmp_path / "stage7", 2)
     report = average_checkpoints([first, second], str(tmp_path / "soup" / "best.pt"), weights=[1, 3])
@@ -73,7 +73,7 @@ def test_average__every_weight_and_batchnorm_statistic_is_the_weighted_mean(tmp_
 
 
 def test_average__a_weight_of_one_gives_back_that_checkpoints_answers_and_equal_inputs_give_themselves(tmp_path):
-    from training.soup import average_checkpoints
+    from training.loop.soup import average_checkpoints
 
     first, second = _checkpoint(tmp_path / "a", 1), _checkpoint(tmp_path / "b", 2)
     image = np.random.default_rng(0).standard_normal((1, 3, 64, 64)).astype(np.float32)
@@ -87,9 +87,9 @@ def test_average__a_weight_of_one_gives_back_that_checkpoints_answers_and_equal_
 
 
 def test_average__the_soup_keeps_every_chip_an_ingredient_trained_on_out_of_its_check(tmp_path):
-    from training.image_level import trained_on
-    from training.soup import average_checkpoints
-    from training.train import load_trained
+    from training.evaluation.image_level import trained_on
+    from training.loop.soup import average_checkpoints
+    from training.model.checkpoints import load_trained
 
     folder = str(tmp_path / "chips_ds1")
     first = _checkpoint(tmp_path / "a", 1, compose=True, image_level_data=folder, image_level_include=["train/*"])
@@ -130,14 +130,14 @@ def test_average_command__says_what_cannot_be_averaged_without_a_traceback(tmp_p
 
 
 def test_average__a_training_config_cannot_claim_averaged_weights(tmp_path):
-    from training.train import Trainer
+    from training.loop.train import Trainer
 
     with pytest.raises(ValueError, match="init_checkpoint"):
         Trainer(TrainConfig(output=str(tmp_path), averaged_from=[{"checkpoint": "x", "run": "x", "weight": 1.0}]))
 
 
 def test_model_card__names_the_averaged_stages_by_number():
-    from training.model_card import _stages_text
+    from training.card.render import _stages_text
 
     stages = [TrainConfig(output=f"runs/stage{i}", epochs=10, learning_rate=1e-4) for i in (1, 2)]
     stages[-1].averaged_from = [{"checkpoint": "runs/stage1/best.pt", "run": "stage1", "weight": 0.5},

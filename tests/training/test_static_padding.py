@@ -14,7 +14,7 @@ def lite0():
     """The default model's architecture (EfficientNet-Lite0, TF-style padding), random weights."""
     import torch
 
-    from training.train import model_for
+    from training.model.checkpoints import model_for
 
     torch.manual_seed(0)
     config = TrainConfig(encoder="tu-tf_efficientnet_lite0", pretrained=False, image_pooling="none", receptive_field="compact",
@@ -25,7 +25,7 @@ def lite0():
 def test_static_padding__same_answers_as_run_time_padding_on_every_multiple_of_the_size_step(lite0):
     import torch
 
-    from training.static_padding import static_same_padding
+    from training.export.static_padding import static_same_padding
 
     static, replaced = static_same_padding(lite0, 16)
     assert replaced == 4  # the stem and three strided depthwise convolutions of EfficientNet-Lite0
@@ -39,7 +39,7 @@ def test_static_padding__kept_at_run_time_where_inputs_may_reach_a_convolution_w
     import torch
     from timm.layers.conv2d_same import Conv2dSame
 
-    from training.static_padding import static_same_padding
+    from training.export.static_padding import static_same_padding
 
     torch.manual_seed(0)
     # inputs in steps of 2 px: the first strided convolution always sees even sides, the second
@@ -57,7 +57,7 @@ def test_static_padding__kept_at_run_time_where_inputs_may_reach_a_convolution_w
 def test_export__pads_folded_into_the_convolutions_with_the_same_answers(lite0, tmp_path):
     import onnx
 
-    from training.export import export_onnx, parity
+    from training.export.onnx_export import export_onnx, parity
 
     path = export_onnx(lite0, ModelSpec(), str(tmp_path / "m.onnx"), sample_size_px=64)
     graph = onnx.load(path).graph
@@ -75,7 +75,7 @@ def test_fold_pads__only_constant_zero_pads_of_spatial_axes_that_feed_one_convol
     import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
 
-    from training.static_padding import fold_pads_into_convolutions
+    from training.export.static_padding import fold_pads_into_convolutions
 
     weight = numpy_helper.from_array(np.random.default_rng(0).standard_normal((2, 2, 3, 3)).astype(np.float32), "w")
     spatial = numpy_helper.from_array(np.array([0, 0, 0, 1, 0, 0, 2, 1], np.int64), "spatial")
@@ -116,7 +116,7 @@ def test_same_padding_matches_timms_run_time_rule():
     import torch
     from timm.layers.padding import pad_same
 
-    from training.static_padding import same_padding_px
+    from training.export.static_padding import same_padding_px
 
     for kernel, stride, dilation, side in [(3, 2, 1, 64), (5, 2, 1, 32), (3, 1, 1, 30), (7, 2, 2, 40), (1, 2, 1, 16)]:
         x = torch.zeros(1, 1, side, side)

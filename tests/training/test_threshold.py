@@ -11,8 +11,14 @@ from rockglacier_plugin.core.mapping.model_metadata import ModelSpec
 from rockglacier_plugin.core.mapping.onnx_model import load_model
 from tests.onnx_builders import threshold_model
 from tests.training.test_training import synthetic_chips
-from training.data import chip_folder_samples
-from training.threshold import THRESHOLDS, best_threshold, threshold_scores, training_subset, write_threshold
+from training.data.samples import chip_folder_samples
+from training.evaluation.threshold import (
+    THRESHOLDS,
+    best_threshold,
+    threshold_scores,
+    training_subset,
+    write_threshold,
+)
 
 
 def test_best_threshold__highest_mean_of_scene_and_chips_ties_nearest_half():

@@ -14,7 +14,7 @@ from rockglacier_plugin.core.mapping.patches import PatchSettings, plan_patches,
 from rockglacier_plugin.core.raster.windows import Window
 from tests.builders import square_wkt, write_raster
 from training.config import TrainConfig
-from training.metrics import object_scores, pixel_iou
+from training.evaluation.metrics import object_scores, pixel_iou
 
 ORIGIN = (400000.0, 4000000.0)
 
@@ -99,7 +99,7 @@ def test_metrics__pixel_iou_and_one_to_one_object_matching_with_known_answers():
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A few real training steps of DeepLabv3+ on synthetic chips (CPU, seconds)."""
-    from training.train import Trainer
+    from training.loop.train import Trainer
 
     folder = synthetic_chips(tmp_path_factory.mktemp("chips"))
     output = tmp_path_factory.mktemp("run")
@@ -138,7 +138,7 @@ def test_training__eval_mode_output_is_not_all_background_after_short_training(t
 
 
 def test_training__resume_continues_from_the_checkpoint(trained, tmp_path):
-    from training.train import Trainer
+    from training.loop.train import Trainer
 
     trainer, _, _, output = trained
     config = TrainConfig(**{**trainer.config.__dict__, "output": str(tmp_path), "epochs": trainer.epoch + 1})
@@ -150,9 +150,9 @@ def test_training__resume_continues_from_the_checkpoint(trained, tmp_path):
 
 
 def test_export__onnx_matches_torch_and_runs_in_the_plugin(trained, tmp_path):
-    from training.evaluate import evaluate_samples, onnx_predictor, torch_predictor
-    from training.export import export_onnx, parity
-    from training.train import spec_for
+    from training.evaluation.evaluate import evaluate_samples, onnx_predictor, torch_predictor
+    from training.export.onnx_export import export_onnx, parity
+    from training.model.checkpoints import spec_for
 
     trainer, _, _, _ = trained
     spec = spec_for(trainer.config)
@@ -208,7 +208,7 @@ def _reach_px(model, size_px=768):
 def test_build_model__compact_receptive_field_reaches_less_than_half_as_far_as_the_papers():
     """The paper's rates 6/12/18 with dilated last stages reach past 384 px (the whole 768 px input);
     the compact model (rates 1/2/3, undilated stages, the same weights' shapes) stays well inside."""
-    from training.model import build_model
+    from training.model.architecture import build_model
 
     wide = build_model(pretrained=False, image_pooling="none", receptive_field="wide")
     compact = build_model(pretrained=False, image_pooling="none", receptive_field="compact")
@@ -223,13 +223,13 @@ def test_build_model__half_pixel_upsampling_exports_as_such():
     import onnx
     import torch
 
-    from training.model import build_model
+    from training.model.architecture import build_model
 
     model = build_model(pretrained=False, image_pooling="none", upsampling="half_pixel")
     upsamplers = [m for m in model.modules() if isinstance(m, torch.nn.Upsample)]
     assert len(upsamplers) == 2 and not any(m.align_corners for m in upsamplers)
     from rockglacier_plugin.core.mapping.model_metadata import ModelSpec
-    from training.export import export_onnx
+    from training.export.onnx_export import export_onnx
 
     with tempfile.TemporaryDirectory() as work:
         path = export_onnx(model, ModelSpec(), os.path.join(work, "m.onnx"), sample_size_px=64)
@@ -239,7 +239,7 @@ def test_build_model__half_pixel_upsampling_exports_as_such():
 
 
 def test_build_model__unknown_encoder_names_the_valid_ones():
-    from training.model import ModelConfigError, build_model
+    from training.model.architecture import ModelConfigError, build_model
 
     with pytest.raises(ModelConfigError, match="choose one of .*tu-xception71"):
         build_model(encoder="resnet999")
@@ -251,7 +251,8 @@ def test_training__scene_and_chips_selection_keeps_the_epoch_with_the_best_mean(
     edges go through the same loop."""
     import torch
 
-    from training.train import SELECTION, Trainer
+    from training.config import SELECTION
+    from training.loop.train import Trainer
 
     folder = synthetic_chips(tmp_path / "chips")
     config = TrainConfig(data=str(folder), output=str(tmp_path / "run"), encoder="resnet18", pretrained=False, batch_size=4,
@@ -268,20 +269,20 @@ def test_training__scene_and_chips_selection_keeps_the_epoch_with_the_best_mean(
 
 
 def test_training__scene_selection_without_scene_validation_says_what_to_set(tmp_path):
-    from training.train import model_for
+    from training.loop.train import check_config
 
     config = TrainConfig(select_on="scene+chips", scene_validation=False, encoder="resnet18", pretrained=False)
     with pytest.raises(ValueError, match="scene_validation=true"):
-        model_for(config, False)
+        check_config(config)
 
 
 def test_evaluate_command__prints_chips_scene_and_chips_alone_through_the_plugin(trained, tmp_path, capsys):
     """`python -m training evaluate` prints what the issue's targets are measured on: the bare model
     per chip, the validation scene, and every chip run alone through the plugin's path."""
     from training.__main__ import main
-    from training.export import export_onnx
-    from training.scene_eval import chips_through_plugin
-    from training.train import spec_for
+    from training.evaluation.scene_eval import chips_through_plugin
+    from training.export.onnx_export import export_onnx
+    from training.model.checkpoints import spec_for
 
     trainer, _, _, output = trained
     path = export_onnx(trainer.model, spec_for(trainer.config), str(tmp_path / "model.onnx"))
@@ -301,7 +302,7 @@ def test_sensitive_convolutions__first_and_last_stay_float_depthwise_goes_int8(t
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    from training.export import sensitive_convolutions
+    from training.export.onnx_export import sensitive_convolutions
 
     def conv(name, source, target, channels_in, group=1):
         weight = numpy_helper.from_array(np.ones((4, channels_in // group, 3, 3), np.float32), f"{name}_w")
@@ -323,7 +324,7 @@ def test_training__ema_saves_the_moving_average_of_the_weights_and_resumes_it(tm
     average of the weights after each optimizer step, recomputed here from the trajectory."""
     import torch
 
-    from training.train import Trainer
+    from training.loop.train import Trainer
 
     decay = 0.9
     folder = synthetic_chips(tmp_path / "chips")
@@ -352,16 +353,16 @@ def test_training__ema_saves_the_moving_average_of_the_weights_and_resumes_it(tm
 
 
 def test_training__unknown_loss_and_impossible_decay_say_what_to_choose():
-    from training.train import model_for
+    from training.loop.train import check_config
 
     with pytest.raises(ValueError, match="dice_bce\\+lovasz"):
-        model_for(TrainConfig(loss="focal", encoder="resnet18", pretrained=False), False)
+        check_config(TrainConfig(loss="focal", encoder="resnet18", pretrained=False))
     with pytest.raises(ValueError, match="decay below 1"):
-        model_for(TrainConfig(ema_decay=1.0, encoder="resnet18", pretrained=False), False)
+        check_config(TrainConfig(ema_decay=1.0, encoder="resnet18", pretrained=False))
     with pytest.raises(ValueError, match="needs image_level_data"):
-        model_for(TrainConfig(weak_positive_share=0.3, encoder="resnet18", pretrained=False), False)
+        check_config(TrainConfig(weak_positive_share=0.3, encoder="resnet18", pretrained=False))
     with pytest.raises(ValueError, match="at least 1 px"):
-        model_for(TrainConfig(presence_top_px=0, encoder="resnet18", pretrained=False), False)
+        check_config(TrainConfig(presence_top_px=0, encoder="resnet18", pretrained=False))
 
 
 def _chip_png(path: Path, blob_px: int) -> None:
@@ -377,7 +378,7 @@ def test_image_level__detection_and_false_alarms_follow_the_minimum_candidate_ar
     """A threshold model (probability = band 1 above mid-grey) makes each chip's candidate exactly
     its bright square: chips count as detected when that square reaches 300 px (0.03 km2 at 10 m)."""
     from tests.onnx_builders import threshold_model
-    from training.image_level import image_level_scores, labelled_chips
+    from training.evaluation.image_level import image_level_scores, labelled_chips
 
     folder = tmp_path / "chips"
     _chip_png(folder / "rock_glacier" / "a.png", 400)        # detected
@@ -394,7 +395,7 @@ def test_image_level__detection_and_false_alarms_follow_the_minimum_candidate_ar
 
 
 def test_image_level__a_folder_without_labelled_chips_says_how_to_lay_them_out(tmp_path):
-    from training.image_level import labelled_chips
+    from training.evaluation.image_level import labelled_chips
 
     _chip_png(tmp_path / "x" / "scene.png", 10)
     with pytest.raises(ValueError, match="rock_glacier/ and no_rock_glacier/"):
@@ -402,8 +403,8 @@ def test_image_level__a_folder_without_labelled_chips_says_how_to_lay_them_out(t
 
 
 def test_colour_jitter__per_band_gain_and_offset_within_the_strength_and_off_by_default():
-    from training.augment import colour_jitter
-    from training.compose import CompositionSettings
+    from training.data.augment import colour_jitter
+    from training.data.compose import CompositionSettings
 
     image = np.full((3, 8, 8), 100.0, dtype=np.float32)
     image[:, :4] = 50.0
@@ -418,7 +419,7 @@ def test_colour_jitter__per_band_gain_and_offset_within_the_strength_and_off_by_
 
 
 def test_model_card__reports_the_other_collection_beside_the_validation_chips():
-    from training.model_card import _image_level_text
+    from training.card.render import _image_level_text
 
     text = _image_level_text({"image_level": {"folder": "chips_ds1", "rock_glacier_chips": 183, "chips_without_rock_glacier": 210,
                                               "detected_share": 121 / 183, "false_alarm_share": 62 / 210, "views": 8,
@@ -432,7 +433,7 @@ def test_model_card__reports_the_other_collection_beside_the_validation_chips():
 def test_training__chips_labelled_per_chip_train_as_composed_cells_and_need_compose(tmp_path):
     """A few steps with a second collection labelled per chip: its included negatives and weak
     positives join the pool, held-out ones do not; without compose it says what to set."""
-    from training.train import Trainer
+    from training.loop.train import Trainer
 
     folder = synthetic_chips(tmp_path / "chips")
     other = synthetic_chips(tmp_path / "other", n_positive=6, n_negative=6, seed=3)
@@ -453,7 +454,7 @@ def test_image_level__chips_a_model_trained_on_are_left_out_of_its_check(tmp_pat
     """A model whose config trained on part of a collection (image_level_include) is checked on the
     rest only; on another folder, or trained without one, on everything."""
     from tests.onnx_builders import threshold_model
-    from training.image_level import image_level_scores, labelled_chips, trained_on
+    from training.evaluation.image_level import image_level_scores, labelled_chips, trained_on
 
     folder = tmp_path / "chips_ds1"
     for name, blob in [("train/glaciarRoca_a_1_1.png", 400), ("train/cordillera_1.png", 0), ("test/glaciarRoca_b_1_1.png", 0),

@@ -115,7 +115,7 @@ def _window_median_and_spread(cells: np.ndarray, radius_cells: int) -> tuple[np.
     return reference, spread
 
 
-def _to_pixels(cells: np.ndarray, cell_px: int, shape: tuple[int, int]) -> np.ndarray:
+def _to_pixels(cells: np.ndarray, cell_px: int, shape: tuple[int, ...]) -> np.ndarray:
     """Cell values -> pixels, bilinear between cell centres (cells without a value take the nearest one's)."""
     from scipy.ndimage import distance_transform_edt, map_coordinates
 
@@ -153,7 +153,7 @@ def _read_scene(scene: InsarScene, cancelled: Callable[[], bool]) -> dict[str, A
     grid = scene.grid
     names = ("velocity_los_cm_per_yr", "sigma_los_cm_per_yr", "coherence", "slope_deg", "aspect_deg", "projection",
              "projection_sigma", "incidence_deg", "los_azimuth_deg")
-    arrays = {name: np.full((grid.height_px, grid.width_px), np.nan, dtype=np.float32) for name in names}
+    arrays: dict[str, Any] = {name: np.full((grid.height_px, grid.width_px), np.nan, dtype=np.float32) for name in names}
     component = None
     for row in range(0, grid.height_px, BLOCK_ROWS):
         if cancelled():
@@ -166,7 +166,7 @@ def _read_scene(scene: InsarScene, cancelled: Callable[[], bool]) -> dict[str, A
             if component is None:
                 component = np.zeros((grid.height_px, grid.width_px), dtype=np.int32)
             component[row : row + window.height_px] = data.component
-    arrays["component"] = component
+    arrays["component"] = component  # int32 labels, or None without SNAPHU components
     return arrays
 
 

@@ -172,6 +172,8 @@ def describe_interferogram(
     band = phase_band or default_phase_band(dataset, resolved)
     if band > dataset.RasterCount:
         raise InputRasterError(f"'{resolved}' has {dataset.RasterCount} band(s); PHASE_BAND={band} does not exist.")
+    first: Optional[date]
+    second: Optional[date]
     if reference_date is not None and secondary_date is not None:
         first, second = reference_date, secondary_date
     else:

@@ -38,16 +38,18 @@ import numpy as np
 
 from ..errors import InputVectorError
 from ..inventory.kinematic_classes import kinematic_class
-from ..progress import CancelCheck, Progress, ProgressCallback
+from ..progress import RunHooks
 from ..raster.coverage import coverage_and_centres, coverage_fraction
-from ..raster.geometry import prepare_polygon, spatial_reference, transformed, transformer
+from ..raster.geometry import Polygons, prepare_polygon, spatial_reference, transformed, transformer
 from ..raster.overlap import check_overlap, covered_share, geometries_footprint
 from ..raster.windows import Window, window_from_bounds
 from .interferogram import Interferogram
 from .reference import (
     LADDER,
     MAX_RADIUS_FACTOR,
+    LandformPlace,
     ReferenceChoice,
+    StableGroundRule,
     distance_to_mask_m,
     measure_manual,
     nearest_point_index,
@@ -154,25 +156,50 @@ class VelocityResult:
     pair_rows: list[dict[str, Any]] = field(default_factory=list)  # the velocity_pairs table
 
 
+@dataclass(frozen=True)
+class _PairContext:
+    """What every landform of one pair is measured against: all landforms (in the scene's CRS) and their
+    envelopes, the scene, the settings and the user's reference points (and their places in the scene)."""
+
+    landforms: list[Any]
+    envelopes: np.ndarray
+    scene: InsarScene
+    settings: VelocitySettings
+    points_rc: list[tuple[float, float]]
+    points: Optional[ReferencePoints]
+
+
+@dataclass(frozen=True)
+class _LandformWindow:
+    """One landform in the window read around it (``outer``): its grids, the pixels any landform touches,
+    its place (centre, pixel size, elevation, distance to its outline) and its id."""
+
+    rg_id: str
+    data: WindowData
+    others: np.ndarray
+    place: LandformPlace
+    outer: Window
+
+
 def extract_velocities(
-    polygons_wkb: Sequence[Optional[bytes]], polygons_crs: str, rg_ids: Sequence[str],
-    pairs: Sequence[PairInput], dem_path: str, geometry: LosGeometry,
+    landforms: Polygons, pairs: Sequence[PairInput], dem_path: str, geometry: LosGeometry,
     settings: VelocitySettings = VelocitySettings(), reference_points: Optional[ReferencePoints] = None,
-    on_progress: Optional[ProgressCallback] = None, is_cancelled: Optional[CancelCheck] = None,
-    log: Callable[[str], None] = lambda message: None,
+    hooks: RunHooks = RunHooks(),
     raster_outputs: Optional[Sequence[tuple[Optional[str], Optional[str]]]] = None,
 ) -> VelocityResult:
-    """Velocity fields of every landform (input order); see the module docstring.
+    """Velocity fields of every landform (input order; ``landforms.ids`` are their rg_id); see the
+    module docstring.
 
     ``raster_outputs``: per pair, paths of the LOS and downslope velocity rasters to write
     (None = not wanted).
     """
+    polygons_wkb, polygons_crs, rg_ids, log = landforms.wkb, landforms.crs_wkt, landforms.ids, hooks.log
     if not polygons_wkb:
         raise InputVectorError("The input layer has no features; add rock-glacier polygons first.")
     if not pairs:
         raise InputVectorError("Give at least one unwrapped interferogram (UNWRAPPED).")
     raster_steps = RASTER_PROGRESS_STEPS if raster_outputs is not None else 0
-    progress = Progress(len(pairs) * (len(polygons_wkb) + 1 + raster_steps), on_progress, is_cancelled)
+    progress = hooks.progress(len(pairs) * (len(polygons_wkb) + 1 + raster_steps))
     polygon_srs = spatial_reference(polygons_crs, "input layer")
     prepared = [prepare_polygon(wkb).geometry for wkb in polygons_wkb]
     for note in dem_notes(dem_path, settings.scene.dem_band):
@@ -185,17 +212,15 @@ def extract_velocities(
     for pair_index, (pair, scene) in enumerate(zip(pairs, scenes)):
         to_scene = transformer(polygon_srs, spatial_reference(scene.grid.crs_wkt, "interferogram"))
         from_scene = transformer(spatial_reference(scene.grid.crs_wkt), polygon_srs)
-        landforms = [None if g is None else transformed(g, to_scene) for g in prepared]
-        scene.fit_stable_ground(landforms, settings.min_coherence)
+        in_scene = [None if g is None else transformed(g, to_scene) for g in prepared]
+        scene.fit_stable_ground(in_scene, settings.min_coherence)
         _log_scene(pair, scene, log)
-        points_rc = _points_in_scene(reference_points, scene)
-        envelopes = np.array([g.GetEnvelope() if g is not None else (np.nan,) * 4 for g in landforms]).reshape(-1, 4)
+        envelopes = np.array([g.GetEnvelope() if g is not None else (np.nan,) * 4 for g in in_scene]).reshape(-1, 4)
+        context = _PairContext(in_scene, envelopes, scene, settings, _points_in_scene(reference_points, scene), reference_points)
         progress.advance()
         label = pair.interferogram.pair_label
-        for index, geometry_scene in enumerate(landforms):
-            candidate = _landform_velocity(
-                index, geometry_scene, landforms, envelopes, rg_ids[index], scene, settings, points_rc, reference_points
-            )
+        for index, geometry_scene in enumerate(in_scene):
+            candidate = _landform_velocity(index, geometry_scene, str(rg_ids[index]), context)
             candidate.vel_pair = label if candidate.vel_reason != "outside the interferogram" else None
             candidate.vel_geometry = pair.track
             if candidate.reference is not None:
@@ -205,7 +230,7 @@ def extract_velocities(
             if candidate.vel_pair is not None:
                 found = PairCandidate(candidate, pair.track, *_period(pair), pair.source or pair.interferogram.path)
                 candidates[index].append(found)
-                pair_rows.append(pair_row(rg_ids[index], found))
+                pair_rows.append(pair_row(str(rg_ids[index]), found))
             progress.advance()
         if raster_outputs is not None and any(raster_outputs[pair_index]):
             los_path, downslope_path = raster_outputs[pair_index]
@@ -278,10 +303,8 @@ def _points_in_scene(points: Optional[ReferencePoints], scene: InsarScene) -> li
     return out
 
 
-def _landform_velocity(
-    index: int, geometry: Any, landforms: list[Any], envelopes: np.ndarray, rg_id: str, scene: InsarScene,
-    settings: VelocitySettings, points_rc: list[tuple[float, float]], points: Optional[ReferencePoints],
-) -> LandformVelocity:
+def _landform_velocity(index: int, geometry: Any, rg_id: str, context: _PairContext) -> LandformVelocity:
+    scene, settings, envelopes = context.scene, context.settings, context.envelopes
     if geometry is None:
         return LandformVelocity(vel_reason="no usable geometry")
     xmin, xmax, ymin, ymax = geometry.GetEnvelope()
@@ -304,10 +327,11 @@ def _landform_velocity(
     near = (envelopes[:, 1] >= bxmin) & (envelopes[:, 0] <= bxmax) & (envelopes[:, 3] >= bymin) & (envelopes[:, 2] <= bymax)
     for other in np.flatnonzero(near):
         # Any pixel a landform touches is no stable ground for a reference.
-        others |= (cover if other == index else coverage_fraction(landforms[other], outer, gt)) > 0
-    data, component_note = _one_component(data, weight)
-    if data is None:
+        others |= (cover if other == index else coverage_fraction(context.landforms[other], outer, gt)) > 0
+    kept, component_note = _one_component(data, weight)
+    if kept is None:
         return LandformVelocity(vel_reason=component_note)
+    data = kept
     total = float(weight.sum())
     weights_z = weight * np.isfinite(data.elevation_m)
     if total <= 0 or weights_z.sum() <= 0:
@@ -316,8 +340,9 @@ def _landform_velocity(
     centroid = geometry.Centroid()
     centre_rc = ((centroid.GetY() - gt[3]) / gt[5] - 0.5 - outer.row_off, (centroid.GetX() - gt[0]) / gt[1] - 0.5 - outer.col_off)
     distance_to_landform_m = distance_to_mask_m(cover > 0, pixel_m)
-    reference, atmosphere = _reference(rg_id, data, others, distance_to_landform_m, centre_rc, pixel_m, landform_elev,
-                                       settings, points_rc, points, outer)
+    window = _LandformWindow(rg_id, data, others, LandformPlace(~others, centre_rc, pixel_m, landform_elev, distance_to_landform_m),
+                             outer)
+    reference, atmosphere = _reference(window, context)
     result = _statistics(data, weight, total, reference, settings, atmosphere)
     if component_note:
         result.vel_reason = "; ".join(filter(None, [result.vel_reason, component_note]))
@@ -351,11 +376,11 @@ def _one_component(data: WindowData, weight: np.ndarray) -> tuple[Optional[Windo
     return kept, note
 
 
-def _reference(rg_id: str, data: WindowData, others: np.ndarray, distance_to_landform_m: np.ndarray,
-               centre_rc: tuple[float, float], pixel_m: tuple[float, float], landform_elev: float,
-               settings: VelocitySettings, points_rc: list[tuple[float, float]], points: Optional[ReferencePoints],
-               outer: Window) -> tuple[Optional[ReferenceChoice], float]:
+def _reference(window: _LandformWindow, context: _PairContext) -> tuple[Optional[ReferenceChoice], float]:
     """The reference and the atmospheric error it brings (``_atmosphere_sigma``, 0 without a reference)."""
+    rg_id, data, others, outer, settings, points = window.rg_id, window.data, window.others, window.outer, context.settings, context.points
+    distance_to_landform_m, centre_rc, pixel_m = window.place.distance_to_landform_m, window.place.centre_rc, window.place.pixel_m
+    assert distance_to_landform_m is not None  # _landform_velocity always measures it
     # stable ground: outside every landform, with data and coherence the masks accept
     stable = ~others & np.isfinite(data.velocity_los_cm_per_yr) & (data.coherence >= settings.min_coherence)
 
@@ -371,7 +396,7 @@ def _reference(rg_id: str, data: WindowData, others: np.ndarray, distance_to_lan
 
     fallback_note = None
     if points is not None:
-        local = [(r - outer.row_off, c - outer.col_off) for r, c in points_rc]
+        local = [(r - outer.row_off, c - outer.col_off) for r, c in context.points_rc]
         chosen = nearest_point_index(local, list(points.rg_ids), rg_id, centre_rc, pixel_m, settings.reference_radius_m)
         if chosen is not None:
             row, col = (int(round(v)) for v in local[chosen])
@@ -381,14 +406,7 @@ def _reference(rg_id: str, data: WindowData, others: np.ndarray, distance_to_lan
                 return manual, atmosphere(manual)
             fallback_note = (f"the reference point given for {rg_id} lies outside the data or on pixels with coherence below "
                              f"{settings.min_coherence:g}; the automatic reference was used instead")
-    candidates = reference_candidates(
-        data.velocity_los_cm_per_yr, data.sigma_los_cm_per_yr, data.coherence, data.slope_deg, data.elevation_m,
-        ~others, centre_rc, pixel_m, landform_elev, min_coherence=settings.min_coherence,
-        reference_min_coherence=settings.reference_min_coherence, max_slope_deg=settings.reference_max_slope_deg,
-        max_elev_diff_m=settings.reference_max_elev_diff_m, window_px=settings.reference_window_px,
-        correlation_px=settings.noise_correlation_px, max_distance_m=settings.reference_radius_m,
-        distance_to_landform_m=distance_to_landform_m,
-    )
+    candidates = reference_candidates(data, window.place, _stable_ground_rule(settings))
     if not candidates:
         return None, 0.0
     # the best reference available: the smallest error it brings (its own noise and what the
@@ -399,6 +417,13 @@ def _reference(rg_id: str, data: WindowData, others: np.ndarray, distance_to_lan
     if fallback_note:
         automatic = replace(automatic, note="; ".join(filter(None, [fallback_note, automatic.note])))
     return automatic, atmosphere_sigma
+
+
+def _stable_ground_rule(settings: VelocitySettings) -> StableGroundRule:
+    """The reference search's limits from the velocity settings."""
+    return StableGroundRule(settings.min_coherence, settings.reference_min_coherence, settings.reference_max_slope_deg,
+                            settings.reference_max_elev_diff_m, settings.reference_window_px, settings.noise_correlation_px,
+                            settings.reference_radius_m)
 
 
 def _atmosphere_sigma(data: WindowData, stable: np.ndarray, reference: ReferenceChoice, centre_rc: tuple[float, float],

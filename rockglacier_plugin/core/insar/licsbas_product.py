@@ -16,6 +16,7 @@ list of its wiki):
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from typing import Any, Optional
@@ -68,7 +69,9 @@ def enu_paths(east_path: str) -> tuple[str, str, str]:
 
 
 def is_enu_geometry(path: Optional[str]) -> bool:
-    return bool(path) and re.search(r"(?<![A-Za-z])E(?![A-Za-z])", os.path.basename(path or "")) is not None and not path.lower().endswith(".h5")
+    if not path:
+        return False
+    return re.search(r"(?<![A-Za-z])E(?![A-Za-z])", os.path.basename(path)) is not None and not path.lower().endswith(".h5")
 
 
 def enu_geometry(east_path: str, grid: RasterGrid, work_dir: str, stem: str) -> tuple[LosGeometry, str]:
@@ -121,7 +124,7 @@ def read_licsbas_cum(path: str, geometry_path: Optional[str], fallback: LosGeome
         geometry, track = enu_geometry(geometry_path, grid, work_dir, stem)
     else:
         fallback.check()
-        geometry, track = fallback, track_from_los_azimuth(float(fallback.los_azimuth_deg))
+        geometry, track = fallback, track_from_los_azimuth(float(math.nan if fallback.los_azimuth_deg is None else fallback.los_azimuth_deg))  # check(): given
     start, end = parse_date(dates[0], "imdates"), parse_date(dates[-1], "imdates")
     notes = [f"LiCSBAS '{os.path.basename(path)}': vel in mm/yr positive towards the satellite, {start} to {end}, {track} track, "
              f"geometry {'from E/N/U ' + os.path.basename(geometry_path) if geometry_path else 'from INCIDENCE_DEG/LOS_AZIMUTH_DEG'}."]

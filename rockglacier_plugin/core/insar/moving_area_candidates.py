@@ -29,9 +29,16 @@ from ..errors import InputVectorError, ParameterError
 from ..inventory.identifiers import ids_after, validate_prefix
 from ..inventory.kinematic_classes import kinematic_class
 from ..inventory.schema import Review, Source
-from ..progress import CancelCheck, Progress, ProgressCallback
+from ..progress import CancelCheck, RunHooks
 from ..raster.coverage import pixel_centres_inside
-from ..raster.geometry import EqualAreaProjector, prepare_polygon, spatial_reference, transformed, transformer
+from ..raster.geometry import (
+    EqualAreaProjector,
+    Polygons,
+    prepare_polygon,
+    spatial_reference,
+    transformed,
+    transformer,
+)
 from ..raster.windows import Window, window_from_bounds
 from .candidate_field import CandidateField, FieldSettings, candidate_field
 from .candidate_regions import Region, RegionSettings, pair_regions
@@ -45,15 +52,6 @@ class MovingAreaSettings:
     regions: RegionSettings = RegionSettings()
     velocity: VelocitySettings = VelocitySettings()  # scene reading (ramp, atmosphere, looks), vel_ok criteria
     id_prefix: str = "ma"
-
-
-@dataclass(frozen=True)
-class Polygons:
-    """Polygons as WKB in a CRS, with optional ids (an inventory) -- the optional inputs."""
-
-    wkb: Sequence[Optional[bytes]]
-    crs_wkt: str
-    ids: Sequence[Optional[str]] = ()
 
 
 @dataclass
@@ -97,15 +95,14 @@ def _write_class_raster(path: str, candidate: CandidateField, regions: list[Regi
 
     from ..inventory.kinematic_classes import KINEMATIC_CLASSES
     from ..inventory.moving_areas import class_codes, smoothed
-    from ..raster.io import create_geotiff
+    from ..raster.io import BandInfo, create_geotiff
     from ..raster.staged import staged_outputs
 
     inside = _mask_of([ogr_geometry(r.wkb) for r in regions], candidate.grid)
     codes = np.where(inside, class_codes(smoothed(candidate.dslp_cm_per_yr.astype(np.float64))), 0).astype(np.uint8)
     with staged_outputs([path]) as (partial,):
-        dataset = create_geotiff(partial, candidate.grid.width_px, candidate.grid.height_px, candidate.grid.geotransform,
-                                 candidate.grid.crs_wkt, gdal.GDT_Byte, ["COMPRESS=DEFLATE"], nodata=0,
-                                 description="RGIK kinematic class of the moving-area candidates (0 = none)")
+        dataset = create_geotiff(partial, (candidate.grid.width_px, candidate.grid.height_px), candidate.grid.geotransform,
+                                 candidate.grid.crs_wkt, gdal.GDT_Byte, ["COMPRESS=DEFLATE"], band_info=BandInfo(nodata=0, description="RGIK kinematic class of the moving-area candidates (0 = none)"))
         dataset.GetRasterBand(1).WriteArray(codes)
         dataset.SetMetadata({"PAIR": candidate.pair_label})
         dataset = None
@@ -256,11 +253,11 @@ def _merge(outcomes: list[_PairOutcome], crs_wkt: str, settings: MovingAreaSetti
 
 def find_moving_areas(
     pairs: Sequence[PairInput], dem_path: str, geometry: LosGeometry, settings: MovingAreaSettings = MovingAreaSettings(),
-    inventory: Optional[Polygons] = None, glaciers: Optional[Polygons] = None, output_crs: Optional[str] = None,
-    class_raster_paths: Optional[Sequence[Optional[str]]] = None, on_progress: Optional[ProgressCallback] = None,
-    is_cancelled: Optional[CancelCheck] = None, log: Callable[[str], None] = lambda message: None,
+    inventory: Optional[Polygons] = None, glaciers: Optional[Polygons] = None,
+    class_raster_paths: Optional[Sequence[Optional[str]]] = None, hooks: RunHooks = RunHooks(),
 ) -> MovingAreaResult:
-    """Moving-area candidates of all pairs, in ``output_crs`` (default: the inventory's, else the first pair's)."""
+    """Moving-area candidates of all pairs, in the inventory's CRS (without one, the first pair's)."""
+    log = hooks.log
     if not pairs:
         raise ParameterError("Give at least one unwrapped interferogram, HyP3 product or LOS velocity product.")
     validate_prefix(settings.id_prefix)
@@ -269,14 +266,14 @@ def find_moving_areas(
                              f"{settings.field.max_slope_deg:g}; rock glaciers creep on slopes of about 5 to 35 degrees.")
     if inventory is not None and not any(prepare_polygon(w).geometry is not None for w in inventory.wkb):
         raise InputVectorError("The inventory (INPUT) has no usable polygon; leave it empty to propose every moving area.")
-    progress = Progress(len(pairs), on_progress, is_cancelled)
-    cancelled = is_cancelled or (lambda: False)
+    progress = hooks.progress(len(pairs))
+    cancelled = hooks.cancelled
     paths = list(class_raster_paths or [None] * len(pairs))
     outcomes = []
     for pair, class_path in zip(pairs, paths):
         outcomes.append(_pair_outcome(pair, dem_path, geometry, settings, (inventory, glaciers), class_path, cancelled, log))
         progress.advance()
-    crs_wkt = output_crs or (inventory.crs_wkt if inventory is not None else outcomes[0].grid.crs_wkt)
+    crs_wkt = inventory.crs_wkt if inventory is not None else outcomes[0].grid.crs_wkt
     result = _merge(outcomes, crs_wkt, settings, inventory)
     if len(pairs) > 1:
         flagged = sum(1 for row in result.rows if row["pairs_seen"] < row["pairs_covering"])

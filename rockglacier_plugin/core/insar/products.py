@@ -9,6 +9,7 @@ a two-band raster of incidence and LOS azimuth in the core's conventions (ISCE2'
 
 from __future__ import annotations
 
+import math
 import os
 from datetime import date
 from typing import Optional
@@ -36,7 +37,7 @@ def _geotiff_geometry(path: str, geometry_path: Optional[str], fallback: LosGeom
                                    "los.rdr.geo), MintPy's geometryGeo.h5, or LiCSAR's E raster (with N and U beside it).")
         return LosGeometry(los_path=geometry_path), None
     fallback.check()
-    return fallback, track_from_los_azimuth(float(fallback.los_azimuth_deg))
+    return fallback, track_from_los_azimuth(float(math.nan if fallback.los_azimuth_deg is None else fallback.los_azimuth_deg))  # check(): given
 
 
 def read_los_velocity(path: str, geometry_path: Optional[str], unit: Optional[str], sign: str, fallback: LosGeometry,

@@ -52,6 +52,7 @@ def fit_ramp(phase_rad: np.ndarray, cols: np.ndarray, rows: np.ndarray, iteratio
     """
     keep = np.isfinite(phase_rad)
     with_elevation = elevation_m is not None
+    elevation_m = np.full(np.shape(phase_rad), np.nan) if elevation_m is None else elevation_m
     if with_elevation:
         keep &= np.isfinite(elevation_m)
         with_elevation = keep.sum() >= 10 and float(np.std(elevation_m[keep])) >= MIN_ELEVATION_SPREAD_M

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Protocol
 
 import numpy as np
 
@@ -129,50 +129,79 @@ def _robust_reference(usable: np.ndarray, velocity: np.ndarray, sigma: np.ndarra
     return row, col, median, sigma_median, float(coherence[usable].mean()), float(np.median(elevation_m[usable]))
 
 
+class StableGroundGrids(Protocol):
+    """The window's grids a reference is searched in (``scene.WindowData`` is one): LOS velocity and its
+    error (cm/yr), coherence, slope (deg) and elevation (m), all the same shape."""
+
+    velocity_los_cm_per_yr: np.ndarray
+    sigma_los_cm_per_yr: np.ndarray
+    coherence: np.ndarray
+    slope_deg: np.ndarray
+    elevation_m: np.ndarray
+
+
+@dataclass(frozen=True)
+class LandformPlace:
+    """Where the landform lies in the window: the pixels outside every landform (candidates for stable
+    ground), its centre (row, col), the pixel size (dx, dy) in metres, its mean elevation (m), and the
+    distance (m) of every pixel to its outline (None: distances are taken from the centre)."""
+
+    outside_landforms: np.ndarray
+    centre_rc: tuple[float, float]
+    pixel_m: tuple[float, float]
+    elevation_m: float
+    distance_to_landform_m: Optional[np.ndarray] = None
+
+
+@dataclass(frozen=True)
+class StableGroundRule:
+    """The first rung's limits (``reference_*`` settings), the velocity mask's coherence floor (later rungs
+    without their own), the patch size (px), the noise correlation length (px) and the search radius (m)."""
+
+    min_coherence: float
+    reference_min_coherence: float
+    max_slope_deg: float
+    max_elev_diff_m: float
+    window_px: int
+    correlation_px: float
+    max_distance_m: float = math.inf
+
+
 def reference_candidates(
-    velocity: np.ndarray, sigma: np.ndarray, coherence: np.ndarray, slope_deg: np.ndarray,
-    elevation_m: np.ndarray, outside_landforms: np.ndarray, centre_rc: tuple[float, float],
-    pixel_m: tuple[float, float], landform_elev_m: float, *, min_coherence: float,
-    reference_min_coherence: float, max_slope_deg: float, max_elev_diff_m: float, window_px: int,
-    correlation_px: float, max_distance_m: float = math.inf, distance_to_landform_m: Optional[np.ndarray] = None,
+    grids: StableGroundGrids, place: LandformPlace, rule: StableGroundRule,
     ladder: tuple[Rung, ...] = LADDER, first_only: bool = False,
 ) -> list[ReferenceChoice]:
     """The automatic reference candidates: one for every rung of ``ladder`` that finds stable ground
-    (see the module's rule) within its radius (``max_distance_m`` x the rung's factor) of the landform
-    (``distance_to_landform_m`` per pixel; without it, of its centre), in ladder order; a last-resort
-    rung only when no other found anything; empty when nothing is found. ``first_only`` stops at the
-    first. The first rung uses ``max_slope_deg``, ``reference_min_coherence`` and ``max_elev_diff_m``."""
+    (see the module's rule) within its radius (``rule.max_distance_m`` x the rung's factor) of the
+    landform (``place.distance_to_landform_m`` per pixel; without it, of its centre), in ladder order;
+    a last-resort rung only when no other found anything; empty when nothing is found. ``first_only``
+    stops at the first. The first rung uses the rule's slope, coherence and elevation limits."""
+    velocity, sigma, coherence = grids.velocity_los_cm_per_yr, grids.sigma_los_cm_per_yr, grids.coherence
+    elevation_m, pixel_m, centre_rc = grids.elevation_m, place.pixel_m, place.centre_rc
     rows, cols = np.mgrid[0 : velocity.shape[0], 0 : velocity.shape[1]]
     distance_m = np.hypot((rows - centre_rc[0]) * pixel_m[1], (cols - centre_rc[1]) * pixel_m[0])
-    reach_m = distance_m if distance_to_landform_m is None else distance_to_landform_m
-    finite = outside_landforms & np.isfinite(velocity) & np.isfinite(sigma) & np.isfinite(elevation_m)
+    reach_m = distance_m if place.distance_to_landform_m is None else place.distance_to_landform_m
+    finite = place.outside_landforms & np.isfinite(velocity) & np.isfinite(sigma) & np.isfinite(elevation_m)
     found_patches: list[ReferenceChoice] = []
     for index, rung in enumerate(ladder):
-        first = index == 0
-        slope_limit = max_slope_deg if first else max(rung.max_slope_deg, max_slope_deg)
-        coherence_floor = reference_min_coherence if first else (min_coherence if rung.min_coherence is None else rung.min_coherence)
-        elev_limit = max_elev_diff_m if first else max(rung.max_elev_diff_m, max_elev_diff_m)
-        usable = (
-            finite & (slope_deg <= slope_limit) & (coherence >= coherence_floor)
-            & (np.abs(elevation_m - landform_elev_m) <= elev_limit) & (reach_m <= max_distance_m * rung.radius_factor)
-        )
+        usable = finite & _rung_mask(grids, place, rule, rung, first=index == 0) & (reach_m <= rule.max_distance_m * rung.radius_factor)
         if rung.robust:
             if rung.last_resort and found_patches:
                 continue
-            found = _robust_reference(usable, velocity, sigma, coherence, elevation_m, distance_m, correlation_px)
+            found = _robust_reference(usable, velocity, sigma, coherence, elevation_m, distance_m, rule.correlation_px)
             if found is not None:
                 row, col, value, error, mean_coherence, elevation = found
                 found_patches.append(ReferenceChoice(row, col, "auto", value, error, mean_coherence, None, rung.name, elevation))
                 if first_only:
                     break
             continue
-        centres = usable & (box_mean(usable, window_px) >= 0.5)
+        centres = usable & (box_mean(usable, rule.window_px) >= 0.5)
         if not centres.any():
             continue
         candidates = np.flatnonzero(centres)
         best = candidates[np.argmin(distance_m.ravel()[candidates])]
         row, col = divmod(int(best), velocity.shape[1])
-        stats = _patch_statistics(row, col, usable, velocity, sigma, coherence, window_px, correlation_px)
+        stats = _patch_statistics(row, col, usable, velocity, sigma, coherence, rule.window_px, rule.correlation_px)
         if stats is not None:
             found_patches.append(ReferenceChoice(row, col, "auto", stats[0], stats[1], stats[2], None, rung.name,
                                                  float(elevation_m[row, col])))
@@ -181,10 +210,14 @@ def reference_candidates(
     return found_patches
 
 
-def choose_automatic(*args: object, **kwargs: object) -> Optional[ReferenceChoice]:
-    """The first rung's reference (``reference_candidates`` with ``first_only``); None when none."""
-    candidates = reference_candidates(*args, first_only=True, **kwargs)  # type: ignore[arg-type]
-    return candidates[0] if candidates else None
+def _rung_mask(grids: StableGroundGrids, place: LandformPlace, rule: StableGroundRule, rung: Rung, first: bool) -> np.ndarray:
+    """The pixels flat, coherent and close enough in elevation for ``rung`` (the first rung takes the rule's limits)."""
+    slope_limit = rule.max_slope_deg if first else max(rung.max_slope_deg, rule.max_slope_deg)
+    coherence_floor = rule.reference_min_coherence if first else (
+        rule.min_coherence if rung.min_coherence is None else rung.min_coherence)
+    elev_limit = rule.max_elev_diff_m if first else max(rung.max_elev_diff_m, rule.max_elev_diff_m)
+    return ((grids.slope_deg <= slope_limit) & (grids.coherence >= coherence_floor)
+            & (np.abs(grids.elevation_m - place.elevation_m) <= elev_limit))
 
 
 def distance_to_mask_m(mask: np.ndarray, pixel_m: tuple[float, float]) -> np.ndarray:

@@ -187,11 +187,11 @@ class InsarScene:
             incidence = read_window(self.los_ds.GetRasterBand(1), self._band_grid(self.los_ds.GetRasterBand(1)), window)
             azimuth = read_window(self.los_ds.GetRasterBand(2), self._band_grid(self.los_ds.GetRasterBand(2)), window)
             incidence = np.where(incidence > 0, incidence, np.nan)  # 0 outside the swath
-        else:
-            incidence = np.full(window.shape, float(self.geometry.incidence_deg))
-            azimuth = np.full(window.shape, float(self.geometry.los_azimuth_deg))
-        g = projection_factor(incidence, azimuth, slope, aspect)
-        g_sigma = projection_factor_sigma(incidence, azimuth, slope, aspect, self.settings.slope_sigma_deg, self.settings.aspect_sigma_deg)
+        else:  # LosGeometry.check(): without a LOS raster, both angles are given
+            incidence = np.full(window.shape, float(math.nan if self.geometry.incidence_deg is None else self.geometry.incidence_deg))
+            azimuth = np.full(window.shape, float(math.nan if self.geometry.los_azimuth_deg is None else self.geometry.los_azimuth_deg))
+        g = np.asarray(projection_factor(incidence, azimuth, slope, aspect))
+        g_sigma = np.asarray(projection_factor_sigma(incidence, azimuth, slope, aspect, self.settings.slope_sigma_deg, self.settings.aspect_sigma_deg))
         component = None
         if self.components_ds is not None:
             band = self.components_ds.GetRasterBand(1)

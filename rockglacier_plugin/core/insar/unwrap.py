@@ -22,8 +22,8 @@ import numpy as np
 
 from ..dependencies import require
 from ..errors import InputRasterError, OperationCancelled, ParameterError
-from ..progress import CancelCheck, Progress, ProgressCallback
-from ..raster.io import create_geotiff, open_raster, raster_grid
+from ..progress import CancelCheck, RunHooks
+from ..raster.io import BandInfo, create_geotiff, open_raster, raster_grid
 from ..raster.staged import staged_outputs
 from ..raster.units import UNIT_RADIANS
 
@@ -54,7 +54,7 @@ def _choice(enum: type[Enum], value: Any, name: str) -> Any:
     try:
         return enum(value)
     except ValueError as exc:
-        valid = ", ".join(item.value for item in enum)  # type: ignore[attr-defined]
+        valid = ", ".join(item.value for item in enum)
         raise ParameterError(f"{name}={value!r} is not valid; choose one of: {valid}.") from exc
 
 
@@ -99,8 +99,8 @@ def _write_outputs(unwrapped_out: str, components_out: str, unwrapped: np.ndarra
             (partial_components, components.astype(np.uint32), gdal.GDT_UInt32, 0,
              "SNAPHU connected component (0 = not unwrapped)", None),
         ):
-            out = create_geotiff(path, grid.width_px, grid.height_px, grid.geotransform, grid.crs_wkt, data_type,
-                                 ["COMPRESS=DEFLATE", "TILED=YES"], nodata=nodata, description=description, unit=unit)
+            out = create_geotiff(path, (grid.width_px, grid.height_px), grid.geotransform, grid.crs_wkt, data_type,
+                                 ["COMPRESS=DEFLATE", "TILED=YES"], band_info=BandInfo(nodata=nodata, description=description, unit=unit))
             out.GetRasterBand(1).WriteArray(array)
             out.SetMetadata(metadata)
             out = None
@@ -147,7 +147,7 @@ def _cancellable_snaphu(is_cancelled: Optional[CancelCheck]) -> Iterator[None]:
 def unwrap_files(
     interferogram_path: str, coherence_path: str, unwrapped_out: str, components_out: str,
     settings: UnwrapSettings = UnwrapSettings(), interferogram_band: int = 1, coherence_band: int = 1,
-    on_progress: Optional[ProgressCallback] = None, is_cancelled: Optional[CancelCheck] = None,
+    hooks: RunHooks = RunHooks(),
 ) -> dict[str, Any]:
     """Unwrap a complex interferogram file; write phase (float32, rad) and components (uint32).
 
@@ -156,12 +156,12 @@ def unwrap_files(
     snaphu = require("snaphu", "snaphu", "rockglacier:unwrap (SNAPHU phase unwrapping)")
     cost = _choice(CostMode, settings.cost, "COST")
     init = _choice(InitMethod, settings.init, "INIT")
-    progress = Progress(3, on_progress, is_cancelled)
+    progress = hooks.progress(3)
     igram_ds, grid, igram, coherence, valid = _read_inputs(
         interferogram_path, coherence_path, interferogram_band, coherence_band, settings.min_coherence)
     progress.advance()
     LOGGER.info("SNAPHU: %s cost, %s initialisation, %s looks", cost.value, init.value, settings.looks)
-    with _cancellable_snaphu(is_cancelled):
+    with _cancellable_snaphu(hooks.is_cancelled):
         unwrapped, components = snaphu.unwrap(
             np.where(valid, igram, 0).astype(np.complex64), coherence, nlooks=float(settings.looks),
             cost=cost.value, init=init.value, mask=valid.astype(np.uint8), ntiles=tuple(settings.tiles),

@@ -120,12 +120,12 @@ def write_grid(path: str, bands: list[np.ndarray], geotransform: tuple, crs_wkt:
     """A float32 GeoTIFF with NaN as no-data, each band with its description and unit tag."""
     from osgeo import gdal
 
-    from ..raster.io import create_geotiff
+    from ..raster.io import BandInfo, create_geotiff
 
     height, width = bands[0].shape
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    dataset = create_geotiff(path, width, height, geotransform, crs_wkt, gdal.GDT_Float32,
-                             ["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"], bands=len(bands), nodata=float("nan"))
+    dataset = create_geotiff(path, (width, height), geotransform, crs_wkt, gdal.GDT_Float32,
+                             ["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"], bands=len(bands), band_info=BandInfo(nodata=float("nan")))
     for index, (band, description) in enumerate(zip(bands, descriptions), start=1):
         dataset.GetRasterBand(index).WriteArray(np.asarray(band, dtype=np.float32))
         dataset.GetRasterBand(index).SetDescription(description)

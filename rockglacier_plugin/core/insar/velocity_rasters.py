@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..progress import Progress
-from ..raster.io import create_geotiff
+from ..raster.io import BandInfo, create_geotiff
 from ..raster.staged import staged_outputs
 from ..raster.units import UNIT_CM_PER_YR
 from ..raster.windows import Window
@@ -32,9 +32,8 @@ def _create(path: str, scene: InsarScene, description: str) -> Any:
     from osgeo import gdal
 
     grid = scene.grid
-    dataset = create_geotiff(path, grid.width_px, grid.height_px, grid.geotransform, grid.crs_wkt, gdal.GDT_Float32,
-                             ["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"], nodata=NODATA, description=description,
-                             unit=UNIT_CM_PER_YR)
+    dataset = create_geotiff(path, (grid.width_px, grid.height_px), grid.geotransform, grid.crs_wkt, gdal.GDT_Float32,
+                             ["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"], band_info=BandInfo(nodata=NODATA, description=description, unit=UNIT_CM_PER_YR))
     dataset.SetMetadata({"PAIR": scene.interferogram.pair_label, "UNITS": "cm/yr"})
     return dataset
 

@@ -40,8 +40,9 @@ def write_layer(path: str, layer_name: str, specs: Sequence[FieldSpec], rows: Se
             value = row.get(spec.name)
             if value is not None:
                 feature.SetField(spec.name, value)
-        if geometries_wkb is not None and geometries_wkb[index]:
-            geometry = ogr.CreateGeometryFromWkb(bytes(geometries_wkb[index]))
+        wkb = geometries_wkb[index] if geometries_wkb is not None else None
+        if wkb:
+            geometry = ogr.CreateGeometryFromWkb(bytes(wkb))
             feature.SetGeometry(geometry if points else ogr.ForceToMultiPolygon(geometry))
         layer.CreateFeature(feature)
     layer.CommitTransaction()

@@ -85,7 +85,7 @@ def _polygonize(codes: np.ndarray, geotransform: Any, crs_wkt: str) -> Any:
 def smoothed(velocity_cm_per_yr: np.ndarray) -> np.ndarray:
     """3 x 3 median of the velocity, no-data (NaN) taken as 0 (at rest).
 
-    >>> smoothed(np.array([[0.0, 0, 0], [0, 50, 0], [0, 0, 0]]))[1, 1]  # a lone fast pixel is noise
+    >>> float(smoothed(np.array([[0.0, 0, 0], [0, 50, 0], [0, 0, 0]]))[1, 1])  # a lone fast pixel is noise
     0.0
     """
     from scipy.ndimage import median_filter

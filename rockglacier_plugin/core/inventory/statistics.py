@@ -104,9 +104,9 @@ def velocity_table(records: Sequence[Record]) -> list[dict[str, Any]]:
     rows = []
     for name, members in _rows_by_class(records):
         moving = [r for r in members if has_velocity(r)]
-        velocities = [finite(r["vel_dslp_cm_yr"]) for r in moving]
+        velocities = [v for v in (finite(r["vel_dslp_cm_yr"]) for r in moving) if v is not None]
         mean, sd = mean_sd(velocities)
-        fastest = max(moving, key=lambda r: finite(r["vel_dslp_cm_yr"])) if moving else None
+        fastest = max(moving, key=lambda r: finite(r["vel_dslp_cm_yr"]) or -math.inf) if moving else None
         rows.append({
             "class": name,
             "count_with_velocity": len(moving),

@@ -89,7 +89,7 @@ def busy_blocks(first: np.ndarray, context_px: int, multiple: int, low: float = 
         return []
     pad_r, pad_c = -rows % cell_px, -cols % cell_px
     cells = np.pad(interior, ((0, pad_r), (0, pad_c))).reshape((rows + pad_r) // cell_px, cell_px, (cols + pad_c) // cell_px, cell_px)
-    busy = cells.any(axis=(1, 3))
+    busy = np.asarray(cells.any(axis=(1, 3)))
     blocks = []
     for r0, r1, c0, c1 in _components(busy):
         inner = (r0 * cell_px, min(r1 * cell_px, rows), c0 * cell_px, min(c1 * cell_px, cols))

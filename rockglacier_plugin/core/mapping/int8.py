@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
@@ -124,7 +124,7 @@ def quantize_int8(float_path: str, int8_path: str, calibration: Sequence[np.ndar
         def __init__(self) -> None:
             self.inner = _Calibration(calibration, input_name)
 
-        def get_next(self):  # type: ignore[override]
+        def get_next(self) -> Any:
             return self.inner.get_next()
 
     cleaned, prepared = int8_path + ".clean.onnx", int8_path + ".pre.onnx"  # intermediates, removed below

@@ -240,7 +240,7 @@ def _write_pair(folder: str, name: str, window: Window, grid: Any, image: tuple[
     with staged_outputs(finals) as partials:
         for path, (array, data_type) in zip(partials, (image, label)):
             bands = array.reshape((-1,) + window.shape)
-            out = create_geotiff(path, window.width_px, window.height_px, window.transform(grid.geotransform),
+            out = create_geotiff(path, (window.width_px, window.height_px), window.transform(grid.geotransform),
                                  grid.crs_wkt, data_type, ["COMPRESS=DEFLATE"], bands=bands.shape[0])
             for b, values in enumerate(bands, start=1):
                 out.GetRasterBand(b).WriteArray(values)

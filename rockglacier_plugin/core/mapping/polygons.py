@@ -22,7 +22,7 @@ from ..raster.geometry import (
     transformer,
     valid_traced_polygon,
 )
-from ..raster.io import create_geotiff, open_raster, raster_grid, read_window
+from ..raster.io import BandInfo, create_geotiff, open_raster, raster_grid, read_window
 from ..raster.windows import Window, window_from_bounds
 
 #: Candidates smaller than this are dropped by default (the paper's 0.03 km2): rockglacier:segment's
@@ -56,8 +56,8 @@ def _binary_copy(mask_path: str) -> str:
     band = source.GetRasterBand(1)
     handle, path = tempfile.mkstemp(suffix=".tif", prefix="rockglacier-binary-")
     os.close(handle)
-    target = create_geotiff(path, source.RasterXSize, source.RasterYSize, source.GetGeoTransform(), source.GetProjection(),
-                            gdal.GDT_Byte, ["TILED=YES", "COMPRESS=ZSTD", "ZSTD_LEVEL=1"], nodata=0)
+    target = create_geotiff(path, (source.RasterXSize, source.RasterYSize), source.GetGeoTransform(), source.GetProjection(),
+                            gdal.GDT_Byte, ["TILED=YES", "COMPRESS=ZSTD", "ZSTD_LEVEL=1"], band_info=BandInfo(nodata=0))
     for row in range(0, source.RasterYSize, BLOCK_ROWS):
         rows = min(BLOCK_ROWS, source.RasterYSize - row)
         values = band.ReadAsArray(0, row, source.RasterXSize, rows)

@@ -19,8 +19,8 @@ from typing import Any, Callable, Iterator, Optional, Sequence
 import numpy as np
 
 from ..errors import InputRasterError, ParameterError
-from ..progress import CancelCheck, Progress, ProgressCallback
-from ..raster.io import create_geotiff, open_raster, raster_grid
+from ..progress import Progress, RunHooks
+from ..raster.io import BandInfo, create_geotiff, open_raster, raster_grid
 from ..raster.pixel_size import row_pixel_sizes_m
 from ..raster.staged import staged_outputs
 from ..raster.units import UNIT_PROBABILITY
@@ -152,8 +152,8 @@ def _region(grid: Any, extent: Optional[tuple[float, float, float, float]]) -> W
 
 
 def _create(path: str, region: Window, grid: Any, data_type: int, nodata: float, description: str, unit: Optional[str]) -> Any:
-    return create_geotiff(path, region.width_px, region.height_px, region.transform(grid.geotransform), grid.crs_wkt,
-                          data_type, CREATION_OPTIONS, nodata=nodata, description=description, unit=unit)
+    return create_geotiff(path, (region.width_px, region.height_px), region.transform(grid.geotransform), grid.crs_wkt,
+                          data_type, CREATION_OPTIONS, band_info=BandInfo(nodata=nodata, description=description, unit=unit))
 
 
 def _tile_intersects(window: Window, grid: Any, mask_geometries: Optional[Sequence[Any]]) -> bool:
@@ -203,7 +203,7 @@ class _RowWriter:
         from concurrent.futures import ThreadPoolExecutor
 
         self.datasets = (probability_ds, mask_ds)
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rockglacier-row-writer")
+        self.executor: Optional[ThreadPoolExecutor] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rockglacier-row-writer")
         self.pending: Any = None
 
     def _wait(self) -> None:
@@ -213,6 +213,8 @@ class _RowWriter:
 
     def write(self, row: int, probability: np.ndarray, mask: np.ndarray) -> None:
         self._wait()
+        if self.executor is None:
+            raise RuntimeError("_RowWriter.write after close")
         self.pending = self.executor.submit(self._write, row, probability, mask)
 
     def _write(self, row: int, probability: np.ndarray, mask: np.ndarray) -> None:
@@ -295,7 +297,7 @@ def _read_tile(dataset: Any, region: Window, tile: Window, bands: Sequence[int],
     """The model's input for one tile: the tile and ``layout.context_px`` around it, read from the
     raster where it has pixels, and beyond its edges the standardised zero (the neutral input: the
     model's own zero padding showed it at every training crop's edge, and the default model trained
-    on crops cut by raster edges filled with it, ``training.compose.raster_window``; mirroring the
+    on crops cut by raster edges filled with it, ``training.data.compose.raster_window``; mirroring the
     raster instead cost a 128 px chip 0.08 IoU); padded to a full (aligned) input. Also the tile's
     own valid mask."""
     context = layout.context_px
@@ -329,39 +331,56 @@ class _Counters:
     more_views_share: float = 0.0  # sum over tiles of the share of the model input the further views ran on
 
 
+def _resolved(settings: SegmentSettings, dataset: Any, model: SegmentationModel,
+              log: Callable[[str], None]) -> tuple[SegmentSettings, tuple[int, ...], int]:
+    """The settings with the model's defaults filled in where the user left them empty, and the bands and
+    views they give: bands matched by the raster's band descriptions, the model's own number of views."""
+    if settings.bands is None:
+        bands = tuple(bands_for_model(band_names(dataset), model.spec.bands))
+    else:
+        bands = tuple(settings.bands)
+        swapped = band_order_warning(bands, band_names(dataset), model.spec.bands)
+        if swapped:
+            log(f"Warning: {swapped}")
+    views = settings.views
+    if views is None:
+        views = int(model.spec.views)
+        log(f"{views} view(s) of each tile averaged: the model's default (VIEWS sets it; the model time grows with it)"
+            + (f"; the further views only around what the first view finds (probability >= {adaptive_views.LOW:g})."
+               if settings.adaptive_views and views > 1 else "."))
+    return replace(settings, bands=bands, views=views), bands, views
+
+
+@dataclass(frozen=True)
+class MapArea:
+    """Where to map: ``extent`` (xmin, ymin, xmax, ymax in the raster's CRS; None = the whole raster) and
+    ``geometries`` (OGR geometries in the raster's CRS: tiles touching none are skipped; None = every tile)."""
+
+    extent: Optional[tuple[float, float, float, float]] = None
+    geometries: Optional[Sequence[Any]] = None
+
+
 def segment_raster(
     raster_path: str, model_path: str, probability_path: str, mask_path: str,
-    settings: SegmentSettings = SegmentSettings(), extent: Optional[tuple[float, float, float, float]] = None,
-    mask_geometries: Optional[Sequence[Any]] = None, on_progress: Optional[ProgressCallback] = None,
-    is_cancelled: Optional[CancelCheck] = None, log: Callable[[str], None] = LOGGER.info,
-    model: Optional[SegmentationModel] = None,
+    settings: SegmentSettings = SegmentSettings(), area: MapArea = MapArea(),
+    hooks: RunHooks = RunHooks(log=LOGGER.info), model: Optional[SegmentationModel] = None,
 ) -> SegmentRun:
     """Probability (float32, -1 = no data) and mask (uint8: 1 rock glacier, 0 background, 255 no
-    data) GeoTIFFs over the raster (or its EXTENT), on the raster's grid. ``model``: an already
+    data) GeoTIFFs over the raster (or its ``area``), on the raster's grid. ``model``: an already
     loaded model of ``model_path`` (a worker that maps many scenes keeps its session)."""
     from osgeo import gdal
 
+    log, extent, mask_geometries = hooks.log, area.extent, area.geometries
     started = time.perf_counter()
     dataset = open_raster(raster_path, "input raster")
     grid = raster_grid(dataset, 1, "input raster")
     model = model or load_model(model_path, settings.device, settings.threads)
     log(f"onnxruntime execution provider: {model.provider}")
-    if settings.bands is None:  # the model's bands, matched by the raster's band descriptions
-        settings = replace(settings, bands=tuple(bands_for_model(band_names(dataset), model.spec.bands)))
-    else:
-        swapped = band_order_warning(settings.bands, band_names(dataset), model.spec.bands)
-        if swapped:
-            log(f"Warning: {swapped}")
-    _check_input(dataset, settings.bands, model, log)
-    converter = input_converter(dataset, raster_path, settings.bands, model.spec, settings.calibration, log)
+    settings, bands, views = _resolved(settings, dataset, model, log)
+    _check_input(dataset, bands, model, log)
+    converter = input_converter(dataset, raster_path, bands, model.spec, settings.calibration, log)
     _check_resolution(grid, model.spec, log)
-    if settings.views is None:
-        settings = replace(settings, views=model.spec.views)
-        log(f"{settings.views} view(s) of each tile averaged: the model's default (VIEWS sets it; the model time grows with it)"
-            + (f"; the further views only around what the first view finds (probability >= {adaptive_views.LOW:g})."
-               if settings.adaptive_views
-               and settings.views > 1 else "."))
-    check_views(settings.views)  # before any output is written
+    check_views(views)  # before any output is written
     layout = tile_layout_for(settings, model)
     threshold = settings.threshold if settings.threshold is not None else model.spec.seg_thresh
     region = _region(grid, extent)
@@ -372,7 +391,7 @@ def segment_raster(
     model = choice.model
     if choice.model.spec.seg_thresh != threshold and settings.threshold is None:
         threshold = choice.model.spec.seg_thresh  # an int8 copy may carry its own threshold (the shipped one does)
-    progress = Progress(sum(len(r) for r in rows_of_tiles), on_progress, is_cancelled)
+    progress = hooks.progress(sum(len(r) for r in rows_of_tiles))
     counters = _Counters()
     with staged_outputs([probability_path, mask_path]) as (partial_probability, partial_mask):
         probability_ds = _create(partial_probability, region, grid, gdal.GDT_Float32, PROBABILITY_NODATA, PROBABILITY_DESCRIPTION,
@@ -392,10 +411,11 @@ def segment_raster(
             writer.close()
         finally:
             writer.close(flush=False)
-            probability_ds = mask_ds = writer = None  # closes both before the rename or the removal
+            probability_ds = mask_ds = None  # closes both before the rename or the removal
+            del writer
     return SegmentRun(model.provider, counters.tiles_run, counters.tiles_skipped, counters.model_seconds,
                       time.perf_counter() - started, region, threshold, layout, choice.note, counters.tiles_more_views,
-                      counters.more_views_share / max(counters.tiles_run, 1), bool(settings.adaptive_views and settings.views > 1))
+                      counters.more_views_share / max(counters.tiles_run, 1), bool(settings.adaptive_views and views > 1))
 
 
 def _scene_key(raster_path: str, settings: SegmentSettings, region: Window) -> Optional[str]:
@@ -441,7 +461,7 @@ class _TileReader:
             raster_path, region, settings, spec, layout, converter)
 
     def read(self, dataset: Any, tile: Window) -> tuple[np.ndarray, np.ndarray]:
-        return _read_tile(dataset, self.region, tile, self.settings.bands, self.spec, self.layout, self.converter)
+        return _read_tile(dataset, self.region, tile, tuple(self.settings.bands or ()), self.spec, self.layout, self.converter)
 
     def sampler(self, rows_of_tiles: Sequence[Sequence[Window]]) -> Callable[[int, int], list]:
         """``sample(count, seed)``: model inputs of ``count`` full tiles spread over the scene (seed 1: between seed 0's)."""

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
 from ..errors import InputRasterError
-from .reflectance import L2A_QUANTIFICATION, Calibration
+from .calibration import L2A_QUANTIFICATION, Calibration
 
 #: MTD band ids of the physical bands (the order of Spectral_Information_List in every L2A product).
 STANDARD_BAND_IDS = {"B01": 0, "B02": 1, "B03": 2, "B04": 3, "B05": 4, "B06": 5, "B07": 6, "B08": 7, "B8A": 8, "B09": 9,

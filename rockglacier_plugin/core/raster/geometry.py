@@ -30,6 +30,16 @@ def _osr() -> Any:
     return osr
 
 
+@dataclass(frozen=True)
+class Polygons:
+    """Polygons as WKB (one per feature, None for a feature without geometry) in a CRS, with optional
+    ids (an inventory's rg_id; empty = none known)."""
+
+    wkb: Sequence[Optional[bytes]]
+    crs_wkt: str
+    ids: Sequence[Optional[str]] = ()
+
+
 def spatial_reference(crs_wkt_or_epsg: str | int, what: str = "layer") -> Any:
     """An ``osr.SpatialReference`` with x = easting/longitude axis order."""
     osr = _osr()

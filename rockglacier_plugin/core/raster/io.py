@@ -109,7 +109,7 @@ def raster_grid(dataset: Any, band_index: int, what: str = "raster") -> RasterGr
     return RasterGrid(
         width_px=dataset.RasterXSize,
         height_px=dataset.RasterYSize,
-        geotransform=geotransform,  # type: ignore[arg-type]
+        geotransform=geotransform,
         crs_wkt=wkt,
         is_geographic=is_geographic,
         linear_unit_m=linear_unit_m,
@@ -119,24 +119,33 @@ def raster_grid(dataset: Any, band_index: int, what: str = "raster") -> RasterGr
     )
 
 
+@dataclass(frozen=True)
+class BandInfo:
+    """What every band of a new raster says of itself: its no-data value, description and unit tag
+    (``raster.units``); None = not set."""
+
+    nodata: Optional[float] = None
+    description: Optional[str] = None
+    unit: Optional[str] = None
+
+
 def create_geotiff(
-    path: str, width_px: int, height_px: int, geotransform: GeoTransform, crs_wkt: str, data_type: int,
-    options: Sequence[str], bands: int = 1, nodata: Optional[float] = None, description: Optional[str] = None,
-    unit: Optional[str] = None,
+    path: str, size_px: tuple[int, int], geotransform: GeoTransform, crs_wkt: str, data_type: int,
+    options: Sequence[str], bands: int = 1, band_info: BandInfo = BandInfo(),
 ) -> Any:
-    """A new georeferenced GeoTIFF (every band gets ``nodata``, ``description`` and the ``unit`` tag
-    (``raster.units``) when given)."""
-    dataset = _gdal().GetDriverByName("GTiff").Create(str(path), width_px, height_px, bands, data_type, list(options))
+    """A new georeferenced GeoTIFF of ``size_px`` = (width, height); every band gets ``band_info``."""
+    width_px, height_px = size_px
+    dataset = _gdal().GetDriverByName("GTiff").Create(str(path), int(width_px), int(height_px), bands, data_type, list(options))
     dataset.SetGeoTransform(tuple(geotransform))
     dataset.SetProjection(crs_wkt)
     for index in range(1, bands + 1):
         band = dataset.GetRasterBand(index)
-        if nodata is not None:
-            band.SetNoDataValue(nodata)
-        if description is not None:
-            band.SetDescription(description)
-        if unit:
-            band.SetUnitType(unit)
+        if band_info.nodata is not None:
+            band.SetNoDataValue(band_info.nodata)
+        if band_info.description is not None:
+            band.SetDescription(band_info.description)
+        if band_info.unit:
+            band.SetUnitType(band_info.unit)
     return dataset
 
 

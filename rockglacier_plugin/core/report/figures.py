@@ -29,9 +29,11 @@ def _pyplot() -> Any:
     return pyplot
 
 
-def colour(code: Optional[str]) -> tuple[float, ...]:
+def colour(code: Optional[str]) -> tuple[float, float, float]:
+    """The class's fill as matplotlib's (r, g, b) in 0-1."""
     fill = CLASS_COLOURS[code][1] if code in CLASS_COLOURS else UNCLASSIFIED_COLOUR[1]
-    return fraction(fill[:3])
+    red, green, blue = fraction(fill[:3])
+    return red, green, blue
 
 
 def _by_class(records: Sequence[Record], field: str, keep: Any = None) -> list[tuple[str, list[float]]]:

@@ -18,11 +18,12 @@ import numpy as np
 
 from ..errors import InputVectorError
 from ..inventory.identifiers import assign_ids, duplicated_ids
-from ..progress import CancelCheck, Progress, ProgressCallback
+from ..progress import RunHooks
 from ..raster.geometry import (
     WGS84_WKT_EPSG,
     EqualAreaProjector,
     MetricFootprint,
+    Polygons,
     PreparedPolygon,
     prepare_polygon,
     spatial_reference,
@@ -116,31 +117,26 @@ class _GlacierIndex:
 
 
 def compute_attributes(
-    polygons_wkb: Sequence[Optional[bytes]],
-    polygons_crs: str,
+    polygons: Polygons,
     dem_path: str,
     *,
     dem_band: int = 1,
-    existing_ids: Optional[Sequence[Optional[str]]] = None,
     id_prefix: str = "rg",
-    glaciers_wkb: Optional[Sequence[Optional[bytes]]] = None,
-    glaciers_crs: Optional[str] = None,
+    glaciers: Optional[Polygons] = None,
     rule: ConnectionRule = ConnectionRule(),
-    on_progress: Optional[ProgressCallback] = None,
-    is_cancelled: Optional[CancelCheck] = None,
+    hooks: RunHooks = RunHooks(),
 ) -> AttributeResult:
     """Compute the DEM attributes of every polygon.
 
     Args:
-        polygons_wkb: one WKB geometry (or None) per polygon.
-        polygons_crs: the polygons' CRS as WKT, PROJ string or 'EPSG:n'.
+        polygons: one WKB geometry (or None) per polygon, their CRS (WKT, PROJ string or 'EPSG:n')
+            and their current ``rg_id`` values (None/empty = assign one; no ids = assign all).
         dem_path: DEM file readable by GDAL, elevations in metres, any CRS.
         dem_band: 1-based band of the DEM.
-        existing_ids: current ``rg_id`` values (None/empty = assign one).
         id_prefix: prefix for assigned ids.
-        glaciers_wkb, glaciers_crs: optional glacier outlines for ``upslope_suggested``.
+        glaciers: optional glacier outlines for ``upslope_suggested``.
         rule: distances of the upslope-connection rule.
-        on_progress, is_cancelled: see ``progress``.
+        hooks: progress and cancel (``progress.RunHooks``).
 
     Returns:
         ``AttributeResult`` with one dict per polygon in input order.
@@ -149,10 +145,11 @@ def compute_attributes(
         InputVectorError: no polygons. InputRasterError: unusable DEM.
         OperationCancelled: the user cancelled.
     """
+    polygons_wkb, polygons_crs = polygons.wkb, polygons.crs_wkt
     n_polygons = len(polygons_wkb)
     if n_polygons == 0:
         raise InputVectorError("The input layer has no features; add rock-glacier polygons first.")
-    ids = assign_ids(list(existing_ids) if existing_ids is not None else [None] * n_polygons, id_prefix)
+    ids = assign_ids(list(polygons.ids) if polygons.ids else [None] * n_polygons, id_prefix)
     warnings: list[str] = []
     duplicates = duplicated_ids(ids)
     if duplicates:
@@ -167,12 +164,10 @@ def compute_attributes(
     polygon_srs = spatial_reference(polygons_crs, "input layer")
     to_dem = transformer(polygon_srs, dem.srs)
     to_wgs84 = transformer(polygon_srs, spatial_reference(WGS84_WKT_EPSG))
-    with_connection = glaciers_wkb is not None
-    glacier_index = (
-        _GlacierIndex(glaciers_wkb, glaciers_crs or "", warnings) if glaciers_wkb is not None else None
-    )
+    with_connection = glaciers is not None
+    glacier_index = _GlacierIndex(glaciers.wkb, glaciers.crs_wkt, warnings) if glaciers is not None else None
     projector = EqualAreaProjector()
-    progress = Progress(n_polygons, on_progress, is_cancelled)
+    progress = hooks.progress(n_polygons)
     progress.check_cancelled()
     results: list[dict[str, Any]] = []
     for rg_id, prepared in zip(ids, prepared_all):

@@ -131,6 +131,8 @@ class ZonalAccumulator:
 
     def result(self) -> ZonalStats:
         """The statistics of everything added so far."""
+        elev_min: Optional[float]
+        elev_max: Optional[float]
         if math.isfinite(self.core_min):
             elev_min, elev_max = self.core_min, self.core_max
         elif math.isfinite(self.touched_min):

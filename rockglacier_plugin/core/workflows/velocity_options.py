@@ -107,7 +107,8 @@ def velocity_settings(values: Mapping[str, Any]) -> VelocitySettings:
     """``VelocitySettings`` from option values keyed by option name (missing ones keep their defaults)."""
     top: dict[str, Any] = {}
     scene: dict[str, Any] = {}
-    for option in (*SETTINGS_NUMBERS, *SWITCHES, DEM_BAND):
+    options: tuple[NumberOption | SwitchOption, ...] = (*SETTINGS_NUMBERS, *SWITCHES, DEM_BAND)
+    for option in options:
         value = values.get(option.name)
         if value is None or option.field is None:
             continue

@@ -17,6 +17,7 @@ from rockglacier_plugin.core.insar.landform_velocity import (
 )
 from rockglacier_plugin.core.insar.los_geometry import LosGeometry
 from rockglacier_plugin.core.insar.scene import InsarScene, SceneSettings
+from rockglacier_plugin.core.raster.geometry import Polygons
 from rockglacier_plugin.core.raster.windows import Window
 from tests.builders import write_raster
 from tests.insar_builders import ALOS_WAVELENGTH_M, EPSG, REFERENCE_DATE, SECONDARY_DATE, cone_scene
@@ -30,7 +31,7 @@ def run(scene, settings=EXACT, unwrapped=None, reference=REFERENCE_DATE, seconda
     interferogram = Interferogram(str(unwrapped or scene.unwrapped_true), 1, reference, secondary, ALOS_WAVELENGTH_M)
     wkts = wkts or scene.landforms_wkt
     return extract_velocities(
-        [ogr.CreateGeometryFromWkt(w).ExportToWkb() for w in wkts], f"EPSG:{EPSG}", [f"rg{i:03d}" for i in range(len(wkts))],
+        Polygons([ogr.CreateGeometryFromWkt(w).ExportToWkb() for w in wkts], f"EPSG:{EPSG}", [f"rg{i:03d}" for i in range(len(wkts))]),
         [PairInput(interferogram, str(scene.coherence))], str(scene.dem),
         geometry or LosGeometry(None, scene.incidence_deg, scene.los_azimuth_deg), settings, points,
     ).landforms

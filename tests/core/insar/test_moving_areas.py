@@ -23,6 +23,7 @@ from rockglacier_plugin.core.insar.moving_area_candidates import (
     Polygons,
     find_moving_areas,
 )
+from rockglacier_plugin.core.progress import RunHooks
 from tests.builders import write_raster
 from tests.insar_builders import (
     ALOS_WAVELENGTH_M,
@@ -138,7 +139,7 @@ def test_an_unwrapping_error_of_one_cycle_is_not_a_candidate(tmp_path):
         for rank in (0.3, 0.5, 0.7):
             unwrapped, _ = _with_island(scene, np.full((12, 12), sign * 2.0 * math.pi), rank, tmp_path / f"{index}{rank}")
             notes: list[str] = []
-            result = find_moving_areas([_pair(unwrapped, scene.coherence)], str(scene.dem), GEOMETRY, log=notes.append)
+            result = find_moving_areas([_pair(unwrapped, scene.coherence)], str(scene.dem), GEOMETRY, hooks=RunHooks(log=notes.append))
             assert result.rows == []
             caught += any("unwrapping error" in note for note in notes)
     assert caught >= 1  # dropped by the cycle rule where it would otherwise pass for motion, not only masked
@@ -159,7 +160,7 @@ def test_an_unwrapping_island_in_its_own_connected_component_is_not_a_candidate(
             if not find_moving_areas([_pair(unwrapped, scene.coherence)], str(scene.dem), GEOMETRY).rows:
                 continue  # masked here (slope, projection): nothing to show
             notes: list[str] = []
-            result = find_moving_areas([_pair(unwrapped, scene.coherence, components_path)], str(scene.dem), GEOMETRY, log=notes.append)
+            result = find_moving_areas([_pair(unwrapped, scene.coherence, components_path)], str(scene.dem), GEOMETRY, hooks=RunHooks(log=notes.append))
             assert result.rows == []
             assert any("connected component" in note for note in notes)
             checked += 1

@@ -17,6 +17,7 @@ from rockglacier_plugin.core.insar.mintpy_product import read_mintpy_velocity
 from rockglacier_plugin.core.insar.products import read_los_velocity
 from rockglacier_plugin.core.insar.scene import SceneSettings
 from rockglacier_plugin.core.insar.velocity_map import AWAY
+from rockglacier_plugin.core.raster.geometry import Polygons
 from tests.conftest import require_module
 from tests.insar_builders import EPSG, cone_scene
 from tests.product_builders import geotiff_velocity, hyp3_product, licsbas_cum, mintpy_velocity
@@ -34,7 +35,7 @@ def scene(tmp_path_factory):
 def _extract(scene, pairs, settings=SETTINGS):
     wkb = [ogr.CreateGeometryFromWkt(w).ExportToWkb() for w in scene.landforms_wkt]
     ids = [f"rg{i:03d}" for i in range(len(wkb))]
-    return extract_velocities(wkb, f"EPSG:{EPSG}", ids, pairs, str(scene.dem), NO_GEOMETRY, settings)
+    return extract_velocities(Polygons(wkb, f"EPSG:{EPSG}", ids), pairs, str(scene.dem), NO_GEOMETRY, settings)
 
 
 def _recovered(scene, result, tolerance=0.08):

@@ -13,6 +13,8 @@ from rockglacier_plugin.core.insar.landform_velocity import VelocitySettings, _s
 from rockglacier_plugin.core.insar.reference import ReferenceChoice
 from rockglacier_plugin.core.insar.scene import WindowData
 from rockglacier_plugin.core.insar.velocity_series import rank as _rank
+from rockglacier_plugin.core.progress import RunHooks
+from rockglacier_plugin.core.raster.geometry import Polygons
 from rockglacier_plugin.core.raster.windows import Window
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -78,7 +80,7 @@ def test_manual_reference_outside_the_data__falls_back_to_the_automatic_one_and_
     interferogram = Interferogram(str(scene.unwrapped_true), 1, REFERENCE_DATE, SECONDARY_DATE, ALOS_WAVELENGTH_M)
     far_away = ReferencePoints([(-1e6, -1e6)], ["rg000"], f"EPSG:{EPSG}")  # outside every raster
     with_point, = extract_velocities(
-        [ogr.CreateGeometryFromWkt(scene.landforms_wkt[0]).ExportToWkb()], f"EPSG:{EPSG}", ["rg000"],
+        Polygons([ogr.CreateGeometryFromWkt(scene.landforms_wkt[0]).ExportToWkb()], f"EPSG:{EPSG}", ["rg000"]),
         [PairInput(interferogram, str(scene.coherence))], str(scene.dem),
         LosGeometry(None, scene.incidence_deg, scene.los_azimuth_deg), VelocitySettings(), far_away,
     ).landforms
@@ -88,7 +90,15 @@ def test_manual_reference_outside_the_data__falls_back_to_the_automatic_one_and_
 
 
 def test_reference_radius__is_a_radius_not_the_half_width_of_a_square():
-    from rockglacier_plugin.core.insar.reference import LADDER, choose_automatic, distance_to_mask_m
+    from types import SimpleNamespace
+
+    from rockglacier_plugin.core.insar.reference import (
+        LADDER,
+        LandformPlace,
+        StableGroundRule,
+        distance_to_mask_m,
+        reference_candidates,
+    )
 
     shape = (41, 41)
     landform = np.zeros(shape, bool)
@@ -97,13 +107,16 @@ def test_reference_radius__is_a_radius_not_the_half_width_of_a_square():
     usable = np.zeros(shape, bool)
     usable[:5, :5] = usable[:5, -5:] = usable[-5:, :5] = usable[-5:, -5:] = True
     velocity = np.where(usable, 1.0, np.nan)
-    kwargs = dict(min_coherence=0.3, reference_min_coherence=0.7, max_slope_deg=10.0, max_elev_diff_m=300.0,
-                  window_px=3, correlation_px=1.0, distance_to_landform_m=distance_to_mask_m(landform, (30.0, 30.0)),
-                  ladder=LADDER[:1])
-    args = (velocity, np.full(shape, 0.1), np.full(shape, 0.9), np.zeros(shape), np.zeros(shape), ~landform, (20.0, 20.0),
-            (30.0, 30.0), 0.0)
-    assert choose_automatic(*args, max_distance_m=20 * 30.0, **kwargs) is None  # the corners are outside 600 m
-    assert choose_automatic(*args, max_distance_m=30 * 30.0, **kwargs) is not None
+    grids = SimpleNamespace(velocity_los_cm_per_yr=velocity, sigma_los_cm_per_yr=np.full(shape, 0.1),
+                            coherence=np.full(shape, 0.9), slope_deg=np.zeros(shape), elevation_m=np.zeros(shape))
+    place = LandformPlace(~landform, (20.0, 20.0), (30.0, 30.0), 0.0, distance_to_mask_m(landform, (30.0, 30.0)))
+
+    def found(radius_m):
+        rule = StableGroundRule(0.3, 0.7, 10.0, 300.0, window_px=3, correlation_px=1.0, max_distance_m=radius_m)
+        return reference_candidates(grids, place, rule, LADDER[:1], first_only=True)
+
+    assert found(20 * 30.0) == []  # the corners are outside 600 m
+    assert len(found(30 * 30.0)) == 1
 
 
 def test_no_data__each_raster_read_with_its_own_value_and_outside_the_dem_is_no_elevation(tmp_path):
@@ -167,11 +180,11 @@ def test_stratified_atmosphere__a_known_phase_elevation_slope_is_found_and_remov
     lobe = "POLYGON((501500 3996800,501900 3996800,501900 3996500,501500 3996500,501500 3996800))"
     messages = []
     result = extract_velocities(
-        [ogr.CreateGeometryFromWkt(lobe).ExportToWkb()], "EPSG:32644", ["rg001"],
+        Polygons([ogr.CreateGeometryFromWkt(lobe).ExportToWkb()], "EPSG:32644", ["rg001"]),
         [PairInput(Interferogram(str(unw), 1, date(2007, 7, 16), date(2007, 8, 31), 0.2360571), str(coherence))],
         str(dem), LosGeometry(None, 38.7, 102.0),
         VelocitySettings(noise_correlation_px=1.0, scene=SceneSettings(slope_sigma_deg=0.0, aspect_sigma_deg=0.0)),
-        log=messages.append,
+        hooks=RunHooks(log=messages.append),
     ).landforms[0]
     fitted = [m for m in messages if "rad/km" in m][0]
     assert f"{per_km:.3f} rad/km" in fitted, fitted
@@ -204,7 +217,7 @@ def test_connected_components__landform_and_reference_kept_in_one_component(tmp_
 
     def run(components_path):
         return extract_velocities(
-            [polygon.ExportToWkb()], f"EPSG:{EPSG}", ["rg000"],
+            Polygons([polygon.ExportToWkb()], f"EPSG:{EPSG}", ["rg000"]),
             [PairInput(Interferogram(str(shifted), 1, REFERENCE_DATE, SECONDARY_DATE, ALOS_WAVELENGTH_M), str(scene.coherence), 1,
                        components_path)],
             str(scene.dem), LosGeometry(None, scene.incidence_deg, scene.los_azimuth_deg), VelocitySettings(),

@@ -9,6 +9,7 @@ from osgeo import gdal
 
 from rockglacier_plugin.core.errors import OperationCancelled
 from rockglacier_plugin.core.insar.unwrap import UnwrapSettings, unwrap_files
+from rockglacier_plugin.core.progress import RunHooks
 from tests.builders import write_raster
 from tests.conftest import require_module
 from tests.insar_builders import EPSG, cone_scene
@@ -40,7 +41,7 @@ def test_unwrap__cancel_stops_snaphu_and_leaves_nothing(tmp_path, monkeypatch):
     ds = None
     with pytest.raises(OperationCancelled, match="SNAPHU was stopped"):
         unwrap_files(str(igram), str(tmp_path / "c.tif"), str(tmp_path / "unw.tif"), str(tmp_path / "cc.tif"),
-                     UnwrapSettings(), is_cancelled=lambda: bool(snaphu_started) and time.perf_counter() > snaphu_started[0] + 0.3)
+                     UnwrapSettings(), hooks=RunHooks(is_cancelled=lambda: bool(snaphu_started) and time.perf_counter() > snaphu_started[0] + 0.3))
     assert processes[0].returncode is not None and processes[0].returncode < 0  # killed, not finished
     assert time.perf_counter() - snaphu_started[0] < 5.0
     assert not [name for name in os.listdir(tmp_path) if name.startswith(("unw", "cc"))]
@@ -50,5 +51,5 @@ def test_unwrap__without_cancel_writes_phase_and_components(tmp_path):
     require_module("snaphu")
     scene = cone_scene(tmp_path / "scene", seed=2, size_px=120, aspects_deg=(90.0,))
     summary = unwrap_files(str(scene.wrapped), str(scene.coherence), str(tmp_path / "unw.tif"), str(tmp_path / "cc.tif"),
-                           UnwrapSettings(), is_cancelled=lambda: False)
+                           UnwrapSettings(), hooks=RunHooks(is_cancelled=lambda: False))
     assert summary["components"] >= 1 and os.path.exists(tmp_path / "unw.tif") and os.path.exists(tmp_path / "cc.tif")

@@ -14,8 +14,9 @@ from rockglacier_plugin.core.errors import InputRasterError, OperationCancelled,
 from rockglacier_plugin.core.mapping.model_metadata import InputScaling, ModelSpec, spec_from_metadata
 from rockglacier_plugin.core.mapping.onnx_model import InputModelError, load_model
 from rockglacier_plugin.core.mapping.polygons import candidates_from_mask
-from rockglacier_plugin.core.mapping.segmentation import SegmentSettings, segment_raster
+from rockglacier_plugin.core.mapping.segmentation import MapArea, SegmentSettings, segment_raster
 from rockglacier_plugin.core.mapping.tiling import TileLayout, blend_weights, tile_starts, tile_windows
+from rockglacier_plugin.core.progress import RunHooks
 from tests.builders import write_raster
 from tests.onnx_builders import (
     blob_image,
@@ -186,16 +187,16 @@ def test_extent__empty_or_outside_is_refused(tmp_path):
     raster = rgb(tmp_path, np.zeros((3, 64, 64), dtype=np.float32))
     model = identity_model(tmp_path / "id.onnx")
     with pytest.raises(ParameterError, match="EXTENT does not overlap"):
-        segment_raster(str(raster), str(model), str(tmp_path / "p.tif"), str(tmp_path / "m.tif"), extent=(0, 0, 10, 10))
+        segment_raster(str(raster), str(model), str(tmp_path / "p.tif"), str(tmp_path / "m.tif"), area=MapArea(extent=(0, 0, 10, 10)))
     with pytest.raises(ParameterError, match="EXTENT is empty"):
-        segment_raster(str(raster), str(model), str(tmp_path / "p.tif"), str(tmp_path / "m.tif"), extent=(5, 5, 5, 5))
+        segment_raster(str(raster), str(model), str(tmp_path / "p.tif"), str(tmp_path / "m.tif"), area=MapArea(extent=(5, 5, 5, 5)))
 
 
 def test_cancel__leaves_no_output_that_looks_finished(tmp_path):
     raster = rgb(tmp_path, np.zeros((3, 400, 400), dtype=np.float32))
     with pytest.raises(OperationCancelled):
         segment_raster(str(raster), str(identity_model(tmp_path / "id.onnx")), str(tmp_path / "p.tif"), str(tmp_path / "m.tif"),
-                       SegmentSettings(tile_px=64), is_cancelled=lambda: True)
+                       SegmentSettings(tile_px=64), hooks=RunHooks(is_cancelled=lambda: True))
     assert not list(tmp_path.glob("p.tif*")) and not list(tmp_path.glob("m.tif*"))
 
 
@@ -203,7 +204,7 @@ def test_mask_polygons__skip_tiles_outside(tmp_path):
     raster = rgb(tmp_path, np.full((3, 512, 512), 200.0, dtype=np.float32))
     corner = ogr.CreateGeometryFromWkt("POLYGON((400010 3999990,400100 3999990,400100 3999900,400010 3999900,400010 3999990))")
     run = segment_raster(str(raster), str(identity_model(tmp_path / "id.onnx")), str(tmp_path / "p.tif"), str(tmp_path / "m.tif"),
-                         SegmentSettings(tile_px=128), mask_geometries=[corner])
+                         SegmentSettings(tile_px=128), MapArea(geometries=[corner]))
     probability = gdal.Open(str(tmp_path / "p.tif")).ReadAsArray()
     assert run.tiles_run == 1 and run.tiles_skipped > 10
     assert (probability[:100, :100] > 0.7).all() and (probability[300:, 300:] == -1).all()

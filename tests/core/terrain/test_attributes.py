@@ -7,6 +7,8 @@ import pytest
 from osgeo import gdal, ogr
 
 from rockglacier_plugin.core.errors import InputRasterError, InputVectorError, OperationCancelled
+from rockglacier_plugin.core.progress import RunHooks
+from rockglacier_plugin.core.raster.geometry import Polygons
 from rockglacier_plugin.core.terrain.attributes import compute_attributes
 from rockglacier_plugin.core.terrain.connection import ConnectionRule
 from tests.builders import cone_dem, plane_dem, square_wkt, srs_from_epsg, write_raster
@@ -19,8 +21,9 @@ def wkb(wkt):
     return ogr.CreateGeometryFromWkt(wkt).ExportToWkb()
 
 
-def run(dem, wkts, crs="EPSG:32632", **kwargs):
-    return compute_attributes([None if w is None else wkb(w) for w in wkts], crs, str(dem), **kwargs)
+def run(dem, wkts, crs="EPSG:32632", existing_ids=(), on_progress=None, is_cancelled=None, **kwargs):
+    polygons = Polygons([None if w is None else wkb(w) for w in wkts], crs, existing_ids or ())
+    return compute_attributes(polygons, str(dem), hooks=RunHooks(on_progress, is_cancelled), **kwargs)
 
 
 @pytest.fixture
@@ -246,7 +249,7 @@ def test_upslope_suggestion__follows_distance_and_upslope_rule(south_facing, gla
     x, y = ORIGIN[0] + 2000, ORIGIN[1] - 2000
     landform = square_wkt(x, y, 500)
     glacier = square_wkt(x, y + glacier_centre_north_m, 500)
-    result = run(south_facing, [landform], glaciers_wkb=[wkb(glacier)], glaciers_crs="EPSG:32632",
+    result = run(south_facing, [landform], glaciers=Polygons([wkb(glacier)], "EPSG:32632"),
                  rule=ConnectionRule(50.0, 500.0))
     assert result.values[0]["upslope_suggested"] == expected
 
@@ -279,7 +282,7 @@ def test_real_srtm_on_geographic_grid__agrees_with_published_rgi_attributes(shar
     Measured: Zmin MAD 17 m, Zmax MAD 12 m, slope MAD 0.4 deg, aspect MAD 3 deg, area 0.02 %."""
     dem, crs, rows = _rgi_oetztal(shared_dataset)
     rows = [(w, r) for w, r in rows if "_d" not in r["RGIId"]]
-    result = compute_attributes([w for w, _ in rows], crs, str(dem))
+    result = compute_attributes(Polygons([w for w, _ in rows], crs), str(dem))
     zmin = np.array([v["elev_min_m"] - r["Zmin"] for v, (_, r) in zip(result.values, rows)])
     zmax = np.array([v["elev_max_m"] - r["Zmax"] for v, (_, r) in zip(result.values, rows)])
     slope = np.array([v["slope_mean_deg"] - r["Slope"] for v, (_, r) in zip(result.values, rows)])
@@ -297,8 +300,8 @@ def test_real_srtm__geographic_dem_agrees_with_the_same_dem_warped_to_utm(shared
     dem, crs, rows = _rgi_oetztal(shared_dataset)
     utm = tmp_path / "oetztal_utm.tif"
     gdal.Warp(str(utm), str(dem), dstSRS="EPSG:32632", xRes=60, yRes=60, resampleAlg="bilinear")
-    geographic = compute_attributes([w for w, _ in rows], crs, str(dem)).values
-    projected = compute_attributes([w for w, _ in rows], crs, str(utm)).values
+    geographic = compute_attributes(Polygons([w for w, _ in rows], crs), str(dem)).values
+    projected = compute_attributes(Polygons([w for w, _ in rows], crs), str(utm)).values
     slope_diff = np.array([g["slope_mean_deg"] - p["slope_mean_deg"] for g, p in zip(geographic, projected)])
     elev_diff = np.array([g["elev_mean_m"] - p["elev_mean_m"] for g, p in zip(geographic, projected)])
     assert np.abs(slope_diff).mean() < 1.0
