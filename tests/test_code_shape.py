@@ -33,11 +33,12 @@ def _parameter_count(node: ast.FunctionDef) -> int:
     return count - (1 if names and names[0].arg in ("self", "cls") else 0)
 
 
-def test_functions__none_in_the_plugin_takes_more_than_8_parameters():
+def test_functions__none_in_the_plugin_or_training_takes_more_than_8_parameters():
     """Long argument lists become value objects (``RunHooks``, ``Polygons``, ``MapArea``, ``BandInfo``, the reference
-    search's ``LandformPlace`` / ``StableGroundRule``): the core, the region command and both adapters."""
+    search's ``LandformPlace`` / ``StableGroundRule``, training's ``MiningSettings`` and ``AdaptRun``): the core, the
+    region command, both adapters and the training package."""
     long = []
-    for path in (ROOT / "rockglacier_plugin").rglob("*.py"):
+    for path in [*(ROOT / "rockglacier_plugin").rglob("*.py"), *(ROOT / "training").rglob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _parameter_count(node) > MAX_PARAMETERS:
                 long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({_parameter_count(node)} parameters)")

@@ -139,11 +139,11 @@ def _threshold(args: argparse.Namespace) -> int:
 
 def _mine(args: argparse.Namespace) -> int:
     from training.evaluation.evaluate import torch_predictor
-    from training.loop.mine import mine_negatives
+    from training.loop.mine import MiningSettings, mine_negatives
     from training.model.checkpoints import load_trained, spec_for
 
     model, config = load_trained(args.checkpoint)
-    hard = mine_negatives(torch_predictor(model), _samples_of(config, "train"), spec_for(config), args.output, args.threshold)
+    hard = mine_negatives(torch_predictor(model), _samples_of(config, "train"), spec_for(config), args.output, MiningSettings(threshold=args.threshold))
     print(f"{len(hard)} negative sample(s) with false positives written to {args.output}; train the next round with --hard-negatives {args.output}")
     return 0
 

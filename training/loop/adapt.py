@@ -180,7 +180,7 @@ def adapt(request: AdaptRequest, report: Report = lambda fraction, message: None
     """The whole adaptation (see the module docstring); returns what the card says."""
     import tempfile
 
-    from training.loop.adapt_scores import write_outputs
+    from training.loop.adapt_scores import AdaptRun, write_outputs
     from training.model.onnx_weights import trainable_spec
 
     started = time.perf_counter()
@@ -199,7 +199,8 @@ def adapt(request: AdaptRequest, report: Report = lambda fraction, message: None
             report(0.07, f"Only {len(landforms.positive)} reviewed rock glacier(s): all are used for training, so there is no "
                          f"held-out estimate (it needs {MIN_LANDFORMS_TO_HOLD_OUT}).")
         model, history = train(adapted_config(request, spec, base, folder, budget), report)
-        return write_outputs(request, base, spec, model, history, patches, landforms, folder, report, time.perf_counter() - started)
+        run = AdaptRun(model, history, patches, landforms, time.perf_counter() - started)
+        return write_outputs(request, base, spec, run, folder, report)
 
 
 def parser() -> argparse.ArgumentParser:

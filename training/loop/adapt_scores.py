@@ -179,10 +179,23 @@ def _sha(path: str) -> str:
         return hashlib.sha256(handle.read()).hexdigest()[:16]
 
 
-def write_outputs(request: Any, base: str, base_spec: Any, model: Any, history: list, patches: dict[str, Any], landforms: Any,
-                  folder: str, report: Any, seconds: float) -> dict[str, Any]:
+@dataclass(frozen=True)
+class AdaptRun:
+    """What an adaptation made: the trained model and its history, the patches and reviewed landforms it trained on,
+    and its time in seconds."""
+
+    model: Any
+    history: list
+    patches: dict[str, Any]
+    landforms: Any
+    seconds: float
+
+
+def write_outputs(request: Any, base: str, base_spec: Any, run: AdaptRun, folder: str, report: Any) -> dict[str, Any]:
     """Export, threshold, held-out scores of both models, and the card; outputs appear only complete."""
     from rockglacier_plugin.core.raster.staged import staged_outputs
+
+    model, history, patches, landforms, seconds = run.model, run.history, run.patches, run.landforms, run.seconds
 
     work = os.path.join(folder, "scoring")
     os.makedirs(work, exist_ok=True)

@@ -8,7 +8,7 @@ chip meets a rock-glacier chip is caught too. ``composed=False`` judges each chi
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 import numpy as np
@@ -44,14 +44,26 @@ def _false_pixels_in_scenes(predict: Callable, negatives: Sequence[Sample], posi
     return counts
 
 
+@dataclass(frozen=True)
+class MiningSettings:
+    """A pixel counts as false above ``threshold``; a negative is hard with ``min_pixels`` of them; ``composed``: judged
+    inside composed scenes of ``cell_px`` cells (seeded by ``seed``), else alone."""
+
+    threshold: float = 0.5
+    min_pixels: int = 20
+    composed: bool = True
+    cell_px: int = 128
+    seed: int = 0
+
+
 def mine_negatives(predict: Callable[[np.ndarray], np.ndarray], samples: Sequence[Sample], spec: ModelSpec,
-                   output_list: str, threshold: float = 0.5, min_pixels: int = 20, composed: bool = True,
-                   cell_px: int = 128, seed: int = 0) -> list[str]:
-    """Write the image paths of negative training samples with at least ``min_pixels``
+                   output_list: str, settings: MiningSettings = MiningSettings()) -> list[str]:
+    """Write the image paths of negative training samples with at least ``settings.min_pixels``
     false-positive pixels to ``output_list`` (one per line; ``TrainConfig.hard_negatives`` reads it)."""
+    threshold, min_pixels, cell_px, seed = settings.threshold, settings.min_pixels, settings.cell_px, settings.seed
     negatives = [s for s in samples if s.kind == "negative" and s.split == "train"]
     positives = [s for s in samples if s.kind == "positive" and s.split == "train"]
-    if composed:
+    if settings.composed:
         counts = _false_pixels_in_scenes(predict, negatives, positives, spec, threshold, cell_px, seed)
     else:
         counts = {s.image_path: _false_pixels_alone(predict, s, spec, threshold) for s in negatives}

@@ -138,9 +138,9 @@ def undilate_encoder(model: Any) -> int:
 
 
 def build_model(arch: str = "deeplabv3plus", encoder: str = "tu-tf_efficientnet_lite0", in_channels: int = 3,
-                classes: int = 1, pretrained: bool = True, image_pooling: str = "global", crop_px: int = 256,
+                pretrained: bool = True, image_pooling: str = "global", crop_px: int = 256,
                 upsampling: str = "half_pixel", receptive_field: str = "wide") -> Any:
-    """A DeepLabv3+ for ``classes`` output channels (1 = rock-glacier logit); ``image_pooling`` and
+    """A DeepLabv3+ with one output channel (the rock-glacier logit); ``image_pooling`` and
     ``crop_px`` set the ASPP image-level branch (``IMAGE_POOLING``), ``upsampling`` its bilinear
     upsampling (``UPSAMPLING``), ``receptive_field`` its reach (``RECEPTIVE_FIELDS``)."""
     import segmentation_models_pytorch as smp
@@ -153,7 +153,7 @@ def build_model(arch: str = "deeplabv3plus", encoder: str = "tu-tf_efficientnet_
         raise ModelConfigError(f"receptive_field={receptive_field!r} is not supported; choose one of {', '.join(RECEPTIVE_FIELDS)}.")
     rates, dilated = RECEPTIVE_FIELDS[receptive_field]
     model = smp.DeepLabV3Plus(
-        encoder_name=encoder, encoder_weights=None, in_channels=in_channels, classes=classes,
+        encoder_name=encoder, encoder_weights=None, in_channels=in_channels, classes=1,
         encoder_output_stride=16, decoder_atrous_rates=rates,
     )
     if pretrained:

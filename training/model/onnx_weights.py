@@ -134,7 +134,7 @@ def model_from_onnx(onnx_path: str) -> tuple[Any, Any]:
 
     spec = trainable_spec(onnx_path)
     architecture = spec.architecture
-    model = build_model(architecture.get("arch", "deeplabv3plus"), architecture["encoder"], spec.in_channels, 1, False,
+    model = build_model(architecture.get("arch", "deeplabv3plus"), architecture["encoder"], spec.in_channels, False,
                         architecture.get("image_pooling", "global"), architecture.get("crop_px", 256),
                         architecture.get("upsampling", "half_pixel"), architecture.get("receptive_field", "wide"))
     load_onnx_weights(model, onnx_path, spec.in_channels)
