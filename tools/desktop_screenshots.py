@@ -16,21 +16,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tools.qgis_profile import fresh_profile
+
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "demo_data"
 DOCS = ROOT / "docs"
-
-
-def _profile(folder: Path) -> Path:
-    """A fresh profile with this repository's plugin installed and enabled (as Install from ZIP leaves it)."""
-    plugins = folder / "profiles" / "default" / "python" / "plugins"
-    plugins.mkdir(parents=True)
-    shutil.copytree(ROOT / "rockglacier_plugin", plugins / "rockglacier_plugin", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "metadata.txt", plugins / "rockglacier_plugin" / "metadata.txt")
-    settings = folder / "profiles" / "default" / "QGIS" / "QGIS3.ini"
-    settings.parent.mkdir(parents=True)
-    settings.write_text("[PythonPlugins]\nrockglacier_plugin=true\n\n[qgis]\ncheckVersion=false\nshowTips=false\n", encoding="utf-8")
-    return folder
 
 
 def main() -> int:
@@ -45,7 +35,7 @@ def main() -> int:
         env = {**os.environ, "ROCKGLACIER_TOUR_IMAGE": str(DEMO / "image.tif"), "ROCKGLACIER_TOUR_INVENTORY": str(copy),
                "ROCKGLACIER_TOUR_DEM": str(DEMO / "dem.tif"), "ROCKGLACIER_TOUR_OUT": str(work_path)}
         env.pop("QT_QPA_PLATFORM", None)
-        command = ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", "qgis", "--profiles-path", str(_profile(work_path / "p")),
+        command = ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", "qgis", "--profiles-path", str(fresh_profile(work_path / "p")),
                    "--nologo", "--noversioncheck", "--code", str(ROOT / "tools" / "desktop_tour.py")]
         subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
         seen = json.loads((work_path / "tour.json").read_text(encoding="utf-8"))

@@ -55,15 +55,15 @@ KEY_LEGEND = ("Keys: <b>A</b> accept · <b>R</b> reject · <b>E</b> edit outline
               + " ".join(f"<b>{key}</b> {name}" for name, key in CLASS_KEYS.items()) + " · <b>Ctrl+Z</b> undo")
 #: The dock's widest layout, px: a third of a 1280 px screen (tests/qgis/test_review_dock.py checks it).
 MAX_DOCK_WIDTH_PX = 1280 // 3
+#: The current landform's outline: drawn over the imagery, never filled.
+HIGHLIGHT_RGBA = (0, 229, 255, 255)
+HIGHLIGHT_WIDTH_PX = 3
+
+
 def _narrow(button: QPushButton) -> None:
     """A button as narrow as its text (a style's 80 px minimum for push buttons widened the dock past a third of 1280 px)."""
     button.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
     button.setMinimumWidth(button.fontMetrics().horizontalAdvance(button.text()) + 16)
-
-
-#: The current landform's outline: drawn over the imagery, never filled.
-HIGHLIGHT_RGBA = (0, 229, 255, 255)
-HIGHLIGHT_WIDTH_PX = 3
 
 
 class ReviewDock(QgsDockWidget):
@@ -401,10 +401,8 @@ class ReviewDock(QgsDockWidget):
             return False
         if self.missing_fields() and not self.add_missing_fields():
             return False
-        if self._editing_outline is not None:  # a decision ends vertex editing: this write leaves edit mode
-            self._editing_outline = None
-            if self.iface is not None:
-                self.iface.actionPan().trigger()
+        if self._editing_outline is not None:  # a decision ends vertex editing; this write then leaves edit mode
+            self.finish_outline_edit()
         ok = self._write(fid, decision_values(action, value))
         if ok and action in ("accept", "reject") and self.filter_combo.currentText() in ("not yet reviewed", "candidate"):
             self.refresh()  # the feature leaves the filtered list; the next one shows

@@ -7,7 +7,7 @@ dependencies before running, and wires feedback to the core's plain callables.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from qgis.core import (
     QgsFeature,
@@ -82,11 +82,6 @@ def _error_once() -> None:
         from qgis.core import QgsApplication
 
         QgsApplication.messageLog().blockSignals(True)
-
-
-def callbacks(feedback: QgsProcessingFeedback) -> Tuple[Callable[[float], None], Callable[[], bool]]:
-    """(on_progress, is_cancelled) for core functions."""
-    return (lambda fraction: feedback.setProgress(100.0 * fraction)), feedback.isCanceled
 
 
 def run_hooks(feedback: QgsProcessingFeedback, start: float = 0.0, share: float = 1.0) -> RunHooks:

@@ -27,7 +27,7 @@ from ..core.inventory.rgik import (
 )
 from ..core.inventory.rgik_template import ACTIVITY_CLASSES, KINEMATIC_UNDEFINED, LAYERS
 from ..qgis_shared.features import feature_record, feature_wkb, file_raster_path
-from .algorithm_base import RockGlacierAlgorithm, callbacks, info, warn
+from .algorithm_base import RockGlacierAlgorithm, info, run_hooks, warn
 
 LAYOUT_OPTIONS = ("One GeoPackage with the three layers", "Three GeoPackages: <name>_PM, <name>_MA, <name>_GO")
 
@@ -110,14 +110,14 @@ class RgikExportAlgorithm(RockGlacierAlgorithm):
         rasters = self.parameterAsLayerList(parameters, "VELOCITY_RASTERS", context) or []
         minimum = self.parameterAsDouble(parameters, "MIN_MOVING_AREA_KM2", context)
         layout = LAYOUTS[self.parameterAsEnum(parameters, "LAYOUT", context)]
-        on_progress, is_cancelled = callbacks(feedback)
+        hooks = run_hooks(feedback)
         moving = []
         landforms_wkb = [feature_wkb(f) for f, r in zip(features, records) if exported(r)]
         for index, layer in enumerate(rasters):
-            if is_cancelled():
+            if hooks.cancelled():
                 raise QgsProcessingException("Cancelled: nothing was written.")
             moving.append(moving_areas(file_raster_path(layer, "velocity raster"), minimum, landforms_wkb, source.sourceCrs().toWkt()))
-            on_progress(0.8 * (index + 1) / len(rasters))
+            feedback.setProgress(80.0 * (index + 1) / len(rasters))
         path = self.parameterAsFileOutput(parameters, "OUTPUT", context)
         counts = write_rgik(path, records, [feature_wkb(f) for f in features], source.sourceCrs().toWkt(), moving, layout)
         store_rgik_styles(output_paths(path, layout), feedback)

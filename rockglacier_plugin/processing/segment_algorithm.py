@@ -30,7 +30,7 @@ from ..core.mapping.onnx_model import DEFAULT_MODEL_NAME, SHIPPED_MODELS_DIR
 from ..core.mapping.polygons import DEFAULT_MIN_AREA_KM2
 from ..core.workflows.mapping import DEFAULT_ID_PREFIX
 from ..qgis_shared.features import feature_wkb, file_raster_path, text_or_none
-from .algorithm_base import RockGlacierAlgorithm, callbacks, info, run_hooks, stage, warn
+from .algorithm_base import RockGlacierAlgorithm, info, run_hooks, stage, warn
 from .output_styles import store_inventory_style, write_raster_style
 
 DEVICES = ["auto", "cpu", "cuda", "directml", "coreml"]
@@ -172,7 +172,6 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         crs = self._raster_crs(raster_path)
         probability_path = self.parameterAsOutputLayer(parameters, "PROBABILITY", context)
         mask_path = self.parameterAsOutputLayer(parameters, "MASK", context)
-        on_progress, is_cancelled = callbacks(feedback)
         stage(feedback, "Running the model over the tiles")
         run = segment_raster(
             raster_path, model_path, probability_path, mask_path, options.segment_settings(),
@@ -186,8 +185,9 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
              f"{run.tiles_skipped} skipped outside MASK_LAYER; model {run.model_seconds:.1f} s of {run.total_seconds:.1f} s; "
              f"threshold {run.threshold:g}.")
         stage(feedback, "Tracing candidate polygons")
+        tracing = run_hooks(feedback, 0.9, 0.1)
         candidates = candidate_rows(mask_path, probability_path, options, self._existing(parameters, context),
-                                    lambda f: on_progress(0.9 + 0.1 * f), is_cancelled)
+                                    tracing.on_progress, tracing.is_cancelled)
         info(feedback, describe_candidates(candidates, options))
         dest_id = self.write_candidates(parameters, context, crs, candidates)
         store_inventory_style(dest_id, feedback)

@@ -24,7 +24,7 @@ from qgis.core import (
 )
 
 from ..qgis_shared.features import feature_wkb, file_raster_path
-from .algorithm_base import RockGlacierAlgorithm, callbacks, info, warn
+from .algorithm_base import RockGlacierAlgorithm, info, run_hooks, warn
 
 HELP = """
 <p>Cuts training patches for the deep-learning model (the first step of <code>python -m training</code>,
@@ -136,10 +136,10 @@ class TrainingPatchesAlgorithm(RockGlacierAlgorithm):
             [feature_wkb(f) for f in negatives.getFeatures(QgsFeatureRequest(), skip)] if negatives else [],
             negatives.sourceCrs().toWkt() if negatives else None, settings,
         )
-        on_progress, is_cancelled = callbacks(feedback)
+        hooks = run_hooks(feedback)
         for message in plan.warnings:
             warn(feedback, message)
-        summary = write_patches(imagery, plan, folder, settings, on_progress, is_cancelled)
+        summary = write_patches(imagery, plan, folder, settings, hooks.on_progress, hooks.is_cancelled)
         info(feedback, f"{summary['patches']} patches ({summary['positive']} around rock glaciers, {summary['negative']} negative): "
                           f"{summary['train']} train, {summary['validation']} validation, in {folder}.")
         return {"OUTPUT_FOLDER": folder, "PATCHES": summary["patches"], "VALIDATION_PATCHES": summary["validation"]}

@@ -13,24 +13,10 @@ from osgeo import gdal
 
 from tests.builders import plane_dem, read_layer, square_wkt, write_polygons, write_raster
 from tests.conftest import missing
+from tools.qgis_profile import fresh_profile
 
 ROOT = Path(__file__).resolve().parents[2]
 ORIGIN = (600000.0, 5200000.0)
-
-
-def _profile(tmp_path: Path) -> Path:
-    """A fresh QGIS profile folder with the plugin (the repository's copy) installed and enabled."""
-    profiles = tmp_path / "profiles"
-    plugins = profiles / "profiles" / "default" / "python" / "plugins"
-    plugins.mkdir(parents=True)
-    shutil.copytree(ROOT / "rockglacier_plugin", plugins / "rockglacier_plugin",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    shutil.copy(ROOT / "metadata.txt", plugins / "rockglacier_plugin" / "metadata.txt")
-    settings = profiles / "profiles" / "default" / "QGIS" / "QGIS3.ini"
-    settings.parent.mkdir(parents=True)
-    settings.write_text("[PythonPlugins]\nrockglacier_plugin=true\n\n[qgis]\ncheckVersion=false\nshowTips=false\n"
-                        "[core]\nlast_news_check=0\n", encoding="utf-8")
-    return profiles
 
 
 @pytest.mark.slow
@@ -47,7 +33,7 @@ def test_desktop__dock_from_the_menu_is_docked_picks_its_layers_and_saves_a_deci
     env = {**os.environ, "ROCKGLACIER_DESKTOP_INVENTORY": str(inventory), "ROCKGLACIER_DESKTOP_DEM": str(dem),
            "ROCKGLACIER_DESKTOP_RESULT": str(result), "ROCKGLACIER_DESKTOP_SCREENSHOT": str(screenshot)}
     env.pop("QT_QPA_PLATFORM", None)  # a real X display, not offscreen
-    command = ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", "qgis", "--profiles-path", str(_profile(tmp_path)),
+    command = ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", "qgis", "--profiles-path", str(fresh_profile(tmp_path / "profiles")),
                "--nologo", "--noversioncheck", "--code", str(Path(__file__).with_name("desktop_startup.py"))]
     completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
     assert result.exists(), completed.stdout[-3000:] + completed.stderr[-3000:]

@@ -171,12 +171,11 @@ class _PairContext:
 
 @dataclass(frozen=True)
 class _LandformWindow:
-    """One landform in the window read around it (``outer``): its grids, the pixels any landform touches,
-    its place (centre, pixel size, elevation, distance to its outline) and its id."""
+    """One landform in the window read around it (``outer``): its grids, its place (the pixels outside every
+    landform, centre, pixel size, elevation, distance to its outline) and its id."""
 
     rg_id: str
     data: WindowData
-    others: np.ndarray
     place: LandformPlace
     outer: Window
 
@@ -340,8 +339,7 @@ def _landform_velocity(index: int, geometry: Any, rg_id: str, context: _PairCont
     centroid = geometry.Centroid()
     centre_rc = ((centroid.GetY() - gt[3]) / gt[5] - 0.5 - outer.row_off, (centroid.GetX() - gt[0]) / gt[1] - 0.5 - outer.col_off)
     distance_to_landform_m = distance_to_mask_m(cover > 0, pixel_m)
-    window = _LandformWindow(rg_id, data, others, LandformPlace(~others, centre_rc, pixel_m, landform_elev, distance_to_landform_m),
-                             outer)
+    window = _LandformWindow(rg_id, data, LandformPlace(~others, centre_rc, pixel_m, landform_elev, distance_to_landform_m), outer)
     reference, atmosphere = _reference(window, context)
     result = _statistics(data, weight, total, reference, settings, atmosphere)
     if component_note:
@@ -378,11 +376,11 @@ def _one_component(data: WindowData, weight: np.ndarray) -> tuple[Optional[Windo
 
 def _reference(window: _LandformWindow, context: _PairContext) -> tuple[Optional[ReferenceChoice], float]:
     """The reference and the atmospheric error it brings (``_atmosphere_sigma``, 0 without a reference)."""
-    rg_id, data, others, outer, settings, points = window.rg_id, window.data, window.others, window.outer, context.settings, context.points
+    rg_id, data, outer, settings, points = window.rg_id, window.data, window.outer, context.settings, context.points
     distance_to_landform_m, centre_rc, pixel_m = window.place.distance_to_landform_m, window.place.centre_rc, window.place.pixel_m
     assert distance_to_landform_m is not None  # _landform_velocity always measures it
     # stable ground: outside every landform, with data and coherence the masks accept
-    stable = ~others & np.isfinite(data.velocity_los_cm_per_yr) & (data.coherence >= settings.min_coherence)
+    stable = window.place.outside_landforms & np.isfinite(data.velocity_los_cm_per_yr) & (data.coherence >= settings.min_coherence)
 
     def atmosphere(choice: ReferenceChoice) -> float:
         if choice.rung == SURROUNDINGS.name:  # a ring median: measured by moving the ring onto stable ground
