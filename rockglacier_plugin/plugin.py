@@ -50,8 +50,9 @@ class RockGlacierPlugin:
 
     def installation_text(self) -> str:
         from .core.dependencies import installation_text
+        from .processing.adapt_model_algorithm import training_python
 
-        return installation_text()
+        return installation_text(training_python())
 
     def show_installation(self) -> None:
         """Which optional packages QGIS's Python has, and the command for each missing one."""

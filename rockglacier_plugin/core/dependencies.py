@@ -180,7 +180,16 @@ OPTIONAL_PACKAGES: tuple[tuple[str, str, str], ...] = (
      "rockglacier:evaluate (optimal matching), rockglacier:rgikexport (moving areas)"),
     ("matplotlib", "matplotlib", "rockglacier:report (figures)"),
     ("h5py", "h5py", "reading MintPy HDF5 products"),
+    ("onnx", "onnx", "rockglacier:segment's int8 copy of a model on the CPU (PRECISION auto/int8; without it: float32, "
+     "said in the log)"),
 )
+
+#: What rockglacier:adaptmodel imports in the training Python (a separate interpreter: the Processing setting).
+TRAINING_PACKAGES: tuple[str, ...] = ("torch", "segmentation_models_pytorch", "timm", "onnx")
+#: The pins the training Python needs (requirements-training.txt), for the install advice.
+TRAINING_REQUIREMENT = "torch==2.14.1 torchvision==0.29.1 segmentation-models-pytorch==0.6.0 timm==1.0.31 onnx"
+#: PyTorch's CPU-only wheels: about 200 MB instead of the CUDA build's 3.4 GB on Linux.
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 
 
 def installation_report() -> list[tuple[str, bool, str]]:
@@ -206,6 +215,50 @@ def installation_report() -> list[tuple[str, bool, str]]:
     return lines
 
 
-def installation_text() -> str:
-    """The report as plain text (the plugin menu's "Check installation" and algorithm logs)."""
-    return "\n".join(f"{'OK     ' if present else 'MISSING'} {name}: {text}" for name, present, text in installation_report())
+def training_python_missing(python: str, timeout_s: float = 120.0) -> tuple[list[str], str]:
+    """The training packages ``python`` cannot import, and torch's version there ('' when absent).
+
+    Runs that interpreter (never imports torch here: QGIS's Python must not load it). A Python that
+    cannot run at all misses every package; its error is the version text.
+    """
+    import subprocess
+
+    script = ("import importlib.util, sys\n"
+              f"missing = [m for m in {TRAINING_PACKAGES!r} if importlib.util.find_spec(m) is None]\n"
+              "version = ''\n"
+              "if 'torch' not in missing:\n"
+              "    import torch; version = torch.__version__ + (' (CUDA ' + str(torch.version.cuda) + ')' if torch.version.cuda else ' (CPU build)')\n"
+              "print(','.join(missing)); print(version)")
+    try:
+        done = subprocess.run([python, "-c", script], capture_output=True, text=True, timeout=timeout_s)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return list(TRAINING_PACKAGES), f"cannot be run ({exc})"
+    if done.returncode != 0:
+        return list(TRAINING_PACKAGES), f"cannot be run (exit {done.returncode}: {done.stderr.strip()[-200:]})"
+    lines = (done.stdout.strip().splitlines() + ["", ""])[:2]
+    return [m for m in lines[0].split(",") if m], lines[1]
+
+
+def training_install_advice(python: str) -> str:
+    """How to give ``python`` what adaptmodel needs: the CPU build unless a GPU is wanted."""
+    command = qgis_python_install_command(TRAINING_REQUIREMENT)
+    return (f"name a Python that has it in Processing > Options > Providers > Rock glacier inventory (make setup's "
+            f".venv/bin/python does), or install it into {python}: {command} (add --index-url {TORCH_CPU_INDEX} for the "
+            "CPU build, about 200 MB instead of 3.4 GB)")
+
+
+def training_report(python: str) -> tuple[str, bool, str]:
+    """The installation report's PyTorch line: the training Python and what it misses."""
+    missing, version = training_python_missing(python)
+    if not missing:
+        return ("torch", True, f"{version} in {python}: rockglacier:adaptmodel (fine-tuning)")
+    what = version if version.startswith("cannot") else f"lacks {', '.join(missing)}"
+    return ("torch", False, f"missing: the training Python {python} {what}; rockglacier:adaptmodel needs it: "
+            + training_install_advice(python))
+
+
+def installation_text(training_python: Optional[str] = None) -> str:
+    """The report as plain text (the plugin menu's "Check installation" and algorithm logs); with ``training_python``,
+    a line for PyTorch in that interpreter too."""
+    lines = installation_report() + ([training_report(training_python)] if training_python else [])
+    return "\n".join(f"{'OK     ' if present else 'MISSING'} {name}: {text}" for name, present, text in lines)

@@ -37,7 +37,6 @@ from .algorithm_base import RockGlacierAlgorithm, info, stage, warn
 
 SETTING = "ROCKGLACIER_TRAINING_PYTHON"
 SETTING_KEY = f"Processing/Configuration/{SETTING}"
-PACKAGES = ("torch", "segmentation_models_pytorch", "timm", "onnx")
 
 HELP = """
 <p>Adapts the segmentation model to your region from your own review: the candidates you <b>accepted</b> or
@@ -80,20 +79,16 @@ def training_paths() -> List[str]:
 
 def check_python(python: str) -> None:
     """Refuse, with the fix, a Python that cannot run the training."""
-    from ..core.dependencies import qgis_python_install_command
+    from ..core.dependencies import TRAINING_PACKAGES, training_install_advice, training_python_missing
 
-    script = "import importlib.util, sys; sys.exit(0 if all(importlib.util.find_spec(m) for m in %r) else 3)" % (PACKAGES,)
-    try:
-        done = subprocess.run([python, "-c", script], capture_output=True, text=True, timeout=120)
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise QgsProcessingException(f"The training Python '{python}' cannot be run ({exc}). Set *Python with PyTorch* in Processing > "
-                                     "Options > Providers > Rock glacier inventory.") from exc
-    if done.returncode != 0:
-        command = qgis_python_install_command("torch==2.14.1 torchvision==0.29.1 segmentation-models-pytorch==0.6.0 timm==1.0.31 onnx")
+    missing, version = training_python_missing(python)
+    if version.startswith("cannot"):
+        raise QgsProcessingException(f"The training Python '{python}' {version}. Set *Python with PyTorch* in Processing > "
+                                     "Options > Providers > Rock glacier inventory.")
+    if missing:
         raise QgsProcessingException(
-            f"'{python}' has no PyTorch (or lacks {', '.join(PACKAGES)}): adapting a model needs it. Either name a Python that has "
-            f"it in Processing > Options > Providers > Rock glacier inventory (make setup's .venv/bin/python does), or install it: "
-            f"{command} (add --index-url https://download.pytorch.org/whl/cpu for the CPU build, about 200 MB instead of several GB).")
+            f"'{python}' has no PyTorch (or lacks {', '.join(TRAINING_PACKAGES)}: it misses {', '.join(missing)}): adapting a "
+            f"model needs it. Either {training_install_advice(python)}.")
 
 
 class AdaptModelAlgorithm(RockGlacierAlgorithm):

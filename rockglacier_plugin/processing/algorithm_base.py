@@ -7,7 +7,9 @@ dependencies before running, and wires feedback to the core's plain callables.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+import os
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from qgis.core import (
     QgsFeature,
@@ -91,6 +93,22 @@ def run_hooks(feedback: QgsProcessingFeedback, start: float = 0.0, share: float 
                     lambda message: info(feedback, message))
 
 
+@contextmanager
+def removed_on_failure(paths: Sequence[str]) -> Iterator[None]:
+    """Files this block writes are removed (with their .aux.xml and .qml) when it raises or is cancelled, so a failed run
+    leaves nothing that looks finished; a file the block did not touch (same modification time) stays."""
+    before = {path: os.stat(path).st_mtime_ns if os.path.exists(path) else None for path in paths}
+    try:
+        yield
+    except BaseException:
+        for path, mtime in before.items():
+            if os.path.exists(path) and os.stat(path).st_mtime_ns != mtime:
+                for leftover in (path, path + ".aux.xml", os.path.splitext(path)[0] + ".qml"):
+                    if os.path.exists(leftover):
+                        os.remove(leftover)
+        raise
+
+
 class RockGlacierAlgorithm(QgsProcessingAlgorithm):
     """Base class: one algorithm = parameters + one core call."""
 
@@ -147,6 +165,7 @@ class RockGlacierAlgorithm(QgsProcessingAlgorithm):
         try:
             for module_name, requirement in self.REQUIRED_MODULES:
                 require(module_name, requirement, f"rockglacier:{self.ALGORITHM_ID}")
+            self._refuse_shapefile_destinations(parameters)
             return self.run_algorithm(parameters, context, feedback)
         except MissingDependencyError as exc:
             # the same report as Plugins > Rock glacier inventory > Check installation
@@ -159,6 +178,16 @@ class RockGlacierAlgorithm(QgsProcessingAlgorithm):
         except QgsProcessingException:
             _error_once()
             raise
+
+    def _refuse_shapefile_destinations(self, parameters: Dict[str, Any]) -> None:
+        """Before any work: a vector output given as a shapefile would cut the inventory's field names (see layers)."""
+        from qgis.core import QgsProcessingParameterFeatureSink
+
+        from .layers import destination_path, refuse_short_field_names
+
+        for definition in self.parameterDefinitions():
+            if isinstance(definition, QgsProcessingParameterFeatureSink):
+                refuse_short_field_names(destination_path(parameters.get(definition.name()))[0], definition.name(), "rock_glaciers")
 
     def source_and_features(self, parameters: Dict[str, Any], name: str, context: QgsProcessingContext,
                             needs_crs: Optional[str] = None) -> Tuple[Any, List[QgsFeature]]:
@@ -181,13 +210,10 @@ class RockGlacierAlgorithm(QgsProcessingAlgorithm):
         polygon) with the polygons ``candidates.wkb`` as multipolygons in ``crs``; returns the destination id."""
         from ..core.inventory.schema import ROCK_GLACIER_LAYER
         from ..qgis_shared.fields import inventory_fields
-        from .layers import gpkg_layer_destination
+        from .layers import layer_sink
 
         fields, _ = inventory_fields(QgsFields(), ())
-        parameters = gpkg_layer_destination(parameters, "OUTPUT", ROCK_GLACIER_LAYER)
-        sink, dest_id = self.parameterAsSink(parameters, "OUTPUT", context, fields, QgsWkbTypes.MultiPolygon, crs)
-        if sink is None:
-            raise QgsProcessingException(self.invalidSinkError(parameters, "OUTPUT"))
+        sink, dest_id = layer_sink(self, parameters, "OUTPUT", context, fields, QgsWkbTypes.MultiPolygon, crs, ROCK_GLACIER_LAYER)
         for values, wkb in zip(candidates.rows, candidates.wkb):
             feature = QgsFeature(fields)
             geometry = QgsGeometry()

@@ -12,7 +12,6 @@ from qgis.core import (
     QgsPointXY,
     QgsProcessing,
     QgsProcessingContext,
-    QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingOutputMultipleLayers,
     QgsProcessingParameterFeatureSink,
@@ -26,7 +25,7 @@ from ..qgis_shared.features import feature_wkb, file_raster_path, text_or_none
 from ..qgis_shared.fields import inventory_fields, qgs_field, qgs_fields
 from .algorithm_base import RockGlacierAlgorithm, info, run_hooks, warn
 from .insar_inputs import InsarInputs
-from .layers import gpkg_layer_destination
+from .layers import layer_sink
 from .output_styles import store_inventory_style, write_raster_style
 
 HELP = """
@@ -178,8 +177,8 @@ class InsarVelocityAlgorithm(InsarInputs, RockGlacierAlgorithm):
         if not parameters.get("VELOCITY_PAIRS"):
             return {}
         fields = qgs_fields(VELOCITY_PAIR_FIELDS)
-        parameters = gpkg_layer_destination(parameters, "VELOCITY_PAIRS", VELOCITY_PAIR_LAYER)
-        sink, dest_id = self.parameterAsSink(parameters, "VELOCITY_PAIRS", context, fields, QgsWkbTypes.NoGeometry)
+        sink, dest_id = layer_sink(self, parameters, "VELOCITY_PAIRS", context, fields, QgsWkbTypes.NoGeometry, None,
+                                   VELOCITY_PAIR_LAYER, optional=True)
         if sink is None:
             return {}
         for row in result.pair_rows:
@@ -222,10 +221,7 @@ class InsarVelocityAlgorithm(InsarInputs, RockGlacierAlgorithm):
             warn(feedback, note)
         if fields.lookupField("vel_reason") < 0:
             fields.append(qgs_field(field_spec("vel_reason")))
-        parameters = gpkg_layer_destination(parameters, "OUTPUT", layer_name)
-        sink, dest_id = self.parameterAsSink(parameters, "OUTPUT", context, fields, source.wkbType(), source.sourceCrs())
-        if sink is None:
-            raise QgsProcessingException(self.invalidSinkError(parameters, "OUTPUT"))
+        sink, dest_id = layer_sink(self, parameters, "OUTPUT", context, fields, source.wkbType(), source.sourceCrs(), layer_name)
         for feature, rg_id, landform in zip(features, rg_ids, result.landforms):
             out = QgsFeature(fields)
             out.setGeometry(feature.geometry())
@@ -243,8 +239,8 @@ class InsarVelocityAlgorithm(InsarInputs, RockGlacierAlgorithm):
         if not parameters.get("REFERENCE_POINTS_OUTPUT"):
             return {}
         fields = qgs_fields(REFERENCE_POINT_FIELDS)
-        parameters = gpkg_layer_destination(parameters, "REFERENCE_POINTS_OUTPUT", layer_name)
-        sink, dest_id = self.parameterAsSink(parameters, "REFERENCE_POINTS_OUTPUT", context, fields, QgsWkbTypes.Point, source.sourceCrs())
+        sink, dest_id = layer_sink(self, parameters, "REFERENCE_POINTS_OUTPUT", context, fields, QgsWkbTypes.Point,
+                                   source.sourceCrs(), layer_name, optional=True)
         if sink is None:
             return {}
         for landform in result.landforms:

@@ -47,9 +47,10 @@ and geomorphological outlines (GO), every template field present (NULL where we 
 GeoPackage or in three (<i>LAYOUT</i>), each layer with a default style.</p>
 <ul>{_layer_items()}</ul>
 <p><b>PM</b>: a point inside each landform that review did not reject. <i>PrimaryID</i> is RGIK's id of a
-rock-glacier unit: RGU + the marker's WGS84 latitude (DDMMSS, N/S) and longitude (DDDMMSS, E/W), e.g.
-RGU384455N1092526W; our rg_id goes to <i>WorkingID</i>. Markers less than 1 arc-second apart would share an
-id: the log names them.</p>
+rock-glacier unit: RGU + the marker's WGS84 latitude and longitude in decimal degrees x 10<sup>4</sup>, truncated
+(N/S, E/W), e.g. RGU384455N1092526W = 38.4455 N, 109.2526 W, the convention published with the La Sal Mountains
+RoGI (docs/rgik.md); our rg_id goes to <i>WorkingID</i>. Markers in one 0.0001-degree cell (about 11 m) would
+share an id: the log names them.</p>
 <table border="1"><tr><th>upslope_con</th><th>Upsl.Con.</th></tr>{_mapping_rows(UPSLOPE_CONNECTION)}
 <tr><td>(none)</td><td>{UPSLOPE_UNDEFINED}</td></tr></table>
 <p>Acti.Cl. from <i>activity</i>: {', '.join(ACTIVITY_CLASSES)} (written as such, any case, _ for a space);
@@ -124,7 +125,7 @@ class RgikExportAlgorithm(RockGlacierAlgorithm):
         for message in counts.skipped:
             warn(feedback, f"Not exported: {message}.")
         for duplicate in counts.duplicate_ids:
-            warn(feedback, f"PrimaryID {duplicate} is shared by markers less than 1 arc-second apart: make them distinct before "
+            warn(feedback, f"PrimaryID {duplicate} is shared by markers in one 0.0001-degree cell (about 11 m): make them distinct before "
                            "submitting (WorkingID tells them apart).")
         rejected = sum(1 for r in records if not exported(r))
         info(feedback, f"{counts.landforms} landform(s) written (a primary marker and an outline each) ({rejected} rejected landform(s) left out); "

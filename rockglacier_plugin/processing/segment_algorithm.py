@@ -30,7 +30,7 @@ from ..core.mapping.onnx_model import DEFAULT_MODEL_NAME, SHIPPED_MODELS_DIR
 from ..core.mapping.polygons import DEFAULT_MIN_AREA_KM2
 from ..core.workflows.mapping import DEFAULT_ID_PREFIX
 from ..qgis_shared.features import feature_wkb, file_raster_path, text_or_none
-from .algorithm_base import RockGlacierAlgorithm, info, run_hooks, stage, warn
+from .algorithm_base import RockGlacierAlgorithm, info, removed_on_failure, run_hooks, stage, warn
 from .output_styles import store_inventory_style, write_raster_style
 
 DEVICES = ["auto", "cpu", "cuda", "directml", "coreml"]
@@ -172,27 +172,28 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         crs = self._raster_crs(raster_path)
         probability_path = self.parameterAsOutputLayer(parameters, "PROBABILITY", context)
         mask_path = self.parameterAsOutputLayer(parameters, "MASK", context)
-        stage(feedback, "Running the model over the tiles")
-        run = segment_raster(
-            raster_path, model_path, probability_path, mask_path, options.segment_settings(),
-            MapArea(self._extent(parameters, context, crs), self._mask_geometries(parameters, context, crs, feedback)),
-            run_hooks(feedback, 0.0, 0.9), model=model,
-        )
-        more_views = f"; further views on {run.tiles_with_more_views} tile(s)" if options.views is None and run.tiles_with_more_views else ""
-        info(feedback,
-             f"{run.tiles_run} tile(s){more_views} of {run.layout.tile_px} px with {run.layout.context_px} px of context (model input "
-             f"{run.layout.input_px} px, overlap {run.layout.overlap_px} px) on {run.provider}; "
-             f"{run.tiles_skipped} skipped outside MASK_LAYER; model {run.model_seconds:.1f} s of {run.total_seconds:.1f} s; "
-             f"threshold {run.threshold:g}.")
-        stage(feedback, "Tracing candidate polygons")
-        tracing = run_hooks(feedback, 0.9, 0.1)
-        candidates = candidate_rows(mask_path, probability_path, options, self._existing(parameters, context),
-                                    tracing.on_progress, tracing.is_cancelled)
-        info(feedback, describe_candidates(candidates, options))
-        dest_id = self.write_candidates(parameters, context, crs, candidates)
-        store_inventory_style(dest_id, feedback)
-        write_raster_style(probability_path, "probability")
-        return {"OUTPUT": dest_id, "PROBABILITY": probability_path, "MASK": mask_path}
+        with removed_on_failure([probability_path, mask_path]):  # a failed run leaves no raster that looks finished
+            stage(feedback, "Running the model over the tiles")
+            run = segment_raster(
+                raster_path, model_path, probability_path, mask_path, options.segment_settings(),
+                MapArea(self._extent(parameters, context, crs), self._mask_geometries(parameters, context, crs, feedback)),
+                run_hooks(feedback, 0.0, 0.9), model=model,
+            )
+            more_views = f"; further views on {run.tiles_with_more_views} tile(s)" if options.views is None and run.tiles_with_more_views else ""
+            info(feedback,
+                 f"{run.tiles_run} tile(s){more_views} of {run.layout.tile_px} px with {run.layout.context_px} px of context (model input "
+                 f"{run.layout.input_px} px, overlap {run.layout.overlap_px} px) on {run.provider}; "
+                 f"{run.tiles_skipped} skipped outside MASK_LAYER; model {run.model_seconds:.1f} s of {run.total_seconds:.1f} s; "
+                 f"threshold {run.threshold:g}.")
+            stage(feedback, "Tracing candidate polygons")
+            tracing = run_hooks(feedback, 0.9, 0.1)
+            candidates = candidate_rows(mask_path, probability_path, options, self._existing(parameters, context),
+                                        tracing.on_progress, tracing.is_cancelled)
+            info(feedback, describe_candidates(candidates, options))
+            dest_id = self.write_candidates(parameters, context, crs, candidates)
+            store_inventory_style(dest_id, feedback)
+            write_raster_style(probability_path, "probability")
+            return {"OUTPUT": dest_id, "PROBABILITY": probability_path, "MASK": mask_path}
 
     @staticmethod
     def _work_dir() -> str:

@@ -86,3 +86,50 @@ def test_installation_report__names_each_optional_package_with_its_state_and_the
     assert "no GPU provider" in text and "onnxruntime-gpu" in text
     assert "MISSING a_package_nobody_has: missing: needed for a test." in text
     assert 'pip install --user --break-system-packages "a-package-nobody-has"' in text
+
+
+def test_installation_report__lists_onnx_for_the_int8_copy():
+    from rockglacier_plugin.core import dependencies
+
+    text = dependencies.installation_text()
+    line = next(row for row in text.splitlines() if row.split()[1].rstrip(":") == "onnx")
+    assert "int8" in line
+
+
+def test_training_python__a_python_without_torch_is_reported_with_the_cpu_build_advice(tmp_path):
+    """The PyTorch line runs the training Python itself: a bare interpreter (a venv without packages) lacks
+    every training package, and the advice names the CPU wheels."""
+    import subprocess
+    import sys
+
+    from rockglacier_plugin.core import dependencies
+
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    python = str(bare / "bin" / "python")
+    missing, version = dependencies.training_python_missing(python)
+    assert missing == list(dependencies.TRAINING_PACKAGES) and version == ""
+    name, present, text = dependencies.training_report(python)
+    assert (name, present) == ("torch", False)
+    assert python in text and "download.pytorch.org/whl/cpu" in text and "torch==2.14.1" in text
+    assert "MISSING torch" in dependencies.installation_text(python)
+
+
+def test_training_python__one_that_cannot_run_says_so(tmp_path):
+    from rockglacier_plugin.core import dependencies
+
+    name, present, text = dependencies.training_report(str(tmp_path / "no-such-python"))
+    assert not present and "cannot be run" in text
+
+
+def test_training_python__the_setup_venv_has_torch_and_says_which_build():
+    import sys
+
+    import pytest
+
+    from rockglacier_plugin.core import dependencies
+
+    if dependencies.training_python_missing(sys.executable)[0]:
+        pytest.skip("this Python has no PyTorch (make setup's .venv has)")
+    name, present, text = dependencies.training_report(sys.executable)
+    assert present and ("CPU build" in text or "CUDA" in text) and sys.executable in text

@@ -3,8 +3,8 @@
 The template (layers, fields, value domains, sources) is ``rgik_template``; this module maps our
 fields onto it: upslope class codes to ``Upsl.Con.``, activity to ``Acti.Cl.``, the downslope
 velocity to ``Kin.Att.``/``Rel.Kin.``/``Kin.Period``, and the marker's WGS84 position to the
-``PrimaryID`` of published RGIK inventories (``RGU`` + latitude and longitude in degrees, minutes,
-seconds). Our ``rg_id`` goes to ``WorkingID`` (the operator's own id).
+``PrimaryID`` of published RGIK inventories (``RGU`` + WGS84 latitude and longitude in decimal degrees x 10^4,
+truncated). Our ``rg_id`` goes to ``WorkingID`` (the operator's own id).
 """
 
 from __future__ import annotations
@@ -48,27 +48,52 @@ def _text(record: Mapping[str, Any], name: str) -> str:
     return str(record.get(name) or "").strip()
 
 
-def _dms(value_deg: float, degree_digits: int) -> str:
-    """Whole degrees, minutes, seconds of |value| (each truncated, never rounded up into the next unit)."""
-    total_seconds = int(math.floor(abs(value_deg) * 3600.0 + 1e-6))
-    degrees, rest = divmod(total_seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"{degrees:0{degree_digits}d}{minutes:02d}{seconds:02d}"
+#: PrimaryID digits per degree: WGS84 decimal degrees x 10^4 (about 11 m of latitude).
+PRIMARY_ID_SCALE = 10_000
+
+
+def _scaled_digits(value_deg: float, degree_digits: int) -> str:
+    """|value| x 10^4, truncated (never rounded up into the next 10^-4 degree), zero-padded to the whole-degree width + 4."""
+    return f"{int(math.floor(abs(value_deg) * PRIMARY_ID_SCALE + 1e-6)):0{degree_digits + 4}d}"
 
 
 def primary_id(longitude_deg: float, latitude_deg: float, prefix: str = UNIT_PREFIX) -> str:
-    """RGIK's PrimaryID of a marker at WGS84 (lon, lat): prefix, DDMMSS + N/S, DDDMMSS + E/W.
+    """RGIK's PrimaryID of a marker at WGS84 (lon, lat): prefix, latitude x 10^4 (6 digits) + N/S, longitude x 10^4
+    (7 digits) + E/W, each truncated.
 
-    >>> primary_id(-(109 + 25 / 60 + 26.5 / 3600), 38 + 44 / 60 + 55.5 / 3600)
+    The convention is the one published with an RGIK-following inventory (Kluetmeier, Handwerger and Munroe 2026, La Sal
+    Mountains; github.com/ckluetmeier/InSAR_RoGI_LaSals_Utah, commit 0d25c25, README "IPA_id": "RGU384455N1092526W =
+    rock glacier unit at 38.4455 N, 109.2526 W"); its CSV bears out truncation (38.44685929 N gives 384468, not 384469).
+
+    >>> primary_id(-109.2526045, 38.44553171)
     'RGU384455N1092526W'
+    >>> primary_id(-109.2589608, 38.44660664)
+    'RGU384466N1092589W'
     >>> primary_id(79.5, -33.25)
-    'RGU331500S0793000E'
+    'RGU332500S0795000E'
     """
     if not (math.isfinite(longitude_deg) and math.isfinite(latitude_deg)) or abs(latitude_deg) > 90 or abs(longitude_deg) > 180:
         raise ValueError(f"not a WGS84 position: lon {longitude_deg}, lat {latitude_deg}")
     north = "N" if latitude_deg >= 0 else "S"
     east = "E" if longitude_deg >= 0 else "W"
-    return f"{prefix}{_dms(latitude_deg, 2)}{north}{_dms(longitude_deg, 3)}{east}"
+    return f"{prefix}{_scaled_digits(latitude_deg, 2)}{north}{_scaled_digits(longitude_deg, 3)}{east}"
+
+
+def primary_id_position(identifier: str) -> tuple[float, float]:
+    """The WGS84 (lon, lat) in degrees that a PrimaryID names (the corner of its 10^-4 degree cell nearest
+    the equator and the prime meridian); ValueError for another form.
+
+    >>> primary_id_position("RGU384455N1092526W")
+    (-109.2526, 38.4455)
+    """
+    import re
+
+    found = re.fullmatch(r"RG[US](\d{6})([NS])(\d{7})([EW])", identifier.strip())
+    if found is None:
+        raise ValueError(f"{identifier!r} is not a PrimaryID (RGU/RGS + 6 digits N/S + 7 digits E/W)")
+    latitude = int(found.group(1)) / PRIMARY_ID_SCALE * (1 if found.group(2) == "N" else -1)
+    longitude = int(found.group(3)) / PRIMARY_ID_SCALE * (1 if found.group(4) == "E" else -1)
+    return longitude, latitude
 
 
 def kinematic_attribute(record: Mapping[str, Any]) -> str:

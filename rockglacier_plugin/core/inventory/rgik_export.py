@@ -33,7 +33,7 @@ class ExportCounts:
     moving_areas: int
     skipped: list[str]  # why some landforms are not in the export
     paths: list[str] = field(default_factory=list)  # the files written
-    duplicate_ids: list[str] = field(default_factory=list)  # PrimaryIDs shared by markers less than 1" apart
+    duplicate_ids: list[str] = field(default_factory=list)  # PrimaryIDs shared by markers in one 10^-4 degree cell
 
 
 def output_paths(path: str, layout: str) -> dict[str, str]:

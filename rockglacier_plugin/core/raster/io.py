@@ -133,9 +133,24 @@ def create_geotiff(
     path: str, size_px: tuple[int, int], geotransform: GeoTransform, crs_wkt: str, data_type: int,
     options: Sequence[str], bands: int = 1, band_info: BandInfo = BandInfo(),
 ) -> Any:
-    """A new georeferenced GeoTIFF of ``size_px`` = (width, height); every band gets ``band_info``."""
+    """A new georeferenced GeoTIFF of ``size_px`` = (width, height); every band gets ``band_info``. Its folder is made
+    when it does not exist yet (as QGIS does for its own outputs); a file that cannot be made is a ``ParameterError``."""
+    import os
+
+    from ..errors import ParameterError
+
     width_px, height_px = size_px
-    dataset = _gdal().GetDriverByName("GTiff").Create(str(path), int(width_px), int(height_px), bands, data_type, list(options))
+    folder = os.path.dirname(os.path.abspath(str(path)))
+    try:
+        os.makedirs(folder, exist_ok=True)
+        dataset = _gdal().GetDriverByName("GTiff").Create(str(path), int(width_px), int(height_px), bands, data_type, list(options))
+    except (OSError, RuntimeError) as exc:
+        dataset, problem = None, str(exc)
+    else:
+        problem = "" if dataset is not None else _gdal().GetLastErrorMsg()
+    if dataset is None:
+        raise ParameterError(f"The raster {path} cannot be written ({problem}): choose a folder you can write to and a "
+                             "file that no other program holds open.")
     dataset.SetGeoTransform(tuple(geotransform))
     dataset.SetProjection(crs_wkt)
     for index in range(1, bands + 1):

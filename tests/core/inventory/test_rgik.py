@@ -86,3 +86,43 @@ def test_moving_areas__with_landforms_only_the_areas_touching_one_are_kept(tmp_p
     result = moving_areas(str(path), 0.001, [bytes(landform.ExportToWkb())], srs_from_epsg(32644).ExportToWkt())
     assert len(result.areas) == 1
     assert ogr.CreateGeometryFromWkb(result.areas[0].wkb).Intersects(landform)
+
+
+#: Rows of a published RGIK-following inventory (Kluetmeier et al. 2026, La Sal Mountains, Utah;
+#: github.com/ckluetmeier/InSAR_RoGI_LaSals_Utah commit 0d25c25, LaSal_UT_active_RoGI.csv: IPA_id, lon, lat).
+#: Four ids, two of them impossible as degrees-minutes-seconds (minutes 70, 89) and two where rounding, not
+#: truncation, would give another digit (38.44685929 -> 4469, -109.2589608 -> 2590).
+LA_SAL_ROWS = (("RGS384070N1092542W", -109.2542182, 38.4070164), ("RGU384466N1092589W", -109.2589608, 38.44660664),
+               ("RGU384468N1092347W", -109.2347805, 38.44685929), ("RGS384056N1092710W", -109.2710761, 38.40560131))
+
+
+@pytest.mark.parametrize("identifier, lon, lat", LA_SAL_ROWS)
+def test_primary_id__reproduces_the_published_la_sal_ids_from_their_centroids(identifier, lon, lat):
+    from rockglacier_plugin.core.inventory.rgik import primary_id, primary_id_position
+
+    assert primary_id(lon, lat, prefix=identifier[:3]) == identifier
+    back_lon, back_lat = primary_id_position(identifier)
+    assert 0 <= abs(lon) - abs(back_lon) < 1e-4 and 0 <= abs(lat) - abs(back_lat) < 1e-4
+
+
+def test_primary_id__written_ids_name_the_marker_within_11_m_by_an_independent_transform(tmp_path):
+    """Markers exported from UTM 13N (La Sal's zone): the id read back as decimal degrees and projected with pyproj (not the
+    OGR transform the writer uses) lies within one 10^-4 degree cell of the marker, never 3-36 km away as DMS digits did."""
+    from pyproj import Transformer
+
+    from rockglacier_plugin.core.inventory.rgik import primary_id_position
+
+    to_utm = Transformer.from_crs("EPSG:4326", "EPSG:32612", always_xy=True)
+    centres = [to_utm.transform(lon, lat) for _, lon, lat in LA_SAL_ROWS]
+    polygons = [bytes(ogr.CreateGeometryFromWkt(f"POINT({x} {y})").Buffer(60.0).ExportToWkb()) for x, y in centres]
+    records = [{"rg_id": f"rg{i:03d}"} for i in range(len(polygons))]
+    path = str(tmp_path / "lasal.gpkg")
+    write_rgik(path, records, polygons, srs_from_epsg(32612).ExportToWkt())
+    markers = read_layer(path, "primary_markers")
+    assert len(markers) == 4
+    for marker in markers:
+        point = ogr.CreateGeometryFromWkt(marker["_geometry"])
+        lon, lat = primary_id_position(marker["PrimaryID"])
+        x, y = to_utm.transform(lon, lat)
+        # the cell's corner towards the equator and Greenwich: within 0.0001 deg (<= 11.1 m north, <= 8.7 m east here)
+        assert -0.5 < point.GetY() - y < 11.2 + 0.5 and -0.5 < x - point.GetX() < 8.8 + 0.5  # 0.5 m: grid convergence

@@ -47,11 +47,10 @@ def _record(rng: random.Random, index: int) -> dict:
             "area_km2": rng.uniform(0.03, 1.0), "elev_mean_m": rng.uniform(3000, 5500)}
 
 
-def _dms_to_degrees(text: str) -> float:
-    digits, hemisphere = text[:-1], text[-1]
-    degrees, minutes, seconds = int(digits[:-4]), int(digits[-4:-2]), int(digits[-2:])
-    value = degrees + minutes / 60 + seconds / 3600
-    return -value if hemisphere in "SW" else value
+def _decimal_degrees(text: str) -> float:
+    """A PrimaryID coordinate as the La Sal RoGI README defines it: decimal degrees x 10^4 and a hemisphere letter."""
+    value = int(text[:-1]) / 1e4
+    return -value if text[-1] in "SW" else value
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -74,11 +73,11 @@ def test_random_inventories__the_export_is_valid_by_the_documented_reader(tmp_pa
     assert counts.landforms == len(rows["PM"]) == len(expected)
     assert [m["WorkingID"] for m in rows["PM"]] == [r["rg_id"] for r in expected]
     to_wgs84 = osr.CoordinateTransformation(srs, _wgs84())
-    for marker in rows["PM"]:  # PrimaryID encodes the marker's own position, truncated to whole seconds
+    for marker in rows["PM"]:  # PrimaryID encodes the marker's own position, truncated to 10^-4 degree
         lon, lat, _ = to_wgs84.TransformPoint(*ogr.CreateGeometryFromWkt(marker["_geometry"]).GetPoint_2D())
         found = re.match(r"RGU(\d{6}[NS])(\d{7}[EW])$", marker["PrimaryID"])
-        assert 0 <= abs(lat) - abs(_dms_to_degrees(found.group(1))) < 1 / 3600 + 1e-9
-        assert 0 <= abs(lon) - abs(_dms_to_degrees(found.group(2))) < 1 / 3600 + 1e-9
+        assert 0 <= abs(lat) - abs(_decimal_degrees(found.group(1))) < 1e-4 + 1e-9
+        assert 0 <= abs(lon) - abs(_decimal_degrees(found.group(2))) < 1e-4 + 1e-9
         assert (lat < 0) == found.group(1).endswith("S") and (lon < 0) == found.group(2).endswith("W")
     assert sorted(set(counts.paths)) == sorted(set(paths.values()))
 
