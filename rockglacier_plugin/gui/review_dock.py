@@ -5,7 +5,9 @@ source at once (an edit command, then a commit that keeps the layer editable), s
 ``edited_at``/``edited_by``. A read-only or locked source is reported before any decision is
 taken. "Undo decision" restores the previous values the same way. When an outline changes in
 QGIS's own vertex editing, the feature is marked ``modified`` and its DEM attributes recomputed
-with the same core code as ``rockglacier:attributes``.
+with the same core code as ``rockglacier:attributes``. What the model missed is added here too (drawn, or grown
+from a click on the model's probability: ``gui.new_landforms``), and a layer that cannot hold the inventory's field
+names (a shapefile) is reviewed as a GeoPackage copy beside it, never altered (``gui.inventory_copy``).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from qgis.core import (
     QgsWkbTypes,
 )
 from qgis.gui import QgsDockWidget, QgsHighlight, QgsMapLayerComboBox
-from qgis.PyQt.QtCore import Qt
+from qgis.PyQt.QtCore import Qt, QTimer
 from qgis.PyQt.QtGui import QColor, QKeySequence
 from qgis.PyQt.QtWidgets import (
     QComboBox,
@@ -52,7 +54,10 @@ from ..qgis_shared.style import apply_inventory_style
 CLASS_KEYS = {"G": "1", "GF": "2", "DMS": "3", "T": "4", "P": "5", "O": "6"}
 #: Shown in the dock, under the buttons: every key it answers to.
 KEY_LEGEND = ("Keys: <b>A</b> accept · <b>R</b> reject · <b>E</b> edit outline · <b>N</b>/<b>P</b> next/previous · "
-              + " ".join(f"<b>{key}</b> {name}" for name, key in CLASS_KEYS.items()) + " · <b>Ctrl+Z</b> undo")
+              + " ".join(f"<b>{key}</b> {name}" for name, key in CLASS_KEYS.items())
+              + " · <b>D</b> draw a new one · <b>C</b> outline from a click · <b>Ctrl+Z</b> undo")
+#: The dock's narrowest body, px: its combo boxes stay readable when another dock (the Processing Toolbox) shares the side.
+MIN_DOCK_WIDTH_PX = 300
 #: The dock's widest layout, px: a third of a 1280 px screen (tests/qgis/test_review_dock.py checks it).
 MAX_DOCK_WIDTH_PX = 1280 // 3
 #: The current landform's outline: drawn over the imagery, never filled.
@@ -78,13 +83,16 @@ class ReviewDock(QgsDockWidget):
         self.ids: list[int] = []
         self.position = -1
         # (feature id, previous values, previous outline or None): the dock's own undo, since
-        # QGIS clears its undo stack when an edit is committed (and every decision is).
-        self.history: list[tuple[int, dict[str, Any], Optional[QgsGeometry]]] = []
+        # QGIS clears its undo stack when an edit is committed (and every decision is); previous values None: a landform
+        # added here, which undo removes.
+        self.history: list[tuple[int, Optional[dict[str, Any]], Optional[QgsGeometry]]] = []
         self.message = ""
         self._updating_geometry = False
         self._editing_outline: Optional[int] = None  # the feature whose vertices are being edited
         self.highlight: Optional[QgsHighlight] = None
         self._task = None
+        self._drawing: Any = None  # the add-feature tool while a new outline is drawn
+        self._click_tool: Any = None
         self._build()
         QgsProject.instance().layersAdded.connect(self._layers_added)
 
@@ -92,11 +100,13 @@ class ReviewDock(QgsDockWidget):
         """Opening the dock picks the inventory and the DEM when the project leaves no doubt."""
         self.choose_obvious_layers()
         super().showEvent(event)
+        self._canvas_keys(True)
         if self.current_id() is not None and self.layer is not None:
-            self._highlight(self.layer.getFeature(self.current_id()))
+            self.show_current()  # the map goes to the landform to judge, outlined
 
     def hideEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
         self.clear_highlight()
+        self._canvas_keys(False)
         super().hideEvent(event)
 
     def _layers_added(self, _layers: Any) -> None:
@@ -107,7 +117,7 @@ class ReviewDock(QgsDockWidget):
 
     def choose_obvious_layers(self) -> None:
         """Pick the inventory and the DEM without the user choosing when the project leaves no doubt."""
-        from ..core.inventory.review import obvious_dem, obvious_inventory
+        from ..core.inventory.review import obvious_dem, obvious_inventory, obvious_probability
 
         project = QgsProject.instance()
         if self.layer is None:
@@ -116,13 +126,18 @@ class ReviewDock(QgsDockWidget):
             chosen = obvious_inventory(polygons)
             if chosen is not None:
                 self.set_layer(project.mapLayer(chosen))
+        rasters = [(layer.id(), layer.name(), layer.bandCount()) for layer in project.mapLayers().values()
+                   if isinstance(layer, QgsRasterLayer)]
         current = self.dem_combo.currentLayer()
         if current is None or not isinstance(current, QgsRasterLayer) or current.bandCount() != 1:
-            rasters = [(layer.id(), layer.name(), layer.bandCount()) for layer in project.mapLayers().values()
-                       if isinstance(layer, QgsRasterLayer)]
-            chosen = obvious_dem(rasters)
+            chosen = obvious_dem([r for r in rasters if "prob" not in r[1].lower()])
             if chosen is not None:
                 self.dem_combo.setLayer(project.mapLayer(chosen))
+        current = self.probability_combo.currentLayer()
+        if current is None or "prob" not in current.name().lower():
+            chosen = obvious_probability(rasters)
+            if chosen is not None:
+                self.probability_combo.setLayer(project.mapLayer(chosen))
 
     # -- widgets -------------------------------------------------------------------------
     def _build(self) -> None:
@@ -145,6 +160,7 @@ class ReviewDock(QgsDockWidget):
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
         layout.addStretch(1)
+        body.setMinimumWidth(MIN_DOCK_WIDTH_PX)
         self.setWidget(body)
         self._build_shortcuts(body)
 
@@ -156,7 +172,13 @@ class ReviewDock(QgsDockWidget):
         self.dem_combo = QgsMapLayerComboBox()
         self.dem_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
         self.dem_combo.setAllowEmptyLayer(True)
-        for combo in (self.layer_combo, self.dem_combo):  # a long layer name must not widen the dock
+        self.probability_combo = QgsMapLayerComboBox()
+        self.probability_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        self.probability_combo.setAllowEmptyLayer(True)
+        self.probability_combo.setLayer(None)  # chosen when the project names one (choose_obvious_layers), never a DEM
+        self.probability_combo.setToolTip("The model's probability (rockglacier:segment's PROBABILITY): "
+                                          "'Outline from click' grows a landform from it")
+        for combo in (self.layer_combo, self.dem_combo, self.probability_combo):  # a long layer name must not widen the dock
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(12)
         grid = QGridLayout()
@@ -164,6 +186,8 @@ class ReviewDock(QgsDockWidget):
         grid.addWidget(self.layer_combo, 0, 1)
         grid.addWidget(QLabel("DEM"), 1, 0)
         grid.addWidget(self.dem_combo, 1, 1)
+        grid.addWidget(QLabel("Probability"), 4, 0)
+        grid.addWidget(self.probability_combo, 4, 1)
         self.filter_combo = QComboBox()
         self.filter_combo.addItems(FILTERS)
         self.source_combo = QComboBox()
@@ -175,6 +199,7 @@ class ReviewDock(QgsDockWidget):
             widget.currentIndexChanged.connect(lambda _: self.refresh())
             widget.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             widget.setMinimumContentsLength(8)
+            widget.setMinimumWidth(widget.minimumSizeHint().width())  # never squeezed below its text
             filters.addWidget(widget, index // 2, index % 2, 1, 2 if index == 2 else 1)
         grid.addWidget(QLabel("Show"), 2, 0)
         grid.addLayout(filters, 2, 1)
@@ -243,21 +268,46 @@ class ReviewDock(QgsDockWidget):
         self.attributes_button = QPushButton("Attributes")
         self.attributes_button.setToolTip("Run rockglacier:attributes on the whole layer (a background task)")
         self.attributes_button.clicked.connect(self.run_attributes)
-        for index, widget in enumerate((self.edit_button, self.undo_button, self.fields_button, self.style_button, self.attributes_button)):
+        self.draw_button = QPushButton("Draw new (D)")
+        self.draw_button.setToolTip("Draw a landform the model missed (source manual, accepted; attributes from the DEM)")
+        self.draw_button.clicked.connect(self.draw_new_landform)
+        self.click_button = QPushButton("From click (C)")
+        self.click_button.setToolTip("Click inside a landform the model under-called: its outline is grown from the "
+                                     "Probability raster at half its peak, then edit it")
+        self.click_button.clicked.connect(self.start_click_outline)
+        self.copy_button = QPushButton("Save as GPKG")
+        self.copy_button.setToolTip("Review a GeoPackage copy with every inventory field (the layer itself is not changed)")
+        self.copy_button.clicked.connect(self.review_geopackage_copy)
+        for index, widget in enumerate((self.edit_button, self.undo_button, self.fields_button, self.draw_button, self.click_button,
+                                        self.style_button, self.attributes_button, self.copy_button)):
             _narrow(widget)
             tools.addWidget(widget, index // 3, index % 3)
         return tools
 
     def _build_shortcuts(self, body: QWidget) -> None:
         shortcuts = {"N": self.next, "P": self.previous, "A": lambda: self.decide("accept"), "R": lambda: self.decide("reject"),
-                     "E": self.edit_outline, "Ctrl+Z": self.undo}
+                     "E": self.edit_outline, "D": self.draw_new_landform, "C": self.start_click_outline}
         shortcuts.update({key: (lambda n=name: self.decide("class", n)) for name, key in CLASS_KEYS.items()})
         self.shortcuts = []
-        for key, slot in shortcuts.items():
+        for key, slot in list(shortcuts.items()) + [("Ctrl+Z", self.undo)]:
             shortcut = QShortcut(QKeySequence(key), body)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
             self.shortcuts.append(shortcut)
+        # The same keys on the map while the dock is open: after an outline edit or a click the map has the focus, and the
+        # review goes on without reaching for the dock (Ctrl+Z stays QGIS's own undo there).
+        self.canvas_shortcuts = []
+        if self.canvas is not None:
+            for key, slot in shortcuts.items():
+                shortcut = QShortcut(QKeySequence(key), self.canvas)
+                shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
+                shortcut.activated.connect(slot)
+                shortcut.setEnabled(False)
+                self.canvas_shortcuts.append(shortcut)
+
+    def _canvas_keys(self, enabled: bool) -> None:
+        for shortcut in self.canvas_shortcuts:
+            shortcut.setEnabled(enabled)
 
     # -- layer ---------------------------------------------------------------------------
     def set_layer(self, layer: Optional[QgsVectorLayer]) -> None:
@@ -283,16 +333,52 @@ class ReviewDock(QgsDockWidget):
         return [spec.name for spec in ROCK_GLACIER_FIELDS if spec.name not in names]
 
     def add_missing_fields(self) -> bool:
+        """The schema's missing fields added to the layer, never cut short: a format that cannot hold their names (a
+        shapefile) is refused with the GeoPackage copy to review instead, and a format that cuts them anyway is put back
+        as it was."""
         from ..qgis_shared.fields import qgs_field
+        from .inventory_copy import cannot_hold_schema
 
         if not self._writable():
             return False
+        if cannot_hold_schema(self.layer):
+            self._say(f"'{self.layer.name()}' is a {self.layer.dataProvider().storageType()}: it cuts field names to "
+                      f"10 characters (upslope_con would become upslope_co), so the review cannot be stored in it. Click "
+                      "'Save as GPKG' to review a copy beside it with every field; this layer stays as it is.")
+            return False
         missing = [spec for spec in ROCK_GLACIER_FIELDS if spec.name in self.missing_fields()]
+        before = set(self.layer.fields().names())
         if missing and not self.layer.dataProvider().addAttributes([qgs_field(spec) for spec in missing]):
             self._say("Adding the fields failed: " + "; ".join(self.layer.dataProvider().errors()[-3:]))
             return False
         self.layer.updateFields()
+        cut = [name for name in self.layer.fields().names() if name not in before and name not in {s.name for s in missing}]
+        if cut:  # the format renamed what it was given: take those fields out again, the layer as it was
+            self.layer.dataProvider().deleteAttributes([self.layer.fields().indexOf(name) for name in cut])
+            self.layer.updateFields()
+            self._say(f"'{self.layer.name()}' changed the field names it was given ({', '.join(cut)}): nothing was kept. "
+                      "Click 'Save as GPKG' to review a copy with every field.")
+            return False
         self._say(f"Added {len(missing)} field(s)." if missing else "The layer already has every field.")
+        return True
+
+    def review_geopackage_copy(self) -> bool:
+        """Save the layer as an inventory GeoPackage beside it and review that (the layer itself is not changed)."""
+        from .inventory_copy import save_geopackage_copy
+
+        if self.layer is None:
+            self._say("Pick an inventory layer first.")
+            return False
+        original = self.layer
+        try:
+            copy, path, restored = save_geopackage_copy(original)
+        except OSError as exc:
+            self._say(f"No copy was made: {exc}. '{original.name()}' is unchanged.")
+            return False
+        self.set_layer(copy)
+        apply_inventory_style(copy)
+        named = f" (fields {', '.join(restored)} got their full names back)" if restored else ""
+        self._say(f"Reviewing the GeoPackage copy {path}, layer 'rock_glaciers'{named}; '{original.name()}' is unchanged.")
         return True
 
     def _writable(self) -> bool:
@@ -350,8 +436,10 @@ class ReviewDock(QgsDockWidget):
         reviewed, total = self.reviewed_count()
         fid = self.current_id()
         if fid is None:
-            self.counter.setText(f"{reviewed} of {total} reviewed — nothing to show")
+            self.counter.setText(f"{reviewed} of {total} reviewed — nothing to show"
+                                 + (" (D draws one the model missed)" if self.layer is not None else ""))
             self.info.setText("")
+            self.clear_highlight()  # the previous layer's landform is no longer the one to judge
             return
         self.counter.setText(f"{self.position + 1}/{len(self.ids)} shown · {reviewed} of {total} reviewed")
         feature = self.layer.getFeature(fid)
@@ -413,6 +501,11 @@ class ReviewDock(QgsDockWidget):
     def _write(self, fid: int, values: dict[str, Any], remember: bool = True,
                previous_geometry: Optional[QgsGeometry] = None) -> bool:
         layer = self.layer
+        absent = [name for name in values if layer.fields().indexOf(name) < 0]
+        if absent:
+            self._say(f"'{layer.name()}' has no field {', '.join(absent)}: click 'Add fields' (or 'Save as GPKG' for a "
+                      "shapefile). Nothing was changed.")
+            return False
         feature = layer.getFeature(fid)
         if remember:
             self.history.append((fid, {name: feature[name] for name in values}, previous_geometry))
@@ -429,7 +522,7 @@ class ReviewDock(QgsDockWidget):
             layer.rollBack(False)
             self._say(f"Saving to '{layer.source()}' failed ({errors}); the decision was not stored. Is the file locked?")
             return False
-        self._say(f"Saved {', '.join(f'{k}={v}' for k, v in values.items() if k not in ('edited_at', 'edited_by'))}.")
+        self._say(f"Saved {saved_text(values)}.")
         return True
 
     def undo(self) -> bool:
@@ -437,6 +530,8 @@ class ReviewDock(QgsDockWidget):
             self._say("Nothing to undo.")
             return False
         fid, previous, geometry = self.history.pop()
+        if previous is None:  # a landform added here: undo removes it
+            return self._remove_added(fid)
         # The guard spans the commit too: committing a geometry change emits geometryChanged again.
         self._updating_geometry = True
         try:
@@ -475,6 +570,15 @@ class ReviewDock(QgsDockWidget):
             self.iface.actionPan().trigger()
 
     def _geometry_changed(self, fid: int, geometry: QgsGeometry) -> None:
+        """An outline moved in QGIS's vertex tool: saved, marked modified, attributes recomputed, once the tool's own
+        edit command has closed (writing from inside it unbalanced QGIS's undo stack: "endMacro(): no matching
+        beginMacro()")."""
+        if self._updating_geometry or self.layer is None or self._drawing is not None:
+            return
+        outline = QgsGeometry(geometry)  # the signal's geometry lives only as long as the signal
+        QTimer.singleShot(0, lambda: self._save_changed_outline(fid, outline))
+
+    def _save_changed_outline(self, fid: int, geometry: QgsGeometry) -> None:
         if self._updating_geometry or self.layer is None:
             return
         self._updating_geometry = True
@@ -509,6 +613,118 @@ class ReviewDock(QgsDockWidget):
         values.pop("rg_id", None)
         return values
 
+    # -- what the model missed ------------------------------------------------------------
+    def _new_landform_values(self, geometry: QgsGeometry) -> dict[str, Any]:
+        """Id, source manual, review accepted, stamp, and the DEM attributes when a DEM is chosen."""
+        from .new_landforms import new_values
+
+        values = new_values(self.layer)
+        try:
+            values.update(self.recompute_attributes(geometry))
+        except Exception as exc:  # noqa: BLE001 (a Qt slot: the outline is kept without attributes)
+            self._say(f"DEM attributes of the new landform could not be computed: {exc}")
+        return {name: value for name, value in values.items() if self.layer.fields().indexOf(name) >= 0}
+
+    def _ready_for_new(self) -> bool:
+        if not self._writable():
+            return False
+        return not self.missing_fields() or self.add_missing_fields()
+
+    def draw_new_landform(self) -> bool:
+        """QGIS's add-feature tool on the inventory; the drawn outline is saved as a manual, accepted landform."""
+        from .new_landforms import DrawnOutline
+
+        if self._drawing is not None or not self._ready_for_new():
+            return False
+        if self.iface is None:
+            self._say("Drawing needs the QGIS window (no iface here).")
+            return False
+        if self._editing_outline is not None:
+            self.finish_outline_edit()
+
+        def done(fid: Optional[int], problem: str) -> None:
+            self._drawing = None
+            self._landform_added(fid, problem, edit=False)
+
+        self._drawing = DrawnOutline(self.iface, self.layer, self._new_landform_values, done)
+        self._say("Draw the outline on the map: click its vertices, right-click to finish. It is saved as source manual, "
+                  "review accepted, with its DEM attributes.")
+        return True
+
+    def start_click_outline(self) -> bool:
+        """The next click on the map grows an outline from the Probability raster (then edit it)."""
+        from .new_landforms import ClickTool
+
+        probability = self.probability_combo.currentLayer()
+        if probability is None:
+            self._say("Choose the model's Probability raster (rockglacier:segment's PROBABILITY) first, or draw the "
+                      "outline (Draw new).")
+            return False
+        if self.canvas is None or not self._ready_for_new():
+            return False
+        self._click_tool = ClickTool(self.canvas, probability.crs(), self.outline_at)
+        self.canvas.setMapTool(self._click_tool)
+        self._say("Click inside the landform the model missed: its outline is grown from the probability at half its "
+                  "peak, then you edit it.")
+        return True
+
+    def outline_at(self, x: float, y: float) -> Optional[int]:
+        """A landform grown from the click at (x, y) in the Probability raster's CRS, saved, and its outline in edit."""
+        from qgis.core import QgsCoordinateReferenceSystem, QgsCoordinateTransform
+
+        from ..core.errors import RockGlacierError
+        from ..core.mapping.click_outline import outline_from_click
+        from ..qgis_shared.features import file_raster_path
+        from .new_landforms import add_landform
+
+        probability = self.probability_combo.currentLayer()
+        if probability is None or self.layer is None or not self._ready_for_new():
+            return None
+        try:
+            outline = outline_from_click(file_raster_path(probability, "Probability"), x, y)
+        except RockGlacierError as exc:
+            self._say(str(exc))
+            return None
+        geometry = QgsGeometry()
+        geometry.fromWkb(outline.wkb)
+        transform = QgsCoordinateTransform(QgsCoordinateReferenceSystem.fromWkt(outline.crs_wkt), self.layer.crs(), QgsProject.instance())
+        geometry.transform(transform)
+        fid = add_landform(self.layer, geometry, self._new_landform_values(geometry))
+        self._landform_added(fid, "" if fid is not None else "the data source refused the new feature", edit=True)
+        if fid is not None:
+            self._say(f"Outline grown at probability >= {outline.threshold:.2f} (half the peak {outline.peak_probability:.2f}), "
+                      "saved as manual, accepted: move its vertices now, or press N to go on.")
+        return fid
+
+    def _landform_added(self, fid: Optional[int], problem: str, edit: bool) -> None:
+        if fid is None:
+            self._say(f"The new landform was not saved: {problem}.")
+            return
+        self.history.append((fid, None, None))
+        self.refresh()
+        if fid not in self.ids:  # the filters hide it: show everything so the analyst sees what was added
+            self.filter_combo.setCurrentIndex(0)
+            self.refresh()
+        if fid in self.ids:
+            self.position = self.ids.index(fid)
+            self.show_current()
+        feature = self.layer.getFeature(fid)
+        self._say(f"Added {feature['rg_id']} (manual, accepted); Ctrl+Z removes it.")
+        if edit:
+            self.edit_outline()
+
+    def _remove_added(self, fid: int) -> bool:
+        """Undo of an added landform: it is deleted from the data source."""
+        if self._editing_outline is not None:
+            self.finish_outline_edit()
+        if not self.layer.dataProvider().deleteFeatures([fid]):
+            self._say(f"Removing the added landform failed: {'; '.join(self.layer.dataProvider().errors()[-3:])}")
+            return False
+        self.layer.triggerRepaint()
+        self.refresh()
+        self._say("The added landform was removed.")
+        return True
+
     # -- background processing -------------------------------------------------------------------
     def run_attributes(self) -> Optional[QgsProcessingAlgRunnerTask]:
         """rockglacier:attributes for the whole layer as a background task (progress, cancel)."""
@@ -540,11 +756,27 @@ class ReviewDock(QgsDockWidget):
         for source_feature, computed in zip(self.layer.getFeatures(), output.getFeatures()):
             if self._write(source_feature.id(), {n: computed[n] for n in names}, remember=False):
                 written += 1
+        self.show_current()  # the panel shows the new numbers
         self._say(f"Attributes written for {written} feature(s).")
 
     def _say(self, text: str) -> None:
         self.message = text
         self.status.setText(text)
+
+
+def saved_text(values: dict[str, Any]) -> str:
+    """What a write stored, as the analyst reads it: numbers rounded, empty values as "empty", no stamp fields
+    (``{"review": "modified", "area_km2": 0.123456, "attr_note": None}`` -> "review modified, area_km2 0.123, attr_note
+    empty"; tests/qgis/test_review_dock.py)."""
+    def shown(value: Any) -> str:
+        value = null_to_none(value)
+        if value is None or value == "":
+            return "empty"
+        if isinstance(value, float):
+            return f"{value:.3f}".rstrip("0").rstrip(".") if abs(value) < 1000 else f"{value:.0f}"
+        return str(value)
+
+    return ", ".join(f"{name} {shown(value)}" for name, value in values.items() if name not in ("edited_at", "edited_by"))
 
 
 def _describe(feature: QgsFeature) -> str:

@@ -117,6 +117,7 @@ def test_dock__edited_outline_is_marked_modified_and_recomputed_like_the_algorit
     layer.startEditing()
     new_outline = QgsGeometry.fromWkt(square_wkt(ORIGIN[0] + 600, ORIGIN[1] - 1600, 500))
     layer.changeGeometry(fid, new_outline)
+    QgsApplication.processEvents()  # the dock saves once the editing tool's command has closed
     row = on_disk(inventory)["rg001"]
     assert row["review"] == "modified"
     # the oracle: rockglacier:attributes on the same geometry
@@ -162,6 +163,11 @@ def test_dock__style_and_background_attributes_task(session):
         time.sleep(0.05)
     assert on_disk(inventory)["rg003"]["slope_mean_deg"] == pytest.approx(20.0, abs=1e-6)
     assert task is not None
+    deadline = time.time() + 10
+    while time.time() < deadline and "elevation —" in dock.info.text():
+        QgsApplication.processEvents()
+        time.sleep(0.05)
+    assert "elevation —" not in dock.info.text() and "slope 20.0" in dock.info.text()  # the panel shows the new numbers
 
 
 def test_dock__screenshot_of_dock_and_canvas(session):
@@ -281,6 +287,7 @@ def test_dock__outline_edit_whose_recomputation_fails_is_kept_marked_and_explain
     fid = dock.current_id()
     layer.startEditing()
     layer.changeGeometry(fid, QgsGeometry.fromWkt(square_wkt(ORIGIN[0] + 600, ORIGIN[1] - 1500, 250)))
+    QgsApplication.processEvents()
     row = on_disk(inventory)["rg001"]
     assert row["review"] == "modified"
     assert "could not be recomputed: the DEM file went away" in dock.status.text()
@@ -315,7 +322,8 @@ def test_dock__each_decision_leaves_edit_mode_and_an_outline_edit_ends_cleanly(s
     assert layer.isEditable()
     moved = layer.getFeature(dock.current_id()).geometry()
     moved.translate(10.0, 0.0)
-    layer.changeGeometry(dock.current_id(), moved)  # what the vertex tool does; the dock saves it at once
+    layer.changeGeometry(dock.current_id(), moved)  # what the vertex tool does; the dock saves it once the tool's command closes
+    QgsApplication.processEvents()
     assert layer.isEditable()  # still editing this outline
     dock.next()  # moving on ends the edit: saved, edit mode left
     assert not layer.isEditable()
@@ -332,3 +340,160 @@ def test_dock__fits_a_third_of_a_1280_px_screen_and_shows_its_keys(session):
     assert dock.widget().minimumSizeHint().width() <= MAX_DOCK_WIDTH_PX
     for key in ("A</b> accept", "R</b> reject", "E</b> edit outline", "N</b>/<b>P</b>", "1</b> G", "4</b> T", "Ctrl+Z"):
         assert key in dock.keys.text(), key
+
+
+def _shapefile(path, wkts, fields):
+    """A shapefile as another tool leaves it: an earlier export already cut 'upslope_con' to 'upslope_co'."""
+    from osgeo import ogr
+
+    from tests.builders import srs_from_epsg
+
+    source = ogr.GetDriverByName("ESRI Shapefile").CreateDataSource(str(path))
+    layer = source.CreateLayer(path.stem, srs_from_epsg(32632), ogr.wkbPolygon)
+    for name in fields:
+        layer.CreateField(ogr.FieldDefn(name, ogr.OFTString))
+    for index, wkt in enumerate(wkts):
+        feature = ogr.Feature(layer.GetLayerDefn())
+        for name, values in fields.items():
+            feature.SetField(name, values[index])
+        feature.SetGeometry(ogr.CreateGeometryFromWkt(wkt))
+        layer.CreateFeature(feature)
+    source = None
+    return path
+
+
+def _file_bytes(path):
+    return {p.name: p.read_bytes() for p in sorted(path.parent.glob(path.stem + ".*"))}
+
+
+def test_dock__a_shapefile_is_never_altered_and_is_reviewed_as_a_geopackage_copy(tmp_path):
+    shapefile = _shapefile(tmp_path / "tyrol rock glaciers.shp", [square_wkt(ORIGIN[0] + 500, ORIGIN[1] - 500, 300)] * 2,
+                           {"rg_id": ["t1", "t2"], "review": ["candidate"] * 2, "upslope_co": ["T", "DMS"]})
+    before = _file_bytes(shapefile)
+    layer = QgsVectorLayer(str(shapefile), "tyrol", "ogr")
+    QgsProject.instance().addMapLayer(layer)
+    dock = ReviewDock(canvas=QgsMapCanvas())
+    try:
+        dock.set_layer(layer)
+        assert dock.add_missing_fields() is False and "cuts field names to 10 characters" in dock.message
+        assert dock.decide("class", "G") is False  # no KeyError, no truncated field added, nothing stored
+        assert dock.decide("accept") is False
+        assert _file_bytes(shapefile) == before
+        assert dock.review_geopackage_copy()
+        copy = tmp_path / "tyrol rock glaciers_inventory.gpkg"
+        assert copy.exists() and str(copy) in dock.message and "'tyrol' is unchanged" in dock.message
+        assert "upslope_con" in dock.message  # the cut name got its full name back
+        assert dock.decide("class", "G") and dock.decide("accept")
+        rows = {row["rg_id"]: row for row in read_layer(copy, "rock_glaciers")}
+        assert (rows["t1"]["upslope_con"], rows["t1"]["review"], rows["t2"]["upslope_con"]) == ("G", "accepted", "DMS")
+        assert _file_bytes(shapefile) == before
+    finally:
+        dock.layer_combo.layerChanged.disconnect()
+        dock.set_layer(None)
+        dock.deleteLater()
+        QgsProject.instance().removeAllMapLayers()
+
+
+def _gaussian_probability(path, centre_xy, sigma_m):
+    rows, cols = np.mgrid[0:300, 0:300] + 0.5
+    x = ORIGIN[0] + cols * 10.0
+    y = ORIGIN[1] - rows * 10.0
+    values = 0.4 * np.exp(-((x - centre_xy[0]) ** 2 + (y - centre_xy[1]) ** 2) / (2 * sigma_m**2))
+    return write_raster(path, values.astype(np.float32), (ORIGIN[0], 10.0, 0, ORIGIN[1], 0, -10.0))
+
+
+def test_dock__outline_from_a_click_adds_a_manual_accepted_landform_with_attributes_and_undo_removes_it(session):
+    """The model under-called a landform (peak 0.4, below its threshold): one click grows its half-maximum outline,
+    saved with the next id, source manual, review accepted (a positive for adaptmodel) and its DEM attributes."""
+    import math
+
+    dock, layer, inventory, _, tmp_path = session
+    centre = (ORIGIN[0] + 1500.0, ORIGIN[1] - 2500.0)
+    probability = QgsRasterLayer(str(_gaussian_probability(tmp_path / "prob.2024.tif", centre, 80.0)), "prob.2024")
+    QgsProject.instance().addMapLayer(probability)
+    dock.choose_obvious_layers()
+    assert dock.probability_combo.currentLayer() is probability and dock.dem_combo.currentLayer().name() == "dem"
+    fid = dock.outline_at(centre[0] + 20.0, centre[1] - 10.0)
+    assert fid is not None and dock._editing_outline == fid  # handed over for editing
+    added = on_disk(inventory)["rg004"]
+    assert (added["source"], added["review"]) == ("manual", "accepted")
+    assert added["area_km2"] * 1e6 == pytest.approx(2 * math.pi * math.log(2) * 80.0**2, rel=0.05)
+    assert added["slope_mean_deg"] == pytest.approx(20.0, abs=1e-6)
+    assert dock.undo()
+    assert "rg004" not in on_disk(inventory) and len(on_disk(inventory)) == 3
+    assert dock.outline_at(ORIGIN[0] + 50.0, ORIGIN[1] - 50.0) is None and "sees no landform" in dock.message
+
+
+class _Window:
+    """What the dock asks of the QGIS window when a landform is drawn: its active layer and two map tools' actions."""
+
+    def __init__(self):
+        from qgis.PyQt.QtWidgets import QAction
+
+        self.add, self.pan, self.active = QAction("add"), QAction("pan"), None
+
+    def setActiveLayer(self, layer):  # noqa: N802 (QGIS's name)
+        self.active = layer
+
+    def actionAddFeature(self):  # noqa: N802
+        return self.add
+
+    def actionPan(self):  # noqa: N802
+        return self.pan
+
+
+def test_dock__a_drawn_outline_is_saved_as_manual_accepted_without_the_attribute_form(session):
+    dock, layer, inventory, canvas, _ = session
+    dock.iface = _Window()
+    assert dock.draw_new_landform()
+    assert dock.iface.active is layer and layer.isEditable()
+    from qgis.core import QgsEditFormConfig, QgsFeature
+
+    assert layer.editFormConfig().suppress() == QgsEditFormConfig.SuppressOn
+    drawn = QgsFeature(layer.fields())  # what QGIS's add-feature tool puts in the edit buffer
+    drawn.setGeometry(QgsGeometry.fromWkt(square_wkt(ORIGIN[0] + 2200, ORIGIN[1] - 2200, 200)))
+    layer.addFeature(drawn)
+    QgsApplication.processEvents()
+    added = on_disk(inventory)["rg004"]
+    assert (added["source"], added["review"], added["area_km2"]) == ("manual", "accepted", pytest.approx(0.04, rel=1e-3))
+    assert not layer.isEditable() and layer.editFormConfig().suppress() != QgsEditFormConfig.SuppressOn
+    assert layer.getFeature(dock.current_id())["rg_id"] == "rg004"
+
+
+def test_dock__review_keys_work_on_the_map_after_an_outline_edit(session):
+    dock, layer, inventory, canvas, _ = session
+    window = QWidget()
+    row = QHBoxLayout(window)
+    row.addWidget(canvas, 3)
+    row.addWidget(dock, 2)
+    window.show()
+    QgsApplication.setActiveWindow(window)
+    dock.edit_outline()
+    canvas.setFocus()
+    QgsApplication.processEvents()
+    first = dock.current_id()
+    QTest.keyClick(canvas, Qt.Key_A)  # the map has the focus, as after moving vertices
+    QgsApplication.processEvents()
+    assert on_disk(inventory)["rg001"]["review"] == "accepted"
+    QTest.keyClick(canvas, Qt.Key_N)
+    assert dock.current_id() != first
+    dock.hide()
+    QTest.keyClick(canvas, Qt.Key_R)  # a closed dock takes no keys from the map
+    assert all(row["review"] != "rejected" for row in on_disk(inventory).values())
+    window.close()
+
+
+def test_dock__an_empty_layer_leaves_no_highlight_and_messages_read_as_words(session, tmp_path):
+    from rockglacier_plugin.gui.review_dock import saved_text
+
+    dock, layer, _, _, _ = session
+    dock.show()
+    dock.show_current()
+    assert dock.highlight is not None
+    empty = QgsVectorLayer(f"{write_polygons(tmp_path / 'empty.gpkg', [])}|layername=rock_glaciers", "empty", "ogr")
+    QgsProject.instance().addMapLayer(empty)
+    dock.set_layer(empty)
+    assert dock.highlight is None and "nothing to show" in dock.counter.text()
+    assert saved_text({"review": "modified", "area_km2": 0.123456, "attr_note": None, "edited_by": "ana"}) == \
+        "review modified, area_km2 0.123, attr_note empty"
+    dock.hide()

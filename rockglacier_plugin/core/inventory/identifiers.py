@@ -81,6 +81,19 @@ def ids_after(existing: Sequence[Optional[str]], count: int, prefix: str) -> lis
     return assign_ids(named + [None] * count, prefix)[len(named):]
 
 
+def dominant_prefix(ids: Sequence[Optional[str]]) -> Optional[str]:
+    """The prefix (the text before the trailing number) most ids of an inventory share; None without numbered ids.
+
+    >>> dominant_prefix(["cand001", "cand002", "dl001", None])
+    'cand'
+    """
+    from collections import Counter
+
+    prefixes = Counter(found.group(1) for value in ids if not _blank(value)
+                       for found in [re.match(r"^(.*?[^\d])\d+$", str(value).strip())] if found)
+    return prefixes.most_common(1)[0][0] if prefixes else None
+
+
 def duplicated_ids(ids: Sequence[Optional[str]]) -> list[str]:
     """The non-empty ids that occur more than once, sorted."""
     seen: set[str] = set()

@@ -28,6 +28,22 @@ def stamp(user: Optional[str] = None, now: Optional[datetime] = None) -> dict[st
     return {"edited_at": moment.isoformat(), "edited_by": user or current_user()}
 
 
+def manual_landform_values(existing_ids: Sequence[Optional[str]], default_prefix: str, user: Optional[str] = None,
+                           now: Optional[datetime] = None) -> dict[str, Any]:
+    """Field values of a landform the analyst adds (drawn, or grown from a click): the next id after the inventory's own
+    (its most common prefix, else ``default_prefix``), source ``manual``, review ``accepted``, stamped.
+
+    >>> manual_landform_values(["cand001", "cand004"], "rg", user="ana", now=datetime(2026, 1, 2, tzinfo=timezone.utc))
+    {'rg_id': 'cand005', 'source': 'manual', 'review': 'accepted', 'edited_at': '2026-01-02T00:00:00+00:00', 'edited_by': 'ana'}
+    """
+    from .identifiers import dominant_prefix, ids_after
+    from .schema import Source
+
+    prefix = dominant_prefix(existing_ids) or default_prefix
+    return {"rg_id": ids_after(existing_ids, 1, prefix)[0], "source": Source.MANUAL.value,
+            **decision_values("accept", user=user, now=now)}
+
+
 def decision_values(action: str, value: Optional[str] = None, user: Optional[str] = None,
                     now: Optional[datetime] = None) -> dict[str, Any]:
     """Field values one decision writes.
@@ -113,6 +129,16 @@ def obvious_dem(rasters: list[tuple[str, str, int]]) -> Optional[str]:
     if len(single) == 1:
         return single[0][0]
     named = [layer_id for layer_id, name in single if any(word in name.lower() for word in _DEM_NAME)]
+    return named[0] if len(named) == 1 else None
+
+
+def obvious_probability(rasters: list[tuple[str, str, int]]) -> Optional[str]:
+    """The id of the only single-band raster named like a model probability (rockglacier:segment's PROBABILITY), else None.
+
+    >>> obvious_probability([("p", "prob.2024", 1), ("z", "Copernicus DEM", 1), ("s", "S2", 3)])
+    'p'
+    """
+    named = [layer_id for layer_id, name, bands in rasters if bands == 1 and "prob" in name.lower()]
     return named[0] if len(named) == 1 else None
 
 
