@@ -37,3 +37,30 @@ def test_readme__model_numbers_are_the_cards():
     block = BLOCK.search(README)
     assert block, "README.md lost its <!-- model-card:facts --> block"
     assert block.group(2) == readme_line(), "run `python -m tools.readme_card` (the card changed)"
+
+
+def _headings(path: Path) -> list[str]:
+    if not path.exists():
+        return []
+    return [line.lstrip("#").strip() for line in path.read_text(encoding="utf-8").splitlines() if line.startswith("#")]
+
+
+def test_help_texts__every_section_they_send_users_to_exists_where_they_say():
+    """Help strings, the model card and code comments cite documentation as (README, "Section") or
+    (docs/page.md, <i>Section</i>): each section is a heading (or a bold item) of that page (the segment help sent users to README
+    sections that had moved to docs/)."""
+    pattern = re.compile(r"\((README|docs/[\w-]+\.md)[,:]?\s*(?:<i>|\")([^<\"]+)(?:</i>|\")")
+    cited = []
+    for path in [*(ROOT / "rockglacier_plugin").rglob("*.py"), *(ROOT / "training").rglob("*.py"),
+                 ROOT / "rockglacier_plugin" / "models" / "MODEL_CARD.html"]:
+        text = path.read_text(encoding="utf-8").replace("\n#", " ").replace("\n", " ")
+        cited += [(path.name, page, section) for page, section in pattern.findall(text)]
+    assert len(cited) >= 4
+    missing = []
+    for where, page, section in cited:
+        target = ROOT / ("README.md" if page == "README" else page)
+        section = re.sub(r"\s+", " ", section).strip().lower()
+        text = target.read_text(encoding="utf-8").lower() if target.exists() else ""
+        if not any(section in heading.lower() for heading in _headings(target)) and f"**{section}**" not in text:
+            missing.append(f"{where}: {page} '{section}'")
+    assert missing == []

@@ -32,7 +32,7 @@ from qgis.core import (
     QgsSettings,
 )
 
-from ..qgis_shared.features import feature_record, feature_wkb, file_raster_path
+from ..qgis_shared.features import feature_record, feature_wkb, file_raster_path, likely_imagery_layer
 from .algorithm_base import RockGlacierAlgorithm, info, stage, warn
 
 SETTING = "ROCKGLACIER_TRAINING_PYTHON"
@@ -53,7 +53,7 @@ The threshold is chosen on the held-out part (never above the base model's). The
 and review its candidates as before: measured on a Chilean site the shipped model never saw (5-20
 reviewed chips, 10 minutes), adapting cut the false candidates 3-6 fold (chips with one: 12.5 % to 2-4 %)
 and found 5-8 points fewer of the site's other rock glaciers (82 % against 90 %): fewer candidates to
-reject, a few more to draw (README, <i>Adapting the model to your region</i>).</p>
+reject, a few more to draw (docs/mapping.md, <i>Adapting the model to your region</i>).</p>
 <p>Training runs in a separate Python with PyTorch (<code>python -m training adapt</code>, the same command
 the README gives), named in Processing &gt; Options &gt; Providers &gt; Rock glacier inventory, else QGIS's own;
 progress streams into this log and Cancel stops it (nothing is written). On this project's 2-core CPU
@@ -99,8 +99,10 @@ class AdaptModelAlgorithm(RockGlacierAlgorithm):
     PRODUCT_PARAMETER = "INPUT"
 
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
+        imagery = likely_imagery_layer()
         self.addParameter(QgsProcessingParameterMultipleLayers(
-            "INPUT", "Images of the region (8-bit RGB, Sentinel-2 L2A stacks or products)", QgsProcessing.TypeRaster))
+            "INPUT", "Images of the region (8-bit RGB, Sentinel-2 L2A stacks or products)", QgsProcessing.TypeRaster,
+            [imagery] if imagery else None))
         self.addParameter(QgsProcessingParameterFeatureSource(
             "INVENTORY", "Reviewed polygons (accepted/modified = rock glacier, rejected = negative) or an inventory",
             [QgsProcessing.TypeVectorPolygon]))

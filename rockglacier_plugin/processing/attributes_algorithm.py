@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 HELP = """
 <p>Computes the geomorphic attributes of rock-glacier polygons from a DEM and writes them with the
-inventory's field names (see the README's schema):</p>
+inventory's field names (docs/inputs-and-checks.md, <i>The inventory schema</i>):</p>
 <ul>
 <li><b>rg_id</b>: kept when present, otherwise ID_PREFIX + a zero-padded number that continues
 after the highest existing one.</li>

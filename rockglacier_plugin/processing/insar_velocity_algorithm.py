@@ -60,7 +60,7 @@ the relative error is below MAX_RELATIVE_ERROR (0.4 and 0.2 in the paper); other
 <b>vel_reason</b> says why. Negative (upslope) means are flagged, never folded.</li>
 </ol>
 <p><b>Products instead of interferograms</b> (formats detected from the files; conventions converted
-in one place each, see the README):</p>
+in one place each, docs/insar.md):</p>
 <ul>
 <li><b>LOS_VELOCITY</b>: MintPy <i>velocity.h5</i> (m/year towards the satellite, velocityStd as the
 pixel noise; GEOMETRY = <i>geometryGeo.h5</i>, else the file's incidence and HEADING), LiCSBAS

@@ -16,6 +16,7 @@ from qgis.core import (
     QgsProcessingParameterExpression,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterFileDestination,
+    QgsProcessingParameterRasterLayer,
 )
 
 from ..qgis_shared.features import feature_record, feature_wkb
@@ -37,6 +38,8 @@ the deep-learning candidates, and four figures saved as PNG beside it: a map ove
 colours, the altitude distribution per class, an aspect rose per class and the velocity distribution
 per class (cf. the paper's Figures 8, 9 and 12). It opens in a browser and in the Results Viewer.</li>
 </ul>
+<p><b>DEM</b> (optional): the map is drawn over its shaded relief (GDAL's hillshade, light from the north-west,
+warped onto the inventory's CRS); without it the map shows the outlines alone.</p>
 <p><b>FILTER</b> is a QGIS expression; the default <code>{DEFAULT_FILTER}</code> keeps every landform
 that review did not reject (on a layer without a <i>review</i> field, every landform).</p>
 """
@@ -51,6 +54,7 @@ class ReportAlgorithm(RockGlacierAlgorithm):
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
         self.addParameter(QgsProcessingParameterFeatureSource("INPUT", "Inventory (rock_glaciers layer)", [QgsProcessing.TypeVectorPolygon]))
         self.addParameter(QgsProcessingParameterExpression("FILTER", "Landforms to report (expression)", DEFAULT_FILTER, "INPUT", optional=True))
+        self.addParameter(QgsProcessingParameterRasterLayer("DEM", "DEM for the map's shaded-relief background", optional=True))
         self.addParameter(QgsProcessingParameterFileDestination("OUTPUT", "Report", "HTML files (*.html)"))
         self.addParameter(QgsProcessingParameterFileDestination("CLASS_TABLE", "Table 2: landforms per class", "CSV files (*.csv)", optional=True))
         self.addParameter(QgsProcessingParameterFileDestination("VELOCITY_TABLE", "Table 3: velocities per class", "CSV files (*.csv)", optional=True))
@@ -103,12 +107,19 @@ class ReportAlgorithm(RockGlacierAlgorithm):
             plugin_version=plugin_version(),
             total_features=len(everything),
             candidates=[r for r in every_record.values() if r.get("source") == "deep_learning"],
+            dem_path=self._dem(parameters, context),
         )
         outputs = write_report(inputs, self.parameterAsFileOutput(parameters, "OUTPUT", context),
                                self._optional_file(parameters, "CLASS_TABLE", context),
                                self._optional_file(parameters, "VELOCITY_TABLE", context))
         info(feedback, f"{len(records)} landform(s) reported; figures: {', '.join(map(os.path.basename, outputs.figure_paths))}")
         return {"OUTPUT": outputs.html_path, "CLASS_TABLE": outputs.class_table_path, "VELOCITY_TABLE": outputs.velocity_table_path}
+
+    def _dem(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> Optional[str]:
+        from ..qgis_shared.features import file_raster_path
+
+        layer = self.parameterAsRasterLayer(parameters, "DEM", context) if parameters.get("DEM") else None
+        return file_raster_path(layer, "DEM") if layer is not None else None
 
     def _optional_file(self, parameters: Dict[str, Any], name: str, context: QgsProcessingContext) -> Optional[str]:
         return self.parameterAsFileOutput(parameters, name, context) or None if parameters.get(name) else None

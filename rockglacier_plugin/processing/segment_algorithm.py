@@ -29,7 +29,7 @@ from qgis.core import (
 from ..core.mapping.onnx_model import DEFAULT_MODEL_NAME, SHIPPED_MODELS_DIR
 from ..core.mapping.polygons import DEFAULT_MIN_AREA_KM2
 from ..core.workflows.mapping import DEFAULT_ID_PREFIX
-from ..qgis_shared.features import feature_wkb, file_raster_path, text_or_none
+from ..qgis_shared.features import feature_wkb, file_raster_path, likely_imagery_layer, text_or_none
 from .algorithm_base import RockGlacierAlgorithm, info, removed_on_failure, run_hooks, stage, warn
 from .output_styles import store_inventory_style, write_raster_style
 
@@ -124,7 +124,8 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
 
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
         self.addParameter(QgsProcessingParameterRasterLayer(
-            "INPUT", "Imagery: 8-bit RGB, a Sentinel-2 L2A stack, or the L2A product (SAFE folder, MTD_MSIL2A.xml, zip, STAC item)"))
+            "INPUT", "Imagery: 8-bit RGB, a Sentinel-2 L2A stack, or the L2A product (SAFE folder, MTD_MSIL2A.xml, zip, STAC item)",
+            likely_imagery_layer()))
         self.addParameter(QgsProcessingParameterString("BANDS", "Bands for the model's channels, in order (e.g. 4,3,2; empty = automatic)", "", optional=True))
         self.addParameter(QgsProcessingParameterFile("MODEL", "ONNX model (empty = the model shipped with the plugin; on a CPU its int8 copy when one is shipped)", extension="onnx", optional=True))
         self.addParameter(QgsProcessingParameterExtent("EXTENT", "Extent", optional=True))

@@ -23,7 +23,7 @@ from qgis.core import (
     QgsProcessingUtils,
 )
 
-from ..qgis_shared.features import feature_wkb, file_raster_path
+from ..qgis_shared.features import feature_wkb, file_raster_path, likely_imagery_layer
 from .algorithm_base import RockGlacierAlgorithm, info, run_hooks, warn
 
 HELP = """
@@ -52,7 +52,8 @@ class TrainingPatchesAlgorithm(RockGlacierAlgorithm):
 
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
         self.addParameter(QgsProcessingParameterRasterLayer(
-            "IMAGERY", "Imagery: 8-bit RGB, a Sentinel-2 L2A stack, or the L2A product (SAFE folder, MTD_MSIL2A.xml, zip, STAC item)"))
+            "IMAGERY", "Imagery: 8-bit RGB, a Sentinel-2 L2A stack, or the L2A product (SAFE folder, MTD_MSIL2A.xml, zip, STAC item)",
+            likely_imagery_layer()))
         self.addParameter(QgsProcessingParameterString("BANDS", "Bands in the model's channel order (e.g. 4,3,2)", "1,2,3"))
         self.addParameter(QgsProcessingParameterFeatureSource("INPUT", "Rock-glacier polygons", [QgsProcessing.TypeVectorPolygon]))
         self.addParameter(QgsProcessingParameterFeatureSource("NEGATIVES", "Negative polygons", [QgsProcessing.TypeVectorPolygon], optional=True))

@@ -51,3 +51,22 @@ def feature_record(feature: QgsFeature) -> Dict[str, Any]:
     """The feature's attributes as a plain dict (QGIS NULL becomes None)."""
     names = feature.fields().names()
     return {name: null_to_none(value) for name, value in zip(names, feature.attributes())}
+
+
+def likely_imagery_layer() -> Optional[str]:
+    """The id of the project's imagery for a mapping dialog's first field: the active layer when it is a raster of 3 or
+    more bands, else the first such raster; None without one (a DEM or a probability raster is never taken for imagery,
+    which QGIS's own first-layer choice did)."""
+    from qgis.core import QgsProject
+
+    rasters = [layer for layer in QgsProject.instance().mapLayers().values()
+               if isinstance(layer, QgsRasterLayer) and layer.isValid() and layer.bandCount() >= 3]
+    try:
+        from qgis.utils import iface
+
+        active = iface.activeLayer() if iface is not None else None
+    except ImportError:  # pragma: no cover (qgis.utils ships with QGIS)
+        active = None
+    if active is not None and any(active is layer for layer in rasters):
+        return active.id()
+    return sorted(rasters, key=lambda layer: layer.name().lower())[0].id() if rasters else None

@@ -4,6 +4,7 @@ import csv
 from pathlib import Path
 
 import numpy as np
+import pytest
 from osgeo import ogr
 
 from rockglacier_plugin.core.report.figures import sector_counts
@@ -71,3 +72,49 @@ def test_report_tables__each_column_shows_the_same_digits_in_every_row(tmp_path)
     assert "<td>0.950</td>" in page and "<td>1.900</td>" in page  # area mean and total, 3 decimals whatever their size
     assert "<td>4,000</td>" in page and "4,000.4" not in page  # elevations in whole metres
     assert "<td>12.3</td>" in page and "<td>1.0</td>" in page and "0.9600" not in page  # slopes, velocities: one decimal
+
+
+@pytest.mark.parametrize("field, keep", [("vel_dslp_cm_yr", True), ("elev_mean_m", False)])
+def test_report_box_figures__every_class_sits_in_its_own_slot_away_from_the_axes(field, keep):
+    """A class without values (no velocity for GF) kept the last class cut at the edge and the first on the axis: each
+    class is centred in a slot of width 1 with half a slot of margin, whatever is empty."""
+    require_module("matplotlib")
+    from rockglacier_plugin.core.report import figures
+
+    records = [{"upslope_con": code, field: value, "vel_ok": 1} for code, value in
+               (("G", 4100.0), ("DMS", 4300.0), ("DMS", 4400.0), ("T", 4500.0), ("T", 4550.0))]
+    records.append({"upslope_con": "GF", field: None, "vel_ok": 1})
+    pyplot = figures._pyplot()
+    figure, axes = pyplot.subplots()
+    groups = figures._by_class(records, field, keep=figures.has_velocity if keep else None)
+    figures._box_and_points(axes, groups, "value")
+    left, right = axes.get_xlim()
+    assert (left, right) == (0.5, len(groups) + 0.5)
+    assert list(axes.get_xticks()) == list(range(1, len(groups) + 1))
+    assert [t.get_text().split()[0] for t in axes.get_xticklabels()] == [code for code, _ in groups]
+    pyplot.close(figure)
+
+
+def test_report_map__drawn_over_the_shaded_relief_of_the_dem(tmp_path):
+    """The map had no background: with a DEM its landforms sit on GDAL's hillshade (warped to the inventory's CRS from a
+    DEM in another CRS); the pixels around the outlines are relief, not blank."""
+    require_module("matplotlib")
+    from matplotlib import image
+
+    from rockglacier_plugin.core.report import figures
+    from rockglacier_plugin.core.report.relief import relief_background
+    from tests.builders import plane_dem, write_raster
+
+    z, gt = plane_dem(400, 10.0, (600000.0, 5200000.0), 30.0, 200.0)
+    z = z + 150.0 * np.sin(np.arange(400) / 25.0)[None, :]  # ridges, so the shading varies
+    dem = write_raster(tmp_path / "dem.tif", z, gt, epsg=32632)
+    records = [{"upslope_con": "T"}, {"upslope_con": "G"}]
+    geometries = [ogr.CreateGeometryFromWkt(square_wkt(601000.0 + 1500.0 * i, 5198000.0, 300.0)) for i in range(2)]
+    relief = relief_background(str(dem), "EPSG:32632", figures._map_bounds(geometries))
+    assert relief is not None and np.nanstd(relief.shade) > 5.0
+    plain = image.imread(figures.map_figure(records, geometries, "EPSG:32632", str(tmp_path / "plain.png"), "EPSG:32632"))
+    shaded = image.imread(figures.map_figure(records, geometries, "EPSG:32632", str(tmp_path / "relief.png"), "EPSG:32632",
+                                             str(dem)))
+    assert plain.shape == shaded.shape
+    assert shaded[..., :3].std() > plain[..., :3].std() * 1.2
+    assert relief_background(str(dem), "EPSG:32632", (0.0, 0.0, 10.0, 10.0)) is None  # the DEM does not reach there

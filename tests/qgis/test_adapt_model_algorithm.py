@@ -89,6 +89,10 @@ def test_readme__adapt_commands_adapt_the_model_to_a_new_region_and_segment_then
     assert held_out["adapted_at_base_threshold"]["object_recall"] > held_out["base"]["object_recall"]
     assert card["threshold_source"] == "held-out"
     # the adapted model's candidates (the README's second line) and the base model's, scored on every outline
+    reviewed_ids = {row["rg_id"] for row in read_layer(folder / "candidates.gpkg", "rock_glaciers")}
+    new_rows = read_layer(folder / "candidates2.gpkg", "rock_glaciers")
+    assert new_rows and not reviewed_ids & {row["rg_id"] for row in new_rows}  # EXISTING: ids never clash with reviewed ones
+    assert any(row["match_rg_id"] in reviewed_ids for row in new_rows)
     adapted = _recall(folder / "candidates2.gpkg", folder / "outlines.gpkg")
     base = _recall(_segment(folder, None, "base"), folder / "outlines.gpkg")
     assert adapted >= 0.5 and adapted > base, (adapted, base)

@@ -195,3 +195,28 @@ def test_help__quotes_the_model_card_numbers_never_typed_twice():
     gain = card["scene"]["float32, 8 views"]["scene_pixel_iou"] - card["scene"]["float32"]["scene_pixel_iou"]
     assert facts["views_gain_iou"] == f"{gain:.2f}" and f"gained {facts['views_gain_iou']} scene IoU" in text
     assert f"{facts['adaptive_time_ratio']}x the time of one view" in text
+
+
+def test_dialog__the_imagery_box_starts_on_the_projects_imagery_not_its_dem(tmp_path):
+    """QGIS's own choice put the first raster (a DEM, by name) in the Imagery box: the mapping dialogs start on a raster of
+    3 or more bands when the project has one, and leave no default where it has none (qgis_process, batch)."""
+    from processing.gui.AlgorithmDialog import AlgorithmDialog
+    from qgis.core import QgsApplication, QgsProject, QgsRasterLayer
+
+    from benchmarks.demo_scene import write_demo_scene
+
+    write_demo_scene(tmp_path, size_px=400, n_lobes=2, seed=1)
+    registry = QgsApplication.processingRegistry()
+    assert registry.createAlgorithmById("rockglacier:segment").parameterDefinition("INPUT").defaultValue() is None
+    dem, image = QgsRasterLayer(str(tmp_path / "dem.tif"), "a dem"), QgsRasterLayer(str(tmp_path / "image.tif"), "image")
+    QgsProject.instance().addMapLayers([dem, image])
+    try:
+        for algorithm, name in (("rockglacier:segment", "INPUT"), ("rockglacier:trainingpatches", "IMAGERY"),
+                                ("rockglacier:adaptmodel", "INPUT")):
+            dialog = AlgorithmDialog(registry.createAlgorithmById(algorithm), False, None)
+            value = dialog.mainWidget().wrappers[name].parameterValue()
+            chosen = str(value)  # a layer id, or the layer's file for a list of layers
+            assert (image.id() in chosen or image.source() in chosen) and dem.id() not in chosen and dem.source() not in chosen, (algorithm, value)
+            dialog.deleteLater()
+    finally:
+        QgsProject.instance().removeAllMapLayers()

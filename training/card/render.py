@@ -32,8 +32,8 @@ SELECTION_TEXT = {
     "scene+chips": "the mean of the scene-level IoU and of the IoU of the chips run alone through the plugin (1 view)",
 }
 
-# Where the shipped model is known not to transfer: measured outside this card's own run (README, "Adapting the
-# model to your region" and "Why these weights"; benchmarks/adapt_new_site.py, benchmarks/other_ranges_bench.py).
+# Where the shipped model is known not to transfer: measured outside this card's own run (docs/mapping.md, "Adapting the
+# model to your region", "Why these weights"; benchmarks/adapt_new_site.py, benchmarks/other_ranges_bench.py).
 TRANSFER_TEXT = """<p><b>What it was trained on, and where it is known not to transfer:</b> Sentinel-2 L2A true colour at
 10 m of the Chilean Andes only (Huasco/Atacama, Central Andes and Maranceles; dry, sparsely vegetated, mostly
 late-summer scenes). On Los Helados, a Chilean site it never saw, it found 86-90 % of the rock-glacier chips but
@@ -45,7 +45,7 @@ dock (on Los Helados with 5-20 reviewed chips and 10 minutes on a 2-core CPU: fa
 points fewer of the site's other rock glaciers found). Augmentations mimicking other ranges (pixel size 8-15 m, haze, seasonal snow, cast shadow:
 <code>other_ranges</code> in <code>training/augment.py</code>) were measured on the same site and are not part of this model:
 none bettered both detection and false candidates beyond the noise of 48 chips, and all four together raised the false
-candidates (README, "Robust to other mountains").</p>"""
+candidates (docs/training.md, "Robust to other mountains").</p>"""
 
 
 def _stages_text(stages: list) -> str:

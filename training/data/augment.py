@@ -46,7 +46,7 @@ def augment(image: np.ndarray, label: np.ndarray, rng: np.random.Generator) -> t
     return image, np.ascontiguousarray(label)
 
 
-# -- other mountains and sensors (``TrainConfig.other_ranges``; README "Robust to other mountains") -------------------
+# -- other mountains and sensors (``TrainConfig.other_ranges``; docs/training.md "Robust to other mountains") -------------------
 #: What each augmentation mimics; the names a config lists in ``other_ranges``.
 OTHER_RANGES = ("pixel_size", "haze", "snow", "shadow")
 

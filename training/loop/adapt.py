@@ -58,7 +58,7 @@ class AdaptRequest:
     context_m: float = 500.0
     seed: int = 0
     threads: int = 0
-    other_ranges: tuple[str, ...] = ()  # training.data.augment.OTHER_RANGES to apply (none by default: README, "Robust to other mountains")
+    other_ranges: tuple[str, ...] = ()  # training.data.augment.OTHER_RANGES to apply (none by default: docs/training.md, "Robust to other mountains")
 
 
 @dataclass

@@ -58,12 +58,15 @@ def _box_and_points(axes: Any, groups: list[tuple[str, list[float]]], label: str
         if not values:
             continue
         box = axes.boxplot([values], positions=[position], widths=0.55, patch_artist=True, showfliers=False,
-                           medianprops={"color": "black"})
+                           medianprops={"color": "black"}, manage_ticks=False)
         box["boxes"][0].set_facecolor(colour(code) + (0.45,))
         axes.scatter(position + rng.uniform(-0.15, 0.15, len(values)), values, s=10, color=colour(code),
                      edgecolors="black", linewidths=0.3, zorder=3)
     axes.set_xticks(range(1, len(groups) + 1))
     axes.set_xticklabels([f"{code}\n(n={len(values)})" for code, values in groups])
+    # every class in its own slot, half a slot of margin each side (each boxplot call reset the limits to its own box:
+    # the first class sat on the axis, and a class without values left the last one cut at the edge)
+    axes.set_xlim(0.5, len(groups) + 0.5)
     axes.set_ylabel(label)
     axes.grid(axis="y", alpha=0.3)
 
@@ -150,12 +153,32 @@ def axis_titles(crs_wkt: str) -> tuple[str, str]:
     return f"easting ({unit})", f"northing ({unit})"
 
 
-def map_figure(records: Sequence[Record], geometries: Sequence[Any], crs_name: str, path: str, crs_wkt: str = "") -> str:
-    """Overview map of the landforms in their class colours (``geometries``: OGR, one per record)."""
+def _map_bounds(geometries: Sequence[Any], margin: float = 0.08) -> Optional[tuple[float, float, float, float]]:
+    """(xmin, ymin, xmax, ymax) of the geometries with ``margin`` of their size around (at least a little)."""
+    envelopes = [g.GetEnvelope() for g in geometries if g is not None]
+    if not envelopes:
+        return None
+    xmin, xmax = min(e[0] for e in envelopes), max(e[1] for e in envelopes)
+    ymin, ymax = min(e[2] for e in envelopes), max(e[3] for e in envelopes)
+    pad = margin * max(xmax - xmin, ymax - ymin) or 1.0
+    return xmin - pad, ymin - pad, xmax + pad, ymax + pad
+
+
+def map_figure(records: Sequence[Record], geometries: Sequence[Any], crs_name: str, path: str, crs_wkt: str = "",
+               dem_path: Optional[str] = None) -> str:
+    """Overview map of the landforms in their class colours (``geometries``: OGR, one per record), over the shaded
+    relief of ``dem_path`` when given (``relief``)."""
     from matplotlib.collections import PolyCollection
     from matplotlib.patches import Patch
 
+    from .relief import relief_background
+
     figure, axes = _pyplot().subplots(figsize=(8.5, 6.0))
+    bounds = _map_bounds(geometries)
+    relief = relief_background(dem_path, crs_wkt, bounds) if dem_path and bounds and crs_wkt else None
+    if relief is not None:
+        axes.imshow(relief.shade, extent=relief.extent, cmap="gray", vmin=0, vmax=255, alpha=0.75, interpolation="bilinear",
+                    zorder=0)
     rings, faces = [], []
     for record, geometry in zip(records, geometries):
         if geometry is None:
@@ -170,8 +193,12 @@ def map_figure(records: Sequence[Record], geometries: Sequence[Any], crs_name: s
         axes.scatter([c[0] for c in centres], [c[1] for c in centres], s=6, c=[c[2] for c in centres],
                      edgecolors="black", linewidths=0.2, zorder=3)
     axes.autoscale_view()
+    if bounds is not None:
+        axes.set_xlim(bounds[0], bounds[2])
+        axes.set_ylim(bounds[1], bounds[3])
     axes.set_aspect("equal")
-    axes.set_title(f"Inventory overview ({crs_name})", fontsize=10)
+    background = ", shaded relief of the DEM" if relief is not None else ""
+    axes.set_title(f"Inventory overview ({crs_name}{background})", fontsize=10)
     x_title, y_title = axis_titles(crs_wkt)
     axes.set_xlabel(x_title, fontsize=8)
     axes.set_ylabel(y_title, fontsize=8)

@@ -39,6 +39,7 @@ class ReportInputs:
     total_features: int  # before the filter
     candidates: Sequence[Mapping[str, Any]] = field(default_factory=list)  # deep-learning candidates, any review
     crs_wkt: str = ""  # for the map's axis titles (easting/northing in the CRS's unit, or degrees)
+    dem_path: Optional[str] = None  # the map's shaded-relief background (none: the map shows the outlines alone)
 
 
 @dataclass
@@ -93,7 +94,8 @@ def _figures(inputs: ReportInputs, folder: str, stem: str) -> list[tuple[str, st
 
     records = inputs.records
     return [
-        ("Map overview", figures.map_figure(records, inputs.geometries, inputs.crs_name, path("map"), inputs.crs_wkt)),
+        ("Map overview", figures.map_figure(records, inputs.geometries, inputs.crs_name, path("map"), inputs.crs_wkt,
+                                            inputs.dem_path)),
         ("Altitude distribution per class (cf. the paper's Figure 8)", figures.altitude_figure(records, path("altitude"))),
         ("Aspect per class (cf. Figure 9)", figures.aspect_figure(records, path("aspect"))),
         ("Downslope velocity per class, vel_ok = 1 (cf. Figure 12)", figures.velocity_figure(records, path("velocity"))),
