@@ -17,7 +17,7 @@ from qgis.core import QgsProcessingException, QgsSettings
 
 from benchmarks.demo_scene import write_demo_scene
 from rockglacier_plugin.processing.adapt_model_algorithm import SETTING_KEY
-from tests.builders import write_polygons
+from tests.builders import read_layer, write_polygons
 from tests.conftest import require_module
 from tests.qgis.feedback import RecordingFeedback
 from tests.qgis.test_qgis_process import qgis_process
