@@ -38,12 +38,40 @@ if [ ! -x .venv/bin/python ]; then
   echo "[setup] creating .venv"
   $SYSTEM_PYTHON -m venv --system-site-packages .venv
 fi
+# PyTorch for a machine without an NVIDIA GPU: PyPI's Linux torch is the CUDA build (3.4 GB with its nvidia-* packages
+# and triton), so the same pinned version's CPU build (tagged +cpu, about 190 MB) is installed first from PyTorch's CPU
+# wheel index; the requirements then find it satisfied. ROCKGLACIER_TORCH=cuda or cpu overrides the detection. Where that
+# index cannot be reached, the pinned build comes from the usual indexes, and the log says so.
+TORCH_CPU_INDEX=https://download.pytorch.org/whl/cpu
+torch_build=${ROCKGLACIER_TORCH:-}
+if [ -z "$torch_build" ]; then
+  if [ -e /proc/driver/nvidia/version ] || { command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; }; then
+    torch_build=cuda
+  else
+    torch_build=cpu
+  fi
+fi
+install_cpu_torch() {  # $1: constraints file
+  local torch_pins
+  torch_pins=$(grep -E '^(torch|torchvision)==' requirements-training.txt | tr '\n' ' ')
+  if ! $SYSTEM_PYTHON -c "import urllib.request, sys; urllib.request.urlopen(sys.argv[1] + '/torch/', timeout=10)" "$TORCH_CPU_INDEX" \
+       >/dev/null 2>&1; then
+    echo "[setup] PyTorch's CPU index ($TORCH_CPU_INDEX) cannot be reached from here: the pinned torch comes from the usual" \
+         "indexes (on Linux x86_64 from PyPI: the CUDA build, about 3.4 GB)"
+    return 0
+  fi
+  echo "[setup] no NVIDIA GPU: PyTorch's CPU build ($torch_pins) from $TORCH_CPU_INDEX (about 190 MB to download)"
+  # shellcheck disable=SC2086
+  .venv/bin/python -m pip install -q --disable-pip-version-check $torch_pins -c "$1" --extra-index-url "$TORCH_CPU_INDEX"
+}
 system_numpy=$($SYSTEM_PYTHON -c 'import numpy; print(numpy.__version__)')
 requirements_hash=$( (cat requirements-dev.txt requirements-training.txt; echo "numpy==$system_numpy") | sha256sum | cut -c1-16)
 if [ ! -f ".setup-stamp-dev-$requirements_hash" ]; then
-  echo "[setup] installing requirements-dev.txt and requirements-training.txt into .venv, NumPy held at the system's $system_numpy (PyTorch: a minute or more)"
+  echo "[setup] installing requirements-dev.txt and requirements-training.txt into .venv, NumPy held at the system's $system_numpy"
+  [ "$torch_build" = cuda ] && echo "[setup] an NVIDIA GPU: PyTorch's CUDA build (about 3.4 GB to download; ROCKGLACIER_TORCH=cpu for the CPU build)"
   constraints=$(mktemp)
   echo "numpy==$system_numpy" > "$constraints"
+  if [ "$torch_build" = cpu ]; then install_cpu_torch "$constraints"; fi
   .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt -r requirements-training.txt -c "$constraints"
   rm -f "$constraints" .setup-stamp-dev-*
   touch ".setup-stamp-dev-$requirements_hash"
