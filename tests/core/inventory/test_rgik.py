@@ -121,7 +121,7 @@ def test_primary_id__written_ids_name_the_marker_within_11_m_by_an_independent_t
     markers = read_layer(path, "primary_markers")
     assert len(markers) == 4
     for marker in markers:
-        point = ogr.CreateGeometryFromWkt(marker["_geometry"])
+        point = ogr.CreateGeometryFromWkt(marker["_wkt"])
         lon, lat = primary_id_position(marker["PrimaryID"])
         x, y = to_utm.transform(lon, lat)
         # the cell's corner towards the equator and Greenwich: within 0.0001 deg (<= 11.1 m north, <= 8.7 m east here)
