@@ -28,7 +28,7 @@ run rockglacier:insarvelocity -- "INPUT=outputs/attributes.gpkg|layername=rock_g
   COHERENCE=coherence.tif DEM=dem.tif INCIDENCE_DEG=38.7 LOS_AZIMUTH_DEG=102 SENSOR=0 OUTPUT=outputs/inventory.gpkg \
   REFERENCE_POINTS_OUTPUT=outputs/inventory.gpkg VELOCITY_PAIRS=outputs/inventory.gpkg VELOCITY_DOWNSLOPE=outputs/velocity_downslope.tif
 echo; echo "== 5. Report: Tables 2 and 3, figures =="
-run rockglacier:report -- "INPUT=outputs/inventory.gpkg|layername=rock_glaciers" OUTPUT=outputs/report/report.html \
+run rockglacier:report -- "INPUT=outputs/inventory.gpkg|layername=rock_glaciers" DEM=dem.tif OUTPUT=outputs/report/report.html \
   CLASS_TABLE=outputs/report_class_table.csv VELOCITY_TABLE=outputs/report_velocity_table.csv
 echo; echo "== 6. RGIK export (templates PM, MA, GO) and Rock Glacier Velocity =="
 run rockglacier:rgikexport -- "INPUT=outputs/inventory.gpkg|layername=rock_glaciers" VELOCITY_RASTERS=outputs/velocity_downslope.tif \

@@ -223,27 +223,32 @@ def training_python_missing(python: str, timeout_s: float = 120.0) -> tuple[list
     """
     import subprocess
 
-    script = ("import importlib.util, sys\n"
+    import json
+
+    script = ("import importlib.util, json\n"
               f"missing = [m for m in {TRAINING_PACKAGES!r} if importlib.util.find_spec(m) is None]\n"
               "version = ''\n"
               "if 'torch' not in missing:\n"
               "    import torch; version = torch.__version__ + (' (CUDA ' + str(torch.version.cuda) + ')' if torch.version.cuda else ' (CPU build)')\n"
-              "print(','.join(missing)); print(version)")
+              "print(json.dumps([missing, version]))")
     try:
         done = subprocess.run([python, "-c", script], capture_output=True, text=True, timeout=timeout_s)
     except (OSError, subprocess.SubprocessError) as exc:
         return list(TRAINING_PACKAGES), f"cannot be run ({exc})"
-    if done.returncode != 0:
+    try:
+        missing, version = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else (None, "")
+    except (ValueError, IndexError):
+        missing = None
+    if missing is None:
         return list(TRAINING_PACKAGES), f"cannot be run (exit {done.returncode}: {done.stderr.strip()[-200:]})"
-    lines = (done.stdout.strip().splitlines() + ["", ""])[:2]
-    return [m for m in lines[0].split(",") if m], lines[1]
+    return list(missing), str(version)
 
 
 def training_install_advice(python: str) -> str:
     """How to give ``python`` what adaptmodel needs: the CPU build unless a GPU is wanted."""
     command = qgis_python_install_command(TRAINING_REQUIREMENT)
     return (f"name a Python that has it in Processing > Options > Providers > Rock glacier inventory (make setup's "
-            f".venv/bin/python does), or install it into {python}: {command} (add --index-url {TORCH_CPU_INDEX} for the "
+            f".venv/bin/python does), or install it into {python}: {command} (add --extra-index-url {TORCH_CPU_INDEX} for the "
             "CPU build, about 200 MB instead of 3.4 GB)")
 
 

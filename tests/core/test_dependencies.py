@@ -123,13 +123,14 @@ def test_training_python__one_that_cannot_run_says_so(tmp_path):
 
 
 def test_training_python__the_setup_venv_has_torch_and_says_which_build():
+    """make setup's .venv (this Python under make test) has every training package: the report says OK and which build."""
     import sys
 
-    import pytest
-
     from rockglacier_plugin.core import dependencies
+    from tests.conftest import require_module
 
-    if dependencies.training_python_missing(sys.executable)[0]:
-        pytest.skip("this Python has no PyTorch (make setup's .venv has)")
+    require_module("torch", "this Python has no PyTorch (make setup's .venv has)")
+    assert dependencies.training_python_missing(sys.executable) == ([], dependencies.training_python_missing(sys.executable)[1])
     name, present, text = dependencies.training_report(sys.executable)
     assert present and ("CPU build" in text or "CUDA" in text) and sys.executable in text
+    assert "MISSING" not in dependencies.installation_text(sys.executable).split("torch")[-1]
