@@ -167,7 +167,7 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         if model.note:
             warn(feedback, model.note)
         raster_path, notes = imagery_for_model(next(iter(self.products(parameters)), None) or file_raster_path(
-            self.parameterAsRasterLayer(parameters, "INPUT", context), "input raster"), model.spec, self._work_dir())
+            self.parameterAsRasterLayer(parameters, "INPUT", context), "input raster"), model.spec, self._work_dir(), options)
         for note in notes:
             info(feedback, note)
         crs = self._raster_crs(raster_path)

@@ -106,7 +106,7 @@ def _scene_rasters(request: MapRequest) -> tuple[list[str], list[str]]:
     spec = load_model(request.model_path, Device.CPU, 1).spec
     rasters, notes = [], []
     for scene in request.scenes:
-        raster, found = imagery_for_model(scene, spec, os.path.join(request.work_dir, "products"))
+        raster, found = imagery_for_model(scene, spec, os.path.join(request.work_dir, "products"), request.options)
         rasters.append(raster)
         notes += found
     return rasters, notes

@@ -124,3 +124,22 @@ def test_segment__a_failed_run_removes_the_rasters_it_started(scene, tmp_path):
         processing.run("rockglacier:segment", {"INPUT": str(folder / "image.tif"), "PROBABILITY": str(tmp_path / "prob.tif"),
                                                "MASK": str(tmp_path / "mask.tif"), "OUTPUT": str(tmp_path / "candidates.gpkg")})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["candidates.gpkg"]
+
+
+def test_qgis_process__tables_without_geometry_are_written_without_gdal_errors(scene, tmp_path):
+    """The velocity pairs and the RGV series are tables: the demo printed GDAL's "ERROR 1: No geometry column" for them
+    in steps that succeeded."""
+    folder, _ = scene
+    inventory = tmp_path / "inv.2024.gpkg"
+    steps = [
+        ("rockglacier:insarvelocity", f"INPUT={folder / 'outlines.gpkg'}", f"UNWRAPPED={folder / (PAIR_NAME + '_unw.tif')}",
+         f"COHERENCE={folder / 'coherence.tif'}", f"DEM={folder / 'dem.tif'}", f"INCIDENCE_DEG={INCIDENCE_DEG}",
+         f"LOS_AZIMUTH_DEG={LOS_AZIMUTH_DEG}", "SENSOR=0", f"OUTPUT={inventory}", f"VELOCITY_PAIRS={inventory}"),
+        ("rockglacier:rgvexport", f"INPUT={inventory}|layername=rock_glaciers", f"VELOCITY_PAIRS={inventory}|layername=velocity_pairs",
+         f"OUTPUT={tmp_path / 'rgv.v1.gpkg'}", f"LEFT_OUT={tmp_path / 'rgv.left.gpkg'}"),
+    ]
+    for algorithm, *arguments in steps:
+        completed = qgis_process("run", algorithm, "--", *arguments, cwd=tmp_path)
+        assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+        assert "ERROR 1" not in completed.stdout + completed.stderr, (algorithm, completed.stderr[-2000:])
+    assert "velocity_pairs" in _layers(inventory) and _layers(tmp_path / "rgv.v1.gpkg")

@@ -31,6 +31,7 @@ from .input_scaling import model_input, valid_mask
 from .model_metadata import ScalingKind
 from .onnx_model import Device, SegmentationModel, load_model
 from .precision import Precision, PrecisionChoice, choose_precision
+from .plausibility import check_offset
 from .reflectance import Calibration, looks_like_8bit, raster_calibrations, stated_calibration
 from .tiling import TileLayout, blend_weights, context_for, padded_size, tile_windows
 
@@ -131,6 +132,9 @@ def input_converter(dataset: Any, path: str, bands: Sequence[int], spec: Any, gi
     log(f"{data_type} reflectance rendered to 8-bit as the model's training imagery was: rho = {calibrations[0].describe()}; "
         f"8-bit = {rendering.describe()} ({rendering.source}, the rendering in the model's metadata; its model card says where it "
         "comes from).")
+    warning = check_offset(dataset, bands, calibrations, user_given=given is not None)  # stops on an offset taken twice
+    if warning:
+        log(warning)
 
     def convert(raw: np.ndarray) -> np.ndarray:
         reflectance = np.stack([c.reflectance(raw[i]) for i, c in enumerate(calibrations)])

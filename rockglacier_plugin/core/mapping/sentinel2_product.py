@@ -9,15 +9,19 @@ offset``; ``reflectance``) and its no-data value: from then on it is a raster li
 metadata saying everything the product said.
 
 MTD_MSIL2A.xml (ESA, Sentinel-2 Products Specification Document, Level-2A): ``PROCESSING_BASELINE``,
-``Product_Organisation/.../IMAGE_FILE`` (paths without extension), ``BOA_QUANTIFICATION_VALUE``,
+``Product_Organisation/.../IMAGE_FILE`` (paths without extension; ``IMAGE_FILE_2A`` in the 2017 Level-2Ap format,
+PSD 14.2), ``BOA_QUANTIFICATION_VALUE`` (``L2A_BOA_QUANTIFICATION_VALUE`` in Level-2Ap),
 ``BOA_ADD_OFFSET_VALUES_LIST/BOA_ADD_OFFSET[@band_id]`` (from baseline 04.00; band ids as in
 ``Spectral_Information[@bandId, @physicalBand]``: B1 = 0 ... B8A = 8 ... B12 = 12), and the ``NODATA`` special
 value (0). Products of older baselines have no offset list: their offset is 0, as the format states.
+
+Also read: a resolution folder (``IMG_DATA/R10m``) or granule folder inside a SAFE (the product above it), and GDAL's
+``SENTINEL2_L2A:<MTD_MSIL2A.xml>:10m:EPSG_xxxxx`` subdatasets (bands matched by GDAL's band descriptions, "B4, central
+wavelength 665 nm", the offset from the MTD the string names). STAC items: ``stac_item``.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import xml.etree.ElementTree as ElementTree
@@ -27,24 +31,16 @@ from typing import Any, Optional, Sequence
 
 from ..errors import InputRasterError
 from .calibration import L2A_QUANTIFICATION, Calibration
+from .stac_item import band_key as _band_key
 
 #: MTD band ids of the physical bands (the order of Spectral_Information_List in every L2A product).
 STANDARD_BAND_IDS = {"B01": 0, "B02": 1, "B03": 2, "B04": 3, "B05": 4, "B06": 5, "B07": 6, "B08": 7, "B8A": 8, "B09": 9,
                      "B10": 10, "B11": 11, "B12": 12}
-#: STAC asset keys of the visible bands (Earth Search uses common names, Planetary Computer band ids).
-STAC_ASSETS = {"B04": ("red", "B04", "b04"), "B03": ("green", "B03", "b03"), "B02": ("blue", "B02", "b02"),
-               "B08": ("nir", "B08", "b08")}
 PRODUCT_SUFFIXES = (".safe", ".zip", ".json", "mtd_msil2a.xml")
 
 
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
-
-
-def _band_key(name: str) -> str:
-    """'B4', 'B04', 'b04' -> 'B04'; 'B8A' stays."""
-    match = re.fullmatch(r"[Bb]0?(\d{1,2})([Aa]?)", name.strip())
-    return f"B{int(match.group(1)):02d}{match.group(2).upper()}" if match else name.strip().upper()
 
 
 @dataclass
@@ -94,8 +90,13 @@ def read_product_metadata(path: str) -> ProductMetadata:
     texts: dict[str, list[Any]] = {}
     for element in root.iter():
         texts.setdefault(_local(element.tag), []).append(element)
+    for level_2ap, current in (("L2A_BOA_QUANTIFICATION_VALUE", "BOA_QUANTIFICATION_VALUE"), ("IMAGE_FILE_2A", "IMAGE_FILE")):
+        if current not in texts and level_2ap in texts:  # the 2017 Level-2Ap format (PSD 14.2)
+            texts[current] = texts[level_2ap]
     if "BOA_QUANTIFICATION_VALUE" not in texts and "IMAGE_FILE" not in texts:
-        raise InputRasterError(f"'{path}' is not a Sentinel-2 Level-2A product's MTD_MSIL2A.xml (no BOA_QUANTIFICATION_VALUE).")
+        level = next((e.text for e in texts.get("PROCESSING_LEVEL", []) if e.text), None) or root.tag.rsplit("}", 1)[-1]
+        raise InputRasterError(f"'{path}' is not a Sentinel-2 Level-2A product's MTD_MSIL2A.xml: it names no BOA quantification "
+                               f"value and no image file (it is {level}). Give the MTD_MSIL2A.xml of a Level-2A product.")
     band_ids = {int(e.get("bandId")): _band_key(e.get("physicalBand", "")) for e in texts.get("Spectral_Information", [])
                 if e.get("bandId") is not None} or {v: k for k, v in STANDARD_BAND_IDS.items()}
     offsets = {band_ids.get(int(e.get("band_id", -1)), ""): float(e.text) for e in texts.get("BOA_ADD_OFFSET", [])}
@@ -123,17 +124,38 @@ def _image_files(elements: Sequence[Any]) -> dict[str, str]:
     return {band: relative for band, (_, relative) in best.items()}
 
 
+#: GDAL's Sentinel-2 subdataset strings: SENTINEL2_L2A:<path of MTD_MSIL2A.xml>:<resolution>:<CRS>.
+SUBDATASET = re.compile(r"^SENTINEL2_L2A:(.+):(10m|20m|60m|TCI):(EPSG_\d+)$")
+
+
+def safe_root(path: str) -> Optional[str]:
+    """The SAFE folder (the one with MTD_MSIL2A.xml) holding ``path``, a folder inside a product (R10m, IMG_DATA, a
+    granule); None outside one."""
+    folder = os.path.abspath(path)
+    for _ in range(6):
+        if os.path.isfile(os.path.join(folder, "MTD_MSIL2A.xml")):
+            return folder
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+    return None
+
+
 def is_product(path: str) -> bool:
-    """Whether ``path`` is a product this module reads (SAFE folder, MTD_MSIL2A.xml, zip, STAC item)."""
+    """Whether ``path`` is a product this module reads (SAFE folder or a folder inside one, MTD_MSIL2A.xml, zip, STAC
+    item, GDAL SENTINEL2_L2A subdataset)."""
     lowered = path.rstrip("/\\").lower()
+    if SUBDATASET.match(path.strip()):
+        return True
     if os.path.isdir(path):
-        return os.path.isfile(os.path.join(path, "MTD_MSIL2A.xml"))
+        return safe_root(path) is not None
     return lowered.endswith(PRODUCT_SUFFIXES) and os.path.isfile(path)
 
 
 def _metadata_path(path: str) -> str:
     if os.path.isdir(path):
-        return os.path.join(path, "MTD_MSIL2A.xml")
+        return os.path.join(safe_root(path) or path, "MTD_MSIL2A.xml")
     if path.lower().endswith(".zip"):
         with zipfile.ZipFile(path) as archive:
             names = [n for n in archive.namelist() if n.endswith("MTD_MSIL2A.xml")]
@@ -152,51 +174,82 @@ def _product_bands(path: str, bands: Sequence[str]) -> tuple[list[str], list[Cal
         key = _band_key(band)
         if key not in metadata.image_files:
             raise InputRasterError(f"'{path}' lists no image file of band {key} (it lists {', '.join(sorted(metadata.image_files))}).")
-        base = f"{root}/{metadata.image_files[key]}"
-        files.append(base + ".jp2" if root.startswith("/vsi") or os.path.exists(base + ".jp2") else base + ".tif")
+        files.append(_image_path(f"{root}/{metadata.image_files[key]}", path))
         calibrations.append(metadata.calibration(key))
     return files, calibrations, metadata.nodata, f"processing baseline {metadata.baseline}"
 
 
-def _stac_bands(path: str, bands: Sequence[str]) -> tuple[list[str], list[Calibration], Optional[float], str]:
-    with open(path, encoding="utf-8") as handle:
-        item = json.load(handle)
-    assets = item.get("assets") or {}
-    if not assets:
-        raise InputRasterError(f"'{path}' is not a STAC item (no assets).")
-    files, calibrations, nodata = [], [], None
-    for band in bands:
-        key = _band_key(band)
-        asset = next((assets[name] for name in STAC_ASSETS.get(key, (key,)) if name in assets), None)
-        if asset is None:
-            raise InputRasterError(f"The STAC item '{path}' has no asset for {key} (looked for {', '.join(STAC_ASSETS.get(key, (key,)))}).")
-        raster = (asset.get("raster:bands") or [{}])[0]
-        if "scale" not in raster and "offset" not in raster:
-            raise InputRasterError(f"The STAC item's {key} asset has no raster:bands scale/offset: give L2A_ADD_OFFSET, or a "
-                                   "STAC item with the raster extension.")
-        calibrations.append(Calibration(float(raster.get("scale", 1.0)), float(raster.get("offset", 0.0)),
-                                        f"the STAC item's raster:bands (scale {raster.get('scale', 1.0)}, offset {raster.get('offset', 0.0)})"))
-        nodata = raster.get("nodata", nodata)
-        files.append(_stac_href(asset["href"], path))
-    return files, calibrations, nodata, f"STAC item {item.get('id', os.path.basename(path))}"
-
-
-def _stac_href(href: str, item_path: str) -> str:
-    if href.startswith(("http://", "https://")):
-        return "/vsicurl/" + href
-    if href.startswith("s3://"):
-        return "/vsis3/" + href[5:]
-    return href if os.path.isabs(href) else os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(item_path)), href))
-
-
-def product_raster(path: str, work_dir: str, bands: Sequence[str] = ("B04", "B03", "B02")) -> tuple[str, list[str]]:
-    """A VRT stacking ``bands`` of the product at ``path`` with their calibration; and notes for the log."""
+def _image_path(base: str, product: str) -> str:
+    """The band file of an IMAGE_FILE entry: ESA's .jp2, or the .tif of SAFEs made by others (Esri), in a folder or a zip."""
     from osgeo import gdal
 
-    reader = _stac_bands if path.lower().endswith(".json") else _product_bands
-    files, calibrations, nodata, described = reader(path, bands)
+    for extension in (".jp2", ".tif", ".TIF"):
+        exists = gdal.VSIStatL(base + extension) is not None if base.startswith("/vsi") else os.path.exists(base + extension)
+        if exists:
+            return base + extension
+    raise InputRasterError(f"'{product}' lists {os.path.basename(base)} but holds no such .jp2 or .tif: the product is incomplete "
+                           "(download it again, or give its bands as a stack).")
+
+
+def _subdataset_bands(name: str, bands: Sequence[str]) -> tuple[list[str], list[Calibration], float, str]:
+    """Bands of a GDAL SENTINEL2_L2A subdataset, matched by GDAL's descriptions ("B4, central wavelength 665 nm") or colour
+    interpretation, each as a VRT band path; the offset from the MTD_MSIL2A.xml the string names."""
+    from osgeo import gdal
+
+    found = SUBDATASET.match(name.strip())
+    assert found is not None
+    if found.group(2) == "TCI":
+        raise InputRasterError(f"'{name}' is the true-colour image (TCI), not reflectance: give the 10m subdataset "
+                               f"(SENTINEL2_L2A:{found.group(1)}:10m:{found.group(3)}) or the product itself.")
+    metadata = read_product_metadata(found.group(1))
+    dataset = gdal.Open(name.strip())
+    if dataset is None:
+        raise InputRasterError(f"GDAL cannot open '{name}': check the MTD_MSIL2A.xml path and that the product is complete.")
+    by_band: dict[str, int] = {}
+    colours = {"Red": "B04", "Green": "B03", "Blue": "B02"}
+    for index in range(1, dataset.RasterCount + 1):
+        band = dataset.GetRasterBand(index)
+        described = re.match(r"\s*(B\d{1,2}A?)\b", band.GetDescription() or "")
+        key = _band_key(described.group(1)) if described else colours.get(gdal.GetColorInterpretationName(band.GetColorInterpretation()))
+        if key:
+            by_band.setdefault(key, index)
+    files, calibrations = [], []
+    for band in bands:
+        key = _band_key(band)
+        if key not in by_band:
+            raise InputRasterError(f"'{name}' has no band {key} (its bands: {', '.join(sorted(by_band)) or 'none described'}).")
+        files.append(_single_band_vrt(name.strip(), by_band[key]))
+        calibrations.append(metadata.calibration(key))
+    return files, calibrations, metadata.nodata, f"GDAL subdataset {found.group(2)} {found.group(3)}, processing baseline {metadata.baseline}"
+
+
+def _single_band_vrt(name: str, index: int) -> str:
+    """A /vsimem/ VRT of one band of a dataset (so BuildVRT can stack bands of one multi-band subdataset)."""
+    from osgeo import gdal
+
+    path = f"/vsimem/rockglacier_s2_{abs(hash(name))}_{index}.vrt"
+    gdal.Translate(path, name, format="VRT", bandList=[index])
+    return path
+
+
+def product_raster(path: str, work_dir: str, bands: Sequence[str] = ("B04", "B03", "B02"),
+                   given: Optional[Calibration] = None) -> tuple[str, list[str]]:
+    """A VRT stacking ``bands`` of the product at ``path`` with their calibration; and notes for the log. ``given``: the
+    user's L2A_ADD_OFFSET, honoured by the STAC reader (products are checked against it when the raster is read)."""
+    from osgeo import gdal
+
+    from .stac_item import stac_bands
+
+    convention = ""
+    if path.lower().endswith(".json"):
+        read = stac_bands(path, bands, given)
+        files, calibrations, nodata, described, convention = read.files, read.calibrations, read.nodata, read.described, read.convention
+    elif SUBDATASET.match(path.strip()):
+        files, calibrations, nodata, described = _subdataset_bands(path, bands)
+    else:
+        files, calibrations, nodata, described = _product_bands(path, bands)
     os.makedirs(work_dir, exist_ok=True)
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", os.path.basename(path.rstrip("/\\")))[:80]
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", os.path.basename(path.rstrip("/\\")) or path)[:80]
     vrt = os.path.join(work_dir, f"{stem}_{'_'.join(_band_key(b) for b in bands)}.vrt")
     gdal.UseExceptions()
     try:
@@ -212,6 +265,9 @@ def product_raster(path: str, work_dir: str, bands: Sequence[str] = ("B04", "B03
         target.SetOffset(calibration.offset)
         target.SetMetadataItem("REFLECTANCE_SOURCE", calibration.source)  # where the offset/scale come from, for the log
     dataset = None
-    notes = [f"Sentinel-2 L2A product '{os.path.basename(path.rstrip('/'))}' ({described}): bands {', '.join(map(_band_key, bands))} "
-             f"at {', '.join(os.path.basename(f) for f in files)}; reflectance = {calibrations[0].describe()}."]
+    convention = f"; convention read: {convention}" if convention else ""
+    inside = f" (the product {safe_root(path)})" if os.path.isdir(path) and safe_root(path) != os.path.abspath(path) else ""
+    notes = [f"Sentinel-2 L2A product '{os.path.basename(path.rstrip('/'))}'{inside} ({described}{convention}): bands "
+             f"{', '.join(map(_band_key, bands))} at {', '.join(os.path.basename(f) for f in files)}; reflectance = "
+             f"{calibrations[0].describe()}."]
     return vrt, notes

@@ -52,13 +52,15 @@ class MappingOptions:
                                adaptive_views=self.views is None if self.adaptive_views is None else self.adaptive_views)
 
 
-def imagery_for_model(path: str, spec: ModelSpec, work_dir: str) -> tuple[str, list[str]]:
+def imagery_for_model(path: str, spec: ModelSpec, work_dir: str, options: Optional[MappingOptions] = None) -> tuple[str, list[str]]:
     """The raster to segment: ``path`` itself, or for a Sentinel-2 L2A product (SAFE folder, MTD_MSIL2A.xml, zip,
-    STAC item) a VRT of the bands the model takes, carrying the product's calibration (``sentinel2_product``)."""
+    STAC item, GDAL subdataset) a VRT of the bands the model takes, carrying the product's calibration
+    (``sentinel2_product``; a STAC item read with the options' L2A_ADD_OFFSET, ``stac_item``)."""
     if not is_product(path):
         return path, []
     bands = spec.rendering.bands if spec.rendering is not None else spec.bands
-    return product_raster(path, work_dir, bands)
+    given = given_calibration(options.l2a_add_offset, options.l2a_quantification) if options is not None else None
+    return product_raster(path, work_dir, bands, given)
 
 
 @dataclass(frozen=True)
