@@ -64,7 +64,8 @@ def write_stack(path: Path, bands: np.ndarray, dtype: int = gdal.GDT_UInt16, nod
     dataset.SetProjection(srs_from_epsg(EPSG).ExportToWkt())
     for index, values in enumerate(bands, start=1):
         band = dataset.GetRasterBand(index)
-        band.SetNoDataValue(nodata)
+        if nodata is not None:
+            band.SetNoDataValue(nodata)
         if descriptions:
             band.SetDescription(descriptions[index - 1])
         band.WriteArray(values)

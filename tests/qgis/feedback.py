@@ -13,3 +13,7 @@ class RecordingFeedback(QgsProcessingFeedback):
 
     def pushInfo(self, text):  # noqa: N802
         self.infos.append(text)
+
+    def text(self) -> str:
+        """Everything told, information and warnings, one line each."""
+        return "\n".join(self.infos + self.warnings)

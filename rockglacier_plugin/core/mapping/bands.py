@@ -35,12 +35,16 @@ def parse_band_list(text: str) -> list[int]:
 
 
 def canonical_band(name: str) -> str:
-    """A band's name in one spelling: Sentinel-2 ids zero-padded (B4 -> B04), colours for the visible and NIR bands.
+    """A band's name in one spelling: Sentinel-2 ids zero-padded (B4 -> B04), colours for the visible and NIR bands; GDAL's
+    Sentinel-2 descriptions ("B4, central wavelength 665 nm") by their leading id.
 
-    >>> [canonical_band(n) for n in ("B4", "b04", "Red", " B8A ", "B11", "")]
-    ['red', 'red', 'red', 'B8A', 'B11', '']
+    >>> [canonical_band(n) for n in ("B4", "b04", "Red", " B8A ", "B11", "", "B4, central wavelength 665 nm")]
+    ['red', 'red', 'red', 'B8A', 'B11', '', 'red']
     """
     text = name.strip().upper()
+    leading = re.match(r"(B\d{1,2}A?)\s*,", text)  # GDAL's SENTINEL2 driver: "B4, central wavelength 665 nm"
+    if leading:
+        text = leading.group(1)
     match = re.fullmatch(r"B0?(\d)", text)  # B8A and B11 keep their names
     if match:
         text = f"B0{match.group(1)}"

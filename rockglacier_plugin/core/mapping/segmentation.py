@@ -32,6 +32,7 @@ from .model_metadata import ScalingKind
 from .onnx_model import Device, SegmentationModel, load_model
 from .precision import Precision, PrecisionChoice, choose_precision
 from .plausibility import check_offset
+from .true_colour import true_colour_calibrations
 from .reflectance import Calibration, looks_like_8bit, raster_calibrations, stated_calibration
 from .tiling import TileLayout, blend_weights, context_for, padded_size, tile_windows
 
@@ -115,6 +116,15 @@ def input_converter(dataset: Any, path: str, bands: Sequence[int], spec: Any, gi
             log("Warning: the model expects reflectance (e.g. Sentinel-2 L2A, 0-10000) but the raster is 8-bit; "
                 "values are scaled as reflectance anyway.")
         return None
+    true_colour = true_colour_calibrations(path, dataset, bands)  # a display image is never the model's rendering
+    if true_colour is not None:
+        if spec.rendering is None:
+            raise InputRasterError(f"'{os.path.basename(path)}' is a true-colour display image, and the model does not say how its "
+                                   "training imagery was made from reflectance (no rockglacier:rendering): give the imagery the "
+                                   "model's author used, or use a model that states its rendering (the shipped model does).")
+        calibrations, note = true_colour
+        log(note)
+        return _rendered(calibrations, spec.rendering)
     if _is_8bit(dataset, bands):
         return None
     names = [spec.rendering.bands[i] if spec.rendering and i < len(spec.rendering.bands) else "" for i in range(len(bands))]
@@ -135,6 +145,11 @@ def input_converter(dataset: Any, path: str, bands: Sequence[int], spec: Any, gi
     warning = check_offset(dataset, bands, calibrations, user_given=given is not None)  # stops on an offset taken twice
     if warning:
         log(warning)
+    return _rendered(calibrations, rendering)
+
+
+def _rendered(calibrations: Sequence[Calibration], rendering: Any) -> Converter:
+    """Stored values -> reflectance (one calibration per band) -> the model's 8-bit rendering."""
 
     def convert(raw: np.ndarray) -> np.ndarray:
         reflectance = np.stack([c.reflectance(raw[i]) for i, c in enumerate(calibrations)])

@@ -119,24 +119,7 @@ def asset_calibration(item: dict[str, Any], asset: dict[str, Any], key: str, giv
     properties = item.get("properties") or {}
     declared = _declared(asset)
     if BOA_OFFSET_APPLIED in properties:
-        applied = bool(properties[BOA_OFFSET_APPLIED])
-        scale = declared[0] if declared else 1.0 / L2A_QUANTIFICATION
-        convention = f"Earth Search v1 ({BOA_OFFSET_APPLIED} = {str(applied).lower()})"
-        if applied:
-            found = Calibration(scale, 0.0, f"Earth Search's {BOA_OFFSET_APPLIED} = true: the offset is already in the numbers "
-                                               f"(raster:bands' offset {declared[1] if declared else 0:g} not applied again)")
-            if given is not None and not found.agrees(given):
-                return Calibration(given.scale, given.offset, f"L2A_ADD_OFFSET, overriding {BOA_OFFSET_APPLIED} = true (a flag known "
-                                                                 "to be wrong on some items)"), convention
-            return found, convention
-        baseline, where = stated_baseline(item)
-        if baseline is not None:
-            offset_dn = BASELINE_4_OFFSET_DN if float(baseline) >= 4.0 else 0.0
-            found = Calibration(scale, offset_dn * scale, f"Earth Search's {BOA_OFFSET_APPLIED} = false and processing baseline "
-                                                          f"{baseline} ({where.split(' (')[0]}): BOA_ADD_OFFSET {offset_dn:g}")
-        else:
-            found = Calibration(scale, declared[1] if declared else 0.0, f"Earth Search's {BOA_OFFSET_APPLIED} = false: raster:bands")
-        return _checked(found, given, key), convention
+        return _earth_search_v1(item, declared, given)
     if declared is not None:
         scale, offset, where = declared
         convention = "STAC 1.1 raster:scale/raster:offset" if where != "raster:bands" else "STAC raster extension (raster:bands)"
@@ -153,6 +136,29 @@ def asset_calibration(item: dict[str, Any], asset: dict[str, Any], key: str, giv
         f"The STAC item '{item.get('id', '?')}' states neither the {key} asset's scale/offset (raster:bands, raster:scale/offset) "
         "nor a processing baseline (s2:processing_baseline, or the _Nxxyy_ field of the product name): give L2A_ADD_OFFSET (-1000 "
         "for processing baseline 04.00 and later, i.e. acquisitions since 25 January 2022 and all reprocessed products; 0 before).")
+
+
+def _earth_search_v1(item: dict[str, Any], declared: Optional[tuple[float, float, str]],
+                     given: Optional[Calibration]) -> tuple[Calibration, str]:
+    """Earth Search v1's convention (module docstring); the user's L2A_ADD_OFFSET overrides its flag, which is known to be
+    wrong on some items."""
+    applied = bool(item["properties"][BOA_OFFSET_APPLIED])
+    scale = declared[0] if declared else 1.0 / L2A_QUANTIFICATION
+    convention = f"Earth Search v1 ({BOA_OFFSET_APPLIED} = {str(applied).lower()})"
+    baseline, where = stated_baseline(item)
+    if applied:
+        found = Calibration(scale, 0.0, f"Earth Search's {BOA_OFFSET_APPLIED} = true: the offset is already in the numbers "
+                                        f"(raster:bands' offset {declared[1] if declared else 0:g} not applied again)")
+    elif baseline is not None:
+        offset_dn = BASELINE_4_OFFSET_DN if float(baseline) >= 4.0 else 0.0
+        found = Calibration(scale, offset_dn * scale, f"Earth Search's {BOA_OFFSET_APPLIED} = false and processing baseline "
+                                                      f"{baseline} ({where.split(' (')[0]}): BOA_ADD_OFFSET {offset_dn:g}")
+    else:
+        found = Calibration(scale, declared[1] if declared else 0.0, f"Earth Search's {BOA_OFFSET_APPLIED} = false: raster:bands")
+    if given is not None and not found.agrees(given):
+        return Calibration(given.scale, given.offset, f"L2A_ADD_OFFSET, overriding {BOA_OFFSET_APPLIED} = {str(applied).lower()} "
+                                                      "(a flag known to be wrong on some items)"), convention
+    return found, convention
 
 
 def _checked(found: Calibration, given: Optional[Calibration], key: str) -> Calibration:
