@@ -64,6 +64,11 @@ class ModelSpec:
     rendering: Optional[Rendering] = None  # how its 8-bit imagery was made from L2A reflectance (``rendering``); None: 8-bit only
     views: int = 1  # views of each tile averaged unless the user says otherwise (VIEWS); a model without the key: 1, as other tools
     architecture: dict[str, Any] = field(default_factory=dict)  # training config keys that rebuild it in PyTorch (fine-tuning)
+    pixel_size_m: Optional[float] = None  # the pixel size it learnt at (rockglacier:pixel_size_m; else resolution / 100)
+
+    def __post_init__(self) -> None:
+        if self.pixel_size_m is None and self.resolution_cm_per_px:  # one pixel size, whichever key stated it
+            object.__setattr__(self, "pixel_size_m", float(self.resolution_cm_per_px) / 100.0)
 
     @property
     def rock_glacier_index(self) -> int:
@@ -97,6 +102,7 @@ class ModelSpec:
             f"{KEY_PREFIX}rendering": self.rendering.to_metadata() if self.rendering is not None else None,
             f"{KEY_PREFIX}views": self.views,
             f"{KEY_PREFIX}architecture": self.architecture or None,
+            f"{KEY_PREFIX}pixel_size_m": self.pixel_size_m,
         }
         return {k: json.dumps(v) for k, v in values.items() if v is not None}
 
@@ -130,6 +136,7 @@ def spec_from_metadata(metadata: dict[str, str]) -> ModelSpec:
         raise ParameterError(f"The model's standardization_mean has {len(mean)} values but standardization_std {len(std)}.")
     return ModelSpec(
         class_names=class_names,
+        pixel_size_m=_json(metadata, f"{KEY_PREFIX}pixel_size_m", None),
         resolution_cm_per_px=_json(metadata, "resolution", None),
         tiles_overlap_percent=_json(metadata, "tiles_overlap", None),
         standardization_mean=mean,

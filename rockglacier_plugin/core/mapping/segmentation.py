@@ -21,7 +21,6 @@ import numpy as np
 from ..errors import InputRasterError, ParameterError
 from ..progress import Progress, RunHooks
 from ..raster.io import BandInfo, create_geotiff, open_raster, raster_grid
-from ..raster.pixel_size import row_pixel_sizes_m
 from ..raster.staged import staged_outputs
 from ..raster.units import UNIT_PROBABILITY
 from ..raster.windows import Window, window_from_bounds
@@ -31,6 +30,7 @@ from .input_scaling import model_input, valid_mask
 from .model_metadata import ScalingKind
 from .onnx_model import Device, SegmentationModel, load_model
 from .precision import Precision, PrecisionChoice, choose_precision
+from .model_pixels import pixel_plan, probability_on_grid, resampled_input
 from .plausibility import check_offset
 from .true_colour import true_colour_calibrations
 from .reflectance import Calibration, looks_like_8bit, raster_calibrations, stated_calibration
@@ -256,16 +256,6 @@ class _RowWriter:
             self.executor = None
 
 
-def _check_resolution(grid: Any, spec: Any, log: Callable[[str], None]) -> None:
-    if not spec.resolution_cm_per_px:
-        return
-    dx_m, _ = row_pixel_sizes_m(grid, Window(0, grid.height_px // 2, 1, 1))
-    ratio = float(dx_m[0]) * 100.0 / spec.resolution_cm_per_px
-    if not 0.5 <= ratio <= 2.0:
-        log(f"Warning: the raster's pixels are {float(dx_m[0]):.1f} m, the model was trained at "
-            f"{spec.resolution_cm_per_px / 100.0:g} m; resample the raster to that resolution for reliable results.")
-
-
 #: Model input pixels per call when the batch is automatic: on 2 CPU cores one 1408 px input a call
 #: ran the 4096 px bench in 24 s and 1.4 GB, four a call in 28 s and 4.4 GB (memory bandwidth, not
 #: arithmetic, limits a CPU); small tiles still go several to a call.
@@ -386,19 +376,55 @@ def segment_raster(
 ) -> SegmentRun:
     """Probability (float32, -1 = no data) and mask (uint8: 1 rock glacier, 0 background, 255 no
     data) GeoTIFFs over the raster (or its ``area``), on the raster's grid. ``model``: an already
-    loaded model of ``model_path`` (a worker that maps many scenes keeps its session)."""
+    loaded model of ``model_path`` (a worker that maps many scenes keeps its session). An input at
+    another pixel size than the model's is resampled for the model and its results brought back
+    (``model_pixels``)."""
+    import tempfile
+
+    grid = raster_grid(open_raster(raster_path, "input raster"), 1, "input raster")
+    model = model or load_model(model_path, settings.device, settings.threads)
+    plan = pixel_plan(grid, model.spec)
+    hooks.log(plan.note)
+    if plan.as_is:
+        return _segment_on_grid(raster_path, model_path, probability_path, mask_path, settings, area, hooks, model)
+    with tempfile.TemporaryDirectory(prefix="rockglacier_resampled_") as folder:
+        run = _segment_on_grid(resampled_input(raster_path, plan, folder), model_path, os.path.join(folder, "probability.tif"),
+                               os.path.join(folder, "mask.tif"), settings, area, hooks, model)
+        region = _region(grid, area.extent)
+        _write_on_grid(probability_on_grid(os.path.join(folder, "probability.tif"), grid, region), run.threshold,
+                       (probability_path, mask_path), grid, region)
+    return replace(run, region=region)
+
+
+def _write_on_grid(probability: np.ndarray, threshold: float, paths: tuple[str, str], grid: Any, region: Window) -> None:
+    """Probability and its mask (thresholded on this grid) written as ``segment_raster`` writes them."""
+    from osgeo import gdal
+
+    valid = probability >= 0.0
+    mask = np.where(valid, (probability >= threshold).astype(np.uint8), MASK_NODATA).astype(np.uint8)
+    with staged_outputs(list(paths)) as (partial_probability, partial_mask):
+        for path, data_type, nodata, description, unit, values in (
+                (partial_probability, gdal.GDT_Float32, PROBABILITY_NODATA, PROBABILITY_DESCRIPTION, UNIT_PROBABILITY,
+                 np.where(valid, probability, PROBABILITY_NODATA)),
+                (partial_mask, gdal.GDT_Byte, MASK_NODATA, MASK_DESCRIPTION, None, mask)):
+            dataset = _create(path, region, grid, data_type, nodata, description, unit)
+            dataset.GetRasterBand(1).WriteArray(values)
+            dataset = None
+
+
+def _segment_on_grid(raster_path: str, model_path: str, probability_path: str, mask_path: str, settings: SegmentSettings,
+                     area: MapArea, hooks: RunHooks, model: SegmentationModel) -> SegmentRun:
+    """``segment_raster`` on the raster's own grid."""
     from osgeo import gdal
 
     log, extent, mask_geometries = hooks.log, area.extent, area.geometries
     started = time.perf_counter()
     dataset = open_raster(raster_path, "input raster")
     grid = raster_grid(dataset, 1, "input raster")
-    model = model or load_model(model_path, settings.device, settings.threads)
     log(f"onnxruntime execution provider: {model.provider}")
     settings, bands, views = _resolved(settings, dataset, model, log)
     _check_input(dataset, bands, model, log)
     converter = input_converter(dataset, raster_path, bands, model.spec, settings.calibration, log)
-    _check_resolution(grid, model.spec, log)
     check_views(views)  # before any output is written
     layout = tile_layout_for(settings, model)
     threshold = settings.threshold if settings.threshold is not None else model.spec.seg_thresh
