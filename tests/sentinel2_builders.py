@@ -102,9 +102,9 @@ def _mtd(baseline: str, add_offset_dn: float, files: list[str]) -> str:
         "</Product_Image_Characteristics></n1:General_Info></n1:Level-2A_User_Product>")
 
 
-def write_safe(folder: Path, rho: np.ndarray, baseline: str = "05.09", zipped: bool = False) -> Path:
+def write_safe(folder: Path, rho: np.ndarray, baseline: str = "05.09", zipped: bool = False, tif_bands: bool = False) -> Path:
     """An L2A SAFE product (MTD_MSIL2A.xml and 10 m JPEG 2000 bands B02, B03, B04, B08, plus a 20 m B02 the reader
-    must not take); the folder, or its zip."""
+    must not take); the folder, or its zip. ``tif_bands``: GeoTIFF bands, as Esri's SAFE products have."""
     add_offset = -1000.0 if float(baseline) >= 4 else 0.0
     safe = folder / f"{PRODUCT}.SAFE"
     r10 = safe / "GRANULE" / GRANULE / "IMG_DATA" / "R10m"
@@ -114,7 +114,10 @@ def write_safe(folder: Path, rho: np.ndarray, baseline: str = "05.09", zipped: b
     files = []
     for index, band in enumerate(BANDS):
         stem = f"T19HDC_20221010T144731_{band}_10m"
-        _jp2(r10 / f"{stem}.jp2", dn_from_reflectance(rho[index], add_offset))
+        if tif_bands:
+            write_stack(r10 / f"{stem}.tif", dn_from_reflectance(rho[index], add_offset)[None], descriptions=None)
+        else:
+            _jp2(r10 / f"{stem}.jp2", dn_from_reflectance(rho[index], add_offset))
         files.append(f"GRANULE/{GRANULE}/IMG_DATA/R10m/{stem}")
     _jp2(r20 / "T19HDC_20221010T144731_B02_20m.jp2", np.ones((8, 8), dtype=np.uint16))
     files.append(f"GRANULE/{GRANULE}/IMG_DATA/R20m/T19HDC_20221010T144731_B02_20m")

@@ -175,3 +175,62 @@ def test_level_2ap_product_of_2017__read_with_its_own_tags(scene, shared_dataset
     probabilities, feedback = _seen(safe, echoes, tmp_path)
     _assert_reference(probabilities, rho, 0.0)
     assert "processing baseline 02.05" in feedback.text()
+
+
+STACTOOLS = os.environ.get("STACTOOLS_SENTINEL2_GIT", "/work/.mirror/stactools-packages+sentinel2/repo")
+STACTOOLS_SAFE = "tests/data-files/S2A_MSIL2A_20230625T234621_N0509_R073_T01WCP_20230626T022157.SAFE"
+STACTOOLS_TILE = "GRANULE/L2A_T01WCP_A041826_20230625T234624/MTD_TL.xml"
+
+
+def _stactools_safe(folder, rho):
+    """A real ESA SAFE's metadata (baseline 05.09) from stactools-packages/sentinel2's test data (a git mirror; skipped
+    without it), its 10 m tile size in MTD_TL.xml trimmed to the test's bands, and the 10 m bands written where its
+    MTD_MSIL2A.xml lists them (DN with the -1000 offset)."""
+    import re
+    import subprocess
+
+    if not os.path.exists(os.path.join(STACTOOLS, "HEAD")):
+        pytest.skip(f"no git mirror of stactools-packages/sentinel2 at {STACTOOLS} (fetch github:stactools-packages/sentinel2)")
+    safe = folder / os.path.basename(STACTOOLS_SAFE)
+    for relative in ("MTD_MSIL2A.xml", STACTOOLS_TILE):
+        target = safe / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(subprocess.run(["git", "--git-dir", STACTOOLS, "show", f"HEAD:{STACTOOLS_SAFE}/{relative}"],
+                                          capture_output=True, check=True).stdout)
+    tile = safe / STACTOOLS_TILE
+    rows, cols = rho.shape[1:]
+    tile.write_text(re.sub(r'(<Size resolution="10">\s*<NROWS>)10980(</NROWS>\s*<NCOLS>)10980', rf"\g<1>{rows}\g<2>{cols}", tile.read_text()))
+    for found in re.finditer(r"<IMAGE_FILE>([^<]*_(B0[234])_10m)</IMAGE_FILE>", (safe / "MTD_MSIL2A.xml").read_text()):
+        _band_file(safe, found.group(1) + ".jp2", rho, found.group(2), -1000.0, jp2=True)
+    return safe
+
+
+def test_gdal_sentinel2_subdataset__matched_by_gdals_band_descriptions_with_the_offset_of_its_mtd(scene, tmp_path):
+    """SENTINEL2_L2A:<MTD>:10m:EPSG_x strings (QGIS's own Sentinel-2 sublayers) were refused: their bands are described
+    "B4, central wavelength 665 nm", and the offset is the MTD's."""
+    folder, rho, echoes = scene
+    safe = _stactools_safe(tmp_path, rho)
+    name = f"SENTINEL2_L2A:{safe / 'MTD_MSIL2A.xml'}:10m:EPSG_32601"
+    probabilities, feedback = _seen(name, echoes, tmp_path)
+    _assert_reference(probabilities, rho)
+    assert "GDAL subdataset 10m EPSG_32601, processing baseline 05.09" in feedback.text()
+    assert "BOA_ADD_OFFSET -1000" in feedback.text()
+    with pytest.raises(QgsProcessingException, match="true-colour image \\(TCI\\).*10m subdataset"):
+        _seen(name.replace(":10m:", ":TCI:"), echoes[:1], tmp_path)
+
+
+def test_resolution_folder_and_zipped_esri_safe__read_as_their_product(scene, tmp_path):
+    """The R10m folder given as INPUT (QGIS said "not found"), and a zipped SAFE with GeoTIFF bands (Esri's; .jp2 was
+    assumed inside zips)."""
+    from tests.sentinel2_builders import write_safe
+
+    folder, rho, echoes = scene
+    safe = write_safe(tmp_path / "folder", rho)
+    r10 = next(safe.glob("GRANULE/*/IMG_DATA/R10m"))
+    probabilities, feedback = _seen(r10, echoes, tmp_path)
+    _assert_reference(probabilities, rho)
+    assert f"(the product {safe})" in feedback.text()
+    zipped = write_safe(tmp_path / "esri", rho, zipped=True, tif_bands=True)
+    probabilities, feedback = _seen(zipped, echoes, tmp_path)
+    _assert_reference(probabilities, rho)
+    assert "_B04_10m.tif" in feedback.text()
