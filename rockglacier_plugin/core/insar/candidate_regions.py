@@ -9,7 +9,13 @@ From a ``CandidateField``:
 3. A region is kept when it covers ``min_area_km2`` and at least ``min_coherent_share`` of it is
    coherent; it is dropped, and said why, when it is an unwrapping artefact: a region in its own
    SNAPHU connected component (the surroundings lie in another one), or a region cut from its
-   surroundings by steps of most of a phase cycle between neighbouring pixels (``cycle_jumps``).
+   surroundings by whole-cycle steps (``cycle_cuts``): neighbouring pixels differing by most of a
+   cycle where the whole change across the step (the levels three pixels either side) sits in that one
+   step and is, all along the cut, the same whole number of cycles, and where the region inside the cut
+   is as uniform as stable ground (an offset added to it, not motion: ``interior_spread``). A fast
+   landform's shear margin also changes the phase by most of a cycle within a pixel or two, but its
+   change follows the landform's velocity, which varies along the margin and inside it: it stays a
+   candidate. (A block sliding rigidly at a whole number of cycles would look like an error: said in the log.)
 4. Its statistics: mean downslope velocity (and its error: pixel noise averaged over the region,
    inflated by the noise correlation, plus the local reference error, which is common to the
    region's pixels), and its "maximum", the 95th percentile (and that pixel's error).
@@ -18,6 +24,7 @@ From a ``CandidateField``:
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -31,10 +38,22 @@ from .candidate_field import CandidateField
 MAX_PERCENTILE = 95.0
 #: Width of the surroundings a region is compared with (component, cycle jumps), pixels.
 RING_PX = 3
-#: Neighbours differing by this share of a phase cycle or more are a cut of an unwrapping error ...
+#: Neighbours differing by this share of a phase cycle or more are a step worth examining ...
 CYCLE_JUMP_SHARE = 0.75
-#: ... and a region with at least this many such cuts in or around it is an artefact.
+#: ... a whole-cycle cut when the change across it (level of SIDE_PX pixels either side) is within WHOLE_CYCLE_TOLERANCE
+#: of a non-zero whole number of cycles and the step itself holds all of it but CONCENTRATION_TOLERANCE of a cycle ...
+SIDE_PX = 3
+WHOLE_CYCLE_TOLERANCE = 0.2
+CONCENTRATION_TOLERANCE = 0.25
+#: ... and a region with at least MIN_CYCLE_JUMPS cuts, MIN_CUT_SHARE of its big steps, whose changes agree within
+#: MAX_CUT_SPREAD of a cycle (one offset all along the cut), is an unwrapping artefact.
 MIN_CYCLE_JUMPS = 6
+MIN_CUT_SHARE = 0.6
+MAX_CUT_SPREAD = 0.1
+#: Interquartile range of the LOS velocity inside the cut (its margin left out), cycles, up to which the region is as
+#: uniform as stable ground with an offset (noise and atmosphere: about 0.05 cycle at coherence 0.7 over a few hundred
+#: metres); a landform moving most of a cycle varies more than this inside.
+MAX_INTERIOR_SPREAD = 0.15
 
 
 @dataclass(frozen=True)
@@ -97,28 +116,85 @@ def unwrapping_artefact(candidate: CandidateField, inside: np.ndarray) -> Option
             return "it is its own SNAPHU connected component (an unwrapping island, not motion)"
     if candidate.cycle_cm_per_yr is None:
         return None
-    jumps = cycle_jumps(candidate, inside | ring)
-    if jumps >= MIN_CYCLE_JUMPS:
-        return (f"{jumps} neighbouring pixels around it differ by most of a phase cycle (one cycle = "
-                f"{candidate.cycle_cm_per_yr:.1f} cm/yr LOS): an unwrapping error, not motion")
+    cuts = cycle_cuts(candidate, inside | ring)
+    if cuts.is_artefact and interior_spread(candidate, inside) <= MAX_INTERIOR_SPREAD:
+        return (f"{cuts.cuts} of its {cuts.steps} steps of most of a phase cycle are whole-cycle cuts of {cuts.cycles:+d} "
+                f"cycle(s) (one cycle = {candidate.cycle_cm_per_yr:.1f} cm/yr LOS, the same offset all along the cut, to "
+                f"{cuts.spread:.2f} cycle): an unwrapping error, not motion")
     return None
 
 
-def cycle_jumps(candidate: CandidateField, area: np.ndarray) -> int:
-    """Neighbouring coherent pixel pairs within ``area`` whose LOS velocities differ by at least
-    ``CYCLE_JUMP_SHARE`` of a phase cycle: the cut of an unwrapping error (phase noise at coherence 0.3
-    and 10 looks makes such a step between neighbours a > 6-sigma event, and creep that fast between two
-    pixels of one pair would decorrelate them)."""
+def interior_spread(candidate: CandidateField, inside: np.ndarray) -> float:
+    """Interquartile range of the coherent LOS velocities inside the region, one pixel in from its edge, in cycles."""
+    from scipy.ndimage import binary_erosion
+
     assert candidate.cycle_cm_per_yr is not None
+    core = binary_erosion(inside, structure=np.ones((3, 3), bool)) & candidate.coherent
+    values = candidate.los_rel_cm_per_yr[core & np.isfinite(candidate.los_rel_cm_per_yr)].astype(np.float64)
+    if values.size < 4:
+        return 0.0
+    return float(np.subtract(*np.percentile(values, [75, 25]))) / candidate.cycle_cm_per_yr
+
+
+@dataclass(frozen=True)
+class CycleCuts:
+    """The big steps around a region and how many of them are whole-cycle cuts of one offset."""
+
+    steps: int
+    cuts: int
+    cycles: int  # the cuts' common whole number of cycles (0: none)
+    spread: float  # interquartile range of the cuts' changes, cycles
+
+    @property
+    def is_artefact(self) -> bool:
+        return (self.cuts >= MIN_CYCLE_JUMPS and self.cuts >= MIN_CUT_SHARE * self.steps and self.cycles != 0
+                and self.spread <= MAX_CUT_SPREAD)
+
+
+def _side_levels(values: np.ndarray, rows: np.ndarray, cols: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Median LOS velocity of the SIDE_PX pixels ending at each step's first pixel and starting at its second."""
+    lines = values if axis == 1 else values.T
+    r, c = (rows, cols) if axis == 1 else (cols, rows)
+    width = lines.shape[1]
+    offsets = np.arange(SIDE_PX)
+    before = lines[r[:, None], np.clip(c[:, None] - offsets[None, :], 0, width - 1)]
+    after = lines[r[:, None], np.clip(c[:, None] + 1 + offsets[None, :], 0, width - 1)]
+    return np.nanmedian(before, axis=1), np.nanmedian(after, axis=1)
+
+
+def cycle_cuts(candidate: CandidateField, area: np.ndarray) -> CycleCuts:
+    """Neighbouring coherent pixel pairs within ``area`` whose LOS velocities differ by at least ``CYCLE_JUMP_SHARE`` of a
+    cycle (phase noise at coherence 0.3 and 10 looks makes that a > 6-sigma event between neighbours), and which of them
+    are whole-cycle cuts (module docstring): the change across the step, from the level of SIDE_PX pixels on one side to
+    that on the other, is held by the step itself and is within WHOLE_CYCLE_TOLERANCE of a non-zero whole number of
+    cycles. An unwrapping error offsets a region by one such number everywhere; a shear margin's change is the
+    landform's velocity, which is no whole number of cycles and varies along the margin."""
+    assert candidate.cycle_cm_per_yr is not None
+    cycle = candidate.cycle_cm_per_yr
     values = np.where(candidate.coherent, candidate.los_rel_cm_per_yr.astype(np.float64), np.nan)
-    limit = CYCLE_JUMP_SHARE * candidate.cycle_cm_per_yr
-    count = 0
-    with np.errstate(invalid="ignore"):
+    steps, changes = 0, []
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN sides
         for axis in (0, 1):
-            step = np.abs(np.diff(values, axis=axis)) >= limit
+            step = np.diff(values, axis=axis)
             both = np.logical_and(np.delete(area, -1, axis=axis), np.delete(area, 0, axis=axis))
-            count += int(np.sum(step & both))
-    return count
+            rows, cols = np.nonzero((np.abs(step) >= CYCLE_JUMP_SHARE * cycle) & both)
+            steps += rows.size
+            if not rows.size:
+                continue
+            before, after = _side_levels(values, rows, cols, axis)
+            change = (after - before) / cycle
+            single = step[rows, cols] / cycle
+            whole = np.round(change)
+            cut = (whole != 0) & (np.abs(change - whole) <= WHOLE_CYCLE_TOLERANCE) & (np.abs(single - change) <= CONCENTRATION_TOLERANCE)
+            changes += list(change[cut])
+    if not changes:
+        return CycleCuts(steps, 0, 0, float("inf"))
+    changes_array = np.abs(np.asarray(changes))  # a cut seen from inside or outside: the same offset
+    cycles = int(np.round(np.median(changes_array)))
+    same = np.abs(changes_array - cycles) <= WHOLE_CYCLE_TOLERANCE
+    spread = float(np.subtract(*np.percentile(changes_array[same], [75, 25]))) if same.any() else float("inf")
+    return CycleCuts(steps, int(same.sum()), cycles, spread)
 
 
 def region_statistics(candidate: CandidateField, inside: np.ndarray, settings: RegionSettings) -> Optional[dict[str, float]]:

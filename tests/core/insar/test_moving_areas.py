@@ -208,3 +208,57 @@ def test_bad_settings_are_refused_with_a_message(tmp_path):
     with pytest.raises(ParameterError, match="MAX_SLOPE_DEG"):
         find_moving_areas([_pair(scene.unwrapped, scene.coherence)], str(scene.dem), GEOMETRY,
                           MovingAreaSettings(field=FieldSettings(min_slope_deg=40.0, max_slope_deg=35.0)))
+
+
+def _fast_landform_scene(folder: Path, peak_cm_per_yr: float, seed: int = 0) -> tuple[Path, Path, Path, str]:
+    """A 20 deg slope facing away from the radar (aspect 78 deg: the LOS sees 0.82 of the downslope motion) with one
+    landform: its downslope speed ``peak`` along the centre line, falling to half at its sides, then to rest within
+    one pixel (a sharp lateral shear margin), in a 46-day L-band pair."""
+    rng = np.random.default_rng(seed)
+    shape = (120, 160)
+    slope, aspect = 20.0, 78.0
+    rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]].astype(float)
+    east, north = math.sin(math.radians(aspect)), math.cos(math.radians(aspect))
+    z = 3500.0 - math.tan(math.radians(slope)) * PIXEL_M * (cols * east - rows * north)  # falls towards the aspect
+    u, w = (cols - 80.0) / 14.0, (rows - 60.0) / 7.0  # 840 m long, 420 m wide
+    inside = u**2 + w**2 < 1.0
+    speed = np.where(inside, peak_cm_per_yr * (1.0 - 0.5 * w**2) * (1.0 - 0.3 * u**2), 0.0)
+    th, al, s, a = math.radians(38.7), math.radians(102.0), math.radians(slope), math.radians(aspect)
+    g = math.sin(th) * math.cos(s) * math.cos(al + a) - math.cos(th) * math.sin(s)
+    coherence = np.where(inside, 0.6, 0.85)
+    phase = phase_per_cm_per_yr() * speed * g + multilook_noise(coherence, 10, rng)
+    gt = (ORIGIN[0], PIXEL_M, 0.0, ORIGIN[1], 0.0, -PIXEL_M)
+    folder.mkdir(parents=True, exist_ok=True)
+    x0, y0 = ORIGIN[0] + 80.5 * PIXEL_M, ORIGIN[1] - 60.5 * PIXEL_M
+    outline = f"POINT({x0} {y0})"
+    return (write_raster(folder / "20070716_20070831_unw.tif", phase, gt, epsg=EPSG), write_raster(folder / "coherence.tif", coherence, gt, epsg=EPSG),
+            write_raster(folder / "dem.tif", z, gt, epsg=EPSG), outline)
+
+
+@pytest.mark.parametrize("peak", [110.0, 127.0])
+def test_a_fast_landform_with_a_sharp_shear_margin_is_motion_not_an_unwrapping_error(tmp_path, peak):
+    """About a metre a year (the seed paper's fastest, 127 cm/yr): the LOS phase changes by most of a cycle across the
+    one-pixel shear margin, which the old rule took for a 2-pi cut and dropped; its change follows the landform's speed
+    along the margin, no whole number of cycles, so it is kept."""
+    unwrapped, coherence, dem, centre = _fast_landform_scene(tmp_path, peak)
+    notes: list[str] = []
+    result = find_moving_areas([_pair(unwrapped, coherence)], str(dem), GEOMETRY, hooks=RunHooks(log=notes.append))
+    assert _found(result, [centre]) == [True], notes
+    assert not any("unwrapping error" in note for note in notes)
+    row = next(r for r, w in zip(result.rows, result.wkb) if ogr.CreateGeometryFromWkb(w).Contains(ogr.CreateGeometryFromWkt(centre)))
+    assert row["vel_dslp_cm_yr"] > 0.5 * peak
+
+
+@pytest.mark.parametrize("cycles", [1, 2])
+def test_whole_cycle_offsets_along_a_line_are_dropped_and_said(tmp_path, cycles):
+    """One and two cycles added to a patch of stable ground: cut from its surroundings by the same whole number of cycles
+    all around, an unwrapping error, dropped with the reason in the log."""
+    scene = steep_valley_scene(tmp_path / "scene", seed=5, n_landforms=0)
+    caught = 0
+    for index, rank in enumerate((0.3, 0.5, 0.7)):
+        unwrapped, _ = _with_island(scene, np.full((12, 12), cycles * 2.0 * math.pi), rank, tmp_path / f"{index}")
+        notes: list[str] = []
+        result = find_moving_areas([_pair(unwrapped, scene.coherence)], str(scene.dem), GEOMETRY, hooks=RunHooks(log=notes.append))
+        assert result.rows == []
+        caught += any(f"whole-cycle cuts of +{cycles} cycle(s)" in note for note in notes)
+    assert caught >= 1
