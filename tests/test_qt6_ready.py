@@ -67,7 +67,7 @@ def test_plugin__imports_and_builds_its_dock_and_menu_under_pyqt6_as_qgis_4_has_
     (QGIS's own classes stubbed: tests/qt6/fake_qgis.py says what that leaves unchecked)."""
     completed = _run_under_pyqt6("import sys; from tests.qt6.fake_qgis import main; sys.exit(main())")
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
-    assert "dock built: 12 shortcuts, 6 class buttons" in completed.stdout
+    assert "dock built: 14 shortcuts, 6 class buttons" in completed.stdout
     assert "Rock-glacier review" in completed.stdout and "Check installation" in completed.stdout
 
 

@@ -221,9 +221,8 @@ def training_python_missing(python: str, timeout_s: float = 120.0) -> tuple[list
     Runs that interpreter (never imports torch here: QGIS's Python must not load it). A Python that
     cannot run at all misses every package; its error is the version text.
     """
-    import subprocess
-
     import json
+    import subprocess
 
     script = ("import importlib.util, json\n"
               f"missing = [m for m in {TRAINING_PACKAGES!r} if importlib.util.find_spec(m) is None]\n"

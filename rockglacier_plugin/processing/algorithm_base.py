@@ -210,10 +210,11 @@ class RockGlacierAlgorithm(QgsProcessingAlgorithm):
         polygon) with the polygons ``candidates.wkb`` as multipolygons in ``crs``; returns the destination id."""
         from ..core.inventory.schema import ROCK_GLACIER_LAYER
         from ..qgis_shared.fields import inventory_fields
-        from .layers import layer_sink
+        from .layers import LayerSpec, layer_sink
 
         fields, _ = inventory_fields(QgsFields(), ())
-        sink, dest_id = layer_sink(self, parameters, "OUTPUT", context, fields, QgsWkbTypes.MultiPolygon, crs, ROCK_GLACIER_LAYER)
+        sink, dest_id = layer_sink(self, parameters, "OUTPUT", context,
+                                   LayerSpec(fields, QgsWkbTypes.MultiPolygon, crs, ROCK_GLACIER_LAYER))
         for values, wkb in zip(candidates.rows, candidates.wkb):
             feature = QgsFeature(fields)
             geometry = QgsGeometry()

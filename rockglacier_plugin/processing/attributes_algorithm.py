@@ -24,7 +24,7 @@ from qgis.core import (
 from ..qgis_shared.features import feature_wkb, file_raster_path, text_or_none
 from ..qgis_shared.fields import inventory_fields
 from .algorithm_base import RockGlacierAlgorithm, info, run_hooks, warn
-from .layers import layer_sink
+from .layers import LayerSpec, layer_sink
 from .output_styles import store_inventory_style
 
 if TYPE_CHECKING:
@@ -174,8 +174,8 @@ class AttributesAlgorithm(RockGlacierAlgorithm):
         fields, notes = inventory_fields(source.fields(), ATTRIBUTE_FIELDS)
         for note in notes:
             warn(feedback, note)
-        sink, dest_id = layer_sink(self, parameters, self.OUTPUT, context, fields, source.wkbType(), source.sourceCrs(),
-                                   ROCK_GLACIER_LAYER)
+        sink, dest_id = layer_sink(self, parameters, self.OUTPUT, context,
+                                   LayerSpec(fields, source.wkbType(), source.sourceCrs(), ROCK_GLACIER_LAYER))
         # Output attribute positions: input fields first (same order), then the schema's extras.
         input_positions = [fields.indexOf(field.name()) for field in source.fields()]
         value_positions = {name: fields.indexOf(name) for name in values[0]} if values else {}

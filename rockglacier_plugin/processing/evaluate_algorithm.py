@@ -23,7 +23,7 @@ from ..core.inventory.schema import FieldSpec
 from ..qgis_shared.features import feature_record, feature_wkb, file_raster_path
 from ..qgis_shared.fields import qgs_field
 from .algorithm_base import RockGlacierAlgorithm, info, warn
-from .layers import layer_sink
+from .layers import LayerSpec, layer_sink
 from .output_styles import store_inventory_style
 
 HELP = """
@@ -123,8 +123,8 @@ class EvaluateAlgorithm(RockGlacierAlgorithm):
         # an inventory layer is rock_glaciers in its GeoPackage; the reference's copy beside the candidates in one file
         # gets its own name
         same_file = name == "REFERENCE_OUTPUT" and parameters.get("REFERENCE_OUTPUT") == parameters.get("OUTPUT")
-        sink, dest_id = layer_sink(self, parameters, name, context, fields, source.wkbType(), source.sourceCrs(),
-                                   "reference_evaluated" if same_file else ROCK_GLACIER_LAYER)
+        sink, dest_id = layer_sink(self, parameters, name, context, LayerSpec(
+            fields, source.wkbType(), source.sourceCrs(), "reference_evaluated" if same_file else ROCK_GLACIER_LAYER))
         positions = [fields.indexOf(spec.name) for spec in EVAL_FIELDS]
         for feature, iou, match_id, status in zip(features, ious, match_ids, statuses):
             attributes = list(feature.attributes()) + [None] * (fields.count() - len(feature.attributes()))

@@ -25,7 +25,7 @@ from ..qgis_shared.features import feature_wkb, file_raster_path, text_or_none
 from ..qgis_shared.fields import inventory_fields, qgs_field, qgs_fields
 from .algorithm_base import RockGlacierAlgorithm, info, run_hooks, warn
 from .insar_inputs import InsarInputs
-from .layers import layer_sink
+from .layers import LayerSpec, layer_sink
 from .output_styles import store_inventory_style, write_raster_style
 
 HELP = """
@@ -177,8 +177,8 @@ class InsarVelocityAlgorithm(InsarInputs, RockGlacierAlgorithm):
         if not parameters.get("VELOCITY_PAIRS"):
             return {}
         fields = qgs_fields(VELOCITY_PAIR_FIELDS)
-        sink, dest_id = layer_sink(self, parameters, "VELOCITY_PAIRS", context, fields, QgsWkbTypes.NoGeometry, None,
-                                   VELOCITY_PAIR_LAYER, optional=True)
+        sink, dest_id = layer_sink(self, parameters, "VELOCITY_PAIRS", context,
+                                   LayerSpec(fields, QgsWkbTypes.NoGeometry, None, VELOCITY_PAIR_LAYER), optional=True)
         if sink is None:
             return {}
         for row in result.pair_rows:
@@ -221,7 +221,8 @@ class InsarVelocityAlgorithm(InsarInputs, RockGlacierAlgorithm):
             warn(feedback, note)
         if fields.lookupField("vel_reason") < 0:
             fields.append(qgs_field(field_spec("vel_reason")))
-        sink, dest_id = layer_sink(self, parameters, "OUTPUT", context, fields, source.wkbType(), source.sourceCrs(), layer_name)
+        sink, dest_id = layer_sink(self, parameters, "OUTPUT", context,
+                                   LayerSpec(fields, source.wkbType(), source.sourceCrs(), layer_name))
         for feature, rg_id, landform in zip(features, rg_ids, result.landforms):
             out = QgsFeature(fields)
             out.setGeometry(feature.geometry())
@@ -239,8 +240,8 @@ class InsarVelocityAlgorithm(InsarInputs, RockGlacierAlgorithm):
         if not parameters.get("REFERENCE_POINTS_OUTPUT"):
             return {}
         fields = qgs_fields(REFERENCE_POINT_FIELDS)
-        sink, dest_id = layer_sink(self, parameters, "REFERENCE_POINTS_OUTPUT", context, fields, QgsWkbTypes.Point,
-                                   source.sourceCrs(), layer_name, optional=True)
+        sink, dest_id = layer_sink(self, parameters, "REFERENCE_POINTS_OUTPUT", context,
+                                   LayerSpec(fields, QgsWkbTypes.Point, source.sourceCrs(), layer_name), optional=True)
         if sink is None:
             return {}
         for landform in result.landforms:

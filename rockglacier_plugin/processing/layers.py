@@ -10,6 +10,7 @@ advice to give a GeoPackage.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
 
 from qgis.core import (
@@ -22,6 +23,18 @@ from qgis.core import (
     QgsVectorFileWriter,
     QgsWkbTypes,
 )
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """What a vector output holds: its fields, geometry type (``QgsWkbTypes.NoGeometry`` for a table), CRS (None for a
+    table) and the name of the layer inside a GeoPackage."""
+
+    fields: QgsFields
+    wkb_type: Any
+    crs: Optional[QgsCoordinateReferenceSystem]
+    layer_name: str
+
 
 #: Vector formats whose field names are cut short (the dBASE table of a shapefile: 10 characters).
 SHORT_FIELD_NAME_SUFFIXES = (".shp", ".dbf")
@@ -49,12 +62,12 @@ def refuse_short_field_names(path: Optional[str], name: str, layer_name: str) ->
             f"{name}={base}.gpkg (the layer inside it is named '{layer_name}'); QGIS opens and edits it like a shapefile.")
 
 
-def gpkg_layer_sink(parameters: Dict[str, Any], name: str, context: QgsProcessingContext, fields: QgsFields,
-                    wkb_type: Any, crs: Optional[QgsCoordinateReferenceSystem], layer_name: str,
-                    ) -> Optional[Tuple[QgsFeatureSink, str]]:
+def gpkg_layer_sink(parameters: Dict[str, Any], name: str, context: QgsProcessingContext,
+                    spec: LayerSpec) -> Optional[Tuple[QgsFeatureSink, str]]:
     """The sink and destination id for parameter ``name`` when it is a ``*.gpkg`` file (any legal name: dots, spaces,
-    non-ASCII, a folder not made yet): the layer ``layer_name`` inside it is (re)written, the file's other layers stay.
+    non-ASCII, a folder not made yet): the layer ``spec.layer_name`` inside it is (re)written, the file's other layers stay.
     None when the destination is something else (QGIS's own sink handles it). A shapefile destination is refused."""
+    fields, wkb_type, crs, layer_name = spec.fields, spec.wkb_type, spec.crs, spec.layer_name
     path, definition = destination_path(parameters.get(name))
     refuse_short_field_names(path, name, layer_name)
     if path is None or not path.lower().endswith(".gpkg"):
@@ -85,19 +98,18 @@ def gpkg_layer_sink(parameters: Dict[str, Any], name: str, context: QgsProcessin
     return writer, destination
 
 
-def layer_sink(algorithm: Any, parameters: Dict[str, Any], name: str, context: QgsProcessingContext, fields: QgsFields,
-               wkb_type: Any, crs: Optional[QgsCoordinateReferenceSystem], layer_name: str,
+def layer_sink(algorithm: Any, parameters: Dict[str, Any], name: str, context: QgsProcessingContext, spec: LayerSpec,
                optional: bool = False) -> Tuple[Optional[QgsFeatureSink], Optional[str]]:
     """The sink of vector output ``name``: a GeoPackage destination as layer ``layer_name`` inside it (see
-    ``gpkg_layer_sink``), anything else through QGIS; a sink that cannot be made is a clear error, except that an
+    ``gpkg_layer_sink``) as layer ``spec.layer_name``, anything else through QGIS; a sink that cannot be made is a clear error, except that an
     ``optional`` output the user did not ask for gives (None, None)."""
-    written = gpkg_layer_sink(parameters, name, context, fields, wkb_type, crs, layer_name)
+    written = gpkg_layer_sink(parameters, name, context, spec)
     if written is not None:
         return written
-    if crs is None:
-        sink, dest_id = algorithm.parameterAsSink(parameters, name, context, fields, wkb_type)
+    if spec.crs is None:
+        sink, dest_id = algorithm.parameterAsSink(parameters, name, context, spec.fields, spec.wkb_type)
     else:
-        sink, dest_id = algorithm.parameterAsSink(parameters, name, context, fields, wkb_type, crs)
+        sink, dest_id = algorithm.parameterAsSink(parameters, name, context, spec.fields, spec.wkb_type, spec.crs)
     if sink is None:
         if optional:
             return None, None

@@ -26,7 +26,7 @@ from ..core.inventory.schema import FieldSpec
 from ..qgis_shared.features import feature_record, feature_wkb
 from ..qgis_shared.fields import qgs_fields
 from .algorithm_base import RockGlacierAlgorithm, info, warn
-from .layers import layer_sink
+from .layers import LayerSpec, layer_sink
 
 RGV_LAYER, LEFT_OUT_LAYER = "rock_glacier_velocity", "rgv_left_out"
 DEFAULT_RULE = WindowRule()
@@ -86,7 +86,8 @@ class RgvExportAlgorithm(RockGlacierAlgorithm):
 
     def _write(self, parameters: Dict[str, Any], name: str, layer: str, fields: tuple, rows: list, context: QgsProcessingContext) -> Optional[str]:
         qgs = qgs_fields(_specs(fields))
-        sink, dest_id = layer_sink(self, parameters, name, context, qgs, QgsWkbTypes.NoGeometry, None, layer, optional=True)
+        sink, dest_id = layer_sink(self, parameters, name, context, LayerSpec(qgs, QgsWkbTypes.NoGeometry, None, layer),
+                                   optional=True)
         if sink is None:
             return None
         for row in rows:

@@ -19,7 +19,14 @@ from osgeo import gdal
 from qgis.core import QgsProcessingException
 
 from tests.qgis.feedback import RecordingFeedback
-from tests.sentinel2_builders import _jp2, dn_from_reflectance, echo_model, expected_8bit, l2a_reflectance, write_stack
+from tests.sentinel2_builders import (
+    _jp2,
+    dn_from_reflectance,
+    echo_model,
+    expected_8bit,
+    l2a_reflectance,
+    write_stack,
+)
 
 METADATA = "sentinel2-l2a-metadata"
 RGB = {"B04": 2, "B03": 1, "B02": 0}  # band -> index in l2a_reflectance's B02, B03, B04, B08

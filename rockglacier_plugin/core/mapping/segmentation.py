@@ -28,13 +28,13 @@ from . import adaptive_views
 from .bands import band_names, band_order_warning, bands_for_model
 from .input_scaling import model_input, valid_mask
 from .model_metadata import ScalingKind
-from .onnx_model import Device, SegmentationModel, load_model
-from .precision import Precision, PrecisionChoice, choose_precision
 from .model_pixels import pixel_plan, probability_on_grid, resampled_input
+from .onnx_model import Device, SegmentationModel, load_model
 from .plausibility import check_offset
-from .true_colour import true_colour_calibrations
+from .precision import Precision, PrecisionChoice, choose_precision
 from .reflectance import Calibration, looks_like_8bit, raster_calibrations, stated_calibration
 from .tiling import TileLayout, blend_weights, context_for, padded_size, tile_windows
+from .true_colour import true_colour_calibrations
 
 LOGGER = logging.getLogger(__name__)
 PROBABILITY_NODATA = -1.0
