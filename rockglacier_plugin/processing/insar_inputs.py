@@ -53,6 +53,9 @@ class InsarInputs:
                                                                optional=True))
         self.addParameter(QgsProcessingParameterMultipleLayers(
             "LOS_VELOCITY", "...or LOS velocity products (MintPy velocity.h5, LiCSBAS cum.h5, GeoTIFF)", QgsProcessing.TypeFile, optional=True))
+        self.addParameter(QgsProcessingParameterMultipleLayers(
+            "LOS_VELOCITY_SIGMA", "1-sigma of each GeoTIFF LOS velocity (same order; its unit tag, else the velocity's unit)",
+            QgsProcessing.TypeFile, optional=True))
         self.addParameter(QgsProcessingParameterFile("GEOMETRY", "Geometry of the velocity products (MintPy geometryGeo.h5, LiCSAR E raster, "
                                                      "or incidence/azimuth raster)", optional=True))
         self.addParameter(QgsProcessingParameterEnum("VELOCITY_UNIT", "Unit of a GeoTIFF LOS velocity (empty = the file's unit tag)",
@@ -110,6 +113,7 @@ class InsarInputs:
             unwrapped=rasters("UNWRAPPED", "interferogram"), coherence=rasters("COHERENCE", "coherence"),
             components=rasters("COMPONENTS", "connected components"), hyp3=tuple(self._paths(parameters, "HYP3", context)),
             los_velocity=tuple(self._paths(parameters, "LOS_VELOCITY", context)),
+            los_velocity_sigma=tuple(self._paths(parameters, "LOS_VELOCITY_SIGMA", context)),
             product_geometry=self.parameterAsFile(parameters, "GEOMETRY", context) or None, velocity_unit=unit,
             velocity_sign=VELOCITY_SIGNS[self.parameterAsEnum(parameters, "VELOCITY_SIGN", context)],
             phase_band=self.parameterAsInt(parameters, "PHASE_BAND", context),

@@ -42,9 +42,15 @@ MAX_SLOPE_DEG (rock glaciers creep on about 5-35 deg), neither layover nor radar
 GLACIERS (moving glacier ice is not a rock glacier).</li>
 <li>Moving pixels: v_dslp (3 x 3 median) &gt;= MIN_VELOCITY_CM_YR and &gt;= MIN_SNR x its 1-sigma; joined
 across one- or two-pixel gaps, holes filled; kept when at least MIN_AREA_KM2 and MIN_COHERENT_SHARE of
-the area is coherent. Unwrapping artefacts are dropped and the log says where: a region that is its own
-SNAPHU connected component (COMPONENTS, ISCE2 .conncomp found automatically), or a region cut from its
-surroundings by steps of most of a phase cycle between neighbouring pixels.</li>
+the area is coherent. MIN_VELOCITY_CM_YR left empty follows the data: 10 cm/yr for an interferogram pair;
+for a velocity product (MintPy velocityStd, LiCSBAS vstd, a GeoTIFF with its LOS_VELOCITY_SIGMA raster)
+MIN_SNR x the median downslope 1-sigma (the product's sigma and the local reference's spread), at least
+1 cm/yr; the log says which was used and from what.</li>
+<li>Unwrapping artefacts are dropped and the log says where: a region that is its own SNAPHU connected
+component (COMPONENTS, ISCE2 .conncomp found automatically), or a region cut from its surroundings by a
+whole-cycle cut (along most of its big steps the change, from the levels 3 px either side, is the same whole
+number of phase cycles, held within the step) around an inside as uniform as stable ground. The sharp
+shear margin of a fast landform, whose inside varies as a moving landform does, is motion and is kept.</li>
 <li>Several pairs or tracks: overlapping areas are merged; the values are those of the pair with the
 smallest relative error; <i>pairs_seen</i> and <i>pairs_covering</i> count the pairs where it moves and
 those that see it coherently, and an area seen in fewer pairs than cover it is flagged in
@@ -69,8 +75,9 @@ class MovingAreasAlgorithm(InsarInputs, RockGlacierAlgorithm):
     GROUP = ("InSAR kinematics", "insar")
     REQUIRED_MODULES = RockGlacierAlgorithm.REQUIRED_MODULES + (("scipy.ndimage", "scipy"),)
 
-    def _own_number(self, name: str, label: str, default: float, minimum: float, maximum: float, advanced: bool = False) -> None:
-        parameter = QgsProcessingParameterNumber(name, label, QgsProcessingParameterNumber.Double, default, False, minimum, maximum)
+    def _own_number(self, name: str, label: str, default: Optional[float], minimum: float, maximum: float, advanced: bool = False,
+                    optional: bool = False) -> None:
+        parameter = QgsProcessingParameterNumber(name, label, QgsProcessingParameterNumber.Double, default, optional, minimum, maximum)
         if advanced:
             parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
         self.addParameter(parameter)
@@ -86,7 +93,8 @@ class MovingAreasAlgorithm(InsarInputs, RockGlacierAlgorithm):
         self.add_pair_parameters()
         self.addParameter(QgsProcessingParameterFeatureSource("GLACIERS", "Glacier outlines (moving ice is not a candidate)",
                                                               [QgsProcessing.TypeVectorPolygon], optional=True))
-        self._own_number("MIN_VELOCITY_CM_YR", "Minimum downslope velocity, cm/yr", regions.min_velocity_cm_per_yr, 0.0, 10000.0)
+        self._own_number("MIN_VELOCITY_CM_YR", "Minimum downslope velocity, cm/yr (empty: 10 for a pair, from the noise for a "
+                         "velocity product)", None, 0.0, 10000.0, optional=True)
         self._own_number("MIN_AREA_KM2", "Minimum moving area, km2", regions.min_area_km2, 0.0, 1000.0)
         self._own_number("MIN_COHERENT_SHARE", "Minimum coherent share of a moving area", regions.min_coherent_share, 0.0, 1.0)
         self._own_number("MAX_SLOPE_DEG", "Maximum slope, degrees", field.max_slope_deg, 0.0, 90.0)
@@ -117,7 +125,8 @@ class MovingAreasAlgorithm(InsarInputs, RockGlacierAlgorithm):
         number = lambda name: self.parameterAsDouble(parameters, name, context)  # noqa: E731
         field = FieldSettings(velocity.min_coherence, velocity.min_projection_factor, velocity.min_slope_deg, number("MAX_SLOPE_DEG"),
                               velocity.reference_radius_m)
-        regions = RegionSettings(number("MIN_VELOCITY_CM_YR"), number("MIN_SNR"), number("MIN_AREA_KM2"), number("MIN_COHERENT_SHARE"),
+        min_velocity = number("MIN_VELOCITY_CM_YR") if self._given(parameters, "MIN_VELOCITY_CM_YR") else None
+        regions = RegionSettings(min_velocity, number("MIN_SNR"), number("MIN_AREA_KM2"), number("MIN_COHERENT_SHARE"),
                                  velocity.noise_correlation_px)
         return MovingAreaSettings(field, regions, velocity, self.parameterAsString(parameters, "ID_PREFIX", context).strip())
 

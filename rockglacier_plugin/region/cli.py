@@ -88,7 +88,7 @@ def _velocity_arguments(velocity: argparse.ArgumentParser) -> None:
     velocity.add_argument("--inventory", required=True)
     velocity.add_argument("--dem", required=True, help="DEM (metres, or feet with a unit tag)")
     velocity.add_argument("--output", required=True, help="GeoPackage to write (rock_glaciers, velocity_pairs, reference_points)")
-    for flag in ("--unwrapped", "--coherence", "--components", "--hyp3", "--los-velocity"):
+    for flag in ("--unwrapped", "--coherence", "--components", "--hyp3", "--los-velocity", "--los-velocity-sigma"):
         velocity.add_argument(flag, nargs="*", default=[])
     velocity.add_argument("--geometry", default=None, help="geometry of the velocity products (MintPy geometryGeo.h5, LiCSAR E raster...)")
     velocity.add_argument("--velocity-unit", choices=VELOCITY_UNITS, default=None,
@@ -169,7 +169,7 @@ def _run_velocity(args: argparse.Namespace, client: Any) -> Any:
     reference, secondary = dates_from_text(args.reference_date, args.secondary_date)
     inputs = VelocityInputs(
         unwrapped=tuple(args.unwrapped), coherence=tuple(args.coherence), components=tuple(args.components), hyp3=tuple(args.hyp3),
-        los_velocity=tuple(args.los_velocity), product_geometry=args.geometry, velocity_unit=args.velocity_unit,
+        los_velocity=tuple(args.los_velocity), los_velocity_sigma=tuple(args.los_velocity_sigma), product_geometry=args.geometry, velocity_unit=args.velocity_unit,
         velocity_sign=TOWARDS if args.velocity_sign == VELOCITY_SIGNS[0] else AWAY, phase_band=args.phase_band,
         coherence_band=args.coherence_band, sensor=args.sensor, wavelength_m=args.wavelength_m, reference_date=reference,
         secondary_date=secondary)

@@ -243,8 +243,8 @@ def test_velocity__pairs_on_the_cluster_give_what_one_plugin_run_gives(tmp_path)
     finally:
         client.close()
         cluster.close()
-    maps = [read_los_velocity(str(velocity), str(geometry_file), "mm/yr", "x", geometry, (None, None), str(tmp_path / "w"))[0],
-            read_los_velocity(str(tif), None, "mm/yr", "away from the satellite", geometry, (None, None), str(tmp_path / "w"))[0]]
+    maps = [read_los_velocity(str(velocity), str(geometry_file), ("mm/yr", "x"), geometry, (None, None), str(tmp_path / "w"))[0],
+            read_los_velocity(str(tif), None, ("mm/yr", "away from the satellite"), geometry, (None, None), str(tmp_path / "w"))[0]]
     wkb = [ogr.CreateGeometryFromWkt(w).ExportToWkb() for w in scene.landforms_wkt]
     direct = extract_velocities(Polygons(wkb, f"EPSG:{EPSG}", [f"wkl{i:03d}" for i in range(4)]), [PairInput.from_velocity_map(m) for m in maps],
                                 str(scene.dem), geometry, VelocitySettings())

@@ -58,7 +58,7 @@ MAX_INTERIOR_SPREAD = 0.15
 
 @dataclass(frozen=True)
 class RegionSettings:
-    min_velocity_cm_per_yr: float = 10.0
+    min_velocity_cm_per_yr: Optional[float] = None  # None: from the data's noise (``noise_thresholds``)
     min_snr: float = 2.0
     min_area_km2: float = 0.01
     min_coherent_share: float = 0.4
@@ -84,7 +84,10 @@ class Region:
 
 
 def moving_pixels(candidate: CandidateField, settings: RegionSettings) -> np.ndarray:
-    """Pixels that move significantly downslope (step 1 of the module docstring)."""
+    """Pixels that move significantly downslope (step 1 of the module docstring); the minimum velocity must be set
+    (``noise_thresholds.resolved_thresholds``)."""
+    if settings.min_velocity_cm_per_yr is None:
+        raise ValueError("moving_pixels needs a minimum velocity: resolve it with noise_thresholds.resolved_thresholds")
     velocity = smoothed(candidate.dslp_cm_per_yr.astype(np.float64))
     sigma = np.nan_to_num(candidate.dslp_sigma_cm_per_yr.astype(np.float64), nan=np.inf)
     with np.errstate(invalid="ignore"):

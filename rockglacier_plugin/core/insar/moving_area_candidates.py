@@ -44,6 +44,7 @@ from .candidate_field import CandidateField, FieldSettings, candidate_field
 from .candidate_regions import Region, RegionSettings, pair_regions
 from .landform_velocity import PairInput, VelocitySettings, open_pair_scene
 from .los_geometry import LosGeometry
+from .noise_thresholds import resolved_thresholds
 
 
 @dataclass(frozen=True)
@@ -127,10 +128,12 @@ def _pair_outcome(pair: PairInput, dem_path: str, geometry: LosGeometry, setting
     scene.fit_stable_ground(landforms + glacier_geometries, settings.velocity.min_coherence)
     excluded = _mask_of(glacier_geometries, scene.grid) if glacier_geometries else None
     candidate = candidate_field(scene, settings.field, excluded, cancelled)
-    regions, dropped = pair_regions(candidate, settings.regions)
+    region_settings, threshold_note = resolved_thresholds(candidate, settings.regions)
+    log(threshold_note)
+    regions, dropped = pair_regions(candidate, region_settings)
     for note in dropped:
         log(note)
-    log(f"{candidate.pair_label}: {len(regions)} moving area(s) of at least {settings.regions.min_velocity_cm_per_yr:g} cm/yr "
+    log(f"{candidate.pair_label}: {len(regions)} moving area(s) of at least {region_settings.min_velocity_cm_per_yr:.3g} cm/yr "
         f"downslope ({int(candidate.usable.sum())} usable pixels, {int(candidate.unmeasurable.sum())} in layover, shadow or "
         f"with |g| too small).")
     if class_path:

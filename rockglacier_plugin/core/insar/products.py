@@ -40,12 +40,16 @@ def _geotiff_geometry(path: str, geometry_path: Optional[str], fallback: LosGeom
     return fallback, track_from_los_azimuth(float(math.nan if fallback.los_azimuth_deg is None else fallback.los_azimuth_deg))  # check(): given
 
 
-def read_los_velocity(path: str, geometry_path: Optional[str], unit: Optional[str], sign: str, fallback: LosGeometry,
-                      dates: tuple[Optional[date], Optional[date]], work_dir: str) -> tuple[VelocityMap, list[str]]:
+def read_los_velocity(path: str, geometry_path: Optional[str], unit_and_sign: tuple[Optional[str], str], fallback: LosGeometry,
+                      dates: tuple[Optional[date], Optional[date]], work_dir: str,
+                      sigma_path: Optional[str] = None) -> tuple[VelocityMap, list[str]]:
     """Normalise one LOS velocity product (see the module docstring); returns it and notes for the log.
 
-    ``unit`` (VELOCITY_UNIT) serves GeoTIFFs only: None takes the band's unit tag, and a file without one is
-    refused (``velocity_map.velocity_unit``). MintPy and LiCSBAS files carry their own units."""
+    ``unit_and_sign`` (VELOCITY_UNIT, VELOCITY_SIGN) serve GeoTIFFs only: a unit None takes the band's unit tag, and a
+    file without one is refused (``velocity_map.velocity_unit``). ``sigma_path`` (LOS_VELOCITY_SIGMA) is a GeoTIFF's
+    1-sigma raster, in its own tagged unit or else the velocity's. MintPy and LiCSBAS files carry their own units and
+    uncertainty."""
+    unit, sign = unit_and_sign
     os.makedirs(work_dir, exist_ok=True)
     if path.lower().endswith((".h5", ".he5")):
         if is_mintpy_velocity(path):
@@ -63,9 +67,17 @@ def read_los_velocity(path: str, geometry_path: Optional[str], unit: Optional[st
                              "acquisition of the time series), or name the file with YYYYMMDD_YYYYMMDD.")
     unit, unit_source = velocity_unit(unit, band_unit(open_raster(path, "LOS velocity raster"), 1), path)
     geometry, track = _geotiff_geometry(path, geometry_path, fallback, work_dir)
-    velocity_map = geotiff_velocity_map(path, work_dir, unit, sign, geometry, min(start, end), max(start, end))
+    sigma_unit, sigma_source = None, ""
+    if sigma_path:
+        sigma_tag = band_unit(open_raster(sigma_path, "LOS velocity sigma raster"), 1)
+        sigma_unit, sigma_source = (velocity_unit(None, sigma_tag, sigma_path) if sigma_tag else
+                                    (unit, "the velocity's unit: the sigma raster has no unit tag"))
+    velocity_map = geotiff_velocity_map(path, work_dir, (unit, sign), geometry, (min(start, end), max(start, end)),
+                                        (sigma_path, sigma_unit))
     velocity_map = VelocityMap(velocity_map.velocity_path, velocity_map.start_date, velocity_map.end_date, geometry, path,
                                track or velocity_map.track)
     notes = [f"LOS velocity raster '{os.path.basename(path)}': {unit} ({unit_source}), positive {sign}, {velocity_map.start_date} to "
-             f"{velocity_map.end_date}, {velocity_map.track or 'track unknown'}."]
+             f"{velocity_map.end_date}, {velocity_map.track or 'track unknown'}; "
+             + (f"1-sigma from '{os.path.basename(sigma_path)}' ({sigma_unit}, {sigma_source})." if sigma_path else
+                "no sigma raster (LOS_VELOCITY_SIGMA): the error is the local reference's spread alone.")]
     return velocity_map, notes

@@ -154,10 +154,13 @@ def write_los_geometry(work_dir: str, stem: str, incidence_deg: np.ndarray, los_
                       ["incidence from vertical, deg", "LOS azimuth ground->satellite, anticlockwise from north, deg"], ["deg", "deg"])
 
 
-def geotiff_velocity_map(path: str, work_dir: str, unit: str, sign: str, geometry: LosGeometry,
-                         start_date: date, end_date: date, sigma_path: Optional[str] = None) -> VelocityMap:
+def geotiff_velocity_map(path: str, work_dir: str, unit_and_sign: tuple[str, str], geometry: LosGeometry,
+                         period: tuple[date, date], sigma: tuple[Optional[str], Optional[str]] = (None, None)) -> VelocityMap:
     """A plain GeoTIFF of LOS velocity (band 1) in ``unit`` (see ``velocity_unit``), with the sign and
-    geometry stated by the user."""
+    geometry stated by the user; ``sigma`` = (path, unit) of its 1-sigma raster (the unit defaults to the velocity's)."""
+    unit, sign = unit_and_sign
+    start_date, end_date = period
+    sigma_path, sigma_unit = sigma
     from ..raster.io import open_raster, raster_grid, read_window
 
     dataset = open_raster(path, "LOS velocity raster")
@@ -169,7 +172,11 @@ def geotiff_velocity_map(path: str, work_dir: str, unit: str, sign: str, geometr
         sigma_grid = raster_grid(sigma_ds, 1, "velocity standard deviation raster")
         if (sigma_grid.width_px, sigma_grid.height_px) != (grid.width_px, grid.height_px):
             raise ParameterError("The velocity standard deviation raster is not on the velocity raster's grid; warp it first.")
-        sigma = np.abs(to_cm_per_yr_towards(read_window(sigma_ds.GetRasterBand(1), sigma_grid, sigma_grid.full_window), unit))
+        if sigma_grid.geotransform != grid.geotransform:
+            raise ParameterError("The velocity standard deviation raster does not cover the velocity raster's pixels (its origin or "
+                                 "pixel size differs); warp it onto the velocity's grid first.")
+        sigma = np.abs(to_cm_per_yr_towards(read_window(sigma_ds.GetRasterBand(1), sigma_grid, sigma_grid.full_window),
+                                            sigma_unit or unit))
     written = write_velocity_map(work_dir, unique_stem(path), velocity, sigma, None, grid.geotransform, grid.crs_wkt)
     track = track_from_los_azimuth(geometry.los_azimuth_deg) if geometry.los_azimuth_deg is not None else None
     return VelocityMap(written, start_date, end_date, geometry, path, track)

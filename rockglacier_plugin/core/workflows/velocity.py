@@ -39,6 +39,7 @@ class VelocityInputs:
     components: tuple[str, ...] = ()  # none (ISCE2's found beside the interferogram), or one per interferogram
     hyp3: tuple[str, ...] = ()
     los_velocity: tuple[str, ...] = ()
+    los_velocity_sigma: tuple[str, ...] = ()  # none, or the 1-sigma raster of each GeoTIFF velocity (same order)
     product_geometry: Optional[str] = None  # GEOMETRY of the velocity products
     velocity_unit: Optional[str] = None  # of GeoTIFF velocities; None: the file's unit tag
     velocity_sign: str = TOWARDS
@@ -65,18 +66,33 @@ class VelocityInputs:
         if self.reference_date is not None and max(len(self.unwrapped), len(self.los_velocity)) > 1:
             raise ParameterError("REFERENCE_DATE/SECONDARY_DATE apply to a single interferogram or velocity file; with several, "
                                  "put each pair's dates in its file name (YYYYMMDD_YYYYMMDD) or run them one at a time.")
-        missing = [p for p in (*self.unwrapped, *self.coherence, *self.components, *self.hyp3, *self.los_velocity)
+        if self.los_velocity_sigma and len(self.los_velocity_sigma) != len(self.los_velocity):
+            raise ParameterError(f"{len(self.los_velocity)} LOS velocity product(s) but {len(self.los_velocity_sigma)} sigma raster(s) "
+                                 "(LOS_VELOCITY_SIGMA): give one per velocity product (same order), or none.")
+        carried = [p for p, s in zip(self.los_velocity, self.los_velocity_sigma) if s and p.lower().endswith((".h5", ".he5"))]
+        if carried:
+            raise ParameterError(f"{', '.join(carried)} carries its own uncertainty (MintPy velocityStd, LiCSBAS vstd): give "
+                                 "LOS_VELOCITY_SIGMA only for GeoTIFF velocities.")
+        missing = [p for p in (*self.unwrapped, *self.coherence, *self.components, *self.hyp3, *self.los_velocity,
+                               *self.los_velocity_sigma)
                    if not os.path.exists(p) and not os.path.exists(p + ".vrt")]
         if missing:
             raise ParameterError(f"{', '.join(missing)}: not found.")
 
     def per_pair(self) -> list["VelocityInputs"]:
         """One ``VelocityInputs`` per pair or product (the region command's tasks), in ``pair_inputs``' order."""
-        empty = replace(self, unwrapped=(), coherence=(), components=(), hyp3=(), los_velocity=())
+        empty = replace(self, unwrapped=(), coherence=(), components=(), hyp3=(), los_velocity=(), los_velocity_sigma=())
         single = [replace(empty, unwrapped=(path,), coherence=(self.coherence[i if len(self.coherence) > 1 else 0],),
                           components=(self.components[i],) if self.components else ())
                   for i, path in enumerate(self.unwrapped)]
-        return single + [replace(empty, hyp3=(p,)) for p in self.hyp3] + [replace(empty, los_velocity=(p,)) for p in self.los_velocity]
+        return single + [replace(empty, hyp3=(p,)) for p in self.hyp3] + [replace(empty, los_velocity=(p,), los_velocity_sigma=(self.sigma_of(p),) if self.los_velocity_sigma else ())
+                                                                       for p in self.los_velocity]
+
+    def sigma_of(self, velocity_path: str) -> Optional[str]:
+        """The LOS_VELOCITY_SIGMA raster given for one GeoTIFF velocity, or None."""
+        if not self.los_velocity_sigma:
+            return None
+        return self.los_velocity_sigma[self.los_velocity.index(velocity_path)] or None
 
     def names(self) -> list[str]:
         """The file that names each pair, in ``pair_inputs``' order."""
@@ -156,8 +172,8 @@ def _hyp3_pair(path: str, work_dir: str, notes: list[str]) -> PairInput:
 def _velocity_pair(inputs: VelocityInputs, path: str, geometry: LosGeometry, work_dir: str, notes: list[str]) -> PairInput:
     from ..insar.products import read_los_velocity
 
-    velocity_map, found = read_los_velocity(path, inputs.product_geometry, inputs.velocity_unit, inputs.velocity_sign, geometry,
-                                            (inputs.reference_date, inputs.secondary_date), work_dir)
+    velocity_map, found = read_los_velocity(path, inputs.product_geometry, (inputs.velocity_unit, inputs.velocity_sign), geometry,
+                                            (inputs.reference_date, inputs.secondary_date), work_dir, inputs.sigma_of(path))
     notes += found
     return PairInput.from_velocity_map(velocity_map)
 

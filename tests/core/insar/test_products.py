@@ -50,7 +50,7 @@ def _recovered(scene, result, tolerance=0.08):
 def test_mintpy__velocity_and_geometry_files_give_the_known_velocities(scene, tmp_path):
     require_module("h5py")
     path, geometry = mintpy_velocity(scene, tmp_path / "mintpy")
-    velocity_map, notes = read_los_velocity(str(path), str(geometry), "mm/yr", "unused", NO_GEOMETRY, (None, None), str(tmp_path / "work"))
+    velocity_map, notes = read_los_velocity(str(path), str(geometry), ("mm/yr", "unused"), NO_GEOMETRY, (None, None), str(tmp_path / "work"))
     assert (velocity_map.start_date, velocity_map.end_date, velocity_map.track) == (date(2015, 1, 1), date(2019, 12, 31), "ascending")
     result = _extract(scene, [PairInput.from_velocity_map(velocity_map)])
     assert _recovered(scene, result) == len(FACING_AWAY), [(lf.vel_dslp_cm_yr, lf.vel_reason) for lf in result.landforms]
@@ -79,7 +79,7 @@ def test_mintpy__a_flipped_sign_or_azimuth_would_be_caught(scene, tmp_path, muta
 def test_licsbas__cum_h5_in_mm_per_year_with_enu_rasters_gives_the_known_velocities(scene, tmp_path):
     require_module("h5py")
     path, east = licsbas_cum(scene, tmp_path / "licsbas")
-    velocity_map, _ = read_los_velocity(str(path), str(east), "mm/yr", "unused", NO_GEOMETRY, (None, None), str(tmp_path / "work"))
+    velocity_map, _ = read_los_velocity(str(path), str(east), ("mm/yr", "unused"), NO_GEOMETRY, (None, None), str(tmp_path / "work"))
     assert (velocity_map.start_date, velocity_map.end_date, velocity_map.track) == (date(2015, 1, 5), date(2019, 12, 26), "ascending")
     geometry_ds = gdal.Open(velocity_map.geometry.los_path)  # keep the dataset alive while its band is read
     incidence = geometry_ds.GetRasterBand(1).ReadAsArray()
@@ -91,7 +91,7 @@ def test_licsbas__cum_h5_in_mm_per_year_with_enu_rasters_gives_the_known_velocit
 def test_licsbas__east_and_north_swapped_would_be_caught(scene, tmp_path):
     require_module("h5py")
     path, east = licsbas_cum(scene, tmp_path / "licsbas", mutate="east_north")
-    velocity_map, _ = read_los_velocity(str(path), str(east), "mm/yr", "unused", NO_GEOMETRY, (None, None), str(tmp_path / "work"))
+    velocity_map, _ = read_los_velocity(str(path), str(east), ("mm/yr", "unused"), NO_GEOMETRY, (None, None), str(tmp_path / "work"))
     assert _recovered(scene, _extract(scene, [PairInput.from_velocity_map(velocity_map)]), tolerance=0.12) <= 2
 
 
@@ -117,7 +117,7 @@ def test_hyp3__phi_read_as_from_north_would_be_caught(scene, tmp_path):
 def test_geotiff__mm_per_year_away_from_the_satellite_with_stated_geometry(scene, tmp_path):
     path = geotiff_velocity(scene, tmp_path / "tif")
     geometry = LosGeometry(None, scene.incidence_deg, scene.los_azimuth_deg)
-    velocity_map, _ = read_los_velocity(str(path), None, "mm/yr", AWAY, geometry, (None, None), str(tmp_path / "work"))
+    velocity_map, _ = read_los_velocity(str(path), None, ("mm/yr", AWAY), geometry, (None, None), str(tmp_path / "work"))
     assert velocity_map.pair_label == "20150101-20191231"
     assert _recovered(scene, _extract(scene, [PairInput.from_velocity_map(velocity_map)])) == len(FACING_AWAY)
 
@@ -126,8 +126,8 @@ def test_velocity_pairs__one_row_per_landform_and_product_with_dates_and_days(sc
     require_module("h5py")
     first, geometry = mintpy_velocity(scene, tmp_path / "a")
     second = geotiff_velocity(scene, tmp_path / "b")
-    maps = [read_los_velocity(str(first), str(geometry), "mm/yr", "x", NO_GEOMETRY, (None, None), str(tmp_path / "w"))[0],
-            read_los_velocity(str(second), None, "mm/yr", AWAY, LosGeometry(None, scene.incidence_deg, scene.los_azimuth_deg),
+    maps = [read_los_velocity(str(first), str(geometry), ("mm/yr", "x"), NO_GEOMETRY, (None, None), str(tmp_path / "w"))[0],
+            read_los_velocity(str(second), None, ("mm/yr", AWAY), LosGeometry(None, scene.incidence_deg, scene.los_azimuth_deg),
                               (date(2016, 1, 1), date(2017, 1, 1)), str(tmp_path / "w"))[0]]
     result = _extract(scene, [PairInput.from_velocity_map(m) for m in maps])
     assert len(result.pair_rows) == 2 * len(FACING_AWAY)
@@ -203,7 +203,7 @@ def test_products__a_damaged_or_foreign_file_gets_a_message_not_a_traceback(tmp_
     damaged = tmp_path / "velocity.h5"
     damaged.write_bytes(b"not hdf5 at all")
     with pytest.raises(InputRasterError, match="cannot be read as HDF5"):
-        read_los_velocity(str(damaged), None, "mm/yr", AWAY, NO_GEOMETRY, (None, None), str(tmp_path / "w"))
+        read_los_velocity(str(damaged), None, ("mm/yr", AWAY), NO_GEOMETRY, (None, None), str(tmp_path / "w"))
     empty_folder = tmp_path / "not_a_product"
     empty_folder.mkdir()
     with pytest.raises(InputRasterError, match="holds no _unw_phase.tif and _corr.tif"):
