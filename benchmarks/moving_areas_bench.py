@@ -1,6 +1,12 @@
 """Moving-area candidates (``rockglacier:movingareas``) against a plain threshold of the LOS velocity,
-on the seeded steep-relief generator (``tests/steep_builders.py``, ALOS-1-like 46-day pairs with
-stratified and turbulent atmosphere) and on the demo scene.
+on two independent seeded generators of ALOS-1-like 46-day pairs:
+
+* ``steep``: the steep-relief valley generator (``tests/steep_builders.py``: smooth Gaussian turbulence,
+  linear stratified atmosphere, 10 looks, cos^2-tapered lobes, 30 m pixels), on which the defaults were chosen;
+* ``massif``: the massif generator (``tests/massif_builders.py``, written apart: cirques and fractal relief,
+  power-law turbulence, exponential stratification, 6 looks, irregular tongues, plugs with sharp shear margins
+  above 60 cm/yr, 25 m pixels), at 0.3 rad of turbulence (about 6 mm rms LOS difference at 1 km, within the
+  range reported for L-band pairs) and at 0.9 rad (about 18 mm at 1 km: a strong turbulent day).
 
 * Recall by RGIK velocity class: a landform is found when a candidate overlaps it; shares are of the
   landforms whose coherence and projection are good (the generator's ``good``: > 60 % of the outline
@@ -21,7 +27,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-CLASSES_CM_PER_YR = ((3.0, 10.0), (10.0, 30.0), (30.0, 100.0))
+CLASSES_CM_PER_YR = ((3.0, 10.0), (10.0, 30.0), (30.0, 100.0), (100.0, 300.0))
 
 
 def plain_threshold_regions(unwrapped: Path, coherence: Path, dem: Path, incidence_deg: float, los_azimuth_deg: float,
@@ -82,8 +88,21 @@ def _add(total: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
     return total
 
 
-def generator_scores(seeds: int, work: Path, min_velocity_cm_per_yr: float = 10.0) -> dict[str, dict[str, Any]]:
-    """Ours and the plain threshold, summed over ``seeds`` steep-relief scenes with speeds 3-90 cm/yr."""
+def _scene(generator: str, folder: Path, seed: int) -> tuple[Any, float]:
+    """One seeded scene of ``generator`` ("steep", "massif", "massif-strong") and its area in km2."""
+    if generator == "steep":
+        from tests.steep_builders import steep_valley_scene
+
+        return steep_valley_scene(folder, seed=seed, n_landforms=12, speed_range_cm_per_yr=(3.0, 90.0)), 300 * 300 * 30.0 * 30.0 / 1.0e6
+    from tests.massif_builders import MassifSettings, massif_scene
+
+    settings = MassifSettings(turbulence_rad=0.9 if generator == "massif-strong" else 0.3)
+    return massif_scene(folder, seed=seed, settings=settings), settings.size_px**2 * settings.pixel_m**2 / 1.0e6
+
+
+def generator_scores(seeds: int, work: Path, min_velocity_cm_per_yr: Optional[float] = None,
+                     generator: str = "steep") -> dict[str, dict[str, Any]]:
+    """Ours and the plain threshold (at ``min_velocity_cm_per_yr``, or 10 cm/yr), summed over ``seeds`` scenes."""
     from osgeo import ogr
 
     from rockglacier_plugin.core.insar.candidate_regions import RegionSettings
@@ -91,19 +110,19 @@ def generator_scores(seeds: int, work: Path, min_velocity_cm_per_yr: float = 10.
     from rockglacier_plugin.core.insar.landform_velocity import PairInput
     from rockglacier_plugin.core.insar.los_geometry import LosGeometry
     from rockglacier_plugin.core.insar.moving_area_candidates import MovingAreaSettings, find_moving_areas
+    from rockglacier_plugin.core.insar.noise_thresholds import PAIR_MIN_VELOCITY_CM_YR
     from tests.insar_builders import ALOS_WAVELENGTH_M, REFERENCE_DATE, SECONDARY_DATE
-    from tests.steep_builders import steep_valley_scene
 
     totals: dict[str, dict[str, Any]] = {"ours": {}, "plain": {}}
     settings = MovingAreaSettings(regions=RegionSettings(min_velocity_cm_per_yr=min_velocity_cm_per_yr))
+    plain_threshold = min_velocity_cm_per_yr if min_velocity_cm_per_yr is not None else PAIR_MIN_VELOCITY_CM_YR
     for seed in range(seeds):
-        scene = steep_valley_scene(work / f"ma{seed}", seed=seed, n_landforms=12, speed_range_cm_per_yr=(3.0, 90.0))
+        scene, scene_km2 = _scene(generator, work / f"{generator}{seed}", seed)
         pair = PairInput(Interferogram(str(scene.unwrapped), 1, REFERENCE_DATE, SECONDARY_DATE, ALOS_WAVELENGTH_M), str(scene.coherence))
         result = find_moving_areas([pair], str(scene.dem), LosGeometry(None, scene.incidence_deg, scene.los_azimuth_deg), settings)
-        scene_km2 = 300 * 300 * 30.0 * 30.0 / 1.0e6
         ours = [ogr.CreateGeometryFromWkb(w) for w in result.wkb]
         plain = plain_threshold_regions(scene.unwrapped, scene.coherence, scene.dem, scene.incidence_deg, scene.los_azimuth_deg,
-                                        min_velocity_cm_per_yr, settings.regions.min_area_km2)
+                                        plain_threshold, settings.regions.min_area_km2)
         for name, found in (("ours", ours), ("plain", plain)):
             totals[name] = _add(totals[name], score(found, scene.landforms_wkt, scene.truths_cm_per_yr, scene.good, scene_km2))
     return totals
@@ -118,8 +137,13 @@ def _line(name: str, total: dict[str, Any]) -> str:
 
 def run(seeds: int = 12, work: Optional[Path] = None) -> dict[str, Any]:
     work = work or Path(tempfile.mkdtemp(prefix="rockglacier-moving-"))
-    totals = generator_scores(seeds, work)
-    print(f"\n== Moving-area candidates: {seeds} steep-relief scenes (12 landforms each, 3-90 cm/yr), threshold 10 cm/yr")
-    print(_line("rockglacier:movingareas", totals["ours"]))
-    print(_line("plain |LOS| threshold", totals["plain"]))
-    return totals
+    results = {}
+    for generator, title in (("steep", "steep-relief valleys (12 landforms each, 3-90 cm/yr; the defaults were chosen here)"),
+                             ("massif", "massif, 0.3 rad turbulence (14 tongues each, 3-130 cm/yr, sharp margins above 60)"),
+                             ("massif-strong", "massif, 0.9 rad turbulence (a strong turbulent day)")):
+        totals = generator_scores(seeds, work, generator=generator)
+        print(f"\n== Moving-area candidates: {seeds} scenes of the {title}, 46-day ALOS-1-like pairs, default thresholds")
+        print(_line("rockglacier:movingareas", totals["ours"]))
+        print(_line("plain |LOS| threshold", totals["plain"]))
+        results[generator] = totals
+    return results

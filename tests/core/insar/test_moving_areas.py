@@ -64,6 +64,18 @@ def test_generator__finds_80_percent_of_coherent_landforms_faster_than_10_cm_yr_
     assert totals["ours"]["false"] <= 2
 
 
+def test_second_generator__fast_landforms_with_sharp_margins_found_with_few_false_candidates(tmp_path):
+    """The massif generator (written apart, not tuned on): power-law turbulence, 6 looks, irregular tongues, plugs with
+    one- to two-pixel shear margins above 60 cm/yr. Moderate landforms are limited by its turbulence (docs/insar.md)."""
+    totals = generator_scores(3, tmp_path, generator="massif")
+    hits = sum(totals["ours"]["by_class"][key][0] for key in ("30-100", "100-300"))
+    count = sum(totals["ours"]["by_class"][key][1] for key in ("30-100", "100-300"))
+    assert count >= 5 and totals["ours"]["by_class"]["100-300"][1] >= 1
+    assert hits / count >= 0.8
+    assert 100.0 * totals["ours"]["false"] / totals["ours"]["stable_km2"] <= 3.0
+    assert totals["ours"]["false"] < totals["plain"]["false"]
+
+
 def test_stable_ground_with_noise_ramp_and_atmosphere_makes_no_candidate(tmp_path):
     for seed in range(3):
         scene = steep_valley_scene(tmp_path / str(seed), seed=seed, n_landforms=0)
