@@ -11,6 +11,7 @@ from .adapt_model_algorithm import SETTING as TRAINING_PYTHON_SETTING
 from .adapt_model_algorithm import AdaptModelAlgorithm
 from .attributes_algorithm import AttributesAlgorithm
 from .evaluate_algorithm import EvaluateAlgorithm
+from .feature_tracking_algorithm import FeatureTrackingAlgorithm
 from .insar_velocity_algorithm import InsarVelocityAlgorithm
 from .moving_areas_algorithm import MovingAreasAlgorithm
 from .report_algorithm import ReportAlgorithm
@@ -21,7 +22,7 @@ from .training_patches_algorithm import TrainingPatchesAlgorithm
 from .unwrap_algorithm import UnwrapAlgorithm
 
 ALGORITHM_CLASSES = (
-    AdaptModelAlgorithm, AttributesAlgorithm, EvaluateAlgorithm, InsarVelocityAlgorithm, MovingAreasAlgorithm, ReportAlgorithm, RgikExportAlgorithm, RgvExportAlgorithm, SegmentAlgorithm,
+    AdaptModelAlgorithm, AttributesAlgorithm, EvaluateAlgorithm, FeatureTrackingAlgorithm, InsarVelocityAlgorithm, MovingAreasAlgorithm, ReportAlgorithm, RgikExportAlgorithm, RgvExportAlgorithm, SegmentAlgorithm,
     TrainingPatchesAlgorithm, UnwrapAlgorithm,
 )
 

@@ -1,0 +1,5 @@
+"""Feature tracking: surface displacement between two images (or hillshades of DEMs) of two dates.
+
+``ncc``: normalised cross-correlation of a template in a search window, sub-pixel peak; ``displacements``: a grid
+of points matched, co-registered on stable ground, a level of detection from the stable points, outlier filters.
+"""

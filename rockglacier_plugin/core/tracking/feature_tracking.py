@@ -1,0 +1,249 @@
+"""Feature tracking of two rasters of two dates into point displacements and per-landform velocities.
+
+The steps (``displacements`` has the method): the second raster is put on the first's grid (bilinear warp when size,
+geotransform or CRS differ; grids that do not overlap are refused); multi-band images become their band mean, DEMs
+their hillshade (``hillshade``, the illumination logged); a grid of points every ``spacing_px``; matches; co-registration
+on the stable points (given STABLE polygons, else every point outside the landforms); the level of detection (LoD);
+outlier filters; displacement in metres east/north, its size, the rate in m/yr over the period between the dates,
+its direction.
+
+Per landform (when given): the median rate of its valid points, its error (the LoD over the period, combined with the
+spread of the points' rates, 1.4826 MAD / sqrt(n)), the number of valid points and the share of them above the LoD.
+A landform whose median displacement is below the LoD gets no rate (``ft_reason`` says so), never a number that the
+images' misfit could make.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from ..errors import InputRasterError, ParameterError
+from ..raster.alignment import aligned_dataset
+from ..raster.io import open_raster, raster_grid
+from .displacements import (
+    Coregistration,
+    TrackingSettings,
+    coregister,
+    direction_deg,
+    filter_inconsistent,
+    filter_weak_matches,
+    level_of_detection_m,
+    pixel_shift_to_metres,
+    track_points,
+)
+from .hillshade import hillshade
+
+DAYS_PER_YEAR = 365.25
+MAD_TO_SIGMA = 1.4826
+IMAGE, DEM = "image", "dem"
+
+
+@dataclass(frozen=True)
+class TrackingInputs:
+    first_path: str
+    second_path: str
+    first_date: date
+    second_date: date
+    kind: str = IMAGE  # IMAGE (orthophotos, satellite scenes, hillshades) or DEM (hillshaded here)
+    illumination_azimuth_deg: Optional[float] = None  # DEMs: None = multidirectional
+    spacing_px: int = 10
+
+    @property
+    def years(self) -> float:
+        return (self.second_date - self.first_date).days / DAYS_PER_YEAR
+
+
+@dataclass
+class PointResult:
+    x: np.ndarray
+    y: np.ndarray
+    east_m: np.ndarray
+    north_m: np.ndarray
+    displacement_m: np.ndarray
+    rate_m_per_yr: np.ndarray
+    direction_deg: np.ndarray
+    correlation: np.ndarray
+    stable: np.ndarray
+    reason: list[Optional[str]]
+
+
+@dataclass
+class TrackingResult:
+    points: PointResult
+    crs_wkt: str
+    lod_m: float
+    coregistration: Optional[Coregistration]
+    years: float
+    landforms: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _texture(dataset: Any, path: str, inputs: TrackingInputs, pixel_m: tuple[float, float]) -> np.ndarray:
+    bands = [dataset.GetRasterBand(i + 1) for i in range(dataset.RasterCount)]
+    arrays = []
+    for band in bands[:3]:
+        values = band.ReadAsArray().astype(np.float64)
+        nodata = band.GetNoDataValue()
+        if nodata is not None and not math.isnan(nodata):
+            values[values == nodata] = np.nan
+        arrays.append(values)
+    data = np.mean(arrays, axis=0) if len(arrays) > 1 else arrays[0]
+    if inputs.kind == DEM:
+        if len(arrays) > 1:
+            raise InputRasterError(f"'{path}' has {dataset.RasterCount} bands: a DEM has one. Give the images as kind 'image'.")
+        return hillshade(data, pixel_m[0], pixel_m[1], inputs.illumination_azimuth_deg)
+    return data
+
+
+def _points(shape: tuple[int, int], spacing_px: int, margin_px: int) -> tuple[np.ndarray, np.ndarray]:
+    rows, cols = np.mgrid[margin_px : shape[0] - margin_px : spacing_px, margin_px : shape[1] - margin_px : spacing_px]
+    return rows.ravel(), cols.ravel()
+
+
+def _inside(polygons: Sequence[Any], x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+    from osgeo import ogr
+
+    masks = []
+    for polygon in polygons:
+        mask = np.zeros(x.shape, bool)
+        if polygon is not None:
+            minx, maxx, miny, maxy = polygon.GetEnvelope()
+            for i in np.nonzero((x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy))[0]:
+                point = ogr.Geometry(ogr.wkbPoint)
+                point.AddPoint_2D(float(x[i]), float(y[i]))
+                mask[i] = polygon.Contains(point)
+        masks.append(mask)
+    return masks
+
+
+def _read_pair(inputs: TrackingInputs) -> tuple[np.ndarray, np.ndarray, Any, list[str]]:
+    first_ds = open_raster(inputs.first_path, "first image")
+    grid = raster_grid(first_ds, 1, "first image")
+    if grid.is_geographic:
+        raise InputRasterError(f"'{inputs.first_path}' is in degrees of longitude and latitude: feature tracking measures metres. "
+                               "Reproject both rasters to a projected CRS (e.g. UTM) first (Raster > Projections > Warp).")
+    second_ds, warped = aligned_dataset(inputs.second_path, grid, "second image")
+    notes = [f"'{inputs.second_path}' was resampled (bilinear) onto the first image's grid."] if warped else []
+    pixel_m = (abs(grid.geotransform[1]) * grid.linear_unit_m, abs(grid.geotransform[5]) * grid.linear_unit_m)
+    first, second = _texture(first_ds, inputs.first_path, inputs, pixel_m), _texture(second_ds, inputs.second_path, inputs, pixel_m)
+    if not (np.isfinite(first) & np.isfinite(second)).any():
+        raise InputRasterError("The two rasters do not overlap (no pixel has data in both): give two images of the same place.")
+    if inputs.kind == DEM:
+        light = "multidirectional (225, 270, 315, 360 deg)" if inputs.illumination_azimuth_deg is None else \
+            f"from {inputs.illumination_azimuth_deg:g} deg"
+        notes.append(f"DEMs tracked as hillshades lit {light}, 45 deg above the horizon.")
+    return first, second, grid, notes
+
+
+def _landform_rates(masks: list[np.ndarray], points: PointResult, lod_m: float, years: float) -> list[dict[str, Any]]:
+    valid = np.array([r is None for r in points.reason])
+    rows = []
+    for mask in masks:
+        use = mask & valid & np.isfinite(points.rate_m_per_yr)
+        n = int(use.sum())
+        row: dict[str, Any] = {"ft_points": n, "ft_vel_m_yr": None, "ft_vel_err_m_yr": None, "ft_above_lod": None,
+                               "ft_dir_deg": None, "ft_reason": None}
+        if n == 0:
+            row["ft_reason"] = "no valid point inside (no texture, no-data, or every match rejected)"
+            rows.append(row)
+            continue
+        displacement = points.displacement_m[use]
+        rates = points.rate_m_per_yr[use]
+        row["ft_above_lod"] = float(np.mean(displacement > lod_m))
+        if float(np.median(displacement)) <= lod_m:
+            row["ft_reason"] = f"median displacement {float(np.median(displacement)):.2f} m is below the level of detection {lod_m:.2f} m"
+            rows.append(row)
+            continue
+        spread = MAD_TO_SIGMA * float(np.median(np.abs(rates - np.median(rates)))) / math.sqrt(n)
+        row["ft_vel_m_yr"] = float(np.median(rates))
+        row["ft_vel_err_m_yr"] = float(math.hypot(lod_m / years, spread))
+        row["ft_dir_deg"] = float(direction_deg(np.array([np.median(points.east_m[use])]), np.array([np.median(points.north_m[use])]))[0])
+        rows.append(row)
+    return rows
+
+
+@dataclass(frozen=True)
+class Areas:
+    """Polygons (OGR, in the first raster's CRS) that say where the landforms and the stable ground are (``stable``
+    None: outside the landforms), and optional points to track instead of a grid (x, y arrays)."""
+
+    landforms: Sequence[Any] = ()
+    stable: Optional[Sequence[Any]] = None
+    points_xy: Optional[tuple[np.ndarray, np.ndarray]] = None
+
+
+def track_features(inputs: TrackingInputs, settings: TrackingSettings, areas: Areas = Areas(),
+                   cancelled: Callable[[], bool] = lambda: False) -> TrackingResult:
+    """Points and per-landform velocities (see the module docstring)."""
+    landforms, stable = areas.landforms, areas.stable
+    if inputs.second_date <= inputs.first_date:
+        raise ParameterError(f"The second date ({inputs.second_date}) must come after the first ({inputs.first_date}).")
+    if inputs.spacing_px < 1:
+        raise ParameterError("The grid spacing must be at least one pixel.")
+    first, second, grid, notes = _read_pair(inputs)
+    margin = settings.template_px // 2 + settings.search_radius_px
+    gt = grid.geotransform
+    if areas.points_xy is not None:
+        cols = np.floor((np.asarray(areas.points_xy[0]) - gt[0]) / gt[1]).astype(int)
+        rows = np.floor((np.asarray(areas.points_xy[1]) - gt[3]) / gt[5]).astype(int)
+    else:
+        rows, cols = _points(first.shape, inputs.spacing_px, margin)
+    if rows.size == 0:
+        raise InputRasterError(f"The rasters ({first.shape[1]} x {first.shape[0]} px) are smaller than one template and its search "
+                               f"({2 * margin + 1} px): give larger rasters or a smaller template / largest velocity.")
+    x, y = gt[0] + (cols + 0.5) * gt[1], gt[3] + (rows + 0.5) * gt[5]
+    landform_masks = _inside(landforms, x, y)
+    on_landform = np.any(landform_masks, axis=0) if landform_masks else np.zeros(x.shape, bool)
+    stable_mask = np.any(_inside(stable, x, y), axis=0) if stable else ~on_landform
+    tracked = track_points(first, second, rows, cols, settings, cancelled)
+    filter_weak_matches(tracked, settings)
+    registration = coregister(tracked, rows, cols, stable_mask)
+    if registration is None:
+        raise InputRasterError("No stable point could be matched, so the images cannot be co-registered: give STABLE polygons on "
+                               "ground that did not move and has texture, or landforms that leave some of the images outside them.")
+    correction_col, correction_row = registration.correction(rows, cols)
+    d_col, d_row = tracked.d_col_px - correction_col, tracked.d_row_px - correction_row
+    east, north = pixel_shift_to_metres(d_col, d_row, gt)
+    east, north = east * grid.linear_unit_m, north * grid.linear_unit_m
+    size = np.hypot(east, north)
+    stable_ok = stable_mask & np.array([r is None for r in tracked.reason])
+    lod = level_of_detection_m(size[stable_ok])
+    pixel_m = abs(gt[1]) * grid.linear_unit_m
+    filter_inconsistent(d_col, d_row, tracked.reason, rows, cols, lod / pixel_m, settings)
+    points = PointResult(x, y, east, north, size, size / inputs.years, direction_deg(east, north), tracked.correlation, stable_mask,
+                         tracked.reason)
+    correction = (f"shift {registration.coefficients_col[0] * pixel_m:+.2f} m east, {registration.coefficients_row[0] * gt[5]:+.2f} m north"
+                  if registration.kind == "shift" else "affine (shift and linear terms)")
+    notes.append(f"Co-registration on {registration.points} stable points: {correction}; residual RMS "
+                 f"{registration.rms_px * pixel_m:.2f} m. Level of detection (95th percentile on stable ground): {lod:.2f} m "
+                 f"({lod / inputs.years:.2f} m/yr over {inputs.years:.2f} years).")
+    rejected = {}
+    for reason in tracked.reason:
+        if reason is not None:
+            rejected[reason] = rejected.get(reason, 0) + 1
+    notes.append(f"{len(rows)} points, {sum(1 for r in tracked.reason if r is None)} valid"
+                 + ("; rejected: " + ", ".join(f"{k} {v}" for k, v in sorted(rejected.items())) if rejected else "") + ".")
+    if not landforms and not stable:
+        notes.append("WARNING: no landforms (INPUT) and no STABLE polygons, so every point counted as stable ground: moving "
+                     "ground entered the co-registration and the level of detection. Give STABLE (or the landforms) for a "
+                     "meaningful level of detection.")
+    result = TrackingResult(points, grid.crs_wkt, lod, registration, inputs.years, notes=notes)
+    if landforms:
+        result.landforms = _landform_rates(landform_masks, points, lod, inputs.years)
+    return result
+
+
+def search_radius_px(max_velocity_m_per_yr: float, years: float, pixel_m: float, margin_px: int = 3) -> int:
+    """Search radius in pixels for the largest expected velocity over the period, plus a margin for the sub-pixel fit.
+
+    >>> search_radius_px(2.0, 5.0, 0.5)
+    23
+    """
+    if max_velocity_m_per_yr <= 0:
+        raise ParameterError("The largest expected velocity must be positive (m/yr).")
+    return int(math.ceil(max_velocity_m_per_yr * years / pixel_m)) + margin_px

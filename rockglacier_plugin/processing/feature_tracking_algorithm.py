@@ -1,0 +1,211 @@
+"""``rockglacier:featuretracking``: surface velocity by feature tracking on two images or DEMs of two dates."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsFeature,
+    QgsFeatureSink,
+    QgsFields,
+    QgsGeometry,
+    QgsPointXY,
+    QgsProcessing,
+    QgsProcessingContext,
+    QgsProcessingFeedback,
+    QgsProcessingOutputNumber,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFeatureSink,
+    QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterString,
+    QgsWkbTypes,
+)
+
+from ..core.inventory.schema import FieldSpec
+from ..qgis_shared.features import file_raster_path
+from ..qgis_shared.fields import qgs_field
+from .algorithm_base import RockGlacierAlgorithm, info, run_hooks
+from .layers import LayerSpec, layer_sink
+
+POINT_LAYER, LANDFORM_LAYER = "feature_tracking_points", "rock_glaciers"
+KINDS = ("Images (orthophotos, satellite scenes, hillshades)", "DEMs (tracked as hillshades)")
+ILLUMINATIONS = ("Multidirectional (225, 270, 315, 360 deg)", "From 315 deg (NW)", "From 45 deg (NE)", "From 135 deg (SE)",
+                 "From 225 deg (SW)")
+ILLUMINATION_AZIMUTHS = (None, 315.0, 45.0, 135.0, 225.0)
+POINT_FIELDS = (
+    FieldSpec("east_m", "real", "displacement east, m"), FieldSpec("north_m", "real", "displacement north, m"),
+    FieldSpec("disp_m", "real", "displacement, m"), FieldSpec("rate_m_yr", "real", "displacement rate, m/yr"),
+    FieldSpec("dir_deg", "real", "azimuth of the displacement, degrees clockwise from north"),
+    FieldSpec("corr", "real", "normalised cross-correlation at the peak"), FieldSpec("stable", "integer", "1 on stable ground"),
+    FieldSpec("valid", "integer", "1 when kept by the filters"), FieldSpec("above_lod", "integer", "1 when valid and above the LoD"),
+    FieldSpec("reason", "text", "why the point has no valid displacement"))
+LANDFORM_FIELDS = (
+    FieldSpec("ft_vel_m_yr", "real", "median rate of the valid points inside, m/yr"),
+    FieldSpec("ft_vel_err_m_yr", "real", "its error: LoD over the period and the points' spread, m/yr"),
+    FieldSpec("ft_dir_deg", "real", "azimuth of the median displacement, degrees clockwise from north"),
+    FieldSpec("ft_points", "integer", "valid points inside"), FieldSpec("ft_above_lod", "real", "share of them above the LoD"),
+    FieldSpec("ft_period", "text", "first/second date"), FieldSpec("ft_reason", "text", "why there is no rate"))
+
+HELP = """
+<p>Surface displacement and velocity by <b>feature tracking</b> between two rasters of two dates, where InSAR
+cannot see (fast landforms, no SAR): orthophotos, Sentinel-2 / PlanetScope scenes, hillshades, or DEMs
+(tracked as hillshades whose illumination is stated: multidirectional by default, so that no light direction
+biases the matches).</p>
+<ol>
+<li>The second raster is brought onto the first's grid (bilinear) when they differ; grids that do not overlap,
+geographic (degree) grids and a second date before the first are refused. RGB images are tracked on their band
+mean.</li>
+<li>A grid of points every SPACING_M; around each, a TEMPLATE_M template of the first raster is searched in the
+second by normalised cross-correlation within the distance the largest expected velocity (MAX_VELOCITY_M_YR)
+covers over the period; the peak is refined to sub-pixel by parabola fits.</li>
+<li>Co-registration on stable ground (STABLE polygons, else every point outside the landforms of INPUT): the
+median shift is removed, or an affine correction where the stable matches ask for it; the residuals are logged.
+The level of detection (LoD) is the 95th percentile of the stable points' residual displacement.</li>
+<li>Filters: correlation below MIN_CORRELATION, an ambiguous peak, a vector unlike its neighbours' median (by
+more than the LoD or half the median).</li>
+</ol>
+<p>OUTPUT: one point per grid node with east_m, north_m (displacement, metres, north positive), disp_m,
+rate_m_yr, dir_deg (azimuth it points to, clockwise from north), corr, stable, valid (0 with the reason),
+above_lod. With INPUT, LANDFORMS gets the inventory with ft_vel_m_yr (median rate of its valid points),
+ft_vel_err_m_yr (the LoD over the period and the points' spread), ft_dir_deg, ft_points, ft_above_lod and
+ft_period; a landform whose median displacement is below the LoD gets no rate and ft_reason says why.
+Dates: DATE_1 / DATE_2, else the files' metadata or names (the log says which). Method and measurements on the
+Laurichard rock glacier: docs/feature-tracking.md.</p>
+"""
+
+
+class FeatureTrackingAlgorithm(RockGlacierAlgorithm):
+    ALGORITHM_ID = "featuretracking"
+    DISPLAY_NAME = "Surface velocity by feature tracking (images or DEMs of two dates)"
+    HELP = HELP
+    GROUP = ("Feature tracking", "featuretracking")
+    REQUIRED_MODULES = RockGlacierAlgorithm.REQUIRED_MODULES + (("scipy.spatial", "scipy"),)
+
+    def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
+        self.addParameter(QgsProcessingParameterRasterLayer("IMAGE_1", "Raster of the first date"))
+        self.addParameter(QgsProcessingParameterRasterLayer("IMAGE_2", "Raster of the second date"))
+        self.addParameter(QgsProcessingParameterString("DATE_1", "First date (YYYY-MM-DD; empty: from the file)", optional=True))
+        self.addParameter(QgsProcessingParameterString("DATE_2", "Second date (YYYY-MM-DD; empty: from the file)", optional=True))
+        self.addParameter(QgsProcessingParameterEnum("KIND", "The rasters are", KINDS, defaultValue=0))
+        self.addParameter(QgsProcessingParameterEnum("ILLUMINATION", "Hillshade illumination (DEMs)", ILLUMINATIONS, defaultValue=0))
+        self.addParameter(QgsProcessingParameterFeatureSource("INPUT", "Landforms (inventory; optional)", [QgsProcessing.TypeVectorPolygon],
+                                                              optional=True))
+        self.addParameter(QgsProcessingParameterFeatureSource("STABLE", "Stable ground (optional; default: outside the landforms)",
+                                                              [QgsProcessing.TypeVectorPolygon], optional=True))
+        for name, label, default, minimum, maximum in (
+                ("SPACING_M", "Grid spacing, m", 5.0, 0.01, 100000.0),
+                ("TEMPLATE_M", "Template size, m", 16.0, 0.01, 100000.0),
+                ("MAX_VELOCITY_M_YR", "Largest expected velocity, m/yr", 3.0, 0.001, 1000.0),
+                ("MIN_CORRELATION", "Minimum correlation", 0.4, -1.0, 1.0)):
+            self.addParameter(QgsProcessingParameterNumber(name, label, QgsProcessingParameterNumber.Double, default, False, minimum, maximum))
+        self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", "Displacement points", QgsProcessing.TypeVectorPoint))
+        self.addParameter(QgsProcessingParameterFeatureSink("LANDFORMS", "Landforms with their velocity", QgsProcessing.TypeVectorPolygon,
+                                                            optional=True, createByDefault=False))
+        self.addOutput(QgsProcessingOutputNumber("LOD_M", "Level of detection, m"))
+
+    def _polygons(self, parameters: Dict[str, Any], name: str, context: QgsProcessingContext, crs: QgsCoordinateReferenceSystem) -> tuple:
+        from osgeo import ogr
+        from qgis.core import QgsCoordinateTransform
+
+        if parameters.get(name) in (None, ""):
+            return None, []
+        source, features = self.source_and_features(parameters, name, context, needs_crs=name)
+        transform = QgsCoordinateTransform(source.sourceCrs(), crs, context.transformContext())
+        polygons = []
+        for feature in features:
+            geometry = QgsGeometry(feature.geometry())
+            if geometry.isEmpty():
+                polygons.append(None)
+                continue
+            geometry.transform(transform)
+            geometry = geometry.makeValid()
+            polygons.append(ogr.CreateGeometryFromWkb(bytes(geometry.asWkb())))
+        return source, list(zip(features, polygons))
+
+    def run_algorithm(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict[str, Any]:
+        from ..core.insar.interferogram import parse_date
+        from ..core.raster.io import open_raster, raster_grid
+        from ..core.tracking.dates import image_date
+        from ..core.tracking.displacements import TrackingSettings
+        from ..core.tracking.feature_tracking import (
+            DEM,
+            IMAGE,
+            Areas,
+            TrackingInputs,
+            search_radius_px,
+            track_features,
+        )
+
+        paths = [file_raster_path(self.parameterAsRasterLayer(parameters, n, context), n) for n in ("IMAGE_1", "IMAGE_2")]
+        dates = []
+        for path, name in zip(paths, ("DATE_1", "DATE_2")):
+            text = self.parameterAsString(parameters, name, context).strip()
+            found, source = image_date(open_raster(path, name), path, parse_date(text, name) if text else None, name)
+            info(feedback, f"{name}: {found} ({source}).")
+            dates.append(found)
+        dataset = open_raster(paths[0], "IMAGE_1")
+        grid = raster_grid(dataset, 1, "IMAGE_1")
+        crs = QgsCoordinateReferenceSystem.fromWkt(grid.crs_wkt)
+        pixel_m = abs(grid.geotransform[1]) * grid.linear_unit_m
+        number = lambda name: self.parameterAsDouble(parameters, name, context)  # noqa: E731
+        kind = (IMAGE, DEM)[self.parameterAsEnum(parameters, "KIND", context)]
+        inputs = TrackingInputs(paths[0], paths[1], dates[0], dates[1], kind,
+                                ILLUMINATION_AZIMUTHS[self.parameterAsEnum(parameters, "ILLUMINATION", context)],
+                                max(1, int(round(number("SPACING_M") / pixel_m))))
+        template_px = max(5, int(round(number("TEMPLATE_M") / pixel_m)) | 1)
+        radius = search_radius_px(number("MAX_VELOCITY_M_YR"), max(inputs.years, 1e-6), pixel_m)
+        settings = TrackingSettings(template_px=template_px, search_radius_px=radius, min_correlation=number("MIN_CORRELATION"),
+                                    neighbour_radius_px=4.0 * inputs.spacing_px)
+        info(feedback, f"Template {template_px} px ({template_px * pixel_m:g} m), search radius {radius} px "
+                       f"({radius * pixel_m:g} m: {number('MAX_VELOCITY_M_YR'):g} m/yr over {inputs.years:.2f} years), "
+                       f"points every {inputs.spacing_px} px.")
+        source, landforms = self._polygons(parameters, "INPUT", context, crs)
+        _, stable = self._polygons(parameters, "STABLE", context, crs)
+        result = track_features(inputs, settings, Areas([p for _, p in landforms], [p for _, p in stable] or None),
+                                run_hooks(feedback).cancelled)
+        for note in result.notes:
+            info(feedback, note)
+        outputs: Dict[str, Any] = {"OUTPUT": self._write_points(parameters, context, result, crs), "LOD_M": result.lod_m}
+        if landforms and parameters.get("LANDFORMS"):
+            outputs["LANDFORMS"] = self._write_landforms(parameters, context, source, landforms, result, dates)
+        return outputs
+
+    def _write_points(self, parameters: Dict[str, Any], context: QgsProcessingContext, result: Any, crs: Any) -> str:
+        fields = QgsFields()
+        for spec in POINT_FIELDS:
+            fields.append(qgs_field(spec))
+        sink, dest_id = layer_sink(self, parameters, "OUTPUT", context, LayerSpec(fields, QgsWkbTypes.Point, crs, POINT_LAYER))
+        p = result.points
+        for i in range(len(p.x)):
+            feature = QgsFeature(fields)
+            feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(float(p.x[i]), float(p.y[i]))))
+            measured = p.east_m[i] == p.east_m[i]
+            values = [float(v) if measured else None for v in (p.east_m[i], p.north_m[i], p.displacement_m[i], p.rate_m_per_yr[i],
+                                                                p.direction_deg[i], p.correlation[i])]
+            valid = p.reason[i] is None
+            feature.setAttributes(values + [int(p.stable[i]), int(valid),
+                                            int(bool(valid and p.displacement_m[i] > result.lod_m)), p.reason[i]])
+            sink.addFeature(feature, QgsFeatureSink.FastInsert)
+        return dest_id
+
+    def _write_landforms(self, parameters: Dict[str, Any], context: QgsProcessingContext, source: Any, landforms: list, result: Any,
+                         dates: list) -> str:
+        fields = QgsFields(source.fields())
+        for spec in LANDFORM_FIELDS:
+            if fields.lookupField(spec.name) < 0:
+                fields.append(qgs_field(spec))
+        sink, dest_id = layer_sink(self, parameters, "LANDFORMS", context,
+                                   LayerSpec(fields, source.wkbType(), source.sourceCrs(), LANDFORM_LAYER))
+        period = f"{dates[0]:%Y-%m-%d}/{dates[1]:%Y-%m-%d}"
+        for (feature, _), row in zip(landforms, result.landforms):
+            out = QgsFeature(fields)
+            out.setGeometry(feature.geometry())
+            for name in source.fields().names():
+                out[name] = feature[name]
+            for name, value in {**row, "ft_period": period}.items():
+                out[name] = value
+            sink.addFeature(out, QgsFeatureSink.FastInsert)
+        return dest_id

@@ -1,0 +1,118 @@
+"""Feature tracking: closed forms (a texture shifted by a known sub-pixel amount, a brightness change), gdaldem's
+hillshade, and the Laurichard rock glacier's 265 landmarks matched by hand between the 2012 and 2017 hillshades
+(../shared/datasets/laurichard-dem-2012-2017; nobody here made them): 139 stable, 126 moved 1-9.2 m."""
+
+import subprocess
+from datetime import date
+
+import numpy as np
+import pytest
+from osgeo import gdal, ogr
+
+from rockglacier_plugin.core.errors import ParameterError
+from rockglacier_plugin.core.tracking.dates import image_date
+from rockglacier_plugin.core.tracking.displacements import TrackingSettings
+from rockglacier_plugin.core.tracking.feature_tracking import (
+    DEM,
+    IMAGE,
+    Areas,
+    TrackingInputs,
+    track_features,
+)
+from rockglacier_plugin.core.tracking.hillshade import hillshade
+from rockglacier_plugin.core.tracking.ncc import match
+from tests.builders import write_raster
+
+DATASET = "laurichard-dem-2012-2017"
+
+
+def _texture(shape, seed=0):
+    rng = np.random.default_rng(seed)
+    white = rng.standard_normal(shape)
+    fy, fx = np.fft.fftfreq(shape[0])[:, None], np.fft.fftfreq(shape[1])[None, :]
+    return np.real(np.fft.ifft2(np.fft.fft2(white) * np.exp(-((fx**2 + fy**2) * 200.0))))
+
+
+def _shifted(image, d_col, d_row):
+    """``image`` moved by (d_col, d_row) pixels (Fourier shift: exact for a band-limited texture)."""
+    fy, fx = np.fft.fftfreq(image.shape[0])[:, None], np.fft.fftfreq(image.shape[1])[None, :]
+    return np.real(np.fft.ifft2(np.fft.fft2(image) * np.exp(-2j * np.pi * (fx * d_col + fy * d_row))))
+
+
+@pytest.mark.parametrize("d_col, d_row", [(3.3, -1.7), (-6.6, 4.25), (0.0, 0.0)])
+def test_ncc__recovers_a_known_sub_pixel_shift_within_a_twentieth_of_a_pixel(d_col, d_row):
+    first = _texture((128, 128))
+    second = _shifted(first, d_col, d_row)
+    found = match(first[48:81, 48:81], second[36:93, 36:93])
+    assert found is not None
+    assert found.d_col_px == pytest.approx(d_col, abs=0.05) and found.d_row_px == pytest.approx(d_row, abs=0.05)
+    assert found.correlation > 0.95
+
+
+def test_ncc__is_blind_to_a_change_of_brightness_and_contrast():
+    first = _texture((128, 128), seed=3)
+    second = 40.0 + 0.3 * _shifted(first, 2.5, 1.0)
+    found = match(first[48:81, 48:81], second[36:93, 36:93])
+    assert (found.d_col_px, found.d_row_px) == (pytest.approx(2.5, abs=0.1), pytest.approx(1.0, abs=0.1))
+
+
+def test_ncc__a_motion_beyond_the_search_gives_no_match():
+    first = _texture((128, 128), seed=4)
+    assert match(first[48:81, 48:81], _shifted(first, 14.0, 0.0)[40:89, 40:89]) is None
+
+
+def test_hillshade__matches_gdaldem(tmp_path):
+    z = 3000.0 + 40.0 * _texture((60, 80), seed=5) + 0.3 * np.arange(80)[None, :]
+    dem = write_raster(tmp_path / "dem.tif", z, (500000.0, 2.0, 0.0, 4000000.0, 0.0, -2.0), epsg=32632)
+    out = tmp_path / "hs.tif"
+    subprocess.run(["gdaldem", "hillshade", str(dem), str(out), "-az", "315", "-alt", "45", "-q"], check=True)
+    reference = gdal.Open(str(out)).ReadAsArray().astype(float)[1:-1, 1:-1]
+    ours = 1.0 + 254.0 * hillshade(z, 2.0, 2.0, 315.0, 45.0)[1:-1, 1:-1]
+    assert np.abs(ours - reference).max() <= 1.0  # gdaldem rounds to bytes
+
+
+def test_dates__from_the_name_or_metadata_or_a_clear_request(tmp_path):
+    assert image_date(None, "/x/S2A_MSIL2A_20190704T102031_N0212.tif", None, "DATE_1")[0] == date(2019, 7, 4)
+    path = write_raster(tmp_path / "ortho.tif", np.zeros((4, 4)), (0, 1, 0, 0, 0, -1), epsg=32632)
+    dataset = gdal.Open(str(path), gdal.GA_Update)
+    dataset.SetMetadataItem("ACQUISITION_DATE", "2021-08-30")
+    assert image_date(dataset, str(path), None, "DATE_1") == (date(2021, 8, 30), "from its metadata (ACQUISITION_DATE)")
+    with pytest.raises(ParameterError, match="give DATE_2"):
+        image_date(gdal.Open(str(write_raster(tmp_path / "b.tif", np.zeros((4, 4)), (0, 1, 0, 0, 0, -1)))), "b.tif", None, "DATE_2")
+
+
+def _landmarks(folder):
+    table = np.loadtxt(folder / "Landmarks_src2012_to_trg2017.txt", skiprows=1)
+    gt = gdal.Open(str(folder / "rock_glacier_dem_2012_50cm.tif")).GetGeoTransform()
+    x, y = gt[0] + (table[:, 1] + 0.5) * gt[1], gt[3] + (table[:, 2] + 0.5) * gt[5]
+    east, north = (table[:, 3] - table[:, 1]) * gt[1], (table[:, 4] - table[:, 2]) * gt[5]
+    return x, y, east, north
+
+
+def stable_squares(x, y, half_m=3.0):
+    return [ogr.CreateGeometryFromWkt(f"POLYGON(({a - half_m} {b - half_m},{a + half_m} {b - half_m},{a + half_m} {b + half_m},"
+                                      f"{a - half_m} {b + half_m},{a - half_m} {b - half_m}))") for a, b in zip(x, y)]
+
+
+@pytest.mark.parametrize("kind, files", [(IMAGE, "hillshade"), (DEM, "dem")])
+def test_laurichard__landmark_displacements_within_half_a_metre_and_held_out_stable_ground_below_the_lod(shared_dataset, kind, files):
+    """Stable ground for co-registration: every other stable landmark (6 m squares); the other half is held out."""
+    folder = shared_dataset(DATASET)
+    x, y, east, north = _landmarks(folder)
+    stable = np.hypot(east, north) == 0
+    index = np.nonzero(stable)[0]
+    held_out = np.zeros(len(x), bool)
+    held_out[index[1::2]] = True
+    inputs = TrackingInputs(str(folder / f"rock_glacier_{files}_2012_50cm.tif"), str(folder / f"rock_glacier_{files}_2017_50cm.tif"),
+                            date(2012, 10, 5), date(2017, 10, 5), kind)
+    result = track_features(inputs, TrackingSettings(search_radius_px=24),
+                            Areas(stable=stable_squares(x[index[::2]], y[index[::2]]), points_xy=(x, y)))
+    p = result.points
+    valid = np.array([r is None for r in p.reason])
+    error = np.hypot(p.east_m - east, p.north_m - north)
+    moving = ~stable & valid
+    assert moving.sum() >= 90  # of 126 (measured 100-101; the others lie within 20 m of the edge or are rejected)
+    assert np.median(error[moving]) < 0.7  # measured 0.54-0.55 m (1.1 px; the landmarks are whole pixels)
+    assert np.percentile(error[moving], 90) < 1.3  # measured 1.04-1.07 m
+    assert 0.2 < result.lod_m < 0.8  # measured 0.42-0.51 m
+    assert np.percentile(p.displacement_m[held_out & valid], 95) < result.lod_m  # measured 0.33-0.38 m

@@ -1,0 +1,110 @@
+"""``rockglacier:featuretracking`` through Processing and qgis_process on the Laurichard rock glacier's 2012 and 2017
+DEMs (../shared/datasets/laurichard-dem-2012-2017), against the 265 landmarks matched there by hand: the landform's
+velocity against the median of its hand-matched landmarks, and the refusals a user meets."""
+
+import shutil
+
+import numpy as np
+import processing
+import pytest
+from osgeo import gdal, ogr, osr
+from qgis.core import QgsProcessingException
+
+from tests.core.tracking.test_feature_tracking import _landmarks, stable_squares
+from tests.qgis.feedback import RecordingFeedback
+from tests.qgis.test_qgis_process import qgis_process
+
+DATASET = "laurichard-dem-2012-2017"
+YEARS = 5.0
+
+
+def _layer(path, name, geometries, crs_wkt):
+    source = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
+    srs = osr.SpatialReference()
+    srs.ImportFromWkt(crs_wkt)
+    layer = source.CreateLayer(name, srs, ogr.wkbPolygon)
+    layer.CreateField(ogr.FieldDefn("rg_id", ogr.OFTString))
+    for i, geometry in enumerate(geometries):
+        feature = ogr.Feature(layer.GetLayerDefn())
+        feature.SetField("rg_id", f"rg{i + 1:03d}")
+        feature.SetGeometry(geometry)
+        layer.CreateFeature(feature)
+    source = None
+    return str(path)
+
+
+def _inputs(folder, tmp_path):
+    """The stable landmarks (6 m squares) and the moving landmarks' convex hull, as a user would draw them."""
+    x, y, east, north = _landmarks(folder)
+    crs = gdal.Open(str(folder / "rock_glacier_dem_2012_50cm.tif")).GetProjection()
+    stable = np.hypot(east, north) == 0
+    stable_path = _layer(tmp_path / "stable.gpkg", "stable", stable_squares(x[stable], y[stable]), crs)
+    points = ogr.Geometry(ogr.wkbMultiPoint)
+    for a, b in zip(x[~stable], y[~stable]):
+        point = ogr.Geometry(ogr.wkbPoint)
+        point.AddPoint_2D(float(a), float(b))
+        points.AddGeometry(point)
+    hull = points.ConvexHull()
+    landform_path = _layer(tmp_path / "landform.gpkg", "rock_glaciers", [hull], crs)
+    rates = np.hypot(east, north)[~stable] / YEARS
+    direction = float(np.degrees(np.arctan2(np.median(east[~stable]), np.median(north[~stable]))) % 360.0)
+    return stable_path, landform_path, float(np.median(rates)), direction
+
+
+def _parameters(folder, tmp_path, **extra):
+    stable, landform, _, _ = _inputs(folder, tmp_path)
+    parameters = dict(IMAGE_1=str(folder / "rock_glacier_dem_2012_50cm.tif"), IMAGE_2=str(folder / "rock_glacier_dem_2017_50cm.tif"),
+                      DATE_1="2012-10-05", DATE_2="2017-10-05", KIND=1, INPUT=landform, STABLE=stable, MAX_VELOCITY_M_YR=2.5,
+                      OUTPUT=str(tmp_path / "points.gpkg"), LANDFORMS=str(tmp_path / "velocity.gpkg"))
+    parameters.update(extra)
+    return parameters
+
+
+def test_laurichard_dems__the_landforms_velocity_agrees_with_its_hand_matched_landmarks(shared_dataset, tmp_path):
+    folder = shared_dataset(DATASET)
+    _, _, landmark_rate, landmark_direction = _inputs(folder, tmp_path)
+    feedback = RecordingFeedback()
+    result = processing.run("rockglacier:featuretracking", _parameters(folder, tmp_path), feedback=feedback)
+    log = feedback.text()
+    assert "multidirectional" in log and "Co-registration on" in log and "Level of detection" in log
+    assert 0.2 < result["LOD_M"] < 1.0
+    written = ogr.Open(str(tmp_path / "velocity.gpkg"))
+    landform = next(iter(written.GetLayer("rock_glaciers")))
+    assert landform["ft_vel_m_yr"] == pytest.approx(landmark_rate, abs=0.25)  # measured: see docs/feature-tracking.md
+    assert landform["ft_vel_err_m_yr"] < 0.2 and landform["ft_points"] > 100 and landform["ft_period"] == "2012-10-05/2017-10-05"
+    turn = (landform["ft_dir_deg"] - landmark_direction + 180.0) % 360.0 - 180.0
+    assert abs(turn) < 15.0  # the tongue creeps north, out of its north-facing cirque
+    print(f"velocity {landform['ft_vel_m_yr']:.3f} +- {landform['ft_vel_err_m_yr']:.3f} m/yr towards {landform['ft_dir_deg']:.0f} deg "
+          f"(landmarks: {landmark_rate:.3f} m/yr towards {landmark_direction:.0f} deg), LoD {result['LOD_M']:.2f} m")
+    points = ogr.Open(str(tmp_path / "points.gpkg"))
+    layer = points.GetLayer("feature_tracking_points")
+    assert layer.GetFeatureCount() > 1000
+    fields = [layer.GetLayerDefn().GetFieldDefn(i).GetName() for i in range(layer.GetLayerDefn().GetFieldCount())]
+    assert {"east_m", "north_m", "disp_m", "rate_m_yr", "dir_deg", "corr", "valid", "above_lod", "reason"} <= set(fields)
+
+
+def test_qgis_process__runs_the_readmes_line(shared_dataset, tmp_path):
+    folder = shared_dataset(DATASET)
+    parameters = _parameters(folder, tmp_path, LANDFORMS=str(tmp_path / "v.2017.gpkg"))
+    completed = qgis_process("run", "rockglacier:featuretracking", "--", *[f"{k}={v}" for k, v in parameters.items()], cwd=tmp_path)
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
+    assert (tmp_path / "v.2017.gpkg").exists()
+
+
+def test_refusals__dates_in_the_wrong_order_a_geographic_grid_and_rasters_that_do_not_overlap(shared_dataset, tmp_path):
+    folder = shared_dataset(DATASET)
+    with pytest.raises(QgsProcessingException, match="must come after"):
+        processing.run("rockglacier:featuretracking", _parameters(folder, tmp_path, DATE_1="2017-10-05", DATE_2="2012-10-05"))
+    geographic = tmp_path / "geographic.tif"
+    gdal.Warp(str(geographic), str(folder / "rock_glacier_dem_2012_50cm.tif"), dstSRS="EPSG:4326")
+    with pytest.raises(QgsProcessingException, match="degrees of longitude and latitude"):
+        processing.run("rockglacier:featuretracking", _parameters(folder, tmp_path, IMAGE_1=str(geographic)))
+    elsewhere = tmp_path / "elsewhere.tif"
+    shutil.copy(folder / "rock_glacier_dem_2017_50cm.tif", elsewhere)
+    dataset = gdal.Open(str(elsewhere), gdal.GA_Update)
+    gt = list(dataset.GetGeoTransform())
+    gt[0] += 5000.0
+    dataset.SetGeoTransform(gt)
+    dataset = None
+    with pytest.raises(QgsProcessingException, match="do not overlap"):
+        processing.run("rockglacier:featuretracking", _parameters(folder, tmp_path, IMAGE_2=str(elsewhere)))
