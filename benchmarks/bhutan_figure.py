@@ -30,6 +30,8 @@ def run(shared: Path) -> dict[str, Any]:
     from rockglacier_plugin.core.insar.products import read_los_velocity
     from rockglacier_plugin.core.insar.velocity_map import TOWARDS
     from rockglacier_plugin.core.progress import RunHooks
+    from rockglacier_plugin.core.raster.coverage import centres_inside_any
+    from rockglacier_plugin.core.raster.io import raster_grid
     from rockglacier_plugin.core.workflows.velocity import los_geometry
 
     folder = shared / "datasets" / "pygdalsar-bhutan-insar-ts"
@@ -42,17 +44,7 @@ def run(shared: Path) -> dict[str, Any]:
                                hooks=RunHooks(log=log.append))
     reference = gdal.Open(str(folder / "mask_landslide_utm.tif"))
     mask = np.nan_to_num(reference.ReadAsArray()) >= MASK_THRESHOLD
-    drawn = gdal.GetDriverByName("MEM").Create("", reference.RasterXSize, reference.RasterYSize, 1, gdal.GDT_Byte)
-    drawn.SetGeoTransform(reference.GetGeoTransform())
-    drawn.SetProjection(reference.GetProjection())
-    source = ogr.GetDriverByName("Memory").CreateDataSource("")
-    layer = source.CreateLayer("c", reference.GetSpatialRef())
-    for wkb in result.wkb:
-        feature = ogr.Feature(layer.GetLayerDefn())
-        feature.SetGeometry(ogr.CreateGeometryFromWkb(wkb))
-        layer.CreateFeature(feature)
-    gdal.RasterizeLayer(drawn, [1], layer, burn_values=[1])
-    candidates = drawn.ReadAsArray() > 0
+    candidates = centres_inside_any([ogr.CreateGeometryFromWkb(w) for w in result.wkb], raster_grid(reference, 1, "landslide mask"))
     return {"log": log, "rows": result.rows, "wkb": result.wkb, "mask": mask, "candidates": candidates,
             "mask_found": float((candidates & mask).sum() / mask.sum()), "outside_px": int((candidates & ~mask).sum()),
             "velocity": gdal.Open(str(folder / "lin_coeff.tif")).ReadAsArray(), "dem": gdal.Open(str(folder / "DEM_UTM.tif")).ReadAsArray(),

@@ -140,14 +140,14 @@ class FeatureTrackingAlgorithm(RockGlacierAlgorithm):
         )
 
         paths = [file_raster_path(self.parameterAsRasterLayer(parameters, n, context), n) for n in ("IMAGE_1", "IMAGE_2")]
+        datasets = [open_raster(path, name) for path, name in zip(paths, ("IMAGE_1", "IMAGE_2"))]
         dates = []
-        for path, name in zip(paths, ("DATE_1", "DATE_2")):
+        for dataset, path, name in zip(datasets, paths, ("DATE_1", "DATE_2")):
             text = self.parameterAsString(parameters, name, context).strip()
-            found, source = image_date(open_raster(path, name), path, parse_date(text, name) if text else None, name)
+            found, source = image_date(dataset, path, parse_date(text, name) if text else None, name)
             info(feedback, f"{name}: {found} ({source}).")
             dates.append(found)
-        dataset = open_raster(paths[0], "IMAGE_1")
-        grid = raster_grid(dataset, 1, "IMAGE_1")
+        grid = raster_grid(datasets[0], 1, "IMAGE_1")
         crs = QgsCoordinateReferenceSystem.fromWkt(grid.crs_wkt)
         pixel_m = abs(grid.geotransform[1]) * grid.linear_unit_m
         number = lambda name: self.parameterAsDouble(parameters, name, context)  # noqa: E731

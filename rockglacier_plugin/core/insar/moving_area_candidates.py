@@ -30,7 +30,7 @@ from ..inventory.identifiers import ids_after, validate_prefix
 from ..inventory.kinematic_classes import kinematic_class
 from ..inventory.schema import Review, Source
 from ..progress import CancelCheck, RunHooks
-from ..raster.coverage import pixel_centres_inside
+from ..raster.coverage import centres_inside_any, pixel_centres_inside
 from ..raster.geometry import (
     EqualAreaProjector,
     Polygons,
@@ -78,19 +78,6 @@ def _geometries_in(polygons: Optional[Polygons], crs_wkt: str, what: str) -> lis
     return [transformed(g, to_target) for g in prepared if g is not None]
 
 
-def _mask_of(geometries: list[Any], grid: Any) -> np.ndarray:
-    """Pixels of the grid whose centre lies inside any of ``geometries``."""
-    mask = np.zeros((grid.height_px, grid.width_px), dtype=bool)
-    full = Window(0, 0, grid.width_px, grid.height_px)
-    for geometry in geometries:
-        xmin, xmax, ymin, ymax = geometry.GetEnvelope()
-        part = window_from_bounds(xmin, ymin, xmax, ymax, grid.geotransform).padded(1).intersection(full)
-        if part is not None:
-            rows, cols = slice(part.row_off, part.row_off + part.height_px), slice(part.col_off, part.col_off + part.width_px)
-            mask[rows, cols] |= pixel_centres_inside(geometry, part, grid.geotransform)
-    return mask
-
-
 def _write_class_raster(path: str, candidate: CandidateField, regions: list[Region]) -> None:
     from osgeo import gdal
 
@@ -99,7 +86,7 @@ def _write_class_raster(path: str, candidate: CandidateField, regions: list[Regi
     from ..raster.io import BandInfo, create_geotiff
     from ..raster.staged import staged_outputs
 
-    inside = _mask_of([ogr_geometry(r.wkb) for r in regions], candidate.grid)
+    inside = centres_inside_any([ogr_geometry(r.wkb) for r in regions], candidate.grid)
     codes = np.where(inside, class_codes(smoothed(candidate.dslp_cm_per_yr.astype(np.float64))), 0).astype(np.uint8)
     with staged_outputs([path]) as (partial,):
         dataset = create_geotiff(partial, (candidate.grid.width_px, candidate.grid.height_px), candidate.grid.geotransform,
@@ -126,7 +113,7 @@ def _pair_outcome(pair: PairInput, dem_path: str, geometry: LosGeometry, setting
     landforms = _geometries_in(inventory, scene.grid.crs_wkt, "inventory")
     glacier_geometries = _geometries_in(glaciers, scene.grid.crs_wkt, "glacier outlines")
     scene.fit_stable_ground(landforms + glacier_geometries, settings.velocity.min_coherence)
-    excluded = _mask_of(glacier_geometries, scene.grid) if glacier_geometries else None
+    excluded = centres_inside_any(glacier_geometries, scene.grid) if glacier_geometries else None
     candidate = candidate_field(scene, settings.field, excluded, cancelled)
     region_settings, threshold_note = resolved_thresholds(candidate, settings.regions)
     log(threshold_note)

@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .windows import GeoTransform, Window
+from .windows import GeoTransform, Window, window_from_bounds
 
 MIN_SUBROWS_PER_ROW = 17
 MAX_SUBROWS_PER_ROW = 255
@@ -187,3 +187,17 @@ def _coverage_from_spans(spans: tuple[np.ndarray, np.ndarray, np.ndarray], heigh
     ).reshape(height, width + 1)
     coverage += np.cumsum(steps, axis=1)[:, :width]
     return np.minimum(np.maximum(coverage, 0.0), 1.0)
+
+
+def centres_inside_any(geometries: Any, grid: Any) -> np.ndarray:
+    """Pixels of ``grid`` (a ``RasterGrid``) whose centre lies inside any of ``geometries`` (OGR polygons in the
+    grid's CRS), each polygon scanned only over its own bounding window."""
+    mask = np.zeros((grid.height_px, grid.width_px), dtype=bool)
+    full = Window(0, 0, grid.width_px, grid.height_px)
+    for geometry in geometries:
+        xmin, xmax, ymin, ymax = geometry.GetEnvelope()
+        part = window_from_bounds(xmin, ymin, xmax, ymax, grid.geotransform).padded(1).intersection(full)
+        if part is not None:
+            rows, cols = slice(part.row_off, part.row_off + part.height_px), slice(part.col_off, part.col_off + part.width_px)
+            mask[rows, cols] |= pixel_centres_inside(geometry, part, grid.geotransform)
+    return mask

@@ -40,12 +40,14 @@ def image_date(dataset: Any, path: str, given: Optional[date], what: str) -> tup
         return given, "as given"
     metadata = {k.upper(): v for k, v in ((dataset.GetMetadata() or {}) if dataset is not None else {}).items()}
     for key in _KEYS:
-        if key in metadata and _parse(str(metadata[key])):
-            return _parse(str(metadata[key])), f"from its metadata ({key})"  # type: ignore[return-value]
+        found = _parse(str(metadata[key])) if key in metadata else None
+        if found:
+            return found, f"from its metadata ({key})"
     dates = {date(int(y), int(m), int(d)) for y, m, d in _IN_NAME.findall(os.path.basename(path))}
     if len(dates) == 1:
         return dates.pop(), "from the file name"
     for key in _LAST_RESORT_KEYS:
-        if key in metadata and _parse(str(metadata[key])):
-            return _parse(str(metadata[key])), f"from its metadata ({key}: may be the processing date; give {what} if not)"  # type: ignore[return-value]
+        found = _parse(str(metadata[key])) if key in metadata else None
+        if found:
+            return found, f"from its metadata ({key}: may be the processing date; give {what} if not)"
     raise ParameterError(f"The date of '{os.path.basename(path)}' is not in its metadata or name: give {what} (YYYY-MM-DD).")

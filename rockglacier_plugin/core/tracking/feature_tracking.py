@@ -23,7 +23,9 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from ..errors import InputRasterError, ParameterError
+from ..inventory.rgv import DAYS_PER_YEAR
 from ..raster.alignment import aligned_dataset
+from ..raster.coverage import centres_inside_any
 from ..raster.io import open_raster, raster_grid
 from .displacements import (
     Coregistration,
@@ -38,7 +40,6 @@ from .displacements import (
 )
 from .hillshade import hillshade
 
-DAYS_PER_YEAR = 365.25
 MAD_TO_SIGMA = 1.4826
 IMAGE, DEM = "image", "dem"
 
@@ -105,20 +106,15 @@ def _points(shape: tuple[int, int], spacing_px: int, margin_px: int) -> tuple[np
     return rows.ravel(), cols.ravel()
 
 
-def _inside(polygons: Sequence[Any], x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
-    from osgeo import ogr
+def _at_points(mask: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """``mask`` at the points (pixel rows and columns; points off the grid: False)."""
+    on_grid = (rows >= 0) & (rows < mask.shape[0]) & (cols >= 0) & (cols < mask.shape[1])
+    return on_grid & mask[np.clip(rows, 0, mask.shape[0] - 1), np.clip(cols, 0, mask.shape[1] - 1)]
 
-    masks = []
-    for polygon in polygons:
-        mask = np.zeros(x.shape, bool)
-        if polygon is not None:
-            minx, maxx, miny, maxy = polygon.GetEnvelope()
-            for i in np.nonzero((x >= minx) & (x <= maxx) & (y >= miny) & (y <= maxy))[0]:
-                point = ogr.Geometry(ogr.wkbPoint)
-                point.AddPoint_2D(float(x[i]), float(y[i]))
-                mask[i] = polygon.Contains(point)
-        masks.append(mask)
-    return masks
+
+def _inside(polygons: Sequence[Any], grid: Any, rows: np.ndarray, cols: np.ndarray) -> list[np.ndarray]:
+    """Per polygon (None: none), which points (pixel centres ``rows``, ``cols`` of ``grid``) lie inside it."""
+    return [_at_points(centres_inside_any([polygon] if polygon is not None else [], grid), rows, cols) for polygon in polygons]
 
 
 def _read_pair(inputs: TrackingInputs) -> tuple[np.ndarray, np.ndarray, Any, list[str]]:
@@ -197,9 +193,9 @@ def track_features(inputs: TrackingInputs, settings: TrackingSettings, areas: Ar
         raise InputRasterError(f"The rasters ({first.shape[1]} x {first.shape[0]} px) are smaller than one template and its search "
                                f"({2 * margin + 1} px): give larger rasters or a smaller template / largest velocity.")
     x, y = gt[0] + (cols + 0.5) * gt[1], gt[3] + (rows + 0.5) * gt[5]
-    landform_masks = _inside(landforms, x, y)
+    landform_masks = _inside(landforms, grid, rows, cols)
     on_landform = np.any(landform_masks, axis=0) if landform_masks else np.zeros(x.shape, bool)
-    stable_mask = np.any(_inside(stable, x, y), axis=0) if stable else ~on_landform
+    stable_mask = _at_points(centres_inside_any([p for p in stable if p is not None], grid), rows, cols) if stable else ~on_landform
     tracked = track_points(first, second, rows, cols, settings, cancelled)
     filter_weak_matches(tracked, settings)
     registration = coregister(tracked, rows, cols, stable_mask)

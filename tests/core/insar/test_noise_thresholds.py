@@ -37,7 +37,7 @@ def _g() -> float:
     return math.sin(th) * math.cos(s) * math.cos(al + a) - math.cos(th) * math.sin(s)
 
 
-def _product(tmp_path, with_sigma: bool = True):
+def _product(tmp_path, with_sigma: bool = True, sigma_mm_yr: float = SIGMA_MM_YR):
     gt = (ORIGIN[0], PIXEL_M, 0.0, ORIGIN[1], 0.0, -PIXEL_M)
     cols = np.mgrid[0:SIZE, 0:SIZE][1].astype(float)
     dem = write_raster(tmp_path / "dem.tif", 4500.0 - math.tan(math.radians(SLOPE)) * cols * PIXEL_M, gt, epsg=EPSG)
@@ -45,14 +45,14 @@ def _product(tmp_path, with_sigma: bool = True):
     dslp[40:56, 40:56] = FAST_CM_YR
     dslp[130:146, 130:146] = SLOW_CM_YR
     velocity = write_raster(tmp_path / "velocity_mm_yr.tif", dslp * _g() * 10.0, gt, epsg=EPSG)
-    sigma = write_raster(tmp_path / "sigma_mm_yr.tif", np.full((SIZE, SIZE), SIGMA_MM_YR), gt, epsg=EPSG) if with_sigma else None
+    sigma = write_raster(tmp_path / "sigma_mm_yr.tif", np.full((SIZE, SIZE), sigma_mm_yr), gt, epsg=EPSG) if with_sigma else None
     velocity_map, notes = read_los_velocity(str(velocity), None, ("mm/yr", TOWARDS), LosGeometry(None, INCIDENCE, LOS_AZIMUTH),
                                             (date(2016, 1, 1), date(2020, 1, 1)), str(tmp_path / "work"), str(sigma) if sigma else None)
     return PairInput.from_velocity_map(velocity_map), str(dem), notes
 
 
-def _run(tmp_path, settings=MovingAreaSettings(), with_sigma=True):
-    pair, dem, notes = _product(tmp_path, with_sigma)
+def _run(tmp_path, settings=MovingAreaSettings(), with_sigma=True, sigma_mm_yr=SIGMA_MM_YR):
+    pair, dem, notes = _product(tmp_path, with_sigma, sigma_mm_yr)
     log = []
     result = find_moving_areas([pair], dem, LosGeometry(None, INCIDENCE, LOS_AZIMUTH), settings, hooks=RunHooks(log=log.append))
     return result, log, notes
@@ -72,12 +72,7 @@ def test_velocity_product__minimum_velocity_is_min_snr_times_its_downslope_sigma
 
 def test_velocity_product__a_quiet_product_finds_the_slow_landform_too(tmp_path):
     """Same scene, sigma 1 mm/yr: 2 sigma / |g| is below the 1 cm/yr floor, so the floor applies and both are found."""
-    global SIGMA_MM_YR
-    saved, SIGMA_MM_YR = SIGMA_MM_YR, 1.0
-    try:
-        result, log, _ = _run(tmp_path)
-    finally:
-        SIGMA_MM_YR = saved
+    result, log, _ = _run(tmp_path, sigma_mm_yr=1.0)
     assert any(f"raised to the floor of {PRODUCT_FLOOR_CM_YR:g} cm/yr" in m for m in log)
     assert len(result.rows) == 2
 
