@@ -11,6 +11,6 @@ import and fails on any arrow not listed there):
   of the core but each other;
 * ``raster`` -- the foundation: raster I/O, windows, pixel sizes, grid alignment, OGR geometry,
   pixel coverage, staged outputs; imports only the root;
-* the concept packages -- ``terrain``, ``insar``, ``mapping``, ``inventory``: import the
-  foundation and the root, and each other only along the listed sideways arrows.
+* the concept packages -- ``terrain``, ``insar``, ``mapping``, ``inventory``, ``report``,
+  ``tracking``: import the foundation and the root, and each other only along the listed sideways arrows.
 """

@@ -2,7 +2,7 @@
 
 Layers (see ``rockglacier_plugin/core/__init__.py``): the root modules (errors, progress,
 dependencies) <- the foundation ``raster`` <- the concept packages ``terrain``, ``insar``,
-``mapping``, ``inventory`` <- ``workflows`` (the pipelines every entry point runs; nothing in the
+``mapping``, ``inventory``, ``tracking`` <- ``workflows`` (the pipelines every entry point runs; nothing in the
 core imports it). Sideways arrows between concept packages are allowed only when listed in
 ``SIDEWAYS`` with the reason.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 CORE = Path(__file__).resolve().parents[2] / "rockglacier_plugin" / "core"
 ROOT = "root"
 FOUNDATION = "raster"
-CONCEPTS = {"terrain", "insar", "mapping", "inventory", "report"}
+CONCEPTS = {"terrain", "insar", "mapping", "inventory", "report", "tracking"}
 WORKFLOWS = "workflows"
 SIDEWAYS = {
     ("terrain", "inventory"): "upslope classes of the schema; new rg_id values for unnamed polygons",
@@ -23,6 +23,8 @@ SIDEWAYS = {
     ("insar", "inventory"): "RGIK kinematic classes of the velocities it writes",
     ("mapping", "inventory"): "source and review values of the candidates it writes",
     ("report", "inventory"): "the statistics, review account and colours it presents",
+    ("tracking", "terrain"): "Horn's gradient for the hillshades of DEMs",
+    ("tracking", "inventory"): "the year of RGV's annualised rates (DAYS_PER_YEAR)",
 }
 
 

@@ -51,7 +51,7 @@ except QgsProcessingException as exc:
     write_polygons(tmp_path / "rg.gpkg", [square_wkt(600100.0, 5199900.0, 50.0)])
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
-    assert "algorithms: ['rockglacier:adaptmodel', 'rockglacier:attributes', 'rockglacier:evaluate', 'rockglacier:insarvelocity', 'rockglacier:movingareas', 'rockglacier:report', 'rockglacier:rgikexport', 'rockglacier:rgvexport', 'rockglacier:segment', 'rockglacier:trainingpatches', 'rockglacier:unwrap']" in completed.stdout, completed.stdout + completed.stderr
+    assert "algorithms: ['rockglacier:adaptmodel', 'rockglacier:attributes', 'rockglacier:evaluate', 'rockglacier:featuretracking', 'rockglacier:insarvelocity', 'rockglacier:movingareas', 'rockglacier:report', 'rockglacier:rgikexport', 'rockglacier:rgvexport', 'rockglacier:segment', 'rockglacier:trainingpatches', 'rockglacier:unwrap']" in completed.stdout, completed.stdout + completed.stderr
     messages = "\n".join(line for line in completed.stdout.splitlines() if line.startswith(("MESSAGE:", "RAISED:")))
     assert "rockglacier:attributes needs the Python module 'osgeo.gdal_array'" in messages, completed.stdout + completed.stderr
     assert "apt-get install python3-gdal" in messages

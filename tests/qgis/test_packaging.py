@@ -70,7 +70,7 @@ print('after unload:', QgsApplication.processingRegistry().providerById('rockgla
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert "['rockglacier:adaptmodel', 'rockglacier:attributes', 'rockglacier:evaluate', 'rockglacier:insarvelocity', 'rockglacier:movingareas', 'rockglacier:report', 'rockglacier:rgikexport', 'rockglacier:rgvexport', 'rockglacier:segment', 'rockglacier:trainingpatches', 'rockglacier:unwrap']" in completed.stdout
+    assert "['rockglacier:adaptmodel', 'rockglacier:attributes', 'rockglacier:evaluate', 'rockglacier:featuretracking', 'rockglacier:insarvelocity', 'rockglacier:movingareas', 'rockglacier:report', 'rockglacier:rgikexport', 'rockglacier:rgvexport', 'rockglacier:segment', 'rockglacier:trainingpatches', 'rockglacier:unwrap']" in completed.stdout
     assert "after unload: None" in completed.stdout
     assert "Traceback" not in completed.stderr
 

@@ -166,7 +166,7 @@ def geotiff_velocity_map(path: str, work_dir: str, unit_and_sign: tuple[str, str
     dataset = open_raster(path, "LOS velocity raster")
     grid = raster_grid(dataset, 1, "LOS velocity raster")
     velocity = to_cm_per_yr_towards(read_window(dataset.GetRasterBand(1), grid, grid.full_window), unit, sign)
-    sigma = None
+    sigma_cm_per_yr = None
     if sigma_path:
         sigma_ds = open_raster(sigma_path, "velocity standard deviation raster")
         sigma_grid = raster_grid(sigma_ds, 1, "velocity standard deviation raster")
@@ -175,9 +175,9 @@ def geotiff_velocity_map(path: str, work_dir: str, unit_and_sign: tuple[str, str
         if sigma_grid.geotransform != grid.geotransform:
             raise ParameterError("The velocity standard deviation raster does not cover the velocity raster's pixels (its origin or "
                                  "pixel size differs); warp it onto the velocity's grid first.")
-        sigma = np.abs(to_cm_per_yr_towards(read_window(sigma_ds.GetRasterBand(1), sigma_grid, sigma_grid.full_window),
-                                            sigma_unit or unit))
-    written = write_velocity_map(work_dir, unique_stem(path), velocity, sigma, None, grid.geotransform, grid.crs_wkt)
+        sigma_cm_per_yr = np.abs(to_cm_per_yr_towards(read_window(sigma_ds.GetRasterBand(1), sigma_grid, sigma_grid.full_window),
+                                                      sigma_unit or unit))
+    written = write_velocity_map(work_dir, unique_stem(path), velocity, sigma_cm_per_yr, None, grid.geotransform, grid.crs_wkt)
     track = track_from_los_azimuth(geometry.los_azimuth_deg) if geometry.los_azimuth_deg is not None else None
     return VelocityMap(written, start_date, end_date, geometry, path, track)
 

@@ -188,7 +188,7 @@ def track_features(inputs: TrackingInputs, settings: TrackingSettings, areas: Ar
         cols = np.floor((np.asarray(areas.points_xy[0]) - gt[0]) / gt[1]).astype(int)
         rows = np.floor((np.asarray(areas.points_xy[1]) - gt[3]) / gt[5]).astype(int)
     else:
-        rows, cols = _points(first.shape, inputs.spacing_px, margin)
+        rows, cols = _points((first.shape[0], first.shape[1]), inputs.spacing_px, margin)
     if rows.size == 0:
         raise InputRasterError(f"The rasters ({first.shape[1]} x {first.shape[0]} px) are smaller than one template and its search "
                                f"({2 * margin + 1} px): give larger rasters or a smaller template / largest velocity.")
@@ -218,7 +218,7 @@ def track_features(inputs: TrackingInputs, settings: TrackingSettings, areas: Ar
     notes.append(f"Co-registration on {registration.points} stable points: {correction}; residual RMS "
                  f"{registration.rms_px * pixel_m:.2f} m. Level of detection (95th percentile on stable ground): {lod:.2f} m "
                  f"({lod / inputs.years:.2f} m/yr over {inputs.years:.2f} years).")
-    rejected = {}
+    rejected: dict[str, int] = {}
     for reason in tracked.reason:
         if reason is not None:
             rejected[reason] = rejected.get(reason, 0) + 1

@@ -77,7 +77,7 @@ def match(template: np.ndarray, search: np.ndarray) -> Optional[Match]:
     surface = ncc_surface(template, search)
     if not np.isfinite(surface).any():
         return None
-    row, col = np.unravel_index(int(np.nanargmax(surface)), surface.shape)
+    row, col = (int(i) for i in np.unravel_index(int(np.nanargmax(surface)), surface.shape))
     if row in (0, surface.shape[0] - 1) or col in (0, surface.shape[1] - 1):
         return None
     peak = float(surface[row, col])

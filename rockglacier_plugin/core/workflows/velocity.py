@@ -85,8 +85,8 @@ class VelocityInputs:
         single = [replace(empty, unwrapped=(path,), coherence=(self.coherence[i if len(self.coherence) > 1 else 0],),
                           components=(self.components[i],) if self.components else ())
                   for i, path in enumerate(self.unwrapped)]
-        return single + [replace(empty, hyp3=(p,)) for p in self.hyp3] + [replace(empty, los_velocity=(p,), los_velocity_sigma=(self.sigma_of(p),) if self.los_velocity_sigma else ())
-                                                                       for p in self.los_velocity]
+        return single + [replace(empty, hyp3=(p,)) for p in self.hyp3] + [
+            replace(empty, los_velocity=(p,), los_velocity_sigma=self.los_velocity_sigma[i : i + 1]) for i, p in enumerate(self.los_velocity)]
 
     def sigma_of(self, velocity_path: str) -> Optional[str]:
         """The LOS_VELOCITY_SIGMA raster given for one GeoTIFF velocity, or None."""
