@@ -12,7 +12,8 @@ on two independent seeded generators of ALOS-1-like 46-day pairs:
   landforms whose coherence and projection are good (the generator's ``good``: > 60 % of the outline
   coherent >= 0.3 with |g| >= 0.3), per class of their true mean speed.
 * False candidates per 100 km2 of stable ground: candidates that overlap no landform, per area of
-  the scene outside the landforms.
+  the scene outside the landforms; and the share of the stable ground that candidates cover (a method that
+  flags half the scene finds every landform, and is of no use).
 * The plain threshold: |LOS velocity| >= the same velocity, after the same ramp and stratified-atmosphere
   removal and scene reference, on coherent pixels (>= 0.3), regions of the same minimum area: what
   an analyst gets by thresholding the velocity map.
@@ -71,11 +72,16 @@ def score(found: list[Any], landforms_wkt: list[str], truths: list[float], good:
     hit = [any(f.Intersects(landform) for f in found) for landform in landforms]
     false = sum(1 for f in found if not any(f.Intersects(landform) for landform in landforms))
     stable_km2 = scene_km2 - sum(landform.GetArea() for landform in landforms) / 1.0e6
+    flagged = ogr.Geometry(ogr.wkbMultiPolygon)
+    for f in found:
+        flagged = flagged.Union(f)
+    for landform in landforms:
+        flagged = flagged.Difference(landform)
     by_class = {}
     for low, high in CLASSES_CM_PER_YR:
         members = [h for h, t, g in zip(hit, truths, good) if g and low <= t < high]
         by_class[f"{low:g}-{high:g}"] = (sum(members), len(members))
-    return {"by_class": by_class, "false": false, "stable_km2": stable_km2}
+    return {"by_class": by_class, "false": false, "stable_km2": stable_km2, "flagged_stable_km2": flagged.GetArea() / 1.0e6}
 
 
 def _add(total: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
@@ -85,6 +91,7 @@ def _add(total: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
         total["by_class"][key] = [total["by_class"][key][0] + hits, total["by_class"][key][1] + count]
     total["false"] += part["false"]
     total["stable_km2"] += part["stable_km2"]
+    total["flagged_stable_km2"] += part["flagged_stable_km2"]
     return total
 
 
@@ -132,7 +139,9 @@ def _line(name: str, total: dict[str, Any]) -> str:
     classes = ", ".join(f"{key} cm/yr {hits}/{count}" + (f" ({100 * hits / count:.0f} %)" if count else "")
                         for key, (hits, count) in total["by_class"].items())
     per_100 = 100.0 * total["false"] / total["stable_km2"]
-    return f"   {name:<34} found (good coherence and projection): {classes}; false candidates {total['false']} ({per_100:.1f} per 100 km2)"
+    flagged = 100.0 * total["flagged_stable_km2"] / total["stable_km2"]
+    return (f"   {name:<34} found (good coherence and projection): {classes}; false candidates {total['false']} ({per_100:.1f} per "
+            f"100 km2); stable ground flagged {flagged:.1f} %")
 
 
 def run(seeds: int = 12, work: Optional[Path] = None) -> dict[str, Any]:

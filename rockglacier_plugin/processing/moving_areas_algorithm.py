@@ -34,13 +34,17 @@ phase and the analyst outlines it against the imagery.</p>
 <li>Each pair or product is read as <i>rockglacier:insarvelocity</i> reads it (same inputs,
 ramp and stratified atmosphere fitted on stable ground outside INPUT's landforms and the glaciers).</li>
 <li>Local reference: every pixel's LOS velocity minus the median of the coherent ground within
-REFERENCE_RADIUS_M (medians of cells a quarter of the radius wide, so a landform does not bias its own
-reference); the spread of those cells is the reference's error.</li>
+REFERENCE_RADIUS_M (500 m by default here: the nearer the reference, the less turbulent atmosphere
+stays; medians of cells a quarter of the radius wide, so a landform does not bias its own reference);
+the spread of those cells is the reference's error.</li>
 <li>Downslope velocity v_dslp = v_los / g with its 1-sigma (phase noise, reference, projection); usable
 where coherence &gt;= MIN_COHERENCE, |g| &gt;= MIN_PROJECTION_FACTOR, slope between MIN_SLOPE_DEG and
 MAX_SLOPE_DEG (rock glaciers creep on about 5-35 deg), neither layover nor radar shadow, and outside
 GLACIERS (moving glacier ice is not a rock glacier).</li>
-<li>Moving pixels: v_dslp (3 x 3 median) &gt;= MIN_VELOCITY_CM_YR and &gt;= MIN_SNR x its 1-sigma; joined
+<li>Moving pixels: v_dslp &gt;= MIN_VELOCITY_CM_YR and &gt;= MIN_SNR x its 1-sigma at the pixel's scale
+(3 x 3 median) or at the landform's (the mean over a 75 m disc, whose 1-sigma is the pixel noise averaged
+over the disc plus the reference's error: a slow landform below the noise of each pixel stands out over its
+own extent); joined
 across one- or two-pixel gaps, holes filled; kept when at least MIN_AREA_KM2 and MIN_COHERENT_SHARE of
 the area is coherent. MIN_VELOCITY_CM_YR left empty follows the data: 10 cm/yr for an interferogram pair;
 for a velocity product (MintPy velocityStd, LiCSBAS vstd, a GeoTIFF with its LOS_VELOCITY_SIGMA raster)
@@ -99,7 +103,9 @@ class MovingAreasAlgorithm(InsarInputs, RockGlacierAlgorithm):
         self._own_number("MIN_COHERENT_SHARE", "Minimum coherent share of a moving area", regions.min_coherent_share, 0.0, 1.0)
         self._own_number("MAX_SLOPE_DEG", "Maximum slope, degrees", field.max_slope_deg, 0.0, 90.0)
         self._own_number("MIN_SNR", "Minimum signal-to-noise ratio of a moving pixel", regions.min_snr, 0.0, 100.0, advanced=True)
-        self.add_settings_parameters(options.SETTINGS_NUMBERS)
+        self._own_number("REFERENCE_RADIUS_M", "Local reference radius, metres", field.reference_radius_m, 1.0, 100000.0,
+                         advanced=True)
+        self.add_settings_parameters(tuple(o for o in options.SETTINGS_NUMBERS if o.name != "REFERENCE_RADIUS_M"))
         self.addParameter(QgsProcessingParameterString("ID_PREFIX", "Prefix of candidate rg_id values", "ma"))
         self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", "Moving-area candidates", QgsProcessing.TypeVectorPolygon))
         self.addParameter(QgsProcessingParameterRasterDestination("VELOCITY_CLASS", "Kinematic class of the candidates (raster)",
@@ -124,7 +130,7 @@ class MovingAreasAlgorithm(InsarInputs, RockGlacierAlgorithm):
         velocity = self._settings(parameters, context)
         number = lambda name: self.parameterAsDouble(parameters, name, context)  # noqa: E731
         field = FieldSettings(velocity.min_coherence, velocity.min_projection_factor, velocity.min_slope_deg, number("MAX_SLOPE_DEG"),
-                              velocity.reference_radius_m)
+                              number("REFERENCE_RADIUS_M"))
         min_velocity = number("MIN_VELOCITY_CM_YR") if self._given(parameters, "MIN_VELOCITY_CM_YR") else None
         regions = RegionSettings(min_velocity, number("MIN_SNR"), number("MIN_AREA_KM2"), number("MIN_COHERENT_SHARE"),
                                  velocity.noise_correlation_px)

@@ -37,8 +37,23 @@ class PhaseRamp:
         return plane + self.per_km_rad * (np.asarray(elevation_m) - self.elevation0_m) / 1000.0
 
 
-#: Below this spread of stable-ground elevations an elevation term cannot be told from the plane.
+#: Below this spread of stable-ground elevations about their best-fitting plane (in cols and rows) an elevation term
+#: cannot be told from the plane: on a scene that is one slope, elevation is a linear function of position, the two
+#: terms trade off freely, and any departure from that line (the DEM's edge, a gully) gets the huge difference of
+#: two huge coefficients.
 MIN_ELEVATION_SPREAD_M = 100.0
+
+
+def elevation_off_plane_spread_m(elevation_m: np.ndarray, cols: np.ndarray, rows: np.ndarray) -> float:
+    """Standard deviation of the elevations about their least-squares plane in (cols, rows), metres.
+
+    >>> c = np.arange(50.0); r = np.zeros(50)
+    >>> elevation_off_plane_spread_m(3000.0 + 5.0 * c, c, r)  # one slope: no elevation term can be fitted
+    0.0
+    """
+    design = np.column_stack([np.ones(elevation_m.size), cols, rows])
+    solution, *_ = np.linalg.lstsq(design, elevation_m, rcond=None)
+    return round(float(np.std(elevation_m - design @ solution)), 6)
 
 
 def fit_ramp(phase_rad: np.ndarray, cols: np.ndarray, rows: np.ndarray, iterations: int = 3,
@@ -55,7 +70,7 @@ def fit_ramp(phase_rad: np.ndarray, cols: np.ndarray, rows: np.ndarray, iteratio
     elevation_m = np.full(np.shape(phase_rad), np.nan) if elevation_m is None else elevation_m
     if with_elevation:
         keep &= np.isfinite(elevation_m)
-        with_elevation = keep.sum() >= 10 and float(np.std(elevation_m[keep])) >= MIN_ELEVATION_SPREAD_M
+        with_elevation = keep.sum() >= 10 and elevation_off_plane_spread_m(elevation_m[keep], cols[keep], rows[keep]) >= MIN_ELEVATION_SPREAD_M
     if keep.sum() < 10:
         return PhaseRamp()
     elevation0 = float(np.median(elevation_m[keep])) if with_elevation else 0.0

@@ -15,6 +15,7 @@ from osgeo import gdal, ogr
 
 from benchmarks.moving_areas_bench import generator_scores
 from rockglacier_plugin.core.insar.candidate_field import local_reference
+from rockglacier_plugin.core.insar.candidate_regions import RegionSettings
 from rockglacier_plugin.core.insar.interferogram import Interferogram
 from rockglacier_plugin.core.insar.landform_velocity import PairInput
 from rockglacier_plugin.core.insar.los_geometry import LosGeometry, layover_or_shadow
@@ -128,6 +129,37 @@ def test_layover_and_shadow_hide_a_phase_signal_that_a_moderate_slope_shows(tmp_
     centres = [ogr.CreateGeometryFromWkb(w).PointOnSurface() for w in result.wkb]
     columns = [(c.GetX() - ORIGIN[0]) / PIXEL_M for c in centres]
     assert len(columns) == 1 and 15 < columns[0] < 45  # the moderate slope's patch, never the layover one
+
+
+def test_a_slow_landform_below_the_pixel_noise_is_found_at_the_landform_scale_and_stable_ground_stays_quiet(tmp_path):
+    """24 cm/yr downslope on a 10 deg slope facing the radar (g = 0.48 in closed form), coherence 0.5 and 10 looks: the
+    pixel's 1-sigma is about 16 cm/yr downslope, so no pixel passes SNR 2 alone; the mean over a 75 m disc (13 pixels
+    of 30 m, inflated by the 2-pixel noise correlation: about 9 cm/yr) does. Nothing else in the 17 km2 scene moves, and nothing else is proposed."""
+    shape = (120, 160)
+    slope = np.full(shape, 10.0)
+    g = math.sin(math.radians(38.7)) * math.cos(math.radians(10.0)) - math.cos(math.radians(38.7)) * math.sin(math.radians(10.0))
+    landform = (slice(50, 62), slice(70, 80))  # 360 x 300 m, 0.11 km2
+    motion = phase_per_cm_per_yr() * g * _patch(shape, *landform, 24.0)
+    found_at_pixel_scale = 0
+    for seed in range(6):
+        unwrapped, coherence, dem = _slope_scene(tmp_path / str(seed), slope, motion, coherence_value=0.5, seed=seed)
+        pixel_scale = find_moving_areas([_pair(unwrapped, coherence)], str(dem), GEOMETRY,
+                                        MovingAreaSettings(regions=RegionSettings(window_radius_m=0.0)))
+        found_at_pixel_scale += len(pixel_scale.rows)
+        both_scales = find_moving_areas([_pair(unwrapped, coherence)], str(dem), GEOMETRY)
+        assert len(both_scales.rows) == 1, seed
+        candidate = ogr.CreateGeometryFromWkb(both_scales.wkb[0])
+        truth = ogr.CreateGeometryFromWkt(_box_wkt(*landform))
+        assert candidate.Intersection(truth).GetArea() >= 0.4 * truth.GetArea()
+        assert candidate.GetArea() <= 2.5 * truth.GetArea()
+        assert 12.0 <= both_scales.rows[0]["vel_dslp_cm_yr"] <= 36.0
+    assert found_at_pixel_scale <= 2
+
+
+def _box_wkt(rows: slice, cols: slice) -> str:
+    x0, x1 = ORIGIN[0] + cols.start * PIXEL_M, ORIGIN[0] + cols.stop * PIXEL_M
+    y0, y1 = ORIGIN[1] - rows.stop * PIXEL_M, ORIGIN[1] - rows.start * PIXEL_M
+    return f"POLYGON (({x0} {y0}, {x1} {y0}, {x1} {y1}, {x0} {y1}, {x0} {y0}))"
 
 
 def _with_island(scene, offset_rad: np.ndarray, centre_rank: float, folder: Path) -> tuple[Path, tuple[slice, slice]]:
