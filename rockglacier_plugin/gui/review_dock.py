@@ -790,6 +790,11 @@ def _describe(feature: QgsFeature) -> str:
         return "—" if value is None else f"{value:.{digits}f}"
 
     velocity = "—" if get("vel_dslp_cm_yr") is None else f"{number('vel_dslp_cm_yr')} ± {number('vel_err_cm_yr')} cm/yr (vel_ok {get('vel_ok')})"
+    if get("ft_vel_m_yr") is not None:
+        velocity += (f" · feature tracking {number('ft_vel_m_yr', 2)} ± {number('ft_vel_err_m_yr', 2)} m/yr "
+                     f"({get('ft_period') or '—'}, {get('ft_points')} points, LoD {number('ft_lod_m', 2)} m)")
+    elif get("ft_reason"):
+        velocity += f" · feature tracking: {get('ft_reason')}"
     return (
         f"<b>{get('rg_id') or feature.id()}</b> · {get('source') or '—'} · review <b>{get('review') or '—'}</b> · "
         f"class <b>{get('upslope_con') or '—'}</b> (suggested {get('upslope_suggested') or '—'})<br>"

@@ -46,8 +46,11 @@ LANDFORM_FIELDS = (
     FieldSpec("ft_vel_m_yr", "real", "median rate of the valid points inside, m/yr"),
     FieldSpec("ft_vel_err_m_yr", "real", "its error: LoD over the period and the points' spread, m/yr"),
     FieldSpec("ft_dir_deg", "real", "azimuth of the median displacement, degrees clockwise from north"),
+    FieldSpec("ft_spread_m_yr", "real", "spread of the valid points' rates (1.4826 MAD), m/yr"),
     FieldSpec("ft_points", "integer", "valid points inside"), FieldSpec("ft_above_lod", "real", "share of them above the LoD"),
-    FieldSpec("ft_period", "text", "first/second date"), FieldSpec("ft_reason", "text", "why there is no rate"))
+    FieldSpec("ft_lod_m", "real", "level of detection of the pair, m"),
+    FieldSpec("ft_period", "text", "first/second date (YYYY-MM-DD/YYYY-MM-DD)"),
+    FieldSpec("ft_method", "text", "how it was measured"), FieldSpec("ft_reason", "text", "why there is no rate"))
 
 HELP = """
 <p>Surface displacement and velocity by <b>feature tracking</b> between two rasters of two dates, where InSAR
@@ -70,8 +73,10 @@ more than the LoD or half the median).</li>
 <p>OUTPUT: one point per grid node with east_m, north_m (displacement, metres, north positive), disp_m,
 rate_m_yr, dir_deg (azimuth it points to, clockwise from north), corr, stable, valid (0 with the reason),
 above_lod. With INPUT, LANDFORMS gets the inventory with ft_vel_m_yr (median rate of its valid points),
-ft_vel_err_m_yr (the LoD over the period and the points' spread), ft_dir_deg, ft_points, ft_above_lod and
-ft_period; a landform whose median displacement is below the LoD gets no rate and ft_reason says why.
+ft_vel_err_m_yr (the LoD over the period and the points' spread), ft_spread_m_yr, ft_dir_deg, ft_points,
+ft_above_lod, ft_lod_m, ft_period and ft_method; the review dock, rockglacier:report (Table 3, the velocity
+figure), rockglacier:rgikexport (Kin.Att. where InSAR has no valid velocity) and rockglacier:rgvexport
+(TRACKED) read them. A landform whose median displacement is below the LoD gets no rate and ft_reason says why.
 Dates: DATE_1 / DATE_2, else the files' metadata or names (the log says which). Method and measurements on the
 Laurichard rock glacier: docs/feature-tracking.md.</p>
 """
@@ -170,7 +175,7 @@ class FeatureTrackingAlgorithm(RockGlacierAlgorithm):
             info(feedback, note)
         outputs: Dict[str, Any] = {"OUTPUT": self._write_points(parameters, context, result, crs), "LOD_M": result.lod_m}
         if landforms and parameters.get("LANDFORMS"):
-            outputs["LANDFORMS"] = self._write_landforms(parameters, context, source, landforms, result, dates)
+            outputs["LANDFORMS"] = self._write_landforms(parameters, context, source, landforms, result)
         return outputs
 
     def _write_points(self, parameters: Dict[str, Any], context: QgsProcessingContext, result: Any, crs: Any) -> str:
@@ -191,21 +196,20 @@ class FeatureTrackingAlgorithm(RockGlacierAlgorithm):
             sink.addFeature(feature, QgsFeatureSink.FastInsert)
         return dest_id
 
-    def _write_landforms(self, parameters: Dict[str, Any], context: QgsProcessingContext, source: Any, landforms: list, result: Any,
-                         dates: list) -> str:
+    def _write_landforms(self, parameters: Dict[str, Any], context: QgsProcessingContext, source: Any, landforms: list,
+                         result: Any) -> str:
         fields = QgsFields(source.fields())
         for spec in LANDFORM_FIELDS:
             if fields.lookupField(spec.name) < 0:
                 fields.append(qgs_field(spec))
         sink, dest_id = layer_sink(self, parameters, "LANDFORMS", context,
                                    LayerSpec(fields, source.wkbType(), source.sourceCrs(), LANDFORM_LAYER))
-        period = f"{dates[0]:%Y-%m-%d}/{dates[1]:%Y-%m-%d}"
         for (feature, _), row in zip(landforms, result.landforms):
             out = QgsFeature(fields)
             out.setGeometry(feature.geometry())
             for name in source.fields().names():
                 out[name] = feature[name]
-            for name, value in {**row, "ft_period": period}.items():
+            for name, value in row.items():
                 out[name] = value
             sink.addFeature(out, QgsFeatureSink.FastInsert)
         return dest_id

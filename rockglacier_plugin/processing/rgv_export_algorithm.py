@@ -17,6 +17,7 @@ from qgis.core import (
     QgsProcessingParameterBoolean,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
+    QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
     QgsWkbTypes,
 )
@@ -36,7 +37,9 @@ HELP = f"""
 unit, a time series of annualised surface velocities in m/yr, one row per unit and observation window.</p>
 <p><b>Input</b>: the inventory (for each unit's PrimaryID, made as <i>rockglacier:rgikexport</i> makes it;
 rejected landforms are left out) and the <i>VELOCITY_PAIRS</i> table of <i>rockglacier:insarvelocity</i> (one
-row per landform and pair or velocity product).</p>
+row per landform and pair or velocity product), the <i>TRACKED</i> layers of <i>rockglacier:featuretracking</i>
+(its LANDFORMS output, one layer per pair of dates: the landform's median horizontal rate, ft_vel_m_yr, over
+ft_period; Method says feature tracking and on what), or both.</p>
 <p><b>Which windows count</b>: an RGV value describes whole years of creep, so its window must span a whole
 number of years, start and end in the same season: within SEASON_TOLERANCE_DAYS
 (default {DEFAULT_RULE.season_tolerance_days:g}) of 1, 2, 3... years. Multi-annual windows (the mean annual rate
@@ -62,7 +65,9 @@ class RgvExportAlgorithm(RockGlacierAlgorithm):
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
         self.addParameter(QgsProcessingParameterFeatureSource("INPUT", "Inventory (rock_glaciers layer)", [QgsProcessing.TypeVectorPolygon]))
         self.addParameter(QgsProcessingParameterFeatureSource("VELOCITY_PAIRS", "Velocity per landform and pair (insarvelocity's VELOCITY_PAIRS)",
-                                                              [QgsProcessing.TypeVector]))
+                                                              [QgsProcessing.TypeVector], optional=True))
+        self.addParameter(QgsProcessingParameterMultipleLayers("TRACKED", "Feature-tracking velocities (featuretracking's LANDFORMS, one "
+                                                               "layer per pair of dates)", QgsProcessing.TypeVectorPolygon, optional=True))
         self.addParameter(QgsProcessingParameterNumber("SEASON_TOLERANCE_DAYS", "Largest distance of a window from whole years, days",
                                                        QgsProcessingParameterNumber.Double, DEFAULT_RULE.season_tolerance_days, False, 0.0, 120.0))
         self.addParameter(QgsProcessingParameterBoolean("ALLOW_MULTI_ANNUAL", "Accept multi-annual windows", DEFAULT_RULE.allow_multi_annual))
@@ -73,6 +78,8 @@ class RgvExportAlgorithm(RockGlacierAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("LEFT_OUT_COUNT", "Pair rows left out"))
 
     def _pair_rows(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> list:
+        if not parameters.get("VELOCITY_PAIRS"):
+            return []
         source = self.parameterAsSource(parameters, "VELOCITY_PAIRS", context)
         if source is None:
             raise QgsProcessingException(self.invalidSourceError(parameters, "VELOCITY_PAIRS"))
@@ -83,6 +90,18 @@ class RgvExportAlgorithm(RockGlacierAlgorithm):
                 f"VELOCITY_PAIRS ('{source.sourceName()}') has no field(s) {', '.join(missing)}: give the VELOCITY_PAIRS table that "
                 "rockglacier:insarvelocity writes (one row per landform and pair).")
         return [feature_record(f) for f in source.getFeatures()]
+
+    def _tracked_rows(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> list:
+        from ..core.inventory.rgv import tracking_rows
+
+        rows = []
+        for layer in self.parameterAsLayerList(parameters, "TRACKED", context) or []:
+            if layer.fields().lookupField("ft_period") < 0 or layer.fields().lookupField("ft_vel_m_yr") < 0:
+                raise QgsProcessingException(
+                    f"TRACKED layer '{layer.name()}' has no ft_vel_m_yr / ft_period fields: give the LANDFORMS layer that "
+                    "rockglacier:featuretracking writes (the inventory with each landform's feature-tracking velocity).")
+            rows += tracking_rows([feature_record(f) for f in layer.getFeatures()])
+        return rows
 
     def _write(self, parameters: Dict[str, Any], name: str, layer: str, fields: tuple, rows: list, context: QgsProcessingContext) -> Optional[str]:
         qgs = qgs_fields(_specs(fields))
@@ -104,7 +123,11 @@ class RgvExportAlgorithm(RockGlacierAlgorithm):
         ids = primary_ids([feature_record(f) for f in features], [feature_wkb(f) for f in features], source.sourceCrs().toWkt())
         rule = WindowRule(self.parameterAsDouble(parameters, "SEASON_TOLERANCE_DAYS", context),
                           self.parameterAsBoolean(parameters, "ALLOW_MULTI_ANNUAL", context))
-        series = rgv_series(self._pair_rows(parameters, context), ids, rule)
+        pair_rows = self._pair_rows(parameters, context) + self._tracked_rows(parameters, context)
+        if not parameters.get("VELOCITY_PAIRS") and not parameters.get("TRACKED"):
+            raise QgsProcessingException("Give VELOCITY_PAIRS (rockglacier:insarvelocity's per-pair table), TRACKED "
+                                         "(rockglacier:featuretracking's LANDFORMS layers), or both.")
+        series = rgv_series(pair_rows, ids, rule)
         output = self._write(parameters, "OUTPUT", RGV_LAYER, RGV_FIELDS, series.rows, context)
         if output is None:
             raise QgsProcessingException(self.invalidSinkError(parameters, "OUTPUT"))

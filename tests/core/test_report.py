@@ -86,7 +86,7 @@ def test_report_box_figures__every_class_sits_in_its_own_slot_away_from_the_axes
     records.append({"upslope_con": "GF", field: None, "vel_ok": 1})
     pyplot = figures._pyplot()
     figure, axes = pyplot.subplots()
-    groups = figures._by_class(records, field, keep=figures.has_velocity if keep else None)
+    groups = figures._by_class(records, figures._velocity_cm_per_yr if keep else field)
     figures._box_and_points(axes, groups, "value")
     left, right = axes.get_xlim()
     assert (left, right) == (0.5, len(groups) + 0.5)

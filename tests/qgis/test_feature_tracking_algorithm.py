@@ -108,3 +108,73 @@ def test_refusals__dates_in_the_wrong_order_a_geographic_grid_and_rasters_that_d
     dataset = None
     with pytest.raises(QgsProcessingException, match="do not overlap"):
         processing.run("rockglacier:featuretracking", _parameters(folder, tmp_path, IMAGE_2=str(elsewhere)))
+
+
+def _inventory_with_fields(path, geometry, crs_wkt):
+    """The moving landmarks' hull as a reviewed inventory: a talus-connected landform without InSAR velocity."""
+    source = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
+    srs = osr.SpatialReference()
+    srs.ImportFromWkt(crs_wkt)
+    layer = source.CreateLayer("rock_glaciers", srs, ogr.wkbPolygon)
+    for name in ("rg_id", "upslope_con", "review"):
+        layer.CreateField(ogr.FieldDefn(name, ogr.OFTString))
+    feature = ogr.Feature(layer.GetLayerDefn())
+    for name, value in (("rg_id", "rg001"), ("upslope_con", "T"), ("review", "accepted")):
+        feature.SetField(name, value)
+    feature.SetGeometry(geometry)
+    layer.CreateFeature(feature)
+    source = None
+    return str(path)
+
+
+def test_laurichard__the_tracked_velocity_reaches_the_dock_the_report_the_rgik_markers_and_the_rgv_series(shared_dataset, tmp_path):
+    """One chain a user runs: featuretracking's LANDFORMS (no InSAR velocity) -> the review dock's panel, report Table 3,
+    rgikexport's Kin.Att. and rgvexport's TRACKED rows, each carrying the rate measured against the landmarks."""
+    import csv
+
+    from qgis.core import QgsVectorLayer
+
+    from rockglacier_plugin.gui.review_dock import _describe
+
+    folder = shared_dataset(DATASET)
+    _, landform, landmark_rate, _ = _inputs(folder, tmp_path)
+    landform_source = ogr.Open(landform)
+    hull_feature = next(iter(landform_source.GetLayer(0)))
+    hull = hull_feature.GetGeometryRef().Clone()
+    crs = gdal.Open(str(folder / "rock_glacier_dem_2012_50cm.tif")).GetProjection()
+    inventory = _inventory_with_fields(tmp_path / "inventory.gpkg", hull, crs)
+    tracked = str(tmp_path / "tracked.gpkg")
+    processing.run("rockglacier:featuretracking", _parameters(folder, tmp_path, INPUT=inventory, LANDFORMS=tracked))
+    layer = QgsVectorLayer(f"{tracked}|layername=rock_glaciers", "tracked", "ogr")
+    feature = next(layer.getFeatures())
+    rate = feature["ft_vel_m_yr"]
+    assert rate == pytest.approx(landmark_rate, abs=0.25) and 0.2 < feature["ft_lod_m"] < 1.0
+    assert "NCC on multidirectional hillshades of DEMs" in feature["ft_method"]
+    panel = _describe(feature)
+    assert f"feature tracking {rate:.2f}" in panel and "2012-10-05/2017-10-05" in panel
+
+    table3 = tmp_path / "table3.csv"
+    processing.run("rockglacier:report", {"INPUT": f"{tracked}|layername=rock_glaciers", "OUTPUT": str(tmp_path / "report.html"),
+                                          "VELOCITY_TABLE": str(table3)})
+    with open(table3, newline="") as handle:
+        talus = next(row for row in csv.DictReader(handle) if row["class"] == "T")
+    assert (talus["count_with_velocity"], talus["count_feature_tracking"]) == ("1", "1")
+    assert float(talus["vel_mean_cm_yr"]) == pytest.approx(100.0 * rate, rel=1e-6)
+
+    rgik = tmp_path / "rgik.gpkg"
+    processing.run("rockglacier:rgikexport", {"INPUT": f"{tracked}|layername=rock_glaciers", "OUTPUT": str(rgik)})
+    rgik_source = ogr.Open(str(rgik))
+    marker = next(iter(rgik_source.GetLayer(0)))
+    assert marker["Kin.Method"] == "feature tracking" and marker["Kin.Period"] == "2012-10-05/2017-10-05"
+    assert marker["Vel_cm_yr"] == pytest.approx(100.0 * rate) and marker["Kin.Att."] == ("m/y" if rate >= 1.0 else "dm/y to m/y")
+
+    rgv = tmp_path / "rgv.gpkg"
+    result = processing.run("rockglacier:rgvexport", {"INPUT": inventory, "TRACKED": [f"{tracked}|layername=rock_glaciers"],
+                                                      "OUTPUT": str(rgv)})
+    assert result["VALUES"] == 1
+    rgv_source = ogr.Open(str(rgv))
+    row = next(iter(rgv_source.GetLayer(0)))
+    assert row["RGV_m_yr"] == pytest.approx(rate) and row["Window"] == "multi-annual (5 years)"
+    assert row["Method"].startswith("feature tracking") and row["Period.Start"] == "2012-10-05"
+    with pytest.raises(QgsProcessingException, match="Give VELOCITY_PAIRS"):
+        processing.run("rockglacier:rgvexport", {"INPUT": inventory, "OUTPUT": str(tmp_path / "none.gpkg")})

@@ -14,6 +14,7 @@ from typing import Any, Mapping, Optional
 
 from ..numbers import finite
 from .kinematic_classes import KINEMATIC_CLASSES, kinematic_class
+from .landform_kinematics import INSAR, landform_velocity
 from .rgik_template import (
     ACTIVITY_CLASSES,
     KINEMATIC_ATTRIBUTES,
@@ -97,8 +98,10 @@ def primary_id_position(identifier: str) -> tuple[float, float]:
 
 
 def kinematic_attribute(record: Mapping[str, Any]) -> str:
-    """RGIK's Kin.Att. from the downslope velocity; Undefined unless ``vel_ok`` = 1 (and for upslope motion)."""
-    label = kinematic_class(finite(record.get("vel_dslp_cm_yr")), finite(record.get("vel_ok")) == 1.0)
+    """RGIK's Kin.Att. from the landform's velocity (``landform_kinematics``: InSAR with ``vel_ok`` = 1, else feature
+    tracking); Undefined without one (and for upslope motion)."""
+    measured = landform_velocity(record)
+    label = kinematic_class(measured.velocity_cm_per_yr if measured else None, measured is not None)
     return KINEMATIC_ATTRIBUTE.get(label, KINEMATIC_UNDEFINED)
 
 
@@ -135,7 +138,7 @@ def primary_marker_values(record: Mapping[str, Any], marker_primary_id: Optional
     """The primary marker's attributes of one landform (template fields, then ours); absent keys are NULL."""
     code = class_of(record)
     kinematic = kinematic_attribute(record)
-    usable = kinematic != KINEMATIC_UNDEFINED
+    measured = landform_velocity(record) if kinematic != KINEMATIC_UNDEFINED else None
     return {
         "PrimaryID": marker_primary_id,
         "WorkingID": _text(record, "rg_id") or None,
@@ -143,16 +146,17 @@ def primary_marker_values(record: Mapping[str, Any], marker_primary_id: Optional
         "Acti.Cl.": activity_class(record),
         "Comment": _text(record, "comment") or None,
         "Kin.Att.": kinematic,
-        "Rel.Kin.": reliability(finite(record.get("vel_rel_err"))) if usable else None,
-        "Kin.Period": kinematic_period(_text(record, "vel_pair")) if usable else None,
+        "Rel.Kin.": reliability(measured.relative_error) if measured else None,
+        "Kin.Period": (kinematic_period(measured.period) if measured.technique == INSAR else measured.period) if measured else None,
         "Area_km2": finite(record.get("area_km2")),
         "Elev.Mean_m": finite(record.get("elev_mean_m")),
         "Elev.Min_m": finite(record.get("elev_min_m")),
         "Elev.Max_m": finite(record.get("elev_max_m")),
         "Slope_deg": finite(record.get("slope_mean_deg")),
         "Aspect_deg": finite(record.get("aspect_deg")),
-        "Vel_cm_yr": finite(record.get("vel_dslp_cm_yr")) if usable else None,
-        "Vel.Err_cm_yr": finite(record.get("vel_err_cm_yr")) if usable else None,
+        "Vel_cm_yr": measured.velocity_cm_per_yr if measured else None,
+        "Vel.Err_cm_yr": measured.error_cm_per_yr if measured else None,
+        "Kin.Method": measured.technique if measured else None,
     }
 
 

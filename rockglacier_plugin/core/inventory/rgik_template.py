@@ -79,7 +79,8 @@ PM_FIELDS: tuple[TemplateField, ...] = (
 #: Our additional primary-marker fields (after the template's).
 PM_EXTRA_FIELDS: tuple[TemplateField, ...] = tuple(
     TemplateField(name, "real", "ours") for name in (
-        "Area_km2", "Elev.Mean_m", "Elev.Min_m", "Elev.Max_m", "Slope_deg", "Aspect_deg", "Vel_cm_yr", "Vel.Err_cm_yr"))
+        "Area_km2", "Elev.Mean_m", "Elev.Min_m", "Elev.Max_m", "Slope_deg", "Aspect_deg", "Vel_cm_yr", "Vel.Err_cm_yr")) + (
+    TemplateField("Kin.Method", "text", "ours", ("InSAR", "feature tracking")),)  # the technique of Kin.Att. and Vel_cm_yr: InSAR or feature tracking
 
 GO_FIELDS: tuple[TemplateField, ...] = (
     TemplateField("PrimaryID", "text", "pyrogi", required=True),

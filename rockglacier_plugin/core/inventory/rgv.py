@@ -1,6 +1,7 @@
 """Rock Glacier Velocity (RGV): per rock-glacier unit, a time series of annualised surface velocities
 in m/yr (RGIK 2023b, as quoted in ``rgik_template.SOURCES``), from the per-pair rows of
-``rockglacier:insarvelocity`` (``velocity_pairs``).
+``rockglacier:insarvelocity`` (``velocity_pairs``) and the per-landform rows of ``rockglacier:featuretracking``
+(its LANDFORMS layers, one per pair of dates: ``tracking_rows`` puts them in the same form).
 
 An RGV value describes a whole year of creep: its observation window spans a whole number of years
 (start and end in the same season), one year by default. A 46-day summer interferogram is a
@@ -18,10 +19,10 @@ from typing import Any, Mapping, Optional, Sequence
 
 from ..numbers import finite
 from .kinematic_classes import kinematic_class
+from .landform_kinematics import CM_PER_M
 from .rgik import KINEMATIC_ATTRIBUTE, reliability
 
 DAYS_PER_YEAR = 365.25
-CM_PER_M = 100.0
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,38 @@ def _dates(row: Mapping[str, Any]) -> Optional[tuple[date, date]]:
         return None
 
 
+def tracking_rows(landform_rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Landforms with feature-tracking fields (``ft_vel_m_yr``, ``ft_vel_err_m_yr``, ``ft_period``, ``ft_method``,
+    ``ft_reason``) as pair rows of ``rgv_series``: the rate in cm/yr, valid where it has one (it moved more than the
+    level of detection), the period as dates. Rows without ``ft_period`` (not tracked) are skipped.
+
+    >>> row = tracking_rows([{"rg_id": "rg1", "ft_vel_m_yr": 1.25, "ft_vel_err_m_yr": 0.08, "ft_period": "2012-10-05/2017-10-05"}])[0]
+    >>> row["vel_dslp_cm_yr"], row["date_start"], row["days"], row["vel_ok"]
+    (125.0, '2012-10-05', 1826, 1)
+    """
+    rows = []
+    for record in landform_rows:
+        period = str(record.get("ft_period") or "")
+        if "/" not in period:
+            continue
+        start, end = period.split("/", 1)
+        rate, error = finite(record.get("ft_vel_m_yr")), finite(record.get("ft_vel_err_m_yr"))
+        try:
+            days: Optional[int] = (date.fromisoformat(end) - date.fromisoformat(start)).days
+        except ValueError:
+            days = None
+        rows.append({
+            "rg_id": record.get("rg_id"), "date_start": start, "date_end": end, "days": days, "vel_pair": period,
+            "vel_dslp_cm_yr": None if rate is None else rate * CM_PER_M, "vel_err_cm_yr": None if error is None else error * CM_PER_M,
+            "vel_ok": int(rate is not None), "vel_reason": record.get("ft_reason"), "vel_valid_frac": finite(record.get("ft_above_lod")),
+            "method": record.get("ft_method") or "feature tracking (rockglacier:featuretracking)", "source": record.get("source"),
+        })
+    return rows
+
+
 def _method(row: Mapping[str, Any]) -> str:
+    if row.get("method"):
+        return str(row["method"])
     geometry = str(row.get("vel_geometry") or "").strip()
     return f"InSAR{f' ({geometry})' if geometry else ''}, LOS velocity projected downslope (rockglacier:insarvelocity)"
 

@@ -12,6 +12,7 @@ import math
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from ..numbers import finite
+from .landform_kinematics import FEATURE_TRACKING, landform_velocity
 from .schema import UpslopeConnection, field_spec
 
 #: Rows of the tables: the four classes of the paper always, P and O only when present.
@@ -26,7 +27,7 @@ CLASS_TABLE_COLUMNS: tuple[str, ...] = (
     "area_km2_mean", "area_km2_sd", "area_km2_total",
 )
 VELOCITY_TABLE_COLUMNS: tuple[str, ...] = (
-    "class", "count_with_velocity", "vel_mean_cm_yr", "vel_sd_cm_yr", "vel_median_cm_yr",
+    "class", "count_with_velocity", "count_feature_tracking", "vel_mean_cm_yr", "vel_sd_cm_yr", "vel_median_cm_yr",
     "vel_max_cm_yr", "vel_max_err_cm_yr",
 )
 
@@ -92,29 +93,32 @@ def class_table(records: Sequence[Record]) -> list[dict[str, Any]]:
 
 
 def has_velocity(record: Record) -> bool:
-    """A landform counts for Table 3 when ``vel_ok`` = 1 and its downslope velocity is a number."""
-    return finite(record.get("vel_ok")) == 1.0 and finite(record.get("vel_dslp_cm_yr")) is not None
+    """A landform counts for Table 3 when it has the inventory's velocity (``landform_kinematics``: InSAR with
+    ``vel_ok`` = 1, else feature tracking above its level of detection)."""
+    return landform_velocity(record) is not None
 
 
 def velocity_table(records: Sequence[Record]) -> list[dict[str, Any]]:
-    """Table 3: statistics of the downslope velocity per class, over landforms with ``vel_ok`` = 1.
+    """Table 3: statistics of the landforms' velocity per class (``landform_kinematics.landform_velocity``), with
+    how many of them come from feature tracking.
 
     ``vel_max_err_cm_yr`` is the error of the fastest landform (not the largest error).
     """
     rows = []
     for name, members in _rows_by_class(records):
-        moving = [r for r in members if has_velocity(r)]
-        velocities = [v for v in (finite(r["vel_dslp_cm_yr"]) for r in moving) if v is not None]
+        measured = [v for v in (landform_velocity(r) for r in members) if v is not None]
+        velocities = [v.velocity_cm_per_yr for v in measured]
         mean, sd = mean_sd(velocities)
-        fastest = max(moving, key=lambda r: finite(r["vel_dslp_cm_yr"]) or -math.inf) if moving else None
+        fastest = max(measured, key=lambda v: v.velocity_cm_per_yr) if measured else None
         rows.append({
             "class": name,
-            "count_with_velocity": len(moving),
+            "count_with_velocity": len(measured),
+            "count_feature_tracking": sum(1 for v in measured if v.technique == FEATURE_TRACKING),
             "vel_mean_cm_yr": mean,
             "vel_sd_cm_yr": sd,
             "vel_median_cm_yr": median(velocities),
-            "vel_max_cm_yr": finite(fastest["vel_dslp_cm_yr"]) if fastest else None,
-            "vel_max_err_cm_yr": finite(fastest.get("vel_err_cm_yr")) if fastest else None,
+            "vel_max_cm_yr": fastest.velocity_cm_per_yr if fastest else None,
+            "vel_max_err_cm_yr": fastest.error_cm_per_yr if fastest else None,
         })
     return rows
 

@@ -12,7 +12,8 @@ from typing import Any, Mapping, Optional, Sequence
 import numpy as np
 
 from ..inventory.colours import CLASS_COLOURS, UNCLASSIFIED_COLOUR, fraction
-from ..inventory.statistics import class_of, has_velocity, table_classes
+from ..inventory.landform_kinematics import landform_velocity
+from ..inventory.statistics import class_of, table_classes
 from ..numbers import finite
 
 Record = Mapping[str, Any]
@@ -36,12 +37,19 @@ def colour(code: Optional[str]) -> tuple[float, float, float]:
     return red, green, blue
 
 
-def _by_class(records: Sequence[Record], field: str, keep: Any = None) -> list[tuple[str, list[float]]]:
+def _by_class(records: Sequence[Record], value: Any) -> list[tuple[str, list[float]]]:
+    """Per class, the finite values of ``value`` (a field name, or a function of the record)."""
+    read = value if callable(value) else (lambda r: finite(r.get(value)))
     groups = []
     for code in table_classes(records):
-        values = [finite(r.get(field)) for r in records if class_of(r) == code and (keep is None or keep(r))]
+        values = [read(r) for r in records if class_of(r) == code]
         groups.append((code, [v for v in values if v is not None]))
     return groups
+
+
+def _velocity_cm_per_yr(record: Record) -> Optional[float]:
+    measured = landform_velocity(record)
+    return measured.velocity_cm_per_yr if measured else None
 
 
 def _save(figure: Any, path: str) -> str:
@@ -80,10 +88,11 @@ def altitude_figure(records: Sequence[Record], path: str) -> str:
 
 
 def velocity_figure(records: Sequence[Record], path: str) -> str:
-    """Downslope velocity per class over landforms with vel_ok = 1 (the paper's Figure 12)."""
+    """The landforms' velocity per class (the paper's Figure 12): InSAR's downslope velocity where vel_ok = 1, else
+    feature tracking's rate (``landform_kinematics``)."""
     figure, axes = _pyplot().subplots(figsize=(6.5, 4.2))
-    _box_and_points(axes, _by_class(records, "vel_dslp_cm_yr", keep=has_velocity), "downslope velocity (cm/yr)")
-    axes.set_title("Surface velocity by upslope connection (vel_ok = 1)")
+    _box_and_points(axes, _by_class(records, _velocity_cm_per_yr), "surface velocity (cm/yr)")
+    axes.set_title("Surface velocity by upslope connection (InSAR vel_ok = 1, else feature tracking)")
     return _save(figure, path)
 
 

@@ -98,7 +98,7 @@ def _figures(inputs: ReportInputs, folder: str, stem: str) -> list[tuple[str, st
                                             inputs.dem_path)),
         ("Altitude distribution per class (cf. the paper's Figure 8)", figures.altitude_figure(records, path("altitude"))),
         ("Aspect per class (cf. Figure 9)", figures.aspect_figure(records, path("aspect"))),
-        ("Downslope velocity per class, vel_ok = 1 (cf. Figure 12)", figures.velocity_figure(records, path("velocity"))),
+        ("Surface velocity per class: InSAR (vel_ok = 1), else feature tracking (cf. Figure 12)", figures.velocity_figure(records, path("velocity"))),
     ]
 
 
@@ -118,8 +118,10 @@ def _page(inputs: ReportInputs, classes: list, velocities: list, figure_list: li
              "<table class='meta'>" + "".join(f"<tr><th>{k}</th><td>{html.escape(str(v))}</td></tr>" for k, v in meta) + "</table>",
              "<h2>Landforms per upslope-connection class (Table 2)</h2>", _html_table(classes, CLASS_TABLE_COLUMNS),
              "<p>Sample standard deviations; each statistic uses the landforms that have the attribute.</p>",
-             "<h2>Velocities per class, vel_ok = 1 (Table 3)</h2>", _html_table(velocities, VELOCITY_TABLE_COLUMNS),
-             "<p>vel_max_err_cm_yr is the error of the fastest landform.</p>",
+             "<h2>Velocities per class (Table 3)</h2>", _html_table(velocities, VELOCITY_TABLE_COLUMNS),
+             "<p>Each landform's velocity is InSAR's downslope velocity where it passed its criteria (vel_ok = 1), else "
+             "feature tracking's rate above its level of detection (count_feature_tracking of them); "
+             "vel_max_err_cm_yr is the error of the fastest landform.</p>",
              "<h2>Missing attributes</h2>",
              _html_table([{"attribute": k, "landforms without it": v} for k, v in missing.items()], ("attribute", "landforms without it"))]
     if inputs.candidates:

@@ -58,6 +58,19 @@ class TrackingInputs:
     def years(self) -> float:
         return (self.second_date - self.first_date).days / DAYS_PER_YEAR
 
+    @property
+    def period(self) -> str:
+        """``YYYY-MM-DD/YYYY-MM-DD`` (RGIK's Kin.Period)."""
+        return f"{self.first_date.isoformat()}/{self.second_date.isoformat()}"
+
+    @property
+    def method(self) -> str:
+        """How the displacements were measured, in words (the inventory's ft_method, the RGV row's Method)."""
+        if self.kind != DEM:
+            return "feature tracking: NCC on images, horizontal surface velocity (rockglacier:featuretracking)"
+        light = "multidirectional" if self.illumination_azimuth_deg is None else f"lit from {self.illumination_azimuth_deg:g} deg"
+        return f"feature tracking: NCC on {light} hillshades of DEMs, horizontal surface velocity (rockglacier:featuretracking)"
+
 
 @dataclass
 class PointResult:
@@ -136,14 +149,18 @@ def _read_pair(inputs: TrackingInputs) -> tuple[np.ndarray, np.ndarray, Any, lis
     return first, second, grid, notes
 
 
-def _landform_rates(masks: list[np.ndarray], points: PointResult, lod_m: float, years: float) -> list[dict[str, Any]]:
+def _landform_rates(masks: list[np.ndarray], points: PointResult, lod_m: float, inputs: TrackingInputs) -> list[dict[str, Any]]:
+    """Per landform: the median rate of its valid points and its error (the LoD over the period and the points' spread
+    about their median, 1.4826 MAD / sqrt(n)), or why there is none; with the period, the LoD and the method."""
     valid = np.array([r is None for r in points.reason])
+    years = inputs.years
     rows = []
     for mask in masks:
         use = mask & valid & np.isfinite(points.rate_m_per_yr)
         n = int(use.sum())
-        row: dict[str, Any] = {"ft_points": n, "ft_vel_m_yr": None, "ft_vel_err_m_yr": None, "ft_above_lod": None,
-                               "ft_dir_deg": None, "ft_reason": None}
+        row: dict[str, Any] = {"ft_points": n, "ft_vel_m_yr": None, "ft_vel_err_m_yr": None, "ft_spread_m_yr": None,
+                               "ft_above_lod": None, "ft_dir_deg": None, "ft_lod_m": lod_m, "ft_period": inputs.period,
+                               "ft_method": inputs.method, "ft_reason": None}
         if n == 0:
             row["ft_reason"] = "no valid point inside (no texture, no-data, or every match rejected)"
             rows.append(row)
@@ -157,6 +174,7 @@ def _landform_rates(masks: list[np.ndarray], points: PointResult, lod_m: float, 
             continue
         spread = MAD_TO_SIGMA * float(np.median(np.abs(rates - np.median(rates)))) / math.sqrt(n)
         row["ft_vel_m_yr"] = float(np.median(rates))
+        row["ft_spread_m_yr"] = MAD_TO_SIGMA * float(np.median(np.abs(rates - np.median(rates))))
         row["ft_vel_err_m_yr"] = float(math.hypot(lod_m / years, spread))
         row["ft_dir_deg"] = float(direction_deg(np.array([np.median(points.east_m[use])]), np.array([np.median(points.north_m[use])]))[0])
         rows.append(row)
@@ -230,7 +248,7 @@ def track_features(inputs: TrackingInputs, settings: TrackingSettings, areas: Ar
                      "meaningful level of detection.")
     result = TrackingResult(points, grid.crs_wkt, lod, registration, inputs.years, notes=notes)
     if landforms:
-        result.landforms = _landform_rates(landform_masks, points, lod, inputs.years)
+        result.landforms = _landform_rates(landform_masks, points, lod, inputs)
     return result
 
 
