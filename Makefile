@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup test test-fast test-qgis demo bench package install-plugin default-model clean
+.PHONY: setup test test-fast test-qgis demo bench peers package install-plugin default-model clean
 
 setup:
 	bash tools/setup.sh
@@ -27,8 +27,13 @@ test-qgis:
 demo: setup
 	bash tools/demo.sh
 
-bench: setup
+bench: setup peers
 	$(PY) -m tools.bench
+
+# The peers the benchmarks run from their own source, each in its own environment (never imported by the plugin):
+# PyImageTrack (feature tracking) with the versions its pyproject asks for (requirements-peers.txt), CPU only.
+peers:
+	bash tools/peers.sh
 
 package:
 	$(PYTHON_SYSTEM) tools/package.py --out dist
@@ -40,4 +45,4 @@ install-plugin: package
 	bash tools/install_plugin.sh
 
 clean:
-	rm -rf dist sample_data demo_data bench_data .pytest_cache
+	rm -rf dist sample_data demo_data bench_data .pytest_cache .venv-peers

@@ -104,7 +104,7 @@ def test_doctests__every_file_with_one_is_collected_by_make_test():
     missing = []
     for path in ROOT.rglob("*.py"):
         relative = path.relative_to(ROOT).as_posix()
-        if relative.startswith((".venv/", "dist/", "demo_data/", "bench_data/", "sample_data/")) or ">>> " not in path.read_text(encoding="utf-8"):
+        if relative.startswith((".venv/", ".venv-peers/", "dist/", "demo_data/", "bench_data/", "sample_data/")) or ">>> " not in path.read_text(encoding="utf-8"):
             continue
         if not any(relative == c or relative.startswith(c.rstrip("/") + "/") for c in collected):
             missing.append(relative)

@@ -21,6 +21,7 @@ def main() -> int:
     from benchmarks import (
         attributes_bench,
         evaluate_bench,
+        feature_tracking_bench,
         insar_bench,
         insar_steep_bench,
         moving_areas_bench,
@@ -33,6 +34,7 @@ def main() -> int:
     if args.quick:
         attributes_bench.run(size_px=800, n_polygons=50, repeats=1)
         evaluate_bench.run(n=1000)
+        feature_tracking_bench.run()
         insar_bench.run(size_px=1000, n_polygons=30, repeats=1)
         insar_steep_bench.run(seeds=2)
         moving_areas_bench.run(seeds=2)
@@ -42,6 +44,7 @@ def main() -> int:
     else:
         attributes_bench.run()
         evaluate_bench.run()
+        feature_tracking_bench.run()
         insar_bench.run()
         insar_steep_bench.run()
         moving_areas_bench.run()

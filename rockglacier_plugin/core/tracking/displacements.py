@@ -28,7 +28,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from ..errors import OperationCancelled
-from .ncc import match
+from .ncc import ncc_surfaces, peak
 
 MIN_AFFINE_POINTS = 12
 AFFINE_GAIN = 0.8
@@ -59,33 +59,39 @@ class Tracked:
     reason: list[Optional[str]]
 
 
+#: Points whose NCC surfaces are computed in one FFT pass (memory: about 3 x BATCH x search window^2 complex numbers).
+BATCH = 256
+
+
 def track_points(first: np.ndarray, second: np.ndarray, rows: np.ndarray, cols: np.ndarray, settings: TrackingSettings,
                  cancelled: Callable[[], bool] = lambda: False) -> Tracked:
-    """Match every point (row, col: integer pixel centres of the first image) into the second (same grid)."""
+    """Match every point (row, col: integer pixel centres of the first image) into the second (same grid), BATCH
+    points per FFT pass."""
     n = len(rows)
     d_col, d_row = np.full(n, np.nan), np.full(n, np.nan)
     correlation, ratio = np.full(n, np.nan), np.full(n, np.nan)
-    reason: list[Optional[str]] = [None] * n
+    reason: list[Optional[str]] = [NO_MATCH] * n
     half, radius = settings.template_px // 2, settings.search_radius_px
     height, width = first.shape
-    for i, (r, c) in enumerate(zip(rows.astype(int), cols.astype(int))):
-        if i % 256 == 0 and cancelled():
+    r, c = rows.astype(int), cols.astype(int)
+    inside = (r - half - radius >= 0) & (c - half - radius >= 0) & (r + half + radius + 1 <= height) & (c + half + radius + 1 <= width)
+    candidates = np.nonzero(inside)[0]
+    for start in range(0, candidates.size, BATCH):
+        if cancelled():
             raise OperationCancelled("Cancelled: nothing was written.")
-        top, left = r - half - radius, c - half - radius
-        bottom, right = r + half + radius + 1, c + half + radius + 1
-        template = first[r - half : r + half + 1, c - half : c + half + 1]
-        if top < 0 or left < 0 or bottom > height or right > width or not np.isfinite(template).all():
-            reason[i] = NO_MATCH
+        batch = candidates[start : start + BATCH]
+        templates = np.stack([first[r[i] - half : r[i] + half + 1, c[i] - half : c[i] + half + 1] for i in batch])
+        searches = np.stack([second[r[i] - half - radius : r[i] + half + radius + 1, c[i] - half - radius : c[i] + half + radius + 1]
+                             for i in batch])
+        usable = np.isfinite(templates).all(axis=(1, 2)) & np.isfinite(searches).all(axis=(1, 2))
+        if not usable.any():
             continue
-        search = second[top:bottom, left:right]
-        if not np.isfinite(search).all():
-            reason[i] = NO_MATCH
-            continue
-        found = match(template, search)
-        if found is None:
-            reason[i] = NO_MATCH
-            continue
-        d_col[i], d_row[i], correlation[i], ratio[i] = found.d_col_px, found.d_row_px, found.correlation, found.second_ratio
+        surfaces = ncc_surfaces(templates[usable], searches[usable])
+        for i, surface in zip(batch[usable], surfaces):
+            found = peak(surface)
+            if found is not None:
+                d_col[i], d_row[i], correlation[i], ratio[i] = found.d_col_px, found.d_row_px, found.correlation, found.second_ratio
+                reason[i] = None
     return Tracked(d_col, d_row, correlation, ratio, reason)
 
 

@@ -29,28 +29,41 @@ class Match:
     second_ratio: float  # second-highest peak (away from the first) / highest: near 1 = ambiguous
 
 
-def _window_sums(image: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Sum of ``image`` over every height x width window, for every valid offset."""
-    padded = np.pad(np.cumsum(np.cumsum(image, axis=0), axis=1), ((1, 0), (1, 0)))
-    return padded[height:, width:] - padded[:-height, width:] - padded[height:, :-width] + padded[:-height, :-width]
+def _window_sums(images: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Sum of each image of the stack (n, rows, cols) over every height x width window, for every valid offset."""
+    padded = np.pad(np.cumsum(np.cumsum(images, axis=1), axis=2), ((0, 0), (1, 0), (1, 0)))
+    return (padded[:, height:, width:] - padded[:, :-height, width:] - padded[:, height:, :-width]
+            + padded[:, :-height, :-width])
+
+
+def ncc_surfaces(templates: np.ndarray, searches: np.ndarray) -> np.ndarray:
+    """NCC of each template (n, th, tw) at every offset fully inside its search window (n, sh, sw): shape
+    (n, sh - th + 1, sw - tw + 1); NaN where either is flat (no texture to match). One FFT pass for the whole stack;
+    the FFT is as large as the search window (the offsets kept never wrap around), rounded up to a fast length."""
+    from scipy import fft
+
+    t = templates.astype(np.float64)
+    t = t - t.mean(axis=(1, 2), keepdims=True)
+    s = searches.astype(np.float64)
+    th, tw = t.shape[1:]
+    rows, cols = s.shape[1] - th + 1, s.shape[2] - tw + 1
+    shape = (fft.next_fast_len(s.shape[1], real=True), fft.next_fast_len(s.shape[2], real=True))
+    spectrum = fft.rfft2(s, shape, axes=(1, 2)) * np.conj(fft.rfft2(t, shape, axes=(1, 2)))
+    numerator = fft.irfft2(spectrum, shape, axes=(1, 2))[:, :rows, :cols]
+    n = th * tw
+    sums, squares = _window_sums(s, th, tw), _window_sums(s * s, th, tw)
+    variance = np.clip(squares - sums * sums / n, 0.0, None)
+    denominator = np.sqrt(variance * np.sum(t * t, axis=(1, 2))[:, None, None])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        surface = numerator / denominator
+    scale = np.max(denominator, axis=(1, 2), initial=0.0)[:, None, None]
+    return np.where(denominator > 1e-12 * np.maximum(scale, 1e-300), surface, np.nan)
 
 
 def ncc_surface(template: np.ndarray, search: np.ndarray) -> np.ndarray:
     """NCC of ``template`` at every offset fully inside ``search`` (shape: search - template + 1); NaN where either
     is flat (no texture to match)."""
-    t = template.astype(np.float64) - float(np.mean(template))
-    s = search.astype(np.float64)
-    th, tw = t.shape
-    shape = (s.shape[0] + th - 1, s.shape[1] + tw - 1)
-    spectrum = np.fft.rfft2(s, shape) * np.conj(np.fft.rfft2(t, shape))
-    numerator = np.fft.irfft2(spectrum, shape)[: s.shape[0] - th + 1, : s.shape[1] - tw + 1]
-    n = th * tw
-    sums, squares = _window_sums(s, th, tw), _window_sums(s * s, th, tw)
-    variance = np.clip(squares - sums * sums / n, 0.0, None)
-    denominator = np.sqrt(variance * float(np.sum(t * t)))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        surface = numerator / denominator
-    return np.where(denominator > 1e-12 * max(float(np.max(denominator, initial=0.0)), 1e-300), surface, np.nan)
+    return ncc_surfaces(template[None], search[None])[0]
 
 
 def _quadratic_vertex(patch: np.ndarray) -> tuple[float, float]:
@@ -71,19 +84,23 @@ def _quadratic_vertex(patch: np.ndarray) -> tuple[float, float]:
     return float(dx), float(dy)
 
 
-def match(template: np.ndarray, search: np.ndarray) -> Optional[Match]:
-    """Where the centre of ``template`` lies in ``search`` relative to the search window's centre, or None when no
-    offset can be scored (flat data) or the peak lies on the window's edge (the motion is larger than the search)."""
-    surface = ncc_surface(template, search)
+def peak(surface: np.ndarray) -> Optional[Match]:
+    """The match an NCC surface gives, relative to the surface's centre (the search window's centre), or None when no
+    offset could be scored (flat data) or the peak lies on the surface's edge (the motion is larger than the search)."""
     if not np.isfinite(surface).any():
         return None
     row, col = (int(i) for i in np.unravel_index(int(np.nanargmax(surface)), surface.shape))
     if row in (0, surface.shape[0] - 1) or col in (0, surface.shape[1] - 1):
         return None
-    peak = float(surface[row, col])
+    top = float(surface[row, col])
     sub_col, sub_row = _quadratic_vertex(surface[row - 1 : row + 2, col - 1 : col + 2])
     rest = surface.copy()
     rest[max(0, row - 2) : row + 3, max(0, col - 2) : col + 3] = np.nan
     second = float(np.nanmax(rest)) if np.isfinite(rest).any() else -1.0
     centre_row, centre_col = (surface.shape[0] - 1) / 2.0, (surface.shape[1] - 1) / 2.0
-    return Match(col + sub_col - centre_col, row + sub_row - centre_row, peak, second / peak if peak > 0 else 1.0)
+    return Match(col + sub_col - centre_col, row + sub_row - centre_row, top, second / top if top > 0 else 1.0)
+
+
+def match(template: np.ndarray, search: np.ndarray) -> Optional[Match]:
+    """Where the centre of ``template`` lies in ``search`` relative to the search window's centre (``peak``)."""
+    return peak(ncc_surface(template, search))
