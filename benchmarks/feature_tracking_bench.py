@@ -148,10 +148,64 @@ def run(shared: Path = SHARED, work: Optional[Path] = None) -> dict[str, Any]:
     return results
 
 
+LARGE_RUNNER = """
+import resource, sys, time
+from datetime import date
+sys.path.insert(0, sys.argv[1])
+from rockglacier_plugin.core.progress import RunHooks
+from rockglacier_plugin.core.tracking.displacements import TrackingSettings
+from rockglacier_plugin.core.tracking.feature_tracking import IMAGE, Areas, TrackingInputs, track_features
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+fractions = []
+start = time.perf_counter()
+result = track_features(TrackingInputs(sys.argv[2], sys.argv[3], date(2019, 8, 1), date(2021, 8, 1), IMAGE, spacing_px=50),
+                        TrackingSettings(template_px=32, search_radius_px=8), Areas(), RunHooks(on_progress=fractions.append))
+seconds = time.perf_counter() - start
+valid = sum(r is None for r in result.points.reason)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(seconds, (peak - before) / 1024.0, peak / 1024.0, len(result.points.x), valid, len(fractions))
+"""
+
+
+def large_pair(size_px: int = 10_000, work: Optional[Path] = None) -> dict[str, Any]:
+    """A size_px x size_px 8-bit pair (a band-limited texture tiled, the second shifted by 2.4, -1.3 px), tracked every
+    50 px in a fresh process: its time, its peak memory against the two rasters' size, the progress reports."""
+    import subprocess
+
+    from osgeo import gdal
+
+    from tests.builders import write_raster
+
+    work = work or Path(tempfile.mkdtemp(prefix="rockglacier-ft-large-"))
+    rng = np.random.default_rng(0)
+    tile = 1000
+    fy, fx = np.fft.fftfreq(tile)[:, None], np.fft.fftfreq(tile)[None, :]
+    spectrum = np.fft.fft2(rng.standard_normal((tile, tile))) * np.exp(-((fx**2 + fy**2) * 200.0))
+    paths = []
+    for name, (d_col, d_row) in (("first", (0.0, 0.0)), ("second", (2.4, -1.3))):
+        texture = np.real(np.fft.ifft2(spectrum * np.exp(-2j * np.pi * (fx * d_col + fy * d_row))))
+        texture = np.clip(128.0 + 40.0 * texture / texture.std(), 0, 255).astype(np.uint8)
+        reps = -(-size_px // tile)
+        paths.append(write_raster(work / f"{name}.tif", np.tile(texture, (reps, reps))[:size_px, :size_px],
+                                  (500000.0, 1.0, 0.0, 5000000.0, 0.0, -1.0), dtype=gdal.GDT_Byte))
+    completed = subprocess.run([sys.executable, "-c", LARGE_RUNNER, str(ROOT), str(paths[0]), str(paths[1])], capture_output=True,
+                               text=True, check=True)
+    seconds, grown_mb, peak_mb, points, valid, reports = completed.stdout.split()[-6:]
+    rasters_mb = 2 * size_px * size_px / 1024**2
+    print(f"\n== Feature tracking, a {size_px:,} x {size_px:,} px 8-bit pair (every 50 px, template 32, search 8), in a fresh process")
+    print(f"   {float(seconds):.1f} s for {int(points):,} points ({int(valid):,} valid), {reports} progress reports; peak memory "
+          f"{float(peak_mb):.0f} MB (grew {float(grown_mb):.0f} MB during the run) for {rasters_mb:.0f} MB of rasters "
+          f"(read whole as float64 they would take {8 * rasters_mb:.0f} MB)")
+    return {"seconds": float(seconds), "peak_mb": float(peak_mb), "grown_mb": float(grown_mb), "points": int(points)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--shared", type=Path, default=SHARED)
-    run(parser.parse_args().shared)
+    parser.add_argument("--large-px", type=int, default=10_000)
+    args = parser.parse_args()
+    run(args.shared)
+    large_pair(args.large_px)
     return 0
 
 

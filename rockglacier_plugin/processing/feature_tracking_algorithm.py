@@ -19,6 +19,7 @@ from qgis.core import (
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterNumber,
+    QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
     QgsWkbTypes,
@@ -29,6 +30,7 @@ from ..qgis_shared.features import file_raster_path
 from ..qgis_shared.fields import qgs_field
 from .algorithm_base import RockGlacierAlgorithm, info, run_hooks
 from .layers import LayerSpec, layer_sink
+from .output_styles import store_tracking_style, write_raster_style
 
 POINT_LAYER, LANDFORM_LAYER = "feature_tracking_points", "rock_glaciers"
 KINDS = ("Images (orthophotos, satellite scenes, hillshades)", "DEMs (tracked as hillshades)")
@@ -70,6 +72,9 @@ The level of detection (LoD) is the 95th percentile of the stable points' residu
 <li>Filters: correlation below MIN_CORRELATION, an ambiguous peak, a vector unlike its neighbours' median (by
 more than the LoD or half the median).</li>
 </ol>
+<p>VELOCITY (optional): a raster with one cell per grid point, band 1 the rate (m/yr) of the valid points above
+the LoD, band 2 its direction (degrees clockwise from north), NaN elsewhere; styled. OUTPUT opens with arrows
+(direction, size by rate) on the points above the LoD.</p>
 <p>OUTPUT: one point per grid node with east_m, north_m (displacement, metres, north positive), disp_m,
 rate_m_yr, dir_deg (azimuth it points to, clockwise from north), corr, stable, valid (0 with the reason),
 above_lod. With INPUT, LANDFORMS gets the inventory with ft_vel_m_yr (median rate of its valid points),
@@ -109,6 +114,8 @@ class FeatureTrackingAlgorithm(RockGlacierAlgorithm):
         self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", "Displacement points", QgsProcessing.TypeVectorPoint))
         self.addParameter(QgsProcessingParameterFeatureSink("LANDFORMS", "Landforms with their velocity", QgsProcessing.TypeVectorPolygon,
                                                             optional=True, createByDefault=False))
+        self.addParameter(QgsProcessingParameterRasterDestination("VELOCITY", "Velocity raster (rate m/yr, direction deg)", optional=True,
+                                                                  createByDefault=False))
         self.addOutput(QgsProcessingOutputNumber("LOD_M", "Level of detection, m"))
 
     def _polygons(self, parameters: Dict[str, Any], name: str, context: QgsProcessingContext, crs: QgsCoordinateReferenceSystem) -> tuple:
@@ -170,10 +177,16 @@ class FeatureTrackingAlgorithm(RockGlacierAlgorithm):
         source, landforms = self._polygons(parameters, "INPUT", context, crs)
         _, stable = self._polygons(parameters, "STABLE", context, crs)
         result = track_features(inputs, settings, Areas([p for _, p in landforms], [p for _, p in stable] or None),
-                                run_hooks(feedback).cancelled)
+                                run_hooks(feedback))
         for note in result.notes:
             info(feedback, note)
         outputs: Dict[str, Any] = {"OUTPUT": self._write_points(parameters, context, result, crs), "LOD_M": result.lod_m}
+        store_tracking_style(outputs["OUTPUT"], feedback)
+        if parameters.get("VELOCITY"):
+            from ..core.tracking.velocity_raster import write_velocity_raster
+
+            outputs["VELOCITY"] = write_velocity_raster(self.parameterAsOutputLayer(parameters, "VELOCITY", context), result)
+            write_raster_style(outputs["VELOCITY"], "velocity_m_yr")
         if landforms and parameters.get("LANDFORMS"):
             outputs["LANDFORMS"] = self._write_landforms(parameters, context, source, landforms, result)
         return outputs

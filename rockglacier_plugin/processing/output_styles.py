@@ -28,6 +28,7 @@ RASTER_RAMPS = {
     "probability": (0.0, 1.0, ("#000004", "#51127c", "#b73779", "#fc8961", "#fcfdbf")),  # magma
     "velocity_downslope": (0.0, 100.0, ("#f7f7f7", "#fee090", "#fc8d59", "#d73027", "#67001f")),  # at rest pale, fast dark red
     "velocity_los": (-50.0, 50.0, ("#2166ac", "#92c5de", "#f7f7f7", "#f4a582", "#b2182b")),
+    "velocity_m_yr": (0.0, 3.0, ("#f7f7f7", "#fee090", "#fc8d59", "#d73027", "#67001f")),  # feature tracking, m/yr
 }
 
 
@@ -131,3 +132,37 @@ def store_rgik_styles(paths: dict, feedback: QgsProcessingFeedback) -> None:
             write_default_style(path, name, qml[short], f"rockglacier RGIK {short} style")
         except RuntimeError as exc:
             warn(feedback, f"The style of {name} could not be stored in {path}: {exc}")
+
+
+def _tracking_points_qml() -> str:
+    """Displacement points: an arrow along dir_deg, longer the faster (rate_m_yr), coloured by rate, where valid and
+    above the LoD; a small grey dot elsewhere (no match, rejected, within the LoD)."""
+    from qgis.core import QgsCategorizedSymbolRenderer, QgsMarkerSymbol, QgsProperty, QgsRendererCategory
+    from qgis.PyQt.QtXml import QDomDocument
+
+    layer = QgsVectorLayer("Point?crs=EPSG:4326&field=above_lod:integer&field=dir_deg:double&field=rate_m_yr:double", "style", "memory")
+    arrow = QgsMarkerSymbol.createSimple({"name": "arrow", "color": "#d7301f", "outline_color": "#7f0000", "outline_width": "0.1",
+                                          "size": "3"})
+    arrow.setDataDefinedAngle(QgsProperty.fromField("dir_deg"))
+    arrow.setDataDefinedSize(QgsProperty.fromExpression('2 + 4 * min(coalesce("rate_m_yr", 0), 3) / 3'))
+    dot = QgsMarkerSymbol.createSimple({"name": "circle", "color": "#9e9e9e", "outline_style": "no", "size": "0.8"})
+    categories = [QgsRendererCategory(1, arrow, "moved more than the LoD (arrow: direction; size: rate up to 3 m/yr)"),
+                  QgsRendererCategory(0, dot, "no valid displacement above the LoD")]
+    layer.setRenderer(QgsCategorizedSymbolRenderer("above_lod", categories))
+    document = QDomDocument()
+    layer.exportNamedStyle(document)
+    return document.toString()
+
+
+def store_tracking_style(destination: str, feedback: QgsProcessingFeedback) -> bool:
+    """Save the displacement points' arrows as the default style of the written GeoPackage layer; True when stored."""
+    found = gpkg_layer(destination)
+    if found is None:
+        return False
+    path, name = found
+    try:
+        write_default_style(path, name, _tracking_points_qml(), "rockglacier feature-tracking arrows")
+    except RuntimeError as exc:
+        warn(feedback, f"The style could not be stored in {path} (layer {name}): {exc}")
+        return False
+    return True

@@ -83,6 +83,29 @@ def test_laurichard_dems__the_landforms_velocity_agrees_with_its_hand_matched_la
     assert {"east_m", "north_m", "disp_m", "rate_m_yr", "dir_deg", "corr", "valid", "above_lod", "reason"} <= set(fields)
 
 
+def test_laurichard__the_velocity_raster_holds_the_points_above_the_lod_and_the_points_open_as_arrows(shared_dataset, tmp_path):
+    """VELOCITY: one cell per grid point (cell = the 5 m spacing), band 1 the rate of the valid points above the LoD,
+    band 2 their direction, NaN elsewhere; its .qml beside it; the points layer's default style draws arrows."""
+    from qgis.core import QgsVectorLayer
+
+    folder = shared_dataset(DATASET)
+    velocity = tmp_path / "velocity.tif"
+    result = processing.run("rockglacier:featuretracking", _parameters(folder, tmp_path, VELOCITY=str(velocity)))
+    raster = gdal.Open(str(velocity))
+    assert raster.RasterCount == 2 and abs(raster.GetGeoTransform()[1]) == pytest.approx(5.0)
+    assert raster.GetRasterBand(1).GetUnitType() == "m/yr" and raster.GetRasterBand(2).GetDescription() == "direction_deg"
+    rate, direction = (raster.GetRasterBand(i).ReadAsArray() for i in (1, 2))
+    points = ogr.Open(str(tmp_path / "points.gpkg"))
+    layer = points.GetLayer("feature_tracking_points")
+    shown = [(f["rate_m_yr"], f["dir_deg"]) for f in layer if f["above_lod"] == 1]
+    assert np.isfinite(rate).sum() == len(shown) > 300
+    assert np.sort(rate[np.isfinite(rate)]) == pytest.approx(np.sort([r for r, _ in shown]), rel=1e-5)
+    assert np.isfinite(direction).sum() == len(shown) and (velocity.with_suffix(".qml")).exists()
+    assert float(np.nanmin(rate)) * 5.0 > result["LOD_M"] * 0.99  # only displacements above the LoD (5 years)
+    opened = QgsVectorLayer(f"{tmp_path / 'points.gpkg'}|layername=feature_tracking_points", "points", "ogr")
+    assert opened.renderer().type() == "categorizedSymbol" and opened.renderer().classAttribute() == "above_lod"
+
+
 def test_qgis_process__runs_the_readmes_line(shared_dataset, tmp_path):
     folder = shared_dataset(DATASET)
     parameters = _parameters(folder, tmp_path, LANDFORMS=str(tmp_path / "v.2017.gpkg"))

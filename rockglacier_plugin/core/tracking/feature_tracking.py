@@ -16,17 +16,17 @@ images' misfit could make.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
 from ..errors import InputRasterError, ParameterError
 from ..inventory.rgv import DAYS_PER_YEAR
-from ..raster.alignment import aligned_dataset
+from ..progress import RunHooks
 from ..raster.coverage import centres_inside_any
-from ..raster.io import open_raster, raster_grid
+from ..raster.io import RasterGrid
 from .displacements import (
     Coregistration,
     TrackingSettings,
@@ -36,12 +36,11 @@ from .displacements import (
     filter_weak_matches,
     level_of_detection_m,
     pixel_shift_to_metres,
-    track_points,
 )
-from .hillshade import hillshade
+from .pair_reader import DEM, IMAGE, Texture, open_pair, track_in_bands
 
 MAD_TO_SIGMA = 1.4826
-IMAGE, DEM = "image", "dem"
+__all__ = ["DEM", "IMAGE", "Areas", "TrackingInputs", "TrackingResult", "track_features"]
 
 
 @dataclass(frozen=True)
@@ -95,23 +94,7 @@ class TrackingResult:
     years: float
     landforms: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-
-
-def _texture(dataset: Any, path: str, inputs: TrackingInputs, pixel_m: tuple[float, float]) -> np.ndarray:
-    bands = [dataset.GetRasterBand(i + 1) for i in range(dataset.RasterCount)]
-    arrays = []
-    for band in bands[:3]:
-        values = band.ReadAsArray().astype(np.float64)
-        nodata = band.GetNoDataValue()
-        if nodata is not None and not math.isnan(nodata):
-            values[values == nodata] = np.nan
-        arrays.append(values)
-    data = np.mean(arrays, axis=0) if len(arrays) > 1 else arrays[0]
-    if inputs.kind == DEM:
-        if len(arrays) > 1:
-            raise InputRasterError(f"'{path}' has {dataset.RasterCount} bands: a DEM has one. Give the images as kind 'image'.")
-        return hillshade(data, pixel_m[0], pixel_m[1], inputs.illumination_azimuth_deg)
-    return data
+    point_grid: Optional[RasterGrid] = None  # the regular grid whose pixel centres are the points (None for given points)
 
 
 def _points(shape: tuple[int, int], spacing_px: int, margin_px: int) -> tuple[np.ndarray, np.ndarray]:
@@ -119,45 +102,35 @@ def _points(shape: tuple[int, int], spacing_px: int, margin_px: int) -> tuple[np
     return rows.ravel(), cols.ravel()
 
 
-def _at_points(mask: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """``mask`` at the points (pixel rows and columns; points off the grid: False)."""
+def _point_grid(grid: RasterGrid, spacing_px: int, margin_px: int, shape: tuple[int, int]) -> RasterGrid:
+    """A grid whose pixel centres are the tracked points (``_points``): polygons are tested at the points only, never
+    rasterised at the images' resolution (a 10,000 px pair would need 100 M cells per landform)."""
+    gt = grid.geotransform
+    x0 = gt[0] + (margin_px + 0.5 - 0.5 * spacing_px) * gt[1]
+    y0 = gt[3] + (margin_px + 0.5 - 0.5 * spacing_px) * gt[5]
+    return replace(grid, width_px=shape[1], height_px=shape[0], geotransform=(x0, spacing_px * gt[1], 0.0, y0, 0.0, spacing_px * gt[5]))
+
+
+def _points_inside(polygons: Sequence[Any], grid: RasterGrid, rows: np.ndarray, cols: np.ndarray,
+                   regular: Optional[RasterGrid]) -> np.ndarray:
+    """Indices of the points (pixel centres ``rows``, ``cols`` of ``grid``) inside any of ``polygons``; ``regular``:
+    the points' own grid when they are the regular grid (``_point_grid``)."""
+    if regular is not None:
+        return np.flatnonzero(centres_inside_any(polygons, regular).ravel())
+    mask = centres_inside_any(polygons, grid)
     on_grid = (rows >= 0) & (rows < mask.shape[0]) & (cols >= 0) & (cols < mask.shape[1])
-    return on_grid & mask[np.clip(rows, 0, mask.shape[0] - 1), np.clip(cols, 0, mask.shape[1] - 1)]
+    return np.flatnonzero(on_grid & mask[np.clip(rows, 0, mask.shape[0] - 1), np.clip(cols, 0, mask.shape[1] - 1)])
 
 
-def _inside(polygons: Sequence[Any], grid: Any, rows: np.ndarray, cols: np.ndarray) -> list[np.ndarray]:
-    """Per polygon (None: none), which points (pixel centres ``rows``, ``cols`` of ``grid``) lie inside it."""
-    return [_at_points(centres_inside_any([polygon] if polygon is not None else [], grid), rows, cols) for polygon in polygons]
-
-
-def _read_pair(inputs: TrackingInputs) -> tuple[np.ndarray, np.ndarray, Any, list[str]]:
-    first_ds = open_raster(inputs.first_path, "first image")
-    grid = raster_grid(first_ds, 1, "first image")
-    if grid.is_geographic:
-        raise InputRasterError(f"'{inputs.first_path}' is in degrees of longitude and latitude: feature tracking measures metres. "
-                               "Reproject both rasters to a projected CRS (e.g. UTM) first (Raster > Projections > Warp).")
-    second_ds, warped = aligned_dataset(inputs.second_path, grid, "second image")
-    notes = [f"'{inputs.second_path}' was resampled (bilinear) onto the first image's grid."] if warped else []
-    pixel_m = (abs(grid.geotransform[1]) * grid.linear_unit_m, abs(grid.geotransform[5]) * grid.linear_unit_m)
-    first, second = _texture(first_ds, inputs.first_path, inputs, pixel_m), _texture(second_ds, inputs.second_path, inputs, pixel_m)
-    if not (np.isfinite(first) & np.isfinite(second)).any():
-        raise InputRasterError("The two rasters do not overlap (no pixel has data in both): give two images of the same place.")
-    if inputs.kind == DEM:
-        light = "multidirectional (225, 270, 315, 360 deg)" if inputs.illumination_azimuth_deg is None else \
-            f"from {inputs.illumination_azimuth_deg:g} deg"
-        notes.append(f"DEMs tracked as hillshades lit {light}, 45 deg above the horizon.")
-    return first, second, grid, notes
-
-
-def _landform_rates(masks: list[np.ndarray], points: PointResult, lod_m: float, inputs: TrackingInputs) -> list[dict[str, Any]]:
+def _landform_rates(members: list[np.ndarray], points: PointResult, lod_m: float, inputs: TrackingInputs) -> list[dict[str, Any]]:
     """Per landform: the median rate of its valid points and its error (the LoD over the period and the points' spread
     about their median, 1.4826 MAD / sqrt(n)), or why there is none; with the period, the LoD and the method."""
     valid = np.array([r is None for r in points.reason])
     years = inputs.years
     rows = []
-    for mask in masks:
-        use = mask & valid & np.isfinite(points.rate_m_per_yr)
-        n = int(use.sum())
+    for inside in members:
+        use = inside[valid[inside] & np.isfinite(points.rate_m_per_yr[inside])]
+        n = int(use.size)
         row: dict[str, Any] = {"ft_points": n, "ft_vel_m_yr": None, "ft_vel_err_m_yr": None, "ft_spread_m_yr": None,
                                "ft_above_lod": None, "ft_dir_deg": None, "ft_lod_m": lod_m, "ft_period": inputs.period,
                                "ft_method": inputs.method, "ft_reason": None}
@@ -191,30 +164,44 @@ class Areas:
     points_xy: Optional[tuple[np.ndarray, np.ndarray]] = None
 
 
-def track_features(inputs: TrackingInputs, settings: TrackingSettings, areas: Areas = Areas(),
-                   cancelled: Callable[[], bool] = lambda: False) -> TrackingResult:
-    """Points and per-landform velocities (see the module docstring)."""
+def track_features(inputs: TrackingInputs, settings: TrackingSettings, areas: Areas = Areas(), hooks: RunHooks = RunHooks()) -> TrackingResult:
+    """Points and per-landform velocities (see the module docstring); the rasters are read a band of rows at a time
+    (``pair_reader``), progress reported per band, cancel checked between batches of points."""
     landforms, stable = areas.landforms, areas.stable
     if inputs.second_date <= inputs.first_date:
         raise ParameterError(f"The second date ({inputs.second_date}) must come after the first ({inputs.first_date}).")
     if inputs.spacing_px < 1:
         raise ParameterError("The grid spacing must be at least one pixel.")
-    first, second, grid, notes = _read_pair(inputs)
+    pair = open_pair(inputs.first_path, inputs.second_path)
+    grid, notes = pair.grid, list(pair.notes)
+    if inputs.kind == DEM:
+        light = "multidirectional (225, 270, 315, 360 deg)" if inputs.illumination_azimuth_deg is None else \
+            f"from {inputs.illumination_azimuth_deg:g} deg"
+        notes.append(f"DEMs tracked as hillshades lit {light}, 45 deg above the horizon.")
     margin = settings.template_px // 2 + settings.search_radius_px
     gt = grid.geotransform
+    regular = None
     if areas.points_xy is not None:
         cols = np.floor((np.asarray(areas.points_xy[0]) - gt[0]) / gt[1]).astype(int)
         rows = np.floor((np.asarray(areas.points_xy[1]) - gt[3]) / gt[5]).astype(int)
     else:
-        rows, cols = _points((first.shape[0], first.shape[1]), inputs.spacing_px, margin)
+        rows, cols = _points((grid.height_px, grid.width_px), inputs.spacing_px, margin)
+        shape = (len(range(margin, grid.height_px - margin, inputs.spacing_px)), len(range(margin, grid.width_px - margin, inputs.spacing_px)))
+        regular = _point_grid(grid, inputs.spacing_px, margin, shape)
     if rows.size == 0:
-        raise InputRasterError(f"The rasters ({first.shape[1]} x {first.shape[0]} px) are smaller than one template and its search "
+        raise InputRasterError(f"The rasters ({grid.width_px} x {grid.height_px} px) are smaller than one template and its search "
                                f"({2 * margin + 1} px): give larger rasters or a smaller template / largest velocity.")
     x, y = gt[0] + (cols + 0.5) * gt[1], gt[3] + (rows + 0.5) * gt[5]
-    landform_masks = _inside(landforms, grid, rows, cols)
-    on_landform = np.any(landform_masks, axis=0) if landform_masks else np.zeros(x.shape, bool)
-    stable_mask = _at_points(centres_inside_any([p for p in stable if p is not None], grid), rows, cols) if stable else ~on_landform
-    tracked = track_points(first, second, rows, cols, settings, cancelled)
+    landform_members = [_points_inside([p] if p is not None else [], grid, rows, cols, regular) for p in landforms]
+    on_landform = np.zeros(x.shape, bool)
+    for inside in landform_members:
+        on_landform[inside] = True
+    stable_mask = np.zeros(x.shape, bool)
+    if stable:
+        stable_mask[_points_inside([p for p in stable if p is not None], grid, rows, cols, regular)] = True
+    else:
+        stable_mask = ~on_landform
+    tracked = track_in_bands(pair, Texture(inputs.kind, inputs.illumination_azimuth_deg), rows, cols, settings, hooks)
     filter_weak_matches(tracked, settings)
     registration = coregister(tracked, rows, cols, stable_mask)
     if registration is None:
@@ -246,9 +233,9 @@ def track_features(inputs: TrackingInputs, settings: TrackingSettings, areas: Ar
         notes.append("WARNING: no landforms (INPUT) and no STABLE polygons, so every point counted as stable ground: moving "
                      "ground entered the co-registration and the level of detection. Give STABLE (or the landforms) for a "
                      "meaningful level of detection.")
-    result = TrackingResult(points, grid.crs_wkt, lod, registration, inputs.years, notes=notes)
+    result = TrackingResult(points, grid.crs_wkt, lod, registration, inputs.years, notes=notes, point_grid=regular)
     if landforms:
-        result.landforms = _landform_rates(landform_masks, points, lod, inputs)
+        result.landforms = _landform_rates(landform_members, points, lod, inputs)
     return result
 
 

@@ -116,3 +116,28 @@ def test_laurichard__landmark_displacements_within_half_a_metre_and_held_out_sta
     assert np.percentile(error[moving], 90) < 1.3  # measured 1.04-1.07 m
     assert 0.2 < result.lod_m < 0.8  # measured 0.42-0.51 m
     assert np.percentile(p.displacement_m[held_out & valid], 95) < result.lod_m  # measured 0.33-0.38 m
+
+
+def test_bands__a_pair_read_band_by_band_gives_the_whole_rasters_matches_with_progress_and_cancel(tmp_path, monkeypatch):
+    """DEMs (hillshaded with one row of context) read 64 rows of points at a time give exactly the matches of one band
+    over the whole raster; progress rises to 1 once per band; a cancel stops the run with OperationCancelled."""
+    from rockglacier_plugin.core.errors import OperationCancelled
+    from rockglacier_plugin.core.progress import RunHooks
+    from rockglacier_plugin.core.tracking import pair_reader
+
+    dem = 3000.0 + 40.0 * _texture((420, 300), seed=3)
+    moved = _shifted(dem, 2.4, -1.3)
+    gt = (500000.0, 1.0, 0.0, 5000000.0, 0.0, -1.0)
+    first, second = write_raster(tmp_path / "dem_2019.tif", dem, gt), write_raster(tmp_path / "dem_2021.tif", moved, gt)
+    inputs = TrackingInputs(str(first), str(second), date(2019, 8, 1), date(2021, 8, 1), DEM, spacing_px=7)
+    settings = TrackingSettings(template_px=21, search_radius_px=6)
+    stable = [ogr.CreateGeometryFromWkt("POLYGON((500000 4999580,500300 4999580,500300 5000000,500000 5000000,500000 4999580))")]
+    whole = track_features(inputs, settings, Areas(stable=stable))
+    monkeypatch.setattr(pair_reader, "BAND_ROWS", 64)
+    fractions: list = []
+    banded = track_features(inputs, settings, Areas(stable=stable), RunHooks(on_progress=fractions.append))
+    assert np.array_equal(whole.points.east_m, banded.points.east_m, equal_nan=True)
+    assert whole.points.reason == banded.points.reason and sum(r is None for r in banded.points.reason) > 500
+    assert len(fractions) >= 6 and fractions == sorted(fractions) and fractions[-1] == 1.0
+    with pytest.raises(OperationCancelled):
+        track_features(inputs, settings, Areas(stable=stable), RunHooks(is_cancelled=lambda: True))
