@@ -85,5 +85,5 @@ if [ -d "$shared_dir" ]; then bind "$shared_dir" /shared ro; fi
 cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 
 chroot "$root" /usr/bin/env -i HOME=/root/home PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 \
-  QT_QPA_PLATFORM=offscreen ROCKGLACIER_SHARED=/shared ROCKGLACIER_QGIS_CHROOT="$version" \
+  QT_QPA_PLATFORM=offscreen ROCKGLACIER_SHARED=/shared CI="${CI:-}" \
   /bin/bash -c 'cd /repo && "$@"' bash "$@"

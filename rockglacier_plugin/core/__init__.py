@@ -7,7 +7,8 @@ package and batch workers without QGIS. A test enforces the rule.
 Layout, dependencies pointing down only (``tests/core/test_core_independence.py`` parses every
 import and fails on any arrow not listed there):
 
-* the root -- ``errors``, ``progress``, ``dependencies``: imported by everything, import nothing
+* the root -- ``errors``, ``progress``, ``dependencies``, ``numbers``, ``conventions`` (DAYS_PER_YEAR,
+  MAD_TO_SIGMA: one definition each): imported by everything, import nothing
   of the core but each other;
 * ``raster`` -- the foundation: raster I/O, windows, pixel sizes, grid alignment, OGR geometry,
   pixel coverage, staged outputs; imports only the root;

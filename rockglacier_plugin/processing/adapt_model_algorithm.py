@@ -22,7 +22,6 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingFeedback,
     QgsProcessingOutputFile,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
@@ -33,7 +32,7 @@ from qgis.core import (
 )
 
 from ..qgis_shared.features import feature_record, feature_wkb, file_raster_path, likely_imagery_layer
-from .algorithm_base import RockGlacierAlgorithm, info, stage, warn
+from .algorithm_base import RockGlacierAlgorithm, as_advanced, info, stage, warn
 
 SETTING = "ROCKGLACIER_TRAINING_PYTHON"
 SETTING_KEY = f"Processing/Configuration/{SETTING}"
@@ -115,7 +114,7 @@ class AdaptModelAlgorithm(RockGlacierAlgorithm):
         for name, label, default, minimum in (("CONTEXT_M", "Context around each landform in its patches, metres", 500.0, 0.0),
                                               ("L2A_ADD_OFFSET", "L2A offset in DN (BOA_ADD_OFFSET; empty = the product's own)", None, -1e5)):
             parameter = QgsProcessingParameterNumber(name, label, QgsProcessingParameterNumber.Double, default, default is None, minimum, 1e5)
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            as_advanced(parameter)
             self.addParameter(parameter)
         self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_MODEL", "Adapted model", "ONNX models (*.onnx)"))
         self.addOutput(QgsProcessingOutputFile("CARD", "Adapted model's card (HTML)"))

@@ -22,6 +22,7 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingFeatureSource,
     QgsProcessingFeedback,
+    QgsProcessingParameterDefinition,
     QgsWkbTypes,
 )
 
@@ -84,6 +85,12 @@ def _error_once() -> None:
         from qgis.core import QgsApplication
 
         QgsApplication.messageLog().blockSignals(True)
+
+
+def as_advanced(parameter: Any) -> Any:
+    """``parameter`` marked as advanced (shown under "Advanced parameters" in the dialog); returned for chaining."""
+    parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+    return parameter
 
 
 def run_hooks(feedback: QgsProcessingFeedback, start: float = 0.0, share: float = 1.0) -> RunHooks:

@@ -13,7 +13,6 @@ from qgis.core import (
     QgsProcessingContext,
     QgsProcessingFeedback,
     QgsProcessingParameterBoolean,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
     QgsProcessingParameterMultipleLayers,
@@ -24,7 +23,7 @@ from qgis.core import (
 
 from ..core.insar.velocity_map import VELOCITY_UNITS
 from ..qgis_shared.features import file_raster_path
-from .algorithm_base import info
+from .algorithm_base import as_advanced, info
 
 SENSORS = ["ALOS-1 PALSAR", "Sentinel-1", "custom"]
 VELOCITY_SIGNS = ["towards the satellite", "away from the satellite"]
@@ -39,7 +38,7 @@ class InsarInputs:
         parameter = QgsProcessingParameterNumber(option.name, option.label, kind, option.default, optional or option.default is None,
                                                  option.minimum, maximum)
         if option.advanced:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            as_advanced(parameter)
         self.addParameter(parameter)
 
     def add_pair_parameters(self) -> None:
@@ -73,7 +72,7 @@ class InsarInputs:
         for option in (options.INCIDENCE_DEG, options.LOS_AZIMUTH_DEG, options.HEADING_DEG):
             self._number(option)
         left = QgsProcessingParameterBoolean("LEFT_LOOKING", "The radar looks left of its track (with HEADING_DEG)", False)
-        left.setFlags(left.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        as_advanced(left)
         self.addParameter(left)
         self.addParameter(QgsProcessingParameterEnum("SENSOR", "Sensor of the interferograms (empty = the wavelength in their metadata)",
                                                      SENSORS, optional=True))
@@ -89,7 +88,7 @@ class InsarInputs:
             self._number(option)
         for switch in options.SWITCHES:
             flag = QgsProcessingParameterBoolean(switch.name, switch.label, switch.default)
-            flag.setFlags(flag.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            as_advanced(flag)
             self.addParameter(flag)
 
     @staticmethod

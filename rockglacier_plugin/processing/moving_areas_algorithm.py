@@ -11,7 +11,6 @@ from qgis.core import (
     QgsProcessingContext,
     QgsProcessingFeedback,
     QgsProcessingOutputMultipleLayers,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterNumber,
@@ -21,7 +20,7 @@ from qgis.core import (
 )
 
 from ..qgis_shared.features import feature_wkb, file_raster_path, text_or_none
-from .algorithm_base import RockGlacierAlgorithm, info, run_hooks
+from .algorithm_base import RockGlacierAlgorithm, as_advanced, info, run_hooks
 from .insar_inputs import InsarInputs
 from .output_styles import store_inventory_style
 
@@ -83,7 +82,7 @@ class MovingAreasAlgorithm(InsarInputs, RockGlacierAlgorithm):
                     optional: bool = False) -> None:
         parameter = QgsProcessingParameterNumber(name, label, QgsProcessingParameterNumber.Double, default, optional, minimum, maximum)
         if advanced:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            as_advanced(parameter)
         self.addParameter(parameter)
 
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802

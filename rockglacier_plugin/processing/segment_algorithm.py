@@ -30,7 +30,15 @@ from ..core.mapping.onnx_model import DEFAULT_MODEL_NAME, SHIPPED_MODELS_DIR
 from ..core.mapping.polygons import DEFAULT_MIN_AREA_KM2
 from ..core.workflows.mapping import DEFAULT_ID_PREFIX
 from ..qgis_shared.features import feature_wkb, file_raster_path, likely_imagery_layer, text_or_none
-from .algorithm_base import RockGlacierAlgorithm, info, removed_on_failure, run_hooks, stage, warn
+from .algorithm_base import (
+    RockGlacierAlgorithm,
+    as_advanced,
+    info,
+    removed_on_failure,
+    run_hooks,
+    stage,
+    warn,
+)
 from .output_styles import store_inventory_style, write_raster_style
 
 DEVICES = ["auto", "cpu", "cuda", "directml", "coreml"]
@@ -119,7 +127,7 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         return help_text + "<p><b>Default model:</b> none is shipped yet; give MODEL.</p>"
 
     def _advanced(self, parameter: QgsProcessingParameterDefinition) -> None:
-        parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+        as_advanced(parameter)
         self.addParameter(parameter)
 
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802

@@ -13,7 +13,6 @@ from qgis.core import (
     QgsProcessingFeatureSource,
     QgsProcessingFeedback,
     QgsProcessingOutputNumber,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterFile,
     QgsProcessingParameterFolderDestination,
@@ -24,7 +23,7 @@ from qgis.core import (
 )
 
 from ..qgis_shared.features import feature_wkb, file_raster_path, likely_imagery_layer
-from .algorithm_base import RockGlacierAlgorithm, info, run_hooks, warn
+from .algorithm_base import RockGlacierAlgorithm, as_advanced, info, run_hooks, warn
 
 HELP = """
 <p>Cuts training patches for the deep-learning model (the first step of <code>python -m training</code>,
@@ -66,7 +65,7 @@ class TrainingPatchesAlgorithm(RockGlacierAlgorithm):
         for name, label in (("L2A_ADD_OFFSET", "L2A offset in DN (BOA_ADD_OFFSET; empty = the product's own)"),
                             ("L2A_QUANTIFICATION", "L2A quantification value (empty = 10000 with L2A_ADD_OFFSET)")):
             parameter = QgsProcessingParameterNumber(name, label, QgsProcessingParameterNumber.Double, None, True)
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            as_advanced(parameter)
             self.addParameter(parameter)
         self.addParameter(QgsProcessingParameterFolderDestination("OUTPUT_FOLDER", "Patch folder"))
         self.addOutput(QgsProcessingOutputNumber("PATCHES", "Number of patches"))

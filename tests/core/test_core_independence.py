@@ -24,7 +24,6 @@ SIDEWAYS = {
     ("mapping", "inventory"): "source and review values of the candidates it writes",
     ("report", "inventory"): "the statistics, review account and colours it presents",
     ("tracking", "terrain"): "Horn's gradient for the hillshades of DEMs",
-    ("tracking", "inventory"): "the year of RGV's annualised rates (DAYS_PER_YEAR)",
 }
 
 

@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+from tests.conftest import require_module
+
+torch = require_module("torch", "torch is not installed; run `make setup` (training extras)")
 
 from training.loop.losses import LOSSES, dice_bce, lovasz_hinge  # noqa: E402
 

@@ -128,19 +128,6 @@ def trainable_spec(onnx_path: str) -> Any:
     return spec
 
 
-def model_from_onnx(onnx_path: str) -> tuple[Any, Any]:
-    """(PyTorch model with the ONNX model's weights, its ModelSpec); the architecture from its metadata."""
-    from training.model.architecture import build_model
-
-    spec = trainable_spec(onnx_path)
-    architecture = spec.architecture
-    model = build_model(architecture.get("arch", "deeplabv3plus"), architecture["encoder"], spec.in_channels, False,
-                        architecture.get("image_pooling", "global"), architecture.get("crop_px", 256),
-                        architecture.get("upsampling", "half_pixel"), architecture.get("receptive_field", "wide"))
-    load_onnx_weights(model, onnx_path, spec.in_channels)
-    return model, spec
-
-
 def freeze_batchnorm(model: Any) -> Any:
     """Keep every BatchNorm as loaded (eval mode, no scale learnt) while the rest of the model trains; call after
     ``model.train()``. The folded biases (beta) stay trainable."""

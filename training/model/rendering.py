@@ -51,11 +51,6 @@ def write_metadata(onnx_path: str, values: dict[str, Any]) -> None:
     onnx.save(model, onnx_path)
 
 
-def write_rendering(onnx_path: str, rendering: Rendering) -> None:
-    """Set the model's ``rockglacier:rendering`` metadata in place."""
-    write_metadata(onnx_path, {METADATA_KEY: rendering.to_metadata()})
-
-
 def rendering_paragraph(rendering: Optional[Rendering]) -> str:
     """The model card's paragraph on how 8-bit imagery is made from L2A reflectance."""
     if rendering is None:

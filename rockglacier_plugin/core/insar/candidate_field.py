@@ -31,6 +31,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from ..conventions import MAD_TO_SIGMA
 from ..errors import OperationCancelled
 from ..raster.io import RasterGrid
 from ..raster.pixel_size import row_pixel_sizes_m
@@ -39,7 +40,6 @@ from .los_geometry import layover_or_shadow
 from .scene import InsarScene, VelocityMapScene
 
 BLOCK_ROWS = 512
-MAD_TO_SIGMA = 1.4826
 #: A cell's median counts when at least this share of its pixels is coherent.
 MIN_CELL_SHARE = 0.25
 

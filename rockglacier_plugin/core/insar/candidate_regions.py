@@ -127,18 +127,29 @@ def landform_scale(candidate: CandidateField, settings: RegionSettings) -> tuple
     return mean, sigma
 
 
+def scales(candidate: CandidateField, settings: RegionSettings) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(downslope velocity, its 1-sigma) per pixel at each scale of step 1: the pixel's, then the landform's."""
+    found = [(smoothed(candidate.dslp_cm_per_yr.astype(np.float64)),
+              np.nan_to_num(candidate.dslp_sigma_cm_per_yr.astype(np.float64), nan=np.inf))]
+    if settings.window_radius_m > 0:
+        found.append(landform_scale(candidate, settings))
+    return found
+
+
+def detected_velocity(candidate: CandidateField, settings: RegionSettings) -> np.ndarray:
+    """Per pixel, the larger of the scales' velocities: the one the moving test saw (the class raster shows it)."""
+    velocities = [velocity for velocity, _ in scales(candidate, settings)]
+    return np.fmax.reduce(velocities) if len(velocities) > 1 else velocities[0]
+
+
 def moving_pixels(candidate: CandidateField, settings: RegionSettings) -> np.ndarray:
     """Pixels that move significantly downslope (step 1 of the module docstring); the minimum velocity must be set
     (``noise_thresholds.resolved_thresholds``)."""
     if settings.min_velocity_cm_per_yr is None:
         raise ValueError("moving_pixels needs a minimum velocity: resolve it with noise_thresholds.resolved_thresholds")
-    scales = [(smoothed(candidate.dslp_cm_per_yr.astype(np.float64)),
-               np.nan_to_num(candidate.dslp_sigma_cm_per_yr.astype(np.float64), nan=np.inf))]
-    if settings.window_radius_m > 0:
-        scales.append(landform_scale(candidate, settings))
     moving = np.zeros(candidate.usable.shape, dtype=bool)
     with np.errstate(invalid="ignore"):
-        for velocity, sigma in scales:
+        for velocity, sigma in scales(candidate, settings):
             moving |= (velocity >= settings.min_velocity_cm_per_yr) & (velocity >= settings.min_snr * sigma)
     return candidate.usable & moving
 

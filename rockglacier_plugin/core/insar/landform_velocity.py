@@ -36,6 +36,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
+from ..conventions import MAD_TO_SIGMA
 from ..errors import InputVectorError
 from ..inventory.kinematic_classes import kinematic_class
 from ..progress import RunHooks
@@ -438,7 +439,7 @@ def _atmosphere_sigma(data: WindowData, stable: np.ndarray, reference: Reference
         return 0.0
     differences = data.velocity_los_cm_per_yr[ring] - reference.velocity_los_cm_per_yr
     # robust second moment (scaled MAD around 0 keeps a moving neighbour from inflating it)
-    scatter = 1.4826 * float(np.median(np.abs(differences)))
+    scatter = MAD_TO_SIGMA * float(np.median(np.abs(differences)))
     noise = float(np.sqrt(np.mean(data.sigma_los_cm_per_yr[ring] ** 2)))
     return math.sqrt(max(scatter**2 - noise**2, 0.0))
 

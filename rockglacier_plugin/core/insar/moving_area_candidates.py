@@ -41,7 +41,7 @@ from ..raster.geometry import (
 )
 from ..raster.windows import Window, window_from_bounds
 from .candidate_field import CandidateField, FieldSettings, candidate_field
-from .candidate_regions import Region, RegionSettings, pair_regions
+from .candidate_regions import Region, RegionSettings, detected_velocity, pair_regions
 from .landform_velocity import PairInput, VelocitySettings, open_pair_scene
 from .los_geometry import LosGeometry
 from .noise_thresholds import resolved_thresholds
@@ -78,16 +78,16 @@ def _geometries_in(polygons: Optional[Polygons], crs_wkt: str, what: str) -> lis
     return [transformed(g, to_target) for g in prepared if g is not None]
 
 
-def _write_class_raster(path: str, candidate: CandidateField, regions: list[Region]) -> None:
+def _write_class_raster(path: str, candidate: CandidateField, regions: list[Region], settings: RegionSettings) -> None:
     from osgeo import gdal
 
     from ..inventory.kinematic_classes import KINEMATIC_CLASSES
-    from ..inventory.moving_areas import class_codes, smoothed
+    from ..inventory.moving_areas import class_codes
     from ..raster.io import BandInfo, create_geotiff
     from ..raster.staged import staged_outputs
 
     inside = centres_inside_any([ogr_geometry(r.wkb) for r in regions], candidate.grid)
-    codes = np.where(inside, class_codes(smoothed(candidate.dslp_cm_per_yr.astype(np.float64))), 0).astype(np.uint8)
+    codes = np.where(inside, class_codes(detected_velocity(candidate, settings)), 0).astype(np.uint8)
     with staged_outputs([path]) as (partial,):
         dataset = create_geotiff(partial, (candidate.grid.width_px, candidate.grid.height_px), candidate.grid.geotransform,
                                  candidate.grid.crs_wkt, gdal.GDT_Byte, ["COMPRESS=DEFLATE"], band_info=BandInfo(nodata=0, description="RGIK kinematic class of the moving-area candidates (0 = none)"))
@@ -124,7 +124,7 @@ def _pair_outcome(pair: PairInput, dem_path: str, geometry: LosGeometry, setting
         f"downslope ({int(candidate.usable.sum())} usable pixels, {int(candidate.unmeasurable.sum())} in layover, shadow or "
         f"with |g| too small).")
     if class_path:
-        _write_class_raster(class_path, candidate, regions)
+        _write_class_raster(class_path, candidate, regions, region_settings)
     return _PairOutcome(pair, regions, candidate.coherent, candidate.grid)
 
 

@@ -28,10 +28,10 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..conventions import DAYS_PER_YEAR
 from ..errors import ParameterError
 
 LOGGER = logging.getLogger(__name__)
-DAYS_PER_YEAR = 365.25
 CM_PER_M = 100.0
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..conventions import robust_sigma
+
 MAX_SAMPLES_PER_AXIS = 512
 
 
@@ -83,7 +85,7 @@ def fit_ramp(phase_rad: np.ndarray, cols: np.ndarray, rows: np.ndarray, iteratio
         solution, *_ = np.linalg.lstsq(design, phase_rad[keep], rcond=None)
         coefficients = np.concatenate([solution, np.zeros(4 - solution.size)])
         residual = phase_rad - (coefficients[0] + coefficients[1] * cols + coefficients[2] * rows + coefficients[3] * z_km)
-        spread = 1.4826 * np.nanmedian(np.abs(residual[keep] - np.nanmedian(residual[keep])))
+        spread = robust_sigma(residual[keep])
         if not spread > 0:
             break
         new_keep = np.isfinite(phase_rad) & (np.abs(residual) <= 3.0 * spread)

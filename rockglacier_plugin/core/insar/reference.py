@@ -25,6 +25,8 @@ from typing import Optional, Protocol
 
 import numpy as np
 
+from ..conventions import robust_sigma
+
 
 @dataclass(frozen=True)
 class ReferenceChoice:
@@ -119,7 +121,7 @@ def _robust_reference(usable: np.ndarray, velocity: np.ndarray, sigma: np.ndarra
         return None
     values = velocity[usable]
     median = float(np.median(values))
-    spread = 1.4826 * float(np.median(np.abs(values - median)))
+    spread = robust_sigma(values)
     n_effective = max(n / max(correlation_px, 1.0) ** 2, 1.0)
     # the spread holds pixel noise and the real variation over the area (atmosphere): both enter
     sigma_median = 1.2533 * max(spread, float(np.sqrt(np.mean(sigma[usable] ** 2)))) / math.sqrt(n_effective)

@@ -17,12 +17,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Mapping, Optional, Sequence
 
+from ..conventions import DAYS_PER_YEAR
 from ..numbers import finite
 from .kinematic_classes import kinematic_class
 from .landform_kinematics import CM_PER_M
 from .rgik import KINEMATIC_ATTRIBUTE, reliability
-
-DAYS_PER_YEAR = 365.25
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ class SegmentSettings:
     views: Optional[int] = None  # views of each tile averaged: 1 as is, 4 mirrored, 8 mirrored and turned; None: the model's
     calibration: Optional[Calibration] = None  # the user's L2A_ADD_OFFSET for reflectance rasters (``reflectance``)
     precision: Precision = Precision.FLOAT32  # the model as given; ``auto``: its int8 copy where it agrees (``precision``)
-    adaptive_views: bool = False  # further views only for tiles whose first view finds anything (``ADAPTIVE_LOW``)
+    adaptive_views: bool = False  # further views only for tiles whose first view finds anything (``adaptive_views.LOW``)
 
 
 @dataclass

@@ -21,14 +21,15 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
+from ..conventions import DAYS_PER_YEAR
+
 #: Units the plugin writes on its own rasters.
 UNIT_CM_PER_YR = "cm/yr"
-UNIT_METRES = "m"
 UNIT_RADIANS = "rad"
 UNIT_PROBABILITY = "1"  # dimensionless, as CF and UDUNITS write it
 
 _LENGTH_CM = {"m": 100.0, "cm": 1.0, "mm": 0.1}
-_TIME_PER_YEAR = {"yr": 1.0, "a": 1.0, "y": 1.0, "d": 365.25}
+_TIME_PER_YEAR = {"yr": 1.0, "a": 1.0, "y": 1.0, "d": DAYS_PER_YEAR}
 _WORDS = (
     (r"millimet(?:er|re)s?", "mm"), (r"centimet(?:er|re)s?", "cm"), (r"met(?:er|re)s?", "m"),
     (r"years?", "yr"), (r"days?", "d"), (r"annum", "a"), (r"\bper\b", "/"), (r"⁻¹", "-1"),

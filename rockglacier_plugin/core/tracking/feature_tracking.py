@@ -22,8 +22,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from ..conventions import DAYS_PER_YEAR, MAD_TO_SIGMA
 from ..errors import InputRasterError, ParameterError
-from ..inventory.rgv import DAYS_PER_YEAR
 from ..progress import RunHooks
 from ..raster.coverage import centres_inside_any
 from ..raster.io import RasterGrid
@@ -39,7 +39,6 @@ from .displacements import (
 )
 from .pair_reader import DEM, IMAGE, Texture, open_pair, track_in_bands
 
-MAD_TO_SIGMA = 1.4826
 __all__ = ["DEM", "IMAGE", "Areas", "TrackingInputs", "TrackingResult", "track_features"]
 
 
