@@ -25,34 +25,23 @@ from qgis.core import (
     QgsWkbTypes,
 )
 
-from ..core.inventory.schema import FieldSpec
+from ..core.workflows.tracking import (
+    ILLUMINATIONS,
+    LANDFORM_FIELDS,
+    LANDFORM_LAYER,
+    NUMBERS,
+    POINT_FIELDS,
+    POINT_LAYER,
+    TrackingOptions,
+    point_rows,
+)
 from ..qgis_shared.features import file_raster_path
 from ..qgis_shared.fields import qgs_field
 from .algorithm_base import RockGlacierAlgorithm, info, run_hooks
 from .layers import LayerSpec, layer_sink
 from .output_styles import store_tracking_style, write_raster_style
 
-POINT_LAYER, LANDFORM_LAYER = "feature_tracking_points", "rock_glaciers"
 KINDS = ("Images (orthophotos, satellite scenes, hillshades)", "DEMs (tracked as hillshades)")
-ILLUMINATIONS = ("Multidirectional (225, 270, 315, 360 deg)", "From 315 deg (NW)", "From 45 deg (NE)", "From 135 deg (SE)",
-                 "From 225 deg (SW)")
-ILLUMINATION_AZIMUTHS = (None, 315.0, 45.0, 135.0, 225.0)
-POINT_FIELDS = (
-    FieldSpec("east_m", "real", "displacement east, m"), FieldSpec("north_m", "real", "displacement north, m"),
-    FieldSpec("disp_m", "real", "displacement, m"), FieldSpec("rate_m_yr", "real", "displacement rate, m/yr"),
-    FieldSpec("dir_deg", "real", "azimuth of the displacement, degrees clockwise from north"),
-    FieldSpec("corr", "real", "normalised cross-correlation at the peak"), FieldSpec("stable", "integer", "1 on stable ground"),
-    FieldSpec("valid", "integer", "1 when kept by the filters"), FieldSpec("above_lod", "integer", "1 when valid and above the LoD"),
-    FieldSpec("reason", "text", "why the point has no valid displacement"))
-LANDFORM_FIELDS = (
-    FieldSpec("ft_vel_m_yr", "real", "median rate of the valid points inside, m/yr"),
-    FieldSpec("ft_vel_err_m_yr", "real", "its error: LoD over the period and the points' spread, m/yr"),
-    FieldSpec("ft_dir_deg", "real", "azimuth of the median displacement, degrees clockwise from north"),
-    FieldSpec("ft_spread_m_yr", "real", "spread of the valid points' rates (1.4826 MAD), m/yr"),
-    FieldSpec("ft_points", "integer", "valid points inside"), FieldSpec("ft_above_lod", "real", "share of them above the LoD"),
-    FieldSpec("ft_lod_m", "real", "level of detection of the pair, m"),
-    FieldSpec("ft_period", "text", "first/second date (YYYY-MM-DD/YYYY-MM-DD)"),
-    FieldSpec("ft_method", "text", "how it was measured"), FieldSpec("ft_reason", "text", "why there is no rate"))
 
 HELP = """
 <p>Surface displacement and velocity by <b>feature tracking</b> between two rasters of two dates, where InSAR
@@ -100,17 +89,16 @@ class FeatureTrackingAlgorithm(RockGlacierAlgorithm):
         self.addParameter(QgsProcessingParameterString("DATE_1", "First date (YYYY-MM-DD; empty: from the file)", optional=True))
         self.addParameter(QgsProcessingParameterString("DATE_2", "Second date (YYYY-MM-DD; empty: from the file)", optional=True))
         self.addParameter(QgsProcessingParameterEnum("KIND", "The rasters are", KINDS, defaultValue=0))
-        self.addParameter(QgsProcessingParameterEnum("ILLUMINATION", "Hillshade illumination (DEMs)", ILLUMINATIONS, defaultValue=0))
+        self.addParameter(QgsProcessingParameterEnum("ILLUMINATION", "Hillshade illumination (DEMs)",
+                                                     [label for label, _ in ILLUMINATIONS], defaultValue=0))
         self.addParameter(QgsProcessingParameterFeatureSource("INPUT", "Landforms (inventory; optional)", [QgsProcessing.TypeVectorPolygon],
                                                               optional=True))
         self.addParameter(QgsProcessingParameterFeatureSource("STABLE", "Stable ground (optional; default: outside the landforms)",
                                                               [QgsProcessing.TypeVectorPolygon], optional=True))
-        for name, label, default, minimum, maximum in (
-                ("SPACING_M", "Grid spacing, m", 5.0, 0.01, 100000.0),
-                ("TEMPLATE_M", "Template size, m", 16.0, 0.01, 100000.0),
-                ("MAX_VELOCITY_M_YR", "Largest expected velocity, m/yr", 3.0, 0.001, 1000.0),
-                ("MIN_CORRELATION", "Minimum correlation", 0.4, -1.0, 1.0)):
-            self.addParameter(QgsProcessingParameterNumber(name, label, QgsProcessingParameterNumber.Double, default, False, minimum, maximum))
+        defaults = TrackingOptions()
+        for name, label, option, minimum, maximum in NUMBERS:
+            self.addParameter(QgsProcessingParameterNumber(name, label, QgsProcessingParameterNumber.Double, getattr(defaults, option), False,
+                                                           minimum, maximum))
         self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", "Displacement points", QgsProcessing.TypeVectorPoint))
         self.addParameter(QgsProcessingParameterFeatureSink("LANDFORMS", "Landforms with their velocity", QgsProcessing.TypeVectorPolygon,
                                                             optional=True, createByDefault=False))
@@ -140,40 +128,20 @@ class FeatureTrackingAlgorithm(RockGlacierAlgorithm):
     def run_algorithm(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict[str, Any]:
         from ..core.insar.interferogram import parse_date
         from ..core.raster.io import open_raster, raster_grid
-        from ..core.tracking.dates import image_date
-        from ..core.tracking.displacements import TrackingSettings
-        from ..core.tracking.feature_tracking import (
-            DEM,
-            IMAGE,
-            Areas,
-            TrackingInputs,
-            search_radius_px,
-            track_features,
-        )
+        from ..core.tracking.feature_tracking import Areas, track_features
+        from ..core.workflows.tracking import tracking_setup
 
         paths = [file_raster_path(self.parameterAsRasterLayer(parameters, n, context), n) for n in ("IMAGE_1", "IMAGE_2")]
-        datasets = [open_raster(path, name) for path, name in zip(paths, ("IMAGE_1", "IMAGE_2"))]
-        dates = []
-        for dataset, path, name in zip(datasets, paths, ("DATE_1", "DATE_2")):
-            text = self.parameterAsString(parameters, name, context).strip()
-            found, source = image_date(dataset, path, parse_date(text, name) if text else None, name)
-            info(feedback, f"{name}: {found} ({source}).")
-            dates.append(found)
-        grid = raster_grid(datasets[0], 1, "IMAGE_1")
-        crs = QgsCoordinateReferenceSystem.fromWkt(grid.crs_wkt)
-        pixel_m = abs(grid.geotransform[1]) * grid.linear_unit_m
+        texts = [self.parameterAsString(parameters, name, context).strip() for name in ("DATE_1", "DATE_2")]
+        given = tuple(parse_date(text, name) if text else None for text, name in zip(texts, ("DATE_1", "DATE_2")))
         number = lambda name: self.parameterAsDouble(parameters, name, context)  # noqa: E731
-        kind = (IMAGE, DEM)[self.parameterAsEnum(parameters, "KIND", context)]
-        inputs = TrackingInputs(paths[0], paths[1], dates[0], dates[1], kind,
-                                ILLUMINATION_AZIMUTHS[self.parameterAsEnum(parameters, "ILLUMINATION", context)],
-                                max(1, int(round(number("SPACING_M") / pixel_m))))
-        template_px = max(5, int(round(number("TEMPLATE_M") / pixel_m)) | 1)
-        radius = search_radius_px(number("MAX_VELOCITY_M_YR"), max(inputs.years, 1e-6), pixel_m)
-        settings = TrackingSettings(template_px=template_px, search_radius_px=radius, min_correlation=number("MIN_CORRELATION"),
-                                    neighbour_radius_px=4.0 * inputs.spacing_px)
-        info(feedback, f"Template {template_px} px ({template_px * pixel_m:g} m), search radius {radius} px "
-                       f"({radius * pixel_m:g} m: {number('MAX_VELOCITY_M_YR'):g} m/yr over {inputs.years:.2f} years), "
-                       f"points every {inputs.spacing_px} px.")
+        options = TrackingOptions(("image", "dem")[self.parameterAsEnum(parameters, "KIND", context)],
+                                  ILLUMINATIONS[self.parameterAsEnum(parameters, "ILLUMINATION", context)][1],
+                                  **{option: number(name) for name, _, option, _, _ in NUMBERS})
+        inputs, settings, notes = tracking_setup(paths[0], paths[1], given, options)  # type: ignore[arg-type]
+        for note in notes:
+            info(feedback, note)
+        crs = QgsCoordinateReferenceSystem.fromWkt(raster_grid(open_raster(paths[0], "IMAGE_1"), 1, "IMAGE_1").crs_wkt)
         source, landforms = self._polygons(parameters, "INPUT", context, crs)
         _, stable = self._polygons(parameters, "STABLE", context, crs)
         result = track_features(inputs, settings, Areas([p for _, p in landforms], [p for _, p in stable] or None),
@@ -196,16 +164,10 @@ class FeatureTrackingAlgorithm(RockGlacierAlgorithm):
         for spec in POINT_FIELDS:
             fields.append(qgs_field(spec))
         sink, dest_id = layer_sink(self, parameters, "OUTPUT", context, LayerSpec(fields, QgsWkbTypes.Point, crs, POINT_LAYER))
-        p = result.points
-        for i in range(len(p.x)):
+        for row, x, y in zip(point_rows(result), result.points.x, result.points.y):
             feature = QgsFeature(fields)
-            feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(float(p.x[i]), float(p.y[i]))))
-            measured = p.east_m[i] == p.east_m[i]
-            values = [float(v) if measured else None for v in (p.east_m[i], p.north_m[i], p.displacement_m[i], p.rate_m_per_yr[i],
-                                                                p.direction_deg[i], p.correlation[i])]
-            valid = p.reason[i] is None
-            feature.setAttributes(values + [int(p.stable[i]), int(valid),
-                                            int(bool(valid and p.displacement_m[i] > result.lod_m)), p.reason[i]])
+            feature.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(float(x), float(y))))
+            feature.setAttributes([row[spec.name] for spec in POINT_FIELDS])
             sink.addFeature(feature, QgsFeatureSink.FastInsert)
         return dest_id
 

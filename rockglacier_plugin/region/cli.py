@@ -5,9 +5,11 @@
     python -m rockglacier_plugin.region velocity --inventory inventory.gpkg --dem dem.tif --output velocities.gpkg \\
         [--unwrapped a_unw.tif ... --coherence a_cor.tif ... --sensor Sentinel-1] [--hyp3 product.zip ...] \\
         [--los-velocity velocity.h5 ...] [--los los.rdr.geo | --incidence-deg 38.7 --los-azimuth-deg 102] [...]
+    python -m rockglacier_plugin.region track --first dem_2012.tif --second dem_2017.tif --kind dem --output points.gpkg \
+        [--inventory inventory.gpkg] [--stable stable.gpkg] [--velocity velocity.tif] [--spacing-m 5] [...]
 
-Every option of ``rockglacier:segment`` and ``rockglacier:insarvelocity`` has its flag here, with the
-same default: both are built from the core's workflow options (``core.workflows``), and both run the
+Every option of ``rockglacier:segment``, ``rockglacier:insarvelocity`` and ``rockglacier:featuretracking`` has its
+flag here, with the same default: both are built from the core's workflow options (``core.workflows``), and both run the
 same pipeline. ``--help`` after ``map`` or ``velocity`` lists them.
 
 With neither ``--workers`` nor ``--scheduler`` a LocalCluster sized to the machine is started (one
@@ -38,7 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     _map_arguments(mapping)
     velocity = commands.add_parser("velocity", help="velocities of an inventory from many pairs or products")
     _velocity_arguments(velocity)
-    for sub in (mapping, velocity):
+    track = commands.add_parser("track", help="feature tracking of one large pair of images or DEMs, band by band")
+    _track_arguments(track)
+    for sub in (mapping, velocity, track):
         cluster = sub.add_mutually_exclusive_group()
         cluster.add_argument("--workers", type=int, default=None, help="LocalCluster with N worker processes")
         cluster.add_argument("--scheduler", default=None, help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786")
@@ -113,6 +117,27 @@ def _velocity_arguments(velocity: argparse.ArgumentParser) -> None:
                               help=switch.label)
 
 
+def _track_arguments(track: argparse.ArgumentParser) -> None:
+    from ..core.workflows.tracking import ILLUMINATIONS, NUMBERS, TrackingOptions
+
+    defaults = TrackingOptions()
+    track.add_argument("--first", required=True, help="raster of the first date (image, hillshade or DEM)")
+    track.add_argument("--second", required=True, help="raster of the second date")
+    track.add_argument("--date-1", default=None, help="first date YYYY-MM-DD (default: from the file's metadata or name)")
+    track.add_argument("--date-2", default=None, help="second date YYYY-MM-DD (default: from the file's metadata or name)")
+    track.add_argument("--kind", choices=("image", "dem"), default=defaults.kind, help="images, or DEMs tracked as hillshades")
+    track.add_argument("--illumination", choices=[str(i) for i in range(len(ILLUMINATIONS))], default="0",
+                       help="DEMs: " + "; ".join(f"{i} = {label}" for i, (label, _) in enumerate(ILLUMINATIONS)))
+    track.add_argument("--inventory", default=None, help="landforms: the output gets them with their ft_ velocity fields")
+    track.add_argument("--stable", default=None, help="stable ground polygons (default: outside the landforms)")
+    track.add_argument("--output", required=True, help="GeoPackage to write (feature_tracking_points, and rock_glaciers)")
+    track.add_argument("--velocity", default=None, help="velocity raster to write (rate m/yr, direction deg)")
+    track.add_argument("--bands", type=int, default=0, help="tasks (bands of rows of points); default 4 per worker")
+    for name, label, option, _, _ in NUMBERS:
+        track.add_argument("--" + name.lower().replace("_", "-"), dest=option, type=float, default=getattr(defaults, option),
+                           help=f"{label} (default {getattr(defaults, option):g})")
+
+
 def make_client(workers: Optional[int], scheduler: Optional[str]) -> tuple[Any, Optional[Any]]:
     """A Dask client: on a running scheduler, or on a LocalCluster (returned too, to be closed)."""
     from distributed import Client, LocalCluster
@@ -182,6 +207,21 @@ def _run_velocity(args: argparse.Namespace, client: Any) -> Any:
     return result
 
 
+def _run_track(args: argparse.Namespace, client: Any) -> Any:
+    from ..core.insar.interferogram import parse_date
+    from ..core.workflows.tracking import ILLUMINATIONS, NUMBERS, TrackingOptions, tracking_setup
+    from .tracking import TrackRequest, track_region
+
+    given = tuple(parse_date(text, name) if text else None for text, name in ((args.date_1, "--date-1"), (args.date_2, "--date-2")))
+    options = TrackingOptions(args.kind, ILLUMINATIONS[int(args.illumination)][1], **{o: getattr(args, o) for _, _, o, _, _ in NUMBERS})
+    inputs, settings, notes = tracking_setup(args.first, args.second, given, options)  # type: ignore[arg-type]
+    request = TrackRequest(inputs, settings, args.output, args.work_dir or args.output + ".work", args.inventory, args.stable,
+                           args.velocity, args.bands)
+    result = track_region(client, request, progress=not args.no_progress)
+    result.notes[:0] = notes
+    return result
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     from ..core.errors import RockGlacierError
 
@@ -193,7 +233,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     client, cluster = make_client(args.workers, args.scheduler)
     try:
-        result = _run_map(args, client) if args.command == "map" else _run_velocity(args, client)
+        run = {"map": _run_map, "velocity": _run_velocity, "track": _run_track}[args.command]
+        result = run(args, client)
     except RockGlacierError as exc:  # the same message as the Processing algorithm, not a traceback
         print(f"Failed: {exc}", file=sys.stderr)
         return 1

@@ -140,3 +140,19 @@ def velocity_pair(inputs: Any, inventory: dict[str, Any], dem_path: str, work_di
     os.replace(path + ".partial", path)
     return _write_marker(work_dir, key, {"pair": inputs.names(), "result": path, "seconds": time.perf_counter() - started,
                                          "pid": os.getpid()})
+
+
+def track_points(inputs: Any, settings: Any, rows: Any, cols: Any, work_dir: str, key: str) -> dict[str, Any]:
+    """Raw feature-tracking matches of a share of the points (``core.tracking.feature_tracking.match_points``), saved
+    as ``<key>_matches.npz`` (staged), then the marker."""
+    import numpy as np
+
+    from ..core.tracking.feature_tracking import match_points
+
+    tracked = match_points(inputs, settings, np.asarray(rows), np.asarray(cols))
+    path = os.path.join(work_dir, f"{key}_matches.npz")
+    partial = path + ".partial.npz"
+    np.savez(partial, d_col_px=tracked.d_col_px, d_row_px=tracked.d_row_px, correlation=tracked.correlation,
+             second_ratio=tracked.second_ratio, reason=np.array([r or "" for r in tracked.reason], dtype=str))
+    os.replace(partial, path)
+    return _write_marker(work_dir, key, {"result": path, "points": int(len(rows))})

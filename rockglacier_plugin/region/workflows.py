@@ -184,7 +184,7 @@ def velocity_region(client: Any, request: VelocityRequest, *, progress: bool = T
     for row, rg_id, landform in zip(rows, rg_ids, chosen):
         row["rg_id"] = rg_id
         row.update(landform.fields())
-    write_layer(request.output, ROCK_GLACIER_LAYER, _fields_for(rows), rows, wkb, crs)
+    write_layer(request.output, ROCK_GLACIER_LAYER, inventory_fields(rows), rows, wkb, crs)
     write_layer(request.output, VELOCITY_PAIR_LAYER, VELOCITY_PAIR_FIELDS, pair_rows)
     _write_references(request.output, chosen, crs)
     return RegionResult(request.output, len(rows), report, time.perf_counter() - started, notes=notes)
@@ -255,7 +255,7 @@ def _has_layer(path: str, name: str) -> bool:
     return dataset is not None and dataset.GetLayerByName(name) is not None
 
 
-def _fields_for(rows: list[dict[str, Any]]) -> tuple:
+def inventory_fields(rows: list[dict[str, Any]]) -> tuple:
     """The schema's fields, plus the input's own text fields that the schema does not have."""
     from ..core.inventory.schema import FieldSpec
 

@@ -272,7 +272,7 @@ def test_cli__runs_from_any_folder_and_offers_every_option_of_the_algorithms(tmp
 
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     helps = {command: subprocess.run([sys.executable, "-m", "rockglacier_plugin.region", command, "--help"], cwd=tmp_path, env=env,
-                                     capture_output=True, text=True, timeout=120) for command in ("map", "velocity")}
+                                     capture_output=True, text=True, timeout=120) for command in ("map", "velocity", "track")}
     for completed in helps.values():
         assert completed.returncode == 0, completed.stderr  # from a folder outside the repository
     velocity_flags = [o.flag for o in (*velocity_options.SETTINGS_NUMBERS, *velocity_options.SWITCHES)]
@@ -282,3 +282,51 @@ def test_cli__runs_from_any_folder_and_offers_every_option_of_the_algorithms(tmp
     map_flags = ["--bands", "--threshold", "--existing", "--device", "--views", "--tile-px", "--overlap-px", "--batch-size",
                  "--extent", "--mask-layer", "--id-prefix", "--min-area-km2"]
     assert [flag for flag in map_flags if flag not in helps["map"].stdout] == []
+    from rockglacier_plugin.core.workflows.tracking import NUMBERS
+
+    track_flags = ["--" + name.lower().replace("_", "-") for name, *_ in NUMBERS] + ["--kind", "--illumination", "--inventory",
+                                                                                  "--stable", "--velocity", "--date-1"]
+    assert [flag for flag in track_flags if flag not in helps["track"].stdout] == []
+
+
+def test_track__bands_on_the_cluster_give_one_runs_points_and_rates_and_a_rerun_resumes(tmp_path):
+    """A DEM pair whose landform moved by (2.4, -1.3) px, the rest stable: the points, the LoD and the landform's rate
+    from 5 bands on 2 workers equal one run's (matching is per point, co-registration over all of them in the client)."""
+    from datetime import date
+
+    from rockglacier_plugin.core.tracking.displacements import TrackingSettings
+    from rockglacier_plugin.core.tracking.feature_tracking import DEM, Areas, TrackingInputs, track_features
+    from rockglacier_plugin.region.tracking import TrackRequest, track_region
+    from tests.builders import write_polygons
+    from tests.core.tracking.test_feature_tracking import _shifted, _texture
+
+    dem = 3000.0 + 40.0 * _texture((420, 300), seed=3)
+    gt = (500000.0, 1.0, 0.0, 5000000.0, 0.0, -1.0)
+    first = write_raster(tmp_path / "dem_2019.tif", dem, gt, epsg=32632)
+    moved = dem.copy()
+    moved[150:300, 100:200] = _shifted(dem, 2.4, -1.3)[150:300, 100:200]  # the landform's box, sharp-edged
+    second = write_raster(tmp_path / "dem_2021.tif", moved, gt, epsg=32632)
+    landform_wkt = "POLYGON((500100 4999700,500200 4999700,500200 4999850,500100 4999850,500100 4999700))"
+    inventory = write_polygons(tmp_path / "inventory.gpkg", [landform_wkt], epsg=32632, attributes={"rg_id": ["rg001"]})
+    inputs = TrackingInputs(str(first), str(second), date(2019, 8, 1), date(2021, 8, 1), DEM, spacing_px=9)
+    settings = TrackingSettings(template_px=21, search_radius_px=6, neighbour_radius_px=36.0)
+    one = track_features(inputs, settings, Areas([ogr.CreateGeometryFromWkt(landform_wkt)]))
+    request = TrackRequest(inputs, settings, str(tmp_path / "out.gpkg"), str(tmp_path / "work"), str(inventory),
+                           velocity=str(tmp_path / "velocity.tif"), bands=5)
+    client, cluster = _client()
+    try:
+        result = track_region(client, request, progress=False)
+        again = track_region(client, request, progress=False)
+    finally:
+        client.close()
+        cluster.close()
+    assert not result.report.failed and len(result.report.done) == 5 and again.report.skipped == 5
+    points = read_layer(tmp_path / "out.gpkg", "feature_tracking_points")
+    assert len(points) == len(one.points.x) > 800
+    east = np.array([p["east_m"] if p["east_m"] is not None else np.nan for p in points])
+    assert np.array_equal(east, one.points.east_m, equal_nan=True)
+    assert [p["reason"] for p in points] == one.points.reason
+    landform = read_layer(tmp_path / "out.gpkg", "rock_glaciers")[0]
+    assert landform["rg_id"] == "rg001" and landform["ft_vel_m_yr"] == pytest.approx(one.landforms[0]["ft_vel_m_yr"], rel=1e-12)
+    assert landform["ft_vel_m_yr"] == pytest.approx(np.hypot(2.4, 1.3) / 2.0, rel=0.05)  # the known shift over two years
+    assert gdal.Open(str(tmp_path / "velocity.tif")).RasterCount == 2

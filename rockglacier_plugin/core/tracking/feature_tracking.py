@@ -29,6 +29,7 @@ from ..raster.coverage import centres_inside_any
 from ..raster.io import RasterGrid
 from .displacements import (
     Coregistration,
+    Tracked,
     TrackingSettings,
     coregister,
     direction_deg,
@@ -163,9 +164,25 @@ class Areas:
     points_xy: Optional[tuple[np.ndarray, np.ndarray]] = None
 
 
-def track_features(inputs: TrackingInputs, settings: TrackingSettings, areas: Areas = Areas(), hooks: RunHooks = RunHooks()) -> TrackingResult:
-    """Points and per-landform velocities (see the module docstring); the rasters are read a band of rows at a time
-    (``pair_reader``), progress reported per band, cancel checked between batches of points."""
+@dataclass
+class TrackingPlan:
+    """Everything decided before matching: the grid, the points, which lie on each landform and on stable ground. It
+    holds no open dataset, so a cluster's client can make it and ship its points to tasks (``region``)."""
+
+    inputs: TrackingInputs
+    settings: TrackingSettings
+    grid: RasterGrid
+    rows: np.ndarray
+    cols: np.ndarray
+    landform_members: list[np.ndarray]
+    stable_mask: np.ndarray
+    stable_given: bool
+    regular: Optional[RasterGrid]
+    notes: list[str]
+
+
+def plan_tracking(inputs: TrackingInputs, settings: TrackingSettings, areas: Areas = Areas()) -> TrackingPlan:
+    """Check the inputs, lay out the points (a grid every ``spacing_px``, or ``areas.points_xy``) and place them."""
     landforms, stable = areas.landforms, areas.stable
     if inputs.second_date <= inputs.first_date:
         raise ParameterError(f"The second date ({inputs.second_date}) must come after the first ({inputs.first_date}).")
@@ -190,19 +207,36 @@ def track_features(inputs: TrackingInputs, settings: TrackingSettings, areas: Ar
     if rows.size == 0:
         raise InputRasterError(f"The rasters ({grid.width_px} x {grid.height_px} px) are smaller than one template and its search "
                                f"({2 * margin + 1} px): give larger rasters or a smaller template / largest velocity.")
-    x, y = gt[0] + (cols + 0.5) * gt[1], gt[3] + (rows + 0.5) * gt[5]
     landform_members = [_points_inside([p] if p is not None else [], grid, rows, cols, regular) for p in landforms]
-    on_landform = np.zeros(x.shape, bool)
-    for inside in landform_members:
-        on_landform[inside] = True
-    stable_mask = np.zeros(x.shape, bool)
+    stable_mask = np.zeros(rows.shape, bool)
     if stable:
         stable_mask[_points_inside([p for p in stable if p is not None], grid, rows, cols, regular)] = True
     else:
-        stable_mask = ~on_landform
-    tracked = track_in_bands(pair, Texture(inputs.kind, inputs.illumination_azimuth_deg), rows, cols, settings, hooks)
+        stable_mask[:] = True
+        for inside in landform_members:
+            stable_mask[inside] = False
+    if not landforms and not stable:
+        notes.append("WARNING: no landforms (INPUT) and no STABLE polygons, so every point counted as stable ground: moving "
+                     "ground entered the co-registration and the level of detection. Give STABLE (or the landforms) for a "
+                     "meaningful level of detection.")
+    return TrackingPlan(inputs, settings, grid, rows, cols, landform_members, stable_mask, bool(stable), regular, notes)
+
+
+def match_points(inputs: TrackingInputs, settings: TrackingSettings, rows: np.ndarray, cols: np.ndarray,
+                 hooks: RunHooks = RunHooks()) -> Tracked:
+    """The raw matches of the points (before any filter), the rasters read a band of rows at a time: what one run does
+    for all its points, and a cluster's task for its share of them."""
+    return track_in_bands(open_pair(inputs.first_path, inputs.second_path), Texture(inputs.kind, inputs.illumination_azimuth_deg),
+                          rows, cols, settings, hooks)
+
+
+def finish_tracking(plan: TrackingPlan, tracked: Tracked) -> TrackingResult:
+    """Filters, co-registration, level of detection, displacements and per-landform rates from the raw matches."""
+    inputs, settings, grid, rows, cols = plan.inputs, plan.settings, plan.grid, plan.rows, plan.cols
+    gt = grid.geotransform
+    notes = list(plan.notes)
     filter_weak_matches(tracked, settings)
-    registration = coregister(tracked, rows, cols, stable_mask)
+    registration = coregister(tracked, rows, cols, plan.stable_mask)
     if registration is None:
         raise InputRasterError("No stable point could be matched, so the images cannot be co-registered: give STABLE polygons on "
                                "ground that did not move and has texture, or landforms that leave some of the images outside them.")
@@ -211,12 +245,13 @@ def track_features(inputs: TrackingInputs, settings: TrackingSettings, areas: Ar
     east, north = pixel_shift_to_metres(d_col, d_row, gt)
     east, north = east * grid.linear_unit_m, north * grid.linear_unit_m
     size = np.hypot(east, north)
-    stable_ok = stable_mask & np.array([r is None for r in tracked.reason])
+    stable_ok = plan.stable_mask & np.array([r is None for r in tracked.reason])
     lod = level_of_detection_m(size[stable_ok])
     pixel_m = abs(gt[1]) * grid.linear_unit_m
     filter_inconsistent(d_col, d_row, tracked.reason, rows, cols, lod / pixel_m, settings)
-    points = PointResult(x, y, east, north, size, size / inputs.years, direction_deg(east, north), tracked.correlation, stable_mask,
-                         tracked.reason)
+    x, y = gt[0] + (cols + 0.5) * gt[1], gt[3] + (rows + 0.5) * gt[5]
+    points = PointResult(x, y, east, north, size, size / inputs.years, direction_deg(east, north), tracked.correlation,
+                         plan.stable_mask, tracked.reason)
     correction = (f"shift {registration.coefficients_col[0] * pixel_m:+.2f} m east, {registration.coefficients_row[0] * gt[5]:+.2f} m north"
                   if registration.kind == "shift" else "affine (shift and linear terms)")
     notes.append(f"Co-registration on {registration.points} stable points: {correction}; residual RMS "
@@ -228,14 +263,17 @@ def track_features(inputs: TrackingInputs, settings: TrackingSettings, areas: Ar
             rejected[reason] = rejected.get(reason, 0) + 1
     notes.append(f"{len(rows)} points, {sum(1 for r in tracked.reason if r is None)} valid"
                  + ("; rejected: " + ", ".join(f"{k} {v}" for k, v in sorted(rejected.items())) if rejected else "") + ".")
-    if not landforms and not stable:
-        notes.append("WARNING: no landforms (INPUT) and no STABLE polygons, so every point counted as stable ground: moving "
-                     "ground entered the co-registration and the level of detection. Give STABLE (or the landforms) for a "
-                     "meaningful level of detection.")
-    result = TrackingResult(points, grid.crs_wkt, lod, registration, inputs.years, notes=notes, point_grid=regular)
-    if landforms:
-        result.landforms = _landform_rates(landform_members, points, lod, inputs)
+    result = TrackingResult(points, grid.crs_wkt, lod, registration, inputs.years, notes=notes, point_grid=plan.regular)
+    if plan.landform_members:
+        result.landforms = _landform_rates(plan.landform_members, points, lod, inputs)
     return result
+
+
+def track_features(inputs: TrackingInputs, settings: TrackingSettings, areas: Areas = Areas(), hooks: RunHooks = RunHooks()) -> TrackingResult:
+    """Points and per-landform velocities (see the module docstring): ``plan_tracking``, ``match_points`` (the rasters
+    read a band of rows at a time, progress per band, cancel between batches of points), ``finish_tracking``."""
+    plan = plan_tracking(inputs, settings, areas)
+    return finish_tracking(plan, match_points(inputs, settings, plan.rows, plan.cols, hooks))
 
 
 def search_radius_px(max_velocity_m_per_yr: float, years: float, pixel_m: float, margin_px: int = 3) -> int:

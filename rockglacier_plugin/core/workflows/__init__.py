@@ -8,8 +8,10 @@ construction.
 * ``velocity``: inputs as the user gives them (interferograms with coherence and components, HyP3
   products, LOS velocity products, the LOS geometry) -> the pairs the core measures;
 * ``mapping``: the mapping run's options, and candidate polygons -> inventory rows with ids that never
-  collide with an existing inventory's.
+  collide with an existing inventory's;
+* ``tracking``: the feature-tracking run's options (metres, m/yr) -> its inputs and settings, and its output
+  layers' fields, shared by ``rockglacier:featuretracking`` and the region command's ``track``.
 
-May import: every concept package (``insar``, ``mapping``, ``inventory``, ``terrain``), the foundation
+May import: every concept package (``insar``, ``mapping``, ``inventory``, ``terrain``, ``tracking``), the foundation
 and the core root. Nothing in the core imports it.
 """
