@@ -72,7 +72,8 @@ ft_above_lod, ft_lod_m, ft_period and ft_method; the review dock, rockglacier:re
 figure), rockglacier:rgikexport (Kin.Att. where InSAR has no valid velocity) and rockglacier:rgvexport
 (TRACKED) read them. A landform whose median displacement is below the LoD gets no rate and ft_reason says why.
 Dates: DATE_1 / DATE_2, else the files' metadata or names (the log says which). Method and measurements on the
-Laurichard rock glacier: docs/feature-tracking.md.</p>
+Laurichard rock glacier, and the published methods it follows (Kääb and Vollmer 2000; Debella-Gilo and Kääb 2011;
+Heid and Kääb 2012): docs/feature-tracking.md.</p>
 """
 
 
