@@ -27,6 +27,7 @@ def main() -> int:
         moving_areas_bench,
         region_bench,
         segment_bench,
+        tracing_bench,
         training_bench,
         views_bench,
     )
@@ -40,6 +41,7 @@ def main() -> int:
         insar_steep_bench.run(seeds=2)
         moving_areas_bench.run(seeds=2)
         segment_bench.run(size_px=1024, memory_size_px=0, trained_steps=0)
+        tracing_bench.run(size_px=768)
         region_bench.run(n_scenes=2, size_px=512, repeats=1)
         training_bench.run(encoders=("resnet18",), steps=1)
     else:
@@ -51,6 +53,7 @@ def main() -> int:
         insar_steep_bench.run()
         moving_areas_bench.run()
         segment_bench.run()
+        tracing_bench.run()
         views_bench.run()
         region_bench.run()
         training_bench.run()
