@@ -21,12 +21,13 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
-from ..core.insar.velocity_map import VELOCITY_UNITS
+from ..core.insar.sensors import Sensor
+from ..core.insar.velocity_map import AWAY, TOWARDS, VELOCITY_UNITS
 from ..qgis_shared.features import file_raster_path
 from .algorithm_base import as_advanced, info
 
-SENSORS = ["ALOS-1 PALSAR", "Sentinel-1", "custom"]
-VELOCITY_SIGNS = ["towards the satellite", "away from the satellite"]
+SENSORS = [sensor.value for sensor in Sensor]  # the core's choices, in their order
+VELOCITY_SIGNS = [TOWARDS, AWAY]
 
 
 class InsarInputs:

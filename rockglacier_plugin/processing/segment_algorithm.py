@@ -26,8 +26,9 @@ from qgis.core import (
     QgsProcessingUtils,
 )
 
-from ..core.mapping.onnx_model import DEFAULT_MODEL_NAME, SHIPPED_MODELS_DIR
+from ..core.mapping.onnx_model import DEFAULT_MODEL_NAME, SHIPPED_MODELS_DIR, Device
 from ..core.mapping.polygons import DEFAULT_MIN_AREA_KM2
+from ..core.mapping.precision import Precision
 from ..core.workflows.mapping import DEFAULT_ID_PREFIX
 from ..qgis_shared.features import feature_wkb, file_raster_path, likely_imagery_layer, text_or_none
 from .algorithm_base import (
@@ -41,8 +42,8 @@ from .algorithm_base import (
 )
 from .output_styles import store_inventory_style, write_raster_style
 
-DEVICES = ["auto", "cpu", "cuda", "directml", "coreml"]
-PRECISIONS = ["auto", "float32", "int8"]
+DEVICES = [device.value for device in Device]  # the core's choices, in their order: the enum index is the option
+PRECISIONS = [precision.value for precision in Precision]
 DEFAULT_MODEL = os.path.join(SHIPPED_MODELS_DIR, DEFAULT_MODEL_NAME)
 
 VIEWS = (1, 4, 8, 8)
@@ -215,12 +216,12 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         return QgsCoordinateReferenceSystem.fromWkt(open_raster(path, "input raster").GetProjection())
 
     def _model_path(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> str:
-        from ..core.mapping.onnx_model import Device, default_model_path
+        from ..core.mapping.onnx_model import default_model_path
 
         model_path = self.parameterAsFile(parameters, "MODEL", context)
         if not model_path:
             device = Device(DEVICES[self.parameterAsEnum(parameters, "DEVICE", context)])
-            if PRECISIONS[self.parameterAsEnum(parameters, "PRECISION", context)] == "float32":
+            if Precision(PRECISIONS[self.parameterAsEnum(parameters, "PRECISION", context)]) is Precision.FLOAT32:
                 model_path, note = DEFAULT_MODEL, "Default model: float32 (PRECISION=float32)."
             else:
                 model_path, note = default_model_path(os.path.dirname(DEFAULT_MODEL), device)
@@ -234,8 +235,6 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
 
     def _options(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> Any:
         from ..core.mapping.bands import parse_band_list
-        from ..core.mapping.onnx_model import Device
-        from ..core.mapping.precision import Precision
         from ..core.workflows.mapping import MappingOptions
 
         text = self.parameterAsString(parameters, "BANDS", context)

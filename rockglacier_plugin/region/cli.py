@@ -30,7 +30,12 @@ import os
 import sys
 from typing import Any, Optional, Sequence
 
-VELOCITY_SIGNS = ("towards", "away")
+
+def _velocity_signs() -> dict[str, str]:
+    """--velocity-sign's words -> the core's sign conventions (their first word: towards, away)."""
+    from ..core.insar.velocity_map import AWAY, TOWARDS
+
+    return {sign.split()[0]: sign for sign in (TOWARDS, AWAY)}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -97,7 +102,8 @@ def _velocity_arguments(velocity: argparse.ArgumentParser) -> None:
     velocity.add_argument("--geometry", default=None, help="geometry of the velocity products (MintPy geometryGeo.h5, LiCSAR E raster...)")
     velocity.add_argument("--velocity-unit", choices=VELOCITY_UNITS, default=None,
                           help="unit of GeoTIFF LOS velocities (default: the file's unit tag; a file without one needs it)")
-    velocity.add_argument("--velocity-sign", choices=VELOCITY_SIGNS, default=VELOCITY_SIGNS[0], help="of GeoTIFF LOS velocities")
+    signs = list(_velocity_signs())
+    velocity.add_argument("--velocity-sign", choices=signs, default=signs[0], help="of GeoTIFF LOS velocities")
     velocity.add_argument("--sensor", choices=[s.value for s in Sensor], default=None,
                           help="sensor of the interferograms (default: the wavelength in their metadata, else an error)")
     velocity.add_argument("--reference-date", default="", help="YYYY-MM-DD, when not in the file (one interferogram or velocity file)")
@@ -186,7 +192,6 @@ def _extent(text: Optional[str]) -> Optional[tuple[float, float, float, float]]:
 
 
 def _run_velocity(args: argparse.Namespace, client: Any) -> Any:
-    from ..core.insar.velocity_map import AWAY, TOWARDS
     from ..core.workflows import velocity_options as options
     from ..core.workflows.velocity import VelocityInputs, dates_from_text, los_geometry
     from .workflows import VelocityRequest, velocity_region
@@ -195,7 +200,7 @@ def _run_velocity(args: argparse.Namespace, client: Any) -> Any:
     inputs = VelocityInputs(
         unwrapped=tuple(args.unwrapped), coherence=tuple(args.coherence), components=tuple(args.components), hyp3=tuple(args.hyp3),
         los_velocity=tuple(args.los_velocity), los_velocity_sigma=tuple(args.los_velocity_sigma), product_geometry=args.geometry, velocity_unit=args.velocity_unit,
-        velocity_sign=TOWARDS if args.velocity_sign == VELOCITY_SIGNS[0] else AWAY, phase_band=args.phase_band,
+        velocity_sign=_velocity_signs()[args.velocity_sign], phase_band=args.phase_band,
         coherence_band=args.coherence_band, sensor=args.sensor, wavelength_m=args.wavelength_m, reference_date=reference,
         secondary_date=secondary)
     geometry, notes = los_geometry(args.los, args.incidence_deg, args.los_azimuth_deg, args.heading_deg, args.left_looking)

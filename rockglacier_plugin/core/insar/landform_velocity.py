@@ -220,8 +220,9 @@ def extract_velocities(
         progress.advance()
         label = pair.interferogram.pair_label
         for index, geometry_scene in enumerate(in_scene):
-            candidate = _landform_velocity(index, geometry_scene, str(rg_ids[index]), context)
-            candidate.vel_pair = label if candidate.vel_reason != "outside the interferogram" else None
+            measured = _landform_velocity(index, geometry_scene, str(rg_ids[index]), context)
+            candidate = measured if measured is not None else LandformVelocity(vel_reason=OUTSIDE_THE_PAIR)
+            candidate.vel_pair = label if measured is not None else None
             candidate.vel_geometry = pair.track
             if candidate.reference is not None:
                 x, y = candidate.reference.pop("xy")
@@ -303,14 +304,19 @@ def _points_in_scene(points: Optional[ReferencePoints], scene: InsarScene) -> li
     return out
 
 
-def _landform_velocity(index: int, geometry: Any, rg_id: str, context: _PairContext) -> LandformVelocity:
+#: What a landform outside a pair's grid says; that pair is no pair of it (vel_pair stays empty).
+OUTSIDE_THE_PAIR = "outside the interferogram"
+
+
+def _landform_velocity(index: int, geometry: Any, rg_id: str, context: _PairContext) -> Optional[LandformVelocity]:
+    """The landform's velocity in this pair; None when the landform lies outside the pair's grid."""
     scene, settings, envelopes = context.scene, context.settings, context.envelopes
     if geometry is None:
         return LandformVelocity(vel_reason="no usable geometry")
     xmin, xmax, ymin, ymax = geometry.GetEnvelope()
     inner = window_from_bounds(xmin, ymin, xmax, ymax, scene.grid.geotransform)
     if inner.intersection(scene.grid.full_window) is None:
-        return LandformVelocity(vel_reason="outside the interferogram")
+        return None
     pixel_m = scene.pixel_size_m(min(max(inner.row_off, 0), scene.grid.height_px - 1))
     pad = int(math.ceil(settings.reference_radius_m * MAX_RADIUS_FACTOR / min(pixel_m)))
     outer = inner.padded(pad)
