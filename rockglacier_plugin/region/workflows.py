@@ -38,6 +38,7 @@ class RegionResult:
     seconds: float
     area_km2: float = 0.0
     notes: list[str] = field(default_factory=list)
+    client_seconds: float = 0.0  # after the tasks: what the client did alone (merge, tracing, attributes, writing)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ def map_region(client: Any, request: MapRequest, *, threads: int = 0, progress: 
                               key=f"map-{keys[index]}", pure=False)
 
     report = run_tasks(client, names, keys, request.work_dir, submit, progress)
+    tasks_done = time.perf_counter()
     if not report.done:
         raise InputRasterError("No scene was mapped: " + "; ".join(f"{name}: {error}" for name, error in report.failed))
     probability, mask_path = mosaic([r["probability"] for r in report.done], [r["mask"] for r in report.done],
@@ -90,8 +92,9 @@ def map_region(client: Any, request: MapRequest, *, threads: int = 0, progress: 
     if request.dem and candidates.rows:
         notes += _add_attributes(candidates.rows, candidates.wkb, crs, request.dem)
     write_layer(request.output, ROCK_GLACIER_LAYER, ROCK_GLACIER_FIELDS, candidates.rows, candidates.wkb, crs)
-    return RegionResult(request.output, len(candidates.rows), report, time.perf_counter() - started,
-                        scene_area_km2([r["probability"] for r in report.done]), notes)
+    ended = time.perf_counter()
+    return RegionResult(request.output, len(candidates.rows), report, ended - started,
+                        scene_area_km2([r["probability"] for r in report.done]), notes, client_seconds=ended - tasks_done)
 
 
 def _scene_rasters(request: MapRequest) -> tuple[list[str], list[str]]:
