@@ -132,7 +132,7 @@ def test_raster_window__no_one_or_two_edges_per_axis_and_chips_alone():
 
 def test_composed_dataset__beyond_a_raster_edge_is_the_plugins_neutral_input_and_background(samples):
     """Cut samples show the model what segment gives it beyond a raster's edge: exactly 0 after
-    standardisation (``segmentation._read_tile``'s padding) in every band, labelled background."""
+    standardisation (``tile_io.read_tile``'s padding) in every band, labelled background."""
     from rockglacier_plugin.core.mapping.model_metadata import ModelSpec
     from training.data.datasets import ComposedDataset
 

@@ -1,4 +1,5 @@
-"""Adaptive views: the further views of test-time averaging only where the first view finds something.
+"""The views of test-time averaging, in one place: which views (``VIEWS``: as is, mirrored, turned), their average
+(``averaged_probability``), and adaptive views: the further views only where the first view finds something.
 
 The first view runs on every tile, with the model's full context. Where it reaches ``LOW`` (cells of
 ``CELL_PX`` holding such a pixel, grouped into connected blocks), the remaining views run on a crop of the
@@ -17,9 +18,12 @@ shared 2-core machine); with 16 px the IoU fell by 0.006-0.012. The further view
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
+
+from ..errors import ParameterError
+from .onnx_model import SegmentationModel
 
 #: A first-view probability from which a pixel's neighbourhood gets the further views.
 LOW = 0.2
@@ -104,7 +108,7 @@ def refine(first: np.ndarray, model_input: np.ndarray, context_px: int, multiple
            further_views: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> tuple[np.ndarray, float]:
     """``first`` with the busy blocks' pixels replaced by the average of all views, and the share of the
     input's pixels the further views ran on. ``further_views(input batch, first batch)`` returns the
-    average of all views given the first (``segmentation.averaged_probability``)."""
+    average of all views given the first (``averaged_probability``)."""
     blocks = busy_blocks(first, context_px, multiple)
     if not blocks:
         return first, 0.0
@@ -118,3 +122,36 @@ def refine(first: np.ndarray, model_input: np.ndarray, context_px: int, multiple
         r0, r1, c0, c1 = block.inner
         result[r0:r1, c0:c1] = averaged[r0 - block.r0:r1 - block.r0, c0 - block.c0:c1 - block.c0]
     return result, area / first.size
+
+
+#: Views of test-time averaging, as (quarter turns, mirror left-right): 4 = the mirror images, 8 = every
+#: symmetry of the square (a rock glacier is one whichever way the image is turned; the model's small
+#: biases are not, so they average out).
+VIEWS = {1: ((0, False),), 4: ((0, False), (0, True), (2, True), (2, False)),
+         8: tuple((turns, mirror) for turns in range(4) for mirror in (False, True))}
+
+
+def check_views(views: int) -> None:
+    if views not in VIEWS:
+        raise ParameterError(f"VIEWS={views}: choose 1 (as is), 4 (mirrored) or 8 (mirrored and turned).")
+
+
+def averaged_probability(model: SegmentationModel, batch: np.ndarray, views: int, first: Optional[np.ndarray] = None) -> np.ndarray:
+    """The mean of the model's probabilities over ``views`` symmetric views of the batch, each turned back
+    (``first``: the first view's probabilities, the image as is, when the caller has them already).
+
+    Views 4 are: as is, mirrored left-right, turned twice and mirrored (= mirrored up-down), turned twice.
+    """
+    check_views(views)
+    total = np.zeros((batch.shape[0],) + batch.shape[2:], dtype=np.float64)
+    chosen = VIEWS[views]
+    if first is not None:
+        total += first
+        chosen = chosen[1:]
+    for turns, mirror in chosen:
+        image = np.rot90(batch, turns, axes=(-2, -1))
+        image = np.ascontiguousarray(image[..., ::-1] if mirror else image)
+        probability = model.rock_glacier_probability(image)
+        probability = probability[..., ::-1] if mirror else probability
+        total += np.rot90(probability, -turns, axes=(-2, -1))
+    return (total / len(VIEWS[views])).astype(np.float32)

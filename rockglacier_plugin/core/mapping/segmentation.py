@@ -4,46 +4,45 @@ The raster is read tile by tile, each tile with the model's context around it; p
 accumulated (weighted, see ``tiling``) in a buffer one tile-row high and written as soon as a row of pixels can receive no further tile, so
 memory depends on the raster's width, not its size. Outputs are written under temporary names and
 renamed when complete: a cancelled or failed run leaves nothing that looks finished.
+
+This module orchestrates; each job is a module of its own: ``input_rendering`` (the raster's values -> the
+model's input: 8-bit as is, reflectance rendered as the model was trained), ``tile_io`` (tiles read ahead and
+rows written behind, each in a thread), ``blending`` (the weighted sums and the finished rows), ``adaptive_views``
+(the views of test-time averaging and where the further ones run), ``tiling`` (the tile layout and weights).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import queue
-import threading
 import time
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Iterator, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from ..errors import InputRasterError, ParameterError
+from ..errors import ParameterError
 from ..progress import Progress, RunHooks
-from ..raster.io import BandInfo, create_geotiff, open_raster, raster_grid
+from ..raster.io import open_raster, raster_grid
 from ..raster.staged import staged_outputs
 from ..raster.units import UNIT_PROBABILITY
 from ..raster.windows import Window, window_from_bounds
 from . import adaptive_views
+from .adaptive_views import averaged_probability, check_views
 from .bands import band_names, band_order_warning, bands_for_model
-from .input_scaling import model_input, valid_mask
-from .model_metadata import ScalingKind
+from .blending import MASK_NODATA, PROBABILITY_NODATA, BlendBuffer
+from .input_rendering import check_input, input_converter
 from .model_pixels import pixel_plan, probability_on_grid, resampled_input
 from .onnx_model import Device, SegmentationModel, load_model
-from .plausibility import check_offset
 from .precision import Precision, PrecisionChoice, choose_precision
-from .reflectance import Calibration, looks_like_8bit, raster_calibrations, stated_calibration
+from .reflectance import Calibration
+from .tile_io import RowWriter, TileReader, create_output, tile_rows
 from .tiling import TileLayout, blend_weights, context_for, padded_size, tile_windows
-from .true_colour import true_colour_calibrations
 
 LOGGER = logging.getLogger(__name__)
-PROBABILITY_NODATA = -1.0
-MASK_NODATA = 255
 PROBABILITY_DESCRIPTION = "rock-glacier probability (0-1; -1 no data)"
 MASK_DESCRIPTION = "rock-glacier mask: 1 rock glacier, 0 background, 255 no data"
 RAMP_PX = 16
-#: ZSTD level 1 compresses several times faster than DEFLATE at a similar ratio (GDAL >= 2.3).
-CREATION_OPTIONS = ["TILED=YES", "COMPRESS=ZSTD", "ZSTD_LEVEL=1", "BIGTIFF=IF_SAFER"]
 
 
 @dataclass(frozen=True)
@@ -79,85 +78,6 @@ class SegmentRun:
     adaptive: bool = False
 
 
-def _check_input(dataset: Any, bands: Sequence[int], model: SegmentationModel, log: Callable[[str], None]) -> None:
-    if len(bands) != model.spec.in_channels:
-        raise ParameterError(
-            f"BANDS lists {len(bands)} band(s) but the model takes {model.spec.in_channels} channels "
-            f"({', '.join(model.spec.bands)}); give {model.spec.in_channels} band numbers, e.g. "
-            f"{','.join(str(i + 1) for i in range(model.spec.in_channels))}."
-        )
-    for band in bands:
-        if not 1 <= band <= dataset.RasterCount:
-            raise InputRasterError(
-                f"The raster has {dataset.RasterCount} band(s); BANDS asks for band {band}. For Sentinel-2 give the "
-                "bands holding B4, B3, B2 (red, green, blue) in that order."
-            )
-
-
-Converter = Callable[[np.ndarray], np.ndarray]
-
-
-def _is_8bit(dataset: Any, bands: Sequence[int]) -> bool:
-    from osgeo import gdal
-
-    return all(gdal.GetDataTypeName(dataset.GetRasterBand(b).DataType) == "Byte" for b in bands)
-
-
-def input_converter(dataset: Any, path: str, bands: Sequence[int], spec: Any, given: Optional[Calibration],
-                    log: Callable[[str], None]) -> Optional[Converter]:
-    """How the raster's values become what the model takes: None for 8-bit imagery (as is) and models that
-    scale raw values themselves; for L2A reflectance and a model that states its rendering, reflectance from
-    the product's calibration (``reflectance``) rendered as the model's training imagery was (``rendering``)."""
-    from osgeo import gdal
-
-    kind = spec.input_scaling.kind
-    if kind == ScalingKind.REFLECTANCE:
-        if _is_8bit(dataset, bands):
-            log("Warning: the model expects reflectance (e.g. Sentinel-2 L2A, 0-10000) but the raster is 8-bit; "
-                "values are scaled as reflectance anyway.")
-        return None
-    true_colour = true_colour_calibrations(path, dataset, bands)  # a display image is never the model's rendering
-    if true_colour is not None:
-        if spec.rendering is None:
-            raise InputRasterError(f"'{os.path.basename(path)}' is a true-colour display image, and the model does not say how its "
-                                   "training imagery was made from reflectance (no rockglacier:rendering): give the imagery the "
-                                   "model's author used, or use a model that states its rendering (the shipped model does).")
-        calibrations, note = true_colour
-        log(note)
-        return _rendered(calibrations, spec.rendering)
-    if _is_8bit(dataset, bands):
-        return None
-    names = [spec.rendering.bands[i] if spec.rendering and i < len(spec.rendering.bands) else "" for i in range(len(bands))]
-    stated = given is not None or any(stated_calibration(dataset, path, b, n) for b, n in zip(bands, names))
-    if not stated and looks_like_8bit(dataset, bands):
-        return None  # 0-255 values in a wider type: 8-bit imagery as before
-    data_type = gdal.GetDataTypeName(dataset.GetRasterBand(bands[0]).DataType)
-    if spec.rendering is None:
-        raise InputRasterError(
-            f"The raster is {data_type} (Sentinel-2 L2A reflectance?), but the model takes 8-bit imagery and does not say how "
-            "its training imagery was made from reflectance (its metadata has no rockglacier:rendering). Give 8-bit imagery "
-            "rendered as the model's author did, or a model that states its rendering (the shipped model does).")
-    calibrations = raster_calibrations(dataset, path, bands, names, given)
-    rendering = spec.rendering
-    log(f"{data_type} reflectance rendered to 8-bit as the model's training imagery was: rho = {calibrations[0].describe()}; "
-        f"8-bit = {rendering.describe()} ({rendering.source}, the rendering in the model's metadata; its model card says where it "
-        "comes from).")
-    warning = check_offset(dataset, bands, calibrations, user_given=given is not None)  # stops on an offset taken twice
-    if warning:
-        log(warning)
-    return _rendered(calibrations, rendering)
-
-
-def _rendered(calibrations: Sequence[Calibration], rendering: Any) -> Converter:
-    """Stored values -> reflectance (one calibration per band) -> the model's 8-bit rendering."""
-
-    def convert(raw: np.ndarray) -> np.ndarray:
-        reflectance = np.stack([c.reflectance(raw[i]) for i, c in enumerate(calibrations)])
-        return rendering.to_8bit(reflectance)
-
-    return convert
-
-
 def _region(grid: Any, extent: Optional[tuple[float, float, float, float]]) -> Window:
     if extent is None:
         return grid.full_window
@@ -170,11 +90,6 @@ def _region(grid: Any, extent: Optional[tuple[float, float, float, float]]) -> W
     return region
 
 
-def _create(path: str, region: Window, grid: Any, data_type: int, nodata: float, description: str, unit: Optional[str]) -> Any:
-    return create_geotiff(path, (region.width_px, region.height_px), region.transform(grid.geotransform), grid.crs_wkt,
-                          data_type, CREATION_OPTIONS, band_info=BandInfo(nodata=nodata, description=description, unit=unit))
-
-
 def _tile_intersects(window: Window, grid: Any, mask_geometries: Optional[Sequence[Any]]) -> bool:
     if mask_geometries is None:
         return True
@@ -184,76 +99,6 @@ def _tile_intersects(window: Window, grid: Any, mask_geometries: Optional[Sequen
     x1, y1 = x0 + dx * window.width_px, y0 + dy * window.height_px
     rectangle = ogr.CreateGeometryFromWkt(f"POLYGON(({x0} {y0},{x1} {y0},{x1} {y1},{x0} {y1},{x0} {y0}))")
     return any(g is not None and g.Intersects(rectangle) for g in mask_geometries)
-
-
-class _BlendBuffer:
-    """Weighted probability sums for a band of rows one tile high, flushed as rows complete."""
-
-    def __init__(self, rows: int, width_px: int) -> None:
-        self.numerator = np.zeros((rows, width_px), dtype=np.float32)
-        self.denominator = np.zeros_like(self.numerator)
-        self.valid = np.zeros((rows, width_px), dtype=bool)
-        self.top = 0  # region row held in the buffer's first row
-
-    def move_to(self, row_top: int) -> None:
-        shift = row_top - self.top
-        if shift:
-            for array, empty in ((self.numerator, 0.0), (self.denominator, 0.0), (self.valid, False)):
-                array[:-shift], array[-shift:] = array[shift:], empty
-            self.top = row_top
-
-    def add(self, tile: Window, probability: np.ndarray, tile_valid: np.ndarray, weights: np.ndarray) -> None:
-        rows = slice(tile.row_off - self.top, tile.row_off - self.top + tile.height_px)
-        cols = slice(tile.col_off, tile.col_off + tile.width_px)
-        self.numerator[rows, cols] += weights * probability[: tile.height_px, : tile.width_px]
-        self.denominator[rows, cols] += weights
-        self.valid[rows, cols] |= tile_valid
-
-    def finished(self, rows: int, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-        """(probability, mask) of the first ``rows`` rows, which no further tile reaches (new arrays)."""
-        return _finished(self.numerator[:rows], self.denominator[:rows], self.valid[:rows], threshold)
-
-
-class _RowWriter:
-    """Writes finished rows in a thread of its own (GDAL compresses while the model runs the next row); one row
-    waits at most, so memory stays bounded. Errors surface at the next write or at ``close``."""
-
-    def __init__(self, probability_ds: Any, mask_ds: Any) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        self.datasets = (probability_ds, mask_ds)
-        self.executor: Optional[ThreadPoolExecutor] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rockglacier-row-writer")
-        self.pending: Any = None
-
-    def _wait(self) -> None:
-        if self.pending is not None:
-            pending, self.pending = self.pending, None
-            pending.result()
-
-    def write(self, row: int, probability: np.ndarray, mask: np.ndarray) -> None:
-        self._wait()
-        if self.executor is None:
-            raise RuntimeError("_RowWriter.write after close")
-        self.pending = self.executor.submit(self._write, row, probability, mask)
-
-    def _write(self, row: int, probability: np.ndarray, mask: np.ndarray) -> None:
-        self.datasets[0].GetRasterBand(1).WriteArray(probability, 0, row)
-        self.datasets[1].GetRasterBand(1).WriteArray(mask, 0, row)
-
-    def close(self, flush: bool = True) -> None:
-        """Wait for the last row and flush both files (``flush`` False: after an error, only stop the thread)."""
-        if self.executor is None:
-            return
-        try:
-            if flush:
-                self._wait()
-                for dataset in self.datasets:
-                    dataset.FlushCache()
-        finally:
-            if self.pending is not None:
-                self.pending.exception()  # let a last write end before the files close
-            self.executor.shutdown(wait=True)
-            self.executor = None
 
 
 #: Model input pixels per call when the batch is automatic: on 2 CPU cores one 1408 px input a call
@@ -299,36 +144,6 @@ def tile_layout_for(settings: SegmentSettings, model: SegmentationModel) -> Tile
         )
     overlap = settings.overlap_px if settings.overlap_px is not None else min(RAMP_PX, tile_px - spec.size_multiple_px)
     return TileLayout(tile_px, overlap, spec.size_multiple_px, context)
-
-
-def _read_tile(dataset: Any, region: Window, tile: Window, bands: Sequence[int], spec: Any,
-               layout: TileLayout, converter: Optional[Converter] = None) -> tuple[np.ndarray, np.ndarray]:
-    """The model's input for one tile: the tile and ``layout.context_px`` around it, read from the
-    raster where it has pixels, and beyond its edges the standardised zero (the neutral input: the
-    model's own zero padding showed it at every training crop's edge, and the default model trained
-    on crops cut by raster edges filled with it, ``training.data.compose.raster_window``; mirroring the
-    raster instead cost a 128 px chip 0.08 IoU); padded to a full (aligned) input. Also the tile's
-    own valid mask."""
-    context = layout.context_px
-    width_in = padded_size(tile.width_px, spec.size_multiple_px) + 2 * context
-    height_in = padded_size(tile.height_px, spec.size_multiple_px) + 2 * context
-    col0, row0 = region.col_off + tile.col_off - context, region.row_off + tile.row_off - context
-    read_col0, read_row0 = max(col0, 0), max(row0, 0)
-    read_col1 = min(col0 + width_in, dataset.RasterXSize)
-    read_row1 = min(row0 + height_in, dataset.RasterYSize)
-    raw = dataset.ReadAsArray(
-        read_col0, read_row0, read_col1 - read_col0, read_row1 - read_row0, band_list=list(bands),
-    ).astype(np.float32).reshape(len(bands), read_row1 - read_row0, read_col1 - read_col0)
-    if converter is None:
-        tensor, valid = model_input(raw, spec)
-    else:  # no-data found on the stored values, before the rendering
-        valid = valid_mask(raw, spec.nodata)
-        tensor, _ = model_input(converter(raw), spec, valid)
-    pads = ((read_row0 - row0, row0 + height_in - read_row1), (read_col0 - col0, col0 + width_in - read_col1))
-    if any(any(p) for p in pads):
-        tensor = np.pad(tensor, ((0, 0),) + pads, mode="constant", constant_values=0.0)
-    top, left = row0 + context - read_row0, col0 + context - read_col0
-    return tensor, valid[top:top + tile.height_px, left:left + tile.width_px]
 
 
 @dataclass
@@ -407,7 +222,7 @@ def _write_on_grid(probability: np.ndarray, threshold: float, paths: tuple[str, 
                 (partial_probability, gdal.GDT_Float32, PROBABILITY_NODATA, PROBABILITY_DESCRIPTION, UNIT_PROBABILITY,
                  np.where(valid, probability, PROBABILITY_NODATA)),
                 (partial_mask, gdal.GDT_Byte, MASK_NODATA, MASK_DESCRIPTION, None, mask)):
-            dataset = _create(path, region, grid, data_type, nodata, description, unit)
+            dataset = create_output(path, region, grid, data_type, nodata, description, unit)
             dataset.GetRasterBand(1).WriteArray(values)
             dataset = None
 
@@ -423,14 +238,14 @@ def _segment_on_grid(raster_path: str, model_path: str, probability_path: str, m
     grid = raster_grid(dataset, 1, "input raster")
     log(f"onnxruntime execution provider: {model.provider}")
     settings, bands, views = _resolved(settings, dataset, model, log)
-    _check_input(dataset, bands, model, log)
+    check_input(dataset, bands, model, log)
     converter = input_converter(dataset, raster_path, bands, model.spec, settings.calibration, log)
     check_views(views)  # before any output is written
     layout = tile_layout_for(settings, model)
     threshold = settings.threshold if settings.threshold is not None else model.spec.seg_thresh
     region = _region(grid, extent)
     rows_of_tiles = tile_windows(region.width_px, region.height_px, layout)
-    reader = _TileReader(raster_path, region, settings, model.spec, layout, converter)
+    reader = TileReader(raster_path, region, tuple(settings.bands or ()), model.spec, layout, converter)
     choice = _precision(model, model_path, settings, reader.sampler(rows_of_tiles), threshold, log,
                         _scene_key(raster_path, settings, region))
     model = choice.model
@@ -439,15 +254,15 @@ def _segment_on_grid(raster_path: str, model_path: str, probability_path: str, m
     progress = hooks.progress(sum(len(r) for r in rows_of_tiles))
     counters = _Counters()
     with staged_outputs([probability_path, mask_path]) as (partial_probability, partial_mask):
-        probability_ds = _create(partial_probability, region, grid, gdal.GDT_Float32, PROBABILITY_NODATA, PROBABILITY_DESCRIPTION,
+        probability_ds = create_output(partial_probability, region, grid, gdal.GDT_Float32, PROBABILITY_NODATA, PROBABILITY_DESCRIPTION,
                                  UNIT_PROBABILITY)
-        mask_ds = _create(partial_mask, region, grid, gdal.GDT_Byte, MASK_NODATA, MASK_DESCRIPTION, None)
-        writer = _RowWriter(probability_ds, mask_ds)
+        mask_ds = create_output(partial_mask, region, grid, gdal.GDT_Byte, MASK_NODATA, MASK_DESCRIPTION, None)
+        writer = RowWriter(probability_ds, mask_ds)
         try:
-            run = _TileRun(model, settings, layout, region, _BlendBuffer(min(layout.tile_px, region.height_px), region.width_px),
+            run = _TileRun(model, settings, layout, region, BlendBuffer(min(layout.tile_px, region.height_px), region.width_px),
                            counters, progress, threshold)
             tiles = reader.stream(rows_of_tiles, lambda window: _tile_intersects(window, grid, mask_geometries), progress)
-            for index, row_items in _rows(tiles):
+            for index, row_items in tile_rows(tiles):
                 run.buffer.move_to(rows_of_tiles[index][0].row_off)
                 run.row(row_items)
                 last = index == len(rows_of_tiles) - 1
@@ -482,90 +297,6 @@ def _precision(model: SegmentationModel, model_path: str, settings: SegmentSetti
     return choice
 
 
-def _rows(items: Iterator[tuple]) -> Iterator[tuple[int, list]]:
-    """The reader's items grouped by tile row: (row index, [(tile, tensor, valid) or None for a skipped tile])."""
-    current, row = None, []
-    for index, item in items:
-        if current is not None and index != current:
-            yield current, row
-            row = []
-        current = index
-        row.append(item)
-    if current is not None:
-        yield current, row
-
-
-class _TileReader:
-    """Reads and scales the model's input for each tile in a thread of its own (its own GDAL dataset), a
-    bounded queue ahead of the model: reading overlaps inference (onnxruntime releases the GIL while it runs)
-    and memory stays bounded (``QUEUE_TILES`` inputs waiting)."""
-
-    def __init__(self, raster_path: str, region: Window, settings: SegmentSettings, spec: Any, layout: TileLayout,
-                 converter: Optional[Converter]) -> None:
-        self.raster_path, self.region, self.settings, self.spec, self.layout, self.converter = (
-            raster_path, region, settings, spec, layout, converter)
-
-    def read(self, dataset: Any, tile: Window) -> tuple[np.ndarray, np.ndarray]:
-        return _read_tile(dataset, self.region, tile, tuple(self.settings.bands or ()), self.spec, self.layout, self.converter)
-
-    def sampler(self, rows_of_tiles: Sequence[Sequence[Window]]) -> Callable[[int, int], list]:
-        """``sample(count, seed)``: model inputs of ``count`` full tiles spread over the scene (seed 1: between seed 0's)."""
-        tiles = [t for row in rows_of_tiles for t in row]
-        full = [t for t in tiles if t.width_px == self.layout.tile_px and t.height_px == self.layout.tile_px] or tiles
-
-        def sample(count: int, seed: int) -> list:
-            dataset = open_raster(self.raster_path, "input raster")
-            step = len(full) / max(count, 1)
-            picks = sorted({min(len(full) - 1, int((i + 0.5 * seed) * step)) for i in range(count)})
-            return [self.read(dataset, full[i])[0] for i in picks]
-
-        return sample
-
-    def stream(self, rows_of_tiles: Sequence[Sequence[Window]], wanted: Callable[[Window], bool],
-               progress: Progress) -> Iterator[tuple[int, Optional[tuple]]]:
-        """(row index, (tile, tensor, valid)) for every tile in order, None for a tile outside MASK_LAYER."""
-        results: queue.Queue = queue.Queue(maxsize=QUEUE_TILES)
-        stop = threading.Event()
-
-        def produce() -> None:
-            try:
-                dataset = open_raster(self.raster_path, "input raster")
-                for index, row in enumerate(rows_of_tiles):
-                    for tile in row:
-                        if stop.is_set():
-                            return
-                        on_raster = Window(self.region.col_off + tile.col_off, self.region.row_off + tile.row_off,
-                                           tile.width_px, tile.height_px)
-                        item = (tile,) + self.read(dataset, tile) if wanted(on_raster) else None
-                        results.put((index, item))
-                results.put(_DONE)
-            except BaseException as exc:  # handed to the consumer, which raises it
-                results.put(exc)
-
-        worker = threading.Thread(target=produce, name="rockglacier-tile-reader", daemon=True)
-        worker.start()
-        try:
-            while True:
-                item = results.get()
-                if item is _DONE:
-                    return
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            stop.set()
-            while worker.is_alive():  # unblock a producer waiting on a full queue, then let it end
-                try:
-                    results.get_nowait()
-                except queue.Empty:
-                    worker.join(0.05)
-
-
-_DONE = object()
-#: Model inputs read ahead of the model: two batches of the shipped model's (1408 px, 3 x 7.6 MB each).
-QUEUE_TILES = 4
-
-
 @dataclass
 class _TileRun:
     """The model's side of a run: batches of tiles through the model, their probabilities into the blend buffer."""
@@ -574,7 +305,7 @@ class _TileRun:
     settings: SegmentSettings
     layout: TileLayout
     region: Window
-    buffer: "_BlendBuffer"
+    buffer: BlendBuffer
     counters: "_Counters"
     progress: Progress
     threshold: float
@@ -628,42 +359,3 @@ class _TileRun:
         return first
 
 
-#: Views of test-time averaging, as (quarter turns, mirror left-right): 4 = the mirror images, 8 = every
-#: symmetry of the square (a rock glacier is one whichever way the image is turned; the model's small
-#: biases are not, so they average out).
-VIEWS = {1: ((0, False),), 4: ((0, False), (0, True), (2, True), (2, False)),
-         8: tuple((turns, mirror) for turns in range(4) for mirror in (False, True))}
-
-
-def check_views(views: int) -> None:
-    if views not in VIEWS:
-        raise ParameterError(f"VIEWS={views}: choose 1 (as is), 4 (mirrored) or 8 (mirrored and turned).")
-
-
-def averaged_probability(model: SegmentationModel, batch: np.ndarray, views: int, first: Optional[np.ndarray] = None) -> np.ndarray:
-    """The mean of the model's probabilities over ``views`` symmetric views of the batch, each turned back
-    (``first``: the first view's probabilities, the image as is, when the caller has them already).
-
-    Views 4 are: as is, mirrored left-right, turned twice and mirrored (= mirrored up-down), turned twice.
-    """
-    check_views(views)
-    total = np.zeros((batch.shape[0],) + batch.shape[2:], dtype=np.float64)
-    chosen = VIEWS[views]
-    if first is not None:
-        total += first
-        chosen = chosen[1:]
-    for turns, mirror in chosen:
-        image = np.rot90(batch, turns, axes=(-2, -1))
-        image = np.ascontiguousarray(image[..., ::-1] if mirror else image)
-        probability = model.rock_glacier_probability(image)
-        probability = probability[..., ::-1] if mirror else probability
-        total += np.rot90(probability, -turns, axes=(-2, -1))
-    return (total / len(VIEWS[views])).astype(np.float32)
-
-
-def _finished(numerator: np.ndarray, denominator: np.ndarray, valid: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    has = valid & (denominator > 0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        probability = np.where(has, numerator / np.where(has, denominator, 1.0), PROBABILITY_NODATA).astype(np.float32)
-    mask = np.where(has, (probability >= threshold).astype(np.uint8), MASK_NODATA).astype(np.uint8)
-    return probability, mask

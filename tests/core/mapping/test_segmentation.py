@@ -336,7 +336,8 @@ def test_adaptive_views__equal_eight_views_where_they_matter_at_a_fraction_of_th
 
 
 def test_reader__an_error_while_reading_tiles_stops_the_run_with_it_and_no_output(tmp_path, monkeypatch):
-    from rockglacier_plugin.core.mapping import segmentation
+    from rockglacier_plugin.core.errors import InputRasterError
+    from rockglacier_plugin.core.mapping import tile_io
 
     raster = write_raster(tmp_path / "scene.tif", np.full((3, 300, 300), 20.0), (500000.0, 10.0, 0, 4000000.0, 0, -10.0), epsg=32644,
                           dtype=gdal.GDT_Byte)
@@ -346,12 +347,12 @@ def test_reader__an_error_while_reading_tiles_stops_the_run_with_it_and_no_outpu
     def failing(*args, **kwargs):
         calls.append(1)
         if len(calls) > 2:
-            raise segmentation.InputRasterError("the disk went away")
+            raise InputRasterError("the disk went away")
         return original(*args, **kwargs)
 
-    original = segmentation._read_tile
-    monkeypatch.setattr(segmentation, "_read_tile", failing)
-    with pytest.raises(segmentation.InputRasterError, match="the disk went away"):
+    original = tile_io.read_tile
+    monkeypatch.setattr(tile_io, "read_tile", failing)
+    with pytest.raises(InputRasterError, match="the disk went away"):
         segment_raster(str(raster), str(model), str(tmp_path / "p.tif"), str(tmp_path / "m.tif"), SegmentSettings(tile_px=64))
     assert not (tmp_path / "p.tif").exists() and not list(tmp_path.glob("*partial*"))
 
