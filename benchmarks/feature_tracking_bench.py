@@ -85,10 +85,10 @@ def _line(name: str, scores: dict[str, Any]) -> str:
 
 
 def run(shared: Path = SHARED, work: Optional[Path] = None) -> dict[str, Any]:
-    from osgeo import gdal, ogr
+    from osgeo import gdal
 
     from benchmarks.pyimagetrack_peer import PeerSettings, peer_python, peer_source, run_peer, write_inputs
-    from tests.core.tracking.test_feature_tracking import _landmarks, stable_squares
+    from tests.core.tracking.test_feature_tracking import _landmarks, moving_hull, stable_squares
 
     folder = shared / "datasets" / DATASET
     if not folder.exists():
@@ -97,12 +97,7 @@ def run(shared: Path = SHARED, work: Optional[Path] = None) -> dict[str, Any]:
     work = work or Path(tempfile.mkdtemp(prefix="rockglacier-ft-bench-"))
     x, y, east, north = _landmarks(folder)
     stable = np.hypot(east, north) == 0
-    points = ogr.Geometry(ogr.wkbMultiPoint)
-    for a, b in zip(x[~stable], y[~stable]):
-        point = ogr.Geometry(ogr.wkbPoint)
-        point.AddPoint_2D(float(a), float(b))
-        points.AddGeometry(point)
-    hull = points.ConvexHull()
+    hull = moving_hull(x[~stable], y[~stable])
     squares = stable_squares(x[stable], y[stable])
     pixel_m = abs(gdal.Open(str(folder / "rock_glacier_hillshade_2012_50cm.tif")).GetGeoTransform()[1])
     seconds, ours = _ours(folder, hull, squares)

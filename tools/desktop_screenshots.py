@@ -23,6 +23,17 @@ DEMO = ROOT / "demo_data"
 DOCS = ROOT / "docs"
 
 
+def run_in_desktop(script: Path, env: dict, work_path: Path, report: str) -> dict:
+    """Run ``script`` (``qgis --code``) in the real QGIS desktop on a 1280 x 800 virtual screen (Xvfb) with a fresh
+    profile; the JSON the script left in ``work_path / report``."""
+    env = {**os.environ, **env}
+    env.pop("QT_QPA_PLATFORM", None)
+    command = ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", "qgis", "--profiles-path", str(fresh_profile(work_path / "p")),
+               "--nologo", "--noversioncheck", "--code", str(script)]
+    subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
+    return json.loads((work_path / report).read_text(encoding="utf-8"))
+
+
 def main() -> int:
     inventory = DEMO / "outputs" / "inventory.gpkg"
     if not inventory.exists():
@@ -32,13 +43,9 @@ def main() -> int:
         work_path = Path(work)
         copy = work_path / "inventory.gpkg"  # the dock writes decisions: never into the demo's own output
         shutil.copy(inventory, copy)
-        env = {**os.environ, "ROCKGLACIER_TOUR_IMAGE": str(DEMO / "image.tif"), "ROCKGLACIER_TOUR_INVENTORY": str(copy),
+        env = {"ROCKGLACIER_TOUR_IMAGE": str(DEMO / "image.tif"), "ROCKGLACIER_TOUR_INVENTORY": str(copy),
                "ROCKGLACIER_TOUR_DEM": str(DEMO / "dem.tif"), "ROCKGLACIER_TOUR_OUT": str(work_path)}
-        env.pop("QT_QPA_PLATFORM", None)
-        command = ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", "qgis", "--profiles-path", str(fresh_profile(work_path / "p")),
-                   "--nologo", "--noversioncheck", "--code", str(ROOT / "tools" / "desktop_tour.py")]
-        subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
-        seen = json.loads((work_path / "tour.json").read_text(encoding="utf-8"))
+        seen = run_in_desktop(ROOT / "tools" / "desktop_tour.py", env, work_path, "tour.json")
         if "error" in seen:
             print(seen["error"], file=sys.stderr)
             return 1

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from tools.qgis_profile import fresh_profile
+from tools.desktop_screenshots import run_in_desktop
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("ROCKGLACIER_SHARED", ROOT.parent / "shared"))
@@ -36,14 +35,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as work:
         work_path = Path(work)
         processing.run("rockglacier:featuretracking", _parameters(folder, work_path))
-        env = {**os.environ, "ROCKGLACIER_TRACK_HILLSHADE": str(folder / "rock_glacier_hillshade_2012_50cm.tif"),
+        env = {"ROCKGLACIER_TRACK_HILLSHADE": str(folder / "rock_glacier_hillshade_2012_50cm.tif"),
                "ROCKGLACIER_TRACK_POINTS": str(work_path / "points.gpkg"), "ROCKGLACIER_TRACK_LANDFORM": str(work_path / "landform.gpkg"),
                "ROCKGLACIER_TRACK_OUT": str(work_path)}
-        env.pop("QT_QPA_PLATFORM", None)
-        command = ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", "qgis", "--profiles-path", str(fresh_profile(work_path / "p")),
-                   "--nologo", "--noversioncheck", "--code", str(ROOT / "tools" / "desktop_tracking.py")]
-        subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
-        seen = json.loads((work_path / "tracking.json").read_text(encoding="utf-8"))
+        seen = run_in_desktop(ROOT / "tools" / "desktop_tracking.py", env, work_path, "tracking.json")
         if "error" in seen:
             print(seen["error"], file=sys.stderr)
             return 1

@@ -55,18 +55,23 @@ def _style_qml() -> str:
     return document.toString()
 
 
-def store_inventory_style(destination: str, feedback: QgsProcessingFeedback) -> bool:
-    """Save the inventory style as the default of the written GeoPackage layer; True when stored."""
+def _store_default_style(destination: str, qml: str, description: str, feedback: QgsProcessingFeedback) -> bool:
+    """Save ``qml`` as the default style of the written GeoPackage layer; True when stored (False for other outputs)."""
     found = gpkg_layer(destination)
     if found is None:
         return False
     path, name = found
     try:
-        write_default_style(path, name, _style_qml(), "rockglacier inventory style (class colours, rg_id labels)")
+        write_default_style(path, name, qml, description)
     except RuntimeError as exc:
         warn(feedback, f"The style could not be stored in {path} (layer {name}): {exc}")
         return False
     return True
+
+
+def store_inventory_style(destination: str, feedback: QgsProcessingFeedback) -> bool:
+    """Save the inventory style as the default of the written GeoPackage layer; True when stored."""
+    return _store_default_style(destination, _style_qml(), "rockglacier inventory style (class colours, rg_id labels)", feedback)
 
 
 def write_raster_style(raster_path: str, ramp: str) -> str:
@@ -156,13 +161,4 @@ def _tracking_points_qml() -> str:
 
 def store_tracking_style(destination: str, feedback: QgsProcessingFeedback) -> bool:
     """Save the displacement points' arrows as the default style of the written GeoPackage layer; True when stored."""
-    found = gpkg_layer(destination)
-    if found is None:
-        return False
-    path, name = found
-    try:
-        write_default_style(path, name, _tracking_points_qml(), "rockglacier feature-tracking arrows")
-    except RuntimeError as exc:
-        warn(feedback, f"The style could not be stored in {path} (layer {name}): {exc}")
-        return False
-    return True
+    return _store_default_style(destination, _tracking_points_qml(), "rockglacier feature-tracking arrows", feedback)

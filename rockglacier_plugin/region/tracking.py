@@ -19,13 +19,14 @@ import numpy as np
 
 from ..core.inventory.layer_io import read_layer, write_layer
 from ..core.raster.geometry import spatial_reference, transformed, transformer
+from ..core.raster.io import open_raster, raster_grid
 from ..core.raster.staged import unique_stem
 from ..core.tracking.displacements import Tracked, TrackingSettings
 from ..core.tracking.feature_tracking import Areas, TrackingInputs, finish_tracking, plan_tracking
 from ..core.workflows.tracking import LANDFORM_FIELDS, LANDFORM_LAYER, POINT_FIELDS, POINT_LAYER, point_rows
 from . import tasks
 from .runner import run_tasks
-from .workflows import RegionResult, inventory_fields
+from .workflows import RegionResult, has_layer, inventory_fields
 
 
 @dataclass(frozen=True)
@@ -46,16 +47,9 @@ def _polygons(path: Optional[str], crs_wkt: str) -> tuple[list[dict[str, Any]], 
 
     if not path:
         return [], [], "", []
-    rows, wkb, crs = read_layer(path, LANDFORM_LAYER if _has_layer(path, LANDFORM_LAYER) else None)
+    rows, wkb, crs = read_layer(path, LANDFORM_LAYER if has_layer(path, LANDFORM_LAYER) else None)
     to_raster = transformer(spatial_reference(crs), spatial_reference(crs_wkt))
     return rows, wkb, crs, [transformed(ogr.CreateGeometryFromWkb(w), to_raster) if w else None for w in wkb]
-
-
-def _has_layer(path: str, name: str) -> bool:
-    from osgeo import ogr
-
-    dataset = ogr.Open(path)
-    return dataset is not None and dataset.GetLayerByName(name) is not None
 
 
 def _gather(records: list[dict[str, Any]], chunks: list[np.ndarray], n: int) -> Tracked:
@@ -77,10 +71,10 @@ def track_region(client: Any, request: TrackRequest, *, progress: bool = True) -
 
     started = time.perf_counter()
     os.makedirs(request.work_dir, exist_ok=True)
-    probe = plan_tracking(request.inputs, request.settings)  # the rasters' grid and CRS, checked as one run checks them
-    rows, wkb, crs, landforms = _polygons(request.inventory, probe.grid.crs_wkt)
-    stable = _polygons(request.stable, probe.grid.crs_wkt)[3]
-    plan = plan_tracking(request.inputs, request.settings, Areas(landforms, stable or None)) if landforms or stable else probe
+    raster_crs = raster_grid(open_raster(request.inputs.first_path, "first image"), 1, "first image").crs_wkt
+    rows, wkb, crs, landforms = _polygons(request.inventory, raster_crs)
+    stable = _polygons(request.stable, raster_crs)[3]
+    plan = plan_tracking(request.inputs, request.settings, Areas(landforms, stable or None))
     workers = len(client.scheduler_info().get("workers", {})) or 1
     order = np.argsort(plan.rows, kind="stable")
     chunks = [c for c in np.array_split(order, request.bands or 4 * workers) if c.size]

@@ -120,7 +120,7 @@ def _existing(path: Optional[str]) -> Any:
 
     if not path:
         return None
-    rows, wkb, crs = read_layer(path, ROCK_GLACIER_LAYER if _has_layer(path, ROCK_GLACIER_LAYER) else None)
+    rows, wkb, crs = read_layer(path, ROCK_GLACIER_LAYER if has_layer(path, ROCK_GLACIER_LAYER) else None)
     return ExistingInventory(wkb, [r.get("rg_id") for r in rows], crs)
 
 
@@ -168,7 +168,7 @@ def velocity_region(client: Any, request: VelocityRequest, *, progress: bool = T
     started = time.perf_counter()
     os.makedirs(request.work_dir, exist_ok=True)
     request.inputs.check()
-    rows, wkb, crs = read_layer(request.inventory, ROCK_GLACIER_LAYER if _has_layer(request.inventory, ROCK_GLACIER_LAYER) else None)
+    rows, wkb, crs = read_layer(request.inventory, ROCK_GLACIER_LAYER if has_layer(request.inventory, ROCK_GLACIER_LAYER) else None)
     rg_ids = assign_ids([r.get("rg_id") for r in rows], "rg")
     payload = {"wkb": wkb, "crs": crs, "rg_ids": rg_ids, "reference_points": _points(request.reference_points)}
     scattered = client.scatter(payload, broadcast=True)  # the polygons travel once, not once per task
@@ -251,7 +251,8 @@ def _dates(texts: Sequence[str]) -> tuple[Any, Any]:
     return (first, second) if first <= second else (second, first)
 
 
-def _has_layer(path: str, name: str) -> bool:
+def has_layer(path: str, name: str) -> bool:
+    """Whether the vector file ``path`` holds a layer ``name``."""
     from osgeo import ogr
 
     dataset = ogr.Open(path)

@@ -10,7 +10,7 @@ import pytest
 from osgeo import gdal, ogr, osr
 from qgis.core import QgsProcessingException
 
-from tests.core.tracking.test_feature_tracking import _landmarks, stable_squares
+from tests.core.tracking.test_feature_tracking import _landmarks, moving_hull, stable_squares
 from tests.qgis.feedback import RecordingFeedback
 from tests.qgis.test_qgis_process import qgis_process
 
@@ -39,12 +39,7 @@ def _inputs(folder, tmp_path):
     crs = gdal.Open(str(folder / "rock_glacier_dem_2012_50cm.tif")).GetProjection()
     stable = np.hypot(east, north) == 0
     stable_path = _layer(tmp_path / "stable.gpkg", "stable", stable_squares(x[stable], y[stable]), crs)
-    points = ogr.Geometry(ogr.wkbMultiPoint)
-    for a, b in zip(x[~stable], y[~stable]):
-        point = ogr.Geometry(ogr.wkbPoint)
-        point.AddPoint_2D(float(a), float(b))
-        points.AddGeometry(point)
-    hull = points.ConvexHull()
+    hull = moving_hull(x[~stable], y[~stable])
     landform_path = _layer(tmp_path / "landform.gpkg", "rock_glaciers", [hull], crs)
     rates = np.hypot(east, north)[~stable] / YEARS
     direction = float(np.degrees(np.arctan2(np.median(east[~stable]), np.median(north[~stable]))) % 360.0)

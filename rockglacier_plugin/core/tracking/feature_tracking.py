@@ -96,6 +96,11 @@ class TrackingResult:
     notes: list[str] = field(default_factory=list)
     point_grid: Optional[RasterGrid] = None  # the regular grid whose pixel centres are the points (None for given points)
 
+    @property
+    def above_lod(self) -> np.ndarray:
+        """Per point: valid (kept by the filters) and displaced more than the level of detection."""
+        return np.array([r is None for r in self.points.reason]) & (self.points.displacement_m > self.lod_m)
+
 
 def _points(shape: tuple[int, int], spacing_px: int, margin_px: int) -> tuple[np.ndarray, np.ndarray]:
     rows, cols = np.mgrid[margin_px : shape[0] - margin_px : spacing_px, margin_px : shape[1] - margin_px : spacing_px]

@@ -48,15 +48,19 @@ class OpenPair:
     notes: list[str]
 
 
-def _overview(dataset: Any) -> np.ndarray:
-    band = dataset.GetRasterBand(1)
-    scale = max(dataset.RasterXSize, dataset.RasterYSize) / OVERVIEW_PX
-    width, height = max(1, int(dataset.RasterXSize / max(scale, 1.0))), max(1, int(dataset.RasterYSize / max(scale, 1.0)))
-    values = band.ReadAsArray(buf_xsize=width, buf_ysize=height).astype(np.float64)
+def _values(band: Any, *window: Any, **buffer: Any) -> np.ndarray:
+    """A band's values (``ReadAsArray`` arguments) as float64, NaN on its no-data value."""
+    values = band.ReadAsArray(*window, **buffer).astype(np.float64)
     nodata = band.GetNoDataValue()
     if nodata is not None and not math.isnan(nodata):
         values[values == nodata] = np.nan
     return values
+
+
+def _overview(dataset: Any) -> np.ndarray:
+    scale = max(dataset.RasterXSize, dataset.RasterYSize) / OVERVIEW_PX
+    width, height = max(1, int(dataset.RasterXSize / max(scale, 1.0))), max(1, int(dataset.RasterYSize / max(scale, 1.0)))
+    return _values(dataset.GetRasterBand(1), buf_xsize=width, buf_ysize=height)
 
 
 def open_pair(first_path: str, second_path: str) -> OpenPair:
@@ -79,14 +83,8 @@ def texture_rows(pair: OpenPair, which: int, row0: int, row1: int, texture: Text
     dataset, path = (pair.first, pair.paths[0]) if which == 0 else (pair.second, pair.paths[1])
     context = 1 if texture.kind == DEM else 0
     top, bottom = max(0, row0 - context), min(pair.grid.height_px, row1 + context)
-    arrays = []
-    for index in range(min(dataset.RasterCount, 3)):
-        band = dataset.GetRasterBand(index + 1)
-        values = band.ReadAsArray(0, top, pair.grid.width_px, bottom - top).astype(np.float64)
-        nodata = band.GetNoDataValue()
-        if nodata is not None and not math.isnan(nodata):
-            values[values == nodata] = np.nan
-        arrays.append(values)
+    arrays = [_values(dataset.GetRasterBand(index + 1), 0, top, pair.grid.width_px, bottom - top)
+              for index in range(min(dataset.RasterCount, 3))]
     data = np.mean(arrays, axis=0) if len(arrays) > 1 else arrays[0]
     if texture.kind == DEM:
         if dataset.RasterCount > 1:

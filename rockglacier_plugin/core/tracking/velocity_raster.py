@@ -24,7 +24,7 @@ def velocity_grids(result: Any) -> tuple[np.ndarray, np.ndarray]:
     if grid is None:
         raise ParameterError("A velocity raster needs the regular grid of points (not points given one by one).")
     p = result.points
-    shown = np.array([r is None for r in p.reason]) & (p.displacement_m > result.lod_m)
+    shown = result.above_lod
     shape = (grid.height_px, grid.width_px)
     rate = np.where(shown, p.rate_m_per_yr, np.nan).reshape(shape)
     direction = np.where(shown, p.direction_deg, np.nan).reshape(shape)

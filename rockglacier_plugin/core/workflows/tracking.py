@@ -32,14 +32,14 @@ LANDFORM_FIELDS = (
 
 def point_rows(result: Any) -> list[dict[str, Any]]:
     """Each point's values of POINT_FIELDS (measurements None where nothing was matched)."""
-    p = result.points
+    p, above = result.points, result.above_lod
     rows = []
     for i in range(len(p.x)):
         measured = p.east_m[i] == p.east_m[i]
         values = [float(v) if measured else None for v in (p.east_m[i], p.north_m[i], p.displacement_m[i], p.rate_m_per_yr[i],
                                                             p.direction_deg[i], p.correlation[i])]
         valid = p.reason[i] is None
-        values += [int(p.stable[i]), int(valid), int(bool(valid and p.displacement_m[i] > result.lod_m)), p.reason[i]]
+        values += [int(p.stable[i]), int(valid), int(above[i]), p.reason[i]]
         rows.append({spec.name: value for spec, value in zip(POINT_FIELDS, values)})
     return rows
 

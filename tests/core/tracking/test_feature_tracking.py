@@ -89,6 +89,16 @@ def _landmarks(folder):
     return x, y, east, north
 
 
+def moving_hull(x, y):
+    """The convex hull of the points (x, y): the landform's outline as the tests and benchmarks draw it."""
+    points = ogr.Geometry(ogr.wkbMultiPoint)
+    for a, b in zip(x, y):
+        point = ogr.Geometry(ogr.wkbPoint)
+        point.AddPoint_2D(float(a), float(b))
+        points.AddGeometry(point)
+    return points.ConvexHull()
+
+
 def stable_squares(x, y, half_m=3.0):
     return [ogr.CreateGeometryFromWkt(f"POLYGON(({a - half_m} {b - half_m},{a + half_m} {b - half_m},{a + half_m} {b + half_m},"
                                       f"{a - half_m} {b + half_m},{a - half_m} {b - half_m}))") for a, b in zip(x, y)]
