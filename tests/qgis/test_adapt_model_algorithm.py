@@ -68,6 +68,7 @@ def _segment(folder, model, name):
 
 
 @pytest.mark.slow
+@pytest.mark.training_env
 def test_readme__adapt_commands_adapt_the_model_to_a_new_region_and_segment_then_finds_its_rock_glaciers(scene):
     """The README's adapt lines as written (MAX_MINUTES=20 shortened to 1.5), on a reviewed layer named as there."""
     require_module("torch", "PyTorch is not installed here; make setup names .venv's Python (with PyTorch) in the QGIS profile")
@@ -112,6 +113,7 @@ def test_adapt__a_python_without_pytorch_is_refused_with_the_fix(scene):
     assert not (folder / "never.onnx").exists()
 
 
+@pytest.mark.training_env
 def test_adapt__a_review_without_accepted_rock_glaciers_is_refused(scene, training_python, tmp_path):
     folder, _ = scene
     dataset = ogr.Open(str(folder / "outlines.gpkg"))
@@ -143,6 +145,7 @@ def _training_processes(marker):
     return found
 
 
+@pytest.mark.training_env
 def test_adapt__cancel_stops_the_training_process_and_writes_nothing(scene, training_python, tmp_path):
     folder, _ = scene
     output = tmp_path / "cancelled.onnx"

@@ -29,6 +29,7 @@ def readme_commands(name: str) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.training_env
 def test_readme__training_commands_run_as_written_from_trainingpatches_to_segment(tmp_path):
     if not (ROOT / ".venv" / "bin" / "python").exists():
         missing("the README's training commands run .venv/bin/python; run `make setup` (the QGIS chroots have no .venv)")
