@@ -114,47 +114,40 @@ class InsarVelocityAlgorithm(InsarInputs, RockGlacierAlgorithm):
         self.addOutput(QgsProcessingOutputMultipleLayers("VELOCITY_LOS_ALL", "LOS velocity rasters, one per pair"))
 
     def run_algorithm(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict[str, Any]:
-        from ..core.insar.landform_velocity import extract_velocities
-        from ..core.insar.velocity_rasters import per_pair_paths
-        from ..core.inventory.identifiers import assign_ids
+        """Read the layer, then the core's one velocity run (``core.workflows.velocity_run``), then write."""
+        from ..core.insar.landform_velocity import VelocityResult, combine_pairs
         from ..core.inventory.schema import REFERENCE_POINT_LAYER, ROCK_GLACIER_LAYER
         from ..core.raster.geometry import Polygons
-        from ..core.workflows.velocity import pair_inputs, unique_labels
+        from ..core.workflows.velocity_run import RasterRequest, VelocityRun, landform_ids, measure_run
 
         source, features = self.source_and_features(parameters, "INPUT", context, needs_crs="input layer")
         geometry = self._los_geometry(parameters, context, feedback)
-        work_dir = os.path.join(QgsProcessingUtils.tempFolder(), "rockglacier_products")
-        pairs, notes = pair_inputs(self._inputs(parameters, context), geometry, work_dir)
-        for note in notes:
-            info(feedback, note)
+        inputs = self._inputs(parameters, context)
         if not features:  # as QGIS's own algorithms do: an empty output, so a batch or model goes on
+            inputs.check()
             warn(feedback, "The input layer has no features (or none is selected): the output is empty.")
-            from ..core.insar.landform_velocity import VelocityResult
-
             empty = VelocityResult([])
             outputs = self._write_polygons(parameters, context, feedback, source, [], [], empty, ROCK_GLACIER_LAYER)
             outputs.update(self._write_reference_points(parameters, context, source, empty, REFERENCE_POINT_LAYER))
             return outputs
         has_ids = source.fields().lookupField("rg_id") >= 0
-        rg_ids = assign_ids([text_or_none(f["rg_id"]) if has_ids else None for f in features], "rg")
-        labels = unique_labels(pairs)
-        los_paths = per_pair_paths(self._raster_destination(parameters, "VELOCITY_LOS", context), labels)
-        dslp_paths = per_pair_paths(self._raster_destination(parameters, "VELOCITY_DOWNSLOPE", context), labels)
-        if len(pairs) > 1 and (any(los_paths) or any(dslp_paths)):
-            info(feedback, "Several interferograms: one velocity raster per pair, named <output>_<YYYYMMDD-YYYYMMDD>.tif.")
-        result = extract_velocities(
-            Polygons([feature_wkb(f) for f in features], source.sourceCrs().toWkt(), rg_ids), pairs,
-            file_raster_path(self.parameterAsRasterLayer(parameters, "DEM", context), "DEM"),
-            geometry, self._settings(parameters, context),
-            self._reference_points(parameters, context), run_hooks(feedback),
-            list(zip(los_paths, dslp_paths)) if any(los_paths) or any(dslp_paths) else None,
-        )
+        rg_ids = landform_ids([text_or_none(f["rg_id"]) if has_ids else None for f in features])
+        run = VelocityRun(
+            Polygons([feature_wkb(f) for f in features], source.sourceCrs().toWkt(), rg_ids), inputs,
+            file_raster_path(self.parameterAsRasterLayer(parameters, "DEM", context), "DEM"), geometry,
+            self._settings(parameters, context), os.path.join(QgsProcessingUtils.tempFolder(), "rockglacier_products"),
+            self._reference_points(parameters, context),
+            RasterRequest(self._raster_destination(parameters, "VELOCITY_LOS", context),
+                          self._raster_destination(parameters, "VELOCITY_DOWNSLOPE", context)))
+        measured = measure_run(run, run_hooks(feedback))
+        result = combine_pairs(measured.pairs, rg_ids)
         outputs = self._write_polygons(parameters, context, feedback, source, features, rg_ids, result, ROCK_GLACIER_LAYER)
         outputs.update(self._write_reference_points(parameters, context, source, result, REFERENCE_POINT_LAYER))
         store_inventory_style(outputs["OUTPUT"], feedback)
         outputs.update(self._write_pairs(parameters, context, result))
-        for name, paths in (("VELOCITY_LOS", los_paths), ("VELOCITY_DOWNSLOPE", dslp_paths)):
-            outputs.update(self._raster_outputs(name, [p for p in paths if p], labels, context))
+        for name, index in (("VELOCITY_LOS", 0), ("VELOCITY_DOWNSLOPE", 1)):
+            outputs.update(self._raster_outputs(name, [p[index] for p in measured.raster_paths if p[index]], measured.labels,
+                                                context))
         self._report(feedback, rg_ids, result)
         return outputs
 
@@ -236,6 +229,7 @@ class InsarVelocityAlgorithm(InsarInputs, RockGlacierAlgorithm):
 
     def _write_reference_points(self, parameters, context, source, result, layer_name) -> Dict[str, Any]:
         from ..core.inventory.schema import REFERENCE_POINT_FIELDS
+        from ..core.workflows.velocity_run import used_references
 
         if not parameters.get("REFERENCE_POINTS_OUTPUT"):
             return {}
@@ -244,13 +238,11 @@ class InsarVelocityAlgorithm(InsarInputs, RockGlacierAlgorithm):
                                    LayerSpec(fields, QgsWkbTypes.Point, source.sourceCrs(), layer_name), optional=True)
         if sink is None:
             return {}
-        for landform in result.landforms:
-            if landform.reference is None:
-                continue
+        for reference in used_references(result.landforms):
             point = QgsFeature(fields)
-            point.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(landform.reference["x"], landform.reference["y"])))
+            point.setGeometry(QgsGeometry.fromPointXY(QgsPointXY(reference["x"], reference["y"])))
             for spec in REFERENCE_POINT_FIELDS:
-                point[spec.name] = landform.reference.get(spec.name)
+                point[spec.name] = reference.get(spec.name)
             sink.addFeature(point, QgsFeatureSink.FastInsert)
         return {"REFERENCE_POINTS_OUTPUT": dest_id}
 

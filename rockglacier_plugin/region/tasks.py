@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import asdict
 from typing import Any, Optional
 
 _MODELS: dict[tuple, Any] = {}
@@ -110,36 +109,22 @@ def map_scene(scene_path: str, model_path: str, work_dir: str, key: str, setting
     })
 
 
-def velocity_pair(inputs: Any, inventory: dict[str, Any], dem_path: str, work_dir: str, key: str, settings: Any, geometry: Any,
-                  rasters: tuple[Optional[str], Optional[str], bool]) -> dict[str, Any]:
-    """Velocities of every landform from one pair or product (``inputs``: a ``VelocityInputs`` of one pair), through
-    the core's workflow as ``rockglacier:insarvelocity`` runs it; the result is written as JSON."""
-    from ..core.insar.landform_velocity import ReferencePoints, extract_velocities
-    from ..core.insar.velocity_rasters import pair_path
-    from ..core.progress import RunHooks
-    from ..core.raster.geometry import Polygons
-    from ..core.workflows.velocity import pair_inputs
+def velocity_pair(run: Any, index: int, work_dir: str, key: str) -> dict[str, Any]:
+    """The ``index``-th pair of the velocity run ``run`` (a ``core.workflows.velocity_run.VelocityRun``) measured on
+    every landform, as ``rockglacier:insarvelocity`` measures it (``measure_run``); the ``RunMeasurement`` is saved as
+    ``<key>_velocities.pickle`` (staged) for the client to combine."""
+    import pickle
+
+    from ..core.workflows.velocity_run import measure_run
 
     started = time.perf_counter()
-    notes: list[str] = []
-    (pair_in,), found = pair_inputs(inputs, geometry, os.path.join(work_dir, "products"))
-    notes += found
-    points = inventory.get("reference_points")
-    references = ReferencePoints.from_wkb(points["wkb"], points["rg_ids"], points["crs"]) if points else None
-    label = pair_in.interferogram.pair_label
-    los, downslope, several = rasters
-    outputs = [(pair_path(los, label, several), pair_path(downslope, label, several))] if los or downslope else None
-    result = extract_velocities(Polygons(inventory["wkb"], inventory["crs"], inventory["rg_ids"]), [pair_in], dem_path, geometry, settings,
-                                references, hooks=RunHooks(log=notes.append), raster_outputs=outputs)
-    path = os.path.join(work_dir, f"{key}_velocities.json")
-    payload = {"label": label, "track": pair_in.track, "source": pair_in.source or pair_in.interferogram.path,
-               "dates": [pair_in.interferogram.reference_date.isoformat(), pair_in.interferogram.secondary_date.isoformat()],
-               "landforms": [asdict(landform) for landform in result.landforms], "pair_rows": result.pair_rows, "notes": notes}
-    with open(path + ".partial", "w", encoding="utf-8") as handle:
-        json.dump(payload, handle, default=str)
+    measured = measure_run(run.for_pair(index))
+    path = os.path.join(work_dir, f"{key}_velocities.pickle")
+    with open(path + ".partial", "wb") as handle:
+        pickle.dump(measured, handle)
     os.replace(path + ".partial", path)
-    return _write_marker(work_dir, key, {"pair": inputs.names(), "result": path, "seconds": time.perf_counter() - started,
-                                         "pid": os.getpid()})
+    return _write_marker(work_dir, key, {"pair": run.inputs.names()[index], "result": path,
+                                         "seconds": time.perf_counter() - started, "pid": os.getpid()})
 
 
 def track_points(inputs: Any, settings: Any, rows: Any, cols: Any, work_dir: str, key: str) -> dict[str, Any]:

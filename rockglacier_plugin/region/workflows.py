@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Optional, Sequence
 
 from ..core.errors import InputRasterError
-from ..core.inventory.identifiers import assign_ids
 from ..core.inventory.layer_io import read_layer, write_layer
 from ..core.inventory.schema import (
     REFERENCE_POINT_FIELDS,
@@ -162,93 +161,66 @@ class VelocityRequest:
 
 
 def velocity_region(client: Any, request: VelocityRequest, *, progress: bool = True) -> RegionResult:
-    """Velocities of every landform of the inventory from every pair (one task each), combined as the plugin does."""
-    from ..core.insar.landform_velocity import best_velocities
+    """Velocities of every landform of the inventory from every pair (one task each, ``tasks.velocity_pair``), combined
+    as the plugin does: the core's one velocity run (``core.workflows.velocity_run``), its pairs spread over the
+    workers."""
+    from ..core.insar.landform_velocity import ReferencePoints, combine_pairs
+    from ..core.raster.geometry import Polygons
+    from ..core.workflows.velocity_run import RasterRequest, VelocityRun, landform_ids
 
     started = time.perf_counter()
     os.makedirs(request.work_dir, exist_ok=True)
     request.inputs.check()
     rows, wkb, crs = read_layer(request.inventory, ROCK_GLACIER_LAYER if has_layer(request.inventory, ROCK_GLACIER_LAYER) else None)
-    rg_ids = assign_ids([r.get("rg_id") for r in rows], "rg")
-    payload = {"wkb": wkb, "crs": crs, "rg_ids": rg_ids, "reference_points": _points(request.reference_points)}
-    scattered = client.scatter(payload, broadcast=True)  # the polygons travel once, not once per task
-    singles = request.inputs.per_pair()
+    rg_ids = landform_ids([r.get("rg_id") for r in rows])
+    references = None
+    if request.reference_points:
+        point_rows, points, points_crs = read_layer(request.reference_points)
+        references = ReferencePoints.from_wkb(points, [r.get("rg_id") for r in point_rows], points_crs)
+    run = VelocityRun(Polygons(wkb, crs, rg_ids), request.inputs, request.dem, request.geometry, request.settings,
+                      os.path.join(request.work_dir, "products"), references,
+                      RasterRequest(request.velocity_los, request.velocity_downslope))
+    scattered = client.scatter(run, broadcast=True)  # the polygons travel once, not once per task
     names = request.inputs.names()
-    rasters = _raster_paths(request, singles)
-    keys = [unique_stem(name, json.dumps([request.inventory, request.dem, rasters], default=str)) for name in names]
+    keys = [unique_stem(name, json.dumps([request.inventory, request.dem, request.velocity_los, request.velocity_downslope],
+                                         default=str)) for name in names]
 
     def submit(client_: Any, index: int) -> Any:
-        return client_.submit(tasks.velocity_pair, singles[index], scattered, request.dem, request.work_dir, keys[index],
-                              request.settings, request.geometry, rasters, key=f"velocity-{keys[index]}", pure=False)
+        return client_.submit(tasks.velocity_pair, scattered, index, request.work_dir, keys[index],
+                              key=f"velocity-{keys[index]}", pure=False)
 
     report = run_tasks(client, names, keys, request.work_dir, submit, progress)
-    candidates, pair_rows, notes = _gather(report, len(rows))
-    chosen = best_velocities(candidates)
-    for row, rg_id, landform in zip(rows, rg_ids, chosen):
+    measured = [_measurement(record) for record in report.done]
+    result = combine_pairs([pair for m in measured for pair in m.pairs], rg_ids)
+    for row, rg_id, landform in zip(rows, rg_ids, result.landforms):
         row["rg_id"] = rg_id
         row.update(landform.fields())
     write_layer(request.output, ROCK_GLACIER_LAYER, inventory_fields(rows), rows, wkb, crs)
-    write_layer(request.output, VELOCITY_PAIR_LAYER, VELOCITY_PAIR_FIELDS, pair_rows)
-    _write_references(request.output, chosen, crs)
-    return RegionResult(request.output, len(rows), report, time.perf_counter() - started, notes=notes)
+    write_layer(request.output, VELOCITY_PAIR_LAYER, VELOCITY_PAIR_FIELDS, result.pair_rows)
+    _write_references(request.output, result.landforms, crs)
+    return RegionResult(request.output, len(rows), report, time.perf_counter() - started,
+                        notes=[note for m in measured for note in m.notes])
 
 
-def _raster_paths(request: VelocityRequest, singles: Sequence[VelocityInputs]) -> tuple[Optional[str], Optional[str], bool]:
-    """The LOS and downslope rasters asked for, and whether there are several pairs (then each task writes
-    ``<stem>_<YYYYMMDD-YYYYMMDD>.tif``, as the algorithm names them)."""
-    return request.velocity_los, request.velocity_downslope, len(singles) > 1
+def _measurement(record: dict[str, Any]) -> Any:
+    """A finished task's ``RunMeasurement``."""
+    import pickle
 
-
-def _points(path: Optional[str]) -> Optional[dict[str, Any]]:
-    if not path:
-        return None
-    rows, wkb, crs = read_layer(path)
-    return {"wkb": wkb, "rg_ids": [r.get("rg_id") for r in rows], "crs": crs}
-
-
-def _gather(report: TaskReport, n_landforms: int) -> tuple[list[list[Any]], list[dict[str, Any]], list[str]]:
-    """Per landform, the candidates of every finished pair; the velocity_pairs rows; the tasks' log lines."""
-    from ..core.insar.velocity_series import PairCandidate
-
-    candidates: list[list[Any]] = [[] for _ in range(n_landforms)]
-    pair_rows: list[dict[str, Any]] = []
-    notes: list[str] = []
-    for record in report.done:
-        with open(record["result"], encoding="utf-8") as handle:
-            result = json.load(handle)
-        pair_rows += result["pair_rows"]
-        notes += result.get("notes", [])
-        for index, values in enumerate(result["landforms"]):
-            if values.get("vel_pair"):
-                candidates[index].append(PairCandidate(_landform(values), result["track"], *_dates(result["dates"]), result["source"]))
-    return candidates, pair_rows, notes
+    with open(record["result"], "rb") as handle:
+        return pickle.load(handle)
 
 
 def _write_references(path: str, landforms: Sequence[Any], crs: str) -> None:
     from osgeo import ogr
 
-    rows, points = [], []
-    for landform in landforms:
-        if landform.reference is None:
-            continue
+    from ..core.workflows.velocity_run import used_references
+
+    rows, points = used_references(landforms), []
+    for reference in rows:
         point = ogr.Geometry(ogr.wkbPoint)
-        point.AddPoint_2D(landform.reference["x"], landform.reference["y"])
+        point.AddPoint_2D(reference["x"], reference["y"])
         points.append(bytes(point.ExportToWkb()))
-        rows.append(landform.reference)
     write_layer(path, REFERENCE_POINT_LAYER, REFERENCE_POINT_FIELDS, rows, points, crs, points=True)
-
-
-def _landform(values: dict[str, Any]) -> Any:
-    from ..core.insar.landform_velocity import LandformVelocity
-
-    return LandformVelocity(**values)
-
-
-def _dates(texts: Sequence[str]) -> tuple[Any, Any]:
-    from datetime import date
-
-    first, second = (date.fromisoformat(t) for t in texts)
-    return (first, second) if first <= second else (second, first)
 
 
 def has_layer(path: str, name: str) -> bool:

@@ -254,7 +254,12 @@ def test_velocity__pairs_on_the_cluster_give_what_one_plugin_run_gives(tmp_path)
         assert (row["vel_ok"], row["vel_pair"]) == (landform.vel_ok, landform.vel_pair)
         if landform.vel_dslp_cm_yr is not None:
             assert row["vel_dslp_cm_yr"] == pytest.approx(landform.vel_dslp_cm_yr, rel=1e-9)
-    assert len(read_layer(tmp_path / "out.gpkg", "velocity_pairs")) == len(direct.pair_rows) == 8
+    pairs = read_layer(tmp_path / "out.gpkg", "velocity_pairs")
+    assert len(pairs) == len(direct.pair_rows) == 8
+    for row, expected in zip(pairs, direct.pair_rows):  # the RGIK series, row by row in the same order
+        assert (row["rg_id"], row["vel_pair"], row["vel_ok"]) == (expected["rg_id"], expected["vel_pair"], expected["vel_ok"])
+    references = read_layer(tmp_path / "out.gpkg", "reference_points")
+    assert [r["rg_id"] for r in references] == [lf.reference["rg_id"] for lf in direct.landforms if lf.reference is not None]
     assert not result.report.failed
 
 

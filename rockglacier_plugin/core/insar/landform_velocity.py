@@ -181,6 +181,15 @@ class _LandformWindow:
     outer: Window
 
 
+@dataclass
+class PairMeasurement:
+    """One pair's value for every landform (input order): a ``PairCandidate`` where the pair covers the landform, else
+    None. What a region task returns; ``combine_pairs`` makes the inventory's values from every pair's."""
+
+    label: str
+    candidates: list[Optional[PairCandidate]]
+
+
 def extract_velocities(
     landforms: Polygons, pairs: Sequence[PairInput], dem_path: str, geometry: LosGeometry,
     settings: VelocitySettings = VelocitySettings(), reference_points: Optional[ReferencePoints] = None,
@@ -188,11 +197,22 @@ def extract_velocities(
     raster_outputs: Optional[Sequence[tuple[Optional[str], Optional[str]]]] = None,
 ) -> VelocityResult:
     """Velocity fields of every landform (input order; ``landforms.ids`` are their rg_id); see the
-    module docstring.
+    module docstring. ``measure_pairs`` then ``combine_pairs``.
 
     ``raster_outputs``: per pair, paths of the LOS and downslope velocity rasters to write
     (None = not wanted).
     """
+    measured = measure_pairs(landforms, pairs, dem_path, geometry, settings, reference_points, hooks, raster_outputs)
+    return combine_pairs(measured, landforms.ids)
+
+
+def measure_pairs(
+    landforms: Polygons, pairs: Sequence[PairInput], dem_path: str, geometry: LosGeometry,
+    settings: VelocitySettings = VelocitySettings(), reference_points: Optional[ReferencePoints] = None,
+    hooks: RunHooks = RunHooks(),
+    raster_outputs: Optional[Sequence[tuple[Optional[str], Optional[str]]]] = None,
+) -> list[PairMeasurement]:
+    """Every pair's value of every landform (steps 1-5 of the module docstring), one ``PairMeasurement`` per pair."""
     polygons_wkb, polygons_crs, rg_ids, log = landforms.wkb, landforms.crs_wkt, landforms.ids, hooks.log
     if not polygons_wkb:
         raise InputVectorError("The input layer has no features; add rock-glacier polygons first.")
@@ -207,8 +227,7 @@ def extract_velocities(
     # every input opened and its grid checked before any work
     scenes = [open_pair_scene(pair, dem_path, geometry, settings, log) for pair in pairs]
     _check_landforms_covered(prepared, polygons_crs, scenes, log)
-    candidates: list[list[PairCandidate]] = [[] for _ in polygons_wkb]
-    pair_rows: list[dict[str, Any]] = []
+    measured: list[PairMeasurement] = []
     for pair_index, (pair, scene) in enumerate(zip(pairs, scenes)):
         to_scene = transformer(polygon_srs, spatial_reference(scene.grid.crs_wkt, "interferogram"))
         from_scene = transformer(spatial_reference(scene.grid.crs_wkt), polygon_srs)
@@ -219,27 +238,44 @@ def extract_velocities(
         context = _PairContext(in_scene, envelopes, scene, settings, _points_in_scene(reference_points, scene), reference_points)
         progress.advance()
         label = pair.interferogram.pair_label
+        found: list[Optional[PairCandidate]] = []
         for index, geometry_scene in enumerate(in_scene):
-            measured = _landform_velocity(index, geometry_scene, str(rg_ids[index]), context)
-            candidate = measured if measured is not None else LandformVelocity(vel_reason=OUTSIDE_THE_PAIR)
-            candidate.vel_pair = label if measured is not None else None
-            candidate.vel_geometry = pair.track
-            if candidate.reference is not None:
-                x, y = candidate.reference.pop("xy")
-                point = from_scene.TransformPoint(x, y)
-                candidate.reference.update(x=point[0], y=point[1], vel_pair=candidate.vel_pair)
-            if candidate.vel_pair is not None:
-                found = PairCandidate(candidate, pair.track, *_period(pair), pair.source or pair.interferogram.path)
-                candidates[index].append(found)
-                pair_rows.append(pair_row(str(rg_ids[index]), found))
+            value = _landform_velocity(index, geometry_scene, str(rg_ids[index]), context)
+            if value is not None:
+                value.vel_pair, value.vel_geometry = label, pair.track
+                if value.reference is not None:
+                    value.reference = _reference_in_layer_crs(value.reference, from_scene, label)
+            found.append(None if value is None else
+                         PairCandidate(value, pair.track, *_period(pair), pair.source or pair.interferogram.path))
             progress.advance()
+        measured.append(PairMeasurement(label, found))
         if raster_outputs is not None and any(raster_outputs[pair_index]):
             los_path, downslope_path = raster_outputs[pair_index]
             write_velocity_rasters(scene, los_path, downslope_path, settings.min_coherence,
                                    settings.min_projection_factor, settings.min_slope_deg, progress, raster_steps)
         elif raster_steps:
             progress.advance(raster_steps)
-    return VelocityResult(best_velocities(candidates), pair_rows)
+    return measured
+
+
+def combine_pairs(measured: Sequence[PairMeasurement], rg_ids: Sequence[Optional[str]]) -> VelocityResult:
+    """The inventory's value of each landform from every pair's (``velocity_series.choose``; a landform no pair covers
+    says so), and the ``velocity_pairs`` rows, pair by pair in input order."""
+    per_landform: list[list[PairCandidate]] = [[] for _ in rg_ids]
+    pair_rows: list[dict[str, Any]] = []
+    for measurement in measured:
+        for index, candidate in enumerate(measurement.candidates):
+            if candidate is not None:
+                per_landform[index].append(candidate)
+                pair_rows.append(pair_row(str(rg_ids[index]), candidate))
+    return VelocityResult(best_velocities(per_landform), pair_rows)
+
+
+def _reference_in_layer_crs(reference: dict[str, Any], from_scene: Any, label: str) -> dict[str, Any]:
+    """The reference used, its place moved from the scene's ``xy`` to the layer's ``x``/``y``, with the pair's label."""
+    x, y = reference["xy"]
+    point = from_scene.TransformPoint(x, y)
+    return {**{k: v for k, v in reference.items() if k != "xy"}, "x": point[0], "y": point[1], "vel_pair": label}
 
 
 def best_velocities(candidates: Sequence[Sequence[PairCandidate]]) -> list[LandformVelocity]:
@@ -302,10 +338,6 @@ def _points_in_scene(points: Optional[ReferencePoints], scene: InsarScene) -> li
         sx, sy, *_ = to_scene.TransformPoint(x, y)
         out.append(((sy - y0) / dy - 0.5, (sx - x0) / dx - 0.5))
     return out
-
-
-#: What a landform outside a pair's grid says; that pair is no pair of it (vel_pair stays empty).
-OUTSIDE_THE_PAIR = "outside the interferogram"
 
 
 def _landform_velocity(index: int, geometry: Any, rg_id: str, context: _PairContext) -> Optional[LandformVelocity]:

@@ -38,18 +38,21 @@ def _create(path: str, scene: InsarScene, description: str) -> Any:
     return dataset
 
 
-def per_pair_paths(path: Optional[str], pair_labels: Sequence[str]) -> list[Optional[str]]:
-    """Output names for several pairs: ``<stem>_<pair label><ext>``; one pair keeps the name.
+def per_pair_paths(path: Optional[str], pair_labels: Sequence[str], several: Optional[bool] = None) -> list[Optional[str]]:
+    """Output names of the pairs ``pair_labels``: ``<stem>_<pair label><ext>`` when the run has several pairs
+    (``several``: default, more than one label; a region task knows only its own pair's label), else the name itself.
 
     >>> per_pair_paths("/out/v_dslp.tif", ["20070716-20070831", "20070831-20071016"])
     ['/out/v_dslp_20070716-20070831.tif', '/out/v_dslp_20070831-20071016.tif']
     >>> per_pair_paths("/out/v.tif", ["20070716-20070831"]), per_pair_paths(None, ["a", "b"])
     (['/out/v.tif'], [None, None])
+    >>> per_pair_paths("/out/v.tif", ["20070716-20070831"], several=True)
+    ['/out/v_20070716-20070831.tif']
     """
     if not path:
         return [None] * len(pair_labels)
-    if len(pair_labels) == 1:
-        return [path]
+    if not (len(pair_labels) > 1 if several is None else several):
+        return [path] * len(pair_labels)
     if len(set(pair_labels)) != len(pair_labels):
         raise ParameterError(
             f"Two interferograms have the same dates ({', '.join(pair_labels)}): their rasters would overwrite each "
@@ -57,18 +60,6 @@ def per_pair_paths(path: Optional[str], pair_labels: Sequence[str]) -> list[Opti
         )
     stem, extension = os.path.splitext(path)
     return [f"{stem}_{label}{extension or '.tif'}" for label in pair_labels]
-
-
-def pair_path(path: Optional[str], pair_label: str, several: bool) -> Optional[str]:
-    """One pair's raster among ``per_pair_paths`` when only this pair's label is known (a task of the region command).
-
-    >>> pair_path("/out/v.tif", "20070716-20070831", True), pair_path("/out/v.tif", "20070716-20070831", False)
-    ('/out/v_20070716-20070831.tif', '/out/v.tif')
-    """
-    if not path or not several:
-        return path
-    stem, extension = os.path.splitext(path)
-    return f"{stem}_{pair_label}{extension or '.tif'}"
 
 
 def write_velocity_rasters(
