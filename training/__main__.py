@@ -67,12 +67,14 @@ def _samples_of(config, split: str):
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    """A checkpoint or its ONNX export measured as the plugin runs it (``evaluation.evaluate``): each chip alone and the
+    chips laid edge to edge as one scene, through ``segment_raster`` at the model's threshold."""
     import tempfile
 
     from rockglacier_plugin.core.mapping.input_scaling import to_uint8_range
     from training.data.compose import cells_for, validation_scene
-    from training.evaluation.evaluate import evaluate_samples, onnx_predictor, torch_predictor
-    from training.evaluation.scene_eval import chips_through_plugin, evaluate_scene
+    from training.evaluation.evaluate import evaluate_through_plugin
+    from training.evaluation.scene_eval import evaluate_scene, model_threshold
     from training.export.onnx_export import export_onnx
     from training.model.checkpoints import load_trained, spec_for
 
@@ -81,26 +83,21 @@ def _evaluate(args: argparse.Namespace) -> int:
         config.data = args.data
     spec = spec_for(config)
     samples = _samples_of(config, args.split)
-    predict = onnx_predictor(args.onnx) if args.onnx else torch_predictor(model)
-    if args.threshold is None:  # what rockglacier:segment uses with THRESHOLD left empty
-        from training.evaluation.scene_eval import model_threshold
-
-        args.threshold = model_threshold(args.onnx) if args.onnx else 0.5
-    report = {"threshold": args.threshold}
-    report["chips"] = evaluate_samples(predict, samples, spec, args.threshold, args.iou_threshold)
-    # What users get: the chips laid edge to edge, through the plugin's inference path.
     scene = validation_scene(samples, spec.in_channels, cells_for(len(samples)), config.seed, config.cell_px,
                              lambda raw: to_uint8_range(raw, spec.input_scaling))
     with tempfile.TemporaryDirectory() as work:
         onnx_path = args.onnx or export_onnx(model, spec, os.path.join(work, "model.onnx"))
+        if args.threshold is None:  # what rockglacier:segment uses with THRESHOLD left empty
+            args.threshold = model_threshold(onnx_path)
+        report: dict = {"threshold": args.threshold}
+        # each chip run alone through the plugin's path (a user segmenting a small clip), VIEWS as --views
+        report["chips"] = evaluate_through_plugin(onnx_path, samples, spec, args.threshold, args.views, iou_threshold=args.iou_threshold)
+        # the chips laid edge to edge as one scene
         for tile_px in args.tile_sizes or [None]:
             key = "scene" if tile_px is None else f"scene_tile_{tile_px}px"
             report[key] = evaluate_scene(onnx_path, scene, tile_px, args.threshold)
         if args.views != 1:  # what rockglacier:segment gives by default (VIEWS = 8)
             report[f"scene_{args.views}_views"] = evaluate_scene(onnx_path, scene, None, args.threshold, views=args.views)
-        # each chip run alone through the same path (a user segmenting a small clip)
-        report[f"chips_through_plugin_{args.views}_view{'s' if args.views > 1 else ''}"] = chips_through_plugin(
-            onnx_path, samples, spec, args.views, threshold=args.threshold)
         if args.image_level:  # chips of another collection, labelled per chip only
             from training.evaluation.image_level import image_level_scores, trained_on
 
@@ -251,7 +248,7 @@ def _model_commands(commands: Any) -> None:
     evaluate.add_argument("--iou-threshold", type=float, default=0.5)
     evaluate.add_argument("--tile-sizes", type=int, nargs="+", help="score the scene at these tile sizes (default: the model's)")
     evaluate.add_argument("--views", type=int, choices=(1, 4, 8), default=8,
-                          help="also score the scene with this many views averaged, as rockglacier:segment's VIEWS (default 8, its default)")
+                          help="views averaged, as rockglacier:segment's VIEWS (default 8, its default), for the chips and the scene")
     evaluate.add_argument("--image-level", metavar="FOLDER",
                           help="also run every chip under FOLDER alone through the plugin and report the share of rock-glacier "
                                "chips detected and of other chips with a false candidate (>= 0.03 km2); chips in rock_glacier/ and "

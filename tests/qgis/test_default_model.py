@@ -51,7 +51,7 @@ def validation_scene(shared_dataset):
 
 @pytest.mark.shared_data
 def test_default_model__scene_and_chip_scores_match_its_model_card(validation_scene):
-    from training.evaluation.evaluate import evaluate_samples, onnx_predictor
+    from training.card.measure import chip_scores
     from training.evaluation.scene_eval import evaluate_scene, model_threshold
 
     scene, validation, spec = validation_scene
@@ -60,8 +60,13 @@ def test_default_model__scene_and_chip_scores_match_its_model_card(validation_sc
     assert threshold == card["thresholds"]["float32"]
     scores = evaluate_scene(DEFAULT_MODEL, scene, threads=2, threshold=threshold)
     assert scores["scene_pixel_iou"] == pytest.approx(card["scene"]["float32"]["scene_pixel_iou"], abs=2e-3)
-    chips = evaluate_samples(onnx_predictor(DEFAULT_MODEL), validation, spec, threshold)
+    # the core's object scores (threshold, then the one-to-one assignment) give the card's counts
+    assert [scores[k] for k in ("scene_tp", "scene_fp", "scene_fn")] == [card["scene"]["float32"][k] for k in ("scene_tp", "scene_fp", "scene_fn")]
+    # each chip alone through the plugin's path, 8 views (what the card's chip columns and the README quote)
+    chips = chip_scores(DEFAULT_MODEL, validation, None, threshold)
     assert chips["pixel_iou"] == pytest.approx(card["chips"]["float32"]["pixel_iou"], abs=2e-3)
+    assert abs(chips["tp"] - card["chips"]["float32"]["tp"]) <= 1 and abs(chips["fp"] - card["chips"]["float32"]["fp"]) <= 1
+    assert card["chips"]["float32"]["pixel_iou"] == pytest.approx(card["chips_through_plugin"]["8 views"], abs=1e-9)
     from training.evaluation.scene_eval import chips_through_plugin
 
     alone = chips_through_plugin(DEFAULT_MODEL, validation, spec, views=1, threads=2, threshold=threshold)

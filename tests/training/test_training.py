@@ -276,9 +276,9 @@ def test_training__scene_selection_without_scene_validation_says_what_to_set(tmp
         check_config(config)
 
 
-def test_evaluate_command__prints_chips_scene_and_chips_alone_through_the_plugin(trained, tmp_path, capsys):
-    """`python -m training evaluate` prints what the issue's targets are measured on: the bare model
-    per chip, the validation scene, and every chip run alone through the plugin's path."""
+def test_evaluate_command__measures_chips_and_scene_through_the_plugins_path(trained, tmp_path, capsys):
+    """`python -m training evaluate` measures a model as the plugin runs it: each chip alone through the plugin's path
+    (its pixel IoU equal to the plugin path's own, computed apart), the validation scene, the image-level chips."""
     from training.__main__ import main
     from training.evaluation.scene_eval import chips_through_plugin
     from training.export.onnx_export import export_onnx
@@ -291,11 +291,12 @@ def test_evaluate_command__prints_chips_scene_and_chips_alone_through_the_plugin
     assert main(["evaluate", "--checkpoint", str(output / "best.pt"), "--onnx", path, "--split", "validation", "--views", "1",
                  "--image-level", str(tmp_path / "other")]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert {"chips", "scene", "chips_through_plugin_1_view"} <= set(report)
+    assert {"chips", "scene"} <= set(report) and report["chips"]["views"] == 1
     assert report["image_level"]["rock_glacier_chips"] == 1 and report["image_level"]["chips_without_rock_glacier"] == 1
-    assert 0.0 <= report["chips_through_plugin_1_view"] <= 1.0
-    assert report["chips_through_plugin_1_view"] == pytest.approx(
-        chips_through_plugin(path, trainer.validation_samples, spec_for(trainer.config), views=1), abs=1e-9)
+    assert report["chips"]["pixel_iou"] == pytest.approx(
+        chips_through_plugin(path, trainer.validation_samples, spec_for(trainer.config), views=1, threshold=report["threshold"]), abs=1e-9)
+    chips = report["chips"]
+    assert chips["tp"] + chips["fn"] >= 1 and chips["samples"] == len(trainer.validation_samples)
 
 
 def test_sensitive_convolutions__first_and_last_stay_float_depthwise_goes_int8(tmp_path):

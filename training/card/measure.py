@@ -1,6 +1,7 @@
-"""Measure the default model's card (``build`` writes it as JSON and, with ``render``, HTML): scene-level scores first (validation chips laid edge to edge, through the
-plugin's own inference path), then per-chip scores, for the float32 and int8 ONNX models, the
-scene at several tile sizes, and their speed on the same raster."""
+"""Measure the default model's card (``build`` writes it as JSON and, with ``render``, HTML): scene-level scores first
+(validation chips laid edge to edge), then per-chip scores (each chip alone, 8 views, the plugin's default), both
+through the plugin's own inference path (``evaluation.evaluate``), for the float32 and int8 ONNX models, the scene
+at several tile sizes, and their speed on the same raster."""
 
 from __future__ import annotations
 
@@ -24,6 +25,13 @@ def tile_difference(probability: "Any", reference: "Any") -> "Any":
     return np.abs(probability[inner] - reference[inner])
 
 
+def chip_scores(onnx_path: str, validation: Any, spec: Any, threshold: float) -> dict[str, Any]:
+    """The card's per-chip scores: each validation chip alone through the plugin's path, its default 8 views."""
+    from training.evaluation.evaluate import evaluate_through_plugin
+
+    return evaluate_through_plugin(onnx_path, validation, spec, threshold, views=8, threads=2)
+
+
 def measure(float_onnx: str, int8_onnx: Optional[str], checkpoint: str, image_level: Optional[str] = None) -> dict[str, Any]:
     """Every number of the card, measured now; ``image_level`` a folder of chips of another
     collection labelled per chip (``training/image_level.py``)."""
@@ -32,7 +40,6 @@ def measure(float_onnx: str, int8_onnx: Optional[str], checkpoint: str, image_le
     from rockglacier_plugin.core.mapping.input_scaling import to_uint8_range
     from training.data.compose import cells_for, validation_scene
     from training.data.samples import load_samples
-    from training.evaluation.evaluate import evaluate_samples, onnx_predictor
     from training.evaluation.image_level import image_level_of, image_level_scores, trained_on
     from training.evaluation.scene_eval import (
         chips_alone,
@@ -59,7 +66,7 @@ def measure(float_onnx: str, int8_onnx: Optional[str], checkpoint: str, image_le
         probability = segment_scene(path, scene, threads=2)
         card["seconds_on_scene"][name] = time.perf_counter() - start
         card["scene"][name] = scene_scores(probability, scene, thresholds[name])
-        card["chips"][name] = evaluate_samples(onnx_predictor(path), validation, spec, thresholds[name])
+        card["chips"][name] = chip_scores(path, validation, spec, thresholds[name])
     alone = {views: list(chips_alone(float_onnx, validation, spec, views, 2)) for views in (1, 8)}
     card["chips_through_plugin"] = {f"{views} view{'s' if views > 1 else ''}": pixel_iou_of_chips(results, thresholds["float32"])
                                     for views, results in alone.items()}

@@ -138,11 +138,34 @@ def _image_level_training_text(config: Any) -> str:
             f"{config.presence_weight:g}); the rest of that collection is held out for the check below.")
 
 
+def table_rows(card: dict[str, Any]) -> str:
+    """The rows of the card's scores table: per model and views, the scene's scores, the chips', the time."""
+    return "".join(_row(name, card["scene"][name], card["chips"].get(name), card["seconds_on_scene"][name]) for name in card["scene"])
+
+
+def _share(value: Optional[float]) -> str:
+    """A precision or recall for the table; &ndash; where undefined (no prediction, no truth)."""
+    return "&ndash;" if value is None else f"{value:.2f}"
+
+
+def chips_text(card: dict[str, Any]) -> str:
+    """The sentence on the per-chip columns: how they were measured (``chips[...]['views']``; a card from before the chips
+    went through the plugin's path has none: the bare model on the chip)."""
+    through = ", ".join(f"{iou:.3f} with {name}" for name, iou in card["chips_through_plugin"].items())
+    views = next((c.get("views") for c in card.get("chips", {}).values()), None)
+    if views is None:
+        return ("Per-chip IoU above is the bare model on each 128 px chip; each chip run alone through "
+                f"<code>rockglacier:segment</code> (its tiles and context) scores {through}. ")
+    return (f"Per-chip scores above: each 128 px chip run alone through <code>rockglacier:segment</code> (its tiles, the "
+            f"context it reads, the neutral input beyond the chip's edge, {views} views) at the copy's threshold, objects "
+            f"matched one to one at IoU &ge; 0.5 as <code>rockglacier:evaluate</code> matches them; pixel IoU {through}. ")
+
+
 def _row(name: str, scene: dict, chips: Optional[dict], seconds: float) -> str:
-    chip_cells = (f"<td>{chips['pixel_iou']:.3f}</td><td>{chips['precision']:.2f} / {chips['recall']:.2f}</td>" if chips
+    chip_cells = (f"<td>{chips['pixel_iou']:.3f}</td><td>{_share(chips['precision'])} / {_share(chips['recall'])}</td>" if chips
                   else "<td>&ndash;</td><td>&ndash;</td>")
-    return (f"<tr><td>{name}</td><td><b>{scene['scene_pixel_iou']:.3f}</b></td><td>{scene['scene_precision']:.2f}</td>"
-            f"<td>{scene['scene_recall']:.2f}</td><td>{100 * scene['scene_false_pixels_on_negatives']:.2f} %</td>"
+    return (f"<tr><td>{name}</td><td><b>{scene['scene_pixel_iou']:.3f}</b></td><td>{_share(scene['scene_precision'])}</td>"
+            f"<td>{_share(scene['scene_recall'])}</td><td>{100 * scene['scene_false_pixels_on_negatives']:.2f} %</td>"
             f"{chip_cells}<td>{seconds:.1f} s</td></tr>")
 
 
@@ -169,7 +192,7 @@ def html(card: dict[str, Any], config: Any, history: list, spec: Any) -> str:
 
     best = max(history, key=SELECTION[config.select_on])
     averaged = bool(getattr(config, "averaged_from", None))  # weights made by `python -m training average`
-    rows = "".join(_row(name, card["scene"][name], card["chips"].get(name), card["seconds_on_scene"][name]) for name in card["scene"])
+    rows = table_rows(card)
     tiles = ", ".join(f"{tile} px: IoU {v['scene_pixel_iou']:.3f} (max |&Delta;p| {v['max_abs_probability_difference_to_1536px']:.3f}, "
                       f"99.9th percentile {v.get('p999_abs_probability_difference_to_1536px', float('nan')):.3f})"
                       for tile, v in card["tile_sizes"].items())
@@ -182,9 +205,7 @@ def html(card: dict[str, Any], config: Any, history: list, spec: Any) -> str:
                      f"on how much of its surroundings the tile holds. Use the default tile size.")
     chips_line = ""
     if "chips_through_plugin" in card:
-        chips_line = ("Per-chip IoU above is the bare model on each 128 px chip; each chip run alone through "
-                      "<code>rockglacier:segment</code> (its tiles and context) scores " +
-                      ", ".join(f"{iou:.3f} with {name}" for name, iou in card["chips_through_plugin"].items()) + ". ")
+        chips_line = chips_text(card)
     if "thresholds" in card:
         from training.evaluation.threshold import DEFAULT_CHIPS
 

@@ -11,7 +11,12 @@ over bounding boxes (sorted by minimum x), not by testing every pair.
 with any reference (0 when it overlaps none), so near misses below ``min_iou`` are visible.
 
 Counts: TP = matched candidates, FP = unmatched candidates, FN = unmatched references;
-precision = TP / (TP + FP), recall = TP / (TP + FN), F1 their harmonic mean.
+precision = TP / (TP + FP), recall = TP / (TP + FN), F1 their harmonic mean; None where undefined (no
+candidate, or no reference), never a 0 that reads as a measured failure.
+
+The same scores on label rasters (a predicted mask against a labelled mask: ``raster_object_summary``,
+8-connected objects, IoU in pixels) are what training's evaluation and the model card report: one definition
+of an object score, polygons or pixels.
 """
 
 from __future__ import annotations
@@ -68,6 +73,10 @@ class Summary:
     def as_row(self) -> dict[str, Any]:
         return {"tp": self.tp, "fp": self.fp, "fn": self.fn, "precision": self.precision,
                 "recall": self.recall, "f1": self.f1}
+
+    def __add__(self, other: "Summary") -> "Summary":
+        """Counts of two evaluations together (chips scored one by one, summed over a set)."""
+        return Summary(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn)
 
 
 @dataclass
@@ -159,6 +168,36 @@ def optimal_matches(pairs: Sequence[Match], min_iou: float) -> list[Match]:
             if weights[r, c] >= min_iou:
                 chosen.append(Match(rows[r], cols[c], float(weights[r, c])))
     return sorted(chosen, key=lambda m: m.candidate)
+
+
+def raster_objects(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """8-connected objects of a boolean mask: (labels, count)."""
+    from scipy import ndimage
+
+    return ndimage.label(np.asarray(mask, dtype=bool), structure=np.ones((3, 3), dtype=int))
+
+
+def raster_object_summary(prediction: np.ndarray, truth: np.ndarray, min_iou: float = 0.5) -> Summary:
+    """TP, FP and FN of the predicted mask's objects against the truth's (8-connected), matched one to one as polygons
+    are (``optimal_matches``: pairs with IoU >= ``min_iou``, the assignment of maximal total IoU), IoU in pixels.
+
+    >>> truth = np.zeros((8, 8), bool); truth[1:4, 1:4] = True; truth[5:8, 5:8] = True
+    >>> prediction = np.zeros_like(truth); prediction[1:4, 1:3] = True; prediction[0, 7] = True
+    >>> raster_object_summary(prediction, truth).as_row()["tp"], raster_object_summary(prediction, truth, 0.7).fn
+    (1, 2)
+    """
+    predicted, n_predicted = raster_objects(prediction)
+    true, n_true = raster_objects(truth)
+    if n_predicted == 0 or n_true == 0:
+        return Summary(0, n_predicted, n_true)
+    joint = np.bincount(predicted.ravel() * (n_true + 1) + true.ravel(), minlength=(n_predicted + 1) * (n_true + 1))
+    joint = joint.reshape(n_predicted + 1, n_true + 1)
+    intersection = joint[1:, 1:].astype(np.float64)
+    union = joint[1:, :].sum(axis=1)[:, None] + joint[:, 1:].sum(axis=0)[None, :] - intersection
+    rows, cols = np.nonzero(intersection)
+    pairs = [Match(int(r), int(c), float(intersection[r, c] / union[r, c])) for r, c in zip(rows, cols)]
+    tp = len(optimal_matches(pairs, min_iou))
+    return Summary(tp, n_predicted - tp, n_true - tp)
 
 
 def common_projection(geometries_wgs84: Sequence[Any]) -> Any:

@@ -53,6 +53,11 @@ def card_facts(card: Mapping[str, Any]) -> dict[str, str]:
     facts["scene_iou_float32_8_views"] = f"{eight:.3f}" if eight is not None else UNKNOWN
     int8_eight = _iou(scene, "int8, 8 views")
     facts["scene_iou_int8_8_views"] = f"{int8_eight:.3f}" if int8_eight is not None else UNKNOWN
+    chips = (card.get("chips") or {}).get("float32") or {}
+    through_plugin = chips.get("views") is not None  # an older card's chips are the bare model's: not quoted
+    facts["chips_iou_float32"] = f"{chips['pixel_iou']:.3f}" if through_plugin else UNKNOWN
+    facts["chips_objects_float32"] = (f"{chips['tp']} of {chips['tp'] + chips['fn']} rock glaciers found, {chips['fp']} false"
+                                      if through_plugin else UNKNOWN)
     views = _views(card)
     for key in ("adaptive_iou", "everywhere_iou", "one_view_iou", "adaptive_time_ratio", "everywhere_time_ratio", "adaptive_share_pct"):
         facts[key] = views.get(key, UNKNOWN)
@@ -76,6 +81,7 @@ def read_card_facts(card_path: str) -> dict[str, str]:
 README_LINE = (
     "The shipped model on its card's validation scene (Chilean Andes, 1280 x 1280 px): pixel IoU {scene_iou_float32} "
     "with 1 view, {scene_iou_float32_8_views} with 8 views; its int8 copy (the CPU default) {scene_iou_int8_8_views} "
-    "with 8 views; thresholds {threshold_float32} (float32) and {threshold_int8} (int8). Adaptive views: "
+    "with 8 views; thresholds {threshold_float32} (float32) and {threshold_int8} (int8). Each 128 px validation chip "
+    "run alone (8 views, float32): pixel IoU {chips_iou_float32}, {chips_objects_float32}. Adaptive views: "
     "{adaptive_iou} at {adaptive_time_ratio}x the time of one view."
 )
