@@ -39,7 +39,9 @@ import numpy as np
 
 from rockglacier_plugin.core.progress import RunHooks
 
-SHARED = os.environ.get("ROCKGLACIER_SHARED", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared"))
+SHARED = os.environ.get(
+    "ROCKGLACIER_SHARED", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "..", "shared")
+)
 CHIPS = os.path.join(SHARED, "datasets", "alcazar90-rockglacier-chile", "chips_ds1")
 CHIP_PX, PIXEL_M, EPSG = 128, 10.0, 32719
 ORIGIN = (400000.0, 6850000.0)
@@ -73,14 +75,14 @@ def mosaic(chips: list[tuple[str, bool]], path: str) -> list[tuple[Any, bool]]:
     cells = []
     for index, (chip, positive) in enumerate(chips):
         r, c = divmod(index, per_row)
-        image[:, r * CHIP_PX:(r + 1) * CHIP_PX, c * CHIP_PX:(c + 1) * CHIP_PX] = read_chip(chip)
+        image[:, r * CHIP_PX : (r + 1) * CHIP_PX, c * CHIP_PX : (c + 1) * CHIP_PX] = read_chip(chip)
         x0, y0 = ORIGIN[0] + c * CHIP_PX * PIXEL_M, ORIGIN[1] - r * CHIP_PX * PIXEL_M
         x1, y1 = x0 + CHIP_PX * PIXEL_M, y0 - CHIP_PX * PIXEL_M
         cells.append((ogr.CreateGeometryFromWkt(f"POLYGON(({x0} {y0},{x1} {y0},{x1} {y1},{x0} {y1},{x0} {y0}))"), positive))
     for r in range(rows):  # cells left over in the last row: a chip without rock glacier drawn again
         for c in range(per_row):
             if r * per_row + c >= len(chips):
-                image[:, r * CHIP_PX:(r + 1) * CHIP_PX, c * CHIP_PX:(c + 1) * CHIP_PX] = image[:, :CHIP_PX, :CHIP_PX]
+                image[:, r * CHIP_PX : (r + 1) * CHIP_PX, c * CHIP_PX : (c + 1) * CHIP_PX] = image[:, :CHIP_PX, :CHIP_PX]
     srs = osr.SpatialReference()
     srs.ImportFromEPSG(EPSG)
     out = gdal.GetDriverByName("GTiff").Create(path, image.shape[2], image.shape[1], 3, gdal.GDT_Byte)
@@ -102,7 +104,9 @@ def base_candidates(image: str, model: str, work: str) -> list[Any]:
 
     probability, mask = os.path.join(work, "base_p.tif"), os.path.join(work, "base_m.tif")
     spec = load_model(model, "cpu").spec
-    segment_raster(image, model, probability, mask, SegmentSettings(bands=(1, 2, 3), views=spec.views, device="cpu"), hooks=RunHooks())
+    segment_raster(
+        image, model, probability, mask, SegmentSettings(bands=(1, 2, 3), views=spec.views, device="cpu"), hooks=RunHooks()
+    )
     candidates, _ = candidates_from_mask(mask, probability, DEFAULT_MIN_AREA_KM2)
     return [ogr.CreateGeometryFromWkb(c.geometry_wkb) for c in candidates]
 
@@ -171,11 +175,17 @@ def held_out_scores(model: str, held_out_sites: list[int], thresholds: dict[str,
     for name, value in thresholds.items():
         scores = image_level_of(results, threshold=value)
         area_km2 = scores["chips_without_rock_glacier"] * (CHIP_PX * PIXEL_M / 1000.0) ** 2
-        out[name] = {**scores, "threshold": value, "false_candidates_per_km2": false_candidates(results, value, scores["min_area_px"]) / area_km2}
+        out[name] = {
+            **scores,
+            "threshold": value,
+            "false_candidates_per_km2": false_candidates(results, value, scores["min_area_px"]) / area_km2,
+        }
     return out
 
 
-def run(reviewed_chips: int, minutes: float, seed: int, work: str, views: int, other_ranges: tuple[str, ...] = ()) -> dict[str, Any]:
+def run(
+    reviewed_chips: int, minutes: float, seed: int, work: str, views: int, other_ranges: tuple[str, ...] = ()
+) -> dict[str, Any]:
     from training.evaluation.scene_eval import model_threshold
     from training.loop.adapt import AdaptRequest, adapt, shipped_model
 
@@ -189,8 +199,12 @@ def run(reviewed_chips: int, minutes: float, seed: int, work: str, views: int, o
         chosen.append(site)
         positives += sites[site][: reviewed_chips - len(positives)]
     held_out = sorted(set(order) - set(chosen))
-    negatives = sorted(os.path.join(CHIPS, "train", n) for n in os.listdir(os.path.join(CHIPS, "train")) if n.startswith("cordillera"))
-    chips = [(p, True) for p in positives] + [(n, False) for n in random.Random(seed).sample(negatives, min(len(negatives), 3 * len(positives)))]
+    negatives = sorted(
+        os.path.join(CHIPS, "train", n) for n in os.listdir(os.path.join(CHIPS, "train")) if n.startswith("cordillera")
+    )
+    chips = [(p, True) for p in positives] + [
+        (n, False) for n in random.Random(seed).sample(negatives, min(len(negatives), 3 * len(positives)))
+    ]
     random.Random(seed + 1).shuffle(chips)
     folder = os.path.join(work, f"reviewed{reviewed_chips}_seed{seed}")
     os.makedirs(folder, exist_ok=True)
@@ -201,14 +215,24 @@ def run(reviewed_chips: int, minutes: float, seed: int, work: str, views: int, o
     review_path = os.path.join(folder, "review.gpkg")
     write_review(review_path, polygons, reviews)
     started = time.perf_counter()
-    card = adapt(AdaptRequest((image,), review_path, os.path.join(folder, "adapted.onnx"), max_minutes=minutes, seed=seed,
-                              other_ranges=other_ranges),
-                 lambda fraction, message: print(f"[{100 * fraction:3.0f} %] {message}", file=sys.stderr, flush=True))
+    card = adapt(
+        AdaptRequest(
+            (image,), review_path, os.path.join(folder, "adapted.onnx"), max_minutes=minutes, seed=seed, other_ranges=other_ranges
+        ),
+        lambda fraction, message: print(f"[{100 * fraction:3.0f} %] {message}", file=sys.stderr, flush=True),
+    )
     base_threshold = model_threshold(base)
     return {
-        "reviewed_chips": len(positives), "other_ranges": list(other_ranges), "reviewed_rock_glaciers": chosen, "held_out_rock_glaciers": held_out, "review_chips": len(chips),
-        "review": {r or "not reviewed": reviews.count(r) for r in set(reviews)}, "views": views,
-        "adapt_minutes": (time.perf_counter() - started) / 60.0, "epochs": card["provenance"]["epochs"], "threshold": card["threshold"],
+        "reviewed_chips": len(positives),
+        "other_ranges": list(other_ranges),
+        "reviewed_rock_glaciers": chosen,
+        "held_out_rock_glaciers": held_out,
+        "review_chips": len(chips),
+        "review": {r or "not reviewed": reviews.count(r) for r in set(reviews)},
+        "views": views,
+        "adapt_minutes": (time.perf_counter() - started) / 60.0,
+        "epochs": card["provenance"]["epochs"],
+        "threshold": card["threshold"],
         "card_held_out": card["held_out"],
         "base": held_out_scores(base, held_out, {"own": base_threshold}, views),
         "adapted": held_out_scores(card["output"], held_out, {"base's": base_threshold, "own": card["threshold"]}, views),
@@ -217,7 +241,9 @@ def run(reviewed_chips: int, minutes: float, seed: int, work: str, views: int, o
 
 def main(argv: list[str] | None = None) -> int:
     arguments = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    arguments.add_argument("--reviewed", type=int, nargs="+", default=[5, 10, 20], help="Los Helados rock-glacier chips reviewed (of 63)")
+    arguments.add_argument(
+        "--reviewed", type=int, nargs="+", default=[5, 10, 20], help="Los Helados rock-glacier chips reviewed (of 63)"
+    )
     arguments.add_argument("--minutes", type=float, default=10.0)
     arguments.add_argument("--views", type=int, default=8)
     arguments.add_argument("--seeds", type=int, nargs="+", default=[0])
@@ -229,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {CHIPS} is missing (the shared datasets folder; set ROCKGLACIER_SHARED)", file=sys.stderr)
         return 2
     results = []
-    with (contextlib.nullcontext(args.work) if args.work else tempfile.TemporaryDirectory()) as work:
+    with contextlib.nullcontext(args.work) if args.work else tempfile.TemporaryDirectory() as work:
         for seed in args.seeds:
             for reviewed in args.reviewed:
                 results.append({"seed": seed, **run(reviewed, args.minutes, seed, work, args.views, tuple(args.other_ranges))})

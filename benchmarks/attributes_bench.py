@@ -35,14 +35,46 @@ def run(size_px: int = 4000, n_polygons: int = 500, repeats: int = 3, pixel_m: f
     polygons_uri = f"{polygons}|layername=rock_glaciers"
 
     def ours():
-        return processing.run("rockglacier:attributes", {"INPUT": polygons_uri, "DEM": str(dem), "OUTPUT": "TEMPORARY_OUTPUT"})["OUTPUT"]
+        return processing.run("rockglacier:attributes", {"INPUT": polygons_uri, "DEM": str(dem), "OUTPUT": "TEMPORARY_OUTPUT"})[
+            "OUTPUT"
+        ]
 
     def native_chain():
         slope = processing.run("native:slope", {"INPUT": str(dem), "Z_FACTOR": 1, "OUTPUT": str(work / "slope.tif")})["OUTPUT"]
         aspect = processing.run("native:aspect", {"INPUT": str(dem), "Z_FACTOR": 1, "OUTPUT": str(work / "aspect.tif")})["OUTPUT"]
-        layer = processing.run("native:zonalstatisticsfb", {"INPUT": polygons_uri, "INPUT_RASTER": str(dem), "RASTER_BAND": 1, "COLUMN_PREFIX": "z_", "STATISTICS": [2, 5, 6], "OUTPUT": "TEMPORARY_OUTPUT"})["OUTPUT"]
-        layer = processing.run("native:zonalstatisticsfb", {"INPUT": layer, "INPUT_RASTER": slope, "RASTER_BAND": 1, "COLUMN_PREFIX": "s_", "STATISTICS": [2], "OUTPUT": "TEMPORARY_OUTPUT"})["OUTPUT"]
-        return processing.run("native:zonalstatisticsfb", {"INPUT": layer, "INPUT_RASTER": aspect, "RASTER_BAND": 1, "COLUMN_PREFIX": "a_", "STATISTICS": [2, 7], "OUTPUT": "TEMPORARY_OUTPUT"})["OUTPUT"]
+        layer = processing.run(
+            "native:zonalstatisticsfb",
+            {
+                "INPUT": polygons_uri,
+                "INPUT_RASTER": str(dem),
+                "RASTER_BAND": 1,
+                "COLUMN_PREFIX": "z_",
+                "STATISTICS": [2, 5, 6],
+                "OUTPUT": "TEMPORARY_OUTPUT",
+            },
+        )["OUTPUT"]
+        layer = processing.run(
+            "native:zonalstatisticsfb",
+            {
+                "INPUT": layer,
+                "INPUT_RASTER": slope,
+                "RASTER_BAND": 1,
+                "COLUMN_PREFIX": "s_",
+                "STATISTICS": [2],
+                "OUTPUT": "TEMPORARY_OUTPUT",
+            },
+        )["OUTPUT"]
+        return processing.run(
+            "native:zonalstatisticsfb",
+            {
+                "INPUT": layer,
+                "INPUT_RASTER": aspect,
+                "RASTER_BAND": 1,
+                "COLUMN_PREFIX": "a_",
+                "STATISTICS": [2, 7],
+                "OUTPUT": "TEMPORARY_OUTPUT",
+            },
+        )["OUTPUT"]
 
     ours_s, ours_layer = _timed(ours, repeats)
     chain_s, chain_layer = _timed(native_chain, repeats)
@@ -56,11 +88,15 @@ def run(size_px: int = 4000, n_polygons: int = 500, repeats: int = 3, pixel_m: f
     }
     # QGIS averages aspect arithmetically, which is meaningless across the 0/360 cut; compare
     # only polygons whose aspects stay within a half circle (range < 180 deg).
-    aspect_pairs = [(m["aspect_deg"], t["a_mean"]) for m, t in zip(mine, theirs) if m["aspect_deg"] is not None and t["a_range"] < 180]
+    aspect_pairs = [
+        (m["aspect_deg"], t["a_mean"]) for m, t in zip(mine, theirs) if m["aspect_deg"] is not None and t["a_range"] < 180
+    ]
     differences["aspect_deg (no 0/360 wrap)"] = np.array([(a - b + 180) % 360 - 180 for a, b in aspect_pairs])
     report = {"ours_s": ours_s, "chain_s": chain_s, "ratio": chain_s / ours_s, "differences": differences}
-    print(f"\n== rockglacier:attributes vs QGIS native slope + aspect + zonal statistics "
-          f"({size_px} x {size_px} px DEM, {n_polygons} polygons, median of {repeats})")
+    print(
+        f"\n== rockglacier:attributes vs QGIS native slope + aspect + zonal statistics "
+        f"({size_px} x {size_px} px DEM, {n_polygons} polygons, median of {repeats})"
+    )
     print(f"   rockglacier:attributes  {ours_s:8.2f} s")
     print(f"   QGIS native chain       {chain_s:8.2f} s")
     print(f"   speed-up                {chain_s / ours_s:8.1f} x   (target >= 5 x)")

@@ -22,7 +22,9 @@ def conv_net(path: Path, width: int = 64, blocks: int = 3, tile_size_px: int = 5
         w = (rng.standard_normal((c_out, c_in, k, k)) * np.sqrt(2.0 / (c_in * k * k))).astype(np.float32)
         inits.append(numpy_helper.from_array(w, f"{name}_w"))
         inits.append(numpy_helper.from_array(np.zeros(c_out, np.float32), f"{name}_b"))
-        nodes.append(helper.make_node("Conv", [x, f"{name}_w", f"{name}_b"], [f"{name}_c"], pads=[k // 2] * 4, strides=[stride, stride]))
+        nodes.append(
+            helper.make_node("Conv", [x, f"{name}_w", f"{name}_b"], [f"{name}_c"], pads=[k // 2] * 4, strides=[stride, stride])
+        )
         nodes.append(helper.make_node("Relu", [f"{name}_c"], [name]))
         return name
 
@@ -36,9 +38,13 @@ def conv_net(path: Path, width: int = 64, blocks: int = 3, tile_size_px: int = 5
     inits.append(numpy_helper.from_array(np.array([1, 1, 4, 4], np.float32), "scales"))
     nodes.append(helper.make_node("Resize", ["logits_small", "", "scales"], ["logits"], mode="linear"))
     nodes.append(helper.make_node("Sigmoid", ["logits"], ["output"]))
-    graph = helper.make_graph(nodes, "bench_net",
-                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, "H", "W"])],
-                              [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", 1, "H", "W"])], initializer=inits)
+    graph = helper.make_graph(
+        nodes,
+        "bench_net",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["N", 1, "H", "W"])],
+        initializer=inits,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     for key, value in ModelSpec(tile_size_px=tile_size_px, margin_px=margin_px).to_metadata().items():

@@ -37,18 +37,39 @@ def run(shared: Path) -> dict[str, Any]:
     folder = shared / "datasets" / "pygdalsar-bhutan-insar-ts"
     geometry, _ = los_geometry(None, 34.5, None, -14.0, False)
     work = tempfile.mkdtemp(prefix="rockglacier-bhutan-")
-    velocity_map, _ = read_los_velocity(str(folder / "lin_coeff.tif"), None, ("mm/yr", TOWARDS), geometry,
-                                        (date(2007, 2, 18), date(2009, 1, 8)), work, str(folder / "lin_sigcoeff.tif"))
+    velocity_map, _ = read_los_velocity(
+        str(folder / "lin_coeff.tif"),
+        None,
+        ("mm/yr", TOWARDS),
+        geometry,
+        (date(2007, 2, 18), date(2009, 1, 8)),
+        work,
+        str(folder / "lin_sigcoeff.tif"),
+    )
     log: list[str] = []
-    result = find_moving_areas([PairInput.from_velocity_map(velocity_map)], str(folder / "DEM_UTM.tif"), LosGeometry(None, 34.5, 104.0),
-                               hooks=RunHooks(log=log.append))
+    result = find_moving_areas(
+        [PairInput.from_velocity_map(velocity_map)],
+        str(folder / "DEM_UTM.tif"),
+        LosGeometry(None, 34.5, 104.0),
+        hooks=RunHooks(log=log.append),
+    )
     reference = gdal.Open(str(folder / "mask_landslide_utm.tif"))
     mask = np.nan_to_num(reference.ReadAsArray()) >= MASK_THRESHOLD
-    candidates = centres_inside_any([ogr.CreateGeometryFromWkb(w) for w in result.wkb], raster_grid(reference, 1, "landslide mask"))
-    return {"log": log, "rows": result.rows, "wkb": result.wkb, "mask": mask, "candidates": candidates,
-            "mask_found": float((candidates & mask).sum() / mask.sum()), "outside_px": int((candidates & ~mask).sum()),
-            "velocity": gdal.Open(str(folder / "lin_coeff.tif")).ReadAsArray(), "dem": gdal.Open(str(folder / "DEM_UTM.tif")).ReadAsArray(),
-            "geotransform": reference.GetGeoTransform()}
+    candidates = centres_inside_any(
+        [ogr.CreateGeometryFromWkb(w) for w in result.wkb], raster_grid(reference, 1, "landslide mask")
+    )
+    return {
+        "log": log,
+        "rows": result.rows,
+        "wkb": result.wkb,
+        "mask": mask,
+        "candidates": candidates,
+        "mask_found": float((candidates & mask).sum() / mask.sum()),
+        "outside_px": int((candidates & ~mask).sum()),
+        "velocity": gdal.Open(str(folder / "lin_coeff.tif")).ReadAsArray(),
+        "dem": gdal.Open(str(folder / "DEM_UTM.tif")).ReadAsArray(),
+        "geotransform": reference.GetGeoTransform(),
+    }
 
 
 def draw(measured: dict[str, Any], png: Path) -> None:
@@ -75,8 +96,10 @@ def draw(measured: dict[str, Any], png: Path) -> None:
         axis.plot(points[:, 0] / 1000, points[:, 1] / 1000, color="lime", linewidth=1.6)
     axis.set_xlabel("UTM 45N easting, km")
     axis.set_ylabel("northing, km")
-    axis.set_title("Bhutan ALOS-1 2007-2009: LOS velocity (mm/yr, towards +),\nlandslide mask (black), movingareas candidates (green)",
-                   fontsize=8)
+    axis.set_title(
+        "Bhutan ALOS-1 2007-2009: LOS velocity (mm/yr, towards +),\nlandslide mask (black), movingareas candidates (green)",
+        fontsize=8,
+    )
     figure.colorbar(image, ax=axis, shrink=0.6, label="LOS velocity, mm/yr")
     figure.tight_layout()
     png.parent.mkdir(parents=True, exist_ok=True)
@@ -92,8 +115,10 @@ def main() -> None:
     measured = run(args.shared)
     for line in measured["log"]:
         print(line)
-    print(f"{len(measured['rows'])} candidate(s); {measured['mask_found']:.1%} of the landslide mask covered; "
-          f"{measured['outside_px']} candidate pixels outside it")
+    print(
+        f"{len(measured['rows'])} candidate(s); {measured['mask_found']:.1%} of the landslide mask covered; "
+        f"{measured['outside_px']} candidate pixels outside it"
+    )
     draw(measured, args.png)
     print(f"figure: {args.png}")
 

@@ -36,7 +36,9 @@ def deepness_source() -> Optional[Path]:
         if (path / "HEAD").exists() or (path / ".git").exists():  # a git mirror: extract its src
             git = ["git", "--git-dir", str(path if (path / "HEAD").exists() else path / ".git")]
             target = Path(tempfile.mkdtemp(prefix="deepness-src-"))
-            files = subprocess.run(git + ["ls-tree", "-r", "--name-only", "HEAD", "src"], capture_output=True, text=True).stdout.split()
+            files = subprocess.run(
+                git + ["ls-tree", "-r", "--name-only", "HEAD", "src"], capture_output=True, text=True
+            ).stdout.split()
             for name in files:
                 if name.endswith((".py", ".txt")):
                     content = subprocess.run(git + ["show", f"HEAD:{name}"], capture_output=True).stdout
@@ -65,16 +67,28 @@ def run_deepness(source: Path, raster: Path, model_path: Path, threshold: float 
     layer = QgsRasterLayer(str(raster), "deepness input")
     QgsProject.instance().addMapLayer(layer)
     mapping = ChannelsMapping()
-    mapping.set_image_channels([ImageChannelStandaloneBand(band_number=i + 1, name=n) for i, n in enumerate(("red", "green", "blue"))])
+    mapping.set_image_channels(
+        [ImageChannelStandaloneBand(band_number=i + 1, name=n) for i, n in enumerate(("red", "green", "blue"))]
+    )
     mapping.set_number_of_model_inputs_same_as_image_channels()
     start = time.perf_counter()
     model = Segmentor(str(model_path))
     params = SegmentationParameters(
-        resolution_cm_per_px=layer.rasterUnitsPerPixelX() * 100, tile_size_px=model.get_input_size_in_pixels()[0], batch_size=1,
-        local_cache=False, processed_area_type=ProcessedAreaType.ENTIRE_LAYER, mask_layer_id=None, input_layer_id=layer.id(),
-        input_channels_mapping=mapping, postprocessing_dilate_erode_size=5,
-        processing_overlap=ProcessingOverlap(ProcessingOverlapOptions.OVERLAP_IN_PERCENT, percentage=model.get_metadata_tiles_overlap() or 15),
-        pixel_classification__probability_threshold=threshold, model=model)
+        resolution_cm_per_px=layer.rasterUnitsPerPixelX() * 100,
+        tile_size_px=model.get_input_size_in_pixels()[0],
+        batch_size=1,
+        local_cache=False,
+        processed_area_type=ProcessedAreaType.ENTIRE_LAYER,
+        mask_layer_id=None,
+        input_layer_id=layer.id(),
+        input_channels_mapping=mapping,
+        postprocessing_dilate_erode_size=5,
+        processing_overlap=ProcessingOverlap(
+            ProcessingOverlapOptions.OVERLAP_IN_PERCENT, percentage=model.get_metadata_tiles_overlap() or 15
+        ),
+        pixel_classification__probability_threshold=threshold,
+        model=model,
+    )
     processor = MapProcessorSegmentation(rlayer=layer, vlayer_mask=None, map_canvas=MagicMock(), params=params)
     processor.run()
     seconds = time.perf_counter() - start

@@ -57,8 +57,9 @@ def _srs() -> osr.SpatialReference:
 
 def _write(path: Path, bands: np.ndarray, pixel_m: float, data_type: int, nodata=None) -> Path:
     bands = bands if bands.ndim == 3 else bands[None]
-    ds = gdal.GetDriverByName("GTiff").Create(str(path), bands.shape[2], bands.shape[1], bands.shape[0], data_type,
-                                              ["COMPRESS=DEFLATE", "TILED=YES"])
+    ds = gdal.GetDriverByName("GTiff").Create(
+        str(path), bands.shape[2], bands.shape[1], bands.shape[0], data_type, ["COMPRESS=DEFLATE", "TILED=YES"]
+    )
     ds.SetGeoTransform((ORIGIN[0], pixel_m, 0.0, ORIGIN[1], 0.0, -pixel_m))
     ds.SetProjection(_srs().ExportToWkt())
     for index, band in enumerate(bands, start=1):
@@ -111,8 +112,19 @@ def _place_lobes(z: np.ndarray, n_lobes: int, rng: np.random.Generator) -> tuple
             glacier = lobe_wkt(gx0, gy0, 260.0, 320.0, angle)
         if glacier is not None:
             glaciers.append(glacier)
-        lobes.append(Lobe(f"demo{len(lobes) + 1:03d}", lobe_wkt(x, y, length, width, angle), x, y, length, width, angle,
-                          ("G", "GF", "DMS", "T")[kind], float(rng.uniform(15.0, 90.0))))
+        lobes.append(
+            Lobe(
+                f"demo{len(lobes) + 1:03d}",
+                lobe_wkt(x, y, length, width, angle),
+                x,
+                y,
+                length,
+                width,
+                angle,
+                ("G", "GF", "DMS", "T")[kind],
+                float(rng.uniform(15.0, 90.0)),
+            )
+        )
     return lobes, glaciers
 
 
@@ -130,7 +142,7 @@ def _grid(size: int, pixel_m: float) -> tuple[np.ndarray, np.ndarray]:
 
 def _image(z: np.ndarray, lobes: list[Lobe], glaciers: list[str], rng: np.random.Generator) -> np.ndarray:
     gy, gx = np.gradient(z.astype(np.float64), PIXEL_M)
-    shade = np.clip(0.55 + 0.45 * (-gx * 0.7 + gy * 0.7) / np.sqrt(1 + gx ** 2 + gy ** 2), 0, 1)  # sun from the NW
+    shade = np.clip(0.55 + 0.45 * (-gx * 0.7 + gy * 0.7) / np.sqrt(1 + gx**2 + gy**2), 0, 1)  # sun from the NW
     rgb = np.stack([110 + 90 * shade, 100 + 85 * shade, 90 + 80 * shade]) + rng.normal(0, 6, (3,) + z.shape)
     xs, ys = _grid(z.shape[0], PIXEL_M)
     for lobe in lobes:
@@ -190,7 +202,7 @@ def _interferogram(z: np.ndarray, lobes: list[Lobe], rng: np.random.Generator) -
     shape = (looks,) + coherence.shape
     z1 = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) / math.sqrt(2)
     noise = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) / math.sqrt(2)
-    z2 = coherence * z1 + np.sqrt(1 - coherence ** 2) * noise
+    z2 = coherence * z1 + np.sqrt(1 - coherence**2) * noise
     phase = phase + np.angle((z1 * np.conj(z2)).mean(axis=0))
     return phase.astype(np.float32), coherence.astype(np.float32), truth
 
@@ -204,17 +216,31 @@ def write_demo_scene(folder: Path, size_px: int = 1200, n_lobes: int = 12, seed:
     xs, ys = _grid(size_px, PIXEL_M)
     for lobe in lobes:  # a debris tongue 20-30 m thick, steepest at its front
         rho = _rho(lobe, xs, ys)
-        z += np.where(rho < 1.0, rng.uniform(20, 30) * np.sqrt(np.clip(1.0 - rho ** 2, 0, 1)), 0.0)
+        z += np.where(rho < 1.0, rng.uniform(20, 30) * np.sqrt(np.clip(1.0 - rho**2, 0, 1)), 0.0)
     _write(folder / "dem.tif", z.astype(np.float32), PIXEL_M, gdal.GDT_Float32, nodata=-9999.0)
     _write(folder / "image.tif", _image(z, lobes, glaciers, rng), PIXEL_M, gdal.GDT_Byte)
     phase, coherence, speeds = _interferogram(z, lobes, rng)
     _write(folder / f"{PAIR_NAME}_unw.tif", phase, PIXEL_M * INSAR_LOOKS, gdal.GDT_Float32)
     _write(folder / "coherence.tif", coherence, PIXEL_M * INSAR_LOOKS, gdal.GDT_Float32)
     _write_polygons(folder / "glaciers.gpkg", "glaciers", glaciers, {})
-    _write_polygons(folder / "outlines.gpkg", "rock_glaciers", [lobe.wkt for lobe in lobes],
-                    {"rg_id": [lobe.rg_id for lobe in lobes], "upslope_con": [lobe.upslope_con for lobe in lobes],
-                     "review": ["accepted"] * len(lobes), "source": ["manual"] * len(lobes)})
-    truth = {lobe.rg_id: {"upslope_con": lobe.upslope_con, "speed_cm_per_yr": speeds[lobe.rg_id],
-                          "area_km2": ogr.CreateGeometryFromWkt(lobe.wkt).GetArea() / 1e6} for lobe in lobes}
+    _write_polygons(
+        folder / "outlines.gpkg",
+        "rock_glaciers",
+        [lobe.wkt for lobe in lobes],
+        {
+            "rg_id": [lobe.rg_id for lobe in lobes],
+            "upslope_con": [lobe.upslope_con for lobe in lobes],
+            "review": ["accepted"] * len(lobes),
+            "source": ["manual"] * len(lobes),
+        },
+    )
+    truth = {
+        lobe.rg_id: {
+            "upslope_con": lobe.upslope_con,
+            "speed_cm_per_yr": speeds[lobe.rg_id],
+            "area_km2": ogr.CreateGeometryFromWkt(lobe.wkt).GetArea() / 1e6,
+        }
+        for lobe in lobes
+    }
     (folder / "truth.json").write_text(json.dumps(truth, indent=2))
     return truth

@@ -28,13 +28,24 @@ def run(n: int = 20000, seed: int = 0) -> dict:
     shifted = [square_wkt(x + rng.normal(0, 30), y + rng.normal(0, 30), 300) for x, y in zip(xs, ys)]
     candidates = write_polygons(work / "candidates.gpkg", shifted, epsg=32644)
     start = time.perf_counter()
-    result = processing.run("rockglacier:evaluate", {"CANDIDATES": str(candidates), "REFERENCE": str(references),
-                                                     "OUTPUT": "TEMPORARY_OUTPUT", "REFERENCE_OUTPUT": "TEMPORARY_OUTPUT"})
+    result = processing.run(
+        "rockglacier:evaluate",
+        {
+            "CANDIDATES": str(candidates),
+            "REFERENCE": str(references),
+            "OUTPUT": "TEMPORARY_OUTPUT",
+            "REFERENCE_OUTPUT": "TEMPORARY_OUTPUT",
+        },
+    )
     ours = time.perf_counter() - start
     start = time.perf_counter()
-    processing.run("native:joinattributesbylocation", {"INPUT": str(candidates), "JOIN": str(references), "PREDICATE": [0],
-                                                       "METHOD": 0, "OUTPUT": "TEMPORARY_OUTPUT"})
+    processing.run(
+        "native:joinattributesbylocation",
+        {"INPUT": str(candidates), "JOIN": str(references), "PREDICATE": [0], "METHOD": 0, "OUTPUT": "TEMPORARY_OUTPUT"},
+    )
     native = time.perf_counter() - start
-    print(f"evaluate: {n} candidates vs {n} references: rockglacier:evaluate {ours:.2f} s (TP {result['TP']}, F1 "
-          f"{result['F1']:.3f}); native:joinattributesbylocation (pairs only) {native:.2f} s; ratio {ours / native:.2f}")
+    print(
+        f"evaluate: {n} candidates vs {n} references: rockglacier:evaluate {ours:.2f} s (TP {result['TP']}, F1 "
+        f"{result['F1']:.3f}); native:joinattributesbylocation (pairs only) {native:.2f} s; ratio {ours / native:.2f}"
+    )
     return {"ours_s": ours, "native_s": native}

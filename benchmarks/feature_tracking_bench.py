@@ -48,16 +48,31 @@ def _nearest(x: np.ndarray, y: np.ndarray, px: np.ndarray, py: np.ndarray, withi
     return np.where(distance <= within_m, index, -1)
 
 
-def landmark_scores(x: np.ndarray, y: np.ndarray, east: np.ndarray, north: np.ndarray, px: np.ndarray, py: np.ndarray,
-                    p_east: np.ndarray, p_north: np.ndarray, within_m: float) -> dict[str, Any]:
+def landmark_scores(
+    x: np.ndarray,
+    y: np.ndarray,
+    east: np.ndarray,
+    north: np.ndarray,
+    px: np.ndarray,
+    py: np.ndarray,
+    p_east: np.ndarray,
+    p_north: np.ndarray,
+    within_m: float,
+) -> dict[str, Any]:
     """Error of the nearest valid point against each landmark's hand-matched displacement."""
     index = _nearest(x, y, px, py, within_m)
     found = index >= 0
     error = np.hypot(p_east[index[found]] - east[found], p_north[index[found]] - north[found])
     if error.size == 0:
         return {"found": 0, "of": int(x.size)}
-    return {"found": int(found.sum()), "of": int(x.size), "median_m": float(np.median(error)), "p90_m": float(np.percentile(error, 90)),
-            "within_0_5_m": float(np.mean(error <= 0.5)), "within_1_m": float(np.mean(error <= 1.0))}
+    return {
+        "found": int(found.sum()),
+        "of": int(x.size),
+        "median_m": float(np.median(error)),
+        "p90_m": float(np.percentile(error, 90)),
+        "within_0_5_m": float(np.mean(error <= 0.5)),
+        "within_1_m": float(np.mean(error <= 1.0)),
+    }
 
 
 def _ours(folder: Path, hull: Any, stable_polygons: list[Any]) -> tuple[float, Any]:
@@ -69,8 +84,14 @@ def _ours(folder: Path, hull: Any, stable_polygons: list[Any]) -> tuple[float, A
         track_features,
     )
 
-    inputs = TrackingInputs(str(folder / "rock_glacier_hillshade_2012_50cm.tif"), str(folder / "rock_glacier_hillshade_2017_50cm.tif"),
-                            date(2012, 10, 5), date(2017, 10, 5), IMAGE, spacing_px=SPACING_PX)
+    inputs = TrackingInputs(
+        str(folder / "rock_glacier_hillshade_2012_50cm.tif"),
+        str(folder / "rock_glacier_hillshade_2017_50cm.tif"),
+        date(2012, 10, 5),
+        date(2017, 10, 5),
+        IMAGE,
+        spacing_px=SPACING_PX,
+    )
     settings = TrackingSettings(template_px=TEMPLATE_PX, search_radius_px=SEARCH_PX, neighbour_radius_px=4.0 * SPACING_PX)
     start = time.perf_counter()
     result = track_features(inputs, settings, Areas([hull], stable_polygons))
@@ -80,8 +101,11 @@ def _ours(folder: Path, hull: Any, stable_polygons: list[Any]) -> tuple[float, A
 def _line(name: str, scores: dict[str, Any]) -> str:
     if "median_m" not in scores:
         return f"   {name:<44} no landmark has a valid point within reach ({scores['of']} landmarks)"
-    return (f"   {name:<44} {scores['found']}/{scores['of']} landmarks with a valid point; error median {scores['median_m']:.2f} m, "
-            f"p90 {scores['p90_m']:.2f} m, within 0.5 m {100 * scores['within_0_5_m']:.0f} %, within 1 m {100 * scores['within_1_m']:.0f} %")
+    return (
+        f"   {name:<44} {scores['found']}/{scores['of']} landmarks with a valid point; error median {scores['median_m']:.2f} m, "
+        f"p90 {scores['p90_m']:.2f} m, within 0.5 m {100 * scores['within_0_5_m']:.0f} %, within 1 m "
+        f"{100 * scores['within_1_m']:.0f} %"
+    )
 
 
 def run(shared: Path = SHARED, work: Optional[Path] = None) -> dict[str, Any]:
@@ -104,42 +128,77 @@ def run(shared: Path = SHARED, work: Optional[Path] = None) -> dict[str, Any]:
     p = ours.points
     valid = np.array([r is None for r in p.reason])
     results: dict[str, Any] = {"ours_seconds": seconds, "ours_points": int(p.x.size), "ours_lod_m": ours.lod_m}
-    print(f"\n== Feature tracking on the Laurichard hillshades 2012/2017 (0.5 m; grid {SPACING_PX} px, template {TEMPLATE_PX} px, "
-          f"search {SEARCH_PX} px; landmarks matched by hand, not by us)")
-    print(f"   ours (core.tracking.track_features)          {seconds:.1f} s for {p.x.size} points over the whole image "
-          f"({int(valid.sum())} valid), LoD {ours.lod_m:.2f} m")
+    print(
+        f"\n== Feature tracking on the Laurichard hillshades 2012/2017 (0.5 m; grid {SPACING_PX} px, template {TEMPLATE_PX} px, "
+        f"search {SEARCH_PX} px; landmarks matched by hand, not by us)"
+    )
+    print(
+        f"   ours (core.tracking.track_features)          {seconds:.1f} s for {p.x.size} points over the whole image "
+        f"({int(valid.sum())} valid), LoD {ours.lod_m:.2f} m"
+    )
     within = SPACING_PX * pixel_m
     for name, mask in (("moving", ~stable), ("stable", stable)):
-        results[f"ours_{name}"] = landmark_scores(x[mask], y[mask], east[mask], north[mask], p.x[valid], p.y[valid], p.east_m[valid],
-                                                  p.north_m[valid], within)
+        results[f"ours_{name}"] = landmark_scores(
+            x[mask], y[mask], east[mask], north[mask], p.x[valid], p.y[valid], p.east_m[valid], p.north_m[valid], within
+        )
         print(_line(f"ours, {name} landmarks", results[f"ours_{name}"]))
     python, source = peer_python(), peer_source()
     if python is None or source is None:
-        print("   PyImageTrack: not run (" + ("no environment: make peers" if python is None else
-                                             "no source: fetch github:SimonEbert/PyImageTrack or set PYIMAGETRACK_SRC") + ")")
+        print(
+            "   PyImageTrack: not run ("
+            + (
+                "no environment: make peers"
+                if python is None
+                else "no source: fetch github:SimonEbert/PyImageTrack or set PYIMAGETRACK_SRC"
+            )
+            + ")"
+        )
         return results
     crs = gdal.Open(str(folder / "rock_glacier_hillshade_2012_50cm.tif")).GetProjection()
-    config = write_inputs(work / "inputs", folder / "rock_glacier_hillshade_2012_50cm.tif", folder / "rock_glacier_hillshade_2017_50cm.tif",
-                          ("2012-10-05", "2017-10-05"), [s.ExportToWkt() for s in squares], hull.ExportToWkt(), crs,
-                          PeerSettings(SPACING_PX, TEMPLATE_PX, SEARCH_PX), work / "outputs")
+    config = write_inputs(
+        work / "inputs",
+        folder / "rock_glacier_hillshade_2012_50cm.tif",
+        folder / "rock_glacier_hillshade_2017_50cm.tif",
+        ("2012-10-05", "2017-10-05"),
+        [s.ExportToWkt() for s in squares],
+        hull.ExportToWkt(),
+        crs,
+        PeerSettings(SPACING_PX, TEMPLATE_PX, SEARCH_PX),
+        work / "outputs",
+    )
     peer = run_peer(python, source, config, work / "outputs", work, pixel_m)
     results.update({"peer_seconds": peer.seconds, "peer_wall_seconds": peer.wall_seconds, "peer_points": int(peer.x.size)})
-    print(f"   PyImageTrack (its run_from_config)           {peer.seconds:.1f} s for {peer.x.size} points on the moving area "
-          f"({int(peer.valid.sum())} valid; {peer.wall_seconds:.1f} s with its start-up); ours is "
-          f"{peer.seconds / seconds:.1f}x faster for {p.x.size / max(peer.x.size, 1):.1f}x the points")
+    print(
+        f"   PyImageTrack (its run_from_config)           {peer.seconds:.1f} s for {peer.x.size} points on the moving area "
+        f"({int(peer.valid.sum())} valid; {peer.wall_seconds:.1f} s with its start-up); ours is "
+        f"{peer.seconds / seconds:.1f}x faster for {p.x.size / max(peer.x.size, 1):.1f}x the points"
+    )
     for name, mask in (("moving", ~stable), ("stable", stable)):
-        results[f"peer_{name}"] = landmark_scores(x[mask], y[mask], east[mask], north[mask], peer.x[peer.valid], peer.y[peer.valid],
-                                                  peer.east_m[peer.valid], peer.north_m[peer.valid], within)
+        results[f"peer_{name}"] = landmark_scores(
+            x[mask],
+            y[mask],
+            east[mask],
+            north[mask],
+            peer.x[peer.valid],
+            peer.y[peer.valid],
+            peer.east_m[peer.valid],
+            peer.north_m[peer.valid],
+            within,
+        )
         print(_line(f"PyImageTrack, {name} landmarks", results[f"peer_{name}"]))
     index = _nearest(peer.x[peer.valid], peer.y[peer.valid], p.x[valid], p.y[valid], within / 2.0)
     both = index >= 0
-    difference = np.hypot(peer.east_m[peer.valid][both] - p.east_m[valid][index[both]],
-                          peer.north_m[peer.valid][both] - p.north_m[valid][index[both]])
+    difference = np.hypot(
+        peer.east_m[peer.valid][both] - p.east_m[valid][index[both]],
+        peer.north_m[peer.valid][both] - p.north_m[valid][index[both]],
+    )
     if difference.size:
         results["agreement_median_m"] = float(np.median(difference))
         results["agreement_p90_m"] = float(np.percentile(difference, 90))
-        print(f"   the two fields, {difference.size} points valid in both: difference median {np.median(difference):.2f} m, "
-              f"p90 {np.percentile(difference, 90):.2f} m")
+        print(
+            f"   the two fields, {difference.size} points valid in both: difference median {np.median(difference):.2f} m, "
+            f"p90 {np.percentile(difference, 90):.2f} m"
+        )
     return results
 
 
@@ -181,16 +240,28 @@ def large_pair(size_px: int = 10_000, work: Optional[Path] = None) -> dict[str, 
         texture = np.real(np.fft.ifft2(spectrum * np.exp(-2j * np.pi * (fx * d_col + fy * d_row))))
         texture = np.clip(128.0 + 40.0 * texture / texture.std(), 0, 255).astype(np.uint8)
         reps = -(-size_px // tile)
-        paths.append(write_raster(work / f"{name}.tif", np.tile(texture, (reps, reps))[:size_px, :size_px],
-                                  (500000.0, 1.0, 0.0, 5000000.0, 0.0, -1.0), dtype=gdal.GDT_Byte))
-    completed = subprocess.run([sys.executable, "-c", LARGE_RUNNER, str(ROOT), str(paths[0]), str(paths[1])], capture_output=True,
-                               text=True, check=True)
+        paths.append(
+            write_raster(
+                work / f"{name}.tif",
+                np.tile(texture, (reps, reps))[:size_px, :size_px],
+                (500000.0, 1.0, 0.0, 5000000.0, 0.0, -1.0),
+                dtype=gdal.GDT_Byte,
+            )
+        )
+    completed = subprocess.run(
+        [sys.executable, "-c", LARGE_RUNNER, str(ROOT), str(paths[0]), str(paths[1])], capture_output=True, text=True, check=True
+    )
     seconds, grown_mb, peak_mb, points, valid, reports = completed.stdout.split()[-6:]
     rasters_mb = 2 * size_px * size_px / 1024**2
-    print(f"\n== Feature tracking, a {size_px:,} x {size_px:,} px 8-bit pair (every 50 px, template 32, search 8), in a fresh process")
-    print(f"   {float(seconds):.1f} s for {int(points):,} points ({int(valid):,} valid), {reports} progress reports; peak memory "
-          f"{float(peak_mb):.0f} MB (grew {float(grown_mb):.0f} MB during the run) for {rasters_mb:.0f} MB of rasters "
-          f"(read whole as float64 they would take {8 * rasters_mb:.0f} MB)")
+    print(
+        f"\n== Feature tracking, a {size_px:,} x {size_px:,} px 8-bit pair (every 50 px, template 32, search 8), in a fresh "
+        "process"
+    )
+    print(
+        f"   {float(seconds):.1f} s for {int(points):,} points ({int(valid):,} valid), {reports} progress reports; peak memory "
+        f"{float(peak_mb):.0f} MB (grew {float(grown_mb):.0f} MB during the run) for {rasters_mb:.0f} MB of rasters "
+        f"(read whole as float64 they would take {8 * rasters_mb:.0f} MB)"
+    )
     return {"seconds": float(seconds), "peak_mb": float(peak_mb), "grown_mb": float(grown_mb), "points": int(points)}
 
 

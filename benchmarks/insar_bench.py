@@ -39,19 +39,44 @@ def run(size_px: int = 5000, n_polygons: int = 300, repeats: int = 3, pixel_m: f
     phase = (smooth - smooth.mean()) / 300.0 + rng.normal(0.0, 0.3, (size_px, size_px))
     unwrapped = _write(work / "20070716_20070831_unw.tif", phase, pixel_m)
     del phase
-    coherence = _write(work / "coherence.tif", np.clip(0.55 + 0.3 * (smooth - smooth.mean()) / smooth.std() + rng.normal(0, 0.05, smooth.shape), 0, 1), pixel_m)
+    coherence = _write(
+        work / "coherence.tif",
+        np.clip(0.55 + 0.3 * (smooth - smooth.mean()) / smooth.std() + rng.normal(0, 0.05, smooth.shape), 0, 1),
+        pixel_m,
+    )
     del smooth
-    polygons = write_polygon_layer(work / "rg.gpkg", random_lobes(n_polygons, size_px, pixel_m, seed=4, margin_m=2000.0), "rock_glaciers")
+    polygons = write_polygon_layer(
+        work / "rg.gpkg", random_lobes(n_polygons, size_px, pixel_m, seed=4, margin_m=2000.0), "rock_glaciers"
+    )
     uri = f"{polygons}|layername=rock_glaciers"
 
     def ours():
-        return processing.run("rockglacier:insarvelocity", {
-            "INPUT": uri, "UNWRAPPED": [str(unwrapped)], "COHERENCE": [str(coherence)], "DEM": str(dem),
-            "INCIDENCE_DEG": 38.7, "LOS_AZIMUTH_DEG": 102.0, "OUTPUT": "TEMPORARY_OUTPUT", "REFERENCE_POINTS_OUTPUT": "TEMPORARY_OUTPUT",
-        })["OUTPUT"]
+        return processing.run(
+            "rockglacier:insarvelocity",
+            {
+                "INPUT": uri,
+                "UNWRAPPED": [str(unwrapped)],
+                "COHERENCE": [str(coherence)],
+                "DEM": str(dem),
+                "INCIDENCE_DEG": 38.7,
+                "LOS_AZIMUTH_DEG": 102.0,
+                "OUTPUT": "TEMPORARY_OUTPUT",
+                "REFERENCE_POINTS_OUTPUT": "TEMPORARY_OUTPUT",
+            },
+        )["OUTPUT"]
 
     def native_zonal():
-        return processing.run("native:zonalstatisticsfb", {"INPUT": uri, "INPUT_RASTER": str(unwrapped), "RASTER_BAND": 1, "COLUMN_PREFIX": "v_", "STATISTICS": [2], "OUTPUT": "TEMPORARY_OUTPUT"})["OUTPUT"]
+        return processing.run(
+            "native:zonalstatisticsfb",
+            {
+                "INPUT": uri,
+                "INPUT_RASTER": str(unwrapped),
+                "RASTER_BAND": 1,
+                "COLUMN_PREFIX": "v_",
+                "STATISTICS": [2],
+                "OUTPUT": "TEMPORARY_OUTPUT",
+            },
+        )["OUTPUT"]
 
     timings = {}
     for name, function in (("ours", ours), ("native", native_zonal)):
@@ -63,8 +88,10 @@ def run(size_px: int = 5000, n_polygons: int = 300, repeats: int = 3, pixel_m: f
         timings[name] = statistics.median(times)
         if name == "ours":
             n_ok = sum(1 for f in layer.getFeatures() if f["vel_ok"] == 1)
-    print(f"\n== rockglacier:insarvelocity vs QGIS native zonal statistics ({size_px} x {size_px} px frame, "
-          f"{n_polygons} polygons, median of {repeats})")
+    print(
+        f"\n== rockglacier:insarvelocity vs QGIS native zonal statistics ({size_px} x {size_px} px frame, "
+        f"{n_polygons} polygons, median of {repeats})"
+    )
     print(f"   whole extraction (ramp, projection, masks, references, errors, statistics)  {timings['ours']:7.2f} s")
     print(f"   native:zonalstatisticsfb, mean of one raster only                         {timings['native']:7.2f} s")
     print(f"   ratio extraction / zonal statistics  {timings['ours'] / timings['native']:.2f}   (target <= 1)")

@@ -31,8 +31,15 @@ import numpy as np
 CLASSES_CM_PER_YR = ((3.0, 10.0), (10.0, 30.0), (30.0, 100.0), (100.0, 300.0))
 
 
-def plain_threshold_regions(unwrapped: Path, coherence: Path, dem: Path, incidence_deg: float, los_azimuth_deg: float,
-                            threshold_cm_per_yr: float, min_area_km2: float) -> list[Any]:
+def plain_threshold_regions(
+    unwrapped: Path,
+    coherence: Path,
+    dem: Path,
+    incidence_deg: float,
+    los_azimuth_deg: float,
+    threshold_cm_per_yr: float,
+    min_area_km2: float,
+) -> list[Any]:
     """Regions (OGR polygons) where |scene-referenced LOS velocity| >= the threshold on coherent pixels."""
     from osgeo import ogr
 
@@ -44,8 +51,14 @@ def plain_threshold_regions(unwrapped: Path, coherence: Path, dem: Path, inciden
     from rockglacier_plugin.core.raster.io import BandInfo, create_geotiff
     from tests.insar_builders import ALOS_WAVELENGTH_M, REFERENCE_DATE, SECONDARY_DATE
 
-    scene = InsarScene(Interferogram(str(unwrapped), 1, REFERENCE_DATE, SECONDARY_DATE, ALOS_WAVELENGTH_M), str(coherence), 1,
-                       str(dem), LosGeometry(None, incidence_deg, los_azimuth_deg), SceneSettings())
+    scene = InsarScene(
+        Interferogram(str(unwrapped), 1, REFERENCE_DATE, SECONDARY_DATE, ALOS_WAVELENGTH_M),
+        str(coherence),
+        1,
+        str(dem),
+        LosGeometry(None, incidence_deg, los_azimuth_deg),
+        SceneSettings(),
+    )
     scene.fit_stable_ground([], 0.3)
     data = scene.read(scene.grid.full_window)
     with np.errstate(invalid="ignore"):
@@ -57,8 +70,15 @@ def plain_threshold_regions(unwrapped: Path, coherence: Path, dem: Path, inciden
     from osgeo import gdal
 
     path = str(Path(tempfile.mkdtemp(prefix="rockglacier-plain-")) / "mask.tif")
-    dataset = create_geotiff(path, (scene.grid.width_px, scene.grid.height_px), scene.grid.geotransform, scene.grid.crs_wkt,
-                             gdal.GDT_Byte, [], band_info=BandInfo(nodata=None))
+    dataset = create_geotiff(
+        path,
+        (scene.grid.width_px, scene.grid.height_px),
+        scene.grid.geotransform,
+        scene.grid.crs_wkt,
+        gdal.GDT_Byte,
+        [],
+        band_info=BandInfo(nodata=None),
+    )
     dataset.GetRasterBand(1).WriteArray(keep.astype(np.uint8))
     dataset = None
     return [ogr.CreateGeometryFromWkb(g.ExportToWkb()) for g in polygonize_mask(path)]
@@ -100,15 +120,18 @@ def _scene(generator: str, folder: Path, seed: int) -> tuple[Any, float]:
     if generator == "steep":
         from tests.steep_builders import steep_valley_scene
 
-        return steep_valley_scene(folder, seed=seed, n_landforms=12, speed_range_cm_per_yr=(3.0, 90.0)), 300 * 300 * 30.0 * 30.0 / 1.0e6
+        return steep_valley_scene(
+            folder, seed=seed, n_landforms=12, speed_range_cm_per_yr=(3.0, 90.0)
+        ), 300 * 300 * 30.0 * 30.0 / 1.0e6
     from tests.massif_builders import MassifSettings, massif_scene
 
     settings = MassifSettings(turbulence_rad=0.9 if generator == "massif-strong" else 0.3)
     return massif_scene(folder, seed=seed, settings=settings), settings.size_px**2 * settings.pixel_m**2 / 1.0e6
 
 
-def generator_scores(seeds: int, work: Path, min_velocity_cm_per_yr: Optional[float] = None,
-                     generator: str = "steep") -> dict[str, dict[str, Any]]:
+def generator_scores(
+    seeds: int, work: Path, min_velocity_cm_per_yr: Optional[float] = None, generator: str = "steep"
+) -> dict[str, dict[str, Any]]:
     """Ours and the plain threshold (at ``min_velocity_cm_per_yr``, or 10 cm/yr), summed over ``seeds`` scenes."""
     from osgeo import ogr
 
@@ -125,31 +148,48 @@ def generator_scores(seeds: int, work: Path, min_velocity_cm_per_yr: Optional[fl
     plain_threshold = min_velocity_cm_per_yr if min_velocity_cm_per_yr is not None else PAIR_MIN_VELOCITY_CM_YR
     for seed in range(seeds):
         scene, scene_km2 = _scene(generator, work / f"{generator}{seed}", seed)
-        pair = PairInput(Interferogram(str(scene.unwrapped), 1, REFERENCE_DATE, SECONDARY_DATE, ALOS_WAVELENGTH_M), str(scene.coherence))
-        result = find_moving_areas([pair], str(scene.dem), LosGeometry(None, scene.incidence_deg, scene.los_azimuth_deg), settings)
+        pair = PairInput(
+            Interferogram(str(scene.unwrapped), 1, REFERENCE_DATE, SECONDARY_DATE, ALOS_WAVELENGTH_M), str(scene.coherence)
+        )
+        result = find_moving_areas(
+            [pair], str(scene.dem), LosGeometry(None, scene.incidence_deg, scene.los_azimuth_deg), settings
+        )
         ours = [ogr.CreateGeometryFromWkb(w) for w in result.wkb]
-        plain = plain_threshold_regions(scene.unwrapped, scene.coherence, scene.dem, scene.incidence_deg, scene.los_azimuth_deg,
-                                        plain_threshold, settings.regions.min_area_km2)
+        plain = plain_threshold_regions(
+            scene.unwrapped,
+            scene.coherence,
+            scene.dem,
+            scene.incidence_deg,
+            scene.los_azimuth_deg,
+            plain_threshold,
+            settings.regions.min_area_km2,
+        )
         for name, found in (("ours", ours), ("plain", plain)):
             totals[name] = _add(totals[name], score(found, scene.landforms_wkt, scene.truths_cm_per_yr, scene.good, scene_km2))
     return totals
 
 
 def _line(name: str, total: dict[str, Any]) -> str:
-    classes = ", ".join(f"{key} cm/yr {hits}/{count}" + (f" ({100 * hits / count:.0f} %)" if count else "")
-                        for key, (hits, count) in total["by_class"].items())
+    classes = ", ".join(
+        f"{key} cm/yr {hits}/{count}" + (f" ({100 * hits / count:.0f} %)" if count else "")
+        for key, (hits, count) in total["by_class"].items()
+    )
     per_100 = 100.0 * total["false"] / total["stable_km2"]
     flagged = 100.0 * total["flagged_stable_km2"] / total["stable_km2"]
-    return (f"   {name:<34} found (good coherence and projection): {classes}; false candidates {total['false']} ({per_100:.1f} per "
-            f"100 km2); stable ground flagged {flagged:.1f} %")
+    return (
+        f"   {name:<34} found (good coherence and projection): {classes}; false candidates {total['false']} ({per_100:.1f} per "
+        f"100 km2); stable ground flagged {flagged:.1f} %"
+    )
 
 
 def run(seeds: int = 12, work: Optional[Path] = None) -> dict[str, Any]:
     work = work or Path(tempfile.mkdtemp(prefix="rockglacier-moving-"))
     results = {}
-    for generator, title in (("steep", "steep-relief valleys (12 landforms each, 3-90 cm/yr; the defaults were chosen here)"),
-                             ("massif", "massif, 0.3 rad turbulence (14 tongues each, 3-130 cm/yr, sharp margins above 60)"),
-                             ("massif-strong", "massif, 0.9 rad turbulence (a strong turbulent day)")):
+    for generator, title in (
+        ("steep", "steep-relief valleys (12 landforms each, 3-90 cm/yr; the defaults were chosen here)"),
+        ("massif", "massif, 0.3 rad turbulence (14 tongues each, 3-130 cm/yr, sharp margins above 60)"),
+        ("massif-strong", "massif, 0.9 rad turbulence (a strong turbulent day)"),
+    ):
         totals = generator_scores(seeds, work, generator=generator)
         print(f"\n== Moving-area candidates: {seeds} scenes of the {title}, 46-day ALOS-1-like pairs, default thresholds")
         print(_line("rockglacier:movingareas", totals["ours"]))

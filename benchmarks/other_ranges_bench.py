@@ -24,8 +24,14 @@ from typing import Any
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.environ.get("ROCKGLACIER_SHARED", os.path.join(ROOT, "..", "shared"))
 CHIPS = os.path.join(SHARED, "datasets", "alcazar90-rockglacier-chile")
-VARIANTS = {"none": [], "pixel_size": ["pixel_size"], "haze": ["haze"], "snow": ["snow"], "shadow": ["shadow"],
-            "all": ["pixel_size", "haze", "snow", "shadow"]}
+VARIANTS = {
+    "none": [],
+    "pixel_size": ["pixel_size"],
+    "haze": ["haze"],
+    "snow": ["snow"],
+    "shadow": ["shadow"],
+    "all": ["pixel_size", "haze", "snow", "shadow"],
+}
 HELD_OUT = ["*loshelados_*", "test/cordillera_*"]
 
 
@@ -35,9 +41,22 @@ def config_for(variant: list[str], minutes: float, output: str) -> Any:
 
     config = TrainConfig.load(os.path.join(ROOT, "training", "configs", "default_chile_ds1b.json"))
     return dataclasses.replace(
-        config, data=os.path.join(CHIPS, "chips_train_full"), image_level_data=os.path.join(CHIPS, "chips_ds1"), output=output,
-        init_checkpoint=None, init_onnx=shipped_model(), freeze_batchnorm=True, pretrained=False, max_minutes=minutes,
-        epochs=10_000, select_on="last", target_iou=1.01, patience=10_000, other_ranges=list(variant), scene_validation=False)
+        config,
+        data=os.path.join(CHIPS, "chips_train_full"),
+        image_level_data=os.path.join(CHIPS, "chips_ds1"),
+        output=output,
+        init_checkpoint=None,
+        init_onnx=shipped_model(),
+        freeze_batchnorm=True,
+        pretrained=False,
+        max_minutes=minutes,
+        epochs=10_000,
+        select_on="last",
+        target_iou=1.01,
+        patience=10_000,
+        other_ranges=list(variant),
+        scene_validation=False,
+    )
 
 
 def run(name: str, variant: list[str], minutes: float, work: str, views: int) -> dict[str, Any]:
@@ -51,10 +70,19 @@ def run(name: str, variant: list[str], minutes: float, work: str, views: int) ->
     trainer = Trainer(config_for(variant, minutes, os.path.join(work, name)))
     trainer.fit()
     spec = load_model(trainer.config.init_onnx, "cpu").spec
-    path = export_onnx(trainer.evaluated.cpu().eval(), dataclasses.replace(spec, output="logits"), os.path.join(work, f"{name}.onnx"))
-    scores = image_level_scores(path, os.path.join(CHIPS, "chips_ds1"), views=views, include=HELD_OUT,
-                                threshold=model_threshold(trainer.config.init_onnx))
-    return {"variant": name, "other_ranges": variant, "epochs": trainer.epoch, "minutes": (time.perf_counter() - started) / 60.0, **scores}
+    path = export_onnx(
+        trainer.evaluated.cpu().eval(), dataclasses.replace(spec, output="logits"), os.path.join(work, f"{name}.onnx")
+    )
+    scores = image_level_scores(
+        path, os.path.join(CHIPS, "chips_ds1"), views=views, include=HELD_OUT, threshold=model_threshold(trainer.config.init_onnx)
+    )
+    return {
+        "variant": name,
+        "other_ranges": variant,
+        "epochs": trainer.epoch,
+        "minutes": (time.perf_counter() - started) / 60.0,
+        **scores,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,8 +35,16 @@ KNOWN_MIRRORS = ("/work/.mirror/SimonEbert+PyImageTrack/repo",)
 PEER_VENV = ROOT / ".venv-peers" / "pyimagetrack"
 #: The two lines that need Python 3.12 (nested quotes of the same kind), and what they become in the copy.
 PY311_FIXES = (
-    ("PyImageTrack/Utils.py", 'observation_datetime.strftime("%Y%m%dT%H%M%S%f")', "observation_datetime.strftime('%Y%m%dT%H%M%S%f')"),
-    ("PyImageTrack/run_pipeline.py", 'dt1_string.replace(" ","_")}_{dt2_string.replace(" ","_")', "dt1_string.replace(' ','_')}_{dt2_string.replace(' ','_')"),
+    (
+        "PyImageTrack/Utils.py",
+        'observation_datetime.strftime("%Y%m%dT%H%M%S%f")',
+        "observation_datetime.strftime('%Y%m%dT%H%M%S%f')",
+    ),
+    (
+        "PyImageTrack/run_pipeline.py",
+        'dt1_string.replace(" ","_")}_{dt2_string.replace(" ","_")',
+        "dt1_string.replace(' ','_')}_{dt2_string.replace(' ','_')",
+    ),
 )
 
 
@@ -176,8 +184,17 @@ with open(sys.argv[4], "w") as out:
 """
 
 
-def write_inputs(folder: Path, first: Path, second: Path, dates: tuple[str, str], stable_wkt: list[str], moving_wkt: str,
-                 crs_wkt: str, settings: PeerSettings, outputs: Path) -> Path:
+def write_inputs(
+    folder: Path,
+    first: Path,
+    second: Path,
+    dates: tuple[str, str],
+    stable_wkt: list[str],
+    moving_wkt: str,
+    crs_wkt: str,
+    settings: PeerSettings,
+    outputs: Path,
+) -> Path:
     """The peer's input folder (rasters named by date, the two shapefiles) and its configuration file."""
     from osgeo import ogr, osr
 
@@ -197,8 +214,12 @@ def write_inputs(folder: Path, first: Path, second: Path, dates: tuple[str, str]
             layer.CreateFeature(feature)
         source = None
     config = folder.parent / "config.toml"
-    config.write_text(CONFIG.format(inputs=folder, outputs=outputs, spacing=settings.spacing_px, template=settings.template_px,
-                                    search=settings.search_px), encoding="utf-8")
+    config.write_text(
+        CONFIG.format(
+            inputs=folder, outputs=outputs, spacing=settings.spacing_px, template=settings.template_px, search=settings.search_px
+        ),
+        encoding="utf-8",
+    )
     return config
 
 
@@ -218,8 +239,9 @@ def run_peer(python: str, source: Path, config: Path, outputs: Path, work: Path,
     """Run the peer's pipeline in its interpreter; its points with displacements east and north (metres)."""
     csv_path = work / "peer_points.csv"
     start = time.perf_counter()
-    completed = subprocess.run([python, "-c", RUNNER, str(source), str(config), str(outputs), str(csv_path)],
-                               capture_output=True, text=True, cwd=work)
+    completed = subprocess.run(
+        [python, "-c", RUNNER, str(source), str(config), str(outputs), str(csv_path)], capture_output=True, text=True, cwd=work
+    )
     wall = time.perf_counter() - start
     if completed.returncode != 0:
         raise RuntimeError(f"PyImageTrack failed: {completed.stderr[-3000:]}")

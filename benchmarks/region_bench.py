@@ -52,8 +52,9 @@ def _plain_loop(scenes: list[str], model: str, work: Path) -> float:
     work.mkdir(parents=True)
     settings = asdict(SegmentSettings(views=1))  # one view, bands 1-3: the same work as the Dask runs below
     records = [tasks.map_scene(scene, model, str(work), unique_stem(scene), settings) for scene in scenes]
-    probability, mask = mosaic([r["probability"] for r in records], [r["mask"] for r in records],
-                               str(work / "p.tif"), str(work / "m.tif"))
+    probability, mask = mosaic(
+        [r["probability"] for r in records], [r["mask"] for r in records], str(work / "p.tif"), str(work / "m.tif")
+    )
     candidates_from_mask(mask, probability, 0.03)
     return time.perf_counter() - started
 
@@ -101,9 +102,12 @@ def run(n_scenes: int = 8, size_px: int = 1024, repeats: int = 3) -> dict:
             cluster.close()
         shutil.rmtree(work, ignore_errors=True)
     loop, one, two, client_two = (statistics.median(times[k]) for k in ("loop", "one", "two", "client_two"))
-    print(f"region: {n_scenes} scenes of {size_px} px ({area:.0f} km2), shipped model, medians of {repeats}: plain loop {loop:.1f} s; "
-          f"Dask 1 worker x 2 threads {one:.1f} s (overhead {100 * (one / loop - 1):+.0f} %); Dask 2 workers x 1 thread (the "
-          f"default sizing) {two:.1f} s (overhead {100 * (two / loop - 1):+.0f} %, goal <= 10 %; speed-up over 1 worker "
-          f"{one / two:.2f}x); throughput {area / two:.1f} km2/s, {area / two / 2:.1f} km2/s per worker; the client alone "
-          f"(merge, tracing, writing) {client_two:.1f} s = {100 * client_two / two:.0f} % of the 2-worker wall time")
+    print(
+        f"region: {n_scenes} scenes of {size_px} px ({area:.0f} km2), shipped model, medians of {repeats}: plain loop "
+        f"{loop:.1f} s; "
+        f"Dask 1 worker x 2 threads {one:.1f} s (overhead {100 * (one / loop - 1):+.0f} %); Dask 2 workers x 1 thread (the "
+        f"default sizing) {two:.1f} s (overhead {100 * (two / loop - 1):+.0f} %, goal <= 10 %; speed-up over 1 worker "
+        f"{one / two:.2f}x); throughput {area / two:.1f} km2/s, {area / two / 2:.1f} km2/s per worker; the client alone "
+        f"(merge, tracing, writing) {client_two:.1f} s = {100 * client_two / two:.0f} % of the 2-worker wall time"
+    )
     return {"loop_s": loop, "one_s": one, "two_s": two, "area_km2": area, "client_two_s": client_two}

@@ -34,7 +34,9 @@ from .synthetic_scene import ORIGIN, UTM_EPSG
 
 def write_scene(path: Path, size_px: int, block_rows: int = 1024) -> Path:
     """A smooth 3-band 8-bit scene written by blocks (never whole in memory)."""
-    ds = gdal.GetDriverByName("GTiff").Create(str(path), size_px, size_px, 3, gdal.GDT_Byte, ["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=YES"])
+    ds = gdal.GetDriverByName("GTiff").Create(
+        str(path), size_px, size_px, 3, gdal.GDT_Byte, ["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=YES"]
+    )
     ds.SetGeoTransform((ORIGIN[0], 10.0, 0.0, ORIGIN[1], 0.0, -10.0))
     srs = osr.SpatialReference()
     srs.ImportFromEPSG(UTM_EPSG)
@@ -94,7 +96,7 @@ def deepness_style_loop(model_path: Path, raster: Path, tile_px: int = 512, over
         for col in range(0, size_x, step):
             output = session.run(None, {"input": _scaled(dataset, col, row, tile_px)[None]})[0][0, 0]
             r1, c1 = min(row + tile_px - border, size_y), min(col + tile_px - border, size_x)
-            result[row + border:r1, col + border:c1] = output[border:r1 - row, border:c1 - col]
+            result[row + border : r1, col + border : c1] = output[border : r1 - row, border : c1 - col]
     return time.perf_counter() - start, result >= 0.5
 
 
@@ -107,8 +109,11 @@ def _models(work: Path) -> tuple[Path, Path]:
         from training.export.onnx_export import quantize_int8
 
         rng = np.random.default_rng(0)
-        int8_path = Path(quantize_int8(str(float_path), str(work / "int8.onnx"),
-                                       [rng.uniform(-1, 1, (3, 256, 256)).astype(np.float32) for _ in range(8)]))
+        int8_path = Path(
+            quantize_int8(
+                str(float_path), str(work / "int8.onnx"), [rng.uniform(-1, 1, (3, 256, 256)).astype(np.float32) for _ in range(8)]
+            )
+        )
     return float_path, int8_path
 
 
@@ -117,8 +122,15 @@ def _ours(raster: Path, model: Path, work: Path, name: str, views: Optional[int]
     ``precision`` the PRECISION choice (None: the default, auto)."""
     import processing
 
-    parameters = {"INPUT": str(raster), "MODEL": str(model), "DEVICE": 1, "MIN_AREA_KM2": 0.03,
-                  "PROBABILITY": str(work / f"{name}_prob.tif"), "MASK": str(work / f"{name}_mask.tif"), "OUTPUT": str(work / f"{name}.gpkg")}
+    parameters = {
+        "INPUT": str(raster),
+        "MODEL": str(model),
+        "DEVICE": 1,
+        "MIN_AREA_KM2": 0.03,
+        "PROBABILITY": str(work / f"{name}_prob.tif"),
+        "MASK": str(work / f"{name}_mask.tif"),
+        "OUTPUT": str(work / f"{name}.gpkg"),
+    }
     if views is not None:
         parameters["VIEWS"] = views
     if precision is not None:
@@ -157,8 +169,14 @@ def real_scene(path: Path, size_px: int) -> Optional[Path]:
         samples = [s for s in load_samples(config) if s.split == "validation"]
     except Exception:  # the chips are not on this machine
         return None
-    scene = validation_scene(samples, spec.in_channels, size_px // config.cell_px, 7, config.cell_px,
-                             lambda raw: to_uint8_range(raw, spec.input_scaling))
+    scene = validation_scene(
+        samples,
+        spec.in_channels,
+        size_px // config.cell_px,
+        7,
+        config.cell_px,
+        lambda raw: to_uint8_range(raw, spec.input_scaling),
+    )
     return Path(write_image(scene.image, str(path)))
 
 
@@ -183,9 +201,11 @@ def user_model_part(work: Path, size_px: int, trained_steps: int = 0) -> dict:
     reference_p, reference_m = _read(work / "user_float_prob.tif"), _read(work / "user_float_mask.tif") == 1
     default_p = _read(work / "user_default_prob.tif")
     valid = reference_p >= 0
-    agreement = {"p99_difference": float(np.quantile(np.abs(default_p[valid] - reference_p[valid]), 0.99)),
-                 "mask_iou_default": mask_iou(_read(work / "user_default_mask.tif") == 1, reference_m),
-                 "mask_iou_deepness": mask_iou(deepness_mask, reference_m)}
+    agreement = {
+        "p99_difference": float(np.quantile(np.abs(default_p[valid] - reference_p[valid]), 0.99)),
+        "mask_iou_default": mask_iou(_read(work / "user_default_mask.tif") == 1, reference_m),
+        "mask_iou_deepness": mask_iou(deepness_mask, reference_m),
+    }
     _ours(raster, shipped_user, work, "shipped_user_float", views=None, precision=1)
     _ours(raster, shipped_user, work, "shipped_user_default", views=None)
     reference = _read(work / "shipped_user_float_mask.tif") == 1
@@ -197,28 +217,53 @@ def user_model_part(work: Path, size_px: int, trained_steps: int = 0) -> dict:
         trained = trained_resnet34(work / "user_trained.onnx", trained_steps)
         _ours(raster, trained, work, "trained_float", views=None, precision=1)
         _ours(raster, trained, work, "trained_default", views=None)
-        agreement["trained_mask_iou"] = mask_iou(_read(work / "trained_default_mask.tif") == 1, _read(work / "trained_float_mask.tif") == 1)
+        agreement["trained_mask_iou"] = mask_iou(
+            _read(work / "trained_default_mask.tif") == 1, _read(work / "trained_float_mask.tif") == 1
+        )
         agreement["trained_mask_share"] = float((_read(work / "trained_float_mask.tif") == 1).mean())
         trained_p = _read(work / "trained_float_prob.tif")
         ok = trained_p >= 0
-        agreement["trained_p99_difference"] = float(np.quantile(np.abs(_read(work / "trained_default_prob.tif")[ok] - trained_p[ok]), 0.99))
+        agreement["trained_p99_difference"] = float(
+            np.quantile(np.abs(_read(work / "trained_default_prob.tif")[ok] - trained_p[ok]), 0.99)
+        )
     area_km2 = (size_px * 10.0 / 1000.0) ** 2
-    peer = "Deepness' own loop (headless, its source at " + str(source) + ")" if source else "Deepness-style loop (a re-implementation)"
-    print(f"\n== A user's model: DeepLabv3+ ResNet34, fixed 512 px input, Deepness-style metadata; {size_px} x {size_px} px "
-          f"({area_km2:.0f} km2), CPU ({os.cpu_count()} cores)")
-    labels = {"floor": "bare onnxruntime, 512 px tiles, float32 (floor)", "deepness": peer,
-              "ours_float32": "ours, PRECISION=float32, 1 view", "ours_default_first": "ours, defaults, first run (makes int8)",
-              "ours_default": "ours, defaults (int8 cached)"}
+    peer = (
+        "Deepness' own loop (headless, its source at " + str(source) + ")"
+        if source
+        else "Deepness-style loop (a re-implementation)"
+    )
+    print(
+        f"\n== A user's model: DeepLabv3+ ResNet34, fixed 512 px input, Deepness-style metadata; {size_px} x {size_px} px "
+        f"({area_km2:.0f} km2), CPU ({os.cpu_count()} cores)"
+    )
+    labels = {
+        "floor": "bare onnxruntime, 512 px tiles, float32 (floor)",
+        "deepness": peer,
+        "ours_float32": "ours, PRECISION=float32, 1 view",
+        "ours_default_first": "ours, defaults, first run (makes int8)",
+        "ours_default": "ours, defaults (int8 cached)",
+    }
     for key, seconds in times.items():
-        print(f"   {labels[key]:<62} {seconds:7.1f} s  {seconds / times['deepness']:5.2f} x the peer  {area_km2 / seconds:6.2f} km2/s")
-    print(f"   agreement with ours float32 1 view: defaults p99 |dp| {agreement['p99_difference']:.3f} (<= 0.05), mask IoU "
-          f"{agreement['mask_iou_default']:.3f}; the peer's mask IoU {agreement['mask_iou_deepness']:.3f}")
-    print(f"   a trained model as a user's (the shipped EfficientNet-Lite0 re-saved with a fixed 512 px input, Deepness' metadata "
-          f"only; {100 * agreement['trained_user_mask_share']:.1f} % of the scene in its mask): defaults vs float32 mask IoU "
-          f"{agreement['trained_user_mask_iou']:.3f} (>= 0.98), p99 |dp| {agreement['trained_user_p99_difference']:.3f} (<= 0.05)")
+        print(
+            f"   {labels[key]:<62} {seconds:7.1f} s  {seconds / times['deepness']:5.2f} x the peer  {area_km2 / seconds:6.2f} "
+            "km2/s"
+        )
+    print(
+        f"   agreement with ours float32 1 view: defaults p99 |dp| {agreement['p99_difference']:.3f} (<= 0.05), mask IoU "
+        f"{agreement['mask_iou_default']:.3f}; the peer's mask IoU {agreement['mask_iou_deepness']:.3f}"
+    )
+    print(
+        f"   a trained model as a user's (the shipped EfficientNet-Lite0 re-saved with a fixed 512 px input, Deepness' metadata "
+        f"only; {100 * agreement['trained_user_mask_share']:.1f} % of the scene in its mask): defaults vs float32 mask IoU "
+        f"{agreement['trained_user_mask_iou']:.3f} (>= 0.98), p99 |dp| {agreement['trained_user_p99_difference']:.3f} (<= 0.05)"
+    )
     if trained_steps:
-        print(f"   trained ResNet34 ({trained_steps} steps; {100 * agreement['trained_mask_share']:.1f} % of the scene in its mask): "
-              f"defaults vs float32 mask IoU {agreement['trained_mask_iou']:.3f} (>= 0.98), p99 |dp| {agreement['trained_p99_difference']:.3f}")
+        print(
+            f"   trained ResNet34 ({trained_steps} steps; {100 * agreement['trained_mask_share']:.1f} % of the scene in its "
+            "mask): "
+            f"defaults vs float32 mask IoU {agreement['trained_mask_iou']:.3f} (>= 0.98), p99 |dp| "
+            f"{agreement['trained_p99_difference']:.3f}"
+        )
     print(f"   goal: ours (defaults) <= 0.5 x the peer: {times['ours_default'] / times['deepness']:.2f}")
     return {"times": times, "agreement": agreement}
 
@@ -238,7 +283,9 @@ def run(size_px: int = 4096, memory_size_px: int = 10000, trained_steps: int = 3
     def inside(offset: int) -> int:  # the floor reads each model input (tile and context) inside the raster
         return max(min(offset - layout.context_px, size_px - layout.input_px), 0)
 
-    ours_tiles = [(inside(t.col_off), inside(t.row_off), layout.input_px) for row in tile_windows(size_px, size_px, layout) for t in row]
+    ours_tiles = [
+        (inside(t.col_off), inside(t.row_off), layout.input_px) for row in tile_windows(size_px, size_px, layout) for t in row
+    ]
     times = {
         "ours_float32": _ours(raster, float_path, work, "float", precision=1),
         "ours_int8": _ours(raster, int8_path, work, "int8"),
@@ -248,21 +295,33 @@ def run(size_px: int = 4096, memory_size_px: int = 10000, trained_steps: int = 3
     }
     area_km2 = (size_px * 10.0 / 1000.0) ** 2
     base = times["ours_float32"]
-    print(f"\n== The shipped model (DeepLabv3+ EfficientNet-Lite0) on the {size_px} x {size_px} px synthetic scene ({area_km2:.0f} km2), "
-          f"tiles of {layout.tile_px} px with {layout.context_px} px of context ({layout.input_px} px model input)")
-    labels = {"ours_float32": "ours, float32, 1 view", "ours_int8": "ours, int8, 1 view", "ours_int8_8_views": "ours, int8, 8 views everywhere",
-              "ours_default": "ours, defaults (int8, 8 views adaptively)", "bare_floor": "bare onnxruntime floor, our tiles, float32"}
+    print(
+        f"\n== The shipped model (DeepLabv3+ EfficientNet-Lite0) on the {size_px} x {size_px} px synthetic scene "
+        f"({area_km2:.0f} km2), "
+        f"tiles of {layout.tile_px} px with {layout.context_px} px of context ({layout.input_px} px model input)"
+    )
+    labels = {
+        "ours_float32": "ours, float32, 1 view",
+        "ours_int8": "ours, int8, 1 view",
+        "ours_int8_8_views": "ours, int8, 8 views everywhere",
+        "ours_default": "ours, defaults (int8, 8 views adaptively)",
+        "bare_floor": "bare onnxruntime floor, our tiles, float32",
+    }
     for key, seconds in times.items():
         print(f"   {labels[key]:<48} {seconds:8.1f} s   {seconds / base:5.2f} x ours float32   {area_km2 / seconds:6.2f} km2/s")
     print(f"   defaults / int8 1 view: {times['ours_default'] / times['ours_int8']:.2f} (goal <= 2)")
     memory = {}
     if memory_size_px:
-        memory = {"analytic model": peak_memory(work, memory_size_px),
-                  "the user's ResNet34, defaults": peak_memory(work, memory_size_px, work / "user_resnet34.onnx")}
+        memory = {
+            "analytic model": peak_memory(work, memory_size_px),
+            "the user's ResNet34, defaults": peak_memory(work, memory_size_px, work / "user_resnet34.onnx"),
+        }
         for name, found in memory.items():
             if found:
-                print(f"   {memory_size_px} x {memory_size_px} px scene, {name}: peak memory {found['peak_mb']:.0f} MB, "
-                      f"{found['seconds']:.0f} s, {found.get('candidates')} candidates")
+                print(
+                    f"   {memory_size_px} x {memory_size_px} px scene, {name}: peak memory {found['peak_mb']:.0f} MB, "
+                    f"{found['seconds']:.0f} s, {found.get('candidates')} candidates"
+                )
     return {"user": user, **times, "memory": memory}
 
 

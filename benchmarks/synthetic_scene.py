@@ -54,9 +54,7 @@ def lobe_wkt(x: float, y: float, a_m: float, b_m: float, angle_rad: float, n_ver
     return f"POLYGON(({ring},{xs[0]:.2f} {ys[0]:.2f}))"
 
 
-def random_lobes(
-    n: int, size_px: int, pixel_m: float, seed: int = 1, margin_m: float = 600.0
-) -> list[str]:
+def random_lobes(n: int, size_px: int, pixel_m: float, seed: int = 1, margin_m: float = 600.0) -> list[str]:
     rng = np.random.default_rng(seed)
     extent_m = size_px * pixel_m
     out = []
@@ -68,9 +66,7 @@ def random_lobes(
     return out
 
 
-def write_polygon_layer(
-    path: Path, wkts: list[str], layer: str, epsg: int = UTM_EPSG, ids: Optional[list[str]] = None
-) -> Path:
+def write_polygon_layer(path: Path, wkts: list[str], layer: str, epsg: int = UTM_EPSG, ids: Optional[list[str]] = None) -> Path:
     ds = ogr.GetDriverByName("GPKG").CreateDataSource(str(path)) if not path.exists() else ogr.Open(str(path), 1)
     srs = osr.SpatialReference()
     srs.ImportFromEPSG(epsg)

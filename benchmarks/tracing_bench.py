@@ -24,8 +24,14 @@ import numpy as np
 SIZE_PX = 1536
 
 
-def noisy_scene(folder: Path, size_px: int = SIZE_PX, epsg: int = 32644, pixel: float = 10.0,
-                origin: tuple[float, float] = (500000.0, 5000000.0), seed: int = 0) -> tuple[Path, Path]:
+def noisy_scene(
+    folder: Path,
+    size_px: int = SIZE_PX,
+    epsg: int = 32644,
+    pixel: float = 10.0,
+    origin: tuple[float, float] = (500000.0, 5000000.0),
+    seed: int = 0,
+) -> tuple[Path, Path]:
     """(mask, probability) GeoTIFFs: smoothed noise around the 0.56 threshold (thousands of specks, self-touching
     regions) and a blob per 40,000 px."""
     from osgeo import gdal
@@ -72,7 +78,9 @@ def _model_stage(work: Path, size_px: int) -> float:
     def inside(offset: int) -> int:
         return max(min(offset - layout.context_px, size_px - layout.input_px), 0)
 
-    tiles = [(inside(t.col_off), inside(t.row_off), layout.input_px) for row in tile_windows(size_px, size_px, layout) for t in row]
+    tiles = [
+        (inside(t.col_off), inside(t.row_off), layout.input_px) for row in tile_windows(size_px, size_px, layout) for t in row
+    ]
     return bare_loop(model_path, raster, tiles, auto_batch_size(layout))
 
 

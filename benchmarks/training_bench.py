@@ -20,8 +20,10 @@ def run(encoders: tuple[str, ...] = (), batch_size: int = 4, train_px: int = 256
     encoders = encoders or ENCODERS
     work = Path(tempfile.mkdtemp(prefix="rockglacier-train-bench-"))
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    print(f"\n== training package: DeepLabv3+ per encoder on {device} ({torch.get_num_threads()} threads); "
-          f"training batch {batch_size} x {train_px} px, inference one 480 px patch")
+    print(
+        f"\n== training package: DeepLabv3+ per encoder on {device} ({torch.get_num_threads()} threads); "
+        f"training batch {batch_size} x {train_px} px, inference one 480 px patch"
+    )
     print(f"   {'encoder':28s} {'train steps/s':>14s} {'torch s/patch':>14s} {'ONNX s/patch':>13s} {'ONNX/torch':>11s}")
     results = {}
     for encoder in encoders:
@@ -49,5 +51,8 @@ def run(encoders: tuple[str, ...] = (), batch_size: int = 4, train_px: int = 256
         path = export_onnx(model.cpu(), spec_for(TrainConfig(encoder=encoder)), str(work / f"{encoder}.onnx"))
         onnx_seconds = seconds_per_patch(path, threads=torch.get_num_threads())
         results[encoder] = (steps_per_second, torch_seconds, onnx_seconds)
-        print(f"   {encoder:28s} {steps_per_second:14.3f} {torch_seconds:14.3f} {onnx_seconds:13.3f} {onnx_seconds / torch_seconds:11.2f}")
+        print(
+            f"   {encoder:28s} {steps_per_second:14.3f} {torch_seconds:14.3f} {onnx_seconds:13.3f} "
+            f"{onnx_seconds / torch_seconds:11.2f}"
+        )
     return results

@@ -16,10 +16,16 @@ MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)  # ImageNet statistics 
 
 
 def deepness_metadata(tile_px: int = 512, threshold: float = 0.5) -> dict:
-    return {"model_type": json.dumps("Segmentor"), "class_names": json.dumps({"0": "background", "1": "rock_glacier"}),
-            "resolution": json.dumps(1000), "tiles_size": json.dumps(tile_px), "tiles_overlap": json.dumps(10),
-            "standardization_mean": json.dumps(list(MEAN)), "standardization_std": json.dumps(list(STD)),
-            "seg_thresh": json.dumps(threshold)}
+    return {
+        "model_type": json.dumps("Segmentor"),
+        "class_names": json.dumps({"0": "background", "1": "rock_glacier"}),
+        "resolution": json.dumps(1000),
+        "tiles_size": json.dumps(tile_px),
+        "tiles_overlap": json.dumps(10),
+        "standardization_mean": json.dumps(list(MEAN)),
+        "standardization_std": json.dumps(list(STD)),
+        "seg_thresh": json.dumps(threshold),
+    }
 
 
 def resnet34_deeplab(path: Path, seed: int = 0, tile_px: int = 512, network=None) -> Path:

@@ -39,8 +39,8 @@ def _scenes():
     image[:, :n, :n], label[:n, :n], negative[:n, :n] = dense.image, dense.label, dense.negative_pixels
     for index, (row, col) in enumerate(((0, n), (n, 0), (n, n))):
         quarter = validation_scene(negatives, spec.in_channels, n // config.cell_px, 100 + index, config.cell_px, convert)
-        image[:, row:row + n, col:col + n] = quarter.image
-        negative[row:row + n, col:col + n] = True
+        image[:, row : row + n, col : col + n] = quarter.image
+        negative[row : row + n, col : col + n] = True
     return {"validation scene (dense)": dense, "sparse scene": ValidationScene(image, label, negative)}
 
 
@@ -61,8 +61,13 @@ def run(repeats: int = 1) -> dict:
         one = measured["1 view"]["seconds"]
         print(f"\n== Views, shipped int8 model, {scene_name} ({scene.label.shape[0]} px)")
         for name, values in measured.items():
-            share = f", further views on {100 * values['more_views_share']:.0f} % of the model input" if VIEW_RUNS[name][1] else ""
-            print(f"   {name:<34} IoU {values['scene_pixel_iou']:.4f}  false pixels {100 * values['false_pixels_on_negatives']:.3f} %  "
-                  f"{values['seconds']:6.1f} s = {values['seconds'] / one:4.2f} x 1 view{share}")
+            share = (
+                f", further views on {100 * values['more_views_share']:.0f} % of the model input" if VIEW_RUNS[name][1] else ""
+            )
+            print(
+                f"   {name:<34} IoU {values['scene_pixel_iou']:.4f}  false pixels "
+                f"{100 * values['false_pixels_on_negatives']:.3f} %  "
+                f"{values['seconds']:6.1f} s = {values['seconds'] / one:4.2f} x 1 view{share}"
+            )
         results[scene_name] = measured
     return results

@@ -27,6 +27,7 @@ class RockGlacierPlugin:
             registry.addProvider(self.provider)
 
     def initGui(self) -> None:  # noqa: N802
+        """QGIS: add the Processing provider, the review dock's menu entry and the installation check."""
         self.initProcessing()
         if self.iface is None:
             return
@@ -49,6 +50,7 @@ class RockGlacierPlugin:
         self.iface.addPluginToMenu("Rock glacier inventory", self.check_action)
 
     def installation_text(self) -> str:
+        """Which optional packages QGIS's Python and the training Python have, and the command for each missing one."""
         from .core.dependencies import installation_text
         from .processing.adapt_model_algorithm import training_python
 
@@ -69,6 +71,7 @@ class RockGlacierPlugin:
         box.show()
 
     def unload(self) -> None:
+        """QGIS: remove the menu entries, the dock and the Processing provider."""
         if self.iface is not None and self.check_action is not None:
             self.iface.removePluginMenu("Rock glacier inventory", self.check_action)
             self.check_action = None

@@ -34,9 +34,7 @@ def write_raster(
 ) -> Path:
     """Write a single- or multi-band (bands first) GeoTIFF, every band tagged with ``unit`` when given."""
     bands = array if array.ndim == 3 else array[None]
-    ds = gdal.GetDriverByName("GTiff").Create(
-        str(path), bands.shape[2], bands.shape[1], bands.shape[0], dtype
-    )
+    ds = gdal.GetDriverByName("GTiff").Create(str(path), bands.shape[2], bands.shape[1], bands.shape[0], dtype)
     ds.SetGeoTransform(tuple(geotransform))
     if epsg is not None:
         ds.SetProjection(srs_from_epsg(epsg).ExportToWkt())
@@ -98,7 +96,11 @@ def square_wkt(x_centre: float, y_centre: float, side: float) -> str:
 
 
 def plane_dem(
-    size_px: int, pixel_m: float, origin: tuple[float, float], slope_deg: float, aspect_deg: float,
+    size_px: int,
+    pixel_m: float,
+    origin: tuple[float, float],
+    slope_deg: float,
+    aspect_deg: float,
     z0_m: float = 3000.0,
 ) -> tuple[np.ndarray, tuple[float, ...]]:
     """A tilted plane facing ``aspect_deg`` with slope ``slope_deg`` on a north-up grid.

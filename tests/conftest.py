@@ -53,6 +53,7 @@ def shared_dataset():
 
     return _get
 
+
 #: Scripts that run inside another program (the QGIS desktop), not modules to import or doctest here.
 collect_ignore = ["qgis/desktop_startup.py"]
 

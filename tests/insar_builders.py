@@ -60,10 +60,18 @@ def lobe(x: float, y: float, length_m: float, width_m: float, angle_rad: float) 
 
 
 def cone_scene(
-    folder: Path, seed: int = 0, size_px: int = 240, pixel_m: float = 30.0, slope_deg: float = 25.0,
-    incidence_deg: float = 38.7, los_azimuth_deg: float = 102.0, looks: int = 10,
-    ramp_rad_per_px: tuple[float, float] = (0.004, -0.003), atmosphere_rad: float = 1.3,
-    landform_coherence: float = 0.6, stable_coherence: float = 0.85,
+    folder: Path,
+    seed: int = 0,
+    size_px: int = 240,
+    pixel_m: float = 30.0,
+    slope_deg: float = 25.0,
+    incidence_deg: float = 38.7,
+    los_azimuth_deg: float = 102.0,
+    looks: int = 10,
+    ramp_rad_per_px: tuple[float, float] = (0.004, -0.003),
+    atmosphere_rad: float = 1.3,
+    landform_coherence: float = 0.6,
+    stable_coherence: float = 0.85,
     aspects_deg: tuple[float, ...] = (45.0, 90.0, 135.0, 200.0, 250.0, 300.0, 340.0, 20.0),
     speeds_cm_per_yr: Optional[tuple[float, ...]] = None,
 ) -> SyntheticScene:
@@ -150,7 +158,9 @@ def write_isce_bil(path: Path, band1: np.ndarray, band2: np.ndarray, geotransfor
     <PixelOffset>4</PixelOffset>
     <LineOffset>{8 * width}</LineOffset>
   </VRTRasterBand>
-''' for b in (1, 2))
+'''
+        for b in (1, 2)
+    )
     gt = ", ".join(repr(float(v)) for v in geotransform)
     Path(f"{path}.vrt").write_text(
         f'<VRTDataset rasterXSize="{width}" rasterYSize="{height}">\n  <SRS>EPSG:{epsg}</SRS>\n'
@@ -181,7 +191,9 @@ def isce_products(scene: SyntheticScene, folder: Path) -> dict[str, Path]:
     cor = write_isce_bil(pair / "interferogram" / "topophase.cor.geo", amplitude, warped["coherence"], geotransform)
     inside = warped["coherence"] > 0
     los = write_isce_bil(
-        pair / "geometry" / "los.rdr.geo", np.where(inside, scene.incidence_deg, 0.0),
-        np.where(inside, scene.los_azimuth_deg, 0.0), geotransform,
+        pair / "geometry" / "los.rdr.geo",
+        np.where(inside, scene.incidence_deg, 0.0),
+        np.where(inside, scene.los_azimuth_deg, 0.0),
+        geotransform,
     )
     return {"unw": unw, "cor": cor, "los": los}

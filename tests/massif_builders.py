@@ -83,7 +83,9 @@ def _slope_aspect(z: np.ndarray, pixel_m: float) -> tuple[np.ndarray, np.ndarray
     return np.degrees(np.arctan(np.hypot(dz_dx, dz_dnorth))), np.degrees(np.arctan2(-dz_dx, -dz_dnorth)) % 360.0
 
 
-def _tongue(x: float, y: float, length_m: float, width_m: float, angle: float, rng: np.random.Generator) -> tuple[str, np.ndarray]:
+def _tongue(
+    x: float, y: float, length_m: float, width_m: float, angle: float, rng: np.random.Generator
+) -> tuple[str, np.ndarray]:
     """An irregular outline (WKT) and its radius function's harmonics."""
     harmonics = rng.normal(0.0, 0.07, (3, 2))
     t = np.linspace(0, 2 * math.pi, 48, endpoint=False)
@@ -153,8 +155,10 @@ def massif_scene(folder: Path, seed: int = 0, settings: MassifSettings = MassifS
     gy, gx = np.gradient(speed * 46.0 / 365.25 / 100.0, pixel_m)  # m of displacement per m
     coherence = np.clip(coherence - 40.0 * np.hypot(gx, gy), 0.05, 0.95)
     coherence[hidden] = np.clip(coherence[hidden] * 0.3, 0.05, 0.95)
-    good = [bool((inside & (coherence >= 0.3) & (np.abs(g) >= 0.3) & ~hidden & (slope >= 5.0)).sum() > 0.6 * inside.sum())
-            for inside in good]
+    good = [
+        bool((inside & (coherence >= 0.3) & (np.abs(g) >= 0.3) & ~hidden & (slope >= 5.0)).sum() > 0.6 * inside.sum())
+        for inside in good
+    ]
     k = phase_per_cm_per_yr()
     zn = (z - z.min()) / 1000.0
     stratified = settings.stratified_rad * np.exp(-zn / 1.5)

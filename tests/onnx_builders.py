@@ -14,13 +14,21 @@ from rockglacier_plugin.core.mapping.model_metadata import InputScaling, ModelSp
 OPSET = 17
 
 
-def _save(nodes, initializers, path: Path, spec: ModelSpec, channels: int = 3, fixed_size: Optional[int] = None,
-          fixed_batch: Optional[int] = None) -> Path:
+def _save(
+    nodes,
+    initializers,
+    path: Path,
+    spec: ModelSpec,
+    channels: int = 3,
+    fixed_size: Optional[int] = None,
+    fixed_batch: Optional[int] = None,
+) -> Path:
     size = fixed_size if fixed_size else "H"
     width = fixed_size if fixed_size else "W"
     batch = fixed_batch if fixed_batch else "N"
     graph = helper.make_graph(
-        nodes, "rockglacier_test",
+        nodes,
+        "rockglacier_test",
         [helper.make_tensor_value_info("input", TensorProto.FLOAT, [batch, channels, size, width])],
         [helper.make_tensor_value_info("output", TensorProto.FLOAT, [batch, 1, size, width])],
         initializer=initializers,
@@ -45,8 +53,9 @@ def _channel0():
     ]
 
 
-def identity_model(path: Path, spec: ModelSpec = ModelSpec(margin_px=0), fixed_size: Optional[int] = None,
-                   fixed_batch: Optional[int] = None) -> Path:
+def identity_model(
+    path: Path, spec: ModelSpec = ModelSpec(margin_px=0), fixed_size: Optional[int] = None, fixed_batch: Optional[int] = None
+) -> Path:
     """probability = channel 0 of the scaled input (a fixed batch or size as Deepness-style exports have)."""
     nodes, inits = _channel0()
     nodes.append(helper.make_node("Identity", ["channel0"], ["output"]))
@@ -56,7 +65,10 @@ def identity_model(path: Path, spec: ModelSpec = ModelSpec(margin_px=0), fixed_s
 def threshold_model(path: Path, spec: ModelSpec = ModelSpec(margin_px=0), level: float = 0.5, sharpness: float = 200.0) -> Path:
     """probability = sigmoid(sharpness * (channel0 - level))."""
     nodes, inits = _channel0()
-    inits += [numpy_helper.from_array(np.array(level, np.float32), "level"), numpy_helper.from_array(np.array(sharpness, np.float32), "sharp")]
+    inits += [
+        numpy_helper.from_array(np.array(level, np.float32), "level"),
+        numpy_helper.from_array(np.array(sharpness, np.float32), "sharp"),
+    ]
     nodes += [
         helper.make_node("Sub", ["channel0", "level"], ["centred"]),
         helper.make_node("Mul", ["centred", "sharp"], ["scaled"]),
@@ -94,8 +106,11 @@ def edge_model(path: Path, spec: ModelSpec = ModelSpec(margin_px=1)) -> Path:
     black no-data border would make."""
     laplacian = np.array([[[[0, 1, 0], [1, -4, 1], [0, 1, 0]]]], dtype=np.float32)
     nodes, inits = _channel0()
-    inits += [numpy_helper.from_array(laplacian, "lap"), numpy_helper.from_array(np.array(0.2, np.float32), "c"),
-              numpy_helper.from_array(np.array(40.0, np.float32), "k")]
+    inits += [
+        numpy_helper.from_array(laplacian, "lap"),
+        numpy_helper.from_array(np.array(0.2, np.float32), "c"),
+        numpy_helper.from_array(np.array(40.0, np.float32), "k"),
+    ]
     nodes += [
         helper.make_node("Conv", ["channel0", "lap"], ["edges"], pads=[1, 1, 1, 1]),
         helper.make_node("Abs", ["edges"], ["strength"]),
@@ -141,8 +156,11 @@ def directional_edge_model(path: Path, spec: ModelSpec = ModelSpec(margin_px=2))
     something only here and there."""
     kernel = np.array([[[[-1, 0, 0], [0, 0, 1], [0, 0, 0]]]], dtype=np.float32)
     nodes, inits = _channel0()
-    inits += [numpy_helper.from_array(kernel, "kernel"), numpy_helper.from_array(np.array(10.0, np.float32), "k"),
-              numpy_helper.from_array(np.array(6.0, np.float32), "bias")]
+    inits += [
+        numpy_helper.from_array(kernel, "kernel"),
+        numpy_helper.from_array(np.array(10.0, np.float32), "k"),
+        numpy_helper.from_array(np.array(6.0, np.float32), "bias"),
+    ]
     nodes += [
         helper.make_node("Conv", ["channel0", "kernel"], ["difference"], pads=[1, 1, 1, 1]),
         helper.make_node("Mul", ["difference", "k"], ["scaled"]),
@@ -157,12 +175,19 @@ def three_conv_model(path: Path, gain: float = 20.0, spec: ModelSpec = ModelSpec
     the one an int8 copy quantises (the first and the head stay float), and the gain makes the output sensitive
     to its activation range, so a copy calibrated on the wrong inputs disagrees."""
     rng = np.random.default_rng(0)
-    inits = [numpy_helper.from_array(np.abs(rng.standard_normal((4, 3, 1, 1))).astype(np.float32), "w1"),
-             numpy_helper.from_array(np.abs(rng.standard_normal((4, 4, 1, 1))).astype(np.float32), "w2"),
-             numpy_helper.from_array(np.full((1, 4, 1, 1), gain / 4, np.float32), "w3"),
-             numpy_helper.from_array(np.array(-gain, np.float32), "offset")]
-    nodes = [helper.make_node("Conv", ["input", "w1"], ["c1"], name="conv1"), helper.make_node("Relu", ["c1"], ["r1"]),
-             helper.make_node("Conv", ["r1", "w2"], ["c2"], name="conv2"), helper.make_node("Relu", ["c2"], ["r2"]),
-             helper.make_node("Conv", ["r2", "w3"], ["c3"], name="head"), helper.make_node("Add", ["c3", "offset"], ["logits"]),
-             helper.make_node("Sigmoid", ["logits"], ["output"])]
+    inits = [
+        numpy_helper.from_array(np.abs(rng.standard_normal((4, 3, 1, 1))).astype(np.float32), "w1"),
+        numpy_helper.from_array(np.abs(rng.standard_normal((4, 4, 1, 1))).astype(np.float32), "w2"),
+        numpy_helper.from_array(np.full((1, 4, 1, 1), gain / 4, np.float32), "w3"),
+        numpy_helper.from_array(np.array(-gain, np.float32), "offset"),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["input", "w1"], ["c1"], name="conv1"),
+        helper.make_node("Relu", ["c1"], ["r1"]),
+        helper.make_node("Conv", ["r1", "w2"], ["c2"], name="conv2"),
+        helper.make_node("Relu", ["c2"], ["r2"]),
+        helper.make_node("Conv", ["r2", "w3"], ["c3"], name="head"),
+        helper.make_node("Add", ["c3", "offset"], ["logits"]),
+        helper.make_node("Sigmoid", ["logits"], ["output"]),
+    ]
     return _save(nodes, inits, path, spec)

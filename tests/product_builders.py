@@ -34,8 +34,15 @@ def _heading_from_azimuth(los_azimuth_deg: float) -> float:
     return 90.0 - los_azimuth_deg
 
 
-def mintpy_velocity(scene: SyntheticScene, folder: Path, with_geometry: bool = True, mutate: Optional[str] = None,
-                    los_azimuth_deg: Optional[float] = None, scale: float = 1.0, seed: int = 0) -> tuple[Path, Optional[Path]]:
+def mintpy_velocity(
+    scene: SyntheticScene,
+    folder: Path,
+    with_geometry: bool = True,
+    mutate: Optional[str] = None,
+    los_azimuth_deg: Optional[float] = None,
+    scale: float = 1.0,
+    seed: int = 0,
+) -> tuple[Path, Optional[Path]]:
     """``velocity.h5`` (+ ``geometryGeo.h5``) as MintPy writes them: m/year, towards the satellite, UTM grid with EPSG."""
     import h5py
 
@@ -47,12 +54,25 @@ def mintpy_velocity(scene: SyntheticScene, folder: Path, with_geometry: bool = T
         velocity_m = -velocity_m  # 'away from the satellite' written as MintPy's 'towards'
     azimuth = scene.los_azimuth_deg if los_azimuth_deg is None else los_azimuth_deg
     attributes = {
-        "FILE_TYPE": "velocity", "UNIT": "m/year", "START_DATE": "20150101", "END_DATE": "20191231",
-        "X_FIRST": str(gt[0]), "Y_FIRST": str(gt[3]), "X_STEP": str(gt[1]), "Y_STEP": str(gt[5]),
-        "X_UNIT": "meters", "Y_UNIT": "meters", "EPSG": str(EPSG), "LENGTH": str(velocity_m.shape[0]), "WIDTH": str(velocity_m.shape[1]),
-        "incidenceAngle": str(scene.incidence_deg), "HEADING": str(_heading_from_azimuth(azimuth)), "ANTENNA_SIDE": "-1",
+        "FILE_TYPE": "velocity",
+        "UNIT": "m/year",
+        "START_DATE": "20150101",
+        "END_DATE": "20191231",
+        "X_FIRST": str(gt[0]),
+        "Y_FIRST": str(gt[3]),
+        "X_STEP": str(gt[1]),
+        "Y_STEP": str(gt[5]),
+        "X_UNIT": "meters",
+        "Y_UNIT": "meters",
+        "EPSG": str(EPSG),
+        "LENGTH": str(velocity_m.shape[0]),
+        "WIDTH": str(velocity_m.shape[1]),
+        "incidenceAngle": str(scene.incidence_deg),
+        "HEADING": str(_heading_from_azimuth(azimuth)),
+        "ANTENNA_SIDE": "-1",
         "azimuthAngle": str(azimuth + 90.0 - 360.0),  # ARIA's angle (from east), as the real Coso files carry: must be ignored
-        "PROCESSOR": "isce", "WAVELENGTH": str(S1_WAVELENGTH_M),
+        "PROCESSOR": "isce",
+        "WAVELENGTH": str(S1_WAVELENGTH_M),
     }
     path = folder / "velocity.h5"
     with h5py.File(path, "w") as handle:
@@ -77,8 +97,14 @@ def licsbas_cum(scene: SyntheticScene, folder: Path, mutate: Optional[str] = Non
     import h5py
 
     folder.mkdir(parents=True, exist_ok=True)
-    warped = gdal.Warp("", str(scene.folder / "velocity_los_true.tif"), format="MEM", dstSRS="EPSG:4326",
-                       resampleAlg="bilinear", dstNodata=np.nan)
+    warped = gdal.Warp(
+        "",
+        str(scene.folder / "velocity_los_true.tif"),
+        format="MEM",
+        dstSRS="EPSG:4326",
+        resampleAlg="bilinear",
+        dstNodata=np.nan,
+    )
     velocity_cm = warped.ReadAsArray().astype(np.float64)
     gt = warped.GetGeoTransform()
     path = folder / "cum.h5"
@@ -115,8 +141,10 @@ def hyp3_product(scene: SyntheticScene, folder: Path, as_zip: bool = True, mutat
     phi = math.radians(scene.los_azimuth_deg + (0.0 if mutate == "phi_from_north" else 90.0))
     write_raster(product / f"{name}_lv_theta.tif", np.full(phase.shape, theta), gt, epsg=EPSG)
     write_raster(product / f"{name}_lv_phi.tif", np.full(phase.shape, phi), gt, epsg=EPSG)
-    (product / f"{name}.txt").write_text(f"Reference Granule: S1A_IW_SLC__1SDV_20190610T135156\nHeading: {_heading_from_azimuth(scene.los_azimuth_deg)}\n"
-                                         "Baseline: 50.0\nUTCtime: 49916.0\n")
+    (product / f"{name}.txt").write_text(
+        f"Reference Granule: S1A_IW_SLC__1SDV_20190610T135156\nHeading: {_heading_from_azimuth(scene.los_azimuth_deg)}\n"
+        "Baseline: 50.0\nUTCtime: 49916.0\n"
+    )
     if not as_zip:
         return product
     archive = folder / f"{name}.zip"

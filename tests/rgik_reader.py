@@ -106,13 +106,18 @@ def read_layer_checked(path: str, doc: DocLayer, layer_name: Optional[str] = Non
     if layer is None:
         return [], [f"{path} has no layer {name}"]
     definition = layer.GetLayerDefn()
-    present = {definition.GetFieldDefn(i).GetName(): definition.GetFieldDefn(i).GetTypeName() for i in range(definition.GetFieldCount())}
+    present = {
+        definition.GetFieldDefn(i).GetName(): definition.GetFieldDefn(i).GetTypeName() for i in range(definition.GetFieldCount())
+    }
     for spec in doc.fields:
         if spec.name not in present:
             problems.append(f"{name}: field {spec.name} missing")
         elif present[spec.name] != OGR_TYPES[spec.kind]:
             problems.append(f"{name}: field {spec.name} is {present[spec.name]}, documented {spec.kind}")
-    if doc.geometry not in (None, "None") and ogr.GeometryTypeToName(layer.GetGeomType()).replace(" ", "").lower() != doc.geometry.lower():
+    if (
+        doc.geometry not in (None, "None")
+        and ogr.GeometryTypeToName(layer.GetGeomType()).replace(" ", "").lower() != doc.geometry.lower()
+    ):
         problems.append(f"{name}: geometry {ogr.GeometryTypeToName(layer.GetGeomType())}, documented {doc.geometry}")
     rows = []
     for feature in layer:

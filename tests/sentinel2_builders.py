@@ -56,8 +56,9 @@ def expected_8bit(dn: np.ndarray, add_offset_dn: float) -> np.ndarray:
     return np.floor(255.0 * np.clip(rho + 0.1, 0.0, 1.0)).astype(np.int64)
 
 
-def write_stack(path: Path, bands: np.ndarray, dtype: int = gdal.GDT_UInt16, nodata: float = 0.0,
-                descriptions=("B04", "B03", "B02")) -> Path:
+def write_stack(
+    path: Path, bands: np.ndarray, dtype: int = gdal.GDT_UInt16, nodata: float = 0.0, descriptions=("B04", "B03", "B02")
+) -> Path:
     """A stack (bands first) with band descriptions, as a user makes with gdal_merge or QGIS."""
     dataset = gdal.GetDriverByName("GTiff").Create(str(path), bands.shape[2], bands.shape[1], bands.shape[0], dtype)
     dataset.SetGeoTransform(GT)
@@ -82,11 +83,19 @@ def _jp2(path: Path, values: np.ndarray) -> None:
 
 
 def _mtd(baseline: str, add_offset_dn: float, files: list[str]) -> str:
-    offsets = "" if float(baseline) < 4 else (
-        "<BOA_ADD_OFFSET_VALUES_LIST>" + "".join(f'<BOA_ADD_OFFSET band_id="{i}">{add_offset_dn:g}</BOA_ADD_OFFSET>' for i in range(13))
-        + "</BOA_ADD_OFFSET_VALUES_LIST>")
-    spectral = "".join(f'<Spectral_Information bandId="{i}" physicalBand="{name}"/>' for i, name in enumerate(
-        ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B10", "B11", "B12"]))
+    offsets = (
+        ""
+        if float(baseline) < 4
+        else (
+            "<BOA_ADD_OFFSET_VALUES_LIST>"
+            + "".join(f'<BOA_ADD_OFFSET band_id="{i}">{add_offset_dn:g}</BOA_ADD_OFFSET>' for i in range(13))
+            + "</BOA_ADD_OFFSET_VALUES_LIST>"
+        )
+    )
+    spectral = "".join(
+        f'<Spectral_Information bandId="{i}" physicalBand="{name}"/>'
+        for i, name in enumerate(["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B8A", "B9", "B10", "B11", "B12"])
+    )
     images = "".join(f"<IMAGE_FILE>{f}</IMAGE_FILE>" for f in files)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -99,7 +108,8 @@ def _mtd(baseline: str, add_offset_dn: float, files: list[str]) -> str:
         '<QUANTIFICATION_VALUES_LIST><BOA_QUANTIFICATION_VALUE unit="none">10000</BOA_QUANTIFICATION_VALUE>'
         '<AOT_QUANTIFICATION_VALUE unit="none">1000.0</AOT_QUANTIFICATION_VALUE></QUANTIFICATION_VALUES_LIST>'
         f"{offsets}<Spectral_Information_List>{spectral}</Spectral_Information_List>"
-        "</Product_Image_Characteristics></n1:General_Info></n1:Level-2A_User_Product>")
+        "</Product_Image_Characteristics></n1:General_Info></n1:Level-2A_User_Product>"
+    )
 
 
 def write_safe(folder: Path, rho: np.ndarray, baseline: str = "05.09", zipped: bool = False, tif_bands: bool = False) -> Path:
@@ -140,10 +150,20 @@ def write_stac_item(folder: Path, rho: np.ndarray) -> Path:
     assets = {}
     for index, (band, key) in enumerate(zip(BANDS, ("blue", "green", "red", "nir"))):
         path = write_stack(folder / f"{band}.tif", dn_from_reflectance(rho[index], -1000.0)[None], descriptions=None)
-        assets[key] = {"href": f"./{band}.tif", "type": "image/tiff; application=geotiff; profile=cloud-optimized",
-                       "raster:bands": [{"nodata": 0, "data_type": "uint16", "scale": 0.0001, "offset": -0.1}]}
-    item = {"type": "Feature", "stac_version": "1.0.0", "id": PRODUCT, "properties": {"s2:processing_baseline": "05.09"},
-            "assets": assets, "geometry": None, "links": []}
+        assets[key] = {
+            "href": f"./{band}.tif",
+            "type": "image/tiff; application=geotiff; profile=cloud-optimized",
+            "raster:bands": [{"nodata": 0, "data_type": "uint16", "scale": 0.0001, "offset": -0.1}],
+        }
+    item = {
+        "type": "Feature",
+        "stac_version": "1.0.0",
+        "id": PRODUCT,
+        "properties": {"s2:processing_baseline": "05.09"},
+        "assets": assets,
+        "geometry": None,
+        "links": [],
+    }
     path = folder / "item.json"
     path.write_text(json.dumps(item), encoding="utf-8")
     return path
@@ -152,10 +172,17 @@ def write_stac_item(folder: Path, rho: np.ndarray) -> Path:
 def echo_model(path: Path, channel: int = 0, rendering=CHILE_CHIPS) -> Path:
     """probability = channel ``channel`` of the input scaled to 0-1 (mean 0, std 1): the 8-bit value the model is
     fed, over 255, so a probability raster shows what the model saw."""
-    spec = ModelSpec(margin_px=0, bands=("B4", "B3", "B2"), rendering=rendering, standardization_mean=(0.0, 0.0, 0.0),
-                     standardization_std=(1.0, 1.0, 1.0))
+    spec = ModelSpec(
+        margin_px=0,
+        bands=("B4", "B3", "B2"),
+        rendering=rendering,
+        standardization_mean=(0.0, 0.0, 0.0),
+        standardization_std=(1.0, 1.0, 1.0),
+    )
     nodes = [helper.make_node("Slice", ["input", "starts", "ends", "axes"], ["output"])]
-    inits = [numpy_helper.from_array(np.array([channel], dtype=np.int64), "starts"),
-             numpy_helper.from_array(np.array([channel + 1], dtype=np.int64), "ends"),
-             numpy_helper.from_array(np.array([1], dtype=np.int64), "axes")]
+    inits = [
+        numpy_helper.from_array(np.array([channel], dtype=np.int64), "starts"),
+        numpy_helper.from_array(np.array([channel + 1], dtype=np.int64), "ends"),
+        numpy_helper.from_array(np.array([1], dtype=np.int64), "axes"),
+    ]
     return _save(nodes, inits, path, spec)

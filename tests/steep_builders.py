@@ -68,10 +68,20 @@ def _slope_aspect(z: np.ndarray, pixel_m: float) -> tuple[np.ndarray, np.ndarray
     return slope, aspect
 
 
-def steep_valley_scene(folder: Path, seed: int = 0, size_px: int = 300, pixel_m: float = 30.0, n_landforms: int = 10,
-                       incidence_deg: float = 38.7, los_azimuth_deg: float = 102.0, looks: int = 10,
-                       stratified_rad_per_km: float = 1.2, turbulence_rad: float = 0.6, turbulence_km: float = 3.0,
-                       speed_range_cm_per_yr: tuple[float, float] = (15.0, 90.0)) -> SteepScene:
+def steep_valley_scene(
+    folder: Path,
+    seed: int = 0,
+    size_px: int = 300,
+    pixel_m: float = 30.0,
+    n_landforms: int = 10,
+    incidence_deg: float = 38.7,
+    los_azimuth_deg: float = 102.0,
+    looks: int = 10,
+    stratified_rad_per_km: float = 1.2,
+    turbulence_rad: float = 0.6,
+    turbulence_km: float = 3.0,
+    speed_range_cm_per_yr: tuple[float, float] = (15.0, 90.0),
+) -> SteepScene:
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     z = _dem(size_px, pixel_m, rng)
@@ -92,7 +102,7 @@ def steep_valley_scene(folder: Path, seed: int = 0, size_px: int = 300, pixel_m:
     while len(landforms) < n_landforms and attempts < 5000:
         attempts += 1
         r, c = rng.integers(margin, size_px - margin, 2)
-        if not (15.0 <= slope[r, c] <= 30.0) or speed_total[r - 12:r + 12, c - 12:c + 12].any():
+        if not (15.0 <= slope[r, c] <= 30.0) or speed_total[r - 12 : r + 12, c - 12 : c + 12].any():
             continue
         length_m, width_m = rng.uniform(250, 420), rng.uniform(130, 220)
         # the lobe's long axis follows the downslope direction
@@ -122,8 +132,15 @@ def steep_valley_scene(folder: Path, seed: int = 0, size_px: int = 300, pixel_m:
     velocity_los = speed_total * g
     k = phase_per_cm_per_yr()
     turbulence = turbulence_rad * _smooth_field(z.shape, turbulence_km * 1000.0 / pixel_m / 2.0, rng)
-    phase = (velocity_los * k + 0.003 * cols - 0.002 * rows + 0.7 + stratified_rad_per_km * (z - 4000.0) / 1000.0
-             + turbulence + multilook_noise(coherence, looks, rng))
+    phase = (
+        velocity_los * k
+        + 0.003 * cols
+        - 0.002 * rows
+        + 0.7
+        + stratified_rad_per_km * (z - 4000.0) / 1000.0
+        + turbulence
+        + multilook_noise(coherence, looks, rng)
+    )
     gt = (ORIGIN[0], pixel_m, 0.0, ORIGIN[1], 0.0, -pixel_m)
     dem = write_raster(folder / "dem.tif", z, gt, epsg=EPSG)
     unwrapped = write_raster(folder / "20070716_20070831_unw.tif", phase, gt, epsg=EPSG)

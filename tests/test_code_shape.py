@@ -51,11 +51,39 @@ def test_parameter_count__counts_what_a_caller_passes():
     assert counts == {"f": 5, "m": 2}
 
 
-def test_sources__ruff_finds_no_undefined_name_unused_import_or_unsorted_imports():
+SOURCES = ["rockglacier_plugin", "training", "tests", "benchmarks", "tools"]
+
+
+def test_sources__ruff_finds_no_undefined_name_unused_import_unsorted_imports_or_line_over_the_length():
+    """ruff F (undefined names, unused imports), I (import order) and E501 at pyproject's line length (130)."""
     require_module("ruff", "ruff is not installed; run `make setup`")
-    result = subprocess.run([sys.executable, "-m", "ruff", "check", "--select", "F,I", "--no-cache",
-                             "rockglacier_plugin", "training", "tests", "benchmarks", "tools"],
-                            capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--select", "F,I,E501", "--no-cache", *SOURCES],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout[-4000:]
+
+
+def test_plugin__every_public_module_class_method_and_function_has_a_docstring():
+    """pydocstyle's D100-D104 and D106 (ruff) on the plugin (core, processing, gui, region): its public API documented."""
+    require_module("ruff", "ruff is not installed; run `make setup`")
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--select", "D100,D101,D102,D103,D104,D106", "--no-cache", "rockglacier_plugin"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout[-4000:]
+
+
+def test_sources__are_laid_out_by_ruff_format():
+    """One layout for every file (``ruff format``, pyproject's settings): run ``.venv/bin/ruff format .`` to fix."""
+    require_module("ruff", "ruff is not installed; run `make setup`")
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--check", "--no-cache", *SOURCES], capture_output=True, text=True, cwd=ROOT
+    )
     assert result.returncode == 0, result.stdout[-4000:]
 
 
@@ -66,7 +94,7 @@ def _imported_modules(path: Path, package: str) -> set:
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom):
             if node.level:
-                base = parts[:-node.level]
+                base = parts[: -node.level]
                 name = ".".join(base + ((node.module,) if node.module else ()))
             else:
                 name = node.module or ""
@@ -90,8 +118,12 @@ def test_adapters__processing_and_gui_never_import_each_other():
 
 def test_qgis_shared__imports_neither_adapter():
     """``qgis_shared`` sits below both adapters (the core's own direction is tests/core/test_core_independence.py)."""
-    offending = [f"{path.relative_to(ROOT)} imports {name}" for path in (ROOT / "rockglacier_plugin" / "qgis_shared").rglob("*.py")
-                 for adapter in ("processing", "gui") for name in _imported_modules(path, f"rockglacier_plugin.{adapter}")]
+    offending = [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in (ROOT / "rockglacier_plugin" / "qgis_shared").rglob("*.py")
+        for adapter in ("processing", "gui")
+        for name in _imported_modules(path, f"rockglacier_plugin.{adapter}")
+    ]
     assert offending == []
 
 
@@ -99,12 +131,18 @@ def test_doctests__every_file_with_one_is_collected_by_make_test():
     """A doctest outside the paths `make test` gives pytest never runs (region/merge.py's did not)."""
     import re
 
-    line = next(line for line in (ROOT / "Makefile").read_text(encoding="utf-8").splitlines() if line.strip().startswith("$(PY) -m pytest tests"))
+    line = next(
+        line
+        for line in (ROOT / "Makefile").read_text(encoding="utf-8").splitlines()
+        if line.strip().startswith("$(PY) -m pytest tests")
+    )
     collected = [part for part in re.findall(r"\S+", line.split("pytest", 1)[1]) if not part.startswith("-")]
     missing = []
     for path in ROOT.rglob("*.py"):
         relative = path.relative_to(ROOT).as_posix()
-        if relative.startswith((".venv/", ".venv-peers/", "dist/", "demo_data/", "bench_data/", "sample_data/")) or ">>> " not in path.read_text(encoding="utf-8"):
+        if relative.startswith(
+            (".venv/", ".venv-peers/", "dist/", "demo_data/", "bench_data/", "sample_data/")
+        ) or ">>> " not in path.read_text(encoding="utf-8"):
             continue
         if not any(relative == c or relative.startswith(c.rstrip("/") + "/") for c in collected):
             missing.append(relative)
@@ -176,7 +214,14 @@ def test_training__its_role_packages_import_each_other_in_one_direction():
     for role in roles:
         roles[role].discard(role)
     assert _cycles(roles) == []
-    assert set(roles) >= {"training.data", "training.model", "training.loop", "training.evaluation", "training.export", "training.card"}
+    assert set(roles) >= {
+        "training.data",
+        "training.model",
+        "training.loop",
+        "training.evaluation",
+        "training.export",
+        "training.card",
+    }
 
 
 def test_cycle_finder__finds_a_circle():

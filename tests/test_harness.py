@@ -21,9 +21,25 @@ def _run(tmp_path, ci):
     probe = tmp_path / "test_probe.py"
     probe.write_text(PROBE)
     env = {"PATH": "/usr/bin:/bin", "CI": ci, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(ROOT),
-                           "--confcutdir", str(ROOT / "tests"), str(probe)],
-                          capture_output=True, text=True, cwd=ROOT, env=env)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(ROOT),
+            "--confcutdir",
+            str(ROOT / "tests"),
+            str(probe),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
 
 
 def test_harness__missing_data_and_packages_fail_under_ci(tmp_path):

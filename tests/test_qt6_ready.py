@@ -9,11 +9,15 @@ PLUGIN = Path(__file__).resolve().parents[1] / "rockglacier_plugin"
 # A Qt class, a dot, a capitalised member not followed by a further dot or a call: an unscoped enum.
 UNSCOPED = re.compile(r"\b(Q(?!gs[A-Z])[A-Za-z]+)\.([A-Z][A-Za-z0-9]*)\b(?![.(\w])")
 #: (file, text) pairs allowed on purpose: QVariant types exist only on QGIS < 3.38 (Qt5) branches.
-ALLOWED = {("qgis_shared/fields.py", "QVariant.String"), ("qgis_shared/fields.py", "QVariant.Double"),
-           ("qgis_shared/fields.py", "QVariant.Int"),
-           # onnxruntime's quantisation enums, not Qt's
-           ("core/mapping/int8.py", "QuantFormat.QDQ"), ("core/mapping/int8.py", "QuantType.QUInt8"),
-           ("core/mapping/int8.py", "QuantType.QInt8")}
+ALLOWED = {
+    ("qgis_shared/fields.py", "QVariant.String"),
+    ("qgis_shared/fields.py", "QVariant.Double"),
+    ("qgis_shared/fields.py", "QVariant.Int"),
+    # onnxruntime's quantisation enums, not Qt's
+    ("core/mapping/int8.py", "QuantFormat.QDQ"),
+    ("core/mapping/int8.py", "QuantType.QUInt8"),
+    ("core/mapping/int8.py", "QuantType.QInt8"),
+}
 
 
 def _sources():
@@ -34,8 +38,11 @@ def test_plugin__no_unscoped_qt_enums():
 def test_plugin__no_qt5_only_idioms():
     offences = []
     for name, text in _sources():
-        for pattern, advice in ((r"\bexec_\(", "exec()"), (r"\bQRegExp\b", "QRegularExpression"),
-                                (r"^\s*(from|import)\s+PyQt[56]", "qgis.PyQt")):
+        for pattern, advice in (
+            (r"\bexec_\(", "exec()"),
+            (r"\bQRegExp\b", "QRegularExpression"),
+            (r"^\s*(from|import)\s+PyQt[56]", "qgis.PyQt"),
+        ):
             if re.search(pattern, text, flags=re.M):
                 offences.append(f"{name}: {pattern} -> use {advice}")
     assert offences == []
@@ -79,5 +86,6 @@ def test_fake_qgis_4__has_qt6_module_rules_that_broke_the_plugin_before():
         "from PyQt6.QtWidgets import QApplication\napp = QApplication([])\n"
         "try:\n    from qgis.PyQt.QtWidgets import QShortcut\nexcept ImportError:\n    print('no QShortcut in QtWidgets')\n"
         "from qgis.PyQt.QtCore import Qt\n"
-        "try:\n    Qt.AlignCenter\nexcept AttributeError:\n    print('no unscoped enums')\n")
+        "try:\n    Qt.AlignCenter\nexcept AttributeError:\n    print('no unscoped enums')\n"
+    )
     assert "no QShortcut in QtWidgets" in completed.stdout and "no unscoped enums" in completed.stdout, completed.stderr[-3000:]

@@ -27,7 +27,11 @@ def test_readme__every_relative_link_and_image_exists():
     assert broken == []
     for page in (ROOT / "docs").glob("*.md"):
         text = page.read_text(encoding="utf-8")
-        broken = [link for link in re.findall(r"\]\(([^)#]+)\)", text) if not link.startswith("http") and not (page.parent / link).exists()]
+        broken = [
+            link
+            for link in re.findall(r"\]\(([^)#]+)\)", text)
+            if not link.startswith("http") and not (page.parent / link).exists()
+        ]
         assert broken == [], page.name
 
 
@@ -51,8 +55,11 @@ def test_help_texts__every_section_they_send_users_to_exists_where_they_say():
     sections that had moved to docs/)."""
     pattern = re.compile(r"\((README|docs/[\w-]+\.md)[,:]?\s*(?:<i>|\")([^<\"]+)(?:</i>|\")")
     cited = []
-    for path in [*(ROOT / "rockglacier_plugin").rglob("*.py"), *(ROOT / "training").rglob("*.py"),
-                 ROOT / "rockglacier_plugin" / "models" / "MODEL_CARD.html"]:
+    for path in [
+        *(ROOT / "rockglacier_plugin").rglob("*.py"),
+        *(ROOT / "training").rglob("*.py"),
+        ROOT / "rockglacier_plugin" / "models" / "MODEL_CARD.html",
+    ]:
         text = path.read_text(encoding="utf-8").replace("\n#", " ").replace("\n", " ")
         cited += [(path.name, page, section) for page, section in pattern.findall(text)]
     assert len(cited) >= 4

@@ -22,7 +22,9 @@ START, END = "<!-- views: tools/card_views.py -->", "<!-- /views -->"
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--config", default=os.path.join(ROOT, "training", "configs", "default_chile_ds1b.json"))
-    parser.add_argument("--render-only", action="store_true", help="rewrite the HTML paragraph from model_card.json, measuring nothing")
+    parser.add_argument(
+        "--render-only", action="store_true", help="rewrite the HTML paragraph from model_card.json, measuring nothing"
+    )
     args = parser.parse_args(argv)
     from rockglacier_plugin.core.mapping.input_scaling import to_uint8_range
     from training.card.render import views_text
@@ -39,8 +41,14 @@ def main(argv: list[str]) -> int:
         config = TrainConfig.load(args.config)
         spec = spec_for(config)
         validation = [s for s in load_samples(config) if s.split == "validation"]
-        scene = validation_scene(validation, spec.in_channels, cells_for(len(validation)), config.seed, config.cell_px,
-                                 lambda raw: to_uint8_range(raw, spec.input_scaling))
+        scene = validation_scene(
+            validation,
+            spec.in_channels,
+            cells_for(len(validation)),
+            config.seed,
+            config.cell_px,
+            lambda raw: to_uint8_range(raw, spec.input_scaling),
+        )
         name = "int8" if card.get("int8_is_cpu_default") else "float32"
         model = os.path.join(MODELS, "rockglacier_default_int8.onnx" if name == "int8" else "rockglacier_default.onnx")
         card["views_model"] = name
@@ -59,7 +67,10 @@ def main(argv: list[str]) -> int:
     with open(html_path, "w", encoding="utf-8") as handle:
         handle.write(page)
     for run, values in card["views_on_scene"].items():
-        print(f"{run:<36} IoU {values['scene_pixel_iou']:.4f}  false {100 * values['false_pixels_on_negatives']:.3f} %  {values['seconds']:.1f} s")
+        print(
+            f"{run:<36} IoU {values['scene_pixel_iou']:.4f}  false {100 * values['false_pixels_on_negatives']:.3f} %  "
+            f"{values['seconds']:.1f} s"
+        )
     return 0
 
 

@@ -28,8 +28,19 @@ def run_in_desktop(script: Path, env: dict, work_path: Path, report: str) -> dic
     profile; the JSON the script left in ``work_path / report``."""
     env = {**os.environ, **env}
     env.pop("QT_QPA_PLATFORM", None)
-    command = ["xvfb-run", "-a", "-s", "-screen 0 1280x800x24", "qgis", "--profiles-path", str(fresh_profile(work_path / "p")),
-               "--nologo", "--noversioncheck", "--code", str(script)]
+    command = [
+        "xvfb-run",
+        "-a",
+        "-s",
+        "-screen 0 1280x800x24",
+        "qgis",
+        "--profiles-path",
+        str(fresh_profile(work_path / "p")),
+        "--nologo",
+        "--noversioncheck",
+        "--code",
+        str(script),
+    ]
     subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
     return json.loads((work_path / report).read_text(encoding="utf-8"))
 
@@ -43,8 +54,12 @@ def main() -> int:
         work_path = Path(work)
         copy = work_path / "inventory.gpkg"  # the dock writes decisions: never into the demo's own output
         shutil.copy(inventory, copy)
-        env = {"ROCKGLACIER_TOUR_IMAGE": str(DEMO / "image.tif"), "ROCKGLACIER_TOUR_INVENTORY": str(copy),
-               "ROCKGLACIER_TOUR_DEM": str(DEMO / "dem.tif"), "ROCKGLACIER_TOUR_OUT": str(work_path)}
+        env = {
+            "ROCKGLACIER_TOUR_IMAGE": str(DEMO / "image.tif"),
+            "ROCKGLACIER_TOUR_INVENTORY": str(copy),
+            "ROCKGLACIER_TOUR_DEM": str(DEMO / "dem.tif"),
+            "ROCKGLACIER_TOUR_OUT": str(work_path),
+        }
         seen = run_in_desktop(ROOT / "tools" / "desktop_tour.py", env, work_path, "tour.json")
         if "error" in seen:
             print(seen["error"], file=sys.stderr)
@@ -56,8 +71,19 @@ def main() -> int:
         for name in ("tour_inventory.png", "review_dock.png"):
             Image.open(work_path / name).convert("RGB").quantize(colors=256).save(DOCS / name, optimize=True)
     shutil.copy(DEMO / "outputs" / "report" / "report_map.png", DOCS / "report_map.png")
-    subprocess.run([sys.executable, "-m", "tools.report_screenshot", str(DEMO / "outputs" / "report" / "report.html"),
-                    str(DOCS / "tour_report.png")], check=True, cwd=ROOT, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tools.report_screenshot",
+            str(DEMO / "outputs" / "report" / "report.html"),
+            str(DOCS / "tour_report.png"),
+        ],
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+    )
     print(json.dumps(seen))
     return 0
 

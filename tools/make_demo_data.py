@@ -15,5 +15,7 @@ from benchmarks.demo_scene import write_demo_scene  # noqa: E402
 if __name__ == "__main__":
     folder = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "demo_data"
     truth = write_demo_scene(folder)
-    print(f"Demo scene written to {folder}: dem.tif, image.tif, 20070716_20070831_unw.tif, coherence.tif, "
-          f"glaciers.gpkg, outlines.gpkg ({len(truth)} rock glaciers), truth.json")
+    print(
+        f"Demo scene written to {folder}: dem.tif, image.tif, 20070716_20070831_unw.tif, coherence.tif, "
+        f"glaciers.gpkg, outlines.gpkg ({len(truth)} rock glaciers), truth.json"
+    )

@@ -52,8 +52,10 @@ def main(folder: Path) -> None:
             glaciers.append(lobe_wkt(gx0, gy0, 300.0, 400.0, angle))
     write_polygon_layer(folder / "rock_glaciers.gpkg", lobes, "rock_glaciers")
     write_polygon_layer(folder / "glaciers.gpkg", glaciers, "glaciers")
-    print(f"Sample scene written to {folder}: dem_utm44n.tif ({SIZE_PX} x {SIZE_PX} px, {PIXEL_M:.0f} m), "
-          f"{len(lobes)} rock glaciers, {len(glaciers)} glaciers")
+    print(
+        f"Sample scene written to {folder}: dem_utm44n.tif ({SIZE_PX} x {SIZE_PX} px, {PIXEL_M:.0f} m), "
+        f"{len(lobes)} rock glaciers, {len(glaciers)} glaciers"
+    )
 
 
 if __name__ == "__main__":

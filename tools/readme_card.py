@@ -1,6 +1,6 @@
 """Write the shipped model's numbers into the README from its card (between <!-- model-card:facts --> markers).
 
-    python -m tools.readme_card        (run after `make default-model` rebuilds the card)
+python -m tools.readme_card        (run after `make default-model` rebuilds the card)
 """
 
 from __future__ import annotations

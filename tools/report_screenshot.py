@@ -1,6 +1,6 @@
 """The demo's HTML report as a browser shows it (QtWebKit, as QGIS ships it), top of the page, to a PNG.
 
-    python3 -m tools.report_screenshot demo_data/outputs/report/report.html docs/tour_report.png
+python3 -m tools.report_screenshot demo_data/outputs/report/report.html docs/tour_report.png
 """
 
 from __future__ import annotations

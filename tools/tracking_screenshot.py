@@ -35,16 +35,21 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as work:
         work_path = Path(work)
         processing.run("rockglacier:featuretracking", _parameters(folder, work_path))
-        env = {"ROCKGLACIER_TRACK_HILLSHADE": str(folder / "rock_glacier_hillshade_2012_50cm.tif"),
-               "ROCKGLACIER_TRACK_POINTS": str(work_path / "points.gpkg"), "ROCKGLACIER_TRACK_LANDFORM": str(work_path / "landform.gpkg"),
-               "ROCKGLACIER_TRACK_OUT": str(work_path)}
+        env = {
+            "ROCKGLACIER_TRACK_HILLSHADE": str(folder / "rock_glacier_hillshade_2012_50cm.tif"),
+            "ROCKGLACIER_TRACK_POINTS": str(work_path / "points.gpkg"),
+            "ROCKGLACIER_TRACK_LANDFORM": str(work_path / "landform.gpkg"),
+            "ROCKGLACIER_TRACK_OUT": str(work_path),
+        }
         seen = run_in_desktop(ROOT / "tools" / "desktop_tracking.py", env, work_path, "tracking.json")
         if "error" in seen:
             print(seen["error"], file=sys.stderr)
             return 1
         from PIL import Image
 
-        Image.open(work_path / "tracking.png").convert("RGB").quantize(colors=256).save(ROOT / "docs" / "feature_tracking.png", optimize=True)
+        Image.open(work_path / "tracking.png").convert("RGB").quantize(colors=256).save(
+            ROOT / "docs" / "feature_tracking.png", optimize=True
+        )
     print(json.dumps(seen))
     return 0
 

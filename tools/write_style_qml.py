@@ -15,8 +15,11 @@ if __name__ == "__main__":
 
     from rockglacier_plugin.qgis_shared.style import apply_inventory_style
 
-    layer = QgsVectorLayer("MultiPolygon?crs=EPSG:4326&field=review:string&field=upslope_con:string&field=source:string"
-                           "&field=rg_id:string", "rock_glaciers", "memory")
+    layer = QgsVectorLayer(
+        "MultiPolygon?crs=EPSG:4326&field=review:string&field=upslope_con:string&field=source:string&field=rg_id:string",
+        "rock_glaciers",
+        "memory",
+    )
     apply_inventory_style(layer)
     target = ROOT / "rockglacier_plugin" / "styles" / "rock_glaciers.qml"
     message, ok = layer.saveNamedStyle(str(target))

@@ -36,8 +36,15 @@ def _prepare(args: argparse.Namespace) -> int:
     from rockglacier_plugin.core.mapping.reflectance import given_calibration
     from rockglacier_plugin.core.mapping.rendering import rendering_from
 
-    settings = PatchSettings(args.context_m, args.max_patch_px, args.validation_fraction, args.seed, tuple(args.bands),
-                             rendering=rendering_from(args.rendering), calibration=given_calibration(args.l2a_add_offset, None))
+    settings = PatchSettings(
+        args.context_m,
+        args.max_patch_px,
+        args.validation_fraction,
+        args.seed,
+        tuple(args.bands),
+        rendering=rendering_from(args.rendering),
+        calibration=given_calibration(args.l2a_add_offset, None),
+    )
     plan = plan_patches(args.imagery, positives, positives_crs, negatives, negatives_crs, settings)
     for message in plan.warnings:
         print(f"warning: {message}", file=sys.stderr)
@@ -49,8 +56,15 @@ def _train(args: argparse.Namespace) -> int:
     from training.config import TrainConfig
     from training.loop.train import Trainer
 
-    config = TrainConfig.load(args.config, data=args.data, output=args.output, epochs=args.epochs, max_steps=args.max_steps,
-                              hard_negatives=args.hard_negatives, device=args.device)
+    config = TrainConfig.load(
+        args.config,
+        data=args.data,
+        output=args.output,
+        epochs=args.epochs,
+        max_steps=args.max_steps,
+        hard_negatives=args.hard_negatives,
+        device=args.device,
+    )
     trainer = Trainer(config)
     if args.resume:
         trainer.resume(args.resume)
@@ -83,15 +97,23 @@ def _evaluate(args: argparse.Namespace) -> int:
         config.data = args.data
     spec = spec_for(config)
     samples = _samples_of(config, args.split)
-    scene = validation_scene(samples, spec.in_channels, cells_for(len(samples)), config.seed, config.cell_px,
-                             lambda raw: to_uint8_range(raw, spec.input_scaling))
+    scene = validation_scene(
+        samples,
+        spec.in_channels,
+        cells_for(len(samples)),
+        config.seed,
+        config.cell_px,
+        lambda raw: to_uint8_range(raw, spec.input_scaling),
+    )
     with tempfile.TemporaryDirectory() as work:
         onnx_path = args.onnx or export_onnx(model, spec, os.path.join(work, "model.onnx"))
         if args.threshold is None:  # what rockglacier:segment uses with THRESHOLD left empty
             args.threshold = model_threshold(onnx_path)
         report: dict = {"threshold": args.threshold}
         # each chip run alone through the plugin's path (a user segmenting a small clip), VIEWS as --views
-        report["chips"] = evaluate_through_plugin(onnx_path, samples, spec, args.threshold, args.views, iou_threshold=args.iou_threshold)
+        report["chips"] = evaluate_through_plugin(
+            onnx_path, samples, spec, args.threshold, args.views, iou_threshold=args.iou_threshold
+        )
         # the chips laid edge to edge as one scene
         for tile_px in args.tile_sizes or [None]:
             key = "scene" if tile_px is None else f"scene_tile_{tile_px}px"
@@ -102,8 +124,9 @@ def _evaluate(args: argparse.Namespace) -> int:
             from training.evaluation.image_level import image_level_scores, trained_on
 
             # the chips the model was trained on (its config's image_level_include) are left out
-            report["image_level"] = image_level_scores(onnx_path, args.image_level, args.views, threshold=args.threshold,
-                                                       exclude=trained_on(config, args.image_level))
+            report["image_level"] = image_level_scores(
+                onnx_path, args.image_level, args.views, threshold=args.threshold, exclude=trained_on(config, args.image_level)
+            )
     print(json.dumps(report, indent=2))
     return 0
 
@@ -128,8 +151,11 @@ def _threshold(args: argparse.Namespace) -> int:
         scores = threshold_scores(path, samples, spec_for(config), config.cell_px, config.seed)
         chosen = best_threshold(scores)
         write_threshold(path, chosen)
-        report[path] = {"seg_thresh": chosen, "training_chips": len(samples),
-                        "scene_and_chips_iou": {str(t): [round(v, 4) for v in pair] for t, pair in scores.items()}}
+        report[path] = {
+            "seg_thresh": chosen,
+            "training_chips": len(samples),
+            "scene_and_chips_iou": {str(t): [round(v, 4) for v in pair] for t, pair in scores.items()},
+        }
     print(json.dumps(report, indent=2))
     return 0
 
@@ -140,8 +166,17 @@ def _mine(args: argparse.Namespace) -> int:
     from training.model.checkpoints import load_trained, spec_for
 
     model, config = load_trained(args.checkpoint)
-    hard = mine_negatives(torch_predictor(model), _samples_of(config, "train"), spec_for(config), args.output, MiningSettings(threshold=args.threshold))
-    print(f"{len(hard)} negative sample(s) with false positives written to {args.output}; train the next round with --hard-negatives {args.output}")
+    hard = mine_negatives(
+        torch_predictor(model),
+        _samples_of(config, "train"),
+        spec_for(config),
+        args.output,
+        MiningSettings(threshold=args.threshold),
+    )
+    print(
+        f"{len(hard)} negative sample(s) with false positives written to {args.output}; train the next round with "
+        f"--hard-negatives {args.output}"
+    )
     return 0
 
 
@@ -164,7 +199,9 @@ def _calibration_inputs(config, spec, count: int = 48) -> list:
     from training.data.datasets import ComposedDataset
 
     pool = ChipPool(train, spec.in_channels, lambda raw: to_uint8_range(raw, spec.input_scaling))
-    dataset = ComposedDataset(pool, CompositionSettings(config.compose_cells, config.cell_px, config.crop_px or 256), spec, count, seed=12345)
+    dataset = ComposedDataset(
+        pool, CompositionSettings(config.compose_cells, config.cell_px, config.crop_px or 256), spec, count, seed=12345
+    )
     return [dataset[i][0].numpy() for i in range(count)]
 
 
@@ -177,17 +214,29 @@ def _export(args: argparse.Namespace) -> int:
 
     model, config = load_trained(args.checkpoint)
     spec = spec_for(config)
-    provenance = {"checkpoint": os.path.basename(args.checkpoint), "data": config.data, "encoder": config.encoder,
-                  "arch": config.arch, "seed": config.seed}
-    spec = dataclasses.replace(spec, tile_size_px=args.tile_px or spec.tile_size_px,
-                               margin_px=spec.margin_px if args.margin_px is None else args.margin_px, provenance=provenance)
+    provenance = {
+        "checkpoint": os.path.basename(args.checkpoint),
+        "data": config.data,
+        "encoder": config.encoder,
+        "arch": config.arch,
+        "seed": config.seed,
+    }
+    spec = dataclasses.replace(
+        spec,
+        tile_size_px=args.tile_px or spec.tile_size_px,
+        margin_px=spec.margin_px if args.margin_px is None else args.margin_px,
+        provenance=provenance,
+    )
     export_onnx(model, spec, args.output)
     samples = _samples_of(config, "validation")[:8]
     real = [SegmentationDataset([s], spec, train=False)[0][0].numpy() for s in samples]
     rng = np.random.default_rng(0)
     random_inputs = [rng.standard_normal((spec.in_channels, 96, 160)).astype(np.float32)]
-    report = {"onnx": args.output, "parity_max_abs_probability": parity(model, args.output, real + random_inputs),
-              "seconds_per_480px_patch": seconds_per_patch(args.output)}
+    report = {
+        "onnx": args.output,
+        "parity_max_abs_probability": parity(model, args.output, real + random_inputs),
+        "seconds_per_480px_patch": seconds_per_patch(args.output),
+    }
     if args.int8:
         calibration = _calibration_inputs(config, spec)
         int8 = quantize_int8(args.output, args.output.replace(".onnx", "_int8.onnx"), calibration)
@@ -216,9 +265,14 @@ def _data_commands(commands: Any) -> None:
     prepare.add_argument("--validation-fraction", type=float, default=0.1)
     prepare.add_argument("--bands", type=int, nargs="+", default=[1, 2, 3])
     prepare.add_argument("--seed", type=int, default=0)
-    prepare.add_argument("--rendering", default="chile-chips",
-                         help="how L2A reflectance imagery becomes 8-bit patches (core/mapping/rendering.py; 8-bit imagery is cut as it is)")
-    prepare.add_argument("--l2a-add-offset", type=float, help="BOA_ADD_OFFSET of an L2A stack without metadata (-1000 from baseline 04.00)")
+    prepare.add_argument(
+        "--rendering",
+        default="chile-chips",
+        help="how L2A reflectance imagery becomes 8-bit patches (core/mapping/rendering.py; 8-bit imagery is cut as it is)",
+    )
+    prepare.add_argument(
+        "--l2a-add-offset", type=float, help="BOA_ADD_OFFSET of an L2A stack without metadata (-1000 from baseline 04.00)"
+    )
     prepare.set_defaults(run=_prepare)
 
 
@@ -238,25 +292,40 @@ def _model_commands(commands: Any) -> None:
     mine.add_argument("--output", required=True)
     mine.add_argument("--threshold", type=float, default=0.5)
     mine.set_defaults(run=_mine)
-    evaluate = commands.add_parser("evaluate", help="per chip and per composed scene (the plugin's path): pixel IoU, objects, FPs")
+    evaluate = commands.add_parser(
+        "evaluate", help="per chip and per composed scene (the plugin's path): pixel IoU, objects, FPs"
+    )
     evaluate.add_argument("--checkpoint", required=True)
     evaluate.add_argument("--onnx")
     evaluate.add_argument("--data")
     evaluate.add_argument("--split", default="validation", choices=["train", "validation", "all"])
-    evaluate.add_argument("--threshold", type=float,
-                          help="probability threshold (default: the --onnx model's seg_thresh, as rockglacier:segment; else 0.5)")
+    evaluate.add_argument(
+        "--threshold",
+        type=float,
+        help="probability threshold (default: the --onnx model's seg_thresh, as rockglacier:segment; else 0.5)",
+    )
     evaluate.add_argument("--iou-threshold", type=float, default=0.5)
     evaluate.add_argument("--tile-sizes", type=int, nargs="+", help="score the scene at these tile sizes (default: the model's)")
-    evaluate.add_argument("--views", type=int, choices=(1, 4, 8), default=8,
-                          help="views averaged, as rockglacier:segment's VIEWS (default 8, its default), for the chips and the scene")
-    evaluate.add_argument("--image-level", metavar="FOLDER",
-                          help="also run every chip under FOLDER alone through the plugin and report the share of rock-glacier "
-                               "chips detected and of other chips with a false candidate (>= 0.03 km2); chips in rock_glacier/ and "
-                               "no_rock_glacier/ folders or named glaciar*/cordillera*, e.g. ../shared/datasets/alcazar90-rockglacier-chile/chips_ds1; "
-                               "chips of FOLDER the model was trained on (its config's image_level_include) are left out")
+    evaluate.add_argument(
+        "--views",
+        type=int,
+        choices=(1, 4, 8),
+        default=8,
+        help="views averaged, as rockglacier:segment's VIEWS (default 8, its default), for the chips and the scene",
+    )
+    evaluate.add_argument(
+        "--image-level",
+        metavar="FOLDER",
+        help="also run every chip under FOLDER alone through the plugin and report the share of rock-glacier "
+        "chips detected and of other chips with a false candidate (>= 0.03 km2); chips in rock_glacier/ and "
+        "no_rock_glacier/ folders or named glaciar*/cordillera*, e.g. ../shared/datasets/alcazar90-rockglacier-chile/chips_ds1; "
+        "chips of FOLDER the model was trained on (its config's image_level_include) are left out",
+    )
     evaluate.set_defaults(run=_evaluate)
     average = commands.add_parser("average", help="average the weights of checkpoints fine-tuned from one another (a model soup)")
-    average.add_argument("--checkpoints", nargs="+", required=True, help="best.pt of each run; the last one's config and lineage are kept")
+    average.add_argument(
+        "--checkpoints", nargs="+", required=True, help="best.pt of each run; the last one's config and lineage are kept"
+    )
     average.add_argument("--weights", type=float, nargs="+", help="one per checkpoint, normalised to sum to 1 (default: equal)")
     average.add_argument("--output", required=True)
     average.set_defaults(run=_average)
@@ -268,25 +337,39 @@ def _export_commands(commands: Any) -> None:
     export.add_argument("--output", required=True)
     export.add_argument("--int8", action="store_true")
     export.add_argument("--tile-px", type=int, help="tile size written into the model (default: the config's inference_tile_px)")
-    export.add_argument("--margin-px", type=int, help="context the plugin reads around each tile (default: the config's "
-                                                      "inference_margin_px; model_card.py measures whether tiles then agree)")
+    export.add_argument(
+        "--margin-px",
+        type=int,
+        help="context the plugin reads around each tile (default: the config's "
+        "inference_margin_px; model_card.py measures whether tiles then agree)",
+    )
     export.set_defaults(run=_export)
     from training.evaluation.threshold import DEFAULT_CHIPS
 
-    threshold = commands.add_parser("threshold", help="choose an exported model's threshold on training chips and write it into "
-                                                      "its metadata (seg_thresh)")
-    threshold.add_argument("--checkpoint", required=True, help="the checkpoint the models were exported from (its data and split)")
+    threshold = commands.add_parser(
+        "threshold", help="choose an exported model's threshold on training chips and write it into its metadata (seg_thresh)"
+    )
+    threshold.add_argument(
+        "--checkpoint", required=True, help="the checkpoint the models were exported from (its data and split)"
+    )
     threshold.add_argument("--onnx", nargs="+", required=True, help="exported copies (float32, int8): each gets its own")
-    threshold.add_argument("--chips", type=int, default=DEFAULT_CHIPS, help=f"training chips drawn (seeded; 0 = all; default {DEFAULT_CHIPS})")
+    threshold.add_argument(
+        "--chips", type=int, default=DEFAULT_CHIPS, help=f"training chips drawn (seeded; 0 = all; default {DEFAULT_CHIPS})"
+    )
     threshold.set_defaults(run=_threshold)
-    rendering = commands.add_parser("rendering", help="write how the training imagery was made from L2A reflectance into exported "
-                                                      "models (rockglacier:rendering) and a model card")
+    rendering = commands.add_parser(
+        "rendering",
+        help="write how the training imagery was made from L2A reflectance into exported "
+        "models (rockglacier:rendering) and a model card",
+    )
     rendering.add_argument("--onnx", nargs="+", required=True)
     rendering.add_argument("--name", default="chile-chips", help="a rendering of core/mapping/rendering.py RENDERINGS")
     rendering.add_argument("--card", help="MODEL_CARD.html to put the rendering paragraph into")
     rendering.add_argument("--views", type=int, choices=(1, 4, 8), help="the model's default views (rockglacier:views)")
-    rendering.add_argument("--architecture-config", help="the training config the model was trained with (rockglacier:architecture, "
-                                                         "what fine-tuning rebuilds it from)")
+    rendering.add_argument(
+        "--architecture-config",
+        help="the training config the model was trained with (rockglacier:architecture, what fine-tuning rebuilds it from)",
+    )
     rendering.set_defaults(run=_rendering)
 
 
@@ -301,11 +384,15 @@ def main(argv: list[str] | None = None) -> int:
         except (ValueError, FileNotFoundError, RockGlacierError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
-    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m training", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     for add in (_data_commands, _model_commands, _export_commands):
         add(commands)
-    commands.add_parser("adapt", help="fine-tune a model to a region from its reviewed inventory (python -m training adapt --help)")
+    commands.add_parser(
+        "adapt", help="fine-tune a model to a region from its reviewed inventory (python -m training adapt --help)"
+    )
     args = parser.parse_args(arguments)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:

@@ -45,7 +45,9 @@ class TrainConfig:
     anchor_weight: float = 0.0
     distill_weight: float = 0.0
     scene_validation: bool = False  # score composed validation scenes through the plugin each epoch
-    select_on: str = "chip"  # best checkpoint by "chip" IoU, "scene" IoU or "scene+chips" (mean of scene and chips through the plugin)
+    select_on: str = (
+        "chip"  # best checkpoint by "chip" IoU, "scene" IoU or "scene+chips" (mean of scene and chips through the plugin)
+    )
     inference_margin_px: int = 32  # context the plugin reads around each tile (>= the receptive field for exact answers)
     inference_tile_px: int = 1536  # the tile size written into the exported model (rockglacier:segment's default)
     inference_views: int = 1  # views of each tile the exported model asks rockglacier:segment to average by default (VIEWS)
@@ -58,12 +60,18 @@ class TrainConfig:
     target_iou: float = 0.80  # the paper's validation IoU
     patience: int = 10
     validation_fraction: float = 0.1
-    image_level_data: Optional[str] = None  # chips labelled per chip only (training/image_level.py): negatives join the pool, positives are weak
-    image_level_include: Optional[list] = None  # fnmatch patterns (relative paths) of image_level_data to train on; the rest stays held out
+    image_level_data: Optional[str] = (
+        None  # chips labelled per chip only (training/image_level.py): negatives join the pool, positives are weak
+    )
+    image_level_include: Optional[list] = (
+        None  # fnmatch patterns (relative paths) of image_level_data to train on; the rest stays held out
+    )
     weak_positive_share: float = 0.0  # chance that a positive canvas cell holds a weak positive (image_level_data)
     presence_weight: float = 0.5  # weight of the presence loss of weak cells (losses.with_image_level)
     presence_top_px: int = 300  # pixels of a weak cell asked to be rock glacier: the inventory's 0.03 km2 minimum at 10 m
-    averaged_from: Optional[list] = None  # set by `python -m training average` (training/soup.py): the checkpoints and weights averaged
+    averaged_from: Optional[list] = (
+        None  # set by `python -m training average` (training/soup.py): the checkpoints and weights averaged
+    )
     hard_negatives: Optional[str] = None  # file listing negative samples to oversample (mine-negatives)
     hard_negative_weight: float = 3.0
     seed: int = 0

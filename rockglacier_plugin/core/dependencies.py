@@ -33,6 +33,7 @@ class PythonLayout:
     os_release: tuple[tuple[str, str], ...] = ()  # /etc/os-release on Linux
 
     def release(self, key: str) -> str:
+        """A field of /etc/os-release ('' when absent)."""
         return dict(self.os_release).get(key, "")
 
 
@@ -47,9 +48,15 @@ def current_layout() -> PythonLayout:
     except ImportError:
         numpy_version = None
     stdlib = sysconfig.get_path("stdlib") or ""
-    return PythonLayout(sys.platform, sys.prefix, (sys.version_info.major, sys.version_info.minor), numpy_version,
-                        os.path.isdir(os.path.join(sys.prefix, "conda-meta")),
-                        os.path.exists(os.path.join(stdlib, "EXTERNALLY-MANAGED")), _os_release())
+    return PythonLayout(
+        sys.platform,
+        sys.prefix,
+        (sys.version_info.major, sys.version_info.minor),
+        numpy_version,
+        os.path.isdir(os.path.join(sys.prefix, "conda-meta")),
+        os.path.exists(os.path.join(stdlib, "EXTERNALLY-MANAGED")),
+        _os_release(),
+    )
 
 
 def _os_release() -> tuple[tuple[str, str], ...]:
@@ -78,8 +85,9 @@ def qgis_python(layout: PythonLayout, exists: Callable[[str], bool] = os.path.ex
     return os.path.join(layout.prefix, "bin", f"python{layout.version[0]}")
 
 
-def qgis_python_install_command(pip_requirement: str, layout: Optional[PythonLayout] = None,
-                                 distribution_package: Optional[str] = None) -> str:
+def qgis_python_install_command(
+    pip_requirement: str, layout: Optional[PythonLayout] = None, distribution_package: Optional[str] = None
+) -> str:
     """The command that installs ``pip_requirement`` into the Python that QGIS runs (OSGeo4W on Windows, the
     QGIS.app bundle on macOS, a conda environment, or the system's Python on Linux), holding NumPy at the
     version QGIS runs, and naming the distribution's package first when it has one.
@@ -89,10 +97,16 @@ def qgis_python_install_command(pip_requirement: str, layout: Optional[PythonLay
     'pip install --user --break-system-packages "onnxruntime" "numpy==1.24.2"'
     """
     layout = layout or current_layout()
-    pin = f' "numpy=={layout.numpy_version}"' if layout.numpy_version and pip_requirement.split("<")[0].split("=")[0] != "numpy" else ""
+    pin = (
+        f' "numpy=={layout.numpy_version}"'
+        if layout.numpy_version and pip_requirement.split("<")[0].split("=")[0] != "numpy"
+        else ""
+    )
     if layout.platform.startswith("win"):
-        return (f'in the "OSGeo4W Shell" (Start menu, QGIS folder), which runs QGIS\'s Python ({qgis_python(layout)}): '
-                f'python -m pip install "{pip_requirement}"{pin}')
+        return (
+            f'in the "OSGeo4W Shell" (Start menu, QGIS folder), which runs QGIS\'s Python ({qgis_python(layout)}): '
+            f'python -m pip install "{pip_requirement}"{pin}'
+        )
     if layout.conda:
         return f'conda install -p "{layout.prefix}" -c conda-forge "{pip_requirement}"{pin.replace("==", "=")}'
     python = qgis_python(layout)
@@ -104,8 +118,12 @@ def qgis_python_install_command(pip_requirement: str, layout: Optional[PythonLay
 
 
 #: Debian/Ubuntu packages of the optional modules, proposed before pip where the system's apt offers them.
-DISTRIBUTION_PACKAGES = {"onnxruntime": "python3-onnxruntime", "h5py": "python3-h5py", "scipy": "python3-scipy",
-                         "matplotlib": "python3-matplotlib"}
+DISTRIBUTION_PACKAGES = {
+    "onnxruntime": "python3-onnxruntime",
+    "h5py": "python3-h5py",
+    "scipy": "python3-scipy",
+    "matplotlib": "python3-matplotlib",
+}
 
 
 def apt_offers(package: str) -> bool:
@@ -176,12 +194,19 @@ def require(module_name: str, pip_requirement: str, needed_for: str) -> ModuleTy
 OPTIONAL_PACKAGES: tuple[tuple[str, str, str], ...] = (
     ("onnxruntime", "onnxruntime", "rockglacier:segment (deep-learning mapping)"),
     ("snaphu", "snaphu", "rockglacier:unwrap (SNAPHU phase unwrapping; Linux x86_64 and macOS arm64 wheels)"),
-    ("scipy", "scipy", "exact InSAR phase noise (else the Cramer-Rao bound, which underestimates it), reference distances, "
-     "rockglacier:evaluate (optimal matching), rockglacier:rgikexport (moving areas)"),
+    (
+        "scipy",
+        "scipy",
+        "exact InSAR phase noise (else the Cramer-Rao bound, which underestimates it), reference distances, "
+        "rockglacier:evaluate (optimal matching), rockglacier:rgikexport (moving areas)",
+    ),
     ("matplotlib", "matplotlib", "rockglacier:report (figures)"),
     ("h5py", "h5py", "reading MintPy HDF5 products"),
-    ("onnx", "onnx", "rockglacier:segment's int8 copy of a model on the CPU (PRECISION auto/int8; without it: float32, "
-     "said in the log)"),
+    (
+        "onnx",
+        "onnx",
+        "rockglacier:segment's int8 copy of a model on the CPU (PRECISION auto/int8; without it: float32, said in the log)",
+    ),
 )
 
 #: What rockglacier:adaptmodel imports in the training Python (a separate interpreter: the Processing setting).
@@ -207,10 +232,12 @@ def installation_report() -> list[tuple[str, bool, str]]:
         if module_name == "onnxruntime":
             providers = list(module.get_available_providers())
             gpu = "CUDAExecutionProvider" in providers
-            text += (f"; execution providers {', '.join(providers)}; "
-                     + ("the GPU (CUDA) is used with DEVICE=auto/cuda" if gpu else
-                        "no GPU provider: inference runs on the CPU (for an NVIDIA GPU install onnxruntime-gpu with a "
-                        "matching CUDA instead: " + qgis_python_install_command("onnxruntime-gpu") + ")"))
+            text += f"; execution providers {', '.join(providers)}; " + (
+                "the GPU (CUDA) is used with DEVICE=auto/cuda"
+                if gpu
+                else "no GPU provider: inference runs on the CPU (for an NVIDIA GPU install onnxruntime-gpu with a "
+                "matching CUDA instead: " + qgis_python_install_command("onnxruntime-gpu") + ")"
+            )
         lines.append((module_name, True, text))
     return lines
 
@@ -224,12 +251,15 @@ def training_python_missing(python: str, timeout_s: float = 120.0) -> tuple[list
     import json
     import subprocess
 
-    script = ("import importlib.util, json\n"
-              f"missing = [m for m in {TRAINING_PACKAGES!r} if importlib.util.find_spec(m) is None]\n"
-              "version = ''\n"
-              "if 'torch' not in missing:\n"
-              "    import torch; version = torch.__version__ + (' (CUDA ' + str(torch.version.cuda) + ')' if torch.version.cuda else ' (CPU build)')\n"
-              "print(json.dumps([missing, version]))")
+    script = (
+        "import importlib.util, json\n"
+        f"missing = [m for m in {TRAINING_PACKAGES!r} if importlib.util.find_spec(m) is None]\n"
+        "version = ''\n"
+        "if 'torch' not in missing:\n"
+        "    import torch; version = torch.__version__ + (' (CUDA ' + str(torch.version.cuda) + ')' if torch.version.cuda else "
+        "' (CPU build)')\n"
+        "print(json.dumps([missing, version]))"
+    )
     try:
         done = subprocess.run([python, "-c", script], capture_output=True, text=True, timeout=timeout_s)
     except (OSError, subprocess.SubprocessError) as exc:
@@ -246,9 +276,11 @@ def training_python_missing(python: str, timeout_s: float = 120.0) -> tuple[list
 def training_install_advice(python: str) -> str:
     """How to give ``python`` what adaptmodel needs: the CPU build unless a GPU is wanted."""
     command = qgis_python_install_command(TRAINING_REQUIREMENT)
-    return (f"name a Python that has it in Processing > Options > Providers > Rock glacier inventory (make setup's "
-            f".venv/bin/python does), or install it into {python}: {command} (add --extra-index-url {TORCH_CPU_INDEX} for the "
-            "CPU build, about 200 MB instead of 3.4 GB)")
+    return (
+        f"name a Python that has it in Processing > Options > Providers > Rock glacier inventory (make setup's "
+        f".venv/bin/python does), or install it into {python}: {command} (add --extra-index-url {TORCH_CPU_INDEX} for the "
+        "CPU build, about 200 MB instead of 3.4 GB)"
+    )
 
 
 def training_report(python: str) -> tuple[str, bool, str]:
@@ -257,8 +289,11 @@ def training_report(python: str) -> tuple[str, bool, str]:
     if not missing:
         return ("torch", True, f"{version} in {python}: rockglacier:adaptmodel (fine-tuning)")
     what = version if version.startswith("cannot") else f"lacks {', '.join(missing)}"
-    return ("torch", False, f"missing: the training Python {python} {what}; rockglacier:adaptmodel needs it: "
-            + training_install_advice(python))
+    return (
+        "torch",
+        False,
+        f"missing: the training Python {python} {what}; rockglacier:adaptmodel needs it: " + training_install_advice(python),
+    )
 
 
 def installation_text(training_python: Optional[str] = None) -> str:

@@ -42,8 +42,11 @@ def copy_path(layer: QgsVectorLayer) -> str:
 def _restore_cut_names(copy: QgsVectorLayer, limit: int) -> list[str]:
     """Fields an earlier tool cut to ``limit`` characters (``upslope_co``) get their schema name back in the copy."""
     names = copy.fields().names()
-    renames = {copy.fields().indexOf(spec.name[:limit]): spec.name for spec in ROCK_GLACIER_FIELDS
-               if len(spec.name) > limit and spec.name not in names and spec.name[:limit] in names}
+    renames = {
+        copy.fields().indexOf(spec.name[:limit]): spec.name
+        for spec in ROCK_GLACIER_FIELDS
+        if len(spec.name) > limit and spec.name not in names and spec.name[:limit] in names
+    }
     if renames and copy.dataProvider().renameAttributes(renames):
         copy.updateFields()
         return sorted(renames.values())

@@ -28,8 +28,11 @@ from ..qgis_shared.features import null_to_none
 def new_values(layer: QgsVectorLayer) -> dict[str, Any]:
     """rg_id, source, review and stamp of one more landform in ``layer``."""
     names = layer.fields().names()
-    ids = [null_to_none(f["rg_id"]) for f in layer.getFeatures(QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry))] \
-        if "rg_id" in names else []
+    ids = (
+        [null_to_none(f["rg_id"]) for f in layer.getFeatures(QgsFeatureRequest().setFlags(QgsFeatureRequest.NoGeometry))]
+        if "rg_id" in names
+        else []
+    )
     return manual_landform_values(ids, DEFAULT_ID_PREFIX)
 
 
@@ -62,8 +65,13 @@ class DrawnOutline:
     """QGIS's add-feature tool on the inventory, its attribute form held back. Once the outline is drawn,
     ``values_for(geometry)`` gives its fields, the feature is saved, and ``done(feature id or None, problem)`` is called."""
 
-    def __init__(self, iface: Any, layer: QgsVectorLayer, values_for: Callable[[QgsGeometry], dict[str, Any]],
-                 done: Callable[[Optional[int], str], None]):
+    def __init__(
+        self,
+        iface: Any,
+        layer: QgsVectorLayer,
+        values_for: Callable[[QgsGeometry], dict[str, Any]],
+        done: Callable[[Optional[int], str], None],
+    ):
         self.iface, self.layer, self.values_for, self.done = iface, layer, values_for, done
         config = layer.editFormConfig()
         self._suppress = config.suppress()
@@ -88,8 +96,11 @@ class DrawnOutline:
                 self.layer.changeAttributeValue(fid, index, value)
         if not self.layer.commitChanges(True):
             errors = "; ".join(self.layer.commitErrors()[-3:])
-            self.done(None, f"saving the new outline failed ({errors}); it stays in the layer's edit buffer: save it from the "
-                            "layer's context menu")
+            self.done(
+                None,
+                f"saving the new outline failed ({errors}); it stays in the layer's edit buffer: save it from the "
+                "layer's context menu",
+            )
             return
         self.iface.actionPan().trigger()
         self.done(find_by_id(self.layer, values["rg_id"]), "")

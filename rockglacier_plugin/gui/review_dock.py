@@ -53,9 +53,11 @@ from ..qgis_shared.style import apply_inventory_style
 
 CLASS_KEYS = {"G": "1", "GF": "2", "DMS": "3", "T": "4", "P": "5", "O": "6"}
 #: Shown in the dock, under the buttons: every key it answers to.
-KEY_LEGEND = ("Keys: <b>A</b> accept · <b>R</b> reject · <b>E</b> edit outline · <b>N</b>/<b>P</b> next/previous · "
-              + " ".join(f"<b>{key}</b> {name}" for name, key in CLASS_KEYS.items())
-              + " · <b>D</b> draw a new one · <b>C</b> outline from a click · <b>Ctrl+Z</b> undo")
+KEY_LEGEND = (
+    "Keys: <b>A</b> accept · <b>R</b> reject · <b>E</b> edit outline · <b>N</b>/<b>P</b> next/previous · "
+    + " ".join(f"<b>{key}</b> {name}" for name, key in CLASS_KEYS.items())
+    + " · <b>D</b> draw a new one · <b>C</b> outline from a click · <b>Ctrl+Z</b> undo"
+)
 #: The dock's narrowest body, px: its combo boxes stay readable when another dock (the Processing Toolbox) shares the side.
 MIN_DOCK_WIDTH_PX = 300
 #: The dock's widest layout, px: a third of a 1280 px screen (tests/qgis/test_review_dock.py checks it).
@@ -105,6 +107,7 @@ class ReviewDock(QgsDockWidget):
             self.show_current()  # the map goes to the landform to judge, outlined
 
     def hideEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
+        """Qt: the outline drawn on the map and the review keys on the canvas go away with the dock."""
         self.clear_highlight()
         self._canvas_keys(False)
         super().hideEvent(event)
@@ -121,13 +124,19 @@ class ReviewDock(QgsDockWidget):
 
         project = QgsProject.instance()
         if self.layer is None:
-            polygons = [(layer.id(), layer.fields().names()) for layer in project.mapLayers().values()
-                        if isinstance(layer, QgsVectorLayer) and "polygon" in QgsWkbTypes.displayString(layer.wkbType()).lower()]
+            polygons = [
+                (layer.id(), layer.fields().names())
+                for layer in project.mapLayers().values()
+                if isinstance(layer, QgsVectorLayer) and "polygon" in QgsWkbTypes.displayString(layer.wkbType()).lower()
+            ]
             chosen = obvious_inventory(polygons)
             if chosen is not None:
                 self.set_layer(project.mapLayer(chosen))
-        rasters = [(layer.id(), layer.name(), layer.bandCount()) for layer in project.mapLayers().values()
-                   if isinstance(layer, QgsRasterLayer)]
+        rasters = [
+            (layer.id(), layer.name(), layer.bandCount())
+            for layer in project.mapLayers().values()
+            if isinstance(layer, QgsRasterLayer)
+        ]
         current = self.dem_combo.currentLayer()
         if current is None or not isinstance(current, QgsRasterLayer) or current.bandCount() != 1:
             chosen = obvious_dem([r for r in rasters if "prob" not in r[1].lower()])
@@ -176,8 +185,9 @@ class ReviewDock(QgsDockWidget):
         self.probability_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
         self.probability_combo.setAllowEmptyLayer(True)
         self.probability_combo.setLayer(None)  # chosen when the project names one (choose_obvious_layers), never a DEM
-        self.probability_combo.setToolTip("The model's probability (rockglacier:segment's PROBABILITY): "
-                                          "'Outline from click' grows a landform from it")
+        self.probability_combo.setToolTip(
+            "The model's probability (rockglacier:segment's PROBABILITY): 'Outline from click' grows a landform from it"
+        )
         for combo in (self.layer_combo, self.dem_combo, self.probability_combo):  # a long layer name must not widen the dock
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(12)
@@ -272,21 +282,40 @@ class ReviewDock(QgsDockWidget):
         self.draw_button.setToolTip("Draw a landform the model missed (source manual, accepted; attributes from the DEM)")
         self.draw_button.clicked.connect(self.draw_new_landform)
         self.click_button = QPushButton("From click (C)")
-        self.click_button.setToolTip("Click inside a landform the model under-called: its outline is grown from the "
-                                     "Probability raster at half its peak, then edit it")
+        self.click_button.setToolTip(
+            "Click inside a landform the model under-called: its outline is grown from the "
+            "Probability raster at half its peak, then edit it"
+        )
         self.click_button.clicked.connect(self.start_click_outline)
         self.copy_button = QPushButton("Save as GPKG")
         self.copy_button.setToolTip("Review a GeoPackage copy with every inventory field (the layer itself is not changed)")
         self.copy_button.clicked.connect(self.review_geopackage_copy)
-        for index, widget in enumerate((self.edit_button, self.undo_button, self.fields_button, self.draw_button, self.click_button,
-                                        self.style_button, self.attributes_button, self.copy_button)):
+        for index, widget in enumerate(
+            (
+                self.edit_button,
+                self.undo_button,
+                self.fields_button,
+                self.draw_button,
+                self.click_button,
+                self.style_button,
+                self.attributes_button,
+                self.copy_button,
+            )
+        ):
             _narrow(widget)
             tools.addWidget(widget, index // 3, index % 3)
         return tools
 
     def _build_shortcuts(self, body: QWidget) -> None:
-        shortcuts = {"N": self.next, "P": self.previous, "A": lambda: self.decide("accept"), "R": lambda: self.decide("reject"),
-                     "E": self.edit_outline, "D": self.draw_new_landform, "C": self.start_click_outline}
+        shortcuts = {
+            "N": self.next,
+            "P": self.previous,
+            "A": lambda: self.decide("accept"),
+            "R": lambda: self.decide("reject"),
+            "E": self.edit_outline,
+            "D": self.draw_new_landform,
+            "C": self.start_click_outline,
+        }
         shortcuts.update({key: (lambda n=name: self.decide("class", n)) for name, key in CLASS_KEYS.items()})
         self.shortcuts = []
         for key, slot in list(shortcuts.items()) + [("Ctrl+Z", self.undo)]:
@@ -311,6 +340,7 @@ class ReviewDock(QgsDockWidget):
 
     # -- layer ---------------------------------------------------------------------------
     def set_layer(self, layer: Optional[QgsVectorLayer]) -> None:
+        """Review ``layer`` (None: nothing); its landforms listed in rg_id order, the first shown."""
         if self.layer is not None:
             try:
                 self.layer.geometryChanged.disconnect(self._geometry_changed)
@@ -322,11 +352,14 @@ class ReviewDock(QgsDockWidget):
                 self.layer_combo.setLayer(self.layer)
             self.layer.geometryChanged.connect(self._geometry_changed)
             missing = self.missing_fields()
-            self._say(f"Fields missing from the inventory schema: {', '.join(missing)} — click 'Add missing fields'." if missing else "")
+            self._say(
+                f"Fields missing from the inventory schema: {', '.join(missing)} — click 'Add missing fields'." if missing else ""
+            )
         self.history.clear()
         self.refresh()
 
     def missing_fields(self) -> list[str]:
+        """The review fields the layer lacks (review, upslope_con, ...); a decision offers to add them."""
         if self.layer is None:
             return []
         names = set(self.layer.fields().names())
@@ -342,9 +375,11 @@ class ReviewDock(QgsDockWidget):
         if not self._writable():
             return False
         if cannot_hold_schema(self.layer):
-            self._say(f"'{self.layer.name()}' is a {self.layer.dataProvider().storageType()}: it cuts field names to "
-                      f"10 characters (upslope_con would become upslope_co), so the review cannot be stored in it. Click "
-                      "'Save as GPKG' to review a copy beside it with every field; this layer stays as it is.")
+            self._say(
+                f"'{self.layer.name()}' is a {self.layer.dataProvider().storageType()}: it cuts field names to "
+                f"10 characters (upslope_con would become upslope_co), so the review cannot be stored in it. Click "
+                "'Save as GPKG' to review a copy beside it with every field; this layer stays as it is."
+            )
             return False
         missing = [spec for spec in ROCK_GLACIER_FIELDS if spec.name in self.missing_fields()]
         before = set(self.layer.fields().names())
@@ -356,8 +391,10 @@ class ReviewDock(QgsDockWidget):
         if cut:  # the format renamed what it was given: take those fields out again, the layer as it was
             self.layer.dataProvider().deleteAttributes([self.layer.fields().indexOf(name) for name in cut])
             self.layer.updateFields()
-            self._say(f"'{self.layer.name()}' changed the field names it was given ({', '.join(cut)}): nothing was kept. "
-                      "Click 'Save as GPKG' to review a copy with every field.")
+            self._say(
+                f"'{self.layer.name()}' changed the field names it was given ({', '.join(cut)}): nothing was kept. "
+                "Click 'Save as GPKG' to review a copy with every field."
+            )
             return False
         self._say(f"Added {len(missing)} field(s)." if missing else "The layer already has every field.")
         return True
@@ -388,13 +425,16 @@ class ReviewDock(QgsDockWidget):
             return False
         capabilities = self.layer.dataProvider().capabilities()
         if self.layer.readOnly() or not capabilities & QgsVectorDataProvider.ChangeAttributeValues:
-            self._say(f"'{self.layer.name()}' is read-only ({self.layer.source()}): save it as a GeoPackage "
-                      "(Export > Save Features As) and review that copy. Nothing was changed.")
+            self._say(
+                f"'{self.layer.name()}' is read-only ({self.layer.source()}): save it as a GeoPackage "
+                "(Export > Save Features As) and review that copy. Nothing was changed."
+            )
             return False
         return True
 
     # -- navigation ----------------------------------------------------------------------
     def refresh(self) -> None:
+        """List the layer's landforms again (after edits elsewhere), staying on the current one."""
         current = self.current_id()
         self.ids = []
         if self.layer is not None:
@@ -411,19 +451,23 @@ class ReviewDock(QgsDockWidget):
         self.show_current()
 
     def current_id(self) -> Optional[int]:
+        """The feature id of the landform shown; None when there is none."""
         return self.ids[self.position] if 0 <= self.position < len(self.ids) else None
 
     def next(self) -> None:
+        """Show the next landform."""
         if self.ids:
             self.position = min(self.position + 1, len(self.ids) - 1)
             self.show_current()
 
     def previous(self) -> None:
+        """Show the previous landform."""
         if self.ids:
             self.position = max(self.position - 1, 0)
             self.show_current()
 
     def reviewed_count(self) -> tuple[int, int]:
+        """(landforms with a review decision, landforms) of the layer."""
         if self.layer is None or "review" not in self.layer.fields().names():
             return 0, 0
         total = reviewed = 0
@@ -433,11 +477,14 @@ class ReviewDock(QgsDockWidget):
         return reviewed, total
 
     def show_current(self) -> None:
+        """Describe the current landform in the panel, outline it and move the map to it."""
         reviewed, total = self.reviewed_count()
         fid = self.current_id()
         if fid is None:
-            self.counter.setText(f"{reviewed} of {total} reviewed — nothing to show"
-                                 + (" (D draws one the model missed)" if self.layer is not None else ""))
+            self.counter.setText(
+                f"{reviewed} of {total} reviewed — nothing to show"
+                + (" (D draws one the model missed)" if self.layer is not None else "")
+            )
             self.info.setText("")
             self.clear_highlight()  # the previous layer's landform is no longer the one to judge
             return
@@ -467,6 +514,7 @@ class ReviewDock(QgsDockWidget):
         self.highlight.show()
 
     def clear_highlight(self) -> None:
+        """Remove the current landform's outline from the map."""
         if self.highlight is not None:
             if self.canvas is not None:
                 self.canvas.scene().removeItem(self.highlight)
@@ -484,6 +532,8 @@ class ReviewDock(QgsDockWidget):
         self.activity_combo.setCurrentIndex(0)
 
     def decide(self, action: str, value: Optional[str] = None) -> bool:
+        """Save a decision on the current landform (accept, reject, class, activity, ...) at once, remembered for undo;
+        False when it cannot be saved (and the panel says why)."""
         fid = self.current_id()
         if fid is None or not self._writable():
             return False
@@ -498,13 +548,16 @@ class ReviewDock(QgsDockWidget):
             self.show_current()
         return ok
 
-    def _write(self, fid: int, values: dict[str, Any], remember: bool = True,
-               previous_geometry: Optional[QgsGeometry] = None) -> bool:
+    def _write(
+        self, fid: int, values: dict[str, Any], remember: bool = True, previous_geometry: Optional[QgsGeometry] = None
+    ) -> bool:
         layer = self.layer
         absent = [name for name in values if layer.fields().indexOf(name) < 0]
         if absent:
-            self._say(f"'{layer.name()}' has no field {', '.join(absent)}: click 'Add fields' (or 'Save as GPKG' for a "
-                      "shapefile). Nothing was changed.")
+            self._say(
+                f"'{layer.name()}' has no field {', '.join(absent)}: click 'Add fields' (or 'Save as GPKG' for a "
+                "shapefile). Nothing was changed."
+            )
             return False
         feature = layer.getFeature(fid)
         if remember:
@@ -526,6 +579,7 @@ class ReviewDock(QgsDockWidget):
         return True
 
     def undo(self) -> bool:
+        """Take the last decision (or added landform) back, saved at once; False when there is nothing to undo."""
         if not self.history or self.layer is None:
             self._say("Nothing to undo.")
             return False
@@ -547,6 +601,7 @@ class ReviewDock(QgsDockWidget):
 
     # -- outlines --------------------------------------------------------------------------
     def edit_outline(self) -> None:
+        """Edit the current landform's vertices on the map; the next decision saves the outline and leaves edit mode."""
         if self.current_id() is None or not self._writable():
             return
         if not self.layer.isEditable():
@@ -555,16 +610,20 @@ class ReviewDock(QgsDockWidget):
         if self.iface is not None:
             self.iface.setActiveLayer(self.layer)
             self.iface.actionVertexTool().trigger()
-        self._say("Vertex editing is on: move vertices on the map; the change is saved and the attributes recomputed. "
-                  "Any decision or Next ends it.")
+        self._say(
+            "Vertex editing is on: move vertices on the map; the change is saved and the attributes recomputed. "
+            "Any decision or Next ends it."
+        )
 
     def finish_outline_edit(self) -> None:
         """End vertex editing: what was changed is saved (each change already was), edit mode is left, the map pans."""
         self._editing_outline = None
         if self.layer is not None and self.layer.isEditable() and not self.layer.commitChanges(True):
             errors = "; ".join(self.layer.commitErrors()[-3:])
-            self._say(f"Saving the outline to '{self.layer.source()}' failed ({errors}); the layer stays in edit mode so "
-                      "nothing is lost: save or discard it from the layer's context menu.")
+            self._say(
+                f"Saving the outline to '{self.layer.source()}' failed ({errors}); the layer stays in edit mode so "
+                "nothing is lost: save or discard it from the layer's context menu."
+            )
             return
         if self.iface is not None:
             self.iface.actionPan().trigger()
@@ -647,8 +706,10 @@ class ReviewDock(QgsDockWidget):
             self._landform_added(fid, problem, edit=False)
 
         self._drawing = DrawnOutline(self.iface, self.layer, self._new_landform_values, done)
-        self._say("Draw the outline on the map: click its vertices, right-click to finish. It is saved as source manual, "
-                  "review accepted, with its DEM attributes.")
+        self._say(
+            "Draw the outline on the map: click its vertices, right-click to finish. It is saved as source manual, "
+            "review accepted, with its DEM attributes."
+        )
         return True
 
     def start_click_outline(self) -> bool:
@@ -657,15 +718,18 @@ class ReviewDock(QgsDockWidget):
 
         probability = self.probability_combo.currentLayer()
         if probability is None:
-            self._say("Choose the model's Probability raster (rockglacier:segment's PROBABILITY) first, or draw the "
-                      "outline (Draw new).")
+            self._say(
+                "Choose the model's Probability raster (rockglacier:segment's PROBABILITY) first, or draw the outline (Draw new)."
+            )
             return False
         if self.canvas is None or not self._ready_for_new():
             return False
         self._click_tool = ClickTool(self.canvas, probability.crs(), self.outline_at)
         self.canvas.setMapTool(self._click_tool)
-        self._say("Click inside the landform the model missed: its outline is grown from the probability at half its "
-                  "peak, then you edit it.")
+        self._say(
+            "Click inside the landform the model missed: its outline is grown from the probability at half its "
+            "peak, then you edit it."
+        )
         return True
 
     def outline_at(self, x: float, y: float) -> Optional[int]:
@@ -687,13 +751,17 @@ class ReviewDock(QgsDockWidget):
             return None
         geometry = QgsGeometry()
         geometry.fromWkb(outline.wkb)
-        transform = QgsCoordinateTransform(QgsCoordinateReferenceSystem.fromWkt(outline.crs_wkt), self.layer.crs(), QgsProject.instance())
+        transform = QgsCoordinateTransform(
+            QgsCoordinateReferenceSystem.fromWkt(outline.crs_wkt), self.layer.crs(), QgsProject.instance()
+        )
         geometry.transform(transform)
         fid = add_landform(self.layer, geometry, self._new_landform_values(geometry))
         self._landform_added(fid, "" if fid is not None else "the data source refused the new feature", edit=True)
         if fid is not None:
-            self._say(f"Outline grown at probability >= {outline.threshold:.2f} (half the peak {outline.peak_probability:.2f}), "
-                      "saved as manual, accepted: move its vertices now, or press N to go on.")
+            self._say(
+                f"Outline grown at probability >= {outline.threshold:.2f} (half the peak {outline.peak_probability:.2f}), "
+                "saved as manual, accepted: move its vertices now, or press N to go on."
+            )
         return fid
 
     def _landform_added(self, fid: Optional[int], problem: str, edit: bool) -> None:
@@ -751,8 +819,22 @@ class ReviewDock(QgsDockWidget):
         if self.missing_fields() and not self.add_missing_fields():
             return
         written = 0
-        names = [spec.name for spec in ROCK_GLACIER_FIELDS if spec.name in ("area_km2", "elev_min_m", "elev_max_m", "elev_mean_m",
-                                                                            "slope_mean_deg", "aspect_deg", "aspect_class", "lon", "lat")]
+        names = [
+            spec.name
+            for spec in ROCK_GLACIER_FIELDS
+            if spec.name
+            in (
+                "area_km2",
+                "elev_min_m",
+                "elev_max_m",
+                "elev_mean_m",
+                "slope_mean_deg",
+                "aspect_deg",
+                "aspect_class",
+                "lon",
+                "lat",
+            )
+        ]
         for source_feature, computed in zip(self.layer.getFeatures(), output.getFeatures()):
             if self._write(source_feature.id(), {n: computed[n] for n in names}, remember=False):
                 written += 1
@@ -768,6 +850,7 @@ def saved_text(values: dict[str, Any]) -> str:
     """What a write stored, as the analyst reads it: numbers rounded, empty values as "empty", no stamp fields
     (``{"review": "modified", "area_km2": 0.123456, "attr_note": None}`` -> "review modified, area_km2 0.123, attr_note
     empty"; tests/qgis/test_review_dock.py)."""
+
     def shown(value: Any) -> str:
         value = null_to_none(value)
         if value is None or value == "":
@@ -789,10 +872,16 @@ def _describe(feature: QgsFeature) -> str:
         value = get(name)
         return "—" if value is None else f"{value:.{digits}f}"
 
-    velocity = "—" if get("vel_dslp_cm_yr") is None else f"{number('vel_dslp_cm_yr')} ± {number('vel_err_cm_yr')} cm/yr (vel_ok {get('vel_ok')})"
+    velocity = (
+        "—"
+        if get("vel_dslp_cm_yr") is None
+        else f"{number('vel_dslp_cm_yr')} ± {number('vel_err_cm_yr')} cm/yr (vel_ok {get('vel_ok')})"
+    )
     if get("ft_vel_m_yr") is not None:
-        velocity += (f" · feature tracking {number('ft_vel_m_yr', 2)} ± {number('ft_vel_err_m_yr', 2)} m/yr "
-                     f"({get('ft_period') or '—'}, {get('ft_points')} points, LoD {number('ft_lod_m', 2)} m)")
+        velocity += (
+            f" · feature tracking {number('ft_vel_m_yr', 2)} ± {number('ft_vel_err_m_yr', 2)} m/yr "
+            f"({get('ft_period') or '—'}, {get('ft_points')} points, LoD {number('ft_lod_m', 2)} m)"
+        )
     elif get("ft_reason"):
         velocity += f" · feature tracking: {get('ft_reason')}"
     return (

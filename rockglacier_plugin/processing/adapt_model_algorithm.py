@@ -48,7 +48,8 @@ answers as a second target so that a few landforms do not make it forget the res
 written with a card beside it: what it was trained on, and the adapted and the base model's object recall,
 false candidates per km2 and pixel IoU on a quarter of your rock glaciers held out (with 4 or more; with
 fewer, all train, the base model's threshold is kept and the card says there is no held-out estimate).
-The threshold is chosen on the held-out part (never above the base model's). Then run <i>rockglacier:segment</i> with MODEL = OUTPUT_MODEL,
+The threshold is chosen on the held-out part (never above the base model's). Then run <i>rockglacier:segment</i> with MODEL =
+OUTPUT_MODEL,
 and review its candidates as before: measured on a Chilean site the shipped model never saw (5-20
 reviewed chips, 10 minutes), adapting cut the false candidates 3-6 fold (chips with one: 12.5 % to 2-4 %)
 and found 5-8 points fewer of the site's other rock glaciers (82 % against 90 %): fewer candidates to
@@ -82,15 +83,20 @@ def check_python(python: str) -> None:
 
     missing, version = training_python_missing(python)
     if version.startswith("cannot"):
-        raise QgsProcessingException(f"The training Python '{python}' {version}. Set *Python with PyTorch* in Processing > "
-                                     "Options > Providers > Rock glacier inventory.")
+        raise QgsProcessingException(
+            f"The training Python '{python}' {version}. Set *Python with PyTorch* in Processing > "
+            "Options > Providers > Rock glacier inventory."
+        )
     if missing:
         raise QgsProcessingException(
             f"'{python}' has no PyTorch (or lacks {', '.join(TRAINING_PACKAGES)}: it misses {', '.join(missing)}): adapting a "
-            f"model needs it. Either {training_install_advice(python)}.")
+            f"model needs it. Either {training_install_advice(python)}."
+        )
 
 
 class AdaptModelAlgorithm(RockGlacierAlgorithm):
+    """``rockglacier:adaptmodel``: the model fine-tuned on the user's reviewed inventory, in a PyTorch process of its own."""
+
     ALGORITHM_ID = "adaptmodel"
     DISPLAY_NAME = "Adapt the model to a region from the review (fine-tuning)"
     HELP = HELP
@@ -98,38 +104,79 @@ class AdaptModelAlgorithm(RockGlacierAlgorithm):
     PRODUCT_PARAMETER = "INPUT"
 
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
+        """The algorithm's parameters, as ``HELP`` describes them."""
         imagery = likely_imagery_layer()
-        self.addParameter(QgsProcessingParameterMultipleLayers(
-            "INPUT", "Images of the region (8-bit RGB, Sentinel-2 L2A stacks or products)", QgsProcessing.TypeRaster,
-            [imagery] if imagery else None))
-        self.addParameter(QgsProcessingParameterFeatureSource(
-            "INVENTORY", "Reviewed polygons (accepted/modified = rock glacier, rejected = negative) or an inventory",
-            [QgsProcessing.TypeVectorPolygon]))
-        self.addParameter(QgsProcessingParameterFeatureSource("NEGATIVES", "Areas without rock glaciers", [QgsProcessing.TypeVectorPolygon],
-                                                              optional=True))
-        self.addParameter(QgsProcessingParameterFile("BASE_MODEL", "Model to adapt (empty = the shipped model)", extension="onnx",
-                                                     optional=True))
-        self.addParameter(QgsProcessingParameterNumber("MAX_MINUTES", "Time budget, minutes", QgsProcessingParameterNumber.Double, 20.0,
-                                                       False, 0.1, 10000.0))
-        for name, label, default, minimum in (("CONTEXT_M", "Context around each landform in its patches, metres", 500.0, 0.0),
-                                              ("L2A_ADD_OFFSET", "L2A offset in DN (BOA_ADD_OFFSET; empty = the product's own)", None, -1e5)):
-            parameter = QgsProcessingParameterNumber(name, label, QgsProcessingParameterNumber.Double, default, default is None, minimum, 1e5)
+        self.addParameter(
+            QgsProcessingParameterMultipleLayers(
+                "INPUT",
+                "Images of the region (8-bit RGB, Sentinel-2 L2A stacks or products)",
+                QgsProcessing.TypeRaster,
+                [imagery] if imagery else None,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFeatureSource(
+                "INVENTORY",
+                "Reviewed polygons (accepted/modified = rock glacier, rejected = negative) or an inventory",
+                [QgsProcessing.TypeVectorPolygon],
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFeatureSource(
+                "NEGATIVES", "Areas without rock glaciers", [QgsProcessing.TypeVectorPolygon], optional=True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFile(
+                "BASE_MODEL", "Model to adapt (empty = the shipped model)", extension="onnx", optional=True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                "MAX_MINUTES", "Time budget, minutes", QgsProcessingParameterNumber.Double, 20.0, False, 0.1, 10000.0
+            )
+        )
+        for name, label, default, minimum in (
+            ("CONTEXT_M", "Context around each landform in its patches, metres", 500.0, 0.0),
+            ("L2A_ADD_OFFSET", "L2A offset in DN (BOA_ADD_OFFSET; empty = the product's own)", None, -1e5),
+        ):
+            parameter = QgsProcessingParameterNumber(
+                name, label, QgsProcessingParameterNumber.Double, default, default is None, minimum, 1e5
+            )
             as_advanced(parameter)
             self.addParameter(parameter)
         self.addParameter(QgsProcessingParameterFileDestination("OUTPUT_MODEL", "Adapted model", "ONNX models (*.onnx)"))
         self.addOutput(QgsProcessingOutputFile("CARD", "Adapted model's card (HTML)"))
 
-    def run_algorithm(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict[str, Any]:
+    def run_algorithm(
+        self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> Dict[str, Any]:
+        """Check the review and the training Python, run ``python -m training adapt`` as a child process (Cancel stops it),
+        then report the adapted model's card."""
         python = training_python()
         stage(feedback, "Checking the training Python")
         check_python(python)
         work = os.path.join(QgsProcessingUtils.tempFolder(), f"rockglacier_adapt_{int(time.time() * 1000)}")
         os.makedirs(work, exist_ok=True)
-        command = [python, "-m", "training", "adapt", "--images", *self._images(parameters, context),
-                   "--inventory", self._layer_file(parameters, "INVENTORY", context, work, feedback),
-                   "--max-minutes", str(self.parameterAsDouble(parameters, "MAX_MINUTES", context)),
-                   "--context-m", str(self.parameterAsDouble(parameters, "CONTEXT_M", context)),
-                   "--output", self.parameterAsFileOutput(parameters, "OUTPUT_MODEL", context), "--work-dir", work, "--progress-json"]
+        command = [
+            python,
+            "-m",
+            "training",
+            "adapt",
+            "--images",
+            *self._images(parameters, context),
+            "--inventory",
+            self._layer_file(parameters, "INVENTORY", context, work, feedback),
+            "--max-minutes",
+            str(self.parameterAsDouble(parameters, "MAX_MINUTES", context)),
+            "--context-m",
+            str(self.parameterAsDouble(parameters, "CONTEXT_M", context)),
+            "--output",
+            self.parameterAsFileOutput(parameters, "OUTPUT_MODEL", context),
+            "--work-dir",
+            work,
+            "--progress-json",
+        ]
         if self.parameterAsSource(parameters, "NEGATIVES", context) is not None:
             command += ["--negatives", self._layer_file(parameters, "NEGATIVES", context, work, feedback)]
         if self.parameterAsFile(parameters, "BASE_MODEL", context):
@@ -144,10 +191,13 @@ class AdaptModelAlgorithm(RockGlacierAlgorithm):
         values = parameters.get("INPUT") or []
         products = self.products(parameters)
         layers = [v for v in (values if isinstance(values, list) else [values]) if v not in products]
-        return products + [file_raster_path(layer, "image") for layer in self.parameterAsLayerList({"INPUT": layers}, "INPUT", context)]
+        return products + [
+            file_raster_path(layer, "image") for layer in self.parameterAsLayerList({"INPUT": layers}, "INPUT", context)
+        ]
 
-    def _layer_file(self, parameters: Dict[str, Any], name: str, context: QgsProcessingContext, work: str,
-                    feedback: QgsProcessingFeedback) -> str:
+    def _layer_file(
+        self, parameters: Dict[str, Any], name: str, context: QgsProcessingContext, work: str, feedback: QgsProcessingFeedback
+    ) -> str:
         """The layer as a GeoPackage the training reads (rg_id and review kept)."""
         from ..core.inventory.layer_io import write_layer
         from ..core.inventory.schema import field_spec
@@ -158,8 +208,14 @@ class AdaptModelAlgorithm(RockGlacierAlgorithm):
         if name == "INVENTORY" and "review" not in names:
             info(feedback, "The layer has no review field: every polygon is taken as a rock glacier (an inventory).")
         path = os.path.join(work, f"{name.lower()}.gpkg")
-        write_layer(path, name.lower(), tuple(field_spec(n) for n in names), [{n: r.get(n) for n in names} for r in records],
-                    [feature_wkb(f) for f in features], source.sourceCrs().toWkt())
+        write_layer(
+            path,
+            name.lower(),
+            tuple(field_spec(n) for n in names),
+            [{n: r.get(n) for n in names} for r in records],
+            [feature_wkb(f) for f in features],
+            source.sourceCrs().toWkt(),
+        )
         return path
 
 
@@ -232,4 +288,3 @@ def _stop(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-

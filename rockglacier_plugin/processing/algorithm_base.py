@@ -87,6 +87,20 @@ def _error_once() -> None:
         QgsApplication.messageLog().blockSignals(True)
 
 
+def given(parameters: Dict[str, Any], name: str) -> bool:
+    """Whether an optional parameter was given: not absent, empty or a null QVariant (a batch's empty cell)."""
+    value = parameters.get(name)
+    return not (value is None or value == "" or (hasattr(value, "isNull") and value.isNull()))
+
+
+def products_folder() -> str:
+    """Where products are normalised (VRTs of L2A products, unpacked HyP3 zips, converted velocity products): a folder
+    of Processing's temporary folder, shared by the runs of a session."""
+    from qgis.core import QgsProcessingUtils
+
+    return os.path.join(QgsProcessingUtils.tempFolder(), "rockglacier_products")
+
+
 def as_advanced(parameter: Any) -> Any:
     """``parameter`` marked as advanced (shown under "Advanced parameters" in the dialog); returned for chaining."""
     parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
@@ -96,8 +110,11 @@ def as_advanced(parameter: Any) -> Any:
 def run_hooks(feedback: QgsProcessingFeedback, start: float = 0.0, share: float = 1.0) -> RunHooks:
     """The core's ``RunHooks`` on this feedback: progress mapped onto ``start`` .. ``start + share`` of the bar,
     cancel from the dialog, the core's messages in the log."""
-    return RunHooks(lambda fraction: feedback.setProgress(100.0 * (start + share * fraction)), feedback.isCanceled,
-                    lambda message: info(feedback, message))
+    return RunHooks(
+        lambda fraction: feedback.setProgress(100.0 * (start + share * fraction)),
+        feedback.isCanceled,
+        lambda message: info(feedback, message),
+    )
 
 
 @contextmanager
@@ -130,18 +147,23 @@ class RockGlacierAlgorithm(QgsProcessingAlgorithm):
     PRODUCT_PARAMETER: Optional[str] = None
 
     def name(self) -> str:
+        """The algorithm's id within the provider (``ALGORITHM_ID``)."""
         return self.ALGORITHM_ID
 
     def displayName(self) -> str:  # noqa: N802
+        """The title shown in the Processing toolbox (``DISPLAY_NAME``)."""
         return self.DISPLAY_NAME
 
     def group(self) -> str:
+        """The toolbox group the algorithm is listed under."""
         return self.GROUP[0]
 
     def groupId(self) -> str:  # noqa: N802
+        """The id of that group."""
         return self.GROUP[1]
 
     def shortHelpString(self) -> str:  # noqa: N802
+        """The help shown beside the dialog (``HELP``)."""
         return self.HELP
 
     def products(self, parameters: Dict[str, Any]) -> List[str]:
@@ -156,11 +178,14 @@ class RockGlacierAlgorithm(QgsProcessingAlgorithm):
         if not self.products(parameters):
             return super().checkParameterValues(parameters, context)
         for definition in self.parameterDefinitions():
-            if definition.name() != self.PRODUCT_PARAMETER and not definition.checkValueIsAcceptable(parameters.get(definition.name()), context):
+            if definition.name() != self.PRODUCT_PARAMETER and not definition.checkValueIsAcceptable(
+                parameters.get(definition.name()), context
+            ):
                 return False, f"Incorrect parameter value for {definition.name()}"
         return True, ""
 
     def createInstance(self) -> "RockGlacierAlgorithm":  # noqa: N802
+        """A new instance, as Processing asks for one per run."""
         return type(self)()
 
     def processAlgorithm(  # noqa: N802
@@ -169,6 +194,8 @@ class RockGlacierAlgorithm(QgsProcessingAlgorithm):
         context: QgsProcessingContext,
         feedback: QgsProcessingFeedback,
     ) -> Dict[str, Any]:
+        """Processing's entry point: ``run_algorithm`` with the core's errors turned into messages that say what to do, and
+        its outputs removed when it fails or is cancelled."""
         try:
             for module_name, requirement in self.REQUIRED_MODULES:
                 require(module_name, requirement, f"rockglacier:{self.ALGORITHM_ID}")
@@ -194,10 +221,13 @@ class RockGlacierAlgorithm(QgsProcessingAlgorithm):
 
         for definition in self.parameterDefinitions():
             if isinstance(definition, QgsProcessingParameterFeatureSink):
-                refuse_short_field_names(destination_path(parameters.get(definition.name()))[0], definition.name(), "rock_glaciers")
+                refuse_short_field_names(
+                    destination_path(parameters.get(definition.name()))[0], definition.name(), "rock_glaciers"
+                )
 
-    def source_and_features(self, parameters: Dict[str, Any], name: str, context: QgsProcessingContext,
-                            needs_crs: Optional[str] = None) -> Tuple[Any, List[QgsFeature]]:
+    def source_and_features(
+        self, parameters: Dict[str, Any], name: str, context: QgsProcessingContext, needs_crs: Optional[str] = None
+    ) -> Tuple[Any, List[QgsFeature]]:
         """The feature source ``name`` and all its features, geometries as they are (the core repairs
         them); with ``needs_crs`` (what to call the layer), a source without a CRS is refused."""
         source = self.parameterAsSource(parameters, name, context)
@@ -206,7 +236,8 @@ class RockGlacierAlgorithm(QgsProcessingAlgorithm):
         if source.wkbType() == QgsWkbTypes.NoGeometry:
             raise QgsProcessingException(
                 f"{name} ('{source.sourceName()}') is a table without geometries; give a layer of polygons (a table has "
-                "no outlines to work on).")
+                "no outlines to work on)."
+            )
         if needs_crs and not source.sourceCrs().isValid():
             raise QgsProcessingException(f"The {needs_crs} has no CRS; set it in Layer Properties > Source and run again.")
         skip_checks = QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks
@@ -220,8 +251,9 @@ class RockGlacierAlgorithm(QgsProcessingAlgorithm):
         from .layers import LayerSpec, layer_sink
 
         fields, _ = inventory_fields(QgsFields(), ())
-        sink, dest_id = layer_sink(self, parameters, "OUTPUT", context,
-                                   LayerSpec(fields, QgsWkbTypes.MultiPolygon, crs, ROCK_GLACIER_LAYER))
+        sink, dest_id = layer_sink(
+            self, parameters, "OUTPUT", context, LayerSpec(fields, QgsWkbTypes.MultiPolygon, crs, ROCK_GLACIER_LAYER)
+        )
         for values, wkb in zip(candidates.rows, candidates.wkb):
             feature = QgsFeature(fields)
             geometry = QgsGeometry()
@@ -239,4 +271,5 @@ class RockGlacierAlgorithm(QgsProcessingAlgorithm):
         context: QgsProcessingContext,
         feedback: QgsProcessingFeedback,
     ) -> Dict[str, Any]:
+        """The algorithm's work (each subclass's): read the parameters, call the core, write the outputs."""
         raise NotImplementedError

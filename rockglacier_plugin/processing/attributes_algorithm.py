@@ -21,6 +21,7 @@ from qgis.core import (
     QgsProcessingParameterString,
 )
 
+from ..core.workflows.mapping import DEFAULT_ID_PREFIX
 from ..qgis_shared.features import feature_wkb, file_raster_path, text_or_none
 from ..qgis_shared.fields import inventory_fields
 from .algorithm_base import RockGlacierAlgorithm, info, run_hooks, warn
@@ -58,6 +59,8 @@ keeps the file's other layers, so one GeoPackage holds the whole inventory.</p>
 
 
 class AttributesAlgorithm(RockGlacierAlgorithm):
+    """``rockglacier:attributes``: elevation, slope, aspect and area of every polygon from a DEM."""
+
     ALGORITHM_ID = "attributes"
     DISPLAY_NAME = "Rock-glacier attributes from a DEM"
     HELP = HELP
@@ -72,15 +75,12 @@ class AttributesAlgorithm(RockGlacierAlgorithm):
     OUTPUT = "OUTPUT"
 
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
+        """The algorithm's parameters, as ``HELP`` describes them."""
         self.addParameter(
-            QgsProcessingParameterFeatureSource(
-                self.INPUT, "Rock-glacier polygons", [QgsProcessing.TypeVectorPolygon]
-            )
+            QgsProcessingParameterFeatureSource(self.INPUT, "Rock-glacier polygons", [QgsProcessing.TypeVectorPolygon])
         )
         self.addParameter(QgsProcessingParameterRasterLayer(self.DEM, "DEM (elevations in metres)"))
-        self.addParameter(
-            QgsProcessingParameterBand(self.DEM_BAND, "DEM band", 1, self.DEM, optional=True)
-        )
+        self.addParameter(QgsProcessingParameterBand(self.DEM_BAND, "DEM band", 1, self.DEM, optional=True))
         self.addParameter(
             QgsProcessingParameterFeatureSource(
                 self.GLACIERS,
@@ -89,7 +89,7 @@ class AttributesAlgorithm(RockGlacierAlgorithm):
                 optional=True,
             )
         )
-        self.addParameter(QgsProcessingParameterString(self.ID_PREFIX, "Prefix of new rg_id values", "rg"))
+        self.addParameter(QgsProcessingParameterString(self.ID_PREFIX, "Prefix of new rg_id values", DEFAULT_ID_PREFIX))
         self.addParameter(
             QgsProcessingParameterNumber(
                 self.TOUCH_DISTANCE_M,
@@ -109,9 +109,7 @@ class AttributesAlgorithm(RockGlacierAlgorithm):
             )
         )
         self.addParameter(
-            QgsProcessingParameterFeatureSink(
-                self.OUTPUT, "Rock glaciers with attributes", QgsProcessing.TypeVectorPolygon
-            )
+            QgsProcessingParameterFeatureSink(self.OUTPUT, "Rock glaciers with attributes", QgsProcessing.TypeVectorPolygon)
         )
 
     def run_algorithm(
@@ -120,6 +118,8 @@ class AttributesAlgorithm(RockGlacierAlgorithm):
         context: QgsProcessingContext,
         feedback: QgsProcessingFeedback,
     ) -> Dict[str, Any]:
+        """Read the polygons and the DEM, compute the attributes in the core (``terrain.attributes``), write the layer with
+        them."""
         from ..core.raster.geometry import Polygons
         from ..core.terrain.attributes import compute_attributes
         from ..core.terrain.connection import ConnectionRule
@@ -131,8 +131,11 @@ class AttributesAlgorithm(RockGlacierAlgorithm):
             return {self.OUTPUT: self._write(parameters, context, feedback, source, [], [])}
         has_ids = source.fields().lookupField("rg_id") >= 0
         result = compute_attributes(
-            Polygons([feature_wkb(f) for f in features], source.sourceCrs().toWkt(),
-                     [text_or_none(f["rg_id"]) if has_ids else None for f in features]),
+            Polygons(
+                [feature_wkb(f) for f in features],
+                source.sourceCrs().toWkt(),
+                [text_or_none(f["rg_id"]) if has_ids else None for f in features],
+            ),
             dem_path,
             dem_band=self.parameterAsInt(parameters, self.DEM_BAND, context) or 1,
             id_prefix=self.parameterAsString(parameters, self.ID_PREFIX, context),
@@ -152,11 +155,16 @@ class AttributesAlgorithm(RockGlacierAlgorithm):
         dest_id = self._write(parameters, context, feedback, source, features, result.values)
         store_inventory_style(dest_id, feedback)
         n_empty = sum(1 for v in result.values if v["elev_mean_m"] is None)
-        info(feedback, f"{len(features)} polygon(s) written; {len(features) - n_empty} with DEM attributes"
-             + (f", {n_empty} without (the warnings above say why)." if n_empty else "."))
+        info(
+            feedback,
+            f"{len(features)} polygon(s) written; {len(features) - n_empty} with DEM attributes"
+            + (f", {n_empty} without (the warnings above say why)." if n_empty else "."),
+        )
         return {self.OUTPUT: dest_id}
 
-    def _glaciers(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Optional[Polygons]:
+    def _glaciers(
+        self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> Optional[Polygons]:
         from ..core.raster.geometry import Polygons
 
         glaciers = self.parameterAsSource(parameters, self.GLACIERS, context)
@@ -167,15 +175,23 @@ class AttributesAlgorithm(RockGlacierAlgorithm):
         info(feedback, f"{len(glaciers_wkb)} glacier outline(s) read for the connection rule.")
         return Polygons(glaciers_wkb, glaciers.sourceCrs().toWkt())
 
-    def _write(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback,
-               source: Any, features: List[QgsFeature], values: List[Dict[str, Any]]) -> str:
+    def _write(
+        self,
+        parameters: Dict[str, Any],
+        context: QgsProcessingContext,
+        feedback: QgsProcessingFeedback,
+        source: Any,
+        features: List[QgsFeature],
+        values: List[Dict[str, Any]],
+    ) -> str:
         from ..core.inventory.schema import ATTRIBUTE_FIELDS, ROCK_GLACIER_LAYER
 
         fields, notes = inventory_fields(source.fields(), ATTRIBUTE_FIELDS)
         for note in notes:
             warn(feedback, note)
-        sink, dest_id = layer_sink(self, parameters, self.OUTPUT, context,
-                                   LayerSpec(fields, source.wkbType(), source.sourceCrs(), ROCK_GLACIER_LAYER))
+        sink, dest_id = layer_sink(
+            self, parameters, self.OUTPUT, context, LayerSpec(fields, source.wkbType(), source.sourceCrs(), ROCK_GLACIER_LAYER)
+        )
         # Output attribute positions: input fields first (same order), then the schema's extras.
         input_positions = [fields.indexOf(field.name()) for field in source.fields()]
         value_positions = {name: fields.indexOf(name) for name in values[0]} if values else {}

@@ -46,8 +46,11 @@ many review accepted, modified or rejected (false positives once reviewed).</li>
 </ul>
 """
 
-EVAL_FIELDS = (FieldSpec("eval_iou", "real", "IoU with the match"), FieldSpec("eval_match_id", "text", "matched feature"),
-               FieldSpec("eval_status", "text", "TP/FP or matched/missed"))
+EVAL_FIELDS = (
+    FieldSpec("eval_iou", "real", "IoU with the match"),
+    FieldSpec("eval_match_id", "text", "matched feature"),
+    FieldSpec("eval_status", "text", "TP/FP or matched/missed"),
+)
 SUMMARY_COLUMNS = ("tp", "fp", "fn", "precision", "recall", "f1", "pixel_iou", "min_iou")
 
 
@@ -60,23 +63,48 @@ def _with_eval_fields(fields: QgsFields) -> QgsFields:
 
 
 class EvaluateAlgorithm(RockGlacierAlgorithm):
+    """``rockglacier:evaluate``: candidates matched one to one to a reference inventory (TP, FP, FN, IoU)."""
+
     ALGORITHM_ID = "evaluate"
     DISPLAY_NAME = "Evaluate candidates against a reference inventory"
     HELP = HELP
     REQUIRED_MODULES = RockGlacierAlgorithm.REQUIRED_MODULES + (("scipy.optimize", "scipy"),)
 
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
+        """The algorithm's parameters, as ``HELP`` describes them."""
         self.addParameter(QgsProcessingParameterFeatureSource("CANDIDATES", "Candidates", [QgsProcessing.TypeVectorPolygon]))
-        self.addParameter(QgsProcessingParameterFeatureSource("REFERENCE", "Reference inventory", [QgsProcessing.TypeVectorPolygon]))
-        self.addParameter(QgsProcessingParameterNumber("MIN_IOU", "Minimum IoU for a match", QgsProcessingParameterNumber.Double, 0.5, False, 0.01, 1.0))
-        self.addParameter(QgsProcessingParameterRasterLayer("MAPPED_RASTER", "Mapped raster for the pixel IoU (mask or probability)", optional=True))
+        self.addParameter(
+            QgsProcessingParameterFeatureSource("REFERENCE", "Reference inventory", [QgsProcessing.TypeVectorPolygon])
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                "MIN_IOU", "Minimum IoU for a match", QgsProcessingParameterNumber.Double, 0.5, False, 0.01, 1.0
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterRasterLayer(
+                "MAPPED_RASTER", "Mapped raster for the pixel IoU (mask or probability)", optional=True
+            )
+        )
         self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", "Evaluated candidates", QgsProcessing.TypeVectorPolygon))
-        self.addParameter(QgsProcessingParameterFeatureSink("REFERENCE_OUTPUT", "Reference, matched or missed", QgsProcessing.TypeVectorPolygon, optional=True, createByDefault=True))
+        self.addParameter(
+            QgsProcessingParameterFeatureSink(
+                "REFERENCE_OUTPUT",
+                "Reference, matched or missed",
+                QgsProcessing.TypeVectorPolygon,
+                optional=True,
+                createByDefault=True,
+            )
+        )
         self.addParameter(QgsProcessingParameterFileDestination("SUMMARY", "Summary", "CSV files (*.csv)", optional=True))
         for name in ("TP", "FP", "FN", "PRECISION", "RECALL", "F1", "PIXEL_IOU"):
             self.addOutput(QgsProcessingOutputNumber(name, name.lower()))
 
-    def run_algorithm(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict[str, Any]:
+    def run_algorithm(
+        self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> Dict[str, Any]:
+        """Read both layers, match them in the core (``inventory.evaluation``), write the candidates, the references and
+        the summary."""
         from ..core.inventory.evaluation import evaluate
 
         candidates, cand_features = self.source_and_features(parameters, "CANDIDATES", context, needs_crs="candidates layer")
@@ -84,19 +112,39 @@ class EvaluateAlgorithm(RockGlacierAlgorithm):
         if not ref_features:
             warn(feedback, "The reference layer has no features: every candidate is a false positive and recall is undefined.")
         ref_wkb, ref_crs = [feature_wkb(f) for f in ref_features], reference.sourceCrs().toWkt()
-        result = evaluate([feature_wkb(f) for f in cand_features], candidates.sourceCrs().toWkt(), ref_wkb, ref_crs,
-                          self.parameterAsDouble(parameters, "MIN_IOU", context))
+        result = evaluate(
+            [feature_wkb(f) for f in cand_features],
+            candidates.sourceCrs().toWkt(),
+            ref_wkb,
+            ref_crs,
+            self.parameterAsDouble(parameters, "MIN_IOU", context),
+        )
         for message in result.warnings:
             warn(feedback, message)
         results: Dict[str, Any] = self._summary(parameters, context, feedback, result, ref_wkb, ref_crs, cand_features)
         ref_ids, cand_ids = _ids(ref_features), _ids(cand_features)
-        results["OUTPUT"] = self._write(parameters, "OUTPUT", context, candidates, cand_features, result.candidate_iou,
-                                        [ref_ids[j] if j is not None else None for j in result.candidate_match], result.candidate_status)
+        results["OUTPUT"] = self._write(
+            parameters,
+            "OUTPUT",
+            context,
+            candidates,
+            cand_features,
+            result.candidate_iou,
+            [ref_ids[j] if j is not None else None for j in result.candidate_match],
+            result.candidate_status,
+        )
         store_inventory_style(results["OUTPUT"], feedback)
         if parameters.get("REFERENCE_OUTPUT"):
             results["REFERENCE_OUTPUT"] = self._write(
-                parameters, "REFERENCE_OUTPUT", context, reference, ref_features, result.reference_iou,
-                [cand_ids[i] if i is not None else None for i in result.reference_match], result.reference_status)
+                parameters,
+                "REFERENCE_OUTPUT",
+                context,
+                reference,
+                ref_features,
+                result.reference_iou,
+                [cand_ids[i] if i is not None else None for i in result.reference_match],
+                result.reference_status,
+            )
         return results
 
     def _summary(self, parameters, context, feedback, result, ref_wkb, ref_crs, cand_features) -> Dict[str, Any]:
@@ -107,7 +155,9 @@ class EvaluateAlgorithm(RockGlacierAlgorithm):
         row = result.summary.as_row()
         row["min_iou"] = self.parameterAsDouble(parameters, "MIN_IOU", context)
         raster = self.parameterAsRasterLayer(parameters, "MAPPED_RASTER", context) if parameters.get("MAPPED_RASTER") else None
-        row["pixel_iou"] = pixel_agreement(file_raster_path(raster, "mapped raster"), ref_wkb, ref_crs).iou if raster is not None else None
+        row["pixel_iou"] = (
+            pixel_agreement(file_raster_path(raster, "mapped raster"), ref_wkb, ref_crs).iou if raster is not None else None
+        )
         row.update(review_accounting([feature_record(f) for f in cand_features]))
         info(feedback, ", ".join(f"{k} = {_format(row[k])}" for k in SUMMARY_COLUMNS + ACCOUNTING_ROWS))
         summary_path = self.parameterAsFileOutput(parameters, "SUMMARY", context) if parameters.get("SUMMARY") else None
@@ -123,8 +173,13 @@ class EvaluateAlgorithm(RockGlacierAlgorithm):
         # an inventory layer is rock_glaciers in its GeoPackage; the reference's copy beside the candidates in one file
         # gets its own name
         same_file = name == "REFERENCE_OUTPUT" and parameters.get("REFERENCE_OUTPUT") == parameters.get("OUTPUT")
-        sink, dest_id = layer_sink(self, parameters, name, context, LayerSpec(
-            fields, source.wkbType(), source.sourceCrs(), "reference_evaluated" if same_file else ROCK_GLACIER_LAYER))
+        sink, dest_id = layer_sink(
+            self,
+            parameters,
+            name,
+            context,
+            LayerSpec(fields, source.wkbType(), source.sourceCrs(), "reference_evaluated" if same_file else ROCK_GLACIER_LAYER),
+        )
         positions = [fields.indexOf(spec.name) for spec in EVAL_FIELDS]
         for feature, iou, match_id, status in zip(features, ious, match_ids, statuses):
             attributes = list(feature.attributes()) + [None] * (fields.count() - len(feature.attributes()))

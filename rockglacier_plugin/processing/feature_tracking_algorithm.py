@@ -78,6 +78,8 @@ Heid and Kääb 2012): docs/feature-tracking.md.</p>
 
 
 class FeatureTrackingAlgorithm(RockGlacierAlgorithm):
+    """``rockglacier:featuretracking``: surface displacement between two dates' images or DEMs by normalised cross-correlation."""
+
     ALGORITHM_ID = "featuretracking"
     DISPLAY_NAME = "Surface velocity by feature tracking (images or DEMs of two dates)"
     HELP = HELP
@@ -85,29 +87,57 @@ class FeatureTrackingAlgorithm(RockGlacierAlgorithm):
     REQUIRED_MODULES = RockGlacierAlgorithm.REQUIRED_MODULES + (("scipy.spatial", "scipy"),)
 
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
+        """The algorithm's parameters, as ``HELP`` describes them."""
         self.addParameter(QgsProcessingParameterRasterLayer("IMAGE_1", "Raster of the first date"))
         self.addParameter(QgsProcessingParameterRasterLayer("IMAGE_2", "Raster of the second date"))
         self.addParameter(QgsProcessingParameterString("DATE_1", "First date (YYYY-MM-DD; empty: from the file)", optional=True))
         self.addParameter(QgsProcessingParameterString("DATE_2", "Second date (YYYY-MM-DD; empty: from the file)", optional=True))
         self.addParameter(QgsProcessingParameterEnum("KIND", "The rasters are", KINDS, defaultValue=0))
-        self.addParameter(QgsProcessingParameterEnum("ILLUMINATION", "Hillshade illumination (DEMs)",
-                                                     [label for label, _ in ILLUMINATIONS], defaultValue=0))
-        self.addParameter(QgsProcessingParameterFeatureSource("INPUT", "Landforms (inventory; optional)", [QgsProcessing.TypeVectorPolygon],
-                                                              optional=True))
-        self.addParameter(QgsProcessingParameterFeatureSource("STABLE", "Stable ground (optional; default: outside the landforms)",
-                                                              [QgsProcessing.TypeVectorPolygon], optional=True))
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                "ILLUMINATION", "Hillshade illumination (DEMs)", [label for label, _ in ILLUMINATIONS], defaultValue=0
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFeatureSource(
+                "INPUT", "Landforms (inventory; optional)", [QgsProcessing.TypeVectorPolygon], optional=True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFeatureSource(
+                "STABLE",
+                "Stable ground (optional; default: outside the landforms)",
+                [QgsProcessing.TypeVectorPolygon],
+                optional=True,
+            )
+        )
         defaults = TrackingOptions()
         for name, label, option, minimum, maximum in NUMBERS:
-            self.addParameter(QgsProcessingParameterNumber(name, label, QgsProcessingParameterNumber.Double, getattr(defaults, option), False,
-                                                           minimum, maximum))
+            self.addParameter(
+                QgsProcessingParameterNumber(
+                    name, label, QgsProcessingParameterNumber.Double, getattr(defaults, option), False, minimum, maximum
+                )
+            )
         self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", "Displacement points", QgsProcessing.TypeVectorPoint))
-        self.addParameter(QgsProcessingParameterFeatureSink("LANDFORMS", "Landforms with their velocity", QgsProcessing.TypeVectorPolygon,
-                                                            optional=True, createByDefault=False))
-        self.addParameter(QgsProcessingParameterRasterDestination("VELOCITY", "Velocity raster (rate m/yr, direction deg)", optional=True,
-                                                                  createByDefault=False))
+        self.addParameter(
+            QgsProcessingParameterFeatureSink(
+                "LANDFORMS",
+                "Landforms with their velocity",
+                QgsProcessing.TypeVectorPolygon,
+                optional=True,
+                createByDefault=False,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterRasterDestination(
+                "VELOCITY", "Velocity raster (rate m/yr, direction deg)", optional=True, createByDefault=False
+            )
+        )
         self.addOutput(QgsProcessingOutputNumber("LOD_M", "Level of detection, m"))
 
-    def _polygons(self, parameters: Dict[str, Any], name: str, context: QgsProcessingContext, crs: QgsCoordinateReferenceSystem) -> tuple:
+    def _polygons(
+        self, parameters: Dict[str, Any], name: str, context: QgsProcessingContext, crs: QgsCoordinateReferenceSystem
+    ) -> tuple:
         from osgeo import ogr
         from qgis.core import QgsCoordinateTransform
 
@@ -126,7 +156,11 @@ class FeatureTrackingAlgorithm(RockGlacierAlgorithm):
             polygons.append(ogr.CreateGeometryFromWkb(bytes(geometry.asWkb())))
         return source, list(zip(features, polygons))
 
-    def run_algorithm(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict[str, Any]:
+    def run_algorithm(
+        self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> Dict[str, Any]:
+        """Read the pair and the areas, track in the core (``tracking.feature_tracking``), write the points, the velocity
+        raster and the landforms' rates."""
         from ..core.insar.interferogram import parse_date
         from ..core.raster.io import open_raster, raster_grid
         from ..core.tracking.feature_tracking import Areas, track_features
@@ -136,17 +170,20 @@ class FeatureTrackingAlgorithm(RockGlacierAlgorithm):
         texts = [self.parameterAsString(parameters, name, context).strip() for name in ("DATE_1", "DATE_2")]
         given = tuple(parse_date(text, name) if text else None for text, name in zip(texts, ("DATE_1", "DATE_2")))
         number = lambda name: self.parameterAsDouble(parameters, name, context)  # noqa: E731
-        options = TrackingOptions(("image", "dem")[self.parameterAsEnum(parameters, "KIND", context)],
-                                  ILLUMINATIONS[self.parameterAsEnum(parameters, "ILLUMINATION", context)][1],
-                                  **{option: number(name) for name, _, option, _, _ in NUMBERS})
+        options = TrackingOptions(
+            ("image", "dem")[self.parameterAsEnum(parameters, "KIND", context)],
+            ILLUMINATIONS[self.parameterAsEnum(parameters, "ILLUMINATION", context)][1],
+            **{option: number(name) for name, _, option, _, _ in NUMBERS},
+        )
         inputs, settings, notes = tracking_setup(paths[0], paths[1], given, options)  # type: ignore[arg-type]
         for note in notes:
             info(feedback, note)
         crs = QgsCoordinateReferenceSystem.fromWkt(raster_grid(open_raster(paths[0], "IMAGE_1"), 1, "IMAGE_1").crs_wkt)
         source, landforms = self._polygons(parameters, "INPUT", context, crs)
         _, stable = self._polygons(parameters, "STABLE", context, crs)
-        result = track_features(inputs, settings, Areas([p for _, p in landforms], [p for _, p in stable] or None),
-                                run_hooks(feedback))
+        result = track_features(
+            inputs, settings, Areas([p for _, p in landforms], [p for _, p in stable] or None), run_hooks(feedback)
+        )
         for note in result.notes:
             info(feedback, note)
         outputs: Dict[str, Any] = {"OUTPUT": self._write_points(parameters, context, result, crs), "LOD_M": result.lod_m}
@@ -172,14 +209,16 @@ class FeatureTrackingAlgorithm(RockGlacierAlgorithm):
             sink.addFeature(feature, QgsFeatureSink.FastInsert)
         return dest_id
 
-    def _write_landforms(self, parameters: Dict[str, Any], context: QgsProcessingContext, source: Any, landforms: list,
-                         result: Any) -> str:
+    def _write_landforms(
+        self, parameters: Dict[str, Any], context: QgsProcessingContext, source: Any, landforms: list, result: Any
+    ) -> str:
         fields = QgsFields(source.fields())
         for spec in LANDFORM_FIELDS:
             if fields.lookupField(spec.name) < 0:
                 fields.append(qgs_field(spec))
-        sink, dest_id = layer_sink(self, parameters, "LANDFORMS", context,
-                                   LayerSpec(fields, source.wkbType(), source.sourceCrs(), LANDFORM_LAYER))
+        sink, dest_id = layer_sink(
+            self, parameters, "LANDFORMS", context, LayerSpec(fields, source.wkbType(), source.sourceCrs(), LANDFORM_LAYER)
+        )
         for (feature, _), row in zip(landforms, result.landforms):
             out = QgsFeature(fields)
             out.setGeometry(feature.geometry())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any, Dict, List, Optional
 
 from qgis.core import (
@@ -17,13 +16,12 @@ from qgis.core import (
     QgsProcessingParameterFeatureSink,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterRasterDestination,
-    QgsProcessingUtils,
     QgsWkbTypes,
 )
 
 from ..qgis_shared.features import feature_wkb, file_raster_path, text_or_none
 from ..qgis_shared.fields import inventory_fields, qgs_field, qgs_fields
-from .algorithm_base import RockGlacierAlgorithm, info, run_hooks, warn
+from .algorithm_base import RockGlacierAlgorithm, info, products_folder, run_hooks, warn
 from .insar_inputs import InsarInputs
 from .layers import LayerSpec, layer_sink
 from .output_styles import store_inventory_style, write_raster_style
@@ -92,28 +90,64 @@ metadata, or YYYYMMDD_YYYYMMDD in its name or folder.</p>
 
 
 class InsarVelocityAlgorithm(InsarInputs, RockGlacierAlgorithm):
+    """``rockglacier:insarvelocity``: the mean downslope velocity of every landform from interferograms or velocity products."""
+
     ALGORITHM_ID = "insarvelocity"
     DISPLAY_NAME = "Downslope velocity from interferograms or velocity products (InSAR)"
     HELP = HELP
     GROUP = ("InSAR kinematics", "insar")
 
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
+        """The algorithm's parameters, as ``HELP`` describes them."""
         from ..core.workflows import velocity_options as options
 
-        self.addParameter(QgsProcessingParameterFeatureSource("INPUT", "Rock-glacier polygons", [QgsProcessing.TypeVectorPolygon]))
+        self.addParameter(
+            QgsProcessingParameterFeatureSource("INPUT", "Rock-glacier polygons", [QgsProcessing.TypeVectorPolygon])
+        )
         self.add_pair_parameters()
-        self.addParameter(QgsProcessingParameterFeatureSource("REFERENCE_POINTS", "Reference points (stable ground)", [QgsProcessing.TypeVectorPoint], optional=True))
+        self.addParameter(
+            QgsProcessingParameterFeatureSource(
+                "REFERENCE_POINTS", "Reference points (stable ground)", [QgsProcessing.TypeVectorPoint], optional=True
+            )
+        )
         self.add_settings_parameters(options.SETTINGS_NUMBERS)
-        self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", "Rock glaciers with velocities", QgsProcessing.TypeVectorPolygon))
-        self.addParameter(QgsProcessingParameterFeatureSink("REFERENCE_POINTS_OUTPUT", "Reference points used", QgsProcessing.TypeVectorPoint, optional=True, createByDefault=True))
-        self.addParameter(QgsProcessingParameterRasterDestination("VELOCITY_DOWNSLOPE", "Downslope velocity raster (cm/yr)", optional=True, createByDefault=False))
-        self.addParameter(QgsProcessingParameterRasterDestination("VELOCITY_LOS", "LOS velocity raster (cm/yr)", optional=True, createByDefault=False))
-        self.addParameter(QgsProcessingParameterFeatureSink("VELOCITY_PAIRS", "Velocity per landform and pair (RGIK series)", QgsProcessing.TypeVector,
-                                                            optional=True, createByDefault=True))
+        self.addParameter(
+            QgsProcessingParameterFeatureSink("OUTPUT", "Rock glaciers with velocities", QgsProcessing.TypeVectorPolygon)
+        )
+        self.addParameter(
+            QgsProcessingParameterFeatureSink(
+                "REFERENCE_POINTS_OUTPUT",
+                "Reference points used",
+                QgsProcessing.TypeVectorPoint,
+                optional=True,
+                createByDefault=True,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterRasterDestination(
+                "VELOCITY_DOWNSLOPE", "Downslope velocity raster (cm/yr)", optional=True, createByDefault=False
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterRasterDestination(
+                "VELOCITY_LOS", "LOS velocity raster (cm/yr)", optional=True, createByDefault=False
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFeatureSink(
+                "VELOCITY_PAIRS",
+                "Velocity per landform and pair (RGIK series)",
+                QgsProcessing.TypeVector,
+                optional=True,
+                createByDefault=True,
+            )
+        )
         self.addOutput(QgsProcessingOutputMultipleLayers("VELOCITY_DOWNSLOPE_ALL", "Downslope velocity rasters, one per pair"))
         self.addOutput(QgsProcessingOutputMultipleLayers("VELOCITY_LOS_ALL", "LOS velocity rasters, one per pair"))
 
-    def run_algorithm(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict[str, Any]:
+    def run_algorithm(
+        self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> Dict[str, Any]:
         """Read the layer, then the core's one velocity run (``core.workflows.velocity_run``), then write."""
         from ..core.insar.landform_velocity import VelocityResult, combine_pairs
         from ..core.inventory.schema import REFERENCE_POINT_LAYER, ROCK_GLACIER_LAYER
@@ -133,12 +167,18 @@ class InsarVelocityAlgorithm(InsarInputs, RockGlacierAlgorithm):
         has_ids = source.fields().lookupField("rg_id") >= 0
         rg_ids = landform_ids([text_or_none(f["rg_id"]) if has_ids else None for f in features])
         run = VelocityRun(
-            Polygons([feature_wkb(f) for f in features], source.sourceCrs().toWkt(), rg_ids), inputs,
-            file_raster_path(self.parameterAsRasterLayer(parameters, "DEM", context), "DEM"), geometry,
-            self._settings(parameters, context), os.path.join(QgsProcessingUtils.tempFolder(), "rockglacier_products"),
+            Polygons([feature_wkb(f) for f in features], source.sourceCrs().toWkt(), rg_ids),
+            inputs,
+            file_raster_path(self.parameterAsRasterLayer(parameters, "DEM", context), "DEM"),
+            geometry,
+            self._settings(parameters, context),
+            products_folder(),
             self._reference_points(parameters, context),
-            RasterRequest(self._raster_destination(parameters, "VELOCITY_LOS", context),
-                          self._raster_destination(parameters, "VELOCITY_DOWNSLOPE", context)))
+            RasterRequest(
+                self._raster_destination(parameters, "VELOCITY_LOS", context),
+                self._raster_destination(parameters, "VELOCITY_DOWNSLOPE", context),
+            ),
+        )
         measured = measure_run(run, run_hooks(feedback))
         result = combine_pairs(measured.pairs, rg_ids)
         outputs = self._write_polygons(parameters, context, feedback, source, features, rg_ids, result, ROCK_GLACIER_LAYER)
@@ -146,8 +186,9 @@ class InsarVelocityAlgorithm(InsarInputs, RockGlacierAlgorithm):
         store_inventory_style(outputs["OUTPUT"], feedback)
         outputs.update(self._write_pairs(parameters, context, result))
         for name, index in (("VELOCITY_LOS", 0), ("VELOCITY_DOWNSLOPE", 1)):
-            outputs.update(self._raster_outputs(name, [p[index] for p in measured.raster_paths if p[index]], measured.labels,
-                                                context))
+            outputs.update(
+                self._raster_outputs(name, [p[index] for p in measured.raster_paths if p[index]], measured.labels, context)
+            )
         self._report(feedback, rg_ids, result)
         return outputs
 
@@ -170,8 +211,14 @@ class InsarVelocityAlgorithm(InsarInputs, RockGlacierAlgorithm):
         if not parameters.get("VELOCITY_PAIRS"):
             return {}
         fields = qgs_fields(VELOCITY_PAIR_FIELDS)
-        sink, dest_id = layer_sink(self, parameters, "VELOCITY_PAIRS", context,
-                                   LayerSpec(fields, QgsWkbTypes.NoGeometry, None, VELOCITY_PAIR_LAYER), optional=True)
+        sink, dest_id = layer_sink(
+            self,
+            parameters,
+            "VELOCITY_PAIRS",
+            context,
+            LayerSpec(fields, QgsWkbTypes.NoGeometry, None, VELOCITY_PAIR_LAYER),
+            optional=True,
+        )
         if sink is None:
             return {}
         for row in result.pair_rows:
@@ -200,7 +247,8 @@ class InsarVelocityAlgorithm(InsarInputs, RockGlacierAlgorithm):
         has_id = points_source.fields().lookupField("rg_id") >= 0
         points = list(points_source.getFeatures())
         return ReferencePoints.from_wkb(
-            [feature_wkb(p) for p in points], [text_or_none(p["rg_id"]) if has_id else None for p in points],
+            [feature_wkb(p) for p in points],
+            [text_or_none(p["rg_id"]) if has_id else None for p in points],
             points_source.sourceCrs().toWkt(),
         )
 
@@ -214,8 +262,9 @@ class InsarVelocityAlgorithm(InsarInputs, RockGlacierAlgorithm):
             warn(feedback, note)
         if fields.lookupField("vel_reason") < 0:
             fields.append(qgs_field(field_spec("vel_reason")))
-        sink, dest_id = layer_sink(self, parameters, "OUTPUT", context,
-                                   LayerSpec(fields, source.wkbType(), source.sourceCrs(), layer_name))
+        sink, dest_id = layer_sink(
+            self, parameters, "OUTPUT", context, LayerSpec(fields, source.wkbType(), source.sourceCrs(), layer_name)
+        )
         for feature, rg_id, landform in zip(features, rg_ids, result.landforms):
             out = QgsFeature(fields)
             out.setGeometry(feature.geometry())
@@ -234,8 +283,14 @@ class InsarVelocityAlgorithm(InsarInputs, RockGlacierAlgorithm):
         if not parameters.get("REFERENCE_POINTS_OUTPUT"):
             return {}
         fields = qgs_fields(REFERENCE_POINT_FIELDS)
-        sink, dest_id = layer_sink(self, parameters, "REFERENCE_POINTS_OUTPUT", context,
-                                   LayerSpec(fields, QgsWkbTypes.Point, source.sourceCrs(), layer_name), optional=True)
+        sink, dest_id = layer_sink(
+            self,
+            parameters,
+            "REFERENCE_POINTS_OUTPUT",
+            context,
+            LayerSpec(fields, QgsWkbTypes.Point, source.sourceCrs(), layer_name),
+            optional=True,
+        )
         if sink is None:
             return {}
         for reference in used_references(result.landforms):
@@ -245,4 +300,3 @@ class InsarVelocityAlgorithm(InsarInputs, RockGlacierAlgorithm):
                 point[spec.name] = reference.get(spec.name)
             sink.addFeature(point, QgsFeatureSink.FastInsert)
         return {"REFERENCE_POINTS_OUTPUT": dest_id}
-

@@ -59,11 +59,13 @@ def refuse_short_field_names(path: Optional[str], name: str, layer_name: str) ->
         raise QgsProcessingException(
             f"{name} is a shapefile ({os.path.basename(path)}): shapefiles cut field names to 10 characters (upslope_con "
             f"would become upslope_co), so the inventory's fields would be lost or mixed up. Give a GeoPackage instead, e.g. "
-            f"{name}={base}.gpkg (the layer inside it is named '{layer_name}'); QGIS opens and edits it like a shapefile.")
+            f"{name}={base}.gpkg (the layer inside it is named '{layer_name}'); QGIS opens and edits it like a shapefile."
+        )
 
 
-def gpkg_layer_sink(parameters: Dict[str, Any], name: str, context: QgsProcessingContext,
-                    spec: LayerSpec) -> Optional[Tuple[QgsFeatureSink, str]]:
+def gpkg_layer_sink(
+    parameters: Dict[str, Any], name: str, context: QgsProcessingContext, spec: LayerSpec
+) -> Optional[Tuple[QgsFeatureSink, str]]:
     """The sink and destination id for parameter ``name`` when it is a ``*.gpkg`` file (any legal name: dots, spaces,
     non-ASCII, a folder not made yet): the layer ``spec.layer_name`` inside it is (re)written, the file's other layers stay.
     None when the destination is something else (QGIS's own sink handles it). A shapefile destination is refused."""
@@ -76,21 +78,30 @@ def gpkg_layer_sink(parameters: Dict[str, Any], name: str, context: QgsProcessin
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as exc:
-        raise QgsProcessingException(f"The folder of {name} ({folder}) cannot be created ({exc.strerror}): choose a folder "
-                                     "you can write to.") from exc
+        raise QgsProcessingException(
+            f"The folder of {name} ({folder}) cannot be created ({exc.strerror}): choose a folder you can write to."
+        ) from exc
     options = QgsVectorFileWriter.SaveVectorOptions()
     options.driverName = "GPKG"
     options.layerName = layer_name
     options.fileEncoding = "UTF-8"
-    options.actionOnExistingFile = (QgsVectorFileWriter.CreateOrOverwriteLayer if os.path.exists(path)
-                                    else QgsVectorFileWriter.CreateOrOverwriteFile)
-    writer = QgsVectorFileWriter.create(path, fields, wkb_type if wkb_type is not None else QgsWkbTypes.NoGeometry,
-                                        crs if crs is not None else QgsCoordinateReferenceSystem(),
-                                        context.transformContext(), options)
+    options.actionOnExistingFile = (
+        QgsVectorFileWriter.CreateOrOverwriteLayer if os.path.exists(path) else QgsVectorFileWriter.CreateOrOverwriteFile
+    )
+    writer = QgsVectorFileWriter.create(
+        path,
+        fields,
+        wkb_type if wkb_type is not None else QgsWkbTypes.NoGeometry,
+        crs if crs is not None else QgsCoordinateReferenceSystem(),
+        context.transformContext(),
+        options,
+    )
     if writer is None or writer.hasError() != QgsVectorFileWriter.NoError:
         message = writer.errorMessage() if writer is not None else "no writer"
-        raise QgsProcessingException(f"Could not write layer '{layer_name}' in {path}: {message}. Is the file open in "
-                                     "another program, or the folder read-only?")
+        raise QgsProcessingException(
+            f"Could not write layer '{layer_name}' in {path}: {message}. Is the file open in "
+            "another program, or the folder read-only?"
+        )
     destination = f"{path}|layername={layer_name}"
     if definition is not None and definition.loadIntoProject:
         shown = definition.destinationName or layer_name
@@ -98,10 +109,12 @@ def gpkg_layer_sink(parameters: Dict[str, Any], name: str, context: QgsProcessin
     return writer, destination
 
 
-def layer_sink(algorithm: Any, parameters: Dict[str, Any], name: str, context: QgsProcessingContext, spec: LayerSpec,
-               optional: bool = False) -> Tuple[Optional[QgsFeatureSink], Optional[str]]:
+def layer_sink(
+    algorithm: Any, parameters: Dict[str, Any], name: str, context: QgsProcessingContext, spec: LayerSpec, optional: bool = False
+) -> Tuple[Optional[QgsFeatureSink], Optional[str]]:
     """The sink of vector output ``name``: a GeoPackage destination as layer ``layer_name`` inside it (see
-    ``gpkg_layer_sink``) as layer ``spec.layer_name``, anything else through QGIS; a sink that cannot be made is a clear error, except that an
+    ``gpkg_layer_sink``) as layer ``spec.layer_name``, anything else through QGIS; a sink that cannot be made is a clear error,
+    except that an
     ``optional`` output the user did not ask for gives (None, None)."""
     written = gpkg_layer_sink(parameters, name, context, spec)
     if written is not None:

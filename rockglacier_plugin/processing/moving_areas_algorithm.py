@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any, Dict, Optional
 
 from qgis.core import (
@@ -16,11 +15,10 @@ from qgis.core import (
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterString,
-    QgsProcessingUtils,
 )
 
 from ..qgis_shared.features import feature_wkb, file_raster_path, text_or_none
-from .algorithm_base import RockGlacierAlgorithm, as_advanced, info, run_hooks
+from .algorithm_base import RockGlacierAlgorithm, as_advanced, given, info, products_folder, run_hooks
 from .insar_inputs import InsarInputs
 from .output_styles import store_inventory_style
 
@@ -72,54 +70,87 @@ that candidates found by both are matched.</p>
 
 
 class MovingAreasAlgorithm(InsarInputs, RockGlacierAlgorithm):
+    """``rockglacier:movingareas``: candidate moving areas (regions of significant downslope motion) from interferograms or
+    velocity products."""
+
     ALGORITHM_ID = "movingareas"
     DISPLAY_NAME = "Moving-area candidates from interferograms or velocity products (InSAR)"
     HELP = HELP
     GROUP = ("InSAR kinematics", "insar")
     REQUIRED_MODULES = RockGlacierAlgorithm.REQUIRED_MODULES + (("scipy.ndimage", "scipy"),)
 
-    def _own_number(self, name: str, label: str, default: Optional[float], minimum: float, maximum: float, advanced: bool = False,
-                    optional: bool = False) -> None:
-        parameter = QgsProcessingParameterNumber(name, label, QgsProcessingParameterNumber.Double, default, optional, minimum, maximum)
+    def _own_number(
+        self,
+        name: str,
+        label: str,
+        default: Optional[float],
+        minimum: float,
+        maximum: float,
+        advanced: bool = False,
+        optional: bool = False,
+    ) -> None:
+        parameter = QgsProcessingParameterNumber(
+            name, label, QgsProcessingParameterNumber.Double, default, optional, minimum, maximum
+        )
         if advanced:
             as_advanced(parameter)
         self.addParameter(parameter)
 
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
+        """The algorithm's parameters, as ``HELP`` describes them."""
         from ..core.insar.candidate_field import FieldSettings
         from ..core.insar.candidate_regions import RegionSettings
         from ..core.workflows import velocity_options as options
 
         regions, field = RegionSettings(), FieldSettings()
-        self.addParameter(QgsProcessingParameterFeatureSource("INPUT", "Existing inventory (for match_rg_id; optional)",
-                                                              [QgsProcessing.TypeVectorPolygon], optional=True))
+        self.addParameter(
+            QgsProcessingParameterFeatureSource(
+                "INPUT", "Existing inventory (for match_rg_id; optional)", [QgsProcessing.TypeVectorPolygon], optional=True
+            )
+        )
         self.add_pair_parameters()
-        self.addParameter(QgsProcessingParameterFeatureSource("GLACIERS", "Glacier outlines (moving ice is not a candidate)",
-                                                              [QgsProcessing.TypeVectorPolygon], optional=True))
-        self._own_number("MIN_VELOCITY_CM_YR", "Minimum downslope velocity, cm/yr (empty: 10 for a pair, from the noise for a "
-                         "velocity product)", None, 0.0, 10000.0, optional=True)
+        self.addParameter(
+            QgsProcessingParameterFeatureSource(
+                "GLACIERS", "Glacier outlines (moving ice is not a candidate)", [QgsProcessing.TypeVectorPolygon], optional=True
+            )
+        )
+        self._own_number(
+            "MIN_VELOCITY_CM_YR",
+            "Minimum downslope velocity, cm/yr (empty: 10 for a pair, from the noise for a velocity product)",
+            None,
+            0.0,
+            10000.0,
+            optional=True,
+        )
         self._own_number("MIN_AREA_KM2", "Minimum moving area, km2", regions.min_area_km2, 0.0, 1000.0)
         self._own_number("MIN_COHERENT_SHARE", "Minimum coherent share of a moving area", regions.min_coherent_share, 0.0, 1.0)
         self._own_number("MAX_SLOPE_DEG", "Maximum slope, degrees", field.max_slope_deg, 0.0, 90.0)
         self._own_number("MIN_SNR", "Minimum signal-to-noise ratio of a moving pixel", regions.min_snr, 0.0, 100.0, advanced=True)
-        self._own_number("REFERENCE_RADIUS_M", "Local reference radius, metres", field.reference_radius_m, 1.0, 100000.0,
-                         advanced=True)
+        self._own_number(
+            "REFERENCE_RADIUS_M", "Local reference radius, metres", field.reference_radius_m, 1.0, 100000.0, advanced=True
+        )
         self.add_settings_parameters(tuple(o for o in options.SETTINGS_NUMBERS if o.name != "REFERENCE_RADIUS_M"))
         self.addParameter(QgsProcessingParameterString("ID_PREFIX", "Prefix of candidate rg_id values", "ma"))
         self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", "Moving-area candidates", QgsProcessing.TypeVectorPolygon))
-        self.addParameter(QgsProcessingParameterRasterDestination("VELOCITY_CLASS", "Kinematic class of the candidates (raster)",
-                                                                  optional=True, createByDefault=False))
+        self.addParameter(
+            QgsProcessingParameterRasterDestination(
+                "VELOCITY_CLASS", "Kinematic class of the candidates (raster)", optional=True, createByDefault=False
+            )
+        )
         self.addOutput(QgsProcessingOutputMultipleLayers("VELOCITY_CLASS_ALL", "Kinematic class rasters, one per pair"))
 
     def _polygons(self, parameters: Dict[str, Any], name: str, context: QgsProcessingContext, with_ids: bool) -> Any:
         from ..core.insar.moving_area_candidates import Polygons
 
-        if not self._given(parameters, name):
+        if not given(parameters, name):
             return None
         source, features = self.source_and_features(parameters, name, context, needs_crs=name)
         has_ids = with_ids and source.fields().lookupField("rg_id") >= 0
-        return Polygons([feature_wkb(f) for f in features], source.sourceCrs().toWkt(),
-                        [text_or_none(f["rg_id"]) if has_ids else None for f in features])
+        return Polygons(
+            [feature_wkb(f) for f in features],
+            source.sourceCrs().toWkt(),
+            [text_or_none(f["rg_id"]) if has_ids else None for f in features],
+        )
 
     def _moving_settings(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> Any:
         from ..core.insar.candidate_field import FieldSettings
@@ -128,36 +159,56 @@ class MovingAreasAlgorithm(InsarInputs, RockGlacierAlgorithm):
 
         velocity = self._settings(parameters, context)
         number = lambda name: self.parameterAsDouble(parameters, name, context)  # noqa: E731
-        field = FieldSettings(velocity.min_coherence, velocity.min_projection_factor, velocity.min_slope_deg, number("MAX_SLOPE_DEG"),
-                              number("REFERENCE_RADIUS_M"))
-        min_velocity = number("MIN_VELOCITY_CM_YR") if self._given(parameters, "MIN_VELOCITY_CM_YR") else None
-        regions = RegionSettings(min_velocity, number("MIN_SNR"), number("MIN_AREA_KM2"), number("MIN_COHERENT_SHARE"),
-                                 velocity.noise_correlation_px)
+        field = FieldSettings(
+            velocity.min_coherence,
+            velocity.min_projection_factor,
+            velocity.min_slope_deg,
+            number("MAX_SLOPE_DEG"),
+            number("REFERENCE_RADIUS_M"),
+        )
+        min_velocity = number("MIN_VELOCITY_CM_YR") if given(parameters, "MIN_VELOCITY_CM_YR") else None
+        regions = RegionSettings(
+            min_velocity, number("MIN_SNR"), number("MIN_AREA_KM2"), number("MIN_COHERENT_SHARE"), velocity.noise_correlation_px
+        )
         return MovingAreaSettings(field, regions, velocity, self.parameterAsString(parameters, "ID_PREFIX", context).strip())
 
-    def run_algorithm(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict[str, Any]:
+    def run_algorithm(
+        self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> Dict[str, Any]:
+        """Read the pairs, find the moving areas in the core (``insar.moving_area_candidates``), write the candidates and
+        the class rasters."""
         from ..core.insar.moving_area_candidates import find_moving_areas
         from ..core.insar.velocity_rasters import per_pair_paths
         from ..core.workflows.velocity import pair_inputs, unique_labels
 
         settings = self._moving_settings(parameters, context)
         geometry = self._los_geometry(parameters, context, feedback)
-        pairs, notes = pair_inputs(self._inputs(parameters, context), geometry,
-                                   os.path.join(QgsProcessingUtils.tempFolder(), "rockglacier_products"))
+        pairs, notes = pair_inputs(self._inputs(parameters, context), geometry, products_folder())
         for note in notes:
             info(feedback, note)
         inventory = self._polygons(parameters, "INPUT", context, with_ids=True)
-        class_path = self.parameterAsOutputLayer(parameters, "VELOCITY_CLASS", context) if parameters.get("VELOCITY_CLASS") else None
+        class_path = (
+            self.parameterAsOutputLayer(parameters, "VELOCITY_CLASS", context) if parameters.get("VELOCITY_CLASS") else None
+        )
         class_paths = per_pair_paths(class_path, unique_labels(pairs))
         result = find_moving_areas(
-            pairs, file_raster_path(self.parameterAsRasterLayer(parameters, "DEM", context), "DEM"), geometry, settings,
-            inventory, self._polygons(parameters, "GLACIERS", context, with_ids=False), class_paths,
-            run_hooks(feedback))
+            pairs,
+            file_raster_path(self.parameterAsRasterLayer(parameters, "DEM", context), "DEM"),
+            geometry,
+            settings,
+            inventory,
+            self._polygons(parameters, "GLACIERS", context, with_ids=False),
+            class_paths,
+            run_hooks(feedback),
+        )
         dest_id = self.write_candidates(parameters, context, QgsCoordinateReferenceSystem.fromWkt(result.crs_wkt), result)
         store_inventory_style(dest_id, feedback)
         new = sum(1 for row in result.rows if not row.get("match_rg_id"))
-        info(feedback, f"{len(result.rows)} moving-area candidate(s), {new} not overlapping a landform of the inventory; review them "
-                       "in the dock (source = insar).")
+        info(
+            feedback,
+            f"{len(result.rows)} moving-area candidate(s), {new} not overlapping a landform of the inventory; review them "
+            "in the dock (source = insar).",
+        )
         outputs: Dict[str, Any] = {"OUTPUT": dest_id}
         if class_path:
             outputs.update(VELOCITY_CLASS=class_paths[0], VELOCITY_CLASS_ALL=[p for p in class_paths if p])

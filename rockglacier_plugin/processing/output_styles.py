@@ -84,7 +84,8 @@ def write_raster_style(raster_path: str, ramp: str) -> str:
     shader_function = QgsColorRampShader(minimum, maximum, gradient)
     step = (maximum - minimum) / (len(colours) - 1)
     shader_function.setColorRampItemList(
-        [QgsColorRampShader.ColorRampItem(minimum + i * step, c, f"{minimum + i * step:g}") for i, c in enumerate(colours)])
+        [QgsColorRampShader.ColorRampItem(minimum + i * step, c, f"{minimum + i * step:g}") for i, c in enumerate(colours)]
+    )
     shader = QgsRasterShader()
     shader.setRasterShaderFunction(shader_function)
     layer.setRenderer(QgsSingleBandPseudoColorRenderer(layer.dataProvider(), 1, shader))
@@ -94,8 +95,14 @@ def write_raster_style(raster_path: str, ramp: str) -> str:
 
 
 #: RGIK layers' colours: activity classes (PM) and velocity-class codes (MA), slow pale to fast dark.
-ACTIVITY_COLOURS = {"Active": "#d7191c", "Active uncertain": "#f07c6c", "Transitional": "#fdae61", "Relict uncertain": "#a6d96a",
-                    "Relict": "#1a9641", "Uncertain": "#9e9e9e"}
+ACTIVITY_COLOURS = {
+    "Active": "#d7191c",
+    "Active uncertain": "#f07c6c",
+    "Transitional": "#fdae61",
+    "Relict uncertain": "#a6d96a",
+    "Relict": "#1a9641",
+    "Uncertain": "#9e9e9e",
+}
 VELOCITY_CODE_COLOURS = ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026")
 
 
@@ -126,10 +133,20 @@ def store_rgik_styles(paths: dict, feedback: QgsProcessingFeedback) -> None:
 
     qml = {
         "PM": _categorized_qml("Point", "Acti.Cl.", [(word, word, colour) for word, colour in ACTIVITY_COLOURS.items()]),
-        "MA": _categorized_qml("MultiPolygon", "Vel.Class", [(code, f"{code}: {KINEMATIC_ATTRIBUTES[code - 1]}", colour)
-                                                            for code, colour in enumerate(VELOCITY_CODE_COLOURS, start=1)]),
-        "GO": _categorized_qml("MultiPolygon", "Out.Type", [(OUTLINE_TYPES[0], "extended outline", "#7b3294"),
-                                                           (OUTLINE_TYPES[1], "restricted outline", "#c2a5cf")], outline_only=True),
+        "MA": _categorized_qml(
+            "MultiPolygon",
+            "Vel.Class",
+            [
+                (code, f"{code}: {KINEMATIC_ATTRIBUTES[code - 1]}", colour)
+                for code, colour in enumerate(VELOCITY_CODE_COLOURS, start=1)
+            ],
+        ),
+        "GO": _categorized_qml(
+            "MultiPolygon",
+            "Out.Type",
+            [(OUTLINE_TYPES[0], "extended outline", "#7b3294"), (OUTLINE_TYPES[1], "restricted outline", "#c2a5cf")],
+            outline_only=True,
+        ),
     }
     for short, path in paths.items():
         name = template_layer(short).layer
@@ -145,14 +162,19 @@ def _tracking_points_qml() -> str:
     from qgis.core import QgsCategorizedSymbolRenderer, QgsMarkerSymbol, QgsProperty, QgsRendererCategory
     from qgis.PyQt.QtXml import QDomDocument
 
-    layer = QgsVectorLayer("Point?crs=EPSG:4326&field=above_lod:integer&field=dir_deg:double&field=rate_m_yr:double", "style", "memory")
-    arrow = QgsMarkerSymbol.createSimple({"name": "arrow", "color": "#d7301f", "outline_color": "#7f0000", "outline_width": "0.1",
-                                          "size": "3"})
+    layer = QgsVectorLayer(
+        "Point?crs=EPSG:4326&field=above_lod:integer&field=dir_deg:double&field=rate_m_yr:double", "style", "memory"
+    )
+    arrow = QgsMarkerSymbol.createSimple(
+        {"name": "arrow", "color": "#d7301f", "outline_color": "#7f0000", "outline_width": "0.1", "size": "3"}
+    )
     arrow.setDataDefinedAngle(QgsProperty.fromField("dir_deg"))
     arrow.setDataDefinedSize(QgsProperty.fromExpression('2 + 4 * min(coalesce("rate_m_yr", 0), 3) / 3'))
     dot = QgsMarkerSymbol.createSimple({"name": "circle", "color": "#9e9e9e", "outline_style": "no", "size": "0.8"})
-    categories = [QgsRendererCategory(1, arrow, "moved more than the LoD (arrow: direction; size: rate up to 3 m/yr)"),
-                  QgsRendererCategory(0, dot, "no valid displacement above the LoD")]
+    categories = [
+        QgsRendererCategory(1, arrow, "moved more than the LoD (arrow: direction; size: rate up to 3 m/yr)"),
+        QgsRendererCategory(0, dot, "no valid displacement above the LoD"),
+    ]
     layer.setRenderer(QgsCategorizedSymbolRenderer("above_lod", categories))
     document = QDomDocument()
     layer.exportNamedStyle(document)

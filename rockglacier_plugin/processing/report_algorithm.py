@@ -46,20 +46,37 @@ that review did not reject (on a layer without a <i>review</i> field, every land
 
 
 class ReportAlgorithm(RockGlacierAlgorithm):
+    """``rockglacier:report``: statistics per upslope-connection class and kinematic class, as tables and a figure."""
+
     ALGORITHM_ID = "report"
     DISPLAY_NAME = "Inventory report (tables and figures per class)"
     HELP = HELP
     REQUIRED_MODULES = RockGlacierAlgorithm.REQUIRED_MODULES + (("matplotlib", "matplotlib"),)
 
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
-        self.addParameter(QgsProcessingParameterFeatureSource("INPUT", "Inventory (rock_glaciers layer)", [QgsProcessing.TypeVectorPolygon]))
-        self.addParameter(QgsProcessingParameterExpression("FILTER", "Landforms to report (expression)", DEFAULT_FILTER, "INPUT", optional=True))
+        """The algorithm's parameters, as ``HELP`` describes them."""
+        self.addParameter(
+            QgsProcessingParameterFeatureSource("INPUT", "Inventory (rock_glaciers layer)", [QgsProcessing.TypeVectorPolygon])
+        )
+        self.addParameter(
+            QgsProcessingParameterExpression("FILTER", "Landforms to report (expression)", DEFAULT_FILTER, "INPUT", optional=True)
+        )
         self.addParameter(QgsProcessingParameterRasterLayer("DEM", "DEM for the map's shaded-relief background", optional=True))
         self.addParameter(QgsProcessingParameterFileDestination("OUTPUT", "Report", "HTML files (*.html)"))
-        self.addParameter(QgsProcessingParameterFileDestination("CLASS_TABLE", "Table 2: landforms per class", "CSV files (*.csv)", optional=True))
-        self.addParameter(QgsProcessingParameterFileDestination("VELOCITY_TABLE", "Table 3: velocities per class", "CSV files (*.csv)", optional=True))
+        self.addParameter(
+            QgsProcessingParameterFileDestination(
+                "CLASS_TABLE", "Table 2: landforms per class", "CSV files (*.csv)", optional=True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFileDestination(
+                "VELOCITY_TABLE", "Table 3: velocities per class", "CSV files (*.csv)", optional=True
+            )
+        )
 
-    def _filter(self, parameters: Dict[str, Any], context: QgsProcessingContext, source: Any, feedback: QgsProcessingFeedback) -> str:
+    def _filter(
+        self, parameters: Dict[str, Any], context: QgsProcessingContext, source: Any, feedback: QgsProcessingFeedback
+    ) -> str:
         text = self.parameterAsExpression(parameters, "FILTER", context).strip()
         if text == DEFAULT_FILTER and source.fields().lookupField("review") < 0:
             info(feedback, "The layer has no 'review' field: every landform is reported.")
@@ -67,15 +84,22 @@ class ReportAlgorithm(RockGlacierAlgorithm):
         expression = QgsExpression(text)
         if text and expression.hasParserError():
             raise QgsProcessingException(f"The filter '{text}' is not a valid expression: {expression.parserErrorString()}")
-        missing = [name for name in expression.referencedColumns() if name and source.fields().lookupField(name) < 0
-                   and name != QgsFeatureRequest.ALL_ATTRIBUTES]
+        missing = [
+            name
+            for name in expression.referencedColumns()
+            if name and source.fields().lookupField(name) < 0 and name != QgsFeatureRequest.ALL_ATTRIBUTES
+        ]
         if text and missing:
             raise QgsProcessingException(
                 f"The filter '{text}' uses field(s) {', '.join(sorted(missing))} that the layer does not have. "
-                f"Its fields: {', '.join(source.fields().names())}.")
+                f"Its fields: {', '.join(source.fields().names())}."
+            )
         return text
 
-    def run_algorithm(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict[str, Any]:
+    def run_algorithm(
+        self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> Dict[str, Any]:
+        """Read the inventory, compute the tables in the core (``inventory.statistics``), write them and the figure."""
         from ..core.raster.geometry import prepare_polygon
         from ..core.report.html import REPORTED_FIELDS, ReportInputs, write_report
         from ..core.version import plugin_version
@@ -86,15 +110,27 @@ class ReportAlgorithm(RockGlacierAlgorithm):
         if len(absent) == len(REPORTED_FIELDS):
             raise QgsProcessingException(
                 f"'{source.sourceName()}' has none of the fields the report reads ({', '.join(REPORTED_FIELDS)}): it is not an "
-                "inventory yet. Run rockglacier:attributes (elevation, slope, aspect, area), classify the landforms (upslope_con, "
-                "in the review dock) and run rockglacier:insarvelocity for velocities, then report.")
+                "inventory yet. Run rockglacier:attributes (elevation, slope, aspect, area), classify the landforms "
+                "(upslope_con, "
+                "in the review dock) and run rockglacier:insarvelocity for velocities, then report."
+            )
         if absent:
             warn(feedback, f"The layer has no {', '.join(absent)} field(s): the tables and figures leave them empty.")
         filter_text = self._filter(parameters, context, source, feedback)
-        kept = list(source.getFeatures(QgsFeatureRequest(QgsExpression(filter_text)),
-                                       QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks)) if filter_text else everything
+        kept = (
+            list(
+                source.getFeatures(
+                    QgsFeatureRequest(QgsExpression(filter_text)), QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks
+                )
+            )
+            if filter_text
+            else everything
+        )
         if not kept:
-            warn(feedback, f"No landform passes the filter ({filter_text or 'none'}) out of {len(everything)}: the report is empty.")
+            warn(
+                feedback,
+                f"No landform passes the filter ({filter_text or 'none'}) out of {len(everything)}: the report is empty.",
+            )
         every_record = {f.id(): feature_record(f) for f in everything}  # built once, shared by both uses
         records = [every_record[f.id()] for f in kept]
         inputs = ReportInputs(
@@ -109,11 +145,18 @@ class ReportAlgorithm(RockGlacierAlgorithm):
             candidates=[r for r in every_record.values() if r.get("source") == "deep_learning"],
             dem_path=self._dem(parameters, context),
         )
-        outputs = write_report(inputs, self.parameterAsFileOutput(parameters, "OUTPUT", context),
-                               self._optional_file(parameters, "CLASS_TABLE", context),
-                               self._optional_file(parameters, "VELOCITY_TABLE", context))
+        outputs = write_report(
+            inputs,
+            self.parameterAsFileOutput(parameters, "OUTPUT", context),
+            self._optional_file(parameters, "CLASS_TABLE", context),
+            self._optional_file(parameters, "VELOCITY_TABLE", context),
+        )
         info(feedback, f"{len(records)} landform(s) reported; figures: {', '.join(map(os.path.basename, outputs.figure_paths))}")
-        return {"OUTPUT": outputs.html_path, "CLASS_TABLE": outputs.class_table_path, "VELOCITY_TABLE": outputs.velocity_table_path}
+        return {
+            "OUTPUT": outputs.html_path,
+            "CLASS_TABLE": outputs.class_table_path,
+            "VELOCITY_TABLE": outputs.velocity_table_path,
+        }
 
     def _dem(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> Optional[str]:
         from ..qgis_shared.features import file_raster_path

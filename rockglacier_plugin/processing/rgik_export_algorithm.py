@@ -26,6 +26,7 @@ from ..core.inventory.rgik import (
     UPSLOPE_UNDEFINED,
 )
 from ..core.inventory.rgik_template import ACTIVITY_CLASSES, KINEMATIC_UNDEFINED, LAYERS
+from ..core.workflows.mapping import DEFAULT_ID_PREFIX
 from ..qgis_shared.features import feature_record, feature_wkb, file_raster_path
 from .algorithm_base import RockGlacierAlgorithm, info, run_hooks, warn
 
@@ -37,8 +38,10 @@ def _mapping_rows(mapping: Dict[str, str]) -> str:
 
 
 def _layer_items() -> str:
-    return "".join(f"<li><b>{layer.short}</b> ({layer.layer}, {layer.geometry}): {', '.join(f.name for f in layer.fields)}</li>"
-                   for layer in LAYERS)
+    return "".join(
+        f"<li><b>{layer.short}</b> ({layer.layer}, {layer.geometry}): {', '.join(f.name for f in layer.fields)}</li>"
+        for layer in LAYERS
+    )
 
 
 HELP = f"""
@@ -56,7 +59,8 @@ share an id: the log names them.</p>
 <p>Acti.Cl. from <i>activity</i>: {', '.join(ACTIVITY_CLASSES)} (written as such, any case, _ for a space);
 {ACTIVITY_UNDEFINED} when empty.</p>
 <p>Kin.Att. from vel_dslp_cm_yr: {', '.join(f'{label} = {word}' for label, word in KINEMATIC_ATTRIBUTE.items())};
-{KINEMATIC_UNDEFINED} where vel_ok = 0. Rel.Kin. from vel_rel_err: {', '.join(f'{label} below {bound:g}' for bound, label in RELIABILITY_BY_REL_ERR[:-1])}, else Low.</p>
+{KINEMATIC_UNDEFINED} where vel_ok = 0. Rel.Kin. from vel_rel_err:
+{', '.join(f'{label} below {bound:g}' for bound, label in RELIABILITY_BY_REL_ERR[:-1])}, else Low.</p>
 <p><b>GO</b>: our footprints as Out.Type = Extended (we do not draw restricted outlines); the reliability
 fields RelFr, RelLeftLM, RelRightLM, RelUpsCon, RelIndex are NULL (not assessed).</p>
 <p><b>MA</b> (with VELOCITY_RASTERS, e.g. <i>rockglacier:insarvelocity</i>'s downslope velocity rasters):
@@ -71,20 +75,37 @@ plugin's repository before submitting to a database that validates vocabularies.
 
 
 class RgikExportAlgorithm(RockGlacierAlgorithm):
+    """``rockglacier:rgikexport``: the inventory in RGIK's standard (PrimaryID, outlines and markers)."""
+
     ALGORITHM_ID = "rgikexport"
     DISPLAY_NAME = "Export to RGIK GeoPackage"
     HELP = HELP
     REQUIRED_MODULES = RockGlacierAlgorithm.REQUIRED_MODULES + (("scipy.ndimage", "scipy"),)
 
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
-        self.addParameter(QgsProcessingParameterFeatureSource("INPUT", "Inventory (rock_glaciers layer)", [QgsProcessing.TypeVectorPolygon]))
-        self.addParameter(QgsProcessingParameterMultipleLayers("VELOCITY_RASTERS", "Downslope velocity rasters, cm/yr (for moving areas)",
-                                                               QgsProcessing.TypeRaster, optional=True))
-        self.addParameter(QgsProcessingParameterNumber("MIN_MOVING_AREA_KM2", "Smallest moving area, km2", QgsProcessingParameterNumber.Double,
-                                                       0.005, False, 0.0))
+        """The algorithm's parameters, as ``HELP`` describes them."""
+        self.addParameter(
+            QgsProcessingParameterFeatureSource("INPUT", "Inventory (rock_glaciers layer)", [QgsProcessing.TypeVectorPolygon])
+        )
+        self.addParameter(
+            QgsProcessingParameterMultipleLayers(
+                "VELOCITY_RASTERS",
+                "Downslope velocity rasters, cm/yr (for moving areas)",
+                QgsProcessing.TypeRaster,
+                optional=True,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                "MIN_MOVING_AREA_KM2", "Smallest moving area, km2", QgsProcessingParameterNumber.Double, 0.005, False, 0.0
+            )
+        )
         self.addParameter(QgsProcessingParameterEnum("LAYOUT", "Layout", list(LAYOUT_OPTIONS), defaultValue=0))
-        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT", "RGIK GeoPackage (three files: their common name)",
-                                                                "GeoPackage (*.gpkg)"))
+        self.addParameter(
+            QgsProcessingParameterFileDestination(
+                "OUTPUT", "RGIK GeoPackage (three files: their common name)", "GeoPackage (*.gpkg)"
+            )
+        )
         self.addOutput(QgsProcessingOutputMultipleLayers("FILES", "The GeoPackages written"))
 
     @staticmethod
@@ -94,13 +115,19 @@ class RgikExportAlgorithm(RockGlacierAlgorithm):
 
         missing = sum(1 for r in records if not str(r.get("rg_id") or "").strip())
         if missing:
-            ids = assign_ids([r.get("rg_id") for r in records], "rg")
+            ids = assign_ids([r.get("rg_id") for r in records], DEFAULT_ID_PREFIX)
             records = [{**r, "rg_id": rg_id} for r, rg_id in zip(records, ids)]
-            warn(feedback, f"{missing} landform(s) had no rg_id: they are exported with new ids (rg001...), numbered as "
-                           "rockglacier:attributes numbers them; run rockglacier:attributes to store the ids in the inventory too.")
+            warn(
+                feedback,
+                f"{missing} landform(s) had no rg_id: they are exported with new ids (rg001...), numbered as "
+                "rockglacier:attributes numbers them; run rockglacier:attributes to store the ids in the inventory too.",
+            )
         return records
 
-    def run_algorithm(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict[str, Any]:
+    def run_algorithm(
+        self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> Dict[str, Any]:
+        """Read the inventory, map its fields to RGIK's (``inventory.rgik``), write the RGIK layers."""
         from ..core.inventory.moving_areas import moving_areas
         from ..core.inventory.rgik import exported
         from ..core.inventory.rgik_export import LAYOUTS, output_paths, write_rgik
@@ -117,7 +144,9 @@ class RgikExportAlgorithm(RockGlacierAlgorithm):
         for index, layer in enumerate(rasters):
             if hooks.cancelled():
                 raise QgsProcessingException("Cancelled: nothing was written.")
-            moving.append(moving_areas(file_raster_path(layer, "velocity raster"), minimum, landforms_wkb, source.sourceCrs().toWkt()))
+            moving.append(
+                moving_areas(file_raster_path(layer, "velocity raster"), minimum, landforms_wkb, source.sourceCrs().toWkt())
+            )
             feedback.setProgress(80.0 * (index + 1) / len(rasters))
         path = self.parameterAsFileOutput(parameters, "OUTPUT", context)
         counts = write_rgik(path, records, [feature_wkb(f) for f in features], source.sourceCrs().toWkt(), moving, layout)
@@ -125,9 +154,16 @@ class RgikExportAlgorithm(RockGlacierAlgorithm):
         for message in counts.skipped:
             warn(feedback, f"Not exported: {message}.")
         for duplicate in counts.duplicate_ids:
-            warn(feedback, f"PrimaryID {duplicate} is shared by markers in one 0.0001-degree cell (about 11 m): make them distinct before "
-                           "submitting (WorkingID tells them apart).")
+            warn(
+                feedback,
+                f"PrimaryID {duplicate} is shared by markers in one 0.0001-degree cell (about 11 m): make them distinct before "
+                "submitting (WorkingID tells them apart).",
+            )
         rejected = sum(1 for r in records if not exported(r))
-        info(feedback, f"{counts.landforms} landform(s) written (a primary marker and an outline each) ({rejected} rejected landform(s) left out); "
-                          f"{counts.moving_areas} moving area(s) from {len(rasters)} velocity raster(s); files: {', '.join(counts.paths)}.")
+        info(
+            feedback,
+            f"{counts.landforms} landform(s) written (a primary marker and an outline each) ({rejected} rejected landform(s) "
+            "left out); "
+            f"{counts.moving_areas} moving area(s) from {len(rasters)} velocity raster(s); files: {', '.join(counts.paths)}.",
+        )
         return {"OUTPUT": path if layout == "single" else counts.paths[0], "FILES": counts.paths}

@@ -58,22 +58,53 @@ def _specs(fields: tuple) -> list:
 
 
 class RgvExportAlgorithm(RockGlacierAlgorithm):
+    """``rockglacier:rgvexport``: the Rock Glacier Velocity series (RGIK RGV) from the per-pair velocities and tracked rates."""
+
     ALGORITHM_ID = "rgvexport"
     DISPLAY_NAME = "Export Rock Glacier Velocity (RGV) series"
     HELP = HELP
 
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
-        self.addParameter(QgsProcessingParameterFeatureSource("INPUT", "Inventory (rock_glaciers layer)", [QgsProcessing.TypeVectorPolygon]))
-        self.addParameter(QgsProcessingParameterFeatureSource("VELOCITY_PAIRS", "Velocity per landform and pair (insarvelocity's VELOCITY_PAIRS)",
-                                                              [QgsProcessing.TypeVector], optional=True))
-        self.addParameter(QgsProcessingParameterMultipleLayers("TRACKED", "Feature-tracking velocities (featuretracking's LANDFORMS, one "
-                                                               "layer per pair of dates)", QgsProcessing.TypeVectorPolygon, optional=True))
-        self.addParameter(QgsProcessingParameterNumber("SEASON_TOLERANCE_DAYS", "Largest distance of a window from whole years, days",
-                                                       QgsProcessingParameterNumber.Double, DEFAULT_RULE.season_tolerance_days, False, 0.0, 120.0))
-        self.addParameter(QgsProcessingParameterBoolean("ALLOW_MULTI_ANNUAL", "Accept multi-annual windows", DEFAULT_RULE.allow_multi_annual))
+        """The algorithm's parameters, as ``HELP`` describes them."""
+        self.addParameter(
+            QgsProcessingParameterFeatureSource("INPUT", "Inventory (rock_glaciers layer)", [QgsProcessing.TypeVectorPolygon])
+        )
+        self.addParameter(
+            QgsProcessingParameterFeatureSource(
+                "VELOCITY_PAIRS",
+                "Velocity per landform and pair (insarvelocity's VELOCITY_PAIRS)",
+                [QgsProcessing.TypeVector],
+                optional=True,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterMultipleLayers(
+                "TRACKED",
+                "Feature-tracking velocities (featuretracking's LANDFORMS, one layer per pair of dates)",
+                QgsProcessing.TypeVectorPolygon,
+                optional=True,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                "SEASON_TOLERANCE_DAYS",
+                "Largest distance of a window from whole years, days",
+                QgsProcessingParameterNumber.Double,
+                DEFAULT_RULE.season_tolerance_days,
+                False,
+                0.0,
+                120.0,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterBoolean("ALLOW_MULTI_ANNUAL", "Accept multi-annual windows", DEFAULT_RULE.allow_multi_annual)
+        )
         self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", "Rock Glacier Velocity series", QgsProcessing.TypeVector))
-        self.addParameter(QgsProcessingParameterFeatureSink("LEFT_OUT", "Pairs left out, with why", QgsProcessing.TypeVector, optional=True,
-                                                            createByDefault=False))
+        self.addParameter(
+            QgsProcessingParameterFeatureSink(
+                "LEFT_OUT", "Pairs left out, with why", QgsProcessing.TypeVector, optional=True, createByDefault=False
+            )
+        )
         self.addOutput(QgsProcessingOutputNumber("VALUES", "RGV values written"))
         self.addOutput(QgsProcessingOutputNumber("LEFT_OUT_COUNT", "Pair rows left out"))
 
@@ -87,8 +118,10 @@ class RgvExportAlgorithm(RockGlacierAlgorithm):
         missing = [n for n in ("rg_id", "date_start", "date_end", "vel_dslp_cm_yr", "vel_err_cm_yr", "vel_ok") if n not in names]
         if missing:
             raise QgsProcessingException(
-                f"VELOCITY_PAIRS ('{source.sourceName()}') has no field(s) {', '.join(missing)}: give the VELOCITY_PAIRS table that "
-                "rockglacier:insarvelocity writes (one row per landform and pair).")
+                f"VELOCITY_PAIRS ('{source.sourceName()}') has no field(s) {', '.join(missing)}: give the VELOCITY_PAIRS table "
+                "that "
+                "rockglacier:insarvelocity writes (one row per landform and pair)."
+            )
         return [feature_record(f) for f in source.getFeatures()]
 
     def _tracked_rows(self, parameters: Dict[str, Any], context: QgsProcessingContext) -> list:
@@ -99,14 +132,18 @@ class RgvExportAlgorithm(RockGlacierAlgorithm):
             if layer.fields().lookupField("ft_period") < 0 or layer.fields().lookupField("ft_vel_m_yr") < 0:
                 raise QgsProcessingException(
                     f"TRACKED layer '{layer.name()}' has no ft_vel_m_yr / ft_period fields: give the LANDFORMS layer that "
-                    "rockglacier:featuretracking writes (the inventory with each landform's feature-tracking velocity).")
+                    "rockglacier:featuretracking writes (the inventory with each landform's feature-tracking velocity)."
+                )
             rows += tracking_rows([feature_record(f) for f in layer.getFeatures()])
         return rows
 
-    def _write(self, parameters: Dict[str, Any], name: str, layer: str, fields: tuple, rows: list, context: QgsProcessingContext) -> Optional[str]:
+    def _write(
+        self, parameters: Dict[str, Any], name: str, layer: str, fields: tuple, rows: list, context: QgsProcessingContext
+    ) -> Optional[str]:
         qgs = qgs_fields(_specs(fields))
-        sink, dest_id = layer_sink(self, parameters, name, context, LayerSpec(qgs, QgsWkbTypes.NoGeometry, None, layer),
-                                   optional=True)
+        sink, dest_id = layer_sink(
+            self, parameters, name, context, LayerSpec(qgs, QgsWkbTypes.NoGeometry, None, layer), optional=True
+        )
         if sink is None:
             return None
         for row in rows:
@@ -115,18 +152,25 @@ class RgvExportAlgorithm(RockGlacierAlgorithm):
             sink.addFeature(feature, QgsFeatureSink.FastInsert)
         return dest_id
 
-    def run_algorithm(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict[str, Any]:
+    def run_algorithm(
+        self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> Dict[str, Any]:
+        """Read the velocity_pairs table and the inventory, build the series (``inventory.rgv``), write it."""
         from ..core.inventory.rgik_export import primary_ids
         from ..core.inventory.rgv import rgv_series
 
         source, features = self.source_and_features(parameters, "INPUT", context, needs_crs="inventory")
         ids = primary_ids([feature_record(f) for f in features], [feature_wkb(f) for f in features], source.sourceCrs().toWkt())
-        rule = WindowRule(self.parameterAsDouble(parameters, "SEASON_TOLERANCE_DAYS", context),
-                          self.parameterAsBoolean(parameters, "ALLOW_MULTI_ANNUAL", context))
+        rule = WindowRule(
+            self.parameterAsDouble(parameters, "SEASON_TOLERANCE_DAYS", context),
+            self.parameterAsBoolean(parameters, "ALLOW_MULTI_ANNUAL", context),
+        )
         pair_rows = self._pair_rows(parameters, context) + self._tracked_rows(parameters, context)
         if not parameters.get("VELOCITY_PAIRS") and not parameters.get("TRACKED"):
-            raise QgsProcessingException("Give VELOCITY_PAIRS (rockglacier:insarvelocity's per-pair table), TRACKED "
-                                         "(rockglacier:featuretracking's LANDFORMS layers), or both.")
+            raise QgsProcessingException(
+                "Give VELOCITY_PAIRS (rockglacier:insarvelocity's per-pair table), TRACKED "
+                "(rockglacier:featuretracking's LANDFORMS layers), or both."
+            )
         series = rgv_series(pair_rows, ids, rule)
         output = self._write(parameters, "OUTPUT", RGV_LAYER, RGV_FIELDS, series.rows, context)
         if output is None:
@@ -143,6 +187,9 @@ class RgvExportAlgorithm(RockGlacierAlgorithm):
         for reason, count in sorted(reasons.items(), key=lambda item: -item[1]):
             warn(feedback, f"left out {count} x: {reason}")
         if not series.rows and series.left_out:
-            warn(feedback, "No pair gives an RGV value: RGV needs windows of whole years (e.g. a one-year interferogram or a "
-                           "velocity product over whole years); seasonal pairs describe a season, not a year.")
+            warn(
+                feedback,
+                "No pair gives an RGV value: RGV needs windows of whole years (e.g. a one-year interferogram or a "
+                "velocity product over whole years); seasonal pairs describe a season, not a year.",
+            )
         return results

@@ -23,9 +23,9 @@ from qgis.core import (
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
-    QgsProcessingUtils,
 )
 
+from ..core.mapping.adaptive_views import VIEWS_CHOICES
 from ..core.mapping.onnx_model import DEFAULT_MODEL_NAME, SHIPPED_MODELS_DIR, Device
 from ..core.mapping.polygons import DEFAULT_MIN_AREA_KM2
 from ..core.mapping.precision import Precision
@@ -34,7 +34,9 @@ from ..qgis_shared.features import feature_wkb, file_raster_path, likely_imagery
 from .algorithm_base import (
     RockGlacierAlgorithm,
     as_advanced,
+    given,
     info,
+    products_folder,
     removed_on_failure,
     run_hooks,
     stage,
@@ -46,9 +48,7 @@ DEVICES = [device.value for device in Device]  # the core's choices, in their or
 PRECISIONS = [precision.value for precision in Precision]
 DEFAULT_MODEL = os.path.join(SHIPPED_MODELS_DIR, DEFAULT_MODEL_NAME)
 
-VIEWS = (1, 4, 8, 8)
-VIEW_CHOICES = ["1: as is", "4: mirrored", "8: mirrored and turned", "8 on tiles where the first view finds anything (adaptive)"]
-ADAPTIVE_CHOICE = 3
+VIEW_CHOICES = [choice.label for choice in VIEWS_CHOICES]  # the core's choices, in their order
 
 HELP = """
 <p>Applies an ONNX segmentation model (DeepLabv3+ exported by the training package) to a whole
@@ -69,12 +69,14 @@ the threshold and the edge margin, so training and inference cannot disagree. BA
 model's channels in order (e.g. 4,3,2 for B4, B3, B2 of a Sentinel-2 stack); left empty, bands are
 matched by their descriptions, or taken as 1..n when the raster has exactly the model's channels.</p>
 <p>Each tile of TILE_SIZE_PX is read with the model's margin of context around it (from the raster;
-beyond its edges the neutral input the model was trained to see there), so the model input is the tile plus twice the margin and only the
+beyond its edges the neutral input the model was trained to see there), so the model input is the tile plus twice the margin
+and only the
 tile's own pixels are kept: a model whose receptive field fits in the margin gives every pixel the
 answer of one run over the whole scene, whatever the tile size (the shipped model: within 0.02 of
 probability between 256, 512 and 1536 px tiles). The tile size is a speed and memory choice
 only. Tiles overlap by OVERLAP_PX (default 16) and are blended with smooth weights, so no seam
-shows; memory stays bounded (one row of tiles) whatever the raster's size. No-data (and the zero borders of Sentinel-2 tiles) is filled
+shows; memory stays bounded (one row of tiles) whatever the raster's size. No-data (and the zero borders of Sentinel-2 tiles)
+is filled
 with the tile's mean before inference and masked after, so no candidate follows those borders.
 MASK_LAYER polygons restrict the work to the tiles they touch; EXTENT to a rectangle.</p>
 <p>VIEWS: every tile goes through the model in 1, 4 (mirrored left-right, up-down and both) or 8 (also
@@ -91,8 +93,10 @@ every tile once, and the further views only on crops around what the first view 
 or more, in 32 px cells), each crop read with 32 px of context; the crops' pixels get the average of all
 views, the rest keeps its one view (nothing there is near a rock glacier). On the model card's validation
 scene: scene IoU {adaptive_iou} adaptively against {everywhere_iou} with 8 views everywhere ({one_view_iou} with one), at
-{adaptive_time_ratio}x the time of one view (8 views everywhere: {everywhere_time_ratio}x), the further views on {adaptive_share_pct} % of the
-input; a scene with few rock glaciers costs less (measured in make bench). The choice "8 ... adaptive" does the same for any model; "8" runs every view
+{adaptive_time_ratio}x the time of one view (8 views everywhere: {everywhere_time_ratio}x), the further views on
+{adaptive_share_pct} % of the
+input; a scene with few rock glaciers costs less (measured in make bench). The choice "8 ... adaptive" does the same for any
+model; "8" runs every view
 on every tile.</p>
 <p>PRECISION: auto (default) runs, on the CPU, a static int8 copy of the model: the shipped model's own;
 for any other model one made on the first run from tiles of the input scene and cached beside the model
@@ -109,6 +113,9 @@ to the CPU.</p>
 
 
 class SegmentAlgorithm(RockGlacierAlgorithm):
+    """``rockglacier:segment``: rock-glacier probability, mask and candidate polygons from imagery with an ONNX DeepLabv3+
+    model."""
+
     ALGORITHM_ID = "segment"
     DISPLAY_NAME = "Map rock-glacier candidates (ONNX segmentation)"
     HELP = HELP
@@ -117,6 +124,7 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
     REQUIRED_MODULES = RockGlacierAlgorithm.REQUIRED_MODULES + (("onnxruntime", "onnxruntime"),)
 
     def shortHelpString(self) -> str:  # noqa: N802
+        """``HELP`` with the model card's numbers, and the shipped model's card when there is one."""
         from ..core.mapping.card_facts import read_card_facts
 
         models = os.path.dirname(DEFAULT_MODEL)
@@ -132,40 +140,133 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         self.addParameter(parameter)
 
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
-        self.addParameter(QgsProcessingParameterRasterLayer(
-            "INPUT", "Imagery: 8-bit RGB, a Sentinel-2 L2A stack, or the L2A product (SAFE folder, MTD_MSIL2A.xml, zip, STAC item)",
-            likely_imagery_layer()))
-        self.addParameter(QgsProcessingParameterString("BANDS", "Bands for the model's channels, in order (e.g. 4,3,2; empty = automatic)", "", optional=True))
-        self.addParameter(QgsProcessingParameterFile("MODEL", "ONNX model (empty = the model shipped with the plugin; on a CPU its int8 copy when one is shipped)", extension="onnx", optional=True))
-        self.addParameter(QgsProcessingParameterExtent("EXTENT", "Extent", optional=True))
-        self.addParameter(QgsProcessingParameterFeatureSource("MASK_LAYER", "Only where these polygons are", [QgsProcessing.TypeVectorPolygon], optional=True))
-        self.addParameter(QgsProcessingParameterNumber("THRESHOLD", "Probability threshold (empty = the model's)", QgsProcessingParameterNumber.Double, None, True, 0.0, 1.0))
-        self.addParameter(QgsProcessingParameterNumber("MIN_AREA_KM2", "Minimum polygon area, km2", QgsProcessingParameterNumber.Double, DEFAULT_MIN_AREA_KM2, False, 0.0))
-        self.addParameter(QgsProcessingParameterFeatureSource("EXISTING", "Existing inventory (for match_rg_id)", [QgsProcessing.TypeVectorPolygon], optional=True))
-        self.addParameter(QgsProcessingParameterString("ID_PREFIX", "Prefix of candidate rg_id values", DEFAULT_ID_PREFIX))
-        self.addParameter(QgsProcessingParameterEnum("DEVICE", "Device", DEVICES, defaultValue=0))
-        self.addParameter(QgsProcessingParameterEnum("PRECISION", "Precision (auto: an int8 copy on the CPU where it agrees with float32)",
-                                                     PRECISIONS, defaultValue=0))
-        self.addParameter(QgsProcessingParameterEnum("VIEWS", "Views of each tile averaged (empty = the model's own; each view costs one "
-                                                     "model run per tile)", VIEW_CHOICES, optional=True))
-        self._advanced(QgsProcessingParameterNumber(
-            "L2A_ADD_OFFSET", "L2A offset in DN (BOA_ADD_OFFSET: -1000 from processing baseline 04.00; empty = the product's own)",
-            QgsProcessingParameterNumber.Double, None, True, -100000.0, 100000.0))
-        self._advanced(QgsProcessingParameterNumber(
-            "L2A_QUANTIFICATION", "L2A quantification value (BOA_QUANTIFICATION_VALUE; empty = 10000 with L2A_ADD_OFFSET)",
-            QgsProcessingParameterNumber.Double, None, True, 1.0, 1e9))
-        self._advanced(QgsProcessingParameterNumber("TILE_SIZE_PX", "Tile size, pixels (0 = the model's)", QgsProcessingParameterNumber.Integer, 0, False, 0))
-        self._advanced(QgsProcessingParameterNumber("OVERLAP_PX", "Tile overlap, pixels (empty = 16)", QgsProcessingParameterNumber.Integer, None, True, 0))
-        self._advanced(QgsProcessingParameterNumber("BATCH_SIZE", "Tiles per model call (0 = automatic, about 2 million input pixels a call)", QgsProcessingParameterNumber.Integer, 0, False, 0, 256))
+        """The imagery and model, where and how to trace candidates, how to run the model, and the outputs."""
+        self._add_imagery_and_model()
+        self._add_candidate_rules()
+        self._add_run_choices()
         self.addParameter(QgsProcessingParameterRasterDestination("PROBABILITY", "Rock-glacier probability"))
         self.addParameter(QgsProcessingParameterRasterDestination("MASK", "Rock-glacier mask"))
         self.addParameter(QgsProcessingParameterFeatureSink("OUTPUT", "Rock-glacier candidates", QgsProcessing.TypeVectorPolygon))
 
-    def _optional(self, parameters: Dict[str, Any], name: str) -> bool:
-        value = parameters.get(name)
-        return value is not None and value != "" and not (hasattr(value, "isNull") and value.isNull())
+    def _add_imagery_and_model(self) -> None:
+        """INPUT, BANDS, MODEL, EXTENT and MASK_LAYER."""
+        self.addParameter(
+            QgsProcessingParameterRasterLayer(
+                "INPUT",
+                "Imagery: 8-bit RGB, a Sentinel-2 L2A stack, or the L2A product (SAFE folder, MTD_MSIL2A.xml, zip, STAC item)",
+                likely_imagery_layer(),
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterString(
+                "BANDS", "Bands for the model's channels, in order (e.g. 4,3,2; empty = automatic)", "", optional=True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFile(
+                "MODEL",
+                "ONNX model (empty = the model shipped with the plugin; on a CPU its int8 copy when one is shipped)",
+                extension="onnx",
+                optional=True,
+            )
+        )
+        self.addParameter(QgsProcessingParameterExtent("EXTENT", "Extent", optional=True))
+        self.addParameter(
+            QgsProcessingParameterFeatureSource(
+                "MASK_LAYER", "Only where these polygons are", [QgsProcessing.TypeVectorPolygon], optional=True
+            )
+        )
 
-    def run_algorithm(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict[str, Any]:
+    def _add_candidate_rules(self) -> None:
+        """THRESHOLD, MIN_AREA_KM2, EXISTING and ID_PREFIX: which pixels become which candidates."""
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                "THRESHOLD",
+                "Probability threshold (empty = the model's)",
+                QgsProcessingParameterNumber.Double,
+                None,
+                True,
+                0.0,
+                1.0,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                "MIN_AREA_KM2", "Minimum polygon area, km2", QgsProcessingParameterNumber.Double, DEFAULT_MIN_AREA_KM2, False, 0.0
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterFeatureSource(
+                "EXISTING", "Existing inventory (for match_rg_id)", [QgsProcessing.TypeVectorPolygon], optional=True
+            )
+        )
+        self.addParameter(QgsProcessingParameterString("ID_PREFIX", "Prefix of candidate rg_id values", DEFAULT_ID_PREFIX))
+
+    def _add_run_choices(self) -> None:
+        """DEVICE, PRECISION, VIEWS and the advanced L2A scaling, tile and batch settings."""
+        self.addParameter(QgsProcessingParameterEnum("DEVICE", "Device", DEVICES, defaultValue=0))
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                "PRECISION", "Precision (auto: an int8 copy on the CPU where it agrees with float32)", PRECISIONS, defaultValue=0
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterEnum(
+                "VIEWS",
+                "Views of each tile averaged (empty = the model's own; each view costs one model run per tile)",
+                VIEW_CHOICES,
+                optional=True,
+            )
+        )
+        self._advanced(
+            QgsProcessingParameterNumber(
+                "L2A_ADD_OFFSET",
+                "L2A offset in DN (BOA_ADD_OFFSET: -1000 from processing baseline 04.00; empty = the product's own)",
+                QgsProcessingParameterNumber.Double,
+                None,
+                True,
+                -100000.0,
+                100000.0,
+            )
+        )
+        self._advanced(
+            QgsProcessingParameterNumber(
+                "L2A_QUANTIFICATION",
+                "L2A quantification value (BOA_QUANTIFICATION_VALUE; empty = 10000 with L2A_ADD_OFFSET)",
+                QgsProcessingParameterNumber.Double,
+                None,
+                True,
+                1.0,
+                1e9,
+            )
+        )
+        self._advanced(
+            QgsProcessingParameterNumber(
+                "TILE_SIZE_PX", "Tile size, pixels (0 = the model's)", QgsProcessingParameterNumber.Integer, 0, False, 0
+            )
+        )
+        self._advanced(
+            QgsProcessingParameterNumber(
+                "OVERLAP_PX", "Tile overlap, pixels (empty = 16)", QgsProcessingParameterNumber.Integer, None, True, 0
+            )
+        )
+        self._advanced(
+            QgsProcessingParameterNumber(
+                "BATCH_SIZE",
+                "Tiles per model call (0 = automatic, about 2 million input pixels a call)",
+                QgsProcessingParameterNumber.Integer,
+                0,
+                False,
+                0,
+                256,
+            )
+        )
+
+    def run_algorithm(
+        self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> Dict[str, Any]:
+        """Resolve the imagery and the model, segment in the core (``mapping.segmentation``), trace candidates
+        (``workflows.mapping``), write them."""
         from ..core.mapping.onnx_model import load_model
         from ..core.mapping.segmentation import MapArea, segment_raster
         from ..core.workflows.mapping import candidate_rows, describe_candidates, imagery_for_model
@@ -175,8 +276,13 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         model = load_model(model_path, options.device)
         if model.note:
             warn(feedback, model.note)
-        raster_path, notes = imagery_for_model(next(iter(self.products(parameters)), None) or file_raster_path(
-            self.parameterAsRasterLayer(parameters, "INPUT", context), "input raster"), model.spec, self._work_dir(), options)
+        raster_path, notes = imagery_for_model(
+            next(iter(self.products(parameters)), None)
+            or file_raster_path(self.parameterAsRasterLayer(parameters, "INPUT", context), "input raster"),
+            model.spec,
+            products_folder(),
+            options,
+        )
         for note in notes:
             info(feedback, note)
         crs = self._raster_crs(raster_path)
@@ -185,29 +291,43 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         with removed_on_failure([probability_path, mask_path]):  # a failed run leaves no raster that looks finished
             stage(feedback, "Running the model over the tiles")
             run = segment_raster(
-                raster_path, model_path, probability_path, mask_path, options.segment_settings(),
+                raster_path,
+                model_path,
+                probability_path,
+                mask_path,
+                options.segment_settings(),
                 MapArea(self._extent(parameters, context, crs), self._mask_geometries(parameters, context, crs, feedback)),
-                run_hooks(feedback, 0.0, 0.9), model=model,
+                run_hooks(feedback, 0.0, 0.9),
+                model=model,
             )
-            more_views = f"; further views on {run.tiles_with_more_views} tile(s)" if options.views is None and run.tiles_with_more_views else ""
-            info(feedback,
-                 f"{run.tiles_run} tile(s){more_views} of {run.layout.tile_px} px with {run.layout.context_px} px of context (model input "
-                 f"{run.layout.input_px} px, overlap {run.layout.overlap_px} px) on {run.provider}; "
-                 f"{run.tiles_skipped} skipped outside MASK_LAYER; model {run.model_seconds:.1f} s of {run.total_seconds:.1f} s; "
-                 f"threshold {run.threshold:g}.")
+            more_views = (
+                f"; further views on {run.tiles_with_more_views} tile(s)"
+                if options.views is None and run.tiles_with_more_views
+                else ""
+            )
+            info(
+                feedback,
+                f"{run.tiles_run} tile(s){more_views} of {run.layout.tile_px} px with {run.layout.context_px} px of context "
+                "(model input "
+                f"{run.layout.input_px} px, overlap {run.layout.overlap_px} px) on {run.provider}; "
+                f"{run.tiles_skipped} skipped outside MASK_LAYER; model {run.model_seconds:.1f} s of {run.total_seconds:.1f} s; "
+                f"threshold {run.threshold:g}.",
+            )
             stage(feedback, "Tracing candidate polygons")
             tracing = run_hooks(feedback, 0.9, 0.1)
-            candidates = candidate_rows(mask_path, probability_path, options, self._existing(parameters, context),
-                                        tracing.on_progress, tracing.is_cancelled)
+            candidates = candidate_rows(
+                mask_path,
+                probability_path,
+                options,
+                self._existing(parameters, context),
+                tracing.on_progress,
+                tracing.is_cancelled,
+            )
             info(feedback, describe_candidates(candidates, options))
             dest_id = self.write_candidates(parameters, context, crs, candidates)
             store_inventory_style(dest_id, feedback)
             write_raster_style(probability_path, "probability")
             return {"OUTPUT": dest_id, "PROBABILITY": probability_path, "MASK": mask_path}
-
-    @staticmethod
-    def _work_dir() -> str:
-        return os.path.join(QgsProcessingUtils.tempFolder(), "rockglacier_products")
 
     @staticmethod
     def _raster_crs(path: str) -> QgsCoordinateReferenceSystem:
@@ -228,7 +348,12 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
             info(feedback, note)
         if not os.path.exists(model_path):
             raise QgsProcessingException(
-                f"No model at '{model_path}'. " + ("No default model is shipped with this version; " if os.path.dirname(model_path) == os.path.dirname(DEFAULT_MODEL) else "")
+                f"No model at '{model_path}'. "
+                + (
+                    "No default model is shipped with this version; "
+                    if os.path.dirname(model_path) == os.path.dirname(DEFAULT_MODEL)
+                    else ""
+                )
                 + "give MODEL: an .onnx file exported with `python -m training export`."
             )
         return model_path
@@ -238,38 +363,46 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
         from ..core.workflows.mapping import MappingOptions
 
         text = self.parameterAsString(parameters, "BANDS", context)
+        views = VIEWS_CHOICES[self.parameterAsEnum(parameters, "VIEWS", context)] if given(parameters, "VIEWS") else None
         return MappingOptions(
             bands=tuple(parse_band_list(text)) if text.strip() else None,  # None: matched to the model's bands
-            threshold=self.parameterAsDouble(parameters, "THRESHOLD", context) if self._optional(parameters, "THRESHOLD") else None,
+            threshold=self.parameterAsDouble(parameters, "THRESHOLD", context) if given(parameters, "THRESHOLD") else None,
             min_area_km2=self.parameterAsDouble(parameters, "MIN_AREA_KM2", context),
             id_prefix=self.parameterAsString(parameters, "ID_PREFIX", context),
             device=Device(DEVICES[self.parameterAsEnum(parameters, "DEVICE", context)]),
-            views=VIEWS[self.parameterAsEnum(parameters, "VIEWS", context)] if self._optional(parameters, "VIEWS") else None,
-            adaptive_views=(self.parameterAsEnum(parameters, "VIEWS", context) == ADAPTIVE_CHOICE) if self._optional(parameters, "VIEWS") else None,
+            views=views.views if views else None,
+            adaptive_views=views.adaptive if views else None,
             precision=Precision(PRECISIONS[self.parameterAsEnum(parameters, "PRECISION", context)]),
             tile_px=self.parameterAsInt(parameters, "TILE_SIZE_PX", context) or None,
-            overlap_px=self.parameterAsInt(parameters, "OVERLAP_PX", context) if self._optional(parameters, "OVERLAP_PX") else None,
+            overlap_px=self.parameterAsInt(parameters, "OVERLAP_PX", context) if given(parameters, "OVERLAP_PX") else None,
             batch_size=self.parameterAsInt(parameters, "BATCH_SIZE", context) or None,
-            l2a_add_offset=self.parameterAsDouble(parameters, "L2A_ADD_OFFSET", context) if self._optional(parameters, "L2A_ADD_OFFSET") else None,
-            l2a_quantification=(self.parameterAsDouble(parameters, "L2A_QUANTIFICATION", context)
-                                if self._optional(parameters, "L2A_QUANTIFICATION") else None),
+            l2a_add_offset=self.parameterAsDouble(parameters, "L2A_ADD_OFFSET", context)
+            if given(parameters, "L2A_ADD_OFFSET")
+            else None,
+            l2a_quantification=(
+                self.parameterAsDouble(parameters, "L2A_QUANTIFICATION", context)
+                if given(parameters, "L2A_QUANTIFICATION")
+                else None
+            ),
         )
 
     def _extent(self, parameters: Dict[str, Any], context: QgsProcessingContext, crs: Any) -> Optional[tuple]:
-        if not self._optional(parameters, "EXTENT"):
+        if not given(parameters, "EXTENT"):
             return None
         rectangle = self.parameterAsExtent(parameters, "EXTENT", context, crs)
         return rectangle.xMinimum(), rectangle.yMinimum(), rectangle.xMaximum(), rectangle.yMaximum()
 
-    def _mask_geometries(self, parameters: Dict[str, Any], context: QgsProcessingContext, crs: Any,
-                         feedback: QgsProcessingFeedback) -> Optional[list]:
+    def _mask_geometries(
+        self, parameters: Dict[str, Any], context: QgsProcessingContext, crs: Any, feedback: QgsProcessingFeedback
+    ) -> Optional[list]:
         from ..core.raster.geometry import polygons_in_crs
 
         mask_source = self.parameterAsSource(parameters, "MASK_LAYER", context)
         if mask_source is None:
             return None
-        geometries = polygons_in_crs([feature_wkb(f) for f in mask_source.getFeatures()], mask_source.sourceCrs().toWkt(),
-                                     crs.toWkt(), "MASK_LAYER")
+        geometries = polygons_in_crs(
+            [feature_wkb(f) for f in mask_source.getFeatures()], mask_source.sourceCrs().toWkt(), crs.toWkt(), "MASK_LAYER"
+        )
         if not geometries:  # as QGIS's own algorithms do with an empty layer: nothing to map, and a warning
             warn(feedback, "MASK_LAYER has no polygon (or none is selected): no tile is run and the outputs are empty.")
         return geometries
@@ -282,5 +415,8 @@ class SegmentAlgorithm(RockGlacierAlgorithm):
             return None
         features = list(existing.getFeatures(QgsFeatureRequest(), QgsProcessingFeatureSource.FlagSkipGeometryValidityChecks))
         has_id = existing.fields().lookupField("rg_id") >= 0
-        return ExistingInventory([feature_wkb(f) for f in features], [text_or_none(f["rg_id"]) if has_id else None for f in features],
-                                 existing.sourceCrs().toWkt())
+        return ExistingInventory(
+            [feature_wkb(f) for f in features],
+            [text_or_none(f["rg_id"]) if has_id else None for f in features],
+            existing.sourceCrs().toWkt(),
+        )

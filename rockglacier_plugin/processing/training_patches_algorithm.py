@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any, Dict, Optional, Tuple
 
 from qgis.core import (
@@ -19,11 +18,10 @@ from qgis.core import (
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
-    QgsProcessingUtils,
 )
 
 from ..qgis_shared.features import feature_wkb, file_raster_path, likely_imagery_layer
-from .algorithm_base import RockGlacierAlgorithm, as_advanced, info, run_hooks, warn
+from .algorithm_base import RockGlacierAlgorithm, as_advanced, info, products_folder, run_hooks, warn
 
 HELP = """
 <p>Cuts training patches for the deep-learning model (the first step of <code>python -m training</code>,
@@ -43,6 +41,8 @@ validation set (VALIDATION_FRACTION, seeded), so no pixel is in both sets. Then 
 
 
 class TrainingPatchesAlgorithm(RockGlacierAlgorithm):
+    """``rockglacier:trainingpatches``: image patches and label masks around reviewed landforms, for training."""
+
     ALGORITHM_ID = "trainingpatches"
     DISPLAY_NAME = "Training patches for the segmentation model"
     HELP = HELP
@@ -50,20 +50,59 @@ class TrainingPatchesAlgorithm(RockGlacierAlgorithm):
     PRODUCT_PARAMETER = "IMAGERY"
 
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
-        self.addParameter(QgsProcessingParameterRasterLayer(
-            "IMAGERY", "Imagery: 8-bit RGB, a Sentinel-2 L2A stack, or the L2A product (SAFE folder, MTD_MSIL2A.xml, zip, STAC item)",
-            likely_imagery_layer()))
+        """The algorithm's parameters, as ``HELP`` describes them."""
+        self.addParameter(
+            QgsProcessingParameterRasterLayer(
+                "IMAGERY",
+                "Imagery: 8-bit RGB, a Sentinel-2 L2A stack, or the L2A product (SAFE folder, MTD_MSIL2A.xml, zip, STAC item)",
+                likely_imagery_layer(),
+            )
+        )
         self.addParameter(QgsProcessingParameterString("BANDS", "Bands in the model's channel order (e.g. 4,3,2)", "1,2,3"))
-        self.addParameter(QgsProcessingParameterFeatureSource("INPUT", "Rock-glacier polygons", [QgsProcessing.TypeVectorPolygon]))
-        self.addParameter(QgsProcessingParameterFeatureSource("NEGATIVES", "Negative polygons", [QgsProcessing.TypeVectorPolygon], optional=True))
-        self.addParameter(QgsProcessingParameterNumber("CONTEXT_M", "Context buffer, metres", QgsProcessingParameterNumber.Double, 1500.0, False, 0.0))
-        self.addParameter(QgsProcessingParameterNumber("MAX_PATCH_PX", "Largest patch side, pixels", QgsProcessingParameterNumber.Integer, 480, False, 32, 4096))
-        self.addParameter(QgsProcessingParameterNumber("VALIDATION_FRACTION", "Share of patches for validation", QgsProcessingParameterNumber.Double, 0.1, False, 0.0, 0.9))
-        self.addParameter(QgsProcessingParameterNumber("SEED", "Random seed of the split", QgsProcessingParameterNumber.Integer, 0))
-        self.addParameter(QgsProcessingParameterFile("MODEL", "Model whose rendering makes 8-bit patches of L2A imagery (empty = the "
-                                                     "shipped model)", extension="onnx", optional=True))
-        for name, label in (("L2A_ADD_OFFSET", "L2A offset in DN (BOA_ADD_OFFSET; empty = the product's own)"),
-                            ("L2A_QUANTIFICATION", "L2A quantification value (empty = 10000 with L2A_ADD_OFFSET)")):
+        self.addParameter(
+            QgsProcessingParameterFeatureSource("INPUT", "Rock-glacier polygons", [QgsProcessing.TypeVectorPolygon])
+        )
+        self.addParameter(
+            QgsProcessingParameterFeatureSource(
+                "NEGATIVES", "Negative polygons", [QgsProcessing.TypeVectorPolygon], optional=True
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                "CONTEXT_M", "Context buffer, metres", QgsProcessingParameterNumber.Double, 1500.0, False, 0.0
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                "MAX_PATCH_PX", "Largest patch side, pixels", QgsProcessingParameterNumber.Integer, 480, False, 32, 4096
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                "VALIDATION_FRACTION",
+                "Share of patches for validation",
+                QgsProcessingParameterNumber.Double,
+                0.1,
+                False,
+                0.0,
+                0.9,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber("SEED", "Random seed of the split", QgsProcessingParameterNumber.Integer, 0)
+        )
+        self.addParameter(
+            QgsProcessingParameterFile(
+                "MODEL",
+                "Model whose rendering makes 8-bit patches of L2A imagery (empty = the shipped model)",
+                extension="onnx",
+                optional=True,
+            )
+        )
+        for name, label in (
+            ("L2A_ADD_OFFSET", "L2A offset in DN (BOA_ADD_OFFSET; empty = the product's own)"),
+            ("L2A_QUANTIFICATION", "L2A quantification value (empty = 10000 with L2A_ADD_OFFSET)"),
+        ):
             parameter = QgsProcessingParameterNumber(name, label, QgsProcessingParameterNumber.Double, None, True)
             as_advanced(parameter)
             self.addParameter(parameter)
@@ -75,7 +114,9 @@ class TrainingPatchesAlgorithm(RockGlacierAlgorithm):
         value = parameters.get(name)
         return None if value is None or value == "" else self.parameterAsDouble(parameters, name, context)
 
-    def _imagery(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Tuple[str, Any]:
+    def _imagery(
+        self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> Tuple[str, Any]:
         """The raster to cut and, when it is not 8-bit, the model's rendering (the shipped model's by default)."""
         from ..core.workflows.mapping import imagery_for_model
 
@@ -85,11 +126,14 @@ class TrainingPatchesAlgorithm(RockGlacierAlgorithm):
             return path, None
         spec = self._model_spec(parameters, context)
         if product:
-            path, notes = imagery_for_model(product, spec, os.path.join(QgsProcessingUtils.tempFolder(), "rockglacier_products"))
+            path, notes = imagery_for_model(product, spec, products_folder())
             for note in notes:
                 info(feedback, note)
         if spec.rendering is not None:
-            info(feedback, f"Reflectance rendered to 8-bit patches as the model's training imagery was: {spec.rendering.describe()}.")
+            info(
+                feedback,
+                f"Reflectance rendered to 8-bit patches as the model's training imagery was: {spec.rendering.describe()}.",
+            )
         return path, spec.rendering
 
     @staticmethod
@@ -109,7 +153,10 @@ class TrainingPatchesAlgorithm(RockGlacierAlgorithm):
         model = self.parameterAsFile(parameters, "MODEL", context) or default_model_path(SHIPPED_MODELS_DIR, Device.CPU)[0]
         return load_model(model, Device.CPU, 1).spec
 
-    def run_algorithm(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict[str, Any]:
+    def run_algorithm(
+        self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> Dict[str, Any]:
+        """Read the inventory and the imagery, cut the patches in the core (``mapping.patches``), write them with their index."""
         from ..core.mapping.bands import parse_band_list
         from ..core.mapping.patches import PatchSettings, plan_patches, write_patches
         from ..core.mapping.reflectance import given_calibration
@@ -126,20 +173,31 @@ class TrainingPatchesAlgorithm(RockGlacierAlgorithm):
             warn(feedback, "The rock-glacier layer has no features (or none is selected): no patches written.")
             return {"OUTPUT_FOLDER": folder, "PATCHES": 0, "VALIDATION_PATCHES": 0}
         settings = PatchSettings(
-            self.parameterAsDouble(parameters, "CONTEXT_M", context), self.parameterAsInt(parameters, "MAX_PATCH_PX", context),
-            self.parameterAsDouble(parameters, "VALIDATION_FRACTION", context), self.parameterAsInt(parameters, "SEED", context), bands,
-            rendering=rendering, calibration=given_calibration(self._number(parameters, "L2A_ADD_OFFSET", context),
-                                                               self._number(parameters, "L2A_QUANTIFICATION", context)),
+            self.parameterAsDouble(parameters, "CONTEXT_M", context),
+            self.parameterAsInt(parameters, "MAX_PATCH_PX", context),
+            self.parameterAsDouble(parameters, "VALIDATION_FRACTION", context),
+            self.parameterAsInt(parameters, "SEED", context),
+            bands,
+            rendering=rendering,
+            calibration=given_calibration(
+                self._number(parameters, "L2A_ADD_OFFSET", context), self._number(parameters, "L2A_QUANTIFICATION", context)
+            ),
         )
         plan = plan_patches(
-            imagery, [feature_wkb(f) for f in positives.getFeatures(QgsFeatureRequest(), skip)], positives.sourceCrs().toWkt(),
+            imagery,
+            [feature_wkb(f) for f in positives.getFeatures(QgsFeatureRequest(), skip)],
+            positives.sourceCrs().toWkt(),
             [feature_wkb(f) for f in negatives.getFeatures(QgsFeatureRequest(), skip)] if negatives else [],
-            negatives.sourceCrs().toWkt() if negatives else None, settings,
+            negatives.sourceCrs().toWkt() if negatives else None,
+            settings,
         )
         hooks = run_hooks(feedback)
         for message in plan.warnings:
             warn(feedback, message)
         summary = write_patches(imagery, plan, folder, settings, hooks.on_progress, hooks.is_cancelled)
-        info(feedback, f"{summary['patches']} patches ({summary['positive']} around rock glaciers, {summary['negative']} negative): "
-                          f"{summary['train']} train, {summary['validation']} validation, in {folder}.")
+        info(
+            feedback,
+            f"{summary['patches']} patches ({summary['positive']} around rock glaciers, {summary['negative']} negative): "
+            f"{summary['train']} train, {summary['validation']} validation, in {folder}.",
+        )
         return {"OUTPUT_FOLDER": folder, "PATCHES": summary["patches"], "VALIDATION_PATCHES": summary["validation"]}

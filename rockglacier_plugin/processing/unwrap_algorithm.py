@@ -35,6 +35,8 @@ coherence estimate. Pixels with coherence at or below MASK_COHERENCE are masked.
 
 
 class UnwrapAlgorithm(RockGlacierAlgorithm):
+    """``rockglacier:unwrap``: a wrapped interferogram unwrapped with SNAPHU (and its connected components)."""
+
     ALGORITHM_ID = "unwrap"
     DISPLAY_NAME = "Unwrap interferogram (SNAPHU)"
     HELP = HELP
@@ -42,19 +44,43 @@ class UnwrapAlgorithm(RockGlacierAlgorithm):
     REQUIRED_MODULES = RockGlacierAlgorithm.REQUIRED_MODULES + (("snaphu", "snaphu"),)
 
     def initAlgorithm(self, config: Optional[Dict[str, Any]] = None) -> None:  # noqa: N802
+        """The algorithm's parameters, as ``HELP`` describes them."""
         self.addParameter(QgsProcessingParameterRasterLayer("INPUT", "Wrapped interferogram (complex)"))
         self.addParameter(QgsProcessingParameterBand("INPUT_BAND", "Interferogram band", 1, "INPUT", optional=True))
         self.addParameter(QgsProcessingParameterRasterLayer("COHERENCE", "Coherence"))
         self.addParameter(QgsProcessingParameterBand("COHERENCE_BAND", "Coherence band", 1, "COHERENCE", optional=True))
-        self.addParameter(QgsProcessingParameterNumber("LOOKS", "Effective number of looks", QgsProcessingParameterNumber.Double, 10.0, False, 1.0))
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                "LOOKS", "Effective number of looks", QgsProcessingParameterNumber.Double, 10.0, False, 1.0
+            )
+        )
         self.addParameter(QgsProcessingParameterEnum("COST", "Cost mode", COSTS, defaultValue=0))
-        self.addParameter(QgsProcessingParameterEnum("INIT", "Initialisation (mcf: non-commercial use only)", INITS, defaultValue=0))
-        self.addParameter(QgsProcessingParameterNumber("MASK_COHERENCE", "Mask pixels with coherence at or below", QgsProcessingParameterNumber.Double, 0.0, False, 0.0, 1.0))
-        self.addParameter(QgsProcessingParameterNumber("TILES", "SNAPHU tiles per side (1 = no tiling)", QgsProcessingParameterNumber.Integer, 1, False, 1, 32))
+        self.addParameter(
+            QgsProcessingParameterEnum("INIT", "Initialisation (mcf: non-commercial use only)", INITS, defaultValue=0)
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                "MASK_COHERENCE",
+                "Mask pixels with coherence at or below",
+                QgsProcessingParameterNumber.Double,
+                0.0,
+                False,
+                0.0,
+                1.0,
+            )
+        )
+        self.addParameter(
+            QgsProcessingParameterNumber(
+                "TILES", "SNAPHU tiles per side (1 = no tiling)", QgsProcessingParameterNumber.Integer, 1, False, 1, 32
+            )
+        )
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", "Unwrapped phase (radians)"))
         self.addParameter(QgsProcessingParameterRasterDestination("COMPONENTS", "Connected components"))
 
-    def run_algorithm(self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback) -> Dict[str, Any]:
+    def run_algorithm(
+        self, parameters: Dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
+    ) -> Dict[str, Any]:
+        """Check for SNAPHU, run it on the interferogram and coherence, write the unwrapped phase and the components."""
         from ..core.insar.unwrap import UnwrapSettings, unwrap_files
 
         tiles = self.parameterAsInt(parameters, "TILES", context)
@@ -71,13 +97,16 @@ class UnwrapAlgorithm(RockGlacierAlgorithm):
         summary = unwrap_files(
             file_raster_path(self.parameterAsRasterLayer(parameters, "INPUT", context), "interferogram"),
             file_raster_path(self.parameterAsRasterLayer(parameters, "COHERENCE", context), "coherence"),
-            unwrapped, components, settings,
+            unwrapped,
+            components,
+            settings,
             self.parameterAsInt(parameters, "INPUT_BAND", context) or 1,
             self.parameterAsInt(parameters, "COHERENCE_BAND", context) or 1,
             run_hooks(feedback),
         )
-        info(feedback,
+        info(
+            feedback,
             f"SNAPHU found {summary['components']} connected component(s); "
-            f"{100 * summary['unwrapped_fraction']:.1f} % of the pixels are unwrapped."
+            f"{100 * summary['unwrapped_fraction']:.1f} % of the pixels are unwrapped.",
         )
         return {"OUTPUT": unwrapped, "COMPONENTS": components}

@@ -59,8 +59,11 @@ def likely_imagery_layer() -> Optional[str]:
     which QGIS's own first-layer choice did)."""
     from qgis.core import QgsProject
 
-    rasters = [layer for layer in QgsProject.instance().mapLayers().values()
-               if isinstance(layer, QgsRasterLayer) and layer.isValid() and layer.bandCount() >= 3]
+    rasters = [
+        layer
+        for layer in QgsProject.instance().mapLayers().values()
+        if isinstance(layer, QgsRasterLayer) and layer.isValid() and layer.bandCount() >= 3
+    ]
     try:
         from qgis.utils import iface
 

@@ -26,6 +26,7 @@ def _qt_type(field_type: str) -> Any:
 
 
 def qgs_field(spec: FieldSpec) -> QgsField:
+    """The QgsField of a schema field (``core.inventory.schema.FieldSpec``)."""
     return QgsField(spec.name, _qt_type(spec.type))
 
 

@@ -23,7 +23,11 @@ def _properties(colours: tuple, **extra: str) -> dict:
 
 RULES = (
     (REJECTED_COLOUR[0], '"review" = \'rejected\'', _properties(REJECTED_COLOUR, style="b_diagonal")),
-    (CANDIDATE_COLOUR[0], '"review" = \'candidate\' OR "review" IS NULL AND "source" = \'deep_learning\'', _properties(CANDIDATE_COLOUR)),
+    (
+        CANDIDATE_COLOUR[0],
+        '"review" = \'candidate\' OR "review" IS NULL AND "source" = \'deep_learning\'',
+        _properties(CANDIDATE_COLOUR),
+    ),
     *((colours[0], f'"upslope_con" = \'{code}\'', _properties(colours)) for code, colours in CLASS_COLOURS.items()),
     (UNCLASSIFIED_COLOUR[0], "ELSE", _properties(UNCLASSIFIED_COLOUR)),
 )

@@ -38,13 +38,19 @@ def _grids(paths: Sequence[str]) -> list[Any]:
     reference = osr.SpatialReference(first.crs_wkt)
     for path, grid in zip(paths, grids):
         if not reference.IsSame(osr.SpatialReference(grid.crs_wkt)):
-            raise InputRasterError(f"'{path}' is in another CRS than the first scene: give scenes of one CRS (one UTM zone), "
-                                   "or warp them to one with gdalwarp, and run each CRS separately.")
-        offsets = [(grid.geotransform[0] - first.geotransform[0]) / first.geotransform[1],
-                   (grid.geotransform[3] - first.geotransform[3]) / first.geotransform[5]]
+            raise InputRasterError(
+                f"'{path}' is in another CRS than the first scene: give scenes of one CRS (one UTM zone), "
+                "or warp them to one with gdalwarp, and run each CRS separately."
+            )
+        offsets = [
+            (grid.geotransform[0] - first.geotransform[0]) / first.geotransform[1],
+            (grid.geotransform[3] - first.geotransform[3]) / first.geotransform[5],
+        ]
         if grid.geotransform[1] != first.geotransform[1] or any(abs(o - round(o)) > 1e-6 for o in offsets):
-            raise InputRasterError(f"'{path}' is not on the first scene's pixel grid (pixel size or origin differ): resample "
-                                   "the scenes to one grid first.")
+            raise InputRasterError(
+                f"'{path}' is not on the first scene's pixel grid (pixel size or origin differ): resample "
+                "the scenes to one grid first."
+            )
     return grids
 
 
@@ -71,11 +77,27 @@ def mosaic(probability_paths: Sequence[str], mask_paths: Sequence[str], probabil
     height = int(round((min(g.geotransform[3] + g.height_px * dy for g in grids) - y0) / dy))
     offsets = [(int(round((g.geotransform[0] - x0) / dx)), int(round((g.geotransform[3] - y0) / dy))) for g in grids]
     with staged_outputs([probability_out, mask_out]) as (partial_probability, partial_mask):
-        probability_ds = create_geotiff(partial_probability, (width, height), (x0, dx, 0, y0, 0, dy), grids[0].crs_wkt,
-                                        gdal.GDT_Float32, ["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"], band_info=BandInfo(nodata=PROBABILITY_NODATA, description=PROBABILITY_DESCRIPTION, unit=UNIT_PROBABILITY))
-        mask_ds = create_geotiff(partial_mask, (width, height), (x0, dx, 0, y0, 0, dy), grids[0].crs_wkt, gdal.GDT_Byte,
-                                 ["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"], band_info=BandInfo(nodata=MASK_NODATA, description=MASK_DESCRIPTION))
-        sources = [(open_raster(p, "scene probability"), open_raster(m, "scene mask")) for p, m in zip(probability_paths, mask_paths)]
+        probability_ds = create_geotiff(
+            partial_probability,
+            (width, height),
+            (x0, dx, 0, y0, 0, dy),
+            grids[0].crs_wkt,
+            gdal.GDT_Float32,
+            ["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"],
+            band_info=BandInfo(nodata=PROBABILITY_NODATA, description=PROBABILITY_DESCRIPTION, unit=UNIT_PROBABILITY),
+        )
+        mask_ds = create_geotiff(
+            partial_mask,
+            (width, height),
+            (x0, dx, 0, y0, 0, dy),
+            grids[0].crs_wkt,
+            gdal.GDT_Byte,
+            ["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"],
+            band_info=BandInfo(nodata=MASK_NODATA, description=MASK_DESCRIPTION),
+        )
+        sources = [
+            (open_raster(p, "scene probability"), open_raster(m, "scene mask")) for p, m in zip(probability_paths, mask_paths)
+        ]
         for top in range(0, height, BLOCK_ROWS):
             rows = min(BLOCK_ROWS, height - top)
             probability, mask = _block(sources, grids, offsets, top, rows, width)

@@ -17,13 +17,21 @@ from .tasks import read_marker
 
 @dataclass
 class TaskReport:
+    """What a set of tasks came to: the finished tasks' records, the skipped (already done) and the failed with their errors."""
+
     done: list[dict[str, Any]] = field(default_factory=list)  # marker records, input order
     skipped: int = 0  # already done before this run
     failed: list[tuple[str, str]] = field(default_factory=list)  # (name, error)
 
 
-def run_tasks(client: Any, names: Sequence[str], keys: Sequence[str], work_dir: str, submit: Callable[[Any, int], Any],
-              progress: bool = True) -> TaskReport:
+def run_tasks(
+    client: Any,
+    names: Sequence[str],
+    keys: Sequence[str],
+    work_dir: str,
+    submit: Callable[[Any, int], Any],
+    progress: bool = True,
+) -> TaskReport:
     """Submit ``submit(client, index)`` for every task not done yet and wait for all of them."""
     from distributed import as_completed
 

@@ -16,6 +16,7 @@ _MODELS: dict[tuple, Any] = {}
 
 
 def done_marker(work_dir: str, key: str) -> str:
+    """The path of a task's marker, written last: the task is done when it exists."""
     return os.path.join(work_dir, f"{key}.done.json")
 
 
@@ -38,8 +39,9 @@ def _write_marker(work_dir: str, key: str, record: dict[str, Any]) -> dict[str, 
     return record
 
 
-def blocks(scene_path: str, block_px: int, overlap_px: int,
-           extent: Optional[tuple[float, float, float, float]] = None) -> list[Optional[tuple[float, float, float, float]]]:
+def blocks(
+    scene_path: str, block_px: int, overlap_px: int, extent: Optional[tuple[float, float, float, float]] = None
+) -> list[Optional[tuple[float, float, float, float]]]:
     """The extents (raster CRS) of the blocks a very large scene is cut into, overlapping by ``overlap_px``;
     ``[None]`` (the whole scene) when it fits in one block. With ``extent`` (--extent, EXTENT), only the
     blocks it touches, each cut to it; none when the scene lies outside it.
@@ -58,15 +60,17 @@ def blocks(scene_path: str, block_px: int, overlap_px: int,
     eps = 1e-3
     if grid.width_px <= block_px and grid.height_px <= block_px:
         planned: list[tuple[float, float, float, float]] = [
-            (x0 + eps * dx, y0 + (grid.height_px - eps) * dy, x0 + (grid.width_px - eps) * dx, y0 + eps * dy)]
+            (x0 + eps * dx, y0 + (grid.height_px - eps) * dy, x0 + (grid.width_px - eps) * dx, y0 + eps * dy)
+        ]
     else:
         step = max(1, block_px - overlap_px)
         planned = []
         for row in range(0, max(grid.height_px - overlap_px, 1), step):
             for col in range(0, max(grid.width_px - overlap_px, 1), step):
                 height, width = min(block_px, grid.height_px - row), min(block_px, grid.width_px - col)
-                planned.append((x0 + (col + eps) * dx, y0 + (row + height - eps) * dy,
-                                x0 + (col + width - eps) * dx, y0 + (row + eps) * dy))
+                planned.append(
+                    (x0 + (col + eps) * dx, y0 + (row + height - eps) * dy, x0 + (col + width - eps) * dx, y0 + (row + eps) * dy)
+                )
     if extent is None:
         return [None] if len(planned) == 1 else list(planned)
     cut = [(max(b[0], extent[0]), max(b[1], extent[1]), min(b[2], extent[2]), min(b[3], extent[3])) for b in planned]
@@ -74,6 +78,7 @@ def blocks(scene_path: str, block_px: int, overlap_px: int,
 
 
 def cached_model(model_path: str, device: str, threads: int) -> Any:
+    """The worker's loaded model for (path, device, threads), loaded on first use."""
     from ..core.mapping.onnx_model import Device, load_model
 
     key = (os.path.abspath(model_path), device, threads)
@@ -82,8 +87,15 @@ def cached_model(model_path: str, device: str, threads: int) -> Any:
     return _MODELS[key]
 
 
-def map_scene(scene_path: str, model_path: str, work_dir: str, key: str, settings: dict[str, Any],
-              extent: Optional[tuple[float, float, float, float]] = None, mask: Optional[dict[str, Any]] = None) -> dict[str, Any]:
+def map_scene(
+    scene_path: str,
+    model_path: str,
+    work_dir: str,
+    key: str,
+    settings: dict[str, Any],
+    extent: Optional[tuple[float, float, float, float]] = None,
+    mask: Optional[dict[str, Any]] = None,
+) -> dict[str, Any]:
     """Segment one scene (or the block ``extent`` of it, only where ``mask``'s polygons are) into
     ``<key>_probability.tif`` and ``<key>_mask.tif``; returns the marker record."""
     from ..core.mapping.onnx_model import Device
@@ -99,14 +111,27 @@ def map_scene(scene_path: str, model_path: str, work_dir: str, key: str, setting
     model = cached_model(model_path, segment_settings.device.value, segment_settings.threads)
     probability = os.path.join(work_dir, f"{key}_probability.tif")
     mask_path = os.path.join(work_dir, f"{key}_mask.tif")
-    geometries = None if mask is None else polygons_in_crs(mask["wkb"], mask["crs"], open_raster(scene_path, "scene").GetProjection(),
-                                                           "mask layer")
-    run = segment_raster(scene_path, model_path, probability, mask_path, segment_settings, MapArea(extent, geometries),
-                         RunHooks(), model=model)
-    return _write_marker(work_dir, key, {
-        "scene": scene_path, "probability": probability, "mask": mask_path, "seconds": time.perf_counter() - started,
-        "tiles": run.tiles_run, "provider": run.provider, "pid": os.getpid(),
-    })
+    geometries = (
+        None
+        if mask is None
+        else polygons_in_crs(mask["wkb"], mask["crs"], open_raster(scene_path, "scene").GetProjection(), "mask layer")
+    )
+    run = segment_raster(
+        scene_path, model_path, probability, mask_path, segment_settings, MapArea(extent, geometries), RunHooks(), model=model
+    )
+    return _write_marker(
+        work_dir,
+        key,
+        {
+            "scene": scene_path,
+            "probability": probability,
+            "mask": mask_path,
+            "seconds": time.perf_counter() - started,
+            "tiles": run.tiles_run,
+            "provider": run.provider,
+            "pid": os.getpid(),
+        },
+    )
 
 
 def velocity_pair(run: Any, index: int, work_dir: str, key: str) -> dict[str, Any]:
@@ -123,8 +148,11 @@ def velocity_pair(run: Any, index: int, work_dir: str, key: str) -> dict[str, An
     with open(path + ".partial", "wb") as handle:
         pickle.dump(measured, handle)
     os.replace(path + ".partial", path)
-    return _write_marker(work_dir, key, {"pair": run.inputs.names()[index], "result": path,
-                                         "seconds": time.perf_counter() - started, "pid": os.getpid()})
+    return _write_marker(
+        work_dir,
+        key,
+        {"pair": run.inputs.names()[index], "result": path, "seconds": time.perf_counter() - started, "pid": os.getpid()},
+    )
 
 
 def track_points(inputs: Any, settings: Any, rows: Any, cols: Any, work_dir: str, key: str) -> dict[str, Any]:
@@ -137,7 +165,13 @@ def track_points(inputs: Any, settings: Any, rows: Any, cols: Any, work_dir: str
     tracked = match_points(inputs, settings, np.asarray(rows), np.asarray(cols))
     path = os.path.join(work_dir, f"{key}_matches.npz")
     partial = path + ".partial.npz"
-    np.savez(partial, d_col_px=tracked.d_col_px, d_row_px=tracked.d_row_px, correlation=tracked.correlation,
-             second_ratio=tracked.second_ratio, reason=np.array([r or "" for r in tracked.reason], dtype=str))
+    np.savez(
+        partial,
+        d_col_px=tracked.d_col_px,
+        d_row_px=tracked.d_row_px,
+        correlation=tracked.correlation,
+        second_ratio=tracked.second_ratio,
+        reason=np.array([r or "" for r in tracked.reason], dtype=str),
+    )
     os.replace(partial, path)
     return _write_marker(work_dir, key, {"result": path, "points": int(len(rows))})

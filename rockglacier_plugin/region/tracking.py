@@ -31,6 +31,8 @@ from .workflows import RegionResult, has_layer, inventory_fields
 
 @dataclass(frozen=True)
 class TrackRequest:
+    """What ``track`` is asked: the pair, the areas, the options and where to write."""
+
     inputs: TrackingInputs
     settings: TrackingSettings
     output: str  # GeoPackage: the points (feature_tracking_points) and, with an inventory, rock_glaciers with ft_ fields
@@ -84,8 +86,17 @@ def track_region(client: Any, request: TrackRequest, *, progress: bool = True) -
 
     def submit(client_: Any, index: int) -> Any:
         members = chunks[index]
-        return client_.submit(tasks.track_points, request.inputs, request.settings, plan.rows[members], plan.cols[members],
-                              request.work_dir, keys[index], key=f"track-{keys[index]}", pure=False)
+        return client_.submit(
+            tasks.track_points,
+            request.inputs,
+            request.settings,
+            plan.rows[members],
+            plan.cols[members],
+            request.work_dir,
+            keys[index],
+            key=f"track-{keys[index]}",
+            pure=False,
+        )
 
     report = run_tasks(client, names, keys, request.work_dir, submit, progress)
     if report.failed:
@@ -99,8 +110,14 @@ def track_region(client: Any, request: TrackRequest, *, progress: bool = True) -
     write_layer(request.output, POINT_LAYER, POINT_FIELDS, point_rows(result), point_wkb, result.crs_wkt, points=True)
     if rows:
         specs = inventory_fields(rows) + LANDFORM_FIELDS  # the inventory's fields as the region velocity run writes them
-        write_layer(request.output, LANDFORM_LAYER, specs, [{**row, **measured} for row, measured in zip(rows, result.landforms)],
-                    wkb, crs)
+        write_layer(
+            request.output,
+            LANDFORM_LAYER,
+            specs,
+            [{**row, **measured} for row, measured in zip(rows, result.landforms)],
+            wkb,
+            crs,
+        )
     if request.velocity:
         write_velocity_raster(request.velocity, result)
     return RegionResult(request.output, len(result.points.x), report, time.perf_counter() - started, notes=list(result.notes))

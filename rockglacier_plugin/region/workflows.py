@@ -31,6 +31,8 @@ from .runner import TaskReport, run_tasks
 
 @dataclass
 class RegionResult:
+    """What a region command did: its output, features, tasks' report, time (and the client's share) and log lines."""
+
     output: str
     n_features: int
     report: TaskReport
@@ -42,6 +44,8 @@ class RegionResult:
 
 @dataclass(frozen=True)
 class MapRequest:
+    """What ``map`` is asked: the scenes, the model, the options, where to write and which part of the scenes."""
+
     scenes: Sequence[str]
     model_path: str
     output: str
@@ -66,25 +70,44 @@ def map_region(client: Any, request: MapRequest, *, threads: int = 0, progress: 
     settings = asdict(request.options.segment_settings(threads))
     scenes, notes = _scene_rasters(request)
     mask = _mask_layer(request.mask_layer)
-    salt = json.dumps({"model": os.path.abspath(request.model_path), "settings": settings, "mask": request.mask_layer}, sort_keys=True,
-                      default=str)
-    units = [(scene, extent) for scene in scenes
-             for extent in tasks.blocks(scene, request.block_px, request.block_overlap_px, request.extent)]
+    salt = json.dumps(
+        {"model": os.path.abspath(request.model_path), "settings": settings, "mask": request.mask_layer},
+        sort_keys=True,
+        default=str,
+    )
+    units = [
+        (scene, extent)
+        for scene in scenes
+        for extent in tasks.blocks(scene, request.block_px, request.block_overlap_px, request.extent)
+    ]
     names = [scene if extent is None else f"{scene} block {extent}" for scene, extent in units]
     keys = [unique_stem(scene, salt + json.dumps(extent)) for scene, extent in units]
 
     def submit(client_: Any, index: int) -> Any:
         scene, extent = units[index]
-        return client_.submit(tasks.map_scene, scene, request.model_path, request.work_dir, keys[index], settings, extent, mask,
-                              key=f"map-{keys[index]}", pure=False)
+        return client_.submit(
+            tasks.map_scene,
+            scene,
+            request.model_path,
+            request.work_dir,
+            keys[index],
+            settings,
+            extent,
+            mask,
+            key=f"map-{keys[index]}",
+            pure=False,
+        )
 
     report = run_tasks(client, names, keys, request.work_dir, submit, progress)
     tasks_done = time.perf_counter()
     if not report.done:
         raise InputRasterError("No scene was mapped: " + "; ".join(f"{name}: {error}" for name, error in report.failed))
-    probability, mask_path = mosaic([r["probability"] for r in report.done], [r["mask"] for r in report.done],
-                                    os.path.join(request.work_dir, "mosaic_probability.tif"),
-                                    os.path.join(request.work_dir, "mosaic_mask.tif"))
+    probability, mask_path = mosaic(
+        [r["probability"] for r in report.done],
+        [r["mask"] for r in report.done],
+        os.path.join(request.work_dir, "mosaic_probability.tif"),
+        os.path.join(request.work_dir, "mosaic_mask.tif"),
+    )
     candidates = candidate_rows(mask_path, probability, request.options, _existing(request.existing))
     crs = _crs_of(probability)
     notes.append(describe_candidates(candidates, request.options))
@@ -92,8 +115,15 @@ def map_region(client: Any, request: MapRequest, *, threads: int = 0, progress: 
         notes += _add_attributes(candidates.rows, candidates.wkb, crs, request.dem)
     write_layer(request.output, ROCK_GLACIER_LAYER, ROCK_GLACIER_FIELDS, candidates.rows, candidates.wkb, crs)
     ended = time.perf_counter()
-    return RegionResult(request.output, len(candidates.rows), report, ended - started,
-                        scene_area_km2([r["probability"] for r in report.done]), notes, client_seconds=ended - tasks_done)
+    return RegionResult(
+        request.output,
+        len(candidates.rows),
+        report,
+        ended - started,
+        scene_area_km2([r["probability"] for r in report.done]),
+        notes,
+        client_seconds=ended - tasks_done,
+    )
 
 
 def _scene_rasters(request: MapRequest) -> tuple[list[str], list[str]]:
@@ -148,6 +178,8 @@ def _add_attributes(rows: list[dict[str, Any]], wkb: list[bytes], crs: str, dem:
 
 @dataclass(frozen=True)
 class VelocityRequest:
+    """What ``velocity`` is asked: the inventory, the pairs, the DEM, the geometry and settings, and the outputs."""
+
     inventory: str
     inputs: VelocityInputs
     dem: str
@@ -171,23 +203,37 @@ def velocity_region(client: Any, request: VelocityRequest, *, progress: bool = T
     started = time.perf_counter()
     os.makedirs(request.work_dir, exist_ok=True)
     request.inputs.check()
-    rows, wkb, crs = read_layer(request.inventory, ROCK_GLACIER_LAYER if has_layer(request.inventory, ROCK_GLACIER_LAYER) else None)
+    rows, wkb, crs = read_layer(
+        request.inventory, ROCK_GLACIER_LAYER if has_layer(request.inventory, ROCK_GLACIER_LAYER) else None
+    )
     rg_ids = landform_ids([r.get("rg_id") for r in rows])
     references = None
     if request.reference_points:
         point_rows, points, points_crs = read_layer(request.reference_points)
         references = ReferencePoints.from_wkb(points, [r.get("rg_id") for r in point_rows], points_crs)
-    run = VelocityRun(Polygons(wkb, crs, rg_ids), request.inputs, request.dem, request.geometry, request.settings,
-                      os.path.join(request.work_dir, "products"), references,
-                      RasterRequest(request.velocity_los, request.velocity_downslope))
+    run = VelocityRun(
+        Polygons(wkb, crs, rg_ids),
+        request.inputs,
+        request.dem,
+        request.geometry,
+        request.settings,
+        os.path.join(request.work_dir, "products"),
+        references,
+        RasterRequest(request.velocity_los, request.velocity_downslope),
+    )
     scattered = client.scatter(run, broadcast=True)  # the polygons travel once, not once per task
     names = request.inputs.names()
-    keys = [unique_stem(name, json.dumps([request.inventory, request.dem, request.velocity_los, request.velocity_downslope],
-                                         default=str)) for name in names]
+    keys = [
+        unique_stem(
+            name, json.dumps([request.inventory, request.dem, request.velocity_los, request.velocity_downslope], default=str)
+        )
+        for name in names
+    ]
 
     def submit(client_: Any, index: int) -> Any:
-        return client_.submit(tasks.velocity_pair, scattered, index, request.work_dir, keys[index],
-                              key=f"velocity-{keys[index]}", pure=False)
+        return client_.submit(
+            tasks.velocity_pair, scattered, index, request.work_dir, keys[index], key=f"velocity-{keys[index]}", pure=False
+        )
 
     report = run_tasks(client, names, keys, request.work_dir, submit, progress)
     measured = [_measurement(record) for record in report.done]
@@ -198,8 +244,9 @@ def velocity_region(client: Any, request: VelocityRequest, *, progress: bool = T
     write_layer(request.output, ROCK_GLACIER_LAYER, inventory_fields(rows), rows, wkb, crs)
     write_layer(request.output, VELOCITY_PAIR_LAYER, VELOCITY_PAIR_FIELDS, result.pair_rows)
     _write_references(request.output, result.landforms, crs)
-    return RegionResult(request.output, len(rows), report, time.perf_counter() - started,
-                        notes=[note for m in measured for note in m.notes])
+    return RegionResult(
+        request.output, len(rows), report, time.perf_counter() - started, notes=[note for m in measured for note in m.notes]
+    )
 
 
 def _measurement(record: dict[str, Any]) -> Any:

@@ -59,8 +59,11 @@ def _core_packages_imported(path: Path) -> set[str]:
             parts = base + (node.module.split(".") if node.module else [a.name for a in node.names])
             targets.add(parts[0] if parts and (CORE / parts[0]).is_dir() else ROOT)
         else:
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            )
             for name in names:
                 if name.startswith("rockglacier_plugin.core."):
                     first = name.split(".")[2]
@@ -88,7 +91,8 @@ def test_core_modules__never_import_qgis_or_torch():
     modules = sorted(CORE.rglob("*.py"))
     offenders = {
         str(path.relative_to(CORE)): sorted(
-            m for m in _imported_modules(path) if m.split(".")[0] in {"qgis", "PyQt5", "PyQt6", "torch"})
+            m for m in _imported_modules(path) if m.split(".")[0] in {"qgis", "PyQt5", "PyQt6", "torch"}
+        )
         for path in modules
     }
     assert {k: v for k, v in offenders.items() if v} == {}

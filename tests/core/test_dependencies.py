@@ -61,7 +61,8 @@ def test_install_command__macos_bundle_python():
 def test_install_command__conda_qgis_uses_conda_forge_into_its_own_environment():
     layout = PythonLayout("linux", "/home/u/miniforge3/envs/qgis", (3, 12), "2.2.6", True, False)
     assert qgis_python_install_command("onnxruntime", layout) == (
-        'conda install -p "/home/u/miniforge3/envs/qgis" -c conda-forge "onnxruntime" "numpy=2.2.6"')
+        'conda install -p "/home/u/miniforge3/envs/qgis" -c conda-forge "onnxruntime" "numpy=2.2.6"'
+    )
 
 
 def test_install_command__debian_13_proposes_python3_onnxruntime_before_pip():
@@ -71,16 +72,23 @@ def test_install_command__debian_13_proposes_python3_onnxruntime_before_pip():
     assert command.startswith("sudo apt install python3-onnxruntime") and "or /usr/bin/python3" in command
     # where apt has no such package (Debian 12), or QGIS is not the system's Python, pip alone
     assert distribution_package("onnxruntime", layout, offers=lambda name: False) is None
-    assert distribution_package("onnxruntime", PythonLayout("linux", "/opt/qgis", (3, 12), "2.2.4", False, False, UBUNTU),
-                                offers=lambda name: True) is None
+    assert (
+        distribution_package(
+            "onnxruntime", PythonLayout("linux", "/opt/qgis", (3, 12), "2.2.4", False, False, UBUNTU), offers=lambda name: True
+        )
+        is None
+    )
     assert distribution_package("snaphu", layout, offers=lambda name: True) is None  # no distribution package
 
 
 def test_installation_report__names_each_optional_package_with_its_state_and_the_fix(monkeypatch):
     from rockglacier_plugin.core import dependencies
 
-    monkeypatch.setattr(dependencies, "OPTIONAL_PACKAGES", dependencies.OPTIONAL_PACKAGES + (
-        ("a_package_nobody_has", "a-package-nobody-has", "a test"),))
+    monkeypatch.setattr(
+        dependencies,
+        "OPTIONAL_PACKAGES",
+        dependencies.OPTIONAL_PACKAGES + (("a_package_nobody_has", "a-package-nobody-has", "a test"),),
+    )
     text = dependencies.installation_text()
     assert "OK      onnxruntime" in text and "CPUExecutionProvider" in text.split("execution providers")[1]
     assert "no GPU provider" in text and "onnxruntime-gpu" in text

@@ -15,12 +15,31 @@ from tests.conftest import require_module
 
 def test_write_report__tables_figures_and_page_name_inventory_filter_and_version(tmp_path):
     require_module("matplotlib")
-    records = [{"rg_id": f"r{i}", "upslope_con": c, "elev_mean_m": 4000.0 + 100 * i, "slope_mean_deg": 10.0 + i,
-                "aspect_deg": 45.0 * i, "area_km2": 0.1, "vel_dslp_cm_yr": 10.0 * (i + 1), "vel_ok": 1, "source": "deep_learning"}
-               for i, c in enumerate(["G", "G", "DMS", "T", None])]
+    records = [
+        {
+            "rg_id": f"r{i}",
+            "upslope_con": c,
+            "elev_mean_m": 4000.0 + 100 * i,
+            "slope_mean_deg": 10.0 + i,
+            "aspect_deg": 45.0 * i,
+            "area_km2": 0.1,
+            "vel_dslp_cm_yr": 10.0 * (i + 1),
+            "vel_ok": 1,
+            "source": "deep_learning",
+        }
+        for i, c in enumerate(["G", "G", "DMS", "T", None])
+    ]
     geometries = [ogr.CreateGeometryFromWkt(square_wkt(1000.0 * i, 0.0, 200.0)) for i in range(5)]
-    inputs = ReportInputs(records, geometries, "inventory.gpkg|layername=rock_glaciers", "\"review\" <> 'rejected'",
-                          "EPSG:32644", "9.9.9", total_features=7, candidates=records)
+    inputs = ReportInputs(
+        records,
+        geometries,
+        "inventory.gpkg|layername=rock_glaciers",
+        "\"review\" <> 'rejected'",
+        "EPSG:32644",
+        "9.9.9",
+        total_features=7,
+        candidates=records,
+    )
     out = write_report(inputs, str(tmp_path / "report.html"), str(tmp_path / "t2.csv"), str(tmp_path / "t3.csv"))
     page = (tmp_path / "report.html").read_text()
     for text in ("inventory.gpkg|layername=rock_glaciers", "&quot;review&quot; &lt;&gt; &#x27;rejected&#x27;", "9.9.9", "5 of 7"):
@@ -43,8 +62,9 @@ def _frame_is_background(path) -> bool:
     from matplotlib import image
 
     pixels = image.imread(path)[..., :3]
-    frame = np.concatenate([pixels[:2].reshape(-1, 3), pixels[-2:].reshape(-1, 3), pixels[:, :2].reshape(-1, 3),
-                            pixels[:, -2:].reshape(-1, 3)])
+    frame = np.concatenate(
+        [pixels[:2].reshape(-1, 3), pixels[-2:].reshape(-1, 3), pixels[:, :2].reshape(-1, 3), pixels[:, -2:].reshape(-1, 3)]
+    )
     return bool((frame > 0.97).all())
 
 
@@ -54,19 +74,24 @@ def test_report_map__a_wide_extent_keeps_tick_labels_legend_and_axis_titles_insi
 
     records = [{"upslope_con": c} for c in ("G", "GF", "DMS", "T", None)]
     # 400 km wide, 8 km tall: the case where the legend and the y tick labels were cut off
-    geometries = [ogr.CreateGeometryFromWkt(square_wkt(500000.0 + 100000.0 * i, 4000000.0 + 2000.0 * (i % 2), 800.0)) for i in range(5)]
+    geometries = [
+        ogr.CreateGeometryFromWkt(square_wkt(500000.0 + 100000.0 * i, 4000000.0 + 2000.0 * (i % 2), 800.0)) for i in range(5)
+    ]
     path = figures.map_figure(records, geometries, "EPSG:32644", str(tmp_path / "map.png"), "EPSG:32644")
     assert _frame_is_background(path)
     assert figures.axis_titles("EPSG:32644") == ("easting (m)", "northing (m)")
     for maker in (figures.aspect_figure, figures.altitude_figure):
-        assert _frame_is_background(maker([{"upslope_con": "G", "aspect_deg": 10.0, "elev_mean_m": 4000.0}] * 3,
-                                          str(tmp_path / f"{maker.__name__}.png")))
+        assert _frame_is_background(
+            maker([{"upslope_con": "G", "aspect_deg": 10.0, "elev_mean_m": 4000.0}] * 3, str(tmp_path / f"{maker.__name__}.png"))
+        )
 
 
 def test_report_tables__each_column_shows_the_same_digits_in_every_row(tmp_path):
     require_module("matplotlib")
-    records = [{"upslope_con": "G", "elev_mean_m": 4000.4, "slope_mean_deg": 12.34, "area_km2": a, "vel_dslp_cm_yr": v, "vel_ok": 1}
-               for a, v in ((0.4, 1.5), (1.5, 0.42))]
+    records = [
+        {"upslope_con": "G", "elev_mean_m": 4000.4, "slope_mean_deg": 12.34, "area_km2": a, "vel_dslp_cm_yr": v, "vel_ok": 1}
+        for a, v in ((0.4, 1.5), (1.5, 0.42))
+    ]
     write_report(ReportInputs(records, [None, None], "x", "", "EPSG:32644", "1", 2), str(tmp_path / "r.html"))
     page = (tmp_path / "r.html").read_text()
     assert "<td>0.950</td>" in page and "<td>1.900</td>" in page  # area mean and total, 3 decimals whatever their size
@@ -81,8 +106,10 @@ def test_report_box_figures__every_class_sits_in_its_own_slot_away_from_the_axes
     require_module("matplotlib")
     from rockglacier_plugin.core.report import figures
 
-    records = [{"upslope_con": code, field: value, "vel_ok": 1} for code, value in
-               (("G", 4100.0), ("DMS", 4300.0), ("DMS", 4400.0), ("T", 4500.0), ("T", 4550.0))]
+    records = [
+        {"upslope_con": code, field: value, "vel_ok": 1}
+        for code, value in (("G", 4100.0), ("DMS", 4300.0), ("DMS", 4400.0), ("T", 4500.0), ("T", 4550.0))
+    ]
     records.append({"upslope_con": "GF", field: None, "vel_ok": 1})
     pyplot = figures._pyplot()
     figure, axes = pyplot.subplots()
@@ -113,8 +140,9 @@ def test_report_map__drawn_over_the_shaded_relief_of_the_dem(tmp_path):
     relief = relief_background(str(dem), "EPSG:32632", figures._map_bounds(geometries))
     assert relief is not None and np.nanstd(relief.shade) > 5.0
     plain = image.imread(figures.map_figure(records, geometries, "EPSG:32632", str(tmp_path / "plain.png"), "EPSG:32632"))
-    shaded = image.imread(figures.map_figure(records, geometries, "EPSG:32632", str(tmp_path / "relief.png"), "EPSG:32632",
-                                             str(dem)))
+    shaded = image.imread(
+        figures.map_figure(records, geometries, "EPSG:32632", str(tmp_path / "relief.png"), "EPSG:32632", str(dem))
+    )
     assert plain.shape == shaded.shape
     assert shaded[..., :3].std() > plain[..., :3].std() * 1.2
     assert relief_background(str(dem), "EPSG:32632", (0.0, 0.0, 10.0, 10.0)) is None  # the DEM does not reach there

@@ -56,7 +56,9 @@ def _run() -> None:
         iface.mapCanvas().waitWhileRendering()
         QgsApplication.processEvents()
         seen["screenshot"] = window.grab().save(SCREENSHOT)
-        seen["qgis_version"] = QgsApplication.instance().applicationVersion() if hasattr(QgsApplication.instance(), "applicationVersion") else ""
+        seen["qgis_version"] = (
+            QgsApplication.instance().applicationVersion() if hasattr(QgsApplication.instance(), "applicationVersion") else ""
+        )
     except Exception:  # noqa: BLE001 (report everything to the test)
         seen["error"] = traceback.format_exc()
     with open(RESULT, "w", encoding="utf-8") as handle:

@@ -59,8 +59,12 @@ def _recall(candidates_path, outlines_path, min_iou=0.5):
 
 
 def _segment(folder, model, name):
-    parameters = {"INPUT": str(folder / "image.tif"), "PROBABILITY": str(folder / f"{name}_p.tif"),
-                  "MASK": str(folder / f"{name}_m.tif"), "OUTPUT": str(folder / f"{name}.gpkg")}
+    parameters = {
+        "INPUT": str(folder / "image.tif"),
+        "PROBABILITY": str(folder / f"{name}_p.tif"),
+        "MASK": str(folder / f"{name}_m.tif"),
+        "OUTPUT": str(folder / f"{name}.gpkg"),
+    }
     if model:
         parameters["MODEL"] = str(model)
     processing.run("rockglacier:segment", parameters)
@@ -75,8 +79,10 @@ def test_readme__adapt_commands_adapt_the_model_to_a_new_region_and_segment_then
     folder, truth = scene
     shutil.copy(folder / "outlines.gpkg", folder / "candidates.gpkg")  # the demo's outlines, all reviewed "accepted"
     commands = readme_commands("adapt")
-    assert [c.split()[:3] for c in commands] == [["qgis_process", "run", "rockglacier:adaptmodel"],
-                                                 ["qgis_process", "run", "rockglacier:segment"]]
+    assert [c.split()[:3] for c in commands] == [
+        ["qgis_process", "run", "rockglacier:adaptmodel"],
+        ["qgis_process", "run", "rockglacier:segment"],
+    ]
     for command in commands:
         arguments = [a.replace("MAX_MINUTES=20", "MAX_MINUTES=1.5") for a in shlex.split(command)]
         completed = qgis_process(*arguments[1:], cwd=folder)
@@ -105,9 +111,17 @@ def test_adapt__a_python_without_pytorch_is_refused_with_the_fix(scene):
     before = settings.value(SETTING_KEY, "")
     settings.setValue(SETTING_KEY, "/usr/bin/python3")  # Debian's: QGIS's own, no PyTorch
     try:
-        with pytest.raises(QgsProcessingException, match=r"has no PyTorch.*Processing > Options > Providers > Rock glacier inventory"):
-            processing.run("rockglacier:adaptmodel", {"INPUT": [str(folder / "image.tif")], "INVENTORY": str(folder / "outlines.gpkg"),
-                                                      "OUTPUT_MODEL": str(folder / "never.onnx")})
+        with pytest.raises(
+            QgsProcessingException, match=r"has no PyTorch.*Processing > Options > Providers > Rock glacier inventory"
+        ):
+            processing.run(
+                "rockglacier:adaptmodel",
+                {
+                    "INPUT": [str(folder / "image.tif")],
+                    "INVENTORY": str(folder / "outlines.gpkg"),
+                    "OUTPUT_MODEL": str(folder / "never.onnx"),
+                },
+            )
     finally:
         settings.setValue(SETTING_KEY, before)
     assert not (folder / "never.onnx").exists()
@@ -119,10 +133,14 @@ def test_adapt__a_review_without_accepted_rock_glaciers_is_refused(scene, traini
     dataset = ogr.Open(str(folder / "outlines.gpkg"))
     wkts = [f.GetGeometryRef().ExportToWkt() for f in dataset.GetLayer(0)]
     epsg = int(dataset.GetLayer(0).GetSpatialRef().GetAuthorityCode(None))
-    review = write_polygons(tmp_path / "review.gpkg", wkts, epsg=epsg, attributes={"review": ["rejected"] + [None] * (len(wkts) - 1)})
+    review = write_polygons(
+        tmp_path / "review.gpkg", wkts, epsg=epsg, attributes={"review": ["rejected"] + [None] * (len(wkts) - 1)}
+    )
     with pytest.raises(QgsProcessingException, match=r"no rock glacier to learn from: accept or modify candidates"):
-        processing.run("rockglacier:adaptmodel", {"INPUT": [str(folder / "image.tif")], "INVENTORY": str(review),
-                                                  "OUTPUT_MODEL": str(tmp_path / "never.onnx")})
+        processing.run(
+            "rockglacier:adaptmodel",
+            {"INPUT": [str(folder / "image.tif")], "INVENTORY": str(review), "OUTPUT_MODEL": str(tmp_path / "never.onnx")},
+        )
     assert not (tmp_path / "never.onnx").exists()
 
 
@@ -151,8 +169,16 @@ def test_adapt__cancel_stops_the_training_process_and_writes_nothing(scene, trai
     output = tmp_path / "cancelled.onnx"
     feedback = _CancelDuringTraining()
     with pytest.raises(QgsProcessingException, match="Cancelled"):
-        processing.run("rockglacier:adaptmodel", {"INPUT": [str(folder / "image.tif")], "INVENTORY": str(folder / "outlines.gpkg"),
-                                                  "MAX_MINUTES": 5, "OUTPUT_MODEL": str(output)}, feedback=feedback)
+        processing.run(
+            "rockglacier:adaptmodel",
+            {
+                "INPUT": [str(folder / "image.tif")],
+                "INVENTORY": str(folder / "outlines.gpkg"),
+                "MAX_MINUTES": 5,
+                "OUTPUT_MODEL": str(output),
+            },
+            feedback=feedback,
+        )
     time.sleep(0.5)
     assert not _training_processes(str(output))
     assert sorted(os.listdir(tmp_path)) == []

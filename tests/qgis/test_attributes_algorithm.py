@@ -35,7 +35,9 @@ def run_attributes(params, feedback=None):
 def test_attributes__writes_the_inventory_schema_with_values(scene):
     tmp_path, dem, polygons = scene
     feedback = RecordingFeedback()
-    result = run_attributes({"INPUT": str(polygons), "DEM": str(dem), "ID_PREFIX": "wkl", "OUTPUT": str(tmp_path / "inventory.gpkg")}, feedback)
+    result = run_attributes(
+        {"INPUT": str(polygons), "DEM": str(dem), "ID_PREFIX": "wkl", "OUTPUT": str(tmp_path / "inventory.gpkg")}, feedback
+    )
     assert result["OUTPUT"].endswith("inventory.gpkg|layername=rock_glaciers")
     rows = read_layer(tmp_path / "inventory.gpkg", "rock_glaciers")
     assert [r["rg_id"] for r in rows] == ["wkl010", "wkl011", "wkl012"]
@@ -63,9 +65,17 @@ def test_attributes__gpkg_output_keeps_the_files_other_layers(scene):
 
 def test_attributes__input_in_wgs84_and_dem_in_utm_give_utm_values(scene):
     tmp_path, dem, polygons = scene
-    reprojected = processing.run("native:reprojectlayer", {"INPUT": str(polygons), "TARGET_CRS": "EPSG:4326", "OUTPUT": str(tmp_path / "wgs84.gpkg")})["OUTPUT"]
-    direct = read_layer(Path(run_attributes({"INPUT": str(polygons), "DEM": str(dem), "OUTPUT": str(tmp_path / "a.gpkg")})["OUTPUT"].split("|")[0]))
-    via_wgs84 = read_layer(Path(run_attributes({"INPUT": reprojected, "DEM": str(dem), "OUTPUT": str(tmp_path / "b.gpkg")})["OUTPUT"].split("|")[0]))
+    reprojected = processing.run(
+        "native:reprojectlayer", {"INPUT": str(polygons), "TARGET_CRS": "EPSG:4326", "OUTPUT": str(tmp_path / "wgs84.gpkg")}
+    )["OUTPUT"]
+    direct = read_layer(
+        Path(
+            run_attributes({"INPUT": str(polygons), "DEM": str(dem), "OUTPUT": str(tmp_path / "a.gpkg")})["OUTPUT"].split("|")[0]
+        )
+    )
+    via_wgs84 = read_layer(
+        Path(run_attributes({"INPUT": reprojected, "DEM": str(dem), "OUTPUT": str(tmp_path / "b.gpkg")})["OUTPUT"].split("|")[0])
+    )
     # Straight edges reprojected vertex by vertex bend slightly; a metre of elevation covers it.
     assert via_wgs84[0]["elev_mean_m"] == pytest.approx(direct[0]["elev_mean_m"], abs=1.0)
     assert via_wgs84[0]["slope_mean_deg"] == pytest.approx(direct[0]["slope_mean_deg"], abs=1e-3)
@@ -76,7 +86,13 @@ def test_attributes__geographic_dem_gives_metric_slope(scene):
     tmp_path, dem, polygons = scene
     geographic_dem = tmp_path / "dem_wgs84.tif"
     gdal.Warp(str(geographic_dem), str(dem), dstSRS="EPSG:4326", resampleAlg="bilinear")
-    rows = read_layer(Path(run_attributes({"INPUT": str(polygons), "DEM": str(geographic_dem), "OUTPUT": str(tmp_path / "g.gpkg")})["OUTPUT"].split("|")[0]))
+    rows = read_layer(
+        Path(
+            run_attributes({"INPUT": str(polygons), "DEM": str(geographic_dem), "OUTPUT": str(tmp_path / "g.gpkg")})[
+                "OUTPUT"
+            ].split("|")[0]
+        )
+    )
     assert rows[0]["slope_mean_deg"] == pytest.approx(20.0, abs=0.2)
     assert rows[0]["aspect_deg"] == pytest.approx(180.0, abs=1.0)
 
@@ -84,8 +100,12 @@ def test_attributes__geographic_dem_gives_metric_slope(scene):
 def test_attributes__glacier_layer_fills_upslope_suggestion(scene):
     tmp_path, dem, polygons = scene
     # The first landform spans y = -1700..-1300 m below the origin; north is upslope.
-    glaciers = write_polygons(tmp_path / "glaciers.gpkg", [square_wkt(ORIGIN[0] + 1500, ORIGIN[1] - 1300 + 150 + 20, 300)], layer="glims")
-    result = run_attributes({"INPUT": str(polygons), "DEM": str(dem), "GLACIERS": str(glaciers), "OUTPUT": str(tmp_path / "c.gpkg")})
+    glaciers = write_polygons(
+        tmp_path / "glaciers.gpkg", [square_wkt(ORIGIN[0] + 1500, ORIGIN[1] - 1300 + 150 + 20, 300)], layer="glims"
+    )
+    result = run_attributes(
+        {"INPUT": str(polygons), "DEM": str(dem), "GLACIERS": str(glaciers), "OUTPUT": str(tmp_path / "c.gpkg")}
+    )
     rows = read_layer(Path(result["OUTPUT"].split("|")[0]))
     assert [r["upslope_suggested"] for r in rows] == ["G", None, None]
 
@@ -93,7 +113,7 @@ def test_attributes__glacier_layer_fills_upslope_suggestion(scene):
 def test_attributes__invalid_geometry_is_repaired_for_computation_and_kept_in_output(tmp_path, scene):
     _, dem, _ = scene
     x, y = ORIGIN[0] + 500, ORIGIN[1] - 500
-    bowtie = f"POLYGON(({x} {y},{x+200} {y-200},{x+200} {y},{x} {y-200},{x} {y}))"
+    bowtie = f"POLYGON(({x} {y},{x + 200} {y - 200},{x + 200} {y},{x} {y - 200},{x} {y}))"
     polygons = write_polygons(tmp_path / "bad.gpkg", [bowtie])
     feedback = RecordingFeedback()
     result = run_attributes({"INPUT": str(polygons), "DEM": str(dem), "OUTPUT": str(tmp_path / "o.gpkg")}, feedback)
@@ -138,7 +158,9 @@ def test_attributes__cancelled_run_writes_no_output(scene):
 
 def test_attributes__input_field_with_wrong_type_is_converted_and_reported(tmp_path, scene):
     _, dem, _ = scene
-    polygons = write_polygons(tmp_path / "typed.gpkg", [square_wkt(ORIGIN[0] + 500, ORIGIN[1] - 500, 100)], attributes={"area_km2": ["big"]})
+    polygons = write_polygons(
+        tmp_path / "typed.gpkg", [square_wkt(ORIGIN[0] + 500, ORIGIN[1] - 500, 100)], attributes={"area_km2": ["big"]}
+    )
     feedback = RecordingFeedback()
     result = run_attributes({"INPUT": str(polygons), "DEM": str(dem), "OUTPUT": str(tmp_path / "o.gpkg")}, feedback)
     layer = QgsVectorLayer(result["OUTPUT"], "out", "ogr")
@@ -152,5 +174,7 @@ def test_attributes__memory_output_works_for_model_builder_chains(scene):
     result = run_attributes({"INPUT": str(polygons), "DEM": str(dem), "OUTPUT": "TEMPORARY_OUTPUT"})
     layer = result["OUTPUT"]
     assert isinstance(layer, QgsVectorLayer) and layer.featureCount() == 3
-    chained = processing.run("native:extractbyexpression", {"INPUT": layer, "EXPRESSION": '"slope_mean_deg" > 19', "OUTPUT": "TEMPORARY_OUTPUT"})["OUTPUT"]
+    chained = processing.run(
+        "native:extractbyexpression", {"INPUT": layer, "EXPRESSION": '"slope_mean_deg" > 19', "OUTPUT": "TEMPORARY_OUTPUT"}
+    )["OUTPUT"]
     assert chained.featureCount() == 2

@@ -22,9 +22,18 @@ MASK_THRESHOLD = 3.0
 
 
 def _parameters(folder, output, **extra):
-    parameters = dict(LOS_VELOCITY=[str(folder / "lin_coeff.tif")], LOS_VELOCITY_SIGMA=[str(folder / "lin_sigcoeff.tif")],
-                      VELOCITY_UNIT=2, VELOCITY_SIGN=0, DEM=str(folder / "DEM_UTM.tif"), INCIDENCE_DEG=34.5, HEADING_DEG=-14.0,
-                      REFERENCE_DATE="2007-02-18", SECONDARY_DATE="2009-01-08", OUTPUT=str(output))
+    parameters = dict(
+        LOS_VELOCITY=[str(folder / "lin_coeff.tif")],
+        LOS_VELOCITY_SIGMA=[str(folder / "lin_sigcoeff.tif")],
+        VELOCITY_UNIT=2,
+        VELOCITY_SIGN=0,
+        DEM=str(folder / "DEM_UTM.tif"),
+        INCIDENCE_DEG=34.5,
+        HEADING_DEG=-14.0,
+        REFERENCE_DATE="2007-02-18",
+        SECONDARY_DATE="2009-01-08",
+        OUTPUT=str(output),
+    )
     parameters.update(extra)
     return parameters
 
@@ -52,7 +61,9 @@ def test_the_datasets_sign_is_towards_the_satellite_in_mm(shared_dataset):
     assert -1000.0 * math.cos(math.radians(34.5)) == pytest.approx(-824.126, abs=0.001)
 
 
-def test_real_time_series__candidates_lie_on_the_landslides_and_the_threshold_follows_the_products_sigma(shared_dataset, tmp_path):
+def test_real_time_series__candidates_lie_on_the_landslides_and_the_threshold_follows_the_products_sigma(
+    shared_dataset, tmp_path
+):
     folder = shared_dataset(DATASET)
     feedback = RecordingFeedback()
     result = processing.run("rockglacier:movingareas", _parameters(folder, tmp_path / "bhutan.gpkg"), feedback=feedback)
@@ -70,7 +81,9 @@ def test_real_time_series__a_fixed_10_cm_yr_finds_nothing(shared_dataset, tmp_pa
     """What the product did before its noise was read: one fixed 10 cm/yr sees nothing in a series of mm/yr."""
     folder = shared_dataset(DATASET)
     feedback = RecordingFeedback()
-    processing.run("rockglacier:movingareas", _parameters(folder, tmp_path / "fixed.gpkg", MIN_VELOCITY_CM_YR=10.0), feedback=feedback)
+    processing.run(
+        "rockglacier:movingareas", _parameters(folder, tmp_path / "fixed.gpkg", MIN_VELOCITY_CM_YR=10.0), feedback=feedback
+    )
     written = ogr.Open(str(tmp_path / "fixed.gpkg"))
     assert written.GetLayer("rock_glaciers").GetFeatureCount() == 0
     assert "MIN_VELOCITY_CM_YR as given" in feedback.text()

@@ -44,8 +44,14 @@ def validation_scene(shared_dataset):
     config = TrainConfig.load(CONFIG, data=str(chips))
     spec = spec_for(config)
     validation = [s for s in load_samples(config) if s.split == "validation"]
-    scene = validation_scene(validation, 3, cells_for(len(validation)), config.seed, config.cell_px,
-                             lambda raw: to_uint8_range(raw, spec.input_scaling))
+    scene = validation_scene(
+        validation,
+        3,
+        cells_for(len(validation)),
+        config.seed,
+        config.cell_px,
+        lambda raw: to_uint8_range(raw, spec.input_scaling),
+    )
     return scene, validation, spec
 
 
@@ -61,7 +67,9 @@ def test_default_model__scene_and_chip_scores_match_its_model_card(validation_sc
     scores = evaluate_scene(DEFAULT_MODEL, scene, threads=2, threshold=threshold)
     assert scores["scene_pixel_iou"] == pytest.approx(card["scene"]["float32"]["scene_pixel_iou"], abs=2e-3)
     # the core's object scores (threshold, then the one-to-one assignment) give the card's counts
-    assert [scores[k] for k in ("scene_tp", "scene_fp", "scene_fn")] == [card["scene"]["float32"][k] for k in ("scene_tp", "scene_fp", "scene_fn")]
+    assert [scores[k] for k in ("scene_tp", "scene_fp", "scene_fn")] == [
+        card["scene"]["float32"][k] for k in ("scene_tp", "scene_fp", "scene_fn")
+    ]
     # each chip alone through the plugin's path, 8 views (what the card's chip columns and the README quote)
     chips = chip_scores(DEFAULT_MODEL, validation, None, threshold)
     assert chips["pixel_iou"] == pytest.approx(card["chips"]["float32"]["pixel_iou"], abs=2e-3)
@@ -91,7 +99,9 @@ def test_default_model__tile_size_is_a_speed_choice_only(validation_scene):
         assert difference.max() <= TILE_AGREEMENT, (tile, float(difference.max()))
     card = _card()["tile_sizes"]
     for tile, probability in maps.items():
-        assert scene_scores(probability, scene, threshold)["scene_pixel_iou"] == pytest.approx(card[str(tile)]["scene_pixel_iou"], abs=2e-3)
+        assert scene_scores(probability, scene, threshold)["scene_pixel_iou"] == pytest.approx(
+            card[str(tile)]["scene_pixel_iou"], abs=2e-3
+        )
 
 
 @pytest.mark.shared_data

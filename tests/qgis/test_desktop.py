@@ -26,15 +26,32 @@ def test_desktop__dock_from_the_menu_is_docked_picks_its_layers_and_saves_a_deci
     z, gt = plane_dem(300, 10.0, ORIGIN, 20.0, 180.0)
     dem = write_raster(tmp_path / "dem.tif", z, gt, dtype=gdal.GDT_Float64)
     inventory = write_polygons(
-        tmp_path / "inventory.gpkg", [square_wkt(ORIGIN[0] + 500 + 700 * i, ORIGIN[1] - 1500, 300) for i in range(2)],
+        tmp_path / "inventory.gpkg",
+        [square_wkt(ORIGIN[0] + 500 + 700 * i, ORIGIN[1] - 1500, 300) for i in range(2)],
         attributes={"rg_id": ["rg001", "rg002"], "source": ["deep_learning"] * 2, "review": ["candidate"] * 2},
     )
     result, screenshot = tmp_path / "seen.json", tmp_path / "desktop.png"
-    env = {**os.environ, "ROCKGLACIER_DESKTOP_INVENTORY": str(inventory), "ROCKGLACIER_DESKTOP_DEM": str(dem),
-           "ROCKGLACIER_DESKTOP_RESULT": str(result), "ROCKGLACIER_DESKTOP_SCREENSHOT": str(screenshot)}
+    env = {
+        **os.environ,
+        "ROCKGLACIER_DESKTOP_INVENTORY": str(inventory),
+        "ROCKGLACIER_DESKTOP_DEM": str(dem),
+        "ROCKGLACIER_DESKTOP_RESULT": str(result),
+        "ROCKGLACIER_DESKTOP_SCREENSHOT": str(screenshot),
+    }
     env.pop("QT_QPA_PLATFORM", None)  # a real X display, not offscreen
-    command = ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", "qgis", "--profiles-path", str(fresh_profile(tmp_path / "profiles")),
-               "--nologo", "--noversioncheck", "--code", str(Path(__file__).with_name("desktop_startup.py"))]
+    command = [
+        "xvfb-run",
+        "-a",
+        "-s",
+        "-screen 0 1600x1000x24",
+        "qgis",
+        "--profiles-path",
+        str(fresh_profile(tmp_path / "profiles")),
+        "--nologo",
+        "--noversioncheck",
+        "--code",
+        str(Path(__file__).with_name("desktop_startup.py")),
+    ]
     completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
     assert result.exists(), completed.stdout[-3000:] + completed.stderr[-3000:]
     seen = json.loads(result.read_text())

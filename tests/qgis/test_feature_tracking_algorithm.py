@@ -48,9 +48,18 @@ def _inputs(folder, tmp_path):
 
 def _parameters(folder, tmp_path, **extra):
     stable, landform, _, _ = _inputs(folder, tmp_path)
-    parameters = dict(IMAGE_1=str(folder / "rock_glacier_dem_2012_50cm.tif"), IMAGE_2=str(folder / "rock_glacier_dem_2017_50cm.tif"),
-                      DATE_1="2012-10-05", DATE_2="2017-10-05", KIND=1, INPUT=landform, STABLE=stable, MAX_VELOCITY_M_YR=2.5,
-                      OUTPUT=str(tmp_path / "points.gpkg"), LANDFORMS=str(tmp_path / "velocity.gpkg"))
+    parameters = dict(
+        IMAGE_1=str(folder / "rock_glacier_dem_2012_50cm.tif"),
+        IMAGE_2=str(folder / "rock_glacier_dem_2017_50cm.tif"),
+        DATE_1="2012-10-05",
+        DATE_2="2017-10-05",
+        KIND=1,
+        INPUT=landform,
+        STABLE=stable,
+        MAX_VELOCITY_M_YR=2.5,
+        OUTPUT=str(tmp_path / "points.gpkg"),
+        LANDFORMS=str(tmp_path / "velocity.gpkg"),
+    )
     parameters.update(extra)
     return parameters
 
@@ -69,8 +78,11 @@ def test_laurichard_dems__the_landforms_velocity_agrees_with_its_hand_matched_la
     assert landform["ft_vel_err_m_yr"] < 0.2 and landform["ft_points"] > 100 and landform["ft_period"] == "2012-10-05/2017-10-05"
     turn = (landform["ft_dir_deg"] - landmark_direction + 180.0) % 360.0 - 180.0
     assert abs(turn) < 15.0  # the tongue creeps north, out of its north-facing cirque
-    print(f"velocity {landform['ft_vel_m_yr']:.3f} +- {landform['ft_vel_err_m_yr']:.3f} m/yr towards {landform['ft_dir_deg']:.0f} deg "
-          f"(landmarks: {landmark_rate:.3f} m/yr towards {landmark_direction:.0f} deg), LoD {result['LOD_M']:.2f} m")
+    print(
+        f"velocity {landform['ft_vel_m_yr']:.3f} +- {landform['ft_vel_err_m_yr']:.3f} m/yr towards {landform['ft_dir_deg']:.0f} "
+        "deg "
+        f"(landmarks: {landmark_rate:.3f} m/yr towards {landmark_direction:.0f} deg), LoD {result['LOD_M']:.2f} m"
+    )
     points = ogr.Open(str(tmp_path / "points.gpkg"))
     layer = points.GetLayer("feature_tracking_points")
     assert layer.GetFeatureCount() > 1000
@@ -104,7 +116,9 @@ def test_laurichard__the_velocity_raster_holds_the_points_above_the_lod_and_the_
 def test_qgis_process__runs_the_readmes_line(shared_dataset, tmp_path):
     folder = shared_dataset(DATASET)
     parameters = _parameters(folder, tmp_path, LANDFORMS=str(tmp_path / "v.2017.gpkg"))
-    completed = qgis_process("run", "rockglacier:featuretracking", "--", *[f"{k}={v}" for k, v in parameters.items()], cwd=tmp_path)
+    completed = qgis_process(
+        "run", "rockglacier:featuretracking", "--", *[f"{k}={v}" for k, v in parameters.items()], cwd=tmp_path
+    )
     assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr[-2000:]
     assert (tmp_path / "v.2017.gpkg").exists()
 
@@ -145,7 +159,9 @@ def _inventory_with_fields(path, geometry, crs_wkt):
     return str(path)
 
 
-def test_laurichard__the_tracked_velocity_reaches_the_dock_the_report_the_rgik_markers_and_the_rgv_series(shared_dataset, tmp_path):
+def test_laurichard__the_tracked_velocity_reaches_the_dock_the_report_the_rgik_markers_and_the_rgv_series(
+    shared_dataset, tmp_path
+):
     """One chain a user runs: featuretracking's LANDFORMS (no InSAR velocity) -> the review dock's panel, report Table 3,
     rgikexport's Kin.Att. and rgvexport's TRACKED rows, each carrying the rate measured against the landmarks."""
     import csv
@@ -172,8 +188,10 @@ def test_laurichard__the_tracked_velocity_reaches_the_dock_the_report_the_rgik_m
     assert f"feature tracking {rate:.2f}" in panel and "2012-10-05/2017-10-05" in panel
 
     table3 = tmp_path / "table3.csv"
-    processing.run("rockglacier:report", {"INPUT": f"{tracked}|layername=rock_glaciers", "OUTPUT": str(tmp_path / "report.html"),
-                                          "VELOCITY_TABLE": str(table3)})
+    processing.run(
+        "rockglacier:report",
+        {"INPUT": f"{tracked}|layername=rock_glaciers", "OUTPUT": str(tmp_path / "report.html"), "VELOCITY_TABLE": str(table3)},
+    )
     with open(table3, newline="") as handle:
         talus = next(row for row in csv.DictReader(handle) if row["class"] == "T")
     assert (talus["count_with_velocity"], talus["count_feature_tracking"]) == ("1", "1")
@@ -187,8 +205,9 @@ def test_laurichard__the_tracked_velocity_reaches_the_dock_the_report_the_rgik_m
     assert marker["Vel_cm_yr"] == pytest.approx(100.0 * rate) and marker["Kin.Att."] == ("m/y" if rate >= 1.0 else "dm/y to m/y")
 
     rgv = tmp_path / "rgv.gpkg"
-    result = processing.run("rockglacier:rgvexport", {"INPUT": inventory, "TRACKED": [f"{tracked}|layername=rock_glaciers"],
-                                                      "OUTPUT": str(rgv)})
+    result = processing.run(
+        "rockglacier:rgvexport", {"INPUT": inventory, "TRACKED": [f"{tracked}|layername=rock_glaciers"], "OUTPUT": str(rgv)}
+    )
     assert result["VALUES"] == 1
     rgv_source = ogr.Open(str(rgv))
     row = next(iter(rgv_source.GetLayer(0)))

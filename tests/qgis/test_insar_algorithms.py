@@ -23,7 +23,12 @@ EXACT = {"LOOKS": 10, "NOISE_CORRELATION_PX": 1, "SLOPE_ERROR_DEG": 0, "ASPECT_E
 @pytest.fixture
 def scene(tmp_path):
     scene = cone_scene(tmp_path / "scene", seed=21, aspects_deg=FACING_AWAY)
-    polygons = write_polygons(tmp_path / "rg.gpkg", scene.landforms_wkt, epsg=EPSG, attributes={"rg_id": [f"wkl{i:03d}" for i in range(len(FACING_AWAY))]})
+    polygons = write_polygons(
+        tmp_path / "rg.gpkg",
+        scene.landforms_wkt,
+        epsg=EPSG,
+        attributes={"rg_id": [f"wkl{i:03d}" for i in range(len(FACING_AWAY))]},
+    )
     return scene, polygons
 
 
@@ -53,16 +58,37 @@ def assert_downslope_raster_matches_truth(path, scene):
 def test_snaphu_round_trip__wrapped_interferogram_to_downslope_velocities(scene, tmp_path):
     scene, polygons = scene
     unwrapped = tmp_path / "20070716_20070831_unw.tif"
-    out = processing.run("rockglacier:unwrap", {"INPUT": str(scene.wrapped), "COHERENCE": str(scene.coherence), "LOOKS": 10, "OUTPUT": str(unwrapped), "COMPONENTS": str(tmp_path / "cc.tif")})
+    out = processing.run(
+        "rockglacier:unwrap",
+        {
+            "INPUT": str(scene.wrapped),
+            "COHERENCE": str(scene.coherence),
+            "LOOKS": 10,
+            "OUTPUT": str(unwrapped),
+            "COMPONENTS": str(tmp_path / "cc.tif"),
+        },
+    )
     assert os.path.exists(out["OUTPUT"]) and gdal.Open(out["COMPONENTS"]).ReadAsArray().max() >= 1
     assert gdal.Open(out["OUTPUT"]).GetProjection() == gdal.Open(str(scene.wrapped)).GetProjection()
     feedback = RecordingFeedback()
-    result = processing.run("rockglacier:insarvelocity", {
-        "INPUT": str(polygons), "UNWRAPPED": [str(unwrapped)], "COHERENCE": [str(scene.coherence)], "DEM": str(scene.dem),
-        "INCIDENCE_DEG": 38.7, "LOS_AZIMUTH_DEG": 102.0, "SENSOR": 0, **EXACT,
-        "OUTPUT": str(tmp_path / "inventory.gpkg"), "REFERENCE_POINTS_OUTPUT": str(tmp_path / "inventory.gpkg"),
-        "VELOCITY_DOWNSLOPE": str(tmp_path / "v_dslp.tif"), "VELOCITY_LOS": str(tmp_path / "v_los.tif"),
-    }, feedback=feedback)
+    result = processing.run(
+        "rockglacier:insarvelocity",
+        {
+            "INPUT": str(polygons),
+            "UNWRAPPED": [str(unwrapped)],
+            "COHERENCE": [str(scene.coherence)],
+            "DEM": str(scene.dem),
+            "INCIDENCE_DEG": 38.7,
+            "LOS_AZIMUTH_DEG": 102.0,
+            "SENSOR": 0,
+            **EXACT,
+            "OUTPUT": str(tmp_path / "inventory.gpkg"),
+            "REFERENCE_POINTS_OUTPUT": str(tmp_path / "inventory.gpkg"),
+            "VELOCITY_DOWNSLOPE": str(tmp_path / "v_dslp.tif"),
+            "VELOCITY_LOS": str(tmp_path / "v_los.tif"),
+        },
+        feedback=feedback,
+    )
     rows = read_layer(tmp_path / "inventory.gpkg", "rock_glaciers")
     assert [r["rg_id"] for r in rows] == [f"wkl{i:03d}" for i in range(len(FACING_AWAY))]
     assert_recovered(rows, scene.velocity_dslp_cm_per_yr)
@@ -77,10 +103,20 @@ def test_isce2_products__read_through_their_vrt_sidecars_with_bands_and_dates(sc
     scene, polygons = scene
     products = isce_products(scene, tmp_path / "isce")
     feedback = RecordingFeedback()
-    processing.run("rockglacier:insarvelocity", {
-        "INPUT": str(polygons), "UNWRAPPED": [str(products["unw"]) + ".vrt"], "COHERENCE": [str(products["cor"])],
-        "LOS": str(products["los"]) + ".vrt", "DEM": str(scene.dem), "SENSOR": 0, **EXACT, "OUTPUT": str(tmp_path / "isce.gpkg"),
-    }, feedback=feedback)
+    processing.run(
+        "rockglacier:insarvelocity",
+        {
+            "INPUT": str(polygons),
+            "UNWRAPPED": [str(products["unw"]) + ".vrt"],
+            "COHERENCE": [str(products["cor"])],
+            "LOS": str(products["los"]) + ".vrt",
+            "DEM": str(scene.dem),
+            "SENSOR": 0,
+            **EXACT,
+            "OUTPUT": str(tmp_path / "isce.gpkg"),
+        },
+        feedback=feedback,
+    )
     rows = read_layer(tmp_path / "isce.gpkg", "rock_glaciers")
     # Warping the phase to EPSG:4326 (bilinear) smooths it: allow 5 % beyond 3 sigma.
     for row, truth in zip(rows, scene.velocity_dslp_cm_per_yr):
@@ -92,9 +128,20 @@ def test_isce2_products__read_through_their_vrt_sidecars_with_bands_and_dates(sc
 
 def test_bad_input__coherence_count_dates_and_geometry(scene, tmp_path):
     scene, polygons = scene
-    base = {"INPUT": str(polygons), "COHERENCE": [str(scene.coherence)], "DEM": str(scene.dem), "INCIDENCE_DEG": 38.7, "LOS_AZIMUTH_DEG": 102.0, "SENSOR": 0, "OUTPUT": "TEMPORARY_OUTPUT"}
+    base = {
+        "INPUT": str(polygons),
+        "COHERENCE": [str(scene.coherence)],
+        "DEM": str(scene.dem),
+        "INCIDENCE_DEG": 38.7,
+        "LOS_AZIMUTH_DEG": 102.0,
+        "SENSOR": 0,
+        "OUTPUT": "TEMPORARY_OUTPUT",
+    }
     with pytest.raises(QgsProcessingException, match="2 interferogram.*3 coherence"):
-        processing.run("rockglacier:insarvelocity", {**base, "UNWRAPPED": [str(scene.unwrapped_true)] * 2, "COHERENCE": [str(scene.coherence)] * 3})
+        processing.run(
+            "rockglacier:insarvelocity",
+            {**base, "UNWRAPPED": [str(scene.unwrapped_true)] * 2, "COHERENCE": [str(scene.coherence)] * 3},
+        )
     nameless = tmp_path / "phase.tif"
     shutil.copy(scene.unwrapped_true, nameless)
     with pytest.raises(QgsProcessingException, match="No acquisition dates found"):
@@ -102,16 +149,37 @@ def test_bad_input__coherence_count_dates_and_geometry(scene, tmp_path):
     with pytest.raises(QgsProcessingException, match="Give both REFERENCE_DATE and SECONDARY_DATE"):
         processing.run("rockglacier:insarvelocity", {**base, "UNWRAPPED": [str(nameless)], "REFERENCE_DATE": "2007-07-16"})
     with pytest.raises(QgsProcessingException, match="INCIDENCE_DEG and LOS_AZIMUTH_DEG"):
-        processing.run("rockglacier:insarvelocity", {**base, "UNWRAPPED": [str(scene.unwrapped_true)], "INCIDENCE_DEG": None, "LOS_AZIMUTH_DEG": None})
-    result = processing.run("rockglacier:insarvelocity", {**base, "UNWRAPPED": [str(nameless)], "REFERENCE_DATE": "2007-07-16", "SECONDARY_DATE": "20070831"})
+        processing.run(
+            "rockglacier:insarvelocity",
+            {**base, "UNWRAPPED": [str(scene.unwrapped_true)], "INCIDENCE_DEG": None, "LOS_AZIMUTH_DEG": None},
+        )
+    result = processing.run(
+        "rockglacier:insarvelocity",
+        {**base, "UNWRAPPED": [str(nameless)], "REFERENCE_DATE": "2007-07-16", "SECONDARY_DATE": "20070831"},
+    )
     assert result["OUTPUT"].featureCount() == len(FACING_AWAY)
 
 
 def test_heading_instead_of_los_azimuth__gives_the_same_result(scene):
     scene, polygons = scene
-    base = {"INPUT": str(polygons), "UNWRAPPED": [str(scene.unwrapped_true)], "COHERENCE": [str(scene.coherence)], "DEM": str(scene.dem), "INCIDENCE_DEG": 38.7, "SENSOR": 0, **EXACT, "OUTPUT": "TEMPORARY_OUTPUT"}
-    by_azimuth = [f["vel_dslp_cm_yr"] for f in processing.run("rockglacier:insarvelocity", {**base, "LOS_AZIMUTH_DEG": 102.0})["OUTPUT"].getFeatures()]
-    by_heading = [f["vel_dslp_cm_yr"] for f in processing.run("rockglacier:insarvelocity", {**base, "HEADING_DEG": -12.0})["OUTPUT"].getFeatures()]
+    base = {
+        "INPUT": str(polygons),
+        "UNWRAPPED": [str(scene.unwrapped_true)],
+        "COHERENCE": [str(scene.coherence)],
+        "DEM": str(scene.dem),
+        "INCIDENCE_DEG": 38.7,
+        "SENSOR": 0,
+        **EXACT,
+        "OUTPUT": "TEMPORARY_OUTPUT",
+    }
+    by_azimuth = [
+        f["vel_dslp_cm_yr"]
+        for f in processing.run("rockglacier:insarvelocity", {**base, "LOS_AZIMUTH_DEG": 102.0})["OUTPUT"].getFeatures()
+    ]
+    by_heading = [
+        f["vel_dslp_cm_yr"]
+        for f in processing.run("rockglacier:insarvelocity", {**base, "HEADING_DEG": -12.0})["OUTPUT"].getFeatures()
+    ]
     assert by_heading == pytest.approx(by_azimuth)
 
 
@@ -120,11 +188,21 @@ def test_cancelled_run__leaves_no_velocity_raster(scene, tmp_path):
     feedback = QgsProcessingFeedback()
     feedback.cancel()
     with pytest.raises(QgsProcessingException, match="Cancelled"):
-        processing.run("rockglacier:insarvelocity", {
-            "INPUT": str(polygons), "UNWRAPPED": [str(scene.unwrapped_true)], "COHERENCE": [str(scene.coherence)], "DEM": str(scene.dem),
-            "INCIDENCE_DEG": 38.7, "LOS_AZIMUTH_DEG": 102.0, "SENSOR": 0, "OUTPUT": str(tmp_path / "o.gpkg"),
-            "VELOCITY_LOS": str(tmp_path / "los.tif"),
-        }, feedback=feedback)
+        processing.run(
+            "rockglacier:insarvelocity",
+            {
+                "INPUT": str(polygons),
+                "UNWRAPPED": [str(scene.unwrapped_true)],
+                "COHERENCE": [str(scene.coherence)],
+                "DEM": str(scene.dem),
+                "INCIDENCE_DEG": 38.7,
+                "LOS_AZIMUTH_DEG": 102.0,
+                "SENSOR": 0,
+                "OUTPUT": str(tmp_path / "o.gpkg"),
+                "VELOCITY_LOS": str(tmp_path / "los.tif"),
+            },
+            feedback=feedback,
+        )
     assert not list(tmp_path.glob("los.tif*")) and not (tmp_path / "o.gpkg").exists()
 
 
@@ -133,12 +211,25 @@ def test_real_sentinel1_stack__thirty_pairs_in_one_run_with_one_los_raster_each(
     base = shared_dataset("pyrate-cropA-s1-mexicocity") / "geotiffs"
     unwrapped = sorted(glob.glob(str(base / "*_unw.tif")))
     coherence = [p.replace("_eqa_unw", "_flat_eqa_cc") for p in unwrapped]
-    polygons = write_polygons(tmp_path / "zone.gpkg", ["POLYGON((-99.14 19.42,-99.12 19.42,-99.12 19.40,-99.14 19.40,-99.14 19.42))"], epsg=4326)
+    polygons = write_polygons(
+        tmp_path / "zone.gpkg", ["POLYGON((-99.14 19.42,-99.12 19.42,-99.12 19.40,-99.14 19.40,-99.14 19.42))"], epsg=4326
+    )
     feedback = RecordingFeedback()
-    result = processing.run("rockglacier:insarvelocity", {
-        "INPUT": str(polygons), "UNWRAPPED": unwrapped, "COHERENCE": coherence, "DEM": str(base / "cropA_T005A_dem.tif"),
-        "INCIDENCE_DEG": 39.7, "HEADING_DEG": -12.27, "SENSOR": 1, "OUTPUT": "TEMPORARY_OUTPUT", "VELOCITY_LOS": str(tmp_path / "los.tif"),
-    }, feedback=feedback)
+    result = processing.run(
+        "rockglacier:insarvelocity",
+        {
+            "INPUT": str(polygons),
+            "UNWRAPPED": unwrapped,
+            "COHERENCE": coherence,
+            "DEM": str(base / "cropA_T005A_dem.tif"),
+            "INCIDENCE_DEG": 39.7,
+            "HEADING_DEG": -12.27,
+            "SENSOR": 1,
+            "OUTPUT": "TEMPORARY_OUTPUT",
+            "VELOCITY_LOS": str(tmp_path / "los.tif"),
+        },
+        feedback=feedback,
+    )
     rasters = sorted(glob.glob(str(tmp_path / "los_*.tif")))
     assert len(rasters) == 30
     row = next(result["OUTPUT"].getFeatures())
@@ -151,7 +242,11 @@ def test_real_sentinel1_stack__thirty_pairs_in_one_run_with_one_los_raster_each(
         values = ds.ReadAsArray().astype(float)
         maps.append(np.where(values == -9999, np.nan, values))
         first, second = ds.GetMetadata()["PAIR"].split("-")
-        spans.append((np.datetime64(f"{second[:4]}-{second[4:6]}-{second[6:]}") - np.datetime64(f"{first[:4]}-{first[4:6]}-{first[6:]}")).astype(int))
+        spans.append(
+            (
+                np.datetime64(f"{second[:4]}-{second[4:6]}-{second[6:]}") - np.datetime64(f"{first[:4]}-{first[4:6]}-{first[6:]}")
+            ).astype(int)
+        )
     maps, spans = np.array(maps), np.array(spans)
     stack = np.nansum(np.nan_to_num(maps) * spans[:, None, None], axis=0) / spans.sum()
     high, low = stack > np.nanpercentile(stack, 95), stack < np.nanpercentile(stack, 5)
@@ -163,11 +258,28 @@ def test_qgis_process__insarvelocity_from_the_command_line(scene, tmp_path):
     scene, polygons = scene
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["QT_QPA_PLATFORM"] = "offscreen"
-    completed = subprocess.run([
-        shutil.which("qgis_process") or "qgis_process", "run", "rockglacier:insarvelocity", "--",
-        f"INPUT={polygons}", f"UNWRAPPED={scene.unwrapped_true}", f"COHERENCE={scene.coherence}", f"DEM={scene.dem}",
-        "INCIDENCE_DEG=38.7", "LOS_AZIMUTH_DEG=102", "SENSOR=0", "NOISE_CORRELATION_PX=1", "OUTPUT=cli.gpkg",
-    ], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    completed = subprocess.run(
+        [
+            shutil.which("qgis_process") or "qgis_process",
+            "run",
+            "rockglacier:insarvelocity",
+            "--",
+            f"INPUT={polygons}",
+            f"UNWRAPPED={scene.unwrapped_true}",
+            f"COHERENCE={scene.coherence}",
+            f"DEM={scene.dem}",
+            "INCIDENCE_DEG=38.7",
+            "LOS_AZIMUTH_DEG=102",
+            "SENSOR=0",
+            "NOISE_CORRELATION_PX=1",
+            "OUTPUT=cli.gpkg",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     rows = read_layer(tmp_path / "cli.gpkg", "rock_glaciers")
     assert all(r["vel_ok"] == 1 for r in rows)
@@ -178,10 +290,20 @@ def test_insarvelocity__empty_layer_gives_an_empty_output_and_a_warning(scene, t
     scene, _ = scene
     empty = write_polygons(tmp_path / "empty.gpkg", [], epsg=EPSG)
     feedback = RecordingFeedback()
-    result = processing.run("rockglacier:insarvelocity", {
-        "INPUT": str(empty), "UNWRAPPED": [str(scene.unwrapped_true)], "COHERENCE": [str(scene.coherence)], "DEM": str(scene.dem),
-        "INCIDENCE_DEG": 38.7, "LOS_AZIMUTH_DEG": 102.0, "SENSOR": 0, "OUTPUT": str(tmp_path / "out.gpkg"),
-    }, feedback=feedback)
+    result = processing.run(
+        "rockglacier:insarvelocity",
+        {
+            "INPUT": str(empty),
+            "UNWRAPPED": [str(scene.unwrapped_true)],
+            "COHERENCE": [str(scene.coherence)],
+            "DEM": str(scene.dem),
+            "INCIDENCE_DEG": 38.7,
+            "LOS_AZIMUTH_DEG": 102.0,
+            "SENSOR": 0,
+            "OUTPUT": str(tmp_path / "out.gpkg"),
+        },
+        feedback=feedback,
+    )
     assert read_layer(tmp_path / "out.gpkg", "rock_glaciers") == [] and "OUTPUT" in result
     assert any("no features" in w for w in feedback.warnings)
 
@@ -189,21 +311,41 @@ def test_insarvelocity__empty_layer_gives_an_empty_output_and_a_warning(scene, t
 def test_insarvelocity__both_azimuth_and_heading_is_an_error_naming_both(scene, tmp_path):
     scene, polygons = scene
     with pytest.raises(QgsProcessingException, match="Both LOS_AZIMUTH_DEG=102 and HEADING_DEG=-12"):
-        processing.run("rockglacier:insarvelocity", {
-            "INPUT": str(polygons), "UNWRAPPED": [str(scene.unwrapped_true)], "COHERENCE": [str(scene.coherence)],
-            "DEM": str(scene.dem), "INCIDENCE_DEG": 38.7, "LOS_AZIMUTH_DEG": 102.0, "HEADING_DEG": -12.0, "SENSOR": 0,
-            "OUTPUT": str(tmp_path / "out.gpkg"),
-        })
+        processing.run(
+            "rockglacier:insarvelocity",
+            {
+                "INPUT": str(polygons),
+                "UNWRAPPED": [str(scene.unwrapped_true)],
+                "COHERENCE": [str(scene.coherence)],
+                "DEM": str(scene.dem),
+                "INCIDENCE_DEG": 38.7,
+                "LOS_AZIMUTH_DEG": 102.0,
+                "HEADING_DEG": -12.0,
+                "SENSOR": 0,
+                "OUTPUT": str(tmp_path / "out.gpkg"),
+            },
+        )
 
 
 def test_insarvelocity__left_looking_heading_gives_the_mirrored_azimuth(scene, tmp_path):
     scene, polygons = scene
     feedback = RecordingFeedback()
-    processing.run("rockglacier:insarvelocity", {
-        "INPUT": str(polygons), "UNWRAPPED": [str(scene.unwrapped_true)], "COHERENCE": [str(scene.coherence)],
-        "DEM": str(scene.dem), "INCIDENCE_DEG": 38.7, "HEADING_DEG": 168.0, "LEFT_LOOKING": True, "SENSOR": 0, **EXACT,
-        "OUTPUT": str(tmp_path / "out.gpkg"),
-    }, feedback=feedback)
+    processing.run(
+        "rockglacier:insarvelocity",
+        {
+            "INPUT": str(polygons),
+            "UNWRAPPED": [str(scene.unwrapped_true)],
+            "COHERENCE": [str(scene.coherence)],
+            "DEM": str(scene.dem),
+            "INCIDENCE_DEG": 38.7,
+            "HEADING_DEG": 168.0,
+            "LEFT_LOOKING": True,
+            "SENSOR": 0,
+            **EXACT,
+            "OUTPUT": str(tmp_path / "out.gpkg"),
+        },
+        feedback=feedback,
+    )
     # a left-looking radar flying south (heading 168) sees the ground as a right-looking one flying north (-12)
     assert any("LOS azimuth 102.0 deg" in m and "left-looking" in m for m in feedback.infos)
     assert_recovered(read_layer(tmp_path / "out.gpkg", "rock_glaciers"), scene.velocity_dslp_cm_per_yr)
@@ -212,11 +354,20 @@ def test_insarvelocity__left_looking_heading_gives_the_mirrored_azimuth(scene, t
 def test_insarvelocity__zero_minimum_projection_factor_is_refused(scene, tmp_path):
     scene, polygons = scene
     with pytest.raises(QgsProcessingException):
-        processing.run("rockglacier:insarvelocity", {
-            "INPUT": str(polygons), "UNWRAPPED": [str(scene.unwrapped_true)], "COHERENCE": [str(scene.coherence)],
-            "DEM": str(scene.dem), "INCIDENCE_DEG": 38.7, "LOS_AZIMUTH_DEG": 102.0, "SENSOR": 0, "MIN_PROJECTION_FACTOR": 0.0,
-            "OUTPUT": str(tmp_path / "out.gpkg"),
-        })
+        processing.run(
+            "rockglacier:insarvelocity",
+            {
+                "INPUT": str(polygons),
+                "UNWRAPPED": [str(scene.unwrapped_true)],
+                "COHERENCE": [str(scene.coherence)],
+                "DEM": str(scene.dem),
+                "INCIDENCE_DEG": 38.7,
+                "LOS_AZIMUTH_DEG": 102.0,
+                "SENSOR": 0,
+                "MIN_PROJECTION_FACTOR": 0.0,
+                "OUTPUT": str(tmp_path / "out.gpkg"),
+            },
+        )
 
 
 def test_insarvelocity__dem_band_picks_the_elevation_band_and_raster_writing_counts_in_progress(scene, tmp_path):
@@ -227,17 +378,38 @@ def test_insarvelocity__dem_band_picks_the_elevation_band_and_raster_writing_cou
     feedback = RecordingFeedback()
     progress = []
     feedback.progressChanged.connect(progress.append)
-    processing.run("rockglacier:insarvelocity", {
-        "INPUT": str(polygons), "UNWRAPPED": [str(scene.unwrapped_true)], "COHERENCE": [str(scene.coherence)],
-        "DEM": str(two_bands), "DEM_BAND": 2, "INCIDENCE_DEG": 38.7, "LOS_AZIMUTH_DEG": 102.0, "SENSOR": 0, **EXACT,
-        "OUTPUT": str(tmp_path / "out.gpkg"), "VELOCITY_DOWNSLOPE": str(tmp_path / "v.tif"),
-    }, feedback=feedback)
+    processing.run(
+        "rockglacier:insarvelocity",
+        {
+            "INPUT": str(polygons),
+            "UNWRAPPED": [str(scene.unwrapped_true)],
+            "COHERENCE": [str(scene.coherence)],
+            "DEM": str(two_bands),
+            "DEM_BAND": 2,
+            "INCIDENCE_DEG": 38.7,
+            "LOS_AZIMUTH_DEG": 102.0,
+            "SENSOR": 0,
+            **EXACT,
+            "OUTPUT": str(tmp_path / "out.gpkg"),
+            "VELOCITY_DOWNSLOPE": str(tmp_path / "v.tif"),
+        },
+        feedback=feedback,
+    )
     assert_recovered(read_layer(tmp_path / "out.gpkg", "rock_glaciers"), scene.velocity_dslp_cm_per_yr)
     # the raster writing is counted: progress only climbs and ends at 100 %
     assert progress and max(progress) == pytest.approx(100.0) and sorted(progress) == progress
     with pytest.raises(QgsProcessingException, match="DEM_BAND=3 does not exist"):
-        processing.run("rockglacier:insarvelocity", {
-            "INPUT": str(polygons), "UNWRAPPED": [str(scene.unwrapped_true)], "COHERENCE": [str(scene.coherence)],
-            "DEM": str(two_bands), "DEM_BAND": 3, "INCIDENCE_DEG": 38.7, "LOS_AZIMUTH_DEG": 102.0, "SENSOR": 0,
-            "OUTPUT": str(tmp_path / "out3.gpkg"),
-        })
+        processing.run(
+            "rockglacier:insarvelocity",
+            {
+                "INPUT": str(polygons),
+                "UNWRAPPED": [str(scene.unwrapped_true)],
+                "COHERENCE": [str(scene.coherence)],
+                "DEM": str(two_bands),
+                "DEM_BAND": 3,
+                "INCIDENCE_DEG": 38.7,
+                "LOS_AZIMUTH_DEG": 102.0,
+                "SENSOR": 0,
+                "OUTPUT": str(tmp_path / "out3.gpkg"),
+            },
+        )

@@ -32,16 +32,27 @@ def _qgis_process(cwd, *arguments, algorithm="rockglacier:insarvelocity"):
 
 
 def _recovered(rows, truths, tolerance=0.08):
-    return sum(1 for row, truth in zip(rows, truths)
-               if row["vel_ok"] == 1 and abs(row["vel_dslp_cm_yr"] - truth) <= 3 * row["vel_err_cm_yr"] + tolerance * truth)
+    return sum(
+        1
+        for row, truth in zip(rows, truths)
+        if row["vel_ok"] == 1 and abs(row["vel_dslp_cm_yr"] - truth) <= 3 * row["vel_err_cm_yr"] + tolerance * truth
+    )
 
 
 def test_qgis_process__mintpy_velocity_with_its_geometry_file(scene, tmp_path):
     require_module("h5py")
     scene, polygons, _ = scene
     velocity, geometry = mintpy_velocity(scene, tmp_path / "mintpy")
-    log = _qgis_process(tmp_path, f"INPUT={polygons}", f"LOS_VELOCITY={velocity}", f"GEOMETRY={geometry}", f"DEM={scene.dem}",
-                        "NOISE_CORRELATION_PX=1", "OUTPUT=out.gpkg", "VELOCITY_PAIRS=out.gpkg")
+    log = _qgis_process(
+        tmp_path,
+        f"INPUT={polygons}",
+        f"LOS_VELOCITY={velocity}",
+        f"GEOMETRY={geometry}",
+        f"DEM={scene.dem}",
+        "NOISE_CORRELATION_PX=1",
+        "OUTPUT=out.gpkg",
+        "VELOCITY_PAIRS=out.gpkg",
+    )
     rows = read_layer(tmp_path / "out.gpkg", "rock_glaciers")
     assert _recovered(rows, scene.velocity_dslp_cm_per_yr) == len(FACING_AWAY)
     assert {r["vel_pair"] for r in rows} == {"20150101-20191231"} and {r["vel_geometry"] for r in rows} == {"ascending"}
@@ -54,8 +65,15 @@ def test_qgis_process__licsbas_cum_h5_with_enu_rasters(scene, tmp_path):
     require_module("h5py")
     scene, polygons, _ = scene
     cum, east = licsbas_cum(scene, tmp_path / "licsbas")
-    _qgis_process(tmp_path, f"INPUT={polygons}", f"LOS_VELOCITY={cum}", f"GEOMETRY={east}", f"DEM={scene.dem}",
-                  "NOISE_CORRELATION_PX=1", "OUTPUT=out.gpkg")
+    _qgis_process(
+        tmp_path,
+        f"INPUT={polygons}",
+        f"LOS_VELOCITY={cum}",
+        f"GEOMETRY={east}",
+        f"DEM={scene.dem}",
+        "NOISE_CORRELATION_PX=1",
+        "OUTPUT=out.gpkg",
+    )
     rows = read_layer(tmp_path / "out.gpkg", "rock_glaciers")
     assert _recovered(rows, scene.velocity_dslp_cm_per_yr, tolerance=0.12) >= len(FACING_AWAY) - 1
 
@@ -63,8 +81,17 @@ def test_qgis_process__licsbas_cum_h5_with_enu_rasters(scene, tmp_path):
 def test_qgis_process__hyp3_zip(scene, tmp_path):
     scene, polygons, _ = scene
     archive = hyp3_product(scene, tmp_path / "hyp3")
-    _qgis_process(tmp_path, f"INPUT={polygons}", f"HYP3={archive}", f"DEM={scene.dem}", "LOOKS=60", "NOISE_CORRELATION_PX=1",
-                  "SLOPE_ERROR_DEG=0", "ASPECT_ERROR_DEG=0", "OUTPUT=out.gpkg")
+    _qgis_process(
+        tmp_path,
+        f"INPUT={polygons}",
+        f"HYP3={archive}",
+        f"DEM={scene.dem}",
+        "LOOKS=60",
+        "NOISE_CORRELATION_PX=1",
+        "SLOPE_ERROR_DEG=0",
+        "ASPECT_ERROR_DEG=0",
+        "OUTPUT=out.gpkg",
+    )
     rows = read_layer(tmp_path / "out.gpkg", "rock_glaciers")
     assert _recovered(rows, scene.velocity_dslp_cm_per_yr) >= len(FACING_AWAY) - 1
     assert {r["vel_pair"] for r in rows if r["vel_pair"]} == {"20190610-20190622"}
@@ -73,8 +100,18 @@ def test_qgis_process__hyp3_zip(scene, tmp_path):
 def test_qgis_process__plain_geotiff_in_mm_per_year_away_from_the_satellite(scene, tmp_path):
     scene, polygons, _ = scene
     path = geotiff_velocity(scene, tmp_path / "tif")
-    _qgis_process(tmp_path, f"INPUT={polygons}", f"LOS_VELOCITY={path}", "VELOCITY_UNIT=2", "VELOCITY_SIGN=1", "INCIDENCE_DEG=38.7",
-                  "LOS_AZIMUTH_DEG=102", f"DEM={scene.dem}", "NOISE_CORRELATION_PX=1", "OUTPUT=out.gpkg")
+    _qgis_process(
+        tmp_path,
+        f"INPUT={polygons}",
+        f"LOS_VELOCITY={path}",
+        "VELOCITY_UNIT=2",
+        "VELOCITY_SIGN=1",
+        "INCIDENCE_DEG=38.7",
+        "LOS_AZIMUTH_DEG=102",
+        f"DEM={scene.dem}",
+        "NOISE_CORRELATION_PX=1",
+        "OUTPUT=out.gpkg",
+    )
     assert _recovered(read_layer(tmp_path / "out.gpkg", "rock_glaciers"), scene.velocity_dslp_cm_per_yr) == len(FACING_AWAY)
 
 
@@ -83,10 +120,23 @@ def test_several_pairs__each_raster_is_its_own_output_and_every_pair_is_in_veloc
     scene, polygons, _ = scene
     velocity, geometry = mintpy_velocity(scene, tmp_path / "mintpy")
     tif = geotiff_velocity(scene, tmp_path / "tif")
-    result = processing.run("rockglacier:insarvelocity", {
-        "INPUT": str(polygons), "LOS_VELOCITY": [str(velocity), str(tif)], "GEOMETRY": str(geometry), "DEM": str(scene.dem),
-        "VELOCITY_UNIT": 2, "VELOCITY_SIGN": 1, "INCIDENCE_DEG": 38.7, "LOS_AZIMUTH_DEG": 102, "NOISE_CORRELATION_PX": 1, "OUTPUT": str(tmp_path / "out.gpkg"),
-        "VELOCITY_PAIRS": str(tmp_path / "pairs.gpkg"), "VELOCITY_DOWNSLOPE": str(tmp_path / "v.tif")})
+    result = processing.run(
+        "rockglacier:insarvelocity",
+        {
+            "INPUT": str(polygons),
+            "LOS_VELOCITY": [str(velocity), str(tif)],
+            "GEOMETRY": str(geometry),
+            "DEM": str(scene.dem),
+            "VELOCITY_UNIT": 2,
+            "VELOCITY_SIGN": 1,
+            "INCIDENCE_DEG": 38.7,
+            "LOS_AZIMUTH_DEG": 102,
+            "NOISE_CORRELATION_PX": 1,
+            "OUTPUT": str(tmp_path / "out.gpkg"),
+            "VELOCITY_PAIRS": str(tmp_path / "pairs.gpkg"),
+            "VELOCITY_DOWNSLOPE": str(tmp_path / "v.tif"),
+        },
+    )
     assert isinstance(result["VELOCITY_DOWNSLOPE"], str) and ";" not in result["VELOCITY_DOWNSLOPE"]
     assert len(result["VELOCITY_DOWNSLOPE_ALL"]) == 2 and all(os.path.exists(p) for p in result["VELOCITY_DOWNSLOPE_ALL"])
     assert all(os.path.exists(os.path.splitext(p)[0] + ".qml") for p in result["VELOCITY_DOWNSLOPE_ALL"])
@@ -101,11 +151,22 @@ def test_rgvexport__the_five_year_mintpy_velocity_is_an_rgv_series_value_in_m_pe
     require_module("h5py")
     scene, polygons, _ = scene
     velocity, geometry = mintpy_velocity(scene, tmp_path / "mintpy")
-    processing.run("rockglacier:insarvelocity", {
-        "INPUT": str(polygons), "LOS_VELOCITY": str(velocity), "GEOMETRY": str(geometry), "DEM": str(scene.dem),
-        "NOISE_CORRELATION_PX": 1, "OUTPUT": str(tmp_path / "out.gpkg"), "VELOCITY_PAIRS": str(tmp_path / "pairs.gpkg")})
-    result = processing.run("rockglacier:rgvexport", {"INPUT": str(polygons), "VELOCITY_PAIRS": str(tmp_path / "pairs.gpkg"),
-                                                      "OUTPUT": str(tmp_path / "rgv.gpkg")})
+    processing.run(
+        "rockglacier:insarvelocity",
+        {
+            "INPUT": str(polygons),
+            "LOS_VELOCITY": str(velocity),
+            "GEOMETRY": str(geometry),
+            "DEM": str(scene.dem),
+            "NOISE_CORRELATION_PX": 1,
+            "OUTPUT": str(tmp_path / "out.gpkg"),
+            "VELOCITY_PAIRS": str(tmp_path / "pairs.gpkg"),
+        },
+    )
+    result = processing.run(
+        "rockglacier:rgvexport",
+        {"INPUT": str(polygons), "VELOCITY_PAIRS": str(tmp_path / "pairs.gpkg"), "OUTPUT": str(tmp_path / "rgv.gpkg")},
+    )
     pairs = {r["rg_id"]: r for r in read_layer(tmp_path / "pairs.gpkg")}
     rows, problems = read_layer_checked(str(tmp_path / "rgv.gpkg"), layer_doc("RGV"))
     assert problems == [] and result["VALUES"] == len(rows) == sum(1 for p in pairs.values() if p["vel_ok"] == 1) > 0
@@ -113,19 +174,43 @@ def test_rgvexport__the_five_year_mintpy_velocity_is_an_rgv_series_value_in_m_pe
     for row in rows:
         assert (row["Window"], row["Period.Start"], row["Period.End"]) == ("multi-annual (5 years)", "2015-01-01", "2019-12-31")
         assert row["RGV_m_yr"] == pytest.approx(pairs[row["WorkingID"]]["vel_dslp_cm_yr"] / 100.0)
-        assert abs(row["RGV_m_yr"] - truths[row["WorkingID"]] / 100.0) <= 3 * row["RGV.Err_m_yr"] + 0.08 * truths[row["WorkingID"]] / 100.0
-    refused = processing.run("rockglacier:rgvexport", {"INPUT": str(polygons), "VELOCITY_PAIRS": str(tmp_path / "pairs.gpkg"),
-                                                       "ALLOW_MULTI_ANNUAL": False, "OUTPUT": str(tmp_path / "rgv1.gpkg")})
+        assert (
+            abs(row["RGV_m_yr"] - truths[row["WorkingID"]] / 100.0)
+            <= 3 * row["RGV.Err_m_yr"] + 0.08 * truths[row["WorkingID"]] / 100.0
+        )
+    refused = processing.run(
+        "rockglacier:rgvexport",
+        {
+            "INPUT": str(polygons),
+            "VELOCITY_PAIRS": str(tmp_path / "pairs.gpkg"),
+            "ALLOW_MULTI_ANNUAL": False,
+            "OUTPUT": str(tmp_path / "rgv1.gpkg"),
+        },
+    )
     assert refused["VALUES"] == 0 and refused["LEFT_OUT_COUNT"] == len(pairs)
 
 
 def test_qgis_process__rgvexport_leaves_the_12_day_hyp3_pair_out_and_says_why(scene, tmp_path):
     scene, polygons, _ = scene
     archive = hyp3_product(scene, tmp_path / "hyp3")
-    _qgis_process(tmp_path, f"INPUT={polygons}", f"HYP3={archive}", f"DEM={scene.dem}", "LOOKS=60", "NOISE_CORRELATION_PX=1",
-                  "OUTPUT=out.gpkg", "VELOCITY_PAIRS=pairs.gpkg")
-    log = _qgis_process(tmp_path, f"INPUT={polygons}", "VELOCITY_PAIRS=pairs.gpkg", "OUTPUT=rgv.gpkg", "LEFT_OUT=left_out.gpkg",
-                        algorithm="rockglacier:rgvexport")
+    _qgis_process(
+        tmp_path,
+        f"INPUT={polygons}",
+        f"HYP3={archive}",
+        f"DEM={scene.dem}",
+        "LOOKS=60",
+        "NOISE_CORRELATION_PX=1",
+        "OUTPUT=out.gpkg",
+        "VELOCITY_PAIRS=pairs.gpkg",
+    )
+    log = _qgis_process(
+        tmp_path,
+        f"INPUT={polygons}",
+        "VELOCITY_PAIRS=pairs.gpkg",
+        "OUTPUT=rgv.gpkg",
+        "LEFT_OUT=left_out.gpkg",
+        algorithm="rockglacier:rgvexport",
+    )
     assert read_layer(tmp_path / "rgv.gpkg") == []
     left_out = read_layer(tmp_path / "left_out.gpkg")
     assert len(left_out) == len(FACING_AWAY)

@@ -34,7 +34,9 @@ import processing
 
 
 def test_missing_module__provider_loads_and_algorithm_names_the_module_and_install_command(tmp_path):
-    script = qgis_script_blocking("osgeo.gdal_array", """
+    script = qgis_script_blocking(
+        "osgeo.gdal_array",
+        """
 provider = QgsApplication.processingRegistry().providerById('rockglacier')
 print('algorithms:', sorted(a.id() for a in provider.algorithms()))
 from qgis.core import QgsProcessingFeedback
@@ -42,16 +44,23 @@ class Feedback(QgsProcessingFeedback):
     def reportError(self, text, fatal=False):
         print('MESSAGE:', text)
 try:
-    processing.run('rockglacier:attributes', {'INPUT': 'rg.gpkg', 'DEM': 'dem.tif', 'OUTPUT': 'TEMPORARY_OUTPUT'}, feedback=Feedback())
+    processing.run('rockglacier:attributes', {'INPUT': 'rg.gpkg', 'DEM': 'dem.tif', 'OUTPUT': 'TEMPORARY_OUTPUT'},
+    feedback=Feedback())
 except QgsProcessingException as exc:
     print('RAISED:', exc)
-""")
+""",
+    )
     z, gt = plane_dem(20, 10.0, (600000.0, 5200000.0), 20.0, 90.0)
     write_raster(tmp_path / "dem.tif", z, gt)
     write_polygons(tmp_path / "rg.gpkg", [square_wkt(600100.0, 5199900.0, 50.0)])
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
-    assert "algorithms: ['rockglacier:adaptmodel', 'rockglacier:attributes', 'rockglacier:evaluate', 'rockglacier:featuretracking', 'rockglacier:insarvelocity', 'rockglacier:movingareas', 'rockglacier:report', 'rockglacier:rgikexport', 'rockglacier:rgvexport', 'rockglacier:segment', 'rockglacier:trainingpatches', 'rockglacier:unwrap']" in completed.stdout, completed.stdout + completed.stderr
+    assert (
+        "algorithms: ['rockglacier:adaptmodel', 'rockglacier:attributes', 'rockglacier:evaluate', "
+        "'rockglacier:featuretracking', 'rockglacier:insarvelocity', 'rockglacier:movingareas', 'rockglacier:report', "
+        "'rockglacier:rgikexport', 'rockglacier:rgvexport', 'rockglacier:segment', 'rockglacier:trainingpatches', "
+        "'rockglacier:unwrap']" in completed.stdout
+    ), completed.stdout + completed.stderr
     messages = "\n".join(line for line in completed.stdout.splitlines() if line.startswith(("MESSAGE:", "RAISED:")))
     assert "rockglacier:attributes needs the Python module 'osgeo.gdal_array'" in messages, completed.stdout + completed.stderr
     assert "apt-get install python3-gdal" in messages
@@ -67,17 +76,21 @@ def test_missing_snaphu__unwrap_names_the_package_and_the_pip_command(tmp_path):
     ds.GetRasterBand(1).WriteArray(np.ones((8, 8), np.complex64))
     ds = None
     write_raster(tmp_path / "coh.tif", np.full((8, 8), 0.8), (600000, 10, 0, 5200000, 0, -10))
-    script = qgis_script_blocking("snaphu", """
+    script = qgis_script_blocking(
+        "snaphu",
+        """
 from qgis.core import QgsProcessingFeedback
 class Log(QgsProcessingFeedback):
     def pushInfo(self, info):
         print('INFO:', info)
 try:
-    processing.run('rockglacier:unwrap', {'INPUT': 'igram.tif', 'COHERENCE': 'coh.tif', 'OUTPUT': 'unw.tif', 'COMPONENTS': 'cc.tif'},
+    processing.run('rockglacier:unwrap', {'INPUT': 'igram.tif', 'COHERENCE': 'coh.tif', 'OUTPUT': 'unw.tif', 'COMPONENTS':
+    'cc.tif'},
                    feedback=Log())
 except QgsProcessingException as exc:
     print('RAISED:', exc)
-""")
+""",
+    )
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert "RAISED: rockglacier:unwrap needs the Python module 'snaphu'" in completed.stdout, completed.stdout + completed.stderr

@@ -25,8 +25,12 @@ GEOMETRY_ARGS = ("INCIDENCE_DEG=38.7", "LOS_AZIMUTH_DEG=102")
 def scene(tmp_path_factory):
     folder = tmp_path_factory.mktemp("moving")
     built = steep_valley_scene(folder, seed=1)
-    write_polygons(folder / "truth.gpkg", built.landforms_wkt, epsg=EPSG,
-                   attributes={"rg_id": [f"rg{i:03d}" for i in range(len(built.landforms_wkt))]})
+    write_polygons(
+        folder / "truth.gpkg",
+        built.landforms_wkt,
+        epsg=EPSG,
+        attributes={"rg_id": [f"rg{i:03d}" for i in range(len(built.landforms_wkt))]},
+    )
     return built
 
 
@@ -37,8 +41,19 @@ def _found(path: Path, landforms_wkt: list[str]) -> list[bool]:
 
 def test_qgis_process__interferogram_gives_reviewable_candidates_and_a_class_raster(scene):
     folder = Path(scene.dem).parent
-    completed = qgis_process("run", "rockglacier:movingareas", "--", f"UNWRAPPED={Path(scene.unwrapped).name}", "COHERENCE=coherence.tif",
-                             "DEM=dem.tif", *GEOMETRY_ARGS, "SENSOR=0", "OUTPUT=candidates.gpkg", "VELOCITY_CLASS=classes.tif", cwd=folder)
+    completed = qgis_process(
+        "run",
+        "rockglacier:movingareas",
+        "--",
+        f"UNWRAPPED={Path(scene.unwrapped).name}",
+        "COHERENCE=coherence.tif",
+        "DEM=dem.tif",
+        *GEOMETRY_ARGS,
+        "SENSOR=0",
+        "OUTPUT=candidates.gpkg",
+        "VELOCITY_CLASS=classes.tif",
+        cwd=folder,
+    )
     output = completed.stdout + completed.stderr
     assert completed.returncode == 0, output[-3000:]
     assert "Traceback" not in output
@@ -69,10 +84,29 @@ def test_qgis_process__a_los_velocity_product_in_mm_per_year_finds_the_same_land
     tagged.GetRasterBand(1).SetUnitType("mm/yr")
     tagged = None
     common = ("COHERENCE=coherence.tif", "DEM=dem.tif", *GEOMETRY_ARGS)
-    assert qgis_process("run", "rockglacier:movingareas", "--", f"UNWRAPPED={Path(scene.unwrapped).name}", *common, "SENSOR=0",
-                        "OUTPUT=from_phase.gpkg", cwd=folder).returncode == 0
-    completed = qgis_process("run", "rockglacier:movingareas", "--", f"LOS_VELOCITY={product.name}", *common, "VELOCITY_REMOVE_RAMP=true",
-                             "OUTPUT=from_product.gpkg", cwd=folder)
+    assert (
+        qgis_process(
+            "run",
+            "rockglacier:movingareas",
+            "--",
+            f"UNWRAPPED={Path(scene.unwrapped).name}",
+            *common,
+            "SENSOR=0",
+            "OUTPUT=from_phase.gpkg",
+            cwd=folder,
+        ).returncode
+        == 0
+    )
+    completed = qgis_process(
+        "run",
+        "rockglacier:movingareas",
+        "--",
+        f"LOS_VELOCITY={product.name}",
+        *common,
+        "VELOCITY_REMOVE_RAMP=true",
+        "OUTPUT=from_product.gpkg",
+        cwd=folder,
+    )
     assert completed.returncode == 0, (completed.stdout + completed.stderr)[-3000:]
     from_phase = _found(folder / "from_phase.gpkg", scene.landforms_wkt)
     from_product = _found(folder / "from_product.gpkg", scene.landforms_wkt)
@@ -82,16 +116,33 @@ def test_qgis_process__a_los_velocity_product_in_mm_per_year_finds_the_same_land
 
 def test_processing_run__inventory_matches_ids_and_evaluate_scores_the_candidates(scene, tmp_path):
     folder = Path(scene.dem).parent
-    result = processing.run("rockglacier:movingareas", {
-        "INPUT": str(folder / "truth.gpkg"), "UNWRAPPED": [str(scene.unwrapped)], "COHERENCE": [str(scene.coherence)],
-        "DEM": str(scene.dem), "INCIDENCE_DEG": 38.7, "LOS_AZIMUTH_DEG": 102.0, "SENSOR": 0, "ID_PREFIX": "rg",
-        "OUTPUT": str(tmp_path / "matched.gpkg")})
+    result = processing.run(
+        "rockglacier:movingareas",
+        {
+            "INPUT": str(folder / "truth.gpkg"),
+            "UNWRAPPED": [str(scene.unwrapped)],
+            "COHERENCE": [str(scene.coherence)],
+            "DEM": str(scene.dem),
+            "INCIDENCE_DEG": 38.7,
+            "LOS_AZIMUTH_DEG": 102.0,
+            "SENSOR": 0,
+            "ID_PREFIX": "rg",
+            "OUTPUT": str(tmp_path / "matched.gpkg"),
+        },
+    )
     rows = read_layer(result["OUTPUT"].split("|")[0], "rock_glaciers")
     assert rows and all(row["match_rg_id"] for row in rows)
     assert all(int(row["rg_id"][2:]) >= len(scene.landforms_wkt) for row in rows)  # ids continue after the inventory's
-    evaluated = processing.run("rockglacier:evaluate", {
-        "CANDIDATES": result["OUTPUT"], "REFERENCE": str(folder / "truth.gpkg"), "MIN_IOU": 0.05,
-        "OUTPUT": str(tmp_path / "evaluated.gpkg"), "SUMMARY": str(tmp_path / "summary.csv")})
+    evaluated = processing.run(
+        "rockglacier:evaluate",
+        {
+            "CANDIDATES": result["OUTPUT"],
+            "REFERENCE": str(folder / "truth.gpkg"),
+            "MIN_IOU": 0.05,
+            "OUTPUT": str(tmp_path / "evaluated.gpkg"),
+            "SUMMARY": str(tmp_path / "summary.csv"),
+        },
+    )
     summary = (tmp_path / "summary.csv").read_text()
     assert evaluated["OUTPUT"] and "recall" in summary.lower()
 
@@ -100,7 +151,17 @@ def test_processing_run__wrong_slope_range_is_refused_with_a_message(scene, tmp_
     from qgis.core import QgsProcessingException
 
     with pytest.raises(QgsProcessingException, match="MAX_SLOPE_DEG"):
-        processing.run("rockglacier:movingareas", {
-            "UNWRAPPED": [str(scene.unwrapped)], "COHERENCE": [str(scene.coherence)], "DEM": str(scene.dem),
-            "INCIDENCE_DEG": 38.7, "LOS_AZIMUTH_DEG": 102.0, "SENSOR": 0, "MIN_SLOPE_DEG": 30.0, "MAX_SLOPE_DEG": 20.0,
-            "OUTPUT": str(tmp_path / "x.gpkg")})
+        processing.run(
+            "rockglacier:movingareas",
+            {
+                "UNWRAPPED": [str(scene.unwrapped)],
+                "COHERENCE": [str(scene.coherence)],
+                "DEM": str(scene.dem),
+                "INCIDENCE_DEG": 38.7,
+                "LOS_AZIMUTH_DEG": 102.0,
+                "SENSOR": 0,
+                "MIN_SLOPE_DEG": 30.0,
+                "MAX_SLOPE_DEG": 20.0,
+                "OUTPUT": str(tmp_path / "x.gpkg"),
+            },
+        )

@@ -9,13 +9,26 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIRED_METADATA = (
-    "name", "description", "about", "version", "qgisMinimumVersion", "qgisMaximumVersion",
-    "hasProcessingProvider", "tags", "category", "changelog", "author", "email", "repository",
+    "name",
+    "description",
+    "about",
+    "version",
+    "qgisMinimumVersion",
+    "qgisMaximumVersion",
+    "hasProcessingProvider",
+    "tags",
+    "category",
+    "changelog",
+    "author",
+    "email",
+    "repository",
 )
 
 
 def build_zip(out_dir: Path) -> Path:
-    completed = subprocess.run([sys.executable, str(ROOT / "tools" / "package.py"), "--out", str(out_dir)], capture_output=True, text=True)
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "tools" / "package.py"), "--out", str(out_dir)], capture_output=True, text=True
+    )
     assert completed.returncode == 0, completed.stderr
     return Path(completed.stdout.strip())
 
@@ -70,7 +83,11 @@ print('after unload:', QgsApplication.processingRegistry().providerById('rockgla
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     completed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert "['rockglacier:adaptmodel', 'rockglacier:attributes', 'rockglacier:evaluate', 'rockglacier:featuretracking', 'rockglacier:insarvelocity', 'rockglacier:movingareas', 'rockglacier:report', 'rockglacier:rgikexport', 'rockglacier:rgvexport', 'rockglacier:segment', 'rockglacier:trainingpatches', 'rockglacier:unwrap']" in completed.stdout
+    assert (
+        "['rockglacier:adaptmodel', 'rockglacier:attributes', 'rockglacier:evaluate', 'rockglacier:featuretracking', "
+        "'rockglacier:insarvelocity', 'rockglacier:movingareas', 'rockglacier:report', 'rockglacier:rgikexport', "
+        "'rockglacier:rgvexport', 'rockglacier:segment', 'rockglacier:trainingpatches', 'rockglacier:unwrap']" in completed.stdout
+    )
     assert "after unload: None" in completed.stdout
     assert "Traceback" not in completed.stderr
 

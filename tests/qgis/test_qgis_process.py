@@ -51,7 +51,9 @@ def test_qgis_process__runs_attributes_with_relative_paths_from_any_folder(input
 
 def test_qgis_process__bad_input_fails_with_a_message_and_no_traceback(inputs):
     write_raster(inputs / "nocrs.tif", np.zeros((10, 10)), (ORIGIN[0], 10, 0, ORIGIN[1], 0, -10), epsg=None)
-    completed = qgis_process("run", "rockglacier:attributes", "--", "INPUT=rg.gpkg", "DEM=nocrs.tif", "OUTPUT=out.gpkg", cwd=inputs)
+    completed = qgis_process(
+        "run", "rockglacier:attributes", "--", "INPUT=rg.gpkg", "DEM=nocrs.tif", "OUTPUT=out.gpkg", cwd=inputs
+    )
     assert completed.returncode != 0
     output = completed.stdout + completed.stderr
     assert "has no CRS" in output
@@ -60,7 +62,9 @@ def test_qgis_process__bad_input_fails_with_a_message_and_no_traceback(inputs):
 
 def test_qgis_process__empty_layer_gives_an_empty_output_so_a_batch_goes_on(inputs):
     write_polygons(inputs / "empty.gpkg", [])
-    completed = qgis_process("run", "rockglacier:attributes", "--", "INPUT=empty.gpkg", "DEM=dem.tif", "OUTPUT=out.gpkg", cwd=inputs)
+    completed = qgis_process(
+        "run", "rockglacier:attributes", "--", "INPUT=empty.gpkg", "DEM=dem.tif", "OUTPUT=out.gpkg", cwd=inputs
+    )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "no features" in completed.stdout + completed.stderr
     assert read_layer(inputs / "out.gpkg", "rock_glaciers") == []

@@ -39,9 +39,12 @@ def test_readme__training_commands_run_as_written_from_trainingpatches_to_segmen
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["QT_QPA_PLATFORM"] = "offscreen"
     commands = readme_commands("training")
-    assert [c.split()[:3] for c in commands] == [["qgis_process", "run", "rockglacier:trainingpatches"],
-                                                 [".venv/bin/python", "-m", "training"], [".venv/bin/python", "-m", "training"],
-                                                 ["qgis_process", "run", "rockglacier:segment"]]
+    assert [c.split()[:3] for c in commands] == [
+        ["qgis_process", "run", "rockglacier:trainingpatches"],
+        [".venv/bin/python", "-m", "training"],
+        [".venv/bin/python", "-m", "training"],
+        ["qgis_process", "run", "rockglacier:segment"],
+    ]
     for command in commands:
         arguments = shlex.split(command)
         if arguments[:4] == [".venv/bin/python", "-m", "training", "train"]:

@@ -54,8 +54,15 @@ def _csv(path):
 def test_report__default_filter_leaves_out_rejected_and_tables_match_pandas(inventory, tmp_path):
     pandas = require_module("pandas")
     path, attributes = inventory
-    result = processing.run("rockglacier:report", {"INPUT": str(path), "OUTPUT": str(tmp_path / "r.html"),
-                                                   "CLASS_TABLE": str(tmp_path / "t2.csv"), "VELOCITY_TABLE": str(tmp_path / "t3.csv")})
+    result = processing.run(
+        "rockglacier:report",
+        {
+            "INPUT": str(path),
+            "OUTPUT": str(tmp_path / "r.html"),
+            "CLASS_TABLE": str(tmp_path / "t2.csv"),
+            "VELOCITY_TABLE": str(tmp_path / "t3.csv"),
+        },
+    )
     frame = pandas.DataFrame(attributes)
     kept = frame[frame["review"] != "rejected"]
     table2 = {row["class"]: row for row in _csv(result["CLASS_TABLE"])}
@@ -80,33 +87,54 @@ def test_report__default_filter_leaves_out_rejected_and_tables_match_pandas(inve
 def test_report__a_filter_on_a_missing_field_is_refused_with_the_fields_listed(inventory, tmp_path):
     path, _ = inventory
     with pytest.raises(QgsProcessingException, match="does not have.*rg_id"):
-        processing.run("rockglacier:report", {"INPUT": str(path), "FILTER": "\"activty\" = 'active'", "OUTPUT": str(tmp_path / "r.html")})
+        processing.run(
+            "rockglacier:report", {"INPUT": str(path), "FILTER": "\"activty\" = 'active'", "OUTPUT": str(tmp_path / "r.html")}
+        )
 
 
 def test_evaluate__counts_and_pixel_iou_agree_with_hand_computation(tmp_path):
     require_module("scipy")
     references = [square_wkt(X0, Y0, 200), square_wkt(X0 + 1000, Y0, 200), square_wkt(X0 + 3000, Y0, 200)]
     candidates = [square_wkt(X0 + 20, Y0, 200), square_wkt(X0 + 1000, Y0 + 150, 200), square_wkt(X0 + 6000, Y0, 100)]
-    cand = write_polygons(tmp_path / "cand.gpkg", candidates, attributes={"rg_id": ["c1", "c2", "c3"],
-                                                                           "review": ["accepted", "rejected", None],
-                                                                           "match_rg_id": ["r1", None, None]})
+    cand = write_polygons(
+        tmp_path / "cand.gpkg",
+        candidates,
+        attributes={"rg_id": ["c1", "c2", "c3"], "review": ["accepted", "rejected", None], "match_rg_id": ["r1", None, None]},
+    )
     ref = write_polygons(tmp_path / "ref.gpkg", references, epsg=32632, attributes={"rg_id": ["r1", "r2", "r3"]})
     mask = np.zeros((100, 800), dtype=np.uint8)  # 10 m pixels from (X0 - 500, Y0 + 500)
     mask[40:60, 42:62] = 1  # candidate c1's square, 20 x 20 px, shifted 2 px east of r1
     raster = write_raster(tmp_path / "mask.tif", mask, (X0 - 500, 10.0, 0, Y0 + 500, 0, -10.0), epsg=32632, dtype=gdal.GDT_Byte)
-    result = processing.run("rockglacier:evaluate", {
-        "CANDIDATES": str(cand), "REFERENCE": str(ref), "MAPPED_RASTER": str(raster), "OUTPUT": str(tmp_path / "eval.gpkg"),
-        "REFERENCE_OUTPUT": str(tmp_path / "ref_eval.gpkg"), "SUMMARY": str(tmp_path / "summary.csv")})
+    result = processing.run(
+        "rockglacier:evaluate",
+        {
+            "CANDIDATES": str(cand),
+            "REFERENCE": str(ref),
+            "MAPPED_RASTER": str(raster),
+            "OUTPUT": str(tmp_path / "eval.gpkg"),
+            "REFERENCE_OUTPUT": str(tmp_path / "ref_eval.gpkg"),
+            "SUMMARY": str(tmp_path / "summary.csv"),
+        },
+    )
     assert (result["TP"], result["FP"], result["FN"]) == (1, 2, 2)
     rows = read_layer(result["OUTPUT"].split("|")[0])
-    assert [(r["rg_id"], r["eval_status"], r["eval_match_id"]) for r in rows] == [("c1", "TP", "r1"), ("c2", "FP", None), ("c3", "FP", None)]
+    assert [(r["rg_id"], r["eval_status"], r["eval_match_id"]) for r in rows] == [
+        ("c1", "TP", "r1"),
+        ("c2", "FP", None),
+        ("c3", "FP", None),
+    ]
     assert rows[0]["eval_iou"] == pytest.approx(180 * 200 / (80000 - 180 * 200), rel=1e-6)
     assert rows[1]["eval_iou"] == pytest.approx(50 * 200 / (80000 - 50 * 200), rel=1e-6)  # the near miss is shown
     assert [r["eval_status"] for r in read_layer(tmp_path / "ref_eval.gpkg")] == ["matched", "missed", "missed"]
     summary = _csv(tmp_path / "summary.csv")[0]
     # pixels: mapped 400, reference r1+r2+r3 = 1200, overlap 18 x 20 = 360
     assert float(summary["pixel_iou"]) == pytest.approx(360 / (400 + 1200 - 360))
-    assert (summary["matching_existing"], summary["new"], summary["rejected"], summary["not_yet_reviewed"]) == ("1", "2", "1", "1")
+    assert (summary["matching_existing"], summary["new"], summary["rejected"], summary["not_yet_reviewed"]) == (
+        "1",
+        "2",
+        "1",
+        "1",
+    )
 
 
 def test_rgikexport__writes_markers_outlines_and_moving_areas_from_a_velocity_raster(inventory, tmp_path):
@@ -114,8 +142,12 @@ def test_rgikexport__writes_markers_outlines_and_moving_areas_from_a_velocity_ra
     velocity = np.zeros((60, 60), dtype=np.float32)
     velocity[10:40, 5:35] = 40.0  # 0.09 km2 in class 30-100 cm/yr over rg000 (less 4 corner pixels: median filter)
     velocity[45:55, 45:55] = 40.0  # touches no landform: not a moving area of the inventory
-    raster = write_raster(tmp_path / "v.tif", velocity, (X0, 10.0, 0, Y0 + 300, 0, -10.0), epsg=32632, nodata=-9999.0, unit="cm/yr")
-    result = processing.run("rockglacier:rgikexport", {"INPUT": str(path), "VELOCITY_RASTERS": [str(raster)], "OUTPUT": str(tmp_path / "rgik.gpkg")})
+    raster = write_raster(
+        tmp_path / "v.tif", velocity, (X0, 10.0, 0, Y0 + 300, 0, -10.0), epsg=32632, nodata=-9999.0, unit="cm/yr"
+    )
+    result = processing.run(
+        "rockglacier:rgikexport", {"INPUT": str(path), "VELOCITY_RASTERS": [str(raster)], "OUTPUT": str(tmp_path / "rgik.gpkg")}
+    )
     rows, problems = check_rgik_export(output_paths(result["OUTPUT"], "single"))  # the independent reader of docs/rgik.md
     assert problems == []
     markers = rows["PM"]
@@ -143,4 +175,3 @@ def test_attributes__the_inventory_geopackage_opens_with_the_class_style(tmp_pat
     assert isinstance(layer.renderer(), QgsRuleBasedRenderer)
     labels = [rule.label() for rule in layer.renderer().rootRule().children()]
     assert "DMS debris-mantled slope" in labels and "rejected" in labels
-

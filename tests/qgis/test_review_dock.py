@@ -122,7 +122,9 @@ def test_dock__edited_outline_is_marked_modified_and_recomputed_like_the_algorit
     assert row["review"] == "modified"
     # the oracle: rockglacier:attributes on the same geometry
     single = write_polygons(tmp_path / "single.gpkg", [new_outline.asWkt()])
-    expected = processing.run("rockglacier:attributes", {"INPUT": str(single), "DEM": str(tmp_path / "dem.tif"), "OUTPUT": "TEMPORARY_OUTPUT"})["OUTPUT"]
+    expected = processing.run(
+        "rockglacier:attributes", {"INPUT": str(single), "DEM": str(tmp_path / "dem.tif"), "OUTPUT": "TEMPORARY_OUTPUT"}
+    )["OUTPUT"]
     expected = next(expected.getFeatures())
     for name in ("area_km2", "elev_mean_m", "slope_mean_deg", "aspect_deg"):
         assert row[name] == pytest.approx(expected[name], rel=1e-9), name
@@ -154,7 +156,9 @@ def test_dock__closing_mid_review_loses_nothing(session):
 def test_dock__style_and_background_attributes_task(session):
     dock, layer, inventory, _, _ = session
     apply_inventory_style(layer)
-    assert isinstance(layer.renderer(), QgsRuleBasedRenderer) and len(layer.renderer().rootRule().children()) == 9  # rejected, candidate, 6 classes, else
+    assert (
+        isinstance(layer.renderer(), QgsRuleBasedRenderer) and len(layer.renderer().rootRule().children()) == 9
+    )  # rejected, candidate, 6 classes, else
     assert layer.labelsEnabled()
     task = dock.run_attributes()
     deadline = time.time() + 60
@@ -202,7 +206,11 @@ def test_dock__screenshot_of_dock_and_canvas(session):
         return colour.red(), colour.green(), colour.blue()
 
     decided = next(f["rg_id"] for f in layer.getFeatures() if f["upslope_con"] == "DMS")
-    others = [f["rg_id"] for f in layer.getFeatures() if f["rg_id"] != decided and canvas.extent().contains(f.geometry().centroid().asPoint())]
+    others = [
+        f["rg_id"]
+        for f in layer.getFeatures()
+        if f["rg_id"] != decided and canvas.extent().contains(f.geometry().centroid().asPoint())
+    ]
     red, green, blue = colour_at(decided)
     assert red > green + 30 and green > blue + 30, (decided, red, green, blue)  # orange
     for rg_id in others:
@@ -249,8 +257,15 @@ def test_style__shipped_qml_is_the_one_style_table_rule_for_rule():
         symbol = rule.symbol().symbolLayer(0)
         expression = "ELSE" if rule.isElse() else rule.filterExpression()
         from_file.append((rule.label(), expression, symbol.color().getRgb()[:3], symbol.strokeColor().getRgb()[:3]))
-    from_table = [(label, expression, tuple(int(v) for v in properties["color"].split(",")[:3]),
-                   tuple(int(v) for v in properties["outline_color"].split(",")[:3])) for label, expression, properties in RULES]
+    from_table = [
+        (
+            label,
+            expression,
+            tuple(int(v) for v in properties["color"].split(",")[:3]),
+            tuple(int(v) for v in properties["outline_color"].split(",")[:3]),
+        )
+        for label, expression, properties in RULES
+    ]
     assert from_file == from_table
 
 
@@ -258,12 +273,16 @@ def test_dock__picks_the_inventory_and_the_only_dem_without_the_user_choosing(tm
     z, gt = plane_dem(100, 10.0, ORIGIN, 20.0, 180.0)
     dem_path = write_raster(tmp_path / "dem.tif", z, gt, dtype=gdal.GDT_Float64)
     image_path = write_raster(tmp_path / "s2.tif", np.zeros((3, 20, 20)), gt, dtype=gdal.GDT_Byte)
-    inventory = write_polygons(tmp_path / "inventory.gpkg", [square_wkt(ORIGIN[0] + 500, ORIGIN[1] - 500, 200)],
-                               attributes={"rg_id": ["rg001"]})
+    inventory = write_polygons(
+        tmp_path / "inventory.gpkg", [square_wkt(ORIGIN[0] + 500, ORIGIN[1] - 500, 200)], attributes={"rg_id": ["rg001"]}
+    )
     other = write_polygons(tmp_path / "lakes.gpkg", [square_wkt(ORIGIN[0] + 200, ORIGIN[1] - 200, 50)], layer="lakes")
-    layers = [QgsVectorLayer(f"{inventory}|layername=rock_glaciers", "inventory", "ogr"),
-              QgsVectorLayer(f"{other}|layername=lakes", "lakes", "ogr"),
-              QgsRasterLayer(str(image_path), "sentinel-2"), QgsRasterLayer(str(dem_path), "terrain")]
+    layers = [
+        QgsVectorLayer(f"{inventory}|layername=rock_glaciers", "inventory", "ogr"),
+        QgsVectorLayer(f"{other}|layername=lakes", "lakes", "ogr"),
+        QgsRasterLayer(str(image_path), "sentinel-2"),
+        QgsRasterLayer(str(dem_path), "terrain"),
+    ]
     QgsProject.instance().addMapLayers(layers)
     dock = ReviewDock(canvas=QgsMapCanvas())
     try:
@@ -367,8 +386,11 @@ def _file_bytes(path):
 
 
 def test_dock__a_shapefile_is_never_altered_and_is_reviewed_as_a_geopackage_copy(tmp_path):
-    shapefile = _shapefile(tmp_path / "tyrol rock glaciers.shp", [square_wkt(ORIGIN[0] + 500, ORIGIN[1] - 500, 300)] * 2,
-                           {"rg_id": ["t1", "t2"], "review": ["candidate"] * 2, "upslope_co": ["T", "DMS"]})
+    shapefile = _shapefile(
+        tmp_path / "tyrol rock glaciers.shp",
+        [square_wkt(ORIGIN[0] + 500, ORIGIN[1] - 500, 300)] * 2,
+        {"rg_id": ["t1", "t2"], "review": ["candidate"] * 2, "upslope_co": ["T", "DMS"]},
+    )
     before = _file_bytes(shapefile)
     layer = QgsVectorLayer(str(shapefile), "tyrol", "ogr")
     QgsProject.instance().addMapLayer(layer)
@@ -494,6 +516,8 @@ def test_dock__an_empty_layer_leaves_no_highlight_and_messages_read_as_words(ses
     QgsProject.instance().addMapLayer(empty)
     dock.set_layer(empty)
     assert dock.highlight is None and "nothing to show" in dock.counter.text()
-    assert saved_text({"review": "modified", "area_km2": 0.123456, "attr_note": None, "edited_by": "ana"}) == \
-        "review modified, area_km2 0.123, attr_note empty"
+    assert (
+        saved_text({"review": "modified", "area_km2": 0.123456, "attr_note": None, "edited_by": "ana"})
+        == "review modified, area_km2 0.123, attr_note empty"
+    )
     dock.hide()

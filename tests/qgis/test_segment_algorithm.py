@@ -27,17 +27,30 @@ UTM = (400000.0, 10.0, 0.0, 4000000.0, 0.0, -10.0)
 def inputs(tmp_path):
     raster = write_raster(tmp_path / "scene.tif", blob_image(), UTM, epsg=32644, dtype=gdal.GDT_Byte)
     model = threshold_model(tmp_path / "threshold.onnx")
-    existing = write_polygons(tmp_path / "inventory.gpkg", ["POLYGON((400600 3999400,401000 3999400,401000 3999000,400600 3999000,400600 3999400))"],
-                              epsg=32644, attributes={"rg_id": ["wkl007"]})
+    existing = write_polygons(
+        tmp_path / "inventory.gpkg",
+        ["POLYGON((400600 3999400,401000 3999400,401000 3999000,400600 3999000,400600 3999400))"],
+        epsg=32644,
+        attributes={"rg_id": ["wkl007"]},
+    )
     return tmp_path, raster, model, existing
 
 
 def test_segment__writes_probability_mask_and_schema_candidates(inputs):
     tmp_path, raster, model, existing = inputs
-    result = processing.run("rockglacier:segment", {
-        "INPUT": str(raster), "MODEL": str(model), "EXISTING": str(existing), "ID_PREFIX": "wkl", "TILE_SIZE_PX": 128,
-        "PROBABILITY": str(tmp_path / "prob.tif"), "MASK": str(tmp_path / "mask.tif"), "OUTPUT": str(tmp_path / "candidates.gpkg"),
-    })
+    result = processing.run(
+        "rockglacier:segment",
+        {
+            "INPUT": str(raster),
+            "MODEL": str(model),
+            "EXISTING": str(existing),
+            "ID_PREFIX": "wkl",
+            "TILE_SIZE_PX": 128,
+            "PROBABILITY": str(tmp_path / "prob.tif"),
+            "MASK": str(tmp_path / "mask.tif"),
+            "OUTPUT": str(tmp_path / "candidates.gpkg"),
+        },
+    )
     probability = gdal.Open(result["PROBABILITY"])
     assert probability.GetGeoTransform() == UTM and probability.ReadAsArray().dtype == np.float32
     assert gdal.Open(result["MASK"]).ReadAsArray()[100, 100] == 1
@@ -58,8 +71,17 @@ def test_segment__geographic_raster_gives_metric_areas(inputs):
     tmp_path, raster, model, _ = inputs
     lonlat = tmp_path / "scene_wgs84.tif"
     gdal.Warp(str(lonlat), str(raster), dstSRS="EPSG:4326", resampleAlg="near")
-    result = processing.run("rockglacier:segment", {"INPUT": str(lonlat), "MODEL": str(model), "TILE_SIZE_PX": 128,
-                                                    "PROBABILITY": "TEMPORARY_OUTPUT", "MASK": "TEMPORARY_OUTPUT", "OUTPUT": "TEMPORARY_OUTPUT"})
+    result = processing.run(
+        "rockglacier:segment",
+        {
+            "INPUT": str(lonlat),
+            "MODEL": str(model),
+            "TILE_SIZE_PX": 128,
+            "PROBABILITY": "TEMPORARY_OUTPUT",
+            "MASK": "TEMPORARY_OUTPUT",
+            "OUTPUT": "TEMPORARY_OUTPUT",
+        },
+    )
     areas = sorted(f["area_km2"] for f in result["OUTPUT"].getFeatures())
     assert areas == pytest.approx([0.18, 1.96], rel=0.03)
 
@@ -72,8 +94,17 @@ def test_segment__bands_by_description_in_a_sentinel2_like_stack(tmp_path):
     for index, name in enumerate(["B1", "B2", "B3", "B4", "B8"], start=1):
         ds.GetRasterBand(index).SetDescription(name)
     ds = None
-    result = processing.run("rockglacier:segment", {"INPUT": str(raster), "MODEL": str(threshold_model(tmp_path / "t.onnx")), "MIN_AREA_KM2": 0,
-                                                    "PROBABILITY": str(tmp_path / "p.tif"), "MASK": str(tmp_path / "m.tif"), "OUTPUT": "TEMPORARY_OUTPUT"})
+    result = processing.run(
+        "rockglacier:segment",
+        {
+            "INPUT": str(raster),
+            "MODEL": str(threshold_model(tmp_path / "t.onnx")),
+            "MIN_AREA_KM2": 0,
+            "PROBABILITY": str(tmp_path / "p.tif"),
+            "MASK": str(tmp_path / "m.tif"),
+            "OUTPUT": "TEMPORARY_OUTPUT",
+        },
+    )
     assert gdal.Open(result["PROBABILITY"]).ReadAsArray().min() > 0.99  # band 4 was used for channel 0
 
 
@@ -90,9 +121,25 @@ def test_qgis_process__segment_from_the_command_line(inputs):
     tmp_path, raster, model, _ = inputs
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["QT_QPA_PLATFORM"] = "offscreen"
-    completed = subprocess.run([shutil.which("qgis_process") or "qgis_process", "run", "rockglacier:segment", "--",
-                                f"INPUT={raster}", f"MODEL={model}", "DEVICE=1", "PROBABILITY=p.tif", "MASK=m.tif", "OUTPUT=c.gpkg"],
-                               cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    completed = subprocess.run(
+        [
+            shutil.which("qgis_process") or "qgis_process",
+            "run",
+            "rockglacier:segment",
+            "--",
+            f"INPUT={raster}",
+            f"MODEL={model}",
+            "DEVICE=1",
+            "PROBABILITY=p.tif",
+            "MASK=m.tif",
+            "OUTPUT=c.gpkg",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     assert "execution provider: CPUExecutionProvider" in completed.stdout
     assert len(read_layer(tmp_path / "c.gpkg", "rock_glaciers")) == 2
@@ -104,10 +151,19 @@ def test_segment__empty_mask_layer_runs_no_tile_and_gives_empty_outputs_with_a_w
     tmp_path, raster, model, _ = inputs
     empty = write_polygons(tmp_path / "empty.gpkg", [], epsg=32644)
     feedback = RecordingFeedback()
-    result = processing.run("rockglacier:segment", {
-        "INPUT": str(raster), "MODEL": str(model), "MASK_LAYER": str(empty), "TILE_SIZE_PX": 128,
-        "PROBABILITY": str(tmp_path / "p.tif"), "MASK": str(tmp_path / "m.tif"), "OUTPUT": str(tmp_path / "c.gpkg"),
-    }, feedback=feedback)
+    result = processing.run(
+        "rockglacier:segment",
+        {
+            "INPUT": str(raster),
+            "MODEL": str(model),
+            "MASK_LAYER": str(empty),
+            "TILE_SIZE_PX": 128,
+            "PROBABILITY": str(tmp_path / "p.tif"),
+            "MASK": str(tmp_path / "m.tif"),
+            "OUTPUT": str(tmp_path / "c.gpkg"),
+        },
+        feedback=feedback,
+    )
     assert read_layer(tmp_path / "c.gpkg", "rock_glaciers") == []
     assert (gdal.Open(result["MASK"]).ReadAsArray() == 255).all()  # no data where nothing ran
     assert any("MASK_LAYER has no polygon" in w for w in feedback.warnings)
@@ -119,16 +175,31 @@ def test_views__a_model_that_states_none_runs_one_view_the_shipped_model_its_eig
     from tests.onnx_builders import asymmetric_model
     from tests.qgis.feedback import RecordingFeedback
 
-    raster = write_raster(tmp_path / "noise.tif", np.random.default_rng(1).integers(1, 255, (3, 64, 64)).astype(float), UTM,
-                          epsg=32644, dtype=gdal.GDT_Byte)
+    raster = write_raster(
+        tmp_path / "noise.tif",
+        np.random.default_rng(1).integers(1, 255, (3, 64, 64)).astype(float),
+        UTM,
+        epsg=32644,
+        dtype=gdal.GDT_Byte,
+    )
     plain = asymmetric_model(tmp_path / "plain.onnx")  # a user's model: no rockglacier:views; it sees direction
     eight = asymmetric_model(tmp_path / "eight.onnx", ModelSpec(margin_px=2, views=8))
 
     def probability(model, **extra):
         feedback = RecordingFeedback()
         out = tmp_path / f"p_{len(list(tmp_path.glob('p_*.tif')))}.tif"
-        processing.run("rockglacier:segment", {"INPUT": str(raster), "MODEL": str(model), "PROBABILITY": str(out),
-                                               "MASK": "TEMPORARY_OUTPUT", "OUTPUT": "TEMPORARY_OUTPUT", **extra}, feedback=feedback)
+        processing.run(
+            "rockglacier:segment",
+            {
+                "INPUT": str(raster),
+                "MODEL": str(model),
+                "PROBABILITY": str(out),
+                "MASK": "TEMPORARY_OUTPUT",
+                "OUTPUT": "TEMPORARY_OUTPUT",
+                **extra,
+            },
+            feedback=feedback,
+        )
         return gdal.Open(str(out)).ReadAsArray(), feedback
 
     default, feedback = probability(plain)
@@ -152,8 +223,19 @@ def test_precision__a_users_model_runs_its_int8_copy_where_it_agrees_with_float3
 
     def run(name, **extra):
         feedback = RecordingFeedback()
-        processing.run("rockglacier:segment", {"INPUT": str(raster), "MODEL": str(model), "DEVICE": 1, "PROBABILITY": str(tmp_path / f"{name}.tif"),
-                                               "MASK": "TEMPORARY_OUTPUT", "OUTPUT": "TEMPORARY_OUTPUT", **extra}, feedback=feedback)
+        processing.run(
+            "rockglacier:segment",
+            {
+                "INPUT": str(raster),
+                "MODEL": str(model),
+                "DEVICE": 1,
+                "PROBABILITY": str(tmp_path / f"{name}.tif"),
+                "MASK": "TEMPORARY_OUTPUT",
+                "OUTPUT": "TEMPORARY_OUTPUT",
+                **extra,
+            },
+            feedback=feedback,
+        )
         return gdal.Open(str(tmp_path / f"{name}.tif")).ReadAsArray(), feedback.infos
 
     reference, infos = run("float", PRECISION=1)
@@ -164,17 +246,38 @@ def test_precision__a_users_model_runs_its_int8_copy_where_it_agrees_with_float3
     assert np.quantile(np.abs(default - reference), 0.99) <= 0.05 and not np.array_equal(default, reference)
     from tests.qgis.test_qgis_process import qgis_process
 
-    completed = qgis_process("run", "rockglacier:segment", "--", f"INPUT={raster}", f"MODEL={model}", "PRECISION=2",
-                             "PROBABILITY=p.tif", "MASK=m.tif", "OUTPUT=c.gpkg", cwd=tmp_path)
+    completed = qgis_process(
+        "run",
+        "rockglacier:segment",
+        "--",
+        f"INPUT={raster}",
+        f"MODEL={model}",
+        "PRECISION=2",
+        "PROBABILITY=p.tif",
+        "MASK=m.tif",
+        "OUTPUT=c.gpkg",
+        cwd=tmp_path,
+    )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     assert "Precision: int8 copy" in completed.stdout  # the copy cached by the runs above, from the command line
 
 
 def test_device__a_gpu_provider_this_onnxruntime_lacks_is_refused_with_what_to_install(tmp_path):
     raster = write_raster(tmp_path / "scene.tif", np.zeros((3, 64, 64)), UTM, epsg=32644, dtype=gdal.GDT_Byte)
-    with pytest.raises(QgsProcessingException, match="DEVICE=directml but onnxruntime has no DmlExecutionProvider here.*onnxruntime-directml"):
-        processing.run("rockglacier:segment", {"INPUT": str(raster), "MODEL": str(threshold_model(tmp_path / "m.onnx")), "DEVICE": 3,
-                                               "PROBABILITY": "TEMPORARY_OUTPUT", "MASK": "TEMPORARY_OUTPUT", "OUTPUT": "TEMPORARY_OUTPUT"})
+    with pytest.raises(
+        QgsProcessingException, match="DEVICE=directml but onnxruntime has no DmlExecutionProvider here.*onnxruntime-directml"
+    ):
+        processing.run(
+            "rockglacier:segment",
+            {
+                "INPUT": str(raster),
+                "MODEL": str(threshold_model(tmp_path / "m.onnx")),
+                "DEVICE": 3,
+                "PROBABILITY": "TEMPORARY_OUTPUT",
+                "MASK": "TEMPORARY_OUTPUT",
+                "OUTPUT": "TEMPORARY_OUTPUT",
+            },
+        )
 
 
 def test_help__quotes_the_model_card_numbers_never_typed_twice():
@@ -190,7 +293,10 @@ def test_help__quotes_the_model_card_numbers_never_typed_twice():
     card_path = Path(__file__).resolve().parents[2] / "rockglacier_plugin" / "models" / "model_card.json"
     card = json.loads(card_path.read_text(encoding="utf-8"))
     assert "{" not in text.split("<p>VIEWS")[1].split("PRECISION")[0]  # every placeholder filled
-    assert f"the shipped float32 model\n{card['thresholds']['float32']:g}" in text or f"{card['thresholds']['float32']:g}, its int8 copy" in text
+    assert (
+        f"the shipped float32 model\n{card['thresholds']['float32']:g}" in text
+        or f"{card['thresholds']['float32']:g}, its int8 copy" in text
+    )
     facts = read_card_facts(str(card_path))
     gain = card["scene"]["float32, 8 views"]["scene_pixel_iou"] - card["scene"]["float32"]["scene_pixel_iou"]
     assert facts["views_gain_iou"] == f"{gain:.2f}" and f"gained {facts['views_gain_iou']} scene IoU" in text
@@ -211,12 +317,18 @@ def test_dialog__the_imagery_box_starts_on_the_projects_imagery_not_its_dem(tmp_
     dem, image = QgsRasterLayer(str(tmp_path / "dem.tif"), "a dem"), QgsRasterLayer(str(tmp_path / "image.tif"), "image")
     QgsProject.instance().addMapLayers([dem, image])
     try:
-        for algorithm, name in (("rockglacier:segment", "INPUT"), ("rockglacier:trainingpatches", "IMAGERY"),
-                                ("rockglacier:adaptmodel", "INPUT")):
+        for algorithm, name in (
+            ("rockglacier:segment", "INPUT"),
+            ("rockglacier:trainingpatches", "IMAGERY"),
+            ("rockglacier:adaptmodel", "INPUT"),
+        ):
             dialog = AlgorithmDialog(registry.createAlgorithmById(algorithm), False, None)
             value = dialog.mainWidget().wrappers[name].parameterValue()
             chosen = str(value)  # a layer id, or the layer's file for a list of layers
-            assert (image.id() in chosen or image.source() in chosen) and dem.id() not in chosen and dem.source() not in chosen, (algorithm, value)
+            assert (image.id() in chosen or image.source() in chosen) and dem.id() not in chosen and dem.source() not in chosen, (
+                algorithm,
+                value,
+            )
             dialog.deleteLater()
     finally:
         QgsProject.instance().removeAllMapLayers()

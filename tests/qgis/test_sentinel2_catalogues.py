@@ -30,10 +30,14 @@ from tests.sentinel2_builders import (
 
 METADATA = "sentinel2-l2a-metadata"
 RGB = {"B04": 2, "B03": 1, "B02": 0}  # band -> index in l2a_reflectance's B02, B03, B04, B08
-ES_V1_PROPERTIES = {"s2:processing_baseline": "05.09", "s2:product_type": "S2MSI2A",
-                    "s2:product_uri": "S2A_MSIL2A_20230701T103631_N0509_R008_T31UFU_20230701T200058.SAFE",
-                    "earthsearch:s3_path": "s3://sentinel-cogs/sentinel-s2-l2a-cogs/31/U/FU/2023/7/S2A_31UFU_20230701_0_L2A",
-                    "earthsearch:boa_offset_applied": True, "processing:software": {"sentinel2-to-stac": "0.1.0"}}
+ES_V1_PROPERTIES = {
+    "s2:processing_baseline": "05.09",
+    "s2:product_type": "S2MSI2A",
+    "s2:product_uri": "S2A_MSIL2A_20230701T103631_N0509_R008_T31UFU_20230701T200058.SAFE",
+    "earthsearch:s3_path": "s3://sentinel-cogs/sentinel-s2-l2a-cogs/31/U/FU/2023/7/S2A_31UFU_20230701_0_L2A",
+    "earthsearch:boa_offset_applied": True,
+    "processing:software": {"sentinel2-to-stac": "0.1.0"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +51,20 @@ def _seen(path, models, folder, **extra):
     channels, feedback = [], RecordingFeedback()
     for index, model in enumerate(models):
         probability = folder / f"p_{len(os.listdir(folder))}.tif"
-        processing.run("rockglacier:segment", {"INPUT": str(path), "MODEL": str(model), "VIEWS": 0, "MIN_AREA_KM2": 0,
-                                               "PROBABILITY": str(probability), "MASK": "TEMPORARY_OUTPUT",
-                                               "OUTPUT": "TEMPORARY_OUTPUT", **extra}, feedback=feedback if index == 0 else None)
+        processing.run(
+            "rockglacier:segment",
+            {
+                "INPUT": str(path),
+                "MODEL": str(model),
+                "VIEWS": 0,
+                "MIN_AREA_KM2": 0,
+                "PROBABILITY": str(probability),
+                "MASK": "TEMPORARY_OUTPUT",
+                "OUTPUT": "TEMPORARY_OUTPUT",
+                **extra,
+            },
+            feedback=feedback if index == 0 else None,
+        )
         channels.append(gdal.Open(str(probability)).ReadAsArray())
     return np.stack(channels), feedback
 
@@ -82,8 +97,14 @@ def _real_item(shared_dataset, name, folder):
     return folder / name, json.loads(source.read_text())
 
 
-@pytest.mark.parametrize("case", ["earth search v0 (N0214 in sentinel:product_id)", "planetary computer (s2:processing_baseline 02.12)",
-                                  "copernicus data space STAC 1.1 (raster:offset on B04_10m)"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "earth search v0 (N0214 in sentinel:product_id)",
+        "planetary computer (s2:processing_baseline 02.12)",
+        "copernicus data space STAC 1.1 (raster:offset on B04_10m)",
+    ],
+)
 def test_real_catalogue_items__read_by_their_own_convention_give_the_reference_rendering(scene, shared_dataset, tmp_path, case):
     folder, rho, echoes = scene
     if case.startswith("earth search v0"):
@@ -97,8 +118,9 @@ def test_real_catalogue_items__read_by_their_own_convention_give_the_reference_r
             _band_file(tmp_path, os.path.basename(data["assets"][band]["href"].split("?")[0]), rho, band, 0.0)
         expected_log, stored = ("processing baseline 02.12 stated in s2:processing_baseline", "DN x 0.0001 ("), 0.0
     else:
-        item, data = _real_item(shared_dataset, "S2C_MSIL2A_20250330T100051_N0511_R122_T33UWP_20250330T145914_cdse_stac_v110_trimmed.json",
-                                tmp_path)
+        item, data = _real_item(
+            shared_dataset, "S2C_MSIL2A_20250330T100051_N0511_R122_T33UWP_20250330T145914_cdse_stac_v110_trimmed.json", tmp_path
+        )
         for band in RGB:  # s3:// href; file:local_path names the file inside the SAFE, relative to the item
             _band_file(tmp_path, data["assets"][f"{band}_10m"]["file:local_path"], rho, band, -1000.0, jp2=True)
         expected_log, stored = ("STAC 1.1 raster:scale/raster:offset", "DN x 0.0001 - 0.1"), -1000.0
@@ -113,20 +135,42 @@ def _earth_search_v1(folder, rho, applied, numbers_offset_dn, baseline="05.09"):
     assets = {}
     for band, key in (("B04", "red"), ("B03", "green"), ("B02", "blue")):
         _band_file(folder, f"{band}.tif", rho, band, numbers_offset_dn)
-        assets[key] = {"href": f"https://sentinel-cogs.s3.us-west-2.amazonaws.com/sentinel-s2-l2a-cogs/31/U/FU/2023/7/"
-                               f"S2A_31UFU_20230701_0_L2A/{band}.tif",
-                       "raster:bands": [{"nodata": 0, "data_type": "uint16", "bits_per_sample": 15, "spatial_resolution": 10,
-                                         "scale": 0.0001, "offset": -0.1}]}
+        assets[key] = {
+            "href": f"https://sentinel-cogs.s3.us-west-2.amazonaws.com/sentinel-s2-l2a-cogs/31/U/FU/2023/7/"
+            f"S2A_31UFU_20230701_0_L2A/{band}.tif",
+            "raster:bands": [
+                {
+                    "nodata": 0,
+                    "data_type": "uint16",
+                    "bits_per_sample": 15,
+                    "spatial_resolution": 10,
+                    "scale": 0.0001,
+                    "offset": -0.1,
+                }
+            ],
+        }
     properties = {**ES_V1_PROPERTIES, "earthsearch:boa_offset_applied": applied, "s2:processing_baseline": baseline}
-    item = {"type": "Feature", "stac_version": "1.0.0", "id": "S2A_31UFU_20230701_0_L2A", "collection": "sentinel-2-l2a",
-            "properties": properties, "assets": assets, "links": [], "geometry": None}
+    item = {
+        "type": "Feature",
+        "stac_version": "1.0.0",
+        "id": "S2A_31UFU_20230701_0_L2A",
+        "collection": "sentinel-2-l2a",
+        "properties": properties,
+        "assets": assets,
+        "links": [],
+        "geometry": None,
+    }
     path = folder / "S2A_31UFU_20230701_0_L2A.json"
     path.write_text(json.dumps(item))
     return path
 
 
-@pytest.mark.parametrize("applied, numbers_offset_dn, baseline", [(True, 0.0, "05.09"), (False, -1000.0, "05.09"), (False, 0.0, "03.01")])
-def test_earth_search_v1__boa_offset_applied_is_honoured_never_applied_twice(scene, tmp_path, applied, numbers_offset_dn, baseline):
+@pytest.mark.parametrize(
+    "applied, numbers_offset_dn, baseline", [(True, 0.0, "05.09"), (False, -1000.0, "05.09"), (False, 0.0, "03.01")]
+)
+def test_earth_search_v1__boa_offset_applied_is_honoured_never_applied_twice(
+    scene, tmp_path, applied, numbers_offset_dn, baseline
+):
     """Harmonised COGs (flag true) are read as DN / 10000 although raster:bands says -0.1; raw ones by their baseline
     (an item before 04.00 whose raster:bands says -0.1 anyway is read without offset)."""
     folder, rho, echoes = scene
@@ -148,14 +192,22 @@ def test_earth_search_v1__a_wrong_flag_is_caught_by_the_numbers_and_overridden_b
     assert "overriding earthsearch:boa_offset_applied" in feedback.text()
 
 
-def test_items_without_offset_or_baseline__refused_unless_l2a_add_offset_given_and_contradictions_refused(scene, shared_dataset, tmp_path):
+def test_items_without_offset_or_baseline__refused_unless_l2a_add_offset_given_and_contradictions_refused(
+    scene, shared_dataset, tmp_path
+):
     folder, rho, echoes = scene
     item, data = _real_item(shared_dataset, "S2B_MSIL2A_20190629T212529_R043_T06VVN_20201006T080531.json", tmp_path)
     for band in RGB:
         _band_file(tmp_path, os.path.basename(data["assets"][band]["href"].split("?")[0]), rho, band, 0.0)
-    stripped = {**data, "id": "no-baseline", "properties": {k: v for k, v in data["properties"].items()
-                                                             if k not in ("s2:processing_baseline", "s2:product_uri", "s2:datatake_id",
-                                                                          "s2:granule_id", "s2:datastrip_id")}}
+    stripped = {
+        **data,
+        "id": "no-baseline",
+        "properties": {
+            k: v
+            for k, v in data["properties"].items()
+            if k not in ("s2:processing_baseline", "s2:product_uri", "s2:datatake_id", "s2:granule_id", "s2:datastrip_id")
+        },
+    }
     bare = tmp_path / "bare.json"
     bare.write_text(json.dumps(stripped))
     with pytest.raises(QgsProcessingException, match="states neither.*give L2A_ADD_OFFSET"):
@@ -202,11 +254,16 @@ def _stactools_safe(folder, rho):
     for relative in ("MTD_MSIL2A.xml", STACTOOLS_TILE):
         target = safe / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(subprocess.run(["git", "--git-dir", STACTOOLS, "show", f"HEAD:{STACTOOLS_SAFE}/{relative}"],
-                                          capture_output=True, check=True).stdout)
+        target.write_bytes(
+            subprocess.run(
+                ["git", "--git-dir", STACTOOLS, "show", f"HEAD:{STACTOOLS_SAFE}/{relative}"], capture_output=True, check=True
+            ).stdout
+        )
     tile = safe / STACTOOLS_TILE
     rows, cols = rho.shape[1:]
-    tile.write_text(re.sub(r'(<Size resolution="10">\s*<NROWS>)10980(</NROWS>\s*<NCOLS>)10980', rf"\g<1>{rows}\g<2>{cols}", tile.read_text()))
+    tile.write_text(
+        re.sub(r'(<Size resolution="10">\s*<NROWS>)10980(</NROWS>\s*<NCOLS>)10980', rf"\g<1>{rows}\g<2>{cols}", tile.read_text())
+    )
     for found in re.finditer(r"<IMAGE_FILE>([^<]*_(B0[234])_10m)</IMAGE_FILE>", (safe / "MTD_MSIL2A.xml").read_text()):
         _band_file(safe, found.group(1) + ".jp2", rho, found.group(2), -1000.0, jp2=True)
     return safe

@@ -46,15 +46,34 @@ def _seen(raster, model, folder, **extra):
     """The 8-bit values the model was fed (its probability x 255) and the log."""
     feedback = RecordingFeedback()
     probability = folder / f"p_{len(os.listdir(folder))}.tif"
-    processing.run("rockglacier:segment", {"INPUT": str(raster), "MODEL": str(model), "VIEWS": 0, "MIN_AREA_KM2": 0,
-                                           "PROBABILITY": str(probability), "MASK": "TEMPORARY_OUTPUT", "OUTPUT": "TEMPORARY_OUTPUT",
-                                           **extra}, feedback=feedback)
+    processing.run(
+        "rockglacier:segment",
+        {
+            "INPUT": str(raster),
+            "MODEL": str(model),
+            "VIEWS": 0,
+            "MIN_AREA_KM2": 0,
+            "PROBABILITY": str(probability),
+            "MASK": "TEMPORARY_OUTPUT",
+            "OUTPUT": "TEMPORARY_OUTPUT",
+            **extra,
+        },
+        feedback=feedback,
+    )
     values = gdal.Open(str(probability)).ReadAsArray()
     return np.where(values >= 0, np.round(values * 255.0), -1), feedback
 
 
-@pytest.mark.parametrize("case", ["uint16 baseline 04.00+, GDAL offset/scale", "uint16 baseline 03.01, metadata items",
-                                  "uint16, L2A_ADD_OFFSET given", "float32 reflectance", "float32 DN, L2A_ADD_OFFSET given"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "uint16 baseline 04.00+, GDAL offset/scale",
+        "uint16 baseline 03.01, metadata items",
+        "uint16, L2A_ADD_OFFSET given",
+        "float32 reflectance",
+        "float32 DN, L2A_ADD_OFFSET given",
+    ],
+)
 def test_rendering__every_l2a_form_gives_the_documented_8bit_values(scene, tmp_path, case):
     folder, rho, echoes = scene
     offset = 0.0 if "03.01" in case else -1000.0
@@ -96,12 +115,18 @@ def test_safe_folder_zip_mtd_and_stac_item__are_read_as_the_stack_with_their_off
     expected = expected_8bit(dn[0], -1000.0)
     valid = dn[0] > 0
     safe = write_safe(tmp_path / "safe", rho)
-    inputs = {"SAFE folder": safe, "MTD_MSIL2A.xml": safe / "MTD_MSIL2A.xml", "zip": write_safe(tmp_path / "zip", rho, zipped=True),
-              "STAC item": write_stac_item(tmp_path / "stac", rho)}
+    inputs = {
+        "SAFE folder": safe,
+        "MTD_MSIL2A.xml": safe / "MTD_MSIL2A.xml",
+        "zip": write_safe(tmp_path / "zip", rho, zipped=True),
+        "STAC item": write_stac_item(tmp_path / "stac", rho),
+    }
     for name, path in inputs.items():
         seen, feedback = _seen(path, echoes[0], tmp_path)
         assert np.array_equal(seen[valid], expected[valid]), name
-        assert any("- 0.1" in line and ("BOA_ADD_OFFSET -1000" in line or "raster:bands" in line) for line in feedback.infos), name
+        assert any("- 0.1" in line and ("BOA_ADD_OFFSET -1000" in line or "raster:bands" in line) for line in feedback.infos), (
+            name
+        )
     old = write_safe(tmp_path / "old", rho, baseline="03.01")  # before baseline 04.00: no offset, and the product says so
     seen, feedback = _seen(old, echoes[0], tmp_path)
     old_dn = dn_from_reflectance(rho[2], 0.0)
@@ -118,8 +143,17 @@ def test_shipped_model__same_probability_from_l2a_as_from_its_8bit_rendering(sce
     probabilities = []
     for raster in (safe, byte):
         out = tmp_path / f"p_{len(probabilities)}.tif"
-        processing.run("rockglacier:segment", {"INPUT": str(raster), "VIEWS": 0, "DEVICE": 1, "PROBABILITY": str(out),
-                                               "MASK": "TEMPORARY_OUTPUT", "OUTPUT": "TEMPORARY_OUTPUT"})
+        processing.run(
+            "rockglacier:segment",
+            {
+                "INPUT": str(raster),
+                "VIEWS": 0,
+                "DEVICE": 1,
+                "PROBABILITY": str(out),
+                "MASK": "TEMPORARY_OUTPUT",
+                "OUTPUT": "TEMPORARY_OUTPUT",
+            },
+        )
         probabilities.append(gdal.Open(str(out)).ReadAsArray())
     assert probabilities[0].shape == rendered.shape[1:]
     assert np.abs(probabilities[0] - probabilities[1]).max() < 1e-6
@@ -130,7 +164,9 @@ def test_refusals__no_offset_a_contradicting_offset_and_a_model_without_renderin
     folder, rho, echoes = scene
     dn = np.stack([dn_from_reflectance(rho[i], -1000.0) for i in RGB])
     bare = write_stack(tmp_path / "bare.tif", dn)
-    with pytest.raises(QgsProcessingException, match="without saying their offset: give L2A_ADD_OFFSET .*-1000 for processing baseline 04.00"):
+    with pytest.raises(
+        QgsProcessingException, match="without saying their offset: give L2A_ADD_OFFSET .*-1000 for processing baseline 04.00"
+    ):
         _seen(bare, echoes[0], tmp_path)
     safe = write_safe(tmp_path, rho)
     with pytest.raises(QgsProcessingException, match="L2A_ADD_OFFSET=0 contradicts MTD_MSIL2A.xml"):
@@ -149,24 +185,36 @@ def test_shipped_models__state_their_rendering_and_the_card_cites_it():
         assert load_model(os.path.join(models, name), "cpu").spec.rendering == CHILE_CHIPS
     with open(os.path.join(models, "MODEL_CARD.html"), encoding="utf-8") as handle:
         card = handle.read()
-    assert "floor(255 x clip(rho + 0.1, 0, 1))" in card and "alcazar90/rock-glacier-detection" in card and "SemiAutomaticClassificationPlugin" in card
+    assert (
+        "floor(255 x clip(rho + 0.1, 0, 1))" in card
+        and "alcazar90/rock-glacier-detection" in card
+        and "SemiAutomaticClassificationPlugin" in card
+    )
 
 
 def test_trainingpatches__l2a_imagery_gives_8bit_patches_rendered_as_the_model_and_says_so(scene, tmp_path):
     folder, rho, _ = scene
     safe = write_safe(tmp_path, rho)
     x0, y0 = GT[0], GT[3]
-    polygons = write_polygons(tmp_path / "rg.gpkg", [f"POLYGON(({x0 + 300} {y0 - 300},{x0 + 600} {y0 - 300},{x0 + 600} {y0 - 600},"
-                                                      f"{x0 + 300} {y0 - 600},{x0 + 300} {y0 - 300}))"], epsg=EPSG)
+    polygons = write_polygons(
+        tmp_path / "rg.gpkg",
+        [
+            f"POLYGON(({x0 + 300} {y0 - 300},{x0 + 600} {y0 - 300},{x0 + 600} {y0 - 600},"
+            f"{x0 + 300} {y0 - 600},{x0 + 300} {y0 - 300}))"
+        ],
+        epsg=EPSG,
+    )
     out = tmp_path / "patches"
-    processing.run("rockglacier:trainingpatches", {"IMAGERY": str(safe), "INPUT": str(polygons), "CONTEXT_M": 200, "VALIDATION_FRACTION": 0,
-                                                   "OUTPUT_FOLDER": str(out)})
+    processing.run(
+        "rockglacier:trainingpatches",
+        {"IMAGERY": str(safe), "INPUT": str(polygons), "CONTEXT_M": 200, "VALIDATION_FRACTION": 0, "OUTPUT_FOLDER": str(out)},
+    )
     image = next((out / "images").glob("*.tif"))
     dataset = gdal.Open(str(image))
     assert gdal.GetDataTypeName(dataset.GetRasterBand(1).DataType) == "Byte"
     col, row = (int(round(v)) for v in ((dataset.GetGeoTransform()[0] - GT[0]) / 10, (GT[3] - dataset.GetGeoTransform()[3]) / 10))
     red = dataset.GetRasterBand(1).ReadAsArray()
-    dn = dn_from_reflectance(rho[2], -1000.0)[row:row + red.shape[0], col:col + red.shape[1]]
+    dn = dn_from_reflectance(rho[2], -1000.0)[row : row + red.shape[0], col : col + red.shape[1]]
     assert np.array_equal(red[dn > 0], expected_8bit(dn, -1000.0)[dn > 0])
     with open(out / "summary.json", encoding="utf-8") as handle:
         summary = json.load(handle)
@@ -181,9 +229,24 @@ def test_qgis_process__a_safe_folder_as_input_from_the_command_line(scene, tmp_p
     safe = write_safe(tmp_path, rho)
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["QT_QPA_PLATFORM"] = "offscreen"
-    done = subprocess.run([shutil.which("qgis_process") or "qgis_process", "run", "rockglacier:segment", "--", f"INPUT={safe}", "VIEWS=0",
-                           "PROBABILITY=p.tif", "MASK=m.tif", "OUTPUT=c.gpkg"], cwd=tmp_path, capture_output=True, text=True, env=env,
-                          timeout=300)
+    done = subprocess.run(
+        [
+            shutil.which("qgis_process") or "qgis_process",
+            "run",
+            "rockglacier:segment",
+            "--",
+            f"INPUT={safe}",
+            "VIEWS=0",
+            "PROBABILITY=p.tif",
+            "MASK=m.tif",
+            "OUTPUT=c.gpkg",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert "BOA_ADD_OFFSET -1000" in done.stdout and "floor(255 x clip(rho + 0.1, 0, 1))" in done.stdout
     assert read_layer(tmp_path / "c.gpkg", "rock_glaciers") is not None

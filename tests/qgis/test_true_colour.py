@@ -55,7 +55,9 @@ def test_esa_tci__mostly_saturated_is_refused_with_what_to_download(scene, tmp_p
     rho = l2a_reflectance(rows=120, cols=160, seed=5)[list(RGB)] + 0.15  # bright rock: most of it above 0.2
     tci = np.where(np.isfinite(rho), np.clip(np.round(rho / 0.2 * 254.0) + 1.0, 1, 255), 0).astype(np.uint8)
     path = write_stack(tmp_path / "TCI.tif", tci, gdal.GDT_Byte, descriptions=None)  # Earth Search's visual asset
-    with pytest.raises(QgsProcessingException, match=r"ESA true-colour image.*saturated.*download the Sentinel-2 L2A reflectance"):
+    with pytest.raises(
+        QgsProcessingException, match=r"ESA true-colour image.*saturated.*download the Sentinel-2 L2A reflectance"
+    ):
         _seen(path, echoes[:1], tmp_path)
 
 
@@ -68,11 +70,17 @@ def test_copernicus_browser_true_colour_export__with_alpha__gives_the_rendering_
     stored = display if data_type == "Float32" else np.round(display * full)
     alpha = np.where(np.all(np.isfinite(rho), axis=0), full, 0.0)[None]
     gdal_type = gdal.GetDataTypeByName(data_type)
-    path = write_stack(tmp_path / f"2023-08-01-00_00_2023-08-01-23_59_Sentinel-2_L2A_True_color_{data_type}.tiff",
-                       np.concatenate([stored, alpha]).astype({"Float32": np.float32, "Byte": np.uint8, "UInt16": np.uint16}[data_type]),
-                       gdal_type, nodata=None, descriptions=None)
+    path = write_stack(
+        tmp_path / f"2023-08-01-00_00_2023-08-01-23_59_Sentinel-2_L2A_True_color_{data_type}.tiff",
+        np.concatenate([stored, alpha]).astype({"Float32": np.float32, "Byte": np.uint8, "UInt16": np.uint16}[data_type]),
+        gdal_type,
+        nodata=None,
+        descriptions=None,
+    )
     dataset = gdal.Open(str(path), gdal.GA_Update)
-    for index, interpretation in enumerate((gdal.GCI_RedBand, gdal.GCI_GreenBand, gdal.GCI_BlueBand, gdal.GCI_AlphaBand), start=1):
+    for index, interpretation in enumerate(
+        (gdal.GCI_RedBand, gdal.GCI_GreenBand, gdal.GCI_BlueBand, gdal.GCI_AlphaBand), start=1
+    ):
         dataset.GetRasterBand(index).SetColorInterpretation(interpretation)
     dataset = None
     probabilities, feedback = _seen(path, echoes, tmp_path)

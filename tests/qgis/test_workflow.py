@@ -56,8 +56,14 @@ def _shifted_outlines(folder, shift_m, keep):
     x0, _, y0, _ = layer.GetExtent()
     false = ogr.Feature(target.GetLayerDefn())
     false.SetField("rg_id", "false")
-    false.SetGeometry(ogr.ForceToMultiPolygon(ogr.CreateGeometryFromWkt(
-        f"POLYGON(({x0 - 2000} {y0 - 2000},{x0 - 1800} {y0 - 2000},{x0 - 1800} {y0 - 1800},{x0 - 2000} {y0 - 1800},{x0 - 2000} {y0 - 2000}))")))
+    false.SetGeometry(
+        ogr.ForceToMultiPolygon(
+            ogr.CreateGeometryFromWkt(
+                f"POLYGON(({x0 - 2000} {y0 - 2000},{x0 - 1800} {y0 - 2000},{x0 - 1800} {y0 - 1800},{x0 - 2000} "
+                f"{y0 - 1800},{x0 - 2000} {y0 - 2000}))"
+            )
+        )
+    )
     target.CreateFeature(false)
     out = None
     return ious
@@ -69,17 +75,33 @@ def test_workflow__attributes_velocities_report_evaluation_and_export_agree_with
     require_module("matplotlib")
     folder, truth = scene
     n = len(truth)
-    processing.run("rockglacier:attributes", {"INPUT": str(folder / "outlines.gpkg"), "DEM": str(folder / "dem.tif"),
-                                              "GLACIERS": str(folder / "glaciers.gpkg"), "OUTPUT": str(folder / "attributes.gpkg")})
+    processing.run(
+        "rockglacier:attributes",
+        {
+            "INPUT": str(folder / "outlines.gpkg"),
+            "DEM": str(folder / "dem.tif"),
+            "GLACIERS": str(folder / "glaciers.gpkg"),
+            "OUTPUT": str(folder / "attributes.gpkg"),
+        },
+    )
     attributes = read_layer(folder / "attributes.gpkg", "rock_glaciers")
     for row in attributes:  # the connection rule finds the generator's glaciers
         expected = truth[row["rg_id"]]["upslope_con"]
         assert row["upslope_suggested"] == (expected if expected in ("G", "GF") else None), row["rg_id"]
-    processing.run("rockglacier:insarvelocity", {
-        "INPUT": f"{folder / 'attributes.gpkg'}|layername=rock_glaciers", "UNWRAPPED": [str(folder / f"{PAIR_NAME}_unw.tif")],
-        "COHERENCE": [str(folder / "coherence.tif")], "DEM": str(folder / "dem.tif"), "INCIDENCE_DEG": INCIDENCE_DEG,
-        "LOS_AZIMUTH_DEG": LOS_AZIMUTH_DEG, "SENSOR": 0, "OUTPUT": str(folder / "inventory.gpkg"),
-        "VELOCITY_DOWNSLOPE": str(folder / "v_dslp.tif")})
+    processing.run(
+        "rockglacier:insarvelocity",
+        {
+            "INPUT": f"{folder / 'attributes.gpkg'}|layername=rock_glaciers",
+            "UNWRAPPED": [str(folder / f"{PAIR_NAME}_unw.tif")],
+            "COHERENCE": [str(folder / "coherence.tif")],
+            "DEM": str(folder / "dem.tif"),
+            "INCIDENCE_DEG": INCIDENCE_DEG,
+            "LOS_AZIMUTH_DEG": LOS_AZIMUTH_DEG,
+            "SENSOR": 0,
+            "OUTPUT": str(folder / "inventory.gpkg"),
+            "VELOCITY_DOWNSLOPE": str(folder / "v_dslp.tif"),
+        },
+    )
     inventory = read_layer(folder / "inventory.gpkg", "rock_glaciers")
     moving = [row for row in inventory if row["vel_ok"] == 1]
     assert len(moving) >= n // 3
@@ -88,8 +110,15 @@ def test_workflow__attributes_velocities_report_evaluation_and_export_agree_with
         assert abs(row["vel_dslp_cm_yr"] - true_speed) <= 2.5 * row["vel_err_cm_yr"] + 0.1 * true_speed, row
 
     inventory_uri = f"{folder / 'inventory.gpkg'}|layername=rock_glaciers"
-    processing.run("rockglacier:report", {"INPUT": inventory_uri, "OUTPUT": str(folder / "report" / "report.html"),
-                                          "CLASS_TABLE": str(folder / "t2.csv"), "VELOCITY_TABLE": str(folder / "t3.csv")})
+    processing.run(
+        "rockglacier:report",
+        {
+            "INPUT": inventory_uri,
+            "OUTPUT": str(folder / "report" / "report.html"),
+            "CLASS_TABLE": str(folder / "t2.csv"),
+            "VELOCITY_TABLE": str(folder / "t3.csv"),
+        },
+    )
     table2, table3 = _csv(folder / "t2.csv"), _csv(folder / "t3.csv")
     for code in ("G", "GF", "DMS", "T"):
         assert int(table2[code]["count"]) == sum(1 for t in truth.values() if t["upslope_con"] == code)
@@ -102,14 +131,22 @@ def test_workflow__attributes_velocities_report_evaluation_and_export_agree_with
     assert measured_mean == pytest.approx(true_mean, rel=0.15)
 
     ious = _shifted_outlines(folder, 40.0, keep=5)
-    result = processing.run("rockglacier:evaluate", {"CANDIDATES": str(folder / "candidates.gpkg"),
-                                                     "REFERENCE": str(folder / "outlines.gpkg"), "OUTPUT": str(folder / "evaluated.gpkg")})
+    result = processing.run(
+        "rockglacier:evaluate",
+        {
+            "CANDIDATES": str(folder / "candidates.gpkg"),
+            "REFERENCE": str(folder / "outlines.gpkg"),
+            "OUTPUT": str(folder / "evaluated.gpkg"),
+        },
+    )
     assert (result["TP"], result["FP"], result["FN"]) == (5, 1, n - 5)
     evaluated = read_layer(folder / "evaluated.gpkg")
     assert [r["eval_iou"] for r in evaluated[:5]] == pytest.approx(ious, rel=1e-3)
 
-    processing.run("rockglacier:rgikexport", {"INPUT": inventory_uri, "VELOCITY_RASTERS": [str(folder / "v_dslp.tif")],
-                                              "OUTPUT": str(folder / "rgik.gpkg")})
+    processing.run(
+        "rockglacier:rgikexport",
+        {"INPUT": inventory_uri, "VELOCITY_RASTERS": [str(folder / "v_dslp.tif")], "OUTPUT": str(folder / "rgik.gpkg")},
+    )
     rows, problems = check_rgik_export({short: str(folder / "rgik.gpkg") for short in ("PM", "MA", "GO")})
     assert problems == []  # the demo inventory's export is valid by the reader written from docs/rgik.md ...
     for name in ("primary_markers", "moving_areas", "geomorphological_outlines"):  # ... and opens in QGIS, styled
@@ -128,17 +165,28 @@ def test_qgis_process__report_evaluate_and_rgikexport_from_the_command_line(scen
     folder, truth = scene
     for name in ("outlines.gpkg",):
         shutil.copy(folder / name, tmp_path / name)
-    completed = qgis_process("run", "rockglacier:report", "--", "INPUT=outlines.gpkg", "OUTPUT=report.html",
-                             "CLASS_TABLE=t2.csv", cwd=tmp_path)
+    completed = qgis_process(
+        "run", "rockglacier:report", "--", "INPUT=outlines.gpkg", "OUTPUT=report.html", "CLASS_TABLE=t2.csv", cwd=tmp_path
+    )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     assert int(_csv(tmp_path / "t2.csv")["all"]["count"]) == len(truth)
-    completed = qgis_process("run", "rockglacier:evaluate", "--", "CANDIDATES=outlines.gpkg", "REFERENCE=outlines.gpkg",
-                             "OUTPUT=evaluated.gpkg", "SUMMARY=summary.csv", cwd=tmp_path)
+    completed = qgis_process(
+        "run",
+        "rockglacier:evaluate",
+        "--",
+        "CANDIDATES=outlines.gpkg",
+        "REFERENCE=outlines.gpkg",
+        "OUTPUT=evaluated.gpkg",
+        "SUMMARY=summary.csv",
+        cwd=tmp_path,
+    )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     with open(tmp_path / "summary.csv", newline="") as handle:
         summary = next(csv.DictReader(handle))
     assert (summary["tp"], summary["fp"], summary["fn"], float(summary["f1"])) == (str(len(truth)), "0", "0", 1.0)
-    completed = qgis_process("run", "rockglacier:rgikexport", "--", "INPUT=outlines.gpkg", "LAYOUT=1", "OUTPUT=rgik.gpkg", cwd=tmp_path)
+    completed = qgis_process(
+        "run", "rockglacier:rgikexport", "--", "INPUT=outlines.gpkg", "LAYOUT=1", "OUTPUT=rgik.gpkg", cwd=tmp_path
+    )
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
     rows, problems = check_rgik_export({short: str(tmp_path / f"rgik_{short}.gpkg") for short in ("PM", "MA", "GO")})
     assert problems == [] and len(rows["PM"]) == len(truth) and not (tmp_path / "rgik.gpkg").exists()

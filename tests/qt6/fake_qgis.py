@@ -82,8 +82,14 @@ def _qt_module(name: str, source: str) -> types.ModuleType:
 
 
 class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    QT = {"qgis.PyQt.QtCore": "PyQt6.QtCore", "qgis.PyQt.QtGui": "PyQt6.QtGui", "qgis.PyQt.QtWidgets": "PyQt6.QtWidgets",
-          "qgis.PyQt.QtXml": "PyQt6.QtXml", "qgis.PyQt.QtNetwork": "PyQt6.QtNetwork", "qgis.PyQt.QtSvg": "PyQt6.QtSvg"}
+    QT = {
+        "qgis.PyQt.QtCore": "PyQt6.QtCore",
+        "qgis.PyQt.QtGui": "PyQt6.QtGui",
+        "qgis.PyQt.QtWidgets": "PyQt6.QtWidgets",
+        "qgis.PyQt.QtXml": "PyQt6.QtXml",
+        "qgis.PyQt.QtNetwork": "PyQt6.QtNetwork",
+        "qgis.PyQt.QtSvg": "PyQt6.QtSvg",
+    }
 
     def find_spec(self, fullname, path, target=None):
         if fullname in self.QT or fullname == "qgis.PyQt.sip":  # real Qt 6 modules: a missing name is an ImportError

@@ -33,7 +33,7 @@ def _image() -> np.ndarray:
     for _ in range(40):
         r, c = rng.integers(10, 560), rng.integers(10, 860)
         h, w = rng.integers(12, 40), rng.integers(12, 40)
-        image[:, r:r + h, c:c + w] = 255
+        image[:, r : r + h, c : c + w] = 255
     image[:, 280:330, 100:140] = 255  # across the horizontal border
     image[:, 100:140, 430:480] = 255  # across the vertical border
     image[:, 285:320, 435:470] = 255  # across both
@@ -47,8 +47,12 @@ def region(tmp_path_factory):
     whole = write_raster(folder / "whole.tif", _image(), UTM, epsg=32644, dtype=gdal.GDT_Byte)
     scenes = []
     # four scenes overlapping by 40 px, and the right column cut exactly at the border (no overlap)
-    for name, (col, row, width, height) in {"a": (0, 0, 470, 320), "b": (430, 0, 470, 320), "c": (0, 280, 470, 320),
-                                            "d": (450, 280, 450, 320)}.items():
+    for name, (col, row, width, height) in {
+        "a": (0, 0, 470, 320),
+        "b": (430, 0, 470, 320),
+        "c": (0, 280, 470, 320),
+        "d": (450, 280, 450, 320),
+    }.items():
         path = folder / f"scene_{name}.tif"
         gdal.Translate(str(path), str(whole), srcWin=[col, row, width, height])
         scenes.append(str(path))
@@ -115,14 +119,19 @@ def test_map__a_very_large_scene_in_overlapping_blocks_gives_the_same_inventory(
     assert len(blocks(str(whole), 256, 32)) == 12  # 600 x 900 px in 256 px blocks overlapping by 32 px: 3 x 4
     client, cluster = _client()
     try:
-        result = map_region(client, _request([str(whole)], model, tmp_path / "blocks.gpkg", tmp_path / "work", block_px=256,
-                                             block_overlap_px=32), progress=False)
+        result = map_region(
+            client,
+            _request([str(whole)], model, tmp_path / "blocks.gpkg", tmp_path / "work", block_px=256, block_overlap_px=32),
+            progress=False,
+        )
     finally:
         client.close()
         cluster.close()
     assert len(result.report.done) == 12
-    _same_polygons([ogr.CreateGeometryFromWkt(r["_wkt"]) for r in read_layer(tmp_path / "blocks.gpkg", "rock_glaciers")],
-                   _mosaic_reference(tmp_path, whole, model, 0.001))
+    _same_polygons(
+        [ogr.CreateGeometryFromWkt(r["_wkt"]) for r in read_layer(tmp_path / "blocks.gpkg", "rock_glaciers")],
+        _mosaic_reference(tmp_path, whole, model, 0.001),
+    )
 
 
 def test_map__a_failed_scene_is_reported_and_the_others_go_on(region, tmp_path):
@@ -133,8 +142,9 @@ def test_map__a_failed_scene_is_reported_and_the_others_go_on(region, tmp_path):
     broken.write_text("not a raster")
     client, cluster = _client()
     try:
-        result = map_region(client, _request(scenes + [str(broken)], model, tmp_path / "out.gpkg", tmp_path / "work"),
-                            progress=False)
+        result = map_region(
+            client, _request(scenes + [str(broken)], model, tmp_path / "out.gpkg", tmp_path / "work"), progress=False
+        )
     finally:
         client.close()
         cluster.close()
@@ -155,8 +165,13 @@ def test_map__a_worker_killed_mid_run_is_survived(region, tmp_path):
     client, cluster = _client()
     outcome = {}
     try:
-        thread = threading.Thread(target=lambda: outcome.update(result=map_region(
-            client, _request(many, model, tmp_path / "out.gpkg", tmp_path / "work", tile_px=64), progress=False)))
+        thread = threading.Thread(
+            target=lambda: outcome.update(
+                result=map_region(
+                    client, _request(many, model, tmp_path / "out.gpkg", tmp_path / "work", tile_px=64), progress=False
+                )
+            )
+        )
         thread.start()
         deadline = time.time() + 60
         while not list((tmp_path / "work").glob("*.done.json")) and time.time() < deadline:
@@ -171,8 +186,10 @@ def test_map__a_worker_killed_mid_run_is_survived(region, tmp_path):
     result = outcome["result"]
     assert killed_at < 12, "the kill came after the run"
     assert len(result.report.done) == 12 and not result.report.failed
-    _same_polygons([ogr.CreateGeometryFromWkt(r["_wkt"]) for r in read_layer(tmp_path / "out.gpkg", "rock_glaciers")],
-                   _mosaic_reference(tmp_path, whole, model, 0.001))
+    _same_polygons(
+        [ogr.CreateGeometryFromWkt(r["_wkt"]) for r in read_layer(tmp_path / "out.gpkg", "rock_glaciers")],
+        _mosaic_reference(tmp_path, whole, model, 0.001),
+    )
 
 
 def _free_port() -> int:
@@ -189,18 +206,51 @@ def test_cli__map_against_a_scheduler_started_on_localhost_and_on_a_local_cluste
     assert dask, "the dask command is not installed; run `make setup`"
     # scheduler and workers import the package to unpickle the tasks: it must be on their path, as on a cluster
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    scheduler = subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    worker = subprocess.Popen([dask, "worker", f"tcp://127.0.0.1:{port}", "--nworkers", "2", "--nthreads", "1", "--no-dashboard"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    scheduler = subprocess.Popen(
+        [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    worker = subprocess.Popen(
+        [dask, "worker", f"tcp://127.0.0.1:{port}", "--nworkers", "2", "--nthreads", "1", "--no-dashboard"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
     try:
-        command = [sys.executable, "-m", "rockglacier_plugin.region", "map", "--imagery", *scenes, "--model", str(model),
-                   "--min-area-km2", "0.001", "--tile-px", "128", "--views", "1", "--no-progress"]
-        remote = subprocess.run(command + ["--output", str(tmp_path / "remote.gpkg"), "--scheduler", f"tcp://127.0.0.1:{port}"],
-                                cwd=ROOT, capture_output=True, text=True, timeout=300)
+        command = [
+            sys.executable,
+            "-m",
+            "rockglacier_plugin.region",
+            "map",
+            "--imagery",
+            *scenes,
+            "--model",
+            str(model),
+            "--min-area-km2",
+            "0.001",
+            "--tile-px",
+            "128",
+            "--views",
+            "1",
+            "--no-progress",
+        ]
+        remote = subprocess.run(
+            command + ["--output", str(tmp_path / "remote.gpkg"), "--scheduler", f"tcp://127.0.0.1:{port}"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert remote.returncode == 0, remote.stdout + remote.stderr
-        local = subprocess.run(command + ["--output", str(tmp_path / "local.gpkg"), "--workers", "2"],
-                               cwd=ROOT, capture_output=True, text=True, timeout=300)
+        local = subprocess.run(
+            command + ["--output", str(tmp_path / "local.gpkg"), "--workers", "2"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert local.returncode == 0, local.stdout + local.stderr
     finally:
         for process in (worker, scheduler):
@@ -228,26 +278,52 @@ def test_velocity__pairs_on_the_cluster_give_what_one_plugin_run_gives(tmp_path)
     from tests.product_builders import geotiff_velocity, mintpy_velocity
 
     scene = cone_scene(tmp_path / "scene", seed=5, aspects_deg=(20.0, 70.0, 110.0, 160.0))
-    inventory = write_polygons(tmp_path / "inventory.gpkg", scene.landforms_wkt, epsg=EPSG,
-                               attributes={"rg_id": [f"wkl{i:03d}" for i in range(4)], "comment": ["a", "b", "c", "d"]})
+    inventory = write_polygons(
+        tmp_path / "inventory.gpkg",
+        scene.landforms_wkt,
+        epsg=EPSG,
+        attributes={"rg_id": [f"wkl{i:03d}" for i in range(4)], "comment": ["a", "b", "c", "d"]},
+    )
     velocity, geometry_file = mintpy_velocity(scene, tmp_path / "mintpy")
     tif = geotiff_velocity(scene, tmp_path / "tif")
     geometry = LosGeometry(None, scene.incidence_deg, scene.los_azimuth_deg)
     # the MintPy product (its geometry file) and the GeoTIFF (mm/yr, away from the satellite, constant geometry) in one run
-    inputs = VelocityInputs(los_velocity=(str(velocity), str(tif)), product_geometry=str(geometry_file), velocity_unit="mm/yr",
-                            velocity_sign="away from the satellite")
+    inputs = VelocityInputs(
+        los_velocity=(str(velocity), str(tif)),
+        product_geometry=str(geometry_file),
+        velocity_unit="mm/yr",
+        velocity_sign="away from the satellite",
+    )
     client, cluster = _client()
     try:
-        result = velocity_region(client, VelocityRequest(str(inventory), inputs, str(scene.dem), str(tmp_path / "out.gpkg"),
-                                                         str(tmp_path / "work"), geometry, VelocitySettings()), progress=False)
+        result = velocity_region(
+            client,
+            VelocityRequest(
+                str(inventory),
+                inputs,
+                str(scene.dem),
+                str(tmp_path / "out.gpkg"),
+                str(tmp_path / "work"),
+                geometry,
+                VelocitySettings(),
+            ),
+            progress=False,
+        )
     finally:
         client.close()
         cluster.close()
-    maps = [read_los_velocity(str(velocity), str(geometry_file), ("mm/yr", "x"), geometry, (None, None), str(tmp_path / "w"))[0],
-            read_los_velocity(str(tif), None, ("mm/yr", "away from the satellite"), geometry, (None, None), str(tmp_path / "w"))[0]]
+    maps = [
+        read_los_velocity(str(velocity), str(geometry_file), ("mm/yr", "x"), geometry, (None, None), str(tmp_path / "w"))[0],
+        read_los_velocity(str(tif), None, ("mm/yr", "away from the satellite"), geometry, (None, None), str(tmp_path / "w"))[0],
+    ]
     wkb = [ogr.CreateGeometryFromWkt(w).ExportToWkb() for w in scene.landforms_wkt]
-    direct = extract_velocities(Polygons(wkb, f"EPSG:{EPSG}", [f"wkl{i:03d}" for i in range(4)]), [PairInput.from_velocity_map(m) for m in maps],
-                                str(scene.dem), geometry, VelocitySettings())
+    direct = extract_velocities(
+        Polygons(wkb, f"EPSG:{EPSG}", [f"wkl{i:03d}" for i in range(4)]),
+        [PairInput.from_velocity_map(m) for m in maps],
+        str(scene.dem),
+        geometry,
+        VelocitySettings(),
+    )
     rows = read_layer(tmp_path / "out.gpkg", "rock_glaciers")
     assert [r["comment"] for r in rows] == ["a", "b", "c", "d"]  # the inventory's own fields kept
     for row, landform in zip(rows, direct.landforms):
@@ -276,21 +352,59 @@ def test_cli__runs_from_any_folder_and_offers_every_option_of_the_algorithms(tmp
     from rockglacier_plugin.core.workflows import velocity_options
 
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    helps = {command: subprocess.run([sys.executable, "-m", "rockglacier_plugin.region", command, "--help"], cwd=tmp_path, env=env,
-                                     capture_output=True, text=True, timeout=120) for command in ("map", "velocity", "track")}
+    helps = {
+        command: subprocess.run(
+            [sys.executable, "-m", "rockglacier_plugin.region", command, "--help"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        for command in ("map", "velocity", "track")
+    }
     for completed in helps.values():
         assert completed.returncode == 0, completed.stderr  # from a folder outside the repository
     velocity_flags = [o.flag for o in (*velocity_options.SETTINGS_NUMBERS, *velocity_options.SWITCHES)]
-    velocity_flags += ["--sensor", "--velocity-unit", "--velocity-sign", "--heading-deg", "--left-looking", "--reference-date",
-                       "--reference-points", "--components", "--los", "--wavelength-m", "--velocity-downslope"]
+    velocity_flags += [
+        "--sensor",
+        "--velocity-unit",
+        "--velocity-sign",
+        "--heading-deg",
+        "--left-looking",
+        "--reference-date",
+        "--reference-points",
+        "--components",
+        "--los",
+        "--wavelength-m",
+        "--velocity-downslope",
+    ]
     assert [flag for flag in velocity_flags if flag not in helps["velocity"].stdout] == []
-    map_flags = ["--bands", "--threshold", "--existing", "--device", "--views", "--tile-px", "--overlap-px", "--batch-size",
-                 "--extent", "--mask-layer", "--id-prefix", "--min-area-km2"]
+    map_flags = [
+        "--bands",
+        "--threshold",
+        "--existing",
+        "--device",
+        "--views",
+        "--tile-px",
+        "--overlap-px",
+        "--batch-size",
+        "--extent",
+        "--mask-layer",
+        "--id-prefix",
+        "--min-area-km2",
+    ]
     assert [flag for flag in map_flags if flag not in helps["map"].stdout] == []
     from rockglacier_plugin.core.workflows.tracking import NUMBERS
 
-    track_flags = ["--" + name.lower().replace("_", "-") for name, *_ in NUMBERS] + ["--kind", "--illumination", "--inventory",
-                                                                                  "--stable", "--velocity", "--date-1"]
+    track_flags = ["--" + name.lower().replace("_", "-") for name, *_ in NUMBERS] + [
+        "--kind",
+        "--illumination",
+        "--inventory",
+        "--stable",
+        "--velocity",
+        "--date-1",
+    ]
     assert [flag for flag in track_flags if flag not in helps["track"].stdout] == []
 
 
@@ -316,8 +430,15 @@ def test_track__bands_on_the_cluster_give_one_runs_points_and_rates_and_a_rerun_
     inputs = TrackingInputs(str(first), str(second), date(2019, 8, 1), date(2021, 8, 1), DEM, spacing_px=9)
     settings = TrackingSettings(template_px=21, search_radius_px=6, neighbour_radius_px=36.0)
     one = track_features(inputs, settings, Areas([ogr.CreateGeometryFromWkt(landform_wkt)]))
-    request = TrackRequest(inputs, settings, str(tmp_path / "out.gpkg"), str(tmp_path / "work"), str(inventory),
-                           velocity=str(tmp_path / "velocity.tif"), bands=5)
+    request = TrackRequest(
+        inputs,
+        settings,
+        str(tmp_path / "out.gpkg"),
+        str(tmp_path / "work"),
+        str(inventory),
+        velocity=str(tmp_path / "velocity.tif"),
+        bands=5,
+    )
     client, cluster = _client()
     try:
         result = track_region(client, request, progress=False)

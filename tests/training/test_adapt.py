@@ -32,7 +32,9 @@ def _scene(tmp_path, reviews):
     image = np.random.default_rng(0).integers(0, 255, (3, 600, 600)).astype(np.uint8)
     raster = write_raster(tmp_path / "image.tif", image, (ORIGIN[0], PIXEL_M, 0, ORIGIN[1], 0, -PIXEL_M), dtype=gdal.GDT_Byte)
     centres = [(ORIGIN[0] + 500 + 600 * (i % 3), ORIGIN[1] - 500 - 600 * (i // 3)) for i in range(len(reviews))]
-    layer = write_polygons(tmp_path / "review.gpkg", [square_wkt(x, y, 300) for x, y in centres], attributes={"review": list(reviews)})
+    layer = write_polygons(
+        tmp_path / "review.gpkg", [square_wkt(x, y, 300) for x, y in centres], attributes={"review": list(reviews)}
+    )
     return str(raster), str(layer), centres
 
 
@@ -109,7 +111,9 @@ def test_adapt__refuses_a_model_that_does_not_state_its_architecture(tmp_path, c
     model = identity_model(tmp_path / "users_own.onnx")
     from training.__main__ import main as training_main
 
-    code = training_main(["adapt", "--images", raster, "--inventory", layer, "--base-model", str(model), "--output", str(tmp_path / "out.onnx")])
+    code = training_main(
+        ["adapt", "--images", raster, "--inventory", layer, "--base-model", str(model), "--output", str(tmp_path / "out.onnx")]
+    )
     assert code == 2
     assert "does not say its architecture" in capsys.readouterr().err
     assert not (tmp_path / "out.onnx").exists()
@@ -120,11 +124,17 @@ def test_adapt__one_reviewed_rock_glacier_trains_on_it_and_the_card_says_there_i
     truth = write_demo_scene(tmp_path / "scene", size_px=400, n_lobes=3, seed=5)
     source = ogr.Open(str(tmp_path / "scene" / "outlines.gpkg"))
     first = next(iter(source.GetLayer(0)))
-    layer = write_polygons(tmp_path / "one.gpkg", [first.GetGeometryRef().ExportToWkt()], epsg=int(source.GetLayer(0).GetSpatialRef().GetAuthorityCode(None)),
-                           attributes={"review": ["accepted"]})
+    layer = write_polygons(
+        tmp_path / "one.gpkg",
+        [first.GetGeometryRef().ExportToWkt()],
+        epsg=int(source.GetLayer(0).GetSpatialRef().GetAuthorityCode(None)),
+        attributes={"review": ["accepted"]},
+    )
     messages = []
-    card = adapt(AdaptRequest((str(tmp_path / "scene" / "image.tif"),), str(layer), str(tmp_path / "one.onnx"), max_minutes=0.1),
-                 lambda fraction, message: messages.append(message))
+    card = adapt(
+        AdaptRequest((str(tmp_path / "scene" / "image.tif"),), str(layer), str(tmp_path / "one.onnx"), max_minutes=0.1),
+        lambda fraction, message: messages.append(message),
+    )
     assert len(truth) == 3
     assert any("no held-out estimate" in m for m in messages)
     assert card["held_out"] == {"adapted": None, "adapted_at_base_threshold": None, "base": None}
@@ -154,7 +164,7 @@ def test_landforms__negatives_layer_in_another_crs_is_reprojected(tmp_path):
     landforms = read_landforms(AdaptRequest((raster,), layer, str(tmp_path / "o.onnx"), negatives=str(negatives)))
     assert isinstance(landforms, Landforms) and len(landforms.negative) == 1
     back = ogr.CreateGeometryFromWkb(landforms.negative[0])
-    assert abs(back.Centroid().GetX() - (centres[0][0] + 1200)) < 0.5 and abs(back.GetArea() - 300 ** 2) < 50
+    assert abs(back.Centroid().GetX() - (centres[0][0] + 1200)) < 0.5 and abs(back.GetArea() - 300**2) < 50
 
 
 def test_threshold__strictest_keeping_the_base_recall_but_never_stricter_than_the_base_model():

@@ -10,7 +10,7 @@ from training.data.compose import CompositionSettings
 def _square(size=128, side=40):
     label = np.zeros((size, size), np.uint8)
     start = (size - side) // 2
-    label[start:start + side, start:start + side] = 1
+    label[start : start + side, start : start + side] = 1
     image = np.full((3, size, size), 90.0, np.float32)
     image[:, label == 1] = 160.0
     return image, label

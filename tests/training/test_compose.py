@@ -47,7 +47,7 @@ def test_compose__canvases_mix_positive_and_negative_chips(samples):
     pool = _marked(samples)
     settings = CompositionSettings(cells=3, cell_px=64, crop_px=128, positive_share=0.5)
     canvas, label = compose_canvas(pool, settings, np.random.default_rng(2))
-    cells = [label[r:r + 64, c:c + 64].any() for r in range(0, 192, 64) for c in range(0, 192, 64)]
+    cells = [label[r : r + 64, c : c + 64].any() for r in range(0, 192, 64) for c in range(0, 192, 64)]
     assert 0 < sum(cells) < 9
 
 
@@ -71,22 +71,30 @@ def test_validation_scene__holds_every_validation_chip_once(samples):
     validation = [s for s in samples if s.split == "validation"]
     scene = validation_scene(validation, 3, cells_per_side=int(np.ceil(np.sqrt(len(validation)))), seed=0, cell_px=64)
     side = scene.label.shape[0] // 64
-    sums = sorted(float(scene.image[:, r * 64:(r + 1) * 64, c * 64:(c + 1) * 64].sum()) for r in range(side) for c in range(side))
+    sums = sorted(
+        float(scene.image[:, r * 64 : (r + 1) * 64, c * 64 : (c + 1) * 64].sum()) for r in range(side) for c in range(side)
+    )
     chips = sorted(float(gdal.Open(s.image_path).ReadAsArray()[:3].astype(np.float32).sum()) for s in validation)
     # every chip's pixel sum appears (turning a chip keeps its sum); extra cells repeat chips
     for value in chips:
         assert any(abs(value - s) < 1e-3 * max(value, 1.0) for s in sums)
-    assert scene.negative_pixels.sum() == 64 * 64 * sum(1 for r in range(side) for c in range(side)
-                                                        if not scene.label[r * 64:(r + 1) * 64, c * 64:(c + 1) * 64].any())
+    assert scene.negative_pixels.sum() == 64 * 64 * sum(
+        1 for r in range(side) for c in range(side) if not scene.label[r * 64 : (r + 1) * 64, c * 64 : (c + 1) * 64].any()
+    )
 
 
 def test_scene_scores__perfect_and_empty_maps(samples, tmp_path):
     validation = [s for s in samples if s.split == "validation"]
     scene = validation_scene(validation, 3, cells_per_side=3, seed=0, cell_px=64)
     perfect = scene_scores(scene.label.astype(np.float32), scene)
-    assert perfect["scene_pixel_iou"] == 1.0 and perfect["scene_recall"] == 1.0 and perfect["scene_false_pixels_on_negatives"] == 0.0
+    assert (
+        perfect["scene_pixel_iou"] == 1.0 and perfect["scene_recall"] == 1.0 and perfect["scene_false_pixels_on_negatives"] == 0.0
+    )
     everything = scene_scores(np.ones_like(scene.label, dtype=np.float32), scene)
-    assert everything["scene_pixel_iou"] == pytest.approx(scene.label.mean()) and everything["scene_false_pixels_on_negatives"] == 1.0
+    assert (
+        everything["scene_pixel_iou"] == pytest.approx(scene.label.mean())
+        and everything["scene_false_pixels_on_negatives"] == 1.0
+    )
     path = write_image(scene.image, str(tmp_path / "scene.tif"))
     written = gdal.Open(path)
     assert written.RasterCount == 3 and written.GetProjection() and written.GetGeoTransform()[1] == 10.0
@@ -149,7 +157,7 @@ def test_composed_dataset__beyond_a_raster_edge_is_the_plugins_neutral_input_and
             n_cut += 1
             rows, cols = np.flatnonzero(~neutral.all(axis=1)), np.flatnonzero(~neutral.all(axis=0))
             inside = np.zeros_like(neutral)
-            inside[rows.min():rows.max() + 1, cols.min():cols.max() + 1] = True
+            inside[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1] = True
             np.testing.assert_array_equal(neutral, ~inside)  # the raster is one rectangle
             assert not label[~inside].any()
         assert not (reference == 0).all(axis=0).any()  # uncut samples have no neutral pixel
@@ -164,13 +172,15 @@ def test_compose__colour_jitter_changes_each_cell_on_its_own_and_keeps_labels(sa
         for index, (image, label) in enumerate(group):
             group[index] = (np.full_like(image, 120.0), label)
     plain = compose_canvas(pool, CompositionSettings(cells=3, cell_px=64, crop_px=128), np.random.default_rng(3))
-    canvas, label = compose_canvas(pool, CompositionSettings(cells=3, cell_px=64, crop_px=128, colour_jitter=0.2), np.random.default_rng(3))
+    canvas, label = compose_canvas(
+        pool, CompositionSettings(cells=3, cell_px=64, crop_px=128, colour_jitter=0.2), np.random.default_rng(3)
+    )
     np.testing.assert_array_equal(plain[0], 120.0)
     colours = {tuple(np.round(canvas[:, r, c], 3)) for r in range(0, 192, 64) for c in range(0, 192, 64)}
     assert len(colours) == 9  # nine cells, nine colours
     for r in range(0, 192, 64):
         for c in range(0, 192, 64):
-            assert np.ptp(canvas[:, r:r + 64, c:c + 64], axis=(1, 2)).max() < 1e-4  # one colour per cell
+            assert np.ptp(canvas[:, r : r + 64, c : c + 64], axis=(1, 2)).max() < 1e-4  # one colour per cell
     assert label.sum() > 0 and set(np.unique(label)) <= {0, 1}
 
 
@@ -193,7 +203,7 @@ def test_compose__chips_labelled_per_chip_join_as_negatives_and_weak_positive_ce
         _, label = compose_canvas(pool, settings, rng)
         for index in range(9):
             row, col = divmod(index, 3)
-            cell = label[row * 64:(row + 1) * 64, col * 64:(col + 1) * 64]
+            cell = label[row * 64 : (row + 1) * 64, col * 64 : (col + 1) * 64]
             if cell.max() >= WEAK_LABEL_BASE:
                 weak_cells += 1
                 assert (cell == WEAK_LABEL_BASE + index).all()

@@ -40,7 +40,9 @@ def test_lovasz_hinge__confident_correct_logits_cost_nothing_and_a_gradient_step
 def test_losses__the_mixed_loss_is_the_sum_of_its_parts():
     truth = (torch.rand(3, 8, 8, generator=torch.Generator().manual_seed(1)) < 0.4).float()
     logits = torch.randn(3, 8, 8, generator=torch.Generator().manual_seed(2))
-    assert float(LOSSES["dice_bce+lovasz"](logits, truth)) == pytest.approx(float(dice_bce(logits, truth) + lovasz_hinge(logits, truth)))
+    assert float(LOSSES["dice_bce+lovasz"](logits, truth)) == pytest.approx(
+        float(dice_bce(logits, truth) + lovasz_hinge(logits, truth))
+    )
 
 
 def _weak_block(value=None):
@@ -62,7 +64,9 @@ def test_with_image_level__weak_pixels_carry_no_pixel_loss_and_equal_logits_cost
     logits = torch.randn(2, 8, 12, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
     logits[:, :, 8:] = -0.7
     for name, loss in LOSSES.items():
-        expected = float(loss(logits[:, :, :8], labels[:, :, :8])) + 0.5 * float(torch.nn.functional.softplus(torch.tensor(0.7, dtype=torch.float64)))
+        expected = float(loss(logits[:, :, :8], labels[:, :, :8])) + 0.5 * float(
+            torch.nn.functional.softplus(torch.tensor(0.7, dtype=torch.float64))
+        )
         got = float(with_image_level(loss, logits, labels, weight=0.5, k_px=10, min_visible_px=16))
         assert got == pytest.approx(expected, rel=1e-9), name
 
@@ -73,9 +77,13 @@ def test_with_image_level__without_weak_cells_it_is_the_plain_loss_and_too_littl
     labels = _weak_block()
     logits = torch.randn(2, 8, 12, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
     plain = labels[:, :, :8]
-    assert float(with_image_level(dice_bce, logits[:, :, :8], plain, 0.5, 10, 16)) == pytest.approx(float(dice_bce(logits[:, :, :8], plain)), rel=1e-12)
+    assert float(with_image_level(dice_bce, logits[:, :, :8], plain, 0.5, 10, 16)) == pytest.approx(
+        float(dice_bce(logits[:, :, :8], plain)), rel=1e-12
+    )
     # 32 weak pixels per image, 40 needed: the cell may have lost its rock glacier to the crop
-    assert float(with_image_level(dice_bce, logits, labels, 0.5, 10, 40)) == pytest.approx(float(dice_bce(logits[:, :, :8], plain)), rel=1e-12)
+    assert float(with_image_level(dice_bce, logits, labels, 0.5, 10, 40)) == pytest.approx(
+        float(dice_bce(logits[:, :, :8], plain)), rel=1e-12
+    )
 
 
 def test_with_image_level__only_the_k_most_confident_pixels_of_a_weak_cell_are_pushed_up():

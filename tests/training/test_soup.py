@@ -29,8 +29,16 @@ def _checkpoint(folder, seed: int, **config_values):
                 buffer.fill_(100 * seed)
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(str(folder), "best.pt")
-    torch.save({"model": model.state_dict(), "config": config.__dict__, "history": [{"epoch": 1, "val_iou": 0.1 * seed}],
-                "epoch": 1, "best_iou": 0.1 * seed}, path)
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "config": config.__dict__,
+            "history": [{"epoch": 1, "val_iou": 0.1 * seed}],
+            "epoch": 1,
+            "best_iou": 0.1 * seed,
+        },
+        path,
+    )
     return path
 
 
@@ -64,7 +72,7 @@ def test_average__every_weight_and_batchnorm_statistic_is_the_weighted_mean(tmp_
     assert saved["averaged_from"] == report["averaged_from"] and saved["output"] == str(tmp_path / "stage7")
     assert soup["history"] == b["history"]
     # beside a training run's own config the average keeps it, and it never overwrites an ingredient
-    run_config = (tmp_path / "stage7" / "config.json")
+    run_config = tmp_path / "stage7" / "config.json"
     run_config.write_text('{"output": "stage7"}')
     assert average_checkpoints([first, second], str(tmp_path / "stage7" / "soup.pt"))["config"] is None
     assert run_config.read_text() == '{"output": "stage7"}'
@@ -140,8 +148,10 @@ def test_model_card__names_the_averaged_stages_by_number():
     from training.card.render import _stages_text
 
     stages = [TrainConfig(output=f"runs/stage{i}", epochs=10, learning_rate=1e-4) for i in (1, 2)]
-    stages[-1].averaged_from = [{"checkpoint": "runs/stage1/best.pt", "run": "stage1", "weight": 0.5},
-                                {"checkpoint": "runs/stage2/best.pt", "run": "stage2", "weight": 0.5}]
+    stages[-1].averaged_from = [
+        {"checkpoint": "runs/stage1/best.pt", "run": "stage1", "weight": 0.5},
+        {"checkpoint": "runs/stage2/best.pt", "run": "stage2", "weight": 0.5},
+    ]
     text = _stages_text(stages)
     assert "Trained in 2 stages" in text
     assert "average 0.50 &times; <code>stage1</code> (stage 1) + 0.50 &times; <code>stage2</code> (stage 2)" in text

@@ -17,8 +17,15 @@ def lite0():
     from training.model.checkpoints import model_for
 
     torch.manual_seed(0)
-    config = TrainConfig(encoder="tu-tf_efficientnet_lite0", pretrained=False, image_pooling="none", receptive_field="compact",
-                         upsampling="half_pixel", standardization_mean=[0.5] * 3, standardization_std=[0.5] * 3)
+    config = TrainConfig(
+        encoder="tu-tf_efficientnet_lite0",
+        pretrained=False,
+        image_pooling="none",
+        receptive_field="compact",
+        upsampling="half_pixel",
+        standardization_mean=[0.5] * 3,
+        standardization_std=[0.5] * 3,
+    )
     return model_for(config, pretrained=False).eval()
 
 
@@ -66,8 +73,14 @@ def test_export__pads_folded_into_the_convolutions_with_the_same_answers(lite0, 
     pads = sorted(tuple(a.ints) for node in graph.node if node.op_type == "Conv" for a in node.attribute if a.name == "pads")
     assert pads.count((0, 0, 1, 1)) == 3 and pads.count((1, 1, 2, 2)) == 1  # TF's (before, after) of the four strided convs
     rng = np.random.default_rng(1)
-    assert parity(lite0, path, [rng.standard_normal((3, 96, 160)).astype(np.float32),
-                                rng.standard_normal((3, 48, 240)).astype(np.float32)]) < 1e-5
+    assert (
+        parity(
+            lite0,
+            path,
+            [rng.standard_normal((3, 96, 160)).astype(np.float32), rng.standard_normal((3, 48, 240)).astype(np.float32)],
+        )
+        < 1e-5
+    )
 
 
 def test_fold_pads__only_constant_zero_pads_of_spatial_axes_that_feed_one_convolution(tmp_path):
@@ -93,15 +106,24 @@ def test_fold_pads__only_constant_zero_pads_of_spatial_axes_that_feed_one_convol
         helper.make_node("Add", ["p4", "p4"], ["side"]),
     ]
     weight3 = numpy_helper.from_array(np.random.default_rng(2).standard_normal((2, 3, 3, 3)).astype(np.float32), "w3")
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 9, 11])],
-                              [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in ("c4", "side")],
-                              initializer=[weight, weight3, spatial, channels, one])
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 9, 11])],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in ("c4", "side")],
+        initializer=[weight, weight3, spatial, channels, one],
+    )
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     path, folded_path = str(tmp_path / "m.onnx"), str(tmp_path / "folded.onnx")
     onnx.save(proto, path)
     assert fold_pads_into_convolutions(proto) == 1
     assert [n.name for n in proto.graph.node if n.op_type == "Pad"] == ["not_zero", "channel_axis", "two_readers"]
-    assert [list(a.ints) for n in proto.graph.node if n.op_type == "Conv" for a in n.attribute if a.name == "pads"][0] == [1, 2, 3, 2]
+    assert [list(a.ints) for n in proto.graph.node if n.op_type == "Conv" for a in n.attribute if a.name == "pads"][0] == [
+        1,
+        2,
+        3,
+        2,
+    ]
     onnx.save(proto, folded_path)
     x = np.random.default_rng(1).standard_normal((1, 2, 9, 11)).astype(np.float32)
     options = ort.SessionOptions()
@@ -124,4 +146,6 @@ def test_same_padding_matches_timms_run_time_rule():
         before, after = same_padding_px(kernel, stride, dilation)
         assert padded.shape[-1] == side + before + after
         marked = torch.ones(1, 1, side, side)
-        assert int(pad_same(marked, (kernel, kernel), (stride, stride), (dilation, dilation))[0, 0, side // 2, :].argmax()) == before
+        assert (
+            int(pad_same(marked, (kernel, kernel), (stride, stride), (dilation, dilation))[0, 0, side // 2, :].argmax()) == before
+        )

@@ -32,7 +32,9 @@ def synthetic_chips(folder: Path, n_positive: int = 24, n_negative: int = 12, si
             a, b = rng.uniform(6, 14, 2)
             inside = ((rows - r0) / a) ** 2 + ((cols - c0) / b) ** 2 <= 1
             background[:, inside] = 170 + 40 * rng.random((3, inside.sum()))
-            gdal.GetDriverByName("PNG").CreateCopy(str(folder / "masks" / f"mask_{i:03d}.png"), _mem((inside * 255).astype(np.uint8)[None]))
+            gdal.GetDriverByName("PNG").CreateCopy(
+                str(folder / "masks" / f"mask_{i:03d}.png"), _mem((inside * 255).astype(np.uint8)[None])
+            )
             target = folder / "rock_glacier" / f"glaciar_{i:03d}.png"
         else:
             target = folder / "no_rock_glacier" / f"cordillera_{i:03d}.png"
@@ -73,7 +75,11 @@ def test_prepare__patch_counts_labels_and_an_honest_split(tmp_path):
     validation = [p.window for p in patches if p.split == "validation"]
     assert validation and all(a.intersection(b) is None for a in train for b in validation)
     # labels: 200 m squares at 10 m = 400 labelled pixels per rock glacier, summed over its patches
-    total = sum(gdal.Open(str(tmp_path / "patches" / "labels" / f"{p.name}.tif")).ReadAsArray().sum() for p in patches if p.group == patches[-8].group)
+    total = sum(
+        gdal.Open(str(tmp_path / "patches" / "labels" / f"{p.name}.tif")).ReadAsArray().sum()
+        for p in patches
+        if p.group == patches[-8].group
+    )
     assert total == 400
     georeferenced = gdal.Open(str(tmp_path / "patches" / "images" / f"{patches[0].name}.tif"))
     assert georeferenced.GetProjection() and georeferenced.GetGeoTransform()[1] == 10
@@ -103,8 +109,20 @@ def trained(tmp_path_factory):
 
     folder = synthetic_chips(tmp_path_factory.mktemp("chips"))
     output = tmp_path_factory.mktemp("run")
-    config = TrainConfig(data=str(folder), output=str(output), encoder="resnet18", pretrained=False, batch_size=8, epochs=6,
-                         learning_rate=3e-3, validation_fraction=0.25, target_iou=0.99, patience=10, seed=0, threads=2)
+    config = TrainConfig(
+        data=str(folder),
+        output=str(output),
+        encoder="resnet18",
+        pretrained=False,
+        batch_size=8,
+        epochs=6,
+        learning_rate=3e-3,
+        validation_fraction=0.25,
+        target_iou=0.99,
+        patience=10,
+        seed=0,
+        threads=2,
+    )
     trainer = Trainer(config)
     before = trainer._run("validation")
     result = trainer.fit()
@@ -233,8 +251,13 @@ def test_build_model__half_pixel_upsampling_exports_as_such():
 
     with tempfile.TemporaryDirectory() as work:
         path = export_onnx(model, ModelSpec(), os.path.join(work, "m.onnx"), sample_size_px=64)
-        modes = [onnx.helper.get_attribute_value(a) for n in onnx.load(path).graph.node if n.op_type == "Resize"
-                 for a in n.attribute if a.name == "coordinate_transformation_mode"]
+        modes = [
+            onnx.helper.get_attribute_value(a)
+            for n in onnx.load(path).graph.node
+            if n.op_type == "Resize"
+            for a in n.attribute
+            if a.name == "coordinate_transformation_mode"
+        ]
     assert len(modes) == 2 and all(m in (b"half_pixel", b"pytorch_half_pixel") for m in modes), modes
 
 
@@ -255,10 +278,28 @@ def test_training__scene_and_chips_selection_keeps_the_epoch_with_the_best_mean(
     from training.loop.train import Trainer
 
     folder = synthetic_chips(tmp_path / "chips")
-    config = TrainConfig(data=str(folder), output=str(tmp_path / "run"), encoder="resnet18", pretrained=False, batch_size=4,
-                         epochs=2, learning_rate=3e-3, validation_fraction=0.25, seed=0, threads=2, compose=True, cell_px=64,
-                         crop_px=128, samples_per_epoch=8, raster_edge_share=0.5, scene_validation=True,
-                         select_on="scene+chips", inference_tile_px=256, inference_margin_px=32, target_iou=2.0)
+    config = TrainConfig(
+        data=str(folder),
+        output=str(tmp_path / "run"),
+        encoder="resnet18",
+        pretrained=False,
+        batch_size=4,
+        epochs=2,
+        learning_rate=3e-3,
+        validation_fraction=0.25,
+        seed=0,
+        threads=2,
+        compose=True,
+        cell_px=64,
+        crop_px=128,
+        samples_per_epoch=8,
+        raster_edge_share=0.5,
+        scene_validation=True,
+        select_on="scene+chips",
+        inference_tile_px=256,
+        inference_margin_px=32,
+        target_iou=2.0,
+    )
     result = Trainer(config).fit()
     history = result["history"]
     assert all(0.0 <= h["chips_pixel_iou"] <= 1.0 and 0.0 <= h["scene_pixel_iou"] <= 1.0 for h in history)
@@ -288,13 +329,31 @@ def test_evaluate_command__measures_chips_and_scene_through_the_plugins_path(tra
     path = export_onnx(trainer.model, spec_for(trainer.config), str(tmp_path / "model.onnx"))
     _chip_png(tmp_path / "other" / "rock_glacier" / "a.png", 400)
     _chip_png(tmp_path / "other" / "no_rock_glacier" / "b.png", 0)
-    assert main(["evaluate", "--checkpoint", str(output / "best.pt"), "--onnx", path, "--split", "validation", "--views", "1",
-                 "--image-level", str(tmp_path / "other")]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--checkpoint",
+                str(output / "best.pt"),
+                "--onnx",
+                path,
+                "--split",
+                "validation",
+                "--views",
+                "1",
+                "--image-level",
+                str(tmp_path / "other"),
+            ]
+        )
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     assert {"chips", "scene"} <= set(report) and report["chips"]["views"] == 1
     assert report["image_level"]["rock_glacier_chips"] == 1 and report["image_level"]["chips_without_rock_glacier"] == 1
     assert report["chips"]["pixel_iou"] == pytest.approx(
-        chips_through_plugin(path, trainer.validation_samples, spec_for(trainer.config), views=1, threshold=report["threshold"]), abs=1e-9)
+        chips_through_plugin(path, trainer.validation_samples, spec_for(trainer.config), views=1, threshold=report["threshold"]),
+        abs=1e-9,
+    )
     chips = report["chips"]
     assert chips["tp"] + chips["fn"] >= 1 and chips["samples"] == len(trainer.validation_samples)
 
@@ -309,12 +368,19 @@ def test_sensitive_convolutions__first_and_last_stay_float_depthwise_goes_int8(t
         weight = numpy_helper.from_array(np.ones((4, channels_in // group, 3, 3), np.float32), f"{name}_w")
         return helper.make_node("Conv", [source, weight.name], [target], name=name, group=group, pads=[1, 1, 1, 1]), weight
 
-    layers = [conv("stem", "input", "a", 3), conv("pointwise", "a", "b", 4), conv("depthwise", "b", "c", 4, group=4),
-              conv("head", "c", "output", 4)]
-    graph = helper.make_graph([node for node, _ in layers], "g",
-                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 8, 8])],
-                              [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 4, 8, 8])],
-                              initializer=[weight for _, weight in layers])
+    layers = [
+        conv("stem", "input", "a", 3),
+        conv("pointwise", "a", "b", 4),
+        conv("depthwise", "b", "c", 4, group=4),
+        conv("head", "c", "output", 4),
+    ]
+    graph = helper.make_graph(
+        [node for node, _ in layers],
+        "g",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 4, 8, 8])],
+        initializer=[weight for _, weight in layers],
+    )
     path = str(tmp_path / "m.onnx")
     onnx.save(helper.make_model(graph), path)
     assert sensitive_convolutions(path) == ["stem", "head"]
@@ -329,14 +395,27 @@ def test_training__ema_saves_the_moving_average_of_the_weights_and_resumes_it(tm
 
     decay = 0.9
     folder = synthetic_chips(tmp_path / "chips")
-    config = TrainConfig(data=str(folder), output=str(tmp_path / "run"), encoder="resnet18", pretrained=False, batch_size=8,
-                         epochs=1, learning_rate=3e-3, validation_fraction=0.25, seed=0, threads=2, ema_decay=decay,
-                         loss="dice_bce+lovasz", target_iou=2.0)
+    config = TrainConfig(
+        data=str(folder),
+        output=str(tmp_path / "run"),
+        encoder="resnet18",
+        pretrained=False,
+        batch_size=8,
+        epochs=1,
+        learning_rate=3e-3,
+        validation_fraction=0.25,
+        seed=0,
+        threads=2,
+        ema_decay=decay,
+        loss="dice_bce+lovasz",
+        target_iou=2.0,
+    )
     trainer = Trainer(config)
     names = [name for name, _ in trainer.model.named_parameters()]
     trajectory = []
     trainer.optimizer.register_step_post_hook(
-        lambda *_: trajectory.append({name: p.detach().clone() for name, p in trainer.model.named_parameters()}))
+        lambda *_: trajectory.append({name: p.detach().clone() for name, p in trainer.model.named_parameters()})
+    )
     trainer.fit()
     assert len(trajectory) >= 3
     expected = dict(trajectory[0])
@@ -369,8 +448,8 @@ def test_training__unknown_loss_and_impossible_decay_say_what_to_choose():
 def _chip_png(path: Path, blob_px: int) -> None:
     """A dark 64 px chip with a bright square of about ``blob_px`` pixels in band 1."""
     image = np.full((3, 64, 64), 30, dtype=np.uint8)
-    side = int(round(blob_px ** 0.5))
-    image[0, 10:10 + side, 12:12 + side] = 230
+    side = int(round(blob_px**0.5))
+    image[0, 10 : 10 + side, 12 : 12 + side] = 230
     path.parent.mkdir(parents=True, exist_ok=True)
     gdal.GetDriverByName("PNG").CreateCopy(str(path), _mem(image))
 
@@ -382,13 +461,13 @@ def test_image_level__detection_and_false_alarms_follow_the_minimum_candidate_ar
     from training.evaluation.image_level import image_level_scores, labelled_chips
 
     folder = tmp_path / "chips"
-    _chip_png(folder / "rock_glacier" / "a.png", 400)        # detected
-    _chip_png(folder / "rock_glacier" / "b.png", 100)        # too small: missed
+    _chip_png(folder / "rock_glacier" / "a.png", 400)  # detected
+    _chip_png(folder / "rock_glacier" / "b.png", 100)  # too small: missed
     _chip_png(folder / "test" / "glaciarRoca_site_1.png", 900)  # named like chips_ds1: detected
-    _chip_png(folder / "no_rock_glacier" / "c.png", 0)       # clean
-    _chip_png(folder / "test" / "cordillera_2.png", 324)     # a false alarm
-    _chip_png(folder / "test" / "cordillera_3.png", 144)     # too small to be a candidate
-    _chip_png(folder / "other" / "unknown.png", 900)         # no class: skipped
+    _chip_png(folder / "no_rock_glacier" / "c.png", 0)  # clean
+    _chip_png(folder / "test" / "cordillera_2.png", 324)  # a false alarm
+    _chip_png(folder / "test" / "cordillera_3.png", 144)  # too small to be a candidate
+    _chip_png(folder / "other" / "unknown.png", 900)  # no class: skipped
     assert len(labelled_chips(str(folder))) == 6
     scores = image_level_scores(str(threshold_model(tmp_path / "t.onnx")), str(folder), views=8)
     assert scores["min_area_px"] == 300 and scores["rock_glacier_chips"] == 3 and scores["chips_without_rock_glacier"] == 3
@@ -422,10 +501,21 @@ def test_colour_jitter__per_band_gain_and_offset_within_the_strength_and_off_by_
 def test_model_card__reports_the_other_collection_beside_the_validation_chips():
     from training.card.render import _image_level_text
 
-    text = _image_level_text({"image_level": {"folder": "chips_ds1", "rock_glacier_chips": 183, "chips_without_rock_glacier": 210,
-                                              "detected_share": 121 / 183, "false_alarm_share": 62 / 210, "views": 8,
-                                              "min_area_px": 300, "validation_detected_share": 0.975,
-                                              "validation_false_alarm_share": 1 / 55}})
+    text = _image_level_text(
+        {
+            "image_level": {
+                "folder": "chips_ds1",
+                "rock_glacier_chips": 183,
+                "chips_without_rock_glacier": 210,
+                "detected_share": 121 / 183,
+                "false_alarm_share": 62 / 210,
+                "views": 8,
+                "min_area_px": 300,
+                "validation_detected_share": 0.975,
+                "validation_false_alarm_share": 1 / 55,
+            }
+        }
+    )
     assert "66 % of the rock-glacier chips detected, 30 % of the others with a false candidate" in text
     assert "against 98 % and 2 % on the validation chips" in text and "chips_ds1" in text
     assert _image_level_text({}) == ""
@@ -438,10 +528,24 @@ def test_training__chips_labelled_per_chip_train_as_composed_cells_and_need_comp
 
     folder = synthetic_chips(tmp_path / "chips")
     other = synthetic_chips(tmp_path / "other", n_positive=6, n_negative=6, seed=3)
-    config = TrainConfig(data=str(folder), output=str(tmp_path / "run"), encoder="resnet18", pretrained=False, batch_size=4, epochs=1,
-                         learning_rate=1e-3, validation_fraction=0.25, compose=True, cell_px=64, crop_px=128, samples_per_epoch=8,
-                         image_level_data=str(other), image_level_include=["rock_glacier/*", "no_rock_glacier/cordillera_00*"],
-                         weak_positive_share=0.5, threads=2)
+    config = TrainConfig(
+        data=str(folder),
+        output=str(tmp_path / "run"),
+        encoder="resnet18",
+        pretrained=False,
+        batch_size=4,
+        epochs=1,
+        learning_rate=1e-3,
+        validation_fraction=0.25,
+        compose=True,
+        cell_px=64,
+        crop_px=128,
+        samples_per_epoch=8,
+        image_level_data=str(other),
+        image_level_include=["rock_glacier/*", "no_rock_glacier/cordillera_00*"],
+        weak_positive_share=0.5,
+        threads=2,
+    )
     trainer = Trainer(config)
     pool = trainer.chip_pool()
     assert len(pool.weak_positives) == 6 and len(pool.negatives) == 9 + 4  # 4 of the 6 other negatives (006-009 of 006-011)
@@ -458,8 +562,13 @@ def test_image_level__chips_a_model_trained_on_are_left_out_of_its_check(tmp_pat
     from training.evaluation.image_level import image_level_scores, labelled_chips, trained_on
 
     folder = tmp_path / "chips_ds1"
-    for name, blob in [("train/glaciarRoca_a_1_1.png", 400), ("train/cordillera_1.png", 0), ("test/glaciarRoca_b_1_1.png", 0),
-                       ("test/cordillera_2.png", 400), ("test/cordillera_3.png", 0)]:
+    for name, blob in [
+        ("train/glaciarRoca_a_1_1.png", 400),
+        ("train/cordillera_1.png", 0),
+        ("test/glaciarRoca_b_1_1.png", 0),
+        ("test/cordillera_2.png", 400),
+        ("test/cordillera_3.png", 0),
+    ]:
         _chip_png(folder / name, blob)
     config = TrainConfig(image_level_data=str(folder), image_level_include=["train/*"])
     patterns = trained_on(config, str(folder))
@@ -467,7 +576,10 @@ def test_image_level__chips_a_model_trained_on_are_left_out_of_its_check(tmp_pat
     assert trained_on(config, str(tmp_path / "other")) is None
     assert trained_on(TrainConfig(image_level_data=str(folder)), str(folder)) == ["*"]
     assert sorted(os.path.basename(s.image_path) for s in labelled_chips(str(folder), exclude=patterns)) == [
-        "cordillera_2.png", "cordillera_3.png", "glaciarRoca_b_1_1.png"]
+        "cordillera_2.png",
+        "cordillera_3.png",
+        "glaciarRoca_b_1_1.png",
+    ]
     scores = image_level_scores(str(threshold_model(tmp_path / "t.onnx")), str(folder), views=1, exclude=patterns)
     assert scores["excluded_as_trained_on"] == ["train/*"]
     assert (scores["rock_glacier_chips"], scores["detected_share"]) == (1, 0.0)

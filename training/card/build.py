@@ -1,7 +1,8 @@
 """Build the default model's card: measure (``measure``), then write ``model_card.json`` and ``MODEL_CARD.html``
 (``render``) beside the model.
 
-    .venv/bin/python -m training.card.build --checkpoint runs/chile_soup/best.pt --onnx rockglacier_plugin/models/rockglacier_default.onnx ...
+    .venv/bin/python -m training.card.build --checkpoint runs/chile_soup/best.pt --onnx
+    rockglacier_plugin/models/rockglacier_default.onnx ...
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--onnx", required=True)
     parser.add_argument("--int8")
     parser.add_argument("--out-dir", required=True)
-    parser.add_argument("--image-level", metavar="FOLDER",
-                        help="chips of another collection labelled per chip (training/evaluation/image_level.py), e.g. chips_ds1")
+    parser.add_argument(
+        "--image-level",
+        metavar="FOLDER",
+        help="chips of another collection labelled per chip (training/evaluation/image_level.py), e.g. chips_ds1",
+    )
     args = parser.parse_args(argv)
     config = config_of(torch.load(args.checkpoint, map_location="cpu", weights_only=False))
     history = full_history(args.checkpoint)

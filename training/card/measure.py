@@ -32,11 +32,29 @@ def chip_scores(onnx_path: str, validation: Any, spec: Any, threshold: float) ->
     return evaluate_through_plugin(onnx_path, validation, spec, threshold, views=8, threads=2)
 
 
+def tile_size_scores(onnx_path: str, scene: Any, threshold: float) -> tuple[dict[str, Any], bool]:
+    """Per tile size, the scene's IoU and how far its probabilities lie from the largest tile's; whether all agree
+    within ``TILE_AGREEMENT``."""
+    import numpy as np
+
+    from training.evaluation.scene_eval import scene_scores, segment_scene
+
+    maps = {tile: segment_scene(onnx_path, scene, tile, threads=2) for tile in TILE_SIZES}
+    reference = maps[TILE_SIZES[-1]]
+    sizes = {}
+    for tile in TILE_SIZES:
+        difference = tile_difference(maps[tile], reference)
+        sizes[str(tile)] = {
+            "scene_pixel_iou": scene_scores(maps[tile], scene, threshold)["scene_pixel_iou"],
+            "max_abs_probability_difference_to_1536px": float(difference.max()),
+            "p999_abs_probability_difference_to_1536px": float(np.quantile(difference, 0.999)),
+        }
+    return sizes, all(v["max_abs_probability_difference_to_1536px"] <= TILE_AGREEMENT for v in sizes.values())
+
+
 def measure(float_onnx: str, int8_onnx: Optional[str], checkpoint: str, image_level: Optional[str] = None) -> dict[str, Any]:
     """Every number of the card, measured now; ``image_level`` a folder of chips of another
     collection labelled per chip (``training/image_level.py``)."""
-    import numpy as np
-
     from rockglacier_plugin.core.mapping.input_scaling import to_uint8_range
     from training.data.compose import cells_for, validation_scene
     from training.data.samples import load_samples
@@ -55,8 +73,14 @@ def measure(float_onnx: str, int8_onnx: Optional[str], checkpoint: str, image_le
     spec = spec_for(config)
     samples = load_samples(config)
     validation = [s for s in samples if s.split == "validation"]
-    scene = validation_scene(validation, spec.in_channels, cells_for(len(validation)), config.seed, config.cell_px,
-                             lambda raw: to_uint8_range(raw, spec.input_scaling))
+    scene = validation_scene(
+        validation,
+        spec.in_channels,
+        cells_for(len(validation)),
+        config.seed,
+        config.cell_px,
+        lambda raw: to_uint8_range(raw, spec.input_scaling),
+    )
     models = {"float32": float_onnx, **({"int8": int8_onnx} if int8_onnx else {})}
     # each copy at its own threshold (its seg_thresh, chosen on training chips: training/threshold.py)
     thresholds = {name: model_threshold(path) for name, path in models.items()}
@@ -68,32 +92,33 @@ def measure(float_onnx: str, int8_onnx: Optional[str], checkpoint: str, image_le
         card["scene"][name] = scene_scores(probability, scene, thresholds[name])
         card["chips"][name] = chip_scores(path, validation, spec, thresholds[name])
     alone = {views: list(chips_alone(float_onnx, validation, spec, views, 2)) for views in (1, 8)}
-    card["chips_through_plugin"] = {f"{views} view{'s' if views > 1 else ''}": pixel_iou_of_chips(results, thresholds["float32"])
-                                    for views, results in alone.items()}
+    card["chips_through_plugin"] = {
+        f"{views} view{'s' if views > 1 else ''}": pixel_iou_of_chips(results, thresholds["float32"])
+        for views, results in alone.items()
+    }
     if image_level:  # the same measure on the validation chips comes from their 8-view runs above
         same = image_level_of(alone[8], threshold=thresholds["float32"])
-        card["image_level"] = {"folder": os.path.basename(os.path.normpath(image_level)),
-                               **image_level_scores(float_onnx, image_level, views=8, threads=2, threshold=thresholds["float32"],
-                                                    exclude=trained_on(config, image_level)),
-                               "validation_detected_share": same["detected_share"],
-                               "validation_false_alarm_share": same["false_alarm_share"]}
-    for name, path, views in [("float32", float_onnx, 4), ("float32", float_onnx, 8)] + ([("int8", int8_onnx, 8)] if int8_onnx else []):
+        card["image_level"] = {
+            "folder": os.path.basename(os.path.normpath(image_level)),
+            **image_level_scores(
+                float_onnx,
+                image_level,
+                views=8,
+                threads=2,
+                threshold=thresholds["float32"],
+                exclude=trained_on(config, image_level),
+            ),
+            "validation_detected_share": same["detected_share"],
+            "validation_false_alarm_share": same["false_alarm_share"],
+        }
+    for name, path, views in [("float32", float_onnx, 4), ("float32", float_onnx, 8)] + (
+        [("int8", int8_onnx, 8)] if int8_onnx else []
+    ):
         start = time.perf_counter()  # the plugin's VIEWS option; 8 is its default
         probability = segment_scene(path, scene, threads=2, views=views)
         card["seconds_on_scene"][f"{name}, {views} views"] = time.perf_counter() - start
         card["scene"][f"{name}, {views} views"] = scene_scores(probability, scene, thresholds[name])
-    maps = {tile: segment_scene(float_onnx, scene, tile, threads=2) for tile in TILE_SIZES}
-    reference = maps[TILE_SIZES[-1]]
-    card["tile_sizes"] = {}
-    for tile in TILE_SIZES:
-        difference = tile_difference(maps[tile], reference)
-        card["tile_sizes"][str(tile)] = {
-            "scene_pixel_iou": scene_scores(maps[tile], scene, thresholds["float32"])["scene_pixel_iou"],
-            "max_abs_probability_difference_to_1536px": float(difference.max()),
-            "p999_abs_probability_difference_to_1536px": float(np.quantile(difference, 0.999)),
-        }
-    card["tile_sizes_agree"] = all(v["max_abs_probability_difference_to_1536px"] <= TILE_AGREEMENT
-                                   for v in card["tile_sizes"].values())
+    card["tile_sizes"], card["tile_sizes_agree"] = tile_size_scores(float_onnx, scene, thresholds["float32"])
     card["scene_size_px"] = list(scene.label.shape)
     card["validation_chips"] = len(validation)
     card["training_chips"] = sum(s.split == "train" for s in samples)
@@ -113,14 +138,22 @@ def int8_verdict(scenes: dict[str, dict], seconds: dict[str, float]) -> dict[str
     >>> v = int8_verdict({"float32": {"scene_pixel_iou": 0.60}, "int8": {"scene_pixel_iou": 0.59},
     ...                   "float32, 8 views": {"scene_pixel_iou": 0.64}, "int8, 8 views": {"scene_pixel_iou": 0.61}},
     ...                  {"float32": 6.0, "int8": 5.0, "float32, 8 views": 48.0, "int8, 8 views": 30.0})
-    >>> round(v["int8_scene_iou_loss"], 3), v["int8_is_cpu_default"], v["int8_speedup_on_scene"], v["int8_speedup_on_scene_8_views"]
-    (0.03, False, 1.2, 1.6)
+    >>> round(v["int8_scene_iou_loss"], 3), v["int8_is_cpu_default"]
+    (0.03, False)
+    >>> v["int8_speedup_on_scene"], v["int8_speedup_on_scene_8_views"]
+    (1.2, 1.6)
     """
-    losses = [scenes[f"float32{suffix}"]["scene_pixel_iou"] - scenes[f"int8{suffix}"]["scene_pixel_iou"]
-              for suffix in ("", ", 8 views") if f"int8{suffix}" in scenes]
+    losses = [
+        scenes[f"float32{suffix}"]["scene_pixel_iou"] - scenes[f"int8{suffix}"]["scene_pixel_iou"]
+        for suffix in ("", ", 8 views")
+        if f"int8{suffix}" in scenes
+    ]
     loss = max(losses)
-    verdict = {"int8_scene_iou_loss": loss, "int8_is_cpu_default": bool(loss <= INT8_MAX_IOU_LOSS),
-               "int8_speedup_on_scene": seconds["float32"] / seconds["int8"]}
+    verdict = {
+        "int8_scene_iou_loss": loss,
+        "int8_is_cpu_default": bool(loss <= INT8_MAX_IOU_LOSS),
+        "int8_speedup_on_scene": seconds["float32"] / seconds["int8"],
+    }
     if "int8, 8 views" in seconds:
         verdict["int8_speedup_on_scene_8_views"] = seconds["float32, 8 views"] / seconds["int8, 8 views"]
     return verdict
@@ -141,7 +174,11 @@ def lineage(config: Any) -> list:
 
 
 #: Per-epoch scores of the last stage summarised by ``epoch_spread`` (history key -> what it is).
-SPREAD_SCORES = {"scene_pixel_iou": "scene", "chips_pixel_iou": "chips alone through the plugin", "val_iou": "bare model per chip"}
+SPREAD_SCORES = {
+    "scene_pixel_iou": "scene",
+    "chips_pixel_iou": "chips alone through the plugin",
+    "val_iou": "bare model per chip",
+}
 
 
 def epoch_spread(history: list) -> dict[str, tuple[float, float]]:
@@ -155,7 +192,8 @@ def epoch_spread(history: list) -> dict[str, tuple[float, float]]:
     """
     import numpy as np
 
-    return {key: (float(np.mean(values)), float(np.std(values)))
-            for key in SPREAD_SCORES
-            if (values := [record[key] for record in history if record.get(key) is not None])}
-
+    return {
+        key: (float(np.mean(values)), float(np.std(values)))
+        for key in SPREAD_SCORES
+        if (values := [record[key] for record in history if record.get(key) is not None])
+    }

@@ -58,8 +58,13 @@ def _smooth_field(shape: tuple[int, int], rng: np.random.Generator, sigma_px: fl
     return (field - low) / (high - low) if high > low else np.zeros(shape, np.float32)
 
 
-def pixel_size(image: np.ndarray, label: np.ndarray, rng: np.random.Generator,
-               metres: tuple[float, float] = (8.0, 15.0), native_m: float = 10.0) -> tuple[np.ndarray, np.ndarray]:
+def pixel_size(
+    image: np.ndarray,
+    label: np.ndarray,
+    rng: np.random.Generator,
+    metres: tuple[float, float] = (8.0, 15.0),
+    native_m: float = 10.0,
+) -> tuple[np.ndarray, np.ndarray]:
     """The scene as a sensor of another pixel size (8-15 m for 10 m chips: SPOT, Landsat pan-sharpened, resampled
     products) would show it: zoomed by native_m / metres (bilinear image, nearest label), cropped or mirror-padded
     back to the same shape, so a landform covers fewer or more pixels."""
@@ -71,7 +76,7 @@ def pixel_size(image: np.ndarray, label: np.ndarray, rng: np.random.Generator,
     scaled_label = zoom(label, factor, order=0, mode="nearest")
     if factor >= 1.0:
         r0, c0 = (scaled_label.shape[0] - rows) // 2, (scaled_label.shape[1] - cols) // 2
-        return scaled[:, r0:r0 + rows, c0:c0 + cols], scaled_label[r0:r0 + rows, c0:c0 + cols]
+        return scaled[:, r0 : r0 + rows, c0 : c0 + cols], scaled_label[r0 : r0 + rows, c0 : c0 + cols]
     pad_r, pad_c = rows - scaled_label.shape[0], cols - scaled_label.shape[1]
     pads = ((pad_r // 2, pad_r - pad_r // 2), (pad_c // 2, pad_c - pad_c // 2))
     return (np.pad(scaled, ((0, 0),) + pads, mode="reflect"), np.pad(scaled_label, pads, mode="reflect"))
@@ -81,7 +86,9 @@ def haze(image: np.ndarray, rng: np.random.Generator, max_share: float = 0.45) -
     """Thin cloud, haze or a low sun's glare: each pixel mixed with a bluish-white airlight by a smoothly varying share
     (up to ``max_share``), the atmospheric-scattering model I = J (1 - t) + A t."""
     share = max_share * float(rng.uniform(0.3, 1.0)) * _smooth_field(image.shape[1:], rng, image.shape[1] / 4.0)
-    airlight = np.array([rng.uniform(190, 235), rng.uniform(200, 240), rng.uniform(215, 255)], np.float32)[: image.shape[0], None, None]
+    airlight = np.array([rng.uniform(190, 235), rng.uniform(200, 240), rng.uniform(215, 255)], np.float32)[
+        : image.shape[0], None, None
+    ]
     return np.clip(image * (1.0 - share) + airlight * share, 0.0, 255.0)
 
 
@@ -91,7 +98,9 @@ def snow(image: np.ndarray, rng: np.random.Generator, cover: tuple[float, float]
     field = _smooth_field(image.shape[1:], rng, float(rng.uniform(3.0, 10.0)))
     level = np.quantile(field, 1.0 - float(rng.uniform(*cover)))
     weight = np.clip((field - level) / 0.05, 0.0, 1.0)[None]
-    white = np.array([rng.uniform(225, 245), rng.uniform(230, 250), rng.uniform(238, 255)], np.float32)[: image.shape[0], None, None]
+    white = np.array([rng.uniform(225, 245), rng.uniform(230, 250), rng.uniform(238, 255)], np.float32)[
+        : image.shape[0], None, None
+    ]
     return np.clip(image * (1.0 - weight) + white * weight, 0.0, 255.0)
 
 
@@ -101,15 +110,18 @@ def shadow(image: np.ndarray, rng: np.random.Generator, darkest: tuple[float, fl
     rows, cols = image.shape[1:]
     angle = float(rng.uniform(0, 2 * np.pi))
     yy, xx = np.mgrid[0:rows, 0:cols].astype(np.float32)
-    distance = (xx - cols / 2.0) * np.cos(angle) + (yy - rows / 2.0) * np.sin(angle) - float(rng.uniform(-0.4, 0.4)) * min(rows, cols)
+    distance = (
+        (xx - cols / 2.0) * np.cos(angle) + (yy - rows / 2.0) * np.sin(angle) - float(rng.uniform(-0.4, 0.4)) * min(rows, cols)
+    )
     inside = np.clip(0.5 + distance / float(rng.uniform(2.0, 8.0)), 0.0, 1.0)
     factor = float(rng.uniform(*darkest))
     gains = np.array([factor, factor * 1.05, factor * 1.15], np.float32)[: image.shape[0], None, None]
     return np.clip(image * (1.0 - inside * (1.0 - gains)), 0.0, 255.0)
 
 
-def other_ranges(image: np.ndarray, label: np.ndarray, rng: np.random.Generator, names: tuple[str, ...],
-                 probability: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+def other_ranges(
+    image: np.ndarray, label: np.ndarray, rng: np.random.Generator, names: tuple[str, ...], probability: float = 0.3
+) -> tuple[np.ndarray, np.ndarray]:
     """Each augmentation of ``names`` (``OTHER_RANGES``) applied with ``probability``, in that order."""
     if "pixel_size" in names and rng.random() < probability:
         image, label = pixel_size(image, label, rng)

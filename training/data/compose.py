@@ -84,9 +84,16 @@ class ChipPool:
     """Raw chips (already on the 0-255 scale) kept in memory: positives with a mask, negatives, and
     "weak" positives (``image_level`` samples of kind "positive": a rock glacier, no mask)."""
 
-    def __init__(self, samples: Sequence[Sample], channels: int, to_uint8: Optional[callable] = None,
-                 hard_negatives: Sequence[str] = (), hard_weight: float = 1.0, image_level: Sequence[Sample] = (),
-                 weak_positive_share: float = 0.0):
+    def __init__(
+        self,
+        samples: Sequence[Sample],
+        channels: int,
+        to_uint8: Optional[callable] = None,
+        hard_negatives: Sequence[str] = (),
+        hard_weight: float = 1.0,
+        image_level: Sequence[Sample] = (),
+        weak_positive_share: float = 0.0,
+    ):
         self.positives: list[tuple[np.ndarray, np.ndarray]] = []
         self.negatives: list[tuple[np.ndarray, np.ndarray]] = []
         self.weak_positives: list[np.ndarray] = []
@@ -187,7 +194,9 @@ def raster_window(shape: tuple[int, int], min_inside_px: int, rng: np.random.Gen
     return _axis_window(shape[0], min_inside_px, rng), _axis_window(shape[1], min_inside_px, rng)
 
 
-def cut_by_raster_edges(standardized: np.ndarray, label: np.ndarray, window: tuple[slice, slice]) -> tuple[np.ndarray, np.ndarray]:
+def cut_by_raster_edges(
+    standardized: np.ndarray, label: np.ndarray, window: tuple[slice, slice]
+) -> tuple[np.ndarray, np.ndarray]:
     """The sample with everything outside ``window`` set to the neutral input (0 after
     standardisation) and to background in the label."""
     inside = np.zeros(label.shape, dtype=bool)
@@ -205,8 +214,15 @@ class ValidationScene:
     negative_pixels: np.ndarray
 
 
-def validation_scene(samples: Sequence[Sample], channels: int, cells_per_side: int, seed: int = 0,
-                     cell_px: int = 128, to_uint8: Optional[callable] = None, shuffle: bool = True) -> ValidationScene:
+def validation_scene(
+    samples: Sequence[Sample],
+    channels: int,
+    cells_per_side: int,
+    seed: int = 0,
+    cell_px: int = 128,
+    to_uint8: Optional[callable] = None,
+    shuffle: bool = True,
+) -> ValidationScene:
     """Every chip once, in a seeded order (or as given, row by row, with ``shuffle=False``) and a
     seeded orientation, on a square grid of ``cells_per_side`` cells (cells left over get chips drawn again)."""
     rng = np.random.default_rng(seed)

@@ -38,7 +38,7 @@ class SegmentationDataset:
         if self.crop_px and min(label.shape) > self.crop_px:
             r = self.rng.integers(0, label.shape[0] - self.crop_px + 1) if self.train else (label.shape[0] - self.crop_px) // 2
             c = self.rng.integers(0, label.shape[1] - self.crop_px + 1) if self.train else (label.shape[1] - self.crop_px) // 2
-            image, label = image[:, r:r + self.crop_px, c:c + self.crop_px], label[r:r + self.crop_px, c:c + self.crop_px]
+            image, label = image[:, r : r + self.crop_px, c : c + self.crop_px], label[r : r + self.crop_px, c : c + self.crop_px]
         if self.train:
             image, label = augment(image, label, self.rng)
         # validation chips keep their size (reflect-padding a chip to the crop size would mirror its rock glacier)

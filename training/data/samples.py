@@ -43,8 +43,16 @@ def patch_folder_samples(folder: str) -> list[Sample]:
     with open(os.path.join(folder, "patches.csv"), encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     # a "folder" column names the sub-folder of each patch (patches of several images, ``training.adapt``)
-    return [Sample(os.path.join(folder, r.get("folder") or "", "images", f"{r['name']}.tif"),
-                   os.path.join(folder, r.get("folder") or "", "labels", f"{r['name']}.tif"), r["split"], r["kind"], True) for r in rows]
+    return [
+        Sample(
+            os.path.join(folder, r.get("folder") or "", "images", f"{r['name']}.tif"),
+            os.path.join(folder, r.get("folder") or "", "labels", f"{r['name']}.tif"),
+            r["split"],
+            r["kind"],
+            True,
+        )
+        for r in rows
+    ]
 
 
 def chip_folder_samples(folder: str, validation_fraction: float = 0.1, seed: int = 0) -> list[Sample]:
@@ -67,7 +75,9 @@ def chip_folder_samples(folder: str, validation_fraction: float = 0.1, seed: int
         rng.shuffle(order)
         n_validation = int(round(validation_fraction * len(group)))
         validation = set(order[:n_validation])
-        samples += [Sample(image, mask, "validation" if i in validation else "train", kind) for i, (image, mask, kind) in enumerate(group)]
+        samples += [
+            Sample(image, mask, "validation" if i in validation else "train", kind) for i, (image, mask, kind) in enumerate(group)
+        ]
     return samples
 
 
@@ -91,7 +101,9 @@ def read_sample(sample: Sample, channels: int = 3) -> tuple[np.ndarray, np.ndarr
     return image, label
 
 
-def pad_to_multiple(image: np.ndarray, label: np.ndarray, multiple: int, size: Optional[int] = None) -> tuple[np.ndarray, np.ndarray]:
+def pad_to_multiple(
+    image: np.ndarray, label: np.ndarray, multiple: int, size: Optional[int] = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Pad (reflect image, zero label) to a multiple of ``multiple`` (or to ``size``)."""
     rows, cols = label.shape
     target_r = size or int(np.ceil(rows / multiple) * multiple)

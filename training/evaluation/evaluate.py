@@ -34,8 +34,9 @@ def predict_probability(predict: Callable[[np.ndarray], np.ndarray], image_raw: 
     return 1.0 / (1.0 + np.exp(-logits))
 
 
-def score_chips(results: Iterable[tuple[np.ndarray, np.ndarray]], threshold: float = 0.5, iou_threshold: float = 0.5,
-                min_object_px: int = 0) -> dict[str, Any]:
+def score_chips(
+    results: Iterable[tuple[np.ndarray, np.ndarray]], threshold: float = 0.5, iou_threshold: float = 0.5, min_object_px: int = 0
+) -> dict[str, Any]:
     """Scores over (label, probability) chips: pixel IoU (summed intersections / unions), objects, FP rate on negatives."""
     from rockglacier_plugin.core.inventory.evaluation import raster_objects
 
@@ -58,16 +59,27 @@ def score_chips(results: Iterable[tuple[np.ndarray, np.ndarray]], threshold: flo
             negatives_with_fp += int(predicted.any())
     return {
         "pixel_iou": intersection / union if union else 1.0,
-        "tp": objects.tp, "fp": objects.fp, "fn": objects.fn,
-        "precision": objects.precision, "recall": objects.recall, "f1": objects.f1,
+        "tp": objects.tp,
+        "fp": objects.fp,
+        "fn": objects.fn,
+        "precision": objects.precision,
+        "recall": objects.recall,
+        "f1": objects.f1,
         "negative_samples": negatives,
         "false_positive_rate_on_negatives": negatives_with_fp / negatives if negatives else None,
         "samples": chips,
     }
 
 
-def evaluate_through_plugin(onnx_path: str, samples: Sequence[Sample], spec: Optional[ModelSpec] = None, threshold: float = 0.5,
-                            views: int = 8, threads: int = 0, iou_threshold: float = 0.5) -> dict[str, Any]:
+def evaluate_through_plugin(
+    onnx_path: str,
+    samples: Sequence[Sample],
+    spec: Optional[ModelSpec] = None,
+    threshold: float = 0.5,
+    views: int = 8,
+    threads: int = 0,
+    iou_threshold: float = 0.5,
+) -> dict[str, Any]:
     """The scores a model is reported by: each chip alone through the plugin's path (``views`` as its VIEWS option, 8
     its default), at ``threshold`` (the model's own, ``scene_eval.model_threshold``, as rockglacier:segment uses)."""
     from training.evaluation.scene_eval import chips_alone
@@ -78,9 +90,16 @@ def evaluate_through_plugin(onnx_path: str, samples: Sequence[Sample], spec: Opt
     return report
 
 
-def evaluate_samples(predict: Callable[[np.ndarray], np.ndarray], samples: Sequence[Sample], spec: ModelSpec,
-                     threshold: float = 0.5, iou_threshold: float = 0.5, min_object_px: int = 0) -> dict[str, Any]:
+def evaluate_samples(
+    predict: Callable[[np.ndarray], np.ndarray],
+    samples: Sequence[Sample],
+    spec: ModelSpec,
+    threshold: float = 0.5,
+    iou_threshold: float = 0.5,
+    min_object_px: int = 0,
+) -> dict[str, Any]:
     """The bare model (``predict``) on each chip alone, scored as ``score_chips`` (training-time checks only)."""
+
     def results() -> Iterable[tuple[np.ndarray, np.ndarray]]:
         for sample in samples:
             raw, label = read_sample(sample, spec.in_channels)

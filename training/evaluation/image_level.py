@@ -49,8 +49,7 @@ def selected(relative_path: str, include: Optional[Sequence[str]]) -> bool:
     return not include or any(fnmatch.fnmatchcase(relative_path, pattern) for pattern in include)
 
 
-def labelled_chips(folder: str, include: Optional[Sequence[str]] = None,
-                   exclude: Optional[Sequence[str]] = None) -> list[Sample]:
+def labelled_chips(folder: str, include: Optional[Sequence[str]] = None, exclude: Optional[Sequence[str]] = None) -> list[Sample]:
     """Every image under ``folder`` whose class ``chip_class`` knows (masks folders skipped) and
     whose path relative to ``folder`` matches ``include`` and no pattern of ``exclude``
     (``selected``), as samples without a label raster (their class in ``kind``)."""
@@ -66,8 +65,10 @@ def labelled_chips(folder: str, include: Optional[Sequence[str]] = None,
             chips.append(Sample(path, None, "", "positive" if kind else "negative"))
     if not chips:
         which = (f" matching {', '.join(include)}" if include else "") + (f" and not {', '.join(exclude)}" if exclude else "")
-        raise ValueError(f"No labelled chip under '{folder}'{which}: put chips in rock_glacier/ and no_rock_glacier/ folders, "
-                         f"or name them glaciar*/cordillera*; a model trained on all of a collection has none left to check.")
+        raise ValueError(
+            f"No labelled chip under '{folder}'{which}: put chips in rock_glacier/ and no_rock_glacier/ folders, "
+            f"or name them glaciar*/cordillera*; a model trained on all of a collection has none left to check."
+        )
     return chips
 
 
@@ -79,8 +80,9 @@ def largest_candidate_px(probability: np.ndarray, threshold: float = 0.5) -> int
     return int(np.bincount(regions.ravel())[1:].max()) if count else 0
 
 
-def image_level_of(results: Iterable[tuple[Sample, Any, np.ndarray]], min_area_px: Optional[int] = None,
-                   threshold: float = 0.5) -> dict[str, Any]:
+def image_level_of(
+    results: Iterable[tuple[Sample, Any, np.ndarray]], min_area_px: Optional[int] = None, threshold: float = 0.5
+) -> dict[str, Any]:
     """Detection and false-alarm shares of ``scene_eval.chips_alone`` results (each sample's ``kind``)."""
     from rockglacier_plugin.core.mapping.polygons import DEFAULT_MIN_AREA_KM2
 
@@ -97,16 +99,26 @@ def image_level_of(results: Iterable[tuple[Sample, Any, np.ndarray]], min_area_p
     }
 
 
-def image_level_scores(onnx_path: str, folder: str, views: int = 8, threads: int = 0,
-                       min_area_px: Optional[int] = None, threshold: float = 0.5,
-                       include: Optional[Sequence[str]] = None, exclude: Optional[Sequence[str]] = None) -> dict[str, Any]:
+def image_level_scores(
+    onnx_path: str,
+    folder: str,
+    views: int = 8,
+    threads: int = 0,
+    min_area_px: Optional[int] = None,
+    threshold: float = 0.5,
+    include: Optional[Sequence[str]] = None,
+    exclude: Optional[Sequence[str]] = None,
+) -> dict[str, Any]:
     """Detection and false-alarm shares of the chips under ``folder`` (``labelled_chips`` with
     ``include`` and ``exclude``), each run alone through the plugin's path."""
     from training.evaluation.scene_eval import chips_alone
 
     results = chips_alone(onnx_path, labelled_chips(folder, include, exclude), views=views, threads=threads)
-    return {**image_level_of(results, min_area_px, threshold), "views": views,
-            **({"excluded_as_trained_on": list(exclude)} if exclude else {})}
+    return {
+        **image_level_of(results, min_area_px, threshold),
+        "views": views,
+        **({"excluded_as_trained_on": list(exclude)} if exclude else {}),
+    }
 
 
 def trained_on(config: Any, folder: str) -> Optional[list[str]]:

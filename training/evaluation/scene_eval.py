@@ -44,8 +44,15 @@ def write_image(image: np.ndarray, path: str) -> str:
     return path
 
 
-def segment_image(onnx_path: str, image: np.ndarray, tile_px: Optional[int] = None, threads: int = 0,
-                  folder: Optional[str] = None, views: int = 1, model: Optional[Any] = None) -> np.ndarray:
+def segment_image(
+    onnx_path: str,
+    image: np.ndarray,
+    tile_px: Optional[int] = None,
+    threads: int = 0,
+    folder: Optional[str] = None,
+    views: int = 1,
+    model: Optional[Any] = None,
+) -> np.ndarray:
     """The probability map (rows, cols) the plugin gives for an 8-bit image; ``views`` as its VIEWS
     option, ``model`` an already loaded ``onnx_path`` (many images, one session)."""
     from osgeo import gdal
@@ -53,20 +60,34 @@ def segment_image(onnx_path: str, image: np.ndarray, tile_px: Optional[int] = No
     with tempfile.TemporaryDirectory(dir=folder) as work:
         raster = write_image(image, os.path.join(work, "image.tif"))
         probability_path, mask_path = os.path.join(work, "probability.tif"), os.path.join(work, "mask.tif")
-        segment_raster(raster, onnx_path, probability_path, mask_path,
-                       SegmentSettings(bands=tuple(range(1, image.shape[0] + 1)), tile_px=tile_px, device="cpu",
-                                       threads=threads, views=views), model=model)
+        segment_raster(
+            raster,
+            onnx_path,
+            probability_path,
+            mask_path,
+            SegmentSettings(
+                bands=tuple(range(1, image.shape[0] + 1)), tile_px=tile_px, device="cpu", threads=threads, views=views
+            ),
+            model=model,
+        )
         return gdal.Open(probability_path).ReadAsArray().astype(np.float32)
 
 
-def segment_scene(onnx_path: str, scene: ValidationScene, tile_px: Optional[int] = None, threads: int = 0,
-                  folder: Optional[str] = None, views: int = 1) -> np.ndarray:
+def segment_scene(
+    onnx_path: str,
+    scene: ValidationScene,
+    tile_px: Optional[int] = None,
+    threads: int = 0,
+    folder: Optional[str] = None,
+    views: int = 1,
+) -> np.ndarray:
     """The probability map the plugin gives for the scene (rows, cols); ``views`` as its VIEWS option."""
     return segment_image(onnx_path, scene.image, tile_px, threads, folder, views)
 
 
-def scene_scores(probability: np.ndarray, scene: ValidationScene, threshold: float = 0.5,
-                 iou_threshold: float = 0.5) -> dict[str, Any]:
+def scene_scores(
+    probability: np.ndarray, scene: ValidationScene, threshold: float = 0.5, iou_threshold: float = 0.5
+) -> dict[str, Any]:
     """Pixel IoU, object scores and false-positive area on negatives of one probability map."""
     predicted, truth = scored(probability >= threshold, scene.label)
     union = int((predicted | truth).sum())
@@ -75,22 +96,33 @@ def scene_scores(probability: np.ndarray, scene: ValidationScene, threshold: flo
     false_on_negatives = int((predicted & scene.negative_pixels).sum())
     return {
         "scene_pixel_iou": float((predicted & truth).sum() / union) if union else 1.0,
-        "scene_tp": objects.tp, "scene_fp": objects.fp, "scene_fn": objects.fn,
-        "scene_precision": objects.precision, "scene_recall": objects.recall, "scene_f1": objects.f1,
+        "scene_tp": objects.tp,
+        "scene_fp": objects.fp,
+        "scene_fn": objects.fn,
+        "scene_precision": objects.precision,
+        "scene_recall": objects.recall,
+        "scene_f1": objects.f1,
         "scene_false_pixels_on_negatives": false_on_negatives / negative_px if negative_px else None,
         "scene_size_px": list(probability.shape),
         "scene_mean_probability_on_rock_glaciers": float(probability[truth].mean()) if truth.any() else None,
     }
 
 
-def evaluate_scene(onnx_path: str, scene: ValidationScene, tile_px: Optional[int] = None, threshold: float = 0.5,
-                   threads: int = 0, views: int = 1) -> dict[str, Any]:
+def evaluate_scene(
+    onnx_path: str,
+    scene: ValidationScene,
+    tile_px: Optional[int] = None,
+    threshold: float = 0.5,
+    threads: int = 0,
+    views: int = 1,
+) -> dict[str, Any]:
     """Segment the scene with the plugin's path (``views`` as its VIEWS option) and score it."""
     return scene_scores(segment_scene(onnx_path, scene, tile_px, threads, views=views), scene, threshold)
 
 
-def chips_alone(onnx_path: str, samples: Any, spec: Any = None, views: int = 8,
-                threads: int = 0) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
+def chips_alone(
+    onnx_path: str, samples: Any, spec: Any = None, views: int = 8, threads: int = 0
+) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
     """(sample, label, probability) of every chip run alone through the plugin's path
     (``segment_raster``, its default tiles and context, ``views`` as VIEWS), read and scaled with
     ``spec`` (default: the ONNX model's own metadata); one model session for all."""
@@ -124,8 +156,9 @@ def pixel_iou_of_chips(results: Iterable[tuple[Any, np.ndarray, np.ndarray]], th
     return intersection / union if union else 1.0
 
 
-def chips_through_plugin(onnx_path: str, samples: Any, spec: Any, views: int = 8, threads: int = 0,
-                         threshold: float = 0.5) -> float:
+def chips_through_plugin(
+    onnx_path: str, samples: Any, spec: Any, views: int = 8, threads: int = 0, threshold: float = 0.5
+) -> float:
     """Pixel IoU of every chip run alone through the plugin's path: a user segmenting a small clip
     of imagery gets this, not the bare model on the chip."""
     return pixel_iou_of_chips(chips_alone(onnx_path, samples, spec, views, threads), threshold)
@@ -135,7 +168,9 @@ def chips_through_plugin(onnx_path: str, samples: Any, spec: Any, views: int = 8
 VIEW_RUNS = {"1 view": (1, False), "8 views everywhere": (8, False), "8 views adaptively (the default)": (8, True)}
 
 
-def views_on_scene(onnx_path: str, scene: ValidationScene, threshold: float, threads: int = 2, repeats: int = 1) -> dict[str, Any]:
+def views_on_scene(
+    onnx_path: str, scene: ValidationScene, threshold: float, threads: int = 2, repeats: int = 1
+) -> dict[str, Any]:
     """Scene IoU, false pixels on negatives and time (best of ``repeats``, after a warm-up) of each of
     ``VIEW_RUNS``, with one loaded model, through the plugin's path; plus the share of the model input the
     adaptive run's further views ran on."""
@@ -153,9 +188,20 @@ def views_on_scene(onnx_path: str, scene: ValidationScene, threshold: float, thr
 
         def segment(views: int, adaptive: bool) -> tuple[float, Any]:
             start = time.perf_counter()
-            run = segment_raster(raster, onnx_path, probability_path, mask_path,
-                                 SegmentSettings(bands=tuple(range(1, scene.image.shape[0] + 1)), device="cpu", threads=threads,
-                                                 views=views, adaptive_views=adaptive), model=model)
+            run = segment_raster(
+                raster,
+                onnx_path,
+                probability_path,
+                mask_path,
+                SegmentSettings(
+                    bands=tuple(range(1, scene.image.shape[0] + 1)),
+                    device="cpu",
+                    threads=threads,
+                    views=views,
+                    adaptive_views=adaptive,
+                ),
+                model=model,
+            )
             return time.perf_counter() - start, run
 
         segment(1, False)  # warm-up
@@ -165,7 +211,10 @@ def views_on_scene(onnx_path: str, scene: ValidationScene, threshold: float, thr
                 elapsed, run = segment(views, adaptive)
                 seconds.append(elapsed)
             scores = scene_scores(gdal.Open(probability_path).ReadAsArray().astype(np.float32), scene, threshold)
-            results[name] = {"seconds": min(seconds), "scene_pixel_iou": scores["scene_pixel_iou"],
-                             "false_pixels_on_negatives": scores["scene_false_pixels_on_negatives"],
-                             "more_views_share": run.more_views_share}
+            results[name] = {
+                "seconds": min(seconds),
+                "scene_pixel_iou": scores["scene_pixel_iou"],
+                "false_pixels_on_negatives": scores["scene_false_pixels_on_negatives"],
+                "more_views_share": run.more_views_share,
+            }
     return results

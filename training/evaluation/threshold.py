@@ -7,6 +7,7 @@ pixel IoU of the training chips laid edge to edge as one scene and of the same c
 both through the plugin's own path with its default 8 views. Each exported copy gets its own: an
 int8 copy's probabilities are not the float model's.
 """
+
 from __future__ import annotations
 
 from typing import Any, Optional, Sequence
@@ -29,19 +30,28 @@ def best_threshold(scores: dict[float, tuple[float, float]]) -> float:
     if not scores:
         raise ValueError("No threshold was scored.")
     rule = SELECTION["scene+chips"]
-    return max(scores, key=lambda t: (round(rule({"scene_pixel_iou": scores[t][0], "chips_pixel_iou": scores[t][1]}), 6),
-                                      -abs(t - 0.5)))
+    return max(
+        scores, key=lambda t: (round(rule({"scene_pixel_iou": scores[t][0], "chips_pixel_iou": scores[t][1]}), 6), -abs(t - 0.5))
+    )
 
 
-def threshold_scores(onnx_path: str, samples: Sequence[Any], spec: Any, cell_px: int, seed: int = 0, views: int = 8,
-                     thresholds: Sequence[float] = THRESHOLDS) -> dict[float, tuple[float, float]]:
+def threshold_scores(
+    onnx_path: str,
+    samples: Sequence[Any],
+    spec: Any,
+    cell_px: int,
+    seed: int = 0,
+    views: int = 8,
+    thresholds: Sequence[float] = THRESHOLDS,
+) -> dict[float, tuple[float, float]]:
     """(scene pixel IoU, chips-alone pixel IoU) of the model at each threshold on ``samples``."""
     from rockglacier_plugin.core.mapping.input_scaling import to_uint8_range
     from training.data.compose import cells_for, validation_scene
     from training.evaluation.scene_eval import chips_alone, pixel_iou_of_chips, scene_scores, segment_scene
 
-    scene = validation_scene(samples, spec.in_channels, cells_for(len(samples)), seed, cell_px,
-                             lambda raw: to_uint8_range(raw, spec.input_scaling))
+    scene = validation_scene(
+        samples, spec.in_channels, cells_for(len(samples)), seed, cell_px, lambda raw: to_uint8_range(raw, spec.input_scaling)
+    )
     probability = segment_scene(onnx_path, scene, views=views)
     alone = list(chips_alone(onnx_path, samples, spec, views))
     return {t: (scene_scores(probability, scene, t)["scene_pixel_iou"], pixel_iou_of_chips(alone, t)) for t in thresholds}

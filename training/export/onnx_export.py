@@ -39,7 +39,12 @@ def export_onnx(model: Any, spec: ModelSpec, path: str, sample_size_px: int = 12
         # the constant pads' reordering (a Slice of step -1) is left for onnxruntime to fold
         warnings.filterwarnings("ignore", message="Constant folding - Only steps=1")
         torch.onnx.export(
-            model, dummy, path, input_names=["input"], output_names=["output"], opset_version=opset,
+            model,
+            dummy,
+            path,
+            input_names=["input"],
+            output_names=["output"],
+            opset_version=opset,
             dynamic_axes={"input": {0: "batch", 2: "rows", 3: "cols"}, "output": {0: "batch", 2: "rows", 3: "cols"}},
             dynamo=False,
         )

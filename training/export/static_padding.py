@@ -38,6 +38,7 @@ def _input_sides(model: Any, modules: dict, in_channels: int, rows: int, cols: i
     def recorder(name: str) -> Any:
         def record(module: Any, args: tuple) -> None:  # returns None: the input goes on unchanged
             seen.setdefault(name, tuple(args[0].shape[-2:]))
+
         return record
 
     hooks = [module.register_forward_pre_hook(recorder(name)) for name, module in modules.items()]
@@ -57,8 +58,9 @@ def _static_conv(conv: Any) -> Any:
     (kr, kc), (sr, sc), (dr, dc) = conv.kernel_size, conv.stride, conv.dilation
     top, bottom = same_padding_px(kr, sr, dr)
     left, right = same_padding_px(kc, sc, dc)
-    plain = torch.nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, 0, conv.dilation,
-                            conv.groups, conv.bias is not None)
+    plain = torch.nn.Conv2d(
+        conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, 0, conv.dilation, conv.groups, conv.bias is not None
+    )
     plain.load_state_dict(conv.state_dict())
     return torch.nn.Sequential(torch.nn.ZeroPad2d((left, right, top, bottom)), plain)
 
@@ -109,8 +111,13 @@ def _constant_value(graph: Any, name: str, opsets: Any, producers: dict, initial
             pending.extend(node.input)
     order = [node for node in graph.node if id(node) in used]  # graph order is topological
     needed = {tensor for node in order for tensor in node.input}
-    sub = onnx.helper.make_graph(order, "constant", [], [onnx.helper.make_tensor_value_info(name, onnx.TensorProto.UNDEFINED, None)],
-                                 [tensor for name_, tensor in initializers.items() if name_ in needed])
+    sub = onnx.helper.make_graph(
+        order,
+        "constant",
+        [],
+        [onnx.helper.make_tensor_value_info(name, onnx.TensorProto.UNDEFINED, None)],
+        [tensor for name_, tensor in initializers.items() if name_ in needed],
+    )
     return ReferenceEvaluator(onnx.helper.make_model(sub, opset_imports=list(opsets))).run(None, {})[0]
 
 
@@ -148,11 +155,22 @@ def fold_pads_into_convolutions(proto: Any) -> int:
             continue
         amounts = constant(pad.input[1]) if len(pad.input) > 1 else None
         fill = constant(pad.input[2]) if len(pad.input) > 2 and pad.input[2] else 0.0
-        if amounts is None or fill is None or len(amounts) != 8 or float(fill) != 0.0 or any(amounts[i] != 0 for i in (0, 1, 4, 5)) \
-                or any(amount < 0 for amount in amounts):
+        if (
+            amounts is None
+            or fill is None
+            or len(amounts) != 8
+            or float(fill) != 0.0
+            or any(amounts[i] != 0 for i in (0, 1, 4, 5))
+            or any(amount < 0 for amount in amounts)
+        ):
             continue
         existing = next((list(a.ints) for a in conv.attribute if a.name == "pads"), [0, 0, 0, 0])
-        combined = [existing[0] + int(amounts[2]), existing[1] + int(amounts[3]), existing[2] + int(amounts[6]), existing[3] + int(amounts[7])]
+        combined = [
+            existing[0] + int(amounts[2]),
+            existing[1] + int(amounts[3]),
+            existing[2] + int(amounts[6]),
+            existing[3] + int(amounts[7]),
+        ]
         kept = [a for a in conv.attribute if a.name != "pads"]
         del conv.attribute[:]
         conv.attribute.extend(kept)

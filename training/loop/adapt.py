@@ -58,7 +58,9 @@ class AdaptRequest:
     context_m: float = 500.0
     seed: int = 0
     threads: int = 0
-    other_ranges: tuple[str, ...] = ()  # training.data.augment.OTHER_RANGES to apply (none by default: docs/training.md, "Robust to other mountains")
+    other_ranges: tuple[
+        str, ...
+    ] = ()  # training.data.augment.OTHER_RANGES to apply (none by default: docs/training.md, "Robust to other mountains")
 
 
 @dataclass
@@ -93,14 +95,17 @@ def read_landforms(request: AdaptRequest) -> Landforms:
     for row, geometry in zip(rows, wkb):
         if geometry:
             role = training_role(row, has_review)
-            (landforms.positive if role == POSITIVE else landforms.negative if role == NEGATIVE else landforms.ignored).append(geometry)
+            (landforms.positive if role == POSITIVE else landforms.negative if role == NEGATIVE else landforms.ignored).append(
+                geometry
+            )
     if request.negatives:
         _, negative_wkb, negative_crs = read_layer(request.negatives, request.negatives_layer)
         landforms.negative += _reprojected(negative_wkb, negative_crs, crs)
     if not landforms.positive:
         raise InputVectorError(
             f"'{request.inventory}' holds no rock glacier to learn from: accept or modify candidates in the review dock first "
-            f"(review = accepted or modified; {len(landforms.ignored)} not reviewed, {len(landforms.negative)} rejected).")
+            f"(review = accepted or modified; {len(landforms.ignored)} not reviewed, {len(landforms.negative)} rejected)."
+        )
     return landforms
 
 
@@ -122,12 +127,27 @@ def cut_patches(request: AdaptRequest, landforms: Landforms, spec: Any, folder: 
     for index, image in enumerate(request.images):
         raster, found = imagery_for_model(image, spec, os.path.join(folder, "products"))
         notes += found
-        settings = PatchSettings(request.context_m, 480, HELD_OUT_FRACTION if hold_out else 0.0, request.seed + index, (1, 2, 3),
-                                 background_patches=4, rendering=spec.rendering,
-                                 calibration=given_calibration(request.l2a_add_offset, None))
+        settings = PatchSettings(
+            request.context_m,
+            480,
+            HELD_OUT_FRACTION if hold_out else 0.0,
+            request.seed + index,
+            (1, 2, 3),
+            background_patches=4,
+            rendering=spec.rendering,
+            calibration=given_calibration(request.l2a_add_offset, None),
+        )
         try:
-            plan = plan_patches(raster, landforms.positive, landforms.crs, landforms.negative, landforms.crs, settings,
-                                landforms.ignored, landforms.crs)
+            plan = plan_patches(
+                raster,
+                landforms.positive,
+                landforms.crs,
+                landforms.negative,
+                landforms.crs,
+                settings,
+                landforms.ignored,
+                landforms.crs,
+            )
         except InputVectorError:
             notes.append(f"'{os.path.basename(image)}' covers no reviewed rock glacier: not used.")
             continue
@@ -140,7 +160,9 @@ def cut_patches(request: AdaptRequest, landforms: Landforms, spec: Any, folder: 
             rows += [{**row, "folder": sub} for row in csv.DictReader(handle)]
         report(0.05 * (index + 1) / len(request.images), f"{len(plan.patches)} patches cut from '{os.path.basename(image)}'.")
     if not rows:
-        raise InputVectorError(f"No image overlaps the inventory's rock glaciers: check the layers' CRSs and extents ({landforms.crs[:60]}...).")
+        raise InputVectorError(
+            f"No image overlaps the inventory's rock glaciers: check the layers' CRSs and extents ({landforms.crs[:60]}...)."
+        )
     with open(os.path.join(folder, "patches.csv"), "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -154,15 +176,41 @@ def adapted_config(request: AdaptRequest, spec: Any, base: str, folder: str, min
 
     architecture = spec.architecture
     return TrainConfig(
-        data=folder, data_format="patches", output=os.path.join(folder, "run"), arch=architecture.get("arch", "deeplabv3plus"),
-        encoder=architecture["encoder"], pretrained=False, standardization_mean=list(spec.standardization_mean),
-        standardization_std=list(spec.standardization_std), resolution_cm_per_px=spec.resolution_cm_per_px,
-        crop_px=256, compose=True, compose_cells=3, cell_px=128, samples_per_epoch=48, image_pooling=architecture.get("image_pooling", "none"),
-        upsampling=architecture.get("upsampling", "half_pixel"), receptive_field=architecture.get("receptive_field", "wide"),
-        init_onnx=base, freeze_batchnorm=True, distill_weight=DISTILL_WEIGHT, max_minutes=minutes, select_on="last", batch_size=8,
+        data=folder,
+        data_format="patches",
+        output=os.path.join(folder, "run"),
+        arch=architecture.get("arch", "deeplabv3plus"),
+        encoder=architecture["encoder"],
+        pretrained=False,
+        standardization_mean=list(spec.standardization_mean),
+        standardization_std=list(spec.standardization_std),
+        resolution_cm_per_px=spec.resolution_cm_per_px,
+        crop_px=256,
+        compose=True,
+        compose_cells=3,
+        cell_px=128,
+        samples_per_epoch=48,
+        image_pooling=architecture.get("image_pooling", "none"),
+        upsampling=architecture.get("upsampling", "half_pixel"),
+        receptive_field=architecture.get("receptive_field", "wide"),
+        init_onnx=base,
+        freeze_batchnorm=True,
+        distill_weight=DISTILL_WEIGHT,
+        max_minutes=minutes,
+        select_on="last",
+        batch_size=8,
         epochs=10_000,
-        learning_rate=5e-5, weight_decay=1e-4, patience=10_000, target_iou=1.01, seed=request.seed, device="cpu",
-        threads=request.threads, other_ranges=list(request.other_ranges), inference_margin_px=spec.margin_px, inference_tile_px=spec.tile_size_px, inference_views=spec.views,
+        learning_rate=5e-5,
+        weight_decay=1e-4,
+        patience=10_000,
+        target_iou=1.01,
+        seed=request.seed,
+        device="cpu",
+        threads=request.threads,
+        other_ranges=list(request.other_ranges),
+        inference_margin_px=spec.margin_px,
+        inference_tile_px=spec.tile_size_px,
+        inference_views=spec.views,
     )
 
 
@@ -188,16 +236,22 @@ def adapt(request: AdaptRequest, report: Report = lambda fraction, message: None
     spec = trainable_spec(base)  # refuses a model it cannot rebuild, before any work
     landforms = read_landforms(request)
     budget = request.max_minutes * (1.0 - RESERVED_SHARE)  # at least one epoch is always trained
-    report(0.0, f"Adapting '{os.path.basename(base)}' to {len(landforms.positive)} rock glacier(s), {len(landforms.negative)} "
-                f"negative area(s) ({len(landforms.ignored)} not reviewed: ignored); expected time about {request.max_minutes:g} "
-                f"min: training stops at the last epoch that fits {budget:.1f} min, then export, threshold and scores.")
+    report(
+        0.0,
+        f"Adapting '{os.path.basename(base)}' to {len(landforms.positive)} rock glacier(s), {len(landforms.negative)} "
+        f"negative area(s) ({len(landforms.ignored)} not reviewed: ignored); expected time about {request.max_minutes:g} "
+        f"min: training stops at the last epoch that fits {budget:.1f} min, then export, threshold and scores.",
+    )
     with tempfile.TemporaryDirectory(dir=request.work_dir) as folder:
         patches = cut_patches(request, landforms, spec, folder, report)
         for note in patches["notes"]:
             report(0.06, note)
         if not patches["held_out"]:
-            report(0.07, f"Only {len(landforms.positive)} reviewed rock glacier(s): all are used for training, so there is no "
-                         f"held-out estimate (it needs {MIN_LANDFORMS_TO_HOLD_OUT}).")
+            report(
+                0.07,
+                f"Only {len(landforms.positive)} reviewed rock glacier(s): all are used for training, so there is no "
+                f"held-out estimate (it needs {MIN_LANDFORMS_TO_HOLD_OUT}).",
+            )
         model, history = train(adapted_config(request, spec, base, folder, budget), report)
         run = AdaptRun(model, history, patches, landforms, time.perf_counter() - started)
         return write_outputs(request, base, spec, run, folder, report)
@@ -205,8 +259,12 @@ def adapt(request: AdaptRequest, report: Report = lambda fraction, message: None
 
 def parser() -> argparse.ArgumentParser:
     arguments = argparse.ArgumentParser(prog="python -m training adapt", description=__doc__.split("\n\n")[0])
-    arguments.add_argument("--images", nargs="+", required=True, help="image rasters of the region (8-bit, L2A stacks or products)")
-    arguments.add_argument("--inventory", required=True, help="reviewed polygons (review: accepted/modified/rejected), or an inventory")
+    arguments.add_argument(
+        "--images", nargs="+", required=True, help="image rasters of the region (8-bit, L2A stacks or products)"
+    )
+    arguments.add_argument(
+        "--inventory", required=True, help="reviewed polygons (review: accepted/modified/rejected), or an inventory"
+    )
     arguments.add_argument("--inventory-layer")
     arguments.add_argument("--negatives", help="polygons of areas without rock glaciers")
     arguments.add_argument("--negatives-layer")
@@ -218,9 +276,16 @@ def parser() -> argparse.ArgumentParser:
     arguments.add_argument("--work-dir", help="folder for the patches and the run (a temporary folder inside it)")
     arguments.add_argument("--seed", type=int, default=0)
     arguments.add_argument("--threads", type=int, default=0)
-    arguments.add_argument("--other-ranges", nargs="*", default=[], metavar="AUGMENTATION",
-                           help="augmentations mimicking other ranges (pixel_size haze snow shadow; none by default, README)")
-    arguments.add_argument("--progress-json", action="store_true", help="progress as JSON lines on stdout (rockglacier:adaptmodel)")
+    arguments.add_argument(
+        "--other-ranges",
+        nargs="*",
+        default=[],
+        metavar="AUGMENTATION",
+        help="augmentations mimicking other ranges (pixel_size haze snow shadow; none by default, README)",
+    )
+    arguments.add_argument(
+        "--progress-json", action="store_true", help="progress as JSON lines on stdout (rockglacier:adaptmodel)"
+    )
     return arguments
 
 
@@ -231,10 +296,22 @@ def main(argv: Optional[list[str]] = None) -> int:
     # Cancel in rockglacier:adaptmodel sends SIGTERM: exit through the context managers, so no partial output and no
     # temporary folder stays behind.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
-    request = AdaptRequest(tuple(args.images), args.inventory, args.output, base_model=args.base_model,
-                           inventory_layer=args.inventory_layer, negatives=args.negatives, negatives_layer=args.negatives_layer,
-                           max_minutes=args.max_minutes, l2a_add_offset=args.l2a_add_offset, work_dir=args.work_dir,
-                           context_m=args.context_m, seed=args.seed, threads=args.threads, other_ranges=tuple(args.other_ranges))
+    request = AdaptRequest(
+        tuple(args.images),
+        args.inventory,
+        args.output,
+        base_model=args.base_model,
+        inventory_layer=args.inventory_layer,
+        negatives=args.negatives,
+        negatives_layer=args.negatives_layer,
+        max_minutes=args.max_minutes,
+        l2a_add_offset=args.l2a_add_offset,
+        work_dir=args.work_dir,
+        context_m=args.context_m,
+        seed=args.seed,
+        threads=args.threads,
+        other_ranges=tuple(args.other_ranges),
+    )
     out = sys.stdout
 
     def report(fraction: float, message: str) -> None:
@@ -245,6 +322,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         out.flush()
 
     card = adapt(request, report)
-    report(1.0, json.dumps({"output": card["output"], "card": card["card_html"]}) if args.progress_json else
-           f"Adapted model: {card['output']}; card: {card['card_html']}")
+    report(
+        1.0,
+        json.dumps({"output": card["output"], "card": card["card_html"]})
+        if args.progress_json
+        else f"Adapted model: {card['output']}; card: {card['card_html']}",
+    )
     return 0

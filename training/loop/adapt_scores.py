@@ -114,8 +114,10 @@ def choose_threshold(held_out: HeldOut, model: str, base: str, base_threshold: f
     base model's at its own threshold; and the recalls it compared."""
     target = _pixel_recalls(held_out, base, (base_threshold,))[base_threshold]
     recalls = _pixel_recalls(held_out, model, THRESHOLDS)
-    return pick_threshold(recalls, target, base_threshold), {"base_pixel_recall": target,
-                                                             "adapted_pixel_recall": {str(t): r for t, r in recalls.items()}}
+    return pick_threshold(recalls, target, base_threshold), {
+        "base_pixel_recall": target,
+        "adapted_pixel_recall": {str(t): r for t, r in recalls.items()},
+    }
 
 
 def held_out_scores(held_out: HeldOut, model: str, threshold: float, landforms: Any) -> Optional[dict[str, Any]]:
@@ -130,12 +132,20 @@ def held_out_scores(held_out: HeldOut, model: str, threshold: float, landforms: 
         intersection, union = intersection + int((predicted & truth).sum()), union + int((predicted | truth).sum())
         counts, km2 = _objects(image, probability, threshold, landforms, held_out.work)
         tp, fp, fn, area_km2 = tp + counts[0], fp + counts[1], fn + counts[2], area_km2 + km2
-    return {"rock_glaciers": tp + fn, "object_recall": tp / (tp + fn) if tp + fn else None, "false_candidates": fp,
-            "false_candidates_per_km2": fp / area_km2 if area_km2 else None, "pixel_iou": intersection / union if union else None,
-            "area_km2": area_km2, "threshold": threshold}
+    return {
+        "rock_glaciers": tp + fn,
+        "object_recall": tp / (tp + fn) if tp + fn else None,
+        "false_candidates": fp,
+        "false_candidates_per_km2": fp / area_km2 if area_km2 else None,
+        "pixel_iou": intersection / union if union else None,
+        "area_km2": area_km2,
+        "threshold": threshold,
+    }
 
 
-def _objects(image: str, probability: np.ndarray, threshold: float, landforms: Any, work: str) -> tuple[tuple[int, int, int], float]:
+def _objects(
+    image: str, probability: np.ndarray, threshold: float, landforms: Any, work: str
+) -> tuple[tuple[int, int, int], float]:
     """(TP, FP, FN) of the candidates of one group against the rock glaciers inside it, and its area in km2."""
     from osgeo import gdal, ogr
 
@@ -147,8 +157,10 @@ def _objects(image: str, probability: np.ndarray, threshold: float, landforms: A
     dataset = gdal.Open(image)
     crs, gt = dataset.GetProjection(), dataset.GetGeoTransform()
     paths = []
-    for name, values, data_type, nodata in (("op.tif", probability, gdal.GDT_Float32, -1.0),
-                                           ("om.tif", np.where(probability >= 0, probability >= threshold, 255), gdal.GDT_Byte, 255)):
+    for name, values, data_type, nodata in (
+        ("op.tif", probability, gdal.GDT_Float32, -1.0),
+        ("om.tif", np.where(probability >= 0, probability >= threshold, 255), gdal.GDT_Byte, 255),
+    ):
         path = os.path.join(work, name)
         out = create_geotiff(path, (values.shape[1], values.shape[0]), gt, crs, data_type, [], band_info=BandInfo(nodata=nodata))
         out.GetRasterBand(1).WriteArray(values.astype(np.float32 if data_type == gdal.GDT_Float32 else np.uint8))
@@ -159,10 +171,18 @@ def _objects(image: str, probability: np.ndarray, threshold: float, landforms: A
     box = ogr.CreateGeometryFromWkt(f"POLYGON(({gt[0]} {gt[3]},{x1} {gt[3]},{x1} {y1},{gt[0]} {y1},{gt[0]} {gt[3]}))")
     references = [g for g in polygons_in_crs(landforms.positive, landforms.crs, crs, "inventory") if g.Intersects(box)]
     ignored = [g for g in polygons_in_crs(landforms.ignored, landforms.crs, crs, "inventory") if g.Intersects(box)]
-    kept = [c.geometry_wkb for c in candidates
-            if not any(ogr.CreateGeometryFromWkb(c.geometry_wkb).Intersects(g) for g in ignored)]
+    kept = [
+        c.geometry_wkb for c in candidates if not any(ogr.CreateGeometryFromWkb(c.geometry_wkb).Intersects(g) for g in ignored)
+    ]
     summary = evaluate(kept, crs, [bytes(g.ExportToWkb()) for g in references], crs).summary
     return (summary.tp, summary.fp, summary.fn), abs(gt[1] * gt[5]) * dataset.RasterXSize * dataset.RasterYSize / 1e6
+
+
+#: How the adapted model's threshold was chosen, by whether landforms were held out.
+THRESHOLD_SOURCE_TEXT = {
+    True: "the strictest, never above the base model’s, that keeps the base model’s recall of the held-out rock-glacier pixels",
+    False: "the base model’s, as nothing was held out",
+}
 
 
 def _export(model: Any, base_spec: Any, path: str, threshold: float, provenance: dict[str, Any], rendering: Any) -> str:
@@ -200,9 +220,15 @@ def write_outputs(request: Any, base: str, base_spec: Any, run: AdaptRun, folder
     work = os.path.join(folder, "scoring")
     os.makedirs(work, exist_ok=True)
     rendering = base_spec.rendering if patches["rendered"] else None
-    provenance = {"adapted_from": os.path.basename(base), "base_sha256": _sha(base), "images": [os.path.basename(i) for i in request.images],
-                  "rock_glaciers": len(landforms.positive), "negatives": len(landforms.negative), "epochs": len(history),
-                  "date": datetime.now(timezone.utc).strftime("%Y-%m-%d")}
+    provenance = {
+        "adapted_from": os.path.basename(base),
+        "base_sha256": _sha(base),
+        "images": [os.path.basename(i) for i in request.images],
+        "rock_glaciers": len(landforms.positive),
+        "negatives": len(landforms.negative),
+        "epochs": len(history),
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+    }
     # the weights' probabilities do not depend on the threshold in the metadata: a draft export scores the adapted model
     draft = _export(model, base_spec, os.path.join(folder, "draft.onnx"), 0.5, provenance, rendering)
     held_out = HeldOut(_group_rasters(folder, patches, "validation"), work)
@@ -212,21 +238,34 @@ def write_outputs(request: Any, base: str, base_spec: Any, run: AdaptRun, folder
         threshold, choice = choose_threshold(held_out, draft, base, base_threshold)
     else:
         threshold, choice = base_threshold, {}
-    report(0.88, f"Threshold {threshold:g} ({'chosen on the held-out landforms' if held_out.groups else 'the base model’s: nothing held out'}); "
-                 f"scoring the adapted and the base model on {len(held_out.groups)} held-out group(s).")
-    card = {"output": os.path.abspath(request.output), "base_model": os.path.abspath(base), "threshold": threshold,
-            "threshold_source": "held-out" if held_out.groups else "base model", "threshold_choice": choice,
-            "provenance": provenance, "minutes": seconds / 60.0,
-            "patches": {split: sum(r["split"] == split for r in patches["rows"]) for split in ("train", "validation")},
-            "held_out": {"adapted": None, "adapted_at_base_threshold": None, "base": None}, "history": history,
-            "rendering": None if rendering is None else rendering.describe()}
+    report(
+        0.88,
+        f"Threshold {threshold:g} "
+        f"({'chosen on the held-out landforms' if held_out.groups else 'the base model’s: nothing held out'}); "
+        f"scoring the adapted and the base model on {len(held_out.groups)} held-out group(s).",
+    )
+    card = {
+        "output": os.path.abspath(request.output),
+        "base_model": os.path.abspath(base),
+        "threshold": threshold,
+        "threshold_source": "held-out" if held_out.groups else "base model",
+        "threshold_choice": choice,
+        "provenance": provenance,
+        "minutes": seconds / 60.0,
+        "patches": {split: sum(r["split"] == split for r in patches["rows"]) for split in ("train", "validation")},
+        "held_out": {"adapted": None, "adapted_at_base_threshold": None, "base": None},
+        "history": history,
+        "rendering": None if rendering is None else rendering.describe(),
+    }
     stem = os.path.splitext(request.output)[0]
     card["card_html"], card_json = stem + "_card.html", stem + "_card.json"
     with staged_outputs([request.output, card_json, card["card_html"]]) as (model_path, json_path, html_path):
         _export(model, base_spec, model_path, threshold, provenance, rendering)
-        card["held_out"] = {"adapted": held_out_scores(held_out, draft, threshold, landforms),
-                            "adapted_at_base_threshold": held_out_scores(held_out, draft, base_threshold, landforms),
-                            "base": held_out_scores(held_out, base, base_threshold, landforms)}
+        card["held_out"] = {
+            "adapted": held_out_scores(held_out, draft, threshold, landforms),
+            "adapted_at_base_threshold": held_out_scores(held_out, draft, base_threshold, landforms),
+            "base": held_out_scores(held_out, base, base_threshold, landforms),
+        }
         with open(json_path, "w", encoding="utf-8") as handle:
             json.dump(card, handle, indent=2)
         with open(html_path, "w", encoding="utf-8") as handle:
@@ -242,25 +281,38 @@ def card_html(card: dict[str, Any]) -> str:
     """The adapted model's card: what it was trained on and how it does on what it was not."""
     provenance = card["provenance"]
     rows = ""
-    names = {"base": "base model", "adapted_at_base_threshold": "adapted, base model's threshold",
-             "adapted": "adapted, threshold chosen on these landforms (optimistic)"}
+    names = {
+        "base": "base model",
+        "adapted_at_base_threshold": "adapted, base model's threshold",
+        "adapted": "adapted, threshold chosen on these landforms (optimistic)",
+    }
     for name, label in names.items():
         scores = card["held_out"].get(name)
         if scores is not None:
-            rows += (f"<tr><td>{label}</td><td>{_cell(scores['object_recall'])}</td><td>{_cell(scores['false_candidates_per_km2'], 2)}</td>"
-                     f"<td>{_cell(scores['pixel_iou'])}</td><td>{scores['threshold']:g}</td></tr>")
-    held = (f"<table border='1' cellpadding='3'><tr><th>model</th><th>object recall (IoU &ge; 0.5)</th><th>false candidates per km2</th>"
-            f"<th>pixel IoU</th><th>threshold</th></tr>{rows}</table><p>{card['held_out']['adapted']['rock_glaciers']} held-out rock "
-            f"glacier(s) on {card['held_out']['adapted']['area_km2']:.2f} km2, one view. Compare the first two rows: the third "
-            f"row's threshold was chosen on these same landforms.</p>"
-            if card["held_out"]["adapted"] else
-            "<p><b>No held-out estimate</b>: fewer than 4 reviewed rock glaciers, so all were used for training. Review more "
-            "candidates and adapt again to measure the model on landforms it has not seen.</p>")
-    return (f"<h3>Adapted model: {html.escape(os.path.basename(card['output']))}</h3>"
-            f"<p>Fine-tuned from {html.escape(provenance['adapted_from'])} (sha256 {provenance['base_sha256']}) on "
-            f"{provenance['rock_glaciers']} reviewed rock glacier(s) and {provenance['negatives']} negative area(s) of "
-            f"{html.escape(', '.join(provenance['images']))}: {card['patches']['train']} training and {card['patches']['validation']} "
-            f"held-out patches, {provenance['epochs']} epochs in {card['minutes']:.1f} min on {provenance['date']}. Threshold "
-            f"{card['threshold']:g} ({'the strictest, never above the base model’s, that keeps the base model’s recall of the held-out rock-glacier pixels' if card['threshold_source'] == 'held-out' else 'the base model’s, as nothing was held out'}). Input: "
-            f"{html.escape(card['rendering'] or '8-bit imagery rendered as the training images were')}.</p>"
-            f"<h4>Held-out landforms</h4>{held}")
+            rows += (
+                f"<tr><td>{label}</td><td>{_cell(scores['object_recall'])}</td>"
+                f"<td>{_cell(scores['false_candidates_per_km2'], 2)}</td>"
+                f"<td>{_cell(scores['pixel_iou'])}</td><td>{scores['threshold']:g}</td></tr>"
+            )
+    held = (
+        "<table border='1' cellpadding='3'><tr><th>model</th><th>object recall (IoU &ge; 0.5)</th><th>false candidates per "
+        "km2</th>"
+        f"<th>pixel IoU</th><th>threshold</th></tr>{rows}</table><p>{card['held_out']['adapted']['rock_glaciers']} held-out rock "
+        f"glacier(s) on {card['held_out']['adapted']['area_km2']:.2f} km2, one view. Compare the first two rows: the third "
+        f"row's threshold was chosen on these same landforms.</p>"
+        if card["held_out"]["adapted"]
+        else "<p><b>No held-out estimate</b>: fewer than 4 reviewed rock glaciers, so all were used for training. Review more "
+        "candidates and adapt again to measure the model on landforms it has not seen.</p>"
+    )
+    return (
+        f"<h3>Adapted model: {html.escape(os.path.basename(card['output']))}</h3>"
+        f"<p>Fine-tuned from {html.escape(provenance['adapted_from'])} (sha256 {provenance['base_sha256']}) on "
+        f"{provenance['rock_glaciers']} reviewed rock glacier(s) and {provenance['negatives']} negative area(s) of "
+        f"{html.escape(', '.join(provenance['images']))}: {card['patches']['train']} training and "
+        f"{card['patches']['validation']} "
+        f"held-out patches, {provenance['epochs']} epochs in {card['minutes']:.1f} min on {provenance['date']}. Threshold "
+        f"{card['threshold']:g} "
+        f"({THRESHOLD_SOURCE_TEXT[card['threshold_source'] == 'held-out']}). Input: "
+        f"{html.escape(card['rendering'] or '8-bit imagery rendered as the training images were')}.</p>"
+        f"<h4>Held-out landforms</h4>{held}"
+    )

@@ -21,7 +21,9 @@ def dice_bce(logits: Any, target: Any, valid: Optional[Any] = None) -> Any:
 
     if valid is None:
         valid = torch.ones_like(target)
-    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, weight=valid, reduction="sum") / valid.sum().clamp(min=1.0)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, target, weight=valid, reduction="sum") / valid.sum().clamp(
+        min=1.0
+    )
     probability = torch.sigmoid(logits) * valid
     intersection = (probability * target).sum(dim=(1, 2))
     dice = 1.0 - (2.0 * intersection + 1.0) / (probability.sum(dim=(1, 2)) + (target * valid).sum(dim=(1, 2)) + 1.0)
@@ -73,8 +75,7 @@ def top_k_presence(logits: Any, k_px: int) -> Any:
     return torch.nn.functional.binary_cross_entropy_with_logits(top, torch.ones_like(top))
 
 
-def with_image_level(loss: Callable[..., Any], logits: Any, labels: Any, weight: float, k_px: int,
-                     min_visible_px: int) -> Any:
+def with_image_level(loss: Callable[..., Any], logits: Any, labels: Any, weight: float, k_px: int, min_visible_px: int) -> Any:
     """``loss`` over the pixels with a label, plus ``weight`` x the mean ``top_k_presence`` of every
     weak cell (``WEAK_LABEL_BASE`` and up) of which at least ``min_visible_px`` pixels are in the
     sample (a cell mostly cropped away may have lost its rock glacier)."""

@@ -25,8 +25,15 @@ def _false_pixels_alone(predict: Callable, sample: Sample, spec: ModelSpec, thre
     return int(((predict_probability(predict, raw, spec) >= threshold) & (label == 0)).sum())
 
 
-def _false_pixels_in_scenes(predict: Callable, negatives: Sequence[Sample], positives: Sequence[Sample], spec: ModelSpec,
-                            threshold: float, cell_px: int, seed: int) -> dict[str, int]:
+def _false_pixels_in_scenes(
+    predict: Callable,
+    negatives: Sequence[Sample],
+    positives: Sequence[Sample],
+    spec: ModelSpec,
+    threshold: float,
+    cell_px: int,
+    seed: int,
+) -> dict[str, int]:
     """Each negative in a 2 x 2 scene with a positive and two other chips; false pixels per negative."""
     rng = np.random.default_rng(seed)
     counts: dict[str, int] = {}
@@ -34,8 +41,15 @@ def _false_pixels_in_scenes(predict: Callable, negatives: Sequence[Sample], posi
         neighbours = [positives[int(rng.integers(0, len(positives)))]] if positives else []
         neighbours += [negatives[int(rng.integers(0, len(negatives)))] for _ in range(3 - len(neighbours))]
         group = [negative] + neighbours
-        scene = validation_scene(group, spec.in_channels, 2, int(rng.integers(1 << 30)), cell_px,
-                                 lambda raw: to_uint8_range(raw, spec.input_scaling), shuffle=False)
+        scene = validation_scene(
+            group,
+            spec.in_channels,
+            2,
+            int(rng.integers(1 << 30)),
+            cell_px,
+            lambda raw: to_uint8_range(raw, spec.input_scaling),
+            shuffle=False,
+        )
         # the scene is already on the 0-255 scale; the negative is its first cell
         predicted = predict_probability(predict, scene.image, replace(spec, input_scaling=InputScaling("uint8"))) >= threshold
         cell_prediction = predicted[:cell_px, :cell_px]
@@ -56,8 +70,13 @@ class MiningSettings:
     seed: int = 0
 
 
-def mine_negatives(predict: Callable[[np.ndarray], np.ndarray], samples: Sequence[Sample], spec: ModelSpec,
-                   output_list: str, settings: MiningSettings = MiningSettings()) -> list[str]:
+def mine_negatives(
+    predict: Callable[[np.ndarray], np.ndarray],
+    samples: Sequence[Sample],
+    spec: ModelSpec,
+    output_list: str,
+    settings: MiningSettings = MiningSettings(),
+) -> list[str]:
     """Write the image paths of negative training samples with at least ``settings.min_pixels``
     false-positive pixels to ``output_list`` (one per line; ``TrainConfig.hard_negatives`` reads it)."""
     threshold, min_pixels, cell_px, seed = settings.threshold, settings.min_pixels, settings.cell_px, settings.seed

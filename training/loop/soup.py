@@ -15,8 +15,18 @@ import os
 from typing import Any, Optional, Sequence
 
 #: Config fields that fix the network and its input: checkpoints must agree on them to be averaged.
-SAME_MODEL_FIELDS = ("arch", "encoder", "image_pooling", "upsampling", "receptive_field", "input_scaling",
-                     "standardization_mean", "standardization_std", "inference_margin_px", "inference_tile_px")
+SAME_MODEL_FIELDS = (
+    "arch",
+    "encoder",
+    "image_pooling",
+    "upsampling",
+    "receptive_field",
+    "input_scaling",
+    "standardization_mean",
+    "standardization_std",
+    "inference_margin_px",
+    "inference_tile_px",
+)
 
 
 def soup_weights(count: int, weights: Optional[Sequence[float]]) -> list[float]:
@@ -32,7 +42,9 @@ def soup_weights(count: int, weights: Optional[Sequence[float]]) -> list[float]:
     if weights is None:
         return [1.0 / count] * count
     if len(weights) != count:
-        raise ValueError(f"{len(weights)} weight(s) for {count} checkpoints: give one weight per checkpoint, or none for equal weights.")
+        raise ValueError(
+            f"{len(weights)} weight(s) for {count} checkpoints: give one weight per checkpoint, or none for equal weights."
+        )
     if any(w < 0 for w in weights) or sum(weights) <= 0:
         raise ValueError(f"Weights {list(weights)} must be >= 0 with a positive sum (they are normalised to sum to 1).")
     total = float(sum(weights))
@@ -48,13 +60,17 @@ def average_state_dicts(states: Sequence[dict], weights: Sequence[float]) -> dic
     for index, state in enumerate(states[:-1]):
         if set(state) != set(keys):
             missing = sorted(set(keys) ^ set(state))[:3]
-            raise ValueError(f"Checkpoint {index + 1} has other layers than the last one (e.g. {missing}): only models of one "
-                             f"architecture can be averaged.")
+            raise ValueError(
+                f"Checkpoint {index + 1} has other layers than the last one (e.g. {missing}): only models of one "
+                f"architecture can be averaged."
+            )
     averaged = {}
     for key in keys:
         tensors = [state[key] for state in states]
         if any(t.shape != tensors[-1].shape for t in tensors):
-            raise ValueError(f"Layer {key} has shapes {[tuple(t.shape) for t in tensors]}: only models of one architecture can be averaged.")
+            raise ValueError(
+                f"Layer {key} has shapes {[tuple(t.shape) for t in tensors]}: only models of one architecture can be averaged."
+            )
         if tensors[-1].is_floating_point():
             total = sum(w * t.to(torch.float64) for w, t in zip(weights, tensors))
             averaged[key] = total.to(tensors[-1].dtype)
@@ -68,8 +84,10 @@ def _check_same_model(configs: Sequence[Any], paths: Sequence[str]) -> None:
         values = [getattr(config, field, None) for config in configs]
         if any(v != values[-1] for v in values):
             listing = ", ".join(f"{os.path.basename(os.path.dirname(p)) or p}: {v}" for p, v in zip(paths, values))
-            raise ValueError(f"The checkpoints differ in {field} ({listing}): only checkpoints of one model (one fine-tuned "
-                             f"from the other, or both from a common one) can be averaged.")
+            raise ValueError(
+                f"The checkpoints differ in {field} ({listing}): only checkpoints of one model (one fine-tuned "
+                f"from the other, or both from a common one) can be averaged."
+            )
 
 
 def _image_level_union(configs: Sequence[Any]) -> tuple[Optional[str], Optional[list]]:
@@ -80,8 +98,10 @@ def _image_level_union(configs: Sequence[Any]) -> tuple[Optional[str], Optional[
         return None, None
     folders = {os.path.realpath(c.image_level_data) for c in used}
     if len(folders) > 1:
-        raise ValueError(f"The checkpoints trained on different image-level collections ({sorted(folders)}): the averaged "
-                         f"model's held-out check could not say which chips it saw. Average checkpoints trained on one collection.")
+        raise ValueError(
+            f"The checkpoints trained on different image-level collections ({sorted(folders)}): the averaged "
+            f"model's held-out check could not say which chips it saw. Average checkpoints trained on one collection."
+        )
     if any(not c.image_level_include for c in used):
         return used[-1].image_level_data, None  # one ingredient saw all of it
     patterns: list = []
@@ -111,12 +131,21 @@ def average_checkpoints(paths: Sequence[str], output: str, weights: Optional[Seq
     values = dict(states[-1]["config"])  # the last ingredient's lineage (its init_checkpoint chain)
     values["image_level_data"], values["image_level_include"] = _image_level_union(configs)
     if values["image_level_data"] and not values.get("compose"):
-        raise ValueError(f"An ingredient trained on the chips of {values['image_level_data']} (composed canvases) but the last "
-                         f"checkpoint, whose config and lineage the average keeps, did not: list a checkpoint trained on them last.")
-    values["averaged_from"] = [{"checkpoint": path, "run": os.path.basename(os.path.dirname(os.path.abspath(path))), "weight": w}
-                               for path, w in zip(paths, normalised)]
-    state = {"model": model, "config": values, "history": full_history(paths[-1]), "epoch": states[-1].get("epoch"),
-             "best_iou": states[-1].get("best_iou")}
+        raise ValueError(
+            f"An ingredient trained on the chips of {values['image_level_data']} (composed canvases) but the last "
+            f"checkpoint, whose config and lineage the average keeps, did not: list a checkpoint trained on them last."
+        )
+    values["averaged_from"] = [
+        {"checkpoint": path, "run": os.path.basename(os.path.dirname(os.path.abspath(path))), "weight": w}
+        for path, w in zip(paths, normalised)
+    ]
+    state = {
+        "model": model,
+        "config": values,
+        "history": full_history(paths[-1]),
+        "epoch": states[-1].get("epoch"),
+        "best_iou": states[-1].get("best_iou"),
+    }
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     torch.save(state, output)
     # the config beside the checkpoint, as training writes it, unless a training run's own is there
@@ -124,8 +153,12 @@ def average_checkpoints(paths: Sequence[str], output: str, weights: Optional[Seq
     written = not os.path.exists(config_path) or _written_by_average(config_path)
     if written:
         TrainConfig(**values).save(config_path)
-    return {"output": output, "averaged_from": values["averaged_from"], "layers": len(model),
-            "config": config_path if written else None}
+    return {
+        "output": output,
+        "averaged_from": values["averaged_from"],
+        "layers": len(model),
+        "config": config_path if written else None,
+    }
 
 
 def _written_by_average(config_path: str) -> bool:

@@ -66,17 +66,26 @@ def recalibrate_batchnorm(model: Any, loader: Any, device: Any, batches: int = 2
 def check_config(config: TrainConfig) -> None:
     """A config's choices that only make sense together, checked before any training (a ValueError says what to change)."""
     if config.select_on not in SELECTION or (config.select_on in ("scene", "scene+chips") and not config.scene_validation):
-        raise ValueError(f"select_on={config.select_on!r}: choose 'chip', 'last', or 'scene' or 'scene+chips' together with "
-                         "scene_validation=true.")
+        raise ValueError(
+            f"select_on={config.select_on!r}: choose 'chip', 'last', or 'scene' or 'scene+chips' together with "
+            "scene_validation=true."
+        )
     if config.loss not in LOSSES:
         raise ValueError(f"loss={config.loss!r}: choose one of {', '.join(LOSSES)}.")
     if config.image_level_data and not config.compose:
-        raise ValueError("image_level_data needs compose=true: chips labelled per chip only are used as cells of composed canvases.")
+        raise ValueError(
+            "image_level_data needs compose=true: chips labelled per chip only are used as cells of composed canvases."
+        )
     if config.weak_positive_share and not config.image_level_data:
-        raise ValueError(f"weak_positive_share={config.weak_positive_share} needs image_level_data: a folder of chips labelled per chip "
-                         f"(rock_glacier/, no_rock_glacier/ or names glaciar*/cordillera*).")
+        raise ValueError(
+            f"weak_positive_share={config.weak_positive_share} needs image_level_data: a folder of chips labelled per chip "
+            f"(rock_glacier/, no_rock_glacier/ or names glaciar*/cordillera*)."
+        )
     if config.presence_weight < 0 or config.presence_top_px < 1:
-        raise ValueError(f"presence_weight={config.presence_weight}, presence_top_px={config.presence_top_px}: use a weight >= 0 and at least 1 px.")
+        raise ValueError(
+            f"presence_weight={config.presence_weight}, presence_top_px={config.presence_top_px}: use a weight >= 0 and at "
+            "least 1 px."
+        )
     if not 0.0 <= config.ema_decay < 1.0:
         raise ValueError(f"ema_decay={config.ema_decay}: use 0 (off) or a decay below 1, e.g. 0.99.")
 
@@ -88,8 +97,10 @@ class Trainer:
         import torch
 
         if config.averaged_from:
-            raise ValueError("averaged_from is written by `python -m training average` and describes averaged weights: a training "
-                             "config must not set it (to fine-tune from averaged weights, set init_checkpoint to them instead).")
+            raise ValueError(
+                "averaged_from is written by `python -m training average` and describes averaged weights: a training "
+                "config must not set it (to fine-tune from averaged weights, set init_checkpoint to them instead)."
+            )
         self.config = config
         seed_everything(config.seed)
         if config.threads:
@@ -100,13 +111,19 @@ class Trainer:
         self.train_samples = [s for s in samples if s.split == "train"]
         self.validation_samples = [s for s in samples if s.split == "validation"]
         if not self.train_samples:
-            raise ValueError(f"'{config.data}' gives no training sample ({len(self.validation_samples)} validation): make patches "
-                             "with a lower VALIDATION_FRACTION (--validation-fraction), or map more rock glaciers apart from each other.")
+            raise ValueError(
+                f"'{config.data}' gives no training sample ({len(self.validation_samples)} validation): make patches "
+                "with a lower VALIDATION_FRACTION (--validation-fraction), or map more rock glaciers apart from each other."
+            )
         if not self.validation_samples:  # nothing to select on, and no validation scene to compose
             if config.select_on != "last":
-                LOGGER.warning("'%s' holds no validation patch (summary.json says why): the last epoch is kept (select_on 'last' "
-                               "instead of '%s') and there are no validation scores. Make patches with a lower CONTEXT_M so that "
-                               "some can be held out.", config.data, config.select_on)
+                LOGGER.warning(
+                    "'%s' holds no validation patch (summary.json says why): the last epoch is kept (select_on 'last' "
+                    "instead of '%s') and there are no validation scores. Make patches with a lower CONTEXT_M so that "
+                    "some can be held out.",
+                    config.data,
+                    config.select_on,
+                )
             config = self.config = replace(config, select_on="last", scene_validation=False)
         check_config(config)
         self.model = model_for(config, config.pretrained and not (config.init_checkpoint or config.init_onnx)).to(self.device)
@@ -125,8 +142,9 @@ class Trainer:
         self._pool: Optional[Any] = None
         self._scene: Optional[Any] = None
         self.teacher, self.anchor = self._keep_what_it_knew()
-        self.optimizer = torch.optim.AdamW([p for p in self.model.parameters() if p.requires_grad], lr=config.learning_rate,
-                                           weight_decay=config.weight_decay)
+        self.optimizer = torch.optim.AdamW(
+            [p for p in self.model.parameters() if p.requires_grad], lr=config.learning_rate, weight_decay=config.weight_decay
+        )
         self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=max(config.epochs, 1))
         self.epoch = 0
         self.best_iou = -1.0
@@ -164,7 +182,9 @@ class Trainer:
                 taught = torch.sigmoid(self.teacher(images)[:, 0])
             # every pixel, and those without a label (IGNORE_LABEL, weak cells) count twice: nothing else teaches them
             weight = 1.0 + (labels >= WEAK_LABEL_BASE).to(logits.dtype)
-            loss = loss + self.config.distill_weight * torch.nn.functional.binary_cross_entropy_with_logits(logits, taught, weight=weight)
+            loss = loss + self.config.distill_weight * torch.nn.functional.binary_cross_entropy_with_logits(
+                logits, taught, weight=weight
+            )
         return loss
 
     def _moving_average(self) -> Any:
@@ -187,8 +207,9 @@ class Trainer:
 
         samples = self.train_samples if stage == "train" else self.validation_samples
         if stage == "train" and self.config.compose:
-            dataset = ComposedDataset(self.chip_pool(), self.composition(), self.spec, self.config.samples_per_epoch or len(samples),
-                                      self._epoch_seed())
+            dataset = ComposedDataset(
+                self.chip_pool(), self.composition(), self.spec, self.config.samples_per_epoch or len(samples), self._epoch_seed()
+            )
             return torch.utils.data.DataLoader(dataset, batch_size=self.config.batch_size, shuffle=False, drop_last=True)
         dataset = SegmentationDataset(samples, self.spec, stage == "train", self.config.crop_px, self._epoch_seed())
         if stage != "train":
@@ -198,7 +219,9 @@ class Trainer:
         weights = [self.config.hard_negative_weight if s.image_path in hard else 1.0 for s in samples]
         generator = torch.Generator().manual_seed(self._epoch_seed())
         sampler = torch.utils.data.WeightedRandomSampler(weights, num_samples=len(samples), replacement=True, generator=generator)
-        return torch.utils.data.DataLoader(dataset, batch_size=self.config.batch_size, sampler=sampler, drop_last=len(samples) > self.config.batch_size)
+        return torch.utils.data.DataLoader(
+            dataset, batch_size=self.config.batch_size, sampler=sampler, drop_last=len(samples) > self.config.batch_size
+        )
 
     def _hard_negatives(self) -> list[str]:
         if not self.config.hard_negatives or not os.path.exists(self.config.hard_negatives):
@@ -207,9 +230,15 @@ class Trainer:
             return [line.strip() for line in handle if line.strip()]
 
     def composition(self) -> CompositionSettings:
-        return CompositionSettings(self.config.compose_cells, self.config.cell_px, self.config.crop_px or 256,
-                                   raster_edge_share=self.config.raster_edge_share, colour_jitter=self.config.colour_jitter,
-                                   weak_positive_share=self.config.weak_positive_share, other_ranges=tuple(self.config.other_ranges))
+        return CompositionSettings(
+            self.config.compose_cells,
+            self.config.cell_px,
+            self.config.crop_px or 256,
+            raster_edge_share=self.config.raster_edge_share,
+            colour_jitter=self.config.colour_jitter,
+            weak_positive_share=self.config.weak_positive_share,
+            other_ranges=tuple(self.config.other_ranges),
+        )
 
     def image_level_samples(self) -> list:
         """The chips of ``image_level_data`` matching ``image_level_include`` (none without it)."""
@@ -221,17 +250,28 @@ class Trainer:
 
     def chip_pool(self) -> ChipPool:
         if self._pool is None:
-            self._pool = ChipPool(self.train_samples, self.spec.in_channels, lambda raw: to_uint8_range(raw, self.spec.input_scaling),
-                                  self._hard_negatives(), self.config.hard_negative_weight, self.image_level_samples(),
-                                  self.config.weak_positive_share)
+            self._pool = ChipPool(
+                self.train_samples,
+                self.spec.in_channels,
+                lambda raw: to_uint8_range(raw, self.spec.input_scaling),
+                self._hard_negatives(),
+                self.config.hard_negative_weight,
+                self.image_level_samples(),
+                self.config.weak_positive_share,
+            )
         return self._pool
 
     def validation_scene(self) -> ValidationScene:
         """Validation chips laid edge to edge (fixed seed): the scene the best checkpoint is chosen on."""
         if self._scene is None:
-            self._scene = validation_scene(self.validation_samples, self.spec.in_channels, cells_for(len(self.validation_samples)),
-                                           self.config.seed, self.config.cell_px,
-                                           lambda raw: to_uint8_range(raw, self.spec.input_scaling))
+            self._scene = validation_scene(
+                self.validation_samples,
+                self.spec.in_channels,
+                cells_for(len(self.validation_samples)),
+                self.config.seed,
+                self.config.cell_px,
+                lambda raw: to_uint8_range(raw, self.spec.input_scaling),
+            )
         return self._scene
 
     def scene_scores(self) -> dict[str, Any]:
@@ -245,7 +285,9 @@ class Trainer:
             path = export_onnx(self.evaluated, self.spec, os.path.join(work, "model.onnx"))
             scores = evaluate_scene(path, self.validation_scene(), threads=self.config.threads)
             if self.config.select_on == "scene+chips":
-                scores["chips_pixel_iou"] = chips_through_plugin(path, self.validation_samples, self.spec, views=1, threads=self.config.threads)
+                scores["chips_pixel_iou"] = chips_through_plugin(
+                    path, self.validation_samples, self.spec, views=1, threads=self.config.threads
+                )
             return scores
 
     # -- the template -----------------------------------------------------------------------
@@ -256,8 +298,14 @@ class Trainer:
         model = self.model if stage == "train" else self.evaluated
         with torch.set_grad_enabled(stage == "train"):
             logits = model(images)[:, 0]
-            loss = with_image_level(LOSSES[self.config.loss], logits, labels, self.config.presence_weight, self.config.presence_top_px,
-                                    int(WEAK_CELL_MIN_VISIBLE * self.config.cell_px**2))
+            loss = with_image_level(
+                LOSSES[self.config.loss],
+                logits,
+                labels,
+                self.config.presence_weight,
+                self.config.presence_top_px,
+                int(WEAK_CELL_MIN_VISIBLE * self.config.cell_px**2),
+            )
             if stage == "train":
                 loss = self._regularised(loss, images, logits, labels)
                 self.optimizer.zero_grad()
@@ -268,7 +316,11 @@ class Trainer:
         labelled = labels < WEAK_LABEL_BASE
         predicted = (logits.detach() > 0) & labelled
         truth = (labels > 0.5) & labelled
-        return {"loss": float(loss.detach()), "intersection": float((predicted & truth).sum()), "union": float((predicted | truth).sum())}
+        return {
+            "loss": float(loss.detach()),
+            "intersection": float((predicted & truth).sum()),
+            "union": float((predicted | truth).sum()),
+        }
 
     def _run(self, stage: str, max_steps: Optional[int] = None, progress: Any = None) -> dict[str, float]:
         (self.model if stage == "train" else self.evaluated).train(stage == "train")
@@ -315,8 +367,13 @@ class Trainer:
             validation = self._run("validation")
             self.scheduler.step()
             self.epoch += 1
-            record = {"epoch": self.epoch, "train_loss": train["loss"], "train_iou": train["iou"], "val_loss": validation["loss"],
-                      "val_iou": validation["iou"]}
+            record = {
+                "epoch": self.epoch,
+                "train_loss": train["loss"],
+                "train_iou": train["iou"],
+                "val_loss": validation["loss"],
+                "val_iou": validation["iou"],
+            }
             if self.config.scene_validation:
                 record.update(self.scene_scores())
             record["seconds"] = time.perf_counter() - started
@@ -343,9 +400,22 @@ class Trainer:
     def save(self, path: str) -> None:
         import torch
 
-        averaged = {} if self.averaged is None else {"trained_model": self.model.state_dict(), "averaged": self.averaged.state_dict()}
-        torch.save({"model": self.evaluated.state_dict(), **averaged, "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-                    "epoch": self.epoch, "best_iou": self.best_iou, "history": self.history, "config": self.config.__dict__}, path)
+        averaged = (
+            {} if self.averaged is None else {"trained_model": self.model.state_dict(), "averaged": self.averaged.state_dict()}
+        )
+        torch.save(
+            {
+                "model": self.evaluated.state_dict(),
+                **averaged,
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "epoch": self.epoch,
+                "best_iou": self.best_iou,
+                "history": self.history,
+                "config": self.config.__dict__,
+            },
+            path,
+        )
 
     def resume(self, path: str) -> None:
         import torch
@@ -368,13 +438,15 @@ def _score(value: Optional[float], digits: int = 3) -> str:
 
 def _epoch_line(record: dict[str, Any]) -> str:
     """One epoch in words; scores a run could not measure (no prediction, nothing held out) read n/a."""
-    text = (f"epoch {record['epoch']}: train loss {_score(record['train_loss'])} IoU {_score(record['train_iou'])} | validation loss "
-            f"{_score(record['val_loss'])} chip IoU {_score(record['val_iou'])}")
+    text = (
+        f"epoch {record['epoch']}: train loss {_score(record['train_loss'])} IoU {_score(record['train_iou'])} | validation loss "
+        f"{_score(record['val_loss'])} chip IoU {_score(record['val_iou'])}"
+    )
     if "scene_pixel_iou" in record:
-        text += (f" | scene IoU {_score(record['scene_pixel_iou'])} P/R {_score(record.get('scene_precision'), 2)}/"
-                 f"{_score(record.get('scene_recall'), 2)} FP on negatives {_score(record.get('scene_false_pixels_on_negatives'), 4)}")
+        text += (
+            f" | scene IoU {_score(record['scene_pixel_iou'])} P/R {_score(record.get('scene_precision'), 2)}/"
+            f"{_score(record.get('scene_recall'), 2)} FP on negatives {_score(record.get('scene_false_pixels_on_negatives'), 4)}"
+        )
     if "chips_pixel_iou" in record:
         text += f" | chips through the plugin IoU {_score(record['chips_pixel_iou'])}"
     return text + f" ({record['seconds']:.0f} s)"
-
-

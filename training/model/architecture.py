@@ -137,9 +137,16 @@ def undilate_encoder(model: Any) -> int:
     return changed
 
 
-def build_model(arch: str = "deeplabv3plus", encoder: str = "tu-tf_efficientnet_lite0", in_channels: int = 3,
-                pretrained: bool = True, image_pooling: str = "global", crop_px: int = 256,
-                upsampling: str = "half_pixel", receptive_field: str = "wide") -> Any:
+def build_model(
+    arch: str = "deeplabv3plus",
+    encoder: str = "tu-tf_efficientnet_lite0",
+    in_channels: int = 3,
+    pretrained: bool = True,
+    image_pooling: str = "global",
+    crop_px: int = 256,
+    upsampling: str = "half_pixel",
+    receptive_field: str = "wide",
+) -> Any:
     """A DeepLabv3+ with one output channel (the rock-glacier logit); ``image_pooling`` and
     ``crop_px`` set the ASPP image-level branch (``IMAGE_POOLING``), ``upsampling`` its bilinear
     upsampling (``UPSAMPLING``), ``receptive_field`` its reach (``RECEPTIVE_FIELDS``)."""
@@ -150,11 +157,17 @@ def build_model(arch: str = "deeplabv3plus", encoder: str = "tu-tf_efficientnet_
     if encoder not in ENCODERS:
         raise ModelConfigError(f"encoder={encoder!r} is not supported; choose one of {', '.join(ENCODERS)}.")
     if receptive_field not in RECEPTIVE_FIELDS:
-        raise ModelConfigError(f"receptive_field={receptive_field!r} is not supported; choose one of {', '.join(RECEPTIVE_FIELDS)}.")
+        raise ModelConfigError(
+            f"receptive_field={receptive_field!r} is not supported; choose one of {', '.join(RECEPTIVE_FIELDS)}."
+        )
     rates, dilated = RECEPTIVE_FIELDS[receptive_field]
     model = smp.DeepLabV3Plus(
-        encoder_name=encoder, encoder_weights=None, in_channels=in_channels, classes=1,
-        encoder_output_stride=16, decoder_atrous_rates=rates,
+        encoder_name=encoder,
+        encoder_weights=None,
+        in_channels=in_channels,
+        classes=1,
+        encoder_output_stride=16,
+        decoder_atrous_rates=rates,
     )
     if pretrained:
         load_offline_weights(model, encoder, in_channels)
@@ -227,7 +240,9 @@ def load_offline_weights(model: Any, encoder: str, in_channels: int) -> bool:
         return load_csmask_encoder(model) > 0
     path = offline_weights_path(encoder)
     if path is None or in_channels != 3:
-        LOGGER.info("No offline pretrained weights for %s (%d channels): the encoder starts from random weights.", encoder, in_channels)
+        LOGGER.info(
+            "No offline pretrained weights for %s (%d channels): the encoder starts from random weights.", encoder, in_channels
+        )
         return False
     state = torch.load(path, map_location="cpu", weights_only=True)
     target = model.encoder.model

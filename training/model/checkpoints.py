@@ -44,9 +44,16 @@ def spec_for(config: TrainConfig) -> ModelSpec:
 def model_for(config: TrainConfig, pretrained: bool) -> Any:
     """The model a config describes (encoder, image pooling over the training crop); ``loop.train.check_config``
     checks the rest of a config before training."""
-    return build_model(config.arch, config.encoder, len(config.standardization_mean), pretrained,
-                       config.image_pooling, config.crop_px or config.cell_px, config.upsampling,
-                       config.receptive_field)
+    return build_model(
+        config.arch,
+        config.encoder,
+        len(config.standardization_mean),
+        pretrained,
+        config.image_pooling,
+        config.crop_px or config.cell_px,
+        config.upsampling,
+        config.receptive_field,
+    )
 
 
 def config_of(state: dict) -> TrainConfig:

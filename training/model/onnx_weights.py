@@ -49,8 +49,11 @@ def _execution_order(model: Any, channels: int) -> list[tuple[Any, Optional[Any]
     import torch
 
     calls: list[Any] = []
-    hooks = [m.register_forward_hook(lambda module, _i, _o: calls.append(module)) for m in model.modules()
-             if isinstance(m, (torch.nn.Conv2d, torch.nn.BatchNorm2d))]
+    hooks = [
+        m.register_forward_hook(lambda module, _i, _o: calls.append(module))
+        for m in model.modules()
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.BatchNorm2d))
+    ]
     try:
         with torch.no_grad():
             model.eval()(torch.zeros(1, channels, 64, 64))
@@ -69,8 +72,10 @@ def _assign(conv: Any, batchnorm: Optional[Any], weight: np.ndarray, bias: Optio
     import torch
 
     if tuple(conv.weight.shape) != weight.shape:
-        raise ValueError(f"convolution of shape {tuple(conv.weight.shape)} met an ONNX weight of shape {weight.shape}: "
-                         "the architecture does not match the model's; give the config it was trained with.")
+        raise ValueError(
+            f"convolution of shape {tuple(conv.weight.shape)} met an ONNX weight of shape {weight.shape}: "
+            "the architecture does not match the model's; give the config it was trained with."
+        )
     bias = np.zeros(weight.shape[0], dtype=np.float32) if bias is None else bias
     with torch.no_grad():
         conv.weight.copy_(torch.tensor(weight))
@@ -93,8 +98,10 @@ def load_onnx_weights(model: Any, onnx_path: str, channels: int = 3) -> float:
     convolutions = _onnx_convolutions(onnx_path)
     pairs = _execution_order(model, channels)
     if len(pairs) != len(convolutions):
-        raise ValueError(f"{onnx_path} has {len(convolutions)} convolutions, the PyTorch model {len(pairs)}: the architecture "
-                         "does not match; give the config the model was trained with.")
+        raise ValueError(
+            f"{onnx_path} has {len(convolutions)} convolutions, the PyTorch model {len(pairs)}: the architecture "
+            "does not match; give the config the model was trained with."
+        )
     for (conv, batchnorm), (weight, bias) in zip(pairs, convolutions):
         _assign(conv, batchnorm, weight, bias)
     difference = logit_difference(model, onnx_path, channels)
@@ -122,9 +129,11 @@ def trainable_spec(onnx_path: str) -> Any:
 
     spec = load_model(onnx_path, "cpu").spec
     if not spec.architecture:
-        raise ValueError(f"{onnx_path} does not say its architecture (rockglacier:architecture): only models exported by "
-                         "python -m training can be fine-tuned (older ones: python -m training rendering --architecture-config "
-                         "<its training config>).")
+        raise ValueError(
+            f"{onnx_path} does not say its architecture (rockglacier:architecture): only models exported by "
+            "python -m training can be fine-tuned (older ones: python -m training rendering --architecture-config "
+            "<its training config>)."
+        )
     return spec
 
 

@@ -33,7 +33,8 @@ def patches_rendering(folder: str) -> Optional[Rendering]:
 def config_rendering(config: Any) -> Optional[Rendering]:
     """A training config's rendering: its own ``rendering``, else its patches'."""
     return rendering_from(getattr(config, "rendering", None)) or (
-        patches_rendering(config.data) if getattr(config, "data", "") else None)
+        patches_rendering(config.data) if getattr(config, "data", "") else None
+    )
 
 
 def write_metadata(onnx_path: str, values: dict[str, Any]) -> None:
@@ -54,14 +55,18 @@ def write_metadata(onnx_path: str, values: dict[str, Any]) -> None:
 def rendering_paragraph(rendering: Optional[Rendering]) -> str:
     """The model card's paragraph on how 8-bit imagery is made from L2A reflectance."""
     if rendering is None:
-        return ('<p id="rendering"><b>Input rendering:</b> not stated: the model takes 8-bit imagery only; give it imagery rendered '
-                "as its training imagery was.</p>\n")
-    return (f'<p id="rendering"><b>Input rendering</b> (in the model\'s metadata, <code>{METADATA_KEY}</code>): '
-            f"{html.escape(rendering.source)}, bands {', '.join(rendering.bands)}, 8-bit = "
-            f"<code>{html.escape(rendering.describe())}</code> with rho the surface reflectance "
-            "((DN + BOA_ADD_OFFSET) / BOA_QUANTIFICATION_VALUE, from the product). <code>rockglacier:segment</code> applies it to "
-            "L2A stacks, SAFE folders and STAC items, so the model sees its training imagery's rendering. "
-            f"Source: {html.escape(rendering.citation) or 'not recorded'}</p>\n")
+        return (
+            '<p id="rendering"><b>Input rendering:</b> not stated: the model takes 8-bit imagery only; give it imagery rendered '
+            "as its training imagery was.</p>\n"
+        )
+    return (
+        f'<p id="rendering"><b>Input rendering</b> (in the model\'s metadata, <code>{METADATA_KEY}</code>): '
+        f"{html.escape(rendering.source)}, bands {', '.join(rendering.bands)}, 8-bit = "
+        f"<code>{html.escape(rendering.describe())}</code> with rho the surface reflectance "
+        "((DN + BOA_ADD_OFFSET) / BOA_QUANTIFICATION_VALUE, from the product). <code>rockglacier:segment</code> applies it to "
+        "L2A stacks, SAFE folders and STAC items, so the model sees its training imagery's rendering. "
+        f"Source: {html.escape(rendering.citation) or 'not recorded'}</p>\n"
+    )
 
 
 def stamp_card(card_path: str, rendering: Optional[Rendering]) -> None:
@@ -79,8 +84,9 @@ def stamp_card(card_path: str, rendering: Optional[Rendering]) -> None:
         handle.write(text)
 
 
-def main(onnx_paths: list[str], name: str, card: Optional[str], views: Optional[int] = None,
-         architecture_config: Optional[str] = None) -> dict[str, Any]:
+def main(
+    onnx_paths: list[str], name: str, card: Optional[str], views: Optional[int] = None, architecture_config: Optional[str] = None
+) -> dict[str, Any]:
     """``python -m training rendering``: stamp the named rendering (and the views, and the architecture of a training
     config) onto models exported before, and the rendering paragraph into a card."""
     from training.model.onnx_weights import ARCHITECTURE_KEYS

@@ -46,6 +46,8 @@ MIN_CELL_SHARE = 0.25
 
 @dataclass(frozen=True)
 class FieldSettings:
+    """The per-pixel masks and local reference of a candidate field: coherence, |g| and slope gates, reference radius."""
+
     min_coherence: float = 0.3
     min_projection_factor: float = 0.3
     min_slope_deg: float = 5.0
@@ -82,8 +84,18 @@ class CandidateField:
 
 
 #: The per-pixel array fields of ``CandidateField`` (``component`` is optional).
-PER_PIXEL = ("los_rel_cm_per_yr", "dslp_cm_per_yr", "dslp_sigma_cm_per_yr", "reference_sigma_cm_per_yr", "noise_sigma_cm_per_yr",
-             "projection", "coherence", "coherent", "usable", "unmeasurable")
+PER_PIXEL = (
+    "los_rel_cm_per_yr",
+    "dslp_cm_per_yr",
+    "dslp_sigma_cm_per_yr",
+    "reference_sigma_cm_per_yr",
+    "noise_sigma_cm_per_yr",
+    "projection",
+    "coherence",
+    "coherent",
+    "usable",
+    "unmeasurable",
+)
 
 
 def _cell_medians(values: np.ndarray, valid: np.ndarray, cell_px: int) -> np.ndarray:
@@ -113,7 +125,9 @@ def _window_median_and_spread(cells: np.ndarray, radius_cells: int) -> tuple[np.
         warnings.simplefilter("ignore", RuntimeWarning)
         for start in range(0, cells.shape[0], rows_per_chunk):
             stop = min(cells.shape[0], start + rows_per_chunk)
-            windows = sliding_window_view(padded[start : stop + 2 * radius_cells], (k, k)).reshape(stop - start, cells.shape[1], k * k)
+            windows = sliding_window_view(padded[start : stop + 2 * radius_cells], (k, k)).reshape(
+                stop - start, cells.shape[1], k * k
+            )
             median = np.nanmedian(windows, axis=2)
             reference[start:stop] = median
             spread[start:stop] = MAD_TO_SIGMA * np.nanmedian(np.abs(windows - median[..., None]), axis=2)
@@ -136,8 +150,9 @@ def _to_pixels(cells: np.ndarray, cell_px: int, shape: tuple[int, ...]) -> np.nd
     return map_coordinates(cells, [rr, cc], order=1, mode="nearest")
 
 
-def local_reference(los_cm_per_yr: np.ndarray, coherent: np.ndarray, pixel_m: float,
-                    radius_m: float) -> tuple[np.ndarray, np.ndarray]:
+def local_reference(
+    los_cm_per_yr: np.ndarray, coherent: np.ndarray, pixel_m: float, radius_m: float
+) -> tuple[np.ndarray, np.ndarray]:
     """(reference, its 1-sigma) per pixel, in the LOS velocity's unit (see the module docstring).
 
     >>> v = np.zeros((120, 120)); v[50:60, 50:60] = 30.0  # a 300 m moving patch on stable ground
@@ -156,8 +171,17 @@ def local_reference(los_cm_per_yr: np.ndarray, coherent: np.ndarray, pixel_m: fl
 def _read_scene(scene: InsarScene, cancelled: Callable[[], bool]) -> dict[str, Any]:
     """The scene's per-pixel arrays (float32), read in row blocks."""
     grid = scene.grid
-    names = ("velocity_los_cm_per_yr", "sigma_los_cm_per_yr", "coherence", "slope_deg", "aspect_deg", "projection",
-             "projection_sigma", "incidence_deg", "los_azimuth_deg")
+    names = (
+        "velocity_los_cm_per_yr",
+        "sigma_los_cm_per_yr",
+        "coherence",
+        "slope_deg",
+        "aspect_deg",
+        "projection",
+        "projection_sigma",
+        "incidence_deg",
+        "los_azimuth_deg",
+    )
     arrays: dict[str, Any] = {name: np.full((grid.height_px, grid.width_px), np.nan, dtype=np.float32) for name in names}
     component = None
     for row in range(0, grid.height_px, BLOCK_ROWS):
@@ -175,8 +199,12 @@ def _read_scene(scene: InsarScene, cancelled: Callable[[], bool]) -> dict[str, A
     return arrays
 
 
-def candidate_field(scene: InsarScene, settings: FieldSettings, excluded: Optional[np.ndarray] = None,
-                    cancelled: Callable[[], bool] = lambda: False) -> CandidateField:
+def candidate_field(
+    scene: InsarScene,
+    settings: FieldSettings,
+    excluded: Optional[np.ndarray] = None,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> CandidateField:
     """The downslope velocity field of a scene whose stable ground has been fitted (``fit_stable_ground``);
     ``excluded`` marks pixels that never count (glacier outlines)."""
     a = _read_scene(scene, cancelled)
@@ -201,6 +229,20 @@ def candidate_field(scene: InsarScene, settings: FieldSettings, excluded: Option
         sigma = np.sqrt(noise**2 + reference_sigma**2) / np.abs(g)
         sigma = np.where(usable, np.hypot(sigma, np.abs(dslp) * a["projection_sigma"] / np.abs(g)), np.nan)
     cycle = None if isinstance(scene, VelocityMapScene) else abs(scene.factor) * 2.0 * math.pi
-    return CandidateField(scene.grid, scene.interferogram.pair_label, los_rel.astype(np.float32), dslp.astype(np.float32),
-                          sigma.astype(np.float32), reference_sigma.astype(np.float32), noise.astype(np.float32), g.astype(np.float32),
-                          coherence.astype(np.float32), coherent, usable, unmeasurable, a["component"], cycle, pixel_m)
+    return CandidateField(
+        scene.grid,
+        scene.interferogram.pair_label,
+        los_rel.astype(np.float32),
+        dslp.astype(np.float32),
+        sigma.astype(np.float32),
+        reference_sigma.astype(np.float32),
+        noise.astype(np.float32),
+        g.astype(np.float32),
+        coherence.astype(np.float32),
+        coherent,
+        usable,
+        unmeasurable,
+        a["component"],
+        cycle,
+        pixel_m,
+    )

@@ -63,6 +63,8 @@ MAX_INTERIOR_SPREAD = 0.15
 
 @dataclass(frozen=True)
 class RegionSettings:
+    """How moving pixels become regions (module docstring, steps 1-3): velocity and SNR thresholds, area, coherence, scales."""
+
     min_velocity_cm_per_yr: Optional[float] = None  # None: from the data's noise (``noise_thresholds``)
     min_snr: float = 2.0
     min_area_km2: float = 0.01
@@ -86,6 +88,7 @@ class Region:
 
     @property
     def relative_error(self) -> float:
+        """The mean's 1-sigma over |mean| (inf for a zero mean)."""
         return self.mean_err_cm_per_yr / abs(self.mean_cm_per_yr) if self.mean_cm_per_yr else math.inf
 
 
@@ -116,9 +119,15 @@ def landform_scale(candidate: CandidateField, settings: RegionSettings) -> tuple
     disc = _disc(radius_px)
     used = candidate.usable & np.isfinite(candidate.dslp_cm_per_yr)
     g = np.where(used, np.abs(candidate.projection.astype(np.float64)), 1.0)
-    sums = [convolve(np.where(used, values, 0.0), disc, mode="constant") for values in
-            (candidate.dslp_cm_per_yr.astype(np.float64), (candidate.noise_sigma_cm_per_yr / g) ** 2,
-             candidate.reference_sigma_cm_per_yr / g, used.astype(np.float64))]
+    sums = [
+        convolve(np.where(used, values, 0.0), disc, mode="constant")
+        for values in (
+            candidate.dslp_cm_per_yr.astype(np.float64),
+            (candidate.noise_sigma_cm_per_yr / g) ** 2,
+            candidate.reference_sigma_cm_per_yr / g,
+            used.astype(np.float64),
+        )
+    ]
     velocity_sum, noise_sum_sq, reference_sum, count = sums
     enough = count >= disc.sum() / 3.0
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -129,8 +138,12 @@ def landform_scale(candidate: CandidateField, settings: RegionSettings) -> tuple
 
 def scales(candidate: CandidateField, settings: RegionSettings) -> list[tuple[np.ndarray, np.ndarray]]:
     """(downslope velocity, its 1-sigma) per pixel at each scale of step 1: the pixel's, then the landform's."""
-    found = [(smoothed(candidate.dslp_cm_per_yr.astype(np.float64)),
-              np.nan_to_num(candidate.dslp_sigma_cm_per_yr.astype(np.float64), nan=np.inf))]
+    found = [
+        (
+            smoothed(candidate.dslp_cm_per_yr.astype(np.float64)),
+            np.nan_to_num(candidate.dslp_sigma_cm_per_yr.astype(np.float64), nan=np.inf),
+        )
+    ]
     if settings.window_radius_m > 0:
         found.append(landform_scale(candidate, settings))
     return found
@@ -181,9 +194,11 @@ def unwrapping_artefact(candidate: CandidateField, inside: np.ndarray) -> Option
         return None
     cuts = cycle_cuts(candidate, inside | ring)
     if cuts.is_artefact and interior_spread(candidate, inside) <= MAX_INTERIOR_SPREAD:
-        return (f"{cuts.cuts} of its {cuts.steps} steps of most of a phase cycle are whole-cycle cuts of {cuts.cycles:+d} "
-                f"cycle(s) (one cycle = {candidate.cycle_cm_per_yr:.1f} cm/yr LOS, the same offset all along the cut, to "
-                f"{cuts.spread:.2f} cycle): an unwrapping error, not motion")
+        return (
+            f"{cuts.cuts} of its {cuts.steps} steps of most of a phase cycle are whole-cycle cuts of {cuts.cycles:+d} "
+            f"cycle(s) (one cycle = {candidate.cycle_cm_per_yr:.1f} cm/yr LOS, the same offset all along the cut, to "
+            f"{cuts.spread:.2f} cycle): an unwrapping error, not motion"
+        )
     return None
 
 
@@ -210,8 +225,13 @@ class CycleCuts:
 
     @property
     def is_artefact(self) -> bool:
-        return (self.cuts >= MIN_CYCLE_JUMPS and self.cuts >= MIN_CUT_SHARE * self.steps and self.cycles != 0
-                and self.spread <= MAX_CUT_SPREAD)
+        """Whether the cuts make the region an unwrapping artefact (module docstring, step 3)."""
+        return (
+            self.cuts >= MIN_CYCLE_JUMPS
+            and self.cuts >= MIN_CUT_SHARE * self.steps
+            and self.cycles != 0
+            and self.spread <= MAX_CUT_SPREAD
+        )
 
 
 def _side_levels(values: np.ndarray, rows: np.ndarray, cols: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
@@ -249,7 +269,11 @@ def cycle_cuts(candidate: CandidateField, area: np.ndarray) -> CycleCuts:
             change = (after - before) / cycle
             single = step[rows, cols] / cycle
             whole = np.round(change)
-            cut = (whole != 0) & (np.abs(change - whole) <= WHOLE_CYCLE_TOLERANCE) & (np.abs(single - change) <= CONCENTRATION_TOLERANCE)
+            cut = (
+                (whole != 0)
+                & (np.abs(change - whole) <= WHOLE_CYCLE_TOLERANCE)
+                & (np.abs(single - change) <= CONCENTRATION_TOLERANCE)
+            )
             changes += list(change[cut])
     if not changes:
         return CycleCuts(steps, 0, 0, float("inf"))
@@ -274,7 +298,9 @@ def region_statistics(candidate: CandidateField, inside: np.ndarray, settings: R
     top = float(np.percentile(v, MAX_PERCENTILE))
     at_top = int(np.argmin(np.abs(v - top)))
     return {
-        "mean": float(v.mean()), "mean_err": mean_err, "max": top,
+        "mean": float(v.mean()),
+        "mean_err": mean_err,
+        "max": top,
         "max_err": float(candidate.dslp_sigma_cm_per_yr[used][at_top]),
         "coherent_share": float(np.mean(candidate.coherent[inside])),
         "usable_share": float(used.sum() / n),
@@ -339,9 +365,21 @@ def pair_regions(candidate: CandidateField, settings: RegionSettings) -> tuple[l
         if stats is None:
             continue
         if stats["coherent_share"] < settings.min_coherent_share:
-            dropped.append(f"{where} dropped: only {stats['coherent_share']:.0%} of it is coherent "
-                           f"(MIN_COHERENT_SHARE={settings.min_coherent_share:g}).")
+            dropped.append(
+                f"{where} dropped: only {stats['coherent_share']:.0%} of it is coherent "
+                f"(MIN_COHERENT_SHARE={settings.min_coherent_share:g})."
+            )
             continue
-        regions.append(Region(bytes(polygons[key].ExportToWkb()), candidate.pair_label, stats["mean"], stats["mean_err"],
-                              stats["max"], stats["max_err"], stats["coherent_share"], stats["usable_share"]))
+        regions.append(
+            Region(
+                bytes(polygons[key].ExportToWkb()),
+                candidate.pair_label,
+                stats["mean"],
+                stats["mean_err"],
+                stats["max"],
+                stats["max_err"],
+                stats["coherent_share"],
+                stats["usable_share"],
+            )
+        )
     return regions, dropped

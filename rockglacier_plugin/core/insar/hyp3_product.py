@@ -40,6 +40,8 @@ _BURST_DATES = re.compile(r"_((?:19|20)\d{6})_((?:19|20)\d{6})_(?:VV|HH|VH|HV)_"
 
 @dataclass(frozen=True)
 class Hyp3Product:
+    """An ASF HyP3 InSAR product as the core reads it: the interferogram, coherence, components and look vectors."""
+
     interferogram: Interferogram
     coherence_path: str
     components_path: Optional[str]
@@ -61,10 +63,13 @@ def hyp3_angles_to_core(lv_theta_rad: np.ndarray, lv_phi_rad: np.ndarray) -> tup
 
 
 def product_dates(name: str) -> tuple[date, date]:
+    """The reference and secondary dates in a HyP3 product's name (S1AB_YYYYMMDDTHHMMSS_YYYYMMDDTHHMMSS_...)."""
     match = _GAMMA_DATES.search(name) or _BURST_DATES.search(name)
     if match is None:
-        raise InputRasterError(f"'{name}' is not named like a HyP3 InSAR product (S1AA_YYYYMMDDTHHMMSS_YYYYMMDDTHHMMSS_... or "
-                               "S1_<burst>_IW<n>_YYYYMMDD_YYYYMMDD_...): the dates cannot be read.")
+        raise InputRasterError(
+            f"'{name}' is not named like a HyP3 InSAR product (S1AA_YYYYMMDDTHHMMSS_YYYYMMDDTHHMMSS_... or "
+            "S1_<burst>_IW<n>_YYYYMMDD_YYYYMMDD_...): the dates cannot be read."
+        )
     return parse_date(match.group(1), "product name"), parse_date(match.group(2), "product name")
 
 
@@ -90,6 +95,7 @@ def _find(folder: str, suffix: str) -> Optional[str]:
 
 
 def read_hyp3_product(path: str, work_dir: str) -> tuple[Hyp3Product, list[str]]:
+    """A HyP3 product (folder or zip; a zip is unpacked into ``work_dir``) and notes for the log."""
     folder = unpacked(path, work_dir)
     unwrapped = _find(folder, "_unw_phase.tif")
     coherence = _find(folder, "_corr.tif")
@@ -97,8 +103,10 @@ def read_hyp3_product(path: str, work_dir: str) -> tuple[Hyp3Product, list[str]]
         raise InputRasterError(f"'{folder}' holds no _unw_phase.tif and _corr.tif: is it a HyP3 InSAR product?")
     theta_path, phi_path = _find(folder, "_lv_theta.tif"), _find(folder, "_lv_phi.tif")
     if theta_path is None or phi_path is None:
-        raise InputRasterError(f"'{folder}' has no _lv_theta.tif/_lv_phi.tif: order the product with include_look_vectors "
-                               "(HyP3 option), or give INCIDENCE_DEG and LOS_AZIMUTH_DEG and the _unw_phase.tif as UNWRAPPED.")
+        raise InputRasterError(
+            f"'{folder}' has no _lv_theta.tif/_lv_phi.tif: order the product with include_look_vectors "
+            "(HyP3 option), or give INCIDENCE_DEG and LOS_AZIMUTH_DEG and the _unw_phase.tif as UNWRAPPED."
+        )
     start, end = product_dates(os.path.basename(unwrapped))
     dataset = open_raster(unwrapped, "HyP3 unwrapped phase")
     grid = raster_grid(dataset, 1, "HyP3 unwrapped phase")
@@ -111,6 +119,8 @@ def read_hyp3_product(path: str, work_dir: str) -> tuple[Hyp3Product, list[str]]
     track = track_from_los_azimuth(float(np.nanmedian(azimuth)))
     interferogram = Interferogram(unwrapped, 1, start, end, WAVELENGTH_M[Sensor.SENTINEL1])
     components = _find(folder, "_conncomp.tif")
-    notes = [f"HyP3 '{os.path.basename(folder)}': {start} to {end}, Sentinel-1 C band, {track} track, look vectors "
-             f"converted (incidence = 90 - lv_theta, azimuth = lv_phi - 90)" + ("; connected components used." if components else ".")]
+    notes = [
+        f"HyP3 '{os.path.basename(folder)}': {start} to {end}, Sentinel-1 C band, {track} track, look vectors "
+        f"converted (incidence = 90 - lv_theta, azimuth = lv_phi - 90)" + ("; connected components used." if components else ".")
+    ]
     return Hyp3Product(interferogram, coherence, components, geometry, track, folder), notes

@@ -151,8 +151,12 @@ def default_coherence_band(dataset: Any, path: str) -> int:
 
 
 def describe_interferogram(
-    path: str, phase_band: int, sensor_wavelength_m: Optional[float], wavelength_override_m: Optional[float],
-    reference_date: Optional[date], secondary_date: Optional[date],
+    path: str,
+    phase_band: int,
+    sensor_wavelength_m: Optional[float],
+    wavelength_override_m: Optional[float],
+    reference_date: Optional[date],
+    secondary_date: Optional[date],
 ) -> tuple[Interferogram, list[str]]:
     """Build an ``Interferogram`` from a file and the user's parameters; returns notes to log.
 
@@ -192,7 +196,17 @@ def describe_interferogram(
             "the velocity sign is flipped accordingly."
         )
     metadata_wavelength = wavelength_from_metadata(dataset)
-    wavelength = choose_wavelength_m(sensor_wavelength_m, wavelength_override_m, metadata_wavelength, f"'{os.path.basename(resolved)}'")
-    if metadata_wavelength and sensor_wavelength_m and not wavelength_override_m and abs(metadata_wavelength - sensor_wavelength_m) > 0.01:
-        notes.append(f"'{os.path.basename(resolved)}' says its wavelength is {metadata_wavelength} m; using it, not the SENSOR's {sensor_wavelength_m} m.")
+    wavelength = choose_wavelength_m(
+        sensor_wavelength_m, wavelength_override_m, metadata_wavelength, f"'{os.path.basename(resolved)}'"
+    )
+    if (
+        metadata_wavelength
+        and sensor_wavelength_m
+        and not wavelength_override_m
+        and abs(metadata_wavelength - sensor_wavelength_m) > 0.01
+    ):
+        notes.append(
+            f"'{os.path.basename(resolved)}' says its wavelength is {metadata_wavelength} m; using it, not the SENSOR's "
+            f"{sensor_wavelength_m} m."
+        )
     return Interferogram(resolved, band, first, second, float(wavelength)), notes

@@ -68,6 +68,8 @@ NOT_COVERED = "not covered by any interferogram or velocity product"
 
 @dataclass(frozen=True)
 class VelocitySettings:
+    """The measuring options of a velocity run: the paper's criteria, the projection gates, the reference ladder's rules."""
+
     min_coherence: float = 0.3
     min_valid_fraction: float = 0.4
     max_relative_error: float = 0.2
@@ -85,6 +87,8 @@ class VelocitySettings:
 
 @dataclass(frozen=True)
 class PairInput:
+    """One pair as the core measures it: an interferogram (or a velocity product) with its coherence, components and geometry."""
+
     interferogram: Interferogram
     coherence_path: str
     coherence_band: int = 1
@@ -96,9 +100,17 @@ class PairInput:
 
     @classmethod
     def from_velocity_map(cls, velocity_map: VelocityMap) -> "PairInput":
-        return cls(velocity_map.as_interferogram(), velocity_map.velocity_path, QUALITY_BAND, None, velocity_map,
-                   velocity_map.geometry, velocity_map.track,
-                   velocity_map.source)
+        """A LOS velocity product as a pair (its quality band as the coherence)."""
+        return cls(
+            velocity_map.as_interferogram(),
+            velocity_map.velocity_path,
+            QUALITY_BAND,
+            None,
+            velocity_map,
+            velocity_map.geometry,
+            velocity_map.track,
+            velocity_map.source,
+        )
 
 
 @dataclass(frozen=True)
@@ -121,8 +133,11 @@ class ReferencePoints:
             geometry = ogr.CreateGeometryFromWkb(bytes(wkb)) if wkb else None
             if geometry is None or geometry.IsEmpty():
                 continue
-            parts = [geometry.GetGeometryRef(i) for i in range(geometry.GetGeometryCount())] \
-                if ogr.GT_Flatten(geometry.GetGeometryType()) == ogr.wkbMultiPoint else [geometry]
+            parts = (
+                [geometry.GetGeometryRef(i) for i in range(geometry.GetGeometryCount())]
+                if ogr.GT_Flatten(geometry.GetGeometryType()) == ogr.wkbMultiPoint
+                else [geometry]
+            )
             for part in parts:
                 if ogr.GT_Flatten(part.GetGeometryType()) != ogr.wkbPoint:
                     raise InputVectorError("REFERENCE_POINTS must be a point layer; give points on stable ground.")
@@ -130,12 +145,15 @@ class ReferencePoints:
                 ids.append(rg_id)
         if not xy:
             raise InputVectorError(
-                "REFERENCE_POINTS has no point; give points on stable ground or leave it empty for automatic references.")
+                "REFERENCE_POINTS has no point; give points on stable ground or leave it empty for automatic references."
+            )
         return cls(xy, ids, crs)
 
 
 @dataclass
 class LandformVelocity:
+    """One landform's velocity fields (``schema.ROCK_GLACIER_FIELDS``' vel_*), and the reference it was measured against."""
+
     vel_dslp_cm_yr: Optional[float] = None
     vel_err_cm_yr: Optional[float] = None
     vel_rel_err: Optional[float] = None
@@ -148,11 +166,14 @@ class LandformVelocity:
     reference: Optional[dict[str, Any]] = None
 
     def fields(self) -> dict[str, Any]:
+        """The inventory's fields (the reference, written as a point, left out)."""
         return {k: v for k, v in self.__dict__.items() if k != "reference"}
 
 
 @dataclass
 class VelocityResult:
+    """The inventory's value of every landform, and the velocity_pairs rows."""
+
     landforms: list[LandformVelocity]
     pair_rows: list[dict[str, Any]] = field(default_factory=list)  # the velocity_pairs table
 
@@ -191,8 +212,12 @@ class PairMeasurement:
 
 
 def extract_velocities(
-    landforms: Polygons, pairs: Sequence[PairInput], dem_path: str, geometry: LosGeometry,
-    settings: VelocitySettings = VelocitySettings(), reference_points: Optional[ReferencePoints] = None,
+    landforms: Polygons,
+    pairs: Sequence[PairInput],
+    dem_path: str,
+    geometry: LosGeometry,
+    settings: VelocitySettings = VelocitySettings(),
+    reference_points: Optional[ReferencePoints] = None,
     hooks: RunHooks = RunHooks(),
     raster_outputs: Optional[Sequence[tuple[Optional[str], Optional[str]]]] = None,
 ) -> VelocityResult:
@@ -207,8 +232,12 @@ def extract_velocities(
 
 
 def measure_pairs(
-    landforms: Polygons, pairs: Sequence[PairInput], dem_path: str, geometry: LosGeometry,
-    settings: VelocitySettings = VelocitySettings(), reference_points: Optional[ReferencePoints] = None,
+    landforms: Polygons,
+    pairs: Sequence[PairInput],
+    dem_path: str,
+    geometry: LosGeometry,
+    settings: VelocitySettings = VelocitySettings(),
+    reference_points: Optional[ReferencePoints] = None,
     hooks: RunHooks = RunHooks(),
     raster_outputs: Optional[Sequence[tuple[Optional[str], Optional[str]]]] = None,
 ) -> list[PairMeasurement]:
@@ -245,14 +274,25 @@ def measure_pairs(
                 value.vel_pair, value.vel_geometry = label, pair.track
                 if value.reference is not None:
                     value.reference = _reference_in_layer_crs(value.reference, from_scene, label)
-            found.append(None if value is None else
-                         PairCandidate(value, pair.track, *_period(pair), pair.source or pair.interferogram.path))
+            found.append(
+                None
+                if value is None
+                else PairCandidate(value, pair.track, *_period(pair), pair.source or pair.interferogram.path)
+            )
             progress.advance()
         measured.append(PairMeasurement(label, found))
         if raster_outputs is not None and any(raster_outputs[pair_index]):
             los_path, downslope_path = raster_outputs[pair_index]
-            write_velocity_rasters(scene, los_path, downslope_path, settings.min_coherence,
-                                   settings.min_projection_factor, settings.min_slope_deg, progress, raster_steps)
+            write_velocity_rasters(
+                scene,
+                los_path,
+                downslope_path,
+                settings.min_coherence,
+                settings.min_projection_factor,
+                settings.min_slope_deg,
+                progress,
+                raster_steps,
+            )
         elif raster_steps:
             progress.advance(raster_steps)
     return measured
@@ -283,8 +323,9 @@ def best_velocities(candidates: Sequence[Sequence[PairCandidate]]) -> list[Landf
     return [choose(found) or LandformVelocity(vel_reason=NOT_COVERED) for found in candidates]
 
 
-def _check_landforms_covered(prepared: Sequence[Any], polygons_crs: str, scenes: Sequence[InsarScene],
-                             log: Callable[[str], None]) -> None:
+def _check_landforms_covered(
+    prepared: Sequence[Any], polygons_crs: str, scenes: Sequence[InsarScene], log: Callable[[str], None]
+) -> None:
     """No pair covers any landform: an error naming the layer and the pairs (a CRS set wrong, another area);
     a pair covering part of them: a warning."""
     landforms = geometries_footprint(prepared, polygons_crs, "input layer")
@@ -294,21 +335,37 @@ def _check_landforms_covered(prepared: Sequence[Any], polygons_crs: str, scenes:
     if not any(shares):
         check_overlap(landforms, scenes[0].footprint, "")  # raises, naming both
     for scene, share in zip(scenes, shares):
-        partial = check_overlap(landforms, scene.footprint, "landforms outside it get no velocity from it.") if share else (
-            f"The {scene.footprint.what} covers none of the landforms; it gives no velocity.")
+        partial = (
+            check_overlap(landforms, scene.footprint, "landforms outside it get no velocity from it.")
+            if share
+            else (f"The {scene.footprint.what} covers none of the landforms; it gives no velocity.")
+        )
         if partial:
             log(f"Warning: {partial}")
 
 
-def open_pair_scene(pair: PairInput, dem_path: str, geometry: LosGeometry, settings: VelocitySettings,
-                log: Callable[[str], None]) -> InsarScene:
+def open_pair_scene(
+    pair: PairInput, dem_path: str, geometry: LosGeometry, settings: VelocitySettings, log: Callable[[str], None]
+) -> InsarScene:
+    """The scene of one pair: opened, its grids checked against the DEM's and the geometry's, logged."""
     own_geometry = pair.geometry or geometry
     if pair.velocity_map is not None:
-        scene_settings = replace(settings.scene, remove_ramp=settings.velocity_map_remove_ramp,
-                                 remove_stratified=settings.velocity_map_remove_ramp and settings.scene.remove_stratified)
+        scene_settings = replace(
+            settings.scene,
+            remove_ramp=settings.velocity_map_remove_ramp,
+            remove_stratified=settings.velocity_map_remove_ramp and settings.scene.remove_stratified,
+        )
         return VelocityMapScene(pair.velocity_map, dem_path, scene_settings, log)
-    return InsarScene(pair.interferogram, pair.coherence_path, pair.coherence_band, dem_path, own_geometry, settings.scene, log,
-                      pair.components_path)
+    return InsarScene(
+        pair.interferogram,
+        pair.coherence_path,
+        pair.coherence_band,
+        dem_path,
+        own_geometry,
+        settings.scene,
+        log,
+        pair.components_path,
+    )
 
 
 def _period(pair: PairInput) -> tuple[Any, Any]:
@@ -319,13 +376,17 @@ def _period(pair: PairInput) -> tuple[Any, Any]:
 def _log_scene(pair: PairInput, scene: InsarScene, log: Callable[[str], None]) -> None:
     label = pair.interferogram.pair_label
     if pair.velocity_map is not None:
-        log(f"{label}: LOS velocity product {pair.source}; "
+        log(
+            f"{label}: LOS velocity product {pair.source}; "
             + ("ramp removed" if scene.settings.remove_ramp else "no ramp removed (a time-series velocity)")
-            + f"; scene reference {scene.scene_reference_cm_per_yr:.2f} cm/yr.")
+            + f"; scene reference {scene.scene_reference_cm_per_yr:.2f} cm/yr."
+        )
         return
-    log(f"{label}: 1 rad = {abs(scene.factor):.2f} cm/yr of LOS velocity; ramp "
+    log(
+        f"{label}: 1 rad = {abs(scene.factor):.2f} cm/yr of LOS velocity; ramp "
         f"{scene.ramp.per_col_rad * 1000:.3f} / {scene.ramp.per_row_rad * 1000:.3f} mrad per pixel (col/row) removed; "
-        f"stratified atmosphere {scene.ramp.per_km_rad:.3f} rad/km of elevation removed.")
+        f"stratified atmosphere {scene.ramp.per_km_rad:.3f} rad/km of elevation removed."
+    )
 
 
 def _points_in_scene(points: Optional[ReferencePoints], scene: InsarScene) -> list[tuple[float, float]]:
@@ -378,7 +439,9 @@ def _landform_velocity(index: int, geometry: Any, rg_id: str, context: _PairCont
     centroid = geometry.Centroid()
     centre_rc = ((centroid.GetY() - gt[3]) / gt[5] - 0.5 - outer.row_off, (centroid.GetX() - gt[0]) / gt[1] - 0.5 - outer.col_off)
     distance_to_landform_m = distance_to_mask_m(cover > 0, pixel_m)
-    window = _LandformWindow(rg_id, data, LandformPlace(~others, centre_rc, pixel_m, landform_elev, distance_to_landform_m), outer)
+    window = _LandformWindow(
+        rg_id, data, LandformPlace(~others, centre_rc, pixel_m, landform_elev, distance_to_landform_m), outer
+    )
     reference, atmosphere = _reference(window, context)
     result = _statistics(data, weight, total, reference, settings, atmosphere)
     if component_note:
@@ -387,10 +450,22 @@ def _landform_velocity(index: int, geometry: Any, rg_id: str, context: _PairCont
         x = gt[0] + (outer.col_off + reference.col + 0.5) * gt[1]
         y = gt[3] + (outer.row_off + reference.row + 0.5) * gt[5]
         distance = float(distance_to_landform_m[reference.row, reference.col])
-        elevation = reference.elevation_m if math.isfinite(reference.elevation_m) else float(data.elevation_m[reference.row, reference.col])
-        result.reference = {"rg_id": rg_id, "method": reference.method, "rung": reference.rung, "coherence": reference.coherence,
-                            "vel_los_cm_yr": reference.velocity_los_cm_per_yr, "sigma_cm_yr": reference.sigma_cm_per_yr,
-                            "distance_m": distance, "elev_diff_m": elevation - landform_elev, "xy": (x, y)}
+        elevation = (
+            reference.elevation_m
+            if math.isfinite(reference.elevation_m)
+            else float(data.elevation_m[reference.row, reference.col])
+        )
+        result.reference = {
+            "rg_id": rg_id,
+            "method": reference.method,
+            "rung": reference.rung,
+            "coherence": reference.coherence,
+            "vel_los_cm_yr": reference.velocity_los_cm_per_yr,
+            "sigma_cm_yr": reference.sigma_cm_per_yr,
+            "distance_m": distance,
+            "elev_diff_m": elevation - landform_elev,
+            "xy": (x, y),
+        }
         if reference.note:
             result.vel_reason = "; ".join(filter(None, [result.vel_reason, reference.note]))
     return result
@@ -408,8 +483,11 @@ def _one_component(data: WindowData, weight: np.ndarray) -> tuple[Optional[Windo
     main = labels[np.argmax(counts)]
     other_share = 1.0 - float(weight[inside & (data.component == main)].sum() / weight[weight > 0].sum())
     kept = replace(data, velocity_los_cm_per_yr=np.where(data.component == main, data.velocity_los_cm_per_yr, np.nan))
-    note = (f"{100 * other_share:.0f} % of the landform lies outside its main unwrapping component and is not used"
-            if other_share >= 0.01 else None)
+    note = (
+        f"{100 * other_share:.0f} % of the landform lies outside its main unwrapping component and is not used"
+        if other_share >= 0.01
+        else None
+    )
     return kept, note
 
 
@@ -419,14 +497,22 @@ def _reference(window: _LandformWindow, context: _PairContext) -> tuple[Optional
     distance_to_landform_m, centre_rc, pixel_m = window.place.distance_to_landform_m, window.place.centre_rc, window.place.pixel_m
     assert distance_to_landform_m is not None  # _landform_velocity always measures it
     # stable ground: outside every landform, with data and coherence the masks accept
-    stable = window.place.outside_landforms & np.isfinite(data.velocity_los_cm_per_yr) & (data.coherence >= settings.min_coherence)
+    stable = (
+        window.place.outside_landforms & np.isfinite(data.velocity_los_cm_per_yr) & (data.coherence >= settings.min_coherence)
+    )
 
     def atmosphere(choice: ReferenceChoice) -> float:
         if choice.rung == SURROUNDINGS.name:  # a ring median: measured by moving the ring onto stable ground
-            measured = ring_prediction_sigma(data.velocity_los_cm_per_yr, data.sigma_los_cm_per_yr, stable,
-                                             distance_to_landform_m <= 0, distance_to_landform_m,
-                                             settings.reference_radius_m * SURROUNDINGS.radius_factor, pixel_m,
-                                             settings.noise_correlation_px)
+            measured = ring_prediction_sigma(
+                data.velocity_los_cm_per_yr,
+                data.sigma_los_cm_per_yr,
+                stable,
+                distance_to_landform_m <= 0,
+                distance_to_landform_m,
+                settings.reference_radius_m * SURROUNDINGS.radius_factor,
+                pixel_m,
+                settings.noise_correlation_px,
+            )
             if measured is not None:
                 return measured
         return _atmosphere_sigma(data, stable, choice, centre_rc, pixel_m)
@@ -437,12 +523,22 @@ def _reference(window: _LandformWindow, context: _PairContext) -> tuple[Optional
         chosen = nearest_point_index(local, list(points.rg_ids), rg_id, centre_rc, pixel_m, settings.reference_radius_m)
         if chosen is not None:
             row, col = (int(round(v)) for v in local[chosen])
-            manual = measure_manual(row, col, data.velocity_los_cm_per_yr, data.sigma_los_cm_per_yr, data.coherence,
-                                    settings.min_coherence, settings.reference_window_px, settings.noise_correlation_px)
+            manual = measure_manual(
+                row,
+                col,
+                data.velocity_los_cm_per_yr,
+                data.sigma_los_cm_per_yr,
+                data.coherence,
+                settings.min_coherence,
+                settings.reference_window_px,
+                settings.noise_correlation_px,
+            )
             if manual is not None:
                 return manual, atmosphere(manual)
-            fallback_note = (f"the reference point given for {rg_id} lies outside the data or on pixels with coherence below "
-                             f"{settings.min_coherence:g}; the automatic reference was used instead")
+            fallback_note = (
+                f"the reference point given for {rg_id} lies outside the data or on pixels with coherence below "
+                f"{settings.min_coherence:g}; the automatic reference was used instead"
+            )
     candidates = reference_candidates(data, window.place, _stable_ground_rule(settings))
     if not candidates:
         return None, 0.0
@@ -458,13 +554,20 @@ def _reference(window: _LandformWindow, context: _PairContext) -> tuple[Optional
 
 def _stable_ground_rule(settings: VelocitySettings) -> StableGroundRule:
     """The reference search's limits from the velocity settings."""
-    return StableGroundRule(settings.min_coherence, settings.reference_min_coherence, settings.reference_max_slope_deg,
-                            settings.reference_max_elev_diff_m, settings.reference_window_px, settings.noise_correlation_px,
-                            settings.reference_radius_m)
+    return StableGroundRule(
+        settings.min_coherence,
+        settings.reference_min_coherence,
+        settings.reference_max_slope_deg,
+        settings.reference_max_elev_diff_m,
+        settings.reference_window_px,
+        settings.noise_correlation_px,
+        settings.reference_radius_m,
+    )
 
 
-def _atmosphere_sigma(data: WindowData, stable: np.ndarray, reference: ReferenceChoice, centre_rc: tuple[float, float],
-                      pixel_m: tuple[float, float]) -> float:
+def _atmosphere_sigma(
+    data: WindowData, stable: np.ndarray, reference: ReferenceChoice, centre_rc: tuple[float, float], pixel_m: tuple[float, float]
+) -> float:
     """LOS velocity error (cm/yr) from what differs between the reference and the landform's place:
     turbulent atmosphere and residual ramp or stratification. Measured on the stable ground around:
     the scatter of stable pixels at the reference-to-landform distance from the reference, minus
@@ -482,19 +585,32 @@ def _atmosphere_sigma(data: WindowData, stable: np.ndarray, reference: Reference
     return math.sqrt(max(scatter**2 - noise**2, 0.0))
 
 
-def _statistics(data: WindowData, cover: np.ndarray, total: float, reference: Optional[ReferenceChoice],
-                settings: VelocitySettings, atmosphere_sigma_cm_per_yr: float = 0.0) -> LandformVelocity:
+def _statistics(
+    data: WindowData,
+    cover: np.ndarray,
+    total: float,
+    reference: Optional[ReferenceChoice],
+    settings: VelocitySettings,
+    atmosphere_sigma_cm_per_yr: float = 0.0,
+) -> LandformVelocity:
     g = data.projection
     valid = (
-        (cover > 0) & np.isfinite(data.velocity_los_cm_per_yr) & np.isfinite(g)
-        & (data.coherence >= settings.min_coherence) & (np.abs(g) >= settings.min_projection_factor)
+        (cover > 0)
+        & np.isfinite(data.velocity_los_cm_per_yr)
+        & np.isfinite(g)
+        & (data.coherence >= settings.min_coherence)
+        & (np.abs(g) >= settings.min_projection_factor)
         & (data.slope_deg >= settings.min_slope_deg)
     )
     valid_fraction = float(cover[valid].sum() / total)
     if reference is None:
-        return LandformVelocity(vel_valid_frac=valid_fraction, vel_reason=(
-            f"nothing stable (outside every landform, coherence >= {settings.min_coherence:g}) within "
-            f"{settings.reference_radius_m * MAX_RADIUS_FACTOR / 1000:g} km to reference it"))
+        return LandformVelocity(
+            vel_valid_frac=valid_fraction,
+            vel_reason=(
+                f"nothing stable (outside every landform, coherence >= {settings.min_coherence:g}) within "
+                f"{settings.reference_radius_m * MAX_RADIUS_FACTOR / 1000:g} km to reference it"
+            ),
+        )
     if not valid.any():
         return LandformVelocity(vel_valid_frac=0.0, vel_reason="no pixel passes the coherence, slope and projection masks")
     w = cover[valid]
@@ -510,14 +626,23 @@ def _statistics(data: WindowData, cover: np.ndarray, total: float, reference: Op
     relative = error / abs(mean) if mean != 0 else math.inf
     reasons = []
     if valid_fraction <= settings.min_valid_fraction:
-        reasons.append(f"only {100 * valid_fraction:.0f} % of the landform passes the masks (needs > {100 * settings.min_valid_fraction:.0f} %)")
+        reasons.append(
+            f"only {100 * valid_fraction:.0f} % of the landform passes the masks (needs > "
+            f"{100 * settings.min_valid_fraction:.0f} %)"
+        )
     if not relative < settings.max_relative_error:
         reasons.append(f"relative error {relative:.2f} is not below {settings.max_relative_error:g}")
     if mean < 0:  # decided before vel_ok: upslope motion is never a valid creep velocity, nor the best pair
-        reasons.append(f"negative downslope velocity {mean:.1f} cm/yr (upslope motion): check the dates' order, the sign and the reference")
+        reasons.append(
+            f"negative downslope velocity {mean:.1f} cm/yr (upslope motion): check the dates' order, the sign and the reference"
+        )
     ok = not reasons
     return LandformVelocity(
-        vel_dslp_cm_yr=mean, vel_err_cm_yr=error, vel_rel_err=relative if math.isfinite(relative) else None,
-        vel_valid_frac=valid_fraction, vel_ok=int(ok), kin_class=kinematic_class(mean, ok),
+        vel_dslp_cm_yr=mean,
+        vel_err_cm_yr=error,
+        vel_rel_err=relative if math.isfinite(relative) else None,
+        vel_valid_frac=valid_fraction,
+        vel_ok=int(ok),
+        kin_class=kinematic_class(mean, ok),
         vel_reason="; ".join(reasons) or None,
     )

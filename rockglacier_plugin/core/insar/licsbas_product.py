@@ -46,7 +46,7 @@ def incidence_azimuth_from_enu(east: np.ndarray, north: np.ndarray, up: np.ndarr
     >>> round(float(inc), 1), round(float(az), 1)
     (39.0, 102.0)
     """
-    norm = np.sqrt(east ** 2 + north ** 2 + up ** 2)
+    norm = np.sqrt(east**2 + north**2 + up**2)
     with np.errstate(invalid="ignore", divide="ignore"):
         incidence = np.degrees(np.arccos(np.clip(up / norm, -1.0, 1.0)))
     azimuth = np.degrees(np.arctan2(-east, north))
@@ -69,6 +69,7 @@ def enu_paths(east_path: str) -> tuple[str, str, str]:
 
 
 def is_enu_geometry(path: Optional[str]) -> bool:
+    """Whether ``path`` is LiCSAR's east component of the LOS unit vector (``*.geo.E.tif``, with N and U beside it)."""
     if not path:
         return False
     return re.search(r"(?<![A-Za-z])E(?![A-Za-z])", os.path.basename(path)) is not None and not path.lower().endswith(".h5")
@@ -91,8 +92,8 @@ def enu_geometry(east_path: str, grid: RasterGrid, work_dir: str, stem: str) -> 
     return LosGeometry(los_path=path), track_from_los_azimuth(float(np.nanmedian(azimuth)))
 
 
-
 def is_licsbas_cum(path: str) -> bool:
+    """Whether ``path`` is a LiCSBAS ``cum.h5`` (its ``vel`` dataset)."""
     if not path.lower().endswith(".h5"):
         return False
     with open_hdf5(path, "LiCSBAS cum.h5") as handle:
@@ -103,7 +104,9 @@ def _scalar(handle: Any, name: str) -> float:
     return float(np.asarray(handle[name][()]).ravel()[0])
 
 
-def read_licsbas_cum(path: str, geometry_path: Optional[str], fallback: LosGeometry, work_dir: str) -> tuple[VelocityMap, list[str]]:
+def read_licsbas_cum(
+    path: str, geometry_path: Optional[str], fallback: LosGeometry, work_dir: str
+) -> tuple[VelocityMap, list[str]]:
     """Normalise LiCSBAS ``cum.h5`` (``vel``, mm/yr towards the satellite)."""
     from ..raster.geometry import spatial_reference
     from ..raster.io import RasterGrid
@@ -124,8 +127,13 @@ def read_licsbas_cum(path: str, geometry_path: Optional[str], fallback: LosGeome
         geometry, track = enu_geometry(geometry_path, grid, work_dir, stem)
     else:
         fallback.check()
-        geometry, track = fallback, track_from_los_azimuth(float(math.nan if fallback.los_azimuth_deg is None else fallback.los_azimuth_deg))  # check(): given
+        geometry, track = (
+            fallback,
+            track_from_los_azimuth(float(math.nan if fallback.los_azimuth_deg is None else fallback.los_azimuth_deg)),
+        )  # check(): given
     start, end = parse_date(dates[0], "imdates"), parse_date(dates[-1], "imdates")
-    notes = [f"LiCSBAS '{os.path.basename(path)}': vel in mm/yr positive towards the satellite, {start} to {end}, {track} track, "
-             f"geometry {'from E/N/U ' + os.path.basename(geometry_path) if geometry_path else 'from INCIDENCE_DEG/LOS_AZIMUTH_DEG'}."]
+    notes = [
+        f"LiCSBAS '{os.path.basename(path)}': vel in mm/yr positive towards the satellite, {start} to {end}, {track} track, "
+        f"geometry {'from E/N/U ' + os.path.basename(geometry_path) if geometry_path else 'from INCIDENCE_DEG/LOS_AZIMUTH_DEG'}."
+    ]
     return VelocityMap(written, start, end, geometry, path, track), notes

@@ -112,8 +112,9 @@ def range_slope_deg(los_azimuth_deg: ArrayLike, slope_deg: ArrayLike, aspect_deg
     return np.degrees(np.arctan(np.tan(np.radians(slope_deg)) * along))
 
 
-def layover_or_shadow(incidence_deg: ArrayLike, los_azimuth_deg: ArrayLike, slope_deg: ArrayLike,
-                      aspect_deg: ArrayLike) -> np.ndarray:
+def layover_or_shadow(
+    incidence_deg: ArrayLike, los_azimuth_deg: ArrayLike, slope_deg: ArrayLike, aspect_deg: ArrayLike
+) -> np.ndarray:
     """True where the radar sees the ground in layover (range slope > theta) or shadow (-range slope > 90 - theta).
 
     >>> layover_or_shadow(38.7, 102.0, np.array([35.0, 45.0, 45.0, 55.0]), np.array([258.0, 258.0, 78.0, 78.0])).tolist()
@@ -134,6 +135,7 @@ class LosGeometry:
     los_azimuth_deg: Optional[float] = None
 
     def check(self) -> None:
+        """Refuse a geometry without either a LOS raster or both constants, or with angles out of range."""
         if self.los_path:
             return
         if self.incidence_deg is None or self.los_azimuth_deg is None:

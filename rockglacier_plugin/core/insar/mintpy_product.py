@@ -56,11 +56,18 @@ def mintpy_grid(attributes: dict[str, str], path: str) -> tuple[tuple, str]:
     from ..raster.geometry import spatial_reference
 
     try:
-        geotransform = (float(attributes["X_FIRST"]), float(attributes["X_STEP"]), 0.0,
-                        float(attributes["Y_FIRST"]), 0.0, float(attributes["Y_STEP"]))
+        geotransform = (
+            float(attributes["X_FIRST"]),
+            float(attributes["X_STEP"]),
+            0.0,
+            float(attributes["Y_FIRST"]),
+            0.0,
+            float(attributes["Y_STEP"]),
+        )
     except (KeyError, ValueError) as exc:
-        raise InputRasterError(f"'{path}' is not geocoded (no X_FIRST/Y_FIRST/X_STEP/Y_STEP): geocode it with MintPy's "
-                               "geocode.py first.") from exc
+        raise InputRasterError(
+            f"'{path}' is not geocoded (no X_FIRST/Y_FIRST/X_STEP/Y_STEP): geocode it with MintPy's geocode.py first."
+        ) from exc
     epsg = attributes.get("EPSG")
     srs = spatial_reference(int(float(epsg)) if epsg and epsg not in ("None", "") else 4326, path)
     return geotransform, srs.ExportToWkt()
@@ -76,26 +83,39 @@ def _quality(velocity_path: str, shape: tuple) -> Optional[np.ndarray]:
     return values if values.shape == shape else None
 
 
-def _geometry(attributes: dict[str, str], geometry_path: Optional[str], shape: tuple, geotransform: tuple, crs_wkt: str,
-              work_dir: str, stem: str) -> tuple[LosGeometry, Optional[str]]:
+def _geometry(
+    attributes: dict[str, str],
+    geometry_path: Optional[str],
+    shape: tuple,
+    geotransform: tuple,
+    crs_wkt: str,
+    work_dir: str,
+    stem: str,
+) -> tuple[LosGeometry, Optional[str]]:
     if geometry_path:
         with open_hdf5(geometry_path, "MintPy geometry") as handle:
             if "incidenceAngle" not in handle or "azimuthAngle" not in handle:
-                raise InputRasterError(f"'{geometry_path}' has no incidenceAngle/azimuthAngle datasets; give MintPy's "
-                                       "geometryGeo.h5 (inputs/geometryGeo.h5).")
+                raise InputRasterError(
+                    f"'{geometry_path}' has no incidenceAngle/azimuthAngle datasets; give MintPy's "
+                    "geometryGeo.h5 (inputs/geometryGeo.h5)."
+                )
             incidence = handle["incidenceAngle"][:].astype(np.float64)
             azimuth = handle["azimuthAngle"][:].astype(np.float64)
         if incidence.shape != shape:
-            raise InputRasterError(f"'{geometry_path}' is {incidence.shape[1]} x {incidence.shape[0]} pixels, the velocity "
-                                   f"{shape[1]} x {shape[0]}: give the geometry file of the same MintPy run.")
+            raise InputRasterError(
+                f"'{geometry_path}' is {incidence.shape[1]} x {incidence.shape[0]} pixels, the velocity "
+                f"{shape[1]} x {shape[0]}: give the geometry file of the same MintPy run."
+            )
         incidence = np.where(incidence > 0, incidence, np.nan)
         path = write_los_geometry(work_dir, stem, incidence, azimuth, geotransform, crs_wkt)
         return LosGeometry(los_path=path), track_from_los_azimuth(float(np.nanmedian(azimuth)))
     incidence_deg = finite(attributes.get("incidenceAngle")) or finite(attributes.get("CENTER_INCIDENCE_ANGLE"))
     heading = finite(attributes.get("HEADING"))
     if incidence_deg is None or heading is None:
-        raise InputRasterError("The MintPy product has neither a geometry file nor the incidenceAngle and HEADING attributes: "
-                               "give GEOMETRY (inputs/geometryGeo.h5).")
+        raise InputRasterError(
+            "The MintPy product has neither a geometry file nor the incidenceAngle and HEADING attributes: "
+            "give GEOMETRY (inputs/geometryGeo.h5)."
+        )
     right_looking = finite(attributes.get("ANTENNA_SIDE")) != 1.0
     alpha = float(los_azimuth_from_heading(heading, right_looking))
     return LosGeometry(incidence_deg=incidence_deg, los_azimuth_deg=alpha), track_from_los_azimuth(alpha)
@@ -118,7 +138,9 @@ def read_mintpy_velocity(path: str, geometry_path: Optional[str], work_dir: str)
         start, end = parse_date(attributes["START_DATE"], "START_DATE"), parse_date(attributes["END_DATE"], "END_DATE")
     except KeyError as exc:
         raise InputRasterError(f"'{path}' has no START_DATE/END_DATE attributes; is it MintPy's velocity.h5?") from exc
-    notes = [f"MintPy '{os.path.basename(path)}': {unit} positive towards the satellite, {start} to {end}, "
-             f"{'per-pixel geometry from ' + os.path.basename(geometry_path) if geometry_path else 'centre incidence and heading'}"
-             f", {track} track" + ("; velocityStd enters the error." if sigma is not None else "; no velocityStd.")]
+    notes = [
+        f"MintPy '{os.path.basename(path)}': {unit} positive towards the satellite, {start} to {end}, "
+        f"{'per-pixel geometry from ' + os.path.basename(geometry_path) if geometry_path else 'centre incidence and heading'}"
+        f", {track} track" + ("; velocityStd enters the error." if sigma is not None else "; no velocityStd.")
+    ]
     return VelocityMap(written, start, end, geometry, path, track), notes

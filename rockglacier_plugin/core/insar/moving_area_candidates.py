@@ -49,6 +49,8 @@ from .noise_thresholds import resolved_thresholds
 
 @dataclass(frozen=True)
 class MovingAreaSettings:
+    """The options of ``find_moving_areas``: the candidate field's, the regions', the class rasters', how pairs are merged."""
+
     field: FieldSettings = FieldSettings()
     regions: RegionSettings = RegionSettings()
     velocity: VelocitySettings = VelocitySettings()  # scene reading (ramp, atmosphere, looks), vel_ok criteria
@@ -57,6 +59,8 @@ class MovingAreaSettings:
 
 @dataclass
 class MovingAreaResult:
+    """The candidates (geometries in the output CRS and their rows), the log's lines and the class rasters written."""
+
     rows: list[dict[str, Any]]  # inventory fields per candidate
     wkb: list[bytes]  # polygons in ``crs_wkt``
     crs_wkt: str
@@ -89,8 +93,15 @@ def _write_class_raster(path: str, candidate: CandidateField, regions: list[Regi
     inside = centres_inside_any([ogr_geometry(r.wkb) for r in regions], candidate.grid)
     codes = np.where(inside, class_codes(detected_velocity(candidate, settings)), 0).astype(np.uint8)
     with staged_outputs([path]) as (partial,):
-        dataset = create_geotiff(partial, (candidate.grid.width_px, candidate.grid.height_px), candidate.grid.geotransform,
-                                 candidate.grid.crs_wkt, gdal.GDT_Byte, ["COMPRESS=DEFLATE"], band_info=BandInfo(nodata=0, description="RGIK kinematic class of the moving-area candidates (0 = none)"))
+        dataset = create_geotiff(
+            partial,
+            (candidate.grid.width_px, candidate.grid.height_px),
+            candidate.grid.geotransform,
+            candidate.grid.crs_wkt,
+            gdal.GDT_Byte,
+            ["COMPRESS=DEFLATE"],
+            band_info=BandInfo(nodata=0, description="RGIK kinematic class of the moving-area candidates (0 = none)"),
+        )
         dataset.GetRasterBand(1).WriteArray(codes)
         dataset.SetMetadata({"PAIR": candidate.pair_label})
         dataset = None
@@ -100,14 +111,22 @@ def _write_class_raster(path: str, candidate: CandidateField, regions: list[Regi
 
 
 def ogr_geometry(wkb: bytes) -> Any:
+    """An OGR geometry from WKB."""
     from osgeo import ogr
 
     return ogr.CreateGeometryFromWkb(wkb)
 
 
-def _pair_outcome(pair: PairInput, dem_path: str, geometry: LosGeometry, settings: MovingAreaSettings,
-                  known: tuple[Optional[Polygons], Optional[Polygons]], class_path: Optional[str],
-                  cancelled: CancelCheck, log: Callable[[str], None]) -> _PairOutcome:
+def _pair_outcome(
+    pair: PairInput,
+    dem_path: str,
+    geometry: LosGeometry,
+    settings: MovingAreaSettings,
+    known: tuple[Optional[Polygons], Optional[Polygons]],
+    class_path: Optional[str],
+    cancelled: CancelCheck,
+    log: Callable[[str], None],
+) -> _PairOutcome:
     scene = open_pair_scene(pair, dem_path, geometry, settings.velocity, log)
     inventory, glaciers = known
     landforms = _geometries_in(inventory, scene.grid.crs_wkt, "inventory")
@@ -120,9 +139,11 @@ def _pair_outcome(pair: PairInput, dem_path: str, geometry: LosGeometry, setting
     regions, dropped = pair_regions(candidate, region_settings)
     for note in dropped:
         log(note)
-    log(f"{candidate.pair_label}: {len(regions)} moving area(s) of at least {region_settings.min_velocity_cm_per_yr:.3g} cm/yr "
+    log(
+        f"{candidate.pair_label}: {len(regions)} moving area(s) of at least {region_settings.min_velocity_cm_per_yr:.3g} cm/yr "
         f"downslope ({int(candidate.usable.sum())} usable pixels, {int(candidate.unmeasurable.sum())} in layover, shadow or "
-        f"with |g| too small).")
+        f"with |g| too small)."
+    )
     if class_path:
         _write_class_raster(class_path, candidate, regions, region_settings)
     return _PairOutcome(pair, regions, candidate.coherent, candidate.grid)
@@ -149,7 +170,8 @@ def _groups(geometries: list[Any]) -> list[list[int]]:
 
 
 def _covering(outcomes: list[_PairOutcome], to_pairs: list[Any], geometry: Any, min_share: float) -> list[str]:
-    """Labels of the pairs that see at least ``min_share`` of ``geometry`` coherently (``to_pairs``: output CRS -> each pair's)."""
+    """Labels of the pairs that see at least ``min_share`` of ``geometry`` coherently (``to_pairs``: output CRS -> each
+    pair's)."""
     labels = []
     for outcome, to_pair in zip(outcomes, to_pairs):
         local = transformed(geometry, to_pair)
@@ -170,11 +192,15 @@ def _agreement(seen: list[str], covering: list[str]) -> Optional[str]:
     missed = [label for label in covering if label not in seen]
     if not missed:
         return None
-    return (f"seen moving in {len(seen)} of {len(set(seen) | set(covering))} pairs that see it coherently "
-            f"({', '.join(seen)}); not in {', '.join(missed)}: check both")
+    return (
+        f"seen moving in {len(seen)} of {len(set(seen) | set(covering))} pairs that see it coherently "
+        f"({', '.join(seen)}); not in {', '.join(missed)}: check both"
+    )
 
 
-def _row(best: Region, track: Optional[str], seen: list[str], covering: list[str], settings: MovingAreaSettings) -> dict[str, Any]:
+def _row(
+    best: Region, track: Optional[str], seen: list[str], covering: list[str], settings: MovingAreaSettings
+) -> dict[str, Any]:
     relative = best.relative_error
     reasons = []
     if best.usable_share <= settings.velocity.min_valid_fraction:
@@ -184,13 +210,22 @@ def _row(best: Region, track: Optional[str], seen: list[str], covering: list[str
     flag = _agreement(seen, covering)
     ok = not reasons
     return {
-        "source": Source.INSAR.value, "review": Review.CANDIDATE.value,
-        "vel_dslp_cm_yr": best.mean_cm_per_yr, "vel_err_cm_yr": best.mean_err_cm_per_yr, "vel_rel_err": relative,
-        "vel_max_cm_yr": best.max_cm_per_yr, "vel_max_err_cm_yr": best.max_err_cm_per_yr,
-        "vel_valid_frac": best.usable_share, "coh_share": best.coherent_share, "vel_pair": best.pair_label,
-        "vel_geometry": track, "vel_ok": int(ok), "kin_class": kinematic_class(best.mean_cm_per_yr, ok),
+        "source": Source.INSAR.value,
+        "review": Review.CANDIDATE.value,
+        "vel_dslp_cm_yr": best.mean_cm_per_yr,
+        "vel_err_cm_yr": best.mean_err_cm_per_yr,
+        "vel_rel_err": relative,
+        "vel_max_cm_yr": best.max_cm_per_yr,
+        "vel_max_err_cm_yr": best.max_err_cm_per_yr,
+        "vel_valid_frac": best.usable_share,
+        "coh_share": best.coherent_share,
+        "vel_pair": best.pair_label,
+        "vel_geometry": track,
+        "vel_ok": int(ok),
+        "kin_class": kinematic_class(best.mean_cm_per_yr, ok),
         "vel_reason": "; ".join(reasons + ([flag] if flag else [])) or None,
-        "pairs_seen": len(set(seen)), "pairs_covering": len(set(covering) | set(seen)),
+        "pairs_seen": len(set(seen)),
+        "pairs_covering": len(set(covering) | set(seen)),
     }
 
 
@@ -204,8 +239,9 @@ def _match(geometry: Any, inventory: list[tuple[Any, Optional[str]]]) -> Optiona
     return best_id
 
 
-def _merge(outcomes: list[_PairOutcome], crs_wkt: str, settings: MovingAreaSettings,
-           inventory: Optional[Polygons]) -> MovingAreaResult:
+def _merge(
+    outcomes: list[_PairOutcome], crs_wkt: str, settings: MovingAreaSettings, inventory: Optional[Polygons]
+) -> MovingAreaResult:
     target = spatial_reference(crs_wkt, "output")
     members: list[tuple[int, Any, Region]] = []
     for index, outcome in enumerate(outcomes):
@@ -242,9 +278,14 @@ def _merge(outcomes: list[_PairOutcome], crs_wkt: str, settings: MovingAreaSetti
 
 
 def find_moving_areas(
-    pairs: Sequence[PairInput], dem_path: str, geometry: LosGeometry, settings: MovingAreaSettings = MovingAreaSettings(),
-    inventory: Optional[Polygons] = None, glaciers: Optional[Polygons] = None,
-    class_raster_paths: Optional[Sequence[Optional[str]]] = None, hooks: RunHooks = RunHooks(),
+    pairs: Sequence[PairInput],
+    dem_path: str,
+    geometry: LosGeometry,
+    settings: MovingAreaSettings = MovingAreaSettings(),
+    inventory: Optional[Polygons] = None,
+    glaciers: Optional[Polygons] = None,
+    class_raster_paths: Optional[Sequence[Optional[str]]] = None,
+    hooks: RunHooks = RunHooks(),
 ) -> MovingAreaResult:
     """Moving-area candidates of all pairs, in the inventory's CRS (without one, the first pair's)."""
     log = hooks.log
@@ -252,8 +293,10 @@ def find_moving_areas(
         raise ParameterError("Give at least one unwrapped interferogram, HyP3 product or LOS velocity product.")
     validate_prefix(settings.id_prefix)
     if settings.field.min_slope_deg >= settings.field.max_slope_deg:
-        raise ParameterError(f"MIN_SLOPE_DEG={settings.field.min_slope_deg:g} is not below MAX_SLOPE_DEG="
-                             f"{settings.field.max_slope_deg:g}; rock glaciers creep on slopes of about 5 to 35 degrees.")
+        raise ParameterError(
+            f"MIN_SLOPE_DEG={settings.field.min_slope_deg:g} is not below MAX_SLOPE_DEG="
+            f"{settings.field.max_slope_deg:g}; rock glaciers creep on slopes of about 5 to 35 degrees."
+        )
     if inventory is not None and not any(prepare_polygon(w).geometry is not None for w in inventory.wkb):
         raise InputVectorError("The inventory (INPUT) has no usable polygon; leave it empty to propose every moving area.")
     progress = hooks.progress(len(pairs))
@@ -267,7 +310,8 @@ def find_moving_areas(
     result = _merge(outcomes, crs_wkt, settings, inventory)
     if len(pairs) > 1:
         flagged = sum(1 for row in result.rows if row["pairs_seen"] < row["pairs_covering"])
-        log(f"{len(result.rows)} moving-area candidate(s) from {len(pairs)} pairs; {flagged} seen in fewer pairs than cover "
-            "them coherently (flagged in vel_reason).")
+        log(
+            f"{len(result.rows)} moving-area candidate(s) from {len(pairs)} pairs; {flagged} seen in fewer pairs than cover "
+            "them coherently (flagged in vel_reason)."
+        )
     return result
-

@@ -32,27 +32,35 @@ def resolved_thresholds(candidate: CandidateField, settings: RegionSettings) -> 
     """``settings`` with its minimum velocity set (see the module docstring), and a line for the log."""
     label = candidate.pair_label
     if settings.min_velocity_cm_per_yr is not None:
-        return settings, (f"{label}: moving pixels at >= {settings.min_velocity_cm_per_yr:g} cm/yr downslope (MIN_VELOCITY_CM_YR "
-                          f"as given) and >= {settings.min_snr:g} x their 1-sigma.")
+        return settings, (
+            f"{label}: moving pixels at >= {settings.min_velocity_cm_per_yr:g} cm/yr downslope (MIN_VELOCITY_CM_YR "
+            f"as given) and >= {settings.min_snr:g} x their 1-sigma."
+        )
     if candidate.cycle_cm_per_yr is not None:
         return replace(settings, min_velocity_cm_per_yr=PAIR_MIN_VELOCITY_CM_YR), (
             f"{label}: moving pixels at >= {PAIR_MIN_VELOCITY_CM_YR:g} cm/yr downslope (the default for one interferogram pair) "
-            f"and >= {settings.min_snr:g} x their 1-sigma.")
+            f"and >= {settings.min_snr:g} x their 1-sigma."
+        )
     sigma = candidate.dslp_sigma_cm_per_yr[candidate.usable].astype(np.float64)
     sigma = sigma[np.isfinite(sigma)]
     if sigma.size == 0:
         return replace(settings, min_velocity_cm_per_yr=PRODUCT_FLOOR_CM_YR), (
-            f"{label}: no usable pixel to measure the noise on; moving pixels at >= {PRODUCT_FLOOR_CM_YR:g} cm/yr downslope.")
+            f"{label}: no usable pixel to measure the noise on; moving pixels at >= {PRODUCT_FLOOR_CM_YR:g} cm/yr downslope."
+        )
     median_sigma = float(np.median(sigma))
     threshold = max(PRODUCT_FLOOR_CM_YR, settings.min_snr * median_sigma)
     product = candidate.noise_sigma_cm_per_yr[candidate.usable].astype(np.float64)
     reference = candidate.reference_sigma_cm_per_yr[candidate.usable].astype(np.float64)
     has_sigma = bool(np.nanmax(product, initial=0.0) > 0.0)
-    source = (f"the product's LOS sigma (median {float(np.nanmedian(product)):.2f} cm/yr) and the local reference's spread "
-              f"(median {float(np.nanmedian(reference)):.2f} cm/yr)" if has_sigma else
-              f"the local reference's spread alone (median {float(np.nanmedian(reference)):.2f} cm/yr LOS): the product has no "
-              "sigma (give LOS_VELOCITY_SIGMA for a GeoTIFF)")
+    source = (
+        f"the product's LOS sigma (median {float(np.nanmedian(product)):.2f} cm/yr) and the local reference's spread "
+        f"(median {float(np.nanmedian(reference)):.2f} cm/yr)"
+        if has_sigma
+        else f"the local reference's spread alone (median {float(np.nanmedian(reference)):.2f} cm/yr LOS): the product has no "
+        "sigma (give LOS_VELOCITY_SIGMA for a GeoTIFF)"
+    )
     floor = f", raised to the floor of {PRODUCT_FLOOR_CM_YR:g} cm/yr" if threshold > settings.min_snr * median_sigma else ""
     return replace(settings, min_velocity_cm_per_yr=threshold), (
         f"{label}: moving pixels at >= {threshold:.2f} cm/yr downslope = MIN_SNR {settings.min_snr:g} x the median downslope "
-        f"1-sigma {median_sigma:.2f} cm/yr{floor}, from {source}; set MIN_VELOCITY_CM_YR to choose another.")
+        f"1-sigma {median_sigma:.2f} cm/yr{floor}, from {source}; set MIN_VELOCITY_CM_YR to choose another."
+    )

@@ -40,8 +40,7 @@ def interval_days(reference: date, secondary: date) -> int:
     days = (secondary - reference).days
     if days == 0:
         raise ParameterError(
-            f"REFERENCE_DATE and SECONDARY_DATE are both {reference.isoformat()}: an "
-            "interferogram needs two acquisition dates."
+            f"REFERENCE_DATE and SECONDARY_DATE are both {reference.isoformat()}: an interferogram needs two acquisition dates."
         )
     return days
 
@@ -89,7 +88,9 @@ def _distributed_sigma_table(looks: float) -> np.ndarray:
     for gamma in _TABLE_COHERENCE:
         beta = gamma * np.cos(phi)
         first = (
-            math.exp(gammaln(looks + 0.5) - gammaln(looks)) * (1 - gamma**2) ** looks * beta
+            math.exp(gammaln(looks + 0.5) - gammaln(looks))
+            * (1 - gamma**2) ** looks
+            * beta
             / (2.0 * math.sqrt(math.pi) * (1 - beta**2) ** (looks + 0.5))
         )
         second = (1 - gamma**2) ** looks / (2.0 * math.pi) * hyp2f1(looks, 1.0, 0.5, beta**2)

@@ -33,6 +33,7 @@ class PhaseRamp:
     elevation0_m: float = 0.0
 
     def evaluate(self, cols: np.ndarray, rows: np.ndarray, elevation_m: np.ndarray | None = None) -> np.ndarray:
+        """The fitted phase at (cols, rows) and, with the elevation term, at ``elevation_m``."""
         plane = self.offset_rad + self.per_col_rad * cols + self.per_row_rad * rows
         if elevation_m is None or self.per_km_rad == 0.0:
             return plane
@@ -58,8 +59,9 @@ def elevation_off_plane_spread_m(elevation_m: np.ndarray, cols: np.ndarray, rows
     return round(float(np.std(elevation_m - design @ solution)), 6)
 
 
-def fit_ramp(phase_rad: np.ndarray, cols: np.ndarray, rows: np.ndarray, iterations: int = 3,
-             elevation_m: np.ndarray | None = None) -> PhaseRamp:
+def fit_ramp(
+    phase_rad: np.ndarray, cols: np.ndarray, rows: np.ndarray, iterations: int = 3, elevation_m: np.ndarray | None = None
+) -> PhaseRamp:
     """Robust least-squares plane, with a phase-elevation term when ``elevation_m`` is given and
     spread enough (outliers beyond 3 scaled MADs dropped at each iteration).
 
@@ -72,7 +74,9 @@ def fit_ramp(phase_rad: np.ndarray, cols: np.ndarray, rows: np.ndarray, iteratio
     elevation_m = np.full(np.shape(phase_rad), np.nan) if elevation_m is None else elevation_m
     if with_elevation:
         keep &= np.isfinite(elevation_m)
-        with_elevation = keep.sum() >= 10 and elevation_off_plane_spread_m(elevation_m[keep], cols[keep], rows[keep]) >= MIN_ELEVATION_SPREAD_M
+        with_elevation = (
+            keep.sum() >= 10 and elevation_off_plane_spread_m(elevation_m[keep], cols[keep], rows[keep]) >= MIN_ELEVATION_SPREAD_M
+        )
     if keep.sum() < 10:
         return PhaseRamp()
     elevation0 = float(np.median(elevation_m[keep])) if with_elevation else 0.0

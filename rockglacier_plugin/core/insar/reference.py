@@ -88,15 +88,19 @@ def box_mean(mask: np.ndarray, size_px: int) -> np.ndarray:
     r0, c0 = np.arange(h), np.arange(w)
     top, bottom = r0, r0 + 2 * half + 1
     left, right = c0, c0 + 2 * half + 1
-    total = (
-        integral[bottom][:, right] - integral[top][:, right] - integral[bottom][:, left] + integral[top][:, left]
-    )
+    total = integral[bottom][:, right] - integral[top][:, right] - integral[bottom][:, left] + integral[top][:, left]
     return total / float((2 * half + 1) ** 2)
 
 
 def _patch_statistics(
-    row: int, col: int, usable: np.ndarray, velocity: np.ndarray, sigma: np.ndarray,
-    coherence: np.ndarray, size_px: int, correlation_px: float,
+    row: int,
+    col: int,
+    usable: np.ndarray,
+    velocity: np.ndarray,
+    sigma: np.ndarray,
+    coherence: np.ndarray,
+    size_px: int,
+    correlation_px: float,
 ) -> Optional[tuple[float, float, float]]:
     half = size_px // 2
     r0, r1 = max(row - half, 0), min(row + half + 1, usable.shape[0])
@@ -113,8 +117,15 @@ def _patch_statistics(
     return float(v.mean()), sigma_mean, float(coherence[r0:r1, c0:c1][patch].mean())
 
 
-def _robust_reference(usable: np.ndarray, velocity: np.ndarray, sigma: np.ndarray, coherence: np.ndarray,
-                      elevation_m: np.ndarray, distance_m: np.ndarray, correlation_px: float) -> Optional[tuple]:
+def _robust_reference(
+    usable: np.ndarray,
+    velocity: np.ndarray,
+    sigma: np.ndarray,
+    coherence: np.ndarray,
+    elevation_m: np.ndarray,
+    distance_m: np.ndarray,
+    correlation_px: float,
+) -> Optional[tuple]:
     """Median of every usable pixel, its error from the scaled MAD, at the usable pixel nearest the median's place."""
     n = int(usable.sum())
     if n < MIN_ROBUST_PIXELS:
@@ -170,8 +181,11 @@ class StableGroundRule:
 
 
 def reference_candidates(
-    grids: StableGroundGrids, place: LandformPlace, rule: StableGroundRule,
-    ladder: tuple[Rung, ...] = LADDER, first_only: bool = False,
+    grids: StableGroundGrids,
+    place: LandformPlace,
+    rule: StableGroundRule,
+    ladder: tuple[Rung, ...] = LADDER,
+    first_only: bool = False,
 ) -> list[ReferenceChoice]:
     """The automatic reference candidates: one for every rung of ``ladder`` that finds stable ground
     (see the module's rule) within its radius (``rule.max_distance_m`` x the rung's factor) of the
@@ -186,7 +200,11 @@ def reference_candidates(
     finite = place.outside_landforms & np.isfinite(velocity) & np.isfinite(sigma) & np.isfinite(elevation_m)
     found_patches: list[ReferenceChoice] = []
     for index, rung in enumerate(ladder):
-        usable = finite & _rung_mask(grids, place, rule, rung, first=index == 0) & (reach_m <= rule.max_distance_m * rung.radius_factor)
+        usable = (
+            finite
+            & _rung_mask(grids, place, rule, rung, first=index == 0)
+            & (reach_m <= rule.max_distance_m * rung.radius_factor)
+        )
         if rung.robust:
             if rung.last_resort and found_patches:
                 continue
@@ -205,8 +223,9 @@ def reference_candidates(
         row, col = divmod(int(best), velocity.shape[1])
         stats = _patch_statistics(row, col, usable, velocity, sigma, coherence, rule.window_px, rule.correlation_px)
         if stats is not None:
-            found_patches.append(ReferenceChoice(row, col, "auto", stats[0], stats[1], stats[2], None, rung.name,
-                                                 float(elevation_m[row, col])))
+            found_patches.append(
+                ReferenceChoice(row, col, "auto", stats[0], stats[1], stats[2], None, rung.name, float(elevation_m[row, col]))
+            )
             if first_only:
                 break
     return found_patches
@@ -215,11 +234,15 @@ def reference_candidates(
 def _rung_mask(grids: StableGroundGrids, place: LandformPlace, rule: StableGroundRule, rung: Rung, first: bool) -> np.ndarray:
     """The pixels flat, coherent and close enough in elevation for ``rung`` (the first rung takes the rule's limits)."""
     slope_limit = rule.max_slope_deg if first else max(rung.max_slope_deg, rule.max_slope_deg)
-    coherence_floor = rule.reference_min_coherence if first else (
-        rule.min_coherence if rung.min_coherence is None else rung.min_coherence)
+    coherence_floor = (
+        rule.reference_min_coherence if first else (rule.min_coherence if rung.min_coherence is None else rung.min_coherence)
+    )
     elev_limit = rule.max_elev_diff_m if first else max(rung.max_elev_diff_m, rule.max_elev_diff_m)
-    return ((grids.slope_deg <= slope_limit) & (grids.coherence >= coherence_floor)
-            & (np.abs(grids.elevation_m - place.elevation_m) <= elev_limit))
+    return (
+        (grids.slope_deg <= slope_limit)
+        & (grids.coherence >= coherence_floor)
+        & (np.abs(grids.elevation_m - place.elevation_m) <= elev_limit)
+    )
 
 
 def distance_to_mask_m(mask: np.ndarray, pixel_m: tuple[float, float]) -> np.ndarray:
@@ -243,8 +266,14 @@ def distance_to_mask_m(mask: np.ndarray, pixel_m: tuple[float, float]) -> np.nda
 
 
 def measure_manual(
-    row: int, col: int, velocity: np.ndarray, sigma: np.ndarray, coherence: np.ndarray,
-    min_coherence: float, window_px: int, correlation_px: float,
+    row: int,
+    col: int,
+    velocity: np.ndarray,
+    sigma: np.ndarray,
+    coherence: np.ndarray,
+    min_coherence: float,
+    window_px: int,
+    correlation_px: float,
 ) -> Optional[ReferenceChoice]:
     """The LOS velocity around a user's reference point; None without coherent pixels there."""
     if not (0 <= row < velocity.shape[0] and 0 <= col < velocity.shape[1]):
@@ -257,8 +286,12 @@ def measure_manual(
 
 
 def nearest_point_index(
-    points_rc: list[tuple[float, float]], point_ids: list[Optional[str]], rg_id: str,
-    centre_rc: tuple[float, float], pixel_m: tuple[float, float], max_distance_m: float,
+    points_rc: list[tuple[float, float]],
+    point_ids: list[Optional[str]],
+    rg_id: str,
+    centre_rc: tuple[float, float],
+    pixel_m: tuple[float, float],
+    max_distance_m: float,
 ) -> Optional[int]:
     """Index of the user point for ``rg_id``: the nearest point labelled with that id (whatever its
     distance: the user chose it), else the nearest unlabelled point within ``max_distance_m``
@@ -269,6 +302,7 @@ def nearest_point_index(
     >>> nearest_point_index([(0, 0), (0, 95)], ["a", None], "b", (0, 100), (10.0, 10.0), 100.0)
     1
     """
+
     def distance_m(index: int) -> float:
         row, col = points_rc[index]
         return math.hypot((row - centre_rc[0]) * pixel_m[1], (col - centre_rc[1]) * pixel_m[0])
@@ -295,9 +329,16 @@ def _shifted(mask: np.ndarray, d_row: int, d_col: int) -> np.ndarray:
     return out
 
 
-def ring_prediction_sigma(velocity: np.ndarray, sigma: np.ndarray, stable: np.ndarray, footprint: np.ndarray,
-                          reach_m: np.ndarray, ring_max_m: float, pixel_m: tuple[float, float],
-                          correlation_px: float = 1.0) -> Optional[float]:
+def ring_prediction_sigma(
+    velocity: np.ndarray,
+    sigma: np.ndarray,
+    stable: np.ndarray,
+    footprint: np.ndarray,
+    reach_m: np.ndarray,
+    ring_max_m: float,
+    pixel_m: tuple[float, float],
+    correlation_px: float = 1.0,
+) -> Optional[float]:
     """How far the median of the stable ring around a landform (the ``surroundings`` rung) is from the
     stable-ground value inside it, measured where it can be measured: the landform's footprint and ring
     moved onto stable ground nearby (1, 1.5 and 2 landform sizes away, 8 directions), the RMS of
@@ -318,8 +359,10 @@ def ring_prediction_sigma(velocity: np.ndarray, sigma: np.ndarray, stable: np.nd
             if inside.sum() < 0.5 * rows.size or around.sum() < MIN_ROBUST_PIXELS:
                 continue
             differences.append(float(np.median(velocity[around]) - velocity[inside].mean()))
-            noise.append(float(np.mean(sigma[inside] ** 2)) * c2 / inside.sum()
-                         + (1.2533 ** 2) * float(np.mean(sigma[around] ** 2)) * c2 / around.sum())
+            noise.append(
+                float(np.mean(sigma[inside] ** 2)) * c2 / inside.sum()
+                + (1.2533**2) * float(np.mean(sigma[around] ** 2)) * c2 / around.sum()
+            )
     if len(differences) < 4:
         return None
     return math.sqrt(max(float(np.mean(np.square(differences))) - float(np.mean(noise)), 0.0))

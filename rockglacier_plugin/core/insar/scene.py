@@ -37,6 +37,8 @@ LOGGER = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SceneSettings:
+    """How a pair's scene is read: DEM band, looks, slope and aspect errors, ramp and stratified-atmosphere removal."""
+
     looks: float = 10.0
     dem_smoothing_px: float = 1.0
     slope_sigma_deg: float = 2.0
@@ -79,8 +81,14 @@ class InsarScene:
     """An interferogram and its companions, read by windows on the interferogram grid."""
 
     def __init__(
-        self, interferogram: Interferogram, coherence_path: str, coherence_band: int, dem_path: str,
-        geometry: LosGeometry, settings: SceneSettings, log: Callable[[str], None] = LOGGER.info,
+        self,
+        interferogram: Interferogram,
+        coherence_path: str,
+        coherence_band: int,
+        dem_path: str,
+        geometry: LosGeometry,
+        settings: SceneSettings,
+        log: Callable[[str], None] = LOGGER.info,
         components_path: Optional[str] = None,
     ) -> None:
         geometry.check()
@@ -97,7 +105,8 @@ class InsarScene:
         self.coherence_ds = self._companion(coherence_path, "coherence", "pixels outside it count as incoherent.")
         if coherence_band > self.coherence_ds.RasterCount:
             raise InputRasterError(
-                f"The coherence raster has {self.coherence_ds.RasterCount} band(s); COHERENCE_BAND={coherence_band} does not exist."
+                f"The coherence raster has {self.coherence_ds.RasterCount} band(s); COHERENCE_BAND={coherence_band} does not "
+                "exist."
             )
         self.coherence_band = self.coherence_ds.GetRasterBand(coherence_band)
         # each raster is read with its own no-data value, never the interferogram's
@@ -114,21 +123,27 @@ class InsarScene:
                 )
         self.components_ds = None
         if components_path:
-            self.components_ds = self._companion(components_path, "connected components", "pixels outside it are not used.",
-                                                 "near")
-            log(f"{interferogram.pair_label}: SNAPHU connected components read: pixels of component 0 are not used, and each "
-                "landform and its reference are kept in one component.")
+            self.components_ds = self._companion(
+                components_path, "connected components", "pixels outside it are not used.", "near"
+            )
+            log(
+                f"{interferogram.pair_label}: SNAPHU connected components read: pixels of component 0 are not used, and each "
+                "landform and its reference are kept in one component."
+            )
         if not exact_noise_available():
-            log("Warning: SciPy is missing, so phase noise uses the Cramer-Rao bound, which underestimates it (by 15 % at "
-                "coherence 0.6 and 10 looks) and makes vel_err_cm_yr too small. " + install_hint("scipy", "scipy"))
+            log(
+                "Warning: SciPy is missing, so phase noise uses the Cramer-Rao bound, which underestimates it (by 15 % at "
+                "coherence 0.6 and 10 looks) and makes vel_err_cm_yr too small. " + install_hint("scipy", "scipy")
+            )
         self.ramp = PhaseRamp()
         self.scene_reference_cm_per_yr = 0.0
 
     def _companion(self, path: str, what: str, consequence: str, resampling: str = "bilinear") -> Any:
         """A raster that goes with the interferogram, checked to cover it and put on its grid (the log says when)."""
         label = self.interferogram.pair_label
-        partial = check_overlap(self.footprint, raster_footprint(open_raster(path, what), f"{what} '{os.path.basename(path)}'"),
-                                consequence)
+        partial = check_overlap(
+            self.footprint, raster_footprint(open_raster(path, what), f"{what} '{os.path.basename(path)}'"), consequence
+        )
         if partial:
             self.log(f"Warning: {label}: {partial}")
         dataset, resampled = aligned_dataset(path, self.grid, what, resampling)
@@ -152,6 +167,7 @@ class InsarScene:
         return replace(self.grid, nodata=band.GetNoDataValue())
 
     def pixel_size_m(self, row: int) -> tuple[float, float]:
+        """The pixel's east-west and north-south size in metres on ``row`` (geographic grids differ by latitude)."""
         dx, dy = row_pixel_sizes_m(self.grid, Window(0, row, 1, 1))
         return float(dx[0]), float(dy[0])
 
@@ -177,8 +193,9 @@ class InsarScene:
         sigma = self._noise_cm_per_yr(window, coherence)
         radius = gaussian_kernel_radius_px(self.settings.dem_smoothing_px) + 1
         dem_window = window.padded(radius)
-        elevation = smooth_gaussian(self.dem_unit.to_metres(read_window(self.dem_band, self.dem_grid, dem_window)),
-                                    self.settings.dem_smoothing_px)
+        elevation = smooth_gaussian(
+            self.dem_unit.to_metres(read_window(self.dem_band, self.dem_grid, dem_window)), self.settings.dem_smoothing_px
+        )
         inner = elevation[radius - 1 : elevation.shape[0] - radius + 1, radius - 1 : elevation.shape[1] - radius + 1]
         velocity = self.factor * (phase - self.ramp.evaluate(cols, rows, inner[1:-1, 1:-1])) - self.scene_reference_cm_per_yr
         dx_m, dy_m = row_pixel_sizes_m(self.grid, window.padded(1))
@@ -188,17 +205,26 @@ class InsarScene:
             azimuth = read_window(self.los_ds.GetRasterBand(2), self._band_grid(self.los_ds.GetRasterBand(2)), window)
             incidence = np.where(incidence > 0, incidence, np.nan)  # 0 outside the swath
         else:  # LosGeometry.check(): without a LOS raster, both angles are given
-            incidence = np.full(window.shape, float(math.nan if self.geometry.incidence_deg is None else self.geometry.incidence_deg))
-            azimuth = np.full(window.shape, float(math.nan if self.geometry.los_azimuth_deg is None else self.geometry.los_azimuth_deg))
+            incidence = np.full(
+                window.shape, float(math.nan if self.geometry.incidence_deg is None else self.geometry.incidence_deg)
+            )
+            azimuth = np.full(
+                window.shape, float(math.nan if self.geometry.los_azimuth_deg is None else self.geometry.los_azimuth_deg)
+            )
         g = np.asarray(projection_factor(incidence, azimuth, slope, aspect))
-        g_sigma = np.asarray(projection_factor_sigma(incidence, azimuth, slope, aspect, self.settings.slope_sigma_deg, self.settings.aspect_sigma_deg))
+        g_sigma = np.asarray(
+            projection_factor_sigma(
+                incidence, azimuth, slope, aspect, self.settings.slope_sigma_deg, self.settings.aspect_sigma_deg
+            )
+        )
         component = None
         if self.components_ds is not None:
             band = self.components_ds.GetRasterBand(1)
             component = np.nan_to_num(read_window(band, replace(self.grid, nodata=None), window), nan=0.0).astype(np.int64)
             velocity = np.where(component > 0, velocity, np.nan)
-        return WindowData(window, velocity, sigma, coherence, inner[1:-1, 1:-1], slope, aspect, g, g_sigma, component,
-                          incidence, azimuth)
+        return WindowData(
+            window, velocity, sigma, coherence, inner[1:-1, 1:-1], slope, aspect, g, g_sigma, component, incidence, azimuth
+        )
 
     # -- scene-wide steps ----------------------------------------------------------------
     def fit_stable_ground(self, landforms: list[Any], min_coherence: float) -> None:
@@ -207,7 +233,9 @@ class InsarScene:
         out_w, out_h = math.ceil(self.grid.width_px / step), math.ceil(self.grid.height_px / step)
 
         def decimated(band: Any) -> np.ndarray:
-            values = band.ReadAsArray(0, 0, self.grid.width_px, self.grid.height_px, buf_xsize=out_w, buf_ysize=out_h).astype(np.float64)
+            values = band.ReadAsArray(0, 0, self.grid.width_px, self.grid.height_px, buf_xsize=out_w, buf_ysize=out_h).astype(
+                np.float64
+            )
             nodata = band.GetNoDataValue()
             return np.where(values == nodata, np.nan, values) if nodata is not None else values
 
@@ -243,9 +271,15 @@ class InsarScene:
         full_cols = (cols + 0.5) * self.grid.width_px / out_w - 0.5
         elevation = self.dem_unit.to_metres(decimated(self.dem_band)) if self.settings.remove_stratified else None
         if self.settings.remove_ramp or self.settings.remove_stratified:
-            ramp = fit_ramp(phase[stable], full_cols[stable], full_rows[stable],
-                            elevation_m=elevation[stable] if elevation is not None else None)
-            self.ramp = ramp if self.settings.remove_ramp else PhaseRamp(per_km_rad=ramp.per_km_rad, elevation0_m=ramp.elevation0_m)
+            ramp = fit_ramp(
+                phase[stable],
+                full_cols[stable],
+                full_rows[stable],
+                elevation_m=elevation[stable] if elevation is not None else None,
+            )
+            self.ramp = (
+                ramp if self.settings.remove_ramp else PhaseRamp(per_km_rad=ramp.per_km_rad, elevation0_m=ramp.elevation0_m)
+            )
         residual = self.factor * (phase - self.ramp.evaluate(full_cols, full_rows, elevation))
         self.scene_reference_cm_per_yr = float(np.nanmedian(residual[stable])) if stable.any() else 0.0
 
@@ -255,9 +289,18 @@ class VelocityMapScene(InsarScene):
     velocity in cm/yr towards the satellite (factor 1), band 2 its 1-sigma, band 3 the quality that
     the coherence masks read."""
 
-    def __init__(self, velocity_map: Any, dem_path: str, settings: SceneSettings, log: Callable[[str], None] = LOGGER.info) -> None:
-        super().__init__(velocity_map.as_interferogram(), velocity_map.velocity_path, QUALITY_BAND, dem_path,
-                         velocity_map.geometry, settings, log)
+    def __init__(
+        self, velocity_map: Any, dem_path: str, settings: SceneSettings, log: Callable[[str], None] = LOGGER.info
+    ) -> None:
+        super().__init__(
+            velocity_map.as_interferogram(),
+            velocity_map.velocity_path,
+            QUALITY_BAND,
+            dem_path,
+            velocity_map.geometry,
+            settings,
+            log,
+        )
         self.factor = 1.0
         self.sigma_band = self.dataset.GetRasterBand(SIGMA_BAND)
         self.sigma_grid = self._band_grid(self.sigma_band)

@@ -9,6 +9,8 @@ from ..errors import ParameterError
 
 
 class Sensor(str, Enum):
+    """A SAR sensor by name; ``WAVELENGTH_M`` gives its wavelength."""
+
     ALOS1_PALSAR = "ALOS-1 PALSAR"
     SENTINEL1 = "Sentinel-1"
     CUSTOM = "custom"
@@ -22,6 +24,7 @@ WAVELENGTH_M = {
 
 
 def sensor_from_name(name: str) -> Sensor:
+    """The ``Sensor`` named ``name`` (case-insensitive), or an error listing the known ones."""
     for sensor in Sensor:
         if sensor.value.lower() == str(name).strip().lower():
             return sensor
@@ -29,8 +32,12 @@ def sensor_from_name(name: str) -> Sensor:
     raise ParameterError(f"SENSOR={name!r} is not known; valid sensors: {valid}.")
 
 
-def choose_wavelength_m(sensor_wavelength_m: Optional[float], override_m: Optional[float] = None,
-                        from_metadata_m: Optional[float] = None, what: str = "the interferogram") -> float:
+def choose_wavelength_m(
+    sensor_wavelength_m: Optional[float],
+    override_m: Optional[float] = None,
+    from_metadata_m: Optional[float] = None,
+    what: str = "the interferogram",
+) -> float:
     """The wavelength to use: an explicit override, else the file's metadata, else the sensor's; never a
     default (a wrong wavelength scales every velocity: ALOS-1 and Sentinel-1 differ 4.3 times).
 

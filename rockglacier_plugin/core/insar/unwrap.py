@@ -31,17 +31,23 @@ LOGGER = logging.getLogger(__name__)
 
 
 class CostMode(str, Enum):
+    """SNAPHU's statistical cost mode (deformation, topography, smooth)."""
+
     DEFORMATION = "defo"
     SMOOTH = "smooth"
 
 
 class InitMethod(str, Enum):
+    """SNAPHU's initialisation (minimum spanning tree or minimum cost flow)."""
+
     MST = "mst"
     MCF = "mcf"
 
 
 @dataclass(frozen=True)
 class UnwrapSettings:
+    """How SNAPHU is run: cost mode, initialisation, looks, tiles and the connected components' size."""
+
     looks: float = 10.0
     cost: CostMode = CostMode.DEFORMATION
     init: InitMethod = InitMethod.MST
@@ -58,8 +64,9 @@ def _choice(enum: type[Enum], value: Any, name: str) -> Any:
         raise ParameterError(f"{name}={value!r} is not valid; choose one of: {valid}.") from exc
 
 
-def _read_inputs(interferogram_path: str, coherence_path: str, interferogram_band: int, coherence_band: int,
-                 min_coherence: float) -> tuple[Any, Any, np.ndarray, np.ndarray, np.ndarray]:
+def _read_inputs(
+    interferogram_path: str, coherence_path: str, interferogram_band: int, coherence_band: int, min_coherence: float
+) -> tuple[Any, Any, np.ndarray, np.ndarray, np.ndarray]:
     """The dataset, grid, complex interferogram, coherence in [0, 1] and the mask SNAPHU gets."""
     from osgeo import gdal
 
@@ -88,19 +95,33 @@ def _read_inputs(interferogram_path: str, coherence_path: str, interferogram_ban
     return igram_ds, grid, igram, coherence, valid
 
 
-def _write_outputs(unwrapped_out: str, components_out: str, unwrapped: np.ndarray, components: np.ndarray,
-                   grid: Any, metadata: dict) -> None:
+def _write_outputs(
+    unwrapped_out: str, components_out: str, unwrapped: np.ndarray, components: np.ndarray, grid: Any, metadata: dict
+) -> None:
     """Both GeoTIFFs, staged: they appear under their names only when both are complete."""
     from osgeo import gdal
 
     with staged_outputs([unwrapped_out, components_out]) as (partial_unwrapped, partial_components):
         for path, array, data_type, nodata, description, unit in (
             (partial_unwrapped, unwrapped, gdal.GDT_Float32, float("nan"), "unwrapped phase, radians", UNIT_RADIANS),
-            (partial_components, components.astype(np.uint32), gdal.GDT_UInt32, 0,
-             "SNAPHU connected component (0 = not unwrapped)", None),
+            (
+                partial_components,
+                components.astype(np.uint32),
+                gdal.GDT_UInt32,
+                0,
+                "SNAPHU connected component (0 = not unwrapped)",
+                None,
+            ),
         ):
-            out = create_geotiff(path, (grid.width_px, grid.height_px), grid.geotransform, grid.crs_wkt, data_type,
-                                 ["COMPRESS=DEFLATE", "TILED=YES"], band_info=BandInfo(nodata=nodata, description=description, unit=unit))
+            out = create_geotiff(
+                path,
+                (grid.width_px, grid.height_px),
+                grid.geotransform,
+                grid.crs_wkt,
+                data_type,
+                ["COMPRESS=DEFLATE", "TILED=YES"],
+                band_info=BandInfo(nodata=nodata, description=description, unit=unit),
+            )
             out.GetRasterBand(1).WriteArray(array)
             out.SetMetadata(metadata)
             out = None
@@ -123,8 +144,12 @@ def _cancellable_snaphu(is_cancelled: Optional[CancelCheck]) -> Iterator[None]:
 
     def run_snaphu(config_file: Any) -> None:
         with get_snaphu_executable() as executable:
-            process = subprocess.Popen([os.fspath(executable), "-f", os.fspath(config_file)],
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            process = subprocess.Popen(
+                [os.fspath(executable), "-f", os.fspath(config_file)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             while True:
                 try:
                     _, stderr = process.communicate(timeout=0.2)
@@ -145,8 +170,13 @@ def _cancellable_snaphu(is_cancelled: Optional[CancelCheck]) -> Iterator[None]:
 
 
 def unwrap_files(
-    interferogram_path: str, coherence_path: str, unwrapped_out: str, components_out: str,
-    settings: UnwrapSettings = UnwrapSettings(), interferogram_band: int = 1, coherence_band: int = 1,
+    interferogram_path: str,
+    coherence_path: str,
+    unwrapped_out: str,
+    components_out: str,
+    settings: UnwrapSettings = UnwrapSettings(),
+    interferogram_band: int = 1,
+    coherence_band: int = 1,
     hooks: RunHooks = RunHooks(),
 ) -> dict[str, Any]:
     """Unwrap a complex interferogram file; write phase (float32, rad) and components (uint32).
@@ -158,13 +188,19 @@ def unwrap_files(
     init = _choice(InitMethod, settings.init, "INIT")
     progress = hooks.progress(3)
     igram_ds, grid, igram, coherence, valid = _read_inputs(
-        interferogram_path, coherence_path, interferogram_band, coherence_band, settings.min_coherence)
+        interferogram_path, coherence_path, interferogram_band, coherence_band, settings.min_coherence
+    )
     progress.advance()
     LOGGER.info("SNAPHU: %s cost, %s initialisation, %s looks", cost.value, init.value, settings.looks)
     with _cancellable_snaphu(hooks.is_cancelled):
         unwrapped, components = snaphu.unwrap(
-            np.where(valid, igram, 0).astype(np.complex64), coherence, nlooks=float(settings.looks),
-            cost=cost.value, init=init.value, mask=valid.astype(np.uint8), ntiles=tuple(settings.tiles),
+            np.where(valid, igram, 0).astype(np.complex64),
+            coherence,
+            nlooks=float(settings.looks),
+            cost=cost.value,
+            init=init.value,
+            mask=valid.astype(np.uint8),
+            ntiles=tuple(settings.tiles),
             tile_overlap=int(settings.tile_overlap_px),
         )
     progress.advance()

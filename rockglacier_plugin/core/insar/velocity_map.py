@@ -53,6 +53,7 @@ class VelocityMap:
 
     @property
     def pair_label(self) -> str:
+        """YYYYMMDD-YYYYMMDD of the product's first and last dates."""
         return f"{self.start_date:%Y%m%d}-{self.end_date:%Y%m%d}"
 
     def as_interferogram(self) -> Interferogram:
@@ -64,8 +65,10 @@ class VelocityMap:
 def to_cm_per_yr_towards(values: np.ndarray, unit: str, sign: str = TOWARDS) -> np.ndarray:
     """Velocity in ``unit`` with the stated sign -> cm/yr towards the satellite.
 
-    >>> to_cm_per_yr_towards(np.array([-0.01, 5.0]), "m/year").tolist(), to_cm_per_yr_towards(np.array([3.0]), "mm/yr", AWAY).round(6).tolist()
-    ([-1.0, 500.0], [-0.3])
+    >>> to_cm_per_yr_towards(np.array([-0.01, 5.0]), "m/year").tolist()
+    [-1.0, 500.0]
+    >>> to_cm_per_yr_towards(np.array([3.0]), "mm/yr", AWAY).round(6).tolist()
+    [-0.3]
     """
     factor = velocity_cm_per_yr_per_unit(unit)
     if factor is None:
@@ -88,21 +91,27 @@ def velocity_unit(given: Optional[str], tag: str, path: str) -> tuple[str, str]:
     name = os.path.basename(path)
     tag_factor = velocity_cm_per_yr_per_unit(tag) if tag else None
     if tag and tag_factor is None and not given:
-        raise ParameterError(f"'{name}' has the {describe_unit(tag)}, which is no velocity unit; if band 1 holds LOS "
-                             f"velocity, set VELOCITY_UNIT ({', '.join(VELOCITY_UNITS)}).")
+        raise ParameterError(
+            f"'{name}' has the {describe_unit(tag)}, which is no velocity unit; if band 1 holds LOS "
+            f"velocity, set VELOCITY_UNIT ({', '.join(VELOCITY_UNITS)})."
+        )
     if given:
         given_factor = velocity_cm_per_yr_per_unit(given)
         if given_factor is None:
             raise ParameterError(f"VELOCITY_UNIT={given!r} is not a velocity unit; use one of {', '.join(VELOCITY_UNITS)}.")
         if tag_factor is not None and abs(given_factor - tag_factor) > 1e-9 * tag_factor:
-            raise ParameterError(f"VELOCITY_UNIT={given} contradicts '{name}', whose {describe_unit(tag)} says otherwise: leave "
-                                 f"VELOCITY_UNIT empty to use the file's unit, or fix the tag (gdal_edit.py -units {given} {name}).")
+            raise ParameterError(
+                f"VELOCITY_UNIT={given} contradicts '{name}', whose {describe_unit(tag)} says otherwise: leave "
+                f"VELOCITY_UNIT empty to use the file's unit, or fix the tag (gdal_edit.py -units {given} {name})."
+            )
         if tag_factor is None:
             return given, "as given in VELOCITY_UNIT (the file has no unit tag)"
     if tag_factor is not None:
         return tag, "read from the file's unit tag"
-    raise ParameterError(f"'{name}' does not say its unit (its band has no unit tag): set VELOCITY_UNIT "
-                         f"({', '.join(VELOCITY_UNITS)}), or tag the file (gdal_edit.py -units mm/yr {name}).")
+    raise ParameterError(
+        f"'{name}' does not say its unit (its band has no unit tag): set VELOCITY_UNIT "
+        f"({', '.join(VELOCITY_UNITS)}), or tag the file (gdal_edit.py -units mm/yr {name})."
+    )
 
 
 def track_from_los_azimuth(los_azimuth_deg: float) -> str:
@@ -115,8 +124,14 @@ def track_from_los_azimuth(los_azimuth_deg: float) -> str:
     return "ascending" if 0.0 < (los_azimuth_deg % 360.0) < 180.0 else "descending"
 
 
-def write_grid(path: str, bands: list[np.ndarray], geotransform: tuple, crs_wkt: str, descriptions: list[str],
-               units: Optional[list[str]] = None) -> str:
+def write_grid(
+    path: str,
+    bands: list[np.ndarray],
+    geotransform: tuple,
+    crs_wkt: str,
+    descriptions: list[str],
+    units: Optional[list[str]] = None,
+) -> str:
     """A float32 GeoTIFF with NaN as no-data, each band with its description and unit tag."""
     from osgeo import gdal
 
@@ -124,8 +139,16 @@ def write_grid(path: str, bands: list[np.ndarray], geotransform: tuple, crs_wkt:
 
     height, width = bands[0].shape
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    dataset = create_geotiff(path, (width, height), geotransform, crs_wkt, gdal.GDT_Float32,
-                             ["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"], bands=len(bands), band_info=BandInfo(nodata=float("nan")))
+    dataset = create_geotiff(
+        path,
+        (width, height),
+        geotransform,
+        crs_wkt,
+        gdal.GDT_Float32,
+        ["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"],
+        bands=len(bands),
+        band_info=BandInfo(nodata=float("nan")),
+    )
     for index, (band, description) in enumerate(zip(bands, descriptions), start=1):
         dataset.GetRasterBand(index).WriteArray(np.asarray(band, dtype=np.float32))
         dataset.GetRasterBand(index).SetDescription(description)
@@ -135,27 +158,53 @@ def write_grid(path: str, bands: list[np.ndarray], geotransform: tuple, crs_wkt:
     return path
 
 
-def write_velocity_map(work_dir: str, stem: str, velocity_cm_per_yr: np.ndarray, sigma_cm_per_yr: Optional[np.ndarray],
-                       quality: Optional[np.ndarray], geotransform: tuple, crs_wkt: str) -> str:
+def write_velocity_map(
+    work_dir: str,
+    stem: str,
+    velocity_cm_per_yr: np.ndarray,
+    sigma_cm_per_yr: Optional[np.ndarray],
+    quality: Optional[np.ndarray],
+    geotransform: tuple,
+    crs_wkt: str,
+) -> str:
     """The normalised 3-band velocity GeoTIFF (see the module docstring); returns its path."""
     finite = np.isfinite(velocity_cm_per_yr)
     sigma = np.full(velocity_cm_per_yr.shape, np.nan) if sigma_cm_per_yr is None else np.where(finite, sigma_cm_per_yr, np.nan)
     weight = np.where(finite, 1.0, 0.0) if quality is None else np.where(finite, np.clip(np.nan_to_num(quality), 0, 1), 0.0)
     path = os.path.join(work_dir, f"{stem}_los_velocity.tif")
-    return write_grid(path, [np.where(finite, velocity_cm_per_yr, np.nan), sigma, weight], geotransform, crs_wkt,
-                      ["LOS velocity, cm/yr, positive towards the satellite", "1-sigma, cm/yr", "quality 0-1 (as coherence)"],
-                      [UNIT_CM_PER_YR, UNIT_CM_PER_YR, "1"])
+    return write_grid(
+        path,
+        [np.where(finite, velocity_cm_per_yr, np.nan), sigma, weight],
+        geotransform,
+        crs_wkt,
+        ["LOS velocity, cm/yr, positive towards the satellite", "1-sigma, cm/yr", "quality 0-1 (as coherence)"],
+        [UNIT_CM_PER_YR, UNIT_CM_PER_YR, "1"],
+    )
 
 
-def write_los_geometry(work_dir: str, stem: str, incidence_deg: np.ndarray, los_azimuth_deg: np.ndarray,
-                       geotransform: tuple, crs_wkt: str) -> str:
+def write_los_geometry(
+    work_dir: str, stem: str, incidence_deg: np.ndarray, los_azimuth_deg: np.ndarray, geotransform: tuple, crs_wkt: str
+) -> str:
+    """The product's incidence and LOS azimuth as a two-band raster on its grid (what ``LosGeometry`` reads)."""
     path = os.path.join(work_dir, f"{stem}_los_geometry.tif")
-    return write_grid(path, [incidence_deg, los_azimuth_deg], geotransform, crs_wkt,
-                      ["incidence from vertical, deg", "LOS azimuth ground->satellite, anticlockwise from north, deg"], ["deg", "deg"])
+    return write_grid(
+        path,
+        [incidence_deg, los_azimuth_deg],
+        geotransform,
+        crs_wkt,
+        ["incidence from vertical, deg", "LOS azimuth ground->satellite, anticlockwise from north, deg"],
+        ["deg", "deg"],
+    )
 
 
-def geotiff_velocity_map(path: str, work_dir: str, unit_and_sign: tuple[str, str], geometry: LosGeometry,
-                         period: tuple[date, date], sigma: tuple[Optional[str], Optional[str]] = (None, None)) -> VelocityMap:
+def geotiff_velocity_map(
+    path: str,
+    work_dir: str,
+    unit_and_sign: tuple[str, str],
+    geometry: LosGeometry,
+    period: tuple[date, date],
+    sigma: tuple[Optional[str], Optional[str]] = (None, None),
+) -> VelocityMap:
     """A plain GeoTIFF of LOS velocity (band 1) in ``unit`` (see ``velocity_unit``), with the sign and
     geometry stated by the user; ``sigma`` = (path, unit) of its 1-sigma raster (the unit defaults to the velocity's)."""
     unit, sign = unit_and_sign
@@ -173,10 +222,13 @@ def geotiff_velocity_map(path: str, work_dir: str, unit_and_sign: tuple[str, str
         if (sigma_grid.width_px, sigma_grid.height_px) != (grid.width_px, grid.height_px):
             raise ParameterError("The velocity standard deviation raster is not on the velocity raster's grid; warp it first.")
         if sigma_grid.geotransform != grid.geotransform:
-            raise ParameterError("The velocity standard deviation raster does not cover the velocity raster's pixels (its origin or "
-                                 "pixel size differs); warp it onto the velocity's grid first.")
-        sigma_cm_per_yr = np.abs(to_cm_per_yr_towards(read_window(sigma_ds.GetRasterBand(1), sigma_grid, sigma_grid.full_window),
-                                                      sigma_unit or unit))
+            raise ParameterError(
+                "The velocity standard deviation raster does not cover the velocity raster's pixels (its origin or "
+                "pixel size differs); warp it onto the velocity's grid first."
+            )
+        sigma_cm_per_yr = np.abs(
+            to_cm_per_yr_towards(read_window(sigma_ds.GetRasterBand(1), sigma_grid, sigma_grid.full_window), sigma_unit or unit)
+        )
     written = write_velocity_map(work_dir, unique_stem(path), velocity, sigma_cm_per_yr, None, grid.geotransform, grid.crs_wkt)
     track = track_from_los_azimuth(geometry.los_azimuth_deg) if geometry.los_azimuth_deg is not None else None
     return VelocityMap(written, start_date, end_date, geometry, path, track)
@@ -191,7 +243,6 @@ def open_hdf5(path: str, what: str) -> Any:
     try:
         return h5py.File(path, "r")
     except OSError as exc:
-        raise InputRasterError(f"'{path}' cannot be read as HDF5 ({exc}); give the {what} file itself, complete and "
-                               "readable.") from exc
-
-
+        raise InputRasterError(
+            f"'{path}' cannot be read as HDF5 ({exc}); give the {what} file itself, complete and readable."
+        ) from exc

@@ -32,8 +32,15 @@ def _create(path: str, scene: InsarScene, description: str) -> Any:
     from osgeo import gdal
 
     grid = scene.grid
-    dataset = create_geotiff(path, (grid.width_px, grid.height_px), grid.geotransform, grid.crs_wkt, gdal.GDT_Float32,
-                             ["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"], band_info=BandInfo(nodata=NODATA, description=description, unit=UNIT_CM_PER_YR))
+    dataset = create_geotiff(
+        path,
+        (grid.width_px, grid.height_px),
+        grid.geotransform,
+        grid.crs_wkt,
+        gdal.GDT_Float32,
+        ["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"],
+        band_info=BandInfo(nodata=NODATA, description=description, unit=UNIT_CM_PER_YR),
+    )
     dataset.SetMetadata({"PAIR": scene.interferogram.pair_label, "UNITS": "cm/yr"})
     return dataset
 
@@ -63,8 +70,13 @@ def per_pair_paths(path: Optional[str], pair_labels: Sequence[str], several: Opt
 
 
 def write_velocity_rasters(
-    scene: InsarScene, los_path: Optional[str], downslope_path: Optional[str], min_coherence: float,
-    min_projection_factor: float, min_slope_deg: float, progress: Optional[Progress] = None,
+    scene: InsarScene,
+    los_path: Optional[str],
+    downslope_path: Optional[str],
+    min_coherence: float,
+    min_projection_factor: float,
+    min_slope_deg: float,
+    progress: Optional[Progress] = None,
     progress_steps: int = 0,
 ) -> None:
     """Write the requested rasters on the interferogram grid.
@@ -73,10 +85,12 @@ def write_velocity_rasters(
     cancelled or failed run leaves no raster that looks finished.
     """
     requested = [
-        (kind, path, description) for kind, path, description in (
+        (kind, path, description)
+        for kind, path, description in (
             ("los", los_path, "LOS velocity towards the satellite, cm/yr"),
             ("dslp", downslope_path, "downslope velocity, cm/yr"),
-        ) if path
+        )
+        if path
     ]
     if not requested:
         return
@@ -88,8 +102,15 @@ def write_velocity_rasters(
             outputs.clear()  # closes the datasets before the rename or the removal
 
 
-def _write_blocks(scene: InsarScene, outputs: list, min_coherence: float, min_projection_factor: float,
-                  min_slope_deg: float, progress: Optional[Progress], progress_steps: int = 0) -> None:
+def _write_blocks(
+    scene: InsarScene,
+    outputs: list,
+    min_coherence: float,
+    min_projection_factor: float,
+    min_slope_deg: float,
+    progress: Optional[Progress],
+    progress_steps: int = 0,
+) -> None:
     n_blocks = max(1, -(-scene.grid.height_px // BLOCK_ROWS))
     for index, row in enumerate(range(0, scene.grid.height_px, BLOCK_ROWS)):
         window = Window(0, row, scene.grid.width_px, min(BLOCK_ROWS, scene.grid.height_px - row))
@@ -100,7 +121,9 @@ def _write_blocks(scene: InsarScene, outputs: list, min_coherence: float, min_pr
                 values = np.where(coherent, data.velocity_los_cm_per_yr, NODATA)
             else:
                 keep = (
-                    coherent & np.isfinite(data.projection) & (np.abs(data.projection) >= min_projection_factor)
+                    coherent
+                    & np.isfinite(data.projection)
+                    & (np.abs(data.projection) >= min_projection_factor)
                     & (data.slope_deg >= min_slope_deg)
                 )
                 with np.errstate(divide="ignore", invalid="ignore"):

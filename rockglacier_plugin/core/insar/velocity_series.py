@@ -44,10 +44,19 @@ def pair_row(rg_id: str, candidate: PairCandidate) -> dict[str, Any]:
     """One row of the ``velocity_pairs`` table (field names of ``inventory.schema.VELOCITY_PAIR_FIELDS``)."""
     value = candidate.landform
     return {
-        "rg_id": rg_id, "vel_pair": value.vel_pair, "date_start": candidate.start.isoformat(), "date_end": candidate.end.isoformat(),
-        "days": (candidate.end - candidate.start).days, "vel_dslp_cm_yr": value.vel_dslp_cm_yr, "vel_err_cm_yr": value.vel_err_cm_yr,
-        "vel_valid_frac": value.vel_valid_frac, "vel_ok": value.vel_ok, "kin_class": value.kin_class, "vel_reason": value.vel_reason,
-        "vel_geometry": candidate.track, "source": candidate.source,
+        "rg_id": rg_id,
+        "vel_pair": value.vel_pair,
+        "date_start": candidate.start.isoformat(),
+        "date_end": candidate.end.isoformat(),
+        "days": (candidate.end - candidate.start).days,
+        "vel_dslp_cm_yr": value.vel_dslp_cm_yr,
+        "vel_err_cm_yr": value.vel_err_cm_yr,
+        "vel_valid_frac": value.vel_valid_frac,
+        "vel_ok": value.vel_ok,
+        "kin_class": value.kin_class,
+        "vel_reason": value.vel_reason,
+        "vel_geometry": candidate.track,
+        "source": candidate.source,
     }
 
 
@@ -57,20 +66,31 @@ def _best(candidates: Sequence[PairCandidate]) -> PairCandidate:
 
 def _combined(ascending: PairCandidate, descending: PairCandidate) -> Any:
     a, d = ascending.landform, descending.landform
-    weight_a, weight_d = 1.0 / a.vel_err_cm_yr ** 2, 1.0 / d.vel_err_cm_yr ** 2
+    weight_a, weight_d = 1.0 / a.vel_err_cm_yr**2, 1.0 / d.vel_err_cm_yr**2
     mean = (weight_a * a.vel_dslp_cm_yr + weight_d * d.vel_dslp_cm_yr) / (weight_a + weight_d)
     error = 1.0 / math.sqrt(weight_a + weight_d)
-    return replace(a, vel_dslp_cm_yr=mean, vel_err_cm_yr=error, vel_rel_err=error / abs(mean) if mean else None,
-                   vel_valid_frac=max(a.vel_valid_frac, d.vel_valid_frac), vel_pair=f"{a.vel_pair}+{d.vel_pair}",
-                   vel_ok=1, kin_class=kinematic_class(mean, True), vel_reason=None, vel_geometry=f"{ASCENDING}+{DESCENDING}")
+    return replace(
+        a,
+        vel_dslp_cm_yr=mean,
+        vel_err_cm_yr=error,
+        vel_rel_err=error / abs(mean) if mean else None,
+        vel_valid_frac=max(a.vel_valid_frac, d.vel_valid_frac),
+        vel_pair=f"{a.vel_pair}+{d.vel_pair}",
+        vel_ok=1,
+        kin_class=kinematic_class(mean, True),
+        vel_reason=None,
+        vel_geometry=f"{ASCENDING}+{DESCENDING}",
+    )
 
 
 def _disagreement(ascending: PairCandidate, descending: PairCandidate) -> Any:
     a, d = ascending.landform, descending.landform
     kept = _best([ascending, descending]).landform
-    note = (f"ascending {a.vel_dslp_cm_yr:.1f} +- {a.vel_err_cm_yr:.1f} ({a.vel_pair}) and descending {d.vel_dslp_cm_yr:.1f} "
-            f"+- {d.vel_err_cm_yr:.1f} cm/yr ({d.vel_pair}) disagree by more than {AGREEMENT_SIGMAS:g} sigma: check both "
-            "geometries' references and masks")
+    note = (
+        f"ascending {a.vel_dslp_cm_yr:.1f} +- {a.vel_err_cm_yr:.1f} ({a.vel_pair}) and descending {d.vel_dslp_cm_yr:.1f} "
+        f"+- {d.vel_err_cm_yr:.1f} cm/yr ({d.vel_pair}) disagree by more than {AGREEMENT_SIGMAS:g} sigma: check both "
+        "geometries' references and masks"
+    )
     return replace(kept, vel_ok=0, kin_class=kinematic_class(None, False), vel_reason=note)
 
 

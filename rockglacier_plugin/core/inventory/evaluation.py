@@ -46,6 +46,8 @@ NO_GEOMETRY = "no_geometry"
 
 @dataclass(frozen=True)
 class Match:
+    """A candidate and a reference that overlap, and their IoU."""
+
     candidate: int
     reference: int
     iou: float
@@ -53,26 +55,31 @@ class Match:
 
 @dataclass
 class Summary:
+    """TP, FP and FN of an evaluation, and precision, recall and F1 from them."""
+
     tp: int
     fp: int
     fn: int
 
     @property
     def precision(self) -> Optional[float]:
+        """TP / (TP + FP); None without a candidate."""
         return self.tp / (self.tp + self.fp) if self.tp + self.fp else None
 
     @property
     def recall(self) -> Optional[float]:
+        """TP / (TP + FN); None without a reference."""
         return self.tp / (self.tp + self.fn) if self.tp + self.fn else None
 
     @property
     def f1(self) -> Optional[float]:
+        """The harmonic mean of precision and recall; None where either is undefined."""
         p, r = self.precision, self.recall
         return 2 * p * r / (p + r) if p and r else (0.0 if p is not None and r is not None else None)
 
     def as_row(self) -> dict[str, Any]:
-        return {"tp": self.tp, "fp": self.fp, "fn": self.fn, "precision": self.precision,
-                "recall": self.recall, "f1": self.f1}
+        """The summary as a row of the summary table."""
+        return {"tp": self.tp, "fp": self.fp, "fn": self.fn, "precision": self.precision, "recall": self.recall, "f1": self.f1}
 
     def __add__(self, other: "Summary") -> "Summary":
         """Counts of two evaluations together (chips scored one by one, summed over a set)."""
@@ -116,6 +123,7 @@ def overlapping_boxes(boxes_a: np.ndarray, boxes_b: np.ndarray) -> Iterable[tupl
 
 
 def intersection_over_union(a: Any, b: Any) -> float:
+    """Area of the intersection over area of the union of two polygons in one metric CRS (0 when they only touch)."""
     intersection = a.Intersection(b)
     inter = intersection.GetArea() if intersection is not None else 0.0
     union = a.GetArea() + b.GetArea() - inter
@@ -217,8 +225,13 @@ def _in_wgs84(polygons_wkb: Sequence[Optional[bytes]], crs: str, what: str) -> t
     return geometries, warnings
 
 
-def evaluate(candidates_wkb: Sequence[Optional[bytes]], candidates_crs: str,
-             references_wkb: Sequence[Optional[bytes]], references_crs: str, min_iou: float = 0.5) -> Evaluation:
+def evaluate(
+    candidates_wkb: Sequence[Optional[bytes]],
+    candidates_crs: str,
+    references_wkb: Sequence[Optional[bytes]],
+    references_crs: str,
+    min_iou: float = 0.5,
+) -> Evaluation:
     """Match candidates to references (any CRS each) and count TP, FP and FN."""
     cand84, warnings = _in_wgs84(candidates_wkb, candidates_crs, "Candidate")
     ref84, ref_warnings = _in_wgs84(references_wkb, references_crs, "Reference")
@@ -231,8 +244,9 @@ def evaluate(candidates_wkb: Sequence[Optional[bytes]], candidates_crs: str,
         to_metric = transformer(spatial_reference(WGS84_WKT_EPSG), common_projection(usable))
         cand_idx = [i for i, g in enumerate(cand84) if g is not None]
         ref_idx = [j for j, g in enumerate(ref84) if g is not None]
-        pairs = overlaps([transformed(cand84[i], to_metric) for i in cand_idx],
-                         [transformed(ref84[j], to_metric) for j in ref_idx])
+        pairs = overlaps(
+            [transformed(cand84[i], to_metric) for i in cand_idx], [transformed(ref84[j], to_metric) for j in ref_idx]
+        )
         pairs = [Match(cand_idx[m.candidate], ref_idx[m.reference], m.iou) for m in pairs]
         matches = optimal_matches(pairs, min_iou)
     else:
@@ -257,15 +271,16 @@ def _check_same_area(cand84: Sequence[Any], candidates_crs: str, ref84: Sequence
 def _tabulate(cand84: Sequence[Any], ref84: Sequence[Any], matches: Sequence[Match], warnings: list[str]) -> Evaluation:
     by_candidate = {m.candidate: m for m in matches}
     by_reference = {m.reference: m for m in matches}
-    candidate_status = [NO_GEOMETRY if g is None else TRUE_POSITIVE if i in by_candidate else FALSE_POSITIVE
-                        for i, g in enumerate(cand84)]
-    reference_status = [NO_GEOMETRY if g is None else MATCHED if j in by_reference else MISSED
-                        for j, g in enumerate(ref84)]
+    candidate_status = [
+        NO_GEOMETRY if g is None else TRUE_POSITIVE if i in by_candidate else FALSE_POSITIVE for i, g in enumerate(cand84)
+    ]
+    reference_status = [NO_GEOMETRY if g is None else MATCHED if j in by_reference else MISSED for j, g in enumerate(ref84)]
     summary = Summary(tp=len(matches), fp=candidate_status.count(FALSE_POSITIVE), fn=reference_status.count(MISSED))
     return Evaluation(
         candidate_status=candidate_status,
-        candidate_iou=[by_candidate[i].iou if i in by_candidate else (0.0 if g is not None else None)
-                       for i, g in enumerate(cand84)],
+        candidate_iou=[
+            by_candidate[i].iou if i in by_candidate else (0.0 if g is not None else None) for i, g in enumerate(cand84)
+        ],
         candidate_match=[by_candidate[i].reference if i in by_candidate else None for i in range(len(cand84))],
         reference_status=reference_status,
         reference_iou=[by_reference[j].iou if j in by_reference else None for j in range(len(ref84))],

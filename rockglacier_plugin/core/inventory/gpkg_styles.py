@@ -11,12 +11,24 @@ from __future__ import annotations
 
 import os
 
-STYLE_QML_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "styles", "rock_glaciers.qml")
+STYLE_QML_PATH = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "styles", "rock_glaciers.qml"
+)
 
-LAYER_STYLES_FIELDS = (("f_table_catalog", "text"), ("f_table_schema", "text"), ("f_table_name", "text"),
-                       ("f_geometry_column", "text"), ("styleName", "text"), ("styleQML", "text"), ("styleSLD", "text"),
-                       ("useAsDefault", "boolean"), ("description", "text"), ("owner", "text"), ("ui", "text"),
-                       ("update_time", "datetime"))
+LAYER_STYLES_FIELDS = (
+    ("f_table_catalog", "text"),
+    ("f_table_schema", "text"),
+    ("f_table_name", "text"),
+    ("f_geometry_column", "text"),
+    ("styleName", "text"),
+    ("styleQML", "text"),
+    ("styleSLD", "text"),
+    ("useAsDefault", "boolean"),
+    ("description", "text"),
+    ("owner", "text"),
+    ("ui", "text"),
+    ("update_time", "datetime"),
+)
 
 
 def write_default_style(path: str, layer_name: str, qml: str, description: str) -> None:
@@ -43,10 +55,20 @@ def write_default_style(path: str, layer_name: str, qml: str, description: str) 
         styles.DeleteFeature(feature.GetFID())
     styles.SetAttributeFilter(None)
     feature = ogr.Feature(styles.GetLayerDefn())
-    values = {"f_table_catalog": "", "f_table_schema": "", "f_table_name": layer_name,
-              "f_geometry_column": target.GetGeometryColumn() or "geom", "styleName": layer_name, "styleQML": qml,
-              "styleSLD": "", "useAsDefault": 1, "description": description, "owner": "", "ui": "",
-              "update_time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")}
+    values = {
+        "f_table_catalog": "",
+        "f_table_schema": "",
+        "f_table_name": layer_name,
+        "f_geometry_column": target.GetGeometryColumn() or "geom",
+        "styleName": layer_name,
+        "styleQML": qml,
+        "styleSLD": "",
+        "useAsDefault": 1,
+        "description": description,
+        "owner": "",
+        "ui": "",
+        "update_time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+    }
     for name, value in values.items():
         feature.SetField(name, value)
     styles.CreateFeature(feature)

@@ -78,7 +78,7 @@ def ids_after(existing: Sequence[Optional[str]], count: int, prefix: str) -> lis
     ['wkl008', 'wkl009']
     """
     named = [value for value in existing if not _blank(value)]  # unnamed landforms reserve nothing
-    return assign_ids(named + [None] * count, prefix)[len(named):]
+    return assign_ids(named + [None] * count, prefix)[len(named) :]
 
 
 def dominant_prefix(ids: Sequence[Optional[str]]) -> Optional[str]:
@@ -89,8 +89,13 @@ def dominant_prefix(ids: Sequence[Optional[str]]) -> Optional[str]:
     """
     from collections import Counter
 
-    prefixes = Counter(found.group(1) for value in ids if not _blank(value)
-                       for found in [re.match(r"^(.*?[^\d])\d+$", str(value).strip())] if found)
+    prefixes = Counter(
+        found.group(1)
+        for value in ids
+        if not _blank(value)
+        for found in [re.match(r"^(.*?[^\d])\d+$", str(value).strip())]
+        if found
+    )
     return prefixes.most_common(1)[0][0] if prefixes else None
 
 

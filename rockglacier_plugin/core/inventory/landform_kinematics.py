@@ -47,8 +47,9 @@ def _insar(record: Mapping[str, Any]) -> Optional[LandformVelocity]:
         return None
     period, error = record.get("vel_pair"), finite(record.get("vel_err_cm_yr"))
     relative = finite(record.get("vel_rel_err"))
-    return LandformVelocity(velocity, error, INSAR, str(period) if period else None,
-                            relative if relative is not None else _relative(velocity, error))
+    return LandformVelocity(
+        velocity, error, INSAR, str(period) if period else None, relative if relative is not None else _relative(velocity, error)
+    )
 
 
 def _tracking(record: Mapping[str, Any]) -> Optional[LandformVelocity]:
@@ -57,8 +58,14 @@ def _tracking(record: Mapping[str, Any]) -> Optional[LandformVelocity]:
         return None
     error = finite(record.get("ft_vel_err_m_yr"))
     period, method = record.get("ft_period"), record.get("ft_method")
-    return LandformVelocity(rate * CM_PER_M, None if error is None else error * CM_PER_M, FEATURE_TRACKING,
-                            str(period) if period else None, _relative(rate, error), str(method) if method else None)
+    return LandformVelocity(
+        rate * CM_PER_M,
+        None if error is None else error * CM_PER_M,
+        FEATURE_TRACKING,
+        str(period) if period else None,
+        _relative(rate, error),
+        str(method) if method else None,
+    )
 
 
 def landform_velocity(record: Mapping[str, Any]) -> Optional[LandformVelocity]:

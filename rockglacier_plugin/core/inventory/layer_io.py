@@ -19,8 +19,15 @@ def _ogr() -> Any:
     return ogr
 
 
-def write_layer(path: str, layer_name: str, specs: Sequence[FieldSpec], rows: Sequence[Mapping[str, Any]],
-                geometries_wkb: Optional[Sequence[Optional[bytes]]] = None, crs_wkt: Optional[str] = None, points: bool = False) -> str:
+def write_layer(
+    path: str,
+    layer_name: str,
+    specs: Sequence[FieldSpec],
+    rows: Sequence[Mapping[str, Any]],
+    geometries_wkb: Optional[Sequence[Optional[bytes]]] = None,
+    crs_wkt: Optional[str] = None,
+    points: bool = False,
+) -> str:
     """(Re)write ``layer_name`` in the GeoPackage ``path`` (other layers kept); no geometry when ``geometries_wkb`` is None,
     points with ``points``, else multipolygons (styled as the inventory)."""
     ogr = _ogr()

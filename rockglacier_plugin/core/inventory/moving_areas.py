@@ -33,6 +33,8 @@ FIRST_MOVING_CLASS = 1
 
 @dataclass(frozen=True)
 class MovingArea:
+    """One moving area (a candidate of ``rockglacier:movingareas``) as the inventory keeps it."""
+
     wkb: bytes  # polygon in the raster's CRS
     area_km2: float
     velocity_code: int  # 1 + index of the class in KINEMATIC_CLASSES (RGIK's Vel.Class code)
@@ -45,6 +47,8 @@ class MovingArea:
 
 @dataclass
 class MovingAreas:
+    """The moving areas of a run and the landforms they fall on."""
+
     areas: list[MovingArea]
     crs_wkt: str
     period: Optional[str]  # Kin.Period from the raster's PAIR metadata
@@ -100,8 +104,10 @@ def _cm_per_yr_per_unit(dataset: Any, path: str) -> float:
         name = os.path.basename(path)
         raise ParameterError(
             f"The velocity raster '{name}' ({describe_unit(tag)}) does not say its velocity unit: moving-area classes need to "
-            f"know whether its values are cm/yr, mm/yr or m/yr. Tag it (gdal_edit.py -units cm/yr {name}); rockglacier:insarvelocity's "
-            "rasters carry their unit.")
+            f"know whether its values are cm/yr, mm/yr or m/yr. Tag it (gdal_edit.py -units cm/yr {name}); "
+            "rockglacier:insarvelocity's "
+            "rasters carry their unit."
+        )
     return factor
 
 
@@ -116,8 +122,12 @@ def _touching(areas: list[MovingArea], landforms: list[Any]) -> list[MovingArea]
     return kept
 
 
-def moving_areas(velocity_path: str, min_area_km2: float = 0.005, landforms_wkb: Optional[Sequence[Optional[bytes]]] = None,
-                 landforms_crs: Optional[str] = None) -> MovingAreas:
+def moving_areas(
+    velocity_path: str,
+    min_area_km2: float = 0.005,
+    landforms_wkb: Optional[Sequence[Optional[bytes]]] = None,
+    landforms_crs: Optional[str] = None,
+) -> MovingAreas:
     """Moving areas of a projected velocity raster (e.g. ``rockglacier:insarvelocity``'s VELOCITY_DOWNSLOPE),
     touching one of ``landforms_wkb`` when given. The raster's unit tag says its unit (converted to cm/yr;
     a raster without one is refused); it must be in a projected CRS."""
@@ -128,7 +138,8 @@ def moving_areas(velocity_path: str, min_area_km2: float = 0.005, landforms_wkb:
     if grid.is_geographic:
         raise ParameterError(
             f"The velocity raster '{velocity_path}' is in geographic coordinates; moving areas need metres. "
-            "Warp it to a projected CRS (e.g. its UTM zone) with Raster > Projections > Warp first.")
+            "Warp it to a projected CRS (e.g. its UTM zone) with Raster > Projections > Warp first."
+        )
     landforms = None
     if landforms_wkb is not None:
         landforms = polygons_in_crs(landforms_wkb, landforms_crs or "", grid.crs_wkt, "inventory")
@@ -137,7 +148,7 @@ def moving_areas(velocity_path: str, min_area_km2: float = 0.005, landforms_wkb:
             check_overlap(footprint, raster_footprint(dataset, f"velocity raster '{os.path.basename(velocity_path)}'"), "")
     velocity = read_window(dataset.GetRasterBand(1), grid, grid.full_window) * _cm_per_yr_per_unit(dataset, velocity_path)
     vectors, layer = _polygonize(class_codes(smoothed(velocity)), grid.geotransform, grid.crs_wkt)
-    square_m_per_km2 = 1.0e6 / grid.linear_unit_m ** 2
+    square_m_per_km2 = 1.0e6 / grid.linear_unit_m**2
     areas = []
     for feature in layer:
         geometry = valid_traced_polygon(feature.GetGeometryRef().Clone())

@@ -22,11 +22,14 @@ BLOCK_ROWS = 1024
 
 @dataclass(frozen=True)
 class PixelAgreement:
+    """Pixel counts of a mapped raster against reference polygons (intersection, union)."""
+
     intersection_px: int
     union_px: int
 
     @property
     def iou(self) -> Optional[float]:
+        """Intersection over union of the pixels; None when both are empty."""
         return self.intersection_px / self.union_px if self.union_px else None
 
 
@@ -55,13 +58,13 @@ def _burn(layer: Any, grid: Any, window: Window) -> np.ndarray:
     return block.GetRasterBand(1).ReadAsArray().astype(bool)
 
 
-def pixel_agreement(mapped_path: str, reference_wkb: Sequence[Optional[bytes]], reference_crs: str,
-                    threshold: float = 0.5) -> PixelAgreement:
+def pixel_agreement(
+    mapped_path: str, reference_wkb: Sequence[Optional[bytes]], reference_crs: str, threshold: float = 0.5
+) -> PixelAgreement:
     """Intersection and union, in pixels, of the mapped raster and the reference polygons."""
     dataset = open_raster(mapped_path, "mapped raster")
     grid = raster_grid(dataset, 1, "mapped raster")
-    source, layer = _reference_layer(polygons_in_crs(reference_wkb, reference_crs, grid.crs_wkt, "reference layer"),
-                                     grid.crs_wkt)
+    source, layer = _reference_layer(polygons_in_crs(reference_wkb, reference_crs, grid.crs_wkt, "reference layer"), grid.crs_wkt)
     band = dataset.GetRasterBand(1)
     intersection = union = 0
     for row in range(0, grid.height_px, BLOCK_ROWS):

@@ -16,6 +16,7 @@ FILTERS = ("all", "not yet reviewed", "candidate", "accepted", "modified", "reje
 
 
 def current_user() -> str:
+    """The user name recorded with a review decision (the OS login, 'unknown' without one)."""
     try:
         return getpass.getuser()
     except Exception:  # no login name in some sandboxes
@@ -28,8 +29,9 @@ def stamp(user: Optional[str] = None, now: Optional[datetime] = None) -> dict[st
     return {"edited_at": moment.isoformat(), "edited_by": user or current_user()}
 
 
-def manual_landform_values(existing_ids: Sequence[Optional[str]], default_prefix: str, user: Optional[str] = None,
-                           now: Optional[datetime] = None) -> dict[str, Any]:
+def manual_landform_values(
+    existing_ids: Sequence[Optional[str]], default_prefix: str, user: Optional[str] = None, now: Optional[datetime] = None
+) -> dict[str, Any]:
     """Field values of a landform the analyst adds (drawn, or grown from a click): the next id after the inventory's own
     (its most common prefix, else ``default_prefix``), source ``manual``, review ``accepted``, stamped.
 
@@ -40,12 +42,16 @@ def manual_landform_values(existing_ids: Sequence[Optional[str]], default_prefix
     from .schema import Source
 
     prefix = dominant_prefix(existing_ids) or default_prefix
-    return {"rg_id": ids_after(existing_ids, 1, prefix)[0], "source": Source.MANUAL.value,
-            **decision_values("accept", user=user, now=now)}
+    return {
+        "rg_id": ids_after(existing_ids, 1, prefix)[0],
+        "source": Source.MANUAL.value,
+        **decision_values("accept", user=user, now=now),
+    }
 
 
-def decision_values(action: str, value: Optional[str] = None, user: Optional[str] = None,
-                    now: Optional[datetime] = None) -> dict[str, Any]:
+def decision_values(
+    action: str, value: Optional[str] = None, user: Optional[str] = None, now: Optional[datetime] = None
+) -> dict[str, Any]:
     """Field values one decision writes.
 
     Actions: ``accept``, ``reject``, ``modified`` (outline edited), ``class`` (value: G, GF, DMS,
@@ -78,11 +84,13 @@ def decision_values(action: str, value: Optional[str] = None, user: Optional[str
 
 
 def is_reviewed(review: Optional[str]) -> bool:
+    """Whether a review value is a decision (accepted or rejected), not a candidate still to review."""
     return review in REVIEWED
 
 
-def keeps(attributes: Mapping[str, Any], review_filter: str = "all", source: Optional[str] = None,
-          upslope_con: Optional[str] = None) -> bool:
+def keeps(
+    attributes: Mapping[str, Any], review_filter: str = "all", source: Optional[str] = None, upslope_con: Optional[str] = None
+) -> bool:
     """Whether a feature passes the dock's filters (None = no filter on that field)."""
     review = attributes.get("review")
     if review_filter == "not yet reviewed":
@@ -156,6 +164,7 @@ def review_accounting(records: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     >>> review_accounting([{"review": "rejected"}, {"review": "accepted", "match_rg_id": "wkl001"}])["new"]
     1
     """
+
     def value(record: Mapping[str, Any], name: str) -> str:
         return str(record.get(name) or "").strip()
 

@@ -25,7 +25,12 @@ from .statistics import class_of
 
 #: Our upslope-connection code -> RGIK's upslope connection.
 UPSLOPE_CONNECTION: dict[str, str] = {
-    "G": "Glacier", "GF": "Glacier forefield", "DMS": "Debris-mantled slope", "T": "Talus", "P": "Poly", "O": "Other",
+    "G": "Glacier",
+    "GF": "Glacier forefield",
+    "DMS": "Debris-mantled slope",
+    "T": "Talus",
+    "P": "Poly",
+    "O": "Other",
 }
 #: Upsl.Con. of a landform without a class.
 UPSLOPE_UNDEFINED = "Unknown"
@@ -147,7 +152,9 @@ def primary_marker_values(record: Mapping[str, Any], marker_primary_id: Optional
         "Comment": _text(record, "comment") or None,
         "Kin.Att.": kinematic,
         "Rel.Kin.": reliability(measured.relative_error) if measured else None,
-        "Kin.Period": (kinematic_period(measured.period) if measured.technique == INSAR else measured.period) if measured else None,
+        "Kin.Period": (kinematic_period(measured.period) if measured.technique == INSAR else measured.period)
+        if measured
+        else None,
         "Area_km2": finite(record.get("area_km2")),
         "Elev.Mean_m": finite(record.get("elev_mean_m")),
         "Elev.Min_m": finite(record.get("elev_min_m")),
@@ -162,7 +169,12 @@ def primary_marker_values(record: Mapping[str, Any], marker_primary_id: Optional
 
 def outline_values(marker: Mapping[str, Any]) -> dict[str, Any]:
     """The extended outline's attributes, keyed to its primary marker (reliability fields NULL: not assessed)."""
-    return {"PrimaryID": marker["PrimaryID"], "WorkingID": marker["WorkingID"], "Out.Type": OUTLINE_TYPE, "Comment": marker["Comment"]}
+    return {
+        "PrimaryID": marker["PrimaryID"],
+        "WorkingID": marker["WorkingID"],
+        "Out.Type": OUTLINE_TYPE,
+        "Comment": marker["Comment"],
+    }
 
 
 def exported(record: Mapping[str, Any]) -> bool:

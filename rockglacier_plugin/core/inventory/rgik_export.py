@@ -29,6 +29,8 @@ LAYOUTS = (SINGLE_FILE, THREE_FILES)
 
 @dataclass
 class ExportCounts:
+    """How many features each RGIK layer received, for the log."""
+
     landforms: int  # each exported landform has one primary marker and one outline
     moving_areas: int
     skipped: list[str]  # why some landforms are not in the export
@@ -82,9 +84,19 @@ def _moving_area_rows(moving: Sequence[MovingAreas], target_srs: Any) -> list[tu
         to_target = transformer(spatial_reference(areas.crs_wkt, "velocity raster"), target_srs)
         for index, area in enumerate(areas.areas, start=1):
             geometry = ogr.ForceToMultiPolygon(transformed(ogr.CreateGeometryFromWkb(area.wkb), to_target))
-            rows.append((geometry, {"Vel.Class": area.velocity_code, "MA.ID": f"MA{source_index:02d}-{index:05d}",
-                                    "Vel.Label": KINEMATIC_ATTRIBUTES[area.velocity_code - 1], "Kin.Period": areas.period,
-                                    "Source": os.path.basename(areas.source), "Area_km2": area.area_km2}))
+            rows.append(
+                (
+                    geometry,
+                    {
+                        "Vel.Class": area.velocity_code,
+                        "MA.ID": f"MA{source_index:02d}-{index:05d}",
+                        "Vel.Label": KINEMATIC_ATTRIBUTES[area.velocity_code - 1],
+                        "Kin.Period": areas.period,
+                        "Source": os.path.basename(areas.source),
+                        "Area_km2": area.area_km2,
+                    },
+                )
+            )
     return rows
 
 
@@ -95,7 +107,9 @@ class _Landform:
     values: dict[str, Any]
 
 
-def _landforms(records: Sequence[Mapping[str, Any]], polygons_wkb: Sequence[Optional[bytes]], srs: Any) -> tuple[list[_Landform], list[str]]:
+def _landforms(
+    records: Sequence[Mapping[str, Any]], polygons_wkb: Sequence[Optional[bytes]], srs: Any
+) -> tuple[list[_Landform], list[str]]:
     from osgeo import ogr
 
     to_wgs84 = transformer(srs, spatial_reference(4326))
@@ -142,13 +156,21 @@ def _writable_folder(path: str) -> None:
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as exc:
-        raise ParameterError(f"The output folder {folder} cannot be created ({exc.strerror}): choose a folder you can write to.") from exc
+        raise ParameterError(
+            f"The output folder {folder} cannot be created ({exc.strerror}): choose a folder you can write to."
+        ) from exc
     if not os.access(folder, os.W_OK):
         raise ParameterError(f"The output folder {folder} is not writable: choose a folder you can write to.")
 
 
-def write_rgik(path: str, records: Sequence[Mapping[str, Any]], polygons_wkb: Sequence[Optional[bytes]], crs_wkt: str,
-               moving: Sequence[MovingAreas] = (), layout: str = SINGLE_FILE) -> ExportCounts:
+def write_rgik(
+    path: str,
+    records: Sequence[Mapping[str, Any]],
+    polygons_wkb: Sequence[Optional[bytes]],
+    crs_wkt: str,
+    moving: Sequence[MovingAreas] = (),
+    layout: str = SINGLE_FILE,
+) -> ExportCounts:
     """Write the RGIK layers for the landforms that are exported (not rejected) and have a polygon."""
     srs = spatial_reference(crs_wkt, "inventory")
     paths = output_paths(path, layout)
@@ -166,4 +188,6 @@ def write_rgik(path: str, records: Sequence[Mapping[str, Any]], polygons_wkb: Se
 def primary_ids(records: Sequence[Mapping[str, Any]], polygons_wkb: Sequence[Optional[bytes]], crs_wkt: str) -> dict[str, str]:
     """rg_id -> PrimaryID of every exported landform, as ``write_rgik`` writes it."""
     landforms, _ = _landforms(records, polygons_wkb, spatial_reference(crs_wkt, "inventory"))
-    return {str(landform.values["WorkingID"]): landform.values["PrimaryID"] for landform in landforms if landform.values["WorkingID"]}
+    return {
+        str(landform.values["WorkingID"]): landform.values["PrimaryID"] for landform in landforms if landform.values["WorkingID"]
+    }

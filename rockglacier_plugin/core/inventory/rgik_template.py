@@ -18,24 +18,32 @@ from typing import Optional
 
 #: Where the facts come from (keys used by ``TemplateField.source``).
 SOURCES: dict[str, str] = {
-    "pyrogi": ("PyRoGI (github.com/pyzak117/PyRogi, commit d939cfa91570f2d21a706f8693ca322831699fe9, 2025-12-10): "
-               "src/pyrogi/rgu.py (RockGlacierUnit docstring: the template's field names), src/pyrogi/graphical_chart.json "
-               "(the value categories of activity, upslope connection and kinematic attribute), src/pyrogi/rogi.py "
-               "get_mas_scores (moving areas' Vel.Class read as an integer code ordered by speed)"),
-    "rouyet2025": ("Rouyet, L. et al. (2025): Rock Glacier Inventories (RoGIs) in 12 areas worldwide using a multi-operator "
-                   "consensus-based procedure, Earth Syst. Sci. Data 17, 4125-4157, doi:10.5194/essd-17-4125-2025; data "
-                   "doi:10.5281/zenodo.14501398 (three GeoPackages per area: PM, MA, GO; GO holds restricted and extended outlines)"),
-    "rgik2023": ("RGIK (2023a): Guidelines for inventorying rock glaciers: baseline and practical concepts, version 1.0, "
-                 "doi:10.51363/unifr.srr.2023.002; and RGIK (2023b): Rock glacier velocity as an associated parameter of ECV "
-                 "Permafrost: baseline concepts, version 3.2 (as quoted by ESA Permafrost_cci, 13 Dec 2024: RGV is a time "
-                 "series of annualised surface velocity values in m/y per rock-glacier unit). The PDFs could not be read "
-                 "on this machine"),
+    "pyrogi": (
+        "PyRoGI (github.com/pyzak117/PyRogi, commit d939cfa91570f2d21a706f8693ca322831699fe9, 2025-12-10): "
+        "src/pyrogi/rgu.py (RockGlacierUnit docstring: the template's field names), src/pyrogi/graphical_chart.json "
+        "(the value categories of activity, upslope connection and kinematic attribute), src/pyrogi/rogi.py "
+        "get_mas_scores (moving areas' Vel.Class read as an integer code ordered by speed)"
+    ),
+    "rouyet2025": (
+        "Rouyet, L. et al. (2025): Rock Glacier Inventories (RoGIs) in 12 areas worldwide using a multi-operator "
+        "consensus-based procedure, Earth Syst. Sci. Data 17, 4125-4157, doi:10.5194/essd-17-4125-2025; data "
+        "doi:10.5281/zenodo.14501398 (three GeoPackages per area: PM, MA, GO; GO holds restricted and extended outlines)"
+    ),
+    "rgik2023": (
+        "RGIK (2023a): Guidelines for inventorying rock glaciers: baseline and practical concepts, version 1.0, "
+        "doi:10.51363/unifr.srr.2023.002; and RGIK (2023b): Rock glacier velocity as an associated parameter of ECV "
+        "Permafrost: baseline concepts, version 3.2 (as quoted by ESA Permafrost_cci, 13 Dec 2024: RGV is a time "
+        "series of annualised surface velocity values in m/y per rock-glacier unit). The PDFs could not be read "
+        "on this machine"
+    ),
     "ours": "rockglacier's own field (not in the template; kept so the numbers behind the classes travel with the file)",
 }
 
 
 @dataclass(frozen=True)
 class TemplateField:
+    """One field of RGIK's template layer: name, type, width and the value list it takes."""
+
     name: str
     kind: str  # "text", "integer" or "real"
     source: str  # key of SOURCES
@@ -47,8 +55,17 @@ class TemplateField:
 ACTIVITY_CLASSES: tuple[str, ...] = ("Active", "Active uncertain", "Transitional", "Relict uncertain", "Relict", "Uncertain")
 #: Upsl.Con.: RGIK's upslope connections (PyRoGI: talus, debris-mantled_slope, landslide, glacier_forefield, glacier,
 #: poly, uncertain, unknown, other).
-UPSLOPE_CONNECTIONS: tuple[str, ...] = ("Talus", "Debris-mantled slope", "Landslide", "Glacier forefield", "Glacier", "Poly",
-                                        "Uncertain", "Unknown", "Other")
+UPSLOPE_CONNECTIONS: tuple[str, ...] = (
+    "Talus",
+    "Debris-mantled slope",
+    "Landslide",
+    "Glacier forefield",
+    "Glacier",
+    "Poly",
+    "Uncertain",
+    "Unknown",
+    "Other",
+)
 #: Kin.Att.: RGIK's semi-orders of magnitude, slowest first, then Undefined (PyRoGI: inf_cm, cm, cm_to_dm, dm, dm_to_m,
 #: m, sup_m, undefined). Their bounds in cm/yr are ``kinematic_classes.KINEMATIC_CLASSES``, in the same order.
 KINEMATIC_ATTRIBUTES: tuple[str, ...] = ("< cm/y", "cm/y", "cm/y to dm/y", "dm/y", "dm/y to m/y", "m/y", "> m/y", "Undefined")
@@ -78,9 +95,11 @@ PM_FIELDS: tuple[TemplateField, ...] = (
 )
 #: Our additional primary-marker fields (after the template's).
 PM_EXTRA_FIELDS: tuple[TemplateField, ...] = tuple(
-    TemplateField(name, "real", "ours") for name in (
-        "Area_km2", "Elev.Mean_m", "Elev.Min_m", "Elev.Max_m", "Slope_deg", "Aspect_deg", "Vel_cm_yr", "Vel.Err_cm_yr")) + (
-    TemplateField("Kin.Method", "text", "ours", ("InSAR", "feature tracking")),)  # the technique of Kin.Att. and Vel_cm_yr: InSAR or feature tracking
+    TemplateField(name, "real", "ours")
+    for name in ("Area_km2", "Elev.Mean_m", "Elev.Min_m", "Elev.Max_m", "Slope_deg", "Aspect_deg", "Vel_cm_yr", "Vel.Err_cm_yr")
+) + (
+    TemplateField("Kin.Method", "text", "ours", ("InSAR", "feature tracking")),
+)  # the technique of Kin.Att. and Vel_cm_yr: InSAR or feature tracking
 
 GO_FIELDS: tuple[TemplateField, ...] = (
     TemplateField("PrimaryID", "text", "pyrogi", required=True),
@@ -106,6 +125,8 @@ MA_FIELDS: tuple[TemplateField, ...] = (
 
 @dataclass(frozen=True)
 class TemplateLayer:
+    """One layer of RGIK's template: its name, geometry type and fields."""
+
     short: str  # PM, MA or GO: the file suffix of the three-file layout
     layer: str  # the layer's name inside the GeoPackage
     geometry: str  # "Point" or "MultiPolygon"

@@ -34,15 +34,28 @@ class WindowRule:
 
 @dataclass(frozen=True)
 class RgvSeries:
+    """One landform's Rock Glacier Velocity series (RGIK RGV): its values per period."""
+
     rows: list[dict[str, Any]]  # RGV_FIELDS, one per accepted unit and window
     left_out: list[dict[str, Any]]  # LEFT_OUT_FIELDS: every pair row not used, with why
 
 
 #: (name, kind) of an RGV row.
 RGV_FIELDS: tuple[tuple[str, str], ...] = (
-    ("PrimaryID", "text"), ("WorkingID", "text"), ("Period.Start", "text"), ("Period.End", "text"), ("Days", "integer"),
-    ("Window", "text"), ("RGV_m_yr", "real"), ("RGV.Err_m_yr", "real"), ("Rel.RGV", "text"), ("Kin.Att.", "text"),
-    ("Method", "text"), ("Valid.Frac", "real"), ("Pair", "text"), ("Source", "text"),
+    ("PrimaryID", "text"),
+    ("WorkingID", "text"),
+    ("Period.Start", "text"),
+    ("Period.End", "text"),
+    ("Days", "integer"),
+    ("Window", "text"),
+    ("RGV_m_yr", "real"),
+    ("RGV.Err_m_yr", "real"),
+    ("Rel.RGV", "text"),
+    ("Kin.Att.", "text"),
+    ("Method", "text"),
+    ("Valid.Frac", "real"),
+    ("Pair", "text"),
+    ("Source", "text"),
 )
 LEFT_OUT_FIELDS: tuple[tuple[str, str], ...] = (("WorkingID", "text"), ("Pair", "text"), ("Days", "integer"), ("Reason", "text"))
 
@@ -62,8 +75,10 @@ def window_years(days: int, rule: WindowRule) -> tuple[Optional[int], Optional[s
         return None, f"{days}-day window: shorter than one year (a seasonal velocity, not an annual one)"
     whole = max(round(years), 1)
     if abs(days - whole * DAYS_PER_YEAR) > rule.season_tolerance_days:
-        return None, (f"{days}-day window: {years:.2f} years, start and end in different seasons (more than "
-                      f"{rule.season_tolerance_days:g} days from a whole number of years)")
+        return None, (
+            f"{days}-day window: {years:.2f} years, start and end in different seasons (more than "
+            f"{rule.season_tolerance_days:g} days from a whole number of years)"
+        )
     if whole > 1 and not rule.allow_multi_annual:
         return None, f"{days}-day window: {whole} years (multi-annual windows not allowed)"
     return whole, None
@@ -81,7 +96,8 @@ def tracking_rows(landform_rows: Sequence[Mapping[str, Any]]) -> list[dict[str, 
     ``ft_reason``) as pair rows of ``rgv_series``: the rate in cm/yr, valid where it has one (it moved more than the
     level of detection), the period as dates. Rows without ``ft_period`` (not tracked) are skipped.
 
-    >>> row = tracking_rows([{"rg_id": "rg1", "ft_vel_m_yr": 1.25, "ft_vel_err_m_yr": 0.08, "ft_period": "2012-10-05/2017-10-05"}])[0]
+    >>> tracked = {"rg_id": "rg1", "ft_vel_m_yr": 1.25, "ft_vel_err_m_yr": 0.08, "ft_period": "2012-10-05/2017-10-05"}
+    >>> row = tracking_rows([tracked])[0]
     >>> row["vel_dslp_cm_yr"], row["date_start"], row["days"], row["vel_ok"]
     (125.0, '2012-10-05', 1826, 1)
     """
@@ -96,12 +112,22 @@ def tracking_rows(landform_rows: Sequence[Mapping[str, Any]]) -> list[dict[str, 
             days: Optional[int] = (date.fromisoformat(end) - date.fromisoformat(start)).days
         except ValueError:
             days = None
-        rows.append({
-            "rg_id": record.get("rg_id"), "date_start": start, "date_end": end, "days": days, "vel_pair": period,
-            "vel_dslp_cm_yr": None if rate is None else rate * CM_PER_M, "vel_err_cm_yr": None if error is None else error * CM_PER_M,
-            "vel_ok": int(rate is not None), "vel_reason": record.get("ft_reason"), "vel_valid_frac": finite(record.get("ft_above_lod")),
-            "method": record.get("ft_method") or "feature tracking (rockglacier:featuretracking)", "source": record.get("source"),
-        })
+        rows.append(
+            {
+                "rg_id": record.get("rg_id"),
+                "date_start": start,
+                "date_end": end,
+                "days": days,
+                "vel_pair": period,
+                "vel_dslp_cm_yr": None if rate is None else rate * CM_PER_M,
+                "vel_err_cm_yr": None if error is None else error * CM_PER_M,
+                "vel_ok": int(rate is not None),
+                "vel_reason": record.get("ft_reason"),
+                "vel_valid_frac": finite(record.get("ft_above_lod")),
+                "method": record.get("ft_method") or "feature tracking (rockglacier:featuretracking)",
+                "source": record.get("source"),
+            }
+        )
     return rows
 
 
@@ -124,20 +150,31 @@ def _usable(row: Mapping[str, Any]) -> tuple[Optional[float], Optional[str]]:
     return velocity, None
 
 
-def _rgv_row(row: Mapping[str, Any], primary_id: Optional[str], period: tuple[date, date], years: int, velocity: float) -> dict[str, Any]:
+def _rgv_row(
+    row: Mapping[str, Any], primary_id: Optional[str], period: tuple[date, date], years: int, velocity: float
+) -> dict[str, Any]:
     error = float(row["vel_err_cm_yr"])
     return {
-        "PrimaryID": primary_id, "WorkingID": row.get("rg_id"), "Period.Start": period[0].isoformat(),
-        "Period.End": period[1].isoformat(), "Days": (period[1] - period[0]).days,
+        "PrimaryID": primary_id,
+        "WorkingID": row.get("rg_id"),
+        "Period.Start": period[0].isoformat(),
+        "Period.End": period[1].isoformat(),
+        "Days": (period[1] - period[0]).days,
         "Window": "annual" if years == 1 else f"multi-annual ({years} years)",
-        "RGV_m_yr": velocity / CM_PER_M, "RGV.Err_m_yr": error / CM_PER_M,
+        "RGV_m_yr": velocity / CM_PER_M,
+        "RGV.Err_m_yr": error / CM_PER_M,
         "Rel.RGV": reliability(error / velocity if velocity > 0 else math.inf),
-        "Kin.Att.": KINEMATIC_ATTRIBUTE.get(kinematic_class(velocity)), "Method": _method(row),
-        "Valid.Frac": finite(row.get("vel_valid_frac")), "Pair": row.get("vel_pair"), "Source": row.get("source"),
+        "Kin.Att.": KINEMATIC_ATTRIBUTE.get(kinematic_class(velocity)),
+        "Method": _method(row),
+        "Valid.Frac": finite(row.get("vel_valid_frac")),
+        "Pair": row.get("vel_pair"),
+        "Source": row.get("source"),
     }
 
 
-def rgv_series(pair_rows: Sequence[Mapping[str, Any]], primary_ids: Mapping[str, str], rule: WindowRule = WindowRule()) -> RgvSeries:
+def rgv_series(
+    pair_rows: Sequence[Mapping[str, Any]], primary_ids: Mapping[str, str], rule: WindowRule = WindowRule()
+) -> RgvSeries:
     """The RGV rows of the pair rows whose window and quality qualify, sorted by unit and period; the rest with why."""
     rows, left_out = [], []
     for row in pair_rows:

@@ -38,12 +38,16 @@ class UpslopeConnection(str, Enum):
 
 
 class Source(str, Enum):
+    """Where a landform came from (the ``source`` field)."""
+
     INSAR = "insar"
     DEEP_LEARNING = "deep_learning"
     MANUAL = "manual"
 
 
 class Review(str, Enum):
+    """A landform's review state (the ``review`` field)."""
+
     CANDIDATE = "candidate"
     ACCEPTED = "accepted"
     MODIFIED = "modified"
@@ -75,7 +79,9 @@ ROCK_GLACIER_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("coh_share", "real", "moving-area candidates: share of the polygon with coherence >= the minimum"),
     FieldSpec("pairs_seen", "integer", "moving-area candidates: pairs in which the area moves"),
     FieldSpec("pairs_covering", "integer", "moving-area candidates: pairs that see the area coherently"),
-    FieldSpec("vel_pair", "text", "acquisition dates YYYYMMDD-YYYYMMDD (two joined by + when ascending and descending are combined)"),
+    FieldSpec(
+        "vel_pair", "text", "acquisition dates YYYYMMDD-YYYYMMDD (two joined by + when ascending and descending are combined)"
+    ),
     FieldSpec("vel_geometry", "text", "viewing geometry of the value: ascending, descending or ascending+descending"),
     FieldSpec("vel_ok", "integer", "1 when the velocity passes the quality criteria"),
     FieldSpec("kin_class", "text", "RGIK kinematic class; undefined when vel_ok = 0"),
@@ -91,7 +97,12 @@ ROCK_GLACIER_FIELDS: tuple[FieldSpec, ...] = (
 REFERENCE_POINT_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("rg_id", "text", "rock glacier this reference serves"),
     FieldSpec("method", "text", "manual or auto"),
-    FieldSpec("rung", "text", "rung of the reference ladder: flat, moderate_slope, steep_slope, low_coherence, wider_radius, surroundings, robust_median, or manual"),
+    FieldSpec(
+        "rung",
+        "text",
+        "rung of the reference ladder: flat, moderate_slope, steep_slope, low_coherence, wider_radius, surroundings, "
+        "robust_median, or manual",
+    ),
     FieldSpec("distance_m", "real", "distance from the landform's outline to the reference, metres"),
     FieldSpec("elev_diff_m", "real", "reference elevation minus the landform's mean elevation, metres"),
     FieldSpec("coherence", "real", "mean coherence of the reference patch"),

@@ -21,14 +21,25 @@ EXTRA_CLASSES: tuple[str, ...] = ("P", "O")
 ALL_ROW = "all"
 
 CLASS_TABLE_COLUMNS: tuple[str, ...] = (
-    "class", "count",
-    "elev_mean_m_mean", "elev_mean_m_sd",
-    "slope_mean_deg_mean", "slope_mean_deg_sd",
-    "area_km2_mean", "area_km2_sd", "area_km2_total",
+    "class",
+    "count",
+    "elev_mean_m_mean",
+    "elev_mean_m_sd",
+    "slope_mean_deg_mean",
+    "slope_mean_deg_sd",
+    "area_km2_mean",
+    "area_km2_sd",
+    "area_km2_total",
 )
 VELOCITY_TABLE_COLUMNS: tuple[str, ...] = (
-    "class", "count_with_velocity", "count_feature_tracking", "vel_mean_cm_yr", "vel_sd_cm_yr", "vel_median_cm_yr",
-    "vel_max_cm_yr", "vel_max_err_cm_yr",
+    "class",
+    "count_with_velocity",
+    "count_feature_tracking",
+    "vel_mean_cm_yr",
+    "vel_sd_cm_yr",
+    "vel_median_cm_yr",
+    "vel_max_cm_yr",
+    "vel_max_err_cm_yr",
 )
 
 Record = Mapping[str, Any]
@@ -49,6 +60,7 @@ def mean_sd(values: Sequence[float]) -> tuple[Optional[float], Optional[float]]:
 
 
 def median(values: Sequence[float]) -> Optional[float]:
+    """The median of ``values``; None for none."""
     ordered = sorted(values)
     n = len(ordered)
     if n == 0:
@@ -110,16 +122,18 @@ def velocity_table(records: Sequence[Record]) -> list[dict[str, Any]]:
         velocities = [v.velocity_cm_per_yr for v in measured]
         mean, sd = mean_sd(velocities)
         fastest = max(measured, key=lambda v: v.velocity_cm_per_yr) if measured else None
-        rows.append({
-            "class": name,
-            "count_with_velocity": len(measured),
-            "count_feature_tracking": sum(1 for v in measured if v.technique == FEATURE_TRACKING),
-            "vel_mean_cm_yr": mean,
-            "vel_sd_cm_yr": sd,
-            "vel_median_cm_yr": median(velocities),
-            "vel_max_cm_yr": fastest.velocity_cm_per_yr if fastest else None,
-            "vel_max_err_cm_yr": fastest.error_cm_per_yr if fastest else None,
-        })
+        rows.append(
+            {
+                "class": name,
+                "count_with_velocity": len(measured),
+                "count_feature_tracking": sum(1 for v in measured if v.technique == FEATURE_TRACKING),
+                "vel_mean_cm_yr": mean,
+                "vel_sd_cm_yr": sd,
+                "vel_median_cm_yr": median(velocities),
+                "vel_max_cm_yr": fastest.velocity_cm_per_yr if fastest else None,
+                "vel_max_err_cm_yr": fastest.error_cm_per_yr if fastest else None,
+            }
+        )
     return rows
 
 

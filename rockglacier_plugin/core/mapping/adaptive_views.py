@@ -12,7 +12,8 @@ another arrangement, training chips, and a sparse scene three quarters without r
 views everywhere: with the full 192 px context the crops covered the whole input on dense scenes (7.3x the
 1-view time, the same IoU); with 32 px, scene IoU within 0.003 (-0.0017, -0.0029, +0.0030, -0.0022) and
 fewer false pixels on every scene, at 1.6-2.0x (sparse) to 2.9-5.0x (dense) the 1-view time (timings of a
-shared 2-core machine); with 16 px the IoU fell by 0.006-0.012. The further views average out small biases, which a little context carries.
+shared 2-core machine); with 16 px the IoU fell by 0.006-0.012. The further views average out small biases, which a little
+context carries.
 """
 
 from __future__ import annotations
@@ -82,8 +83,14 @@ def _aligned(start: int, end: int, limit: int, multiple: int) -> tuple[int, int]
     return start, start + length
 
 
-def busy_blocks(first: np.ndarray, context_px: int, multiple: int, low: float = LOW, cell_px: int = CELL_PX,
-                crop_context_px: int = CROP_CONTEXT_PX) -> list[Block]:
+def busy_blocks(
+    first: np.ndarray,
+    context_px: int,
+    multiple: int,
+    low: float = LOW,
+    cell_px: int = CELL_PX,
+    crop_context_px: int = CROP_CONTEXT_PX,
+) -> list[Block]:
     """The crops to run the further views on, for one input's first-view probability (rows, cols); ``context_px``
     is the input's own context ring (not part of the tile), ``crop_context_px`` what each crop reads around its block."""
     rows, cols = first.shape
@@ -92,7 +99,9 @@ def busy_blocks(first: np.ndarray, context_px: int, multiple: int, low: float = 
     if not interior.any():
         return []
     pad_r, pad_c = -rows % cell_px, -cols % cell_px
-    cells = np.pad(interior, ((0, pad_r), (0, pad_c))).reshape((rows + pad_r) // cell_px, cell_px, (cols + pad_c) // cell_px, cell_px)
+    cells = np.pad(interior, ((0, pad_r), (0, pad_c))).reshape(
+        (rows + pad_r) // cell_px, cell_px, (cols + pad_c) // cell_px, cell_px
+    )
     busy = np.asarray(cells.any(axis=(1, 3)))
     blocks = []
     for r0, r1, c0, c1 in _components(busy):
@@ -104,8 +113,13 @@ def busy_blocks(first: np.ndarray, context_px: int, multiple: int, low: float = 
     return blocks
 
 
-def refine(first: np.ndarray, model_input: np.ndarray, context_px: int, multiple: int,
-           further_views: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> tuple[np.ndarray, float]:
+def refine(
+    first: np.ndarray,
+    model_input: np.ndarray,
+    context_px: int,
+    multiple: int,
+    further_views: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> tuple[np.ndarray, float]:
     """``first`` with the busy blocks' pixels replaced by the average of all views, and the share of the
     input's pixels the further views ran on. ``further_views(input batch, first batch)`` returns the
     average of all views given the first (``averaged_probability``)."""
@@ -117,26 +131,53 @@ def refine(first: np.ndarray, model_input: np.ndarray, context_px: int, multiple
         return further_views(model_input[None], first[None])[0], 1.0
     result = first.copy()
     for block in blocks:
-        averaged = further_views(np.ascontiguousarray(model_input[None, :, block.r0:block.r1, block.c0:block.c1]),
-                                 first[None, block.r0:block.r1, block.c0:block.c1])[0]
+        averaged = further_views(
+            np.ascontiguousarray(model_input[None, :, block.r0 : block.r1, block.c0 : block.c1]),
+            first[None, block.r0 : block.r1, block.c0 : block.c1],
+        )[0]
         r0, r1, c0, c1 = block.inner
-        result[r0:r1, c0:c1] = averaged[r0 - block.r0:r1 - block.r0, c0 - block.c0:c1 - block.c0]
+        result[r0:r1, c0:c1] = averaged[r0 - block.r0 : r1 - block.r0, c0 - block.c0 : c1 - block.c0]
     return result, area / first.size
 
 
 #: Views of test-time averaging, as (quarter turns, mirror left-right): 4 = the mirror images, 8 = every
 #: symmetry of the square (a rock glacier is one whichever way the image is turned; the model's small
 #: biases are not, so they average out).
-VIEWS = {1: ((0, False),), 4: ((0, False), (0, True), (2, True), (2, False)),
-         8: tuple((turns, mirror) for turns in range(4) for mirror in (False, True))}
+VIEW_SYMMETRIES = {
+    1: ((0, False),),
+    4: ((0, False), (0, True), (2, True), (2, False)),
+    8: tuple((turns, mirror) for turns in range(4) for mirror in (False, True)),
+}
+
+
+@dataclass(frozen=True)
+class ViewsChoice:
+    """One choice of the VIEWS option: its label, how many views, and whether the further ones run adaptively."""
+
+    label: str
+    views: int
+    adaptive: bool
+
+
+#: The VIEWS option's choices, in their order: Processing's enum index and the region command's --views take them
+#: from here (none given: the model's own, adaptively).
+VIEWS_CHOICES = (
+    ViewsChoice("1: as is", 1, False),
+    ViewsChoice("4: mirrored", 4, False),
+    ViewsChoice("8: mirrored and turned", 8, False),
+    ViewsChoice("8 on tiles where the first view finds anything (adaptive)", 8, True),
+)
 
 
 def check_views(views: int) -> None:
-    if views not in VIEWS:
+    """Refuse a VIEWS value other than 1, 4 or 8."""
+    if views not in VIEW_SYMMETRIES:
         raise ParameterError(f"VIEWS={views}: choose 1 (as is), 4 (mirrored) or 8 (mirrored and turned).")
 
 
-def averaged_probability(model: SegmentationModel, batch: np.ndarray, views: int, first: Optional[np.ndarray] = None) -> np.ndarray:
+def averaged_probability(
+    model: SegmentationModel, batch: np.ndarray, views: int, first: Optional[np.ndarray] = None
+) -> np.ndarray:
     """The mean of the model's probabilities over ``views`` symmetric views of the batch, each turned back
     (``first``: the first view's probabilities, the image as is, when the caller has them already).
 
@@ -144,7 +185,7 @@ def averaged_probability(model: SegmentationModel, batch: np.ndarray, views: int
     """
     check_views(views)
     total = np.zeros((batch.shape[0],) + batch.shape[2:], dtype=np.float64)
-    chosen = VIEWS[views]
+    chosen = VIEW_SYMMETRIES[views]
     if first is not None:
         total += first
         chosen = chosen[1:]
@@ -154,4 +195,4 @@ def averaged_probability(model: SegmentationModel, batch: np.ndarray, views: int
         probability = model.rock_glacier_probability(image)
         probability = probability[..., ::-1] if mirror else probability
         total += np.rot90(probability, -turns, axes=(-2, -1))
-    return (total / len(VIEWS[views])).astype(np.float32)
+    return (total / len(VIEW_SYMMETRIES[views])).astype(np.float32)

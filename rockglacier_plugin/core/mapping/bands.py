@@ -15,8 +15,16 @@ from typing import Any, Optional, Sequence
 from ..errors import ParameterError
 
 #: Names of one band, canonical: Sentinel-2's B04/B4 is red, B03/B3 green, B02/B2 blue (and B08/B8 NIR).
-_COLOURS = {"RED": "red", "GREEN": "green", "BLUE": "blue", "NIR": "nir", "B04": "red", "B03": "green", "B02": "blue",
-            "B08": "nir"}
+_COLOURS = {
+    "RED": "red",
+    "GREEN": "green",
+    "BLUE": "blue",
+    "NIR": "nir",
+    "B04": "red",
+    "B03": "green",
+    "B02": "blue",
+    "B08": "nir",
+}
 
 
 def parse_band_list(text: str) -> list[int]:
@@ -66,8 +74,10 @@ def band_names(dataset: Any) -> list[str]:
 def band_order_warning(bands: Sequence[int], names: Sequence[str], model_bands: Sequence[str]) -> Optional[str]:
     """A warning when the bands the user chose are tagged as other bands than the model's, in its order.
 
-    >>> band_order_warning([3, 2, 1], ["red", "green", "blue"], ["B4", "B3", "B2"])
-    "BANDS=3,2,1 feeds the raster's blue, green, red bands into the model's red, green, blue channels (the raster's band tags say so): the image the model sees has its colours swapped. Give BANDS=1,2,3, or leave BANDS empty to match the bands by their tags."
+    >>> band_order_warning([3, 2, 1], ["red", "green", "blue"], ["B4", "B3", "B2"])  # doctest: +NORMALIZE_WHITESPACE
+    "BANDS=3,2,1 feeds the raster's blue, green, red bands into the model's red, green, blue channels (the raster's band tags
+    say so): the image the model sees has its colours swapped. Give BANDS=1,2,3, or leave BANDS empty to match the bands
+    by their tags."
     >>> band_order_warning([1, 2, 3], ["red", "green", "blue"], ["red", "green", "blue"]) is None
     True
     """
@@ -76,9 +86,11 @@ def band_order_warning(bands: Sequence[int], names: Sequence[str], model_bands: 
     if not all(chosen) or chosen == wanted or not set(wanted) <= set(names):
         return None
     right = ",".join(str(names.index(w) + 1) for w in wanted)
-    return (f"BANDS={','.join(map(str, bands))} feeds the raster's {', '.join(chosen)} bands into the model's {', '.join(wanted)} "
-            f"channels (the raster's band tags say so): the image the model sees has its colours swapped. Give BANDS={right}, "
-            "or leave BANDS empty to match the bands by their tags.")
+    return (
+        f"BANDS={','.join(map(str, bands))} feeds the raster's {', '.join(chosen)} bands into the model's {', '.join(wanted)} "
+        f"channels (the raster's band tags say so): the image the model sees has its colours swapped. Give BANDS={right}, "
+        "or leave BANDS empty to match the bands by their tags."
+    )
 
 
 def bands_for_model(descriptions: Sequence[str], model_bands: Sequence[str], text: str = "") -> list[int]:

@@ -21,6 +21,7 @@ class BlendBuffer:
         self.top = 0  # region row held in the buffer's first row
 
     def move_to(self, row_top: int) -> None:
+        """Shift the buffer down so that its first row is ``row_top`` (rows above it are finished and written)."""
         shift = row_top - self.top
         if shift:
             for array, empty in ((self.numerator, 0.0), (self.denominator, 0.0), (self.valid, False)):
@@ -28,6 +29,7 @@ class BlendBuffer:
             self.top = row_top
 
     def add(self, tile: Window, probability: np.ndarray, tile_valid: np.ndarray, weights: np.ndarray) -> None:
+        """Add a tile's weighted probabilities where it is valid."""
         rows = slice(tile.row_off - self.top, tile.row_off - self.top + tile.height_px)
         cols = slice(tile.col_off, tile.col_off + tile.width_px)
         self.numerator[rows, cols] += weights * probability[: tile.height_px, : tile.width_px]
@@ -39,7 +41,10 @@ class BlendBuffer:
         return finished_rows(self.numerator[:rows], self.denominator[:rows], self.valid[:rows], threshold)
 
 
-def finished_rows(numerator: np.ndarray, denominator: np.ndarray, valid: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+def finished_rows(
+    numerator: np.ndarray, denominator: np.ndarray, valid: np.ndarray, threshold: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Probability and mask of finished rows: the weighted sums divided by the weights, no-data where no tile was valid."""
     has = valid & (denominator > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         probability = np.where(has, numerator / np.where(has, denominator, 1.0), PROBABILITY_NODATA).astype(np.float32)

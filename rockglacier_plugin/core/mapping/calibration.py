@@ -20,6 +20,7 @@ class Calibration:
     source: str
 
     def reflectance(self, values: np.ndarray) -> np.ndarray:
+        """Reflectance of digital numbers: values x scale + offset."""
         return np.asarray(values, dtype=np.float64) * self.scale + self.offset
 
     def describe(self) -> str:
@@ -29,7 +30,11 @@ class Calibration:
         'DN x 0.0001 - 0.1 (MTD_MSIL2A.xml)'
         """
         sign = "-" if self.offset < 0 else "+"
-        return f"DN x {self.scale:g} {sign} {abs(self.offset):g} ({self.source})" if self.offset else f"DN x {self.scale:g} ({self.source})"
+        return (
+            f"DN x {self.scale:g} {sign} {abs(self.offset):g} ({self.source})"
+            if self.offset
+            else f"DN x {self.scale:g} ({self.source})"
+        )
 
     @property
     def add_offset_dn(self) -> float:
@@ -38,7 +43,9 @@ class Calibration:
 
     @classmethod
     def from_l2a(cls, add_offset_dn: float, quantification: float, source: str) -> "Calibration":
+        """The calibration of L2A's BOA_ADD_OFFSET and BOA_QUANTIFICATION_VALUE."""
         return cls(1.0 / quantification, add_offset_dn / quantification, source)
 
     def agrees(self, other: "Calibration") -> bool:
+        """Whether two calibrations scale and offset alike (to rounding)."""
         return math.isclose(self.scale, other.scale, rel_tol=1e-6) and math.isclose(self.offset, other.offset, abs_tol=1e-6)

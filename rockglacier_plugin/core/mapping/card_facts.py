@@ -56,10 +56,18 @@ def card_facts(card: Mapping[str, Any]) -> dict[str, str]:
     chips = (card.get("chips") or {}).get("float32") or {}
     through_plugin = chips.get("views") is not None  # an older card's chips are the bare model's: not quoted
     facts["chips_iou_float32"] = f"{chips['pixel_iou']:.3f}" if through_plugin else UNKNOWN
-    facts["chips_objects_float32"] = (f"{chips['tp']} of {chips['tp'] + chips['fn']} rock glaciers found, {chips['fp']} false"
-                                      if through_plugin else UNKNOWN)
+    facts["chips_objects_float32"] = (
+        f"{chips['tp']} of {chips['tp'] + chips['fn']} rock glaciers found, {chips['fp']} false" if through_plugin else UNKNOWN
+    )
     views = _views(card)
-    for key in ("adaptive_iou", "everywhere_iou", "one_view_iou", "adaptive_time_ratio", "everywhere_time_ratio", "adaptive_share_pct"):
+    for key in (
+        "adaptive_iou",
+        "everywhere_iou",
+        "one_view_iou",
+        "adaptive_time_ratio",
+        "everywhere_time_ratio",
+        "adaptive_share_pct",
+    ):
         facts[key] = views.get(key, UNKNOWN)
     return facts
 

@@ -108,8 +108,10 @@ def outline_from_click(probability_path: str, x: float, y: float) -> ClickOutlin
         seed = (row - window.row_off, col - window.col_off)
         peak, peak_at = _peak(values, seed)
         if peak < FLOOR:
-            raise ParameterError(f"The model's probability near the click is {max(peak, 0.0):.2f} (below {FLOOR}): it sees no "
-                                 "landform there to outline. Draw the outline by hand (the dock's Draw new, key D).")
+            raise ParameterError(
+                f"The model's probability near the click is {max(peak, 0.0):.2f} (below {FLOOR}): it sees no "
+                "landform there to outline. Draw the outline by hand (the dock's Draw new, key D)."
+            )
         threshold = max(HALF_MAXIMUM * peak, FLOOR)
         region = _fill_holes(_grow(values, peak_at, threshold))
         touches = region[0, :].any() or region[-1, :].any() or region[:, 0].any() or region[:, -1].any()

@@ -18,6 +18,7 @@ from .true_colour import true_colour_calibrations
 
 
 def check_input(dataset: Any, bands: Sequence[int], model: SegmentationModel, log: Callable[[str], None]) -> None:
+    """Refuse imagery the model cannot take (bands out of range, too few bands); log what will be fed to it."""
     if len(bands) != model.spec.in_channels:
         raise ParameterError(
             f"BANDS lists {len(bands)} band(s) but the model takes {model.spec.in_channels} channels "
@@ -36,13 +37,15 @@ Converter = Callable[[np.ndarray], np.ndarray]
 
 
 def is_8bit(dataset: Any, bands: Sequence[int]) -> bool:
+    """Whether the chosen bands are 8-bit (Byte), taken as already rendered."""
     from osgeo import gdal
 
     return all(gdal.GetDataTypeName(dataset.GetRasterBand(b).DataType) == "Byte" for b in bands)
 
 
-def input_converter(dataset: Any, path: str, bands: Sequence[int], spec: Any, given: Optional[Calibration],
-                    log: Callable[[str], None]) -> Optional[Converter]:
+def input_converter(
+    dataset: Any, path: str, bands: Sequence[int], spec: Any, given: Optional[Calibration], log: Callable[[str], None]
+) -> Optional[Converter]:
     """How the raster's values become what the model takes: None for 8-bit imagery (as is) and models that
     scale raw values themselves; for L2A reflectance and a model that states its rendering, reflectance from
     the product's calibration (``reflectance``) rendered as the model's training imagery was (``rendering``)."""
@@ -51,15 +54,19 @@ def input_converter(dataset: Any, path: str, bands: Sequence[int], spec: Any, gi
     kind = spec.input_scaling.kind
     if kind == ScalingKind.REFLECTANCE:
         if is_8bit(dataset, bands):
-            log("Warning: the model expects reflectance (e.g. Sentinel-2 L2A, 0-10000) but the raster is 8-bit; "
-                "values are scaled as reflectance anyway.")
+            log(
+                "Warning: the model expects reflectance (e.g. Sentinel-2 L2A, 0-10000) but the raster is 8-bit; "
+                "values are scaled as reflectance anyway."
+            )
         return None
     true_colour = true_colour_calibrations(path, dataset, bands)  # a display image is never the model's rendering
     if true_colour is not None:
         if spec.rendering is None:
-            raise InputRasterError(f"'{os.path.basename(path)}' is a true-colour display image, and the model does not say how its "
-                                   "training imagery was made from reflectance (no rockglacier:rendering): give the imagery the "
-                                   "model's author used, or use a model that states its rendering (the shipped model does).")
+            raise InputRasterError(
+                f"'{os.path.basename(path)}' is a true-colour display image, and the model does not say how its "
+                "training imagery was made from reflectance (no rockglacier:rendering): give the imagery the "
+                "model's author used, or use a model that states its rendering (the shipped model does)."
+            )
         calibrations, note = true_colour
         log(note)
         return rendered(calibrations, spec.rendering)
@@ -74,12 +81,16 @@ def input_converter(dataset: Any, path: str, bands: Sequence[int], spec: Any, gi
         raise InputRasterError(
             f"The raster is {data_type} (Sentinel-2 L2A reflectance?), but the model takes 8-bit imagery and does not say how "
             "its training imagery was made from reflectance (its metadata has no rockglacier:rendering). Give 8-bit imagery "
-            "rendered as the model's author did, or a model that states its rendering (the shipped model does).")
+            "rendered as the model's author did, or a model that states its rendering (the shipped model does)."
+        )
     calibrations = raster_calibrations(dataset, path, bands, names, given)
     rendering = spec.rendering
-    log(f"{data_type} reflectance rendered to 8-bit as the model's training imagery was: rho = {calibrations[0].describe()}; "
-        f"8-bit = {rendering.describe()} ({rendering.source}, the rendering in the model's metadata; its model card says where it "
-        "comes from).")
+    log(
+        f"{data_type} reflectance rendered to 8-bit as the model's training imagery was: rho = {calibrations[0].describe()}; "
+        f"8-bit = {rendering.describe()} ({rendering.source}, the rendering in the model's metadata; its model card says where "
+        "it "
+        "comes from)."
+    )
     warning = check_offset(dataset, bands, calibrations, user_given=given is not None)  # stops on an offset taken twice
     if warning:
         log(warning)

@@ -55,8 +55,11 @@ def inline_constant_identities(model: "object") -> int:
     graph = model.graph  # type: ignore[attr-defined]
     initializers = {i.name for i in graph.initializer}
     outputs = {o.name for o in graph.output}
-    renamed = {n.output[0]: n.input[0] for n in graph.node
-               if n.op_type == "Identity" and n.input[0] in initializers and n.output[0] not in outputs}
+    renamed = {
+        n.output[0]: n.input[0]
+        for n in graph.node
+        if n.op_type == "Identity" and n.input[0] in initializers and n.output[0] not in outputs
+    }
     kept = [n for n in graph.node if not (n.op_type == "Identity" and n.output[0] in renamed)]
     for node in kept:
         for index, name in enumerate(node.input):
@@ -94,8 +97,13 @@ class _Calibration:
         return None if array is None else {self.input_name: np.ascontiguousarray(array[None], dtype=np.float32)}
 
 
-def quantize_int8(float_path: str, int8_path: str, calibration: Sequence[np.ndarray], keep_float: Optional[Sequence[str]] = None,
-                  input_name: str = "input") -> str:
+def quantize_int8(
+    float_path: str,
+    int8_path: str,
+    calibration: Sequence[np.ndarray],
+    keep_float: Optional[Sequence[str]] = None,
+    input_name: str = "input",
+) -> str:
     """Static int8 QDQ quantization calibrated on real inputs (metadata kept): per-channel int8
     weights, uint8 activations; convolutions, their activations (Clip, Relu) and the residual Adds
     in int8, so that activations stay int8 from one convolution to the next (the decoder's resizes
@@ -139,10 +147,19 @@ def quantize_int8(float_path: str, int8_path: str, calibration: Sequence[np.ndar
         # Not the decoder's Concat/Resize: quantising them bakes the calibration size into the graph
         # and the int8 model then fails on any other tile size.
         excluded = list(sensitive_convolutions(prepared) if keep_float is None else keep_float)
-        quantize_static(prepared, int8_path, Reader(), quant_format=QuantFormat.QDQ, activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["Conv", "Clip", "Relu", "Add"],
-                        nodes_to_exclude=excluded, calibrate_method=CalibrationMethod.Percentile,
-                        extra_options={"CalibPercentile": CALIBRATION_PERCENTILE})
+        quantize_static(
+            prepared,
+            int8_path,
+            Reader(),
+            quant_format=QuantFormat.QDQ,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=["Conv", "Clip", "Relu", "Add"],
+            nodes_to_exclude=excluded,
+            calibrate_method=CalibrationMethod.Percentile,
+            extra_options={"CalibPercentile": CALIBRATION_PERCENTILE},
+        )
     finally:
         for path in (cleaned, prepared):
             if os.path.exists(path):

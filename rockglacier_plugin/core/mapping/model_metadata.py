@@ -62,7 +62,9 @@ class ModelSpec:
     margin_px: int = 16  # context read around each tile, px (>= the receptive-field radius for exact answers)
     provenance: dict[str, Any] = field(default_factory=dict)
     rendering: Optional[Rendering] = None  # how its 8-bit imagery was made from L2A reflectance (``rendering``); None: 8-bit only
-    views: int = 1  # views of each tile averaged unless the user says otherwise (VIEWS); a model without the key: 1, as other tools
+    views: int = (
+        1  # views of each tile averaged unless the user says otherwise (VIEWS); a model without the key: 1, as other tools
+    )
     architecture: dict[str, Any] = field(default_factory=dict)  # training config keys that rebuild it in PyTorch (fine-tuning)
     pixel_size_m: Optional[float] = None  # the pixel size it learnt at (rockglacier:pixel_size_m; else resolution / 100)
 
@@ -72,6 +74,7 @@ class ModelSpec:
 
     @property
     def rock_glacier_index(self) -> int:
+        """The output channel of the rock-glacier class."""
         for index, name in self.class_names.items():
             if name == ROCK_GLACIER_CLASS_NAME:
                 return index
@@ -79,6 +82,7 @@ class ModelSpec:
 
     @property
     def in_channels(self) -> int:
+        """The number of input channels the model takes."""
         return len(self.standardization_mean)
 
     def to_metadata(self) -> dict[str, str]:

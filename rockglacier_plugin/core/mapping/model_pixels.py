@@ -42,6 +42,7 @@ class PixelPlan:
 
     @property
     def factor(self) -> float:
+        """The model's pixel size over the input's (1 when the model states none)."""
         return (self.model_m or self.input_m) / self.input_m
 
 
@@ -66,11 +67,16 @@ def pixel_plan(grid: RasterGrid, spec: Any) -> PixelPlan:
         raise ParameterError(
             f"The raster's pixels are {input_m:.1f} m, the model learnt landforms at {model_m:g} m ({ratio:.2f} times): beyond "
             f"{MAX_RATIO:g} times the landforms look too unlike what it saw. Give imagery at {model_m / MAX_RATIO:.1f}-"
-            f"{model_m * MAX_RATIO:.0f} m (Sentinel-2's 10 m bands for the shipped model), or a model trained at this pixel size.")
+            f"{model_m * MAX_RATIO:.0f} m (Sentinel-2's 10 m bands for the shipped model), or a model trained at this pixel size."
+        )
     method = "average" if ratio < 1.0 else "bilinear"
-    return PixelPlan(input_m, model_m, False,
-                     f"Pixels of {input_m:.1f} m, the model's {model_m:g} m ({ratio:.2f} times): the input is resampled to "
-                     f"{model_m:g} m for the model ({method}), and the probability brought back onto the input's grid (bilinear).")
+    return PixelPlan(
+        input_m,
+        model_m,
+        False,
+        f"Pixels of {input_m:.1f} m, the model's {model_m:g} m ({ratio:.2f} times): the input is resampled to "
+        f"{model_m:g} m for the model ({method}), and the probability brought back onto the input's grid (bilinear).",
+    )
 
 
 def resampled_input(raster_path: str, plan: PixelPlan, folder: str) -> str:
@@ -84,8 +90,15 @@ def resampled_input(raster_path: str, plan: PixelPlan, folder: str) -> str:
     g = source.GetGeoTransform()
     target = os.path.join(folder, os.path.basename(raster_path) + f".at_{plan.model_m:g}m.vrt")
     method = "average" if plan.factor > 1.0 else "bilinear"
-    warped = gdal.Warp(target, source, format="VRT", xRes=abs(g[1]) * plan.factor, yRes=abs(g[5]) * plan.factor,
-                       resampleAlg=method, multithread=False)
+    warped = gdal.Warp(
+        target,
+        source,
+        format="VRT",
+        xRes=abs(g[1]) * plan.factor,
+        yRes=abs(g[5]) * plan.factor,
+        resampleAlg=method,
+        multithread=False,
+    )
     for index in range(1, source.RasterCount + 1):
         band, out = source.GetRasterBand(index), warped.GetRasterBand(index)
         out.SetDescription(band.GetDescription())
@@ -109,6 +122,15 @@ def probability_on_grid(probability_path: str, grid: RasterGrid, region: Window)
     g = grid.geotransform
     x0, y0 = g[0] + region.col_off * g[1], g[3] + region.row_off * g[5]
     bounds = (x0, y0 + region.height_px * g[5], x0 + region.width_px * g[1], y0)
-    warped = gdal.Warp("", probability_path, format="MEM", outputBounds=bounds, width=region.width_px, height=region.height_px,
-                       resampleAlg="bilinear", srcNodata=-1.0, dstNodata=-1.0)
+    warped = gdal.Warp(
+        "",
+        probability_path,
+        format="MEM",
+        outputBounds=bounds,
+        width=region.width_px,
+        height=region.height_px,
+        resampleAlg="bilinear",
+        srcNodata=-1.0,
+        dstNodata=-1.0,
+    )
     return warped.GetRasterBand(1).ReadAsArray().astype(np.float32)

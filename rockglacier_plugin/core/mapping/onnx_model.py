@@ -30,6 +30,8 @@ class InputModelError(RockGlacierError, ValueError):
 
 
 class Device(str, Enum):
+    """Where the model runs (CPU, CUDA), as DEVICE names it."""
+
     AUTO = "auto"
     CPU = "cpu"
     CUDA = "cuda"
@@ -38,10 +40,16 @@ class Device(str, Enum):
 
 
 #: Device -> onnxruntime execution provider; ``auto`` tries them in this order.
-GPU_PROVIDERS: dict[Device, str] = {Device.CUDA: "CUDAExecutionProvider", Device.DIRECTML: "DmlExecutionProvider",
-                                    Device.COREML: "CoreMLExecutionProvider"}
-INSTALL_HINT: dict[Device, str] = {Device.CUDA: "onnxruntime-gpu with a matching CUDA", Device.DIRECTML: "onnxruntime-directml (Windows)",
-                                   Device.COREML: "onnxruntime on macOS (it has the CoreML provider)"}
+GPU_PROVIDERS: dict[Device, str] = {
+    Device.CUDA: "CUDAExecutionProvider",
+    Device.DIRECTML: "DmlExecutionProvider",
+    Device.COREML: "CoreMLExecutionProvider",
+}
+INSTALL_HINT: dict[Device, str] = {
+    Device.CUDA: "onnxruntime-gpu with a matching CUDA",
+    Device.DIRECTML: "onnxruntime-directml (Windows)",
+    Device.COREML: "onnxruntime on macOS (it has the CoreML provider)",
+}
 
 
 @dataclass
@@ -132,7 +140,8 @@ def providers_for(device: Device, available: list[str]) -> list[str]:
         if provider not in available:
             raise ParameterError(
                 f"DEVICE={device.value} but onnxruntime has no {provider} here (providers: {', '.join(available)}). "
-                f"Install {INSTALL_HINT[device]}, or use DEVICE=auto/cpu.")
+                f"Install {INSTALL_HINT[device]}, or use DEVICE=auto/cpu."
+            )
         return [provider, "CPUExecutionProvider"]
     return [p for p in GPU_PROVIDERS.values() if p in available][:1] + ["CPUExecutionProvider"]
 
@@ -147,9 +156,11 @@ def fallback_note(requested: list[str], running: str, available: list[str]) -> s
     """
     if not requested or requested[0] == running:
         return ""
-    return (f"{requested[0]} is installed but could not start, so the model runs on {running}: its libraries (CUDA and cuDNN "
-            "for CUDA, a DirectX 12 GPU for DirectML) do not match this onnxruntime; onnxruntime's own messages in the QGIS "
-            "log say which.")
+    return (
+        f"{requested[0]} is installed but could not start, so the model runs on {running}: its libraries (CUDA and cuDNN "
+        "for CUDA, a DirectX 12 GPU for DirectML) do not match this onnxruntime; onnxruntime's own messages in the QGIS "
+        "log say which."
+    )
 
 
 #: The models shipped with the plugin (``rockglacier_plugin/models``).
@@ -172,8 +183,10 @@ def default_model_path(models_dir: str, device: Device = Device.AUTO) -> tuple[s
         except ImportError:
             on_gpu = False
     if not on_gpu and os.path.isfile(int8_path):
-        return int8_path, (f"Default model: its int8 copy (CPU: faster, scene IoU within 0.02 of float32, see the model card in "
-                           f"this algorithm's help). For the float32 model set MODEL to {float_path}")
+        return int8_path, (
+            f"Default model: its int8 copy (CPU: faster, scene IoU within 0.02 of float32, see the model card in "
+            f"this algorithm's help). For the float32 model set MODEL to {float_path}"
+        )
     return float_path, "Default model: float32" + (" (GPU)." if on_gpu else ".")
 
 

@@ -40,6 +40,8 @@ from .rendering import Rendering
 
 @dataclass(frozen=True)
 class PatchSettings:
+    """How training patches are cut: size, context around each landform, negatives, band selection."""
+
     context_m: float = 1500.0
     max_patch_px: int = 480
     validation_fraction: float = 0.1
@@ -58,6 +60,8 @@ class PatchSettings:
 
 @dataclass(frozen=True)
 class Patch:
+    """One patch written: its image and label paths, window and what it holds."""
+
     name: str
     window: Window
     kind: str  # "positive", "negative" or "background"
@@ -71,12 +75,15 @@ def split_window(window: Window, max_px: int) -> list[Window]:
     >>> [w.width_px for w in split_window(Window(0, 0, 1000, 100), 480)]
     [333, 334, 333]
     """
+
     def cuts(offset: int, size: int) -> list[tuple[int, int]]:
         n = max(1, math.ceil(size / max_px))
         edges = [offset + round(i * size / n) for i in range(n + 1)]
         return [(a, b - a) for a, b in zip(edges, edges[1:])]
 
-    return [Window(c, r, w, h) for r, h in cuts(window.row_off, window.height_px) for c, w in cuts(window.col_off, window.width_px)]
+    return [
+        Window(c, r, w, h) for r, h in cuts(window.row_off, window.height_px) for c, w in cuts(window.col_off, window.width_px)
+    ]
 
 
 def _groups(windows: Sequence[Window]) -> list[int]:
@@ -93,7 +100,7 @@ def _groups(windows: Sequence[Window]) -> list[int]:
     order = sorted(range(len(windows)), key=lambda i: windows[i].col_off)
     for a_index, a in enumerate(order):
         wa = windows[a]
-        for b in order[a_index + 1:]:
+        for b in order[a_index + 1 :]:
             wb = windows[b]
             if wb.col_off > wa.col_off + wa.width_px:
                 break
@@ -134,7 +141,9 @@ def _context_windows(geometries: Sequence[Any], grid: Any, settings: PatchSettin
         dx_m, dy_m = row_pixel_sizes_m(grid, Window(0, min(max(probe.row_off, 0), grid.height_px - 1), 1, 1))
         pad_cols = int(math.ceil(settings.context_m / float(dx_m[0])))
         pad_rows = int(math.ceil(settings.context_m / float(dy_m[0])))
-        grown = Window(probe.col_off - pad_cols, probe.row_off - pad_rows, probe.width_px + 2 * pad_cols, probe.height_px + 2 * pad_rows)
+        grown = Window(
+            probe.col_off - pad_cols, probe.row_off - pad_rows, probe.width_px + 2 * pad_cols, probe.height_px + 2 * pad_rows
+        )
         inside = grown.intersection(grid.full_window)
         if inside is not None:
             windows.extend(split_window(inside, settings.max_patch_px))
@@ -178,17 +187,24 @@ def _split(windows: Sequence[Window], settings: PatchSettings) -> tuple[list[str
     warnings = []
     if settings.validation_fraction > 0 and len(validation) == len(group_ids):
         warnings.append(
-            f"The patches form {len(group_ids)} group(s) of touching windows, and a spatially honest split would leave no training "
+            f"The patches form {len(group_ids)} group(s) of touching windows, and a spatially honest split would leave no "
+            "training "
             f"patch: all are kept for training, none for validation. Lower CONTEXT_M (now {settings.context_m:g} m, so that the "
-            "landforms' windows stop touching) or map more landforms apart from each other to hold some out.")
+            "landforms' windows stop touching) or map more landforms apart from each other to hold some out."
+        )
         validation = set()
     return ["validation" if g in validation else "train" for g in groups], groups, warnings
 
 
 def plan_patches(
-    raster_path: str, positives_wkb: Sequence[Optional[bytes]], positives_crs: str,
-    negatives_wkb: Sequence[Optional[bytes]] = (), negatives_crs: Optional[str] = None,
-    settings: PatchSettings = PatchSettings(), ignored_wkb: Sequence[Optional[bytes]] = (), ignored_crs: Optional[str] = None,
+    raster_path: str,
+    positives_wkb: Sequence[Optional[bytes]],
+    positives_crs: str,
+    negatives_wkb: Sequence[Optional[bytes]] = (),
+    negatives_crs: Optional[str] = None,
+    settings: PatchSettings = PatchSettings(),
+    ignored_wkb: Sequence[Optional[bytes]] = (),
+    ignored_crs: Optional[str] = None,
 ) -> PatchPlan:
     """The patches to cut around rock glaciers, negative polygons and (``background_patches``) the rest of the image."""
     dataset = open_raster(raster_path, "imagery")
@@ -205,8 +221,10 @@ def plan_patches(
     planned += [(w, "negative") for w in _context_windows(negatives, grid, settings)]
     planned += [(w, "background") for w in _background_windows(grid, positives + ignored, settings)]
     splits, groups, warnings = _split([w for w, _ in planned], settings)
-    patches = [Patch(f"{kind[:3]}_{i:05d}", window, kind, group, split)
-               for i, ((window, kind), group, split) in enumerate(zip(planned, groups, splits))]
+    patches = [
+        Patch(f"{kind[:3]}_{i:05d}", window, kind, group, split)
+        for i, ((window, kind), group, split) in enumerate(zip(planned, groups, splits))
+    ]
     return PatchPlan(patches, positives, warnings, ignored)
 
 
@@ -233,15 +251,23 @@ def _label(window: Window, grid: Any, plan: PatchPlan, envelopes: tuple[np.ndarr
     return label
 
 
-def _write_pair(folder: str, name: str, window: Window, grid: Any, image: tuple[np.ndarray, int],
-                label: tuple[np.ndarray, int]) -> None:
+def _write_pair(
+    folder: str, name: str, window: Window, grid: Any, image: tuple[np.ndarray, int], label: tuple[np.ndarray, int]
+) -> None:
     """images/<name>.tif and labels/<name>.tif, staged so that a pair appears only complete."""
     finals = [os.path.join(folder, "images", f"{name}.tif"), os.path.join(folder, "labels", f"{name}.tif")]
     with staged_outputs(finals) as partials:
         for path, (array, data_type) in zip(partials, (image, label)):
             bands = array.reshape((-1,) + window.shape)
-            out = create_geotiff(path, (window.width_px, window.height_px), window.transform(grid.geotransform),
-                                 grid.crs_wkt, data_type, ["COMPRESS=DEFLATE"], bands=bands.shape[0])
+            out = create_geotiff(
+                path,
+                (window.width_px, window.height_px),
+                window.transform(grid.geotransform),
+                grid.crs_wkt,
+                data_type,
+                ["COMPRESS=DEFLATE"],
+                bands=bands.shape[0],
+            )
             for b, values in enumerate(bands, start=1):
                 out.GetRasterBand(b).WriteArray(values)
             out = None
@@ -254,8 +280,10 @@ def _renderer(dataset: Any, path: str, settings: PatchSettings) -> Optional[Any]
     if all(gdal.GetDataTypeName(dataset.GetRasterBand(b).DataType) == "Byte" for b in settings.bands):
         return None
     if settings.rendering is None:
-        raise ParameterError("The imagery is not 8-bit (Sentinel-2 L2A reflectance?) and no rendering turns it into the 8-bit "
-                             "imagery a model trains on: give the model whose rendering to use (MODEL; empty = the shipped model's).")
+        raise ParameterError(
+            "The imagery is not 8-bit (Sentinel-2 L2A reflectance?) and no rendering turns it into the 8-bit "
+            "imagery a model trains on: give the model whose rendering to use (MODEL; empty = the shipped model's)."
+        )
     names = list(settings.rendering.bands) + [""] * len(settings.bands)
     calibrations = raster_calibrations(dataset, path, settings.bands, names, settings.calibration)
     nodata = [dataset.GetRasterBand(b).GetNoDataValue() for b in settings.bands]
@@ -273,8 +301,12 @@ def _renderer(dataset: Any, path: str, settings: PatchSettings) -> Optional[Any]
 
 
 def write_patches(
-    raster_path: str, plan: PatchPlan, folder: str, settings: PatchSettings = PatchSettings(),
-    on_progress: Optional[ProgressCallback] = None, is_cancelled: Optional[CancelCheck] = None,
+    raster_path: str,
+    plan: PatchPlan,
+    folder: str,
+    settings: PatchSettings = PatchSettings(),
+    on_progress: Optional[ProgressCallback] = None,
+    is_cancelled: Optional[CancelCheck] = None,
 ) -> dict[str, Any]:
     """Write images/<name>.tif, labels/<name>.tif (georeferenced) and patches.csv; returns counts."""
     from osgeo import gdal
@@ -293,14 +325,26 @@ def write_patches(
     rows = []
     for patch in plan.patches:
         window = patch.window
-        image = dataset.ReadAsArray(window.col_off, window.row_off, window.width_px, window.height_px, band_list=list(settings.bands))
+        image = dataset.ReadAsArray(
+            window.col_off, window.row_off, window.width_px, window.height_px, band_list=list(settings.bands)
+        )
         if render is not None:
             image = render(image.reshape((len(settings.bands),) + window.shape))
         label = _label(window, grid, plan, envelopes)
         _write_pair(folder, patch.name, window, grid, (image, data_type), (label, gdal.GDT_Byte))
-        rows.append({"name": patch.name, "kind": patch.kind, "split": patch.split, "group": patch.group,
-                     "col_off": window.col_off, "row_off": window.row_off, "width_px": window.width_px,
-                     "height_px": window.height_px, "positive_fraction": float((label == 1).mean())})
+        rows.append(
+            {
+                "name": patch.name,
+                "kind": patch.kind,
+                "split": patch.split,
+                "group": patch.group,
+                "col_off": window.col_off,
+                "row_off": window.row_off,
+                "width_px": window.width_px,
+                "height_px": window.height_px,
+                "positive_fraction": float((label == 1).mean()),
+            }
+        )
         progress.advance()
     with open(os.path.join(folder, "patches.csv"), "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))

@@ -53,8 +53,11 @@ class ReflectanceCheck:
     problem: str  # "", "twice" or "missing"
 
     def describe(self) -> str:
-        return (f"{100 * self.share_below_zero:.2f} % of valid reflectances below 0 and {100 * self.share_below_minus_005:.3f} % "
-                f"below -0.05; the darkest {DARKEST_PERCENTILE:g} % at {self.darkest:.3f} (over {self.area_km2:.1f} km2)")
+        """The check's numbers for the log."""
+        return (
+            f"{100 * self.share_below_zero:.2f} % of valid reflectances below 0 and {100 * self.share_below_minus_005:.3f} % "
+            f"below -0.05; the darkest {DARKEST_PERCENTILE:g} % at {self.darkest:.3f} (over {self.area_km2:.1f} km2)"
+        )
 
 
 def judge(reflectance: np.ndarray, area_km2: float) -> ReflectanceCheck:
@@ -121,19 +124,27 @@ def check_offset(dataset: Any, bands: Sequence[int], calibrations: Sequence[Cali
         return None
     source = calibrations[0].source
     if check.problem == "twice":
-        what = (f"the reflectance looks offset twice: {check.describe()}, where real scenes have almost none below 0. The offset "
-                f"from {source} ({calibrations[0].describe()}) was probably already applied to these numbers (known for some "
-                "Earth Search items whose earthsearch:boa_offset_applied is wrong).")
+        what = (
+            f"the reflectance looks offset twice: {check.describe()}, where real scenes have almost none below 0. The offset "
+            f"from {source} ({calibrations[0].describe()}) was probably already applied to these numbers (known for some "
+            "Earth Search items whose earthsearch:boa_offset_applied is wrong)."
+        )
         fix = "If the numbers are harmonised (reflectance = DN / 10000), give L2A_ADD_OFFSET=0"
     else:
-        what = (f"the reflectance looks offset missing: {check.describe()}, where real scenes have shadow or water darker than "
-                f"0.1. The numbers probably still carry the -1000 DN offset of processing baseline 04.00 and later, which "
-                f"{source} ({calibrations[0].describe()}) did not apply.")
+        what = (
+            f"the reflectance looks offset missing: {check.describe()}, where real scenes have shadow or water darker than "
+            f"0.1. The numbers probably still carry the -1000 DN offset of processing baseline 04.00 and later, which "
+            f"{source} ({calibrations[0].describe()}) did not apply."
+        )
         fix = "If the product is of baseline 04.00 or later, give L2A_ADD_OFFSET=-1000"
     if user_given:
         return f"Warning: {what} Kept, as L2A_ADD_OFFSET was given."
     if check.problem == "missing" and area_km2 < MIN_AREA_FOR_ERROR_KM2:
-        return (f"Warning: {what} Over {area_km2:.1f} km2 this can also be a sunlit or snow-covered area (below "
-                f"{MIN_AREA_FOR_ERROR_KM2:g} km2 it is not held an error). {fix} if it is the offset.")
-    raise InputRasterError(f"Stopped: {what} {fix} (it overrides an Earth Search flag; a product or STAC item that states "
-                           "another offset contradicts it: give its band files as a stack with L2A_ADD_OFFSET).")
+        return (
+            f"Warning: {what} Over {area_km2:.1f} km2 this can also be a sunlit or snow-covered area (below "
+            f"{MIN_AREA_FOR_ERROR_KM2:g} km2 it is not held an error). {fix} if it is the offset."
+        )
+    raise InputRasterError(
+        f"Stopped: {what} {fix} (it overrides an Earth Search flag; a product or STAC item that states "
+        "another offset contradicts it: give its band files as a stack with L2A_ADD_OFFSET)."
+    )

@@ -47,6 +47,8 @@ SPECK_SAFETY = 2.0
 
 @dataclass
 class Candidate:
+    """One traced candidate: its polygon (WKB, raster CRS), area, mean probability and its match in an existing inventory."""
+
     geometry_wkb: bytes  # in the mask's CRS
     area_km2: float
     lon: float
@@ -56,9 +58,16 @@ class Candidate:
 
     def inventory_values(self, rg_id: str) -> dict[str, Any]:
         """The inventory fields of this candidate (``source`` deep_learning, ``review`` candidate)."""
-        return {"rg_id": rg_id, "source": Source.DEEP_LEARNING.value, "review": Review.CANDIDATE.value,
-                "area_km2": self.area_km2, "lon": self.lon, "lat": self.lat, "dl_prob_mean": self.dl_prob_mean,
-                "match_rg_id": self.match_rg_id}
+        return {
+            "rg_id": rg_id,
+            "source": Source.DEEP_LEARNING.value,
+            "review": Review.CANDIDATE.value,
+            "area_km2": self.area_km2,
+            "lon": self.lon,
+            "lat": self.lat,
+            "dl_prob_mean": self.dl_prob_mean,
+            "match_rg_id": self.match_rg_id,
+        }
 
 
 def _binary_copy(mask_path: str) -> str:
@@ -70,8 +79,15 @@ def _binary_copy(mask_path: str) -> str:
     band = source.GetRasterBand(1)
     handle, path = tempfile.mkstemp(suffix=".tif", prefix="rockglacier-binary-")
     os.close(handle)
-    target = create_geotiff(path, (source.RasterXSize, source.RasterYSize), source.GetGeoTransform(), source.GetProjection(),
-                            gdal.GDT_Byte, ["TILED=YES", "COMPRESS=ZSTD", "ZSTD_LEVEL=1"], band_info=BandInfo(nodata=0))
+    target = create_geotiff(
+        path,
+        (source.RasterXSize, source.RasterYSize),
+        source.GetGeoTransform(),
+        source.GetProjection(),
+        gdal.GDT_Byte,
+        ["TILED=YES", "COMPRESS=ZSTD", "ZSTD_LEVEL=1"],
+        band_info=BandInfo(nodata=0),
+    )
     for row in range(0, source.RasterYSize, BLOCK_ROWS):
         rows = min(BLOCK_ROWS, source.RasterYSize - row)
         values = band.ReadAsArray(0, row, source.RasterXSize, rows)
@@ -82,6 +98,7 @@ def _binary_copy(mask_path: str) -> str:
 
 def _gdal_callback(on_progress: Optional[ProgressCallback], is_cancelled: Optional[CancelCheck]) -> Any:
     """A GDAL progress callback that reports the fraction and stops GDAL when the user cancels."""
+
     def callback(complete: float, _message: Any, _data: Any) -> int:
         if on_progress is not None:
             on_progress(float(complete))
@@ -90,8 +107,13 @@ def _gdal_callback(on_progress: Optional[ProgressCallback], is_cancelled: Option
     return callback
 
 
-def _polygonize(raster_path: str, on_progress: Optional[ProgressCallback], is_cancelled: Optional[CancelCheck],
-                keep: Any, validate: bool = True) -> list[tuple[int, Any]]:
+def _polygonize(
+    raster_path: str,
+    on_progress: Optional[ProgressCallback],
+    is_cancelled: Optional[CancelCheck],
+    keep: Any,
+    validate: bool = True,
+) -> list[tuple[int, Any]]:
     """(value, OGR polygon) of the 8-connected regions of the raster's band whose value ``keep`` accepts; made valid
     (``valid_traced_polygon``) unless ``validate`` is False (the caller validates the ones it keeps)."""
     from osgeo import gdal, ogr
@@ -102,7 +124,9 @@ def _polygonize(raster_path: str, on_progress: Optional[ProgressCallback], is_ca
     layer = memory.CreateLayer("candidates", spatial_reference(dataset.GetProjection(), "mask"), ogr.wkbPolygon)
     layer.CreateField(ogr.FieldDefn("value", ogr.OFTInteger))
     try:
-        status = gdal.Polygonize(band, band.GetMaskBand(), layer, 0, ["8CONNECTED=8"], callback=_gdal_callback(on_progress, is_cancelled))
+        status = gdal.Polygonize(
+            band, band.GetMaskBand(), layer, 0, ["8CONNECTED=8"], callback=_gdal_callback(on_progress, is_cancelled)
+        )
     except RuntimeError as exc:
         if is_cancelled is not None and is_cancelled():
             raise OperationCancelled("Cancelled by the user while tracing polygons; no output was written.") from exc
@@ -110,12 +134,15 @@ def _polygonize(raster_path: str, on_progress: Optional[ProgressCallback], is_ca
     if status != 0 and is_cancelled is not None and is_cancelled():
         raise OperationCancelled("Cancelled by the user while tracing polygons; no output was written.")
     fix = valid_traced_polygon if validate else (lambda geometry: geometry)
-    traced = [(feature.GetField("value"), fix(feature.GetGeometryRef().Clone())) for feature in layer if keep(feature.GetField("value"))]
+    traced = [
+        (feature.GetField("value"), fix(feature.GetGeometryRef().Clone())) for feature in layer if keep(feature.GetField("value"))
+    ]
     return [(value, geometry) for value, geometry in traced if geometry is not None]
 
 
-def polygonize_mask(mask_path: str, on_progress: Optional[ProgressCallback] = None,
-                    is_cancelled: Optional[CancelCheck] = None) -> list[Any]:
+def polygonize_mask(
+    mask_path: str, on_progress: Optional[ProgressCallback] = None, is_cancelled: Optional[CancelCheck] = None
+) -> list[Any]:
     """8-connected rock-glacier regions of the mask as OGR polygons (holes kept), in its CRS;
     GDAL's tracing reports progress and stops on cancel (``OperationCancelled``)."""
     binary = _binary_copy(mask_path)
@@ -159,8 +186,15 @@ def _labelled_copy(mask_path: str, grid: Any, min_area_km2: float) -> _Labelled:
     labels[speck[labels]] = 0
     handle, path = tempfile.mkstemp(suffix=".tif", prefix="rockglacier-labels-")
     os.close(handle)
-    target = create_geotiff(path, (source.RasterXSize, source.RasterYSize), source.GetGeoTransform(), source.GetProjection(),
-                            gdal.GDT_Int32, ["TILED=YES", "COMPRESS=ZSTD", "ZSTD_LEVEL=1"], band_info=BandInfo(nodata=0))
+    target = create_geotiff(
+        path,
+        (source.RasterXSize, source.RasterYSize),
+        source.GetGeoTransform(),
+        source.GetProjection(),
+        gdal.GDT_Int32,
+        ["TILED=YES", "COMPRESS=ZSTD", "ZSTD_LEVEL=1"],
+        band_info=BandInfo(nodata=0),
+    )
     target.GetRasterBand(1).WriteArray(labels.astype(np.int32))
     target = None
     return _Labelled(path, labels, int(speck.sum()))
@@ -204,7 +238,9 @@ class _EnvelopeIndex:
         if not self.existing:
             return []
         xmin, xmax, ymin, ymax = envelope
-        cells = (np.floor(xmax / self.cell) - np.floor(xmin / self.cell) + 1) * (np.floor(ymax / self.cell) - np.floor(ymin / self.cell) + 1)
+        cells = (np.floor(xmax / self.cell) - np.floor(xmin / self.cell) + 1) * (
+            np.floor(ymax / self.cell) - np.floor(ymin / self.cell) + 1
+        )
         if cells > len(self.buckets):
             return self.existing
         found = sorted({index for key in self._cells(envelope) for index in self.buckets.get(key, [])})
@@ -212,9 +248,13 @@ class _EnvelopeIndex:
 
 
 def candidates_from_mask(
-    mask_path: str, probability_path: str, min_area_km2: float,
-    existing_wkb: Optional[Sequence[Optional[bytes]]] = None, existing_ids: Optional[Sequence[Optional[str]]] = None,
-    existing_crs: Optional[str] = None, on_progress: Optional[ProgressCallback] = None,
+    mask_path: str,
+    probability_path: str,
+    min_area_km2: float,
+    existing_wkb: Optional[Sequence[Optional[bytes]]] = None,
+    existing_ids: Optional[Sequence[Optional[str]]] = None,
+    existing_crs: Optional[str] = None,
+    on_progress: Optional[ProgressCallback] = None,
     is_cancelled: Optional[CancelCheck] = None,
 ) -> tuple[list[Candidate], int]:
     """Candidates at least ``min_area_km2`` large, and how many smaller specks were dropped (module docstring)."""
@@ -264,8 +304,16 @@ def candidates_from_mask(
             mean = float(means[0][value] / means[1][value]) if means[1][value] else None
         else:
             mean = _mean_inside(geometry, band, grid)
-        candidates.append(Candidate(geometry.ExportToWkb(), footprint.area_km2, footprint.lon_deg, footprint.lat_deg, mean,
-                                    _match(geometry, index.near(geometry.GetEnvelope()))))
+        candidates.append(
+            Candidate(
+                geometry.ExportToWkb(),
+                footprint.area_km2,
+                footprint.lon_deg,
+                footprint.lat_deg,
+                mean,
+                _match(geometry, index.near(geometry.GetEnvelope())),
+            )
+        )
         progress.advance()
     return candidates, dropped
 

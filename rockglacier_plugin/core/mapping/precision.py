@@ -39,6 +39,8 @@ CACHE_ENV = "ROCKGLACIER_INT8_CACHE"
 
 
 class Precision(str, Enum):
+    """PRECISION: auto (int8 on the CPU where it agrees with float32), float32 or int8."""
+
     AUTO = "auto"
     FLOAT32 = "float32"
     INT8 = "int8"
@@ -46,6 +48,8 @@ class Precision(str, Enum):
 
 @dataclass(frozen=True)
 class Agreement:
+    """How an int8 copy's probabilities agree with float32's on the calibration tiles."""
+
     p99_difference: float
     max_difference: float
     mask_iou: Optional[float]  # None: too few mask pixels to judge
@@ -54,17 +58,26 @@ class Agreement:
 
     @property
     def passes(self) -> bool:
+        """Whether the agreement is close enough for the int8 copy to be used."""
         return self.p99_difference <= MAX_P99_DIFFERENCE and (self.mask_iou is None or self.mask_iou >= MIN_MASK_IOU)
 
     def describe(self) -> str:
-        mask = (f"mask IoU {self.mask_iou:.3f}" if self.mask_iou is not None
-                else f"mask IoU not judged ({self.mask_pixels} mask px < {MIN_MASK_PIXELS})")
-        return (f"on {self.tiles} tile(s) of this scene: probability |difference| 99th percentile {self.p99_difference:.3f} "
-                f"(<= {MAX_P99_DIFFERENCE:g} needed), largest {self.max_difference:.3f}; {mask} (>= {MIN_MASK_IOU:g} needed)")
+        """The agreement's numbers for the log."""
+        mask = (
+            f"mask IoU {self.mask_iou:.3f}"
+            if self.mask_iou is not None
+            else f"mask IoU not judged ({self.mask_pixels} mask px < {MIN_MASK_PIXELS})"
+        )
+        return (
+            f"on {self.tiles} tile(s) of this scene: probability |difference| 99th percentile {self.p99_difference:.3f} "
+            f"(<= {MAX_P99_DIFFERENCE:g} needed), largest {self.max_difference:.3f}; {mask} (>= {MIN_MASK_IOU:g} needed)"
+        )
 
 
 @dataclass
 class PrecisionChoice:
+    """The precision chosen for a run: the model to run, its path, and why."""
+
     model: SegmentationModel
     path: str
     precision: str  # "float32" or "int8"
@@ -101,8 +114,10 @@ def _quantization_missing() -> Optional[str]:
         import onnx  # noqa: F401
         import onnxruntime.quantization  # noqa: F401
     except ImportError as exc:
-        return (f"int8 needs the 'onnx' package beside onnxruntime ({exc}): install it in QGIS's Python "
-                "(python -m pip install onnx; `make setup` does) to get the int8 speed-up")
+        return (
+            f"int8 needs the 'onnx' package beside onnxruntime ({exc}): install it in QGIS's Python "
+            "(python -m pip install onnx; `make setup` does) to get the int8 speed-up"
+        )
     return None
 
 
@@ -113,7 +128,9 @@ def _cropped(inputs: Sequence[np.ndarray], model: SegmentationModel, multiple: i
     return [np.ascontiguousarray(x[:, :size, :size]) for x in inputs]
 
 
-def make_int8_copy(model: SegmentationModel, model_path: str, calibration: Sequence[np.ndarray], log: Callable[[str], None]) -> str:
+def make_int8_copy(
+    model: SegmentationModel, model_path: str, calibration: Sequence[np.ndarray], log: Callable[[str], None]
+) -> str:
     """The cached int8 copy of the model, made now from ``calibration`` inputs if it is not there yet."""
     target = int8_cache_path(model_path)
     if os.path.isfile(target):
@@ -128,8 +145,10 @@ def make_int8_copy(model: SegmentationModel, model_path: str, calibration: Seque
     finally:
         if os.path.exists(partial):
             os.remove(partial)
-    log(f"int8 copy of the model made in {time.perf_counter() - started:.0f} s from {len(calibration)} tile(s) of this scene, "
-        f"cached at {target} (made once per model: its name holds the model's SHA-256).")
+    log(
+        f"int8 copy of the model made in {time.perf_counter() - started:.0f} s from {len(calibration)} tile(s) of this scene, "
+        f"cached at {target} (made once per model: its name holds the model's SHA-256)."
+    )
     return target
 
 
@@ -182,9 +201,16 @@ def _remember_verdict(int8_path: str, scene_key: Optional[str], result: Agreemen
         pass  # a cache only: the next run checks again
 
 
-def choose_precision(model: SegmentationModel, model_path: str, precision: Precision, sample_inputs: Callable[[int, int], list],
-                     threshold: float, load: Callable[[str], SegmentationModel], log: Callable[[str], None],
-                     scene_key: Optional[str] = None) -> PrecisionChoice:
+def choose_precision(
+    model: SegmentationModel,
+    model_path: str,
+    precision: Precision,
+    sample_inputs: Callable[[int, int], list],
+    threshold: float,
+    load: Callable[[str], SegmentationModel],
+    log: Callable[[str], None],
+    scene_key: Optional[str] = None,
+) -> PrecisionChoice:
     """The model to run: float32 or its int8 copy (see the module's rules). ``sample_inputs(count, seed)``
     gives model inputs read from the scene; ``load`` opens an ONNX file with the run's device and threads;
     ``scene_key`` names the scene, so that a run on a scene already checked reuses that check's numbers."""
@@ -197,8 +223,13 @@ def choose_precision(model: SegmentationModel, model_path: str, precision: Preci
         return _float(model, model_path, f"on {model.provider} the float model runs (int8 QDQ is a CPU speed-up)")
     shipped = _shipped_int8(model_path)
     if shipped:
-        return PrecisionChoice(load(shipped), shipped, "int8", "int8: the shipped model's own int8 copy (checked against float32 "
-                                                              "on the validation scene when it was made: see the model card).")
+        return PrecisionChoice(
+            load(shipped),
+            shipped,
+            "int8",
+            "int8: the shipped model's own int8 copy (checked against float32 "
+            "on the validation scene when it was made: see the model card).",
+        )
     missing = _quantization_missing()
     if missing:
         return _float(model, model_path, missing)
@@ -214,7 +245,13 @@ def choose_precision(model: SegmentationModel, model_path: str, precision: Preci
         _remember_verdict(int8_path, scene_key, result)
     if result.passes or precision == Precision.INT8:
         forced = "" if result.passes else " (PRECISION=int8: used although it does not agree)"
-        return PrecisionChoice(int8_model, int8_path, "int8", f"int8 copy{forced}: agrees with float32 {result.describe()}.", result)
-    return PrecisionChoice(model, model_path, "float32",
-                           f"float32: the int8 copy does not agree with it {result.describe()}; set PRECISION=int8 to use it anyway.",
-                           result)
+        return PrecisionChoice(
+            int8_model, int8_path, "int8", f"int8 copy{forced}: agrees with float32 {result.describe()}.", result
+        )
+    return PrecisionChoice(
+        model,
+        model_path,
+        "float32",
+        f"float32: the int8 copy does not agree with it {result.describe()}; set PRECISION=int8 to use it anyway.",
+        result,
+    )

@@ -78,8 +78,14 @@ def _from_product_metadata(path: str, band_name: str) -> Optional[Calibration]:
 def _sample_max(dataset: Any, band_index: int) -> float:
     band = dataset.GetRasterBand(band_index)
     step = max(1, max(dataset.RasterXSize, dataset.RasterYSize) // 256)
-    values = band.ReadAsArray(0, 0, dataset.RasterXSize, dataset.RasterYSize, buf_xsize=max(1, dataset.RasterXSize // step),
-                              buf_ysize=max(1, dataset.RasterYSize // step)).astype(np.float64)
+    values = band.ReadAsArray(
+        0,
+        0,
+        dataset.RasterXSize,
+        dataset.RasterYSize,
+        buf_xsize=max(1, dataset.RasterXSize // step),
+        buf_ysize=max(1, dataset.RasterYSize // step),
+    ).astype(np.float64)
     nodata = band.GetNoDataValue()
     if nodata is not None:
         values = values[values != nodata]
@@ -113,7 +119,8 @@ def band_calibration(dataset: Any, path: str, band_index: int, band_name: str, g
         if found is not None and not found.agrees(given):
             raise ParameterError(
                 f"L2A_ADD_OFFSET={given.add_offset_dn:g} contradicts {found.source} (offset {found.add_offset_dn:g} DN, "
-                f"quantification {1 / found.scale:g}) of band {band_index}: leave L2A_ADD_OFFSET empty to use the product's own.")
+                f"quantification {1 / found.scale:g}) of band {band_index}: leave L2A_ADD_OFFSET empty to use the product's own."
+            )
         return given
     if found is not None:
         return found
@@ -124,11 +131,13 @@ def band_calibration(dataset: Any, path: str, band_index: int, band_name: str, g
         f"'{os.path.basename(path)}' holds Sentinel-2 L2A digital numbers without saying their offset: give L2A_ADD_OFFSET "
         "(BOA_ADD_OFFSET of the product's MTD_MSIL2A.xml: -1000 for processing baseline 04.00 and later, i.e. acquisitions "
         "since 25 January 2022 and all reprocessed products; 0 for older baselines), or give the SAFE folder, its "
-        "MTD_MSIL2A.xml or its STAC item as INPUT, which say it.")
+        "MTD_MSIL2A.xml or its STAC item as INPUT, which say it."
+    )
 
 
-def raster_calibrations(dataset: Any, path: str, bands: Sequence[int], band_names: Sequence[str],
-                        given: Optional[Calibration]) -> list[Calibration]:
+def raster_calibrations(
+    dataset: Any, path: str, bands: Sequence[int], band_names: Sequence[str], given: Optional[Calibration]
+) -> list[Calibration]:
     """One calibration per band used, in ``bands``' order."""
     return [band_calibration(dataset, path, band, name, given) for band, name in zip(bands, band_names)]
 

@@ -47,11 +47,15 @@ class Rendering:
         if self.quantise not in QUANTISE:
             raise ParameterError(f"rendering quantise={self.quantise!r}: use one of {', '.join(QUANTISE)}.")
         if not self.white > self.black or not self.gamma > 0:
-            raise ParameterError(f"rendering: white ({self.white}) must exceed black ({self.black}) and gamma ({self.gamma}) be > 0.")
+            raise ParameterError(
+                f"rendering: white ({self.white}) must exceed black ({self.black}) and gamma ({self.gamma}) be > 0."
+            )
 
     def to_8bit(self, reflectance: np.ndarray) -> np.ndarray:
         """Reflectance (any shape, NaN allowed) -> the 8-bit values (as float32, 0-255; NaN stays NaN)."""
-        x = np.clip((np.asarray(reflectance, dtype=np.float64) + self.reflectance_add - self.black) / (self.white - self.black), 0.0, 1.0)
+        x = np.clip(
+            (np.asarray(reflectance, dtype=np.float64) + self.reflectance_add - self.black) / (self.white - self.black), 0.0, 1.0
+        )
         if self.gamma != 1.0:
             x = x ** (1.0 / self.gamma)
         scaled = 255.0 * x if self.quantise == "floor" else 255.0 * x + 0.5
@@ -70,6 +74,7 @@ class Rendering:
         return f"{self.quantise}(255 x {clipped})" if self.quantise == "floor" else f"round(255 x {clipped})"
 
     def to_metadata(self) -> dict[str, Any]:
+        """The rendering as the model's metadata stores it."""
         values = asdict(self)
         values["bands"] = list(self.bands)
         return values
@@ -82,7 +87,9 @@ class Rendering:
         known = {name for name in cls.__dataclass_fields__}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ParameterError(f"The model's rockglacier:rendering has unknown keys {', '.join(unknown)}; known: {', '.join(sorted(known))}.")
+            raise ParameterError(
+                f"The model's rockglacier:rendering has unknown keys {', '.join(unknown)}; known: {', '.join(sorted(known))}."
+            )
         cleaned = dict(values)
         if "bands" in cleaned:
             cleaned["bands"] = tuple(cleaned["bands"])
@@ -91,7 +98,12 @@ class Rendering:
 
 #: The shipped model's training chips (the alcazar90 rock-glacier collection, Sentinel-2 L2A tile T19HDC).
 CHILE_CHIPS = Rendering(
-    bands=("B04", "B03", "B02"), reflectance_add=0.1, black=0.0, white=1.0, gamma=1.0, quantise="floor",
+    bands=("B04", "B03", "B02"),
+    reflectance_add=0.1,
+    black=0.0,
+    white=1.0,
+    gamma=1.0,
+    quantise="floor",
     citation=(
         "github.com/alcazar90/rock-glacier-detection @f2dd5fb notebooks/tif_processing.ipynb: the chips were cut from "
         "L2A bands B04, B03, B02 of tile T19HDC (acquisitions such as 2022-10-10) converted by QGIS's Semi-Automatic "
@@ -102,7 +114,8 @@ CHILE_CHIPS = Rendering(
         "floor(255 x)). Consistent with the 950 chips: no value below 21 (the +0.1 lifts dark ground to 25), 11 % of "
         "values at 255 (snow clipped at 1). Unverified: the notebook that wrote the PNGs is not in the repository's "
         "public history (files of 4 MiB and more are missing); torchvision's save_image, used in its model_v1.ipynb, "
-        "would round instead of floor (one 8-bit level at most)."),
+        "would round instead of floor (one 8-bit level at most)."
+    ),
 )
 
 #: Renderings by name, for training configs (``"rendering": "chile-chips"``) and ``python -m training rendering``.

@@ -1,7 +1,8 @@
 """Whole-scene segmentation with an ONNX model: tiles with context, smooth blending, bounded memory.
 
 The raster is read tile by tile, each tile with the model's context around it; probabilities are
-accumulated (weighted, see ``tiling``) in a buffer one tile-row high and written as soon as a row of pixels can receive no further tile, so
+accumulated (weighted, see ``tiling``) in a buffer one tile-row high and written as soon as a row of pixels can receive no
+further tile, so
 memory depends on the raster's width, not its size. Outputs are written under temporary names and
 renamed when complete: a cancelled or failed run leaves nothing that looks finished.
 
@@ -47,6 +48,8 @@ RAMP_PX = 16
 
 @dataclass(frozen=True)
 class SegmentSettings:
+    """The options of ``segment_raster``: bands, threshold, device, precision, views, tiles, batch and calibration."""
+
     bands: Optional[tuple[int, ...]] = (1, 2, 3)  # None: the model's bands matched by description (``bands``)
     tile_px: Optional[int] = None
     overlap_px: Optional[int] = None
@@ -114,7 +117,7 @@ def auto_batch_size(layout: TileLayout) -> int:
     >>> auto_batch_size(TileLayout(1024, 16, 16, 192)), auto_batch_size(TileLayout(512, 16, 16, 32))
     (1, 6)
     """
-    return max(1, min(8, AUTO_BATCH_INPUT_PX // layout.input_px ** 2))
+    return max(1, min(8, AUTO_BATCH_INPUT_PX // layout.input_px**2))
 
 
 def tile_layout_for(settings: SegmentSettings, model: SegmentationModel) -> TileLayout:
@@ -155,8 +158,9 @@ class _Counters:
     more_views_share: float = 0.0  # sum over tiles of the share of the model input the further views ran on
 
 
-def _resolved(settings: SegmentSettings, dataset: Any, model: SegmentationModel,
-              log: Callable[[str], None]) -> tuple[SegmentSettings, tuple[int, ...], int]:
+def _resolved(
+    settings: SegmentSettings, dataset: Any, model: SegmentationModel, log: Callable[[str], None]
+) -> tuple[SegmentSettings, tuple[int, ...], int]:
     """The settings with the model's defaults filled in where the user left them empty, and the bands and
     views they give: bands matched by the raster's band descriptions, the model's own number of views."""
     if settings.bands is None:
@@ -169,9 +173,14 @@ def _resolved(settings: SegmentSettings, dataset: Any, model: SegmentationModel,
     views = settings.views
     if views is None:
         views = int(model.spec.views)
-        log(f"{views} view(s) of each tile averaged: the model's default (VIEWS sets it; the model time grows with it)"
-            + (f"; the further views only around what the first view finds (probability >= {adaptive_views.LOW:g})."
-               if settings.adaptive_views and views > 1 else "."))
+        log(
+            f"{views} view(s) of each tile averaged: the model's default (VIEWS sets it; the model time grows with it)"
+            + (
+                f"; the further views only around what the first view finds (probability >= {adaptive_views.LOW:g})."
+                if settings.adaptive_views and views > 1
+                else "."
+            )
+        )
     return replace(settings, bands=bands, views=views), bands, views
 
 
@@ -185,9 +194,14 @@ class MapArea:
 
 
 def segment_raster(
-    raster_path: str, model_path: str, probability_path: str, mask_path: str,
-    settings: SegmentSettings = SegmentSettings(), area: MapArea = MapArea(),
-    hooks: RunHooks = RunHooks(log=LOGGER.info), model: Optional[SegmentationModel] = None,
+    raster_path: str,
+    model_path: str,
+    probability_path: str,
+    mask_path: str,
+    settings: SegmentSettings = SegmentSettings(),
+    area: MapArea = MapArea(),
+    hooks: RunHooks = RunHooks(log=LOGGER.info),
+    model: Optional[SegmentationModel] = None,
 ) -> SegmentRun:
     """Probability (float32, -1 = no data) and mask (uint8: 1 rock glacier, 0 background, 255 no
     data) GeoTIFFs over the raster (or its ``area``), on the raster's grid. ``model``: an already
@@ -203,11 +217,24 @@ def segment_raster(
     if plan.as_is:
         return _segment_on_grid(raster_path, model_path, probability_path, mask_path, settings, area, hooks, model)
     with tempfile.TemporaryDirectory(prefix="rockglacier_resampled_") as folder:
-        run = _segment_on_grid(resampled_input(raster_path, plan, folder), model_path, os.path.join(folder, "probability.tif"),
-                               os.path.join(folder, "mask.tif"), settings, area, hooks, model)
+        run = _segment_on_grid(
+            resampled_input(raster_path, plan, folder),
+            model_path,
+            os.path.join(folder, "probability.tif"),
+            os.path.join(folder, "mask.tif"),
+            settings,
+            area,
+            hooks,
+            model,
+        )
         region = _region(grid, area.extent)
-        _write_on_grid(probability_on_grid(os.path.join(folder, "probability.tif"), grid, region), run.threshold,
-                       (probability_path, mask_path), grid, region)
+        _write_on_grid(
+            probability_on_grid(os.path.join(folder, "probability.tif"), grid, region),
+            run.threshold,
+            (probability_path, mask_path),
+            grid,
+            region,
+        )
     return replace(run, region=region)
 
 
@@ -219,16 +246,31 @@ def _write_on_grid(probability: np.ndarray, threshold: float, paths: tuple[str, 
     mask = np.where(valid, (probability >= threshold).astype(np.uint8), MASK_NODATA).astype(np.uint8)
     with staged_outputs(list(paths)) as (partial_probability, partial_mask):
         for path, data_type, nodata, description, unit, values in (
-                (partial_probability, gdal.GDT_Float32, PROBABILITY_NODATA, PROBABILITY_DESCRIPTION, UNIT_PROBABILITY,
-                 np.where(valid, probability, PROBABILITY_NODATA)),
-                (partial_mask, gdal.GDT_Byte, MASK_NODATA, MASK_DESCRIPTION, None, mask)):
+            (
+                partial_probability,
+                gdal.GDT_Float32,
+                PROBABILITY_NODATA,
+                PROBABILITY_DESCRIPTION,
+                UNIT_PROBABILITY,
+                np.where(valid, probability, PROBABILITY_NODATA),
+            ),
+            (partial_mask, gdal.GDT_Byte, MASK_NODATA, MASK_DESCRIPTION, None, mask),
+        ):
             dataset = create_output(path, region, grid, data_type, nodata, description, unit)
             dataset.GetRasterBand(1).WriteArray(values)
             dataset = None
 
 
-def _segment_on_grid(raster_path: str, model_path: str, probability_path: str, mask_path: str, settings: SegmentSettings,
-                     area: MapArea, hooks: RunHooks, model: SegmentationModel) -> SegmentRun:
+def _segment_on_grid(
+    raster_path: str,
+    model_path: str,
+    probability_path: str,
+    mask_path: str,
+    settings: SegmentSettings,
+    area: MapArea,
+    hooks: RunHooks,
+    model: SegmentationModel,
+) -> SegmentRun:
     """``segment_raster`` on the raster's own grid."""
     from osgeo import gdal
 
@@ -246,21 +288,31 @@ def _segment_on_grid(raster_path: str, model_path: str, probability_path: str, m
     region = _region(grid, extent)
     rows_of_tiles = tile_windows(region.width_px, region.height_px, layout)
     reader = TileReader(raster_path, region, tuple(settings.bands or ()), model.spec, layout, converter)
-    choice = _precision(model, model_path, settings, reader.sampler(rows_of_tiles), threshold, log,
-                        _scene_key(raster_path, settings, region))
+    choice = _precision(
+        model, model_path, settings, reader.sampler(rows_of_tiles), threshold, log, _scene_key(raster_path, settings, region)
+    )
     model = choice.model
     if choice.model.spec.seg_thresh != threshold and settings.threshold is None:
         threshold = choice.model.spec.seg_thresh  # an int8 copy may carry its own threshold (the shipped one does)
     progress = hooks.progress(sum(len(r) for r in rows_of_tiles))
     counters = _Counters()
     with staged_outputs([probability_path, mask_path]) as (partial_probability, partial_mask):
-        probability_ds = create_output(partial_probability, region, grid, gdal.GDT_Float32, PROBABILITY_NODATA, PROBABILITY_DESCRIPTION,
-                                 UNIT_PROBABILITY)
+        probability_ds = create_output(
+            partial_probability, region, grid, gdal.GDT_Float32, PROBABILITY_NODATA, PROBABILITY_DESCRIPTION, UNIT_PROBABILITY
+        )
         mask_ds = create_output(partial_mask, region, grid, gdal.GDT_Byte, MASK_NODATA, MASK_DESCRIPTION, None)
         writer = RowWriter(probability_ds, mask_ds)
         try:
-            run = _TileRun(model, settings, layout, region, BlendBuffer(min(layout.tile_px, region.height_px), region.width_px),
-                           counters, progress, threshold)
+            run = _TileRun(
+                model,
+                settings,
+                layout,
+                region,
+                BlendBuffer(min(layout.tile_px, region.height_px), region.width_px),
+                counters,
+                progress,
+                threshold,
+            )
             tiles = reader.stream(rows_of_tiles, lambda window: _tile_intersects(window, grid, mask_geometries), progress)
             for index, row_items in tile_rows(tiles):
                 run.buffer.move_to(rows_of_tiles[index][0].row_off)
@@ -273,9 +325,20 @@ def _segment_on_grid(raster_path: str, model_path: str, probability_path: str, m
             writer.close(flush=False)
             probability_ds = mask_ds = None  # closes both before the rename or the removal
             del writer
-    return SegmentRun(model.provider, counters.tiles_run, counters.tiles_skipped, counters.model_seconds,
-                      time.perf_counter() - started, region, threshold, layout, choice.note, counters.tiles_more_views,
-                      counters.more_views_share / max(counters.tiles_run, 1), bool(settings.adaptive_views and views > 1))
+    return SegmentRun(
+        model.provider,
+        counters.tiles_run,
+        counters.tiles_skipped,
+        counters.model_seconds,
+        time.perf_counter() - started,
+        region,
+        threshold,
+        layout,
+        choice.note,
+        counters.tiles_more_views,
+        counters.more_views_share / max(counters.tiles_run, 1),
+        bool(settings.adaptive_views and views > 1),
+    )
 
 
 def _scene_key(raster_path: str, settings: SegmentSettings, region: Window) -> Optional[str]:
@@ -284,14 +347,31 @@ def _scene_key(raster_path: str, settings: SegmentSettings, region: Window) -> O
         status = os.stat(raster_path)
     except OSError:
         return None
-    return (f"{os.path.abspath(raster_path)}|{status.st_size}|{status.st_mtime_ns}|{settings.bands}|{settings.calibration}|"
-            f"{region.col_off},{region.row_off},{region.width_px},{region.height_px}")
+    return (
+        f"{os.path.abspath(raster_path)}|{status.st_size}|{status.st_mtime_ns}|{settings.bands}|{settings.calibration}|"
+        f"{region.col_off},{region.row_off},{region.width_px},{region.height_px}"
+    )
 
 
-def _precision(model: SegmentationModel, model_path: str, settings: SegmentSettings, sampler: Callable[[int, int], list],
-               threshold: float, log: Callable[[str], None], scene_key: Optional[str]) -> PrecisionChoice:
-    choice = choose_precision(model, model_path, settings.precision, sampler, threshold,
-                              lambda path: load_model(path, settings.device, settings.threads), log, scene_key)
+def _precision(
+    model: SegmentationModel,
+    model_path: str,
+    settings: SegmentSettings,
+    sampler: Callable[[int, int], list],
+    threshold: float,
+    log: Callable[[str], None],
+    scene_key: Optional[str],
+) -> PrecisionChoice:
+    choice = choose_precision(
+        model,
+        model_path,
+        settings.precision,
+        sampler,
+        threshold,
+        lambda path: load_model(path, settings.device, settings.threads),
+        log,
+        scene_key,
+    )
     if settings.precision != Precision.FLOAT32:
         log(f"Precision: {choice.note}")
     return choice
@@ -332,8 +412,12 @@ class _TileRun:
         self.counters.tiles_run += len(batch)
         context = self.layout.context_px
         for (tile, _, tile_valid), probability in zip(batch, probabilities):
-            self.buffer.add(tile, probability[context:, context:], tile_valid,
-                            blend_weights(tile, self.region.width_px, self.region.height_px, self.layout))
+            self.buffer.add(
+                tile,
+                probability[context:, context:],
+                tile_valid,
+                blend_weights(tile, self.region.width_px, self.region.height_px, self.layout),
+            )
             self.progress.advance()
 
     def probabilities(self, stacked: np.ndarray) -> np.ndarray:
@@ -352,10 +436,9 @@ class _TileRun:
             self.counters.tiles_more_views += len(busy)
             return first
         for index in range(len(first)):
-            first[index], share = adaptive_views.refine(first[index], stacked[index], context, multiple,
-                                                        lambda x, f: averaged_probability(self.model, x, views, first=f))
+            first[index], share = adaptive_views.refine(
+                first[index], stacked[index], context, multiple, lambda x, f: averaged_probability(self.model, x, views, first=f)
+            )
             self.counters.more_views_share += share
             self.counters.tiles_more_views += share > 0
         return first
-
-

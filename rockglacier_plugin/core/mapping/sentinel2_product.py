@@ -34,8 +34,21 @@ from .calibration import L2A_QUANTIFICATION, Calibration
 from .stac_item import band_key as _band_key
 
 #: MTD band ids of the physical bands (the order of Spectral_Information_List in every L2A product).
-STANDARD_BAND_IDS = {"B01": 0, "B02": 1, "B03": 2, "B04": 3, "B05": 4, "B06": 5, "B07": 6, "B08": 7, "B8A": 8, "B09": 9,
-                     "B10": 10, "B11": 11, "B12": 12}
+STANDARD_BAND_IDS = {
+    "B01": 0,
+    "B02": 1,
+    "B03": 2,
+    "B04": 3,
+    "B05": 4,
+    "B06": 5,
+    "B07": 6,
+    "B08": 7,
+    "B8A": 8,
+    "B09": 9,
+    "B10": 10,
+    "B11": 11,
+    "B12": 12,
+}
 PRODUCT_SUFFIXES = (".safe", ".zip", ".json", "mtd_msil2a.xml")
 
 
@@ -55,13 +68,19 @@ class ProductMetadata:
     nodata: float = 0.0
 
     def calibration(self, band: str) -> Calibration:
+        """The calibration of one band (its offset from the product's metadata)."""
         key = _band_key(band)
         if not self.add_offsets_dn and self.baseline is not None and float(self.baseline) >= 4.0:
-            raise InputRasterError(f"'{self.path}' says processing baseline {self.baseline} but lists no BOA_ADD_OFFSET: the "
-                                   "file is incomplete. Give L2A_ADD_OFFSET (-1000 for baseline 04.00 and later).")
+            raise InputRasterError(
+                f"'{self.path}' says processing baseline {self.baseline} but lists no BOA_ADD_OFFSET: the "
+                "file is incomplete. Give L2A_ADD_OFFSET (-1000 for baseline 04.00 and later)."
+            )
         offset = self.add_offsets_dn.get(key, 0.0)
-        where = (f"MTD_MSIL2A.xml (baseline {self.baseline}, BOA_ADD_OFFSET {offset:g})" if self.add_offsets_dn else
-                 f"MTD_MSIL2A.xml (baseline {self.baseline}: no offset)")
+        where = (
+            f"MTD_MSIL2A.xml (baseline {self.baseline}, BOA_ADD_OFFSET {offset:g})"
+            if self.add_offsets_dn
+            else f"MTD_MSIL2A.xml (baseline {self.baseline}: no offset)"
+        )
         return Calibration.from_l2a(offset, self.quantification, where)
 
 
@@ -95,12 +114,19 @@ def read_product_metadata(path: str) -> ProductMetadata:
             texts[current] = texts[level_2ap]
     if "BOA_QUANTIFICATION_VALUE" not in texts and "IMAGE_FILE" not in texts:
         level = next((e.text for e in texts.get("PROCESSING_LEVEL", []) if e.text), None) or root.tag.rsplit("}", 1)[-1]
-        raise InputRasterError(f"'{path}' is not a Sentinel-2 Level-2A product's MTD_MSIL2A.xml: it names no BOA quantification "
-                               f"value and no image file (it is {level}). Give the MTD_MSIL2A.xml of a Level-2A product.")
-    band_ids = {int(e.get("bandId")): _band_key(e.get("physicalBand", "")) for e in texts.get("Spectral_Information", [])
-                if e.get("bandId") is not None} or {v: k for k, v in STANDARD_BAND_IDS.items()}
+        raise InputRasterError(
+            f"'{path}' is not a Sentinel-2 Level-2A product's MTD_MSIL2A.xml: it names no BOA quantification "
+            f"value and no image file (it is {level}). Give the MTD_MSIL2A.xml of a Level-2A product."
+        )
+    band_ids = {
+        int(e.get("bandId")): _band_key(e.get("physicalBand", ""))
+        for e in texts.get("Spectral_Information", [])
+        if e.get("bandId") is not None
+    } or {v: k for k, v in STANDARD_BAND_IDS.items()}
     offsets = {band_ids.get(int(e.get("band_id", -1)), ""): float(e.text) for e in texts.get("BOA_ADD_OFFSET", [])}
-    quantification = float(texts["BOA_QUANTIFICATION_VALUE"][0].text) if "BOA_QUANTIFICATION_VALUE" in texts else L2A_QUANTIFICATION
+    quantification = (
+        float(texts["BOA_QUANTIFICATION_VALUE"][0].text) if "BOA_QUANTIFICATION_VALUE" in texts else L2A_QUANTIFICATION
+    )
     baseline = texts["PROCESSING_BASELINE"][0].text.strip() if "PROCESSING_BASELINE" in texts else None
     nodata = 0.0
     for special in texts.get("Special_Values", []):
@@ -173,7 +199,9 @@ def _product_bands(path: str, bands: Sequence[str]) -> tuple[list[str], list[Cal
     for band in bands:
         key = _band_key(band)
         if key not in metadata.image_files:
-            raise InputRasterError(f"'{path}' lists no image file of band {key} (it lists {', '.join(sorted(metadata.image_files))}).")
+            raise InputRasterError(
+                f"'{path}' lists no image file of band {key} (it lists {', '.join(sorted(metadata.image_files))})."
+            )
         files.append(_image_path(f"{root}/{metadata.image_files[key]}", path))
         calibrations.append(metadata.calibration(key))
     return files, calibrations, metadata.nodata, f"processing baseline {metadata.baseline}"
@@ -187,8 +215,10 @@ def _image_path(base: str, product: str) -> str:
         exists = gdal.VSIStatL(base + extension) is not None if base.startswith("/vsi") else os.path.exists(base + extension)
         if exists:
             return base + extension
-    raise InputRasterError(f"'{product}' lists {os.path.basename(base)} but holds no such .jp2 or .tif: the product is incomplete "
-                           "(download it again, or give its bands as a stack).")
+    raise InputRasterError(
+        f"'{product}' lists {os.path.basename(base)} but holds no such .jp2 or .tif: the product is incomplete "
+        "(download it again, or give its bands as a stack)."
+    )
 
 
 def _subdataset_bands(name: str, bands: Sequence[str]) -> tuple[list[str], list[Calibration], float, str]:
@@ -199,8 +229,10 @@ def _subdataset_bands(name: str, bands: Sequence[str]) -> tuple[list[str], list[
     found = SUBDATASET.match(name.strip())
     assert found is not None
     if found.group(2) == "TCI":
-        raise InputRasterError(f"'{name}' is the true-colour image (TCI), not reflectance: give the 10m subdataset "
-                               f"(SENTINEL2_L2A:{found.group(1)}:10m:{found.group(3)}) or the product itself.")
+        raise InputRasterError(
+            f"'{name}' is the true-colour image (TCI), not reflectance: give the 10m subdataset "
+            f"(SENTINEL2_L2A:{found.group(1)}:10m:{found.group(3)}) or the product itself."
+        )
     metadata = read_product_metadata(found.group(1))
     dataset = gdal.Open(name.strip())
     if dataset is None:
@@ -210,7 +242,11 @@ def _subdataset_bands(name: str, bands: Sequence[str]) -> tuple[list[str], list[
     for index in range(1, dataset.RasterCount + 1):
         band = dataset.GetRasterBand(index)
         described = re.match(r"\s*(B\d{1,2}A?)\b", band.GetDescription() or "")
-        key = _band_key(described.group(1)) if described else colours.get(gdal.GetColorInterpretationName(band.GetColorInterpretation()))
+        key = (
+            _band_key(described.group(1))
+            if described
+            else colours.get(gdal.GetColorInterpretationName(band.GetColorInterpretation()))
+        )
         if key:
             by_band.setdefault(key, index)
     files, calibrations = [], []
@@ -220,7 +256,12 @@ def _subdataset_bands(name: str, bands: Sequence[str]) -> tuple[list[str], list[
             raise InputRasterError(f"'{name}' has no band {key} (its bands: {', '.join(sorted(by_band)) or 'none described'}).")
         files.append(_single_band_vrt(name.strip(), by_band[key]))
         calibrations.append(metadata.calibration(key))
-    return files, calibrations, metadata.nodata, f"GDAL subdataset {found.group(2)} {found.group(3)}, processing baseline {metadata.baseline}"
+    return (
+        files,
+        calibrations,
+        metadata.nodata,
+        f"GDAL subdataset {found.group(2)} {found.group(3)}, processing baseline {metadata.baseline}",
+    )
 
 
 def _single_band_vrt(name: str, index: int) -> str:
@@ -232,8 +273,9 @@ def _single_band_vrt(name: str, index: int) -> str:
     return path
 
 
-def product_raster(path: str, work_dir: str, bands: Sequence[str] = ("B04", "B03", "B02"),
-                   given: Optional[Calibration] = None) -> tuple[str, list[str]]:
+def product_raster(
+    path: str, work_dir: str, bands: Sequence[str] = ("B04", "B03", "B02"), given: Optional[Calibration] = None
+) -> tuple[str, list[str]]:
     """A VRT stacking ``bands`` of the product at ``path`` with their calibration; and notes for the log. ``given``: the
     user's L2A_ADD_OFFSET, honoured by the STAC reader (products are checked against it when the raster is read)."""
     from osgeo import gdal
@@ -243,7 +285,13 @@ def product_raster(path: str, work_dir: str, bands: Sequence[str] = ("B04", "B03
     convention = ""
     if path.lower().endswith(".json"):
         read = stac_bands(path, bands, given)
-        files, calibrations, nodata, described, convention = read.files, read.calibrations, read.nodata, read.described, read.convention
+        files, calibrations, nodata, described, convention = (
+            read.files,
+            read.calibrations,
+            read.nodata,
+            read.described,
+            read.convention,
+        )
     elif SUBDATASET.match(path.strip()):
         files, calibrations, nodata, described = _subdataset_bands(path, bands)
     else:
@@ -267,7 +315,9 @@ def product_raster(path: str, work_dir: str, bands: Sequence[str] = ("B04", "B03
     dataset = None
     convention = f"; convention read: {convention}" if convention else ""
     inside = f" (the product {safe_root(path)})" if os.path.isdir(path) and safe_root(path) != os.path.abspath(path) else ""
-    notes = [f"Sentinel-2 L2A product '{os.path.basename(path.rstrip('/'))}'{inside} ({described}{convention}): bands "
-             f"{', '.join(map(_band_key, bands))} at {', '.join(os.path.basename(f) for f in files)}; reflectance = "
-             f"{calibrations[0].describe()}."]
+    notes = [
+        f"Sentinel-2 L2A product '{os.path.basename(path.rstrip('/'))}'{inside} ({described}{convention}): bands "
+        f"{', '.join(map(_band_key, bands))} at {', '.join(os.path.basename(f) for f in files)}; reflectance = "
+        f"{calibrations[0].describe()}."
+    ]
     return vrt, notes

@@ -61,7 +61,7 @@ def band_key(name: str) -> str:
 def _asset_band_names(asset: dict[str, Any]) -> list[str]:
     """The band names an asset's eo:bands (STAC 1.0) or bands (STAC 1.1) give, and their common names."""
     names = []
-    for band in (asset.get("eo:bands") or asset.get("bands") or []):
+    for band in asset.get("eo:bands") or asset.get("bands") or []:
         names += [str(band.get("name", "")), str(band.get("common_name", "")), str(band.get("eo:common_name", ""))]
     return [n for n in names if n]
 
@@ -108,13 +108,18 @@ def _declared(asset: dict[str, Any]) -> Optional[tuple[float, float, str]]:
     raster = (asset.get("raster:bands") or [{}])[0]
     if "scale" in raster or "offset" in raster:
         return float(raster.get("scale", 1.0)), float(raster.get("offset", 0.0)), "raster:bands"
-    for holder, where in ((asset, "the asset's raster:scale/raster:offset"), ((asset.get("bands") or [{}])[0], "bands[0] raster:scale/offset")):
+    for holder, where in (
+        (asset, "the asset's raster:scale/raster:offset"),
+        ((asset.get("bands") or [{}])[0], "bands[0] raster:scale/offset"),
+    ):
         if "raster:scale" in holder or "raster:offset" in holder:
             return float(holder.get("raster:scale", 1.0)), float(holder.get("raster:offset", 0.0)), where
     return None
 
 
-def asset_calibration(item: dict[str, Any], asset: dict[str, Any], key: str, given: Optional[Calibration]) -> tuple[Calibration, str]:
+def asset_calibration(
+    item: dict[str, Any], asset: dict[str, Any], key: str, given: Optional[Calibration]
+) -> tuple[Calibration, str]:
     """The calibration of band ``key``'s asset by the item's convention (module docstring), and the convention's name."""
     properties = item.get("properties") or {}
     declared = _declared(asset)
@@ -123,23 +128,31 @@ def asset_calibration(item: dict[str, Any], asset: dict[str, Any], key: str, giv
     if declared is not None:
         scale, offset, where = declared
         convention = "STAC 1.1 raster:scale/raster:offset" if where != "raster:bands" else "STAC raster extension (raster:bands)"
-        return _checked(Calibration(scale, offset, f"the STAC item's {where} (scale {scale:g}, offset {offset:g})"), given, key), convention
+        return _checked(
+            Calibration(scale, offset, f"the STAC item's {where} (scale {scale:g}, offset {offset:g})"), given, key
+        ), convention
     baseline, where = stated_baseline(item)
     if baseline is not None:
         offset_dn = BASELINE_4_OFFSET_DN if float(baseline) >= 4.0 else 0.0
-        found = Calibration.from_l2a(offset_dn, L2A_QUANTIFICATION, f"processing baseline {baseline} stated in {where}: BOA_ADD_OFFSET "
-                                                                   f"{offset_dn:g}")
+        found = Calibration.from_l2a(
+            offset_dn, L2A_QUANTIFICATION, f"processing baseline {baseline} stated in {where}: BOA_ADD_OFFSET {offset_dn:g}"
+        )
         return _checked(found, given, key), f"processing baseline from the item ({where.split(' (')[0]})"
     if given is not None:
         return given, "L2A_ADD_OFFSET (the item states no offset, scale or processing baseline)"
     raise InputRasterError(
-        f"The STAC item '{item.get('id', '?')}' states neither the {key} asset's scale/offset (raster:bands, raster:scale/offset) "
-        "nor a processing baseline (s2:processing_baseline, or the _Nxxyy_ field of the product name): give L2A_ADD_OFFSET (-1000 "
-        "for processing baseline 04.00 and later, i.e. acquisitions since 25 January 2022 and all reprocessed products; 0 before).")
+        f"The STAC item '{item.get('id', '?')}' states neither the {key} asset's scale/offset (raster:bands, "
+        "raster:scale/offset) "
+        "nor a processing baseline (s2:processing_baseline, or the _Nxxyy_ field of the product name): give L2A_ADD_OFFSET "
+        "(-1000 "
+        "for processing baseline 04.00 and later, i.e. acquisitions since 25 January 2022 and all reprocessed products; 0 "
+        "before)."
+    )
 
 
-def _earth_search_v1(item: dict[str, Any], declared: Optional[tuple[float, float, str]],
-                     given: Optional[Calibration]) -> tuple[Calibration, str]:
+def _earth_search_v1(
+    item: dict[str, Any], declared: Optional[tuple[float, float, str]], given: Optional[Calibration]
+) -> tuple[Calibration, str]:
     """Earth Search v1's convention (module docstring); the user's L2A_ADD_OFFSET overrides its flag, which is known to be
     wrong on some items."""
     applied = bool(item["properties"][BOA_OFFSET_APPLIED])
@@ -147,17 +160,28 @@ def _earth_search_v1(item: dict[str, Any], declared: Optional[tuple[float, float
     convention = f"Earth Search v1 ({BOA_OFFSET_APPLIED} = {str(applied).lower()})"
     baseline, where = stated_baseline(item)
     if applied:
-        found = Calibration(scale, 0.0, f"Earth Search's {BOA_OFFSET_APPLIED} = true: the offset is already in the numbers "
-                                        f"(raster:bands' offset {declared[1] if declared else 0:g} not applied again)")
+        found = Calibration(
+            scale,
+            0.0,
+            f"Earth Search's {BOA_OFFSET_APPLIED} = true: the offset is already in the numbers "
+            f"(raster:bands' offset {declared[1] if declared else 0:g} not applied again)",
+        )
     elif baseline is not None:
         offset_dn = BASELINE_4_OFFSET_DN if float(baseline) >= 4.0 else 0.0
-        found = Calibration(scale, offset_dn * scale, f"Earth Search's {BOA_OFFSET_APPLIED} = false and processing baseline "
-                                                      f"{baseline} ({where.split(' (')[0]}): BOA_ADD_OFFSET {offset_dn:g}")
+        found = Calibration(
+            scale,
+            offset_dn * scale,
+            f"Earth Search's {BOA_OFFSET_APPLIED} = false and processing baseline "
+            f"{baseline} ({where.split(' (')[0]}): BOA_ADD_OFFSET {offset_dn:g}",
+        )
     else:
         found = Calibration(scale, declared[1] if declared else 0.0, f"Earth Search's {BOA_OFFSET_APPLIED} = false: raster:bands")
     if given is not None and not found.agrees(given):
-        return Calibration(given.scale, given.offset, f"L2A_ADD_OFFSET, overriding {BOA_OFFSET_APPLIED} = {str(applied).lower()} "
-                                                      "(a flag known to be wrong on some items)"), convention
+        return Calibration(
+            given.scale,
+            given.offset,
+            f"L2A_ADD_OFFSET, overriding {BOA_OFFSET_APPLIED} = {str(applied).lower()} (a flag known to be wrong on some items)",
+        ), convention
     return found, convention
 
 
@@ -165,7 +189,8 @@ def _checked(found: Calibration, given: Optional[Calibration], key: str) -> Cali
     if given is not None and not found.agrees(given):
         raise ParameterError(
             f"L2A_ADD_OFFSET={given.add_offset_dn:g} contradicts {found.source} (offset {found.add_offset_dn:g} DN) for {key}: "
-            "leave L2A_ADD_OFFSET empty to use the item's own.")
+            "leave L2A_ADD_OFFSET empty to use the item's own."
+        )
     return given if given is not None else found
 
 
@@ -206,8 +231,10 @@ def stac_bands(path: str, bands: Sequence[str], given: Optional[Calibration] = N
         found = find_asset(assets, key)
         if found is None:
             looked = ", ".join(filter(None, [COMMON_NAMES.get(key), key, key.lower(), *(key + s for s in RESOLUTION_SUFFIXES)]))
-            raise InputRasterError(f"The STAC item '{path}' has no asset for {key} (looked for {looked}, and assets whose eo:bands "
-                                   f"name it). Its assets: {', '.join(sorted(assets))}.")
+            raise InputRasterError(
+                f"The STAC item '{path}' has no asset for {key} (looked for {looked}, and assets whose eo:bands "
+                f"name it). Its assets: {', '.join(sorted(assets))}."
+            )
         name, asset = found
         calibration, convention = asset_calibration(item, asset, key, given)
         calibrations.append(calibration)

@@ -21,9 +21,19 @@ CREATION_OPTIONS = ["TILED=YES", "COMPRESS=ZSTD", "ZSTD_LEVEL=1", "BIGTIFF=IF_SA
 Converter = Callable[[np.ndarray], np.ndarray]
 
 
-def create_output(path: str, region: Window, grid: Any, data_type: int, nodata: float, description: str, unit: Optional[str]) -> Any:
-    return create_geotiff(path, (region.width_px, region.height_px), region.transform(grid.geotransform), grid.crs_wkt,
-                          data_type, CREATION_OPTIONS, band_info=BandInfo(nodata=nodata, description=description, unit=unit))
+def create_output(
+    path: str, region: Window, grid: Any, data_type: int, nodata: float, description: str, unit: Optional[str]
+) -> Any:
+    """The probability and mask GeoTIFFs of a run on ``grid``'s region, staged (complete or absent)."""
+    return create_geotiff(
+        path,
+        (region.width_px, region.height_px),
+        region.transform(grid.geotransform),
+        grid.crs_wkt,
+        data_type,
+        CREATION_OPTIONS,
+        band_info=BandInfo(nodata=nodata, description=description, unit=unit),
+    )
 
 
 class RowWriter:
@@ -34,7 +44,9 @@ class RowWriter:
         from concurrent.futures import ThreadPoolExecutor
 
         self.datasets = (probability_ds, mask_ds)
-        self.executor: Optional[ThreadPoolExecutor] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rockglacier-row-writer")
+        self.executor: Optional[ThreadPoolExecutor] = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="rockglacier-row-writer"
+        )
         self.pending: Any = None
 
     def _wait(self) -> None:
@@ -43,6 +55,7 @@ class RowWriter:
             pending.result()
 
     def write(self, row: int, probability: np.ndarray, mask: np.ndarray) -> None:
+        """Write finished rows from ``row`` on."""
         self._wait()
         if self.executor is None:
             raise RuntimeError("RowWriter.write after close")
@@ -68,8 +81,15 @@ class RowWriter:
             self.executor = None
 
 
-def read_tile(dataset: Any, region: Window, tile: Window, bands: Sequence[int], spec: Any,
-               layout: TileLayout, converter: Optional[Converter] = None) -> tuple[np.ndarray, np.ndarray]:
+def read_tile(
+    dataset: Any,
+    region: Window,
+    tile: Window,
+    bands: Sequence[int],
+    spec: Any,
+    layout: TileLayout,
+    converter: Optional[Converter] = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """The model's input for one tile: the tile and ``layout.context_px`` around it, read from the
     raster where it has pixels, and beyond its edges the standardised zero (the neutral input: the
     model's own zero padding showed it at every training crop's edge, and the default model trained
@@ -83,9 +103,17 @@ def read_tile(dataset: Any, region: Window, tile: Window, bands: Sequence[int], 
     read_col0, read_row0 = max(col0, 0), max(row0, 0)
     read_col1 = min(col0 + width_in, dataset.RasterXSize)
     read_row1 = min(row0 + height_in, dataset.RasterYSize)
-    raw = dataset.ReadAsArray(
-        read_col0, read_row0, read_col1 - read_col0, read_row1 - read_row0, band_list=list(bands),
-    ).astype(np.float32).reshape(len(bands), read_row1 - read_row0, read_col1 - read_col0)
+    raw = (
+        dataset.ReadAsArray(
+            read_col0,
+            read_row0,
+            read_col1 - read_col0,
+            read_row1 - read_row0,
+            band_list=list(bands),
+        )
+        .astype(np.float32)
+        .reshape(len(bands), read_row1 - read_row0, read_col1 - read_col0)
+    )
     if converter is None:
         tensor, valid = model_input(raw, spec)
     else:  # no-data found on the stored values, before the rendering
@@ -95,7 +123,7 @@ def read_tile(dataset: Any, region: Window, tile: Window, bands: Sequence[int], 
     if any(any(p) for p in pads):
         tensor = np.pad(tensor, ((0, 0),) + pads, mode="constant", constant_values=0.0)
     top, left = row0 + context - read_row0, col0 + context - read_col0
-    return tensor, valid[top:top + tile.height_px, left:left + tile.width_px]
+    return tensor, valid[top : top + tile.height_px, left : left + tile.width_px]
 
 
 def tile_rows(items: Iterator[tuple]) -> Iterator[tuple[int, list]]:
@@ -116,12 +144,26 @@ class TileReader:
     bounded queue ahead of the model: reading overlaps inference (onnxruntime releases the GIL while it runs)
     and memory stays bounded (``QUEUE_TILES`` inputs waiting)."""
 
-    def __init__(self, raster_path: str, region: Window, bands: Sequence[int], spec: Any, layout: TileLayout,
-                 converter: Optional[Converter]) -> None:
+    def __init__(
+        self,
+        raster_path: str,
+        region: Window,
+        bands: Sequence[int],
+        spec: Any,
+        layout: TileLayout,
+        converter: Optional[Converter],
+    ) -> None:
         self.raster_path, self.region, self.bands, self.spec, self.layout, self.converter = (
-            raster_path, region, tuple(bands), spec, layout, converter)
+            raster_path,
+            region,
+            tuple(bands),
+            spec,
+            layout,
+            converter,
+        )
 
     def read(self, dataset: Any, tile: Window) -> tuple[np.ndarray, np.ndarray]:
+        """A tile's values and validity, read with its context (no-data and the area beyond the raster filled)."""
         return read_tile(dataset, self.region, tile, self.bands, self.spec, self.layout, self.converter)
 
     def sampler(self, rows_of_tiles: Sequence[Sequence[Window]]) -> Callable[[int, int], list]:
@@ -137,8 +179,9 @@ class TileReader:
 
         return sample
 
-    def stream(self, rows_of_tiles: Sequence[Sequence[Window]], wanted: Callable[[Window], bool],
-               progress: Progress) -> Iterator[tuple[int, Optional[tuple]]]:
+    def stream(
+        self, rows_of_tiles: Sequence[Sequence[Window]], wanted: Callable[[Window], bool], progress: Progress
+    ) -> Iterator[tuple[int, Optional[tuple]]]:
         """(row index, (tile, tensor, valid)) for every tile in order, None for a tile outside MASK_LAYER."""
         results: queue.Queue = queue.Queue(maxsize=QUEUE_TILES)
         stop = threading.Event()
@@ -150,8 +193,9 @@ class TileReader:
                     for tile in row:
                         if stop.is_set():
                             return
-                        on_raster = Window(self.region.col_off + tile.col_off, self.region.row_off + tile.row_off,
-                                           tile.width_px, tile.height_px)
+                        on_raster = Window(
+                            self.region.col_off + tile.col_off, self.region.row_off + tile.row_off, tile.width_px, tile.height_px
+                        )
                         item = (tile,) + self.read(dataset, tile) if wanted(on_raster) else None
                         results.put((index, item))
                 results.put(_DONE)

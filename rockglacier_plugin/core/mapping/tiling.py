@@ -44,8 +44,10 @@ class TileLayout:
         if not 0 <= self.overlap_px < self.tile_px:
             raise ParameterError(f"OVERLAP_PX={self.overlap_px} must lie between 0 and the tile size {self.tile_px} - 1.")
         if self.tile_px % self.align_px or self.context_px % self.align_px:
-            raise ParameterError(f"TILE_SIZE_PX={self.tile_px} and the context {self.context_px} px must be multiples of the "
-                                 f"model's size multiple {self.align_px}.")
+            raise ParameterError(
+                f"TILE_SIZE_PX={self.tile_px} and the context {self.context_px} px must be multiples of the "
+                f"model's size multiple {self.align_px}."
+            )
 
     @property
     def input_px(self) -> int:
@@ -81,10 +83,12 @@ def tile_windows(width_px: int, height_px: int, layout: TileLayout) -> list[list
     """Tiles as rows of windows (row-major), clipped to the raster (the last tiles, rasters smaller than a tile)."""
     rows = []
     for row in tile_starts(height_px, layout):
-        rows.append([
-            Window(col, row, min(layout.tile_px, width_px - col), min(layout.tile_px, height_px - row))
-            for col in tile_starts(width_px, layout)
-        ])
+        rows.append(
+            [
+                Window(col, row, min(layout.tile_px, width_px - col), min(layout.tile_px, height_px - row))
+                for col in tile_starts(width_px, layout)
+            ]
+        )
     return rows
 
 

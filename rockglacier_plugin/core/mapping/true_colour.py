@@ -36,9 +36,11 @@ WARN_SATURATED_SHARE = 0.02
 SENTINEL_HUB_GAIN = 2.5
 #: ESA's TCI: reflectance 0 to this value spread over 1-255.
 TCI_MAX_REFLECTANCE = 0.2
-DOWNLOAD_INSTEAD = ("download the Sentinel-2 L2A reflectance instead: the SAFE product (its zip, as the Copernicus Browser "
-                    "gives it), its B02, B03, B04 bands, or the STAC item (Earth Search, Planetary Computer, Copernicus Data "
-                    "Space), which rockglacier:segment reads directly")
+DOWNLOAD_INSTEAD = (
+    "download the Sentinel-2 L2A reflectance instead: the SAFE product (its zip, as the Copernicus Browser "
+    "gives it), its B02, B03, B04 bands, or the STAC item (Earth Search, Planetary Computer, Copernicus Data "
+    "Space), which rockglacier:segment reads directly"
+)
 
 
 @dataclass(frozen=True)
@@ -65,13 +67,18 @@ def recognise(path: str, dataset: Any, bands: Sequence[int]) -> Optional[TrueCol
         if data_type != "Byte":
             return None
         scale = TCI_MAX_REFLECTANCE / 254.0
-        return TrueColour("ESA true-colour image (TCI: reflectance 0-0.2 as 1-255)", Calibration(scale, -scale, "ESA's TCI stretch"), 255.0)
+        return TrueColour(
+            "ESA true-colour image (TCI: reflectance 0-0.2 as 1-255)", Calibration(scale, -scale, "ESA's TCI stretch"), 255.0
+        )
     if re.search(r"true[ _-]?colou?r", name) or re.search(r"true[ _-]?colou?r", tags):
         full = _full_scale(data_type)
         gain = SENTINEL_HUB_GAIN * full
-        return TrueColour(f"Copernicus Browser / EO Browser true-colour export ({data_type}: {SENTINEL_HUB_GAIN:g} x reflectance"
-                          f"{'' if full == 1.0 else f' x {full:g}'})",
-                          Calibration(1.0 / gain, 0.0, f"Sentinel Hub's true-colour gain {SENTINEL_HUB_GAIN:g}"), full)
+        return TrueColour(
+            f"Copernicus Browser / EO Browser true-colour export ({data_type}: {SENTINEL_HUB_GAIN:g} x reflectance"
+            f"{'' if full == 1.0 else f' x {full:g}'})",
+            Calibration(1.0 / gain, 0.0, f"Sentinel Hub's true-colour gain {SENTINEL_HUB_GAIN:g}"),
+            full,
+        )
     return None
 
 
@@ -105,11 +112,15 @@ def true_colour_calibrations(path: str, dataset: Any, bands: Sequence[int]) -> O
     if share > MAX_SATURATED_SHARE:
         raise InputRasterError(
             f"'{os.path.basename(path)}' is a {found.kind}: a display image, not reflectance, and {100 * share:.0f} % of it is "
-            f"saturated (reflectance {ceiling:.2f} or more, where rock glaciers and snow lie), above the {100 * MAX_SATURATED_SHARE:g} % "
-            f"this tool accepts. To map from it, {DOWNLOAD_INSTEAD}.")
-    note = (f"'{os.path.basename(path)}' is a {found.kind}, not the model's rendering: read back as reflectance "
-            f"(rho = {found.calibration.describe()}), then rendered as the model's training imagery was; {100 * share:.1f} % of "
-            f"its pixels are saturated (reflectance {ceiling:.2f} or more, known only as at least that)")
+            f"saturated (reflectance {ceiling:.2f} or more, where rock glaciers and snow lie), above the "
+            f"{100 * MAX_SATURATED_SHARE:g} % "
+            f"this tool accepts. To map from it, {DOWNLOAD_INSTEAD}."
+        )
+    note = (
+        f"'{os.path.basename(path)}' is a {found.kind}, not the model's rendering: read back as reflectance "
+        f"(rho = {found.calibration.describe()}), then rendered as the model's training imagery was; {100 * share:.1f} % of "
+        f"its pixels are saturated (reflectance {ceiling:.2f} or more, known only as at least that)"
+    )
     if share > WARN_SATURATED_SHARE:
         note = "Warning: " + note + f". For results as on reflectance, {DOWNLOAD_INSTEAD}"
     return [found.calibration] * len(bands), note + "."

@@ -5,7 +5,8 @@ sub-rows. Along each scanline the polygon's inside is a set of spans found from 
 even-odd rule, so holes and multipart polygons are handled); the length of every span inside each
 pixel is taken exactly, and the sub-rows are averaged (the midpoint rule in the vertical). The
 result is exact horizontally and accurate to O(1/SUBROWS_PER_ROW**2) per pixel vertically for
-straight edges (a horizontal edge is placed within half a sub-row); a polygon smaller than a pixel gets its true share of that pixel.
+straight edges (a horizontal edge is placed within half a sub-row); a polygon smaller than a pixel gets its true share of that
+pixel.
 """
 
 from __future__ import annotations
@@ -136,9 +137,7 @@ def coverage_and_centres(geometry: Any, window: Window, geotransform: GeoTransfo
     return _coverage_from_spans(spans, height, width, subrows), centres
 
 
-def coverage_fraction(
-    geometry: Any, window: Window, geotransform: GeoTransform, subrows: int = 0
-) -> np.ndarray:
+def coverage_fraction(geometry: Any, window: Window, geotransform: GeoTransform, subrows: int = 0) -> np.ndarray:
     """Covered fraction (0-1) of each pixel of ``window``, shape ``window.shape``, float64.
 
     Args:
@@ -168,15 +167,16 @@ def _coverage_from_spans(spans: tuple[np.ndarray, np.ndarray, np.ndarray], heigh
     # Partial pixels: the whole span when it starts and ends in one pixel, otherwise the pieces
     # in its first and last pixels. np.bincount accumulates far faster than np.add.at.
     partial_index = np.concatenate(
-        [pixel_row[same] * width + first_col[same], pixel_row[multi] * width + first_col[multi],
-         pixel_row[multi] * width + last_col[multi]]
+        [
+            pixel_row[same] * width + first_col[same],
+            pixel_row[multi] * width + first_col[multi],
+            pixel_row[multi] * width + last_col[multi],
+        ]
     )
     partial_length = np.concatenate(
         [stop[same] - start[same], first_col[multi] + 1 - start[multi], stop[multi] - last_col[multi]]
     )
-    coverage += np.bincount(partial_index, partial_length * weight, minlength=height * width).reshape(
-        height, width
-    )
+    coverage += np.bincount(partial_index, partial_length * weight, minlength=height * width).reshape(height, width)
     # Whole pixels strictly between the first and last: +1 after the first, -1 at the last,
     # then a running sum along the row.
     row_multi = pixel_row[multi] * (width + 1)

@@ -53,8 +53,7 @@ def spatial_reference(crs_wkt_or_epsg: str | int, what: str = "layer") -> Any:
             srs.SetFromUserInput(crs_wkt_or_epsg)
     except RuntimeError as exc:
         raise InputVectorError(
-            f"The {what} has no usable CRS ({exc}). Set its CRS in QGIS (Layer Properties > Source) "
-            "and run again."
+            f"The {what} has no usable CRS ({exc}). Set its CRS in QGIS (Layer Properties > Source) and run again."
         ) from exc
     srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
     return srs
@@ -67,10 +66,7 @@ def transformer(source_srs: Any, target_srs: Any) -> Any:
 
 def local_equal_area_srs(lon_deg: float, lat_deg: float) -> Any:
     """Lambert azimuthal equal-area on WGS84 centred at (lon, lat)."""
-    return spatial_reference(
-        f"+proj=laea +lat_0={lat_deg:.8f} +lon_0={lon_deg:.8f} +x_0=0 +y_0=0 "
-        "+datum=WGS84 +units=m +no_defs"
-    )
+    return spatial_reference(f"+proj=laea +lat_0={lat_deg:.8f} +lon_0={lon_deg:.8f} +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs")
 
 
 @dataclass
@@ -211,6 +207,7 @@ class EqualAreaProjector:
         self._projections: dict[tuple[int, int], LocalProjection] = {}
 
     def projection_for(self, lon_deg: float, lat_deg: float) -> LocalProjection:
+        """The local projection of the cell holding (lon, lat), made once per cell."""
         key = (int(math.floor(lon_deg / self.cell_deg)), int(math.floor(lat_deg / self.cell_deg)))
         if key not in self._projections:
             lon0 = (key[0] + 0.5) * self.cell_deg

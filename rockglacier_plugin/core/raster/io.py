@@ -44,6 +44,7 @@ class RasterGrid:
 
     @property
     def full_window(self) -> Window:
+        """The window of the whole raster."""
         return Window(0, 0, self.width_px, self.height_px)
 
 
@@ -130,8 +131,14 @@ class BandInfo:
 
 
 def create_geotiff(
-    path: str, size_px: tuple[int, int], geotransform: GeoTransform, crs_wkt: str, data_type: int,
-    options: Sequence[str], bands: int = 1, band_info: BandInfo = BandInfo(),
+    path: str,
+    size_px: tuple[int, int],
+    geotransform: GeoTransform,
+    crs_wkt: str,
+    data_type: int,
+    options: Sequence[str],
+    bands: int = 1,
+    band_info: BandInfo = BandInfo(),
 ) -> Any:
     """A new georeferenced GeoTIFF of ``size_px`` = (width, height); every band gets ``band_info``. Its folder is made
     when it does not exist yet (as QGIS does for its own outputs); a file that cannot be made is a ``ParameterError``."""
@@ -143,14 +150,18 @@ def create_geotiff(
     folder = os.path.dirname(os.path.abspath(str(path)))
     try:
         os.makedirs(folder, exist_ok=True)
-        dataset = _gdal().GetDriverByName("GTiff").Create(str(path), int(width_px), int(height_px), bands, data_type, list(options))
+        dataset = (
+            _gdal().GetDriverByName("GTiff").Create(str(path), int(width_px), int(height_px), bands, data_type, list(options))
+        )
     except (OSError, RuntimeError) as exc:
         dataset, problem = None, str(exc)
     else:
         problem = "" if dataset is not None else _gdal().GetLastErrorMsg()
     if dataset is None:
-        raise ParameterError(f"The raster {path} cannot be written ({problem}): choose a folder you can write to and a "
-                             "file that no other program holds open.")
+        raise ParameterError(
+            f"The raster {path} cannot be written ({problem}): choose a folder you can write to and a "
+            "file that no other program holds open."
+        )
     dataset.SetGeoTransform(tuple(geotransform))
     dataset.SetProjection(crs_wkt)
     for index in range(1, bands + 1):
@@ -173,8 +184,7 @@ def read_window(band: Any, grid: RasterGrid, window: Window) -> np.ndarray:
     data = band.ReadAsArray(inside.col_off, inside.row_off, inside.width_px, inside.height_px)
     if data is None:
         raise InputRasterError(
-            f"Reading pixels {inside} of '{band.GetDataset().GetDescription()}' failed; the file "
-            "may be truncated or corrupted."
+            f"Reading pixels {inside} of '{band.GetDataset().GetDescription()}' failed; the file may be truncated or corrupted."
         )
     values = data.astype(np.float64, copy=False)
     if grid.nodata is not None and not np.isnan(grid.nodata):

@@ -29,12 +29,15 @@ class Footprint:
     crs_wkt: str
 
     def describe(self) -> str:
+        """The footprint's bounds and CRS for a message."""
         srs = spatial_reference(self.crs_wkt, self.what)
         code = f"{srs.GetAuthorityName(None)}:{srs.GetAuthorityCode(None)}" if srs.GetAuthorityCode(None) else "no EPSG code"
         digits = 4 if srs.IsGeographic() else 0
         xmin, ymin, xmax, ymax = self.bounds
-        return (f"the {self.what} ({srs.GetName()}, {code}; x {xmin:.{digits}f} to {xmax:.{digits}f}, "
-                f"y {ymin:.{digits}f} to {ymax:.{digits}f})")
+        return (
+            f"the {self.what} ({srs.GetName()}, {code}; x {xmin:.{digits}f} to {xmax:.{digits}f}, "
+            f"y {ymin:.{digits}f} to {ymax:.{digits}f})"
+        )
 
 
 def raster_footprint(dataset: Any, what: str) -> Footprint:
@@ -49,8 +52,11 @@ def geometries_footprint(geometries: Sequence[Any], crs_wkt: str, what: str) -> 
     envelopes = [g.GetEnvelope() for g in geometries if g is not None and not g.IsEmpty()]
     if not envelopes:
         return None
-    return Footprint(what, (min(e[0] for e in envelopes), min(e[2] for e in envelopes),
-                            max(e[1] for e in envelopes), max(e[3] for e in envelopes)), crs_wkt)
+    return Footprint(
+        what,
+        (min(e[0] for e in envelopes), min(e[2] for e in envelopes), max(e[1] for e in envelopes), max(e[3] for e in envelopes)),
+        crs_wkt,
+    )
 
 
 def _bounds_in(footprint: Footprint, crs_wkt: str) -> Optional[tuple[float, float, float, float]]:

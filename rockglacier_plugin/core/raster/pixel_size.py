@@ -50,9 +50,7 @@ def row_pixel_sizes_m(grid: RasterGrid, window: Window) -> tuple[np.ndarray, np.
         ones = np.ones_like(rows)
         return ones * dx_units * grid.linear_unit_m, ones * dy_units * grid.linear_unit_m
     lat_deg = np.clip(pixel_centre_y(grid.geotransform, rows), -89.999, 89.999)
-    meridional_m, prime_vertical_m = ellipsoid_radii_m(
-        lat_deg, grid.semi_major_m, grid.inverse_flattening
-    )
+    meridional_m, prime_vertical_m = ellipsoid_radii_m(lat_deg, grid.semi_major_m, grid.inverse_flattening)
     dx_m = prime_vertical_m * np.cos(np.radians(lat_deg)) * math.radians(dx_units)
     dy_m = meridional_m * math.radians(dy_units)
     return dx_m, dy_m

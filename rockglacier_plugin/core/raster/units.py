@@ -31,8 +31,14 @@ UNIT_PROBABILITY = "1"  # dimensionless, as CF and UDUNITS write it
 _LENGTH_CM = {"m": 100.0, "cm": 1.0, "mm": 0.1}
 _TIME_PER_YEAR = {"yr": 1.0, "a": 1.0, "y": 1.0, "d": DAYS_PER_YEAR}
 _WORDS = (
-    (r"millimet(?:er|re)s?", "mm"), (r"centimet(?:er|re)s?", "cm"), (r"met(?:er|re)s?", "m"),
-    (r"years?", "yr"), (r"days?", "d"), (r"annum", "a"), (r"\bper\b", "/"), (r"⁻¹", "-1"),
+    (r"millimet(?:er|re)s?", "mm"),
+    (r"centimet(?:er|re)s?", "cm"),
+    (r"met(?:er|re)s?", "m"),
+    (r"years?", "yr"),
+    (r"days?", "d"),
+    (r"annum", "a"),
+    (r"\bper\b", "/"),
+    (r"⁻¹", "-1"),
 )
 _RATIO = re.compile(r"^(mm|cm|m)/(yr|a|y|d)$")
 _POWER = re.compile(r"^(mm|cm|m)[.*]?(yr|a|y|d)\^?-1$")

@@ -54,9 +54,7 @@ class Window:
         return (x0 + self.col_off * dx, dx, rx, y0 + self.row_off * dy, ry, dy)
 
 
-def window_from_bounds(
-    xmin: float, ymin: float, xmax: float, ymax: float, geotransform: GeoTransform
-) -> Window:
+def window_from_bounds(xmin: float, ymin: float, xmax: float, ymax: float, geotransform: GeoTransform) -> Window:
     """Smallest window of whole pixels that covers a bounding box (north-up grids only).
 
     >>> window_from_bounds(10.0, -20.0, 25.0, -5.0, (0.0, 10.0, 0.0, 0.0, 0.0, -10.0))

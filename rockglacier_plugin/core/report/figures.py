@@ -65,11 +65,25 @@ def _box_and_points(axes: Any, groups: list[tuple[str, list[float]]], label: str
     for position, (code, values) in enumerate(groups, start=1):
         if not values:
             continue
-        box = axes.boxplot([values], positions=[position], widths=0.55, patch_artist=True, showfliers=False,
-                           medianprops={"color": "black"}, manage_ticks=False)
+        box = axes.boxplot(
+            [values],
+            positions=[position],
+            widths=0.55,
+            patch_artist=True,
+            showfliers=False,
+            medianprops={"color": "black"},
+            manage_ticks=False,
+        )
         box["boxes"][0].set_facecolor(colour(code) + (0.45,))
-        axes.scatter(position + rng.uniform(-0.15, 0.15, len(values)), values, s=10, color=colour(code),
-                     edgecolors="black", linewidths=0.3, zorder=3)
+        axes.scatter(
+            position + rng.uniform(-0.15, 0.15, len(values)),
+            values,
+            s=10,
+            color=colour(code),
+            edgecolors="black",
+            linewidths=0.3,
+            zorder=3,
+        )
     axes.set_xticks(range(1, len(groups) + 1))
     axes.set_xticklabels([f"{code}\n(n={len(values)})" for code, values in groups])
     # every class in its own slot, half a slot of margin each side (each boxplot call reset the limits to its own box:
@@ -157,8 +171,9 @@ def axis_titles(crs_wkt: str) -> tuple[str, str]:
         return "x", "y"
     if srs.IsGeographic():
         return "longitude (deg)", "latitude (deg)"
-    unit = {"metre": "m", "meter": "m", "foot": "ft", "us survey foot": "US ft"}.get(srs.GetLinearUnitsName().lower(),
-                                                                                     srs.GetLinearUnitsName())
+    unit = {"metre": "m", "meter": "m", "foot": "ft", "us survey foot": "US ft"}.get(
+        srs.GetLinearUnitsName().lower(), srs.GetLinearUnitsName()
+    )
     return f"easting ({unit})", f"northing ({unit})"
 
 
@@ -173,8 +188,14 @@ def _map_bounds(geometries: Sequence[Any], margin: float = 0.08) -> Optional[tup
     return xmin - pad, ymin - pad, xmax + pad, ymax + pad
 
 
-def map_figure(records: Sequence[Record], geometries: Sequence[Any], crs_name: str, path: str, crs_wkt: str = "",
-               dem_path: Optional[str] = None) -> str:
+def map_figure(
+    records: Sequence[Record],
+    geometries: Sequence[Any],
+    crs_name: str,
+    path: str,
+    crs_wkt: str = "",
+    dem_path: Optional[str] = None,
+) -> str:
     """Overview map of the landforms in their class colours (``geometries``: OGR, one per record), over the shaded
     relief of ``dem_path`` when given (``relief``)."""
     from matplotlib.collections import PolyCollection
@@ -186,8 +207,9 @@ def map_figure(records: Sequence[Record], geometries: Sequence[Any], crs_name: s
     bounds = _map_bounds(geometries)
     relief = relief_background(dem_path, crs_wkt, bounds) if dem_path and bounds and crs_wkt else None
     if relief is not None:
-        axes.imshow(relief.shade, extent=relief.extent, cmap="gray", vmin=0, vmax=255, alpha=0.75, interpolation="bilinear",
-                    zorder=0)
+        axes.imshow(
+            relief.shade, extent=relief.extent, cmap="gray", vmin=0, vmax=255, alpha=0.75, interpolation="bilinear", zorder=0
+        )
     rings, faces = [], []
     for record, geometry in zip(records, geometries):
         if geometry is None:
@@ -197,10 +219,19 @@ def map_figure(records: Sequence[Record], geometries: Sequence[Any], crs_name: s
             faces.append(colour(class_of(record)))
     axes.add_collection(PolyCollection(rings, facecolors=faces, edgecolors="black", linewidths=0.3))
     # centroids as dots too: at the scale of a mountain range the outlines are smaller than a pixel
-    centres = [(g.Centroid().GetX(), g.Centroid().GetY(), colour(class_of(r))) for r, g in zip(records, geometries) if g is not None]
+    centres = [
+        (g.Centroid().GetX(), g.Centroid().GetY(), colour(class_of(r))) for r, g in zip(records, geometries) if g is not None
+    ]
     if centres:
-        axes.scatter([c[0] for c in centres], [c[1] for c in centres], s=6, c=[c[2] for c in centres],
-                     edgecolors="black", linewidths=0.2, zorder=3)
+        axes.scatter(
+            [c[0] for c in centres],
+            [c[1] for c in centres],
+            s=6,
+            c=[c[2] for c in centres],
+            edgecolors="black",
+            linewidths=0.2,
+            zorder=3,
+        )
     axes.autoscale_view()
     if bounds is not None:
         axes.set_xlim(bounds[0], bounds[2])

@@ -30,6 +30,8 @@ REPORTED_FIELDS = ("upslope_con", "elev_mean_m", "slope_mean_deg", "aspect_deg",
 
 @dataclass
 class ReportInputs:
+    """What ``rockglacier:report`` reads: the inventory and its optional tables."""
+
     records: Sequence[Mapping[str, Any]]  # the landforms the filter keeps
     geometries: Sequence[Any]  # OGR geometries in the layer's CRS, one per record (None allowed)
     inventory_name: str
@@ -44,6 +46,8 @@ class ReportInputs:
 
 @dataclass
 class ReportOutputs:
+    """What ``rockglacier:report`` writes: the HTML report and its figures and tables."""
+
     html_path: str
     class_table_path: Optional[str]
     velocity_table_path: Optional[str]
@@ -94,11 +98,16 @@ def _figures(inputs: ReportInputs, folder: str, stem: str) -> list[tuple[str, st
 
     records = inputs.records
     return [
-        ("Map overview", figures.map_figure(records, inputs.geometries, inputs.crs_name, path("map"), inputs.crs_wkt,
-                                            inputs.dem_path)),
+        (
+            "Map overview",
+            figures.map_figure(records, inputs.geometries, inputs.crs_name, path("map"), inputs.crs_wkt, inputs.dem_path),
+        ),
         ("Altitude distribution per class (cf. the paper's Figure 8)", figures.altitude_figure(records, path("altitude"))),
         ("Aspect per class (cf. Figure 9)", figures.aspect_figure(records, path("aspect"))),
-        ("Surface velocity per class: InSAR (vel_ok = 1), else feature tracking (cf. Figure 12)", figures.velocity_figure(records, path("velocity"))),
+        (
+            "Surface velocity per class: InSAR (vel_ok = 1), else feature tracking (cf. Figure 12)",
+            figures.velocity_figure(records, path("velocity")),
+        ),
     ]
 
 
@@ -109,32 +118,44 @@ img{max-width:100%;border:1px solid #ddd;margin:.3em 0 1.2em}.meta td{text-align
 
 def _page(inputs: ReportInputs, classes: list, velocities: list, figure_list: list[tuple[str, str]]) -> str:
     missing = missing_counts(inputs.records, REPORTED_FIELDS)
-    meta = [("Inventory", inputs.inventory_name), ("Filter", inputs.filter_expression or "(none)"),
-            ("Landforms kept", f"{len(inputs.records)} of {inputs.total_features}"),
-            ("Created", datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
-            ("Plugin", f"rockglacier {inputs.plugin_version}")]
-    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Rock-glacier inventory report</title>"
-             f"<style>{STYLE}</style></head><body><h1>Rock-glacier inventory report</h1>",
-             "<table class='meta'>" + "".join(f"<tr><th>{k}</th><td>{html.escape(str(v))}</td></tr>" for k, v in meta) + "</table>",
-             "<h2>Landforms per upslope-connection class (Table 2)</h2>", _html_table(classes, CLASS_TABLE_COLUMNS),
-             "<p>Sample standard deviations; each statistic uses the landforms that have the attribute.</p>",
-             "<h2>Velocities per class (Table 3)</h2>", _html_table(velocities, VELOCITY_TABLE_COLUMNS),
-             "<p>Each landform's velocity is InSAR's downslope velocity where it passed its criteria (vel_ok = 1), else "
-             "feature tracking's rate above its level of detection (count_feature_tracking of them); "
-             "vel_max_err_cm_yr is the error of the fastest landform.</p>",
-             "<h2>Missing attributes</h2>",
-             _html_table([{"attribute": k, "landforms without it": v} for k, v in missing.items()], ("attribute", "landforms without it"))]
+    meta = [
+        ("Inventory", inputs.inventory_name),
+        ("Filter", inputs.filter_expression or "(none)"),
+        ("Landforms kept", f"{len(inputs.records)} of {inputs.total_features}"),
+        ("Created", datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")),
+        ("Plugin", f"rockglacier {inputs.plugin_version}"),
+    ]
+    parts = [
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Rock-glacier inventory report</title>"
+        f"<style>{STYLE}</style></head><body><h1>Rock-glacier inventory report</h1>",
+        "<table class='meta'>" + "".join(f"<tr><th>{k}</th><td>{html.escape(str(v))}</td></tr>" for k, v in meta) + "</table>",
+        "<h2>Landforms per upslope-connection class (Table 2)</h2>",
+        _html_table(classes, CLASS_TABLE_COLUMNS),
+        "<p>Sample standard deviations; each statistic uses the landforms that have the attribute.</p>",
+        "<h2>Velocities per class (Table 3)</h2>",
+        _html_table(velocities, VELOCITY_TABLE_COLUMNS),
+        "<p>Each landform's velocity is InSAR's downslope velocity where it passed its criteria (vel_ok = 1), else "
+        "feature tracking's rate above its level of detection (count_feature_tracking of them); "
+        "vel_max_err_cm_yr is the error of the fastest landform.</p>",
+        "<h2>Missing attributes</h2>",
+        _html_table(
+            [{"attribute": k, "landforms without it": v} for k, v in missing.items()], ("attribute", "landforms without it")
+        ),
+    ]
     if inputs.candidates:
         accounting = review_accounting(inputs.candidates)
-        parts += ["<h2>Deep-learning candidates and their review</h2>",
-                  _html_table([{"": row, "count": accounting[row]} for row in ACCOUNTING_ROWS], ("", "count"))]
+        parts += [
+            "<h2>Deep-learning candidates and their review</h2>",
+            _html_table([{"": row, "count": accounting[row]} for row in ACCOUNTING_ROWS], ("", "count")),
+        ]
     for title, png in figure_list:
         parts.append(f"<h2>{html.escape(title)}</h2><img src='{html.escape(os.path.basename(png))}' alt='{html.escape(title)}'>")
     return "\n".join(parts + ["</body></html>"])
 
 
-def write_report(inputs: ReportInputs, html_path: str, class_table_path: Optional[str] = None,
-                 velocity_table_path: Optional[str] = None) -> ReportOutputs:
+def write_report(
+    inputs: ReportInputs, html_path: str, class_table_path: Optional[str] = None, velocity_table_path: Optional[str] = None
+) -> ReportOutputs:
     """Compute the tables, draw the figures beside ``html_path`` and write the page."""
     folder = os.path.dirname(os.path.abspath(html_path))
     os.makedirs(folder, exist_ok=True)

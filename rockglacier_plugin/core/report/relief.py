@@ -40,8 +40,17 @@ def relief_background(dem_path: str, crs_wkt: str, bounds: tuple[float, float, f
     if srs.SetFromUserInput(crs_wkt) != 0:
         return None
     try:
-        warped = gdal.Warp("", dem_path, format="MEM", dstSRS=crs_wkt, outputBounds=(xmin, ymin, xmax, ymax), width=width,
-                           height=height, resampleAlg="bilinear", dstNodata=-32768.0)
+        warped = gdal.Warp(
+            "",
+            dem_path,
+            format="MEM",
+            dstSRS=crs_wkt,
+            outputBounds=(xmin, ymin, xmax, ymax),
+            width=width,
+            height=height,
+            resampleAlg="bilinear",
+            dstNodata=-32768.0,
+        )
         if warped is None:
             return None
         options = ["-az", "315", "-alt", "45", "-compute_edges"] + (["-s", str(METRES_PER_DEGREE)] if srs.IsGeographic() else [])

@@ -80,9 +80,7 @@ class _GlacierIndex:
     """Glacier outlines in WGS84 with their envelopes, for a cheap distance pre-filter."""
 
     def __init__(self, glaciers_wkb: Sequence[Optional[bytes]], crs: str, warnings: list[str]):
-        to_wgs84 = transformer(
-            spatial_reference(crs, "glacier layer"), spatial_reference(WGS84_WKT_EPSG)
-        )
+        to_wgs84 = transformer(spatial_reference(crs, "glacier layer"), spatial_reference(WGS84_WKT_EPSG))
         self.glaciers: list[_Glacier] = []
         skipped = 0
         for wkb in glaciers_wkb:
@@ -101,9 +99,7 @@ class _GlacierIndex:
         """Glaciers whose envelope lies within ``distance_m`` of the footprint's envelope."""
         if not self.glaciers:
             return []
-        xmin, xmax, ymin, ymax = transformed(
-            footprint.geometry_laea, footprint.projection.to_wgs84
-        ).GetEnvelope()
+        xmin, xmax, ymin, ymax = transformed(footprint.geometry_laea, footprint.projection.to_wgs84).GetEnvelope()
         margin_lat = distance_m / _METRES_PER_DEGREE_LAT_MIN
         cos_lat = max(np.cos(np.radians(max(abs(ymin), abs(ymax)) + margin_lat)), 1e-6)
         margin_lon = margin_lat / cos_lat
@@ -190,15 +186,19 @@ def compute_attributes(
     return AttributeResult(results, warnings, dem.notes)
 
 
-def _check_dem_covers(prepared: Sequence[PreparedPolygon], polygons_crs: str, dem: DemZonalStatistics, dem_path: str,
-                      warnings: list[str]) -> None:
+def _check_dem_covers(
+    prepared: Sequence[PreparedPolygon], polygons_crs: str, dem: DemZonalStatistics, dem_path: str, warnings: list[str]
+) -> None:
     """Stop before any work when the DEM lies elsewhere than every polygon (a CRS set wrong); warn when it covers
     only part of them."""
     polygons = geometries_footprint([p.geometry for p in prepared], polygons_crs, "input layer")
     if polygons is None:
         return
-    partial = check_overlap(polygons, raster_footprint(dem.dataset, f"DEM '{os.path.basename(dem_path)}'"),
-                            "polygons outside it get no DEM attributes (each is named below).")
+    partial = check_overlap(
+        polygons,
+        raster_footprint(dem.dataset, f"DEM '{os.path.basename(dem_path)}'"),
+        "polygons outside it get no DEM attributes (each is named below).",
+    )
     if partial:
         warnings.append(partial)
 
@@ -218,8 +218,7 @@ def _fill_values(
     stats = dem.statistics(transformed(geometry, to_dem))
     if stats.covered_area_m2 <= 0.0:
         warnings.append(
-            f"{rg_id} lies wholly outside the DEM or on its no-data; its DEM attributes are left "
-            "empty. Use a DEM that covers it."
+            f"{rg_id} lies wholly outside the DEM or on its no-data; its DEM attributes are left empty. Use a DEM that covers it."
         )
         return
     missing = 1.0 - stats.valid_fraction
@@ -242,9 +241,7 @@ def _fill_values(
             "no-data), so slope and aspect are left empty."
         )
     if glacier_index is not None:
-        values["upslope_suggested"] = _suggest(
-            footprint, stats.elev_mean_m, dem, glacier_index, rule
-        )
+        values["upslope_suggested"] = _suggest(footprint, stats.elev_mean_m, dem, glacier_index, rule)
 
 
 def _suggest(

@@ -63,9 +63,7 @@ def suggest_connection(
     if landform_elev_mean_m is None:
         return None
     upslope = [
-        n.distance_m
-        for n in neighbours
-        if n.near_part_elev_mean_m is not None and n.near_part_elev_mean_m > landform_elev_mean_m
+        n.distance_m for n in neighbours if n.near_part_elev_mean_m is not None and n.near_part_elev_mean_m > landform_elev_mean_m
     ]
     if not upslope:
         return None

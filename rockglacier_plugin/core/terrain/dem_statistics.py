@@ -68,7 +68,5 @@ class DemZonalStatistics:
             dx_m, dy_m = row_pixel_sizes_m(self.grid, padded)
             dz_deast, dz_dnorth = horn_gradient(elevation_padded, dx_m, dy_m)
             pixel_area_m2 = np.broadcast_to((dx_m * dy_m)[1:-1, None], coverage.shape)
-            accumulator.add(
-                elevation_padded[1:-1, 1:-1], dz_deast, dz_dnorth, coverage, pixel_area_m2, centres
-            )
+            accumulator.add(elevation_padded[1:-1, 1:-1], dz_deast, dz_dnorth, coverage, pixel_area_m2, centres)
         return accumulator.result()

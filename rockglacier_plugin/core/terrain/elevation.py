@@ -40,6 +40,7 @@ class DemUnit:
     note: Optional[str]  # what the log says when values are converted
 
     def to_metres(self, values: np.ndarray) -> np.ndarray:
+        """Elevations in metres (feet converted by the unit read from the file)."""
         return values if self.metres_per_unit == 1.0 else values * self.metres_per_unit
 
 
@@ -55,8 +56,11 @@ def dem_unit(dataset: Any, band_index: int, path: str) -> DemUnit:
             f"The DEM '{name}' has the {describe_unit(tag)}, which is no unit of elevation. If its values are metres, "
             f"set the tag right (gdal_edit.py -units m {name}); if feet, -units ft."
         )
-    note = None if factor == 1.0 else (
-        f"The DEM '{name}' is in {tag} (its unit tag): elevations converted to metres (x {factor:.7g}).")
+    note = (
+        None
+        if factor == 1.0
+        else (f"The DEM '{name}' is in {tag} (its unit tag): elevations converted to metres (x {factor:.7g}).")
+    )
     return DemUnit(factor, tag, note)
 
 
@@ -64,8 +68,11 @@ def plausibility_warnings(dataset: Any, band_index: int, grid: RasterGrid, unit:
     """Warnings when a sample of the DEM (at most 512 px a side) is implausible as metres on Earth."""
     step = max(1, math.ceil(max(grid.width_px, grid.height_px) / _SAMPLE_PX))
     out_w, out_h = math.ceil(grid.width_px / step), math.ceil(grid.height_px / step)
-    values = dataset.GetRasterBand(band_index).ReadAsArray(
-        0, 0, grid.width_px, grid.height_px, buf_xsize=out_w, buf_ysize=out_h).astype(np.float64)
+    values = (
+        dataset.GetRasterBand(band_index)
+        .ReadAsArray(0, 0, grid.width_px, grid.height_px, buf_xsize=out_w, buf_ysize=out_h)
+        .astype(np.float64)
+    )
     if grid.nodata is not None and not math.isnan(grid.nodata):
         values[values == grid.nodata] = np.nan
     elevation = unit.to_metres(values)
@@ -82,17 +89,20 @@ def _range_warning(elevation_m: np.ndarray, unit: DemUnit, path: str) -> list[st
     causes = ["an unset no-data value (set it: gdal_edit.py -a_nodata VALUE " + name + ")"]
     if high > PLAUSIBLE_ELEVATION_M[1] and not unit.tag:
         causes.insert(0, f"elevations in feet without a unit tag (tag them: gdal_edit.py -units ft {name})")
-    return [f"The DEM '{name}' reaches from {low:,.0f} m to {high:,.0f} m, outside any elevation on Earth "
-            f"({PLAUSIBLE_ELEVATION_M[0]:,.0f} to {PLAUSIBLE_ELEVATION_M[1]:,.0f} m); likely causes: {'; '.join(causes)}. "
-            "Elevations, slopes and velocities from it are wrong until it is fixed."]
+    return [
+        f"The DEM '{name}' reaches from {low:,.0f} m to {high:,.0f} m, outside any elevation on Earth "
+        f"({PLAUSIBLE_ELEVATION_M[0]:,.0f} to {PLAUSIBLE_ELEVATION_M[1]:,.0f} m); likely causes: {'; '.join(causes)}. "
+        "Elevations, slopes and velocities from it are wrong until it is fixed."
+    ]
 
 
 def _slope_warning(elevation_m: np.ndarray, grid: RasterGrid, step: int, unit: DemUnit, path: str) -> list[str]:
     if min(elevation_m.shape) < 3:
         return []
     x0, dx, _, y0, _, dy = grid.geotransform
-    coarse = replace(grid, width_px=elevation_m.shape[1], height_px=elevation_m.shape[0],
-                     geotransform=(x0, dx * step, 0.0, y0, 0.0, dy * step))
+    coarse = replace(
+        grid, width_px=elevation_m.shape[1], height_px=elevation_m.shape[0], geotransform=(x0, dx * step, 0.0, y0, 0.0, dy * step)
+    )
     dx_m, dy_m = row_pixel_sizes_m(coarse, coarse.full_window)
     slope, _ = slope_aspect_deg(*horn_gradient(elevation_m, dx_m, dy_m))
     finite = slope[np.isfinite(slope)]
@@ -100,6 +110,8 @@ def _slope_warning(elevation_m: np.ndarray, grid: RasterGrid, step: int, unit: D
         return []
     name = os.path.basename(str(path))
     feet = "" if unit.tag else f"elevations in feet without a unit tag (tag them: gdal_edit.py -units ft {name}), or "
-    return [f"The DEM '{name}' has a median slope of {float(np.median(finite)):.0f} deg, steeper than any mountain range: "
-            f"likely {feet}a CRS whose horizontal unit is not the one of its coordinates. Slopes, aspects and downslope "
-            "velocities from it are wrong until it is fixed."]
+    return [
+        f"The DEM '{name}' has a median slope of {float(np.median(finite)):.0f} deg, steeper than any mountain range: "
+        f"likely {feet}a CRS whose horizontal unit is not the one of its coordinates. Slopes, aspects and downslope "
+        "velocities from it are wrong until it is fixed."
+    ]

@@ -24,9 +24,7 @@ import numpy as np
 ASPECT_CLASSES: tuple[str, ...] = ("N", "NE", "E", "SE", "S", "SW", "W", "NW")
 
 
-def horn_gradient(
-    z_padded_m: np.ndarray, dx_m_padded: np.ndarray, dy_m_padded: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def horn_gradient(z_padded_m: np.ndarray, dx_m_padded: np.ndarray, dy_m_padded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Elevation gradient (dz/d_east, dz/d_north), dimensionless, by Horn's method.
 
     Args:

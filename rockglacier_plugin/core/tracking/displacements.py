@@ -40,6 +40,8 @@ NO_MATCH, LOW_CORRELATION, AMBIGUOUS, INCONSISTENT = "no match", "low correlatio
 
 @dataclass(frozen=True)
 class TrackingSettings:
+    """The options of feature tracking: template and search sizes, spacing, correlation and ratio gates, LoD."""
+
     template_px: int = 32
     search_radius_px: int = 16
     min_correlation: float = 0.4
@@ -63,8 +65,14 @@ class Tracked:
 BATCH = 256
 
 
-def track_points(first: np.ndarray, second: np.ndarray, rows: np.ndarray, cols: np.ndarray, settings: TrackingSettings,
-                 cancelled: Callable[[], bool] = lambda: False) -> Tracked:
+def track_points(
+    first: np.ndarray,
+    second: np.ndarray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    settings: TrackingSettings,
+    cancelled: Callable[[], bool] = lambda: False,
+) -> Tracked:
     """Match every point (row, col: integer pixel centres of the first image) into the second (same grid), BATCH
     points per FFT pass."""
     n = len(rows)
@@ -74,15 +82,21 @@ def track_points(first: np.ndarray, second: np.ndarray, rows: np.ndarray, cols: 
     half, radius = settings.template_px // 2, settings.search_radius_px
     height, width = first.shape
     r, c = rows.astype(int), cols.astype(int)
-    inside = (r - half - radius >= 0) & (c - half - radius >= 0) & (r + half + radius + 1 <= height) & (c + half + radius + 1 <= width)
+    inside = (
+        (r - half - radius >= 0) & (c - half - radius >= 0) & (r + half + radius + 1 <= height) & (c + half + radius + 1 <= width)
+    )
     candidates = np.nonzero(inside)[0]
     for start in range(0, candidates.size, BATCH):
         if cancelled():
             raise OperationCancelled("Cancelled: nothing was written.")
         batch = candidates[start : start + BATCH]
         templates = np.stack([first[r[i] - half : r[i] + half + 1, c[i] - half : c[i] + half + 1] for i in batch])
-        searches = np.stack([second[r[i] - half - radius : r[i] + half + radius + 1, c[i] - half - radius : c[i] + half + radius + 1]
-                             for i in batch])
+        searches = np.stack(
+            [
+                second[r[i] - half - radius : r[i] + half + radius + 1, c[i] - half - radius : c[i] + half + radius + 1]
+                for i in batch
+            ]
+        )
         usable = np.isfinite(templates).all(axis=(1, 2)) & np.isfinite(searches).all(axis=(1, 2))
         if not usable.any():
             continue
@@ -90,13 +104,20 @@ def track_points(first: np.ndarray, second: np.ndarray, rows: np.ndarray, cols: 
         for i, surface in zip(batch[usable], surfaces):
             found = peak(surface)
             if found is not None:
-                d_col[i], d_row[i], correlation[i], ratio[i] = found.d_col_px, found.d_row_px, found.correlation, found.second_ratio
+                d_col[i], d_row[i], correlation[i], ratio[i] = (
+                    found.d_col_px,
+                    found.d_row_px,
+                    found.correlation,
+                    found.second_ratio,
+                )
                 reason[i] = None
     return Tracked(d_col, d_row, correlation, ratio, reason)
 
 
 @dataclass(frozen=True)
 class Coregistration:
+    """The co-registration fitted on stable ground: a shift or an affine correction of the displacements, and its residual."""
+
     kind: str  # "shift" or "affine"
     coefficients_col: tuple[float, ...]  # d_col = a0 + a1 col + a2 row (shift: a1 = a2 = 0)
     coefficients_row: tuple[float, ...]
@@ -104,6 +125,7 @@ class Coregistration:
     rms_px: float  # residual RMS on stable ground after the correction
 
     def correction(self, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The displacement (d_col, d_row) the co-registration attributes to misalignment at (rows, cols)."""
         a, b = self.coefficients_col, self.coefficients_row
         return a[0] + a[1] * cols + a[2] * rows, b[0] + b[1] * cols + b[2] * rows
 
@@ -116,7 +138,9 @@ def coregister(tracked: Tracked, rows: np.ndarray, cols: np.ndarray, stable: np.
     dc, dr = tracked.d_col_px[use], tracked.d_row_px[use]
     shift = Coregistration("shift", (float(np.median(dc)), 0.0, 0.0), (float(np.median(dr)), 0.0, 0.0), int(use.sum()), 0.0)
     residual = np.hypot(dc - shift.coefficients_col[0], dr - shift.coefficients_row[0])
-    shift = Coregistration(shift.kind, shift.coefficients_col, shift.coefficients_row, shift.points, float(np.sqrt(np.mean(residual**2))))
+    shift = Coregistration(
+        shift.kind, shift.coefficients_col, shift.coefficients_row, shift.points, float(np.sqrt(np.mean(residual**2)))
+    )
     if use.sum() < MIN_AFFINE_POINTS:
         return shift
     design = np.column_stack([np.ones(use.sum()), cols[use], rows[use]])
@@ -162,8 +186,15 @@ def filter_weak_matches(tracked: Tracked, settings: TrackingSettings) -> None:
             tracked.reason[i] = AMBIGUOUS
 
 
-def filter_inconsistent(d_col_px: np.ndarray, d_row_px: np.ndarray, reason: list[Optional[str]], rows: np.ndarray, cols: np.ndarray,
-                        lod_px: float, settings: TrackingSettings) -> None:
+def filter_inconsistent(
+    d_col_px: np.ndarray,
+    d_row_px: np.ndarray,
+    reason: list[Optional[str]],
+    rows: np.ndarray,
+    cols: np.ndarray,
+    lod_px: float,
+    settings: TrackingSettings,
+) -> None:
     """Reject points whose (co-registered) vector differs from the median of their neighbours' by more than
     ``max(lod_px, neighbour_tolerance x |median|)`` (sets ``reason``; the shifts stay for inspection)."""
     from scipy.spatial import cKDTree

@@ -45,6 +45,8 @@ __all__ = ["DEM", "IMAGE", "Areas", "TrackingInputs", "TrackingResult", "track_f
 
 @dataclass(frozen=True)
 class TrackingInputs:
+    """The two dates' rasters, their dates and kind (image or DEM), and the areas to track and to co-register on."""
+
     first_path: str
     second_path: str
     first_date: date
@@ -55,6 +57,7 @@ class TrackingInputs:
 
     @property
     def years(self) -> float:
+        """The time between the two dates in years (``conventions.DAYS_PER_YEAR``)."""
         return (self.second_date - self.first_date).days / DAYS_PER_YEAR
 
     @property
@@ -87,6 +90,8 @@ class PointResult:
 
 @dataclass
 class TrackingResult:
+    """The tracked points, the co-registration, the level of detection and the landforms' rates."""
+
     points: PointResult
     crs_wkt: str
     lod_m: float
@@ -113,11 +118,14 @@ def _point_grid(grid: RasterGrid, spacing_px: int, margin_px: int, shape: tuple[
     gt = grid.geotransform
     x0 = gt[0] + (margin_px + 0.5 - 0.5 * spacing_px) * gt[1]
     y0 = gt[3] + (margin_px + 0.5 - 0.5 * spacing_px) * gt[5]
-    return replace(grid, width_px=shape[1], height_px=shape[0], geotransform=(x0, spacing_px * gt[1], 0.0, y0, 0.0, spacing_px * gt[5]))
+    return replace(
+        grid, width_px=shape[1], height_px=shape[0], geotransform=(x0, spacing_px * gt[1], 0.0, y0, 0.0, spacing_px * gt[5])
+    )
 
 
-def _points_inside(polygons: Sequence[Any], grid: RasterGrid, rows: np.ndarray, cols: np.ndarray,
-                   regular: Optional[RasterGrid]) -> np.ndarray:
+def _points_inside(
+    polygons: Sequence[Any], grid: RasterGrid, rows: np.ndarray, cols: np.ndarray, regular: Optional[RasterGrid]
+) -> np.ndarray:
     """Indices of the points (pixel centres ``rows``, ``cols`` of ``grid``) inside any of ``polygons``; ``regular``:
     the points' own grid when they are the regular grid (``_point_grid``)."""
     if regular is not None:
@@ -136,9 +144,18 @@ def _landform_rates(members: list[np.ndarray], points: PointResult, lod_m: float
     for inside in members:
         use = inside[valid[inside] & np.isfinite(points.rate_m_per_yr[inside])]
         n = int(use.size)
-        row: dict[str, Any] = {"ft_points": n, "ft_vel_m_yr": None, "ft_vel_err_m_yr": None, "ft_spread_m_yr": None,
-                               "ft_above_lod": None, "ft_dir_deg": None, "ft_lod_m": lod_m, "ft_period": inputs.period,
-                               "ft_method": inputs.method, "ft_reason": None}
+        row: dict[str, Any] = {
+            "ft_points": n,
+            "ft_vel_m_yr": None,
+            "ft_vel_err_m_yr": None,
+            "ft_spread_m_yr": None,
+            "ft_above_lod": None,
+            "ft_dir_deg": None,
+            "ft_lod_m": lod_m,
+            "ft_period": inputs.period,
+            "ft_method": inputs.method,
+            "ft_reason": None,
+        }
         if n == 0:
             row["ft_reason"] = "no valid point inside (no texture, no-data, or every match rejected)"
             rows.append(row)
@@ -147,14 +164,18 @@ def _landform_rates(members: list[np.ndarray], points: PointResult, lod_m: float
         rates = points.rate_m_per_yr[use]
         row["ft_above_lod"] = float(np.mean(displacement > lod_m))
         if float(np.median(displacement)) <= lod_m:
-            row["ft_reason"] = f"median displacement {float(np.median(displacement)):.2f} m is below the level of detection {lod_m:.2f} m"
+            row["ft_reason"] = (
+                f"median displacement {float(np.median(displacement)):.2f} m is below the level of detection {lod_m:.2f} m"
+            )
             rows.append(row)
             continue
         spread = MAD_TO_SIGMA * float(np.median(np.abs(rates - np.median(rates)))) / math.sqrt(n)
         row["ft_vel_m_yr"] = float(np.median(rates))
         row["ft_spread_m_yr"] = MAD_TO_SIGMA * float(np.median(np.abs(rates - np.median(rates))))
         row["ft_vel_err_m_yr"] = float(math.hypot(lod_m / years, spread))
-        row["ft_dir_deg"] = float(direction_deg(np.array([np.median(points.east_m[use])]), np.array([np.median(points.north_m[use])]))[0])
+        row["ft_dir_deg"] = float(
+            direction_deg(np.array([np.median(points.east_m[use])]), np.array([np.median(points.north_m[use])]))[0]
+        )
         rows.append(row)
     return rows
 
@@ -196,8 +217,11 @@ def plan_tracking(inputs: TrackingInputs, settings: TrackingSettings, areas: Are
     pair = open_pair(inputs.first_path, inputs.second_path)
     grid, notes = pair.grid, list(pair.notes)
     if inputs.kind == DEM:
-        light = "multidirectional (225, 270, 315, 360 deg)" if inputs.illumination_azimuth_deg is None else \
-            f"from {inputs.illumination_azimuth_deg:g} deg"
+        light = (
+            "multidirectional (225, 270, 315, 360 deg)"
+            if inputs.illumination_azimuth_deg is None
+            else f"from {inputs.illumination_azimuth_deg:g} deg"
+        )
         notes.append(f"DEMs tracked as hillshades lit {light}, 45 deg above the horizon.")
     margin = settings.template_px // 2 + settings.search_radius_px
     gt = grid.geotransform
@@ -207,11 +231,16 @@ def plan_tracking(inputs: TrackingInputs, settings: TrackingSettings, areas: Are
         rows = np.floor((np.asarray(areas.points_xy[1]) - gt[3]) / gt[5]).astype(int)
     else:
         rows, cols = _points((grid.height_px, grid.width_px), inputs.spacing_px, margin)
-        shape = (len(range(margin, grid.height_px - margin, inputs.spacing_px)), len(range(margin, grid.width_px - margin, inputs.spacing_px)))
+        shape = (
+            len(range(margin, grid.height_px - margin, inputs.spacing_px)),
+            len(range(margin, grid.width_px - margin, inputs.spacing_px)),
+        )
         regular = _point_grid(grid, inputs.spacing_px, margin, shape)
     if rows.size == 0:
-        raise InputRasterError(f"The rasters ({grid.width_px} x {grid.height_px} px) are smaller than one template and its search "
-                               f"({2 * margin + 1} px): give larger rasters or a smaller template / largest velocity.")
+        raise InputRasterError(
+            f"The rasters ({grid.width_px} x {grid.height_px} px) are smaller than one template and its search "
+            f"({2 * margin + 1} px): give larger rasters or a smaller template / largest velocity."
+        )
     landform_members = [_points_inside([p] if p is not None else [], grid, rows, cols, regular) for p in landforms]
     stable_mask = np.zeros(rows.shape, bool)
     if stable:
@@ -221,18 +250,27 @@ def plan_tracking(inputs: TrackingInputs, settings: TrackingSettings, areas: Are
         for inside in landform_members:
             stable_mask[inside] = False
     if not landforms and not stable:
-        notes.append("WARNING: no landforms (INPUT) and no STABLE polygons, so every point counted as stable ground: moving "
-                     "ground entered the co-registration and the level of detection. Give STABLE (or the landforms) for a "
-                     "meaningful level of detection.")
+        notes.append(
+            "WARNING: no landforms (INPUT) and no STABLE polygons, so every point counted as stable ground: moving "
+            "ground entered the co-registration and the level of detection. Give STABLE (or the landforms) for a "
+            "meaningful level of detection."
+        )
     return TrackingPlan(inputs, settings, grid, rows, cols, landform_members, stable_mask, bool(stable), regular, notes)
 
 
-def match_points(inputs: TrackingInputs, settings: TrackingSettings, rows: np.ndarray, cols: np.ndarray,
-                 hooks: RunHooks = RunHooks()) -> Tracked:
+def match_points(
+    inputs: TrackingInputs, settings: TrackingSettings, rows: np.ndarray, cols: np.ndarray, hooks: RunHooks = RunHooks()
+) -> Tracked:
     """The raw matches of the points (before any filter), the rasters read a band of rows at a time: what one run does
     for all its points, and a cluster's task for its share of them."""
-    return track_in_bands(open_pair(inputs.first_path, inputs.second_path), Texture(inputs.kind, inputs.illumination_azimuth_deg),
-                          rows, cols, settings, hooks)
+    return track_in_bands(
+        open_pair(inputs.first_path, inputs.second_path),
+        Texture(inputs.kind, inputs.illumination_azimuth_deg),
+        rows,
+        cols,
+        settings,
+        hooks,
+    )
 
 
 def finish_tracking(plan: TrackingPlan, tracked: Tracked) -> TrackingResult:
@@ -243,8 +281,10 @@ def finish_tracking(plan: TrackingPlan, tracked: Tracked) -> TrackingResult:
     filter_weak_matches(tracked, settings)
     registration = coregister(tracked, rows, cols, plan.stable_mask)
     if registration is None:
-        raise InputRasterError("No stable point could be matched, so the images cannot be co-registered: give STABLE polygons on "
-                               "ground that did not move and has texture, or landforms that leave some of the images outside them.")
+        raise InputRasterError(
+            "No stable point could be matched, so the images cannot be co-registered: give STABLE polygons on "
+            "ground that did not move and has texture, or landforms that leave some of the images outside them."
+        )
     correction_col, correction_row = registration.correction(rows, cols)
     d_col, d_row = tracked.d_col_px - correction_col, tracked.d_row_px - correction_row
     east, north = pixel_shift_to_metres(d_col, d_row, gt)
@@ -255,26 +295,46 @@ def finish_tracking(plan: TrackingPlan, tracked: Tracked) -> TrackingResult:
     pixel_m = abs(gt[1]) * grid.linear_unit_m
     filter_inconsistent(d_col, d_row, tracked.reason, rows, cols, lod / pixel_m, settings)
     x, y = gt[0] + (cols + 0.5) * gt[1], gt[3] + (rows + 0.5) * gt[5]
-    points = PointResult(x, y, east, north, size, size / inputs.years, direction_deg(east, north), tracked.correlation,
-                         plan.stable_mask, tracked.reason)
-    correction = (f"shift {registration.coefficients_col[0] * pixel_m:+.2f} m east, {registration.coefficients_row[0] * gt[5]:+.2f} m north"
-                  if registration.kind == "shift" else "affine (shift and linear terms)")
-    notes.append(f"Co-registration on {registration.points} stable points: {correction}; residual RMS "
-                 f"{registration.rms_px * pixel_m:.2f} m. Level of detection (95th percentile on stable ground): {lod:.2f} m "
-                 f"({lod / inputs.years:.2f} m/yr over {inputs.years:.2f} years).")
+    points = PointResult(
+        x,
+        y,
+        east,
+        north,
+        size,
+        size / inputs.years,
+        direction_deg(east, north),
+        tracked.correlation,
+        plan.stable_mask,
+        tracked.reason,
+    )
+    correction = (
+        f"shift {registration.coefficients_col[0] * pixel_m:+.2f} m east, {registration.coefficients_row[0] * gt[5]:+.2f} m north"
+        if registration.kind == "shift"
+        else "affine (shift and linear terms)"
+    )
+    notes.append(
+        f"Co-registration on {registration.points} stable points: {correction}; residual RMS "
+        f"{registration.rms_px * pixel_m:.2f} m. Level of detection (95th percentile on stable ground): {lod:.2f} m "
+        f"({lod / inputs.years:.2f} m/yr over {inputs.years:.2f} years)."
+    )
     rejected: dict[str, int] = {}
     for reason in tracked.reason:
         if reason is not None:
             rejected[reason] = rejected.get(reason, 0) + 1
-    notes.append(f"{len(rows)} points, {sum(1 for r in tracked.reason if r is None)} valid"
-                 + ("; rejected: " + ", ".join(f"{k} {v}" for k, v in sorted(rejected.items())) if rejected else "") + ".")
+    notes.append(
+        f"{len(rows)} points, {sum(1 for r in tracked.reason if r is None)} valid"
+        + ("; rejected: " + ", ".join(f"{k} {v}" for k, v in sorted(rejected.items())) if rejected else "")
+        + "."
+    )
     result = TrackingResult(points, grid.crs_wkt, lod, registration, inputs.years, notes=notes, point_grid=plan.regular)
     if plan.landform_members:
         result.landforms = _landform_rates(plan.landform_members, points, lod, inputs)
     return result
 
 
-def track_features(inputs: TrackingInputs, settings: TrackingSettings, areas: Areas = Areas(), hooks: RunHooks = RunHooks()) -> TrackingResult:
+def track_features(
+    inputs: TrackingInputs, settings: TrackingSettings, areas: Areas = Areas(), hooks: RunHooks = RunHooks()
+) -> TrackingResult:
     """Points and per-landform velocities (see the module docstring): ``plan_tracking``, ``match_points`` (the rasters
     read a band of rows at a time, progress per band, cancel between batches of points), ``finish_tracking``."""
     plan = plan_tracking(inputs, settings, areas)

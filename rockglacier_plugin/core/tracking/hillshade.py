@@ -31,8 +31,9 @@ def _single(dz_deast: np.ndarray, dz_dnorth: np.ndarray, azimuth_deg: float, alt
     return np.clip((-dz_deast * light[0] - dz_dnorth * light[1] + light[2]) / norm, 0.0, 1.0)
 
 
-def hillshade(elevation_m: np.ndarray, dx_m: float, dy_m: float, azimuth_deg: Optional[float] = 315.0,
-              altitude_deg: float = 45.0) -> np.ndarray:
+def hillshade(
+    elevation_m: np.ndarray, dx_m: float, dy_m: float, azimuth_deg: Optional[float] = 315.0, altitude_deg: float = 45.0
+) -> np.ndarray:
     """Hillshade of ``elevation_m`` (rows north to south): one light (``azimuth_deg``) or, with ``azimuth_deg=None``,
     the multidirectional blend; NaN where a neighbour is no-data.
 

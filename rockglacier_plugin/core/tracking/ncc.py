@@ -23,6 +23,8 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Match:
+    """The best normalised cross-correlation match of a template: offset (sub-pixel), peak and the second peak's ratio."""
+
     d_col_px: float
     d_row_px: float
     correlation: float  # NCC at the integer peak
@@ -32,8 +34,7 @@ class Match:
 def _window_sums(images: np.ndarray, height: int, width: int) -> np.ndarray:
     """Sum of each image of the stack (n, rows, cols) over every height x width window, for every valid offset."""
     padded = np.pad(np.cumsum(np.cumsum(images, axis=1), axis=2), ((0, 0), (1, 0), (1, 0)))
-    return (padded[:, height:, width:] - padded[:, :-height, width:] - padded[:, height:, :-width]
-            + padded[:, :-height, :-width])
+    return padded[:, height:, width:] - padded[:, :-height, width:] - padded[:, height:, :-width] + padded[:, :-height, :-width]
 
 
 def ncc_surfaces(templates: np.ndarray, searches: np.ndarray) -> np.ndarray:

@@ -40,6 +40,8 @@ class Texture:
 
 @dataclass
 class OpenPair:
+    """The two rasters of a tracking pair opened on one grid, read band by band."""
+
     first: Any  # GDAL datasets, the second on the first's grid
     second: Any
     grid: RasterGrid
@@ -68,8 +70,10 @@ def open_pair(first_path: str, second_path: str) -> OpenPair:
     first = open_raster(first_path, "first image")
     grid = raster_grid(first, 1, "first image")
     if grid.is_geographic:
-        raise InputRasterError(f"'{first_path}' is in degrees of longitude and latitude: feature tracking measures metres. "
-                               "Reproject both rasters to a projected CRS (e.g. UTM) first (Raster > Projections > Warp).")
+        raise InputRasterError(
+            f"'{first_path}' is in degrees of longitude and latitude: feature tracking measures metres. "
+            "Reproject both rasters to a projected CRS (e.g. UTM) first (Raster > Projections > Warp)."
+        )
     second, warped = aligned_dataset(second_path, grid, "second image")
     if not (np.isfinite(_overview(first)) & np.isfinite(_overview(second))).any():
         raise InputRasterError("The two rasters do not overlap (no pixel has data in both): give two images of the same place.")
@@ -83,8 +87,10 @@ def texture_rows(pair: OpenPair, which: int, row0: int, row1: int, texture: Text
     dataset, path = (pair.first, pair.paths[0]) if which == 0 else (pair.second, pair.paths[1])
     context = 1 if texture.kind == DEM else 0
     top, bottom = max(0, row0 - context), min(pair.grid.height_px, row1 + context)
-    arrays = [_values(dataset.GetRasterBand(index + 1), 0, top, pair.grid.width_px, bottom - top)
-              for index in range(min(dataset.RasterCount, 3))]
+    arrays = [
+        _values(dataset.GetRasterBand(index + 1), 0, top, pair.grid.width_px, bottom - top)
+        for index in range(min(dataset.RasterCount, 3))
+    ]
     data = np.mean(arrays, axis=0) if len(arrays) > 1 else arrays[0]
     if texture.kind == DEM:
         if dataset.RasterCount > 1:
@@ -101,8 +107,9 @@ def _bands(rows: np.ndarray) -> list[np.ndarray]:
     return np.split(order, edges)
 
 
-def track_in_bands(pair: OpenPair, texture: Texture, rows: np.ndarray, cols: np.ndarray, settings: TrackingSettings,
-                   hooks: RunHooks = RunHooks()) -> Tracked:
+def track_in_bands(
+    pair: OpenPair, texture: Texture, rows: np.ndarray, cols: np.ndarray, settings: TrackingSettings, hooks: RunHooks = RunHooks()
+) -> Tracked:
     """``track_points`` over the whole grid, a band of rows at a time (progress per band; cancel between batches)."""
     n = len(rows)
     tracked = Tracked(np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan), [NO_MATCH] * n)

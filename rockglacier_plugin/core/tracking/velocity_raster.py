@@ -14,8 +14,10 @@ import numpy as np
 from ..errors import ParameterError
 from ..raster.io import BandInfo, create_geotiff
 
-BANDS = (("rate_m_yr", "m/yr", "displacement rate of the valid points above the LoD, m/yr"),
-         ("direction_deg", "deg", "azimuth of the displacement, degrees clockwise from north"))
+BANDS = (
+    ("rate_m_yr", "m/yr", "displacement rate of the valid points above the LoD, m/yr"),
+    ("direction_deg", "deg", "azimuth of the displacement, degrees clockwise from north"),
+)
 
 
 def velocity_grids(result: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -37,8 +39,16 @@ def write_velocity_raster(path: str, result: Any) -> str:
 
     grid = result.point_grid
     rate, direction = velocity_grids(result)
-    dataset = create_geotiff(path, (grid.width_px, grid.height_px), grid.geotransform, grid.crs_wkt, gdal.GDT_Float32,
-                             ["COMPRESS=DEFLATE", "TILED=YES"], bands=2, band_info=BandInfo(nodata=float("nan")))
+    dataset = create_geotiff(
+        path,
+        (grid.width_px, grid.height_px),
+        grid.geotransform,
+        grid.crs_wkt,
+        gdal.GDT_Float32,
+        ["COMPRESS=DEFLATE", "TILED=YES"],
+        bands=2,
+        band_info=BandInfo(nodata=float("nan")),
+    )
     for index, (values, (name, unit, description)) in enumerate(zip((rate, direction), BANDS), start=1):
         band = dataset.GetRasterBand(index)
         band.WriteArray(values.astype(np.float32))

@@ -44,15 +44,26 @@ class MappingOptions:
     l2a_quantification: Optional[float] = None
 
     def segment_settings(self, threads: int = 0) -> SegmentSettings:
+        """The core's ``SegmentSettings`` of these options."""
         validate_prefix(self.id_prefix)
-        return SegmentSettings(bands=self.bands, tile_px=self.tile_px, overlap_px=self.overlap_px, threshold=self.threshold,
-                               batch_size=self.batch_size, device=self.device, threads=threads, views=self.views,
-                               calibration=given_calibration(self.l2a_add_offset, self.l2a_quantification),
-                               precision=self.precision,
-                               adaptive_views=self.views is None if self.adaptive_views is None else self.adaptive_views)
+        return SegmentSettings(
+            bands=self.bands,
+            tile_px=self.tile_px,
+            overlap_px=self.overlap_px,
+            threshold=self.threshold,
+            batch_size=self.batch_size,
+            device=self.device,
+            threads=threads,
+            views=self.views,
+            calibration=given_calibration(self.l2a_add_offset, self.l2a_quantification),
+            precision=self.precision,
+            adaptive_views=self.views is None if self.adaptive_views is None else self.adaptive_views,
+        )
 
 
-def imagery_for_model(path: str, spec: ModelSpec, work_dir: str, options: Optional[MappingOptions] = None) -> tuple[str, list[str]]:
+def imagery_for_model(
+    path: str, spec: ModelSpec, work_dir: str, options: Optional[MappingOptions] = None
+) -> tuple[str, list[str]]:
     """The raster to segment: ``path`` itself, or for a Sentinel-2 L2A product (SAFE folder, MTD_MSIL2A.xml, zip,
     STAC item, GDAL subdataset) a VRT of the bands the model takes, carrying the product's calibration
     (``sentinel2_product``; a STAC item read with the options' L2A_ADD_OFFSET, ``stac_item``)."""
@@ -74,23 +85,38 @@ class ExistingInventory:
 
 @dataclass
 class CandidateRows:
+    """The candidates of a mapping run as inventory rows, their polygons, and what was dropped."""
+
     rows: list[dict[str, Any]]  # inventory fields per candidate (rg_id, source, review, area_km2, dl_prob_mean, match_rg_id...)
     wkb: list[bytes]  # in the mask's CRS
     dropped: int  # smaller than the minimum area
 
 
-def candidate_rows(mask_path: str, probability_path: str, options: MappingOptions, existing: Optional[ExistingInventory] = None,
-                   on_progress: Optional[ProgressCallback] = None, is_cancelled: Optional[CancelCheck] = None) -> CandidateRows:
+def candidate_rows(
+    mask_path: str,
+    probability_path: str,
+    options: MappingOptions,
+    existing: Optional[ExistingInventory] = None,
+    on_progress: Optional[ProgressCallback] = None,
+    is_cancelled: Optional[CancelCheck] = None,
+) -> CandidateRows:
     """Trace the mask into candidates and number them after ``existing`` (see the module docstring)."""
     candidates, dropped = candidates_from_mask(
-        mask_path, probability_path, options.min_area_km2, existing.wkb if existing else None,
-        existing.rg_ids if existing else None, existing.crs_wkt if existing else None, on_progress, is_cancelled)
+        mask_path,
+        probability_path,
+        options.min_area_km2,
+        existing.wkb if existing else None,
+        existing.rg_ids if existing else None,
+        existing.crs_wkt if existing else None,
+        on_progress,
+        is_cancelled,
+    )
     ids = ids_after(list(existing.rg_ids) if existing else [], len(candidates), options.id_prefix)
-    return CandidateRows([c.inventory_values(rg_id) for rg_id, c in zip(ids, candidates)], [c.geometry_wkb for c in candidates],
-                         dropped)
+    return CandidateRows(
+        [c.inventory_values(rg_id) for rg_id, c in zip(ids, candidates)], [c.geometry_wkb for c in candidates], dropped
+    )
 
 
 def describe_candidates(result: CandidateRows, options: MappingOptions) -> str:
     """The log's line about the candidates, the same for every entry point."""
     return f"{len(result.rows)} candidate polygon(s); {result.dropped} smaller than {options.min_area_km2:g} km2 dropped."
-

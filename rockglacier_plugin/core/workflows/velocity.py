@@ -53,40 +53,73 @@ class VelocityInputs:
     def check(self) -> None:
         """Refuse inputs that do not fit together, before any file is read."""
         if not (self.unwrapped or self.hyp3 or self.los_velocity):
-            raise ParameterError("Give at least one unwrapped interferogram (UNWRAPPED), LOS velocity product (LOS_VELOCITY) "
-                                 "or HyP3 product (HYP3).")
+            raise ParameterError(
+                "Give at least one unwrapped interferogram (UNWRAPPED), LOS velocity product (LOS_VELOCITY) "
+                "or HyP3 product (HYP3)."
+            )
         if self.unwrapped and len(self.coherence) not in (1, len(self.unwrapped)):
-            raise ParameterError(f"{len(self.unwrapped)} interferogram(s) but {len(self.coherence)} coherence raster(s): give one "
-                                 "coherence raster per interferogram (same order) or a single one for all.")
+            raise ParameterError(
+                f"{len(self.unwrapped)} interferogram(s) but {len(self.coherence)} coherence raster(s): give one "
+                "coherence raster per interferogram (same order) or a single one for all."
+            )
         if self.components and len(self.components) != len(self.unwrapped):
-            raise ParameterError(f"{len(self.unwrapped)} interferogram(s) but {len(self.components)} connected-component raster(s): "
-                                 "give one per interferogram (same order), or none.")
+            raise ParameterError(
+                f"{len(self.unwrapped)} interferogram(s) but {len(self.components)} connected-component raster(s): "
+                "give one per interferogram (same order), or none."
+            )
         if (self.reference_date is None) != (self.secondary_date is None):
             raise ParameterError("Give both REFERENCE_DATE and SECONDARY_DATE, or neither (dates then come from the files).")
         if self.reference_date is not None and max(len(self.unwrapped), len(self.los_velocity)) > 1:
-            raise ParameterError("REFERENCE_DATE/SECONDARY_DATE apply to a single interferogram or velocity file; with several, "
-                                 "put each pair's dates in its file name (YYYYMMDD_YYYYMMDD) or run them one at a time.")
+            raise ParameterError(
+                "REFERENCE_DATE/SECONDARY_DATE apply to a single interferogram or velocity file; with several, "
+                "put each pair's dates in its file name (YYYYMMDD_YYYYMMDD) or run them one at a time."
+            )
         if self.los_velocity_sigma and len(self.los_velocity_sigma) != len(self.los_velocity):
-            raise ParameterError(f"{len(self.los_velocity)} LOS velocity product(s) but {len(self.los_velocity_sigma)} sigma raster(s) "
-                                 "(LOS_VELOCITY_SIGMA): give one per velocity product (same order), or none.")
+            raise ParameterError(
+                f"{len(self.los_velocity)} LOS velocity product(s) but {len(self.los_velocity_sigma)} sigma raster(s) "
+                "(LOS_VELOCITY_SIGMA): give one per velocity product (same order), or none."
+            )
         carried = [p for p, s in zip(self.los_velocity, self.los_velocity_sigma) if s and p.lower().endswith((".h5", ".he5"))]
         if carried:
-            raise ParameterError(f"{', '.join(carried)} carries its own uncertainty (MintPy velocityStd, LiCSBAS vstd): give "
-                                 "LOS_VELOCITY_SIGMA only for GeoTIFF velocities.")
-        missing = [p for p in (*self.unwrapped, *self.coherence, *self.components, *self.hyp3, *self.los_velocity,
-                               *self.los_velocity_sigma)
-                   if not os.path.exists(p) and not os.path.exists(p + ".vrt")]
+            raise ParameterError(
+                f"{', '.join(carried)} carries its own uncertainty (MintPy velocityStd, LiCSBAS vstd): give "
+                "LOS_VELOCITY_SIGMA only for GeoTIFF velocities."
+            )
+        missing = [
+            p
+            for p in (
+                *self.unwrapped,
+                *self.coherence,
+                *self.components,
+                *self.hyp3,
+                *self.los_velocity,
+                *self.los_velocity_sigma,
+            )
+            if not os.path.exists(p) and not os.path.exists(p + ".vrt")
+        ]
         if missing:
             raise ParameterError(f"{', '.join(missing)}: not found.")
 
     def per_pair(self) -> list["VelocityInputs"]:
         """One ``VelocityInputs`` per pair or product (the region command's tasks), in ``pair_inputs``' order."""
         empty = replace(self, unwrapped=(), coherence=(), components=(), hyp3=(), los_velocity=(), los_velocity_sigma=())
-        single = [replace(empty, unwrapped=(path,), coherence=(self.coherence[i if len(self.coherence) > 1 else 0],),
-                          components=(self.components[i],) if self.components else ())
-                  for i, path in enumerate(self.unwrapped)]
-        return single + [replace(empty, hyp3=(p,)) for p in self.hyp3] + [
-            replace(empty, los_velocity=(p,), los_velocity_sigma=self.los_velocity_sigma[i : i + 1]) for i, p in enumerate(self.los_velocity)]
+        single = [
+            replace(
+                empty,
+                unwrapped=(path,),
+                coherence=(self.coherence[i if len(self.coherence) > 1 else 0],),
+                components=(self.components[i],) if self.components else (),
+            )
+            for i, path in enumerate(self.unwrapped)
+        ]
+        return (
+            single
+            + [replace(empty, hyp3=(p,)) for p in self.hyp3]
+            + [
+                replace(empty, los_velocity=(p,), los_velocity_sigma=self.los_velocity_sigma[i : i + 1])
+                for i, p in enumerate(self.los_velocity)
+            ]
+        )
 
     def sigma_of(self, velocity_path: str) -> Optional[str]:
         """The LOS_VELOCITY_SIGMA raster given for one GeoTIFF velocity, or None."""
@@ -101,23 +134,34 @@ class VelocityInputs:
 
 def dates_from_text(reference: str, secondary: str) -> tuple[Optional[date], Optional[date]]:
     """REFERENCE_DATE and SECONDARY_DATE as typed ('' = not given)."""
-    return (parse_date(reference, "REFERENCE_DATE") if reference.strip() else None,
-            parse_date(secondary, "SECONDARY_DATE") if secondary.strip() else None)
+    return (
+        parse_date(reference, "REFERENCE_DATE") if reference.strip() else None,
+        parse_date(secondary, "SECONDARY_DATE") if secondary.strip() else None,
+    )
 
 
-def los_geometry(los_path: Optional[str], incidence_deg: Optional[float], los_azimuth_deg: Optional[float],
-                 heading_deg: Optional[float], left_looking: bool = False) -> tuple[LosGeometry, list[str]]:
+def los_geometry(
+    los_path: Optional[str],
+    incidence_deg: Optional[float],
+    los_azimuth_deg: Optional[float],
+    heading_deg: Optional[float],
+    left_looking: bool = False,
+) -> tuple[LosGeometry, list[str]]:
     """The run's LOS geometry: a LOS raster (ISCE2 ``los.rdr.geo``, its side-car resolved), or constants, the
     azimuth given directly or from the satellite heading (``los_geometry.los_azimuth_from_heading``)."""
     notes = []
     if los_azimuth_deg is not None and heading_deg is not None:
         raise ParameterError(
-            f"Both LOS_AZIMUTH_DEG={los_azimuth_deg:g} and HEADING_DEG={heading_deg:g} are given; they describe the same thing in "
-            "two conventions. Give one of them (LOS_AZIMUTH_DEG as ISCE2's los.rdr band 2, or HEADING_DEG of the orbit).")
+            f"Both LOS_AZIMUTH_DEG={los_azimuth_deg:g} and HEADING_DEG={heading_deg:g} are given; they describe the same thing "
+            "in "
+            "two conventions. Give one of them (LOS_AZIMUTH_DEG as ISCE2's los.rdr band 2, or HEADING_DEG of the orbit)."
+        )
     if heading_deg is not None:
         los_azimuth_deg = float(los_azimuth_from_heading(heading_deg, right_looking=not left_looking))
-        notes.append(f"LOS azimuth {los_azimuth_deg:.1f} deg (ISCE2 convention) from heading {heading_deg:.1f} deg, "
-                     f"{'left' if left_looking else 'right'}-looking.")
+        notes.append(
+            f"LOS azimuth {los_azimuth_deg:.1f} deg (ISCE2 convention) from heading {heading_deg:.1f} deg, "
+            f"{'left' if left_looking else 'right'}-looking."
+        )
     if los_path:
         los_path = _isce_path(los_path, notes)
     return LosGeometry(los_path, incidence_deg, los_azimuth_deg), notes
@@ -146,8 +190,14 @@ def pair_inputs(inputs: VelocityInputs, geometry: LosGeometry, work_dir: str) ->
 
 def _interferogram_pair(inputs: VelocityInputs, index: int, notes: list[str]) -> PairInput:
     sensor_wavelength = WAVELENGTH_M.get(sensor_from_name(inputs.sensor)) if inputs.sensor else None
-    interferogram, found = describe_interferogram(inputs.unwrapped[index], inputs.phase_band, sensor_wavelength, inputs.wavelength_m,
-                                                  inputs.reference_date, inputs.secondary_date)
+    interferogram, found = describe_interferogram(
+        inputs.unwrapped[index],
+        inputs.phase_band,
+        sensor_wavelength,
+        inputs.wavelength_m,
+        inputs.reference_date,
+        inputs.secondary_date,
+    )
     notes += found
     coherence = _isce_path(inputs.coherence[index if len(inputs.coherence) > 1 else 0], notes)
     band = inputs.coherence_band or default_coherence_band(open_raster(coherence, "coherence"), coherence)
@@ -165,15 +215,29 @@ def _hyp3_pair(path: str, work_dir: str, notes: list[str]) -> PairInput:
 
     product, found = read_hyp3_product(path, work_dir)
     notes += found
-    return PairInput(product.interferogram, product.coherence_path, 1, product.components_path, geometry=product.geometry,
-                     track=product.track, source=product.folder)
+    return PairInput(
+        product.interferogram,
+        product.coherence_path,
+        1,
+        product.components_path,
+        geometry=product.geometry,
+        track=product.track,
+        source=product.folder,
+    )
 
 
 def _velocity_pair(inputs: VelocityInputs, path: str, geometry: LosGeometry, work_dir: str, notes: list[str]) -> PairInput:
     from ..insar.products import read_los_velocity
 
-    velocity_map, found = read_los_velocity(path, inputs.product_geometry, (inputs.velocity_unit, inputs.velocity_sign), geometry,
-                                            (inputs.reference_date, inputs.secondary_date), work_dir, inputs.sigma_of(path))
+    velocity_map, found = read_los_velocity(
+        path,
+        inputs.product_geometry,
+        (inputs.velocity_unit, inputs.velocity_sign),
+        geometry,
+        (inputs.reference_date, inputs.secondary_date),
+        work_dir,
+        inputs.sigma_of(path),
+    )
     notes += found
     return PairInput.from_velocity_map(velocity_map)
 

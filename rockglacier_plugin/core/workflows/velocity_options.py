@@ -47,6 +47,7 @@ class NumberOption(_Named):
 
     @property
     def default(self) -> Optional[float]:
+        """The default value (None: not given)."""
         if self.field is None:
             return None
         return getattr(SceneSettings() if self.scene else VelocitySettings(), self.field)
@@ -63,6 +64,7 @@ class SwitchOption(_Named):
 
     @property
     def default(self) -> bool:
+        """The default value."""
         return bool(getattr(SceneSettings() if self.scene else VelocitySettings(), self.field))
 
 
@@ -71,24 +73,44 @@ SETTINGS_NUMBERS: tuple[NumberOption, ...] = (
     NumberOption("MIN_COHERENCE", "Minimum coherence", "min_coherence", 0.0, 1.0),
     NumberOption("MIN_VALID_FRACTION", "Minimum share of the landform kept", "min_valid_fraction", 0.0, 1.0),
     NumberOption("MAX_RELATIVE_ERROR", "Maximum relative error", "max_relative_error", 0.0),
-    NumberOption("MIN_PROJECTION_FACTOR", "Minimum |projection factor g| (> 0: g = 0 divides by zero)", "min_projection_factor",
-                 0.01, 1.0),
+    NumberOption(
+        "MIN_PROJECTION_FACTOR", "Minimum |projection factor g| (> 0: g = 0 divides by zero)", "min_projection_factor", 0.01, 1.0
+    ),
     NumberOption("MIN_SLOPE_DEG", "Minimum slope, degrees", "min_slope_deg", 0.0, 90.0),
     NumberOption("LOOKS", "Effective number of looks (phase noise)", "looks", 1.0, scene=True, advanced=True),
-    NumberOption("NOISE_CORRELATION_PX", "Noise correlation length, pixels (1 = independent pixels)", "noise_correlation_px", 1.0,
-                 advanced=True),
-    NumberOption("DEM_SMOOTHING_PX", "DEM Gaussian smoothing before slope/aspect, pixels (sigma)", "dem_smoothing_px", 0.0, 20.0,
-                 scene=True, advanced=True),
+    NumberOption(
+        "NOISE_CORRELATION_PX",
+        "Noise correlation length, pixels (1 = independent pixels)",
+        "noise_correlation_px",
+        1.0,
+        advanced=True,
+    ),
+    NumberOption(
+        "DEM_SMOOTHING_PX",
+        "DEM Gaussian smoothing before slope/aspect, pixels (sigma)",
+        "dem_smoothing_px",
+        0.0,
+        20.0,
+        scene=True,
+        advanced=True,
+    ),
     NumberOption("SLOPE_ERROR_DEG", "DEM slope 1-sigma error, degrees", "slope_sigma_deg", 0.0, 45.0, scene=True, advanced=True),
-    NumberOption("ASPECT_ERROR_DEG", "DEM aspect 1-sigma error, degrees", "aspect_sigma_deg", 0.0, 180.0, scene=True, advanced=True),
+    NumberOption(
+        "ASPECT_ERROR_DEG", "DEM aspect 1-sigma error, degrees", "aspect_sigma_deg", 0.0, 180.0, scene=True, advanced=True
+    ),
     NumberOption("REFERENCE_RADIUS_M", "Reference search radius, metres", "reference_radius_m", 1.0, advanced=True),
 )
 SWITCHES: tuple[SwitchOption, ...] = (
     SwitchOption("REMOVE_RAMP", "Remove a planar ramp fitted on stable ground", "remove_ramp", scene=True),
-    SwitchOption("REMOVE_STRATIFIED", "Remove the stratified atmosphere (phase-elevation slope on stable ground)",
-                 "remove_stratified", scene=True),
-    SwitchOption("VELOCITY_REMOVE_RAMP", "Also remove ramp and stratified atmosphere from velocity products",
-                 "velocity_map_remove_ramp"),
+    SwitchOption(
+        "REMOVE_STRATIFIED",
+        "Remove the stratified atmosphere (phase-elevation slope on stable ground)",
+        "remove_stratified",
+        scene=True,
+    ),
+    SwitchOption(
+        "VELOCITY_REMOVE_RAMP", "Also remove ramp and stratified atmosphere from velocity products", "velocity_map_remove_ramp"
+    ),
 )
 #: Bands (0 = automatic) and the DEM's band.
 PHASE_BAND = NumberOption("PHASE_BAND", "Phase band (0 = automatic: 2 for ISCE2 .unw, else 1)", integer=True)
@@ -96,11 +118,13 @@ COHERENCE_BAND = NumberOption("COHERENCE_BAND", "Coherence band (0 = automatic: 
 DEM_BAND = NumberOption("DEM_BAND", "DEM band", "dem_band", 1.0, scene=True, integer=True, advanced=True)
 #: The LOS geometry as constants (without a LOS raster) and the wavelength override: no default.
 INCIDENCE_DEG = NumberOption("INCIDENCE_DEG", "Incidence angle, degrees (without a LOS raster)", None, 0.0, 90.0)
-LOS_AZIMUTH_DEG = NumberOption("LOS_AZIMUTH_DEG", "LOS azimuth, degrees anticlockwise from north, ground to satellite (ISCE2)",
-                               None, -360.0, 360.0)
+LOS_AZIMUTH_DEG = NumberOption(
+    "LOS_AZIMUTH_DEG", "LOS azimuth, degrees anticlockwise from north, ground to satellite (ISCE2)", None, -360.0, 360.0
+)
 HEADING_DEG = NumberOption("HEADING_DEG", "...or the satellite heading, degrees clockwise from north", None, -360.0, 360.0)
-WAVELENGTH_M = NumberOption("WAVELENGTH_M", "Radar wavelength, metres (overrides SENSOR and the file's metadata)", None, 0.0, 1.0,
-                            advanced=True)
+WAVELENGTH_M = NumberOption(
+    "WAVELENGTH_M", "Radar wavelength, metres (overrides SENSOR and the file's metadata)", None, 0.0, 1.0, advanced=True
+)
 
 
 def velocity_settings(values: Mapping[str, Any]) -> VelocitySettings:

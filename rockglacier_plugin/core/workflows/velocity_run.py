@@ -45,8 +45,12 @@ class RasterRequest:
         """Per pair, its LOS and downslope raster paths; None when no raster is asked for."""
         if not (self.los_path or self.downslope_path):
             return None
-        return list(zip(per_pair_paths(self.los_path, labels, self.several_pairs),
-                        per_pair_paths(self.downslope_path, labels, self.several_pairs)))
+        return list(
+            zip(
+                per_pair_paths(self.los_path, labels, self.several_pairs),
+                per_pair_paths(self.downslope_path, labels, self.several_pairs),
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -101,8 +105,9 @@ def measure_run(run: VelocityRun, hooks: RunHooks = RunHooks()) -> RunMeasuremen
     outputs = run.rasters.paths(labels)
     if outputs is not None and len(pairs) > 1:
         log("Several interferograms: one velocity raster per pair, named <output>_<YYYYMMDD-YYYYMMDD>.tif.")
-    measured = measure_pairs(run.landforms, pairs, run.dem_path, run.geometry, run.settings, run.references,
-                             replace(hooks, log=log), outputs)
+    measured = measure_pairs(
+        run.landforms, pairs, run.dem_path, run.geometry, run.settings, run.references, replace(hooks, log=log), outputs
+    )
     return RunMeasurement(measured, labels, outputs or [], notes)
 
 

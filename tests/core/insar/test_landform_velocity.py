@@ -27,13 +27,27 @@ EXACT = VelocitySettings(noise_correlation_px=1.0, scene=SceneSettings(looks=10,
 FACING_AWAY = (20.0, 45.0, 70.0, 90.0, 110.0, 135.0, 160.0)  # |g| >= 0.3 from an ascending track
 
 
-def run(scene, settings=EXACT, unwrapped=None, reference=REFERENCE_DATE, secondary=SECONDARY_DATE, geometry=None, points=None, wkts=None):
+def run(
+    scene,
+    settings=EXACT,
+    unwrapped=None,
+    reference=REFERENCE_DATE,
+    secondary=SECONDARY_DATE,
+    geometry=None,
+    points=None,
+    wkts=None,
+):
     interferogram = Interferogram(str(unwrapped or scene.unwrapped_true), 1, reference, secondary, ALOS_WAVELENGTH_M)
     wkts = wkts or scene.landforms_wkt
     return extract_velocities(
-        Polygons([ogr.CreateGeometryFromWkt(w).ExportToWkb() for w in wkts], f"EPSG:{EPSG}", [f"rg{i:03d}" for i in range(len(wkts))]),
-        [PairInput(interferogram, str(scene.coherence))], str(scene.dem),
-        geometry or LosGeometry(None, scene.incidence_deg, scene.los_azimuth_deg), settings, points,
+        Polygons(
+            [ogr.CreateGeometryFromWkt(w).ExportToWkb() for w in wkts], f"EPSG:{EPSG}", [f"rg{i:03d}" for i in range(len(wkts))]
+        ),
+        [PairInput(interferogram, str(scene.coherence))],
+        str(scene.dem),
+        geometry or LosGeometry(None, scene.incidence_deg, scene.los_azimuth_deg),
+        settings,
+        points,
     ).landforms
 
 
@@ -182,8 +196,14 @@ def test_real_sentinel1_stack__los_velocities_consistent_across_30_pairs(shared_
     for path in files:
         interferogram, _ = describe_interferogram(path, 0, 0.05546576, None, None, None)
         assert interferogram.wavelength_m == pytest.approx(0.0555, abs=1e-4)  # from the file's metadata
-        scene = InsarScene(interferogram, path.replace("_eqa_unw", "_flat_eqa_cc"), 1, str(base / "cropA_T005A_dem.tif"),
-                           LosGeometry(None, 39.7, 102.3), SceneSettings())
+        scene = InsarScene(
+            interferogram,
+            path.replace("_eqa_unw", "_flat_eqa_cc"),
+            1,
+            str(base / "cropA_T005A_dem.tif"),
+            LosGeometry(None, 39.7, 102.3),
+            SceneSettings(),
+        )
         scene.fit_stable_ground([], 0.3)
         maps.append(scene.read(Window(0, 0, 100, 60)).velocity_los_cm_per_yr)
         spans.append((interferogram.secondary_date - interferogram.reference_date).days)

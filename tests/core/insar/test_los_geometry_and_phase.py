@@ -37,7 +37,13 @@ def test_los_azimuth__from_heading_right_looking(heading, expected):
 def test_projection_factor__equals_the_dot_product_of_explicit_vectors(theta, alpha, s, a):
     los = np.array(los_unit_vector_enu(theta, alpha), dtype=float)
     # downslope vector built independently: horizontal unit vector towards azimuth a, tilted down by s
-    dslp = np.array([math.sin(math.radians(a)) * math.cos(math.radians(s)), math.cos(math.radians(a)) * math.cos(math.radians(s)), -math.sin(math.radians(s))])
+    dslp = np.array(
+        [
+            math.sin(math.radians(a)) * math.cos(math.radians(s)),
+            math.cos(math.radians(a)) * math.cos(math.radians(s)),
+            -math.sin(math.radians(s)),
+        ]
+    )
     assert float(projection_factor(theta, alpha, s, a)) == pytest.approx(float(los @ dslp))
     assert np.linalg.norm(np.array(downslope_unit_vector_enu(s, a), dtype=float)) == pytest.approx(1.0)
 

@@ -42,8 +42,11 @@ GEOMETRY = LosGeometry(None, 38.7, 102.0)
 
 
 def _pair(unwrapped: Path, coherence: Path, components: Path | None = None) -> PairInput:
-    return PairInput(Interferogram(str(unwrapped), 1, REFERENCE_DATE, SECONDARY_DATE, ALOS_WAVELENGTH_M), str(coherence),
-                     components_path=str(components) if components else None)
+    return PairInput(
+        Interferogram(str(unwrapped), 1, REFERENCE_DATE, SECONDARY_DATE, ALOS_WAVELENGTH_M),
+        str(coherence),
+        components_path=str(components) if components else None,
+    )
 
 
 def _wkb(wkts: list[str]) -> list[bytes]:
@@ -55,7 +58,9 @@ def _found(result, wkts: list[str]) -> list[bool]:
     return [any(c.Intersects(ogr.CreateGeometryFromWkt(w)) for c in candidates) for w in wkts]
 
 
-def test_generator__finds_80_percent_of_coherent_landforms_faster_than_10_cm_yr_with_fewer_false_candidates_than_a_plain_threshold(tmp_path):
+def test_generator__finds_80_percent_of_landforms_faster_than_10_cm_yr_with_fewer_false_candidates_than_a_plain_threshold(
+    tmp_path,
+):
     totals = generator_scores(4, tmp_path)
     hits = sum(totals["ours"]["by_class"][key][0] for key in ("10-30", "30-100"))
     count = sum(totals["ours"]["by_class"][key][1] for key in ("10-30", "30-100"))
@@ -95,8 +100,9 @@ def test_local_reference_follows_a_smooth_atmosphere_and_ignores_a_moving_patch(
     assert np.median(sigma) < 2.0
 
 
-def _slope_scene(folder: Path, slope_deg: np.ndarray, motion_rad: np.ndarray, coherence_value: float = 0.9,
-                 seed: int = 0) -> tuple[Path, Path, Path]:
+def _slope_scene(
+    folder: Path, slope_deg: np.ndarray, motion_rad: np.ndarray, coherence_value: float = 0.9, seed: int = 0
+) -> tuple[Path, Path, Path]:
     """A DEM of planes facing the radar (aspect 258 = -102) with the given slope per pixel column band."""
     rng = np.random.default_rng(seed)
     gradient = np.tan(np.radians(slope_deg))  # rises towards the east-north-east, i.e. faces west-south-west
@@ -105,8 +111,11 @@ def _slope_scene(folder: Path, slope_deg: np.ndarray, motion_rad: np.ndarray, co
     phase = motion_rad + multilook_noise(coherence, 10, rng)
     gt = (ORIGIN[0], PIXEL_M, 0.0, ORIGIN[1], 0.0, -PIXEL_M)
     folder.mkdir(parents=True, exist_ok=True)
-    return (write_raster(folder / "20070716_20070831_unw.tif", phase, gt, epsg=EPSG),
-            write_raster(folder / "coherence.tif", coherence, gt, epsg=EPSG), write_raster(folder / "dem.tif", z, gt, epsg=EPSG))
+    return (
+        write_raster(folder / "20070716_20070831_unw.tif", phase, gt, epsg=EPSG),
+        write_raster(folder / "coherence.tif", coherence, gt, epsg=EPSG),
+        write_raster(folder / "dem.tif", z, gt, epsg=EPSG),
+    )
 
 
 def _patch(shape: tuple[int, int], rows: slice, cols: slice, value: float) -> np.ndarray:
@@ -134,7 +143,8 @@ def test_layover_and_shadow_hide_a_phase_signal_that_a_moderate_slope_shows(tmp_
 def test_a_slow_landform_below_the_pixel_noise_is_found_at_the_landform_scale_and_stable_ground_stays_quiet(tmp_path):
     """24 cm/yr downslope on a 10 deg slope facing the radar (g = 0.48 in closed form), coherence 0.5 and 10 looks: the
     pixel's 1-sigma is about 16 cm/yr downslope, so no pixel passes SNR 2 alone; the mean over a 75 m disc (13 pixels
-    of 30 m, inflated by the 2-pixel noise correlation: about 9 cm/yr) does. Nothing else in the 17 km2 scene moves, and nothing else is proposed."""
+    of 30 m, inflated by the 2-pixel noise correlation: about 9 cm/yr) does. Nothing else in the 17 km2 scene moves, and
+    nothing else is proposed."""
     shape = (120, 160)
     slope = np.full(shape, 10.0)
     g = math.sin(math.radians(38.7)) * math.cos(math.radians(10.0)) - math.cos(math.radians(38.7)) * math.sin(math.radians(10.0))
@@ -143,8 +153,9 @@ def test_a_slow_landform_below_the_pixel_noise_is_found_at_the_landform_scale_an
     found_at_pixel_scale = 0
     for seed in range(6):
         unwrapped, coherence, dem = _slope_scene(tmp_path / str(seed), slope, motion, coherence_value=0.5, seed=seed)
-        pixel_scale = find_moving_areas([_pair(unwrapped, coherence)], str(dem), GEOMETRY,
-                                        MovingAreaSettings(regions=RegionSettings(window_radius_m=0.0)))
+        pixel_scale = find_moving_areas(
+            [_pair(unwrapped, coherence)], str(dem), GEOMETRY, MovingAreaSettings(regions=RegionSettings(window_radius_m=0.0))
+        )
         found_at_pixel_scale += len(pixel_scale.rows)
         both_scales = find_moving_areas([_pair(unwrapped, coherence)], str(dem), GEOMETRY)
         assert len(both_scales.rows) == 1, seed
@@ -183,7 +194,9 @@ def test_an_unwrapping_error_of_one_cycle_is_not_a_candidate(tmp_path):
         for rank in (0.3, 0.5, 0.7):
             unwrapped, _ = _with_island(scene, np.full((12, 12), sign * 2.0 * math.pi), rank, tmp_path / f"{index}{rank}")
             notes: list[str] = []
-            result = find_moving_areas([_pair(unwrapped, scene.coherence)], str(scene.dem), GEOMETRY, hooks=RunHooks(log=notes.append))
+            result = find_moving_areas(
+                [_pair(unwrapped, scene.coherence)], str(scene.dem), GEOMETRY, hooks=RunHooks(log=notes.append)
+            )
             assert result.rows == []
             caught += any("unwrapping error" in note for note in notes)
     assert caught >= 1  # dropped by the cycle rule where it would otherwise pass for motion, not only masked
@@ -200,11 +213,15 @@ def test_an_unwrapping_island_in_its_own_connected_component_is_not_a_candidate(
             unwrapped, island = _with_island(scene, offset, rank, tmp_path / f"{index}{rank}")
             components = np.ones(gdal.Open(str(scene.unwrapped)).ReadAsArray().shape)
             components[island] = 2
-            components_path = write_raster(tmp_path / f"{index}{rank}" / "conncomp.tif", components, gt, epsg=EPSG, dtype=gdal.GDT_Byte)
+            components_path = write_raster(
+                tmp_path / f"{index}{rank}" / "conncomp.tif", components, gt, epsg=EPSG, dtype=gdal.GDT_Byte
+            )
             if not find_moving_areas([_pair(unwrapped, scene.coherence)], str(scene.dem), GEOMETRY).rows:
                 continue  # masked here (slope, projection): nothing to show
             notes: list[str] = []
-            result = find_moving_areas([_pair(unwrapped, scene.coherence, components_path)], str(scene.dem), GEOMETRY, hooks=RunHooks(log=notes.append))
+            result = find_moving_areas(
+                [_pair(unwrapped, scene.coherence, components_path)], str(scene.dem), GEOMETRY, hooks=RunHooks(log=notes.append)
+            )
             assert result.rows == []
             assert any("connected component" in note for note in notes)
             checked += 1
@@ -235,9 +252,13 @@ def test_a_moving_area_seen_in_one_of_two_coherent_pairs_is_kept_and_flagged(tmp
     still = steep_valley_scene(tmp_path / "still", seed=2, n_landforms=0)
     still_unwrapped = tmp_path / "still" / "20070831_20071016_unw.tif"
     Path(still.unwrapped).rename(still_unwrapped)
-    pairs = [_pair(moving.unwrapped, moving.coherence),
-             PairInput(Interferogram(str(still_unwrapped), 1, SECONDARY_DATE, SECONDARY_DATE.replace(month=10, day=16),
-                                     ALOS_WAVELENGTH_M), str(still.coherence))]
+    pairs = [
+        _pair(moving.unwrapped, moving.coherence),
+        PairInput(
+            Interferogram(str(still_unwrapped), 1, SECONDARY_DATE, SECONDARY_DATE.replace(month=10, day=16), ALOS_WAVELENGTH_M),
+            str(still.coherence),
+        ),
+    ]
     result = find_moving_areas(pairs, str(moving.dem), GEOMETRY)
     assert result.rows
     flagged = [row for row in result.rows if row["pairs_seen"] == 1 and row["pairs_covering"] == 2]
@@ -250,8 +271,12 @@ def test_bad_settings_are_refused_with_a_message(tmp_path):
     from rockglacier_plugin.core.insar.candidate_field import FieldSettings
 
     with pytest.raises(ParameterError, match="MAX_SLOPE_DEG"):
-        find_moving_areas([_pair(scene.unwrapped, scene.coherence)], str(scene.dem), GEOMETRY,
-                          MovingAreaSettings(field=FieldSettings(min_slope_deg=40.0, max_slope_deg=35.0)))
+        find_moving_areas(
+            [_pair(scene.unwrapped, scene.coherence)],
+            str(scene.dem),
+            GEOMETRY,
+            MovingAreaSettings(field=FieldSettings(min_slope_deg=40.0, max_slope_deg=35.0)),
+        )
 
 
 def _fast_landform_scene(folder: Path, peak_cm_per_yr: float, seed: int = 0) -> tuple[Path, Path, Path, str]:
@@ -275,8 +300,12 @@ def _fast_landform_scene(folder: Path, peak_cm_per_yr: float, seed: int = 0) -> 
     folder.mkdir(parents=True, exist_ok=True)
     x0, y0 = ORIGIN[0] + 80.5 * PIXEL_M, ORIGIN[1] - 60.5 * PIXEL_M
     outline = f"POINT({x0} {y0})"
-    return (write_raster(folder / "20070716_20070831_unw.tif", phase, gt, epsg=EPSG), write_raster(folder / "coherence.tif", coherence, gt, epsg=EPSG),
-            write_raster(folder / "dem.tif", z, gt, epsg=EPSG), outline)
+    return (
+        write_raster(folder / "20070716_20070831_unw.tif", phase, gt, epsg=EPSG),
+        write_raster(folder / "coherence.tif", coherence, gt, epsg=EPSG),
+        write_raster(folder / "dem.tif", z, gt, epsg=EPSG),
+        outline,
+    )
 
 
 @pytest.mark.parametrize("peak", [110.0, 127.0])
@@ -289,7 +318,9 @@ def test_a_fast_landform_with_a_sharp_shear_margin_is_motion_not_an_unwrapping_e
     result = find_moving_areas([_pair(unwrapped, coherence)], str(dem), GEOMETRY, hooks=RunHooks(log=notes.append))
     assert _found(result, [centre]) == [True], notes
     assert not any("unwrapping error" in note for note in notes)
-    row = next(r for r, w in zip(result.rows, result.wkb) if ogr.CreateGeometryFromWkb(w).Contains(ogr.CreateGeometryFromWkt(centre)))
+    row = next(
+        r for r, w in zip(result.rows, result.wkb) if ogr.CreateGeometryFromWkb(w).Contains(ogr.CreateGeometryFromWkt(centre))
+    )
     assert row["vel_dslp_cm_yr"] > 0.5 * peak
 
 
@@ -302,7 +333,9 @@ def test_whole_cycle_offsets_along_a_line_are_dropped_and_said(tmp_path, cycles)
     for index, rank in enumerate((0.3, 0.5, 0.7)):
         unwrapped, _ = _with_island(scene, np.full((12, 12), cycles * 2.0 * math.pi), rank, tmp_path / f"{index}")
         notes: list[str] = []
-        result = find_moving_areas([_pair(unwrapped, scene.coherence)], str(scene.dem), GEOMETRY, hooks=RunHooks(log=notes.append))
+        result = find_moving_areas(
+            [_pair(unwrapped, scene.coherence)], str(scene.dem), GEOMETRY, hooks=RunHooks(log=notes.append)
+        )
         assert result.rows == []
         caught += any(f"whole-cycle cuts of +{cycles} cycle(s)" in note for note in notes)
     assert caught >= 1

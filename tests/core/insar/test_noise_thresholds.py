@@ -46,8 +46,15 @@ def _product(tmp_path, with_sigma: bool = True, sigma_mm_yr: float = SIGMA_MM_YR
     dslp[130:146, 130:146] = SLOW_CM_YR
     velocity = write_raster(tmp_path / "velocity_mm_yr.tif", dslp * _g() * 10.0, gt, epsg=EPSG)
     sigma = write_raster(tmp_path / "sigma_mm_yr.tif", np.full((SIZE, SIZE), sigma_mm_yr), gt, epsg=EPSG) if with_sigma else None
-    velocity_map, notes = read_los_velocity(str(velocity), None, ("mm/yr", TOWARDS), LosGeometry(None, INCIDENCE, LOS_AZIMUTH),
-                                            (date(2016, 1, 1), date(2020, 1, 1)), str(tmp_path / "work"), str(sigma) if sigma else None)
+    velocity_map, notes = read_los_velocity(
+        str(velocity),
+        None,
+        ("mm/yr", TOWARDS),
+        LosGeometry(None, INCIDENCE, LOS_AZIMUTH),
+        (date(2016, 1, 1), date(2020, 1, 1)),
+        str(tmp_path / "work"),
+        str(sigma) if sigma else None,
+    )
     return PairInput.from_velocity_map(velocity_map), str(dem), notes
 
 

@@ -50,8 +50,14 @@ def _recovered(scene, result, tolerance=0.08):
 def test_mintpy__velocity_and_geometry_files_give_the_known_velocities(scene, tmp_path):
     require_module("h5py")
     path, geometry = mintpy_velocity(scene, tmp_path / "mintpy")
-    velocity_map, notes = read_los_velocity(str(path), str(geometry), ("mm/yr", "unused"), NO_GEOMETRY, (None, None), str(tmp_path / "work"))
-    assert (velocity_map.start_date, velocity_map.end_date, velocity_map.track) == (date(2015, 1, 1), date(2019, 12, 31), "ascending")
+    velocity_map, notes = read_los_velocity(
+        str(path), str(geometry), ("mm/yr", "unused"), NO_GEOMETRY, (None, None), str(tmp_path / "work")
+    )
+    assert (velocity_map.start_date, velocity_map.end_date, velocity_map.track) == (
+        date(2015, 1, 1),
+        date(2019, 12, 31),
+        "ascending",
+    )
     result = _extract(scene, [PairInput.from_velocity_map(velocity_map)])
     assert _recovered(scene, result) == len(FACING_AWAY), [(lf.vel_dslp_cm_yr, lf.vel_reason) for lf in result.landforms]
     assert "m/year positive towards the satellite" in notes[0]
@@ -79,8 +85,14 @@ def test_mintpy__a_flipped_sign_or_azimuth_would_be_caught(scene, tmp_path, muta
 def test_licsbas__cum_h5_in_mm_per_year_with_enu_rasters_gives_the_known_velocities(scene, tmp_path):
     require_module("h5py")
     path, east = licsbas_cum(scene, tmp_path / "licsbas")
-    velocity_map, _ = read_los_velocity(str(path), str(east), ("mm/yr", "unused"), NO_GEOMETRY, (None, None), str(tmp_path / "work"))
-    assert (velocity_map.start_date, velocity_map.end_date, velocity_map.track) == (date(2015, 1, 5), date(2019, 12, 26), "ascending")
+    velocity_map, _ = read_los_velocity(
+        str(path), str(east), ("mm/yr", "unused"), NO_GEOMETRY, (None, None), str(tmp_path / "work")
+    )
+    assert (velocity_map.start_date, velocity_map.end_date, velocity_map.track) == (
+        date(2015, 1, 5),
+        date(2019, 12, 26),
+        "ascending",
+    )
     geometry_ds = gdal.Open(velocity_map.geometry.los_path)  # keep the dataset alive while its band is read
     incidence = geometry_ds.GetRasterBand(1).ReadAsArray()
     assert np.nanmedian(incidence) == pytest.approx(scene.incidence_deg, abs=1e-3)
@@ -91,7 +103,9 @@ def test_licsbas__cum_h5_in_mm_per_year_with_enu_rasters_gives_the_known_velocit
 def test_licsbas__east_and_north_swapped_would_be_caught(scene, tmp_path):
     require_module("h5py")
     path, east = licsbas_cum(scene, tmp_path / "licsbas", mutate="east_north")
-    velocity_map, _ = read_los_velocity(str(path), str(east), ("mm/yr", "unused"), NO_GEOMETRY, (None, None), str(tmp_path / "work"))
+    velocity_map, _ = read_los_velocity(
+        str(path), str(east), ("mm/yr", "unused"), NO_GEOMETRY, (None, None), str(tmp_path / "work")
+    )
     assert _recovered(scene, _extract(scene, [PairInput.from_velocity_map(velocity_map)]), tolerance=0.12) <= 2
 
 
@@ -100,9 +114,12 @@ def test_hyp3__zipped_gamma_product_with_look_vectors_gives_the_known_velocities
     product, notes = read_hyp3_product(str(archive), str(tmp_path / "work"))
     assert (product.interferogram.reference_date, product.interferogram.secondary_date) == (date(2019, 6, 10), date(2019, 6, 22))
     assert product.interferogram.wavelength_m == pytest.approx(0.05546576) and product.track == "ascending"
-    pair = PairInput(product.interferogram, product.coherence_path, 1, product.components_path, geometry=product.geometry,
-                     track=product.track)
-    settings = VelocitySettings(noise_correlation_px=1.0, scene=SceneSettings(looks=60, slope_sigma_deg=0.0, aspect_sigma_deg=0.0))
+    pair = PairInput(
+        product.interferogram, product.coherence_path, 1, product.components_path, geometry=product.geometry, track=product.track
+    )
+    settings = VelocitySettings(
+        noise_correlation_px=1.0, scene=SceneSettings(looks=60, slope_sigma_deg=0.0, aspect_sigma_deg=0.0)
+    )
     assert _recovered(scene, _extract(scene, [pair], settings)) >= len(FACING_AWAY) - 1
 
 
@@ -110,7 +127,9 @@ def test_hyp3__phi_read_as_from_north_would_be_caught(scene, tmp_path):
     folder = hyp3_product(scene, tmp_path / "hyp3", as_zip=False, mutate="phi_from_north")
     product, _ = read_hyp3_product(str(folder), str(tmp_path / "work"))
     pair = PairInput(product.interferogram, product.coherence_path, 1, None, geometry=product.geometry, track=product.track)
-    settings = VelocitySettings(noise_correlation_px=1.0, scene=SceneSettings(looks=60, slope_sigma_deg=0.0, aspect_sigma_deg=0.0))
+    settings = VelocitySettings(
+        noise_correlation_px=1.0, scene=SceneSettings(looks=60, slope_sigma_deg=0.0, aspect_sigma_deg=0.0)
+    )
     assert _recovered(scene, _extract(scene, [pair], settings)) <= 2
 
 
@@ -126,9 +145,17 @@ def test_velocity_pairs__one_row_per_landform_and_product_with_dates_and_days(sc
     require_module("h5py")
     first, geometry = mintpy_velocity(scene, tmp_path / "a")
     second = geotiff_velocity(scene, tmp_path / "b")
-    maps = [read_los_velocity(str(first), str(geometry), ("mm/yr", "x"), NO_GEOMETRY, (None, None), str(tmp_path / "w"))[0],
-            read_los_velocity(str(second), None, ("mm/yr", AWAY), LosGeometry(None, scene.incidence_deg, scene.los_azimuth_deg),
-                              (date(2016, 1, 1), date(2017, 1, 1)), str(tmp_path / "w"))[0]]
+    maps = [
+        read_los_velocity(str(first), str(geometry), ("mm/yr", "x"), NO_GEOMETRY, (None, None), str(tmp_path / "w"))[0],
+        read_los_velocity(
+            str(second),
+            None,
+            ("mm/yr", AWAY),
+            LosGeometry(None, scene.incidence_deg, scene.los_azimuth_deg),
+            (date(2016, 1, 1), date(2017, 1, 1)),
+            str(tmp_path / "w"),
+        )[0],
+    ]
     result = _extract(scene, [PairInput.from_velocity_map(m) for m in maps])
     assert len(result.pair_rows) == 2 * len(FACING_AWAY)
     rows = {(r["rg_id"], r["vel_pair"]): r for r in result.pair_rows}
@@ -144,8 +171,17 @@ def _asc_desc(tmp_path, descending_scale):
     """A cone with north-facing lobes seen from an ascending and a descending track (two MintPy products
     of the same creep; the descending one scaled to make them disagree)."""
     require_module("h5py")
-    scenes = [cone_scene(tmp_path / name, seed=3, size_px=400, aspects_deg=NORTH_FACING, los_azimuth_deg=azimuth,
-                         speeds_cm_per_yr=(30.0, 50.0, 70.0)) for name, azimuth in (("asc", 102.0), ("desc", -102.0))]
+    scenes = [
+        cone_scene(
+            tmp_path / name,
+            seed=3,
+            size_px=400,
+            aspects_deg=NORTH_FACING,
+            los_azimuth_deg=azimuth,
+            speeds_cm_per_yr=(30.0, 50.0, 70.0),
+        )
+        for name, azimuth in (("asc", 102.0), ("desc", -102.0))
+    ]
     maps = []
     for index, (scene, scale) in enumerate(zip(scenes, (1.0, descending_scale))):
         path, geometry = mintpy_velocity(scene, tmp_path / f"product{index}", scale=scale, seed=index)
@@ -182,7 +218,10 @@ def test_ascending_and_descending__a_disagreement_is_reported_not_averaged(tmp_p
 def test_mintpy_real_coso__reader_keeps_values_grid_and_geometry(shared_dataset, tmp_path):
     h5py = require_module("h5py")
     base = shared_dataset("geosinc-mintpy-velocity-asc-desc")
-    for name, track, azimuth in (("velocity_a064_ascending.h5", "ascending", 102.0), ("velocity_d071_descending.h5", "descending", -102.0)):
+    for name, track, azimuth in (
+        ("velocity_a064_ascending.h5", "ascending", 102.0),
+        ("velocity_d071_descending.h5", "descending", -102.0),
+    ):
         velocity_map, _ = read_mintpy_velocity(str(base / name), None, str(tmp_path))
         assert velocity_map.track == track
         assert velocity_map.geometry.los_azimuth_deg == pytest.approx(azimuth)

@@ -15,7 +15,8 @@ def _wkb(wkt):
 
 def test_reference_points__every_part_of_a_multipoint_is_a_candidate_with_the_features_id():
     points = ReferencePoints.from_wkb(
-        [_wkb("MULTIPOINT((0 0),(100 0))"), _wkb("POINT(50 50)"), None], ["wkl001", None, "wkl002"], "EPSG:32644")
+        [_wkb("MULTIPOINT((0 0),(100 0))"), _wkb("POINT(50 50)"), None], ["wkl001", None, "wkl002"], "EPSG:32644"
+    )
     assert list(points.xy) == [(0.0, 0.0), (100.0, 0.0), (50.0, 50.0)]
     assert list(points.rg_ids) == ["wkl001", "wkl001", None]
 

@@ -50,8 +50,15 @@ print(float(phase_sigma_rad(numpy.array([0.6]), 10.0)[0]))
 def _window(velocity_los_cm_per_yr: float, projection: float = -0.8) -> WindowData:
     shape = (20, 20)
     return WindowData(
-        Window(0, 0, 20, 20), np.full(shape, velocity_los_cm_per_yr), np.full(shape, 0.5), np.full(shape, 0.8),
-        np.full(shape, 4000.0), np.full(shape, 25.0), np.full(shape, 90.0), np.full(shape, projection), np.full(shape, 0.01),
+        Window(0, 0, 20, 20),
+        np.full(shape, velocity_los_cm_per_yr),
+        np.full(shape, 0.5),
+        np.full(shape, 0.8),
+        np.full(shape, 4000.0),
+        np.full(shape, 25.0),
+        np.full(shape, 90.0),
+        np.full(shape, projection),
+        np.full(shape, 0.01),
     )
 
 
@@ -79,10 +86,13 @@ def test_manual_reference_outside_the_data__falls_back_to_the_automatic_one_and_
     scene = cone_scene(tmp_path, seed=3, aspects_deg=(90.0,))
     interferogram = Interferogram(str(scene.unwrapped_true), 1, REFERENCE_DATE, SECONDARY_DATE, ALOS_WAVELENGTH_M)
     far_away = ReferencePoints([(-1e6, -1e6)], ["rg000"], f"EPSG:{EPSG}")  # outside every raster
-    with_point, = extract_velocities(
+    (with_point,) = extract_velocities(
         Polygons([ogr.CreateGeometryFromWkt(scene.landforms_wkt[0]).ExportToWkb()], f"EPSG:{EPSG}", ["rg000"]),
-        [PairInput(interferogram, str(scene.coherence))], str(scene.dem),
-        LosGeometry(None, scene.incidence_deg, scene.los_azimuth_deg), VelocitySettings(), far_away,
+        [PairInput(interferogram, str(scene.coherence))],
+        str(scene.dem),
+        LosGeometry(None, scene.incidence_deg, scene.los_azimuth_deg),
+        VelocitySettings(),
+        far_away,
     ).landforms
     assert with_point.reference is not None and with_point.reference["method"] == "auto"
     assert "automatic reference was used instead" in with_point.vel_reason
@@ -107,8 +117,13 @@ def test_reference_radius__is_a_radius_not_the_half_width_of_a_square():
     usable = np.zeros(shape, bool)
     usable[:5, :5] = usable[:5, -5:] = usable[-5:, :5] = usable[-5:, -5:] = True
     velocity = np.where(usable, 1.0, np.nan)
-    grids = SimpleNamespace(velocity_los_cm_per_yr=velocity, sigma_los_cm_per_yr=np.full(shape, 0.1),
-                            coherence=np.full(shape, 0.9), slope_deg=np.zeros(shape), elevation_m=np.zeros(shape))
+    grids = SimpleNamespace(
+        velocity_los_cm_per_yr=velocity,
+        sigma_los_cm_per_yr=np.full(shape, 0.1),
+        coherence=np.full(shape, 0.9),
+        slope_deg=np.zeros(shape),
+        elevation_m=np.zeros(shape),
+    )
     place = LandformPlace(~landform, (20.0, 20.0), (30.0, 30.0), 0.0, distance_to_mask_m(landform, (30.0, 30.0)))
 
     def found(radius_m):
@@ -132,8 +147,12 @@ def test_no_data__each_raster_read_with_its_own_value_and_outside_the_dem_is_no_
     los_values[:, :, 30:] = -9999.0  # outside the LOS swath
     los = write_raster(tmp_path / "los.tif", los_values, gt, 32644, nodata=-9999.0)
     # a DEM covering only the western half, no no-data value of its own, on another grid (30 m -> 15 m)
-    dem = write_raster(tmp_path / "dem.tif", np.full((80, 40), 4200.0) + np.arange(40)[None, :] * 5.0,
-                       (500000.0, 15.0, 0.0, 4000000.0, 0.0, -15.0), 32644)
+    dem = write_raster(
+        tmp_path / "dem.tif",
+        np.full((80, 40), 4200.0) + np.arange(40)[None, :] * 5.0,
+        (500000.0, 15.0, 0.0, 4000000.0, 0.0, -15.0),
+        32644,
+    )
     interferogram = Interferogram(str(unw), 1, date(2007, 7, 16), date(2007, 8, 31), 0.2360571)
     scene = InsarScene(interferogram, str(coherence), 1, str(dem), LosGeometry(str(los)), SceneSettings(dem_smoothing_px=0.0))
     data = scene.read(Window(0, 0, 40, 40))
@@ -151,7 +170,11 @@ def test_scipy_missing__is_said_in_the_log_the_user_reads(tmp_path, monkeypatch)
     messages = []
     scene_module.InsarScene(
         scene_module.Interferogram(str(built.unwrapped_true), 1, REFERENCE_DATE, SECONDARY_DATE, 0.2360571),
-        str(built.coherence), 1, str(built.dem), scene_module.LosGeometry(None, 38.7, 102.0), scene_module.SceneSettings(),
+        str(built.coherence),
+        1,
+        str(built.dem),
+        scene_module.LosGeometry(None, 38.7, 102.0),
+        scene_module.SceneSettings(),
         messages.append,
     )
     assert any("SciPy is missing" in m and "pip" in m for m in messages)
@@ -182,7 +205,8 @@ def test_stratified_atmosphere__a_known_phase_elevation_slope_is_found_and_remov
     result = extract_velocities(
         Polygons([ogr.CreateGeometryFromWkt(lobe).ExportToWkb()], "EPSG:32644", ["rg001"]),
         [PairInput(Interferogram(str(unw), 1, date(2007, 7, 16), date(2007, 8, 31), 0.2360571), str(coherence))],
-        str(dem), LosGeometry(None, 38.7, 102.0),
+        str(dem),
+        LosGeometry(None, 38.7, 102.0),
         VelocitySettings(noise_correlation_px=1.0, scene=SceneSettings(slope_sigma_deg=0.0, aspect_sigma_deg=0.0)),
         hooks=RunHooks(log=messages.append),
     ).landforms[0]
@@ -218,9 +242,17 @@ def test_connected_components__landform_and_reference_kept_in_one_component(tmp_
     def run(components_path):
         return extract_velocities(
             Polygons([polygon.ExportToWkb()], f"EPSG:{EPSG}", ["rg000"]),
-            [PairInput(Interferogram(str(shifted), 1, REFERENCE_DATE, SECONDARY_DATE, ALOS_WAVELENGTH_M), str(scene.coherence), 1,
-                       components_path)],
-            str(scene.dem), LosGeometry(None, scene.incidence_deg, scene.los_azimuth_deg), VelocitySettings(),
+            [
+                PairInput(
+                    Interferogram(str(shifted), 1, REFERENCE_DATE, SECONDARY_DATE, ALOS_WAVELENGTH_M),
+                    str(scene.coherence),
+                    1,
+                    components_path,
+                )
+            ],
+            str(scene.dem),
+            LosGeometry(None, scene.incidence_deg, scene.los_azimuth_deg),
+            VelocitySettings(),
         ).landforms[0]
 
     truth = scene.velocity_dslp_cm_per_yr[0]
@@ -233,8 +265,14 @@ def test_connected_components__landform_and_reference_kept_in_one_component(tmp_
 def test_isce2_conncomp_sidecar__is_found_beside_the_unwrapped_product(tmp_path):
     from rockglacier_plugin.core.insar.interferogram import isce_components_path
 
-    for name in ("filt_topophase.unw.geo", "filt_topophase.unw.geo.vrt", "filt_topophase.unw.conncomp.geo",
-                 "filt_topophase.unw.conncomp.geo.vrt"):
+    for name in (
+        "filt_topophase.unw.geo",
+        "filt_topophase.unw.geo.vrt",
+        "filt_topophase.unw.conncomp.geo",
+        "filt_topophase.unw.conncomp.geo.vrt",
+    ):
         (tmp_path / name).write_text("")
-    assert isce_components_path(str(tmp_path / "filt_topophase.unw.geo.vrt")) == str(tmp_path / "filt_topophase.unw.conncomp.geo.vrt")
+    assert isce_components_path(str(tmp_path / "filt_topophase.unw.geo.vrt")) == str(
+        tmp_path / "filt_topophase.unw.conncomp.geo.vrt"
+    )
     assert isce_components_path(str(tmp_path / "other.tif")) is None

@@ -34,8 +34,14 @@ def test_ring_prediction_sigma__measures_the_error_a_ring_median_makes_in_a_bump
     misses, estimates = [], []
     for seed in range(6):
         rng = np.random.default_rng(seed)
-        field = sum(rng.normal(0, 1.0) * np.cos(2 * np.pi * (rows * rng.uniform(-1, 1) + cols * rng.uniform(-1, 1)) / rng.uniform(25, 60)
-                                                + rng.uniform(0, 2 * np.pi)) for _ in range(6))
+        field = sum(
+            rng.normal(0, 1.0)
+            * np.cos(
+                2 * np.pi * (rows * rng.uniform(-1, 1) + cols * rng.uniform(-1, 1)) / rng.uniform(25, 60)
+                + rng.uniform(0, 2 * np.pi)
+            )
+            for _ in range(6)
+        )
         velocity, sigma, stable, footprint, reach, pixel = _ring_case(field, 0.2, seed)
         ring = (reach <= 300.0) & ~footprint
         misses.append(np.median(field[ring]) - field[footprint].mean())

@@ -60,7 +60,7 @@ def _bowl(up, attributes):
     col0 = int((COSO_FIELD[1] - x0) / STEP_DEG)
     half = int(0.06 / STEP_DEG)
     smooth = _smoothed(up)
-    box = smooth[row0 - half:row0 + half, col0 - half:col0 + half]
+    box = smooth[row0 - half : row0 + half, col0 - half : col0 + half]
     r, c = np.unravel_index(np.argmin(box), box.shape)
     return row0 - half + r, col0 - half + c, float(box[r, c])
 

@@ -40,8 +40,14 @@ def test_unwrap__cancel_stops_snaphu_and_leaves_nothing(tmp_path, monkeypatch):
     ds.GetRasterBand(1).WriteArray(np.exp(1j * phase).astype(np.complex64))
     ds = None
     with pytest.raises(OperationCancelled, match="SNAPHU was stopped"):
-        unwrap_files(str(igram), str(tmp_path / "c.tif"), str(tmp_path / "unw.tif"), str(tmp_path / "cc.tif"),
-                     UnwrapSettings(), hooks=RunHooks(is_cancelled=lambda: bool(snaphu_started) and time.perf_counter() > snaphu_started[0] + 0.3))
+        unwrap_files(
+            str(igram),
+            str(tmp_path / "c.tif"),
+            str(tmp_path / "unw.tif"),
+            str(tmp_path / "cc.tif"),
+            UnwrapSettings(),
+            hooks=RunHooks(is_cancelled=lambda: bool(snaphu_started) and time.perf_counter() > snaphu_started[0] + 0.3),
+        )
     assert processes[0].returncode is not None and processes[0].returncode < 0  # killed, not finished
     assert time.perf_counter() - snaphu_started[0] < 5.0
     assert not [name for name in os.listdir(tmp_path) if name.startswith(("unw", "cc"))]
@@ -50,6 +56,12 @@ def test_unwrap__cancel_stops_snaphu_and_leaves_nothing(tmp_path, monkeypatch):
 def test_unwrap__without_cancel_writes_phase_and_components(tmp_path):
     require_module("snaphu")
     scene = cone_scene(tmp_path / "scene", seed=2, size_px=120, aspects_deg=(90.0,))
-    summary = unwrap_files(str(scene.wrapped), str(scene.coherence), str(tmp_path / "unw.tif"), str(tmp_path / "cc.tif"),
-                           UnwrapSettings(), hooks=RunHooks(is_cancelled=lambda: False))
+    summary = unwrap_files(
+        str(scene.wrapped),
+        str(scene.coherence),
+        str(tmp_path / "unw.tif"),
+        str(tmp_path / "cc.tif"),
+        UnwrapSettings(),
+        hooks=RunHooks(is_cancelled=lambda: False),
+    )
     assert summary["components"] >= 1 and os.path.exists(tmp_path / "unw.tif") and os.path.exists(tmp_path / "cc.tif")

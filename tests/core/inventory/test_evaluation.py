@@ -38,8 +38,7 @@ def _brute_force_total(pairs, min_iou):
 def test_optimal_matches__total_iou_equals_brute_force_on_small_random_cases(seed):
     require_module("scipy")
     rng = np.random.default_rng(seed)
-    pairs = [Match(int(i), int(j), float(rng.uniform(0.2, 1.0)))
-             for i in range(5) for j in range(4) if rng.random() < 0.5]
+    pairs = [Match(int(i), int(j), float(rng.uniform(0.2, 1.0))) for i in range(5) for j in range(4) if rng.random() < 0.5]
     chosen = optimal_matches(pairs, 0.5)
     assert len({m.candidate for m in chosen}) == len(chosen) == len({m.reference for m in chosen})
     assert all(m.iou >= 0.5 for m in chosen)
@@ -61,14 +60,20 @@ def test_optimal_matches__refuses_a_min_iou_outside_0_1():
 @pytest.mark.parametrize("seed", range(4))
 def test_overlapping_boxes__finds_the_same_pairs_as_testing_every_pair(seed):
     rng = np.random.default_rng(seed)
+
     def boxes(n):
         x, y = rng.uniform(0, 1000, n), rng.uniform(0, 1000, n)
         w, h = rng.uniform(1, 80, n), rng.uniform(1, 80, n)
         return np.column_stack([x, x + w, y, y + h])
+
     a, b = boxes(150), boxes(200)
     found = set(overlapping_boxes(a, b))
-    every = {(i, j) for i in range(len(a)) for j in range(len(b))
-             if a[i, 0] <= b[j, 1] and b[j, 0] <= a[i, 1] and a[i, 2] <= b[j, 3] and b[j, 2] <= a[i, 3]}
+    every = {
+        (i, j)
+        for i in range(len(a))
+        for j in range(len(b))
+        if a[i, 0] <= b[j, 1] and b[j, 0] <= a[i, 1] and a[i, 2] <= b[j, 3] and b[j, 2] <= a[i, 3]
+    }
     assert found == every
 
 

@@ -39,7 +39,8 @@ sys.path[:0] = [sys.argv[1], sys.argv[2]]
 from pyrogi.rock_glacier_inventory import get_rogi_from_layers
 rogi = get_rogi_from_layers(sys.argv[3], sys.argv[4], "primary_markers", "geomorphological_outlines")
 print(json.dumps([{"id": u.rgik_pm_primaryid, "working": u.rgik_pm_workingid, "upslope": u.rgik_pm_upsl_con,
-                   "activity": u.rgik_pm_acti_cl, "outline": u.outlines_loaded(), "out_type": getattr(u, "rgik_oue_out_type", None),
+                   "activity": u.rgik_pm_acti_cl, "outline": u.outlines_loaded(), "out_type": getattr(u, "rgik_oue_out_type",
+                   None),
                    "outline_area": u.rgu_oue_geom.area if u.rgu_oue_geom is not None else None}
                   for u in rogi.population]))
 """
@@ -48,7 +49,9 @@ print(json.dumps([{"id": u.rgik_pm_primaryid, "working": u.rgik_pm_workingid, "u
 def _extract(mirror: str, commit: str, folder: str, target: Path) -> Path:
     """The ``.py`` files under ``folder`` of ``commit`` in a git mirror, written below ``target``."""
     git = ["git", "--git-dir", mirror if Path(mirror, "HEAD").exists() else str(Path(mirror, ".git"))]
-    names = subprocess.run(git + ["ls-tree", "-r", "--name-only", commit, folder], capture_output=True, text=True, check=True).stdout.split()
+    names = subprocess.run(
+        git + ["ls-tree", "-r", "--name-only", commit, folder], capture_output=True, text=True, check=True
+    ).stdout.split()
     for name in names:
         if name.endswith(".py"):
             path = target / Path(name).relative_to(folder)
@@ -65,10 +68,14 @@ def _reader_python() -> str:
     env = ENV_ROOT / ("pyrogi-env-" + hashlib.sha256(" ".join(pins).encode()).hexdigest()[:12])
     python = env / "bin" / "python"
     if not (env / ".complete").exists():
-        created = subprocess.run(["/usr/bin/python3", "-m", "venv", "--system-site-packages", "--clear", str(env)], capture_output=True, text=True)
+        created = subprocess.run(
+            ["/usr/bin/python3", "-m", "venv", "--system-site-packages", "--clear", str(env)], capture_output=True, text=True
+        )
         if created.returncode != 0:
             pytest.skip(f"no venv for PyRoGI's reader: {created.stderr[-300:]}")
-        installed = subprocess.run([str(python), "-m", "pip", "install", "-q", *pins], capture_output=True, text=True, timeout=600)
+        installed = subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", *pins], capture_output=True, text=True, timeout=600
+        )
         if installed.returncode != 0:
             pytest.skip(f"PyRoGI's reader environment cannot be installed here: {installed.stderr[-400:]}")
         (env / ".complete").touch()
@@ -82,16 +89,25 @@ def test_pyrogi__reads_every_landform_of_our_three_file_export_with_its_outline(
     python = _reader_python()
     pyrogi = _extract(*PYROGI, "src", tmp_path / "pyrogi_src")
     telenvi = _extract(*TELENVI, "src", tmp_path / "telenvi_src")
-    records = [{"rg_id": "tyr001", "upslope_con": "T", "activity": "active", "vel_dslp_cm_yr": 45.0, "vel_ok": 1, "vel_rel_err": 0.1},
-               {"rg_id": "tyr002", "upslope_con": "DMS", "activity": "relict"},
-               {"rg_id": "tyr003", "upslope_con": None}]
-    polygons = [bytes(ogr.CreateGeometryFromWkt(square_wkt(650000.0 + 2000.0 * i, 5210000.0, 250.0 + 50.0 * i)).ExportToWkb())
-                for i in range(3)]
+    records = [
+        {"rg_id": "tyr001", "upslope_con": "T", "activity": "active", "vel_dslp_cm_yr": 45.0, "vel_ok": 1, "vel_rel_err": 0.1},
+        {"rg_id": "tyr002", "upslope_con": "DMS", "activity": "relict"},
+        {"rg_id": "tyr003", "upslope_con": None},
+    ]
+    polygons = [
+        bytes(ogr.CreateGeometryFromWkt(square_wkt(650000.0 + 2000.0 * i, 5210000.0, 250.0 + 50.0 * i)).ExportToWkb())
+        for i in range(3)
+    ]
     path = str(tmp_path / "tyrol.gpkg")
     write_rgik(path, records, polygons, srs_from_epsg(32632).ExportToWkt(), layout=THREE_FILES)
     paths = output_paths(path, THREE_FILES)
-    completed = subprocess.run([python, "-c", RUNNER, str(pyrogi), str(telenvi), paths["PM"], paths["GO"]],
-                               capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": ""})
+    completed = subprocess.run(
+        [python, "-c", RUNNER, str(pyrogi), str(telenvi), paths["PM"], paths["GO"]],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": ""},
+    )
     assert completed.returncode == 0, completed.stderr[-3000:]
     units = {u["working"]: u for u in json.loads(completed.stdout.strip().splitlines()[-1])}
     assert sorted(units) == ["tyr001", "tyr002", "tyr003"]

@@ -23,14 +23,37 @@ def _crescent_wkb(cx, cy, r_out=300.0, r_in=220.0, n=60):
 
 
 def test_primary_marker_values__map_our_codes_to_rgik_words_and_hide_unusable_velocities():
-    values = primary_marker_values({"rg_id": "wkl001", "upslope_con": "DMS", "activity": "active", "vel_dslp_cm_yr": 45.0,
-                                    "vel_ok": 1, "vel_rel_err": 0.15, "vel_pair": "20070716-20070831"}, "RGU350000N0790000E")
-    assert (values["PrimaryID"], values["WorkingID"], values["Upsl.Con."], values["Acti.Cl."], values["Kin.Att."], values["Rel.Kin."],
-            values["Kin.Period"]) == ("RGU350000N0790000E", "wkl001", "Debris-mantled slope", "Active", "dm/y to m/y", "Medium",
-                                      "2007-07-16/2007-08-31")
-    unusable = primary_marker_values({"rg_id": "wkl002", "vel_dslp_cm_yr": 45.0, "vel_ok": 0, "activity": "relict_uncertain"}, None)
+    values = primary_marker_values(
+        {
+            "rg_id": "wkl001",
+            "upslope_con": "DMS",
+            "activity": "active",
+            "vel_dslp_cm_yr": 45.0,
+            "vel_ok": 1,
+            "vel_rel_err": 0.15,
+            "vel_pair": "20070716-20070831",
+        },
+        "RGU350000N0790000E",
+    )
+    assert (
+        values["PrimaryID"],
+        values["WorkingID"],
+        values["Upsl.Con."],
+        values["Acti.Cl."],
+        values["Kin.Att."],
+        values["Rel.Kin."],
+        values["Kin.Period"],
+    ) == ("RGU350000N0790000E", "wkl001", "Debris-mantled slope", "Active", "dm/y to m/y", "Medium", "2007-07-16/2007-08-31")
+    unusable = primary_marker_values(
+        {"rg_id": "wkl002", "vel_dslp_cm_yr": 45.0, "vel_ok": 0, "activity": "relict_uncertain"}, None
+    )
     assert (unusable["Upsl.Con."], unusable["Kin.Att."], unusable["Vel_cm_yr"], unusable["Kin.Period"], unusable["Acti.Cl."]) == (
-        "Unknown", "Undefined", None, None, "Relict uncertain")
+        "Unknown",
+        "Undefined",
+        None,
+        None,
+        "Relict uncertain",
+    )
     assert kinematic_attribute({"vel_dslp_cm_yr": -20.0, "vel_ok": 1}) == "Undefined"
 
 
@@ -81,8 +104,10 @@ def test_moving_areas__with_landforms_only_the_areas_touching_one_are_kept(tmp_p
     velocity[10:30, 10:30] = 50.0
     velocity[60:80, 60:80] = 50.0
     path = write_raster(tmp_path / "v.tif", velocity, (X0, 10.0, 0, Y0, 0, -10.0), epsg=32644, nodata=-9999.0, unit="cm/yr")
-    landform = ogr.CreateGeometryFromWkt(f"POLYGON(({X0 + 150} {Y0 - 150},{X0 + 250} {Y0 - 150},{X0 + 250} {Y0 - 250},"
-                                         f"{X0 + 150} {Y0 - 250},{X0 + 150} {Y0 - 150}))")
+    landform = ogr.CreateGeometryFromWkt(
+        f"POLYGON(({X0 + 150} {Y0 - 150},{X0 + 250} {Y0 - 150},{X0 + 250} {Y0 - 250},"
+        f"{X0 + 150} {Y0 - 250},{X0 + 150} {Y0 - 150}))"
+    )
     result = moving_areas(str(path), 0.001, [bytes(landform.ExportToWkb())], srs_from_epsg(32644).ExportToWkt())
     assert len(result.areas) == 1
     assert ogr.CreateGeometryFromWkb(result.areas[0].wkb).Intersects(landform)
@@ -92,8 +117,12 @@ def test_moving_areas__with_landforms_only_the_areas_touching_one_are_kept(tmp_p
 #: github.com/ckluetmeier/InSAR_RoGI_LaSals_Utah commit 0d25c25, LaSal_UT_active_RoGI.csv: IPA_id, lon, lat).
 #: Four ids, two of them impossible as degrees-minutes-seconds (minutes 70, 89) and two where rounding, not
 #: truncation, would give another digit (38.44685929 -> 4469, -109.2589608 -> 2590).
-LA_SAL_ROWS = (("RGS384070N1092542W", -109.2542182, 38.4070164), ("RGU384466N1092589W", -109.2589608, 38.44660664),
-               ("RGU384468N1092347W", -109.2347805, 38.44685929), ("RGS384056N1092710W", -109.2710761, 38.40560131))
+LA_SAL_ROWS = (
+    ("RGS384070N1092542W", -109.2542182, 38.4070164),
+    ("RGU384466N1092589W", -109.2589608, 38.44660664),
+    ("RGU384468N1092347W", -109.2347805, 38.44685929),
+    ("RGS384056N1092710W", -109.2710761, 38.40560131),
+)
 
 
 @pytest.mark.parametrize("identifier, lon, lat", LA_SAL_ROWS)

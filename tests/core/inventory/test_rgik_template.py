@@ -40,11 +40,20 @@ def _blob(rng: random.Random, cx: float, cy: float) -> bytes:
 
 def _record(rng: random.Random, index: int) -> dict:
     velocity = rng.choice([None, float("nan"), -12.0, rng.uniform(0, 500)])
-    return {"rg_id": f"rg{index:03d}", "upslope_con": rng.choice(UPSLOPE), "activity": rng.choice(ACTIVITY),
-            "vel_dslp_cm_yr": velocity, "vel_ok": rng.choice([0, 1, 1, None]), "vel_rel_err": rng.choice([None, 0.05, 0.15, 0.4]),
-            "vel_err_cm_yr": 2.0, "vel_pair": rng.choice(["20190701-20200705", "", None]),
-            "review": rng.choice(["accepted", "modified", "rejected", "candidate", None]), "comment": rng.choice([None, "check front"]),
-            "area_km2": rng.uniform(0.03, 1.0), "elev_mean_m": rng.uniform(3000, 5500)}
+    return {
+        "rg_id": f"rg{index:03d}",
+        "upslope_con": rng.choice(UPSLOPE),
+        "activity": rng.choice(ACTIVITY),
+        "vel_dslp_cm_yr": velocity,
+        "vel_ok": rng.choice([0, 1, 1, None]),
+        "vel_rel_err": rng.choice([None, 0.05, 0.15, 0.4]),
+        "vel_err_cm_yr": 2.0,
+        "vel_pair": rng.choice(["20190701-20200705", "", None]),
+        "review": rng.choice(["accepted", "modified", "rejected", "candidate", None]),
+        "comment": rng.choice([None, "check front"]),
+        "area_km2": rng.uniform(0.03, 1.0),
+        "elev_mean_m": rng.uniform(3000, 5500),
+    }
 
 
 def _decimal_degrees(text: str) -> float:
@@ -92,8 +101,13 @@ def _wgs84() -> osr.SpatialReference:
 def test_three_file_layout__names_the_files_pm_ma_go_each_with_its_layer_in_a_folder_made_for_them(tmp_path):
     folder = tmp_path / "new" / "folder"
     paths = output_paths(str(folder / "west_kunlun.gpkg"), THREE_FILES)
-    write_rgik(str(folder / "west_kunlun.gpkg"), [{"rg_id": "a"}], [_blob(random.Random(1), 5e5, 4e6)],
-               _utm(44, False).ExportToWkt(), layout=THREE_FILES)
+    write_rgik(
+        str(folder / "west_kunlun.gpkg"),
+        [{"rg_id": "a"}],
+        [_blob(random.Random(1), 5e5, 4e6)],
+        _utm(44, False).ExportToWkt(),
+        layout=THREE_FILES,
+    )
     assert sorted(p.name for p in folder.iterdir()) == ["west_kunlun_GO.gpkg", "west_kunlun_MA.gpkg", "west_kunlun_PM.gpkg"]
     for layer in LAYERS:
         dataset = ogr.Open(paths[layer.short])

@@ -9,9 +9,20 @@ def _row(rg_id, start, end, velocity=50.0, error=5.0, ok=1, reason=None, geometr
     from datetime import date
 
     days = (date.fromisoformat(end) - date.fromisoformat(start)).days
-    return {"rg_id": rg_id, "vel_pair": start.replace("-", "") + "-" + end.replace("-", ""), "date_start": start, "date_end": end,
-            "days": days, "vel_dslp_cm_yr": velocity, "vel_err_cm_yr": error, "vel_valid_frac": 0.8, "vel_ok": ok,
-            "vel_reason": reason, "vel_geometry": geometry, "source": "pair.tif"}
+    return {
+        "rg_id": rg_id,
+        "vel_pair": start.replace("-", "") + "-" + end.replace("-", ""),
+        "date_start": start,
+        "date_end": end,
+        "days": days,
+        "vel_dslp_cm_yr": velocity,
+        "vel_err_cm_yr": error,
+        "vel_valid_frac": 0.8,
+        "vel_ok": ok,
+        "vel_reason": reason,
+        "vel_geometry": geometry,
+        "source": "pair.tif",
+    }
 
 
 @pytest.mark.parametrize("days, years", [(365, 1), (321, 1), (410, 1), (730, 2), (1100, 3)])
@@ -19,15 +30,26 @@ def test_window_years__whole_years_within_the_season_tolerance_are_accepted(days
     assert window_years(days, WindowRule()) == (years, None)
 
 
-@pytest.mark.parametrize("days, why", [(12, "shorter than one year"), (46, "shorter than one year"), (320, "shorter than one year"),
-                                       (411, "different seasons"), (548, "different seasons"), (900, "different seasons")])
+@pytest.mark.parametrize(
+    "days, why",
+    [
+        (12, "shorter than one year"),
+        (46, "shorter than one year"),
+        (320, "shorter than one year"),
+        (411, "different seasons"),
+        (548, "different seasons"),
+        (900, "different seasons"),
+    ],
+)
 def test_window_years__seasonal_and_off_season_windows_are_refused_with_why(days, why):
     years, reason = window_years(days, WindowRule())
     assert years is None and why in reason and f"{days}-day window" in reason
 
 
 def test_window_years__multi_annual_only_when_allowed():
-    assert window_years(730, WindowRule(allow_multi_annual=False))[1] == "730-day window: 2 years (multi-annual windows not allowed)"
+    assert (
+        window_years(730, WindowRule(allow_multi_annual=False))[1] == "730-day window: 2 years (multi-annual windows not allowed)"
+    )
     assert window_years(380, WindowRule(season_tolerance_days=10))[0] is None
 
 
@@ -44,7 +66,10 @@ def test_rgv_series__annualised_m_per_yr_from_annual_pairs_and_every_other_row_l
         {**_row("rg002", "2019-08-01", "2020-08-01"), "date_end": None},
     ]
     series = rgv_series(rows, ids)
-    got = [(r["WorkingID"], r["Period.Start"], r["Window"], r["RGV_m_yr"], r["RGV.Err_m_yr"], r["Rel.RGV"], r["Kin.Att."]) for r in series.rows]
+    got = [
+        (r["WorkingID"], r["Period.Start"], r["Window"], r["RGV_m_yr"], r["RGV.Err_m_yr"], r["Rel.RGV"], r["Kin.Att."])
+        for r in series.rows
+    ]
     assert got == [
         ("rg001", "2017-08-01", "multi-annual (2 years)", pytest.approx(0.55), pytest.approx(0.03), "High", "dm/y to m/y"),
         ("rg001", "2018-08-05", "annual", pytest.approx(0.58), pytest.approx(0.08), "Medium", "dm/y to m/y"),

@@ -20,23 +20,27 @@ def _inventory(seed: int, n: int = 60) -> list[dict]:
     records = []
     for i in range(n):
         velocity = float(rng.lognormal(3.0, 1.0)) if rng.random() < 0.8 else None
-        records.append({
-            "rg_id": f"rg{i:03d}",
-            "upslope_con": classes[rng.integers(len(classes))],
-            "elev_mean_m": float(rng.normal(5000, 300)) if rng.random() < 0.9 else None,
-            "slope_mean_deg": float(rng.uniform(5, 35)),
-            "area_km2": float(rng.uniform(0.03, 1.5)) if rng.random() < 0.95 else float("nan"),
-            "vel_dslp_cm_yr": velocity,
-            "vel_err_cm_yr": None if velocity is None else float(rng.uniform(0.5, 5)),
-            "vel_ok": int(rng.random() < 0.7) if velocity is not None else 0,
-        })
+        records.append(
+            {
+                "rg_id": f"rg{i:03d}",
+                "upslope_con": classes[rng.integers(len(classes))],
+                "elev_mean_m": float(rng.normal(5000, 300)) if rng.random() < 0.9 else None,
+                "slope_mean_deg": float(rng.uniform(5, 35)),
+                "area_km2": float(rng.uniform(0.03, 1.5)) if rng.random() < 0.95 else float("nan"),
+                "vel_dslp_cm_yr": velocity,
+                "vel_err_cm_yr": None if velocity is None else float(rng.uniform(0.5, 5)),
+                "vel_ok": int(rng.random() < 0.7) if velocity is not None else 0,
+            }
+        )
     return records
 
 
 def _frame(records):
     pandas = require_module("pandas")
     frame = pandas.DataFrame(records)
-    frame["cls"] = frame["upslope_con"].str.upper().where(frame["upslope_con"].str.upper().isin(["G", "GF", "DMS", "T", "P", "O"]))
+    frame["cls"] = (
+        frame["upslope_con"].str.upper().where(frame["upslope_con"].str.upper().isin(["G", "GF", "DMS", "T", "P", "O"]))
+    )
     return frame
 
 
@@ -82,11 +86,22 @@ def test_velocity_table__uses_only_vel_ok_landforms_and_reports_the_fastest_ones
 def test_class_table__empty_inventory_gives_the_four_classes_and_all_with_zero_counts():
     rows = class_table([])
     assert [(r["class"], r["count"], r["elev_mean_m_mean"]) for r in rows] == [
-        ("G", 0, None), ("GF", 0, None), ("DMS", 0, None), ("T", 0, None), ("all", 0, None)]
+        ("G", 0, None),
+        ("GF", 0, None),
+        ("DMS", 0, None),
+        ("T", 0, None),
+        ("all", 0, None),
+    ]
 
 
 def test_missing_counts__null_nan_empty_text_and_unknown_classes_count_as_missing():
-    records = [{"upslope_con": "X", "elev_mean_m": float("nan"), "aspect_class": ""},
-               {"upslope_con": "G", "elev_mean_m": 4000.0, "aspect_class": "N"}, {}]
+    records = [
+        {"upslope_con": "X", "elev_mean_m": float("nan"), "aspect_class": ""},
+        {"upslope_con": "G", "elev_mean_m": 4000.0, "aspect_class": "N"},
+        {},
+    ]
     assert missing_counts(records, ["upslope_con", "elev_mean_m", "aspect_class"]) == {
-        "upslope_con": 2, "elev_mean_m": 2, "aspect_class": 2}
+        "upslope_con": 2,
+        "elev_mean_m": 2,
+        "aspect_class": 2,
+    }

@@ -18,7 +18,7 @@ X0, Y0 = 600000.0, 5200000.0
 def _gaussians(shape, blobs):
     rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]] + 0.5
     out = np.zeros(shape, dtype=np.float32)
-    for (row, col, sigma_rows, sigma_cols, amplitude) in blobs:
+    for row, col, sigma_rows, sigma_cols, amplitude in blobs:
         out += amplitude * np.exp(-((rows - row) ** 2 / (2 * sigma_rows**2) + (cols - col) ** 2 / (2 * sigma_cols**2)))
     return out
 

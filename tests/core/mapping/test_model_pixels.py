@@ -16,22 +16,35 @@ from tests.onnx_builders import _save
 
 
 def _echo_at_10m(path):
-    spec = ModelSpec(margin_px=0, bands=("B4", "B3", "B2"), standardization_mean=(0.0, 0.0, 0.0), standardization_std=(1.0, 1.0, 1.0),
-                     resolution_cm_per_px=1000.0)
+    spec = ModelSpec(
+        margin_px=0,
+        bands=("B4", "B3", "B2"),
+        standardization_mean=(0.0, 0.0, 0.0),
+        standardization_std=(1.0, 1.0, 1.0),
+        resolution_cm_per_px=1000.0,
+    )
     nodes = [helper.make_node("Slice", ["input", "starts", "ends", "axes"], ["output"])]
-    inits = [numpy_helper.from_array(np.array([v], dtype=np.int64), name) for v, name in ((0, "starts"), (1, "ends"), (1, "axes"))]
+    inits = [
+        numpy_helper.from_array(np.array([v], dtype=np.int64), name) for v, name in ((0, "starts"), (1, "ends"), (1, "axes"))
+    ]
     return str(_save(nodes, inits, path, spec))
 
 
 def _ramp(tmp_path, pixel_m, size=60):
     cols = np.linspace(40, 200, size)
     values = np.repeat(np.broadcast_to(cols, (size, size))[None], 3, axis=0).astype(np.uint8)
-    return str(write_raster(tmp_path / f"ramp_{pixel_m:g}m.tif", values, (600000.0, pixel_m, 0, 5200000.0, 0, -pixel_m), dtype=gdal.GDT_Byte))
+    return str(
+        write_raster(
+            tmp_path / f"ramp_{pixel_m:g}m.tif", values, (600000.0, pixel_m, 0, 5200000.0, 0, -pixel_m), dtype=gdal.GDT_Byte
+        )
+    )
 
 
 def _run(tmp_path, raster, model):
     logs = []
-    segment_raster(raster, model, str(tmp_path / "p.tif"), str(tmp_path / "m.tif"), SegmentSettings(views=1), hooks=RunHooks(log=logs.append))
+    segment_raster(
+        raster, model, str(tmp_path / "p.tif"), str(tmp_path / "m.tif"), SegmentSettings(views=1), hooks=RunHooks(log=logs.append)
+    )
     return gdal.Open(str(tmp_path / "p.tif")), logs
 
 

@@ -21,8 +21,9 @@ def _inputs(low: float, high: float, size: int = 64):
 
 def _choose(path, precision, sample, messages, threshold=0.5):
     model = load_model(str(path), "cpu", 1)
-    return choose_precision(model, str(path), precision, sample, threshold, lambda p: load_model(p, "cpu", 1), messages.append,
-                            scene_key="scene-a")
+    return choose_precision(
+        model, str(path), precision, sample, threshold, lambda p: load_model(p, "cpu", 1), messages.append, scene_key="scene-a"
+    )
 
 
 def test_agreement__closed_forms():
@@ -58,7 +59,9 @@ def test_auto__an_int8_copy_that_disagrees_is_not_used_and_the_log_says_why(tmp_
 
     path = three_conv_model(tmp_path / "user.onnx")
     # calibrated on flat ground, checked on the scene's real contrast: the copy clips the middle activations
-    calibrated_on_flat_ground = lambda count, seed: _inputs(0.0, 0.1)(count, seed) if seed == 0 else _inputs(0.0, 2.0)(count, seed)  # noqa: E731
+    calibrated_on_flat_ground = (
+        lambda count, seed: _inputs(0.0, 0.1)(count, seed) if seed == 0 else _inputs(0.0, 2.0)(count, seed)
+    )  # noqa: E731
     choice = _choose(path, Precision.AUTO, calibrated_on_flat_ground, [])
     assert choice.precision == "float32" and "does not agree" in choice.note and "99th percentile" in choice.note
     forced = _choose(path, Precision.INT8, calibrated_on_flat_ground, [])

@@ -36,7 +36,9 @@ def rgb(tmp_path, image, name="img.tif", geotransform=UTM, epsg=32644, dtype=gda
 
 
 def segment(tmp_path, raster, model, **kwargs):
-    run = segment_raster(str(raster), str(model), str(tmp_path / "prob.tif"), str(tmp_path / "mask.tif"), SegmentSettings(**kwargs))
+    run = segment_raster(
+        str(raster), str(model), str(tmp_path / "prob.tif"), str(tmp_path / "mask.tif"), SegmentSettings(**kwargs)
+    )
     return run, gdal.Open(str(tmp_path / "prob.tif")).ReadAsArray(), gdal.Open(str(tmp_path / "mask.tif")).ReadAsArray()
 
 
@@ -47,7 +49,7 @@ def test_tiles__cover_the_axis_start_on_the_model_grid_and_overlap_enough(length
     covered = np.zeros(length, bool)
     for start in starts:
         assert 0 <= start < length and start % align == 0
-        covered[start:start + tile] = True
+        covered[start : start + tile] = True
     assert covered.all()
     assert starts[-1] + tile >= length > starts[-1] + tile - max(align, 1) or len(starts) == 1
     assert all(b - a <= tile - layout.overlap_px for a, b in zip(starts, starts[1:]))
@@ -65,7 +67,7 @@ def test_blend_weights__every_pixel_has_weight_and_shared_edges_ramp_from_near_z
                 assert (weights[:, 0] < 0.1).all()
             if tile.row_off > 0:
                 assert (weights[0] < 0.1).all()
-            total[tile.row_off:tile.row_off + tile.height_px, tile.col_off:tile.col_off + tile.width_px] += weights
+            total[tile.row_off : tile.row_off + tile.height_px, tile.col_off : tile.col_off + tile.width_px] += weights
     assert (total > 0).all()
 
 
@@ -76,7 +78,9 @@ def test_tiled_blend__equals_one_whole_image_run_for_a_convolutional_model(tmp_p
     model = box_mean_model(tmp_path / "box.onnx", radius, dilation=dilation)
     run, probability, _ = segment(tmp_path, raster, model, tile_px=128)
     assert run.tiles_run > 20  # really tiled
-    whole = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"]).run(None, {"input": (image / 255.0)[None].astype(np.float32)})[0][0, 0]
+    whole = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"]).run(
+        None, {"input": (image / 255.0)[None].astype(np.float32)}
+    )[0][0, 0]
     rf = radius * dilation
     assert np.abs(probability - whole)[rf:-rf, rf:-rf].max() < 1e-4
 
@@ -90,7 +94,9 @@ def test_tiled_blend__equals_one_whole_image_run_for_a_model_that_downsamples(tm
     run, probability, _ = segment(tmp_path, raster, model, tile_px=128)
     assert run.tiles_run > 10
     padded = np.pad(image / 255.0, ((0, 0), (0, 336 - 333), (0, 528 - 517)))
-    whole = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"]).run(None, {"input": padded[None].astype(np.float32)})[0][0, 0]
+    whole = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"]).run(
+        None, {"input": padded[None].astype(np.float32)}
+    )[0][0, 0]
     assert np.abs(probability - whole[:333, :517]).max() < 1e-5
 
 
@@ -111,7 +117,9 @@ def test_reflectance_scaling__follows_the_model_metadata(tmp_path):
 
 def test_sixteen_bit_input_to_an_8bit_model__is_refused_with_advice(tmp_path):
     raster = rgb(tmp_path, np.full((3, 32, 32), 3000.0, dtype=np.float32), dtype=gdal.GDT_UInt16)
-    with pytest.raises(InputRasterError, match="model takes 8-bit imagery and does not say how its training imagery was made from reflectance"):
+    with pytest.raises(
+        InputRasterError, match="model takes 8-bit imagery and does not say how its training imagery was made from reflectance"
+    ):
         segment(tmp_path, raster, identity_model(tmp_path / "id.onnx"))
 
 
@@ -138,8 +146,10 @@ def test_band_checks__missing_band_and_wrong_count(tmp_path):
 def test_fixed_size_model__tile_size_mismatch_is_explained(tmp_path):
     raster = rgb(tmp_path, np.zeros((3, 300, 300), dtype=np.float32))
     model = identity_model(tmp_path / "fixed.onnx", ModelSpec(margin_px=16), fixed_size=128)
-    with pytest.raises(ParameterError, match="only accepts 128 x 128 px input, which holds a 96 px tile and 16 px of context on "
-                                             "each side; set TILE_SIZE_PX=96"):
+    with pytest.raises(
+        ParameterError,
+        match="only accepts 128 x 128 px input, which holds a 96 px tile and 16 px of context on each side; set TILE_SIZE_PX=96",
+    ):
         segment(tmp_path, raster, model, tile_px=256)
     run, probability, _ = segment(tmp_path, raster, model)  # the model's own size is used
     assert run.layout.tile_px == 96 and run.layout.input_px == 128 and probability.shape == (300, 300)
@@ -173,7 +183,9 @@ def test_tile_size__changes_nothing_when_the_context_covers_the_receptive_field(
     model = box_mean_model(tmp_path / "box.onnx", 3, spec=ModelSpec(margin_px=rf), dilation=3)
     run, probability, _ = segment(tmp_path, raster, model, tile_px=tile)
     assert run.layout.context_px == 16
-    whole = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"]).run(None, {"input": (image / 255.0)[None].astype(np.float32)})[0][0, 0]
+    whole = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"]).run(
+        None, {"input": (image / 255.0)[None].astype(np.float32)}
+    )[0][0, 0]
     np.testing.assert_allclose(probability, whole, atol=1e-5)
 
 
@@ -187,24 +199,40 @@ def test_extent__empty_or_outside_is_refused(tmp_path):
     raster = rgb(tmp_path, np.zeros((3, 64, 64), dtype=np.float32))
     model = identity_model(tmp_path / "id.onnx")
     with pytest.raises(ParameterError, match="EXTENT does not overlap"):
-        segment_raster(str(raster), str(model), str(tmp_path / "p.tif"), str(tmp_path / "m.tif"), area=MapArea(extent=(0, 0, 10, 10)))
+        segment_raster(
+            str(raster), str(model), str(tmp_path / "p.tif"), str(tmp_path / "m.tif"), area=MapArea(extent=(0, 0, 10, 10))
+        )
     with pytest.raises(ParameterError, match="EXTENT is empty"):
-        segment_raster(str(raster), str(model), str(tmp_path / "p.tif"), str(tmp_path / "m.tif"), area=MapArea(extent=(5, 5, 5, 5)))
+        segment_raster(
+            str(raster), str(model), str(tmp_path / "p.tif"), str(tmp_path / "m.tif"), area=MapArea(extent=(5, 5, 5, 5))
+        )
 
 
 def test_cancel__leaves_no_output_that_looks_finished(tmp_path):
     raster = rgb(tmp_path, np.zeros((3, 400, 400), dtype=np.float32))
     with pytest.raises(OperationCancelled):
-        segment_raster(str(raster), str(identity_model(tmp_path / "id.onnx")), str(tmp_path / "p.tif"), str(tmp_path / "m.tif"),
-                       SegmentSettings(tile_px=64), hooks=RunHooks(is_cancelled=lambda: True))
+        segment_raster(
+            str(raster),
+            str(identity_model(tmp_path / "id.onnx")),
+            str(tmp_path / "p.tif"),
+            str(tmp_path / "m.tif"),
+            SegmentSettings(tile_px=64),
+            hooks=RunHooks(is_cancelled=lambda: True),
+        )
     assert not list(tmp_path.glob("p.tif*")) and not list(tmp_path.glob("m.tif*"))
 
 
 def test_mask_polygons__skip_tiles_outside(tmp_path):
     raster = rgb(tmp_path, np.full((3, 512, 512), 200.0, dtype=np.float32))
     corner = ogr.CreateGeometryFromWkt("POLYGON((400010 3999990,400100 3999990,400100 3999900,400010 3999900,400010 3999990))")
-    run = segment_raster(str(raster), str(identity_model(tmp_path / "id.onnx")), str(tmp_path / "p.tif"), str(tmp_path / "m.tif"),
-                         SegmentSettings(tile_px=128), MapArea(geometries=[corner]))
+    run = segment_raster(
+        str(raster),
+        str(identity_model(tmp_path / "id.onnx")),
+        str(tmp_path / "p.tif"),
+        str(tmp_path / "m.tif"),
+        SegmentSettings(tile_px=128),
+        MapArea(geometries=[corner]),
+    )
     probability = gdal.Open(str(tmp_path / "p.tif")).ReadAsArray()
     assert run.tiles_run == 1 and run.tiles_skipped > 10
     assert (probability[:100, :100] > 0.7).all() and (probability[300:, 300:] == -1).all()
@@ -238,16 +266,26 @@ def test_candidates__match_the_existing_polygon_they_overlap(tmp_path):
     segment(tmp_path, raster, threshold_model(tmp_path / "t.onnx"), tile_px=128)
     existing = "POLYGON((400600 3999400,401000 3999400,401000 3999000,400600 3999000,400600 3999400))"  # over the big blob
     elsewhere = "POLYGON((403500 3996500,403900 3996500,403900 3996100,403500 3996100,403500 3996500))"
-    candidates, _ = candidates_from_mask(str(tmp_path / "mask.tif"), str(tmp_path / "prob.tif"), 0.03,
-                                         [ogr.CreateGeometryFromWkt(w).ExportToWkb() for w in (existing, elsewhere)], ["wkl001", "wkl002"], "EPSG:32644")
+    candidates, _ = candidates_from_mask(
+        str(tmp_path / "mask.tif"),
+        str(tmp_path / "prob.tif"),
+        0.03,
+        [ogr.CreateGeometryFromWkt(w).ExportToWkb() for w in (existing, elsewhere)],
+        ["wkl001", "wkl002"],
+        "EPSG:32644",
+    )
     matches = {round(c.area_km2, 2): c.match_rg_id for c in candidates}
     assert matches == {1.96: "wkl001", 0.18: None}
 
 
 def test_metadata__round_trip_and_deepness_keys():
-    spec = ModelSpec(resolution_cm_per_px=1000.0, input_scaling=InputScaling("reflectance", 10000.0, -1000.0, 0.25), seg_thresh=0.4)
+    spec = ModelSpec(
+        resolution_cm_per_px=1000.0, input_scaling=InputScaling("reflectance", 10000.0, -1000.0, 0.25), seg_thresh=0.4
+    )
     metadata = spec.to_metadata()
-    assert {"model_type", "class_names", "resolution", "standardization_mean", "standardization_std", "seg_thresh"} <= set(metadata)
+    assert {"model_type", "class_names", "resolution", "standardization_mean", "standardization_std", "seg_thresh"} <= set(
+        metadata
+    )
     assert spec_from_metadata(metadata) == spec
     with pytest.raises(ParameterError, match="needs a 'Segmentor' model"):
         spec_from_metadata({"model_type": '"Detector"'})
@@ -273,10 +311,20 @@ def test_views__a_pixelwise_model_gives_exactly_its_plain_answer(tmp_path):
         assert np.allclose(averaged_probability(model, batch, views), model.rock_glacier_probability(batch), atol=1e-6)
 
 
-@pytest.mark.parametrize("views, transforms", [
-    (4, [lambda a: a[..., ::-1], lambda a: a[..., ::-1, :]]),  # mirrors
-    (8, [lambda a: a[..., ::-1], lambda a: np.rot90(a, 1, axes=(-2, -1)), lambda a: np.rot90(a, 3, axes=(-2, -1)).swapaxes(-1, -2)]),
-])
+@pytest.mark.parametrize(
+    "views, transforms",
+    [
+        (4, [lambda a: a[..., ::-1], lambda a: a[..., ::-1, :]]),  # mirrors
+        (
+            8,
+            [
+                lambda a: a[..., ::-1],
+                lambda a: np.rot90(a, 1, axes=(-2, -1)),
+                lambda a: np.rot90(a, 3, axes=(-2, -1)).swapaxes(-1, -2),
+            ],
+        ),
+    ],
+)
 def test_views__the_average_does_not_depend_on_how_the_image_is_mirrored_or_turned(tmp_path, views, transforms):
     """A model that sees direction answers a mirrored or turned image differently; the average over the views does not."""
     from rockglacier_plugin.core.mapping.segmentation import averaged_probability
@@ -296,17 +344,26 @@ def test_views__segment_raster_uses_them_and_refuses_other_counts(tmp_path):
     from tests.onnx_builders import asymmetric_model
 
     image = np.random.default_rng(2).uniform(0, 255, (3, 96, 96)).astype(np.float32)
-    raster = write_raster(tmp_path / "img.tif", image, (400000.0, 10.0, 0.0, 4000000.0, 0.0, -10.0), epsg=32644, dtype=gdal.GDT_Byte)
+    raster = write_raster(
+        tmp_path / "img.tif", image, (400000.0, 10.0, 0.0, 4000000.0, 0.0, -10.0), epsg=32644, dtype=gdal.GDT_Byte
+    )
     model = str(asymmetric_model(tmp_path / "a.onnx"))
     maps = {}
     for views in (1, 8):
-        segment_raster(str(raster), model, str(tmp_path / f"p{views}.tif"), str(tmp_path / f"m{views}.tif"),
-                       SegmentSettings(tile_px=96, views=views))
+        segment_raster(
+            str(raster),
+            model,
+            str(tmp_path / f"p{views}.tif"),
+            str(tmp_path / f"m{views}.tif"),
+            SegmentSettings(tile_px=96, views=views),
+        )
         dataset = gdal.Open(str(tmp_path / f"p{views}.tif"))
         maps[views] = dataset.ReadAsArray()
     assert np.abs(maps[8] - maps[1]).max() > 0.1
     with pytest.raises(ParameterError, match="VIEWS=3"):
-        segment_raster(str(raster), model, str(tmp_path / "p3.tif"), str(tmp_path / "m3.tif"), SegmentSettings(tile_px=96, views=3))
+        segment_raster(
+            str(raster), model, str(tmp_path / "p3.tif"), str(tmp_path / "m3.tif"), SegmentSettings(tile_px=96, views=3)
+        )
 
 
 def test_adaptive_views__equal_eight_views_where_they_matter_at_a_fraction_of_the_model_input(tmp_path):
@@ -315,12 +372,19 @@ def test_adaptive_views__equal_eight_views_where_they_matter_at_a_fraction_of_th
 
     image = np.full((3, 512, 512), 20.0, dtype=np.float32)  # flat ground (0 would be no data)
     image[:, 100:140, 300:360] = 255  # one bright block: edges only around it
-    raster = write_raster(tmp_path / "scene.tif", image, (500000.0, 10.0, 0, 4000000.0, 0, -10.0), epsg=32644, dtype=gdal.GDT_Byte)
+    raster = write_raster(
+        tmp_path / "scene.tif", image, (500000.0, 10.0, 0, 4000000.0, 0, -10.0), epsg=32644, dtype=gdal.GDT_Byte
+    )
     model = directional_edge_model(tmp_path / "edge.onnx")
     outputs = {}
     for name, views, adaptive in (("one", 1, False), ("eight", 8, False), ("adaptive", 8, True)):
-        run = segment_raster(str(raster), str(model), str(tmp_path / f"{name}_p.tif"), str(tmp_path / f"{name}_m.tif"),
-                             SegmentSettings(tile_px=256, views=views, adaptive_views=adaptive))
+        run = segment_raster(
+            str(raster),
+            str(model),
+            str(tmp_path / f"{name}_p.tif"),
+            str(tmp_path / f"{name}_m.tif"),
+            SegmentSettings(tile_px=256, views=views, adaptive_views=adaptive),
+        )
         outputs[name] = gdal.Open(str(tmp_path / f"{name}_p.tif")).ReadAsArray()
         if adaptive:
             assert 0 < run.more_views_share < 0.5  # the further views ran on crops around the block only
@@ -339,8 +403,13 @@ def test_reader__an_error_while_reading_tiles_stops_the_run_with_it_and_no_outpu
     from rockglacier_plugin.core.errors import InputRasterError
     from rockglacier_plugin.core.mapping import tile_io
 
-    raster = write_raster(tmp_path / "scene.tif", np.full((3, 300, 300), 20.0), (500000.0, 10.0, 0, 4000000.0, 0, -10.0), epsg=32644,
-                          dtype=gdal.GDT_Byte)
+    raster = write_raster(
+        tmp_path / "scene.tif",
+        np.full((3, 300, 300), 20.0),
+        (500000.0, 10.0, 0, 4000000.0, 0, -10.0),
+        epsg=32644,
+        dtype=gdal.GDT_Byte,
+    )
     model = identity_model(tmp_path / "m.onnx")
     calls = []
 
@@ -363,9 +432,13 @@ def test_fixed_size_model__a_raster_smaller_than_its_input_is_padded_and_cut_bac
     from rockglacier_plugin.core.mapping.precision import Precision
 
     image = np.random.default_rng(4).integers(1, 255, (3, 30, 40)).astype(np.float32)
-    raster = write_raster(tmp_path / "small.tif", image, (500000.0, 10.0, 0, 4000000.0, 0, -10.0), epsg=32644, dtype=gdal.GDT_Byte)
+    raster = write_raster(
+        tmp_path / "small.tif", image, (500000.0, 10.0, 0, 4000000.0, 0, -10.0), epsg=32644, dtype=gdal.GDT_Byte
+    )
     model = identity_model(tmp_path / "fixed.onnx", fixed_size=64, fixed_batch=1)
     for precision in (Precision.FLOAT32, Precision.AUTO):
-        segment_raster(str(raster), str(model), str(tmp_path / "p.tif"), str(tmp_path / "m.tif"), SegmentSettings(precision=precision))
+        segment_raster(
+            str(raster), str(model), str(tmp_path / "p.tif"), str(tmp_path / "m.tif"), SegmentSettings(precision=precision)
+        )
         probability = gdal.Open(str(tmp_path / "p.tif")).ReadAsArray()
         np.testing.assert_allclose(probability, image[0] / 255.0, atol=2e-2 if precision == Precision.AUTO else 1e-6)

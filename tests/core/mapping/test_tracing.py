@@ -26,7 +26,9 @@ def test_labelled_tracing__gives_exactly_the_plain_paths_candidates_areas_probab
     squares = []
     for i, (col, row) in enumerate([(100, 100), (300, 200), (450, 500), (20, 560)]):
         x0, y0 = gt[0] + col * gt[1], gt[3] + row * gt[5]
-        squares.append(ogr.CreateGeometryFromWkt(f"POLYGON(({x0} {y0},{x0 + 800} {y0},{x0 + 800} {y0 - 800},{x0} {y0 - 800},{x0} {y0}))"))
+        squares.append(
+            ogr.CreateGeometryFromWkt(f"POLYGON(({x0} {y0},{x0 + 800} {y0},{x0 + 800} {y0 - 800},{x0} {y0 - 800},{x0} {y0}))")
+        )
     existing = ([bytes(s.ExportToWkb()) for s in squares], [f"rg{i}" for i in range(4)], "EPSG:32644")
     fast, fast_dropped = _run(mask, prob, existing, monkeypatch, True)
     plain, plain_dropped = _run(mask, prob, existing, monkeypatch, False)

@@ -27,8 +27,13 @@ def test_coverage__hole_is_not_covered_and_multipart_counts_each_part():
     donut = ogr.CreateGeometryFromWkt(f"POLYGON({ring})")
     coverage = coverage_fraction(donut, Window(0, 0, 3, 3), GT, subrows=16)
     np.testing.assert_allclose(coverage, [[1, 1, 1], [1, 0, 1], [1, 1, 1]], atol=1e-9)
-    multi = ogr.CreateGeometryFromWkt("MULTIPOLYGON(((1000 2000,1010 2000,1010 1990,1000 1990,1000 2000)),((1020 1980,1030 1980,1030 1970,1020 1970,1020 1980)))")
-    np.testing.assert_allclose(coverage_fraction(multi, Window(0, 0, 3, 3), GT, subrows=16), [[1, 0, 0], [0, 0, 0], [0, 0, 1]], atol=1e-9)
+    multi = ogr.CreateGeometryFromWkt(
+        "MULTIPOLYGON(((1000 2000,1010 2000,1010 1990,1000 1990,1000 2000)),((1020 1980,1030 1980,1030 1970,1020 1970,1020 "
+        "1980)))"
+    )
+    np.testing.assert_allclose(
+        coverage_fraction(multi, Window(0, 0, 3, 3), GT, subrows=16), [[1, 0, 0], [0, 0, 0], [0, 0, 1]], atol=1e-9
+    )
 
 
 def test_coverage__quarter_and_half_pixels_are_counted_as_such():
@@ -40,9 +45,7 @@ def test_coverage__quarter_and_half_pixels_are_counted_as_such():
 
 
 @settings(max_examples=60, deadline=None)
-@given(
-    st.floats(1000.0, 1080.0), st.floats(1920.0, 2000.0), st.floats(0.3, 60.0), st.floats(0.3, 60.0)
-)
+@given(st.floats(1000.0, 1080.0), st.floats(1920.0, 2000.0), st.floats(0.3, 60.0), st.floats(0.3, 60.0))
 def test_coverage__sums_to_the_polygon_area_within_boundary_quantisation(x0, y_top, width, height):
     geometry = rectangle(x0, y_top - height, x0 + width, y_top)
     xmin, xmax, ymin, ymax = geometry.GetEnvelope()

@@ -15,9 +15,22 @@ from tests.builders import plane_dem, write_raster
 ORIGIN = (600000.0, 5200000.0)
 
 
-@pytest.mark.parametrize("text, cm_per_yr", [("m/yr", 100.0), ("m/a", 100.0), ("M/YR", 100.0), ("m yr-1", 100.0),
-                                             ("m yr^-1", 100.0), ("cm/year", 1.0), ("cm a-1", 1.0), ("mm/yr", 0.1),
-                                             ("mm/a", 0.1), ("millimetres per year", 0.1), ("m/d", 36525.0)])
+@pytest.mark.parametrize(
+    "text, cm_per_yr",
+    [
+        ("m/yr", 100.0),
+        ("m/a", 100.0),
+        ("M/YR", 100.0),
+        ("m yr-1", 100.0),
+        ("m yr^-1", 100.0),
+        ("cm/year", 1.0),
+        ("cm a-1", 1.0),
+        ("mm/yr", 0.1),
+        ("mm/a", 0.1),
+        ("millimetres per year", 0.1),
+        ("m/d", 36525.0),
+    ],
+)
 def test_velocity_units__spellings_of_one_unit_give_its_factor(text, cm_per_yr):
     assert velocity_cm_per_yr_per_unit(text) == pytest.approx(cm_per_yr)
 
@@ -77,8 +90,11 @@ def test_overlap__the_share_covered_in_the_covered_crs_and_an_error_when_none():
     degrees = Footprint("DEM 'c.tif'", (80.9, 36.0, 81.2, 36.3), "EPSG:4326")
     assert covered_share(utm44, degrees) == pytest.approx(1.0)
     wrong_zone = Footprint("coherence 'd.tif'", utm44.bounds, "EPSG:32645")  # same numbers, another zone: 500 km away
-    with pytest.raises(InputRasterError, match=r"coherence 'd.tif' \(WGS 84 / UTM zone 45N, EPSG:32645; x 500000 to 510000.*"
-                                               r"does not overlap the interferogram 'a.tif' \(WGS 84 / UTM zone 44N"):
+    with pytest.raises(
+        InputRasterError,
+        match=r"coherence 'd.tif' \(WGS 84 / UTM zone 45N, EPSG:32645; x 500000 to 510000.*"
+        r"does not overlap the interferogram 'a.tif' \(WGS 84 / UTM zone 44N",
+    ):
         check_overlap(utm44, wrong_zone, "")
     gdal.UseExceptions()
     assert np.isfinite(covered_share(wrong_zone, utm44))

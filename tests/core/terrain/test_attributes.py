@@ -61,7 +61,8 @@ def test_polygon_smaller_than_a_pixel__takes_that_pixels_value(steps):
 
 def test_polygon_straddling_pixels__mean_weights_each_pixel_by_covered_area(steps):
     # x from 27.5 to 37.5 m: 2.5 m in column 2 (100 m) and 7.5 m in column 3 (200 m)
-    wkt = f"POLYGON(({ORIGIN[0]+27.5} {ORIGIN[1]-50},{ORIGIN[0]+37.5} {ORIGIN[1]-50},{ORIGIN[0]+37.5} {ORIGIN[1]-60},{ORIGIN[0]+27.5} {ORIGIN[1]-60},{ORIGIN[0]+27.5} {ORIGIN[1]-50}))"
+    corners = [(27.5, -50), (37.5, -50), (37.5, -60), (27.5, -60), (27.5, -50)]
+    wkt = "POLYGON((" + ",".join(f"{ORIGIN[0] + dx} {ORIGIN[1] + dy}" for dx, dy in corners) + "))"
     values = run(steps, [wkt]).values[0]
     assert values["elev_mean_m"] == pytest.approx(0.25 * 100 + 0.75 * 200, abs=0.5)
     assert values["elev_max_m"] == 200.0 and values["elev_min_m"] == 200.0  # only column 3 is >= half covered
@@ -106,8 +107,11 @@ def test_polygon_wholly_outside_dem__gets_empty_attributes_and_a_warning(plane):
 
 def test_polygons_all_outside_the_dem__stop_with_both_crs_and_extents(plane):
     path, _ = plane
-    with pytest.raises(InputRasterError, match=r"DEM 'plane.tif' \(WGS 84 / UTM zone 32N, EPSG:32632; x 600000 to 602000.*does not "
-                                               r"overlap the input layer \(WGS 84 / UTM zone 33N, EPSG:32633"):
+    with pytest.raises(
+        InputRasterError,
+        match=r"DEM 'plane.tif' \(WGS 84 / UTM zone 32N, EPSG:32632; x 600000 to 602000.*does not "
+        r"overlap the input layer \(WGS 84 / UTM zone 33N, EPSG:32633",
+    ):
         run(path, [square_wkt(ORIGIN[0] + 400, ORIGIN[1] - 400, 200)], crs="EPSG:32633")
 
 
@@ -138,9 +142,11 @@ def test_area__matches_pyproj_geodesic_area_for_a_lat_lon_box(plane):
     pyproj = require_module("pyproj")
     path, _ = plane
     lon0, lat0, d = 10.32, 46.93, 0.01  # on the DEM (UTM 32N), whose values do not matter here
-    wkt = f"POLYGON(({lon0} {lat0},{lon0+d} {lat0},{lon0+d} {lat0+d},{lon0} {lat0+d},{lon0} {lat0}))"
+    wkt = f"POLYGON(({lon0} {lat0},{lon0 + d} {lat0},{lon0 + d} {lat0 + d},{lon0} {lat0 + d},{lon0} {lat0}))"
     values = run(path, [wkt], crs="EPSG:4326").values[0]
-    area_m2, _ = pyproj.Geod(ellps="WGS84").polygon_area_perimeter([lon0, lon0 + d, lon0 + d, lon0], [lat0, lat0, lat0 + d, lat0 + d])
+    area_m2, _ = pyproj.Geod(ellps="WGS84").polygon_area_perimeter(
+        [lon0, lon0 + d, lon0 + d, lon0], [lat0, lat0, lat0 + d, lat0 + d]
+    )
     assert values["area_km2"] == pytest.approx(abs(area_m2) / 1e6, rel=1e-4)
     assert values["lon"] == pytest.approx(lon0 + d / 2, abs=1e-5) and values["lat"] == pytest.approx(lat0 + d / 2, abs=1e-4)
 
@@ -148,7 +154,7 @@ def test_area__matches_pyproj_geodesic_area_for_a_lat_lon_box(plane):
 def test_invalid_bowtie_polygon__is_repaired_for_the_computation_and_reported(plane):
     path, _ = plane
     x, y = ORIGIN[0] + 500, ORIGIN[1] - 500
-    bowtie = f"POLYGON(({x} {y},{x+200} {y-200},{x+200} {y},{x} {y-200},{x} {y}))"
+    bowtie = f"POLYGON(({x} {y},{x + 200} {y - 200},{x + 200} {y},{x} {y - 200},{x} {y}))"
     result = run(path, [bowtie])
     assert result.values[0]["area_km2"] == pytest.approx(0.02, rel=2e-3)  # two 0.01 km2 triangles
     assert result.values[0]["slope_mean_deg"] == pytest.approx(20.0, abs=1e-6)
@@ -218,7 +224,9 @@ def test_unreadable_dem__says_so(tmp_path):
 def test_cancel__raises_before_anything_is_returned(plane):
     calls = []
     with pytest.raises(OperationCancelled):
-        run(plane[0], [square_wkt(ORIGIN[0] + 500, ORIGIN[1] - 500, 100)] * 3, is_cancelled=lambda: bool(calls) or calls.append(1))
+        run(
+            plane[0], [square_wkt(ORIGIN[0] + 500, ORIGIN[1] - 500, 100)] * 3, is_cancelled=lambda: bool(calls) or calls.append(1)
+        )
 
 
 def test_progress__reports_fractions_up_to_one(plane):
@@ -249,8 +257,7 @@ def test_upslope_suggestion__follows_distance_and_upslope_rule(south_facing, gla
     x, y = ORIGIN[0] + 2000, ORIGIN[1] - 2000
     landform = square_wkt(x, y, 500)
     glacier = square_wkt(x, y + glacier_centre_north_m, 500)
-    result = run(south_facing, [landform], glaciers=Polygons([wkb(glacier)], "EPSG:32632"),
-                 rule=ConnectionRule(50.0, 500.0))
+    result = run(south_facing, [landform], glaciers=Polygons([wkb(glacier)], "EPSG:32632"), rule=ConnectionRule(50.0, 500.0))
     assert result.values[0]["upslope_suggested"] == expected
 
 

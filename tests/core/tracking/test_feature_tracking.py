@@ -78,7 +78,9 @@ def test_dates__from_the_name_or_metadata_or_a_clear_request(tmp_path):
     dataset.SetMetadataItem("ACQUISITION_DATE", "2021-08-30")
     assert image_date(dataset, str(path), None, "DATE_1") == (date(2021, 8, 30), "from its metadata (ACQUISITION_DATE)")
     with pytest.raises(ParameterError, match="give DATE_2"):
-        image_date(gdal.Open(str(write_raster(tmp_path / "b.tif", np.zeros((4, 4)), (0, 1, 0, 0, 0, -1)))), "b.tif", None, "DATE_2")
+        image_date(
+            gdal.Open(str(write_raster(tmp_path / "b.tif", np.zeros((4, 4)), (0, 1, 0, 0, 0, -1)))), "b.tif", None, "DATE_2"
+        )
 
 
 def _landmarks(folder):
@@ -100,12 +102,19 @@ def moving_hull(x, y):
 
 
 def stable_squares(x, y, half_m=3.0):
-    return [ogr.CreateGeometryFromWkt(f"POLYGON(({a - half_m} {b - half_m},{a + half_m} {b - half_m},{a + half_m} {b + half_m},"
-                                      f"{a - half_m} {b + half_m},{a - half_m} {b - half_m}))") for a, b in zip(x, y)]
+    return [
+        ogr.CreateGeometryFromWkt(
+            f"POLYGON(({a - half_m} {b - half_m},{a + half_m} {b - half_m},{a + half_m} {b + half_m},"
+            f"{a - half_m} {b + half_m},{a - half_m} {b - half_m}))"
+        )
+        for a, b in zip(x, y)
+    ]
 
 
 @pytest.mark.parametrize("kind, files", [(IMAGE, "hillshade"), (DEM, "dem")])
-def test_laurichard__landmark_displacements_within_half_a_metre_and_held_out_stable_ground_below_the_lod(shared_dataset, kind, files):
+def test_laurichard__landmark_displacements_within_half_a_metre_and_held_out_stable_ground_below_the_lod(
+    shared_dataset, kind, files
+):
     """Stable ground for co-registration: every other stable landmark (6 m squares); the other half is held out."""
     folder = shared_dataset(DATASET)
     x, y, east, north = _landmarks(folder)
@@ -113,10 +122,18 @@ def test_laurichard__landmark_displacements_within_half_a_metre_and_held_out_sta
     index = np.nonzero(stable)[0]
     held_out = np.zeros(len(x), bool)
     held_out[index[1::2]] = True
-    inputs = TrackingInputs(str(folder / f"rock_glacier_{files}_2012_50cm.tif"), str(folder / f"rock_glacier_{files}_2017_50cm.tif"),
-                            date(2012, 10, 5), date(2017, 10, 5), kind)
-    result = track_features(inputs, TrackingSettings(search_radius_px=24),
-                            Areas(stable=stable_squares(x[index[::2]], y[index[::2]]), points_xy=(x, y)))
+    inputs = TrackingInputs(
+        str(folder / f"rock_glacier_{files}_2012_50cm.tif"),
+        str(folder / f"rock_glacier_{files}_2017_50cm.tif"),
+        date(2012, 10, 5),
+        date(2017, 10, 5),
+        kind,
+    )
+    result = track_features(
+        inputs,
+        TrackingSettings(search_radius_px=24),
+        Areas(stable=stable_squares(x[index[::2]], y[index[::2]]), points_xy=(x, y)),
+    )
     p = result.points
     valid = np.array([r is None for r in p.reason])
     error = np.hypot(p.east_m - east, p.north_m - north)
@@ -171,7 +188,9 @@ def _warped(image, angle_deg, d_col, d_row, box=None, extra=(0.0, 0.0)):
     return map_coordinates(image, [source_row, source_col], order=3, mode="reflect")
 
 
-def test_closed_form__a_rotation_and_sub_pixel_shift_of_the_whole_image_is_co_registered_away_and_a_landforms_own_motion_stays(tmp_path):
+def test_closed_form__a_rotation_and_sub_pixel_shift_of_the_whole_image_is_co_registered_away_and_a_landforms_own_motion_stays(
+    tmp_path,
+):
     """The second image: the first rotated 0.3 deg and shifted (1.7, -0.8) px (a misregistration: up to 0.8 px more at the
     corners), and inside the landform the ground moved 3.0 px east, 1.0 px south more. The affine co-registration on
     the stable ground removes the misregistration (stable residuals well below 0.1 px), the landform keeps its motion."""
@@ -182,12 +201,14 @@ def test_closed_form__a_rotation_and_sub_pixel_shift_of_the_whole_image_is_co_re
     first, second = write_raster(tmp_path / "a_2020.tif", image, gt), write_raster(tmp_path / "b_2022.tif", moved, gt)
     landform = ogr.CreateGeometryFromWkt("POLYGON((600140 5099780,600220 5099780,600220 5099860,600140 5099860,600140 5099780))")
     inputs = TrackingInputs(str(first), str(second), date(2020, 7, 1), date(2022, 7, 1), IMAGE, spacing_px=8)
-    result = track_features(inputs, TrackingSettings(template_px=21, search_radius_px=8, neighbour_radius_px=32.0), Areas([landform]))
+    result = track_features(
+        inputs, TrackingSettings(template_px=21, search_radius_px=8, neighbour_radius_px=32.0), Areas([landform])
+    )
     assert result.coregistration.kind == "affine"
     p = result.points
     valid = np.array([r is None for r in p.reason])
     col, row = p.x - 600000.0, 5100000.0 - p.y
-    clear = (np.maximum(np.maximum(130 - col, col - 230), np.maximum(130 - row, row - 230)) > 21)  # templates off the landform
+    clear = np.maximum(np.maximum(130 - col, col - 230), np.maximum(130 - row, row - 230)) > 21  # templates off the landform
     stable = p.stable & valid & clear
     assert stable.sum() > 1000 and np.percentile(p.displacement_m[stable], 95) < 0.1  # m = px here
     row = result.landforms[0]
@@ -205,7 +226,9 @@ def test_closed_form__where_nothing_moves_no_landform_gets_a_rate_above_the_leve
     first, second = write_raster(tmp_path / "a_2020.tif", image, gt), write_raster(tmp_path / "b_2022.tif", later, gt)
     landform = ogr.CreateGeometryFromWkt("POLYGON((600100 5099800,600200 5099800,600200 5099900,600100 5099900,600100 5099800))")
     inputs = TrackingInputs(str(first), str(second), date(2020, 7, 1), date(2022, 7, 1), IMAGE, spacing_px=8)
-    result = track_features(inputs, TrackingSettings(template_px=21, search_radius_px=6, neighbour_radius_px=32.0), Areas([landform]))
+    result = track_features(
+        inputs, TrackingSettings(template_px=21, search_radius_px=6, neighbour_radius_px=32.0), Areas([landform])
+    )
     row = result.landforms[0]
     assert row["ft_vel_m_yr"] is None and "below the level of detection" in row["ft_reason"]
     assert 0.0 < result.lod_m < 0.3
