@@ -351,7 +351,7 @@ def test_dock__each_decision_leaves_edit_mode_and_an_outline_edit_ends_cleanly(s
 
 
 def test_dock__fits_a_third_of_a_1280_px_screen_and_shows_its_keys(session):
-    from rockglacier_plugin.gui.review_dock import MAX_DOCK_WIDTH_PX
+    from rockglacier_plugin.gui.review_widgets import MAX_DOCK_WIDTH_PX
 
     dock, _, _, _, _ = session
     dock.show()

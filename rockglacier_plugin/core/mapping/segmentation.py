@@ -48,7 +48,12 @@ RAMP_PX = 16
 
 @dataclass(frozen=True)
 class SegmentSettings:
-    """The options of ``segment_raster``: bands, threshold, device, precision, views, tiles, batch and calibration."""
+    """The options of ``segment_raster``: bands, threshold, device, precision, views, tiles, batch and calibration.
+
+    Its defaults run the model as given (float32, bands 1-3, no adaptive views): what training's evaluation and the
+    model card measure. What a user gets by default is ``workflows.mapping.MappingOptions`` (the one set of user
+    defaults, shared by ``rockglacier:segment`` and the region command), turned into these by its ``segment_settings``.
+    """
 
     bands: Optional[tuple[int, ...]] = (1, 2, 3)  # None: the model's bands matched by description (``bands``)
     tile_px: Optional[int] = None
