@@ -191,3 +191,36 @@ def three_conv_model(path: Path, gain: float = 20.0, spec: ModelSpec = ModelSpec
         helper.make_node("Sigmoid", ["logits"], ["output"]),
     ]
     return _save(nodes, inits, path, spec)
+
+
+def fragile_conv_model(path: Path, spec: ModelSpec = ModelSpec(margin_px=0)) -> Path:
+    """input -> conv1 + ReLU -> **fragile** + ReLU -> conv3 + ReLU -> head -> sigmoid, all 1x1. The fragile convolution's
+    weights span five orders of magnitude within each output channel (1000 on an input channel that conv1 always sets to
+    zero, 0.3-0.6 on the others): int8 weights (one scale per output channel) round the small ones, which carry the
+    whole signal, to zero. Keeping that one convolution in float restores the output; conv3 stays int8."""
+    rng = np.random.default_rng(1)
+    w1 = np.abs(rng.standard_normal((4, 3, 1, 1))).astype(np.float32)
+    w1[0] = 0.0  # channel 0 of conv1 is always zero after the ReLU (bias -1)
+    b1 = np.array([-1.0, 0.0, 0.0, 0.0], np.float32)
+    fragile = rng.uniform(0.3, 0.6, (4, 4, 1, 1)).astype(np.float32)
+    fragile[:, 0] = 1000.0
+    inits = [
+        numpy_helper.from_array(w1, "w1"),
+        numpy_helper.from_array(b1, "b1"),
+        numpy_helper.from_array(fragile, "w2"),
+        numpy_helper.from_array(np.abs(rng.standard_normal((4, 4, 1, 1))).astype(np.float32) / 2, "w3"),
+        numpy_helper.from_array(np.full((1, 4, 1, 1), 0.5, np.float32), "w4"),
+        numpy_helper.from_array(np.array(-4.0, np.float32), "offset"),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["input", "w1", "b1"], ["c1"], name="conv1"),
+        helper.make_node("Relu", ["c1"], ["r1"]),
+        helper.make_node("Conv", ["r1", "w2"], ["c2"], name="fragile"),
+        helper.make_node("Relu", ["c2"], ["r2"]),
+        helper.make_node("Conv", ["r2", "w3"], ["c3"], name="conv3"),
+        helper.make_node("Relu", ["c3"], ["r3"]),
+        helper.make_node("Conv", ["r3", "w4"], ["c4"], name="head"),
+        helper.make_node("Add", ["c4", "offset"], ["logits"]),
+        helper.make_node("Sigmoid", ["logits"], ["output"]),
+    ]
+    return _save(nodes, inits, path, spec)

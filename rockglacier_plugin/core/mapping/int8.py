@@ -171,3 +171,97 @@ def quantize_int8(
         new.key, new.value = entry.key, entry.value
     onnx.save(target, int8_path)
     return int8_path
+
+
+def _float_input_of(node: Any, producers: dict[str, Any]) -> str:
+    """The float tensor a node of a QDQ graph reads as its first input (before the QuantizeLinear/DequantizeLinear pair
+    the quantiser put in front of it), as the float graph names it."""
+    name = node.input[0]
+    for expected in ("DequantizeLinear", "QuantizeLinear"):
+        producer = producers.get(name)
+        if producer is None or producer.op_type != expected:
+            return name
+        name = producer.input[0]
+    return name
+
+
+def _with_outputs(model: Any, names: Sequence[str]) -> bytes:
+    """``model`` serialised with ``names`` (tensors of its graph) added as outputs."""
+    from onnx import TensorProto, helper
+
+    present = {output.name for output in model.graph.output}
+    for name in names:
+        if name not in present:
+            model.graph.output.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, None))
+    return model.SerializeToString()
+
+
+def convolution_error_added(
+    float_path: str, int8_path: str, inputs: Sequence[np.ndarray], input_name: str = "input"
+) -> list[tuple[str, float]]:
+    """Per convolution of the int8 copy, the relative error its quantisation adds: the relative RMS difference
+    (int8 against float, over ``inputs``) of the convolution's output minus that of the tensor it reads (the error it
+    inherits). Largest first: the convolutions to keep in float first (``precision``'s mixed precision)."""
+    import onnx
+    import onnxruntime as ort
+
+    float_model = onnx.load(float_path)
+    inline_constant_identities(float_model)
+    name_unnamed_nodes(float_model)
+    int8_model = onnx.load(int8_path)
+    producers = {output: node for node in int8_model.graph.node for output in node.output}
+    float_tensors = {output for node in float_model.graph.node for output in node.output} | {
+        i.name for i in float_model.graph.input
+    }
+    convolutions = [
+        (node.name, _float_input_of(node, producers), node.output[0])
+        for node in int8_model.graph.node
+        if node.op_type == "Conv" and node.output[0] in float_tensors
+    ]
+    names = sorted({name for _, read, written in convolutions for name in (read, written) if name in float_tensors})
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # keep every named tensor
+    sessions = [
+        ort.InferenceSession(_with_outputs(model, names), options, providers=["CPUExecutionProvider"])
+        for model in (float_model, int8_model)
+    ]
+    squared_difference = dict.fromkeys(names, 0.0)
+    squared_float = dict.fromkeys(names, 0.0)
+    for array in inputs:
+        feed = {input_name: np.ascontiguousarray(array[None], dtype=np.float32)}
+        found = [dict(zip([o.name for o in s.get_outputs()], s.run(None, feed))) for s in sessions]
+        for name in names:
+            if name == input_name:
+                continue
+            reference, quantised = found[0][name].astype(np.float64), found[1][name].astype(np.float64)
+            squared_difference[name] += float(((quantised - reference) ** 2).sum())
+            squared_float[name] += float((reference**2).sum())
+    relative = {name: (squared_difference[name] / squared_float[name]) ** 0.5 if squared_float[name] else 0.0 for name in names}
+    added = [(node, relative.get(written, 0.0) - relative.get(read, 0.0)) for node, read, written in convolutions]
+    return sorted(added, key=lambda item: -item[1])
+
+
+def with_activations(float_path: str, convolutions: Sequence[str]) -> list[str]:
+    """``convolutions`` with the nodes that would still quantise their input and output, by the node names
+    ``quantize_int8`` gives: the Relu, Clip or Add that reads their outputs or writes their input (a quantised node
+    quantises the tensors it reads and writes, whoever else reads them)."""
+    import onnx
+
+    model = onnx.load(float_path)
+    inline_constant_identities(model)
+    name_unnamed_nodes(model)
+    wanted = set(convolutions)
+    outputs = {output for node in model.graph.node if node.name in wanted for output in node.output}
+    inputs = {node.input[0] for node in model.graph.node if node.name in wanted}
+    after = [node.name for node in model.graph.node if node.op_type in ("Relu", "Clip", "Add") and set(node.input) & outputs]
+    before = [node.name for node in model.graph.node if node.op_type in ("Relu", "Clip", "Add") and node.output[0] in inputs]
+    return list(dict.fromkeys([*convolutions, *after, *before]))
+
+
+def quantized_convolutions(path: str) -> int:
+    """How many convolutions of a QDQ model read int8 weights (a DequantizeLinear in front of their weights)."""
+    import onnx
+
+    graph = onnx.load(path).graph
+    dequantized = {output for node in graph.node if node.op_type == "DequantizeLinear" for output in node.output}
+    return sum(1 for node in graph.node if node.op_type == "Conv" and len(node.input) > 1 and node.input[1] in dequantized)

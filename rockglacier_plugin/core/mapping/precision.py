@@ -8,6 +8,13 @@ where it agrees with the float model on tiles of the scene being mapped.
   copy is used when its probabilities agree (99th percentile of |difference| <= ``MAX_P99_DIFFERENCE``)
   and its mask agrees (IoU >= ``MIN_MASK_IOU`` where the tiles hold enough mask pixels to judge);
   otherwise float32, with the numbers in the log. On a GPU the float model runs.
+  Where the whole-int8 copy disagrees, **mixed precision**: the convolutions whose quantisation adds the most error
+  on the check tiles (``int8.convolution_error_added``) stay in float, ``MIXED_ROUNDS`` at a time, until the copy
+  agrees and is still faster than float32 (``MAX_TIME_RATIO``); that copy replaces the cached one. Where no round
+  agrees, the refusal is **remembered for the model** (``<copy>.refused.json``), so no later run pays for a copy it
+  would refuse. Before any copy is made, a mask that turns on probabilities within ``MARGIN_DELTA`` of the
+  threshold (a shift of ``MARGIN_DELTA`` alone moves the mask below ``MIN_MASK_IOU``) is refused at the cost of
+  the float check tiles only: no int8 copy could keep such a mask.
 * ``float32``: the model as given. ``int8``: the int8 copy whatever the agreement (reported).
 """
 
@@ -15,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass, replace
@@ -23,11 +31,26 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from .int8 import is_quantized, model_digest, quantize_int8
+from .int8 import (
+    is_quantized,
+    model_digest,
+    quantize_int8,
+    quantized_convolutions,
+    sensitive_convolutions,
+    with_activations,
+)
 from .onnx_model import DEFAULT_INT8_NAME, DEFAULT_MODEL_NAME, SHIPPED_MODELS_DIR, SegmentationModel
 
 MAX_P99_DIFFERENCE = 0.05
 MIN_MASK_IOU = 0.98
+#: A probability shift this small (well below an int8 copy's usual error) must leave the mask within MIN_MASK_IOU.
+MARGIN_DELTA = 0.01
+#: Mixed precision: how many of the most error-adding convolutions stay in float in each round (cumulative).
+MIXED_ROUNDS = (4, 12, 24)
+#: An int8 copy must run the check tiles in at most this share of the float model's time, or it brings nothing.
+MAX_TIME_RATIO = 0.9
+#: ... judged only where the float model took at least this long on the check tiles (shorter times are noise).
+MIN_TIMED_SECONDS = 1.0
 #: Fewer mask pixels than this over the check tiles (float or int8): the mask IoU is not judged (p99 decides).
 MIN_MASK_PIXELS = 500
 CALIBRATION_TILES = 6
@@ -55,11 +78,13 @@ class Agreement:
     mask_iou: Optional[float]  # None: too few mask pixels to judge
     mask_pixels: int
     tiles: int
+    time_ratio: Optional[float] = None  # the copy's time on the check tiles over float32's (None: not timed)
 
     @property
     def passes(self) -> bool:
-        """Whether the agreement is close enough for the int8 copy to be used."""
-        return self.p99_difference <= MAX_P99_DIFFERENCE and (self.mask_iou is None or self.mask_iou >= MIN_MASK_IOU)
+        """Whether the agreement is close enough, and the copy fast enough, for the int8 copy to be used."""
+        agrees = self.p99_difference <= MAX_P99_DIFFERENCE and (self.mask_iou is None or self.mask_iou >= MIN_MASK_IOU)
+        return agrees and (self.time_ratio is None or self.time_ratio <= MAX_TIME_RATIO)
 
     def describe(self) -> str:
         """The agreement's numbers for the log."""
@@ -68,9 +93,11 @@ class Agreement:
             if self.mask_iou is not None
             else f"mask IoU not judged ({self.mask_pixels} mask px < {MIN_MASK_PIXELS})"
         )
+        speed = f"; {self.time_ratio:.2f} x float32's time (<= {MAX_TIME_RATIO:g} needed)" if self.time_ratio is not None else ""
         return (
             f"on {self.tiles} tile(s) of this scene: probability |difference| 99th percentile {self.p99_difference:.3f} "
             f"(<= {MAX_P99_DIFFERENCE:g} needed), largest {self.max_difference:.3f}; {mask} (>= {MIN_MASK_IOU:g} needed)"
+            f"{speed}"
         )
 
 
@@ -96,6 +123,23 @@ def agreement(float_probability: np.ndarray, int8_probability: np.ndarray, thres
     union = int((float_mask | int8_mask).sum())
     iou = float((float_mask & int8_mask).sum() / union) if union >= MIN_MASK_PIXELS else None
     return Agreement(float(np.quantile(difference, 0.99)), float(difference.max()), iou, union, 0)
+
+
+def margin_iou(float_probability: np.ndarray, threshold: float, delta: float = MARGIN_DELTA) -> Optional[float]:
+    """The smaller IoU of the mask with the masks of probabilities shifted by +-``delta``: how much of the mask lies
+    within ``delta`` of the threshold. None where the mask is too small to judge (``MIN_MASK_PIXELS``).
+
+    >>> margin_iou(np.full(1000, 0.9), 0.5), margin_iou(np.where(np.arange(1000) < 600, 0.505, 0.1), 0.5)
+    (1.0, 0.0)
+    """
+    mask = float_probability >= threshold
+    ious = []
+    for shifted in (float_probability + delta >= threshold, float_probability - delta >= threshold):
+        union = int((mask | shifted).sum())
+        if union < MIN_MASK_PIXELS:
+            return None
+        ious.append(float((mask & shifted).sum() / union))
+    return min(ious)
 
 
 def int8_cache_path(model_path: str) -> str:
@@ -129,32 +173,46 @@ def _cropped(inputs: Sequence[np.ndarray], model: SegmentationModel, multiple: i
 
 
 def make_int8_copy(
-    model: SegmentationModel, model_path: str, calibration: Sequence[np.ndarray], log: Callable[[str], None]
+    model: SegmentationModel,
+    model_path: str,
+    calibration: Sequence[np.ndarray],
+    log: Callable[[str], None],
+    keep_float: Optional[Sequence[str]] = None,
 ) -> str:
-    """The cached int8 copy of the model, made now from ``calibration`` inputs if it is not there yet."""
+    """The cached int8 copy of the model, made now from ``calibration`` inputs if it is not there yet (``keep_float``:
+    convolutions left in float, besides the first and last, for a mixed copy that replaces the cached one)."""
     target = int8_cache_path(model_path)
-    if os.path.isfile(target):
+    if os.path.isfile(target) and keep_float is None:
         return target
     os.makedirs(os.path.dirname(target), exist_ok=True)
     started = time.perf_counter()
     handle, partial = tempfile.mkstemp(suffix=".onnx", dir=os.path.dirname(target))
     os.close(handle)
     try:
-        quantize_int8(model_path, partial, _cropped(calibration, model, model.spec.size_multiple_px), input_name=model.input_name)
+        kept = None if keep_float is None else [*sensitive_convolutions(model_path), *with_activations(model_path, keep_float)]
+        cropped = _cropped(calibration, model, model.spec.size_multiple_px)
+        quantize_int8(model_path, partial, cropped, keep_float=kept, input_name=model.input_name)
         os.replace(partial, target)
+        if os.path.exists(_verdicts_path(target)):
+            os.remove(_verdicts_path(target))  # the verdicts were the previous copy's
     finally:
         if os.path.exists(partial):
             os.remove(partial)
+    mixed = f" with {len(keep_float)} more convolution(s) in float" if keep_float else ""
     log(
-        f"int8 copy of the model made in {time.perf_counter() - started:.0f} s from {len(calibration)} tile(s) of this scene, "
-        f"cached at {target} (made once per model: its name holds the model's SHA-256)."
+        f"int8 copy of the model{mixed} made in {time.perf_counter() - started:.0f} s from {len(calibration)} tile(s) of this "
+        f"scene, cached at {target} (made once per model: its name holds the model's SHA-256)."
     )
     return target
 
 
-def _probabilities(model: SegmentationModel, inputs: Sequence[np.ndarray]) -> np.ndarray:
-    """One view of each input, flattened and joined (inputs may differ in size)."""
-    return np.concatenate([model.rock_glacier_probability(x[None]).ravel() for x in inputs])
+def _probabilities(model: SegmentationModel, inputs: Sequence[np.ndarray]) -> tuple[np.ndarray, float]:
+    """One view of each input, flattened and joined (inputs may differ in size), and the seconds it took after one
+    warm-up input (a session's first run sets up its kernels)."""
+    model.rock_glacier_probability(inputs[0][None])
+    started = time.perf_counter()
+    found = np.concatenate([model.rock_glacier_probability(x[None]).ravel() for x in inputs])
+    return found, time.perf_counter() - started
 
 
 def _shipped_int8(model_path: str) -> Optional[str]:
@@ -201,6 +259,86 @@ def _remember_verdict(int8_path: str, scene_key: Optional[str], result: Agreemen
         pass  # a cache only: the next run checks again
 
 
+def _refusal_path(model_path: str) -> str:
+    return int8_cache_path(model_path) + ".refused.json"
+
+
+def known_refusal(model_path: str) -> Optional[str]:
+    """Why int8 was refused for this model before (None: never refused, or the refusal was deleted)."""
+    try:
+        with open(_refusal_path(model_path), encoding="utf-8") as handle:
+            return str(json.load(handle)["why"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _remember_refusal(model_path: str, why: str) -> None:
+    try:
+        os.makedirs(os.path.dirname(_refusal_path(model_path)), exist_ok=True)
+        with open(_refusal_path(model_path), "w", encoding="utf-8") as handle:
+            json.dump({"why": why, "when": time.strftime("%Y-%m-%d %H:%M")}, handle)
+    except OSError:
+        pass  # a cache only: the next run tries again
+
+
+def _check(
+    int8_model: SegmentationModel, check: Sequence[np.ndarray], float_check: tuple[np.ndarray, float], threshold: float
+) -> Agreement:
+    """The agreement of ``int8_model`` with the float model's ``float_check`` (probabilities, seconds) on ``check``."""
+    int8_probability, int8_seconds = _probabilities(int8_model, check)
+    found = agreement(float_check[0], int8_probability, threshold)
+    timed = float_check[1] >= MIN_TIMED_SECONDS
+    return replace(found, tiles=len(check), time_ratio=int8_seconds / float_check[1] if timed else None)
+
+
+def mixed_precision(
+    model: SegmentationModel,
+    model_path: str,
+    inputs: tuple[Sequence[np.ndarray], Sequence[np.ndarray]],
+    float_check: tuple[np.ndarray, float],
+    threshold: float,
+    hooks: tuple[Callable[[str], SegmentationModel], Callable[[str], None]],
+) -> Optional[PrecisionChoice]:
+    """The cached whole-int8 copy disagrees: keep the convolutions whose quantisation adds the most error in float,
+    ``MIXED_ROUNDS`` at a time, until a copy agrees (it then replaces the cached one). ``inputs``: (calibration, check);
+    ``hooks``: (load, log). None when no round agrees."""
+    from .int8 import convolution_error_added
+
+    (calibration, check), (load, log) = inputs, hooks
+    whole = int8_cache_path(model_path)
+    probe = _cropped(check[:2], model, model.spec.size_multiple_px)
+    ranked = [name for name, error in convolution_error_added(model_path, whole, probe, model.input_name) if error > 0]
+    shutil.copyfile(whole, whole + ".whole")  # restored when no round agrees: PRECISION=int8 then gets the whole copy
+    choice = None
+    try:
+        for count in MIXED_ROUNDS:
+            kept = ranked[:count]
+            path = make_int8_copy(model, model_path, calibration, log, keep_float=kept)
+            if quantized_convolutions(path) == 0:
+                log(f"int8 with {len(kept)} more convolution(s) in float: no convolution is left in int8.")
+                break
+            copy = load(path)
+            result = _check(copy, check, float_check, threshold)
+            shown = ", ".join(kept[:3]) + (", ..." if len(kept) > 3 else "")
+            verdict = "agrees" if result.passes else "does not agree"
+            log(f"int8 with {len(kept)} more convolution(s) in float ({shown}): {verdict} {result.describe()}.")
+            if result.passes:
+                note = (
+                    f"int8 copy, {len(kept)} convolution(s) kept in float (mixed precision): agrees with float32 "
+                    f"{result.describe()}."
+                )
+                choice = PrecisionChoice(copy, path, "int8", note, result)
+                return choice
+            if len(kept) < count:
+                break  # every convolution that adds error is in float already
+        return None
+    finally:
+        if choice is None:
+            os.replace(whole + ".whole", whole)
+        else:
+            os.remove(whole + ".whole")
+
+
 def choose_precision(
     model: SegmentationModel,
     model_path: str,
@@ -233,16 +371,54 @@ def choose_precision(
     missing = _quantization_missing()
     if missing:
         return _float(model, model_path, missing)
+    refused = known_refusal(model_path) if precision == Precision.AUTO else None
+    if refused:
+        return _float(
+            model,
+            model_path,
+            f"int8 was refused for this model before ({refused}); delete "
+            f"{_refusal_path(model_path)} to try again, or set PRECISION=int8",
+        )
+    cached = int8_cache_path(model_path)
+    result = _known_verdict(cached, scene_key) if os.path.isfile(cached) else None
+    if result is not None:
+        return _verdict(model, model_path, (load(cached), cached), result, precision)
+    fresh = not os.path.isfile(cached)  # no copy yet: this run makes it (and may make it mixed)
+    check = sample_inputs(CHECK_TILES, 1)
+    float_check = _probabilities(model, check)
+    margin = margin_iou(float_check[0], threshold) if fresh else None
+    if precision == Precision.AUTO and margin is not None and margin < MIN_MASK_IOU:
+        return _float(
+            model,
+            model_path,
+            f"on {len(check)} tile(s) of this scene the mask turns on probabilities within "
+            f"{MARGIN_DELTA:g} of the threshold {threshold:g} (a shift of {MARGIN_DELTA:g} alone "
+            f"moves it to IoU {margin:.3f} < {MIN_MASK_IOU:g}): no int8 copy could keep it, so "
+            "none was made",
+        )
+    calibration = sample_inputs(CALIBRATION_TILES, 0)
     try:
-        int8_path = make_int8_copy(model, model_path, sample_inputs(CALIBRATION_TILES, 0), log)
+        int8_path = make_int8_copy(model, model_path, calibration, log)
         int8_model = load(int8_path)
+        result = _check(int8_model, check, float_check, threshold)
+        if not result.passes and precision == Precision.AUTO and fresh:
+            mixed = mixed_precision(model, model_path, (calibration, check), float_check, threshold, (load, log))
+            if mixed is not None and mixed.agreement is not None:
+                _remember_verdict(mixed.path, scene_key, mixed.agreement)
+                return mixed
+            _remember_refusal(model_path, f"no int8 copy, mixed precision included, agreed: whole int8 {result.describe()}")
+            return _verdict(model, model_path, (int8_model, int8_path), result, precision)
     except Exception as exc:  # onnxruntime's quantiser raises many kinds; the float model still runs
         return _float(model, model_path, f"no int8 copy could be made ({str(exc).splitlines()[0][:200]})")
-    result = _known_verdict(int8_path, scene_key)
-    if result is None:
-        check = sample_inputs(CHECK_TILES, 1)
-        result = replace(agreement(_probabilities(model, check), _probabilities(int8_model, check), threshold), tiles=len(check))
-        _remember_verdict(int8_path, scene_key, result)
+    _remember_verdict(int8_path, scene_key, result)
+    return _verdict(model, model_path, (int8_model, int8_path), result, precision)
+
+
+def _verdict(
+    model: SegmentationModel, model_path: str, copy: tuple[SegmentationModel, str], result: Agreement, precision: Precision
+) -> PrecisionChoice:
+    """int8 where the copy agrees (or PRECISION=int8 says so), float32 otherwise, with the numbers."""
+    int8_model, int8_path = copy
     if result.passes or precision == Precision.INT8:
         forced = "" if result.passes else " (PRECISION=int8: used although it does not agree)"
         return PrecisionChoice(

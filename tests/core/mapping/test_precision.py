@@ -104,3 +104,65 @@ def test_auto__a_deepness_style_model_with_a_fixed_size_and_batch_gets_its_copy_
     assert (loaded.fixed_size_px, loaded.fixed_batch) == ((64, 64), 1)
     choice = _choose(path, Precision.AUTO, _inputs(-2, 2), [])
     assert choice.precision == "int8" and choice.model.fixed_size_px == (64, 64)
+
+
+def _counting(sample):
+    calls = []
+
+    def counted(count: int, seed: int) -> list:
+        calls.append((count, seed))
+        return sample(count, seed)
+
+    return counted, calls
+
+
+def test_auto__a_copy_broken_by_one_convolution_keeps_that_one_in_float_and_the_rest_in_int8(tmp_path):
+    """Mixed precision: the fragile convolution (weights over five orders of magnitude in a channel) is found by the
+    error it adds and kept in float; conv3 stays int8; the copy agrees and replaces the cached whole-int8 one."""
+    import onnx
+
+    from rockglacier_plugin.core.mapping.int8 import quantized_convolutions
+    from tests.onnx_builders import fragile_conv_model
+
+    path = fragile_conv_model(tmp_path / "user.onnx")
+    messages = []
+    choice = _choose(path, Precision.AUTO, _inputs(0, 2), messages)
+    assert choice.precision == "int8" and "mixed precision" in choice.note and choice.path == int8_cache_path(str(path))
+    assert any("does not agree" in m or "1 more convolution(s) in float (fragile)" in m for m in messages)
+    graph = onnx.load(choice.path).graph
+    dequantized = {o for n in graph.node if n.op_type == "DequantizeLinear" for o in n.output}
+    weights_int8 = {n.name: n.input[1] in dequantized for n in graph.node if n.op_type == "Conv"}
+    assert weights_int8 == {"conv1": False, "fragile": False, "conv3": True, "head": False}
+    assert quantized_convolutions(choice.path) == 1
+    again = []
+    assert _choose(path, Precision.AUTO, _inputs(0, 2), again).precision == "int8" and again == []  # the mixed copy is kept
+
+
+def test_auto__a_refusal_is_remembered_for_the_model_so_later_runs_pay_nothing(tmp_path):
+    from tests.onnx_builders import three_conv_model
+
+    path = three_conv_model(tmp_path / "user.onnx")
+    calibrated_on_flat_ground = (
+        lambda count, seed: _inputs(0.0, 0.1)(count, seed) if seed == 0 else _inputs(0.0, 2.0)(count, seed)
+    )  # noqa: E731
+    first = _choose(path, Precision.AUTO, calibrated_on_flat_ground, [])
+    assert first.precision == "float32" and os.path.exists(int8_cache_path(str(path)) + ".refused.json")
+    sampler, calls = _counting(calibrated_on_flat_ground)
+    messages = []
+    later = _choose(path, Precision.AUTO, sampler, messages)
+    assert later.precision == "float32" and "refused for this model before" in later.note and "delete" in later.note
+    assert calls == [] and messages == []  # no tile read, no copy made or loaded
+    assert _choose(path, Precision.INT8, calibrated_on_flat_ground, []).precision == "int8"  # the user may still insist
+
+
+def test_auto__a_mask_on_the_threshold_is_refused_before_any_copy_is_made(tmp_path):
+    """A model whose probabilities sit on its threshold (the low-confidence model of issue 43): a shift of 0.01 alone
+    moves the mask, so no int8 copy could keep it; the float check tiles are all it costs."""
+    from tests.onnx_builders import three_conv_model
+
+    path = three_conv_model(tmp_path / "user.onnx", gain=0.002)
+    sampler, calls = _counting(_inputs(0.0, 2.0))
+    probability = load_model(str(path), "cpu", 1).rock_glacier_probability(np.stack(_inputs(0.0, 2.0)(4, 1)))
+    choice = _choose(path, Precision.AUTO, sampler, [], threshold=float(np.median(probability)))
+    assert choice.precision == "float32" and "none was made" in choice.note and "IoU" in choice.note
+    assert calls == [(precision_module.CHECK_TILES, 1)] and not os.path.exists(int8_cache_path(str(path)))
