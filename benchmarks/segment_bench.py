@@ -8,9 +8,12 @@ chips are absent):
 2. Deepness' own processing loop, headless (``deepness_peer``; when its source is not on this machine, a
    re-implementation of that loop, named as such);
 3. ours, PRECISION=float32, 1 view (the reference for agreement);
-4. ours with the defaults: the first run (it makes the int8 copy) and a second (the copy cached).
-Agreement of every run's mask with ours float32 (IoU), and of the defaults' probabilities (99th
-percentile of |difference|). With ``trained_steps``, the same agreement for a briefly trained ResNet34.
+4. ours with the defaults: the first run (it makes the int8 copy, mixed where needed, or refuses it) and a later
+   run (the copy, or the refusal, remembered), with the precision each chose.
+For three user-like models (``USER_MODELS``: a ResNet34 with random weights, one trained briefly on the Chilean
+chips, whose probabilities sit near its threshold, and the shipped EfficientNet-Lite0 re-saved as a user's), each
+against the peer in the same run; agreement of the defaults' mask with ours float32 (IoU) and of their probabilities
+(99th percentile of |difference|).
 Part 2, the shipped model on the synthetic scene: float32 and int8 with 1 view, 8 views everywhere and the
 default (8 views adaptively). Part 3: peak memory of a 10,000 x 10,000 px scene in a child process.
 """
@@ -180,92 +183,117 @@ def real_scene(path: Path, size_px: int) -> Optional[Path]:
     return Path(write_image(scene.image, str(path)))
 
 
-def user_model_part(work: Path, size_px: int, trained_steps: int = 0) -> dict:
-    from .deepness_peer import deepness_source, run_deepness
+def _ours_logged(raster: Path, model: Path, work: Path, name: str, precision: Optional[int] = None) -> tuple[float, str]:
+    """``_ours`` with the defaults' VIEWS, and the precision the run chose, as its log says."""
+    import processing
+    from qgis.core import QgsProcessingFeedback
+
+    class Log(QgsProcessingFeedback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lines: list[str] = []
+
+        def pushInfo(self, info: str) -> None:  # noqa: N802 (Qt's name)
+            self.lines.append(info)
+
+    feedback = Log()
+    parameters = {
+        "INPUT": str(raster),
+        "MODEL": str(model),
+        "DEVICE": 1,
+        "MIN_AREA_KM2": 0.03,
+        "PROBABILITY": str(work / f"{name}_prob.tif"),
+        "MASK": str(work / f"{name}_mask.tif"),
+        "OUTPUT": str(work / f"{name}.gpkg"),
+    }
+    if precision is not None:
+        parameters["PRECISION"] = precision
+    start = time.perf_counter()
+    processing.run("rockglacier:segment", parameters, feedback=feedback)
+    seconds = time.perf_counter() - start
+    chosen = next((line.strip()[len("Precision: ") :] for line in feedback.lines if line.strip().startswith("Precision: ")), "?")
+    return seconds, chosen
+
+
+#: The user-like models of part 1 (issue 43): name, what it is.
+USER_MODELS = (
+    ("random", "ResNet34, random weights"),
+    ("trained", "ResNet34 trained briefly on the Chilean chips (low confidence)"),
+    ("shipped", "the shipped EfficientNet-Lite0 re-saved as a user's model"),
+)
+
+
+def _user_model_files(work: Path, trained_steps: int) -> dict[str, Path]:
     from .user_models import resnet34_deeplab, shipped_as_user_model, trained_resnet34
 
-    raster = real_scene(work / "user_scene.tif", size_px) or write_scene(work / "user_scene.tif", size_px)
-    model = resnet34_deeplab(work / "user_resnet34.onnx")
-    shipped_user = shipped_as_user_model(work / "user_trained_efficientnet.onnx")
-    tiles = [(col, row, 512) for row in range(0, size_px, 512) for col in range(0, size_px, 512)]
-    times = {"floor": bare_loop(model, raster, tiles, 1)}
-    source = deepness_source()
+    files = {
+        "random": resnet34_deeplab(work / "user_resnet34.onnx"),
+        "shipped": shipped_as_user_model(work / "user_trained_efficientnet.onnx"),
+    }
+    if trained_steps:
+        files["trained"] = trained_resnet34(work / "user_trained.onnx", trained_steps)
+    return files
+
+
+def _user_model_row(raster: Path, model: Path, work: Path, name: str, source: Optional[Path]) -> dict:
+    """One user-like model: the peer, ours float32, ours with the defaults (first run, then a later run), the
+    precision each chose, and agreement with ours float32."""
+    from .deepness_peer import run_deepness
+
+    row: dict = {}
     if source is not None:
-        times["deepness"], deepness_result = run_deepness(source, raster, model)
-        deepness_mask = deepness_result[0] == 2  # Deepness writes class + 1: 2 = rock glacier
+        row["deepness"], result = run_deepness(source, raster, model)
+        peer_mask = result[0] == 2  # Deepness writes class + 1: 2 = rock glacier
     else:
-        times["deepness"], deepness_mask = deepness_style_loop(model, raster, overlap=0.10)
-    times["ours_float32"] = _ours(raster, model, work, "user_float", views=None, precision=1)
-    times["ours_default_first"] = _ours(raster, model, work, "user_default_first", views=None)
-    times["ours_default"] = _ours(raster, model, work, "user_default", views=None)
-    reference_p, reference_m = _read(work / "user_float_prob.tif"), _read(work / "user_float_mask.tif") == 1
-    default_p = _read(work / "user_default_prob.tif")
-    valid = reference_p >= 0
-    agreement = {
-        "p99_difference": float(np.quantile(np.abs(default_p[valid] - reference_p[valid]), 0.99)),
-        "mask_iou_default": mask_iou(_read(work / "user_default_mask.tif") == 1, reference_m),
-        "mask_iou_deepness": mask_iou(deepness_mask, reference_m),
-    }
-    _ours(raster, shipped_user, work, "shipped_user_float", views=None, precision=1)
-    _ours(raster, shipped_user, work, "shipped_user_default", views=None)
-    reference = _read(work / "shipped_user_float_mask.tif") == 1
-    shipped_p, shipped_default_p = _read(work / "shipped_user_float_prob.tif"), _read(work / "shipped_user_default_prob.tif")
-    agreement["trained_user_mask_iou"] = mask_iou(_read(work / "shipped_user_default_mask.tif") == 1, reference)
-    agreement["trained_user_mask_share"] = float(reference.mean())
-    agreement["trained_user_p99_difference"] = float(np.quantile(np.abs(shipped_default_p - shipped_p)[shipped_p >= 0], 0.99))
-    if trained_steps:
-        trained = trained_resnet34(work / "user_trained.onnx", trained_steps)
-        _ours(raster, trained, work, "trained_float", views=None, precision=1)
-        _ours(raster, trained, work, "trained_default", views=None)
-        agreement["trained_mask_iou"] = mask_iou(
-            _read(work / "trained_default_mask.tif") == 1, _read(work / "trained_float_mask.tif") == 1
-        )
-        agreement["trained_mask_share"] = float((_read(work / "trained_float_mask.tif") == 1).mean())
-        trained_p = _read(work / "trained_float_prob.tif")
-        ok = trained_p >= 0
-        agreement["trained_p99_difference"] = float(
-            np.quantile(np.abs(_read(work / "trained_default_prob.tif")[ok] - trained_p[ok]), 0.99)
-        )
+        row["deepness"], peer_mask = deepness_style_loop(model, raster, overlap=0.10)
+    row["float32"], _ = _ours_logged(raster, model, work, f"{name}_float", precision=1)
+    row["first"], row["first_precision"] = _ours_logged(raster, model, work, f"{name}_first")
+    row["later"], row["later_precision"] = _ours_logged(raster, model, work, f"{name}_later")
+    reference_p, reference_m = _read(work / f"{name}_float_prob.tif"), _read(work / f"{name}_float_mask.tif") == 1
+    default_p, valid = _read(work / f"{name}_later_prob.tif"), reference_p >= 0
+    row["p99_difference"] = float(np.quantile(np.abs(default_p[valid] - reference_p[valid]), 0.99))
+    row["mask_iou_default"] = mask_iou(_read(work / f"{name}_later_mask.tif") == 1, reference_m)
+    row["mask_iou_peer"] = mask_iou(peer_mask, reference_m)
+    row["mask_share"] = float(reference_m.mean())
+    return row
+
+
+def user_model_part(work: Path, size_px: int, trained_steps: int = 0) -> dict:
+    """Part 1 of the module docstring: each user-like model against Deepness in the same run."""
+    from .deepness_peer import deepness_source
+
+    raster = real_scene(work / "user_scene.tif", size_px) or write_scene(work / "user_scene.tif", size_px)
+    files = _user_model_files(work, trained_steps)
+    source = deepness_source()
+    tiles = [(col, row, 512) for row in range(0, size_px, 512) for col in range(0, size_px, 512)]
+    floor = bare_loop(files["random"], raster, tiles, 1)
+    rows = {name: _user_model_row(raster, files[name], work, name, source) for name, _ in USER_MODELS if name in files}
     area_km2 = (size_px * 10.0 / 1000.0) ** 2
-    peer = (
-        "Deepness' own loop (headless, its source at " + str(source) + ")"
-        if source
-        else "Deepness-style loop (a re-implementation)"
-    )
+    peer = f"Deepness' own loop (headless, its source at {source})" if source else "a Deepness-style loop (a re-implementation)"
     print(
-        f"\n== A user's model: DeepLabv3+ ResNet34, fixed 512 px input, Deepness-style metadata; {size_px} x {size_px} px "
-        f"({area_km2:.0f} km2), CPU ({os.cpu_count()} cores)"
+        f"\n== Users' models: fixed 512 px input, Deepness-style metadata; {size_px} x {size_px} px ({area_km2:.0f} km2) of "
+        f"real chips, CPU ({os.cpu_count()} cores); the peer: {peer}; bare onnxruntime floor (random ResNet34) {floor:.1f} s"
     )
-    labels = {
-        "floor": "bare onnxruntime, 512 px tiles, float32 (floor)",
-        "deepness": peer,
-        "ours_float32": "ours, PRECISION=float32, 1 view",
-        "ours_default_first": "ours, defaults, first run (makes int8)",
-        "ours_default": "ours, defaults (int8 cached)",
-    }
-    for key, seconds in times.items():
+    for name, title in USER_MODELS:
+        if name not in rows:
+            continue
+        row = rows[name]
+        peer_s = row["deepness"]
+        print(f"   {title} ({100 * row['mask_share']:.1f} % of the scene in its float32 mask):")
+        print(f"      the peer {peer_s:.1f} s; ours float32 {row['float32']:.1f} s ({row['float32'] / peer_s:.2f} x the peer)")
         print(
-            f"   {labels[key]:<62} {seconds:7.1f} s  {seconds / times['deepness']:5.2f} x the peer  {area_km2 / seconds:6.2f} "
-            "km2/s"
+            f"      ours, defaults, first run {row['first']:.1f} s ({row['first'] / peer_s:.2f} x the peer, "
+            f"{row['first'] / row['float32']:.2f} x ours float32): {row['first_precision'][:160]}"
         )
-    print(
-        f"   agreement with ours float32 1 view: defaults p99 |dp| {agreement['p99_difference']:.3f} (<= 0.05), mask IoU "
-        f"{agreement['mask_iou_default']:.3f}; the peer's mask IoU {agreement['mask_iou_deepness']:.3f}"
-    )
-    print(
-        f"   a trained model as a user's (the shipped EfficientNet-Lite0 re-saved with a fixed 512 px input, Deepness' metadata "
-        f"only; {100 * agreement['trained_user_mask_share']:.1f} % of the scene in its mask): defaults vs float32 mask IoU "
-        f"{agreement['trained_user_mask_iou']:.3f} (>= 0.98), p99 |dp| {agreement['trained_user_p99_difference']:.3f} (<= 0.05)"
-    )
-    if trained_steps:
         print(
-            f"   trained ResNet34 ({trained_steps} steps; {100 * agreement['trained_mask_share']:.1f} % of the scene in its "
-            "mask): "
-            f"defaults vs float32 mask IoU {agreement['trained_mask_iou']:.3f} (>= 0.98), p99 |dp| "
-            f"{agreement['trained_p99_difference']:.3f}"
+            f"      ours, defaults, later run {row['later']:.1f} s ({row['later'] / peer_s:.2f} x the peer): "
+            f"{row['later_precision'][:160]}"
         )
-    print(f"   goal: ours (defaults) <= 0.5 x the peer: {times['ours_default'] / times['deepness']:.2f}")
-    return {"times": times, "agreement": agreement}
+        print(
+            f"      agreement with ours float32: defaults p99 |dp| {row['p99_difference']:.3f}, mask IoU "
+            f"{row['mask_iou_default']:.3f}; the peer's mask IoU {row['mask_iou_peer']:.3f}"
+        )
+    return {"floor": floor, "models": rows}
 
 
 def run(size_px: int = 4096, memory_size_px: int = 10000, trained_steps: int = 300) -> dict:

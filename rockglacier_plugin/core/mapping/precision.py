@@ -47,6 +47,9 @@ MIN_MASK_IOU = 0.98
 MARGIN_DELTA = 0.01
 #: Mixed precision: how many of the most error-adding convolutions stay in float in each round (cumulative).
 MIXED_ROUNDS = (4, 12, 24)
+#: A mixed round that closes less than this share of the gap between the copy's p99 difference and MAX_P99_DIFFERENCE
+#: stops the search: the error is spread over the network, not in a few convolutions (each round costs a copy).
+MIN_ROUND_GAIN = 0.25
 #: An int8 copy must run the check tiles in at most this share of the float model's time, or it brings nothing.
 MAX_TIME_RATIO = 0.9
 #: ... judged only where the float model took at least this long on the check tiles (shorter times are noise).
@@ -298,14 +301,18 @@ def mixed_precision(
     float_check: tuple[np.ndarray, float],
     threshold: float,
     hooks: tuple[Callable[[str], SegmentationModel], Callable[[str], None]],
+    before: Agreement,
 ) -> Optional[PrecisionChoice]:
     """The cached whole-int8 copy disagrees: keep the convolutions whose quantisation adds the most error in float,
     ``MIXED_ROUNDS`` at a time, until a copy agrees (it then replaces the cached one). ``inputs``: (calibration, check);
-    ``hooks``: (load, log). None when no round agrees."""
+    ``hooks``: (load, log); ``before``: the whole copy's agreement. None when no round agrees."""
     from .int8 import convolution_error_added
 
     (calibration, check), (load, log) = inputs, hooks
     whole = int8_cache_path(model_path)
+    if before.time_ratio is not None and before.time_ratio > MAX_TIME_RATIO:
+        log(f"int8 copy {before.time_ratio:.2f} x float32's time: keeping convolutions in float can only make it slower.")
+        return None
     probe = _cropped(check[:2], model, model.spec.size_multiple_px)
     ranked = [name for name, error in convolution_error_added(model_path, whole, probe, model.input_name) if error > 0]
     shutil.copyfile(whole, whole + ".whole")  # restored when no round agrees: PRECISION=int8 then gets the whole copy
@@ -331,6 +338,14 @@ def mixed_precision(
                 return choice
             if len(kept) < count:
                 break  # every convolution that adds error is in float already
+            gap = before.p99_difference - MAX_P99_DIFFERENCE
+            if gap > 0 and (before.p99_difference - result.p99_difference) < MIN_ROUND_GAIN * gap:
+                log(
+                    f"int8: {len(kept)} convolution(s) in float closed less than {MIN_ROUND_GAIN:.0%} of the way to agreement "
+                    "(the error is spread over the network); no further round."
+                )
+                break
+            before = result
         return None
     finally:
         if choice is None:
@@ -402,7 +417,7 @@ def choose_precision(
         int8_model = load(int8_path)
         result = _check(int8_model, check, float_check, threshold)
         if not result.passes and precision == Precision.AUTO and fresh:
-            mixed = mixed_precision(model, model_path, (calibration, check), float_check, threshold, (load, log))
+            mixed = mixed_precision(model, model_path, (calibration, check), float_check, threshold, (load, log), result)
             if mixed is not None and mixed.agreement is not None:
                 _remember_verdict(mixed.path, scene_key, mixed.agreement)
                 return mixed
