@@ -106,9 +106,9 @@ float32 (99th percentile of the probability difference at most 0.05, mask IoU at
 otherwise float32, and the log says why with the numbers. Where the whole copy disagrees, the convolutions whose
 int8 adds the most error stay in float (mixed precision, 4, 12 then 24 of them) until a copy agrees; where none
 does, the refusal is remembered for the model (a .refused.json beside the copy: delete it to try again), so later
-runs pay nothing for it. A model whose mask turns on probabilities within 0.01 of its threshold is refused
-before any copy is made. float32: the model as given. int8: the copy whatever the agreement. int8 needs the
-onnx package in QGIS's Python (make setup installs it).</p>
+runs pay nothing for it. A model whose mask is clearly on its threshold (a probability shift of 0.005 moves it
+below IoU 0.9) is refused before any copy is made. float32: the model as given. int8: the copy whatever the
+agreement. int8 needs the onnx package in QGIS's Python (make setup installs it).</p>
 <p>DEVICE: auto uses a GPU execution provider when this onnxruntime has one (CUDA from onnxruntime-gpu,
 DirectML from onnxruntime-directml on Windows, CoreML on macOS; in that order), else the CPU; on a GPU
 the float model runs. The log states which provider actually ran, and why when onnxruntime fell back

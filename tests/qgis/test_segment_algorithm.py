@@ -241,7 +241,8 @@ def test_precision__a_users_model_runs_its_int8_copy_where_it_agrees_with_float3
     reference, infos = run("float", PRECISION=1)
     assert not any(line.startswith("Precision") for line in infos) and not list(tmp_path.glob("user.int8-*.onnx"))
     default, infos = run("default")
-    assert any(line.startswith("Precision: int8 copy: agrees with float32") for line in infos)
+    said = [line for line in infos if line.startswith("Precision")]
+    assert any(line.startswith("Precision: int8 copy: agrees with float32") for line in said), said
     assert len(list(tmp_path.glob("user.int8-*.onnx"))) == 1  # cached beside the model, named by its hash
     assert np.quantile(np.abs(default - reference), 0.99) <= 0.05 and not np.array_equal(default, reference)
     from tests.qgis.test_qgis_process import qgis_process

@@ -13,7 +13,7 @@ where it agrees with the float model on tiles of the scene being mapped.
   agrees and is still faster than float32 (``MAX_TIME_RATIO``); that copy replaces the cached one. Where no round
   agrees, the refusal is **remembered for the model** (``<copy>.refused.json``), so no later run pays for a copy it
   would refuse. Before any copy is made, a mask that turns on probabilities within ``MARGIN_DELTA`` of the
-  threshold (a shift of ``MARGIN_DELTA`` alone moves the mask below ``MIN_MASK_IOU``) is refused at the cost of
+  threshold (a shift of ``MARGIN_DELTA`` alone moves the mask below ``MARGIN_MIN_IOU``) is refused at the cost of
   the float check tiles only: no int8 copy could keep such a mask.
 * ``float32``: the model as given. ``int8``: the int8 copy whatever the agreement (reported).
 """
@@ -43,8 +43,11 @@ from .onnx_model import DEFAULT_INT8_NAME, DEFAULT_MODEL_NAME, SHIPPED_MODELS_DI
 
 MAX_P99_DIFFERENCE = 0.05
 MIN_MASK_IOU = 0.98
-#: A probability shift this small (well below an int8 copy's usual error) must leave the mask within MIN_MASK_IOU.
-MARGIN_DELTA = 0.01
+#: Refused before any copy is made: a mask that a probability shift of MARGIN_DELTA (below the error of every int8
+#: copy measured on real scenes, p99 0.017-0.385) moves below MARGIN_MIN_IOU, over the pixels read from the raster
+#: (``_inside_raster``). Only a mask clearly on its threshold: a small model's copy can be more exact than that shift.
+MARGIN_DELTA = 0.005
+MARGIN_MIN_IOU = 0.9
 #: Mixed precision: how many of the most error-adding convolutions stay in float in each round (cumulative).
 MIXED_ROUNDS = (4, 12, 24)
 #: A mixed round that closes less than this share of the gap between the copy's p99 difference and MAX_P99_DIFFERENCE
@@ -132,7 +135,7 @@ def margin_iou(float_probability: np.ndarray, threshold: float, delta: float = M
     """The smaller IoU of the mask with the masks of probabilities shifted by +-``delta``: how much of the mask lies
     within ``delta`` of the threshold. None where the mask is too small to judge (``MIN_MASK_PIXELS``).
 
-    >>> margin_iou(np.full(1000, 0.9), 0.5), margin_iou(np.where(np.arange(1000) < 600, 0.505, 0.1), 0.5)
+    >>> margin_iou(np.full(1000, 0.9), 0.5), margin_iou(np.where(np.arange(1000) < 600, 0.503, 0.1), 0.5)
     (1.0, 0.0)
     """
     mask = float_probability >= threshold
@@ -143,6 +146,14 @@ def margin_iou(float_probability: np.ndarray, threshold: float, delta: float = M
             return None
         ious.append(float((mask & shifted).sum() / union))
     return min(ious)
+
+
+def _inside_raster(inputs: Sequence[np.ndarray], size: int) -> np.ndarray:
+    """The pixels of ``_probabilities``' output read from the raster: not the neutral input (0 in every channel after
+    standardising) given beyond its edges, where a weak model sits near its threshold. All pixels when the model's
+    output is not the size of its input."""
+    inside = np.concatenate([np.any(x != 0, axis=0).ravel() for x in inputs])
+    return inside if inside.size == size else np.ones(size, dtype=bool)
 
 
 def int8_cache_path(model_path: str) -> str:
@@ -401,14 +412,14 @@ def choose_precision(
     fresh = not os.path.isfile(cached)  # no copy yet: this run makes it (and may make it mixed)
     check = sample_inputs(CHECK_TILES, 1)
     float_check = _probabilities(model, check)
-    margin = margin_iou(float_check[0], threshold) if fresh else None
-    if precision == Precision.AUTO and margin is not None and margin < MIN_MASK_IOU:
+    margin = margin_iou(float_check[0][_inside_raster(check, float_check[0].size)], threshold) if fresh else None
+    if precision == Precision.AUTO and margin is not None and margin < MARGIN_MIN_IOU:
         return _float(
             model,
             model_path,
             f"on {len(check)} tile(s) of this scene the mask turns on probabilities within "
             f"{MARGIN_DELTA:g} of the threshold {threshold:g} (a shift of {MARGIN_DELTA:g} alone "
-            f"moves it to IoU {margin:.3f} < {MIN_MASK_IOU:g}): no int8 copy could keep it, so "
+            f"moves it to IoU {margin:.3f} < {MARGIN_MIN_IOU:g}): no int8 copy could keep it, so "
             "none was made",
         )
     calibration = sample_inputs(CALIBRATION_TILES, 0)
