@@ -122,25 +122,8 @@ def _models(work: Path) -> tuple[Path, Path]:
 
 def _ours(raster: Path, model: Path, work: Path, name: str, views: Optional[int] = 0, precision: Optional[int] = None) -> float:
     """The algorithm as a user runs it; ``views`` the VIEWS choice (None: the default, the model's own, adaptive),
-    ``precision`` the PRECISION choice (None: the default, auto)."""
-    import processing
-
-    parameters = {
-        "INPUT": str(raster),
-        "MODEL": str(model),
-        "DEVICE": 1,
-        "MIN_AREA_KM2": 0.03,
-        "PROBABILITY": str(work / f"{name}_prob.tif"),
-        "MASK": str(work / f"{name}_mask.tif"),
-        "OUTPUT": str(work / f"{name}.gpkg"),
-    }
-    if views is not None:
-        parameters["VIEWS"] = views
-    if precision is not None:
-        parameters["PRECISION"] = precision
-    start = time.perf_counter()
-    processing.run("rockglacier:segment", parameters)
-    return time.perf_counter() - start
+    ``precision`` the PRECISION choice (None: the default, auto). Seconds."""
+    return _ours_logged(raster, model, work, name, precision, views)[0]
 
 
 def _read(path: Path) -> np.ndarray:
@@ -183,8 +166,10 @@ def real_scene(path: Path, size_px: int) -> Optional[Path]:
     return Path(write_image(scene.image, str(path)))
 
 
-def _ours_logged(raster: Path, model: Path, work: Path, name: str, precision: Optional[int] = None) -> tuple[float, str]:
-    """``_ours`` with the defaults' VIEWS, and the precision the run chose, as its log says."""
+def _ours_logged(
+    raster: Path, model: Path, work: Path, name: str, precision: Optional[int] = None, views: Optional[int] = None
+) -> tuple[float, str]:
+    """``_ours``, and the precision the run chose, as its log says."""
     import processing
     from qgis.core import QgsProcessingFeedback
 
@@ -208,6 +193,8 @@ def _ours_logged(raster: Path, model: Path, work: Path, name: str, precision: Op
     }
     if precision is not None:
         parameters["PRECISION"] = precision
+    if views is not None:
+        parameters["VIEWS"] = views
     start = time.perf_counter()
     processing.run("rockglacier:segment", parameters, feedback=feedback)
     seconds = time.perf_counter() - start

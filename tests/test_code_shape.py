@@ -54,36 +54,26 @@ def test_parameter_count__counts_what_a_caller_passes():
 SOURCES = ["rockglacier_plugin", "training", "tests", "benchmarks", "tools"]
 
 
+def _ruff(*arguments: str) -> subprocess.CompletedProcess:
+    require_module("ruff", "ruff is not installed; run `make setup`")
+    return subprocess.run([sys.executable, "-m", "ruff", *arguments, "--no-cache"], capture_output=True, text=True, cwd=ROOT)
+
+
 def test_sources__ruff_finds_no_undefined_name_unused_import_unsorted_imports_or_line_over_the_length():
     """ruff F (undefined names, unused imports), I (import order) and E501 at pyproject's line length (130)."""
-    require_module("ruff", "ruff is not installed; run `make setup`")
-    result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--select", "F,I,E501", "--no-cache", *SOURCES],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    result = _ruff("check", "--select", "F,I,E501", *SOURCES)
     assert result.returncode == 0, result.stdout[-4000:]
 
 
 def test_plugin__every_public_module_class_method_and_function_has_a_docstring():
     """pydocstyle's D100-D104 and D106 (ruff) on the plugin (core, processing, gui, region): its public API documented."""
-    require_module("ruff", "ruff is not installed; run `make setup`")
-    result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "--select", "D100,D101,D102,D103,D104,D106", "--no-cache", "rockglacier_plugin"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    result = _ruff("check", "--select", "D100,D101,D102,D103,D104,D106", "rockglacier_plugin")
     assert result.returncode == 0, result.stdout[-4000:]
 
 
 def test_sources__are_laid_out_by_ruff_format():
     """One layout for every file (``ruff format``, pyproject's settings): run ``.venv/bin/ruff format .`` to fix."""
-    require_module("ruff", "ruff is not installed; run `make setup`")
-    result = subprocess.run(
-        [sys.executable, "-m", "ruff", "format", "--check", "--no-cache", *SOURCES], capture_output=True, text=True, cwd=ROOT
-    )
+    result = _ruff("format", "--check", *SOURCES)
     assert result.returncode == 0, result.stdout[-4000:]
 
 
