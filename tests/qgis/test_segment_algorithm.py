@@ -229,6 +229,7 @@ def test_precision__a_users_model_runs_its_int8_copy_where_it_agrees_with_float3
                 "INPUT": str(raster),
                 "MODEL": str(model),
                 "DEVICE": 1,
+                "TILE_SIZE_PX": 64,  # 25 tiles: a run large enough to make the copy (precision.MIN_TILES_FOR_COPY)
                 "PROBABILITY": str(tmp_path / f"{name}.tif"),
                 "MASK": "TEMPORARY_OUTPUT",
                 "OUTPUT": "TEMPORARY_OUTPUT",

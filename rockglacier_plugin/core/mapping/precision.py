@@ -61,6 +61,9 @@ MIN_TIMED_SECONDS = 1.0
 MIN_MASK_PIXELS = 500
 CALIBRATION_TILES = 6
 CHECK_TILES = 4
+#: A run of fewer tiles makes no int8 copy (it runs float32 and reads no check tile): making a copy costs about as
+#: much as 16 tiles of a ResNet34 at 512 px (13-15 s on 2 cores), so a smaller run could not repay it.
+MIN_TILES_FOR_COPY = 16
 #: Calibration inputs of dynamic-size models are cut to this size (activations of every tensor are kept
 #: in memory while calibrating: 6 inputs of 512 px of a ResNet34 DeepLabv3+ took 3.4 GB).
 CALIBRATION_PX = 512
@@ -105,6 +108,15 @@ class Agreement:
             f"(<= {MAX_P99_DIFFERENCE:g} needed), largest {self.max_difference:.3f}; {mask} (>= {MIN_MASK_IOU:g} needed)"
             f"{speed}"
         )
+
+
+@dataclass(frozen=True)
+class RunScene:
+    """What ``choose_precision`` knows of the run: the scene's key (a check on the same scene is reused) and how many
+    tiles it runs (None: not known; a small run makes no copy, ``MIN_TILES_FOR_COPY``)."""
+
+    key: Optional[str] = None
+    tiles: Optional[int] = None
 
 
 @dataclass
@@ -365,20 +377,11 @@ def mixed_precision(
             os.remove(whole + ".whole")
 
 
-def choose_precision(
-    model: SegmentationModel,
-    model_path: str,
-    precision: Precision,
-    sample_inputs: Callable[[int, int], list],
-    threshold: float,
-    load: Callable[[str], SegmentationModel],
-    log: Callable[[str], None],
-    scene_key: Optional[str] = None,
-) -> PrecisionChoice:
-    """The model to run: float32 or its int8 copy (see the module's rules). ``sample_inputs(count, seed)``
-    gives model inputs read from the scene; ``load`` opens an ONNX file with the run's device and threads;
-    ``scene_key`` names the scene, so that a run on a scene already checked reuses that check's numbers."""
-    precision = Precision(precision)
+def _settled_without_tiles(
+    model: SegmentationModel, model_path: str, precision: Precision, load: Callable[[str], SegmentationModel]
+) -> Optional[PrecisionChoice]:
+    """The choices made without reading a tile: PRECISION=float32, an int8 model, a GPU, the shipped copy, no onnx
+    package, a refusal remembered for the model. None: the tiles decide."""
     if precision == Precision.FLOAT32:
         return _float(model, model_path, "PRECISION=float32")
     if is_quantized(model_path):
@@ -405,11 +408,39 @@ def choose_precision(
             f"int8 was refused for this model before ({refused}); delete "
             f"{_refusal_path(model_path)} to try again, or set PRECISION=int8",
         )
+    return None
+
+
+def choose_precision(
+    model: SegmentationModel,
+    model_path: str,
+    precision: Precision,
+    sample_inputs: Callable[[int, int], list],
+    threshold: float,
+    load: Callable[[str], SegmentationModel],
+    log: Callable[[str], None],
+    scene: RunScene = RunScene(),
+) -> PrecisionChoice:
+    """The model to run: float32 or its int8 copy (see the module's rules). ``sample_inputs(count, seed)``
+    gives model inputs read from the scene; ``load`` opens an ONNX file with the run's device and threads;
+    ``scene`` names the scene (a run on a scene already checked reuses that check's numbers) and its tile count."""
+    scene_key = scene.key
+    precision = Precision(precision)
+    settled = _settled_without_tiles(model, model_path, precision, load)
+    if settled is not None:
+        return settled
     cached = int8_cache_path(model_path)
     result = _known_verdict(cached, scene_key) if os.path.isfile(cached) else None
     if result is not None:
         return _verdict(model, model_path, (load(cached), cached), result, precision)
     fresh = not os.path.isfile(cached)  # no copy yet: this run makes it (and may make it mixed)
+    if fresh and precision == Precision.AUTO and scene.tiles is not None and scene.tiles < MIN_TILES_FOR_COPY:
+        return _float(
+            model,
+            model_path,
+            f"a run of {scene.tiles} tile(s) is too short to repay making an int8 copy of this model (the copy is "
+            f"made, once, by a run of at least {MIN_TILES_FOR_COPY} tiles)",
+        )
     check = sample_inputs(CHECK_TILES, 1)
     float_check = _probabilities(model, check)
     margin = margin_iou(float_check[0][_inside_raster(check, float_check[0].size)], threshold) if fresh else None

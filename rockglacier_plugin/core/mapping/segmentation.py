@@ -35,7 +35,7 @@ from .blending import MASK_NODATA, PROBABILITY_NODATA, BlendBuffer
 from .input_rendering import check_input, input_converter
 from .model_pixels import pixel_plan, probability_on_grid, resampled_input
 from .onnx_model import Device, SegmentationModel, load_model
-from .precision import Precision, PrecisionChoice, choose_precision
+from .precision import Precision, PrecisionChoice, RunScene, choose_precision
 from .reflectance import Calibration
 from .tile_io import RowWriter, TileReader, create_output, tile_rows
 from .tiling import TileLayout, blend_weights, context_for, padded_size, tile_windows
@@ -293,9 +293,8 @@ def _segment_on_grid(
     region = _region(grid, extent)
     rows_of_tiles = tile_windows(region.width_px, region.height_px, layout)
     reader = TileReader(raster_path, region, tuple(settings.bands or ()), model.spec, layout, converter)
-    choice = _precision(
-        model, model_path, settings, reader.sampler(rows_of_tiles), threshold, log, _scene_key(raster_path, settings, region)
-    )
+    scene = RunScene(_scene_key(raster_path, settings, region), sum(len(row) for row in rows_of_tiles))
+    choice = _precision(model, model_path, settings, reader.sampler(rows_of_tiles), threshold, log, scene)
     model = choice.model
     if choice.model.spec.seg_thresh != threshold and settings.threshold is None:
         threshold = choice.model.spec.seg_thresh  # an int8 copy may carry its own threshold (the shipped one does)
@@ -365,7 +364,7 @@ def _precision(
     sampler: Callable[[int, int], list],
     threshold: float,
     log: Callable[[str], None],
-    scene_key: Optional[str],
+    scene: RunScene,
 ) -> PrecisionChoice:
     choice = choose_precision(
         model,
@@ -375,7 +374,7 @@ def _precision(
         threshold,
         lambda path: load_model(path, settings.device, settings.threads),
         log,
-        scene_key,
+        scene,
     )
     if settings.precision != Precision.FLOAT32:
         log(f"Precision: {choice.note}")

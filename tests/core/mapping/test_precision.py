@@ -8,7 +8,7 @@ import pytest
 from benchmarks.bench_models import conv_net
 from rockglacier_plugin.core.mapping import precision as precision_module
 from rockglacier_plugin.core.mapping.onnx_model import load_model
-from rockglacier_plugin.core.mapping.precision import Precision, agreement, choose_precision, int8_cache_path
+from rockglacier_plugin.core.mapping.precision import Precision, RunScene, agreement, choose_precision, int8_cache_path
 
 
 def _inputs(low: float, high: float, size: int = 64):
@@ -22,7 +22,7 @@ def _inputs(low: float, high: float, size: int = 64):
 def _choose(path, precision, sample, messages, threshold=0.5):
     model = load_model(str(path), "cpu", 1)
     return choose_precision(
-        model, str(path), precision, sample, threshold, lambda p: load_model(p, "cpu", 1), messages.append, scene_key="scene-a"
+        model, str(path), precision, sample, threshold, lambda p: load_model(p, "cpu", 1), messages.append, RunScene("scene-a")
     )
 
 
@@ -166,3 +166,23 @@ def test_auto__a_mask_on_the_threshold_is_refused_before_any_copy_is_made(tmp_pa
     choice = _choose(path, Precision.AUTO, sampler, [], threshold=float(np.median(probability)))
     assert choice.precision == "float32" and "none was made" in choice.note and "IoU" in choice.note
     assert calls == [(precision_module.CHECK_TILES, 1)] and not os.path.exists(int8_cache_path(str(path)))
+
+
+def test_auto__a_run_too_small_to_repay_a_copy_runs_float32_and_reads_no_check_tile(tmp_path):
+    path = conv_net(tmp_path / "user.onnx", width=16, blocks=2)
+    sampler, calls = _counting(_inputs(-2, 2))
+    model = load_model(str(path), "cpu", 1)
+    small = RunScene("scene-a", precision_module.MIN_TILES_FOR_COPY - 1)
+    choice = choose_precision(model, str(path), Precision.AUTO, sampler, 0.5, lambda p: load_model(p, "cpu", 1), print, small)
+    assert choice.precision == "float32" and "too short to repay" in choice.note
+    assert calls == [] and not os.path.exists(int8_cache_path(str(path)))
+    large = RunScene("scene-a", precision_module.MIN_TILES_FOR_COPY)
+    assert (
+        choose_precision(
+            model, str(path), Precision.AUTO, sampler, 0.5, lambda p: load_model(p, "cpu", 1), print, large
+        ).precision
+        == "int8"
+    )
+    # once the copy exists, a small run uses it too
+    again = choose_precision(model, str(path), Precision.AUTO, sampler, 0.5, lambda p: load_model(p, "cpu", 1), print, small)
+    assert again.precision == "int8"
