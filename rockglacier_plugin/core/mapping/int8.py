@@ -87,6 +87,17 @@ def name_unnamed_nodes(model: "object") -> int:
     return named
 
 
+def named_float_graph(float_path: str) -> Any:
+    """The float model as ``quantize_int8`` quantises it: constant Identity nodes inlined and every node named, so that
+    node names (``keep_float``, ``convolution_error_added``, ``with_activations``) mean the same node everywhere."""
+    import onnx
+
+    model = onnx.load(float_path)
+    inline_constant_identities(model)
+    name_unnamed_nodes(model)
+    return model
+
+
 class _Calibration:
     def __init__(self, arrays: Sequence[np.ndarray], input_name: str):
         self.arrays = iter(arrays)
@@ -137,10 +148,7 @@ def quantize_int8(
 
     cleaned, prepared = int8_path + ".clean.onnx", int8_path + ".pre.onnx"  # intermediates, removed below
     try:
-        source = onnx.load(float_path)
-        inline_constant_identities(source)
-        name_unnamed_nodes(source)
-        onnx.save(source, cleaned)
+        onnx.save(named_float_graph(float_path), cleaned)
         # No graph optimisation before quantising: it folds the decoder's upsampling sizes for the
         # calibration size, and the int8 model then fails on other tile sizes.
         quant_pre_process(cleaned, prepared, skip_optimization=True, skip_symbolic_shape=True)
@@ -205,9 +213,7 @@ def convolution_error_added(
     import onnx
     import onnxruntime as ort
 
-    float_model = onnx.load(float_path)
-    inline_constant_identities(float_model)
-    name_unnamed_nodes(float_model)
+    float_model = named_float_graph(float_path)
     int8_model = onnx.load(int8_path)
     producers = {output: node for node in int8_model.graph.node for output in node.output}
     float_tensors = {output for node in float_model.graph.node for output in node.output} | {
@@ -245,11 +251,8 @@ def with_activations(float_path: str, convolutions: Sequence[str]) -> list[str]:
     """``convolutions`` with the nodes that would still quantise their input and output, by the node names
     ``quantize_int8`` gives: the Relu, Clip or Add that reads their outputs or writes their input (a quantised node
     quantises the tensors it reads and writes, whoever else reads them)."""
-    import onnx
 
-    model = onnx.load(float_path)
-    inline_constant_identities(model)
-    name_unnamed_nodes(model)
+    model = named_float_graph(float_path)
     wanted = set(convolutions)
     outputs = {output for node in model.graph.node if node.name in wanted for output in node.output}
     inputs = {node.input[0] for node in model.graph.node if node.name in wanted}

@@ -70,6 +70,22 @@ class Candidate:
         }
 
 
+def _temporary_like(source: Any, data_type: int, prefix: str) -> tuple[str, Any]:
+    """A temporary one-band GeoTIFF on ``source``'s grid (no-data 0), and its open dataset: the masks tracing works on."""
+    handle, path = tempfile.mkstemp(suffix=".tif", prefix=prefix)
+    os.close(handle)
+    target = create_geotiff(
+        path,
+        (source.RasterXSize, source.RasterYSize),
+        source.GetGeoTransform(),
+        source.GetProjection(),
+        data_type,
+        ["TILED=YES", "COMPRESS=ZSTD", "ZSTD_LEVEL=1"],
+        band_info=BandInfo(nodata=0),
+    )
+    return path, target
+
+
 def _binary_copy(mask_path: str) -> str:
     """A 0/1 copy of the mask (1 = rock glacier, no-data 0), written block by block, so that
     GDAL's polygonizer traces only rock-glacier regions."""
@@ -77,17 +93,7 @@ def _binary_copy(mask_path: str) -> str:
 
     source = open_raster(mask_path, "mask")
     band = source.GetRasterBand(1)
-    handle, path = tempfile.mkstemp(suffix=".tif", prefix="rockglacier-binary-")
-    os.close(handle)
-    target = create_geotiff(
-        path,
-        (source.RasterXSize, source.RasterYSize),
-        source.GetGeoTransform(),
-        source.GetProjection(),
-        gdal.GDT_Byte,
-        ["TILED=YES", "COMPRESS=ZSTD", "ZSTD_LEVEL=1"],
-        band_info=BandInfo(nodata=0),
-    )
+    path, target = _temporary_like(source, gdal.GDT_Byte, "rockglacier-binary-")
     for row in range(0, source.RasterYSize, BLOCK_ROWS):
         rows = min(BLOCK_ROWS, source.RasterYSize - row)
         values = band.ReadAsArray(0, row, source.RasterXSize, rows)
@@ -184,17 +190,7 @@ def _labelled_copy(mask_path: str, grid: Any, min_area_km2: float) -> _Labelled:
     speck = sizes * SPECK_SAFETY * _max_pixel_km2(grid) < min_area_km2
     speck[0] = False
     labels[speck[labels]] = 0
-    handle, path = tempfile.mkstemp(suffix=".tif", prefix="rockglacier-labels-")
-    os.close(handle)
-    target = create_geotiff(
-        path,
-        (source.RasterXSize, source.RasterYSize),
-        source.GetGeoTransform(),
-        source.GetProjection(),
-        gdal.GDT_Int32,
-        ["TILED=YES", "COMPRESS=ZSTD", "ZSTD_LEVEL=1"],
-        band_info=BandInfo(nodata=0),
-    )
+    path, target = _temporary_like(source, gdal.GDT_Int32, "rockglacier-labels-")
     target.GetRasterBand(1).WriteArray(labels.astype(np.int32))
     target = None
     return _Labelled(path, labels, int(speck.sum()))
