@@ -430,10 +430,10 @@ def choose_precision(
     if settled is not None:
         return settled
     cached = int8_cache_path(model_path)
-    result = _known_verdict(cached, scene_key) if os.path.isfile(cached) else None
+    fresh = not os.path.isfile(cached)  # no copy yet: this run makes it (and may make it mixed)
+    result = None if fresh else _known_verdict(cached, scene_key)
     if result is not None:
         return _verdict(model, model_path, (load(cached), cached), result, precision)
-    fresh = not os.path.isfile(cached)  # no copy yet: this run makes it (and may make it mixed)
     if fresh and precision == Precision.AUTO and scene.tiles is not None and scene.tiles < MIN_TILES_FOR_COPY:
         return _float(
             model,
@@ -453,7 +453,7 @@ def choose_precision(
             f"moves it to IoU {margin:.3f} < {MARGIN_MIN_IOU:g}): no int8 copy could keep it, so "
             "none was made",
         )
-    calibration = sample_inputs(CALIBRATION_TILES, 0)
+    calibration = sample_inputs(CALIBRATION_TILES, 0) if fresh else []  # a cached copy needs no calibration tiles
     try:
         int8_path = make_int8_copy(model, model_path, calibration, log)
         int8_model = load(int8_path)

@@ -186,3 +186,13 @@ def test_auto__a_run_too_small_to_repay_a_copy_runs_float32_and_reads_no_check_t
     # once the copy exists, a small run uses it too
     again = choose_precision(model, str(path), Precision.AUTO, sampler, 0.5, lambda p: load_model(p, "cpu", 1), print, small)
     assert again.precision == "int8"
+
+
+def test_auto__a_cached_copy_on_a_new_scene_reads_only_the_check_tiles(tmp_path):
+    path = conv_net(tmp_path / "user.onnx", width=16, blocks=2)
+    assert _choose(path, Precision.AUTO, _inputs(-2, 2), []).precision == "int8"  # the copy made on scene-a
+    sampler, calls = _counting(_inputs(-2, 2))
+    model = load_model(str(path), "cpu", 1)
+    other = RunScene("scene-b", precision_module.MIN_TILES_FOR_COPY)
+    choice = choose_precision(model, str(path), Precision.AUTO, sampler, 0.5, lambda p: load_model(p, "cpu", 1), print, other)
+    assert choice.precision == "int8" and calls == [(precision_module.CHECK_TILES, 1)]  # no calibration tiles read
