@@ -11,8 +11,10 @@ From a ``CandidateField``:
    it stands out, while the atmosphere, common to the disc, is not averaged away.
 2. Moving pixels are joined across gaps of one or two pixels (a morphological closing, holes
    filled: an incoherent patch inside a landform stays inside it) into 8-connected regions.
-3. A region is kept when it covers ``min_area_km2`` and at least ``min_coherent_share`` of it is
-   coherent; it is dropped, and said why, when it is an unwrapping artefact: a region in its own
+3. A region is kept when it covers ``min_area_km2`` (counting the discs that passed at the landform scale
+   around its pixels, where their centres cover at least ``MIN_CENTRE_SHARE`` of that area:
+   ``supported_sizes``) and at least ``min_coherent_share`` of it is coherent; it is dropped, and said
+   why, when it is an unwrapping artefact: a region in its own
    SNAPHU connected component (the surroundings lie in another one), or a region cut from its
    surroundings by whole-cycle steps (``cycle_cuts``): neighbouring pixels differing by most of a
    cycle where the whole change across the step (the levels three pixels either side) sits in that one
@@ -59,6 +61,9 @@ MAX_CUT_SPREAD = 0.1
 #: uniform as stable ground with an offset (noise and atmosphere: about 0.05 cycle at coherence 0.7 over a few hundred
 #: metres); a landform moving most of a cycle varies more than this inside.
 MAX_INTERIOR_SPREAD = 0.15
+#: A region counts the discs that passed at the landform scale around its pixels toward the minimum area (step 3) when
+#: the discs' centres alone cover at least this share of it: the centres are the landform shrunk by about a disc radius.
+MIN_CENTRE_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -155,16 +160,44 @@ def detected_velocity(candidate: CandidateField, settings: RegionSettings) -> np
     return np.fmax.reduce(velocities) if len(velocities) > 1 else velocities[0]
 
 
-def moving_pixels(candidate: CandidateField, settings: RegionSettings) -> np.ndarray:
-    """Pixels that move significantly downslope (step 1 of the module docstring); the minimum velocity must be set
-    (``noise_thresholds.resolved_thresholds``)."""
+def moving_by_scale(candidate: CandidateField, settings: RegionSettings) -> list[np.ndarray]:
+    """Per scale of step 1 (the pixel's, then the landform's), the usable pixels that pass its moving test; the minimum
+    velocity must be set (``noise_thresholds.resolved_thresholds``)."""
     if settings.min_velocity_cm_per_yr is None:
         raise ValueError("moving_pixels needs a minimum velocity: resolve it with noise_thresholds.resolved_thresholds")
-    moving = np.zeros(candidate.usable.shape, dtype=bool)
+    passing = []
     with np.errstate(invalid="ignore"):
         for velocity, sigma in scales(candidate, settings):
-            moving |= (velocity >= settings.min_velocity_cm_per_yr) & (velocity >= settings.min_snr * sigma)
-    return candidate.usable & moving
+            passing.append(
+                candidate.usable & (velocity >= settings.min_velocity_cm_per_yr) & (velocity >= settings.min_snr * sigma)
+            )
+    return passing
+
+
+def moving_pixels(candidate: CandidateField, settings: RegionSettings) -> np.ndarray:
+    """Pixels that move significantly downslope at one of the scales (step 1 of the module docstring)."""
+    return np.logical_or.reduce(moving_by_scale(candidate, settings))
+
+
+def supported_sizes(
+    labels: np.ndarray, count: int, landform_passing: Optional[np.ndarray], candidate: CandidateField, settings: RegionSettings
+) -> np.ndarray:
+    """Pixels per region for the area test (step 3): its own, or, where the pixels that passed at the landform scale
+    cover at least ``MIN_CENTRE_SHARE`` of the minimum area, the usable pixels of their discs as well. That test measured
+    the mean of the whole disc, and the pixels where it passes are the landform shrunk by about a disc radius: a small
+    slow landform is otherwise measured by its centre alone and falls under the minimum area."""
+    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    if landform_passing is None or not landform_passing.any():
+        return sizes
+    from scipy.ndimage import grey_dilation
+
+    radius_px = max(1, int(round(settings.window_radius_m / candidate.pixel_m)))
+    centres = np.where(landform_passing, labels, 0)
+    n_centres = np.bincount(centres.ravel(), minlength=count + 1)
+    spread = np.where(candidate.usable, grey_dilation(centres, footprint=_disc(radius_px).astype(bool)), 0)
+    supported = np.bincount(np.where(labels > 0, labels, spread).ravel(), minlength=count + 1)
+    min_centres = MIN_CENTRE_SHARE * settings.min_area_km2 * 1.0e6 / candidate.pixel_m**2
+    return np.where(n_centres >= min_centres, np.maximum(sizes, supported), sizes)
 
 
 def label_regions(moving: np.ndarray) -> tuple[np.ndarray, int]:
@@ -340,11 +373,12 @@ def pair_regions(candidate: CandidateField, settings: RegionSettings) -> tuple[l
     """The kept regions of one pair, and what was dropped and why (for the log)."""
     from scipy.ndimage import find_objects
 
-    labels, count = label_regions(moving_pixels(candidate, settings))
+    passing = moving_by_scale(candidate, settings)
+    labels, count = label_regions(np.logical_or.reduce(passing))
     if count == 0:
         return [], []
     min_pixels = settings.min_area_km2 * 1.0e6 / candidate.pixel_m**2
-    sizes = np.bincount(labels.ravel(), minlength=count + 1)
+    sizes = supported_sizes(labels, count, passing[1] if len(passing) > 1 else None, candidate, settings)
     keep_labels = [k for k in range(1, count + 1) if sizes[k] >= min_pixels]
     labels = np.where(np.isin(labels, keep_labels), labels, 0)
     polygons = _polygonize(labels, candidate)
