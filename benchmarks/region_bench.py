@@ -4,6 +4,11 @@ Three runs over the same scenes with the shipped model, each ending with the sam
 candidate tracing: a plain loop in this process (onnxruntime on every core), Dask with one worker
 (every core) and Dask with two workers (one core each). Printed: times, the overhead of Dask over
 the loop (goal <= 10 %), the speed-up from one to two workers, and km2/s per worker.
+
+``noisy``: the client's share where tracing is heaviest (issue 43): a mosaic whose model output is mostly noise around
+its threshold (``tracing_bench.noisy_scene``'s field as the input's first band, a threshold model), so the merged mask
+holds tens of thousands of specks; Dask with two workers, the client's seconds (merge, tracing, writing) against the
+wall time.
 """
 
 from __future__ import annotations
@@ -68,6 +73,60 @@ def _dask(client, scenes: list[str], model: str, work: Path, workers: int) -> tu
     request = MapRequest(scenes, model, str(work / "out.gpkg"), str(work / "tasks"), MappingOptions(bands=(1, 2, 3), views=1))
     result = map_region(client, request, threads=threads, progress=False)
     return time.perf_counter() - started, result.area_km2, result.client_seconds
+
+
+def _noisy_scenes(folder: Path, n: int, size_px: int) -> tuple[list[str], int]:
+    """``n`` overlapping 3-band 8-bit scenes whose first band is ``tracing_bench.noisy_scene``'s probability field, and
+    the number of 8-connected regions the threshold model's masks hold (before the minimum area)."""
+    from osgeo import gdal
+    from scipy.ndimage import label
+
+    from .tracing_bench import noisy_scene
+
+    paths, regions = _scenes(folder, n, size_px), 0
+    for index, path in enumerate(paths):
+        (folder / f"field{index}").mkdir()
+        _, probability = noisy_scene(folder / f"field{index}", size_px, seed=index)
+        band = np.round(gdal.Open(str(probability)).ReadAsArray() * 255.0).astype(np.uint8)
+        regions += label(band / 255.0 >= NOISY_LEVEL, structure=np.ones((3, 3)))[1]
+        dataset = gdal.Open(path, gdal.GA_Update)
+        dataset.GetRasterBand(1).WriteArray(band)
+        dataset = None
+    return paths, int(regions)
+
+
+#: The threshold model's level on the first band (0-1): the noise field's own threshold in ``tracing_bench``.
+NOISY_LEVEL = 0.56
+
+
+def noisy(n_scenes: int = 3, size_px: int = 1536) -> dict:
+    """The region command's client share on a noisy mosaic (module docstring)."""
+    from distributed import Client, LocalCluster
+    from osgeo import ogr
+
+    from rockglacier_plugin.core.mapping.model_metadata import ModelSpec
+    from tests.onnx_builders import threshold_model
+
+    work = Path(tempfile.mkdtemp(prefix="rockglacier-region-noisy-"))
+    try:
+        scenes, regions = _noisy_scenes(work, n_scenes, size_px)
+        model = str(threshold_model(work / "noisy.onnx", ModelSpec(margin_px=0), level=NOISY_LEVEL, sharpness=200.0))
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+            with Client(cluster) as client:
+                client.run(lambda: None)  # workers up before the clock starts
+                seconds, area, client_seconds = _dask(client, scenes, model, work / "run", 2)
+        outlines = ogr.Open(str(work / "run" / "out.gpkg"))  # held while its layer is read
+        kept = outlines.GetLayer(0).GetFeatureCount()
+        outlines = None
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(
+        f"region, noisy mosaic: {n_scenes} scenes of {size_px} px ({area:.0f} km2), a threshold model on a noise field "
+        f"({regions} 8-connected regions in the scenes' masks before the minimum area, {kept} candidates kept); Dask 2 "
+        f"workers x 1 thread: {seconds:.1f} s wall, the client alone (merge, tracing, writing) {client_seconds:.1f} s = "
+        f"{100 * client_seconds / seconds:.0f} % of it"
+    )
+    return {"wall_s": seconds, "client_s": client_seconds, "regions": regions, "kept": kept}
 
 
 def run(n_scenes: int = 8, size_px: int = 1024, repeats: int = 3) -> dict:

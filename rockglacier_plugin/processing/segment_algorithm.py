@@ -108,7 +108,9 @@ int8 adds the most error stay in float (mixed precision, 4, 12 then 24 of them) 
 does, the refusal is remembered for the model (a .refused.json beside the copy: delete it to try again), so later
 runs pay nothing for it. A model whose mask is clearly on its threshold (a probability shift of 0.005 moves it
 below IoU 0.9) is refused before any copy is made, and a run of fewer than 16 tiles makes no copy (it could not
-repay one). float32: the model as given. int8: the copy whatever the
+repay one). The run that first meets a model runs float32: after it, a background process (lower priority, its log
+beside the copy as .preparing.log) makes and checks the copy, and later runs use it where it agrees.
+float32: the model as given. int8: the copy whatever the
 agreement. int8 needs the onnx package in QGIS's Python (make setup installs it).</p>
 <p>DEVICE: auto uses a GPU execution provider when this onnxruntime has one (CUDA from onnxruntime-gpu,
 DirectML from onnxruntime-directml on Windows, CoreML on macOS; in that order), else the CPU; on a GPU

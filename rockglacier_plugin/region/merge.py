@@ -30,6 +30,11 @@ from ..core.raster.units import UNIT_PROBABILITY
 BLOCK_ROWS = 1024
 
 
+#: The mosaic's GeoTIFF options: DEFLATE at its fastest level, compressed on every core (the workers are idle while
+#: the client writes it). On a noisy 6.6 Mpx mosaic: 0.66 s against 2.41 s at the default level, 20 % larger.
+MOSAIC_OPTIONS = ["COMPRESS=DEFLATE", "ZLEVEL=1", "NUM_THREADS=ALL_CPUS", "TILED=YES", "BIGTIFF=IF_SAFER"]
+
+
 def _grids(paths: Sequence[str]) -> list[Any]:
     grids = [raster_grid(open_raster(p, "scene probability"), 1, "scene probability") for p in paths]
     first = grids[0]
@@ -83,7 +88,7 @@ def mosaic(probability_paths: Sequence[str], mask_paths: Sequence[str], probabil
             (x0, dx, 0, y0, 0, dy),
             grids[0].crs_wkt,
             gdal.GDT_Float32,
-            ["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"],
+            MOSAIC_OPTIONS,
             band_info=BandInfo(nodata=PROBABILITY_NODATA, description=PROBABILITY_DESCRIPTION, unit=UNIT_PROBABILITY),
         )
         mask_ds = create_geotiff(
@@ -92,7 +97,7 @@ def mosaic(probability_paths: Sequence[str], mask_paths: Sequence[str], probabil
             (x0, dx, 0, y0, 0, dy),
             grids[0].crs_wkt,
             gdal.GDT_Byte,
-            ["COMPRESS=DEFLATE", "TILED=YES", "BIGTIFF=IF_SAFER"],
+            MOSAIC_OPTIONS,
             band_info=BandInfo(nodata=MASK_NODATA, description=MASK_DESCRIPTION),
         )
         sources = [

@@ -15,12 +15,16 @@ where it agrees with the float model on tiles of the scene being mapped.
   would refuse. Before any copy is made, a mask that turns on probabilities within ``MARGIN_DELTA`` of the
   threshold (a shift of ``MARGIN_DELTA`` alone moves the mask below ``MARGIN_MIN_IOU``) is refused at the cost of
   the float check tiles only: no int8 copy could keep such a mask.
+  **The first run of a model costs a float32 run**: where a run of ``MIN_TILES_FOR_COPY`` tiles or more meets a model
+  with no copy, it runs float32 and only reads its calibration and check tiles; once it has succeeded, a process of
+  its own makes the copy and checks it (``int8_background``, ``int8_prepare``: the same ``measured_copy``), keeping the
+  verdict for the scene or the refusal for the model. A smaller run makes no copy. Where the run does not say how
+  many tiles it has (``RunScene.tiles`` None) the copy is made in the run, as with PRECISION=int8.
 * ``float32``: the model as given. ``int8``: the int8 copy whatever the agreement (reported).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -33,11 +37,22 @@ import numpy as np
 
 from .int8 import (
     is_quantized,
-    model_digest,
     quantize_int8,
     quantized_convolutions,
     sensitive_convolutions,
     with_activations,
+)
+from .int8_background import start_preparation
+from .int8_cache import (
+    int8_cache_path,
+    known_refusal,
+    known_verdict,
+    preparation_log_path,
+    preparing_since,
+    refusal_path,
+    remember_refusal,
+    remember_verdict,
+    verdicts_path,
 )
 from .onnx_model import DEFAULT_INT8_NAME, DEFAULT_MODEL_NAME, SHIPPED_MODELS_DIR, SegmentationModel
 
@@ -67,7 +82,6 @@ MIN_TILES_FOR_COPY = 16
 #: Calibration inputs of dynamic-size models are cut to this size (activations of every tensor are kept
 #: in memory while calibrating: 6 inputs of 512 px of a ResNet34 DeepLabv3+ took 3.4 GB).
 CALIBRATION_PX = 512
-CACHE_ENV = "ROCKGLACIER_INT8_CACHE"
 
 
 class Precision(str, Enum):
@@ -128,6 +142,8 @@ class PrecisionChoice:
     precision: str  # "float32" or "int8"
     note: str
     agreement: Optional[Agreement] = None
+    #: Work to start once the run has succeeded (the background preparation of an int8 copy); returns a log line.
+    after_run: Optional[Callable[[], str]] = None
 
 
 def agreement(float_probability: np.ndarray, int8_probability: np.ndarray, threshold: float) -> Agreement:
@@ -166,17 +182,6 @@ def _inside_raster(inputs: Sequence[np.ndarray], size: int) -> np.ndarray:
     output is not the size of its input."""
     inside = np.concatenate([np.any(x != 0, axis=0).ravel() for x in inputs])
     return inside if inside.size == size else np.ones(size, dtype=bool)
-
-
-def int8_cache_path(model_path: str) -> str:
-    """Where the int8 copy of ``model_path`` lives: beside it (``<name>.int8-<sha16>.onnx``) when that folder
-    is writable, else in ``$ROCKGLACIER_INT8_CACHE`` or the user's cache folder."""
-    digest = model_digest(model_path)
-    stem = os.path.splitext(os.path.basename(model_path))[0]
-    folder = os.path.dirname(os.path.abspath(model_path))
-    if os.environ.get(CACHE_ENV) or not os.access(folder, os.W_OK):
-        folder = os.environ.get(CACHE_ENV) or os.path.join(os.path.expanduser("~"), ".cache", "rockglacier", "int8")
-    return os.path.join(folder, f"{stem}.int8-{digest}.onnx")
 
 
 def _quantization_missing() -> Optional[str]:
@@ -219,8 +224,8 @@ def make_int8_copy(
         cropped = _cropped(calibration, model, model.spec.size_multiple_px)
         quantize_int8(model_path, partial, cropped, keep_float=kept, input_name=model.input_name)
         os.replace(partial, target)
-        if os.path.exists(_verdicts_path(target)):
-            os.remove(_verdicts_path(target))  # the verdicts were the previous copy's
+        if os.path.exists(verdicts_path(target)):
+            os.remove(verdicts_path(target))  # the verdicts were the previous copy's
     finally:
         if os.path.exists(partial):
             os.remove(partial)
@@ -252,59 +257,6 @@ def _shipped_int8(model_path: str) -> Optional[str]:
 
 def _float(model: SegmentationModel, model_path: str, why: str) -> PrecisionChoice:
     return PrecisionChoice(model, model_path, "float32", f"float32: {why}.")
-
-
-def _verdicts_path(int8_path: str) -> str:
-    return int8_path + ".agreement.json"
-
-
-def _known_verdict(int8_path: str, scene_key: Optional[str]) -> Optional[Agreement]:
-    """The agreement measured before on this very scene (same file, size, time stamp, bands, threshold), if any."""
-    if not scene_key or not os.path.isfile(_verdicts_path(int8_path)):
-        return None
-    try:
-        with open(_verdicts_path(int8_path), encoding="utf-8") as handle:
-            found = json.load(handle).get(scene_key)
-        return Agreement(**found) if found else None
-    except (OSError, ValueError, TypeError):
-        return None
-
-
-def _remember_verdict(int8_path: str, scene_key: Optional[str], result: Agreement) -> None:
-    if not scene_key:
-        return
-    try:
-        verdicts = {}
-        if os.path.isfile(_verdicts_path(int8_path)):
-            with open(_verdicts_path(int8_path), encoding="utf-8") as handle:
-                verdicts = json.load(handle)
-        verdicts[scene_key] = asdict(result)
-        with open(_verdicts_path(int8_path), "w", encoding="utf-8") as handle:
-            json.dump(dict(list(verdicts.items())[-200:]), handle)
-    except (OSError, ValueError):
-        pass  # a cache only: the next run checks again
-
-
-def _refusal_path(model_path: str) -> str:
-    return int8_cache_path(model_path) + ".refused.json"
-
-
-def known_refusal(model_path: str) -> Optional[str]:
-    """Why int8 was refused for this model before (None: never refused, or the refusal was deleted)."""
-    try:
-        with open(_refusal_path(model_path), encoding="utf-8") as handle:
-            return str(json.load(handle)["why"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def _remember_refusal(model_path: str, why: str) -> None:
-    try:
-        os.makedirs(os.path.dirname(_refusal_path(model_path)), exist_ok=True)
-        with open(_refusal_path(model_path), "w", encoding="utf-8") as handle:
-            json.dump({"why": why, "when": time.strftime("%Y-%m-%d %H:%M")}, handle)
-    except OSError:
-        pass  # a cache only: the next run tries again
 
 
 def _check(
@@ -406,7 +358,7 @@ def _settled_without_tiles(
             model,
             model_path,
             f"int8 was refused for this model before ({refused}); delete "
-            f"{_refusal_path(model_path)} to try again, or set PRECISION=int8",
+            f"{refusal_path(model_path)} to try again, or set PRECISION=int8",
         )
     return None
 
@@ -424,24 +376,76 @@ def choose_precision(
     """The model to run: float32 or its int8 copy (see the module's rules). ``sample_inputs(count, seed)``
     gives model inputs read from the scene; ``load`` opens an ONNX file with the run's device and threads;
     ``scene`` names the scene (a run on a scene already checked reuses that check's numbers) and its tile count."""
-    scene_key = scene.key
     precision = Precision(precision)
     settled = _settled_without_tiles(model, model_path, precision, load)
     if settled is not None:
         return settled
     cached = int8_cache_path(model_path)
-    fresh = not os.path.isfile(cached)  # no copy yet: this run makes it (and may make it mixed)
-    result = None if fresh else _known_verdict(cached, scene_key)
-    if result is not None:
-        return _verdict(model, model_path, (load(cached), cached), result, precision)
-    if fresh and precision == Precision.AUTO and scene.tiles is not None and scene.tiles < MIN_TILES_FOR_COPY:
+    fresh = not os.path.isfile(cached)  # no copy yet: it is made now, or after the run in the background
+    known = None if fresh else known_verdict(cached, scene.key)
+    if known is not None:
+        return _verdict(model, model_path, (load(cached), cached), Agreement(**known), precision)
+    if fresh and precision == Precision.AUTO and scene.tiles is not None:
+        return _copy_made_after_the_run(model, model_path, sample_inputs, threshold, scene)
+    return measured_copy(
+        model,
+        model_path,
+        (lambda: sample_inputs(CALIBRATION_TILES, 0) if fresh else [], sample_inputs(CHECK_TILES, 1)),
+        threshold,
+        (load, log),
+        (precision, scene.key),
+    )
+
+
+def _copy_made_after_the_run(
+    model: SegmentationModel, model_path: str, sample_inputs: Callable[[int, int], list], threshold: float, scene: RunScene
+) -> PrecisionChoice:
+    """A model met for the first time (auto, no copy yet): this run is float32, and reads no tile through the model.
+    A run of ``MIN_TILES_FOR_COPY`` tiles or more reads the calibration and check tiles and, once it has succeeded,
+    starts a background process that makes the copy, checks it and keeps the verdict (``int8_background``)."""
+    assert scene.tiles is not None
+    if scene.tiles < MIN_TILES_FOR_COPY:
         return _float(
             model,
             model_path,
             f"a run of {scene.tiles} tile(s) is too short to repay making an int8 copy of this model (the copy is "
-            f"made, once, by a run of at least {MIN_TILES_FOR_COPY} tiles)",
+            f"made, once, after a run of at least {MIN_TILES_FOR_COPY} tiles)",
         )
-    check = sample_inputs(CHECK_TILES, 1)
+    since = preparing_since(model_path)
+    if since is not None:
+        return _float(
+            model,
+            model_path,
+            f"an int8 copy of this model is being made in a background process (started "
+            f"{time.strftime('%H:%M', time.localtime(since))}; its log: {preparation_log_path(model_path)}); "
+            "later runs use it where it agrees",
+        )
+    calibration, check = sample_inputs(CALIBRATION_TILES, 0), sample_inputs(CHECK_TILES, 1)
+    return PrecisionChoice(
+        model,
+        model_path,
+        "float32",
+        "float32: this model has no int8 copy yet; it is made and checked against float32 after this run, in a "
+        "background process, so this run costs a float32 run; later runs use the copy where it agrees.",
+        after_run=lambda: start_preparation(model_path, (calibration, check), threshold, scene.key),
+    )
+
+
+def measured_copy(
+    model: SegmentationModel,
+    model_path: str,
+    inputs: tuple[Callable[[], Sequence[np.ndarray]], Sequence[np.ndarray]],
+    threshold: float,
+    hooks: tuple[Callable[[str], SegmentationModel], Callable[[str], None]],
+    asked: tuple[Precision, Optional[str]],
+) -> PrecisionChoice:
+    """The int8 copy (made now if there is none) checked against the float model on the check tiles, mixed where the
+    whole copy disagrees, and the verdict kept for the scene (or the refusal for the model). ``inputs``: (a function
+    giving the calibration tiles, read only when a copy is made; the check tiles); ``hooks``: (load, log); ``asked``:
+    (the precision asked for, the scene's key). Used in the run (PRECISION=int8, a cached copy on a new scene) and by
+    the background process (``int8_background``)."""
+    (calibration_tiles, check), (load, log), (precision, scene_key) = inputs, hooks, asked
+    fresh = not os.path.isfile(int8_cache_path(model_path))
     float_check = _probabilities(model, check)
     margin = margin_iou(float_check[0][_inside_raster(check, float_check[0].size)], threshold) if fresh else None
     if precision == Precision.AUTO and margin is not None and margin < MARGIN_MIN_IOU:
@@ -453,7 +457,7 @@ def choose_precision(
             f"moves it to IoU {margin:.3f} < {MARGIN_MIN_IOU:g}): no int8 copy could keep it, so "
             "none was made",
         )
-    calibration = sample_inputs(CALIBRATION_TILES, 0) if fresh else []  # a cached copy needs no calibration tiles
+    calibration = calibration_tiles() if fresh else []  # a cached copy needs no calibration tiles
     try:
         int8_path = make_int8_copy(model, model_path, calibration, log)
         int8_model = load(int8_path)
@@ -461,13 +465,13 @@ def choose_precision(
         if not result.passes and precision == Precision.AUTO and fresh:
             mixed = mixed_precision(model, model_path, (calibration, check), float_check, threshold, (load, log), result)
             if mixed is not None and mixed.agreement is not None:
-                _remember_verdict(mixed.path, scene_key, mixed.agreement)
+                remember_verdict(mixed.path, scene_key, asdict(mixed.agreement))
                 return mixed
-            _remember_refusal(model_path, f"no int8 copy, mixed precision included, agreed: whole int8 {result.describe()}")
+            remember_refusal(model_path, f"no int8 copy, mixed precision included, agreed: whole int8 {result.describe()}")
             return _verdict(model, model_path, (int8_model, int8_path), result, precision)
     except Exception as exc:  # onnxruntime's quantiser raises many kinds; the float model still runs
         return _float(model, model_path, f"no int8 copy could be made ({str(exc).splitlines()[0][:200]})")
-    _remember_verdict(int8_path, scene_key, result)
+    remember_verdict(int8_path, scene_key, asdict(result))
     return _verdict(model, model_path, (int8_model, int8_path), result, precision)
 
 

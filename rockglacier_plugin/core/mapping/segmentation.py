@@ -329,6 +329,8 @@ def _segment_on_grid(
             writer.close(flush=False)
             probability_ds = mask_ds = None  # closes both before the rename or the removal
             del writer
+    if choice.after_run is not None:
+        log(choice.after_run())  # the run succeeded: start what waits on it (an int8 copy made in the background)
     return SegmentRun(
         model.provider,
         counters.tiles_run,

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from benchmarks.bench_models import conv_net
+from rockglacier_plugin.core.mapping import int8_cache
 from rockglacier_plugin.core.mapping import precision as precision_module
 from rockglacier_plugin.core.mapping.onnx_model import load_model
 from rockglacier_plugin.core.mapping.precision import Precision, RunScene, agreement, choose_precision, int8_cache_path
@@ -17,6 +18,11 @@ def _inputs(low: float, high: float, size: int = 64):
         return [rng.uniform(low, high, (3, size, size)).astype(np.float32) for _ in range(count)]
 
     return sample
+
+
+def _flat_calibration(count: int, seed: int) -> list:
+    """Calibration tiles (seed 0) of flat ground, check tiles (seed 1) of relief: a copy calibrated so disagrees."""
+    return _inputs(0.0, 0.1)(count, seed) if seed == 0 else _inputs(0.0, 2.0)(count, seed)
 
 
 def _choose(path, precision, sample, messages, threshold=0.5):
@@ -59,9 +65,7 @@ def test_auto__an_int8_copy_that_disagrees_is_not_used_and_the_log_says_why(tmp_
 
     path = three_conv_model(tmp_path / "user.onnx")
     # calibrated on flat ground, checked on the scene's real contrast: the copy clips the middle activations
-    calibrated_on_flat_ground = (
-        lambda count, seed: _inputs(0.0, 0.1)(count, seed) if seed == 0 else _inputs(0.0, 2.0)(count, seed)
-    )  # noqa: E731
+    calibrated_on_flat_ground = _flat_calibration
     choice = _choose(path, Precision.AUTO, calibrated_on_flat_ground, [])
     assert choice.precision == "float32" and "does not agree" in choice.note and "99th percentile" in choice.note
     forced = _choose(path, Precision.INT8, calibrated_on_flat_ground, [])
@@ -84,9 +88,9 @@ def test_int8_cache_path__a_read_only_model_folder_caches_in_the_user_cache(tmp_
     folder = tmp_path / "readonly"
     folder.mkdir()
     path = conv_net(folder / "m.onnx", width=8, blocks=1)
-    monkeypatch.setenv(precision_module.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(int8_cache.CACHE_ENV, str(tmp_path / "cache"))
     assert os.path.dirname(int8_cache_path(str(path))) == str(tmp_path / "cache")
-    monkeypatch.delenv(precision_module.CACHE_ENV)
+    monkeypatch.delenv(int8_cache.CACHE_ENV)
     monkeypatch.setattr(precision_module.os, "access", lambda path, mode: False)  # a read-only folder (root can write anywhere)
     assert os.path.dirname(int8_cache_path(str(path))) == os.path.join(os.path.expanduser("~"), ".cache", "rockglacier", "int8")
 
@@ -142,9 +146,7 @@ def test_auto__a_refusal_is_remembered_for_the_model_so_later_runs_pay_nothing(t
     from tests.onnx_builders import three_conv_model
 
     path = three_conv_model(tmp_path / "user.onnx")
-    calibrated_on_flat_ground = (
-        lambda count, seed: _inputs(0.0, 0.1)(count, seed) if seed == 0 else _inputs(0.0, 2.0)(count, seed)
-    )  # noqa: E731
+    calibrated_on_flat_ground = _flat_calibration
     first = _choose(path, Precision.AUTO, calibrated_on_flat_ground, [])
     assert first.precision == "float32" and os.path.exists(int8_cache_path(str(path)) + ".refused.json")
     sampler, calls = _counting(calibrated_on_flat_ground)
@@ -168,24 +170,89 @@ def test_auto__a_mask_on_the_threshold_is_refused_before_any_copy_is_made(tmp_pa
     assert calls == [(precision_module.CHECK_TILES, 1)] and not os.path.exists(int8_cache_path(str(path)))
 
 
+def _wait_for_preparation(model_path, timeout_s: float = 240.0) -> str:
+    """Wait until the background preparation of the model's copy has ended; what it logged."""
+    import time
+
+    started = time.time()
+    while os.path.exists(int8_cache.lock_path(str(model_path))) and time.time() - started < timeout_s:
+        time.sleep(0.2)
+    assert not os.path.exists(int8_cache.lock_path(str(model_path))), "the background preparation did not end"
+    with open(int8_cache.preparation_log_path(str(model_path)), encoding="utf-8") as log:
+        return log.read()
+
+
+class _CountingModel:
+    """The float model, counting the tiles that go through it (a run's cost beyond reading)."""
+
+    def __init__(self, model):
+        self.model, self.tiles = model, 0
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+    def rock_glacier_probability(self, x):
+        self.tiles += len(x)
+        return self.model.rock_glacier_probability(x)
+
+
+def _auto(model, path, sampler, scene):
+    return choose_precision(model, str(path), Precision.AUTO, sampler, 0.5, lambda p: load_model(p, "cpu", 1), print, scene)
+
+
 def test_auto__a_run_too_small_to_repay_a_copy_runs_float32_and_reads_no_check_tile(tmp_path):
     path = conv_net(tmp_path / "user.onnx", width=16, blocks=2)
     sampler, calls = _counting(_inputs(-2, 2))
     model = load_model(str(path), "cpu", 1)
     small = RunScene("scene-a", precision_module.MIN_TILES_FOR_COPY - 1)
-    choice = choose_precision(model, str(path), Precision.AUTO, sampler, 0.5, lambda p: load_model(p, "cpu", 1), print, small)
-    assert choice.precision == "float32" and "too short to repay" in choice.note
+    choice = _auto(model, path, sampler, small)
+    assert choice.precision == "float32" and "too short to repay" in choice.note and choice.after_run is None
     assert calls == [] and not os.path.exists(int8_cache_path(str(path)))
-    large = RunScene("scene-a", precision_module.MIN_TILES_FOR_COPY)
-    assert (
-        choose_precision(
-            model, str(path), Precision.AUTO, sampler, 0.5, lambda p: load_model(p, "cpu", 1), print, large
-        ).precision
-        == "int8"
-    )
+    large = _auto(model, path, sampler, RunScene("scene-a", precision_module.MIN_TILES_FOR_COPY))
+    assert large.precision == "float32" and large.after_run is not None
+    large.after_run()
+    _wait_for_preparation(path)
     # once the copy exists, a small run uses it too
-    again = choose_precision(model, str(path), Precision.AUTO, sampler, 0.5, lambda p: load_model(p, "cpu", 1), print, small)
-    assert again.precision == "int8"
+    assert _auto(model, path, sampler, small).precision == "int8"
+
+
+def test_auto__a_new_models_first_run_is_float32_and_its_copy_is_made_after_it_in_a_background_process(tmp_path):
+    """The first run of a model with no copy reads the calibration and check tiles but runs none of them through a
+    model; after it, a process of its own makes and checks the copy; the next run on that scene uses it at once."""
+    path = conv_net(tmp_path / "user.onnx", width=16, blocks=2)
+    sampler, calls = _counting(_inputs(-2, 2))
+    model = _CountingModel(load_model(str(path), "cpu", 1))
+    scene = RunScene("scene-a", precision_module.MIN_TILES_FOR_COPY)
+    first = _auto(model, path, sampler, scene)
+    assert first.precision == "float32" and "background process" in first.note and model.tiles == 0
+    assert calls == [(precision_module.CALIBRATION_TILES, 0), (precision_module.CHECK_TILES, 1)]
+    said = first.after_run()
+    assert "background process (pid" in said and os.path.exists(int8_cache.lock_path(str(path)))
+    meanwhile = _auto(model, path, sampler, scene)  # a run while the copy is being made: float32, nothing read
+    assert meanwhile.precision == "float32" and meanwhile.after_run is None and len(calls) == 2
+    assert "being made in a background process" in meanwhile.note
+    log = _wait_for_preparation(path)
+    assert "int8 copy of the model made" in log and "done: int8 copy: agrees with float32" in log, log
+    assert os.path.isfile(int8_cache_path(str(path))) and not list(tmp_path.glob("*.npz"))
+    later = _auto(model, path, sampler, scene)
+    assert later.precision == "int8" and later.path == int8_cache_path(str(path)) and len(calls) == 2  # the verdict kept
+    assert model.tiles == 0  # the float model never ran in these runs' choices
+
+
+def test_auto__a_copy_refused_in_the_background_is_remembered_and_costs_later_runs_nothing(tmp_path):
+    from tests.onnx_builders import three_conv_model
+
+    path = three_conv_model(tmp_path / "user.onnx")
+    calibrated_on_flat_ground = _flat_calibration
+    model = load_model(str(path), "cpu", 1)
+    first = _auto(model, path, calibrated_on_flat_ground, RunScene("scene-a", 20))
+    assert first.precision == "float32"
+    first.after_run()
+    log = _wait_for_preparation(path)
+    assert "done: float32" in log and os.path.exists(int8_cache.refusal_path(str(path))), log
+    sampler, calls = _counting(calibrated_on_flat_ground)
+    later = _auto(model, path, sampler, RunScene("scene-b", 20))
+    assert later.precision == "float32" and "refused for this model before" in later.note and calls == []
 
 
 def test_auto__a_cached_copy_on_a_new_scene_reads_only_the_check_tiles(tmp_path):
