@@ -99,8 +99,9 @@ def _noisy_scenes(folder: Path, n: int, size_px: int) -> tuple[list[str], int]:
 NOISY_LEVEL = 0.56
 
 
-def noisy(n_scenes: int = 3, size_px: int = 1536) -> dict:
-    """The region command's client share on a noisy mosaic (module docstring)."""
+def noisy(n_scenes: int = 3, size_px: int = 1536, costly: bool = True) -> dict:
+    """The region command's client share on a noisy mosaic (module docstring); ``costly``: the model costs a ResNet34
+    DeepLabv3+ (``user_models.noisy_resnet34``, needs PyTorch), else a bare threshold model (the client's worst case)."""
     from distributed import Client, LocalCluster
     from osgeo import ogr
 
@@ -110,7 +111,12 @@ def noisy(n_scenes: int = 3, size_px: int = 1536) -> dict:
     work = Path(tempfile.mkdtemp(prefix="rockglacier-region-noisy-"))
     try:
         scenes, regions = _noisy_scenes(work, n_scenes, size_px)
-        model = str(threshold_model(work / "noisy.onnx", ModelSpec(margin_px=0), level=NOISY_LEVEL, sharpness=200.0))
+        if costly:
+            from .user_models import noisy_resnet34
+
+            model = str(noisy_resnet34(work / "noisy.onnx", NOISY_LEVEL))
+        else:
+            model = str(threshold_model(work / "noisy.onnx", ModelSpec(margin_px=0), level=NOISY_LEVEL, sharpness=200.0))
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
             with Client(cluster) as client:
                 client.run(lambda: None)  # workers up before the clock starts
@@ -121,7 +127,8 @@ def noisy(n_scenes: int = 3, size_px: int = 1536) -> dict:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(
-        f"region, noisy mosaic: {n_scenes} scenes of {size_px} px ({area:.0f} km2), a threshold model on a noise field "
+        f"region, noisy mosaic: {n_scenes} scenes of {size_px} px ({area:.0f} km2), "
+        f"{'a ResNet34-cost model' if costly else 'a bare threshold model'} thresholding a noise field "
         f"({regions} 8-connected regions in the scenes' masks before the minimum area, {kept} candidates kept); Dask 2 "
         f"workers x 1 thread: {seconds:.1f} s wall, the client alone (merge, tracing, writing) {client_seconds:.1f} s = "
         f"{100 * client_seconds / seconds:.0f} % of it"

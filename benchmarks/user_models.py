@@ -112,3 +112,26 @@ def shipped_as_user_model(path: Path, tile_px: int = 512) -> Path:
         entry.key, entry.value = key, value
     onnx.save(model, str(path))
     return path
+
+
+def noisy_resnet34(path: Path, level: float, seed: int = 0) -> Path:
+    """A model with a ResNet34 DeepLabv3+'s cost and a noisy output: probability = sigmoid(200 (first band - level)),
+    ``level`` on 0-1 pixels, plus 0 x the network's output, so every tile pays for the network (onnxruntime does not
+    drop a branch multiplied by zero) while the mask is the first band's noise: a briefly trained model's specks at a
+    real model's speed (``region_bench.noisy``)."""
+    import segmentation_models_pytorch as smp
+    import torch
+
+    torch.manual_seed(seed)
+
+    class NoisyCostly(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.network = smp.DeepLabV3Plus(encoder_name="resnet34", encoder_weights=None, in_channels=3, classes=1)
+            self.zero = torch.nn.Parameter(torch.zeros(1), requires_grad=False)
+
+        def forward(self, x: "torch.Tensor") -> "torch.Tensor":
+            first_band = x[:, :1] * STD[0] + MEAN[0]  # back to 0-1 pixels
+            return torch.sigmoid(200.0 * (first_band - level)) + self.zero * self.network(x)
+
+    return resnet34_deeplab(path, seed, network=NoisyCostly())

@@ -43,7 +43,7 @@ def main() -> int:
         segment_bench.run(size_px=1024, memory_size_px=0, trained_steps=0)
         tracing_bench.run(size_px=768)
         region_bench.run(n_scenes=2, size_px=512, repeats=1)
-        region_bench.noisy(n_scenes=2, size_px=512)
+        region_bench.noisy(n_scenes=2, size_px=512, costly=False)
         training_bench.run(encoders=("resnet18",), steps=1)
     else:
         attributes_bench.run()
@@ -57,6 +57,7 @@ def main() -> int:
         tracing_bench.run()
         views_bench.run()
         region_bench.run()
+        region_bench.noisy(costly=False)
         region_bench.noisy()
         training_bench.run()
     return 0
