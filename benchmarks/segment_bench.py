@@ -203,19 +203,6 @@ def _ours_logged(
     return seconds, chosen
 
 
-def wait_for_preparation(model: Path, timeout_s: float = 900.0) -> Optional[float]:
-    """Wait for the background process making the model's int8 copy after the first run (``int8_background``); the
-    seconds it ran after the run (None: none was started)."""
-    from rockglacier_plugin.core.mapping.int8_cache import lock_path
-
-    lock, started = Path(lock_path(str(model))), time.perf_counter()
-    if not lock.exists():
-        return None
-    while lock.exists() and time.perf_counter() - started < timeout_s:
-        time.sleep(0.5)
-    return time.perf_counter() - started
-
-
 #: The user-like models of part 1 (issue 43): name, what it is.
 USER_MODELS = (
     ("random", "ResNet34, random weights"),
@@ -239,6 +226,8 @@ def _user_model_files(work: Path, trained_steps: int) -> dict[str, Path]:
 def _user_model_row(raster: Path, model: Path, work: Path, name: str, source: Optional[Path]) -> dict:
     """One user-like model: the peer, ours float32, ours with the defaults (first run, then a later run), the
     precision each chose, and agreement with ours float32."""
+    from rockglacier_plugin.core.mapping.int8_background import wait_for_preparation
+
     from .deepness_peer import run_deepness
 
     row: dict = {}
@@ -249,7 +238,7 @@ def _user_model_row(raster: Path, model: Path, work: Path, name: str, source: Op
         row["deepness"], peer_mask = deepness_style_loop(model, raster, overlap=0.10)
     row["float32"], _ = _ours_logged(raster, model, work, f"{name}_float", precision=1)
     row["first"], row["first_precision"] = _ours_logged(raster, model, work, f"{name}_first")
-    row["background"] = wait_for_preparation(model)
+    row["background"] = wait_for_preparation(str(model), timeout_s=900.0)  # the copy made after the first run
     row["later"], row["later_precision"] = _ours_logged(raster, model, work, f"{name}_later")
     reference_p, reference_m = _read(work / f"{name}_float_prob.tif"), _read(work / f"{name}_float_mask.tif") == 1
     default_p, valid = _read(work / f"{name}_later_prob.tif"), reference_p >= 0

@@ -115,12 +115,22 @@ def _disc(radius_px: int) -> np.ndarray:
     return (x * x + y * y <= radius_px * radius_px + 0.5).astype(np.float64)
 
 
+def _disc_radius_px(candidate: CandidateField, settings: RegionSettings) -> int:
+    """The landform-scale disc's radius (step 1), pixels."""
+    return max(1, int(round(settings.window_radius_m / candidate.pixel_m)))
+
+
+def _min_area_px(candidate: CandidateField, settings: RegionSettings) -> float:
+    """The minimum area (step 3), pixels."""
+    return settings.min_area_km2 * 1.0e6 / candidate.pixel_m**2
+
+
 def landform_scale(candidate: CandidateField, settings: RegionSettings) -> tuple[np.ndarray, np.ndarray]:
     """(mean downslope velocity, its 1-sigma) of the usable pixels in a disc of ``window_radius_m`` around each pixel
     (step 1); NaN and +inf where under a third of the disc is usable."""
     from scipy.ndimage import convolve
 
-    radius_px = max(1, int(round(settings.window_radius_m / candidate.pixel_m)))
+    radius_px = _disc_radius_px(candidate, settings)
     disc = _disc(radius_px)
     used = candidate.usable & np.isfinite(candidate.dslp_cm_per_yr)
     g = np.where(used, np.abs(candidate.projection.astype(np.float64)), 1.0)
@@ -191,12 +201,12 @@ def supported_sizes(
         return sizes
     from scipy.ndimage import grey_dilation
 
-    radius_px = max(1, int(round(settings.window_radius_m / candidate.pixel_m)))
+    radius_px = _disc_radius_px(candidate, settings)
     centres = np.where(landform_passing, labels, 0)
     n_centres = np.bincount(centres.ravel(), minlength=count + 1)
     spread = np.where(candidate.usable, grey_dilation(centres, footprint=_disc(radius_px).astype(bool)), 0)
     supported = np.bincount(np.where(labels > 0, labels, spread).ravel(), minlength=count + 1)
-    min_centres = MIN_CENTRE_SHARE * settings.min_area_km2 * 1.0e6 / candidate.pixel_m**2
+    min_centres = MIN_CENTRE_SHARE * _min_area_px(candidate, settings)
     return np.where(n_centres >= min_centres, np.maximum(sizes, supported), sizes)
 
 
@@ -377,7 +387,7 @@ def pair_regions(candidate: CandidateField, settings: RegionSettings) -> tuple[l
     labels, count = label_regions(np.logical_or.reduce(passing))
     if count == 0:
         return [], []
-    min_pixels = settings.min_area_km2 * 1.0e6 / candidate.pixel_m**2
+    min_pixels = _min_area_px(candidate, settings)
     sizes = supported_sizes(labels, count, passing[1] if len(passing) > 1 else None, candidate, settings)
     keep_labels = [k for k in range(1, count + 1) if sizes[k] >= min_pixels]
     labels = np.where(np.isin(labels, keep_labels), labels, 0)

@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from typing import Optional, Sequence
 
 import numpy as np
@@ -37,6 +38,24 @@ def inputs_path(model_path: str) -> str:
 def request_path(model_path: str) -> str:
     """What the background process is asked to do (removed by it)."""
     return lock_path(model_path) + ".request.json"
+
+
+def remove_request(model_path: str) -> None:
+    """Remove the saved tiles and the request (the lock is ``int8_cache.release_lock``'s)."""
+    for leftover in (inputs_path(model_path), request_path(model_path)):
+        if os.path.exists(leftover):
+            os.remove(leftover)
+
+
+def wait_for_preparation(model_path: str, timeout_s: float) -> Optional[float]:
+    """Wait until the background preparation of this model's copy has ended (its lock is gone), at most
+    ``timeout_s``; the seconds waited, or None when none was running."""
+    lock, started = lock_path(model_path), time.perf_counter()
+    if not os.path.exists(lock):
+        return None
+    while os.path.exists(lock) and time.perf_counter() - started < timeout_s:
+        time.sleep(0.2)
+    return time.perf_counter() - started
 
 
 def save_inputs(path: str, calibration: Sequence[np.ndarray], check: Sequence[np.ndarray]) -> None:
@@ -83,9 +102,7 @@ def start_preparation(
         process = _spawn([qgis_python(current_layout()), "-m", PREPARE_MODULE, request_path(model_path)], log_path)
     except (OSError, ValueError, subprocess.SubprocessError) as exc:
         release_lock(model_path)
-        for leftover in (inputs_path(model_path), request_path(model_path)):
-            if os.path.exists(leftover):
-                os.remove(leftover)
+        remove_request(model_path)
         return (
             f"int8: the background process that makes this model's int8 copy could not start ({exc}); the next run tries again."
         )

@@ -14,7 +14,7 @@ import sys
 import time
 from typing import Optional
 
-from .int8_background import inputs_path, load_inputs, request_path
+from .int8_background import load_inputs, remove_request
 from .int8_cache import known_refusal, release_lock, remember_refusal
 from .onnx_model import Device, SegmentationModel, load_model
 from .precision import Precision, measured_copy
@@ -70,9 +70,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 1
     finally:
         release_lock(model_path)
-        for leftover in (inputs_path(model_path), request_path(model_path)):
-            if os.path.exists(leftover):
-                os.remove(leftover)
+        remove_request(model_path)
 
 
 if __name__ == "__main__":

@@ -172,11 +172,9 @@ def test_auto__a_mask_on_the_threshold_is_refused_before_any_copy_is_made(tmp_pa
 
 def _wait_for_preparation(model_path, timeout_s: float = 240.0) -> str:
     """Wait until the background preparation of the model's copy has ended; what it logged."""
-    import time
+    from rockglacier_plugin.core.mapping.int8_background import wait_for_preparation
 
-    started = time.time()
-    while os.path.exists(int8_cache.lock_path(str(model_path))) and time.time() - started < timeout_s:
-        time.sleep(0.2)
+    wait_for_preparation(str(model_path), timeout_s)
     assert not os.path.exists(int8_cache.lock_path(str(model_path))), "the background preparation did not end"
     with open(int8_cache.preparation_log_path(str(model_path)), encoding="utf-8") as log:
         return log.read()
@@ -261,5 +259,5 @@ def test_auto__a_cached_copy_on_a_new_scene_reads_only_the_check_tiles(tmp_path)
     sampler, calls = _counting(_inputs(-2, 2))
     model = load_model(str(path), "cpu", 1)
     other = RunScene("scene-b", precision_module.MIN_TILES_FOR_COPY)
-    choice = choose_precision(model, str(path), Precision.AUTO, sampler, 0.5, lambda p: load_model(p, "cpu", 1), print, other)
+    choice = _auto(model, path, sampler, other)
     assert choice.precision == "int8" and calls == [(precision_module.CHECK_TILES, 1)]  # no calibration tiles read
